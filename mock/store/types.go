@@ -1,0 +1,137 @@
+package store
+
+import "time"
+
+// Location is a HighLevel sub-account: the unit that owns contacts and that a
+// token is bound to.
+type Location struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Timezone string `json:"timezone,omitempty"`
+	// AllowDuplicateContact mirrors the location setting "Allow Duplicate
+	// Contact": when false, a second contact with a used email or phone is
+	// rejected.
+	AllowDuplicateContact bool `json:"allowDuplicateContact"`
+	// DuplicateOrder is the order in which email and phone are matched by
+	// upsert and the duplicate search: "email", "phone". Empty means email first.
+	DuplicateOrder []string         `json:"duplicateOrder,omitempty"`
+	Calendars      []Calendar       `json:"calendars,omitempty"`
+	CustomFields   []CustomFieldDef `json:"customFields,omitempty"`
+}
+
+// Calendar is a location's calendar that appointments are booked on.
+type Calendar struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// CustomFieldDef declares a custom field of a location.
+type CustomFieldDef struct {
+	ID   string `json:"id"`
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+// DNDSetting is the do-not-disturb state of one channel.
+type DNDSetting struct {
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
+	Code    string `json:"code,omitempty"`
+}
+
+// CustomFieldValue is a custom field set on a contact. Value is kept as the
+// JSON text the client sent, so nothing is lost.
+type CustomFieldValue struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+}
+
+// Contact is a contact of a location.
+type Contact struct {
+	ID          string `json:"id"`
+	LocationID  string `json:"locationId"`
+	FirstName   string `json:"firstName,omitempty"`
+	LastName    string `json:"lastName,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Email       string `json:"email,omitempty"`
+	Phone       string `json:"phone,omitempty"`
+	CompanyName string `json:"companyName,omitempty"`
+	Address1    string `json:"address1,omitempty"`
+	City        string `json:"city,omitempty"`
+	State       string `json:"state,omitempty"`
+	Country     string `json:"country,omitempty"`
+	PostalCode  string `json:"postalCode,omitempty"`
+	Website     string `json:"website,omitempty"`
+	Timezone    string `json:"timezone,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Type        string `json:"type,omitempty"`
+	Gender      string `json:"gender,omitempty"`
+	AssignedTo  string `json:"assignedTo,omitempty"`
+	BusinessID  string `json:"businessId,omitempty"`
+
+	DND                bool                  `json:"dnd"`
+	DNDSettings        map[string]DNDSetting `json:"dndSettings,omitempty"`
+	InboundDNDSettings map[string]DNDSetting `json:"inboundDndSettings,omitempty"`
+
+	Tags         []string           `json:"tags"`
+	CustomFields []CustomFieldValue `json:"customFields"`
+	DateOfBirth  *time.Time         `json:"dateOfBirth,omitempty"`
+	DateAdded    time.Time          `json:"dateAdded"`
+	DateUpdated  time.Time          `json:"dateUpdated"`
+}
+
+// Task is a task on a contact.
+type Task struct {
+	ID         string    `json:"id"`
+	ContactID  string    `json:"contactId"`
+	Title      string    `json:"title"`
+	Body       string    `json:"body,omitempty"`
+	AssignedTo string    `json:"assignedTo,omitempty"`
+	DueDate    time.Time `json:"dueDate"`
+	Completed  bool      `json:"completed"`
+	DateAdded  time.Time `json:"dateAdded"`
+}
+
+// Note is a note on a contact.
+type Note struct {
+	ID        string    `json:"id"`
+	ContactID string    `json:"contactId"`
+	Body      string    `json:"body"`
+	UserID    string    `json:"userId,omitempty"`
+	Title     string    `json:"title,omitempty"`
+	Color     string    `json:"color,omitempty"`
+	Pinned    bool      `json:"pinned"`
+	DateAdded time.Time `json:"dateAdded"`
+}
+
+// Appointment is a calendar event booked for a contact.
+type Appointment struct {
+	ID                  string    `json:"id"`
+	ContactID           string    `json:"contactId"`
+	LocationID          string    `json:"locationId"`
+	CalendarID          string    `json:"calendarId"`
+	Title               string    `json:"title,omitempty"`
+	Description         string    `json:"description,omitempty"`
+	MeetingLocationType string    `json:"meetingLocationType,omitempty"`
+	MeetingLocationID   string    `json:"meetingLocationId,omitempty"`
+	AppointmentStatus   string    `json:"appointmentStatus"`
+	AssignedUserID      string    `json:"assignedUserId,omitempty"`
+	Address             string    `json:"address,omitempty"`
+	RRule               string    `json:"rrule,omitempty"`
+	StartTime           time.Time `json:"startTime"`
+	EndTime             time.Time `json:"endTime"`
+	// Offset is the UTC offset the client wrote the times in, in seconds, so
+	// they are returned as written.
+	Offset      int       `json:"offset"`
+	DateAdded   time.Time `json:"dateAdded"`
+	DateUpdated time.Time `json:"dateUpdated"`
+}
+
+// State is the whole content of a store, as exported and imported.
+type State struct {
+	Locations    []Location    `json:"locations"`
+	Contacts     []Contact     `json:"contacts"`
+	Tasks        []Task        `json:"tasks"`
+	Notes        []Note        `json:"notes"`
+	Appointments []Appointment `json:"appointments"`
+}

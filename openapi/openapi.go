@@ -1,0 +1,236 @@
+// Package openapi embeds the contactbridge API specifications, loads and validates
+// them, and lists their operations. The specs are the single source of truth:
+// the twins route, authorise and validate from them.
+package openapi
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+//go:embed highlevel.yaml
+var highLevelYAML []byte
+
+// HighLevelFile is the file name of the embedded HighLevel Contacts API spec.
+const HighLevelFile = "highlevel.yaml"
+
+// HighLevel returns a copy of the embedded HighLevel Contacts API v2 spec.
+func HighLevel() []byte { return slices.Clone(highLevelYAML) }
+
+// ErrInvalidSpec is wrapped by every error Load returns for a spec that does
+// not parse or does not validate.
+var ErrInvalidSpec = errors.New("openapi: invalid spec")
+
+// SpecError reports a spec that failed to load, with the line it failed at
+// when that can be told.
+type SpecError struct {
+	File string
+	Line int // 0 when unknown
+	Err  error
+}
+
+func (e *SpecError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("openapi: %s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("openapi: %s: %v", e.File, e.Err)
+}
+
+func (e *SpecError) Unwrap() []error { return []error{ErrInvalidSpec, e.Err} }
+
+// Operation is one operation of a spec.
+type Operation struct {
+	ID     string
+	Method string
+	Path   string
+	// Scopes are the OAuth scopes the operation requires (all of them); nil
+	// when the operation needs no authentication.
+	Scopes []string
+	// Authenticated tells whether the operation has a security requirement.
+	Authenticated bool
+	// NotInLiveAPI marks the twin's extensions (x-not-in-live-api: true).
+	NotInLiveAPI bool
+	// Spec is the operation as the document declares it.
+	Spec *openapi3.Operation
+}
+
+// Spec is a loaded, validated specification.
+type Spec struct {
+	File string
+	Doc  *openapi3.T
+
+	router     routers.Router
+	operations []*Operation
+	byID       map[string]*Operation
+}
+
+// Load parses and validates a spec. file names it in errors.
+func Load(ctx context.Context, file string, data []byte) (*Spec, error) {
+	loader := openapi3.NewLoader()
+	loader.IncludeOrigin = true
+	doc, err := loader.LoadFromData(data)
+	if err != nil {
+		return nil, &SpecError{File: file, Line: yamlErrorLine(err), Err: err}
+	}
+	if err := doc.Validate(ctx); err != nil {
+		return nil, &SpecError{File: file, Line: locate(doc, err), Err: err}
+	}
+	return build(file, doc)
+}
+
+// LoadFile loads and validates the spec at path.
+func LoadFile(ctx context.Context, path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: read spec: %w", err)
+	}
+	return Load(ctx, filepath.Base(path), data)
+}
+
+// LoadHighLevel loads the HighLevel spec: the embedded one, or the file at
+// path when path is not empty.
+func LoadHighLevel(ctx context.Context, path string) (*Spec, error) {
+	if path != "" {
+		return LoadFile(ctx, path)
+	}
+	return Load(ctx, HighLevelFile, highLevelYAML)
+}
+
+func build(file string, doc *openapi3.T) (*Spec, error) {
+	// Route on paths alone: the twin answers on whatever host and port it is given.
+	routed := *doc
+	routed.Servers = nil
+	router, err := gorillamux.NewRouter(&routed)
+	if err != nil {
+		return nil, &SpecError{File: file, Err: fmt.Errorf("build router: %w", err)}
+	}
+	s := &Spec{File: file, Doc: doc, router: router, byID: map[string]*Operation{}}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			if op.OperationID == "" {
+				return nil, &SpecError{File: file, Line: originLine(op.Origin), Err: fmt.Errorf("%s %s has no operationId", method, path)}
+			}
+			if _, dup := s.byID[op.OperationID]; dup {
+				return nil, &SpecError{File: file, Line: originLine(op.Origin), Err: fmt.Errorf("operationId %q is used twice", op.OperationID)}
+			}
+			o := &Operation{ID: op.OperationID, Method: method, Path: path, Spec: op}
+			security := doc.Security
+			if op.Security != nil {
+				security = *op.Security
+			}
+			for _, req := range security {
+				for _, scopes := range req {
+					o.Authenticated = true
+					o.Scopes = append(o.Scopes, scopes...)
+				}
+			}
+			if v, ok := op.Extensions["x-not-in-live-api"].(bool); ok {
+				o.NotInLiveAPI = v
+			}
+			s.operations = append(s.operations, o)
+			s.byID[o.ID] = o
+		}
+	}
+	slices.SortFunc(s.operations, func(a, b *Operation) int {
+		return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method)
+	})
+	return s, nil
+}
+
+// Operations lists the spec's operations, sorted by path then method.
+func (s *Spec) Operations() []*Operation { return slices.Clone(s.operations) }
+
+// Operation returns the operation with the given operationId.
+func (s *Spec) Operation(id string) (*Operation, bool) {
+	o, ok := s.byID[id]
+	return o, ok
+}
+
+// Route is a request matched to an operation.
+type Route struct {
+	Operation  *Operation
+	Route      *routers.Route
+	PathParams map[string]string
+}
+
+// Errors FindRoute returns.
+var (
+	ErrNoRoute          = errors.New("openapi: no such path")
+	ErrMethodNotAllowed = errors.New("openapi: method not allowed")
+)
+
+// FindRoute matches a request to an operation.
+func (s *Spec) FindRoute(r *http.Request) (*Route, error) {
+	route, params, err := s.router.FindRoute(r)
+	switch {
+	case errors.Is(err, routers.ErrMethodNotAllowed):
+		return nil, ErrMethodNotAllowed
+	case err != nil:
+		return nil, ErrNoRoute
+	}
+	return &Route{Operation: s.byID[route.Operation.OperationID], Route: route, PathParams: params}, nil
+}
+
+func originLine(o *openapi3.Origin) int {
+	if o == nil || o.Key == nil {
+		return 0
+	}
+	return o.Key.Line
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+func yamlErrorLine(err error) int {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	var n int
+	fmt.Sscan(m[1], &n)
+	return n
+}
+
+var (
+	schemaName  = regexp.MustCompile(`schema "([^"]+)"`)
+	pathAndVerb = regexp.MustCompile(`invalid path (\S+): invalid operation (\w+)`)
+	pathOnly    = regexp.MustCompile(`invalid path (\S+):`)
+)
+
+// locate finds the line of the element a validation error is about: an
+// operation, a path, or a component schema. 0 when it cannot tell.
+func locate(doc *openapi3.T, err error) int {
+	msg := err.Error()
+	if doc.Paths != nil {
+		if m := pathAndVerb.FindStringSubmatch(msg); m != nil {
+			if item := doc.Paths.Value(m[1]); item != nil {
+				if op := item.GetOperation(strings.ToUpper(m[2])); op != nil {
+					return originLine(op.Origin)
+				}
+			}
+		}
+		if m := pathOnly.FindStringSubmatch(msg); m != nil {
+			if item := doc.Paths.Value(m[1]); item != nil {
+				return originLine(item.Origin)
+			}
+		}
+	}
+	if m := schemaName.FindStringSubmatch(msg); m != nil && doc.Components != nil {
+		if ref, ok := doc.Components.Schemas[m[1]]; ok && ref.Value != nil {
+			return originLine(ref.Value.Origin)
+		}
+	}
+	return 0
+}
