@@ -326,19 +326,14 @@ type Cursor struct {
 	ID        string
 }
 
-// ScanContacts calls fn with each contact of location, newest first, starting
-// after the cursor when it is not nil, until fn returns false. fn runs under
-// the store's read lock: it must not call the store, and must copy what it keeps.
-func (s *Store) ScanContacts(location string, after *Cursor, fn func(*Contact) bool) {
+// ScanContacts calls fn with each contact of location, newest first, until
+// fn returns false. fn runs under the store's read lock: it must not call the
+// store, and must copy (CloneContact) what it keeps.
+func (s *Store) ScanContacts(location string, fn func(*Contact) bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	list := s.byLocation[location]
-	end := len(list)
-	if after != nil {
-		probe := &Contact{DateAdded: after.DateAdded, ID: after.ID}
-		end, _ = slices.BinarySearchFunc(list, probe, compareContacts)
-	}
-	for i := end - 1; i >= 0; i-- {
+	for i := len(list) - 1; i >= 0; i-- {
 		if !fn(list[i]) {
 			return
 		}
@@ -480,4 +475,51 @@ func (s *Store) restore(st State) error {
 
 func maxTime(ts ...time.Time) time.Time {
 	return slices.MaxFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+}
+
+// Page is one page of a location's contacts, newest first.
+type Page struct {
+	Contacts []Contact
+	// Total is how many contacts match; Offset how many matching contacts
+	// come before the page.
+	Total, Offset int
+	// More tells whether matching contacts follow the page.
+	More bool
+}
+
+// ContactsPage returns up to limit contacts of location that match (all when
+// match is nil), newest first, after the cursor when it is not nil.
+func (s *Store) ContactsPage(location string, after *Cursor, limit int, match func(*Contact) bool) Page {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	list := s.byLocation[location]
+	end := len(list)
+	if after != nil {
+		probe := &Contact{DateAdded: after.DateAdded, ID: after.ID}
+		end, _ = slices.BinarySearchFunc(list, probe, compareContacts)
+	}
+	var p Page
+	if match == nil {
+		p.Total, p.Offset = len(list), len(list)-end
+		for i := end - 1; i >= 0 && len(p.Contacts) < limit; i-- {
+			p.Contacts = append(p.Contacts, cloneContact(*list[i]))
+		}
+		p.More = end-len(p.Contacts) > 0
+		return p
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		if !match(list[i]) {
+			continue
+		}
+		p.Total++
+		switch {
+		case i >= end:
+			p.Offset++
+		case len(p.Contacts) < limit:
+			p.Contacts = append(p.Contacts, cloneContact(*list[i]))
+		default:
+			p.More = true
+		}
+	}
+	return p
 }

@@ -1,0 +1,96 @@
+// Package auth decides who a bearer token belongs to: the location it is
+// bound to and the scopes it carries.
+package auth
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/clock"
+)
+
+// Errors Authenticate and Authorize return.
+var (
+	ErrInvalidToken = errors.New("auth: invalid token")
+	ErrExpiredToken = errors.New("auth: token expired")
+	ErrScope        = errors.New("auth: token lacks the operation's scope")
+	ErrLocation     = errors.New("auth: token has no access to this location")
+)
+
+// Kind tells how a token was issued.
+type Kind string
+
+// Token kinds.
+const (
+	PrivateIntegration Kind = "private-integration"
+	OAuthAccess        Kind = "oauth-access"
+)
+
+// Principal is the holder of a valid token.
+type Principal struct {
+	Kind       Kind
+	LocationID string
+	ClientID   string // the app, for OAuth tokens
+	Scopes     []string
+	ExpiresAt  time.Time // zero: never
+}
+
+// HasScopes tells whether p carries every one of scopes.
+func (p *Principal) HasScopes(scopes []string) bool {
+	for _, s := range scopes {
+		if !slices.Contains(p.Scopes, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// CanAccess returns ErrLocation unless p is bound to location.
+func (p *Principal) CanAccess(location string) error {
+	if p.LocationID != location {
+		return ErrLocation
+	}
+	return nil
+}
+
+// Registry holds the tokens the twin accepts.
+type Registry struct {
+	clock clock.Clock
+
+	mu     sync.RWMutex // guards tokens
+	tokens map[string]Principal
+}
+
+// NewRegistry returns an empty registry that judges expiry by clk.
+func NewRegistry(clk clock.Clock) *Registry {
+	return &Registry{clock: clk, tokens: map[string]Principal{}}
+}
+
+// Add registers token for p.
+func (r *Registry) Add(token string, p Principal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p.Scopes = slices.Clone(p.Scopes)
+	r.tokens[token] = p
+}
+
+// Authenticate returns the principal of an Authorization header value.
+func (r *Registry) Authenticate(header string) (*Principal, error) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, ErrInvalidToken
+	}
+	r.mu.RLock()
+	p, found := r.tokens[strings.TrimSpace(token)]
+	r.mu.RUnlock()
+	if !found {
+		return nil, ErrInvalidToken
+	}
+	if !p.ExpiresAt.IsZero() && !r.clock.Now().Before(p.ExpiresAt) {
+		return nil, ErrExpiredToken
+	}
+	return &p, nil
+}

@@ -1,0 +1,690 @@
+// Package highlevel serves the HighLevel Contacts API v2 on the twin's store:
+// one handler per operation of openapi/highlevel.yaml.
+package highlevel
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// Store is what the handlers need of the twin's state.
+type Store interface {
+	Location(id string) (store.Location, error)
+	CreateContact(c store.Contact) (store.Contact, error)
+	Contact(id string) (store.Contact, error)
+	UpdateContact(id string, fn func(*store.Contact) error) (store.Contact, error)
+	UpsertContact(location, email, phone string, createNew bool, fn func(*store.Contact) error) (store.Contact, bool, error)
+	DeleteContact(id string) error
+	FindDuplicate(location, email, phone string) (store.Contact, bool)
+	ContactsPage(location string, after *store.Cursor, limit int, match func(*store.Contact) bool) store.Page
+	ScanContacts(location string, fn func(*store.Contact) bool)
+
+	CreateTask(contact string, t store.Task) (store.Task, error)
+	Tasks(contact string) ([]store.Task, error)
+	Task(contact, id string) (store.Task, error)
+	UpdateTask(contact, id string, fn func(*store.Task) error) (store.Task, error)
+	DeleteTask(contact, id string) error
+
+	CreateNote(contact string, n store.Note) (store.Note, error)
+	Notes(contact string) ([]store.Note, error)
+	Note(contact, id string) (store.Note, error)
+	UpdateNote(contact, id string, fn func(*store.Note) error) (store.Note, error)
+	DeleteNote(contact, id string) error
+
+	CreateAppointment(contact string, a store.Appointment) (store.Appointment, error)
+	Appointments(contact string) ([]store.Appointment, error)
+	Appointment(id string) (store.Appointment, error)
+	UpdateAppointment(id string, fn func(*store.Appointment) error) (store.Appointment, error)
+}
+
+// API serves the HighLevel Contacts API.
+type API struct {
+	Store Store
+	// TraceID makes the traceId of upsert responses.
+	TraceID func() string
+}
+
+// Handlers returns the handler of every operation, by operationId: every
+// route of the API on one screen.
+func (a *API) Handlers() map[string]pipeline.HandlerFunc {
+	return map[string]pipeline.HandlerFunc{
+		"get-contacts":                 a.listContacts,
+		"create-contact":               a.createContact,
+		"get-contact":                  a.getContact,
+		"update-contact":               a.updateContact,
+		"delete-contact":               a.deleteContact,
+		"upsert-contact":               a.upsertContact,
+		"search-contacts-advanced":     a.searchContacts,
+		"get-duplicate-contact":        a.duplicateContact,
+		"get-contacts-by-businessId":   a.contactsByBusiness,
+		"get-all-tasks":                a.listTasks,
+		"create-task":                  a.createTask,
+		"get-task":                     a.getTask,
+		"update-task":                  a.updateTask,
+		"update-task-completed":        a.completeTask,
+		"delete-task":                  a.deleteTask,
+		"get-all-notes":                a.listNotes,
+		"create-note":                  a.createNote,
+		"get-note":                     a.getNote,
+		"update-note":                  a.updateNote,
+		"delete-note":                  a.deleteNote,
+		"add-tags":                     a.addTags,
+		"remove-tags":                  a.removeTags,
+		"get-appointments-for-contact": a.listAppointments,
+		"create-contact-appointment":   a.createContactAppointment,
+		"create-appointment":           a.createAppointment,
+		"edit-appointment":             a.editAppointment,
+	}
+}
+
+var deleted = map[string]bool{"succeded": true}
+
+// location returns a location the principal may use.
+func (a *API) location(r *pipeline.Request, id string) (store.Location, error) {
+	if err := r.Principal.CanAccess(id); err != nil {
+		return store.Location{}, err
+	}
+	return a.Store.Location(id)
+}
+
+// contact returns the path's contact when the principal may see it.
+func (a *API) contact(r *pipeline.Request) (store.Contact, error) {
+	c, err := a.Store.Contact(r.Path["contactId"])
+	if err != nil {
+		return c, err
+	}
+	return c, r.Principal.CanAccess(c.LocationID)
+}
+
+// --- contacts ---
+
+func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
+	locationID := r.Query.Get("locationId")
+	if _, err := a.location(r, locationID); err != nil {
+		return pipeline.Response{}, err
+	}
+	limit := 20
+	if v := r.Query.Get("limit"); v != "" {
+		f, _ := strconv.ParseFloat(v, 64) // validated by the spec
+		limit = int(math.Floor(f))
+	}
+	var cursor *store.Cursor
+	// As on the live API, the cursor needs both halves; one alone is ignored.
+	if after, afterID := r.Query.Get("startAfter"), r.Query.Get("startAfterId"); after != "" && afterID != "" {
+		ms, _ := strconv.ParseFloat(after, 64)
+		cursor = &store.Cursor{DateAdded: time.UnixMilli(int64(ms)).UTC(), ID: afterID}
+	}
+	query := r.Query.Get("query")
+	page := a.Store.ContactsPage(locationID, cursor, limit, matchQuery(query))
+	contacts := make([]listedContactView, 0, len(page.Contacts))
+	for _, c := range page.Contacts {
+		contacts = append(contacts, viewListed(c))
+	}
+	current := page.Offset/limit + 1
+	meta := map[string]any{"total": page.Total, "currentPage": current, "nextPage": nil, "prevPage": nil,
+		"startAfter": nil, "startAfterId": nil, "nextPageUrl": nil}
+	if current > 1 {
+		meta["prevPage"] = current - 1
+	}
+	if page.More && len(page.Contacts) > 0 {
+		last := page.Contacts[len(page.Contacts)-1]
+		next := url.Values{"locationId": {locationID}, "startAfter": {strconv.FormatInt(last.DateAdded.UnixMilli(), 10)},
+			"startAfterId": {last.ID}, "limit": {strconv.Itoa(limit)}}
+		if query != "" {
+			next.Set("query", query)
+		}
+		meta["nextPage"] = current + 1
+		meta["startAfter"] = last.DateAdded.UnixMilli()
+		meta["startAfterId"] = last.ID
+		meta["nextPageUrl"] = baseURL(r.HTTP) + "/contacts/?" + next.Encode()
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"contacts": contacts, "count": page.Total, "meta": meta}), nil
+}
+
+// matchQuery matches contacts whose name, email, phone or company contain
+// query, case-insensitively; nil for an empty query.
+func matchQuery(query string) func(*store.Contact) bool {
+	q := strings.ToLower(strings.TrimSpace(query))
+	if q == "" {
+		return nil
+	}
+	return func(c *store.Contact) bool {
+		for _, s := range []string{c.Name, c.Email, c.Phone, c.CompanyName} {
+			if strings.Contains(strings.ToLower(s), q) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
+	var in contactInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
+	in, err := a.decodeContact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	loc, err := a.location(r, in.LocationID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	c := store.Contact{LocationID: loc.ID}
+	if err := in.apply(&c, loc); err != nil {
+		return pipeline.Response{}, err
+	}
+	created, err := a.Store.CreateContact(c)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewContact(created)}), nil
+}
+
+func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
+}
+
+func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
+	in, err := a.decodeContact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	loc, err := a.Store.Location(c.LocationID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	updated, err := a.Store.UpdateContact(c.ID, func(c *store.Contact) error { return in.apply(c, loc) })
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"succeded": true, "contact": viewContact(updated)}), nil
+}
+
+func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Store.DeleteContact(c.ID); err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, deleted), nil
+}
+
+func (a *API) upsertContact(r *pipeline.Request) (pipeline.Response, error) {
+	in, err := a.decodeContact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	loc, err := a.location(r, in.LocationID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	email, phone := in.normalized()
+	c, isNew, err := a.Store.UpsertContact(loc.ID, email, phone, in.CreateNewIfDuplicateAllowed,
+		func(c *store.Contact) error { return in.apply(c, loc) })
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"new": isNew, "contact": viewContact(c), "traceId": a.TraceID()}), nil
+}
+
+func (a *API) duplicateContact(r *pipeline.Request) (pipeline.Response, error) {
+	loc, err := a.location(r, r.Query.Get("locationId"))
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	phone, _ := normalizePhone(r.Query.Get("number"))
+	c, found := a.Store.FindDuplicate(loc.ID, strings.TrimSpace(r.Query.Get("email")), phone)
+	if !found {
+		return pipeline.JSON(http.StatusOK, map[string]any{"contact": nil}), nil
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
+}
+
+func (a *API) contactsByBusiness(r *pipeline.Request) (pipeline.Response, error) {
+	loc, err := a.location(r, r.Query.Get("locationId"))
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	limit, skip := 25, 0
+	if v := r.Query.Get("limit"); v != "" {
+		limit, _ = strconv.Atoi(v) // digits, by the spec
+	}
+	if v := r.Query.Get("skip"); v != "" {
+		skip, _ = strconv.Atoi(v)
+	}
+	business, query := r.Path["businessId"], matchQuery(r.Query.Get("query"))
+	contacts := []contactView{}
+	count := 0
+	a.Store.ScanContacts(loc.ID, func(c *store.Contact) bool {
+		if c.BusinessID != business || (query != nil && !query(c)) {
+			return true
+		}
+		if count >= skip && len(contacts) < limit {
+			contacts = append(contacts, viewContact(store.CloneContact(c)))
+		}
+		count++
+		return true
+	})
+	return pipeline.JSON(http.StatusOK, map[string]any{"contacts": contacts, "count": count}), nil
+}
+
+// --- tags ---
+
+type tagsInput struct {
+	Tags []string `json:"tags"`
+}
+
+func (a *API) changeTags(r *pipeline.Request, status int, change func(tags, given []string) []string) (pipeline.Response, error) {
+	var in tagsInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	updated, err := a.Store.UpdateContact(c.ID, func(c *store.Contact) error {
+		c.Tags = change(c.Tags, in.Tags)
+		return nil
+	})
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(status, map[string]any{"tags": updated.Tags}), nil
+}
+
+func (a *API) addTags(r *pipeline.Request) (pipeline.Response, error) {
+	return a.changeTags(r, http.StatusCreated, addTags)
+}
+
+func (a *API) removeTags(r *pipeline.Request) (pipeline.Response, error) {
+	return a.changeTags(r, http.StatusOK, removeTags)
+}
+
+// --- tasks ---
+
+type taskInput struct {
+	Title      opt   `json:"title"`
+	Body       opt   `json:"body"`
+	AssignedTo opt   `json:"assignedTo"`
+	DueDate    opt   `json:"dueDate"`
+	Completed  *bool `json:"completed"`
+}
+
+func (in *taskInput) apply(t *store.Task) error {
+	in.Title.to(&t.Title)
+	in.Body.to(&t.Body)
+	in.AssignedTo.to(&t.AssignedTo)
+	if in.DueDate.Set {
+		due, err := time.Parse(time.RFC3339Nano, in.DueDate.V)
+		if err != nil {
+			return pipeline.Unprocessable("dueDate must be a valid ISO 8601 date string")
+		}
+		t.DueDate = due.UTC()
+	}
+	if in.Completed != nil {
+		t.Completed = *in.Completed
+	}
+	return nil
+}
+
+func (a *API) listTasks(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	tasks, err := a.Store.Tasks(c.ID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"tasks": mapSlice(tasks, viewTask)}), nil
+}
+
+func (a *API) createTask(r *pipeline.Request) (pipeline.Response, error) {
+	var in taskInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	var t store.Task
+	if err := in.apply(&t); err != nil {
+		return pipeline.Response{}, err
+	}
+	created, err := a.Store.CreateTask(c.ID, t)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, map[string]any{"task": viewTask(created)}), nil
+}
+
+func (a *API) getTask(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	t, err := a.Store.Task(c.ID, r.Path["taskId"])
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"task": viewTask(t)}), nil
+}
+
+func (a *API) patchTask(r *pipeline.Request) (pipeline.Response, error) {
+	var in taskInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	t, err := a.Store.UpdateTask(c.ID, r.Path["taskId"], in.apply)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"task": viewTask(t)}), nil
+}
+
+func (a *API) updateTask(r *pipeline.Request) (pipeline.Response, error) { return a.patchTask(r) }
+
+func (a *API) completeTask(r *pipeline.Request) (pipeline.Response, error) { return a.patchTask(r) }
+
+func (a *API) deleteTask(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Store.DeleteTask(c.ID, r.Path["taskId"]); err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, deleted), nil
+}
+
+// --- notes ---
+
+type noteInput struct {
+	Body   opt   `json:"body"`
+	UserID opt   `json:"userId"`
+	Title  opt   `json:"title"`
+	Color  opt   `json:"color"`
+	Pinned *bool `json:"pinned"`
+}
+
+func (in *noteInput) apply(n *store.Note) error {
+	in.Body.to(&n.Body)
+	in.UserID.to(&n.UserID)
+	in.Title.to(&n.Title)
+	in.Color.to(&n.Color)
+	if in.Pinned != nil {
+		n.Pinned = *in.Pinned
+	}
+	return nil
+}
+
+func (a *API) listNotes(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	notes, err := a.Store.Notes(c.ID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	slices.Reverse(notes) // newest first
+	return pipeline.JSON(http.StatusOK, map[string]any{"notes": mapSlice(notes, viewNote)}), nil
+}
+
+func (a *API) createNote(r *pipeline.Request) (pipeline.Response, error) {
+	var in noteInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	var n store.Note
+	if err := in.apply(&n); err != nil {
+		return pipeline.Response{}, err
+	}
+	created, err := a.Store.CreateNote(c.ID, n)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, map[string]any{"note": viewNote(created)}), nil
+}
+
+func (a *API) getNote(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	n, err := a.Store.Note(c.ID, r.Path["id"])
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"note": viewNote(n)}), nil
+}
+
+func (a *API) updateNote(r *pipeline.Request) (pipeline.Response, error) {
+	var in noteInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	n, err := a.Store.UpdateNote(c.ID, r.Path["id"], in.apply)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"note": viewNote(n)}), nil
+}
+
+func (a *API) deleteNote(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Store.DeleteNote(c.ID, r.Path["id"]); err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, deleted), nil
+}
+
+func mapSlice[T, V any](in []T, f func(T) V) []V {
+	out := make([]V, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
+// --- appointments ---
+
+type appointmentInput struct {
+	CalendarID          opt `json:"calendarId"`
+	LocationID          opt `json:"locationId"`
+	ContactID           opt `json:"contactId"`
+	Title               opt `json:"title"`
+	Description         opt `json:"description"`
+	MeetingLocationType opt `json:"meetingLocationType"`
+	MeetingLocationID   opt `json:"meetingLocationId"`
+	AppointmentStatus   opt `json:"appointmentStatus"`
+	AssignedUserID      opt `json:"assignedUserId"`
+	Address             opt `json:"address"`
+	RRule               opt `json:"rrule"`
+	StartTime           opt `json:"startTime"`
+	EndTime             opt `json:"endTime"`
+}
+
+// apply writes the input onto an appointment of loc.
+func (in *appointmentInput) apply(ap *store.Appointment, loc store.Location) error {
+	if in.CalendarID.Set {
+		if !slices.ContainsFunc(loc.Calendars, func(c store.Calendar) bool { return c.ID == in.CalendarID.V }) {
+			return pipeline.BadRequest(fmt.Sprintf("Calendar %s not found in location %s", in.CalendarID.V, loc.ID))
+		}
+		ap.CalendarID = in.CalendarID.V
+	}
+	for _, f := range []struct {
+		o   opt
+		dst *string
+	}{
+		{in.Title, &ap.Title}, {in.Description, &ap.Description}, {in.MeetingLocationType, &ap.MeetingLocationType},
+		{in.MeetingLocationID, &ap.MeetingLocationID}, {in.AppointmentStatus, &ap.AppointmentStatus},
+		{in.AssignedUserID, &ap.AssignedUserID}, {in.Address, &ap.Address}, {in.RRule, &ap.RRule},
+	} {
+		f.o.to(f.dst)
+	}
+	if ap.AppointmentStatus == "" {
+		ap.AppointmentStatus = "confirmed"
+	}
+	length := ap.EndTime.Sub(ap.StartTime)
+	if length <= 0 {
+		length = 30 * time.Minute
+	}
+	if in.StartTime.Set {
+		start, err := time.Parse(time.RFC3339, in.StartTime.V)
+		if err != nil {
+			return pipeline.BadRequest("startTime must be an ISO 8601 date-time with offset")
+		}
+		_, ap.Offset = start.Zone()
+		ap.StartTime = start.UTC()
+		ap.EndTime = ap.StartTime.Add(length)
+	}
+	if in.EndTime.Set {
+		end, err := time.Parse(time.RFC3339, in.EndTime.V)
+		if err != nil {
+			return pipeline.BadRequest("endTime must be an ISO 8601 date-time with offset")
+		}
+		ap.EndTime = end.UTC()
+	}
+	if !ap.EndTime.After(ap.StartTime) {
+		return pipeline.BadRequest("endTime must be after startTime")
+	}
+	return nil
+}
+
+func (a *API) listAppointments(r *pipeline.Request) (pipeline.Response, error) {
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	aps, err := a.Store.Appointments(c.ID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	slices.SortStableFunc(aps, func(x, y store.Appointment) int { return x.StartTime.Compare(y.StartTime) })
+	return pipeline.JSON(http.StatusOK, map[string]any{"events": mapSlice(aps, viewEvent)}), nil
+}
+
+// book creates an appointment for contact c from the input.
+func (a *API) book(c store.Contact, in *appointmentInput) (store.Appointment, error) {
+	loc, err := a.Store.Location(c.LocationID)
+	if err != nil {
+		return store.Appointment{}, err
+	}
+	ap := store.Appointment{LocationID: loc.ID}
+	if err := in.apply(&ap, loc); err != nil {
+		return store.Appointment{}, err
+	}
+	return a.Store.CreateAppointment(c.ID, ap)
+}
+
+func (a *API) createAppointment(r *pipeline.Request) (pipeline.Response, error) {
+	var in appointmentInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	if _, err := a.location(r, in.LocationID.V); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.Store.Contact(in.ContactID.V)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if c.LocationID != in.LocationID.V {
+		return pipeline.Response{}, pipeline.BadRequest("contact " + c.ID + " is not in location " + in.LocationID.V)
+	}
+	ap, err := a.book(c, &in)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, viewAppointment(ap)), nil
+}
+
+func (a *API) createContactAppointment(r *pipeline.Request) (pipeline.Response, error) {
+	var in appointmentInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if in.LocationID.Set && in.LocationID.V != c.LocationID {
+		return pipeline.Response{}, pipeline.BadRequest("contact " + c.ID + " is not in location " + in.LocationID.V)
+	}
+	ap, err := a.book(c, &in)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, viewAppointment(ap)), nil
+}
+
+func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
+	var in appointmentInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	ap, err := a.Store.Appointment(r.Path["eventId"])
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	loc, err := a.location(r, ap.LocationID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	updated, err := a.Store.UpdateAppointment(ap.ID, func(ap *store.Appointment) error { return in.apply(ap, loc) })
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, viewAppointment(updated)), nil
+}

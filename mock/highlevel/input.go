@@ -1,0 +1,268 @@
+package highlevel
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// opt is a string field of a patch: absent, null, or a value.
+type opt struct {
+	Set, Null bool
+	V         string
+}
+
+func (o *opt) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if bytes.Equal(b, []byte("null")) {
+		o.Null, o.V = true, ""
+		return nil
+	}
+	return json.Unmarshal(b, &o.V)
+}
+
+// to stores the value in *dst when the field was sent.
+func (o opt) to(dst *string) {
+	if o.Set {
+		*dst = strings.TrimSpace(o.V)
+	}
+}
+
+type customFieldInput struct {
+	ID         string          `json:"id"`
+	Key        string          `json:"key"`
+	FieldValue json.RawMessage `json:"field_value"`
+}
+
+// contactInput is the body of create, update and upsert.
+type contactInput struct {
+	LocationID         string                      `json:"locationId"`
+	FirstName          opt                         `json:"firstName"`
+	LastName           opt                         `json:"lastName"`
+	Name               opt                         `json:"name"`
+	Email              opt                         `json:"email"`
+	Phone              opt                         `json:"phone"`
+	Address1           opt                         `json:"address1"`
+	City               opt                         `json:"city"`
+	State              opt                         `json:"state"`
+	PostalCode         opt                         `json:"postalCode"`
+	Website            opt                         `json:"website"`
+	Timezone           opt                         `json:"timezone"`
+	Source             opt                         `json:"source"`
+	Country            opt                         `json:"country"`
+	AssignedTo         opt                         `json:"assignedTo"`
+	BusinessID         opt                         `json:"businessId"`
+	CompanyName        opt                         `json:"companyName"`
+	Gender             opt                         `json:"gender"`
+	DateOfBirth        opt                         `json:"dateOfBirth"`
+	DND                *bool                       `json:"dnd"`
+	DNDSettings        map[string]store.DNDSetting `json:"dndSettings"`
+	InboundDNDSettings map[string]store.DNDSetting `json:"inboundDndSettings"`
+	Tags               *[]string                   `json:"tags"`
+	CustomFields       []customFieldInput          `json:"customFields"`
+
+	CreateNewIfDuplicateAllowed bool `json:"createNewIfDuplicateAllowed"`
+}
+
+// normalized returns the email and phone the input would store, for
+// matching; an invalid value is reported by apply.
+func (in *contactInput) normalized() (email, phone string) {
+	if in.Email.Set {
+		email = strings.TrimSpace(in.Email.V)
+	}
+	if in.Phone.Set {
+		phone, _ = normalizePhone(in.Phone.V)
+	}
+	return email, phone
+}
+
+// apply writes the input onto c. Problems are reported together as one 422.
+func (in *contactInput) apply(c *store.Contact, loc store.Location) error {
+	var problems []string
+	for _, f := range []struct {
+		o   opt
+		dst *string
+	}{
+		{in.FirstName, &c.FirstName}, {in.LastName, &c.LastName}, {in.Address1, &c.Address1},
+		{in.City, &c.City}, {in.State, &c.State}, {in.PostalCode, &c.PostalCode}, {in.Website, &c.Website},
+		{in.Timezone, &c.Timezone}, {in.Source, &c.Source}, {in.Country, &c.Country},
+		{in.AssignedTo, &c.AssignedTo}, {in.BusinessID, &c.BusinessID}, {in.CompanyName, &c.CompanyName},
+		{in.Gender, &c.Gender},
+	} {
+		f.o.to(f.dst)
+	}
+	if in.Email.Set {
+		email := strings.TrimSpace(in.Email.V)
+		if email != "" && !validEmail(email) {
+			problems = append(problems, "email must be an email")
+		}
+		c.Email = email
+	}
+	if in.Phone.Set {
+		phone, ok := normalizePhone(in.Phone.V)
+		if !ok {
+			problems = append(problems, "phone must be a valid phone number")
+		}
+		c.Phone = phone
+	}
+	switch {
+	case in.Name.Set && !in.FirstName.Set && !in.LastName.Set:
+		c.Name = strings.TrimSpace(in.Name.V)
+		c.FirstName, c.LastName, _ = strings.Cut(c.Name, " ")
+		c.LastName = strings.TrimSpace(c.LastName)
+	case in.Name.Set:
+		c.Name = strings.TrimSpace(in.Name.V)
+	case in.FirstName.Set || in.LastName.Set:
+		c.Name = strings.TrimSpace(c.FirstName + " " + c.LastName)
+	}
+	if in.DateOfBirth.Set {
+		c.DateOfBirth = nil
+		if v := strings.TrimSpace(in.DateOfBirth.V); v != "" {
+			d, ok := parseBirthDate(v)
+			if !ok {
+				problems = append(problems, "dateOfBirth must be a date in one of the formats YYYY-MM-DD, MM-DD-YYYY (separators - / . _)")
+			}
+			c.DateOfBirth = d
+		}
+	}
+	if in.DND != nil {
+		c.DND = *in.DND
+	}
+	c.DNDSettings = merge(c.DNDSettings, in.DNDSettings)
+	c.InboundDNDSettings = merge(c.InboundDNDSettings, in.InboundDNDSettings)
+	if in.Tags != nil {
+		c.Tags = addTags(nil, *in.Tags)
+	}
+	for _, f := range in.CustomFields {
+		if err := setCustomField(c, loc, f); err != "" {
+			problems = append(problems, err)
+		}
+	}
+	if c.Type == "" {
+		c.Type = "lead"
+	}
+	if len(problems) > 0 {
+		return pipeline.Unprocessable(problems...)
+	}
+	return nil
+}
+
+func merge(dst, src map[string]store.DNDSetting) map[string]store.DNDSetting {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = map[string]store.DNDSetting{}
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// setCustomField sets (or, with a null value, clears) one custom field. It
+// returns a problem, or "".
+func setCustomField(c *store.Contact, loc store.Location, f customFieldInput) string {
+	id := f.ID
+	if id == "" {
+		i := slices.IndexFunc(loc.CustomFields, func(d store.CustomFieldDef) bool { return d.Key == f.Key })
+		if i < 0 {
+			return "customFields: no custom field with key " + f.Key + " in this location"
+		}
+		id = loc.CustomFields[i].ID
+	}
+	c.CustomFields = slices.DeleteFunc(c.CustomFields, func(v store.CustomFieldValue) bool { return v.ID == id })
+	raw := bytes.TrimSpace(f.FieldValue)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return ""
+	}
+	value := string(raw)
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		value = s
+	}
+	c.CustomFields = append(c.CustomFields, store.CustomFieldValue{ID: id, Value: value})
+	return ""
+}
+
+// addTags returns tags plus more, trimmed, lower-cased and without repeats,
+// as the vendor stores them.
+func addTags(tags, more []string) []string {
+	out := slices.Clone(tags)
+	for _, t := range more {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func removeTags(tags, less []string) []string {
+	drop := addTags(nil, less)
+	return slices.DeleteFunc(slices.Clone(tags), func(t string) bool { return slices.Contains(drop, t) })
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s
+}
+
+// normalizePhone returns the E.164 form of a phone number: digits after a
+// plus, with +1 assumed for ten-digit numbers as the vendor does for US
+// locations. "" stays "".
+func normalizePhone(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", true
+	}
+	var digits strings.Builder
+	for i, r := range s {
+		switch {
+		case unicode.IsDigit(r):
+			digits.WriteRune(r)
+		case r == '+' && i == 0, strings.ContainsRune(" -().", r):
+		default:
+			return s, false
+		}
+	}
+	d := digits.String()
+	switch {
+	case strings.HasPrefix(s, "+"):
+	case len(d) == 10:
+		d = "1" + d
+	}
+	if len(d) < 8 || len(d) > 15 {
+		return s, false
+	}
+	return "+" + d, true
+}
+
+// birthLayouts are the date formats the vendor accepts for dateOfBirth.
+var birthLayouts = func() []string {
+	var out []string
+	for _, sep := range []string{"-", "/", ".", "_"} {
+		out = append(out, "2006"+sep+"01"+sep+"02", "01"+sep+"02"+sep+"2006")
+	}
+	return append(out, time.RFC3339Nano)
+}()
+
+func parseBirthDate(s string) (*time.Time, bool) {
+	for _, layout := range birthLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			return &d, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,305 @@
+package highlevel
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// maxSearchWindow is how deep page numbers reach; past it, searchAfter.
+const maxSearchWindow = 10000
+
+type searchFilter struct {
+	Field    string `json:"field"`
+	Operator string `json:"operator"`
+	Value    any    `json:"value"`
+}
+
+type searchSort struct {
+	Field     string `json:"field"`
+	Direction string `json:"direction"`
+}
+
+type searchInput struct {
+	LocationID  string         `json:"locationId"`
+	Page        int            `json:"page"`
+	PageLimit   int            `json:"pageLimit"`
+	SearchAfter []any          `json:"searchAfter"`
+	Query       string         `json:"query"`
+	Filters     []searchFilter `json:"filters"`
+	Sort        []searchSort   `json:"sort"`
+}
+
+// fieldValue reads a searchable field: a string, a bool, a time or a list.
+func fieldValue(c *store.Contact, field string) any {
+	switch field {
+	case "id":
+		return c.ID
+	case "firstName":
+		return c.FirstName
+	case "lastName":
+		return c.LastName
+	case "email":
+		return c.Email
+	case "phone":
+		return c.Phone
+	case "companyName":
+		return c.CompanyName
+	case "businessId":
+		return c.BusinessID
+	case "tags":
+		return c.Tags
+	case "type":
+		return c.Type
+	case "source":
+		return c.Source
+	case "assignedTo":
+		return c.AssignedTo
+	case "city":
+		return c.City
+	case "state":
+		return c.State
+	case "country":
+		return c.Country
+	case "postalCode":
+		return c.PostalCode
+	case "dnd":
+		return c.DND
+	case "dateAdded":
+		return c.DateAdded
+	case "dateUpdated":
+		return c.DateUpdated
+	}
+	return nil
+}
+
+// compile turns a filter into a predicate, or says why it cannot.
+func (f searchFilter) compile() (func(*store.Contact) bool, error) {
+	positive := func(op string) func(*store.Contact) bool {
+		switch op {
+		case "eq":
+			return func(c *store.Contact) bool { return equals(fieldValue(c, f.Field), f.Value) }
+		case "contains":
+			return func(c *store.Contact) bool { return contains(fieldValue(c, f.Field), f.Value) }
+		case "exists":
+			return func(c *store.Contact) bool { return present(fieldValue(c, f.Field)) }
+		}
+		return nil
+	}
+	switch f.Operator {
+	case "eq", "contains", "exists":
+		if f.Operator != "exists" && f.Value == nil {
+			return nil, fmt.Errorf("filters: %s %s needs a value", f.Field, f.Operator)
+		}
+		return positive(f.Operator), nil
+	case "not_eq", "not_contains", "not_exists":
+		base, err := searchFilter{Field: f.Field, Operator: strings.TrimPrefix(f.Operator, "not_"), Value: f.Value}.compile()
+		if err != nil {
+			return nil, err
+		}
+		return func(c *store.Contact) bool { return !base(c) }, nil
+	case "range":
+		bounds, ok := f.Value.(map[string]any)
+		if !ok || len(bounds) == 0 {
+			return nil, fmt.Errorf("filters: range on %s needs a value {gt, gte, lt, lte}", f.Field)
+		}
+		return func(c *store.Contact) bool { return inRange(fieldValue(c, f.Field), bounds) }, nil
+	}
+	return nil, fmt.Errorf("filters: unknown operator %s", f.Operator)
+}
+
+func text(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strings.ToLower(v)
+	case time.Time:
+		return iso(v)
+	case float64:
+		return fmt.Sprint(v)
+	}
+	return fmt.Sprint(v)
+}
+
+func equals(field, want any) bool {
+	if list, ok := want.([]any); ok {
+		return slices.ContainsFunc(list, func(w any) bool { return equals(field, w) })
+	}
+	switch f := field.(type) {
+	case []string:
+		return slices.Contains(f, text(want))
+	case bool:
+		b, ok := want.(bool)
+		return ok && b == f
+	case time.Time:
+		t, ok := asTime(want)
+		return ok && t.Equal(f)
+	}
+	return text(field) == text(want)
+}
+
+func contains(field, want any) bool {
+	if list, ok := field.([]string); ok {
+		return slices.ContainsFunc(list, func(t string) bool { return strings.Contains(t, text(want)) })
+	}
+	return strings.Contains(text(field), text(want))
+}
+
+func present(field any) bool {
+	switch f := field.(type) {
+	case string:
+		return f != ""
+	case []string:
+		return len(f) > 0
+	case time.Time:
+		return !f.IsZero()
+	}
+	return field != nil
+}
+
+// asTime reads a time given as ms since the epoch or as ISO text.
+func asTime(v any) (time.Time, bool) {
+	switch v := v.(type) {
+	case float64:
+		return time.UnixMilli(int64(v)).UTC(), true
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		return t, err == nil
+	}
+	return time.Time{}, false
+}
+
+func inRange(field any, bounds map[string]any) bool {
+	for op, b := range bounds {
+		var c int
+		if t, ok := field.(time.Time); ok {
+			bt, ok := asTime(b)
+			if !ok {
+				return false
+			}
+			c = t.Compare(bt)
+		} else {
+			c = strings.Compare(text(field), text(b))
+		}
+		switch op {
+		case "gt":
+			if c <= 0 {
+				return false
+			}
+		case "gte":
+			if c < 0 {
+				return false
+			}
+		case "lt":
+			if c >= 0 {
+				return false
+			}
+		case "lte":
+			if c > 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
+	var in searchInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	loc, err := a.location(r, in.LocationID)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if in.Page == 0 {
+		in.Page = 1
+	}
+	if in.SearchAfter == nil && in.Page*in.PageLimit > maxSearchWindow {
+		return pipeline.Response{}, pipeline.Unprocessable(fmt.Sprintf("page * pageLimit must not exceed %d; use searchAfter to go deeper", maxSearchWindow))
+	}
+	preds := []func(*store.Contact) bool{}
+	if q := matchQuery(in.Query); q != nil {
+		preds = append(preds, q)
+	}
+	var problems []string
+	for _, f := range in.Filters {
+		p, err := f.compile()
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		preds = append(preds, p)
+	}
+	if len(problems) > 0 {
+		return pipeline.Response{}, pipeline.Unprocessable(problems...)
+	}
+	var found []store.Contact
+	a.Store.ScanContacts(loc.ID, func(c *store.Contact) bool {
+		for _, p := range preds {
+			if !p(c) {
+				return true
+			}
+		}
+		found = append(found, store.CloneContact(c))
+		return true
+	})
+	sorts := in.Sort
+	if len(sorts) == 0 {
+		sorts = []searchSort{{Field: "dateAdded", Direction: "desc"}}
+	}
+	slices.SortStableFunc(found, func(x, y store.Contact) int {
+		for _, s := range sorts {
+			c := compareField(fieldValue(&x, s.Field), fieldValue(&y, s.Field))
+			if s.Direction == "desc" {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	start := (in.Page - 1) * in.PageLimit
+	if len(in.SearchAfter) > 0 {
+		lastID, _ := in.SearchAfter[len(in.SearchAfter)-1].(string)
+		i := slices.IndexFunc(found, func(c store.Contact) bool { return c.ID == lastID })
+		if i < 0 {
+			return pipeline.Response{}, pipeline.Unprocessable("searchAfter does not name a contact of this search")
+		}
+		start = i + 1
+	}
+	page := found[min(start, len(found)):min(start+in.PageLimit, len(found))]
+	type searched struct {
+		listedContactView
+		SearchAfter []any `json:"searchAfter"`
+	}
+	out := make([]searched, 0, len(page))
+	for _, c := range page {
+		after := []any{}
+		for _, s := range sorts {
+			v := fieldValue(&c, s.Field)
+			if t, ok := v.(time.Time); ok {
+				v = t.UnixMilli()
+			}
+			after = append(after, v)
+		}
+		out = append(out, searched{listedContactView: viewListed(c), SearchAfter: append(after, c.ID)})
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"contacts": out, "total": len(found)}), nil
+}
+
+func compareField(x, y any) int {
+	if tx, ok := x.(time.Time); ok {
+		ty, _ := y.(time.Time)
+		return tx.Compare(ty)
+	}
+	return cmp.Compare(text(x), text(y))
+}

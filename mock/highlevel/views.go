@@ -1,0 +1,209 @@
+package highlevel
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// Wire formats of the vendor's timestamps.
+const (
+	isoMillis  = "2006-01-02T15:04:05.000Z"
+	eventTime  = "2006-01-02 15:04:05"
+	offsetTime = "2006-01-02T15:04:05-07:00"
+)
+
+func iso(t time.Time) string { return t.UTC().Format(isoMillis) }
+
+// errorBody is the vendor's NestJS error envelope.
+type errorBody struct {
+	StatusCode int            `json:"statusCode"`
+	Message    any            `json:"message"`
+	Error      string         `json:"error"`
+	Meta       map[string]any `json:"meta,omitempty"`
+}
+
+// RenderError writes errors as the HighLevel API does: message is an array
+// for 422 and a string otherwise.
+func RenderError(e *pipeline.Error) any {
+	body := errorBody{StatusCode: e.Status, Error: http.StatusText(e.Status), Meta: e.Meta}
+	if e.Status == http.StatusUnprocessableEntity {
+		body.Message = e.Messages
+	} else {
+		body.Message = strings.Join(e.Messages, "; ")
+	}
+	return body
+}
+
+type contactView struct {
+	ID                 string                      `json:"id"`
+	Name               string                      `json:"name,omitempty"`
+	LocationID         string                      `json:"locationId"`
+	FirstName          string                      `json:"firstName,omitempty"`
+	LastName           string                      `json:"lastName,omitempty"`
+	Email              string                      `json:"email,omitempty"`
+	EmailLowerCase     string                      `json:"emailLowerCase,omitempty"`
+	Timezone           string                      `json:"timezone,omitempty"`
+	CompanyName        string                      `json:"companyName,omitempty"`
+	Phone              string                      `json:"phone,omitempty"`
+	DND                bool                        `json:"dnd"`
+	DNDSettings        map[string]store.DNDSetting `json:"dndSettings,omitempty"`
+	InboundDNDSettings map[string]store.DNDSetting `json:"inboundDndSettings,omitempty"`
+	Type               string                      `json:"type,omitempty"`
+	Source             string                      `json:"source,omitempty"`
+	AssignedTo         string                      `json:"assignedTo,omitempty"`
+	Address1           string                      `json:"address1,omitempty"`
+	City               string                      `json:"city,omitempty"`
+	State              string                      `json:"state,omitempty"`
+	Country            string                      `json:"country,omitempty"`
+	PostalCode         string                      `json:"postalCode,omitempty"`
+	Website            string                      `json:"website,omitempty"`
+	Gender             string                      `json:"gender,omitempty"`
+	Tags               []string                    `json:"tags"`
+	DateOfBirth        string                      `json:"dateOfBirth,omitempty"`
+	BirthMonth         *int                        `json:"birthMonth,omitempty"`
+	BirthDay           *int                        `json:"birthDay,omitempty"`
+	DateAdded          string                      `json:"dateAdded"`
+	DateUpdated        string                      `json:"dateUpdated"`
+	Deleted            bool                        `json:"deleted"`
+	FirstNameLowerCase string                      `json:"firstNameLowerCase,omitempty"`
+	LastNameLowerCase  string                      `json:"lastNameLowerCase,omitempty"`
+	FullNameLowerCase  string                      `json:"fullNameLowerCase,omitempty"`
+	CustomFields       []store.CustomFieldValue    `json:"customFields"`
+	BusinessID         string                      `json:"businessId,omitempty"`
+}
+
+func viewContact(c store.Contact) contactView {
+	v := contactView{
+		ID: c.ID, Name: c.Name, LocationID: c.LocationID, FirstName: c.FirstName, LastName: c.LastName,
+		Email: c.Email, EmailLowerCase: strings.ToLower(c.Email), Timezone: c.Timezone,
+		CompanyName: c.CompanyName, Phone: c.Phone, DND: c.DND, DNDSettings: c.DNDSettings,
+		InboundDNDSettings: c.InboundDNDSettings, Type: c.Type, Source: c.Source, AssignedTo: c.AssignedTo,
+		Address1: c.Address1, City: c.City, State: c.State, Country: c.Country, PostalCode: c.PostalCode,
+		Website: c.Website, Gender: c.Gender, Tags: c.Tags, DateAdded: iso(c.DateAdded),
+		DateUpdated: iso(c.DateUpdated), FirstNameLowerCase: strings.ToLower(c.FirstName),
+		LastNameLowerCase: strings.ToLower(c.LastName), FullNameLowerCase: strings.ToLower(c.Name),
+		CustomFields: c.CustomFields, BusinessID: c.BusinessID,
+	}
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	if v.CustomFields == nil {
+		v.CustomFields = []store.CustomFieldValue{}
+	}
+	if d := c.DateOfBirth; d != nil {
+		// The vendor counts birth months from 0, as JavaScript does.
+		month, day := int(d.Month())-1, d.Day()
+		v.DateOfBirth, v.BirthMonth, v.BirthDay = iso(*d), &month, &day
+	}
+	return v
+}
+
+// listedContactView is a contact in a list: the vendor's list items add
+// attributions and followers.
+type listedContactView struct {
+	contactView
+	Attributions []any    `json:"attributions"`
+	Followers    []string `json:"followers"`
+}
+
+func viewListed(c store.Contact) listedContactView {
+	return listedContactView{contactView: viewContact(c), Attributions: []any{}, Followers: []string{}}
+}
+
+type taskView struct {
+	ID         string `json:"id"`
+	Title      string `json:"title"`
+	Body       string `json:"body,omitempty"`
+	AssignedTo string `json:"assignedTo,omitempty"`
+	DueDate    string `json:"dueDate"`
+	Completed  bool   `json:"completed"`
+	ContactID  string `json:"contactId"`
+}
+
+func viewTask(t store.Task) taskView {
+	return taskView{ID: t.ID, Title: t.Title, Body: t.Body, AssignedTo: t.AssignedTo,
+		DueDate: iso(t.DueDate), Completed: t.Completed, ContactID: t.ContactID}
+}
+
+type noteView struct {
+	ID        string `json:"id"`
+	Body      string `json:"body"`
+	UserID    string `json:"userId,omitempty"`
+	DateAdded string `json:"dateAdded"`
+	ContactID string `json:"contactId"`
+	Title     string `json:"title,omitempty"`
+	Color     string `json:"color,omitempty"`
+	Pinned    bool   `json:"pinned"`
+}
+
+func viewNote(n store.Note) noteView {
+	return noteView{ID: n.ID, Body: n.Body, UserID: n.UserID, DateAdded: iso(n.DateAdded),
+		ContactID: n.ContactID, Title: n.Title, Color: n.Color, Pinned: n.Pinned}
+}
+
+// eventView is an appointment as GET /contacts/{id}/appointments lists it.
+type eventView struct {
+	ID                string   `json:"id"`
+	CalendarID        string   `json:"calendarId"`
+	Status            string   `json:"status"`
+	Title             string   `json:"title,omitempty"`
+	AssignedUserID    string   `json:"assignedUserId,omitempty"`
+	Notes             string   `json:"notes,omitempty"`
+	StartTime         string   `json:"startTime"`
+	EndTime           string   `json:"endTime"`
+	Address           string   `json:"address,omitempty"`
+	LocationID        string   `json:"locationId"`
+	ContactID         string   `json:"contactId"`
+	AppointmentStatus string   `json:"appointmentStatus"`
+	Users             []string `json:"users"`
+	DateAdded         string   `json:"dateAdded"`
+	DateUpdated       string   `json:"dateUpdated"`
+	AssignedResources []string `json:"assignedResources"`
+}
+
+func viewEvent(a store.Appointment) eventView {
+	status := "booked"
+	if a.AppointmentStatus == "cancelled" {
+		status = "cancelled"
+	}
+	users := []string{}
+	if a.AssignedUserID != "" {
+		users = append(users, a.AssignedUserID)
+	}
+	return eventView{ID: a.ID, CalendarID: a.CalendarID, Status: status, Title: a.Title,
+		AssignedUserID: a.AssignedUserID, Notes: a.Description, StartTime: a.StartTime.UTC().Format(eventTime),
+		EndTime: a.EndTime.UTC().Format(eventTime), Address: a.Address, LocationID: a.LocationID,
+		ContactID: a.ContactID, AppointmentStatus: a.AppointmentStatus, Users: users,
+		DateAdded: a.DateAdded.UTC().Format(eventTime), DateUpdated: a.DateUpdated.UTC().Format(eventTime),
+		AssignedResources: []string{}}
+}
+
+// appointmentView is an appointment as the calendars service returns it,
+// times in the offset the client wrote them in.
+type appointmentView struct {
+	ID                  string `json:"id"`
+	CalendarID          string `json:"calendarId"`
+	LocationID          string `json:"locationId"`
+	ContactID           string `json:"contactId"`
+	StartTime           string `json:"startTime"`
+	EndTime             string `json:"endTime"`
+	Title               string `json:"title,omitempty"`
+	MeetingLocationType string `json:"meetingLocationType,omitempty"`
+	AppointmentStatus   string `json:"appointmentStatus"`
+	AssignedUserID      string `json:"assignedUserId,omitempty"`
+	Address             string `json:"address,omitempty"`
+	IsRecurring         bool   `json:"isRecurring"`
+	RRule               string `json:"rrule,omitempty"`
+}
+
+func viewAppointment(a store.Appointment) appointmentView {
+	zone := time.FixedZone("", a.Offset)
+	return appointmentView{ID: a.ID, CalendarID: a.CalendarID, LocationID: a.LocationID, ContactID: a.ContactID,
+		StartTime: a.StartTime.In(zone).Format(offsetTime), EndTime: a.EndTime.In(zone).Format(offsetTime),
+		Title: a.Title, MeetingLocationType: a.MeetingLocationType, AppointmentStatus: a.AppointmentStatus,
+		AssignedUserID: a.AssignedUserID, Address: a.Address, IsRecurring: a.RRule != "", RRule: a.RRule}
+}

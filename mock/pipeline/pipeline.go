@@ -1,0 +1,287 @@
+// Package pipeline is the one middleware chain every twin runs, built from a
+// spec: it routes a request to its operation, authenticates it against the
+// operation's security, validates it, calls the operation's handler and
+// writes (and, in strict mode, validates) the response.
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/openapi"
+)
+
+// MaxBodyBytes is the largest request body the twins read.
+const MaxBodyBytes = 1 << 20
+
+// Request is what a handler gets: the request, its matched operation, the
+// path parameters, the raw body and the authenticated principal.
+type Request struct {
+	HTTP      *http.Request
+	Operation *openapi.Operation
+	Path      map[string]string
+	Query     url.Values
+	Body      []byte
+	Principal *auth.Principal
+}
+
+// Context returns the request's context.
+func (r *Request) Context() context.Context { return r.HTTP.Context() }
+
+// Decode unmarshals the body into v.
+func (r *Request) Decode(v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return BadRequest("Invalid JSON body: " + err.Error())
+	}
+	return nil
+}
+
+// Response is what a handler returns; the pipeline writes it.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   any
+}
+
+// JSON is a response with a status and a body.
+func JSON(status int, body any) Response { return Response{Status: status, Body: body} }
+
+// HandlerFunc serves one operation.
+type HandlerFunc func(r *Request) (Response, error)
+
+// Authenticator returns the principal of an Authorization header value.
+type Authenticator interface {
+	Authenticate(header string) (*auth.Principal, error)
+}
+
+// Middleware wraps the rest of the chain. It reads the exchange with
+// ExchangeFrom and answers errors with Exchange.Fail.
+type Middleware func(http.Handler) http.Handler
+
+// Config assembles a pipeline.
+type Config struct {
+	Spec *openapi.Spec
+	// Handlers serve the operations, by operationId. Every operation of the
+	// spec must have one.
+	Handlers map[string]HandlerFunc
+	Auth     Authenticator
+	// RenderError writes the API's error envelope.
+	RenderError ErrorRenderer
+	// Strict validates every response against the spec and answers 500 when
+	// one does not match.
+	Strict bool
+	// Outer middlewares run first, before authentication (journal, faults).
+	Outer []Middleware
+	// Inner middlewares run after authentication, before validation (limits).
+	Inner  []Middleware
+	Logger *slog.Logger
+}
+
+// Pipeline is an http.Handler that serves one spec.
+type Pipeline struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// ErrMissingHandler is returned by New when an operation has no handler or a
+// handler has no operation.
+var ErrMissingHandler = errors.New("pipeline: operations and handlers differ")
+
+// New builds the pipeline for cfg.
+func New(cfg Config) (*Pipeline, error) {
+	for _, op := range cfg.Spec.Operations() {
+		if cfg.Handlers[op.ID] == nil {
+			return nil, fmt.Errorf("%w: operation %s (%s %s) has no handler", ErrMissingHandler, op.ID, op.Method, op.Path)
+		}
+	}
+	for id := range cfg.Handlers {
+		if _, ok := cfg.Spec.Operation(id); !ok {
+			return nil, fmt.Errorf("%w: handler %s has no operation in %s", ErrMissingHandler, id, cfg.Spec.File)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "pipeline", "spec", cfg.Spec.File)}
+	var h http.Handler = http.HandlerFunc(p.dispatch)
+	h = p.validateRequest(h)
+	for i := len(cfg.Inner) - 1; i >= 0; i-- {
+		h = cfg.Inner[i](h)
+	}
+	h = p.authenticate(h)
+	for i := len(cfg.Outer) - 1; i >= 0; i-- {
+		h = cfg.Outer[i](h)
+	}
+	p.handler = h
+	return p, nil
+}
+
+// Exchange is one request on its way through the pipeline.
+type Exchange struct {
+	Route     *openapi.Route
+	Principal *auth.Principal
+	Body      []byte
+	// Status is the status written, once written.
+	Status int
+
+	p        *Pipeline
+	validate *openapi3filter.RequestValidationInput
+}
+
+type exchangeKey struct{}
+
+// ExchangeFrom returns the exchange of a request inside the pipeline.
+func ExchangeFrom(ctx context.Context) *Exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*Exchange)
+	return x
+}
+
+// ServeHTTP routes the request and runs the chain.
+func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &Exchange{p: p}
+	route, err := p.cfg.Spec.FindRoute(r)
+	if err != nil {
+		// As the vendor's NestJS servers answer an unknown route.
+		x.Fail(w, r, &Error{Status: http.StatusNotFound, Messages: []string{fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)}, Err: err})
+		return
+	}
+	x.Route = route
+	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+}
+
+func (p *Pipeline) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := ExchangeFrom(r.Context())
+		op := x.Route.Operation
+		if op.Authenticated {
+			principal, err := p.cfg.Auth.Authenticate(r.Header.Get("Authorization"))
+			if err != nil {
+				x.Fail(w, r, err)
+				return
+			}
+			if !principal.HasScopes(op.Scopes) {
+				x.Fail(w, r, fmt.Errorf("%s needs %v: %w", op.ID, op.Scopes, auth.ErrScope))
+				return
+			}
+			x.Principal = principal
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := ExchangeFrom(r.Context())
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+			if err != nil {
+				x.Fail(w, r, BadRequest(fmt.Sprintf("Request body unreadable or larger than %d bytes", MaxBodyBytes)))
+				return
+			}
+			x.Body = body
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
+			x.Fail(w, r, requestError(err))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (x *Exchange) validationInput(r *http.Request) *openapi3filter.RequestValidationInput {
+	if x.validate == nil {
+		x.validate = &openapi3filter.RequestValidationInput{
+			Request:    r,
+			PathParams: x.Route.PathParams,
+			Route:      x.Route.Route,
+			Options: &openapi3filter.Options{
+				AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+				MultiError:          true,
+				SkipSettingDefaults: true,
+			},
+		}
+	}
+	return x.validate
+}
+
+func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
+	x := ExchangeFrom(r.Context())
+	req := &Request{
+		HTTP:      r,
+		Operation: x.Route.Operation,
+		Path:      x.Route.PathParams,
+		Query:     r.URL.Query(),
+		Body:      x.Body,
+		Principal: x.Principal,
+	}
+	resp, err := p.cfg.Handlers[x.Route.Operation.ID](req)
+	if err != nil {
+		x.Fail(w, r, err)
+		return
+	}
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	x.Write(w, r, resp.Status, resp.Body)
+}
+
+// Fail answers err in the API's error envelope.
+func (x *Exchange) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := ToError(err)
+	if e.Status >= 500 {
+		x.p.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	x.Write(w, r, e.Status, x.p.cfg.RenderError(e))
+}
+
+// Write encodes body as JSON and writes it with status. In strict mode the
+// response is first validated against the operation's spec; a response that
+// does not match is logged and replaced by a 500.
+func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, body any) {
+	buf, err := json.Marshal(body)
+	if err != nil {
+		x.p.log.ErrorContext(r.Context(), "encode response", "err", err)
+		status, buf = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if x.Route != nil && x.Route.Operation.NotInLiveAPI {
+		h.Set("Warning", `299 - "not in the live API: use POST /calendars/events/appointments"`)
+	}
+	if x.p.cfg.Strict && x.Route != nil {
+		if verr := x.validateResponse(r, status, h, buf); verr != nil {
+			x.p.log.ErrorContext(r.Context(), "response does not match the spec",
+				"operation", x.Route.Operation.ID, "status", status, "err", verr)
+			status = http.StatusInternalServerError
+			buf, _ = json.Marshal(x.p.cfg.RenderError(&Error{Status: status,
+				Messages: []string{"strict mode: response does not match the spec: " + verr.Error()}}))
+		}
+	}
+	x.Status = status
+	w.WriteHeader(status)
+	if _, err := w.Write(buf); err != nil {
+		x.p.log.DebugContext(r.Context(), "write response", "err", err)
+	}
+}
+
+func (x *Exchange) validateResponse(r *http.Request, status int, h http.Header, body []byte) error {
+	return openapi3filter.ValidateResponse(r.Context(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: x.validationInput(r),
+		Status:                 status,
+		Header:                 h,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	})
+}

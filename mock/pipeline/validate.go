@@ -1,0 +1,156 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// requestError turns a kin-openapi request validation error into the API's
+// answer: 400 for what the vendor rejects before validation (malformed JSON,
+// headers, path parameters, content type), otherwise 422 with one message per
+// problem, as the vendor's validation pipe answers.
+func requestError(err error) *Error {
+	status := http.StatusUnprocessableEntity
+	var msgs []string
+	for _, e := range flatten(err) {
+		var reqErr *openapi3filter.RequestError
+		if !errors.As(e, &reqErr) {
+			msgs = append(msgs, e.Error())
+			continue
+		}
+		switch {
+		case reqErr.Parameter != nil:
+			if reqErr.Parameter.In != openapi3.ParameterInQuery {
+				status = http.StatusBadRequest
+			}
+			msgs = append(msgs, parameterMessages(reqErr)...)
+		case reqErr.RequestBody != nil:
+			m, bad := bodyMessages(reqErr)
+			if bad {
+				status = http.StatusBadRequest
+			}
+			msgs = append(msgs, m...)
+		default:
+			status = http.StatusBadRequest
+			msgs = append(msgs, reqErr.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		msgs = []string{err.Error()}
+	}
+	slices.Sort(msgs)
+	return &Error{Status: status, Messages: slices.Compact(msgs), Err: err}
+}
+
+func flatten(err error) []error {
+	// A type assertion, not errors.As: As would find the MultiError nested
+	// deep inside a body's schema error.
+	if multi, ok := err.(openapi3.MultiError); ok {
+		var out []error
+		for _, e := range multi {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func parameterMessages(e *openapi3filter.RequestError) []string {
+	name := e.Parameter.Name
+	if errors.Is(e.Err, openapi3filter.ErrInvalidRequired) || strings.Contains(e.Reason, "required") {
+		if e.Parameter.In == openapi3.ParameterInHeader {
+			return []string{fmt.Sprintf("%s header is missing", name)}
+		}
+		return []string{fmt.Sprintf("%s should not be empty", name)}
+	}
+	var out []string
+	for _, se := range schemaErrors(e.Err) {
+		out = append(out, schemaMessage(name, se))
+	}
+	if len(out) == 0 {
+		out = append(out, fmt.Sprintf("%s is invalid: %s", name, e.Error()))
+	}
+	return out
+}
+
+// bodyMessages returns the messages for a body error and whether it is a
+// malformed body (400) rather than a schema violation (422).
+func bodyMessages(e *openapi3filter.RequestError) ([]string, bool) {
+	if ses := schemaErrors(e.Err); len(ses) > 0 {
+		out := make([]string, 0, len(ses))
+		for _, se := range ses {
+			out = append(out, schemaMessage("", se))
+		}
+		return out, false
+	}
+	if errors.Is(e.Err, openapi3filter.ErrInvalidEmptyValue) || strings.Contains(e.Error(), "value is required but missing") {
+		return []string{"Request body is required"}, true
+	}
+	var parse *openapi3filter.ParseError
+	if errors.As(e.Err, &parse) {
+		return []string{"Request body is not valid JSON: " + parse.Error()}, true
+	}
+	return []string{e.Error()}, true
+}
+
+// schemaErrors returns the innermost schema errors under err: the ones that
+// name the field at fault. A failed oneOf or anyOf stays one error rather
+// than one per alternative.
+func schemaErrors(err error) []*openapi3.SchemaError {
+	var out []*openapi3.SchemaError
+	var walk func(e error) bool
+	walk = func(e error) bool {
+		switch v := e.(type) {
+		case nil:
+			return false
+		case openapi3.MultiError:
+			found := false
+			for _, x := range v {
+				found = walk(x) || found
+			}
+			return found
+		case *openapi3.SchemaError:
+			if v.SchemaField != "oneOf" && v.SchemaField != "anyOf" && walk(v.Origin) {
+				return true
+			}
+			out = append(out, v)
+			return true
+		}
+		if u, ok := e.(interface{ Unwrap() []error }); ok {
+			found := false
+			for _, x := range u.Unwrap() {
+				found = walk(x) || found
+			}
+			return found
+		}
+		return walk(errors.Unwrap(e))
+	}
+	walk(err)
+	return out
+}
+
+// schemaMessage words a schema error as "field.path reason", the way the
+// vendor's validation messages read ("email must be a string").
+func schemaMessage(prefix string, se *openapi3.SchemaError) string {
+	path := se.JSONPointer()
+	if prefix != "" {
+		path = append([]string{prefix}, path...)
+	}
+	reason := se.Reason
+	for _, noun := range []string{"value ", "number ", "string ", "array ", "object "} {
+		reason = strings.TrimPrefix(reason, noun)
+	}
+	if strings.HasPrefix(reason, "property ") && strings.HasSuffix(reason, " is missing") {
+		reason = "should not be empty"
+	}
+	if len(path) == 0 {
+		return reason
+	}
+	return strings.Join(path, ".") + " " + reason
+}
