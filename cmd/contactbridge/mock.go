@@ -23,7 +23,6 @@ type mockFlags struct {
 	strict   bool
 	logLevel string
 	clock    string
-	ready    func(*mock.Server) // tests learn the server here
 }
 
 func newMockCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -73,9 +72,6 @@ func runMock(cmd *cobra.Command, f mockFlags, stdout, stderr io.Writer) error {
 	}
 	printBanner(stdout, srv)
 	logger.Info("twin serving", "url", srv.URL(), "strict", f.strict)
-	if f.ready != nil {
-		f.ready(srv)
-	}
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
 	return srv.Close()

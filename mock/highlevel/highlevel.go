@@ -405,10 +405,15 @@ func (a *API) getTask(r *pipeline.Request) (pipeline.Response, error) {
 	return pipeline.JSON(http.StatusOK, map[string]any{"task": viewTask(t)}), nil
 }
 
-func (a *API) patchTask(r *pipeline.Request) (pipeline.Response, error) {
+// patchTask applies the body to the path's task; only, when not nil, keeps
+// just the fields the operation may change.
+func (a *API) patchTask(r *pipeline.Request, only func(taskInput) taskInput) (pipeline.Response, error) {
 	var in taskInput
 	if err := r.Decode(&in); err != nil {
 		return pipeline.Response{}, err
+	}
+	if only != nil {
+		in = only(in)
 	}
 	c, err := a.contact(r)
 	if err != nil {
@@ -421,9 +426,13 @@ func (a *API) patchTask(r *pipeline.Request) (pipeline.Response, error) {
 	return pipeline.JSON(http.StatusOK, map[string]any{"task": viewTask(t)}), nil
 }
 
-func (a *API) updateTask(r *pipeline.Request) (pipeline.Response, error) { return a.patchTask(r) }
+func (a *API) updateTask(r *pipeline.Request) (pipeline.Response, error) { return a.patchTask(r, nil) }
 
-func (a *API) completeTask(r *pipeline.Request) (pipeline.Response, error) { return a.patchTask(r) }
+// completeTask sets a task's completion and nothing else, as its body
+// schema has only completed.
+func (a *API) completeTask(r *pipeline.Request) (pipeline.Response, error) {
+	return a.patchTask(r, func(in taskInput) taskInput { return taskInput{Completed: in.Completed} })
+}
 
 func (a *API) deleteTask(r *pipeline.Request) (pipeline.Response, error) {
 	c, err := a.contact(r)

@@ -222,7 +222,8 @@ func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
 	if in.Page == 0 {
 		in.Page = 1
 	}
-	if in.SearchAfter == nil && in.Page*in.PageLimit > maxSearchWindow {
+	// Divided, not multiplied: page has no maximum and the product can overflow.
+	if in.SearchAfter == nil && in.Page > maxSearchWindow/in.PageLimit {
 		return pipeline.Response{}, pipeline.Unprocessable(fmt.Sprintf("page * pageLimit must not exceed %d; use searchAfter to go deeper", maxSearchWindow))
 	}
 	preds := []func(*store.Contact) bool{}
@@ -267,7 +268,10 @@ func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
 		}
 		return strings.Compare(x.ID, y.ID)
 	})
-	start := (in.Page - 1) * in.PageLimit
+	start := len(found)
+	if in.Page-1 <= len(found)/in.PageLimit { // else past the end; never overflows
+		start = (in.Page - 1) * in.PageLimit
+	}
 	if len(in.SearchAfter) > 0 {
 		lastID, _ := in.SearchAfter[len(in.SearchAfter)-1].(string)
 		i := slices.IndexFunc(found, func(c store.Contact) bool { return c.ID == lastID })
@@ -276,7 +280,7 @@ func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
 		}
 		start = i + 1
 	}
-	page := found[min(start, len(found)):min(start+in.PageLimit, len(found))]
+	page := found[start : start+min(in.PageLimit, len(found)-start)]
 	type searched struct {
 		listedContactView
 		SearchAfter []any `json:"searchAfter"`

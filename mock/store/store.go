@@ -143,12 +143,22 @@ func compareContacts(a, b *Contact) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
+// index adds c to the email and phone indexes, each list kept oldest first
+// so that match finds the oldest contact even after an update re-indexes one.
+// c must be in s.contacts.
 func (s *Store) index(c *Contact) {
+	add := func(m map[string][]string, key string) {
+		ids := m[key]
+		i, _ := slices.BinarySearchFunc(ids, c, func(id string, c *Contact) int {
+			return compareContacts(s.contacts[id], c)
+		})
+		m[key] = slices.Insert(ids, i, c.ID)
+	}
 	if e := strings.ToLower(c.Email); e != "" {
-		s.emails[c.LocationID][e] = append(s.emails[c.LocationID][e], c.ID)
+		add(s.emails[c.LocationID], e)
 	}
 	if c.Phone != "" {
-		s.phones[c.LocationID][c.Phone] = append(s.phones[c.LocationID][c.Phone], c.ID)
+		add(s.phones[c.LocationID], c.Phone)
 	}
 }
 
@@ -283,9 +293,10 @@ func (s *Store) UpsertContact(location, email, phone string, createNew bool, fn 
 	}
 	if !(loc.AllowDuplicateContact && createNew) {
 		probe := &Contact{Email: email, Phone: phone}
-		for _, field := range duplicateOrder(loc) {
+		order := duplicateOrder(loc)
+		for i, field := range order {
 			if id := s.match(location, field, probe, ""); id != "" {
-				c, err := s.updateContact(s.contacts[id], fn)
+				c, err := s.updateContact(s.contacts[id], keepLater(s, loc, order[i+1:], fn))
 				return c, false, err
 			}
 		}
@@ -297,6 +308,34 @@ func (s *Store) UpsertContact(location, email, phone string, createNew bool, fn 
 	c.LocationID = location
 	created, err := s.createContact(c)
 	return created, true, err
+}
+
+// keepLater wraps an upsert's fn: a field later in the match order that would
+// now duplicate another contact keeps its old value, as the vendor ignores
+// the second field when email and phone match two different contacts.
+// Callers hold mu.
+func keepLater(s *Store, loc *Location, later []string, fn func(*Contact) error) func(*Contact) error {
+	return func(c *Contact) error {
+		old := *c
+		if err := fn(c); err != nil {
+			return err
+		}
+		if loc.AllowDuplicateContact {
+			return nil
+		}
+		for _, field := range later {
+			if s.match(loc.ID, field, c, c.ID) == "" {
+				continue
+			}
+			switch field {
+			case "email":
+				c.Email = old.Email
+			case "phone":
+				c.Phone = old.Phone
+			}
+		}
+		return nil
+	}
 }
 
 // DeleteContact removes a contact with its tasks, notes and appointments.

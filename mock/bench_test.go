@@ -1,0 +1,160 @@
+package mock_test
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// The benchmarks run the twin's full pipeline (routing from the spec, bearer
+// auth with scopes, request validation, handler, JSON response) next to a bare
+// net/http handler that writes a fixed body of the same size, in the same run,
+// both called through ServeHTTP with an httptest.ResponseRecorder. An
+// unexpected status fails the benchmark (Errorf, then the goroutine stops:
+// Fatal may not be called from RunParallel's goroutines).
+
+func newBenchTwin(b *testing.B) *mock.Server {
+	b.Helper()
+	srv, err := mock.NewServer(mock.Options{NoListener: true, Strict: false, Seed: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func benchRequest(srv *mock.Server, method, target, body string) *http.Request {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, "http://highlevel.twin"+target, r)
+	req.Header.Set("Authorization", "Bearer "+srv.DefaultToken())
+	req.Header.Set("Version", "2021-07-28")
+	req.Header.Set("Accept", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req
+}
+
+// benchFixedJSON is a bare handler that drains the request and writes body.
+func benchFixedJSON(status int, body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			_, _ = io.Copy(io.Discard, r.Body)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	})
+}
+
+func BenchmarkGetContact(b *testing.B) {
+	srv := newBenchTwin(b)
+	c, err := srv.Store().CreateContact(store.Contact{
+		LocationID: srv.DefaultLocation().ID,
+		FirstName:  "Ada", LastName: "Lovelace", Name: "Ada Lovelace",
+		Email: "ada@example.com", Phone: "+18832327657", CompanyName: "Analytical Engines",
+		City: "London", Country: "GB", Source: "public api", Tags: []string{"vip", "2024"},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := "/contacts/" + c.ID
+
+	// The baseline writes the very body the twin answers with.
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
+	if rec.Code != http.StatusOK {
+		b.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
+	}
+	body := rec.Body.Bytes()
+	b.Logf("contact body: %d bytes", len(body))
+
+	b.Run("baseline", func(b *testing.B) {
+		h := benchFixedJSON(http.StatusOK, body)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
+				if rec.Code != http.StatusOK {
+					b.Errorf("baseline: %d", rec.Code)
+					return
+				}
+			}
+		})
+	})
+	b.Run("twin", func(b *testing.B) {
+		h := srv.Handler()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
+				if rec.Code != http.StatusOK {
+					b.Errorf("twin: %d %s", rec.Code, rec.Body)
+					return
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkCreateContact(b *testing.B) {
+	srv := newBenchTwin(b)
+	var n atomic.Int64
+	// Each body has its own email and phone: the default location forbids
+	// duplicates.
+	body := func() string {
+		i := n.Add(1)
+		return fmt.Sprintf(`{"locationId":%q,"firstName":"Ada","lastName":"Lovelace","email":"ada-%d@example.com","phone":"+1%010d","companyName":"Analytical Engines","city":"London","country":"GB","source":"public api","tags":["vip","2024"]}`,
+			srv.DefaultLocation().ID, i, i)
+	}
+
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
+	if rec.Code != http.StatusCreated {
+		b.Fatalf("POST /contacts/: %d %s", rec.Code, rec.Body)
+	}
+	created := rec.Body.Bytes()
+	b.Logf("created body: %d bytes", len(created))
+
+	b.Run("baseline", func(b *testing.B) {
+		h := benchFixedJSON(http.StatusCreated, created)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
+				if rec.Code != http.StatusCreated {
+					b.Errorf("baseline: %d", rec.Code)
+					return
+				}
+			}
+		})
+	})
+	b.Run("twin", func(b *testing.B) {
+		h := srv.Handler()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
+				if rec.Code != http.StatusCreated {
+					b.Errorf("twin: %d %s", rec.Code, rec.Body)
+					return
+				}
+			}
+		})
+	})
+}
