@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
@@ -157,6 +158,18 @@ func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.Route = route
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			p.log.ErrorContext(r.Context(), "handler panicked", "operation", route.Operation.ID,
+				"panic", v, "stack", string(debug.Stack()))
+			if x.Status == 0 {
+				x.Fail(w, r, fmt.Errorf("panic in %s: %v", route.Operation.ID, v))
+			}
+		}
+	}()
 	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
 }
 
