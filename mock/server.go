@@ -90,7 +90,7 @@ func NewServer(opts Options) (*Server, error) {
 	s.location = defaultLocation(ids)
 	s.store.PutLocation(s.location)
 	s.token = "pit-" + uuid(ids)
-	s.tokens.Add(s.token, auth.Principal{Kind: auth.PrivateIntegration, LocationID: s.location.ID, Scopes: SpecScopes(spec)})
+	s.tokens.Add(s.token, auth.Principal{Kind: auth.PrivateIntegration, AppID: "pit-" + ids.New(), LocationID: s.location.ID, Scopes: SpecScopes(spec)})
 
 	api := &highlevel.API{Store: s.store, TraceID: func() string { return uuid(ids) }}
 	p, err := pipeline.New(pipeline.Config{

@@ -33,9 +33,11 @@ const (
 type Principal struct {
 	Kind       Kind
 	LocationID string
-	ClientID   string // the app, for OAuth tokens
-	Scopes     []string
-	ExpiresAt  time.Time // zero: never
+	// AppID identifies the app the token acts for: the OAuth client id, or
+	// the Private Integration's own id. Rate limits count per app and location.
+	AppID     string
+	Scopes    []string
+	ExpiresAt time.Time // zero: never
 }
 
 // HasScopes tells whether p carries every one of scopes.

@@ -16,6 +16,8 @@ type Error struct {
 	// Meta carries extra fields some errors have (the contact a duplicate
 	// matched, say).
 	Meta map[string]any
+	// Header holds headers to send with the error (Retry-After, say).
+	Header http.Header
 	// Err is the cause, for logs; never shown to clients.
 	Err error
 }

@@ -253,6 +253,9 @@ func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
 // Fail answers err in the API's error envelope.
 func (x *Exchange) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := ToError(err)
+	for k, vs := range e.Header {
+		w.Header()[k] = vs
+	}
 	if e.Status >= 500 {
 		x.p.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
