@@ -14,45 +14,112 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/faults"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
+	"github.com/contactbridge/contactbridge/mock/journal"
+	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
 // Options configure a Server. The zero value serves the embedded spec on a
-// free loopback port with one default location and token.
+// free loopback port with one default location, app and token, a journal of
+// 1000 entries, no rate limits and no faults. The fields with yaml tags are
+// also the config file's (contactbridge.yaml).
 type Options struct {
 	// Addr is the address to listen on; "" means 127.0.0.1:0.
-	Addr string
-	// NoListener builds the handler without listening; use Handler or Client.
-	NoListener bool
-	// Seed makes ids reproducible; 0 picks a random seed.
-	Seed uint64
-	// Clock gives the time; nil means the system clock.
-	Clock clock.Clock
+	Addr string `yaml:"addr"`
+	// Seed makes ids and secrets reproducible; 0 picks a random seed.
+	Seed uint64 `yaml:"seed"`
+	// ClockMode is "real" or "frozen"; "" means frozen with a seed and real
+	// without. A frozen clock starts at SeededStart and moves only through
+	// the admin API. Ignored when Clock is set.
+	ClockMode string `yaml:"clock"`
 	// SpecPath overrides the embedded HighLevel spec.
-	SpecPath string
+	SpecPath string `yaml:"spec,omitempty"`
 	// Strict validates every response against the spec (500 on drift).
-	Strict bool
+	Strict bool `yaml:"strict"`
+
+	Admin     AdminOptions     `yaml:"admin"`
+	Journal   JournalOptions   `yaml:"journal"`
+	Auth      AuthOptions      `yaml:"auth"`
+	Locations []store.Location `yaml:"locations,omitempty"`
+	Apps      []auth.App       `yaml:"apps,omitempty"`
+	Tokens    []TokenOptions   `yaml:"tokens,omitempty"`
+	// Limits are the rate limits; nil means none.
+	Limits *limits.Config `yaml:"limits,omitempty"`
+	Faults []faults.Rule  `yaml:"faults,omitempty"`
+
+	// NoListener builds the handler without listening; use Handler or Client.
+	NoListener bool `yaml:"-"`
+	// Clock gives the time; nil means the clock ClockMode asks for.
+	Clock clock.Clock `yaml:"-"`
 	// Logger receives the server's logs; nil means slog.Default().
-	Logger *slog.Logger
+	Logger *slog.Logger `yaml:"-"`
 }
+
+// AdminOptions guard the admin API.
+type AdminOptions struct {
+	// Token, when set, is required as "Authorization: Bearer <token>".
+	Token string `yaml:"token,omitempty"`
+	// Remote lets clients that are not on loopback use the admin API.
+	Remote bool `yaml:"remote"`
+}
+
+// JournalOptions size the request journal.
+type JournalOptions struct {
+	// Size is how many requests the journal keeps; 0 means 1000, negative none.
+	Size int `yaml:"size"`
+}
+
+// AuthOptions tune the OAuth server and scope checks.
+type AuthOptions struct {
+	AccessTokenTTL  limits.Duration `yaml:"accessTokenTTL,omitempty"`
+	RefreshTokenTTL limits.Duration `yaml:"refreshTokenTTL,omitempty"`
+	// RefreshGrace keeps a used refresh token working this long (0: single use).
+	RefreshGrace limits.Duration `yaml:"refreshGrace,omitempty"`
+	// ScopeDeniedStatus answers a missing scope: 401 as the live API (0), or 403.
+	ScopeDeniedStatus int `yaml:"scopeDeniedStatus,omitempty"`
+}
+
+// TokenOptions is a static token from the config file.
+type TokenOptions struct {
+	Token      string   `yaml:"token"`
+	LocationID string   `yaml:"locationId"`
+	Scopes     []string `yaml:"scopes"`
+	// Type is "private-integration" (default) or "oauth".
+	Type string `yaml:"type,omitempty"`
+	// ExpiresIn is a lifetime; 0 never expires.
+	ExpiresIn limits.Duration `yaml:"expiresIn,omitempty"`
+}
+
+// SeededStart is where a frozen clock starts.
+var SeededStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Server is a running twin.
 type Server struct {
+	opts     Options
 	spec     *openapi.Spec
+	clock    clock.Clock
 	store    *store.Store
 	tokens   *auth.Registry
+	limiter  *limits.Limiter
+	faults   *faults.Injector
+	journal  *journal.Journal
 	handler  http.Handler
 	log      *slog.Logger
 	location store.Location
 	token    string
+	app      auth.App
+	initial  store.State
 
 	url      string
 	srv      *http.Server
@@ -67,8 +134,9 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Clock == nil {
-		opts.Clock = clock.Real{}
+	clk, err := pickClock(opts)
+	if err != nil {
+		return nil, err
 	}
 	seed := opts.Seed
 	if seed == 0 {
@@ -80,32 +148,76 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
+	adminSpec, err := openapi.LoadAdmin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mock: %w", err)
+	}
 	ids := store.NewIDs(seed)
 	s := &Server{
+		opts:   opts,
 		spec:   spec,
-		store:  store.New(opts.Clock, ids),
-		tokens: auth.NewRegistry(opts.Clock),
+		clock:  clk,
+		store:  store.New(clk, ids),
+		tokens: auth.NewRegistry(clk),
 		log:    opts.Logger.With("component", "mock"),
 	}
-	s.location = defaultLocation(ids)
-	s.store.PutLocation(s.location)
-	s.token = "pit-" + uuid(ids)
-	s.tokens.Add(s.token, auth.Principal{Kind: auth.PrivateIntegration, AppID: "pit-" + ids.New(), LocationID: s.location.ID, Scopes: SpecScopes(spec)})
+	s.tokens.Secrets = ids.Token
+	if err := s.seedData(ids); err != nil {
+		return nil, err
+	}
+	limitCfg := limits.Config{}
+	if opts.Limits != nil {
+		limitCfg = *opts.Limits
+	}
+	if s.limiter, err = limits.New(clk, limitCfg); err != nil {
+		return nil, fmt.Errorf("mock: limits: %w", err)
+	}
+	s.faults = faults.New(faults.Options{Seed: seed, LocationOf: s.locationOf, Logger: opts.Logger})
+	if err := s.addFaults(); err != nil {
+		return nil, err
+	}
+	size := opts.Journal.Size
+	if size == 0 {
+		size = 1000
+	}
+	s.journal = journal.New(size, clk)
 
-	api := &highlevel.API{Store: s.store, TraceID: func() string { return uuid(ids) }}
-	p, err := pipeline.New(pipeline.Config{
-		Spec:        spec,
-		Handlers:    api.Handlers(),
-		Auth:        s.tokens,
-		RenderError: highlevel.RenderError,
-		Strict:      opts.Strict,
-		Outer:       []pipeline.Middleware{accessLog(s.log)},
-		Logger:      opts.Logger,
+	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid(ids) }}
+	hl, err := pipeline.New(pipeline.Config{
+		Spec:              spec,
+		Handlers:          api.Handlers(),
+		Auth:              s.tokens,
+		RenderError:       highlevel.RenderError,
+		Strict:            opts.Strict,
+		ScopeDeniedStatus: opts.Auth.ScopeDeniedStatus,
+		Outer:             []pipeline.Middleware{s.journal.Middleware(), accessLog(s.log), s.faults.Middleware()},
+		Inner:             []pipeline.Middleware{s.limiter.Middleware()},
+		Logger:            opts.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
-	s.handler = p
+	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults,
+		Journal: s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin()}
+	adm, err := pipeline.New(pipeline.Config{
+		Spec:        adminSpec,
+		Handlers:    adminAPI.Handlers(),
+		Auth:        admin.TokenAuth{Token: opts.Admin.Token},
+		RenderError: admin.RenderError,
+		Strict:      opts.Strict,
+		Outer:       []pipeline.Middleware{admin.LoopbackOnly(opts.Admin.Remote), accessLog(s.log)},
+		Logger:      opts.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mock: admin: %w", err)
+	}
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/__admin/") {
+			adm.ServeHTTP(w, r)
+			return
+		}
+		hl.ServeHTTP(w, r)
+	})
 	if opts.NoListener {
 		s.url = "http://highlevel.twin"
 		return s, nil
@@ -123,6 +235,120 @@ func NewServer(opts Options) (*Server, error) {
 	s.serveErr = make(chan error, 1)
 	go func() { s.serveErr <- s.srv.Serve(ln) }()
 	return s, nil
+}
+
+func pickClock(opts Options) (clock.Clock, error) {
+	if opts.Clock != nil {
+		return opts.Clock, nil
+	}
+	switch opts.ClockMode {
+	case "frozen":
+		return clock.NewManual(SeededStart), nil
+	case "":
+		if opts.Seed != 0 {
+			return clock.NewManual(SeededStart), nil
+		}
+		return clock.Real{}, nil
+	case "real":
+		return clock.Real{}, nil
+	}
+	return nil, fmt.Errorf("mock: clock %q: want real or frozen", opts.ClockMode)
+}
+
+// seedData makes the start-up state: the default location, app and token,
+// and the configured locations, apps and tokens. It is what reset returns to.
+func (s *Server) seedData(ids *store.IDs) error {
+	s.location = defaultLocation(ids)
+	s.store.PutLocation(s.location)
+	for _, l := range s.opts.Locations {
+		if l.ID == "" {
+			return fmt.Errorf("mock: a configured location has no id")
+		}
+		s.store.PutLocation(l)
+	}
+	s.token = "pit-" + uuid(ids)
+	s.app = auth.App{
+		ClientID:     ids.ObjectID() + "-" + ids.Token(8),
+		ClientSecret: uuid(ids),
+		Name:         "Contactbridge Dev App",
+		RedirectURIs: []string{"http://127.0.0.1:8080/oauth/callback", "http://localhost:8080/oauth/callback"},
+		Scopes:       SpecScopes(s.spec),
+		Location:     s.location.ID,
+	}
+	s.tokens.PutApp(s.app)
+	for _, a := range s.opts.Apps {
+		if a.ClientID == "" || a.ClientSecret == "" {
+			return fmt.Errorf("mock: a configured app needs clientId and clientSecret")
+		}
+		s.tokens.PutApp(a)
+	}
+	life := auth.DefaultLifetimes()
+	if d := s.opts.Auth.AccessTokenTTL.Std(); d > 0 {
+		life.Access = d
+	}
+	if d := s.opts.Auth.RefreshTokenTTL.Std(); d > 0 {
+		life.Refresh = d
+	}
+	life.RefreshGrace = s.opts.Auth.RefreshGrace.Std()
+	s.tokens.SetLifetimes(life)
+	s.initial = s.store.Snapshot()
+	return s.addTokens()
+}
+
+// addTokens registers the default and the configured static tokens.
+func (s *Server) addTokens() error {
+	s.tokens.Add(s.token, auth.Principal{Kind: auth.PrivateIntegration, AppID: "pit-" + s.token[4:12],
+		LocationID: s.location.ID, Scopes: SpecScopes(s.spec)})
+	for _, t := range s.opts.Tokens {
+		if t.Token == "" || t.LocationID == "" {
+			return fmt.Errorf("mock: a configured token needs token and locationId")
+		}
+		p := auth.Principal{Kind: auth.PrivateIntegration, AppID: "pit-" + t.Token, LocationID: t.LocationID, Scopes: t.Scopes}
+		if t.Type == "oauth" {
+			p.Kind, p.AppID = auth.OAuthAccess, "config"
+		}
+		if d := t.ExpiresIn.Std(); d > 0 {
+			p.ExpiresAt = s.clock.Now().Add(d)
+		}
+		s.tokens.Add(t.Token, p)
+	}
+	return nil
+}
+
+func (s *Server) addFaults() error {
+	for _, r := range s.opts.Faults {
+		if _, err := s.faults.Add(r); err != nil {
+			return fmt.Errorf("mock: fault rule %q: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// reset brings the twin back to its start-up state.
+func (s *Server) reset() {
+	if err := s.store.Restore(s.initial); err != nil {
+		s.log.Error("reset: restore start-up state", "err", err)
+	}
+	s.tokens.Reset()
+	if err := s.addTokens(); err != nil {
+		s.log.Error("reset: tokens", "err", err)
+	}
+	s.journal.Clear()
+	s.faults.Clear()
+	if err := s.addFaults(); err != nil {
+		s.log.Error("reset: faults", "err", err)
+	}
+	s.limiter.Reset()
+}
+
+// locationOf peeks at a request's token to tell its location, for fault
+// rules that match on location; "" when the token is not valid.
+func (s *Server) locationOf(r *http.Request) string {
+	p, err := s.tokens.Authenticate(r.Header.Get("Authorization"))
+	if err != nil {
+		return ""
+	}
+	return p.LocationID
 }
 
 // Handler returns the twin's HTTP handler.
@@ -152,6 +378,13 @@ func (s *Server) DefaultLocation() store.Location { return s.location }
 // DefaultToken returns a Private Integration Token for the default location
 // with every scope of the spec.
 func (s *Server) DefaultToken() string { return s.token }
+
+// DefaultApp returns the OAuth app made at start: installed on the default
+// location with every scope of the spec.
+func (s *Server) DefaultApp() auth.App { return s.app }
+
+// Tokens returns the twin's token registry and OAuth server.
+func (s *Server) Tokens() *auth.Registry { return s.tokens }
 
 // AddToken registers a token for a principal.
 func (s *Server) AddToken(token string, p auth.Principal) { s.tokens.Add(token, p) }
@@ -218,7 +451,7 @@ func accessLog(log *slog.Logger) pipeline.Middleware {
 			next.ServeHTTP(w, r)
 			x := pipeline.ExchangeFrom(r.Context())
 			log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"operation", x.Route.Operation.ID, "status", x.Status, "duration", time.Since(start))
+				"operation", x.OperationID(), "status", x.Status, "duration", time.Since(start))
 		})
 	}
 }

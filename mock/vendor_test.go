@@ -6,7 +6,10 @@ package mock_test
 // not against our spec. Statuses the vendor does not document (403, 404,
 // 429) are skipped and counted; the twin's extension route
 // POST /contacts/{contactId}/appointments, absent from the vendor documents,
-// is skipped.
+// is skipped, and so are the operations that live on another host
+// (x-live-host: the OAuth consent page GET /oauth/chooselocation, on
+// marketplace.gohighlevel.com), which the vendor's API documents do not
+// describe. POST /oauth/token is validated against the vendor's oauth.json.
 
 import (
 	"bytes"
@@ -91,8 +94,9 @@ type vendorConformance struct {
 // vendorCall is one request to the twin.
 type vendorCall struct {
 	method, path string
-	body         any    // encoded as JSON when non-nil
-	raw          string // sent as is when non-empty (for malformed bodies)
+	body         any        // encoded as JSON when non-nil
+	raw          string     // sent as is when non-empty (for malformed bodies)
+	form         url.Values // sent form-encoded when non-nil (POST /oauth/token)
 	token        *string
 	version      *string // nil: the route's documented version
 	// want is the status the flow expects; 0 accepts any.
@@ -113,6 +117,15 @@ func vcPut(path string, body any) vendorCall {
 func vcRaw(method, path, raw string) vendorCall {
 	return vendorCall{method: method, path: path, raw: raw}
 }
+
+// vcForm is a form POST to an OAuth endpoint: no token, no Version.
+func vcForm(path string, form url.Values) vendorCall {
+	return vendorCall{method: http.MethodPost, path: path, form: form}.public()
+}
+
+// public drops the token and the Version header, as the OAuth endpoints
+// (security: []) are called.
+func (c vendorCall) public() vendorCall { return c.withToken("").withVersion("") }
 func vcWithBody(m, path string, body []any) vendorCall {
 	c := vendorCall{method: m, path: path}
 	if len(body) > 0 {
@@ -124,11 +137,20 @@ func vcWithBody(m, path string, body []any) vendorCall {
 // do sends c, validates the response against the vendor and returns the
 // status and decoded JSON body.
 func (v *vendorConformance) do(c vendorCall) (int, map[string]any) {
+	v.t.Helper()
+	status, _, decoded := v.send(c)
+	return status, decoded
+}
+
+// send is do that also returns the response's header (a redirect's Location).
+func (v *vendorConformance) send(c vendorCall) (int, http.Header, map[string]any) {
 	t := v.t
 	t.Helper()
 	var body io.Reader
 	var sent []byte
 	switch {
+	case c.form != nil:
+		sent = []byte(c.form.Encode())
 	case c.raw != "":
 		sent = []byte(c.raw)
 	case c.body != nil:
@@ -161,7 +183,10 @@ func (v *vendorConformance) do(c vendorCall) (int, map[string]any) {
 	if version != "" {
 		req.Header.Set("Version", version)
 	}
-	if sent != nil {
+	switch {
+	case c.form != nil:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case sent != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := v.client.Do(req)
@@ -187,7 +212,7 @@ func (v *vendorConformance) do(c vendorCall) (int, map[string]any) {
 			t.Fatalf("%s %s: response is not a JSON object: %v: %s", c.method, c.path, err, got)
 		}
 	}
-	return resp.StatusCode, decoded
+	return resp.StatusCode, resp.Header, decoded
 }
 
 // validate checks one response against the vendor operation its request
@@ -198,6 +223,11 @@ func (v *vendorConformance) validate(req *http.Request, resp *http.Response, sen
 	what := req.Method + " " + req.URL.Path
 	if req.Method == http.MethodPost && vendorExtensionRoute.MatchString(req.URL.Path) {
 		v.skipped["twin extension POST /contacts/{contactId}/appointments (not in the vendor documents)"]++
+		return
+	}
+	if route, err := v.srv.Spec().FindRoute(req); err == nil && route.Operation.LiveHost != "" {
+		op := route.Operation
+		v.skipped[fmt.Sprintf("%s (%s %s) lives on %s (not in the vendor documents)", op.ID, op.Method, op.Path, op.LiveHost)]++
 		return
 	}
 	res := vendorValidate(v.docs, req, sent, resp.StatusCode, resp.Header, got)
@@ -327,11 +357,16 @@ func vendorSchemaSummary(s *openapi3.Schema) string {
 
 // vendorServedOperations maps each operation of our spec that also exists in
 // the vendor documents (same method and path) to its vendor operationId, and
-// checks the ids agree.
-func vendorServedOperations(t *testing.T, srv *mock.Server, docs []vendorDoc) map[string]bool {
+// checks the ids agree. Operations on another live host (x-live-host) are
+// not in the vendor's API documents: they are returned apart, by id.
+func vendorServedOperations(t *testing.T, srv *mock.Server, docs []vendorDoc) (served map[string]bool, otherHost []string) {
 	t.Helper()
-	served := map[string]bool{}
+	served = map[string]bool{}
 	for _, op := range srv.Spec().Operations() {
+		if op.LiveHost != "" {
+			otherHost = append(otherHost, op.ID)
+			continue
+		}
 		var vop *openapi3.Operation
 		for _, d := range docs {
 			if item := d.doc.Paths.Value(op.Path); item != nil {
@@ -351,11 +386,17 @@ func vendorServedOperations(t *testing.T, srv *mock.Server, docs []vendorDoc) ma
 		}
 		served[vop.OperationID] = true
 	}
-	return served
+	return served, otherHost
+}
+
+// loadVendorDocs loads the three vendor documents the twin's operations are in.
+func loadVendorDocs(t *testing.T) []vendorDoc {
+	t.Helper()
+	return []vendorDoc{loadVendorDoc(t, "contacts.json"), loadVendorDoc(t, "calendars.json"), loadVendorDoc(t, "oauth.json")}
 }
 
 func TestVendorConformance(t *testing.T) {
-	docs := []vendorDoc{loadVendorDoc(t, "contacts.json"), loadVendorDoc(t, "calendars.json")}
+	docs := loadVendorDocs(t)
 	srv, err := mock.NewServer(mock.Options{
 		NoListener: true, Strict: true, Seed: 1,
 		Clock: clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
@@ -364,11 +405,21 @@ func TestVendorConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	// The consent page redirects to the app's callback: the client stops there.
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	v := &vendorConformance{
-		t: t, srv: srv, client: srv.Client(), token: srv.DefaultToken(), docs: docs,
+		t: t, srv: srv, client: client, token: srv.DefaultToken(), docs: docs,
 		checked: map[string]map[int]int{}, skipped: map[string]int{}, noSchema: map[string]int{},
 	}
-	v.served = vendorServedOperations(t, srv, docs)
+	var otherHost []string
+	v.served, otherHost = vendorServedOperations(t, srv, docs)
+	if !v.served["get-access-token"] {
+		t.Errorf("get-access-token (POST /oauth/token) is not matched to the vendor's oauth.json")
+	}
+	for _, id := range otherHost {
+		v.skipped["operation on another live host, not in the vendor documents: "+id]++
+	}
 	loc := srv.DefaultLocation()
 	calendarID := loc.Calendars[0].ID
 	q := url.QueryEscape
@@ -489,9 +540,63 @@ func TestVendorConformance(t *testing.T) {
 	v.do(vcGet("/contacts/" + ada + "/appointments").expect(http.StatusOK))
 	v.do(vcGet("/contacts/" + charles + "/appointments").expect(http.StatusOK))
 
+	// --- OAuth ---
+	// The consent page (another host: skipped) redirects with a code; the
+	// token endpoint is validated against the vendor's oauth.json.
+	app := srv.DefaultApp()
+	authorize := url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {app.RedirectURIs[0]},
+		"scope": {"contacts.readonly contacts.write"}, "state": {"vendor"}}
+	oauthCode := func(path string) string {
+		t.Helper()
+		_, h, _ := v.send(vcGet(path + "?" + authorize.Encode()).public().expect(http.StatusFound))
+		to, err := url.Parse(h.Get("Location"))
+		if err != nil || to.Query().Get("code") == "" {
+			t.Fatalf("GET %s: redirect %q has no code", path, h.Get("Location"))
+		}
+		return to.Query().Get("code")
+	}
+	grant := func(kind string, kv ...string) url.Values {
+		f := url.Values{"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}, "grant_type": {kind}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return f
+	}
+	code := oauthCode("/oauth/chooselocation")
+	_, tok := v.do(vcForm("/oauth/token", grant("authorization_code", "code", code, "user_type", "Location",
+		"redirect_uri", app.RedirectURIs[0])).expect(http.StatusOK))
+	refresh, _ := tok["refresh_token"].(string)
+	v.do(vcForm("/oauth/token", grant("refresh_token", "refresh_token", refresh, "user_type", "Location")).expect(http.StatusOK))
+	v.do(vcForm("/oauth/token", grant("authorization_code", "code", oauthCode("/v2/oauth/chooselocation"))).expect(http.StatusOK))
+	v.do(vcForm("/oauth/token", grant("client_credentials")).expect(http.StatusOK))
+	// 400: a used code and a used refresh token (invalid_grant).
+	v.do(vcForm("/oauth/token", grant("authorization_code", "code", code)).expect(http.StatusBadRequest))
+	v.do(vcForm("/oauth/token", grant("refresh_token", "refresh_token", refresh)).expect(http.StatusBadRequest))
+	// 401: a wrong secret, an unknown client (invalid_client).
+	wrong := grant("client_credentials")
+	wrong.Set("client_secret", "wrong")
+	v.do(vcForm("/oauth/token", wrong).expect(http.StatusUnauthorized))
+	wrong = grant("client_credentials")
+	wrong.Set("client_id", "unknown-client")
+	v.do(vcForm("/oauth/token", wrong).expect(http.StatusUnauthorized))
+	// 422: a missing client_id, a grant type outside the enum.
+	noClient := grant("client_credentials")
+	noClient.Del("client_id")
+	v.do(vcForm("/oauth/token", noClient).expect(http.StatusUnprocessableEntity))
+	v.do(vcForm("/oauth/token", grant("password")).expect(http.StatusUnprocessableEntity))
+	// The consent page's own errors (skipped: another host).
+	v.do(vcGet("/oauth/chooselocation?response_type=code&client_id=unknown&redirect_uri=x").public().expect(http.StatusBadRequest))
+	v.do(vcGet("/v2/oauth/chooselocation").public().expect(http.StatusUnprocessableEntity))
+	for _, status := range []int{http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnprocessableEntity} {
+		if v.checked["get-access-token"][status] == 0 {
+			t.Errorf("get-access-token: no %d response validated against the vendor's oauth.json", status)
+		}
+	}
+
 	// --- error responses ---
-	// 401: no token on every served operation, and an unknown token once.
-	// 400: a missing Version header on every served operation.
+	// 401: no token on every served authenticated operation, and an unknown
+	// token once.
+	// 400: a missing Version header on every served authenticated operation.
 	ids := map[string]string{"{contactId}": charles, "{taskId}": "nonexistent-task", "{id}": "nonexistent-note",
 		"{eventId}": eventID, "{businessId}": "641c094001436dbc2081e642"}
 	for _, e := range vendorServedEndpoints(srv) {
@@ -569,11 +674,12 @@ func TestVendorConformance(t *testing.T) {
 // vendorEndpoint is a method and path template of our spec.
 type vendorEndpoint struct{ method, path string }
 
-// vendorServedEndpoints lists the operations of our spec that are in the live API.
+// vendorServedEndpoints lists the authenticated operations of our spec that
+// are in the live API (not the OAuth ones: they take no token or Version).
 func vendorServedEndpoints(srv *mock.Server) []vendorEndpoint {
 	var out []vendorEndpoint
 	for _, op := range srv.Spec().Operations() {
-		if !op.NotInLiveAPI {
+		if !op.NotInLiveAPI && op.Authenticated {
 			out = append(out, vendorEndpoint{op.Method, op.Path})
 		}
 	}
@@ -635,7 +741,7 @@ func vendorObject(t *testing.T, m map[string]any, key string) map[string]any {
 // vacuously: bodies that break the vendor documents must be rejected, and
 // statuses the vendor does not document must be reported as such.
 func TestVendorValidatorRejects(t *testing.T) {
-	docs := []vendorDoc{loadVendorDoc(t, "contacts.json"), loadVendorDoc(t, "calendars.json")}
+	docs := loadVendorDocs(t)
 	jsonHeader := http.Header{"Content-Type": []string{"application/json; charset=utf-8"}}
 	for _, tc := range []struct {
 		method, path string
@@ -653,6 +759,14 @@ func TestVendorValidatorRejects(t *testing.T) {
 		{http.MethodPost, "/calendars/events/appointments", 200, `{"calendarId":"c","locationId":"l","contactId":"x","appointmentStatus":"confirmed"}`, "create-appointment", false},
 		{http.MethodPut, "/calendars/events/appointments/e1", 200, `{"id":"e1","calendarId":"c","locationId":"l","contactId":"x","appointmentStatus":"booked"}`, "edit-appointment", false},
 		{http.MethodGet, "/contacts/abc/notes/n1", 200, `{"note":{"id":"n1","pinned":"yes"}}`, "get-note", false},
+		{http.MethodPost, "/oauth/token", 200, `{"access_token":"a","token_type":"Bearer","expires_in":86399,"userType":"Location","userId":"u","approvedLocations":["l"],"isBulkInstallation":false}`, "get-access-token", true},
+		{http.MethodPost, "/oauth/token", 200, `{"access_token":"a","token_type":"Bearer","expires_in":86399}`, "get-access-token", false},
+		{http.MethodPost, "/oauth/token", 200, `{"access_token":"a","expires_in":"86399","userId":"u"}`, "get-access-token", false},
+		{http.MethodPost, "/oauth/token", 200, `{"userId":"u","approvedLocations":"l"}`, "get-access-token", false},
+		{http.MethodPost, "/oauth/token", 400, `{"statusCode":400,"message":"code is invalid","error":"invalid_grant"}`, "get-access-token", true},
+		{http.MethodPost, "/oauth/token", 400, `{"statusCode":400,"message":["code is invalid"]}`, "get-access-token", false},
+		{http.MethodPost, "/oauth/token", 401, `{"statusCode":"401","message":"no"}`, "get-access-token", false},
+		{http.MethodPost, "/oauth/token", 422, `{"statusCode":422,"message":"grant_type is wrong"}`, "get-access-token", false},
 	} {
 		req, err := http.NewRequestWithContext(context.Background(), tc.method, "http://highlevel.twin"+tc.path, nil)
 		if err != nil {
@@ -681,5 +795,12 @@ func TestVendorValidatorRejects(t *testing.T) {
 	req = httptest.NewRequest(http.MethodPost, "/contacts/abc/appointments", nil)
 	if res := vendorValidate(docs, req, nil, http.StatusCreated, jsonHeader, []byte(`{}`)); res.op != "" {
 		t.Errorf("POST /contacts/{contactId}/appointments routed to vendor operation %q; the vendor has none", res.op)
+	}
+	// The consent page is on another host: no vendor document describes it.
+	for _, path := range []string{"/oauth/chooselocation", "/v2/oauth/chooselocation"} {
+		req = httptest.NewRequest(http.MethodGet, path, nil)
+		if res := vendorValidate(docs, req, nil, http.StatusFound, http.Header{}, nil); res.op != "" {
+			t.Errorf("GET %s routed to vendor operation %q; the vendor documents none", path, res.op)
+		}
 	}
 }

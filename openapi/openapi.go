@@ -23,11 +23,23 @@ import (
 //go:embed highlevel.yaml
 var highLevelYAML []byte
 
-// HighLevelFile is the file name of the embedded HighLevel Contacts API spec.
-const HighLevelFile = "highlevel.yaml"
+//go:embed admin.yaml
+var adminYAML []byte
+
+// File names of the embedded specs.
+const (
+	HighLevelFile = "highlevel.yaml"
+	AdminFile     = "admin.yaml"
+)
 
 // HighLevel returns a copy of the embedded HighLevel Contacts API v2 spec.
 func HighLevel() []byte { return slices.Clone(highLevelYAML) }
+
+// Admin returns a copy of the embedded spec of the twins' admin API.
+func Admin() []byte { return slices.Clone(adminYAML) }
+
+// LoadAdmin loads the embedded admin API spec.
+func LoadAdmin(ctx context.Context) (*Spec, error) { return Load(ctx, AdminFile, adminYAML) }
 
 // ErrInvalidSpec is wrapped by every error Load returns for a spec that does
 // not parse or does not validate.
@@ -62,6 +74,9 @@ type Operation struct {
 	Authenticated bool
 	// NotInLiveAPI marks the twin's extensions (x-not-in-live-api: true).
 	NotInLiveAPI bool
+	// LiveHost names the live host when it is not the API's own
+	// (x-live-host), as for the OAuth consent page.
+	LiveHost string
 	// Spec is the operation as the document declares it.
 	Spec *openapi3.Operation
 }
@@ -139,6 +154,9 @@ func build(file string, doc *openapi3.T) (*Spec, error) {
 			}
 			if v, ok := op.Extensions["x-not-in-live-api"].(bool); ok {
 				o.NotInLiveAPI = v
+			}
+			if v, ok := op.Extensions["x-live-host"].(string); ok {
+				o.LiveHost = v
 			}
 			s.operations = append(s.operations, o)
 			s.byID[o.ID] = o

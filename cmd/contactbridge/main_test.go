@@ -107,7 +107,7 @@ func TestMock_RejectsBadFlags(t *testing.T) {
 		want string
 	}{
 		{"non-loopback address", []string{"mock", "--addr", "0.0.0.0:4010"}, "loopback"},
-		{"unknown clock", []string{"mock", "--addr", "127.0.0.1:0", "--clock", "slow"}, "--clock"},
+		{"unknown clock", []string{"mock", "--addr", "127.0.0.1:0", "--clock", "slow"}, "clock \"slow\""},
 		{"missing spec file", []string{"mock", "--addr", "127.0.0.1:0", "--spec", "/nonexistent.yaml"}, "read spec"},
 		{"bad log level", []string{"mock", "--log-level", "loud"}, "--log-level"},
 	} {

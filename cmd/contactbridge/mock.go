@@ -1,77 +1,164 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 
 	"github.com/contactbridge/contactbridge/mock"
-	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/limits"
 )
 
-// seededStart is where a seeded run's clock starts.
-var seededStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// defaultConfigFile is read when it exists and --config is not given.
+const defaultConfigFile = "contactbridge.yaml"
 
 type mockFlags struct {
-	addr     string
-	seed     uint64
-	spec     string
-	strict   bool
-	logLevel string
-	clock    string
+	config      string
+	printConfig bool
+	logLevel    string
+	noLimits    bool
+	interval    time.Duration
+	opts        mock.Options
 }
 
 func newMockCmd(stdout, stderr io.Writer) *cobra.Command {
-	var f mockFlags
+	f := mockFlags{opts: defaultMockOptions()}
 	cmd := &cobra.Command{
 		Use:   "mock",
 		Short: "Run the HighLevel Contacts API v2 twin",
 		Long: `Runs a stateful twin of the HighLevel Contacts API v2 on loopback, routed and
-validated from openapi/highlevel.yaml, and prints a ready-to-use token and curl line.`,
+validated from openapi/highlevel.yaml, with its OAuth server, rate limits, fault
+injection, request journal and admin API (/__admin), and prints a ready-to-use
+token, OAuth app and curl lines.
+
+Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runMock(cmd, f, stdout, stderr) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runMock(cmd, &f, stdout, stderr) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.addr, "addr", "127.0.0.1:4010", "address to listen on")
-	fl.Uint64Var(&f.seed, "seed", 0, "seed for ids; with a seed the clock starts at "+seededStart.Format(time.RFC3339)+" and moves only with writes (0: random ids, real clock)")
-	fl.StringVar(&f.spec, "spec", "", "serve this OpenAPI file instead of the embedded spec")
-	fl.BoolVar(&f.strict, "strict", false, "validate every response against the spec and answer 500 on drift")
+	fl.StringVar(&f.config, "config", "", "config file (default: ./"+defaultConfigFile+" when it exists)")
+	fl.BoolVar(&f.printConfig, "print-config", false, "print the effective config as YAML and exit")
+	fl.StringVar(&f.opts.Addr, "addr", f.opts.Addr, "address to listen on (loopback only)")
+	fl.Uint64Var(&f.opts.Seed, "seed", 0, "seed for ids and secrets; with a seed the clock is frozen at "+mock.SeededStart.Format("2006-01-02T15:04:05Z")+" unless --clock real")
+	fl.StringVar(&f.opts.ClockMode, "clock", "", "real or frozen (default: frozen with --seed, real without); a frozen clock moves with POST /__admin/clock")
+	fl.StringVar(&f.opts.SpecPath, "spec", "", "serve this OpenAPI file instead of the embedded spec")
+	fl.BoolVar(&f.opts.Strict, "strict", false, "validate every response against the spec and answer 500 on drift")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
-	fl.StringVar(&f.clock, "clock", "", "real or frozen (default: frozen with --seed, real without)")
+	fl.StringVar(&f.opts.Admin.Token, "admin-token", "", "require this bearer token on the admin API")
+	fl.BoolVar(&f.opts.Admin.Remote, "admin-remote", false, "let non-loopback clients use the admin API")
+	fl.IntVar(&f.opts.Journal.Size, "journal-size", f.opts.Journal.Size, "requests kept in the journal (negative: none)")
+	fl.BoolVar(&f.noLimits, "no-limits", false, "turn the rate limits off")
+	fl.IntVar(&f.opts.Limits.Burst, "burst", f.opts.Limits.Burst, "requests per burst window, per app and location")
+	fl.DurationVar(&f.interval, "burst-interval", f.opts.Limits.Interval.Std(), "burst window length")
+	fl.IntVar(&f.opts.Limits.Daily, "daily", f.opts.Limits.Daily, "requests per day, per app and location")
+	fl.BoolVar(&f.opts.Limits.RetryAfter, "retry-after", true, "send Retry-After with 429s")
+	fl.IntVar(&f.opts.Auth.ScopeDeniedStatus, "scope-denied-status", 401, "status for a token without the scope: 401 (live API) or 403 (RFC 6750)")
 	return cmd
 }
 
-func runMock(cmd *cobra.Command, f mockFlags, stdout, stderr io.Writer) error {
+// defaultMockOptions are the command's defaults: the live API's limits on.
+func defaultMockOptions() mock.Options {
+	lim := limits.DefaultConfig()
+	return mock.Options{Addr: "127.0.0.1:4010", Journal: mock.JournalOptions{Size: 1000}, Limits: &lim}
+}
+
+// loadOptions reads the config file, then lays the flags that were set on top.
+func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
+	opts := defaultMockOptions()
+	path, explicit := f.config, f.config != ""
+	if !explicit {
+		path = defaultConfigFile
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&opts); err != nil && !errors.Is(err, io.EOF) {
+			return opts, fmt.Errorf("config %s: %w", path, err)
+		}
+		if opts.Limits == nil {
+			lim := limits.DefaultConfig()
+			opts.Limits = &lim
+		}
+	case explicit || !errors.Is(err, fs.ErrNotExist):
+		return opts, fmt.Errorf("config: %w", err)
+	}
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "addr":
+			opts.Addr = f.opts.Addr
+		case "seed":
+			opts.Seed = f.opts.Seed
+		case "clock":
+			opts.ClockMode = f.opts.ClockMode
+		case "spec":
+			opts.SpecPath = f.opts.SpecPath
+		case "strict":
+			opts.Strict = f.opts.Strict
+		case "admin-token":
+			opts.Admin.Token = f.opts.Admin.Token
+		case "admin-remote":
+			opts.Admin.Remote = f.opts.Admin.Remote
+		case "journal-size":
+			opts.Journal.Size = f.opts.Journal.Size
+		case "burst":
+			opts.Limits.Burst = f.opts.Limits.Burst
+		case "burst-interval":
+			opts.Limits.Interval = limits.Duration(f.interval)
+		case "daily":
+			opts.Limits.Daily = f.opts.Limits.Daily
+		case "retry-after":
+			opts.Limits.RetryAfter = f.opts.Limits.RetryAfter
+		case "scope-denied-status":
+			opts.Auth.ScopeDeniedStatus = f.opts.Auth.ScopeDeniedStatus
+		case "no-limits":
+			opts.Limits.Enabled = !f.noLimits
+		}
+	})
+	if s := opts.Auth.ScopeDeniedStatus; s != 0 && s != 401 && s != 403 {
+		return opts, fmt.Errorf("scope-denied-status %d: want 401 or 403", s)
+	}
+	if err := opts.Limits.Validate(); err != nil {
+		return opts, err
+	}
+	return opts, nil
+}
+
+func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if !isLoopback(f.addr) {
-		return fmt.Errorf("--addr %s: the twin binds to loopback only (127.0.0.1, ::1 or localhost)", f.addr)
-	}
-	var clk clock.Clock = clock.Real{}
-	switch f.clock {
-	case "frozen":
-		clk = clock.NewManual(seededStart)
-	case "":
-		if f.seed != 0 {
-			clk = clock.NewManual(seededStart)
-		}
-	case "real":
-	default:
-		return fmt.Errorf("--clock %q: want real or frozen", f.clock)
-	}
-	srv, err := mock.NewServer(mock.Options{Addr: f.addr, Seed: f.seed, Clock: clk, SpecPath: f.spec, Strict: f.strict, Logger: logger})
+	opts, err := loadOptions(cmd, f)
 	if err != nil {
 		return err
 	}
-	printBanner(stdout, srv)
-	logger.Info("twin serving", "url", srv.URL(), "strict", f.strict)
+	if f.printConfig {
+		enc := yaml.NewEncoder(stdout)
+		enc.SetIndent(2)
+		return enc.Encode(opts)
+	}
+	if !isLoopback(opts.Addr) {
+		return fmt.Errorf("addr %s: the twin binds to loopback only (127.0.0.1, ::1 or localhost)", opts.Addr)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts.Logger = logger
+	srv, err := mock.NewServer(opts)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, srv, opts)
+	logger.Info("twin serving", "url", srv.URL(), "strict", opts.Strict, "limits", opts.Limits.Enabled)
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
 	return srv.Close()
@@ -86,21 +173,32 @@ func isLoopback(addr string) bool {
 	return host == "127.0.0.1" || host == "::1" || host == "localhost" || strings.HasPrefix(host, "127.")
 }
 
-func printBanner(w io.Writer, srv *mock.Server) {
-	loc := srv.DefaultLocation()
+func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
+	loc, app, url := srv.DefaultLocation(), srv.DefaultApp(), srv.URL()
+	limitsLine := "off"
+	if opts.Limits.Enabled {
+		limitsLine = fmt.Sprintf("%d per %s and %d per day, per app and location", opts.Limits.Burst, opts.Limits.Interval, opts.Limits.Daily)
+	}
 	fmt.Fprintf(w, `HighLevel Contacts API v2 twin
-  base URL   %s
-  location   %s (%s)
-  calendar   %s (%s)
-  token      %s
-             Private Integration Token for the location; scopes: %s
+  base URL   %[1]s
+  location   %[2]s (%[3]s)
+  calendar   %[4]s (%[5]s)
+  token      %[6]s
+             Private Integration Token for the location; scopes: %[7]s
   headers    Authorization: Bearer <token>, Version: 2021-07-28 (calendars: 2021-04-15)
+  OAuth app  client_id %[8]s
+             client_secret %[9]s
+             redirect_uri %[10]s
+  limits     %[11]s
+  admin      %[1]s/__admin/health (spec: %[1]s/__admin/openapi.yaml)
 
 Try it:
-  curl -s -H 'Authorization: Bearer %s' -H 'Version: 2021-07-28' '%s/contacts/?locationId=%s&limit=5'
-  curl -s -X POST -H 'Authorization: Bearer %s' -H 'Version: 2021-07-28' -H 'Content-Type: application/json' \
-    -d '{"locationId":"%s","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}' '%s/contacts/'
-`, srv.URL(), loc.ID, loc.Name, loc.Calendars[0].ID, loc.Calendars[0].Name, srv.DefaultToken(),
-		strings.Join(mock.SpecScopes(srv.Spec()), " "),
-		srv.DefaultToken(), srv.URL(), loc.ID, srv.DefaultToken(), loc.ID, srv.URL())
+  curl -s -H 'Authorization: Bearer %[6]s' -H 'Version: 2021-07-28' '%[1]s/contacts/?locationId=%[2]s&limit=5'
+  curl -s -X POST -H 'Authorization: Bearer %[6]s' -H 'Version: 2021-07-28' -H 'Content-Type: application/json' \
+    -d '{"locationId":"%[2]s","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}' '%[1]s/contacts/'
+OAuth (authorization code, auto-approved): open or curl -i
+  '%[1]s/oauth/chooselocation?response_type=code&client_id=%[8]s&redirect_uri=%[10]s&scope=contacts.readonly%%20contacts.write'
+  then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d code=<code>
+`, url, loc.ID, loc.Name, loc.Calendars[0].ID, loc.Calendars[0].Name, srv.DefaultToken(),
+		strings.Join(mock.SpecScopes(srv.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
 }

@@ -58,17 +58,46 @@ func (p *Principal) CanAccess(location string) error {
 	return nil
 }
 
-// Registry holds the tokens the twin accepts.
+// Registry holds the tokens the twin accepts and is its OAuth server: apps,
+// authorization codes, access and refresh tokens.
 type Registry struct {
 	clock clock.Clock
+	// Secrets makes n-character secrets (codes, tokens); nil means
+	// crypto/rand. Set it before use, for reproducible runs.
+	Secrets func(n int) string
 
-	mu     sync.RWMutex // guards tokens
-	tokens map[string]Principal
+	mu      sync.RWMutex // guards everything below
+	tokens  map[string]Principal
+	apps    map[string]App
+	codes   map[string]*codeGrant
+	refresh map[string]*refreshGrant
+	life    Lifetimes
+	issued  int
+	company string
+	user    string
 }
 
 // NewRegistry returns an empty registry that judges expiry by clk.
 func NewRegistry(clk clock.Clock) *Registry {
-	return &Registry{clock: clk, tokens: map[string]Principal{}}
+	return &Registry{clock: clk, tokens: map[string]Principal{}, apps: map[string]App{},
+		codes: map[string]*codeGrant{}, refresh: map[string]*refreshGrant{}, life: DefaultLifetimes(),
+		company: "twin-company", user: "twin-user"}
+}
+
+// SetAccount names the company and user that tokens report.
+func (r *Registry) SetAccount(companyID, userID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.company, r.user = companyID, userID
+}
+
+// Reset forgets every token, code and refresh token; apps stay.
+func (r *Registry) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tokens = map[string]Principal{}
+	r.codes = map[string]*codeGrant{}
+	r.refresh = map[string]*refreshGrant{}
 }
 
 // Add registers token for p.

@@ -49,6 +49,8 @@ type Store interface {
 // API serves the HighLevel Contacts API.
 type API struct {
 	Store Store
+	// OAuth serves the authorization and token endpoints.
+	OAuth OAuthServer
 	// TraceID makes the traceId of upsert responses.
 	TraceID func() string
 }
@@ -83,6 +85,9 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"create-contact-appointment":   a.createContactAppointment,
 		"create-appointment":           a.createAppointment,
 		"edit-appointment":             a.editAppointment,
+		"choose-location":              a.chooseLocation,
+		"choose-location-v2":           a.chooseLocation,
+		"get-access-token":             a.token,
 	}
 }
 

@@ -54,6 +54,12 @@ type Response struct {
 	Body   any
 }
 
+// Raw is a body written as is, with its content type.
+type Raw struct {
+	ContentType string
+	Data        []byte
+}
+
 // JSON is a response with a status and a body.
 func JSON(status int, body any) Response { return Response{Status: status, Body: body} }
 
@@ -81,6 +87,9 @@ type Config struct {
 	// Strict validates every response against the spec and answers 500 when
 	// one does not match.
 	Strict bool
+	// ScopeDeniedStatus answers a token without the operation's scope: 401
+	// as the live HighLevel API does (also when 0), or 403 as RFC 6750 says.
+	ScopeDeniedStatus int
 	// Outer middlewares run first, before authentication (journal, faults).
 	Outer []Middleware
 	// Inner middlewares run after authentication, before validation (limits).
@@ -120,7 +129,18 @@ func New(cfg Config) (*Pipeline, error) {
 	for i := len(cfg.Inner) - 1; i >= 0; i-- {
 		h = cfg.Inner[i](h)
 	}
-	h = p.authenticate(h)
+	routed := p.authenticate(h)
+	// The outer middlewares (journal, faults) see every request, unknown
+	// routes included.
+	h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := ExchangeFrom(r.Context())
+		if x.Route == nil {
+			// As the vendor's NestJS servers answer an unknown route.
+			x.Fail(w, r, &Error{Status: http.StatusNotFound, Messages: []string{fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)}, Err: x.routeErr})
+			return
+		}
+		routed.ServeHTTP(w, r)
+	})
 	for i := len(cfg.Outer) - 1; i >= 0; i-- {
 		h = cfg.Outer[i](h)
 	}
@@ -130,6 +150,8 @@ func New(cfg Config) (*Pipeline, error) {
 
 // Exchange is one request on its way through the pipeline.
 type Exchange struct {
+	// Route is the matched operation; nil for a request that matches none
+	// (the outer middlewares see those too).
 	Route     *openapi.Route
 	Principal *auth.Principal
 	Body      []byte
@@ -137,7 +159,16 @@ type Exchange struct {
 	Status int
 
 	p        *Pipeline
+	routeErr error
 	validate *openapi3filter.RequestValidationInput
+}
+
+// OperationID names the matched operation, or "" for an unknown route.
+func (x *Exchange) OperationID() string {
+	if x.Route == nil {
+		return ""
+	}
+	return x.Route.Operation.ID
 }
 
 type exchangeKey struct{}
@@ -151,22 +182,16 @@ func ExchangeFrom(ctx context.Context) *Exchange {
 // ServeHTTP routes the request and runs the chain.
 func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &Exchange{p: p}
-	route, err := p.cfg.Spec.FindRoute(r)
-	if err != nil {
-		// As the vendor's NestJS servers answer an unknown route.
-		x.Fail(w, r, &Error{Status: http.StatusNotFound, Messages: []string{fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)}, Err: err})
-		return
-	}
-	x.Route = route
+	x.Route, x.routeErr = p.cfg.Spec.FindRoute(r)
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			p.log.ErrorContext(r.Context(), "handler panicked", "operation", route.Operation.ID,
+			p.log.ErrorContext(r.Context(), "handler panicked", "operation", x.OperationID(),
 				"panic", v, "stack", string(debug.Stack()))
 			if x.Status == 0 {
-				x.Fail(w, r, fmt.Errorf("panic in %s: %v", route.Operation.ID, v))
+				x.Fail(w, r, fmt.Errorf("panic in %s: %v", x.OperationID(), v))
 			}
 		}
 	}()
@@ -184,7 +209,13 @@ func (p *Pipeline) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			if !principal.HasScopes(op.Scopes) {
-				x.Fail(w, r, fmt.Errorf("%s needs %v: %w", op.ID, op.Scopes, auth.ErrScope))
+				err := fmt.Errorf("%s needs %v: %w", op.ID, op.Scopes, auth.ErrScope)
+				if p.cfg.ScopeDeniedStatus == http.StatusForbidden {
+					e := *ToError(err)
+					e.Status = http.StatusForbidden
+					err = &e
+				}
+				x.Fail(w, r, err)
 				return
 			}
 			x.Principal = principal
@@ -266,13 +297,24 @@ func (x *Exchange) Fail(w http.ResponseWriter, r *http.Request, err error) {
 // response is first validated against the operation's spec; a response that
 // does not match is logged and replaced by a 500.
 func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, body any) {
-	buf, err := json.Marshal(body)
-	if err != nil {
-		x.p.log.ErrorContext(r.Context(), "encode response", "err", err)
-		status, buf = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
+	if body == nil { // a redirect, say: headers only
+		x.Status = status
+		w.WriteHeader(status)
+		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	var buf []byte
+	if raw, ok := body.(Raw); ok {
+		buf = raw.Data
+		h.Set("Content-Type", raw.ContentType)
+	} else {
+		var err error
+		if buf, err = json.Marshal(body); err != nil {
+			x.p.log.ErrorContext(r.Context(), "encode response", "err", err)
+			status, buf = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
+		}
+		h.Set("Content-Type", "application/json; charset=utf-8")
+	}
 	if x.Route != nil && x.Route.Operation.NotInLiveAPI {
 		h.Set("Warning", `299 - "not in the live API: use POST /calendars/events/appointments"`)
 	}
@@ -282,7 +324,7 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 				"operation", x.Route.Operation.ID, "status", status, "err", verr)
 			status = http.StatusInternalServerError
 			buf, _ = json.Marshal(x.p.cfg.RenderError(&Error{Status: status,
-				Messages: []string{"strict mode: response does not match the spec: " + verr.Error()}}))
+				Messages: []string{"strict mode: response does not match the spec: " + briefly(verr)}}))
 		}
 	}
 	x.Status = status

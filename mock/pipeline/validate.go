@@ -154,3 +154,18 @@ func schemaMessage(prefix string, se *openapi3.SchemaError) string {
 	}
 	return strings.Join(path, ".") + " " + reason
 }
+
+// briefly words a response validation error in one short line per problem,
+// without the schema and value dumps kin-openapi appends.
+func briefly(err error) string {
+	ses := schemaErrors(err)
+	if len(ses) == 0 {
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return msg
+	}
+	msgs := make([]string, 0, len(ses))
+	for _, se := range ses {
+		msgs = append(msgs, schemaMessage("", se))
+	}
+	return strings.Join(msgs, "; ")
+}

@@ -562,3 +562,16 @@ func (s *Store) ContactsPage(location string, after *Cursor, limit int, match fu
 	}
 	return p
 }
+
+// Stats counts what the store holds.
+type Stats struct {
+	Locations, Contacts, Tasks, Notes, Appointments int
+}
+
+// Stats returns the counts of every kind of record.
+func (s *Store) Stats() Stats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return Stats{Locations: len(s.locations), Contacts: len(s.contacts), Tasks: len(s.tasks.byID),
+		Notes: len(s.notes.byID), Appointments: len(s.appointments.byID)}
+}

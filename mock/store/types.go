@@ -5,31 +5,31 @@ import "time"
 // Location is a HighLevel sub-account: the unit that owns contacts and that a
 // token is bound to.
 type Location struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Timezone string `json:"timezone,omitempty"`
+	ID       string `json:"id" yaml:"id"`
+	Name     string `json:"name" yaml:"name"`
+	Timezone string `json:"timezone,omitempty" yaml:"timezone,omitempty"`
 	// AllowDuplicateContact mirrors the location setting "Allow Duplicate
 	// Contact": when false, a second contact with a used email or phone is
 	// rejected.
-	AllowDuplicateContact bool `json:"allowDuplicateContact"`
+	AllowDuplicateContact bool `json:"allowDuplicateContact" yaml:"allowDuplicateContact"`
 	// DuplicateOrder is the order in which email and phone are matched by
 	// upsert and the duplicate search: "email", "phone". Empty means email first.
-	DuplicateOrder []string         `json:"duplicateOrder,omitempty"`
-	Calendars      []Calendar       `json:"calendars,omitempty"`
-	CustomFields   []CustomFieldDef `json:"customFields,omitempty"`
+	DuplicateOrder []string         `json:"duplicateOrder,omitempty" yaml:"duplicateOrder,omitempty"`
+	Calendars      []Calendar       `json:"calendars,omitempty" yaml:"calendars,omitempty"`
+	CustomFields   []CustomFieldDef `json:"customFields,omitempty" yaml:"customFields,omitempty"`
 }
 
 // Calendar is a location's calendar that appointments are booked on.
 type Calendar struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID   string `json:"id" yaml:"id"`
+	Name string `json:"name" yaml:"name"`
 }
 
 // CustomFieldDef declares a custom field of a location.
 type CustomFieldDef struct {
-	ID   string `json:"id"`
-	Key  string `json:"key"`
-	Name string `json:"name"`
+	ID   string `json:"id" yaml:"id"`
+	Key  string `json:"key" yaml:"key"`
+	Name string `json:"name" yaml:"name"`
 }
 
 // DNDSetting is the do-not-disturb state of one channel.

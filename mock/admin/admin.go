@@ -1,0 +1,384 @@
+// Package admin serves the twins' admin API under /__admin, described by
+// openapi/admin.yaml and run through the same pipeline as the twins.
+package admin
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/faults"
+	"github.com/contactbridge/contactbridge/mock/journal"
+	"github.com/contactbridge/contactbridge/mock/limits"
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// Store is what the admin API needs of the state.
+type Store interface {
+	Snapshot() store.State
+	Restore(store.State) error
+	Location(id string) (store.Location, error)
+	Stats() store.Stats
+}
+
+// Tokens is what the admin API needs of the token registry.
+type Tokens interface {
+	Mint(location string, scopes []string, ttl time.Duration, pit bool) (string, auth.Principal)
+	PutApp(auth.App)
+	Apps() []auth.App
+}
+
+// Limiter is what the admin API needs of the rate limiter.
+type Limiter interface {
+	Config() limits.Config
+	SetConfig(limits.Config) error
+	Status() []limits.BucketStatus
+}
+
+// Faults is what the admin API needs of the fault injector.
+type Faults interface {
+	Add(faults.Rule) (faults.Rule, error)
+	List() []faults.Rule
+	Delete(id string) error
+	Clear()
+}
+
+// Journal is what the admin API needs of the request journal.
+type Journal interface {
+	Entries(journal.Filter) []journal.Entry
+	Count(journal.Filter) int
+	Clear()
+	Len() int
+}
+
+// API serves the admin operations.
+type API struct {
+	Store   Store
+	Tokens  Tokens
+	Limits  Limiter
+	Faults  Faults
+	Journal Journal
+	Clock   clock.Clock
+	// Reset brings the twin back to its start-up state.
+	Reset func()
+	// Spec is the admin API's own OpenAPI document, served as is.
+	Spec []byte
+}
+
+// Handlers returns the handler of every admin operation, by operationId.
+func (a *API) Handlers() map[string]pipeline.HandlerFunc {
+	return map[string]pipeline.HandlerFunc{
+		"admin-health":         a.health,
+		"admin-openapi":        a.openapi,
+		"admin-reset":          a.reset,
+		"admin-export-state":   a.exportState,
+		"admin-import-state":   a.importState,
+		"admin-mint-token":     a.mintToken,
+		"admin-list-apps":      a.listApps,
+		"admin-put-app":        a.putApp,
+		"admin-get-limits":     a.getLimits,
+		"admin-put-limits":     a.putLimits,
+		"admin-list-faults":    a.listFaults,
+		"admin-add-fault":      a.addFault,
+		"admin-clear-faults":   a.clearFaults,
+		"admin-delete-fault":   a.deleteFault,
+		"admin-list-requests":  a.listRequests,
+		"admin-clear-requests": a.clearRequests,
+		"admin-count-requests": a.countRequests,
+		"admin-get-clock":      a.getClock,
+		"admin-move-clock":     a.moveClock,
+	}
+}
+
+type errorBody struct {
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+	Error      string `json:"error"`
+}
+
+// RenderError writes admin errors as {statusCode, message, error}.
+func RenderError(e *pipeline.Error) any {
+	return errorBody{StatusCode: e.Status, Message: strings.Join(e.Messages, "; "), Error: http.StatusText(e.Status)}
+}
+
+// TokenAuth checks the admin token; with none configured, every request passes.
+type TokenAuth struct{ Token string }
+
+// Authenticate implements pipeline.Authenticator.
+func (t TokenAuth) Authenticate(header string) (*auth.Principal, error) {
+	if t.Token == "" {
+		return &auth.Principal{AppID: "admin"}, nil
+	}
+	scheme, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(t.Token)) != 1 {
+		return nil, auth.ErrInvalidToken
+	}
+	return &auth.Principal{AppID: "admin"}, nil
+}
+
+// LoopbackOnly refuses clients that are not on this machine, unless allowed.
+// In-process requests (no remote address) pass.
+func LoopbackOnly(allowRemote bool) pipeline.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !allowRemote && r.RemoteAddr != "" && !isLoopback(r.RemoteAddr) {
+				pipeline.ExchangeFrom(r.Context()).Fail(w, r, &pipeline.Error{Status: http.StatusForbidden,
+					Messages: []string{"the admin API answers loopback clients only (start the twin with --admin-remote to allow others)"}})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func ok(body any) (pipeline.Response, error) { return pipeline.JSON(http.StatusOK, body), nil }
+
+func (a *API) health(*pipeline.Request) (pipeline.Response, error) {
+	return ok(map[string]any{"status": "ok", "time": a.Clock.Now().Format(time.RFC3339Nano),
+		"contacts": a.Store.Stats().Contacts, "journal": a.Journal.Len(), "faults": len(a.Faults.List())})
+}
+
+func (a *API) openapi(*pipeline.Request) (pipeline.Response, error) {
+	return ok(pipeline.Raw{ContentType: "application/yaml", Data: a.Spec})
+}
+
+func (a *API) reset(*pipeline.Request) (pipeline.Response, error) {
+	a.Reset()
+	return ok(map[string]bool{"reset": true})
+}
+
+func (a *API) exportState(*pipeline.Request) (pipeline.Response, error) {
+	return ok(a.Store.Snapshot())
+}
+
+func (a *API) importState(r *pipeline.Request) (pipeline.Response, error) {
+	var st store.State
+	if err := r.Decode(&st); err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Store.Restore(st); err != nil {
+		return pipeline.Response{}, fmt.Errorf("import state: %w", err)
+	}
+	s := a.Store.Stats()
+	return ok(map[string]int{"locations": s.Locations, "contacts": s.Contacts, "tasks": s.Tasks,
+		"notes": s.Notes, "appointments": s.Appointments})
+}
+
+type mintInput struct {
+	LocationID string   `json:"locationId"`
+	Scopes     []string `json:"scopes"`
+	Type       string   `json:"type"`
+	ExpiresIn  int      `json:"expiresIn"`
+}
+
+func (a *API) mintToken(r *pipeline.Request) (pipeline.Response, error) {
+	var in mintInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	if _, err := a.Store.Location(in.LocationID); err != nil {
+		return pipeline.Response{}, err
+	}
+	ttl := time.Duration(in.ExpiresIn) * time.Second
+	pit := in.Type == "private-integration"
+	token, p := a.Tokens.Mint(in.LocationID, in.Scopes, ttl, pit)
+	kind := "oauth"
+	if pit {
+		kind = "private-integration"
+	}
+	var expires *string
+	if !p.ExpiresAt.IsZero() {
+		s := p.ExpiresAt.Format(time.RFC3339Nano)
+		expires = &s
+	}
+	return pipeline.JSON(http.StatusCreated, map[string]any{"token": token, "type": kind,
+		"locationId": p.LocationID, "scopes": p.Scopes, "expiresAt": expires}), nil
+}
+
+func (a *API) listApps(*pipeline.Request) (pipeline.Response, error) {
+	return ok(map[string]any{"apps": a.Tokens.Apps()})
+}
+
+func (a *API) putApp(r *pipeline.Request) (pipeline.Response, error) {
+	var app auth.App
+	if err := r.Decode(&app); err != nil {
+		return pipeline.Response{}, err
+	}
+	if app.Scopes == nil {
+		app.Scopes = []string{}
+	}
+	a.Tokens.PutApp(app)
+	return pipeline.JSON(http.StatusCreated, app), nil
+}
+
+func (a *API) limitsView() map[string]any {
+	buckets := a.Limits.Status()
+	if buckets == nil {
+		buckets = []limits.BucketStatus{}
+	}
+	return map[string]any{"config": a.Limits.Config(), "buckets": buckets}
+}
+
+func (a *API) getLimits(*pipeline.Request) (pipeline.Response, error) { return ok(a.limitsView()) }
+
+func (a *API) putLimits(r *pipeline.Request) (pipeline.Response, error) {
+	var cfg limits.Config
+	if err := r.Decode(&cfg); err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Limits.SetConfig(cfg); err != nil {
+		return pipeline.Response{}, pipeline.Unprocessable(err.Error())
+	}
+	return ok(a.limitsView())
+}
+
+func (a *API) listFaults(*pipeline.Request) (pipeline.Response, error) {
+	rules := a.Faults.List()
+	if rules == nil {
+		rules = []faults.Rule{}
+	}
+	return ok(map[string]any{"faults": rules})
+}
+
+func (a *API) addFault(r *pipeline.Request) (pipeline.Response, error) {
+	var rule faults.Rule
+	if err := r.Decode(&rule); err != nil {
+		return pipeline.Response{}, err
+	}
+	added, err := a.Faults.Add(rule)
+	if err != nil {
+		return pipeline.Response{}, pipeline.Unprocessable(err.Error())
+	}
+	return pipeline.JSON(http.StatusCreated, added), nil
+}
+
+func (a *API) clearFaults(*pipeline.Request) (pipeline.Response, error) {
+	n := len(a.Faults.List())
+	a.Faults.Clear()
+	return ok(map[string]int{"deleted": n})
+}
+
+func (a *API) deleteFault(r *pipeline.Request) (pipeline.Response, error) {
+	if err := a.Faults.Delete(r.Path["id"]); err != nil {
+		if errors.Is(err, faults.ErrNotFound) {
+			return pipeline.Response{}, &pipeline.Error{Status: http.StatusNotFound, Messages: []string{"no fault rule " + r.Path["id"]}}
+		}
+		return pipeline.Response{}, err
+	}
+	return ok(map[string]int{"deleted": 1})
+}
+
+// requestFilter is a journal filter as the API spells it.
+type requestFilter struct {
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Operation string `json:"operation"`
+	Status    int    `json:"status"`
+	Since     string `json:"since"`
+}
+
+func (f requestFilter) filter() (journal.Filter, error) {
+	out := journal.Filter{Method: f.Method, Path: f.Path, Operation: f.Operation, Status: f.Status}
+	if f.Since != "" {
+		t, err := time.Parse(time.RFC3339Nano, f.Since)
+		if err != nil {
+			return out, pipeline.Unprocessable("since must be an RFC 3339 date-time")
+		}
+		out.Since = t
+	}
+	return out, nil
+}
+
+func (a *API) listRequests(r *pipeline.Request) (pipeline.Response, error) {
+	q := r.Query
+	status, _ := strconv.Atoi(q.Get("status")) // validated by the spec
+	f, err := requestFilter{Method: q.Get("method"), Path: q.Get("path"), Operation: q.Get("operation"),
+		Status: status, Since: q.Get("since")}.filter()
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	total := a.Journal.Count(f)
+	f.Limit, _ = strconv.Atoi(q.Get("limit"))
+	entries := a.Journal.Entries(f)
+	if entries == nil {
+		entries = []journal.Entry{}
+	}
+	return ok(map[string]any{"requests": entries, "total": total})
+}
+
+func (a *API) clearRequests(*pipeline.Request) (pipeline.Response, error) {
+	n := a.Journal.Len()
+	a.Journal.Clear()
+	return ok(map[string]int{"cleared": n})
+}
+
+func (a *API) countRequests(r *pipeline.Request) (pipeline.Response, error) {
+	var in requestFilter
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	f, err := in.filter()
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return ok(map[string]int{"count": a.Journal.Count(f)})
+}
+
+func (a *API) clockView() map[string]any {
+	_, frozen := a.Clock.(*clock.Manual)
+	return map[string]any{"now": a.Clock.Now().Format(time.RFC3339Nano), "frozen": frozen}
+}
+
+func (a *API) getClock(*pipeline.Request) (pipeline.Response, error) { return ok(a.clockView()) }
+
+func (a *API) moveClock(r *pipeline.Request) (pipeline.Response, error) {
+	var in struct {
+		Advance string `json:"advance"`
+		Set     string `json:"set"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	manual, frozen := a.Clock.(*clock.Manual)
+	if !frozen {
+		return pipeline.Response{}, &pipeline.Error{Status: http.StatusConflict,
+			Messages: []string{"the clock is real: start the twin with --clock frozen (or --seed) to move it"}}
+	}
+	switch {
+	case in.Set != "":
+		t, err := time.Parse(time.RFC3339Nano, in.Set)
+		if err != nil {
+			return pipeline.Response{}, pipeline.Unprocessable("set must be an RFC 3339 date-time")
+		}
+		if t.Before(manual.Now()) {
+			return pipeline.Response{}, pipeline.Unprocessable("set must not move the clock back")
+		}
+		manual.Set(t)
+	case in.Advance != "":
+		d, err := time.ParseDuration(in.Advance)
+		if err != nil || d < 0 {
+			return pipeline.Response{}, pipeline.Unprocessable("advance must be a positive duration such as 10s")
+		}
+		manual.Advance(d)
+	default:
+		return pipeline.Response{}, pipeline.Unprocessable("give advance or set")
+	}
+	return ok(a.clockView())
+}

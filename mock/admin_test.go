@@ -1,0 +1,390 @@
+package mock_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/limits"
+)
+
+// syncBuffer collects logs from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type admEnv struct {
+	srv   *mock.Server
+	clk   *clock.Manual
+	logs  *syncBuffer
+	token string
+}
+
+// newAdmTwin is a strict, seeded twin on a manual clock, logging at debug
+// level into a buffer.
+func newAdmTwin(t *testing.T, opts mock.Options) *admEnv {
+	t.Helper()
+	clk := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	logs := &syncBuffer{}
+	opts.NoListener, opts.Strict, opts.Clock = true, true, clk
+	if opts.Seed == 0 {
+		opts.Seed = 11
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := mock.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &admEnv{srv: srv, clk: clk, logs: logs, token: srv.DefaultToken()}
+}
+
+type admResp struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+// do sends a request; bearer "" sends no Authorization; HighLevel paths get
+// the Version header 2021-07-28.
+func (e *admEnv) do(t *testing.T, method, path, bearer string, body any) admResp {
+	t.Helper()
+	return e.doVersion(t, method, path, bearer, body, "2021-07-28")
+}
+
+func (e *admEnv) doVersion(t *testing.T, method, path, bearer string, body any, version string) admResp {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.srv.URL()+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	if !strings.HasPrefix(path, "/__admin") {
+		req.Header.Set("Version", version)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := admResp{status: res.StatusCode, header: res.Header, raw: raw}
+	if res.StatusCode == http.StatusInternalServerError {
+		t.Fatalf("%s %s: 500 %s", method, path, raw)
+	}
+	if strings.Contains(res.Header.Get("Content-Type"), "json") {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, raw)
+		}
+	}
+	return out
+}
+
+func (e *admEnv) want(t *testing.T, r admResp, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+}
+
+func (e *admEnv) listContacts(t *testing.T, token string) admResp {
+	t.Helper()
+	return e.do(t, "GET", "/contacts/?locationId="+e.srv.DefaultLocation().ID+"&limit=5", token, nil)
+}
+
+func TestAdmin_HealthAndOwnSpec(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	r := e.do(t, "GET", "/__admin/health", "", nil)
+	e.want(t, r, 200)
+	if r.body["status"] != "ok" || r.body["time"] != "2026-03-01T12:00:00Z" {
+		t.Fatalf("health: %v", r.body)
+	}
+	r = e.do(t, "GET", "/__admin/openapi.yaml", "", nil)
+	e.want(t, r, 200)
+	if !strings.HasPrefix(string(r.raw), "openapi: 3.0.3") || !strings.Contains(r.header.Get("Content-Type"), "yaml") {
+		t.Fatalf("admin spec: %s %.40q", r.header.Get("Content-Type"), r.raw)
+	}
+	e.want(t, e.do(t, "GET", "/__admin/nope", "", nil), 404)
+}
+
+func TestAdmin_TokenAndLoopbackGuards(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{Admin: mock.AdminOptions{Token: "adm-s3cret"}})
+	e.want(t, e.do(t, "GET", "/__admin/health", "", nil), 401)
+	e.want(t, e.do(t, "GET", "/__admin/health", "wrong", nil), 401)
+	e.want(t, e.do(t, "GET", "/__admin/health", "adm-s3cret", nil), 200)
+
+	// A client that is not on loopback is refused unless allowed.
+	for _, remote := range []bool{false, true} {
+		e := newAdmTwin(t, mock.Options{Admin: mock.AdminOptions{Remote: remote}})
+		req := httptest.NewRequest("GET", "/__admin/health", nil)
+		req.RemoteAddr = "203.0.113.9:5555"
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, req)
+		want := http.StatusForbidden
+		if remote {
+			want = http.StatusOK
+		}
+		if rec.Code != want {
+			t.Fatalf("remote allowed=%v: status %d, want %d", remote, rec.Code, want)
+		}
+	}
+}
+
+func TestAdmin_StateExportImportAndReset(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	loc := e.srv.DefaultLocation().ID
+	c := e.do(t, "POST", "/contacts/", e.token, map[string]any{"locationId": loc, "email": "a@example.com"})
+	e.want(t, c, 201)
+	id := c.body["contact"].(map[string]any)["id"].(string)
+	e.want(t, e.do(t, "POST", "/contacts/"+id+"/notes", e.token, map[string]any{"body": "n"}), 201)
+
+	exported := e.do(t, "GET", "/__admin/state", "", nil)
+	e.want(t, exported, 200)
+	e.want(t, e.do(t, "POST", "/__admin/reset", "", nil), 200)
+	e.want(t, e.do(t, "GET", "/contacts/"+id, e.token, nil), 404)
+
+	var state map[string]any
+	if err := json.Unmarshal(exported.raw, &state); err != nil {
+		t.Fatal(err)
+	}
+	imp := e.do(t, "PUT", "/__admin/state", "", state)
+	e.want(t, imp, 200)
+	if imp.body["contacts"] != 1.0 || imp.body["notes"] != 1.0 {
+		t.Fatalf("import counts: %v", imp.body)
+	}
+	e.want(t, e.do(t, "GET", "/contacts/"+id, e.token, nil), 200)
+
+	// A note whose contact is missing is refused, and nothing changes.
+	state["contacts"] = []any{}
+	bad := e.do(t, "PUT", "/__admin/state", "", state)
+	e.want(t, bad, 422)
+	e.want(t, e.do(t, "GET", "/contacts/"+id, e.token, nil), 200)
+}
+
+func TestAdmin_MintTokens(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	loc := e.srv.DefaultLocation().ID
+	r := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": loc, "scopes": []string{"contacts.readonly"}, "expiresIn": 60})
+	e.want(t, r, 201)
+	tok := r.body["token"].(string)
+	e.want(t, e.listContacts(t, tok), 200)
+	denied := e.do(t, "POST", "/contacts/", tok, map[string]any{"locationId": loc})
+	e.want(t, denied, 401)
+	if denied.body["message"] != "The token is not authorized for this scope." {
+		t.Fatalf("scope denial: %v", denied.body)
+	}
+	e.clk.Advance(61 * time.Second)
+	expired := e.listContacts(t, tok)
+	e.want(t, expired, 401)
+	if !strings.Contains(expired.body["message"].(string), "expired") {
+		t.Fatalf("expired token: %v", expired.body)
+	}
+
+	pit := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": loc, "scopes": []string{"contacts.readonly"},
+		"type": "private-integration", "expiresIn": -1})
+	e.want(t, pit, 201)
+	if !strings.HasPrefix(pit.body["token"].(string), "pit-") || pit.body["expiresAt"] != nil {
+		t.Fatalf("pit: %v", pit.body)
+	}
+	e.clk.Advance(1000 * time.Hour)
+	e.want(t, e.listContacts(t, pit.body["token"].(string)), 200)
+	e.want(t, e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": "nope", "scopes": []string{}}), 404)
+}
+
+func TestAdmin_ScopeDeniedStatusCanBe403(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{Auth: mock.AuthOptions{ScopeDeniedStatus: 403}})
+	r := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": e.srv.DefaultLocation().ID, "scopes": []string{"contacts.readonly"}})
+	e.want(t, e.do(t, "POST", "/contacts/", r.body["token"].(string), map[string]any{"locationId": e.srv.DefaultLocation().ID}), 403)
+}
+
+func TestAdmin_RateLimitsAndRetryAfter(t *testing.T) {
+	t.Parallel()
+	lim := limits.DefaultConfig()
+	lim.Burst = 3
+	e := newAdmTwin(t, mock.Options{Limits: &lim})
+	for i := range 3 {
+		r := e.listContacts(t, e.token)
+		e.want(t, r, 200)
+		if got := r.header.Get("X-RateLimit-Remaining"); got != strconv.Itoa(2-i) {
+			t.Fatalf("request %d: X-RateLimit-Remaining %q", i, got)
+		}
+		if r.header.Get("X-RateLimit-Max") != "3" || r.header.Get("X-RateLimit-Interval-Milliseconds") != "10000" ||
+			r.header.Get("X-RateLimit-Limit-Daily") != "200000" || r.header.Get("X-RateLimit-Daily-Remaining") != strconv.Itoa(199999-i) {
+			t.Fatalf("request %d: headers %v", i, r.header)
+		}
+	}
+	e.clk.Advance(4 * time.Second)
+	over := e.listContacts(t, e.token)
+	e.want(t, over, 429)
+	if over.header.Get("Retry-After") != "6" || over.body["message"] != "Too Many Requests" {
+		t.Fatalf("429: Retry-After %q, body %v", over.header.Get("Retry-After"), over.body)
+	}
+	e.clk.Advance(6 * time.Second)
+	e.want(t, e.listContacts(t, e.token), 200)
+
+	// The admin API shows the bucket and changes the settings.
+	got := e.do(t, "GET", "/__admin/limits", "", nil)
+	e.want(t, got, 200)
+	if b := got.body["buckets"].([]any); len(b) != 1 {
+		t.Fatalf("buckets: %v", got.body)
+	}
+	lim.Enabled = false
+	e.want(t, e.do(t, "PUT", "/__admin/limits", "", lim), 200)
+	if r := e.listContacts(t, e.token); r.header.Get("X-RateLimit-Max") != "" {
+		t.Fatalf("limits off but headers sent: %v", r.header)
+	}
+	e.want(t, e.do(t, "PUT", "/__admin/limits", "", map[string]any{"enabled": true, "burst": 0, "interval": "10s", "daily": 5}), 422)
+}
+
+func TestAdmin_FaultsApplyToExactlyTheMatchingRequests(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	loc := e.srv.DefaultLocation().ID
+	r := e.do(t, "POST", "/__admin/faults", "", map[string]any{
+		"match":  map[string]any{"operation": "create-contact"},
+		"effect": map[string]any{"kind": "error", "status": 503, "body": map[string]any{"statusCode": 503, "message": "down"}},
+		"times":  2,
+	})
+	e.want(t, r, 201)
+	id := r.body["id"].(string)
+	for i := range 3 {
+		got := e.do(t, "POST", "/contacts/", e.token, map[string]any{"locationId": loc, "email": "f" + strconv.Itoa(i) + "@example.com"})
+		want := 503
+		if i == 2 {
+			want = 201
+		}
+		e.want(t, got, want)
+		e.want(t, e.listContacts(t, e.token), 200) // not matched
+	}
+	list := e.do(t, "GET", "/__admin/faults", "", nil)
+	if f := list.body["faults"].([]any)[0].(map[string]any); f["applied"] != 2.0 {
+		t.Fatalf("fault after use: %v", f)
+	}
+	count := e.do(t, "POST", "/__admin/requests/count", "", map[string]any{"operation": "create-contact", "status": 503})
+	if count.body["count"] != 2.0 {
+		t.Fatalf("journal count of faulted requests: %v", count.body)
+	}
+	e.want(t, e.do(t, "DELETE", "/__admin/faults/"+id, "", nil), 200)
+	e.want(t, e.do(t, "DELETE", "/__admin/faults/"+id, "", nil), 404)
+	e.want(t, e.do(t, "POST", "/__admin/faults", "", map[string]any{"match": map[string]any{}, "effect": map[string]any{"kind": "error"}}), 422)
+}
+
+func TestAdmin_JournalFiltersAndNeverKeepsSecrets(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{Journal: mock.JournalOptions{Size: 5}})
+	app := e.srv.DefaultApp()
+	// Secrets travel in headers, bodies and forms.
+	form := "client_id=" + app.ClientID + "&client_secret=" + app.ClientSecret + "&grant_type=client_credentials"
+	req, _ := http.NewRequest("POST", e.srv.URL()+"/oauth/token", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if tok.AccessToken == "" {
+		t.Fatal("no access token")
+	}
+	e.want(t, e.listContacts(t, tok.AccessToken), 200)
+	for range 8 {
+		e.listContacts(t, e.token)
+	}
+	all := e.do(t, "GET", "/__admin/requests", "", nil)
+	if n := len(all.body["requests"].([]any)); n != 5 || all.body["total"] != 5.0 {
+		t.Fatalf("journal of size 5 holds %d (total %v)", n, all.body["total"])
+	}
+	ops := e.do(t, "GET", "/__admin/requests?operation=get-contacts&limit=2", "", nil)
+	if n := len(ops.body["requests"].([]any)); n != 2 || ops.body["total"] != 5.0 {
+		t.Fatalf("filtered: %d of %v", n, ops.body["total"])
+	}
+	for _, secret := range []string{app.ClientSecret, tok.AccessToken, e.token} {
+		if strings.Contains(string(all.raw), secret) {
+			t.Fatalf("journal holds a secret %q", secret)
+		}
+		if strings.Contains(e.logs.String(), secret) {
+			t.Fatalf("logs hold a secret %q", secret)
+		}
+	}
+	cleared := e.do(t, "DELETE", "/__admin/requests", "", nil)
+	if cleared.body["cleared"] != 5.0 {
+		t.Fatalf("cleared: %v", cleared.body)
+	}
+	if after := e.do(t, "GET", "/__admin/requests", "", nil); after.body["total"] != 0.0 {
+		t.Fatalf("after clear: %v", after.body)
+	}
+}
+
+func TestAdmin_Clock(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	r := e.do(t, "POST", "/__admin/clock", "", map[string]any{"advance": "90s"})
+	e.want(t, r, 200)
+	if r.body["now"] != "2026-03-01T12:01:30Z" || r.body["frozen"] != true {
+		t.Fatalf("clock: %v", r.body)
+	}
+	e.want(t, e.do(t, "POST", "/__admin/clock", "", map[string]any{"advance": "-1s"}), 422)
+	e.want(t, e.do(t, "POST", "/__admin/clock", "", map[string]any{"set": "2020-01-01T00:00:00Z"}), 422)
+
+	real, err := mock.NewServer(mock.Options{NoListener: true, Strict: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	req, _ := http.NewRequestWithContext(context.Background(), "POST", real.URL()+"/__admin/clock", strings.NewReader(`{"advance":"1s"}`))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := real.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("moving a real clock: %d", res.StatusCode)
+	}
+}

@@ -1,0 +1,306 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// OAuth errors, as RFC 6749 names them; OAuthError carries one.
+var (
+	ErrInvalidRequest       = errors.New("invalid_request")
+	ErrInvalidClient        = errors.New("invalid_client")
+	ErrInvalidGrant         = errors.New("invalid_grant")
+	ErrUnsupportedGrantType = errors.New("unsupported_grant_type")
+	ErrInvalidScope         = errors.New("invalid_scope")
+	ErrUnknownApp           = errors.New("auth: no such app")
+	ErrRedirectMismatch     = errors.New("auth: redirect_uri is not registered for the app")
+)
+
+// OAuthError is a failed authorization or token request.
+type OAuthError struct {
+	Code        error // one of the ErrInvalid... values
+	Description string
+}
+
+func (e *OAuthError) Error() string { return e.Code.Error() + ": " + e.Description }
+
+// Unwrap makes errors.Is(err, ErrInvalidGrant) and the like work.
+func (e *OAuthError) Unwrap() error { return e.Code }
+
+func oauthErr(code error, format string, args ...any) error {
+	return &OAuthError{Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// App is a Marketplace app: an OAuth client.
+type App struct {
+	ClientID     string   `json:"clientId" yaml:"clientId"`
+	ClientSecret string   `json:"clientSecret" yaml:"clientSecret"`
+	Name         string   `json:"name,omitempty" yaml:"name,omitempty"`
+	RedirectURIs []string `json:"redirectUris" yaml:"redirectUris"`
+	Scopes       []string `json:"scopes" yaml:"scopes"`
+	// Location is where the twin's consent screen installs the app when the
+	// authorization request names none.
+	Location string `json:"location,omitempty" yaml:"location,omitempty"`
+}
+
+// Lifetimes of what the OAuth server issues.
+type Lifetimes struct {
+	Access  time.Duration
+	Refresh time.Duration
+	Code    time.Duration
+	// RefreshGrace is how long a rotated refresh token still works after its
+	// first use; 0, as in production, makes it single-use.
+	RefreshGrace time.Duration
+}
+
+// DefaultLifetimes are the live API's: access tokens for 86399 s, refresh
+// tokens for a year, single use.
+func DefaultLifetimes() Lifetimes {
+	return Lifetimes{Access: 86399 * time.Second, Refresh: 365 * 24 * time.Hour, Code: 10 * time.Minute}
+}
+
+// TokenResponse is what POST /oauth/token answers.
+type TokenResponse struct {
+	AccessToken  string   `json:"access_token"`
+	TokenType    string   `json:"token_type"`
+	ExpiresIn    int      `json:"expires_in"`
+	RefreshToken string   `json:"refresh_token,omitempty"`
+	Scope        string   `json:"scope"`
+	UserType     string   `json:"userType"`
+	LocationID   string   `json:"locationId"`
+	CompanyID    string   `json:"companyId"`
+	UserID       string   `json:"userId"`
+	Approved     []string `json:"approvedLocations"`
+	Bulk         bool     `json:"isBulkInstallation"`
+}
+
+type codeGrant struct {
+	clientID, redirectURI, location string
+	scopes                          []string
+	expires                         time.Time
+}
+
+type refreshGrant struct {
+	clientID, location string
+	scopes             []string
+	expires            time.Time
+	rotatedAt          time.Time // zero until first used
+}
+
+// PutApp registers an app or replaces the one with its client id.
+func (r *Registry) PutApp(a App) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a.RedirectURIs = slices.Clone(a.RedirectURIs)
+	a.Scopes = slices.Clone(a.Scopes)
+	r.apps[a.ClientID] = a
+}
+
+// Apps lists the registered apps by client id.
+func (r *Registry) Apps() []App {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]App, 0, len(r.apps))
+	for _, a := range r.apps {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b App) int { return strings.Compare(a.ClientID, b.ClientID) })
+	return out
+}
+
+// SetLifetimes changes the lifetimes of tokens issued from now on.
+func (r *Registry) SetLifetimes(l Lifetimes) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.life = l
+}
+
+// Lifetimes returns the lifetimes in force.
+func (r *Registry) Lifetimes() Lifetimes {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.life
+}
+
+// Authorize is the consent screen, auto-approving: it checks the app, the
+// redirect URI and the scopes (space-separated; empty asks for all of the
+// app's) and returns a single-use code for location (empty: the app's).
+func (r *Registry) Authorize(clientID, redirectURI, scope, location string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	app, ok := r.apps[clientID]
+	if !ok {
+		return "", fmt.Errorf("client_id %q: %w", clientID, ErrUnknownApp)
+	}
+	if !slices.Contains(app.RedirectURIs, redirectURI) {
+		return "", fmt.Errorf("%q: %w", redirectURI, ErrRedirectMismatch)
+	}
+	scopes, err := requestedScopes(app, scope)
+	if err != nil {
+		return "", err
+	}
+	if location == "" {
+		location = app.Location
+	}
+	if location == "" {
+		return "", oauthErr(ErrInvalidRequest, "no location to install the app in")
+	}
+	code := r.secret(32)
+	r.codes[code] = &codeGrant{clientID: clientID, redirectURI: redirectURI, location: location,
+		scopes: scopes, expires: r.clock.Now().Add(r.life.Code)}
+	return code, nil
+}
+
+func requestedScopes(app App, scope string) ([]string, error) {
+	want := strings.Fields(scope)
+	if len(want) == 0 {
+		return slices.Clone(app.Scopes), nil
+	}
+	for _, s := range want {
+		if !slices.Contains(app.Scopes, s) {
+			return nil, oauthErr(ErrInvalidScope, "scope %q is not granted to this app", s)
+		}
+	}
+	return want, nil
+}
+
+// TokenRequest is the form of POST /oauth/token.
+type TokenRequest struct {
+	ClientID, ClientSecret, GrantType, Code, RefreshToken, RedirectURI, UserType string
+	// Location is the twin's extension for client_credentials: the location
+	// the token is for (default: the app's).
+	Location string
+}
+
+// Token serves the token endpoint: authorization_code, refresh_token and
+// client_credentials grants.
+func (r *Registry) Token(req TokenRequest) (TokenResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	app, ok := r.apps[req.ClientID]
+	if !ok || subtle.ConstantTimeCompare([]byte(app.ClientSecret), []byte(req.ClientSecret)) != 1 {
+		return TokenResponse{}, oauthErr(ErrInvalidClient, "client_id or client_secret is wrong")
+	}
+	now := r.clock.Now()
+	switch req.GrantType {
+	case "authorization_code":
+		g, ok := r.codes[req.Code]
+		if !ok || g.clientID != app.ClientID || !now.Before(g.expires) {
+			return TokenResponse{}, oauthErr(ErrInvalidGrant, "code is invalid, used or expired")
+		}
+		if req.RedirectURI != "" && req.RedirectURI != g.redirectURI {
+			return TokenResponse{}, oauthErr(ErrInvalidGrant, "redirect_uri differs from the authorization request's")
+		}
+		delete(r.codes, req.Code)
+		return r.issue(app.ClientID, g.location, g.scopes, true), nil
+	case "refresh_token":
+		g, ok := r.refresh[req.RefreshToken]
+		if !ok || g.clientID != app.ClientID || !now.Before(g.expires) {
+			return TokenResponse{}, oauthErr(ErrInvalidGrant, "refresh token is invalid or expired")
+		}
+		if !g.rotatedAt.IsZero() && now.Sub(g.rotatedAt) >= r.life.RefreshGrace {
+			return TokenResponse{}, oauthErr(ErrInvalidGrant, "refresh token has already been used")
+		}
+		if g.rotatedAt.IsZero() {
+			g.rotatedAt = now
+		}
+		return r.issue(app.ClientID, g.location, g.scopes, true), nil
+	case "client_credentials":
+		location := req.Location
+		if location == "" {
+			location = app.Location
+		}
+		if location == "" {
+			return TokenResponse{}, oauthErr(ErrInvalidRequest, "no location for the token")
+		}
+		return r.issue(app.ClientID, location, app.Scopes, false), nil
+	case "":
+		return TokenResponse{}, oauthErr(ErrInvalidRequest, "grant_type is missing")
+	}
+	return TokenResponse{}, oauthErr(ErrUnsupportedGrantType, "grant_type %q is not supported", req.GrantType)
+}
+
+// issue mints an access token (and a refresh token) for an app and a
+// location. Callers hold mu.
+func (r *Registry) issue(clientID, location string, scopes []string, withRefresh bool) TokenResponse {
+	now := r.clock.Now()
+	access := r.secret(40)
+	r.tokens[access] = Principal{Kind: OAuthAccess, AppID: clientID, LocationID: location,
+		Scopes: slices.Clone(scopes), ExpiresAt: now.Add(r.life.Access)}
+	resp := TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(r.life.Access / time.Second),
+		Scope: strings.Join(scopes, " "), UserType: "Location", LocationID: location, CompanyID: r.company,
+		UserID: r.user, Approved: []string{location}}
+	if withRefresh {
+		resp.RefreshToken = r.secret(40)
+		r.refresh[resp.RefreshToken] = &refreshGrant{clientID: clientID, location: location,
+			scopes: slices.Clone(scopes), expires: now.Add(r.life.Refresh)}
+	}
+	r.sweep(now)
+	return resp
+}
+
+// Mint issues an access token with chosen scopes and lifetime (0: the
+// configured access lifetime; negative: never expires), as a Private
+// Integration Token when pit is set.
+func (r *Registry) Mint(location string, scopes []string, ttl time.Duration, pit bool) (string, Principal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.clock.Now()
+	p := Principal{Kind: OAuthAccess, AppID: "admin", LocationID: location, Scopes: slices.Clone(scopes)}
+	token := r.secret(40)
+	if pit {
+		token = "pit-" + uuidShape(r.secret(32))
+		p.Kind, p.AppID = PrivateIntegration, "pit-"+token[4:12]
+	}
+	switch {
+	case ttl == 0:
+		p.ExpiresAt = now.Add(r.life.Access)
+	case ttl > 0:
+		p.ExpiresAt = now.Add(ttl)
+	}
+	r.tokens[token] = p
+	return token, p
+}
+
+// sweep forgets grants long past use, so a long run does not grow without
+// bound. Callers hold mu.
+func (r *Registry) sweep(now time.Time) {
+	r.issued++
+	if r.issued%1024 != 0 {
+		return
+	}
+	for k, p := range r.tokens {
+		if !p.ExpiresAt.IsZero() && now.Sub(p.ExpiresAt) > 24*time.Hour {
+			delete(r.tokens, k)
+		}
+	}
+	for k, g := range r.refresh {
+		if !now.Before(g.expires) || (!g.rotatedAt.IsZero() && now.Sub(g.rotatedAt) > r.life.RefreshGrace+24*time.Hour) {
+			delete(r.refresh, k)
+		}
+	}
+	for k, g := range r.codes {
+		if !now.Before(g.expires) {
+			delete(r.codes, k)
+		}
+	}
+}
+
+func (r *Registry) secret(n int) string {
+	if r.Secrets != nil {
+		return r.Secrets(n)
+	}
+	b := make([]byte, (n+1)/2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)[:n]
+}
+
+func uuidShape(h string) string {
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

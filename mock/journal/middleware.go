@@ -1,0 +1,178 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+)
+
+// Middleware records every exchange that passes through it. It belongs first
+// in pipeline.Config.Outer, so it sees the request before any other stage
+// and the response after all of them.
+//
+// It reads the request body (up to pipeline.MaxBodyBytes) and hands the later
+// stages a body that replays it, followed by whatever was not read, so they
+// still see the whole body and still enforce their own limits. It records
+// the entry once the chain returns, and also when a later stage panics: with
+// http.ErrAbortHandler (a reset connection) the status is the one written so
+// far, 0 if none; with any other value it is 500 when nothing was written,
+// since the pipeline then answers 500. The panic goes on after recording.
+func (j *Journal) Middleware() pipeline.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if j.Size() == 0 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			start := j.clock.Now()
+			reqBody, reqPartial := captureBody(r)
+			rec := &recorder{rw: w}
+			defer func() {
+				v := recover()
+				status := rec.status
+				switch {
+				case v == nil && status == 0 && !rec.hijacked:
+					status = http.StatusOK // net/http answers 200 for a handler that wrote nothing
+				case v != nil && v != http.ErrAbortHandler && status == 0:
+					status = http.StatusInternalServerError
+				}
+				j.add(j.entry(r, start, status, rec, reqBody, reqPartial))
+				if v != nil {
+					panic(v)
+				}
+			}()
+			next.ServeHTTP(rec, r)
+		})
+	}
+}
+
+// entry builds the redacted entry of an exchange.
+func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recorder, reqBody []byte, reqPartial bool) Entry {
+	e := Entry{
+		Time:           start,
+		DurationMs:     float64(j.clock.Now().Sub(start)) / float64(time.Millisecond),
+		Method:         r.Method,
+		Path:           r.URL.Path,
+		Query:          redactForm(r.URL.RawQuery),
+		Status:         status,
+		RequestHeaders: redactHeaders(r.Header),
+		Truncated:      reqPartial || rec.truncated,
+	}
+	if x := pipeline.ExchangeFrom(r.Context()); x != nil {
+		if x.Route != nil && x.Route.Operation != nil {
+			e.Operation = x.Route.Operation.ID
+		}
+		if x.Principal != nil {
+			e.Location = x.Principal.LocationID
+		}
+	}
+	if e.RequestHeaders == nil {
+		e.RequestHeaders = map[string][]string{}
+	}
+	header := rec.header
+	if header == nil {
+		header = rec.rw.Header() // nothing written: what the handler had set
+	}
+	e.ResponseHeaders = redactHeaders(header)
+	var cut bool
+	e.RequestBody, cut = redactBody(r.Header.Get("Content-Type"), reqBody)
+	e.Truncated = e.Truncated || cut
+	e.ResponseBody, cut = redactBody(contentType(e.ResponseHeaders), rec.body.Bytes())
+	e.Truncated = e.Truncated || cut
+	return e
+}
+
+// captureBody reads r's body, up to pipeline.MaxBodyBytes, and replaces it
+// with one that replays what was read, then the rest of the original. It
+// reports whether the body went on past what it read.
+func captureBody(r *http.Request) ([]byte, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, pipeline.MaxBodyBytes+1))
+	rest := io.Reader(r.Body)
+	if err != nil {
+		rest = errReader{err}
+	}
+	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(data), rest), Closer: r.Body}
+	if len(data) > pipeline.MaxBodyBytes {
+		return data[:pipeline.MaxBodyBytes], true
+	}
+	return data, false
+}
+
+type replayBody struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// recorder passes a response through to the client, keeping its status, its
+// headers as sent and up to MaxBody of its body.
+type recorder struct {
+	rw        http.ResponseWriter
+	status    int
+	header    http.Header // snapshot taken when the header was written
+	body      bytes.Buffer
+	truncated bool
+	hijacked  bool
+}
+
+func (rec *recorder) Header() http.Header { return rec.rw.Header() }
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		rec.status = code
+		rec.header = rec.rw.Header().Clone()
+	}
+	rec.rw.WriteHeader(code)
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+		rec.header = rec.rw.Header().Clone()
+	}
+	if room := MaxBody - rec.body.Len(); room > 0 {
+		rec.body.Write(p[:min(room, len(p))])
+		if len(p) > room {
+			rec.truncated = true
+		}
+	} else if len(p) > 0 {
+		rec.truncated = true
+	}
+	return rec.rw.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the client's writer.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.rw }
+
+// FlushError flushes the client's writer, as http.ResponseController does.
+func (rec *recorder) FlushError() error {
+	header := rec.rw.Header().Clone() // before the flush sends it
+	err := http.NewResponseController(rec.rw).Flush()
+	if err == nil && rec.status == 0 {
+		rec.status, rec.header = http.StatusOK, header
+	}
+	return err
+}
+
+// Flush flushes the client's writer when it can.
+func (rec *recorder) Flush() { _ = rec.FlushError() }
+
+// Hijack hands over the client's connection when its writer allows it.
+func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(rec.rw).Hijack()
+	if err == nil {
+		rec.hijacked = true
+	}
+	return conn, brw, err
+}

@@ -1,0 +1,151 @@
+package limits
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// ErrInvalidConfig is wrapped by every error Validate returns.
+var ErrInvalidConfig = errors.New("limits: invalid config")
+
+// Daily reset modes.
+const (
+	// DailyResetUTC resets every daily quota at midnight UTC.
+	DailyResetUTC = "utc"
+	// DailyResetRolling resets a daily quota 24 hours after the first request
+	// of its period.
+	DailyResetRolling = "rolling"
+)
+
+// Defaults of the live HighLevel API.
+const (
+	DefaultBurst    = 100
+	DefaultInterval = 10 * time.Second
+	DefaultDaily    = 200_000
+)
+
+// Duration is a time.Duration that reads and writes as a Go duration string
+// ("10s", "1m30s") in JSON, YAML and any other text encoding.
+type Duration time.Duration
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// String formats d like time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes d as a duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a duration string such as "10s".
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("limits: duration %q: %w", text, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes d as a JSON string such as "10s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a JSON string such as "10s". Bare numbers are refused:
+// their unit would be a guess.
+func (d *Duration) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("limits: duration must be a string such as \"10s\", got %s", data)
+	}
+	return d.UnmarshalText([]byte(s))
+}
+
+// Limit is one set of limits.
+type Limit struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// Burst is the number of requests allowed per Interval.
+	Burst    int      `json:"burst" yaml:"burst"`
+	Interval Duration `json:"interval" yaml:"interval"`
+	// Daily is the number of requests allowed per day.
+	Daily int `json:"daily" yaml:"daily"`
+}
+
+// Validate checks an enabled limit; a disabled one is always valid.
+func (l Limit) Validate() error {
+	if !l.Enabled {
+		return nil
+	}
+	var errs []error
+	if l.Burst < 1 {
+		errs = append(errs, fmt.Errorf("burst %d: must be at least 1", l.Burst))
+	}
+	if l.Interval.Std() < time.Millisecond {
+		errs = append(errs, fmt.Errorf("interval %s: must be at least 1ms", l.Interval))
+	}
+	if l.Daily < 1 {
+		errs = append(errs, fmt.Errorf("daily %d: must be at least 1", l.Daily))
+	}
+	return errors.Join(errs...)
+}
+
+// Config sets the limits of a Limiter.
+type Config struct {
+	// Limit holds the defaults for every location.
+	Limit `yaml:",inline"`
+	// DailyReset is DailyResetUTC (also when empty) or DailyResetRolling.
+	DailyReset string `json:"dailyReset" yaml:"dailyReset"`
+	// RetryAfter sends Retry-After with every 429.
+	RetryAfter bool `json:"retryAfter" yaml:"retryAfter"`
+	// Locations override the defaults per location id; each is a full Limit
+	// (Enabled false turns limits off there).
+	Locations map[string]Limit `json:"locations,omitempty" yaml:"locations,omitempty"`
+}
+
+// DefaultConfig returns the live API's limits: 100 requests per 10 seconds
+// and 200,000 per UTC day, per app and location, with Retry-After.
+func DefaultConfig() Config {
+	return Config{
+		Limit:      Limit{Enabled: true, Burst: DefaultBurst, Interval: Duration(DefaultInterval), Daily: DefaultDaily},
+		DailyReset: DailyResetUTC,
+		RetryAfter: true,
+	}
+}
+
+// Validate reports every problem of c; the error wraps ErrInvalidConfig.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.DailyReset {
+	case "", DailyResetUTC, DailyResetRolling:
+	default:
+		errs = append(errs, fmt.Errorf("dailyReset %q: want %q or %q", c.DailyReset, DailyResetUTC, DailyResetRolling))
+	}
+	if err := c.Limit.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Locations)) {
+		if err := c.Locations[id].Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("location %s: %w", id, err))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+}
+
+// limitFor returns the limit of a location.
+func (c *Config) limitFor(location string) Limit {
+	if l, ok := c.Locations[location]; ok {
+		return l
+	}
+	return c.Limit
+}
+
+func (c Config) clone() Config {
+	c.Locations = maps.Clone(c.Locations)
+	return c
+}

@@ -1,0 +1,8 @@
+package limits
+
+// BucketCount returns the number of buckets l holds, live or not.
+func BucketCount(l *Limiter) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
+}
