@@ -388,3 +388,31 @@ func TestAdmin_Clock(t *testing.T) {
 		t.Fatalf("moving a real clock: %d", res.StatusCode)
 	}
 }
+
+func TestOAuth_RefusesUnknownLocations(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	app := e.srv.DefaultApp()
+	q := "response_type=code&client_id=" + app.ClientID + "&redirect_uri=" + app.RedirectURIs[0] + "&location_id=nowhere"
+	req, _ := http.NewRequest("GET", e.srv.URL()+"/oauth/chooselocation?"+q, nil)
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusFound || !strings.Contains(loc, "error=invalid_request") || strings.Contains(loc, "code=") {
+		t.Fatalf("unknown location: %d %s", res.StatusCode, loc)
+	}
+	form := "client_id=" + app.ClientID + "&client_secret=" + app.ClientSecret + "&grant_type=client_credentials&location_id=nowhere"
+	req, _ = http.NewRequest("POST", e.srv.URL()+"/oauth/token", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err = e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("client_credentials for an unknown location: %d", res.StatusCode)
+	}
+}

@@ -162,6 +162,10 @@ func NewServer(opts Options) (*Server, error) {
 		log:    opts.Logger.With("component", "mock"),
 	}
 	s.tokens.Secrets = ids.Token
+	s.tokens.KnownLocation = func(id string) bool {
+		_, err := s.store.Location(id)
+		return err == nil
+	}
 	if err := s.seedData(ids); err != nil {
 		return nil, err
 	}

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // startMock runs `contactbridge mock` with args on a free port and returns
@@ -117,5 +120,97 @@ func TestMock_RejectsBadFlags(t *testing.T) {
 				t.Fatalf("run(%v) = %v, want an error mentioning %q", tc.args, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestMock_ConfigFileAndFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/twin.yaml"
+	if err := os.WriteFile(cfg, []byte(`seed: 5
+strict: true
+journal:
+  size: 50
+limits:
+  enabled: true
+  burst: 7
+  interval: 2s
+  daily: 1000
+  retryAfter: false
+apps:
+  - clientId: my-app
+    clientSecret: my-secret
+    redirectUris: [http://127.0.0.1:9999/cb]
+    scopes: [contacts.readonly]
+faults:
+  - match: {operation: get-contact}
+    effect: {kind: error, status: 503}
+    times: 1
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"mock", "--config", cfg, "--print-config", "--burst", "9"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Seed    int  `yaml:"seed"`
+		Strict  bool `yaml:"strict"`
+		Journal struct {
+			Size int `yaml:"size"`
+		} `yaml:"journal"`
+		Limits struct {
+			Burst      int    `yaml:"burst"`
+			Interval   string `yaml:"interval"`
+			RetryAfter bool   `yaml:"retryAfter"`
+		} `yaml:"limits"`
+		Apps []struct {
+			ClientID string `yaml:"clientId"`
+		} `yaml:"apps"`
+		Faults []struct {
+			Times int `yaml:"times"`
+		} `yaml:"faults"`
+	}
+	if err := yaml.Unmarshal([]byte(out.String()), &got); err != nil {
+		t.Fatalf("print-config is not YAML: %v\n%s", err, out.String())
+	}
+	if got.Seed != 5 || !got.Strict || got.Journal.Size != 50 || got.Limits.Burst != 9 || got.Limits.Interval != "2s" ||
+		got.Limits.RetryAfter || len(got.Apps) != 1 || got.Apps[0].ClientID != "my-app" || len(got.Faults) != 1 {
+		t.Fatalf("effective config wrong (flag --burst 9 must win over the file's 7):\n%s", out.String())
+	}
+
+	// The config is used: the file's fault fires once.
+	banner := startMock(t, "--config", cfg)
+	req := curlRequest(t, banner)
+	req.URL.Path = "/contacts/nonexistent"
+	req.URL.RawQuery = ""
+	for _, want := range []int{503, 404} {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("GET a contact: %d, want %d", resp.StatusCode, want)
+		}
+	}
+}
+
+func TestMock_BadConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"unknown key": "seeed: 5\n",
+		"bad limits":  "limits: {enabled: true, burst: 0, interval: 10s, daily: 5}\n",
+		"bad fault":   "faults: [{match: {}, effect: {kind: explode}}]\n",
+	} {
+		path := dir + "/" + strings.ReplaceAll(name, " ", "-") + ".yaml"
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := run(context.Background(), []string{"mock", "--config", path, "--addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if err := run(context.Background(), []string{"mock", "--config", dir + "/missing.yaml"}, io.Discard, io.Discard); err == nil {
+		t.Error("missing config file: no error")
 	}
 }

@@ -65,6 +65,9 @@ type Registry struct {
 	// Secrets makes n-character secrets (codes, tokens); nil means
 	// crypto/rand. Set it before use, for reproducible runs.
 	Secrets func(n int) string
+	// KnownLocation tells whether a location exists, so the OAuth server
+	// refuses to issue tokens for others; nil accepts any.
+	KnownLocation func(id string) bool
 
 	mu      sync.RWMutex // guards everything below
 	tokens  map[string]Principal

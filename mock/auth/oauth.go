@@ -148,8 +148,8 @@ func (r *Registry) Authorize(clientID, redirectURI, scope, location string) (str
 	if location == "" {
 		location = app.Location
 	}
-	if location == "" {
-		return "", oauthErr(ErrInvalidRequest, "no location to install the app in")
+	if err := r.checkLocation(location); err != nil {
+		return "", err
 	}
 	code := r.secret(32)
 	r.codes[code] = &codeGrant{clientID: clientID, redirectURI: redirectURI, location: location,
@@ -216,14 +216,25 @@ func (r *Registry) Token(req TokenRequest) (TokenResponse, error) {
 		if location == "" {
 			location = app.Location
 		}
-		if location == "" {
-			return TokenResponse{}, oauthErr(ErrInvalidRequest, "no location for the token")
+		if err := r.checkLocation(location); err != nil {
+			return TokenResponse{}, err
 		}
 		return r.issue(app.ClientID, location, app.Scopes, false), nil
 	case "":
 		return TokenResponse{}, oauthErr(ErrInvalidRequest, "grant_type is missing")
 	}
 	return TokenResponse{}, oauthErr(ErrUnsupportedGrantType, "grant_type %q is not supported", req.GrantType)
+}
+
+// checkLocation refuses an empty or unknown location. Callers hold mu.
+func (r *Registry) checkLocation(location string) error {
+	if location == "" {
+		return oauthErr(ErrInvalidRequest, "no location for the token")
+	}
+	if r.KnownLocation != nil && !r.KnownLocation(location) {
+		return oauthErr(ErrInvalidRequest, "location %q does not exist", location)
+	}
+	return nil
 }
 
 // issue mints an access token (and a refresh token) for an app and a

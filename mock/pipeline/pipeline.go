@@ -297,17 +297,14 @@ func (x *Exchange) Fail(w http.ResponseWriter, r *http.Request, err error) {
 // response is first validated against the operation's spec; a response that
 // does not match is logged and replaced by a 500.
 func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, body any) {
-	if body == nil { // a redirect, say: headers only
-		x.Status = status
-		w.WriteHeader(status)
-		return
-	}
 	h := w.Header()
 	var buf []byte
-	if raw, ok := body.(Raw); ok {
-		buf = raw.Data
-		h.Set("Content-Type", raw.ContentType)
-	} else {
+	switch b := body.(type) {
+	case nil: // a redirect, say: headers only
+	case Raw:
+		buf = b.Data
+		h.Set("Content-Type", b.ContentType)
+	default:
 		var err error
 		if buf, err = json.Marshal(body); err != nil {
 			x.p.log.ErrorContext(r.Context(), "encode response", "err", err)
@@ -325,10 +322,15 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 			status = http.StatusInternalServerError
 			buf, _ = json.Marshal(x.p.cfg.RenderError(&Error{Status: status,
 				Messages: []string{"strict mode: response does not match the spec: " + briefly(verr)}}))
+			h.Del("Location")
+			h.Set("Content-Type", "application/json; charset=utf-8")
 		}
 	}
 	x.Status = status
 	w.WriteHeader(status)
+	if len(buf) == 0 {
+		return
+	}
 	if _, err := w.Write(buf); err != nil {
 		x.p.log.DebugContext(r.Context(), "write response", "err", err)
 	}
