@@ -395,7 +395,9 @@ func TestOAuth_RefusesUnknownLocations(t *testing.T) {
 	app := e.srv.DefaultApp()
 	q := "response_type=code&client_id=" + app.ClientID + "&redirect_uri=" + app.RedirectURIs[0] + "&location_id=nowhere"
 	req, _ := http.NewRequest("GET", e.srv.URL()+"/oauth/chooselocation?"+q, nil)
-	res, err := e.srv.Client().Do(req)
+	noFollow := e.srv.Client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := noFollow.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
