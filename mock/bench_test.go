@@ -11,11 +11,14 @@ import (
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
-// The benchmarks run the twin's full pipeline (routing from the spec, bearer
-// auth with scopes, request validation, handler, JSON response) next to a bare
+// The benchmarks run the twin's full pipeline (routing from the spec, request
+// journal, fault matching with no rules, bearer auth with scopes, rate limits
+// set too high to refuse, request validation, handler, JSON response; strict
+// response validation off, as at run time) next to a bare
 // net/http handler that writes a fixed body of the same size, in the same run,
 // both called through ServeHTTP with an httptest.ResponseRecorder. An
 // unexpected status fails the benchmark (Errorf, then the goroutine stops:
@@ -23,7 +26,10 @@ import (
 
 func newBenchTwin(b *testing.B) *mock.Server {
 	b.Helper()
-	srv, err := mock.NewServer(mock.Options{NoListener: true, Strict: false, Seed: 1, Logger: slog.New(slog.DiscardHandler)})
+	lim := limits.DefaultConfig()
+	lim.Burst, lim.Daily = 1<<40, 1<<40
+	srv, err := mock.NewServer(mock.Options{NoListener: true, Strict: false, Seed: 1, Limits: &lim,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,6 +31,26 @@ type Entry struct {
 	ResponseHeaders map[string][]string `json:"responseHeaders"`
 	ResponseBody    string              `json:"responseBody,omitempty"`
 	Truncated       bool                `json:"truncated,omitempty"` // a body was cut at MaxBody
+
+	// pending marks an entry stored as captured: its secrets are redacted
+	// when it is first read, off the request path.
+	pending bool
+}
+
+// settle redacts a pending entry in place and cuts its bodies at MaxBody.
+func (e *Entry) settle() {
+	if !e.pending {
+		return
+	}
+	e.pending = false
+	e.RequestHeaders = redactHeaders(e.RequestHeaders)
+	e.ResponseHeaders = redactHeaders(e.ResponseHeaders)
+	e.Query = redactForm(e.Query)
+	var cut bool
+	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), []byte(e.RequestBody))
+	e.Truncated = e.Truncated || cut
+	e.ResponseBody, cut = redactBody(contentType(e.ResponseHeaders), []byte(e.ResponseBody))
+	e.Truncated = e.Truncated || cut
 }
 
 // Filter selects entries. Its zero value selects them all.
@@ -91,10 +111,10 @@ func New(size int, clk clock.Clock) *Journal {
 	return j
 }
 
-// Record redacts e's secrets (as the middleware does), cuts its bodies at
-// MaxBody, stamps it with the clock's time when it has none, assigns it the
-// next id and stores it, evicting the oldest entry
-// when the journal is full.
+// Record stores e: it stamps it with the clock's time when it has none,
+// assigns it the next id and evicts the oldest entry when the journal is
+// full. Its secrets are redacted and its bodies cut at MaxBody before anyone
+// can read it (Entries), as for the middleware's entries.
 func (j *Journal) Record(e Entry) {
 	if j.Size() == 0 {
 		return
@@ -102,18 +122,21 @@ func (j *Journal) Record(e Entry) {
 	if e.Time.IsZero() {
 		e.Time = j.clock.Now()
 	}
-	e.RequestHeaders = redactHeaders(e.RequestHeaders)
-	e.ResponseHeaders = redactHeaders(e.ResponseHeaders)
-	e.Query = redactForm(e.Query)
-	var cut bool
-	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), []byte(e.RequestBody))
-	e.Truncated = e.Truncated || cut
-	e.ResponseBody, cut = redactBody(contentType(e.ResponseHeaders), []byte(e.ResponseBody))
-	e.Truncated = e.Truncated || cut
+	e.RequestHeaders = cloneHeader(e.RequestHeaders)
+	e.ResponseHeaders = cloneHeader(e.ResponseHeaders)
+	e.pending = true
 	j.add(e)
 }
 
-// add stores e, already redacted.
+func cloneHeader(h map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(h))
+	for k, v := range h {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// add stores e.
 func (j *Journal) add(e Entry) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -147,6 +170,7 @@ func (j *Journal) Entries(f Filter) []Entry {
 			break
 		}
 		if e := j.at(i); f.match(e) {
+			e.settle()
 			out = append(out, *e)
 		}
 	}

@@ -51,39 +51,36 @@ func (j *Journal) Middleware() pipeline.Middleware {
 	}
 }
 
-// entry builds the redacted entry of an exchange.
+// entry builds the entry of an exchange as captured; it is redacted when
+// first read (Entry.settle), which keeps the request path cheap.
 func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recorder, reqBody []byte, reqPartial bool) Entry {
 	e := Entry{
 		Time:           start,
 		DurationMs:     float64(j.clock.Now().Sub(start)) / float64(time.Millisecond),
 		Method:         r.Method,
 		Path:           r.URL.Path,
-		Query:          redactForm(r.URL.RawQuery),
+		Query:          r.URL.RawQuery,
 		Status:         status,
-		RequestHeaders: redactHeaders(r.Header),
+		RequestHeaders: cloneHeader(r.Header),
 		Truncated:      reqPartial || rec.truncated,
+		pending:        true,
 	}
 	if x := pipeline.ExchangeFrom(r.Context()); x != nil {
-		if x.Route != nil && x.Route.Operation != nil {
-			e.Operation = x.Route.Operation.ID
-		}
+		e.Operation = x.OperationID()
 		if x.Principal != nil {
 			e.Location = x.Principal.LocationID
 		}
-	}
-	if e.RequestHeaders == nil {
-		e.RequestHeaders = map[string][]string{}
 	}
 	header := rec.header
 	if header == nil {
 		header = rec.rw.Header() // nothing written: what the handler had set
 	}
-	e.ResponseHeaders = redactHeaders(header)
-	var cut bool
-	e.RequestBody, cut = redactBody(r.Header.Get("Content-Type"), reqBody)
-	e.Truncated = e.Truncated || cut
-	e.ResponseBody, cut = redactBody(contentType(e.ResponseHeaders), rec.body.Bytes())
-	e.Truncated = e.Truncated || cut
+	e.ResponseHeaders = cloneHeader(header)
+	if len(reqBody) > MaxBody {
+		reqBody, e.Truncated = reqBody[:MaxBody], true
+	}
+	e.RequestBody = string(reqBody)
+	e.ResponseBody = rec.body.String()
 	return e
 }
 
