@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -416,5 +417,33 @@ func TestOAuth_RefusesUnknownLocations(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("client_credentials for an unknown location: %d", res.StatusCode)
+	}
+}
+
+func TestServer_LoadsAStateFileAndResetsToIt(t *testing.T) {
+	t.Parallel()
+	src := newAdmTwin(t, mock.Options{Seed: 3})
+	loc := src.srv.DefaultLocation().ID
+	for i := range 3 {
+		src.want(t, src.do(t, "POST", "/contacts/", src.token, map[string]any{"locationId": loc, "email": "s" + strconv.Itoa(i) + "@example.com"}), 201)
+	}
+	exported := src.do(t, "GET", "/__admin/state", "", nil)
+	path := t.TempDir() + "/state.json"
+	if err := os.WriteFile(path, exported.raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Same seed: the same default location, so the token fits the loaded contacts.
+	e := newAdmTwin(t, mock.Options{Seed: 3, StateFile: path})
+	list := e.listContacts(t, e.token)
+	if list.body["count"] != 3.0 {
+		t.Fatalf("loaded state: %v", list.body["count"])
+	}
+	e.want(t, e.do(t, "POST", "/contacts/", e.token, map[string]any{"locationId": loc, "email": "new@example.com"}), 201)
+	e.want(t, e.do(t, "POST", "/__admin/reset", "", nil), 200)
+	if again := e.listContacts(t, e.token); again.body["count"] != 3.0 {
+		t.Fatalf("reset goes back to the loaded state: %v", again.body["count"])
+	}
+	if _, err := mock.NewServer(mock.Options{NoListener: true, StateFile: path + ".missing"}); err == nil {
+		t.Fatal("missing state file: no error")
 	}
 }

@@ -4,15 +4,19 @@
 package mock
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +51,9 @@ type Options struct {
 	SpecPath string `yaml:"spec,omitempty"`
 	// Strict validates every response against the spec (500 on drift).
 	Strict bool `yaml:"strict"`
+	// StateFile is a state exported by GET /__admin/state, loaded at start
+	// (and restored by reset) instead of the empty default location.
+	StateFile string `yaml:"state,omitempty"`
 
 	Admin     AdminOptions     `yaml:"admin"`
 	Journal   JournalOptions   `yaml:"journal"`
@@ -295,8 +302,35 @@ func (s *Server) seedData(ids *store.IDs) error {
 	}
 	life.RefreshGrace = s.opts.Auth.RefreshGrace.Std()
 	s.tokens.SetLifetimes(life)
+	if s.opts.StateFile != "" {
+		if err := s.loadState(); err != nil {
+			return err
+		}
+	}
 	s.initial = s.store.Snapshot()
 	return s.addTokens()
+}
+
+// loadState adds the locations and records of the state file to the store.
+func (s *Server) loadState() error {
+	f, err := os.Open(s.opts.StateFile)
+	if err != nil {
+		return fmt.Errorf("mock: state: %w", err)
+	}
+	defer f.Close()
+	var st store.State
+	if err := json.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&st); err != nil {
+		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
+	}
+	current := s.store.Snapshot()
+	st.Locations = append(current.Locations, st.Locations...)
+	if err := s.store.Restore(st); err != nil {
+		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
+	}
+	// Decoding a large state leaves garbage behind: give it back now rather
+	// than carry it while serving.
+	debug.FreeOSMemory()
+	return nil
 }
 
 // addTokens registers the default and the configured static tokens.

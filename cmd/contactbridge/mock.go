@@ -51,6 +51,7 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 	fl.Uint64Var(&f.opts.Seed, "seed", 0, "seed for ids and secrets; with a seed the clock is frozen at "+mock.SeededStart.Format("2006-01-02T15:04:05Z")+" unless --clock real")
 	fl.StringVar(&f.opts.ClockMode, "clock", "", "real or frozen (default: frozen with --seed, real without); a frozen clock moves with POST /__admin/clock")
 	fl.StringVar(&f.opts.SpecPath, "spec", "", "serve this OpenAPI file instead of the embedded spec")
+	fl.StringVar(&f.opts.StateFile, "state", "", "load this state (as GET /__admin/state exports it) at start")
 	fl.BoolVar(&f.opts.Strict, "strict", false, "validate every response against the spec and answer 500 on drift")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
 	fl.StringVar(&f.opts.Admin.Token, "admin-token", "", "require this bearer token on the admin API")
@@ -103,6 +104,8 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 			opts.ClockMode = f.opts.ClockMode
 		case "spec":
 			opts.SpecPath = f.opts.SpecPath
+		case "state":
+			opts.StateFile = f.opts.StateFile
 		case "strict":
 			opts.Strict = f.opts.Strict
 		case "admin-token":
