@@ -67,8 +67,8 @@ type Operation struct {
 	ID     string
 	Method string
 	Path   string
-	// Scopes are the OAuth scopes the operation requires (all of them); nil
-	// when the operation needs no authentication.
+	// Scopes are the OAuth scopes (or, from x-permissions, the API-key
+	// permissions) the operation requires, all of them; nil when it needs none.
 	Scopes []string
 	// Authenticated tells whether the operation has a security requirement.
 	Authenticated bool
@@ -150,6 +150,15 @@ func build(file string, doc *openapi3.T) (*Spec, error) {
 				for _, scopes := range req {
 					o.Authenticated = true
 					o.Scopes = append(o.Scopes, scopes...)
+				}
+			}
+			// Keys with permissions (HTTP Basic has no scopes) list them in
+			// x-permissions; they are checked as scopes are.
+			if perms, ok := op.Extensions["x-permissions"].([]any); ok {
+				for _, p := range perms {
+					if s, ok := p.(string); ok {
+						o.Scopes = append(o.Scopes, s)
+					}
 				}
 			}
 			if v, ok := op.Extensions["x-not-in-live-api"].(bool); ok {

@@ -345,3 +345,19 @@ func (x *Exchange) validateResponse(r *http.Request, status int, h http.Header, 
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	})
 }
+
+// RequireContentLength answers 411 Length Required to a request that has a
+// body of unknown length (chunked), as Marketing 360 asks every body to
+// declare its Content-Length.
+func RequireContentLength() Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
+				ExchangeFrom(r.Context()).Fail(w, r, &Error{Status: http.StatusLengthRequired,
+					Messages: []string{"Content-Length is required on requests with a body"}})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,228 @@
+package limits
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+)
+
+// Headers of the leaky bucket, as Marketing 360 names them.
+const (
+	HeaderLeakyLimit     = "X-Rate-Limit-Limit"
+	HeaderLeakyRemaining = "X-Rate-Limit-Remaining"
+	HeaderLeakyReset     = "X-Rate-Limit-Reset"
+)
+
+// LeakyConfig sets a leaky bucket per API key: it holds Capacity requests and
+// drains PerSecond of them every second (Marketing 360: 5 and 5).
+type LeakyConfig struct {
+	Enabled    bool    `json:"enabled" yaml:"enabled"`
+	PerSecond  float64 `json:"perSecond" yaml:"perSecond"`
+	Capacity   int     `json:"capacity" yaml:"capacity"`
+	RetryAfter bool    `json:"retryAfter" yaml:"retryAfter"`
+}
+
+// DefaultLeakyConfig is Marketing 360's: 5 requests per second per key.
+func DefaultLeakyConfig() LeakyConfig {
+	return LeakyConfig{Enabled: true, PerSecond: 5, Capacity: 5, RetryAfter: true}
+}
+
+// Validate checks an enabled config; the error wraps ErrInvalidConfig.
+func (c LeakyConfig) Validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	var errs []error
+	if !(c.PerSecond > 0) || math.IsInf(c.PerSecond, 0) {
+		errs = append(errs, fmt.Errorf("perSecond %v: must be above 0", c.PerSecond))
+	}
+	if c.Capacity < 1 {
+		errs = append(errs, fmt.Errorf("capacity %d: must be at least 1", c.Capacity))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}
+
+// LeakyDecision is the bucket's answer to one request.
+type LeakyDecision struct {
+	Allowed bool
+	// Limited is false when the bucket is off; no headers are sent then.
+	Limited bool
+	// Limit is the capacity; Remaining how many more requests fit now.
+	Limit, Remaining int
+	// Reset is when the bucket will be empty.
+	Reset time.Time
+	// RetryAfter is, when !Allowed, the wait until one request fits,
+	// rounded up to whole seconds and at least one second.
+	RetryAfter time.Duration
+}
+
+// LeakyStatus is the live level of one key's bucket.
+type LeakyStatus struct {
+	Key       string    `json:"key"`
+	Limit     int       `json:"limit"`
+	Remaining int       `json:"remaining"`
+	Reset     time.Time `json:"reset"`
+}
+
+type drip struct {
+	level float64
+	at    time.Time
+}
+
+// Leaky is a leaky-bucket limiter per key, safe for concurrent use.
+type Leaky struct {
+	clock clock.Clock
+
+	mu      sync.Mutex // guards cfg and buckets
+	cfg     LeakyConfig
+	buckets map[string]*drip
+}
+
+// NewLeaky returns a leaky-bucket limiter reading the time from clk.
+func NewLeaky(clk clock.Clock, cfg LeakyConfig) (*Leaky, error) {
+	if clk == nil {
+		return nil, errors.New("limits: nil clock")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Leaky{clock: clk, cfg: cfg, buckets: map[string]*drip{}}, nil
+}
+
+// Config returns the config in force.
+func (l *Leaky) Config() LeakyConfig {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg
+}
+
+// SetConfig applies cfg at once; levels stay.
+func (l *Leaky) SetConfig(cfg LeakyConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg = cfg
+	return nil
+}
+
+// Reset empties every bucket.
+func (l *Leaky) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buckets = map[string]*drip{}
+}
+
+// drain brings b's level to now. Callers hold mu.
+func (l *Leaky) drain(b *drip, now time.Time) {
+	if elapsed := now.Sub(b.at); elapsed > 0 {
+		b.level = math.Max(0, b.level-elapsed.Seconds()*l.cfg.PerSecond)
+		b.at = now
+	}
+}
+
+// untilLevel is how long the bucket takes to drain from level to target.
+func (l *Leaky) untilLevel(level, target float64) time.Duration {
+	if level <= target {
+		return 0
+	}
+	return time.Duration((level - target) / l.cfg.PerSecond * float64(time.Second))
+}
+
+// Take counts one request of key when it fits; a refused request adds nothing.
+func (l *Leaky) Take(key string) LeakyDecision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.cfg.Enabled {
+		return LeakyDecision{Allowed: true}
+	}
+	now := l.clock.Now()
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &drip{at: now}
+		l.buckets[key] = b
+	}
+	l.drain(b, now)
+	capacity := float64(l.cfg.Capacity)
+	d := LeakyDecision{Limited: true, Limit: l.cfg.Capacity}
+	// A small tolerance keeps float drift from refusing a request that fits.
+	if b.level+1 <= capacity+1e-9 {
+		d.Allowed = true
+		b.level++
+	} else {
+		d.RetryAfter = roundUpSeconds(l.untilLevel(b.level, capacity-1))
+	}
+	d.Remaining = max(0, int(math.Floor(capacity-b.level+1e-9)))
+	d.Reset = now.Add(l.untilLevel(b.level, 0))
+	return d
+}
+
+// Status lists the buckets that are not empty.
+func (l *Leaky) Status() []LeakyStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	var out []LeakyStatus
+	for k, b := range l.buckets {
+		l.drain(b, now)
+		if b.level == 0 {
+			delete(l.buckets, k)
+			continue
+		}
+		out = append(out, LeakyStatus{Key: k, Limit: l.cfg.Capacity,
+			Remaining: max(0, int(math.Floor(float64(l.cfg.Capacity)-b.level+1e-9))), Reset: now.Add(l.untilLevel(b.level, 0))})
+	}
+	return out
+}
+
+// Middleware counts every authenticated request against its principal's
+// key (AppID), sets the X-Rate-Limit-* headers, and answers 429 with
+// Retry-After, without calling the rest of the chain, when the bucket is full.
+func (l *Leaky) Middleware() pipeline.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			x := pipeline.ExchangeFrom(r.Context())
+			if x == nil || x.Principal == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			d := l.Take(x.Principal.AppID)
+			if d.Limited {
+				h := w.Header()
+				h.Set(HeaderLeakyLimit, strconv.Itoa(d.Limit))
+				h.Set(HeaderLeakyRemaining, strconv.Itoa(d.Remaining))
+				h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
+			}
+			if !d.Allowed {
+				e := &pipeline.Error{Status: http.StatusTooManyRequests,
+					Messages: []string{fmt.Sprintf("Rate limit exceeded: %d requests per second per API key", d.Limit)}}
+				if l.Config().RetryAfter {
+					e.Header = http.Header{HeaderRetryAfter: {strconv.FormatInt(int64(d.RetryAfter/time.Second), 10)}}
+				}
+				x.Fail(w, r, e)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// ceilUnix is t in whole epoch seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
