@@ -58,6 +58,12 @@ type API struct {
 // Handlers returns the handler of every operation, by operationId: every
 // route of the API on one screen.
 func (a *API) Handlers() map[string]pipeline.HandlerFunc {
+	tasks := &records[store.Task, taskInput, *taskInput, taskView]{api: a, one: "task", many: "tasks", idParam: "taskId",
+		view: viewTask, listFn: a.Store.Tasks, createFn: a.Store.CreateTask, getFn: a.Store.Task,
+		updateFn: a.Store.UpdateTask, removeFn: a.Store.DeleteTask}
+	notes := &records[store.Note, noteInput, *noteInput, noteView]{api: a, one: "note", many: "notes", idParam: "id",
+		newestFirst: true, view: viewNote, listFn: a.Store.Notes, createFn: a.Store.CreateNote, getFn: a.Store.Note,
+		updateFn: a.Store.UpdateNote, removeFn: a.Store.DeleteNote}
 	return map[string]pipeline.HandlerFunc{
 		"get-contacts":                 a.listContacts,
 		"create-contact":               a.createContact,
@@ -68,17 +74,17 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"search-contacts-advanced":     a.searchContacts,
 		"get-duplicate-contact":        a.duplicateContact,
 		"get-contacts-by-businessId":   a.contactsByBusiness,
-		"get-all-tasks":                a.listTasks,
-		"create-task":                  a.createTask,
-		"get-task":                     a.getTask,
-		"update-task":                  a.updateTask,
-		"update-task-completed":        a.completeTask,
-		"delete-task":                  a.deleteTask,
-		"get-all-notes":                a.listNotes,
-		"create-note":                  a.createNote,
-		"get-note":                     a.getNote,
-		"update-note":                  a.updateNote,
-		"delete-note":                  a.deleteNote,
+		"get-all-tasks":                tasks.list,
+		"create-task":                  tasks.create,
+		"get-task":                     tasks.get,
+		"update-task":                  tasks.update,
+		"update-task-completed":        tasks.patch(func(in taskInput) taskInput { return taskInput{Completed: in.Completed} }),
+		"delete-task":                  tasks.remove,
+		"get-all-notes":                notes.list,
+		"create-note":                  notes.create,
+		"get-note":                     notes.get,
+		"update-note":                  notes.update,
+		"delete-note":                  notes.remove,
 		"add-tags":                     a.addTags,
 		"remove-tags":                  a.removeTags,
 		"get-appointments-for-contact": a.listAppointments,
@@ -366,90 +372,6 @@ func (in *taskInput) apply(t *store.Task) error {
 	return nil
 }
 
-func (a *API) listTasks(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	tasks, err := a.Store.Tasks(c.ID)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"tasks": mapSlice(tasks, viewTask)}), nil
-}
-
-func (a *API) createTask(r *pipeline.Request) (pipeline.Response, error) {
-	var in taskInput
-	if err := r.Decode(&in); err != nil {
-		return pipeline.Response{}, err
-	}
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	var t store.Task
-	if err := in.apply(&t); err != nil {
-		return pipeline.Response{}, err
-	}
-	created, err := a.Store.CreateTask(c.ID, t)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusCreated, map[string]any{"task": viewTask(created)}), nil
-}
-
-func (a *API) getTask(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	t, err := a.Store.Task(c.ID, r.Path["taskId"])
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"task": viewTask(t)}), nil
-}
-
-// patchTask applies the body to the path's task; only, when not nil, keeps
-// just the fields the operation may change.
-func (a *API) patchTask(r *pipeline.Request, only func(taskInput) taskInput) (pipeline.Response, error) {
-	var in taskInput
-	if err := r.Decode(&in); err != nil {
-		return pipeline.Response{}, err
-	}
-	if only != nil {
-		in = only(in)
-	}
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	t, err := a.Store.UpdateTask(c.ID, r.Path["taskId"], in.apply)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"task": viewTask(t)}), nil
-}
-
-func (a *API) updateTask(r *pipeline.Request) (pipeline.Response, error) { return a.patchTask(r, nil) }
-
-// completeTask sets a task's completion and nothing else, as its body
-// schema has only completed.
-func (a *API) completeTask(r *pipeline.Request) (pipeline.Response, error) {
-	return a.patchTask(r, func(in taskInput) taskInput { return taskInput{Completed: in.Completed} })
-}
-
-func (a *API) deleteTask(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	if err := a.Store.DeleteTask(c.ID, r.Path["taskId"]); err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, deleted), nil
-}
-
 // --- notes ---
 
 type noteInput struct {
@@ -469,78 +391,6 @@ func (in *noteInput) apply(n *store.Note) error {
 		n.Pinned = *in.Pinned
 	}
 	return nil
-}
-
-func (a *API) listNotes(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	notes, err := a.Store.Notes(c.ID)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	slices.Reverse(notes) // newest first
-	return pipeline.JSON(http.StatusOK, map[string]any{"notes": mapSlice(notes, viewNote)}), nil
-}
-
-func (a *API) createNote(r *pipeline.Request) (pipeline.Response, error) {
-	var in noteInput
-	if err := r.Decode(&in); err != nil {
-		return pipeline.Response{}, err
-	}
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	var n store.Note
-	if err := in.apply(&n); err != nil {
-		return pipeline.Response{}, err
-	}
-	created, err := a.Store.CreateNote(c.ID, n)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusCreated, map[string]any{"note": viewNote(created)}), nil
-}
-
-func (a *API) getNote(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	n, err := a.Store.Note(c.ID, r.Path["id"])
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"note": viewNote(n)}), nil
-}
-
-func (a *API) updateNote(r *pipeline.Request) (pipeline.Response, error) {
-	var in noteInput
-	if err := r.Decode(&in); err != nil {
-		return pipeline.Response{}, err
-	}
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	n, err := a.Store.UpdateNote(c.ID, r.Path["id"], in.apply)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"note": viewNote(n)}), nil
-}
-
-func (a *API) deleteNote(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	if err := a.Store.DeleteNote(c.ID, r.Path["id"]); err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, deleted), nil
 }
 
 func mapSlice[T, V any](in []T, f func(T) V) []V {
