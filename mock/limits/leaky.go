@@ -205,12 +205,8 @@ func (l *Leaky) Middleware() pipeline.Middleware {
 				h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
 			}
 			if !d.Allowed {
-				e := &pipeline.Error{Status: http.StatusTooManyRequests,
-					Messages: []string{fmt.Sprintf("Rate limit exceeded: %d requests per second per API key", d.Limit)}}
-				if l.Config().RetryAfter {
-					e.Header = http.Header{HeaderRetryAfter: {strconv.FormatInt(int64(d.RetryAfter/time.Second), 10)}}
-				}
-				x.Fail(w, r, e)
+				refuse(w, r, x, fmt.Sprintf("Rate limit exceeded: %d requests per second per API key", d.Limit),
+					d.RetryAfter, l.Config().RetryAfter)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -298,16 +298,22 @@ func (l *Limiter) Middleware() pipeline.Middleware {
 				h.Set(HeaderDailyRemaining, strconv.Itoa(d.DailyRemaining))
 			}
 			if !d.Allowed {
-				e := &pipeline.Error{Status: http.StatusTooManyRequests, Messages: []string{"Too Many Requests"}}
-				if retryAfter {
-					e.Header = http.Header{HeaderRetryAfter: {strconv.FormatInt(int64(d.RetryAfter/time.Second), 10)}}
-				}
-				x.Fail(w, r, e)
+				refuse(w, r, x, "Too Many Requests", d.RetryAfter, retryAfter)
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// refuse answers 429 with message and, when send is set, Retry-After in
+// whole seconds.
+func refuse(w http.ResponseWriter, r *http.Request, x *pipeline.Exchange, message string, retryAfter time.Duration, send bool) {
+	e := &pipeline.Error{Status: http.StatusTooManyRequests, Messages: []string{message}}
+	if send {
+		e.Header = http.Header{HeaderRetryAfter: {strconv.FormatInt(int64(retryAfter/time.Second), 10)}}
+	}
+	x.Fail(w, r, e)
 }
 
 // roundUpSeconds rounds d up to whole seconds, at least one.
