@@ -128,11 +128,10 @@ type Server struct {
 	app      auth.App
 	initial  store.State
 
-	url      string
-	srv      *http.Server
-	serveErr chan error
-	closeMu  sync.Mutex // guards closed
-	closed   bool
+	url       string
+	listeners []*listener
+	closeMu   sync.Mutex // guards closed
+	closed    bool
 }
 
 // NewServer builds a twin and, unless opts.NoListener, starts serving it.
@@ -233,7 +232,24 @@ func NewServer(opts Options) (*Server, error) {
 		s.url = "http://highlevel.twin"
 		return s, nil
 	}
-	addr := opts.Addr
+	hlListener, err := s.serve(opts.Addr, s.handler)
+	if err != nil {
+		return nil, err
+	}
+	s.url = hlListener.url
+	s.listeners = append(s.listeners, hlListener)
+	return s, nil
+}
+
+// listener is one of the server's listeners and the goroutine serving it.
+type listener struct {
+	url  string
+	srv  *http.Server
+	done chan error // receives Serve's result
+}
+
+// serve listens on addr (127.0.0.1:0 when empty) and serves h there.
+func (s *Server) serve(addr string, h http.Handler) (*listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -241,11 +257,26 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mock: listen: %w", err)
 	}
-	s.url = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)}
-	s.serveErr = make(chan error, 1)
-	go func() { s.serveErr <- s.srv.Serve(ln) }()
-	return s, nil
+	l := &listener{
+		url:  "http://" + ln.Addr().String(),
+		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug)},
+		done: make(chan error, 1),
+	}
+	go func() { l.done <- l.srv.Serve(ln) }()
+	return l, nil
+}
+
+// close stops the listener, waiting for requests in flight until ctx ends,
+// then cutting the connections that are left (a hanging fault, say).
+func (l *listener) close(ctx context.Context) error {
+	err := l.srv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(err, l.srv.Close())
+	}
+	if serveErr := <-l.done; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
 }
 
 func pickClock(opts Options) (clock.Clock, error) {
@@ -398,10 +429,10 @@ func (s *Server) URL() string { return s.url }
 // Client returns an HTTP client for the twin; without a listener it calls the
 // handler in process.
 func (s *Server) Client() *http.Client {
-	if s.srv != nil {
+	if len(s.listeners) > 0 {
 		return &http.Client{Timeout: 30 * time.Second}
 	}
-	return &http.Client{Transport: handlerTransport{s.handler}}
+	return &http.Client{Transport: handlerTransport{"highlevel.twin": s.handler}}
 }
 
 // Store returns the twin's state.
@@ -431,18 +462,17 @@ func (s *Server) AddToken(token string, p auth.Principal) { s.tokens.Add(token, 
 func (s *Server) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
-	if s.closed || s.srv == nil {
-		s.closed = true
+	if s.closed {
 		return nil
 	}
 	s.closed = true
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if serveErr := <-s.serveErr; !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
+	var errs []error
+	for _, l := range s.listeners {
+		errs = append(errs, l.close(ctx))
 	}
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mock: close: %w", err)
 	}
 	return nil
@@ -494,11 +524,15 @@ func accessLog(log *slog.Logger) pipeline.Middleware {
 	}
 }
 
-// handlerTransport serves requests with a handler, in process.
-type handlerTransport struct{ h http.Handler }
+// handlerTransport serves requests in process, with the handler of their host.
+type handlerTransport map[string]http.Handler
 
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	h, ok := t[r.URL.Host]
+	if !ok {
+		return nil, fmt.Errorf("mock: no in-process twin at %s", r.URL.Host)
+	}
 	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
+	h.ServeHTTP(rec, r)
 	return rec.Result(), nil
 }
