@@ -21,43 +21,11 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/faults"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
-	"github.com/contactbridge/contactbridge/openapi"
+	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
 )
 
-const miniSpec = `openapi: 3.0.3
-info: {title: mini, version: '1'}
-paths:
-  /contacts:
-    post:
-      operationId: create-contact
-      responses:
-        '201': {$ref: '#/components/responses/Ok'}
-  /contacts/{contactId}:
-    parameters:
-      - {name: contactId, in: path, required: true, schema: {type: string}}
-    get:
-      operationId: get-contact
-      responses:
-        '200': {$ref: '#/components/responses/Ok'}
-    delete:
-      operationId: delete-contact
-      responses:
-        '200': {$ref: '#/components/responses/Ok'}
-  /contacts/{contactId}/tasks:
-    parameters:
-      - {name: contactId, in: path, required: true, schema: {type: string}}
-    get:
-      operationId: get-tasks
-      responses:
-        '200': {$ref: '#/components/responses/Ok'}
-components:
-  responses:
-    Ok:
-      description: ok
-      content: {application/json: {schema: {type: object}}}
-`
-
-// twin is a pipeline built from miniSpec with the injector outermost.
+// twin is a pipeline built from pipelinetest.Spec with the injector
+// outermost.
 type twin struct {
 	http.Handler
 	calls atomic.Int64 // handler calls
@@ -68,10 +36,6 @@ var padding = strings.Repeat("x", 200)
 
 func newTwin(t *testing.T, in *faults.Injector) *twin {
 	t.Helper()
-	spec, err := openapi.Load(context.Background(), "mini.yaml", []byte(miniSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tw := &twin{}
 	h := func(status int) pipeline.HandlerFunc {
 		return func(r *pipeline.Request) (pipeline.Response, error) {
@@ -79,22 +43,15 @@ func newTwin(t *testing.T, in *faults.Injector) *twin {
 			return pipeline.JSON(status, map[string]any{"id": r.Path["contactId"], "padding": padding}), nil
 		}
 	}
-	p, err := pipeline.New(pipeline.Config{
-		Spec: spec,
+	tw.Handler = pipelinetest.New(t, pipeline.Config{
 		Handlers: map[string]pipeline.HandlerFunc{
 			"create-contact": h(http.StatusCreated),
 			"get-contact":    h(http.StatusOK),
 			"delete-contact": h(http.StatusOK),
 			"get-tasks":      h(http.StatusOK),
 		},
-		RenderError: func(e *pipeline.Error) any { return map[string]any{"statusCode": e.Status, "message": e.Messages} },
-		Outer:       []pipeline.Middleware{in.Middleware()},
-		Logger:      discard(),
+		Outer: []pipeline.Middleware{in.Middleware()},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw.Handler = p
 	return tw
 }
 
@@ -305,8 +262,7 @@ func TestTimes_Concurrent(t *testing.T) {
 	var failed atomic.Int64
 	for range n {
 		wg.Go(func() {
-			rec := httptest.NewRecorder()
-			tw.ServeHTTP(rec, get("/contacts/c1"))
+			rec := pipelinetest.Serve(tw, get("/contacts/c1"))
 			if rec.Code == 503 {
 				failed.Add(1)
 			}

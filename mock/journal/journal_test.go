@@ -2,12 +2,10 @@ package journal_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +20,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
-	"github.com/contactbridge/contactbridge/openapi"
+	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
 )
 
 var epoch = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -379,64 +377,6 @@ func TestJournal_RecordDoesNotKeepCallersMaps(t *testing.T) {
 	}
 }
 
-const miniSpec = `openapi: 3.0.3
-info: {title: mini, version: '1'}
-paths:
-  /things/{id}:
-    get:
-      operationId: get-thing
-      security: [{oauth: [things.read]}]
-      parameters:
-        - {name: id, in: path, required: true, schema: {type: string}}
-        - {name: q, in: query, schema: {type: string}}
-      responses:
-        '200': {description: ok, content: {application/json: {schema: {type: object}}}}
-        '401': {$ref: '#/components/responses/Err'}
-  /things:
-    post:
-      operationId: create-thing
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [name]
-              properties: {name: {type: string}}
-      responses:
-        '201': {description: created, content: {application/json: {schema: {type: object}}}}
-        '400': {$ref: '#/components/responses/Err'}
-  /oauth/token:
-    post:
-      operationId: get-token
-      requestBody:
-        required: true
-        content:
-          application/x-www-form-urlencoded:
-            schema:
-              type: object
-              properties:
-                grant_type: {type: string}
-                client_id: {type: string}
-                client_secret: {type: string}
-                code: {type: string}
-      responses:
-        '200': {description: ok, content: {application/json: {schema: {type: object}}}}
-components:
-  securitySchemes:
-    oauth:
-      type: oauth2
-      flows: {clientCredentials: {tokenUrl: 'https://example.test/token', scopes: {things.read: read}}}
-  responses:
-    Err:
-      description: error
-      content:
-        application/json:
-          schema:
-            type: object
-            properties: {status: {type: integer}, messages: {type: array, items: {type: string}}}
-`
-
 type twin struct {
 	h   http.Handler
 	j   *journal.Journal
@@ -448,10 +388,6 @@ type twin struct {
 
 func newTwin(t *testing.T, size int, inner ...pipeline.Middleware) *twin {
 	t.Helper()
-	spec, err := openapi.Load(context.Background(), "mini.yaml", []byte(miniSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tw := &twin{clk: clock.NewManual(epoch)}
 	tw.j = journal.New(size, tw.clk)
 	tokens := auth.NewRegistry(clock.Real{})
@@ -477,28 +413,22 @@ func newTwin(t *testing.T, size int, inner ...pipeline.Middleware) *twin {
 				"refresh_token": "rt-" + secret, "token_type": "Bearer"}), nil
 		},
 	}
-	render := func(e *pipeline.Error) any { return map[string]any{"status": e.Status, "messages": e.Messages} }
-	p, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: handlers, Auth: tokens, RenderError: render,
-		Outer: []pipeline.Middleware{tw.j.Middleware()}, Inner: inner,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw.h = p
+	tw.h = pipelinetest.New(t, pipeline.Config{Handlers: handlers, Auth: tokens,
+		Outer: []pipeline.Middleware{tw.j.Middleware()}, Inner: inner})
 	return tw
 }
 
+// do sends body with content type ct (when not "") and header; see
+// pipelinetest.NewRequest.
 func (tw *twin) do(method, target, ct, body string, header http.Header) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	req := pipelinetest.NewRequest(method, target, "", body)
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	rec := httptest.NewRecorder()
-	tw.h.ServeHTTP(rec, req)
-	return rec
+	return pipelinetest.Serve(tw.h, req)
 }
 
 func TestMiddleware_EndToEnd(t *testing.T) {

@@ -1,12 +1,9 @@
 package limits_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +20,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
-	"github.com/contactbridge/contactbridge/openapi"
+	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
 )
 
 // t0 is a quarter past noon UTC, off the whole second on purpose.
@@ -563,47 +560,6 @@ func checkWindows(t *testing.T, k limits.Key, rs []takeRecord, burst int, interv
 	return len(ws)
 }
 
-const miniSpec = `openapi: 3.0.3
-info: {title: mini, version: '1'}
-paths:
-  /things/{id}:
-    get:
-      operationId: get-thing
-      security: [{oauth: [things.read]}]
-      parameters:
-        - {name: id, in: path, required: true, schema: {type: string}}
-      responses:
-        '200':
-          description: ok
-          content:
-            application/json:
-              schema:
-                type: object
-                required: [name]
-                properties: {name: {type: string}}
-        '401': {$ref: '#/components/responses/Err'}
-        '429': {$ref: '#/components/responses/Err'}
-  /open:
-    get:
-      operationId: get-open
-      responses:
-        '200': {description: ok, content: {application/json: {schema: {type: object}}}}
-components:
-  securitySchemes:
-    oauth:
-      type: oauth2
-      flows: {clientCredentials: {tokenUrl: 'https://example.test/token', scopes: {things.read: read}}}
-  responses:
-    Err:
-      description: error
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [status, messages]
-            properties: {status: {type: integer}, messages: {type: array, items: {type: string}}}
-`
-
 type twin struct {
 	clk     *clock.Manual
 	handler http.Handler
@@ -612,10 +568,6 @@ type twin struct {
 
 func newTwin(t *testing.T, edit func(*limits.Config)) *twin {
 	t.Helper()
-	spec, err := openapi.Load(context.Background(), "mini.yaml", []byte(miniSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tw := &twin{clk: clock.NewManual(t0)}
 	tokens := auth.NewRegistry(tw.clk)
 	scopes := []string{"things.read"}
@@ -630,39 +582,22 @@ func newTwin(t *testing.T, edit func(*limits.Config)) *twin {
 			edit(c)
 		}
 	})
-	p, err := pipeline.New(pipeline.Config{
-		Spec: spec,
+	tw.handler = pipelinetest.New(t, pipeline.Config{
 		Handlers: map[string]pipeline.HandlerFunc{
 			"get-thing": func(r *pipeline.Request) (pipeline.Response, error) {
 				tw.calls.Add(1)
 				return pipeline.JSON(http.StatusOK, map[string]any{"name": r.Path["id"]}), nil
 			},
-			"get-open": func(*pipeline.Request) (pipeline.Response, error) {
-				return pipeline.JSON(http.StatusOK, map[string]any{}), nil
-			},
 		},
-		Auth:        tokens,
-		RenderError: func(e *pipeline.Error) any { return map[string]any{"status": e.Status, "messages": e.Messages} },
-		Strict:      true,
-		Inner:       []pipeline.Middleware{lim.Middleware()},
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth:   tokens,
+		Strict: true,
+		Inner:  []pipeline.Middleware{lim.Middleware()},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw.handler = p
 	return tw
 }
 
-func (tw *twin) get(t *testing.T, path, token string) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	rec := httptest.NewRecorder()
-	tw.handler.ServeHTTP(rec, req)
-	return rec
+func (tw *twin) get(path, token string) *httptest.ResponseRecorder {
+	return pipelinetest.Serve(tw.handler, pipelinetest.NewRequest(http.MethodGet, path, token, ""))
 }
 
 var rateHeaders = []string{
@@ -717,7 +652,7 @@ func TestMiddleware(t *testing.T) {
 	}
 	for _, s := range steps {
 		tw.clk.Advance(s.advance)
-		rec := tw.get(t, s.path, s.token)
+		rec := tw.get(s.path, s.token)
 		if rec.Code != s.status {
 			t.Fatalf("%s: status %d, want %d (body %s)", s.name, rec.Code, s.status, rec.Body)
 		}
@@ -754,10 +689,10 @@ func TestMiddleware_RetryAfterSwitch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tw := newTwin(t, func(c *limits.Config) { c.Burst = 1; c.RetryAfter = tc.retryAfter })
-			if rec := tw.get(t, "/things/x", "a1"); rec.Code != 200 {
+			if rec := tw.get("/things/x", "a1"); rec.Code != 200 {
 				t.Fatalf("first: status %d", rec.Code)
 			}
-			rec := tw.get(t, "/things/x", "a1")
+			rec := tw.get("/things/x", "a1")
 			if rec.Code != 429 {
 				t.Fatalf("second: status %d, want 429", rec.Code)
 			}

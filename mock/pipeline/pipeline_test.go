@@ -1,109 +1,26 @@
 package pipeline_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
+	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/contactbridge/contactbridge/mock/auth"
-	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
 	"github.com/contactbridge/contactbridge/mock/store"
-	"github.com/contactbridge/contactbridge/openapi"
 )
-
-const miniSpec = `openapi: 3.0.3
-info: {title: mini, version: '1'}
-paths:
-  /things/{id}:
-    get:
-      operationId: get-thing
-      security: [{oauth: [things.read]}]
-      parameters:
-        - {name: id, in: path, required: true, schema: {type: string}}
-        - {name: Version, in: header, required: true, schema: {type: string, enum: ['1']}}
-      responses:
-        '200':
-          description: ok
-          content:
-            application/json:
-              schema:
-                type: object
-                required: [name]
-                properties: {name: {type: string}}
-        '401': {$ref: '#/components/responses/Err'}
-        '404': {$ref: '#/components/responses/Err'}
-        '500': {$ref: '#/components/responses/Err'}
-  /things:
-    post:
-      operationId: create-thing
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [name]
-              properties: {name: {type: string}, size: {type: integer, maximum: 10}}
-      responses:
-        '201': {description: created, content: {application/json: {schema: {type: object}}}}
-        '400': {$ref: '#/components/responses/Err'}
-        '422': {$ref: '#/components/responses/Err'}
-components:
-  securitySchemes:
-    oauth:
-      type: oauth2
-      flows: {clientCredentials: {tokenUrl: 'https://example.test/token', scopes: {things.read: read}}}
-  responses:
-    Err:
-      description: error
-      content:
-        application/json:
-          schema:
-            type: object
-            required: [status, messages]
-            properties: {status: {type: integer}, messages: {type: array, items: {type: string}}}
-`
 
 type fixture struct {
 	handlers map[string]pipeline.HandlerFunc
 	strict   bool
 }
 
-func render(e *pipeline.Error) any { return map[string]any{"status": e.Status, "messages": e.Messages} }
-
 func (f fixture) build(t *testing.T) http.Handler {
 	t.Helper()
-	spec, err := openapi.Load(context.Background(), "mini.yaml", []byte(miniSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := auth.NewRegistry(clock.Real{})
-	tokens.Add("good", auth.Principal{LocationID: "L", Scopes: []string{"things.read"}})
-	tokens.Add("noscope", auth.Principal{LocationID: "L"})
-	handlers := map[string]pipeline.HandlerFunc{
-		"get-thing": func(r *pipeline.Request) (pipeline.Response, error) {
-			return pipeline.JSON(http.StatusOK, map[string]any{"name": r.Path["id"]}), nil
-		},
-		"create-thing": func(r *pipeline.Request) (pipeline.Response, error) {
-			return pipeline.JSON(http.StatusCreated, map[string]any{}), nil
-		},
-	}
-	for id, h := range f.handlers {
-		handlers[id] = h
-	}
-	p, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: handlers, Auth: tokens, RenderError: render,
-		Strict: f.strict, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return pipelinetest.New(t, pipeline.Config{Handlers: f.handlers, Strict: f.strict})
 }
 
 type result struct {
@@ -113,16 +30,7 @@ type result struct {
 
 func do(t *testing.T, h http.Handler, method, path, token, body string) result {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Version", "1")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	rec := pipelinetest.Serve(h, pipelinetest.NewRequest(method, path, token, body))
 	var out map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 		t.Fatalf("%s %s: body %q is not JSON: %v", method, path, rec.Body.String(), err)
@@ -188,16 +96,24 @@ func TestPipeline_Answers(t *testing.T) {
 
 func TestPipeline_RefusesMissingOrExtraHandlers(t *testing.T) {
 	t.Parallel()
-	spec, err := openapi.Load(context.Background(), "mini.yaml", []byte(miniSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := pipelinetest.LoadSpec(t)
 	ok := func(*pipeline.Request) (pipeline.Response, error) { return pipeline.Response{}, nil }
+	all := map[string]pipeline.HandlerFunc{}
+	for _, op := range spec.Operations() {
+		all[op.ID] = ok
+	}
+	if _, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: all, RenderError: pipelinetest.Render}); err != nil {
+		t.Fatalf("one handler per operation: %v", err)
+	}
+	missing := maps.Clone(all)
+	delete(missing, "create-thing")
+	extra := maps.Clone(all)
+	extra["delete-thing"] = ok
 	for name, handlers := range map[string]map[string]pipeline.HandlerFunc{
-		"missing": {"get-thing": ok},
-		"extra":   {"get-thing": ok, "create-thing": ok, "delete-thing": ok},
+		"missing": missing,
+		"extra":   extra,
 	} {
-		_, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: handlers, RenderError: render})
+		_, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: handlers, RenderError: pipelinetest.Render})
 		if !errors.Is(err, pipeline.ErrMissingHandler) {
 			t.Errorf("%s handler: err = %v, want ErrMissingHandler", name, err)
 		}
