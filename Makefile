@@ -19,8 +19,13 @@ vet:
 test: vet
 	$(GO) test -race -count=1 ./...
 
-bench:
+# bench: the in-process pipeline benchmarks, then the harness (perf/): twin vs
+# bare net/http as processes on loopback, start-up and memory; prints Markdown,
+# writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
+BENCHFLAGS ?=
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/
+	./$(BIN) bench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

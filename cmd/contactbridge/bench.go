@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contactbridge/contactbridge/perf"
+)
+
+// defaultBenchOut is where bench writes its JSON results (ignored by git).
+const defaultBenchOut = ".bench/results.json"
+
+// defaultSmokeOut keeps a smoke run from overwriting the last full results.
+const defaultSmokeOut = ".bench/smoke.json"
+
+type benchFlags struct {
+	duration      time.Duration
+	warmup        time.Duration
+	concurrency   int
+	pairs         int
+	workloads     []string
+	contacts      int
+	out           string
+	smoke         bool
+	serveBaseline string
+}
+
+func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
+	def := perf.DefaultOptions()
+	f := benchFlags{duration: def.Duration, warmup: def.Warmup, concurrency: def.Concurrency, pairs: def.Pairs,
+		workloads: def.Workloads, contacts: def.Contacts100k, out: defaultBenchOut}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the HighLevel twin against a bare net/http server",
+		Long: `Runs the twin (contactbridge mock, rate limits off) and a bare net/http baseline
+as child processes on loopback, drives each with the same closed-loop load
+(baseline, twin, baseline, twin... per workload), and reports requests/s,
+p50/p99 latency, errors and the twin/baseline ratio, the twin's start-up time
+and its resident memory idle and with many contacts loaded.
+
+Prints a Markdown table and writes the results as JSON (--out). A full run
+takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
+--smoke is a run of a few seconds.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, &f, stdout, stderr) },
+	}
+	fl := cmd.Flags()
+	fl.DurationVar(&f.duration, "duration", f.duration, "measured time of each run")
+	fl.DurationVar(&f.warmup, "warmup", f.warmup, "unmeasured load before each run (0: none)")
+	fl.IntVar(&f.concurrency, "concurrency", f.concurrency, "closed loops (connections) per run")
+	fl.IntVar(&f.pairs, "pairs", f.pairs, "baseline+twin pairs per workload")
+	fl.StringSliceVar(&f.workloads, "workloads", f.workloads, "workloads to run: "+strings.Join(perf.AllWorkloads, ", "))
+	fl.IntVar(&f.contacts, "contacts", f.contacts, "contacts (2 tasks, 2 notes each) of the memory-at-scale step (0: skip)")
+	fl.StringVar(&f.out, "out", f.out, "JSON results file (its directory is created; --smoke default: "+defaultSmokeOut+")")
+	fl.BoolVar(&f.smoke, "smoke", false, "a short run: 300ms runs after 100ms warm-up, 4 loops, 1 pair, 2000 contacts at scale")
+	fl.StringVar(&f.serveBaseline, "serve-baseline", "", "serve the baseline on this loopback address until stopped (used by the harness)")
+	_ = fl.MarkHidden("serve-baseline")
+	return cmd
+}
+
+func runBench(cmd *cobra.Command, f *benchFlags, stdout, stderr io.Writer) error {
+	ctx := cmd.Context()
+	if f.serveBaseline != "" {
+		return perf.ServeBaseline(ctx, f.serveBaseline)
+	}
+	opts := perf.DefaultOptions()
+	if f.smoke {
+		opts = perf.SmokeOptions()
+		if !cmd.Flags().Changed("out") {
+			f.out = defaultSmokeOut
+		}
+	}
+	fl := cmd.Flags()
+	if fl.Changed("duration") || !f.smoke {
+		opts.Duration = f.duration
+	}
+	if fl.Changed("warmup") || !f.smoke {
+		opts.Warmup = f.warmup
+		if opts.Warmup == 0 {
+			opts.Warmup = -1 // perf: negative is none, zero the default
+		}
+	}
+	if fl.Changed("concurrency") || !f.smoke {
+		opts.Concurrency = f.concurrency
+	}
+	if fl.Changed("pairs") || !f.smoke {
+		opts.Pairs = f.pairs
+	}
+	if fl.Changed("workloads") || !f.smoke {
+		opts.Workloads = f.workloads
+	}
+	if fl.Changed("contacts") || !f.smoke {
+		opts.Contacts100k = f.contacts
+	}
+	switch {
+	case opts.Duration <= 0:
+		return fmt.Errorf("--duration %s: want more than 0", opts.Duration)
+	case opts.Concurrency <= 0:
+		return fmt.Errorf("--concurrency %d: want more than 0", opts.Concurrency)
+	case opts.Pairs <= 0:
+		return fmt.Errorf("--pairs %d: want more than 0", opts.Pairs)
+	case opts.Contacts100k < 0:
+		return fmt.Errorf("--contacts %d: want 0 or more", opts.Contacts100k)
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench: finding the contactbridge binary: %w", err)
+	}
+	opts.Binary = bin
+	opts.Progress = stderr
+
+	rep, err := perf.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(stdout, rep.Markdown()); err != nil {
+		return err
+	}
+	if f.out == "" {
+		return nil
+	}
+	var data bytes.Buffer
+	enc := json.NewEncoder(&data)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if err := os.WriteFile(f.out, data.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	fmt.Fprintf(stderr, "bench: results written to %s\n", f.out)
+	return nil
+}

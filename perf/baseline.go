@@ -1,0 +1,93 @@
+package perf
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// baselineBody is the baseline's answer to every request: a contact of the
+// data set wrapped as the twin wraps GET /contacts/{id}, with the fields the
+// twin adds, so it is about the size of the twin's answer (about 700 bytes).
+func baselineBody() []byte {
+	rng := rand.New(rand.NewPCG(1, 0x636f6e7461637473))
+	loc := store.Location{ID: "ve9EPM428h8vShlRW1KT", CustomFields: []store.CustomFieldDef{
+		{ID: "yXSAo1oE2Yw1I6LuLEU6", Key: "contact.lead_score"}, {ID: "mqgz9gznKFGQAud80ENz", Key: "contact.plan"}}}
+	c := genContact(rng, loc, 0)
+	raw, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // a store.Contact always marshals
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		panic(err)
+	}
+	m["emailLowerCase"] = strings.ToLower(c.Email)
+	m["firstNameLowerCase"] = strings.ToLower(c.FirstName)
+	m["lastNameLowerCase"] = strings.ToLower(c.LastName)
+	m["fullNameLowerCase"] = strings.ToLower(c.Name)
+	m["deleted"] = false
+	m["dateAdded"] = c.DateAdded.Format("2006-01-02T15:04:05.000Z")
+	m["dateUpdated"] = c.DateUpdated.Format("2006-01-02T15:04:05.000Z")
+	body, err := json.Marshal(map[string]any{"contact": m})
+	if err != nil {
+		panic(err)
+	}
+	return body
+}
+
+// BaselineHandler is the baseline: a bare net/http handler that reads the
+// request and answers every path with the same fixed JSON contact, 201 to a
+// POST and 200 otherwise. It checks nothing.
+func BaselineHandler() http.Handler {
+	body := baselineBody()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusCreated)
+		}
+		_, _ = w.Write(body)
+	})
+}
+
+// ServeBaseline serves BaselineHandler on addr, a loopback address, until ctx
+// ends. It is what `contactbridge bench --serve-baseline ADDR` runs, so the
+// baseline is a process of its own, measured as the twin is.
+func ServeBaseline(ctx context.Context, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("perf: baseline address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("perf: baseline address %s: loopback only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("perf: baseline: %w", err)
+	}
+	srv := &http.Server{Handler: BaselineHandler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("perf: baseline: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}

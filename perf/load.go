@@ -1,0 +1,223 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The workloads.
+const (
+	WorkloadGet   = "get"   // GET /contacts/{id}, a random one of the data set
+	WorkloadList  = "list"  // GET /contacts/?locationId=..&limit=100
+	WorkloadPost  = "post"  // POST /contacts/ with a unique email
+	WorkloadPut   = "put"   // PUT /contacts/{id}, a random one of the data set
+	WorkloadMixed = "mixed" // 50% get, 20% list, 15% post, 15% put
+)
+
+// AllWorkloads lists the workloads in the order they run.
+var AllWorkloads = []string{WorkloadGet, WorkloadList, WorkloadPost, WorkloadPut, WorkloadMixed}
+
+// workloadTargets are the twin/baseline throughput ratios the issue aims at.
+var workloadTargets = map[string]float64{WorkloadGet: 0.5, WorkloadPost: 0.4}
+
+// target is what a load run sends requests to.
+type target struct {
+	baseURL    string
+	token      string
+	locationID string
+	contactIDs []string
+	// seq numbers the created contacts so their emails are unique.
+	seq *atomic.Uint64
+}
+
+// loadSpec is one bounded closed-loop run.
+type loadSpec struct {
+	workload    string
+	concurrency int
+	warmup      time.Duration
+	duration    time.Duration
+	seed        uint64
+}
+
+// RunResult is what one load run against one server measured.
+type RunResult struct {
+	Requests    int64   `json:"requests"`
+	RPS         float64 `json:"rps"`
+	P50Ms       float64 `json:"p50Ms"`
+	P99Ms       float64 `json:"p99Ms"`
+	MeanMs      float64 `json:"meanMs"`
+	MaxMs       float64 `json:"maxMs"`
+	Errors      int64   `json:"errors"`
+	ErrorSample string  `json:"errorSample,omitempty"`
+	// StartupMs is the server's time from exec to its first 200.
+	StartupMs float64 `json:"startupMs"`
+}
+
+type request struct {
+	method string
+	path   string
+	body   []byte
+}
+
+// next draws the next request of workload w.
+func (t *target) next(w string, rng *rand.Rand) request {
+	if w == WorkloadMixed {
+		switch r := rng.IntN(100); {
+		case r < 50:
+			w = WorkloadGet
+		case r < 70:
+			w = WorkloadList
+		case r < 85:
+			w = WorkloadPost
+		default:
+			w = WorkloadPut
+		}
+	}
+	switch w {
+	case WorkloadGet:
+		return request{method: http.MethodGet, path: "/contacts/" + pick(rng, t.contactIDs)}
+	case WorkloadList:
+		return request{method: http.MethodGet, path: "/contacts/?locationId=" + t.locationID + "&limit=100"}
+	case WorkloadPost:
+		n := t.seq.Add(1)
+		first, last := pick(rng, firstNames), pick(rng, lastNames)
+		body := `{"locationId":"` + t.locationID + `","firstName":"` + first + `","lastName":"` + last +
+			`","email":"load.` + strconv.FormatUint(n, 10) + `@bench.example.com","companyName":"` + pick(rng, companies) +
+			`","city":"Austin","state":"TX","country":"US","source":"perf harness","tags":["perf","` + pick(rng, tagPool) + `"]}`
+		return request{method: http.MethodPost, path: "/contacts/", body: []byte(body)}
+	default: // WorkloadPut
+		body := `{"firstName":"` + pick(rng, firstNames) + `","companyName":"` + pick(rng, companies) +
+			`","tags":["perf","updated"],"source":"perf harness"}`
+		return request{method: http.MethodPut, path: "/contacts/" + pick(rng, t.contactIDs), body: []byte(body)}
+	}
+}
+
+// worker is one closed loop's private tallies.
+type worker struct {
+	hist      Histogram
+	errors    int64
+	errSample string
+}
+
+// runLoad drives t with spec: spec.concurrency workers, each sending a
+// request, reading the whole response and sending the next, from now until
+// warmup+duration; requests that start after the warm-up and end within the
+// duration are measured. Non-2xx answers and transport errors count as errors.
+func runLoad(ctx context.Context, t *target, spec loadSpec) (RunResult, error) {
+	transport := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        spec.concurrency,
+		MaxIdleConnsPerHost: spec.concurrency,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+
+	start := time.Now()
+	measureFrom := start.Add(spec.warmup)
+	end := measureFrom.Add(spec.duration)
+	// Requests in flight at the end get a little time to finish; none is
+	// left running when runLoad returns.
+	ctx, cancel := context.WithDeadline(ctx, end.Add(10*time.Second))
+	defer cancel()
+
+	hdr := http.Header{
+		"Authorization": {"Bearer " + t.token},
+		"Version":       {"2021-07-28"},
+		"Accept":        {"application/json"},
+	}
+	hdrBody := hdr.Clone()
+	hdrBody.Set("Content-Type", "application/json")
+
+	workers := make([]worker, spec.concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &workers[i]
+		rng := rand.New(rand.NewPCG(spec.seed, uint64(i)))
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				r := t.next(spec.workload, rng)
+				t0 := time.Now()
+				if !t0.Before(end) {
+					return
+				}
+				problem := do(ctx, client, t.baseURL, r, hdr, hdrBody)
+				t1 := time.Now()
+				if t0.Before(measureFrom) || t1.After(end) {
+					continue
+				}
+				w.hist.Record(t1.Sub(t0))
+				if problem != "" {
+					w.errors++
+					if w.errSample == "" {
+						w.errSample = r.method + " " + r.path + ": " + problem
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && time.Now().Before(end) {
+		return RunResult{}, err
+	}
+
+	var all Histogram
+	res := RunResult{}
+	for i := range workers {
+		all.Merge(&workers[i].hist)
+		res.Errors += workers[i].errors
+		if res.ErrorSample == "" {
+			res.ErrorSample = workers[i].errSample
+		}
+	}
+	res.Requests = int64(all.Count())
+	res.RPS = float64(res.Requests) / spec.duration.Seconds()
+	res.P50Ms = ms(all.Quantile(0.50))
+	res.P99Ms = ms(all.Quantile(0.99))
+	res.MeanMs = ms(all.Mean())
+	res.MaxMs = ms(all.Max())
+	return res, nil
+}
+
+// do sends one request and reads the whole answer; it returns "" on a 2xx,
+// or what went wrong.
+func do(ctx context.Context, client *http.Client, base string, r request, hdr, hdrBody http.Header) string {
+	var body io.Reader = http.NoBody
+	h := hdr
+	if r.body != nil {
+		body, h = bytes.NewReader(r.body), hdrBody
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, base+r.path, body)
+	if err != nil {
+		return err.Error()
+	}
+	req.Header = h.Clone()
+	resp, err := client.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return "reading the body: " + err.Error()
+		}
+		return ""
+	}
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(snippet)))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,458 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+func TestHistogram_Buckets(t *testing.T) {
+	// Every value falls in a bucket whose bounds hold it, and buckets are
+	// contiguous and at most 1/64 of their lower bound wide.
+	for _, v := range []uint64{0, 1, 63, 64, 65, 127, 128, 129, 1000, 1 << 20, 123456789, 1<<40 - 1} {
+		i := histBucket(v)
+		lo, w := histBounds(i)
+		if v < lo || v >= lo+w {
+			t.Errorf("value %d in bucket %d = [%d, %d)", v, i, lo, lo+w)
+		}
+		if lo >= histSub && w*histSub > lo {
+			t.Errorf("bucket %d: width %d too wide for %d", i, w, lo)
+		}
+	}
+	for i := 1; i < histBuckets; i++ {
+		lo, _ := histBounds(i)
+		plo, pw := histBounds(i - 1)
+		if plo+pw != lo {
+			t.Fatalf("bucket %d starts at %d, previous ends at %d", i, lo, plo+pw)
+		}
+	}
+	if got := histBucket(1 << 50); got != histBuckets-1 {
+		t.Errorf("huge value in bucket %d, want the last", got)
+	}
+}
+
+func TestHistogram_Quantiles(t *testing.T) {
+	var h Histogram
+	if h.Quantile(0.5) != 0 || h.Count() != 0 || h.Mean() != 0 {
+		t.Fatal("empty histogram not zero")
+	}
+	// 1..10000 µs, in a shuffled order, split over two histograms merged.
+	var a, b Histogram
+	rng := rand.New(rand.NewPCG(1, 2))
+	vals := make([]int, 10000)
+	for i := range vals {
+		vals[i] = i + 1
+	}
+	rng.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
+	for i, v := range vals {
+		if i%2 == 0 {
+			a.Record(time.Duration(v) * time.Microsecond)
+		} else {
+			b.Record(time.Duration(v) * time.Microsecond)
+		}
+	}
+	h.Merge(&a)
+	h.Merge(&b)
+	if h.Count() != 10000 {
+		t.Fatalf("count %d", h.Count())
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 5000 * time.Microsecond}, {0.9, 9000 * time.Microsecond}, {0.99, 9900 * time.Microsecond}, {0.001, 10 * time.Microsecond}} {
+		got := h.Quantile(c.q)
+		if diff := float64(got-c.want) / float64(c.want); diff > 0.01 || diff < -0.01 {
+			t.Errorf("q%.3f = %s, want %s within 1%%", c.q, got, c.want)
+		}
+	}
+	if h.Quantile(0) != time.Microsecond || h.Quantile(1) != 10000*time.Microsecond {
+		t.Errorf("q0 %s, q1 %s: want the min and the max", h.Quantile(0), h.Quantile(1))
+	}
+	if h.Min() != time.Microsecond || h.Max() != 10*time.Millisecond {
+		t.Errorf("min %s max %s", h.Min(), h.Max())
+	}
+	if got, want := h.Mean(), 5000500*time.Nanosecond; got != want {
+		t.Errorf("mean %s, want %s", got, want)
+	}
+	// A single value is every quantile, exactly.
+	var one Histogram
+	one.Record(1234567 * time.Nanosecond)
+	for _, q := range []float64{0, 0.5, 0.99, 1} {
+		if got := one.Quantile(q); got != 1234567*time.Nanosecond {
+			t.Errorf("single value: q%.2f = %s", q, got)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{4, 1}, 2.5}, {[]float64{5, 1, 3}, 3}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestWriteState_DeterministicAndLoadable(t *testing.T) {
+	loc, token, err := twinIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b, c bytes.Buffer
+	idsA, err := WriteState(&a, loc, 300, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteState(&b, loc, 300, 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteState(&c, loc, 300, 8); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("two states with the same seed differ")
+	}
+	if bytes.Equal(a.Bytes(), c.Bytes()) {
+		t.Error("states with different seeds are the same")
+	}
+
+	var st store.State
+	if err := json.Unmarshal(a.Bytes(), &st); err != nil {
+		t.Fatalf("not a store.State: %v", err)
+	}
+	if len(st.Contacts) != 300 || len(st.Tasks) != 600 || len(st.Notes) != 600 || len(idsA) != 300 {
+		t.Fatalf("%d contacts, %d tasks, %d notes, %d ids", len(st.Contacts), len(st.Tasks), len(st.Notes), len(idsA))
+	}
+	emails, phones := map[string]bool{}, map[string]bool{}
+	for i, ct := range st.Contacts {
+		if ct.ID != idsA[i] || ct.LocationID != loc.ID || ct.Email == "" || ct.Phone == "" || ct.FirstName == "" {
+			t.Fatalf("contact %d: %+v", i, ct)
+		}
+		if emails[ct.Email] || phones[ct.Phone] {
+			t.Fatalf("contact %d: email %s or phone %s used twice", i, ct.Email, ct.Phone)
+		}
+		emails[ct.Email], phones[ct.Phone] = true, true
+	}
+
+	// The twin loads it and serves it.
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := os.WriteFile(path, a.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: twinSeed, StateFile: path, Strict: true,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("the twin refuses the state: %v", err)
+	}
+	defer srv.Close()
+	if srv.DefaultLocation().ID != loc.ID || srv.DefaultToken() != token {
+		t.Fatal("twin identity differs between two twins with the same seed")
+	}
+	snap := srv.Store().Snapshot()
+	if len(snap.Contacts) != 300 || len(snap.Tasks) != 600 || len(snap.Notes) != 600 {
+		t.Fatalf("loaded %d contacts, %d tasks, %d notes", len(snap.Contacts), len(snap.Tasks), len(snap.Notes))
+	}
+	// Every request shape of the workloads succeeds on it (strict: the
+	// answers match the spec too).
+	tg := &target{token: token, locationID: loc.ID, contactIDs: idsA, seq: new(atomicCounter)}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, w := range AllWorkloads {
+		for range 20 {
+			r := tg.next(w, rng)
+			var body io.Reader
+			if r.body != nil {
+				body = bytes.NewReader(r.body)
+			}
+			req := httptest.NewRequest(r.method, srv.URL()+r.path, body)
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Version", "2021-07-28")
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, req)
+			if rec.Code/100 != 2 {
+				t.Fatalf("%s: %s %s: %d %s", w, r.method, r.path, rec.Code, rec.Body)
+			}
+		}
+	}
+}
+
+func TestBaselineHandler(t *testing.T) {
+	h := BaselineHandler()
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(m, "/contacts/x", strings.NewReader(`{"a":1}`)))
+		want := http.StatusOK
+		if m == http.MethodPost {
+			want = http.StatusCreated
+		}
+		var v struct {
+			Contact struct{ ID string } `json:"contact"`
+		}
+		if rec.Code != want || json.Unmarshal(rec.Body.Bytes(), &v) != nil || v.Contact.ID == "" {
+			t.Errorf("%s: %d %s", m, rec.Code, rec.Body)
+		}
+		if n := rec.Body.Len(); n < 500 || n > 1000 {
+			t.Errorf("%s: body of %d bytes, want about the twin's 700", m, n)
+		}
+	}
+}
+
+func TestRunLoad_GoGenerator(t *testing.T) {
+	// A server that fails every tenth request: the generator counts them.
+	var n atomicCounter
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%10 == 0 {
+			http.Error(w, "nope", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	tg := &target{baseURL: srv.URL, token: "t", locationID: "L", contactIDs: []string{"a", "b"}, seq: new(atomicCounter)}
+	start := time.Now()
+	res, err := runLoad(context.Background(), tg, loadSpec{workload: WorkloadMixed, concurrency: 3,
+		warmup: 50 * time.Millisecond, duration: 200 * time.Millisecond, seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("run took %s", el)
+	}
+	if res.Requests == 0 || res.RPS <= 0 || res.P50Ms <= 0 || res.P99Ms < res.P50Ms {
+		t.Fatalf("result %+v", res)
+	}
+	if frac := float64(res.Errors) / float64(res.Requests); frac < 0.05 || frac > 0.15 {
+		t.Errorf("%d errors in %d requests, want about 10%%", res.Errors, res.Requests)
+	}
+	if !strings.Contains(res.ErrorSample, "500 nope") {
+		t.Errorf("error sample %q", res.ErrorSample)
+	}
+
+	// A cancelled context stops the run early with its error.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := runLoad(ctx, tg, loadSpec{workload: WorkloadGet, concurrency: 2, duration: time.Minute, seed: 1}); err == nil {
+		t.Error("cancelled run: no error")
+	}
+}
+
+func TestReport_MarkdownAndJSON(t *testing.T) {
+	met := true
+	rep := Report{Schema: ReportSchema, Machine: machineFacts(),
+		Settings: Settings{Generator: "go", Concurrency: 4, Duration: "1s", Warmup: "0s", Pairs: 2, DataSetContacts: 1000},
+		Workloads: []WorkloadReport{{Name: WorkloadGet, Target: 0.5, Met: &met, Ratio: 0.6, Pairs: []PairResult{
+			{Baseline: RunResult{RPS: 20000, P50Ms: 1, P99Ms: 2}, Twin: RunResult{RPS: 12000, P50Ms: 2, P99Ms: 4}, Ratio: 0.6},
+			{Baseline: RunResult{RPS: 10000, P50Ms: 1, P99Ms: 2}, Twin: RunResult{RPS: 6000, P50Ms: 2, P99Ms: 4, Errors: 3}, Ratio: 0.6},
+		}}},
+		Startup: StartupReport{TwinMs: 42, TwinSamplesMs: []float64{42}, TargetMs: TargetStartupMs},
+		Memory:  MemoryReport{IdleContacts: 1000, IdleRSSMB: 20, TargetIdleMB: 50, AtScaleContacts: 100000, AtScaleRSSMB: 500, TargetAtScaleMB: 400},
+	}
+	md := rep.Markdown()
+	for _, want := range []string{"| get | 15,000 | 9,000 | 0.60× | ≥ 0.5× (met) |", "| get | 2 | 10,000 | 6,000 |",
+		"0 / 3 |", "| 42.0 ms | < 150 ms (met) |", "| 500.0 MB | < 400 MB (**missed**) |", "100,000 contacts"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(data, &back); err != nil || back.Workloads[0].Pairs[1].Twin.Errors != 3 {
+		t.Fatalf("round trip: %v %+v", err, back)
+	}
+}
+
+func TestOptions_Defaults(t *testing.T) {
+	o, err := Options{Binary: "x"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Concurrency != 32 || o.Duration != 10*time.Second || o.Warmup != 3*time.Second || o.Pairs != 2 ||
+		!slices.Equal(o.Workloads, AllWorkloads) || o.Contacts100k != 0 {
+		t.Errorf("defaults: %+v", o)
+	}
+	if o, _ := (Options{Binary: "x", Warmup: -1}).withDefaults(); o.Warmup != 0 {
+		t.Errorf("negative warm-up: %s, want none", o.Warmup)
+	}
+	if _, err := (Options{Binary: "x", Workloads: []string{"delete"}}).withDefaults(); err == nil {
+		t.Error("unknown workload accepted")
+	}
+	if _, err := (Options{}).withDefaults(); err == nil {
+		t.Error("no binary accepted")
+	}
+}
+
+// binDir holds the contactbridge binary the tests build; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds cmd/contactbridge once, without -race (only the
+// harness is raced), and returns its path.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("no caller")
+	}
+	dir, err := os.MkdirTemp("", "perf-test-")
+	if err != nil {
+		return "", err
+	}
+	binDir = dir
+	bin := filepath.Join(dir, "contactbridge")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/contactbridge")
+	cmd.Dir = filepath.Dir(filepath.Dir(file)) // the module root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func binary(t *testing.T) string {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func TestRun_Smoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs servers")
+	}
+	bin := binary(t)
+	opts := SmokeOptions()
+	opts.Binary = bin
+	var progress bytes.Buffer
+	opts.Progress = &progress
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	rep, err := Run(ctx, opts)
+	t.Logf("Run took %s\n%s", time.Since(start).Round(time.Millisecond), progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, w := range rep.Workloads {
+		names = append(names, w.Name)
+		if len(w.Pairs) != 1 {
+			t.Errorf("%s: %d pairs, want 1", w.Name, len(w.Pairs))
+		}
+		for _, p := range w.Pairs {
+			for side, r := range map[string]RunResult{"baseline": p.Baseline, "twin": p.Twin} {
+				if r.RPS <= 0 || r.Requests <= 0 || r.Errors != 0 || r.P50Ms <= 0 || r.StartupMs <= 0 {
+					t.Errorf("%s %s: %+v", w.Name, side, r)
+				}
+			}
+			if p.Ratio <= 0 {
+				t.Errorf("%s: ratio %v", w.Name, p.Ratio)
+			}
+		}
+	}
+	if !slices.Equal(names, AllWorkloads) {
+		t.Errorf("workloads %v, want %v", names, AllWorkloads)
+	}
+	if rep.Startup.TwinMs <= 0 || len(rep.Startup.TwinSamplesMs) != 1+len(AllWorkloads) {
+		t.Errorf("start-up %+v", rep.Startup)
+	}
+	if runtime.GOOS == "linux" && (rep.Memory.IdleRSSMB <= 0 || rep.Memory.AtScaleRSSMB <= 0) {
+		t.Errorf("memory %+v", rep.Memory)
+	}
+	if rep.Memory.AtScaleContacts != 2000 {
+		t.Errorf("at-scale contacts %d", rep.Memory.AtScaleContacts)
+	}
+	if md := rep.Markdown(); !strings.Contains(md, "| mixed |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	t.Logf("\n%s", rep.Markdown())
+}
+
+func TestRun_CancelStopsChildren(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs servers")
+	}
+	bin := binary(t)
+	opts := SmokeOptions()
+	opts.Binary, opts.Duration, opts.Workloads, opts.Contacts100k = bin, time.Minute, []string{WorkloadGet}, 0
+	var progress bytes.Buffer
+	opts.Progress = &progress
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := Run(ctx, opts); err == nil {
+		t.Fatal("cancelled run: no error")
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("cancelled run returned after %s", el)
+	}
+	// No child is left: none of the processes is a child of ours any more.
+	if runtime.GOOS == "linux" {
+		if kids := childrenOf(t, os.Getpid()); len(kids) > 0 {
+			t.Errorf("children left: %v", kids)
+		}
+	}
+}
+
+// childrenOf lists the live (non-zombie) processes whose parent is pid.
+func childrenOf(t *testing.T, pid int) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	var kids []string
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) >= 2 && f[1] == itoa(pid) && f[0] != "Z" && strings.Contains(s[:i], "contactbridge") {
+			kids = append(kids, e.Name())
+		}
+	}
+	return kids
+}
+
+type atomicCounter = atomic.Uint64
+
+func itoa(i int) string { return strconv.Itoa(i) }
