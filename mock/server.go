@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -333,12 +332,14 @@ func (s *Server) seedData(ids *store.IDs) error {
 	}
 	life.RefreshGrace = s.opts.Auth.RefreshGrace.Std()
 	s.tokens.SetLifetimes(life)
+	// The start-up state without the state file: reset reads the file again
+	// rather than keep a second copy of a large state in memory.
+	s.initial = s.store.Snapshot()
 	if s.opts.StateFile != "" {
 		if err := s.loadState(); err != nil {
 			return err
 		}
 	}
-	s.initial = s.store.Snapshot()
 	return s.addTokens()
 }
 
@@ -349,8 +350,8 @@ func (s *Server) loadState() error {
 		return fmt.Errorf("mock: state: %w", err)
 	}
 	defer f.Close()
-	var st store.State
-	if err := json.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&st); err != nil {
+	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
 		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
 	}
 	current := s.store.Snapshot()
@@ -397,6 +398,11 @@ func (s *Server) addFaults() error {
 func (s *Server) reset() {
 	if err := s.store.Restore(s.initial); err != nil {
 		s.log.Error("reset: restore start-up state", "err", err)
+	}
+	if s.opts.StateFile != "" {
+		if err := s.loadState(); err != nil {
+			s.log.Error("reset: reload state file", "err", err)
+		}
 	}
 	s.tokens.Reset()
 	if err := s.addTokens(); err != nil {

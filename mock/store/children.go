@@ -15,8 +15,12 @@ type children[T any] struct {
 	next      uint64
 }
 
-func newChildren[T any]() children[T] {
-	return children[T]{byID: map[string]T{}, contactOf: map[string]string{}, byContact: map[string][]string{}, seq: map[string]uint64{}}
+func newChildren[T any]() children[T] { return newChildrenSized[T](0) }
+
+// newChildrenSized makes a table ready for n records without regrowing.
+func newChildrenSized[T any](n int) children[T] {
+	return children[T]{byID: make(map[string]T, n), contactOf: make(map[string]string, n),
+		byContact: map[string][]string{}, seq: make(map[string]uint64, n)}
 }
 
 func (c *children[T]) add(contact, id string, v T) {
