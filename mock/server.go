@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/limits"
+	"github.com/contactbridge/contactbridge/mock/m360"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/openapi"
@@ -63,6 +65,15 @@ type Options struct {
 	// Limits are the rate limits; nil means none.
 	Limits *limits.Config `yaml:"limits,omitempty"`
 	Faults []faults.Rule  `yaml:"faults,omitempty"`
+
+	// M360Addr is the Marketing 360 twin's address; "" means 127.0.0.1:0.
+	M360Addr string `yaml:"m360Addr"`
+	// M360SpecPath overrides the embedded Marketing 360 spec.
+	M360SpecPath string `yaml:"m360Spec,omitempty"`
+	// M360Limits is the leaky bucket per API key; nil means none.
+	M360Limits *limits.LeakyConfig `yaml:"m360Limits,omitempty"`
+	// M360Keys are Marketing 360 API keys besides the default one.
+	M360Keys []M360KeyOptions `yaml:"m360Keys,omitempty"`
 
 	// NoListener builds the handler without listening; use Handler or Client.
 	NoListener bool `yaml:"-"`
@@ -107,6 +118,22 @@ type TokenOptions struct {
 	ExpiresIn limits.Duration `yaml:"expiresIn,omitempty"`
 }
 
+// M360KeyOptions is a Marketing 360 API key from the config file.
+type M360KeyOptions struct {
+	ClientID     string `yaml:"clientId"`
+	ClientSecret string `yaml:"clientSecret"`
+	// AccountID is the key's account; 0 means the default account.
+	AccountID   int64    `yaml:"accountId,omitempty"`
+	Permissions []string `yaml:"permissions"`
+}
+
+// M360Key is a Marketing 360 API key: HTTP Basic client id and secret.
+type M360Key struct {
+	ClientID, ClientSecret string
+	AccountID              int64
+	Permissions            []string
+}
+
 // SeededStart is where a frozen clock starts.
 var SeededStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -126,6 +153,14 @@ type Server struct {
 	token    string
 	app      auth.App
 	initial  store.State
+
+	m360Spec    *openapi.Spec
+	keys        *auth.KeyRing
+	leaky       *limits.Leaky
+	m360Handler http.Handler
+	m360URL     string
+	m360Account store.M360Account
+	m360Key     M360Key
 
 	url       string
 	listeners []*listener
@@ -157,14 +192,20 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
+	m360Spec, err := openapi.LoadMarketing360(ctx, opts.M360SpecPath)
+	if err != nil {
+		return nil, fmt.Errorf("mock: %w", err)
+	}
 	ids := store.NewIDs(seed)
 	s := &Server{
-		opts:   opts,
-		spec:   spec,
-		clock:  clk,
-		store:  store.New(clk, ids),
-		tokens: auth.NewRegistry(clk),
-		log:    opts.Logger.With("component", "mock"),
+		opts:     opts,
+		spec:     spec,
+		clock:    clk,
+		store:    store.New(clk, ids),
+		tokens:   auth.NewRegistry(clk),
+		keys:     auth.NewKeyRing(),
+		m360Spec: m360Spec,
+		log:      opts.Logger.With("component", "mock"),
 	}
 	s.tokens.Secrets = ids.Token
 	s.tokens.KnownLocation = func(id string) bool {
@@ -180,6 +221,13 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	if s.limiter, err = limits.New(clk, limitCfg); err != nil {
 		return nil, fmt.Errorf("mock: limits: %w", err)
+	}
+	leakyCfg := limits.LeakyConfig{}
+	if opts.M360Limits != nil {
+		leakyCfg = *opts.M360Limits
+	}
+	if s.leaky, err = limits.NewLeaky(clk, leakyCfg); err != nil {
+		return nil, fmt.Errorf("mock: marketing 360 limits: %w", err)
 	}
 	s.faults = faults.New(faults.Options{Seed: seed, LocationOf: s.locationOf, Logger: opts.Logger})
 	if err := s.addFaults(); err != nil {
@@ -207,7 +255,12 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
 	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults,
-		Journal: s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin()}
+		Journal: s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
+		M360Keys: s.keys, M360Limits: s.leaky, Secret: ids.Token,
+		M360AccountExists: func(id int64) bool {
+			_, err := s.store.M360Account(id)
+			return err == nil
+		}}
 	adm, err := pipeline.New(pipeline.Config{
 		Spec:        adminSpec,
 		Handlers:    adminAPI.Handlers(),
@@ -220,24 +273,54 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mock: admin: %w", err)
 	}
-	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	m360API := &m360.API{Store: s.store, Secret: func() string { return "whsec_" + ids.Token(32) }}
+	mp, err := pipeline.New(pipeline.Config{
+		Spec:              m360Spec,
+		Handlers:          m360API.Handlers(),
+		Auth:              s.keys,
+		RenderError:       m360.RenderError,
+		Strict:            opts.Strict,
+		ScopeDeniedStatus: http.StatusForbidden,
+		Challenge:         `Basic realm="Marketing 360"`,
+		Outer: []pipeline.Middleware{s.journal.Middleware(), accessLog(s.log), s.faults.Middleware(),
+			pipeline.RequireContentLength()},
+		Inner:  []pipeline.Middleware{s.leaky.Middleware()},
+		Logger: opts.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mock: marketing 360: %w", err)
+	}
+	s.handler, s.m360Handler = withAdmin(adm, hl), withAdmin(adm, mp)
+	if opts.NoListener {
+		s.url, s.m360URL = "http://highlevel.twin", "http://m360.twin"
+		return s, nil
+	}
+	for _, l := range []struct {
+		addr string
+		h    http.Handler
+		url  *string
+	}{{opts.Addr, s.handler, &s.url}, {opts.M360Addr, s.m360Handler, &s.m360URL}} {
+		ln, err := s.serve(l.addr, l.h)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		*l.url = ln.url
+		s.listeners = append(s.listeners, ln)
+	}
+	return s, nil
+}
+
+// withAdmin serves the admin API under /__admin/ and api elsewhere: each
+// twin's listener answers the one admin API.
+func withAdmin(adm, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/__admin/") {
 			adm.ServeHTTP(w, r)
 			return
 		}
-		hl.ServeHTTP(w, r)
+		api.ServeHTTP(w, r)
 	})
-	if opts.NoListener {
-		s.url = "http://highlevel.twin"
-		return s, nil
-	}
-	hlListener, err := s.serve(opts.Addr, s.handler)
-	if err != nil {
-		return nil, err
-	}
-	s.url = hlListener.url
-	s.listeners = append(s.listeners, hlListener)
-	return s, nil
 }
 
 // listener is one of the server's listeners and the goroutine serving it.
@@ -332,6 +415,9 @@ func (s *Server) seedData(ids *store.IDs) error {
 	}
 	life.RefreshGrace = s.opts.Auth.RefreshGrace.Std()
 	s.tokens.SetLifetimes(life)
+	if err := s.seedM360(ids); err != nil {
+		return err
+	}
 	// The start-up state without the state file: reset reads the file again
 	// rather than keep a second copy of a large state in memory.
 	s.initial = s.store.Snapshot()
@@ -340,7 +426,46 @@ func (s *Server) seedData(ids *store.IDs) error {
 			return err
 		}
 	}
+	if err := s.addKeys(); err != nil {
+		return err
+	}
 	return s.addTokens()
+}
+
+// seedM360 makes the default Marketing 360 account, its campaigns and key.
+func (s *Server) seedM360(ids *store.IDs) error {
+	s.m360Account = s.store.PutM360Account(store.M360Account{Name: "Contactbridge Demo (Marketing 360)", Timezone: "America/Denver"})
+	for _, c := range []store.M360Campaign{
+		{Name: "Welcome series", Status: store.M360CampaignActive},
+		{Name: "Re-engagement", Status: store.M360CampaignActive},
+		{Name: "Holiday promotion", Status: store.M360CampaignPaused},
+	} {
+		c.AccountID = s.m360Account.ID
+		if _, err := s.store.PutM360Campaign(c); err != nil {
+			return fmt.Errorf("mock: seed campaigns: %w", err)
+		}
+	}
+	s.m360Key = M360Key{ClientID: "m360_" + ids.Token(16), ClientSecret: ids.Token(32),
+		AccountID: s.m360Account.ID, Permissions: SpecScopes(s.m360Spec)}
+	return nil
+}
+
+// addKeys registers the default and the configured Marketing 360 keys.
+func (s *Server) addKeys() error {
+	keys := []M360Key{s.m360Key}
+	for _, k := range s.opts.M360Keys {
+		if k.ClientID == "" || k.ClientSecret == "" {
+			return fmt.Errorf("mock: a configured Marketing 360 key needs clientId and clientSecret")
+		}
+		if k.AccountID == 0 {
+			k.AccountID = s.m360Account.ID
+		}
+		keys = append(keys, M360Key(k))
+	}
+	for _, k := range keys {
+		s.keys.Add(k.ClientID, k.ClientSecret, auth.Principal{LocationID: strconv.FormatInt(k.AccountID, 10), Scopes: k.Permissions})
+	}
+	return nil
 }
 
 // loadState adds the locations and records of the state file to the store.
@@ -408,6 +533,11 @@ func (s *Server) reset() {
 	if err := s.addTokens(); err != nil {
 		s.log.Error("reset: tokens", "err", err)
 	}
+	s.keys.Reset()
+	if err := s.addKeys(); err != nil {
+		s.log.Error("reset: keys", "err", err)
+	}
+	s.leaky.Reset()
 	s.journal.Clear()
 	s.faults.Clear()
 	if err := s.addFaults(); err != nil {
@@ -419,11 +549,14 @@ func (s *Server) reset() {
 // locationOf peeks at a request's token to tell its location, for fault
 // rules that match on location; "" when the token is not valid.
 func (s *Server) locationOf(r *http.Request) string {
-	p, err := s.tokens.Authenticate(r.Header.Get("Authorization"))
-	if err != nil {
-		return ""
+	header := r.Header.Get("Authorization")
+	if p, err := s.tokens.Authenticate(header); err == nil {
+		return p.LocationID
 	}
-	return p.LocationID
+	if p, err := s.keys.Authenticate(header); err == nil {
+		return p.LocationID
+	}
+	return ""
 }
 
 // Handler returns the twin's HTTP handler.
@@ -438,7 +571,7 @@ func (s *Server) Client() *http.Client {
 	if len(s.listeners) > 0 {
 		return &http.Client{Timeout: 30 * time.Second}
 	}
-	return &http.Client{Transport: handlerTransport{"highlevel.twin": s.handler}}
+	return &http.Client{Transport: handlerTransport{"highlevel.twin": s.handler, "m360.twin": s.m360Handler}}
 }
 
 // Store returns the twin's state.
@@ -453,6 +586,19 @@ func (s *Server) DefaultLocation() store.Location { return s.location }
 // DefaultToken returns a Private Integration Token for the default location
 // with every scope of the spec.
 func (s *Server) DefaultToken() string { return s.token }
+
+// M360URL returns the Marketing 360 twin's base URL (paths under /v1).
+func (s *Server) M360URL() string { return s.m360URL }
+
+// M360Spec returns the Marketing 360 spec the twin serves.
+func (s *Server) M360Spec() *openapi.Spec { return s.m360Spec }
+
+// DefaultM360Account returns the Marketing 360 account made at start.
+func (s *Server) DefaultM360Account() store.M360Account { return s.m360Account }
+
+// DefaultM360Key returns the Marketing 360 API key made at start, with every
+// permission of the spec.
+func (s *Server) DefaultM360Key() M360Key { return s.m360Key }
 
 // DefaultApp returns the OAuth app made at start: installed on the default
 // location with every scope of the spec.

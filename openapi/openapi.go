@@ -26,10 +26,15 @@ var highLevelYAML []byte
 //go:embed admin.yaml
 var adminYAML []byte
 
+//go:embed marketing360.yaml
+var marketing360YAML []byte
+
 // File names of the embedded specs.
 const (
 	HighLevelFile = "highlevel.yaml"
 	AdminFile     = "admin.yaml"
+	// Marketing360File is the Marketing 360 API spec.
+	Marketing360File = "marketing360.yaml"
 )
 
 // HighLevel returns a copy of the embedded HighLevel Contacts API v2 spec.
@@ -121,6 +126,15 @@ func LoadHighLevel(ctx context.Context, path string) (*Spec, error) {
 		return LoadFile(ctx, path)
 	}
 	return Load(ctx, HighLevelFile, highLevelYAML)
+}
+
+// LoadMarketing360 loads the Marketing 360 spec: the embedded one, or the
+// file at path when path is not empty.
+func LoadMarketing360(ctx context.Context, path string) (*Spec, error) {
+	if path != "" {
+		return LoadFile(ctx, path)
+	}
+	return Load(ctx, Marketing360File, marketing360YAML)
 }
 
 func build(file string, doc *openapi3.T) (*Spec, error) {

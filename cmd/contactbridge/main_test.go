@@ -22,7 +22,7 @@ func startMock(t *testing.T, args ...string) string {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		done <- run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -35,7 +35,7 @@ func startMock(t *testing.T, args ...string) string {
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
 		banner.WriteString(sc.Text() + "\n")
-		if strings.HasSuffix(sc.Text(), "/contacts/'") { // the last curl line
+		if strings.HasSuffix(sc.Text(), "/v1/contacts'") { // the banner's last line
 			break
 		}
 	}
@@ -206,11 +206,41 @@ func TestMock_BadConfigFile(t *testing.T) {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := run(context.Background(), []string{"mock", "--config", path, "--addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil {
+		if err := run(context.Background(), []string{"mock", "--config", path, "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
 	if err := run(context.Background(), []string{"mock", "--config", dir + "/missing.yaml"}, io.Discard, io.Discard); err == nil {
 		t.Error("missing config file: no error")
+	}
+}
+
+var m360Curl = regexp.MustCompile(`curl -s -u '([^:]+):([^']+)' '(http[^']+/v1/contacts\?[^']*)'`)
+
+func TestMock_PrintedMarketing360CurlWorks(t *testing.T) {
+	banner := startMock(t, "--seed", "9", "--strict")
+	m := m360Curl.FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no Marketing 360 curl line in banner:\n%s", banner)
+	}
+	req, err := http.NewRequest(http.MethodGet, m[3], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(m[1], m[2])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Result []any `json:"result"`
+		Total  *int  `json:"total"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || body.Result == nil || body.Total == nil || resp.Header.Get("X-Rate-Limit-Limit") != "5" {
+		t.Fatalf("printed Marketing 360 curl: status %d, headers %v, body %+v", resp.StatusCode, resp.Header, body)
 	}
 }

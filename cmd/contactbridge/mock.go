@@ -47,7 +47,10 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "config file (default: ./"+defaultConfigFile+" when it exists)")
 	fl.BoolVar(&f.printConfig, "print-config", false, "print the effective config as YAML and exit")
-	fl.StringVar(&f.opts.Addr, "addr", f.opts.Addr, "address to listen on (loopback only)")
+	fl.StringVar(&f.opts.Addr, "addr", f.opts.Addr, "address of the HighLevel twin (loopback only)")
+	fl.StringVar(&f.opts.M360Addr, "m360-addr", f.opts.M360Addr, "address of the Marketing 360 twin (loopback only)")
+	fl.StringVar(&f.opts.M360SpecPath, "m360-spec", "", "serve this OpenAPI file instead of the embedded Marketing 360 spec")
+	fl.Float64Var(&f.opts.M360Limits.PerSecond, "m360-rate", f.opts.M360Limits.PerSecond, "Marketing 360 requests per second per API key (leaky bucket)")
 	fl.Uint64Var(&f.opts.Seed, "seed", 0, "seed for ids and secrets; with a seed the clock is frozen at "+mock.SeededStart.Format("2006-01-02T15:04:05Z")+" unless --clock real")
 	fl.StringVar(&f.opts.ClockMode, "clock", "", "real or frozen (default: frozen with --seed, real without); a frozen clock moves with POST /__admin/clock")
 	fl.StringVar(&f.opts.SpecPath, "spec", "", "serve this OpenAPI file instead of the embedded spec")
@@ -68,8 +71,9 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 
 // defaultMockOptions are the command's defaults: the live API's limits on.
 func defaultMockOptions() mock.Options {
-	lim := limits.DefaultConfig()
-	return mock.Options{Addr: "127.0.0.1:4010", Journal: mock.JournalOptions{Size: 1000}, Limits: &lim}
+	lim, leaky := limits.DefaultConfig(), limits.DefaultLeakyConfig()
+	return mock.Options{Addr: "127.0.0.1:4010", M360Addr: "127.0.0.1:4011", Journal: mock.JournalOptions{Size: 1000},
+		Limits: &lim, M360Limits: &leaky}
 }
 
 // loadOptions reads the config file, then lays the flags that were set on top.
@@ -91,6 +95,10 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 			lim := limits.DefaultConfig()
 			opts.Limits = &lim
 		}
+		if opts.M360Limits == nil {
+			leaky := limits.DefaultLeakyConfig()
+			opts.M360Limits = &leaky
+		}
 	case explicit || !errors.Is(err, fs.ErrNotExist):
 		return opts, fmt.Errorf("config: %w", err)
 	}
@@ -98,6 +106,12 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 		switch fl.Name {
 		case "addr":
 			opts.Addr = f.opts.Addr
+		case "m360-addr":
+			opts.M360Addr = f.opts.M360Addr
+		case "m360-spec":
+			opts.M360SpecPath = f.opts.M360SpecPath
+		case "m360-rate":
+			opts.M360Limits.PerSecond = f.opts.M360Limits.PerSecond
 		case "seed":
 			opts.Seed = f.opts.Seed
 		case "clock":
@@ -126,12 +140,16 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 			opts.Auth.ScopeDeniedStatus = f.opts.Auth.ScopeDeniedStatus
 		case "no-limits":
 			opts.Limits.Enabled = !f.noLimits
+			opts.M360Limits.Enabled = !f.noLimits
 		}
 	})
 	if s := opts.Auth.ScopeDeniedStatus; s != 0 && s != 401 && s != 403 {
 		return opts, fmt.Errorf("scope-denied-status %d: want 401 or 403", s)
 	}
 	if err := opts.Limits.Validate(); err != nil {
+		return opts, err
+	}
+	if err := opts.M360Limits.Validate(); err != nil {
 		return opts, err
 	}
 	return opts, nil
@@ -151,8 +169,10 @@ func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
 		enc.SetIndent(2)
 		return enc.Encode(opts)
 	}
-	if !isLoopback(opts.Addr) {
-		return fmt.Errorf("addr %s: the twin binds to loopback only (127.0.0.1, ::1 or localhost)", opts.Addr)
+	for _, addr := range []string{opts.Addr, opts.M360Addr} {
+		if !isLoopback(addr) {
+			return fmt.Errorf("addr %s: the twins bind to loopback only (127.0.0.1, ::1 or localhost)", addr)
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts.Logger = logger
@@ -204,4 +224,24 @@ OAuth (authorization code, auto-approved): open or curl -i
   then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d code=<code>
 `, url, loc.ID, loc.Name, loc.Calendars[0].ID, loc.Calendars[0].Name, srv.DefaultToken(),
 		strings.Join(mock.SpecScopes(srv.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
+
+	acct, key, m360URL := srv.DefaultM360Account(), srv.DefaultM360Key(), srv.M360URL()
+	m360Limits := "off"
+	if opts.M360Limits.Enabled {
+		m360Limits = fmt.Sprintf("leaky bucket, %g requests per second per API key", opts.M360Limits.PerSecond)
+	}
+	fmt.Fprintf(w, `
+Marketing 360 twin
+  base URL   %[1]s/v1
+  account    %[2]d (%[3]s)
+  API key    client id %[4]s
+             client secret %[5]s
+             HTTP Basic; permissions: %[6]s
+  limits     %[7]s
+  admin      %[1]s/__admin/health (the same admin API)
+
+Try it:
+  curl -s -u '%[4]s:%[5]s' '%[1]s/v1/contacts?page=1&pageSize=25'
+  curl -s -u '%[4]s:%[5]s' -H 'Content-Type: application/json' -d '{"firstName":"Ada","email":"ada@example.com"}' '%[1]s/v1/contacts'
+`, m360URL, acct.ID, acct.Name, key.ClientID, key.ClientSecret, strings.Join(key.Permissions, " "), m360Limits)
 }

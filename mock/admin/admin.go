@@ -59,6 +59,18 @@ type Journal interface {
 	Len() int
 }
 
+// KeyRing is what the admin API needs of the Marketing 360 API keys.
+type KeyRing interface {
+	Add(clientID, secret string, p auth.Principal)
+}
+
+// LeakyLimiter is what the admin API needs of the Marketing 360 limiter.
+type LeakyLimiter interface {
+	Config() limits.LeakyConfig
+	SetConfig(limits.LeakyConfig) error
+	Status() []limits.LeakyStatus
+}
+
 // API serves the admin operations.
 type API struct {
 	Store   Store
@@ -71,30 +83,40 @@ type API struct {
 	Reset func()
 	// Spec is the admin API's own OpenAPI document, served as is.
 	Spec []byte
+
+	// Marketing 360: its API keys, its limiter, whether an account exists,
+	// and a maker of secrets for new keys.
+	M360Keys          KeyRing
+	M360Limits        LeakyLimiter
+	M360AccountExists func(id int64) bool
+	Secret            func(n int) string
 }
 
 // Handlers returns the handler of every admin operation, by operationId.
 func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 	return map[string]pipeline.HandlerFunc{
-		"admin-health":         a.health,
-		"admin-openapi":        a.openapi,
-		"admin-reset":          a.reset,
-		"admin-export-state":   a.exportState,
-		"admin-import-state":   a.importState,
-		"admin-mint-token":     a.mintToken,
-		"admin-list-apps":      a.listApps,
-		"admin-put-app":        a.putApp,
-		"admin-get-limits":     a.getLimits,
-		"admin-put-limits":     a.putLimits,
-		"admin-list-faults":    a.listFaults,
-		"admin-add-fault":      a.addFault,
-		"admin-clear-faults":   a.clearFaults,
-		"admin-delete-fault":   a.deleteFault,
-		"admin-list-requests":  a.listRequests,
-		"admin-clear-requests": a.clearRequests,
-		"admin-count-requests": a.countRequests,
-		"admin-get-clock":      a.getClock,
-		"admin-move-clock":     a.moveClock,
+		"admin-health":          a.health,
+		"admin-openapi":         a.openapi,
+		"admin-reset":           a.reset,
+		"admin-export-state":    a.exportState,
+		"admin-import-state":    a.importState,
+		"admin-mint-token":      a.mintToken,
+		"admin-list-apps":       a.listApps,
+		"admin-put-app":         a.putApp,
+		"admin-get-limits":      a.getLimits,
+		"admin-put-limits":      a.putLimits,
+		"admin-list-faults":     a.listFaults,
+		"admin-add-fault":       a.addFault,
+		"admin-clear-faults":    a.clearFaults,
+		"admin-delete-fault":    a.deleteFault,
+		"admin-list-requests":   a.listRequests,
+		"admin-clear-requests":  a.clearRequests,
+		"admin-count-requests":  a.countRequests,
+		"admin-get-clock":       a.getClock,
+		"admin-move-clock":      a.moveClock,
+		"admin-mint-m360-key":   a.mintM360Key,
+		"admin-get-m360-limits": a.getM360Limits,
+		"admin-put-m360-limits": a.putM360Limits,
 	}
 }
 
@@ -381,4 +403,51 @@ func (a *API) moveClock(r *pipeline.Request) (pipeline.Response, error) {
 		return pipeline.Response{}, pipeline.Unprocessable("give advance or set")
 	}
 	return ok(a.clockView())
+}
+
+type m360KeyInput struct {
+	AccountID    int64    `json:"accountId"`
+	Permissions  []string `json:"permissions"`
+	ClientID     string   `json:"clientId"`
+	ClientSecret string   `json:"clientSecret"`
+}
+
+func (a *API) mintM360Key(r *pipeline.Request) (pipeline.Response, error) {
+	var in m360KeyInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	if !a.M360AccountExists(in.AccountID) {
+		return pipeline.Response{}, &pipeline.Error{Status: http.StatusNotFound,
+			Messages: []string{fmt.Sprintf("no Marketing 360 account %d", in.AccountID)}}
+	}
+	if in.ClientID == "" {
+		in.ClientID = "m360_" + a.Secret(16)
+	}
+	if in.ClientSecret == "" {
+		in.ClientSecret = a.Secret(32)
+	}
+	a.M360Keys.Add(in.ClientID, in.ClientSecret, auth.Principal{LocationID: strconv.FormatInt(in.AccountID, 10), Scopes: in.Permissions})
+	return pipeline.JSON(http.StatusCreated, in), nil
+}
+
+func (a *API) leakyView() map[string]any {
+	buckets := a.M360Limits.Status()
+	if buckets == nil {
+		buckets = []limits.LeakyStatus{}
+	}
+	return map[string]any{"config": a.M360Limits.Config(), "buckets": buckets}
+}
+
+func (a *API) getM360Limits(*pipeline.Request) (pipeline.Response, error) { return ok(a.leakyView()) }
+
+func (a *API) putM360Limits(r *pipeline.Request) (pipeline.Response, error) {
+	var cfg limits.LeakyConfig
+	if err := r.Decode(&cfg); err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.M360Limits.SetConfig(cfg); err != nil {
+		return pipeline.Response{}, pipeline.Unprocessable(err.Error())
+	}
+	return ok(a.leakyView())
 }

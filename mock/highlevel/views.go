@@ -29,7 +29,10 @@ type errorBody struct {
 // RenderError writes errors as the HighLevel API does: message is an array
 // for 422 and a string otherwise.
 func RenderError(e *pipeline.Error) any {
-	body := errorBody{StatusCode: e.Status, Error: http.StatusText(e.Status), Meta: e.Meta}
+	body := errorBody{StatusCode: e.Status, Error: http.StatusText(e.Status)}
+	if e.Status == http.StatusBadRequest {
+		body.Meta = e.Meta // the duplicate contact's id
+	}
 	if e.Status == http.StatusUnprocessableEntity {
 		body.Message = e.Messages
 	} else {

@@ -54,6 +54,7 @@ func ToError(err error) *Error {
 	var notFound *store.NotFoundError
 	var dup *store.DuplicateError
 	var invalid *store.InvalidError
+	var conflict *store.ConflictError
 	switch {
 	case errors.As(err, &notFound):
 		return &Error{Status: http.StatusNotFound, Messages: []string{notFound.Error()}, Err: err}
@@ -61,7 +62,11 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Messages: []string{dup.Error()}, Err: err,
 			Meta: map[string]any{"contactId": dup.ContactID, "matchingField": dup.Field}}
 	case errors.As(err, &invalid):
-		return &Error{Status: http.StatusUnprocessableEntity, Messages: []string{invalid.Error()}, Err: err}
+		return &Error{Status: http.StatusUnprocessableEntity, Messages: []string{invalid.Error()}, Err: err,
+			Meta: map[string]any{invalid.Field: invalid.Reason}}
+	case errors.As(err, &conflict):
+		return &Error{Status: http.StatusConflict, Messages: []string{conflict.Error()}, Err: err,
+			Meta: map[string]any{conflict.Field: conflict.Reason}}
 	case errors.Is(err, auth.ErrInvalidToken):
 		return &Error{Status: http.StatusUnauthorized, Messages: []string{"Invalid token: access token is invalid"}, Err: err}
 	case errors.Is(err, auth.ErrExpiredToken):

@@ -90,6 +90,8 @@ type Config struct {
 	// ScopeDeniedStatus answers a token without the operation's scope: 401
 	// as the live HighLevel API does (also when 0), or 403 as RFC 6750 says.
 	ScopeDeniedStatus int
+	// Challenge, when set, is sent as WWW-Authenticate with every 401.
+	Challenge string
 	// Outer middlewares run first, before authentication (journal, faults).
 	Outer []Middleware
 	// Inner middlewares run after authentication, before validation (limits).
@@ -286,6 +288,9 @@ func (x *Exchange) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := ToError(err)
 	for k, vs := range e.Header {
 		w.Header()[k] = vs
+	}
+	if e.Status == http.StatusUnauthorized && x.p.cfg.Challenge != "" {
+		w.Header().Set("WWW-Authenticate", x.p.cfg.Challenge)
 	}
 	if e.Status >= 500 {
 		x.p.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -45,7 +45,7 @@ func requestError(err error) *Error {
 		msgs = []string{err.Error()}
 	}
 	slices.Sort(msgs)
-	return &Error{Status: status, Messages: slices.Compact(msgs), Err: err}
+	return &Error{Status: status, Messages: slices.Compact(msgs), Meta: fieldProblems(err), Err: err}
 }
 
 func flatten(err error) []error {
@@ -168,4 +168,35 @@ func briefly(err error) string {
 		msgs = append(msgs, schemaMessage("", se))
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// fieldProblems maps each field a request's schema errors name to what is
+// wrong with it, for APIs whose errors list fields; nil when none.
+func fieldProblems(err error) map[string]any {
+	var out map[string]any
+	for _, e := range flatten(err) {
+		var reqErr *openapi3filter.RequestError
+		if !errors.As(e, &reqErr) {
+			continue
+		}
+		prefix := ""
+		if reqErr.Parameter != nil {
+			prefix = reqErr.Parameter.Name
+		}
+		for _, se := range schemaErrors(reqErr.Err) {
+			path := se.JSONPointer()
+			if prefix != "" {
+				path = append([]string{prefix}, path...)
+			}
+			if len(path) == 0 {
+				continue
+			}
+			if out == nil {
+				out = map[string]any{}
+			}
+			msg := schemaMessage(prefix, se)
+			out[strings.Join(path, ".")] = strings.TrimSpace(strings.TrimPrefix(msg, strings.Join(path, ".")))
+		}
+	}
+	return out
 }

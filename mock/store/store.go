@@ -29,6 +29,7 @@ type Store struct {
 	tasks        children[Task]
 	notes        children[Note]
 	appointments children[Appointment]
+	m360         m360State
 }
 
 // New returns an empty store that stamps records with clk and names them with ids.
@@ -47,6 +48,7 @@ func (s *Store) reset() {
 	s.tasks = newChildren[Task]()
 	s.notes = newChildren[Note]()
 	s.appointments = newChildren[Appointment]()
+	s.m360 = newM360State()
 }
 
 // IDs returns the store's id generator.
@@ -444,6 +446,7 @@ func (s *Store) Snapshot() State {
 		st.Contacts = append(st.Contacts, cloneContact(*c))
 	}
 	slices.SortFunc(st.Contacts, func(a, b Contact) int { return compareContacts(&a, &b) })
+	s.snapshotM360(&st)
 	return st
 }
 
@@ -454,10 +457,16 @@ func (s *Store) Restore(st State) error {
 	defer s.mu.Unlock()
 	locations, contacts, byLocation, emails, phones := s.locations, s.contacts, s.byLocation, s.emails, s.phones
 	tasks, notes, appointments, lastStamp := s.tasks, s.notes, s.appointments, s.lastStamp
+	m360 := s.m360
 	s.reset()
-	if err := s.restore(st); err != nil {
+	err := s.restore(st)
+	if err == nil {
+		err = s.restoreM360(st)
+	}
+	if err != nil {
 		s.locations, s.contacts, s.byLocation, s.emails, s.phones = locations, contacts, byLocation, emails, phones
 		s.tasks, s.notes, s.appointments, s.lastStamp = tasks, notes, appointments, lastStamp
+		s.m360 = m360
 		return err
 	}
 	return nil
@@ -467,7 +476,14 @@ func (s *Store) restore(st State) error {
 	for _, l := range st.Locations {
 		s.putLocation(l)
 	}
-	for _, c := range st.Contacts {
+	s.contacts = make(map[string]*Contact, len(st.Contacts))
+	s.tasks = newChildrenSized[Task](len(st.Tasks))
+	s.notes = newChildrenSized[Note](len(st.Notes))
+	s.appointments = newChildrenSized[Appointment](len(st.Appointments))
+	// In list order, each insertion lands at the end of its location's list.
+	contacts := slices.Clone(st.Contacts)
+	slices.SortFunc(contacts, func(a, b Contact) int { return compareContacts(&a, &b) })
+	for _, c := range contacts {
 		if _, ok := s.locations[c.LocationID]; !ok {
 			return &InvalidError{Field: "contacts[" + c.ID + "].locationId", Reason: "names no location of the state"}
 		}

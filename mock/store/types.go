@@ -134,4 +134,14 @@ type State struct {
 	Tasks        []Task        `json:"tasks"`
 	Notes        []Note        `json:"notes"`
 	Appointments []Appointment `json:"appointments"`
+
+	// The Marketing 360 tables (see m360.go).
+	M360Accounts  []M360Account  `json:"m360Accounts,omitempty"`
+	M360Contacts  []M360Contact  `json:"m360Contacts,omitempty"`
+	M360Tasks     []M360Task     `json:"m360Tasks,omitempty"`
+	M360Notes     []M360Note     `json:"m360Notes,omitempty"`
+	M360Events    []M360Event    `json:"m360Events,omitempty"`
+	M360Campaigns []M360Campaign `json:"m360Campaigns,omitempty"`
+	M360Triggers  []M360Trigger  `json:"m360Triggers,omitempty"`
+	M360Webhooks  []M360Webhook  `json:"m360Webhooks,omitempty"`
 }
