@@ -49,6 +49,13 @@ type errorBody struct {
 // and Meta, when there is any, as fields.
 func RenderError(e *pipeline.Error) any {
 	d := errorDetail{Code: ErrorCode(e.Status), Message: strings.Join(e.Messages, "; ")}
+	// Authentication and permission failures in this API's own words.
+	switch e.Status {
+	case http.StatusUnauthorized:
+		d.Message = "Invalid API key: send the key's client id and secret with HTTP Basic authentication"
+	case http.StatusForbidden:
+		d.Message = "This API key does not have the permission this operation requires"
+	}
 	if d.Message == "" {
 		d.Message = http.StatusText(e.Status)
 	}
