@@ -184,16 +184,16 @@ func NewServer(opts Options) (*Server, error) {
 		_, _ = rand.Read(b[:])
 		seed = binary.LittleEndian.Uint64(b[:])
 	}
-	spec, err := openapi.LoadHighLevel(ctx, opts.SpecPath)
-	if err != nil {
-		return nil, fmt.Errorf("mock: %w", err)
-	}
-	adminSpec, err := openapi.LoadAdmin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("mock: %w", err)
-	}
-	m360Spec, err := openapi.LoadMarketing360(ctx, opts.M360SpecPath)
-	if err != nil {
+	// The three specs load at once: parsing them is most of start-up.
+	var spec, adminSpec, m360Spec *openapi.Spec
+	var specErrs [3]error
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); spec, specErrs[0] = openapi.LoadHighLevel(ctx, opts.SpecPath) }()
+	go func() { defer wg.Done(); adminSpec, specErrs[1] = openapi.LoadAdmin(ctx) }()
+	go func() { defer wg.Done(); m360Spec, specErrs[2] = openapi.LoadMarketing360(ctx, opts.M360SpecPath) }()
+	wg.Wait()
+	if err := errors.Join(specErrs[:]...); err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
 	ids := store.NewIDs(seed)
@@ -485,8 +485,10 @@ func (s *Server) loadState() error {
 		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
 	}
 	// Decoding a large state leaves garbage behind: give it back now rather
-	// than carry it while serving.
-	debug.FreeOSMemory()
+	// than carry it while serving (not worth a pause for a small one).
+	if info, err := f.Stat(); err == nil && info.Size() > 32<<20 {
+		debug.FreeOSMemory()
+	}
 	return nil
 }
 

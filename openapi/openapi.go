@@ -98,16 +98,48 @@ type Spec struct {
 
 // Load parses and validates a spec. file names it in errors.
 func Load(ctx context.Context, file string, data []byte) (*Spec, error) {
-	loader := openapi3.NewLoader()
-	loader.IncludeOrigin = true
-	doc, err := loader.LoadFromData(data)
+	// Recording where each element came from slows loading down; it is only
+	// needed to name the line of an error, so a failed load is done again
+	// with it.
+	doc, err := openapi3.NewLoader().LoadFromData(data)
 	if err != nil {
 		return nil, &SpecError{File: file, Line: yamlErrorLine(err), Err: err}
 	}
 	if err := doc.Validate(ctx); err != nil {
-		return nil, &SpecError{File: file, Line: locate(doc, err), Err: err}
+		loader := openapi3.NewLoader()
+		loader.IncludeOrigin = true
+		line := 0
+		if located, lerr := loader.LoadFromData(data); lerr == nil {
+			if verr := located.Validate(ctx); verr != nil {
+				line = locate(located, verr)
+			}
+		}
+		return nil, &SpecError{File: file, Line: line, Err: err}
 	}
-	return build(file, doc)
+	spec, err := build(file, doc)
+	if err != nil {
+		var se *SpecError
+		if errors.As(err, &se) && se.Line == 0 {
+			return loadLocated(ctx, file, data, err)
+		}
+		return nil, err
+	}
+	return spec, nil
+}
+
+// loadLocated loads data again recording origins, to name the line of a
+// problem build found; it returns that problem.
+func loadLocated(ctx context.Context, file string, data []byte, problem error) (*Spec, error) {
+	loader := openapi3.NewLoader()
+	loader.IncludeOrigin = true
+	doc, err := loader.LoadFromData(data)
+	if err != nil {
+		return nil, problem
+	}
+	if _, err := build(file, doc); err != nil {
+		return nil, err
+	}
+	return nil, problem
 }
 
 // LoadFile loads and validates the spec at path.
