@@ -447,3 +447,32 @@ func TestServer_LoadsAStateFileAndResetsToIt(t *testing.T) {
 		t.Fatal("missing state file: no error")
 	}
 }
+
+// TestLimits_CountRequestsRefusedForScope: a request refused for its scope or
+// permission was authenticated, so it counts and carries the quota headers.
+func TestLimits_CountRequestsRefusedForScope(t *testing.T) {
+	t.Parallel()
+	lim, leaky := limits.DefaultConfig(), limits.DefaultLeakyConfig()
+	e := newAdmTwin(t, mock.Options{Limits: &lim, M360Limits: &leaky})
+	loc := e.srv.DefaultLocation().ID
+	tok := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": loc, "scopes": []string{"contacts.readonly"}})
+	denied := e.do(t, "POST", "/contacts/", tok.body["token"].(string), map[string]any{"locationId": loc})
+	e.want(t, denied, 401)
+	if denied.header.Get("X-RateLimit-Remaining") != "99" {
+		t.Fatalf("HighLevel scope denial: headers %v", denied.header)
+	}
+
+	key := e.do(t, "POST", "/__admin/m360/keys", "", map[string]any{"accountId": e.srv.DefaultM360Account().ID, "permissions": []string{"contacts:read"}})
+	e.want(t, key, 201)
+	req, _ := http.NewRequest("POST", e.srv.M360URL()+"/v1/contacts", strings.NewReader(`{"firstName":"Ada"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(key.body["clientId"].(string), key.body["clientSecret"].(string))
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("X-Rate-Limit-Remaining") != "4" {
+		t.Fatalf("Marketing 360 permission denial: %d %v", res.StatusCode, res.Header)
+	}
+}

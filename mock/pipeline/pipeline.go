@@ -94,7 +94,8 @@ type Config struct {
 	Challenge string
 	// Outer middlewares run first, before authentication (journal, faults).
 	Outer []Middleware
-	// Inner middlewares run after authentication, before validation (limits).
+	// Inner middlewares run after authentication, before the scope check
+	// and validation (limits).
 	Inner  []Middleware
 	Logger *slog.Logger
 }
@@ -128,6 +129,7 @@ func New(cfg Config) (*Pipeline, error) {
 	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "pipeline", "spec", cfg.Spec.File)}
 	var h http.Handler = http.HandlerFunc(p.dispatch)
 	h = p.validateRequest(h)
+	h = p.authorize(h)
 	for i := len(cfg.Inner) - 1; i >= 0; i-- {
 		h = cfg.Inner[i](h)
 	}
@@ -210,17 +212,28 @@ func (p *Pipeline) authenticate(next http.Handler) http.Handler {
 				x.Fail(w, r, err)
 				return
 			}
-			if !principal.HasScopes(op.Scopes) {
-				err := fmt.Errorf("%s needs %v: %w", op.ID, op.Scopes, auth.ErrScope)
-				if p.cfg.ScopeDeniedStatus == http.StatusForbidden {
-					e := *ToError(err)
-					e.Status = http.StatusForbidden
-					err = &e
-				}
-				x.Fail(w, r, err)
-				return
-			}
 			x.Principal = principal
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorize refuses a principal without the operation's scopes. It runs
+// after the inner middlewares, so a refused request still counts against the
+// rate limits and carries their headers, as every authenticated one does.
+func (p *Pipeline) authorize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := ExchangeFrom(r.Context())
+		op := x.Route.Operation
+		if x.Principal != nil && !x.Principal.HasScopes(op.Scopes) {
+			err := fmt.Errorf("%s needs %v: %w", op.ID, op.Scopes, auth.ErrScope)
+			if p.cfg.ScopeDeniedStatus == http.StatusForbidden {
+				e := *ToError(err)
+				e.Status = http.StatusForbidden
+				err = &e
+			}
+			x.Fail(w, r, err)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
