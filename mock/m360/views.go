@@ -1,14 +1,9 @@
 package m360
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
-
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -70,67 +65,7 @@ func RenderError(e *pipeline.Error) any {
 			d.Fields[k] = fmt.Sprint(v)
 		}
 	}
-	if e.Status == http.StatusUnprocessableEntity {
-		for k, v := range requestFields(e.Err) {
-			if _, named := d.Fields[k]; !named {
-				if d.Fields == nil {
-					d.Fields = map[string]string{}
-				}
-				d.Fields[k] = v
-			}
-		}
-	}
 	return errorBody{Error: d}
-}
-
-// requestFields names the fields at fault in a request validation error that
-// the pipeline's Meta leaves out, having no schema path: a query parameter
-// that does not parse ("page=x") and a property the body does not declare.
-func requestFields(err error) map[string]string {
-	out := map[string]string{}
-	var walk func(err error, param string)
-	walk = func(err error, param string) {
-		switch v := err.(type) {
-		case nil:
-			return
-		case openapi3.MultiError:
-			for _, x := range v {
-				walk(x, param)
-			}
-			return
-		case *openapi3filter.RequestError:
-			if v.Parameter != nil {
-				param = v.Parameter.Name
-				if _, seen := out[param]; !seen {
-					out[param] = "is not valid"
-				}
-			}
-			walk(v.Err, param)
-			return
-		case *openapi3.SchemaError:
-			rest, ok := strings.CutPrefix(v.Reason, "property ")
-			if quoted, ok2 := strings.CutSuffix(rest, " is unsupported"); ok && ok2 && (v.SchemaField == "properties" || v.SchemaField == "additionalProperties") {
-				if name, err := strconv.Unquote(quoted); err == nil {
-					path := append(v.JSONPointer(), name)
-					if param != "" {
-						path = append([]string{param}, path...)
-					}
-					out[strings.Join(path, ".")] = "is not a known property"
-				}
-			}
-			walk(v.Origin, param)
-			return
-		}
-		if u, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, x := range u.Unwrap() {
-				walk(x, param)
-			}
-			return
-		}
-		walk(errors.Unwrap(err), param)
-	}
-	walk(err, "")
-	return out
 }
 
 // result is the success envelope.

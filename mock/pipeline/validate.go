@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -170,33 +171,53 @@ func briefly(err error) string {
 	return strings.Join(msgs, "; ")
 }
 
-// fieldProblems maps each field a request's schema errors name to what is
-// wrong with it, for APIs whose errors list fields; nil when none.
+// fieldProblems maps each field a request's validation errors name to what
+// is wrong with it, for APIs whose errors list fields; nil when none. A
+// parameter that does not parse is named too, and so is a body property the
+// schema does not declare.
 func fieldProblems(err error) map[string]any {
-	var out map[string]any
+	out := map[string]any{}
 	for _, e := range flatten(err) {
 		var reqErr *openapi3filter.RequestError
 		if !errors.As(e, &reqErr) {
 			continue
 		}
-		prefix := ""
+		var prefix []string
 		if reqErr.Parameter != nil {
-			prefix = reqErr.Parameter.Name
+			prefix = []string{reqErr.Parameter.Name}
 		}
-		for _, se := range schemaErrors(reqErr.Err) {
-			path := se.JSONPointer()
-			if prefix != "" {
-				path = append([]string{prefix}, path...)
+		ses := schemaErrors(reqErr.Err)
+		if reqErr.Parameter != nil && len(ses) == 0 {
+			out[reqErr.Parameter.Name] = "is not valid"
+		}
+		for _, se := range ses {
+			path := append(slices.Clone(prefix), se.JSONPointer()...)
+			reason := strings.TrimPrefix(schemaMessage("", se), strings.Join(se.JSONPointer(), ".")+" ")
+			if name, ok := unsupportedProperty(se); ok {
+				path, reason = append(path, name), "is not a known property"
 			}
-			if len(path) == 0 {
-				continue
+			if len(path) > 0 {
+				out[strings.Join(path, ".")] = reason
 			}
-			if out == nil {
-				out = map[string]any{}
-			}
-			msg := schemaMessage(prefix, se)
-			out[strings.Join(path, ".")] = strings.TrimSpace(strings.TrimPrefix(msg, strings.Join(path, ".")))
 		}
 	}
+	if len(out) == 0 {
+		return nil
+	}
 	return out
+}
+
+// unsupportedProperty names the property of a "property "x" is unsupported"
+// error, which kin-openapi reports at the object holding it.
+func unsupportedProperty(se *openapi3.SchemaError) (string, bool) {
+	rest, ok := strings.CutPrefix(se.Reason, "property ")
+	if !ok {
+		return "", false
+	}
+	quoted, ok := strings.CutSuffix(rest, " is unsupported")
+	if !ok {
+		return "", false
+	}
+	name, err := strconv.Unquote(quoted)
+	return name, err == nil
 }
