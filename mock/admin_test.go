@@ -18,6 +18,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/limits"
+	"github.com/contactbridge/contactbridge/mock/store"
 )
 
 // syncBuffer collects logs from concurrent handlers.
@@ -474,5 +475,37 @@ func TestLimits_CountRequestsRefusedForScope(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusForbidden || res.Header.Get("X-Rate-Limit-Remaining") != "4" {
 		t.Fatalf("Marketing 360 permission denial: %d %v", res.StatusCode, res.Header)
+	}
+}
+
+func TestServer_DataHookLoadsAtStartAndOnReset(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	e := newAdmTwin(t, mock.Options{Data: func(loc store.Location, acct store.M360Account) (store.State, error) {
+		calls++
+		at := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
+		return store.State{Contacts: []store.Contact{{ID: "dataContact0000000001", LocationID: loc.ID, Email: "d@example.com", DateAdded: at, DateUpdated: at}},
+			M360Contacts: []store.M360Contact{{ID: 5001, AccountID: acct.ID, Email: "d@example.com", Created: at.Unix(), Updated: at.Unix()}}}, nil
+	}})
+	if got := e.listContacts(t, e.token); got.body["count"] != 1.0 {
+		t.Fatalf("generated data not loaded: %v", got.body)
+	}
+	key := e.srv.DefaultM360Key()
+	for _, path := range []string{"/v1/account", "/v1/contacts/5001"} {
+		req, _ := http.NewRequest("GET", e.srv.M360URL()+path, nil)
+		req.SetBasicAuth(key.ClientID, key.ClientSecret)
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s after loading data: %d", path, res.StatusCode)
+		}
+	}
+	e.want(t, e.do(t, "DELETE", "/contacts/dataContact0000000001", e.token, nil), 200)
+	e.want(t, e.do(t, "POST", "/__admin/reset", "", nil), 200)
+	if got := e.listContacts(t, e.token); got.body["count"] != 1.0 || calls != 2 {
+		t.Fatalf("reset did not load the data again: %v (calls %d)", got.body["count"], calls)
 	}
 }

@@ -75,6 +75,10 @@ type Options struct {
 	// M360Keys are Marketing 360 API keys besides the default one.
 	M360Keys []M360KeyOptions `yaml:"m360Keys,omitempty"`
 
+	// Data, when set, makes data for the default location and Marketing 360
+	// account; it is loaded at start and again by reset (fixtures use it).
+	Data func(store.Location, store.M360Account) (store.State, error) `yaml:"-"`
+
 	// NoListener builds the handler without listening; use Handler or Client.
 	NoListener bool `yaml:"-"`
 	// Clock gives the time; nil means the clock ClockMode asks for.
@@ -421,10 +425,8 @@ func (s *Server) seedData(ids *store.IDs) error {
 	// The start-up state without the state file: reset reads the file again
 	// rather than keep a second copy of a large state in memory.
 	s.initial = s.store.Snapshot()
-	if s.opts.StateFile != "" {
-		if err := s.loadState(); err != nil {
-			return err
-		}
+	if err := s.loadInitialData(); err != nil {
+		return err
 	}
 	if err := s.addKeys(); err != nil {
 		return err
@@ -468,7 +470,20 @@ func (s *Server) addKeys() error {
 	return nil
 }
 
-// loadState adds the locations and records of the state file to the store.
+// loadInitialData loads the state file and the generated data, when given.
+func (s *Server) loadInitialData() error {
+	if s.opts.StateFile != "" {
+		if err := s.loadState(); err != nil {
+			return err
+		}
+	}
+	if s.opts.Data != nil {
+		return s.loadData()
+	}
+	return nil
+}
+
+// loadState loads the state file over the start-up state.
 func (s *Server) loadState() error {
 	f, err := os.Open(s.opts.StateFile)
 	if err != nil {
@@ -479,9 +494,7 @@ func (s *Server) loadState() error {
 	if err != nil {
 		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
 	}
-	current := s.store.Snapshot()
-	st.Locations = append(current.Locations, st.Locations...)
-	if err := s.store.Restore(st); err != nil {
+	if err := s.store.Restore(overlay(s.store.Snapshot(), st)); err != nil {
 		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
 	}
 	// Decoding a large state leaves garbage behind: give it back now rather
@@ -490,6 +503,53 @@ func (s *Server) loadState() error {
 		debug.FreeOSMemory()
 	}
 	return nil
+}
+
+// loadData loads the data Options.Data makes for the default location and
+// account over the start-up state.
+func (s *Server) loadData() error {
+	st, err := s.opts.Data(s.location, s.m360Account)
+	if err != nil {
+		return fmt.Errorf("mock: data: %w", err)
+	}
+	if err := s.store.Restore(overlay(s.store.Snapshot(), st)); err != nil {
+		return fmt.Errorf("mock: data: %w", err)
+	}
+	return nil
+}
+
+// overlay lays top over base: locations merge by id (top wins) and the
+// records of both are kept; but when top has Marketing 360 accounts of its
+// own (an exported state has the default one too), its Marketing 360 tables
+// replace base's.
+func overlay(base, top store.State) store.State {
+	out := top
+	seen := map[string]bool{}
+	for _, l := range top.Locations {
+		seen[l.ID] = true
+	}
+	out.Locations = nil
+	for _, l := range base.Locations {
+		if !seen[l.ID] {
+			out.Locations = append(out.Locations, l)
+		}
+	}
+	out.Locations = append(out.Locations, top.Locations...)
+	out.Contacts = append(base.Contacts, top.Contacts...)
+	out.Tasks = append(base.Tasks, top.Tasks...)
+	out.Notes = append(base.Notes, top.Notes...)
+	out.Appointments = append(base.Appointments, top.Appointments...)
+	if len(top.M360Accounts) == 0 {
+		out.M360Accounts = base.M360Accounts
+		out.M360Campaigns = append(base.M360Campaigns, top.M360Campaigns...)
+		out.M360Contacts = append(base.M360Contacts, top.M360Contacts...)
+		out.M360Tasks = append(base.M360Tasks, top.M360Tasks...)
+		out.M360Notes = append(base.M360Notes, top.M360Notes...)
+		out.M360Events = append(base.M360Events, top.M360Events...)
+		out.M360Triggers = append(base.M360Triggers, top.M360Triggers...)
+		out.M360Webhooks = append(base.M360Webhooks, top.M360Webhooks...)
+	}
+	return out
 }
 
 // addTokens registers the default and the configured static tokens.
@@ -526,10 +586,8 @@ func (s *Server) reset() {
 	if err := s.store.Restore(s.initial); err != nil {
 		s.log.Error("reset: restore start-up state", "err", err)
 	}
-	if s.opts.StateFile != "" {
-		if err := s.loadState(); err != nil {
-			s.log.Error("reset: reload state file", "err", err)
-		}
+	if err := s.loadInitialData(); err != nil {
+		s.log.Error("reset: reload data", "err", err)
 	}
 	s.tokens.Reset()
 	if err := s.addTokens(); err != nil {
