@@ -261,6 +261,7 @@ func NewServer(opts Options) (*Server, error) {
 	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults,
 		Journal: s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
 		M360Keys: s.keys, M360Limits: s.leaky, Secret: ids.Token,
+		DefaultLocation: s.location.ID, DefaultM360Account: s.m360Account.ID,
 		M360AccountExists: func(id int64) bool {
 			_, err := s.store.M360Account(id)
 			return err == nil

@@ -197,7 +197,7 @@ func (h *harness) listPath() string { return "/contacts/?locationId=" + h.locati
 // twinProc is the twin with the state file state.
 func (h *harness) twinProc(state string) proc {
 	return proc{name: "twin", bin: h.opts.Binary, dir: h.dir, args: []string{
-		"mock", "--addr", "{addr}", "--m360-addr", "127.0.0.1:0", "--seed", strconv.Itoa(twinSeed), "--no-limits", "--log-level", "error",
+		"mock", "--addr", "{addr}", "--m360-addr", "127.0.0.1:0", "--empty", "--seed", strconv.Itoa(twinSeed), "--no-limits", "--log-level", "error",
 		"--state", state}}
 }
 

@@ -34,6 +34,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.SetErr(stderr)
 	root.SetArgs(args)
 	root.AddCommand(newMockCmd(stdout, stderr))
+	root.AddCommand(newFixturesCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	return root.ExecuteContext(ctx)
 }

@@ -89,7 +89,8 @@ func TestMock_PrintedCurlWorks(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || body.Count == nil || body.Contacts == nil {
+	// The embedded default scenario is loaded: 250 contacts.
+	if resp.StatusCode != http.StatusOK || body.Count == nil || *body.Count != 250 || len(body.Contacts) != 5 {
 		t.Fatalf("printed curl: status %d, body %+v", resp.StatusCode, body)
 	}
 }
@@ -242,5 +243,41 @@ func TestMock_PrintedMarketing360CurlWorks(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusOK || body.Result == nil || body.Total == nil || resp.Header.Get("X-Rate-Limit-Limit") != "5" {
 		t.Fatalf("printed Marketing 360 curl: status %d, headers %v, body %+v", resp.StatusCode, resp.Header, body)
+	}
+}
+
+func TestFixtures_GenerateIsDeterministicAndLoadsIntoATwin(t *testing.T) {
+	dir := t.TempDir()
+	for _, out := range []string{dir + "/a.json", dir + "/b.json"} {
+		if err := run(context.Background(), []string{"fixtures", "generate", "--scenario", "small", "--seed", "3", "--out", out}, io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := os.ReadFile(dir + "/a.json")
+	b, _ := os.ReadFile(dir + "/b.json")
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatalf("generate with the same seed gave different files (%d and %d bytes)", len(a), len(b))
+	}
+
+	banner := startMock(t, "--empty", "--seed", "4")
+	req := curlRequest(t, banner)
+	base := req.URL.Scheme + "://" + req.URL.Host
+	var out strings.Builder
+	if err := run(context.Background(), []string{"fixtures", "load", "--scenario", "small", "--admin-url", base}, &out, io.Discard); err != nil {
+		t.Fatalf("load: %v\n%s", err, out.String())
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Count int `json:"count"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Count != 25 {
+		t.Fatalf("after loading small into the twin, its default location lists %d contacts, want 25\n%s", body.Count, out.String())
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/limits"
+	"github.com/contactbridge/contactbridge/mock/store"
 )
 
 // defaultConfigFile is read when it exists and --config is not given.
@@ -26,6 +28,8 @@ type mockFlags struct {
 	printConfig bool
 	logLevel    string
 	noLimits    bool
+	scenario    string
+	empty       bool
 	interval    time.Duration
 	opts        mock.Options
 }
@@ -55,6 +59,8 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 	fl.StringVar(&f.opts.ClockMode, "clock", "", "real or frozen (default: frozen with --seed, real without); a frozen clock moves with POST /__admin/clock")
 	fl.StringVar(&f.opts.SpecPath, "spec", "", "serve this OpenAPI file instead of the embedded spec")
 	fl.StringVar(&f.opts.StateFile, "state", "", "load this state (as GET /__admin/state exports it) at start")
+	fl.StringVar(&f.scenario, "scenario", "default", "fixtures scenario loaded at start (see: contactbridge fixtures scenarios)")
+	fl.BoolVar(&f.empty, "empty", false, "start with no data: only the default location, account and credentials")
 	fl.BoolVar(&f.opts.Strict, "strict", false, "validate every response against the spec and answer 500 on drift")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
 	fl.StringVar(&f.opts.Admin.Token, "admin-token", "", "require this bearer token on the admin API")
@@ -176,12 +182,28 @@ func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts.Logger = logger
+	if !f.empty {
+		fo, err := fixtures.Scenario(f.scenario)
+		if err != nil {
+			return err
+		}
+		fo.Seed = max(opts.Seed, 1)
+		opts.Data = func(loc store.Location, acct store.M360Account) (store.State, error) {
+			fo.Location, fo.M360Account = &loc, &acct
+			ds, err := fixtures.Generate(fo)
+			return ds.State, err
+		}
+	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		return err
 	}
 	printBanner(stdout, srv, opts)
-	logger.Info("twin serving", "url", srv.URL(), "strict", opts.Strict, "limits", opts.Limits.Enabled)
+	data := "none (--empty)"
+	if !f.empty {
+		data = "scenario " + f.scenario
+	}
+	logger.Info("twin serving", "url", srv.URL(), "m360", srv.M360URL(), "data", data, "strict", opts.Strict, "limits", opts.Limits.Enabled)
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
 	return srv.Close()

@@ -81,6 +81,10 @@ type API struct {
 	Clock   clock.Clock
 	// Reset brings the twin back to its start-up state.
 	Reset func()
+	// DefaultLocation and DefaultM360Account name the defaults the printed
+	// credentials belong to, for tools that load data into a running twin.
+	DefaultLocation    string
+	DefaultM360Account int64
 	// Spec is the admin API's own OpenAPI document, served as is.
 	Spec []byte
 
@@ -174,7 +178,8 @@ func ok(body any) (pipeline.Response, error) { return pipeline.JSON(http.StatusO
 
 func (a *API) health(*pipeline.Request) (pipeline.Response, error) {
 	return ok(map[string]any{"status": "ok", "time": a.Clock.Now().Format(time.RFC3339Nano),
-		"contacts": a.Store.Stats().Contacts, "journal": a.Journal.Len(), "faults": len(a.Faults.List())})
+		"contacts": a.Store.Stats().Contacts, "journal": a.Journal.Len(), "faults": len(a.Faults.List()),
+		"locationId": a.DefaultLocation, "m360AccountId": a.DefaultM360Account})
 }
 
 func (a *API) openapi(*pipeline.Request) (pipeline.Response, error) {
