@@ -1,31 +1,50 @@
 package perf
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
+// baselineSample is how many contacts baselineBody draws its contact from.
+const baselineSample = 25
+
 // baselineBody is the baseline's answer to every request: a contact of the
-// data set wrapped as the twin wraps GET /contacts/{id}, with the fields the
-// twin adds, so it is about the size of the twin's answer (about 700 bytes).
+// workloads' data set (scenario "default", in a location like the twin's)
+// wrapped as the twin wraps GET /contacts/{id}, with the fields the twin
+// adds, so it is about the size of the twin's answer (about 800 bytes).
 func baselineBody() []byte {
-	rng := rand.New(rand.NewPCG(1, 0x636f6e7461637473))
-	loc := store.Location{ID: "ve9EPM428h8vShlRW1KT", CustomFields: []store.CustomFieldDef{
-		{ID: "yXSAo1oE2Yw1I6LuLEU6", Key: "contact.lead_score"}, {ID: "mqgz9gznKFGQAud80ENz", Key: "contact.plan"}}}
-	c := genContact(rng, loc, 0)
-	raw, err := json.Marshal(c)
+	id := identity{location: store.Location{ID: "ve9EPM428h8vShlRW1KT", CustomFields: []store.CustomFieldDef{
+		{ID: "yXSAo1oE2Yw1I6LuLEU6", Key: "contact.lead_score"}, {ID: "mqgz9gznKFGQAud80ENz", Key: "contact.plan"}}}}
+	ds, _, err := id.dataSet(dataSetScenario, baselineSample, func(o *fixtures.Options) {
+		o.M360Account, o.LinkedShare, o.M360Contacts, o.AppointmentsPerContact = nil, 0, 0, 0
+	})
 	if err != nil {
-		panic(err) // a store.Contact always marshals
+		panic(err) // the embedded scenario always generates
+	}
+	// The contact of median size.
+	raws := make([][]byte, len(ds.State.Contacts))
+	for i, c := range ds.State.Contacts {
+		if raws[i], err = json.Marshal(c); err != nil {
+			panic(err) // a store.Contact always marshals
+		}
+	}
+	slices.SortStableFunc(raws, func(a, b []byte) int { return cmp.Compare(len(a), len(b)) })
+	raw := raws[len(raws)/2]
+	var c store.Contact
+	if err := json.Unmarshal(raw, &c); err != nil {
+		panic(err)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {

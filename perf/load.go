@@ -3,6 +3,7 @@ package perf
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,13 +14,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/contactbridge/contactbridge/mock/store"
 )
 
 // The workloads.
 const (
 	WorkloadGet   = "get"   // GET /contacts/{id}, a random one of the data set
 	WorkloadList  = "list"  // GET /contacts/?locationId=..&limit=100
-	WorkloadPost  = "post"  // POST /contacts/ with a unique email
+	WorkloadPost  = "post"  // POST /contacts/ with a unique email, the rest borrowed from the data set
 	WorkloadPut   = "put"   // PUT /contacts/{id}, a random one of the data set
 	WorkloadMixed = "mixed" // 50% get, 20% list, 15% post, 15% put
 )
@@ -35,10 +38,48 @@ type target struct {
 	baseURL    string
 	token      string
 	locationID string
-	contactIDs []string
+	// contacts are the data set's contacts the requests read, update and
+	// borrow from.
+	contacts []sample
 	// seq numbers the created contacts so their emails are unique.
 	seq *atomic.Uint64
 }
+
+// sample is a contact of the data set: its id, and the fields a created or
+// updated contact borrows from it, as JSON object members.
+type sample struct {
+	id   string
+	post string // firstName, lastName, companyName, city, state, country, tags
+	put  string // firstName, companyName
+}
+
+func newSample(c *store.Contact) sample {
+	members := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err) // strings always marshal
+		}
+		return string(b[1 : len(b)-1]) // without the braces
+	}
+	return sample{
+		id: c.ID,
+		post: members(struct {
+			FirstName   string   `json:"firstName"`
+			LastName    string   `json:"lastName"`
+			CompanyName string   `json:"companyName,omitempty"`
+			City        string   `json:"city,omitempty"`
+			State       string   `json:"state,omitempty"`
+			Country     string   `json:"country,omitempty"`
+			Tags        []string `json:"tags"`
+		}{c.FirstName, c.LastName, c.CompanyName, c.City, c.State, c.Country, append([]string{"perf"}, c.Tags...)}),
+		put: members(struct {
+			FirstName   string `json:"firstName"`
+			CompanyName string `json:"companyName,omitempty"`
+		}{c.FirstName, c.CompanyName}),
+	}
+}
+
+func pick[T any](rng *rand.Rand, xs []T) T { return xs[rng.IntN(len(xs))] }
 
 // loadSpec is one bounded closed-loop run.
 type loadSpec struct {
@@ -85,20 +126,17 @@ func (t *target) next(w string, rng *rand.Rand) request {
 	}
 	switch w {
 	case WorkloadGet:
-		return request{method: http.MethodGet, path: "/contacts/" + pick(rng, t.contactIDs)}
+		return request{method: http.MethodGet, path: "/contacts/" + pick(rng, t.contacts).id}
 	case WorkloadList:
 		return request{method: http.MethodGet, path: "/contacts/?locationId=" + t.locationID + "&limit=100"}
 	case WorkloadPost:
 		n := t.seq.Add(1)
-		first, last := pick(rng, firstNames), pick(rng, lastNames)
-		body := `{"locationId":"` + t.locationID + `","firstName":"` + first + `","lastName":"` + last +
-			`","email":"load.` + strconv.FormatUint(n, 10) + `@bench.example.com","companyName":"` + pick(rng, companies) +
-			`","city":"Austin","state":"TX","country":"US","source":"perf harness","tags":["perf","` + pick(rng, tagPool) + `"]}`
+		body := `{"locationId":"` + t.locationID + `",` + pick(rng, t.contacts).post +
+			`,"email":"load.` + strconv.FormatUint(n, 10) + `@bench.example.com","source":"perf harness"}`
 		return request{method: http.MethodPost, path: "/contacts/", body: []byte(body)}
 	default: // WorkloadPut
-		body := `{"firstName":"` + pick(rng, firstNames) + `","companyName":"` + pick(rng, companies) +
-			`","tags":["perf","updated"],"source":"perf harness"}`
-		return request{method: http.MethodPut, path: "/contacts/" + pick(rng, t.contactIDs), body: []byte(body)}
+		body := `{` + pick(rng, t.contacts).put + `,"tags":["perf","updated"],"source":"perf harness"}`
+		return request{method: http.MethodPut, path: "/contacts/" + pick(rng, t.contacts).id, body: []byte(body)}
 	}
 }
 

@@ -9,6 +9,7 @@ package perf
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
@@ -45,10 +47,14 @@ type Options struct {
 	Pairs int
 	// Workloads names the workloads to run, from AllWorkloads; nil means all.
 	Workloads []string
-	// Contacts100k is the number of contacts (2 tasks and 2 notes each) of the
-	// memory-at-scale step; 0 skips it. DefaultOptions sets 100000.
+	// Contacts100k is the number of HighLevel contacts of the memory-at-scale
+	// step's data set, the fixtures scenario "large" without its Marketing
+	// 360 side (2 tasks and 2 notes each); 0 skips it. DefaultOptions sets
+	// 100000.
 	Contacts100k int
-	// DataSet is the number of contacts of the default data set; 0 means 1000.
+	// DataSet is the number of HighLevel contacts of the workloads' data set,
+	// the fixtures scenario "default" (2 tasks and 2 notes each, and its
+	// Marketing 360 side); 0 means 1000.
 	DataSet int
 	// Progress, when set, receives a line per step.
 	Progress io.Writer
@@ -71,11 +77,17 @@ const (
 	TargetAtScaleRSSM = 400
 )
 
-// Seeds: the twin's (ids, token, frozen clock), the data set's and the load's.
+// Seeds: the twin's (ids, token, frozen clock) and the load's. The data sets
+// take their scenario's.
 const (
 	twinSeed = 1
-	dataSeed = 1
 	loadSeed = 1
+)
+
+// The fixtures scenarios of the data sets.
+const (
+	dataSetScenario = "default"
+	atScaleScenario = "large"
 )
 
 // Bounds of the steps that wait for a server.
@@ -145,10 +157,10 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("perf: warm-up %s: want up to 1h", o.Warmup)
 	case o.Pairs < 0, o.Pairs > 100:
 		return o, fmt.Errorf("perf: pairs %d: want 1 to 100", o.Pairs)
-	case o.Contacts100k < 0, o.Contacts100k > 10_000_000:
-		return o, fmt.Errorf("perf: contacts %d: want 0 to 10000000", o.Contacts100k)
-	case o.DataSet < 0, o.DataSet > 10_000_000:
-		return o, fmt.Errorf("perf: data set %d: want 1 to 10000000", o.DataSet)
+	case o.Contacts100k < 0, o.Contacts100k > fixtures.MaxContacts:
+		return o, fmt.Errorf("perf: contacts %d: want 0 to %d", o.Contacts100k, fixtures.MaxContacts)
+	case o.DataSet < 0, o.DataSet > fixtures.MaxContacts:
+		return o, fmt.Errorf("perf: data set %d: want 1 to %d", o.DataSet, fixtures.MaxContacts)
 	}
 	for _, w := range o.Workloads {
 		if !slices.Contains(AllWorkloads, w) {
@@ -158,16 +170,116 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// twinIdentity is what the twin makes at start with --seed 1: its default
-// location and token. The harness needs them before the first twin starts,
-// to write the data set and to poll it from the moment it is executed.
-func twinIdentity() (store.Location, string, error) {
+// identity is what the twin makes at start with --seed 1: its default
+// location, Marketing 360 account and token.
+type identity struct {
+	location store.Location
+	account  store.M360Account
+	token    string
+}
+
+// twinIdentity learns the twin's identity from an in-process twin. The
+// harness needs it before the first twin starts, to make the data sets land
+// in the default location and account and to poll the twin from the moment
+// it is executed.
+func twinIdentity() (identity, error) {
 	srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: twinSeed, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return store.Location{}, "", fmt.Errorf("perf: twin identity: %w", err)
+		return identity{}, fmt.Errorf("perf: twin identity: %w", err)
 	}
 	defer srv.Close()
-	return srv.DefaultLocation(), srv.DefaultToken(), nil
+	return identity{location: srv.DefaultLocation(), account: srv.DefaultM360Account(), token: srv.DefaultToken()}, nil
+}
+
+// dataSet generates the fixtures scenario with contacts HighLevel contacts
+// in the twin's default location and Marketing 360 account; tune, when
+// set, changes the scenario's options further.
+func (id identity) dataSet(scenario string, contacts int, tune func(*fixtures.Options)) (fixtures.Dataset, fixtures.Options, error) {
+	opts, err := fixtures.Scenario(scenario)
+	if err != nil {
+		return fixtures.Dataset{}, opts, fmt.Errorf("perf: data set: %w", err)
+	}
+	opts.Contacts = contacts
+	loc, acct := id.location, id.account
+	opts.Location, opts.M360Account = &loc, &acct
+	if tune != nil {
+		tune(&opts)
+	}
+	ds, err := fixtures.Generate(opts)
+	if err != nil {
+		return fixtures.Dataset{}, opts, fmt.Errorf("perf: data set: %w", err)
+	}
+	return ds, opts, nil
+}
+
+// workloadDataSet is the workloads' data set: the scenario "default" at
+// contacts HighLevel contacts.
+func (id identity) workloadDataSet(contacts int) (fixtures.Dataset, fixtures.Options, error) {
+	return id.dataSet(dataSetScenario, contacts, nil)
+}
+
+// atScaleDataSet is the memory-at-scale step's data set: the scenario
+// "large" at contacts HighLevel contacts, without its Marketing 360 side.
+func (id identity) atScaleDataSet(contacts int) (fixtures.Dataset, fixtures.Options, error) {
+	return id.dataSet(atScaleScenario, contacts, func(o *fixtures.Options) { o.LinkedShare, o.M360Contacts = 0, 0 })
+}
+
+// describe says what ds, made with opts, holds, for the report; how says
+// how it departs from its scenario, if it does.
+func describe(ds fixtures.Dataset, opts fixtures.Options, how string) string {
+	st := &ds.State
+	s := fmt.Sprintf("%s HighLevel contacts (%d tasks and %d notes each", thousands(float64(len(st.Contacts))),
+		opts.TasksPerContact, opts.NotesPerContact)
+	if n := len(st.Appointments); n > 0 {
+		s += ", " + thousands(float64(n)) + " appointments"
+	}
+	s += ")"
+	if n := len(st.M360Contacts); n > 0 {
+		s += " and " + thousands(float64(n)) + " Marketing 360 contacts"
+	}
+	s += fmt.Sprintf(": fixtures scenario `%s` (seed %d)", ds.Scenario, ds.Seed)
+	if how != "" {
+		s += " " + how
+	}
+	return s
+}
+
+// writeState writes st to path as the twin's --state takes it (a
+// store.State, the shape GET /__admin/state exports) and returns the file's
+// size.
+func writeState(path string, st *store.State) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = json.NewEncoder(bw).Encode(st)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("perf: state %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// samplesOf returns, as load samples, the contacts of st in the location
+// locationID: the ones the workloads read and update.
+func samplesOf(st *store.State, locationID string) []sample {
+	var out []sample
+	for i := range st.Contacts {
+		if st.Contacts[i].LocationID == locationID {
+			out = append(out, newSample(&st.Contacts[i]))
+		}
+	}
+	return out
 }
 
 // harness is one Run's state.
@@ -176,7 +288,7 @@ type harness struct {
 	dir      string
 	location store.Location
 	token    string
-	ids      []string
+	contacts []sample
 	state    string
 	seq      atomic.Uint64
 	startups []float64
@@ -220,27 +332,36 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		return Report{}, err
 	}
 	defer os.RemoveAll(dir)
-	h := &harness{opts: opts, dir: dir}
-	if h.location, h.token, err = twinIdentity(); err != nil {
+	id, err := twinIdentity()
+	if err != nil {
 		return Report{}, err
 	}
+	h := &harness{opts: opts, dir: dir, location: id.location, token: id.token}
 
 	rep := Report{Schema: ReportSchema, Date: time.Now().UTC().Truncate(time.Second), Machine: machineFacts(),
 		Settings: Settings{
 			Generator: "go", Concurrency: opts.Concurrency, Duration: opts.Duration.String(), Warmup: opts.Warmup.String(),
 			Pairs: opts.Pairs, DataSetContacts: opts.DataSet, AtScaleContacts: opts.Contacts100k,
-			TwinArgs:      "mock --addr 127.0.0.1:<free port> --seed 1 --no-limits --log-level error --state <data set>",
+			TwinArgs: "mock --addr 127.0.0.1:<free port> --m360-addr 127.0.0.1:<free port> --empty --seed 1 " +
+				"--no-limits --log-level error --state <data set>",
 			BaselineBytes: len(baselineBody()),
 		}}
 
 	h.state = filepath.Join(dir, "state.json")
 	t0 := time.Now()
-	ids, size, err := writeStateFile(h.state, h.location, opts.DataSet, dataSeed)
+	ds, dsOpts, err := id.workloadDataSet(opts.DataSet)
 	if err != nil {
 		return Report{}, err
 	}
-	h.ids = ids
-	h.logf("data set: %d contacts, %.1f MB, written in %s", opts.DataSet, mb(size), time.Since(t0).Round(time.Millisecond))
+	size, err := writeState(h.state, &ds.State)
+	if err != nil {
+		return Report{}, err
+	}
+	if h.contacts = samplesOf(&ds.State, h.location.ID); len(h.contacts) == 0 {
+		return Report{}, errors.New("perf: the data set has no contact in the twin's default location")
+	}
+	rep.Settings.DataSet = describe(ds, dsOpts, "")
+	h.logf("data set: %s; %.1f MB, made and written in %s", rep.Settings.DataSet, mb(size), time.Since(t0).Round(time.Millisecond))
 
 	// Start-up and idle memory, on a twin that has served one request.
 	startup, rss, err := h.measureTwin(ctx, h.state, readyTimeout)
@@ -263,10 +384,16 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	if n := opts.Contacts100k; n > 0 {
 		path := filepath.Join(dir, "state-at-scale.json")
 		t0 := time.Now()
-		if _, size, err = writeStateFile(path, h.location, n, dataSeed); err != nil {
+		ds, dsOpts, err := id.atScaleDataSet(n)
+		if err != nil {
 			return Report{}, err
 		}
-		h.logf("at-scale data set: %d contacts, %.1f MB, written in %s", n, mb(size), time.Since(t0).Round(time.Millisecond))
+		if size, err = writeState(path, &ds.State); err != nil {
+			return Report{}, err
+		}
+		rep.Settings.AtScaleDataSet = describe(ds, dsOpts, "without its Marketing 360 side")
+		h.logf("at-scale data set: %s; %.1f MB, made and written in %s", rep.Settings.AtScaleDataSet, mb(size),
+			time.Since(t0).Round(time.Millisecond))
 		startup, rss, err := h.measureTwin(ctx, path, atScaleReadyTimeout)
 		if err != nil {
 			return Report{}, err
@@ -350,7 +477,7 @@ func (h *harness) runOne(ctx context.Context, p proc, ready, w string) (RunResul
 		return RunResult{}, err
 	}
 	defer c.stop()
-	t := &target{baseURL: c.url(), token: h.token, locationID: h.location.ID, contactIDs: h.ids, seq: &h.seq}
+	t := &target{baseURL: c.url(), token: h.token, locationID: h.location.ID, contacts: h.contacts, seq: &h.seq}
 	res, err := runLoad(ctx, t, loadSpec{workload: w, concurrency: h.opts.Concurrency,
 		warmup: h.opts.Warmup, duration: h.opts.Duration, seed: loadSeed})
 	if err != nil {

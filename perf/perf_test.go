@@ -116,68 +116,43 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestWriteState_DeterministicAndLoadable(t *testing.T) {
-	loc, token, err := twinIdentity()
+func TestDataSet_LoadsIntoTheTwin(t *testing.T) {
+	id, err := twinIdentity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a, b, c bytes.Buffer
-	idsA, err := WriteState(&a, loc, 300, 7)
+	ds, opts, err := id.workloadDataSet(300)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteState(&b, loc, 300, 7); err != nil {
-		t.Fatal(err)
+	if ds.Scenario != dataSetScenario || opts.TasksPerContact != 2 || opts.NotesPerContact != 2 ||
+		len(ds.State.M360Contacts) == 0 {
+		t.Fatalf("data set %s: %d tasks and %d notes a contact, %d Marketing 360 contacts", ds.Scenario,
+			opts.TasksPerContact, opts.NotesPerContact, len(ds.State.M360Contacts))
 	}
-	if _, err := WriteState(&c, loc, 300, 8); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(a.Bytes(), b.Bytes()) {
-		t.Error("two states with the same seed differ")
-	}
-	if bytes.Equal(a.Bytes(), c.Bytes()) {
-		t.Error("states with different seeds are the same")
+	samples := samplesOf(&ds.State, id.location.ID)
+	if len(samples) != 300 {
+		t.Fatalf("%d contacts picked in the default location, want 300", len(samples))
 	}
 
-	var st store.State
-	if err := json.Unmarshal(a.Bytes(), &st); err != nil {
-		t.Fatalf("not a store.State: %v", err)
-	}
-	if len(st.Contacts) != 300 || len(st.Tasks) != 600 || len(st.Notes) != 600 || len(idsA) != 300 {
-		t.Fatalf("%d contacts, %d tasks, %d notes, %d ids", len(st.Contacts), len(st.Tasks), len(st.Notes), len(idsA))
-	}
-	emails, phones := map[string]bool{}, map[string]bool{}
-	for i, ct := range st.Contacts {
-		if ct.ID != idsA[i] || ct.LocationID != loc.ID || ct.Email == "" || ct.Phone == "" || ct.FirstName == "" {
-			t.Fatalf("contact %d: %+v", i, ct)
-		}
-		if emails[ct.Email] || phones[ct.Phone] {
-			t.Fatalf("contact %d: email %s or phone %s used twice", i, ct.Email, ct.Phone)
-		}
-		emails[ct.Email], phones[ct.Phone] = true, true
-	}
-
-	// The twin loads it and serves it.
-	path := filepath.Join(t.TempDir(), "state.json")
-	if err := os.WriteFile(path, a.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: twinSeed, StateFile: path, Strict: true,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("the twin refuses the state: %v", err)
-	}
-	defer srv.Close()
-	if srv.DefaultLocation().ID != loc.ID || srv.DefaultToken() != token {
+	// The twin loads it and has every contact picked.
+	srv := twinWithState(t, &ds.State)
+	if srv.DefaultLocation().ID != id.location.ID || srv.DefaultM360Account().ID != id.account.ID ||
+		srv.DefaultToken() != id.token {
 		t.Fatal("twin identity differs between two twins with the same seed")
 	}
-	snap := srv.Store().Snapshot()
-	if len(snap.Contacts) != 300 || len(snap.Tasks) != 600 || len(snap.Notes) != 600 {
-		t.Fatalf("loaded %d contacts, %d tasks, %d notes", len(snap.Contacts), len(snap.Tasks), len(snap.Notes))
+	loaded := map[string]string{}
+	for _, c := range srv.Store().Snapshot().Contacts {
+		loaded[c.ID] = c.LocationID
+	}
+	for _, s := range samples {
+		if loaded[s.id] != id.location.ID {
+			t.Fatalf("contact %s not loaded in the default location", s.id)
+		}
 	}
 	// Every request shape of the workloads succeeds on it (strict: the
 	// answers match the spec too).
-	tg := &target{token: token, locationID: loc.ID, contactIDs: idsA, seq: new(atomicCounter)}
+	tg := &target{token: id.token, locationID: id.location.ID, contacts: samples, seq: new(atomicCounter)}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, w := range AllWorkloads {
 		for range 20 {
@@ -187,7 +162,7 @@ func TestWriteState_DeterministicAndLoadable(t *testing.T) {
 				body = bytes.NewReader(r.body)
 			}
 			req := httptest.NewRequest(r.method, srv.URL()+r.path, body)
-			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Authorization", "Bearer "+id.token)
 			req.Header.Set("Version", "2021-07-28")
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
@@ -197,6 +172,43 @@ func TestWriteState_DeterministicAndLoadable(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestAtScaleDataSet(t *testing.T) {
+	// The at-scale set is HighLevel contacts with 2 tasks and 2 notes each,
+	// nothing else, and loads into the twin.
+	id, err := twinIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _, err := id.atScaleDataSet(200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := ds.State
+	if len(st.Contacts) != 200 || len(st.Tasks) != 400 || len(st.Notes) != 400 || len(st.Appointments) != 0 ||
+		len(st.M360Contacts) != 0 || len(samplesOf(&st, id.location.ID)) != 200 {
+		t.Fatalf("%d contacts, %d tasks, %d notes, %d appointments, %d Marketing 360 contacts", len(st.Contacts),
+			len(st.Tasks), len(st.Notes), len(st.Appointments), len(st.M360Contacts))
+	}
+	twinWithState(t, &st)
+}
+
+// twinWithState writes st as the harness does and starts a strict
+// in-process twin, seeded as the harness's, on it.
+func twinWithState(t *testing.T, st *store.State) *mock.Server {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.json")
+	if _, err := writeState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: twinSeed, StateFile: path, Strict: true,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("the twin refuses the data set: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
 }
 
 func TestBaselineHandler(t *testing.T) {
@@ -215,7 +227,7 @@ func TestBaselineHandler(t *testing.T) {
 			t.Errorf("%s: %d %s", m, rec.Code, rec.Body)
 		}
 		if n := rec.Body.Len(); n < 500 || n > 1000 {
-			t.Errorf("%s: body of %d bytes, want about the twin's 700", m, n)
+			t.Errorf("%s: body of %d bytes, want about the twin's 800", m, n)
 		}
 	}
 }
@@ -231,7 +243,9 @@ func TestRunLoad_GoGenerator(t *testing.T) {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
-	tg := &target{baseURL: srv.URL, token: "t", locationID: "L", contactIDs: []string{"a", "b"}, seq: new(atomicCounter)}
+	tg := &target{baseURL: srv.URL, token: "t", locationID: "L", seq: new(atomicCounter), contacts: []sample{
+		newSample(&store.Contact{ID: "a", FirstName: "Ada", LastName: "Lovelace"}),
+		newSample(&store.Contact{ID: "b", FirstName: "Alan", LastName: "Turing", CompanyName: "Bletchley", Tags: []string{"vip"}})}}
 	start := time.Now()
 	res, err := runLoad(context.Background(), tg, loadSpec{workload: WorkloadMixed, concurrency: 3,
 		warmup: 50 * time.Millisecond, duration: 200 * time.Millisecond, seed: 1})
@@ -262,7 +276,9 @@ func TestRunLoad_GoGenerator(t *testing.T) {
 func TestReport_MarkdownAndJSON(t *testing.T) {
 	met := true
 	rep := Report{Schema: ReportSchema, Machine: machineFacts(),
-		Settings: Settings{Generator: "go", Concurrency: 4, Duration: "1s", Warmup: "0s", Pairs: 2, DataSetContacts: 1000},
+		Settings: Settings{Generator: "go", Concurrency: 4, Duration: "1s", Warmup: "0s", Pairs: 2, DataSetContacts: 1000,
+			DataSet:        "1,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `default` (seed 42)",
+			AtScaleDataSet: "100,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `large` (seed 100000)"},
 		Workloads: []WorkloadReport{{Name: WorkloadGet, Target: 0.5, Met: &met, Ratio: 0.6, Pairs: []PairResult{
 			{Baseline: RunResult{RPS: 20000, P50Ms: 1, P99Ms: 2}, Twin: RunResult{RPS: 12000, P50Ms: 2, P99Ms: 4}, Ratio: 0.6},
 			{Baseline: RunResult{RPS: 10000, P50Ms: 1, P99Ms: 2}, Twin: RunResult{RPS: 6000, P50Ms: 2, P99Ms: 4, Errors: 3}, Ratio: 0.6},
@@ -272,7 +288,9 @@ func TestReport_MarkdownAndJSON(t *testing.T) {
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"| get | 15,000 | 9,000 | 0.60× | ≥ 0.5× (met) |", "| get | 2 | 10,000 | 6,000 |",
-		"0 / 3 |", "| 42.0 ms | < 150 ms (met) |", "| 500.0 MB | < 400 MB (**missed**) |", "100,000 contacts"} {
+		"0 / 3 |", "| 42.0 ms | < 150 ms (met) |", "| 500.0 MB | < 400 MB (**missed**) |", "100,000 HighLevel contacts",
+		"with 1,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `default` (seed 42). Baseline",
+		"| resident memory, 100,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `large`"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

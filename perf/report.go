@@ -43,8 +43,13 @@ type Settings struct {
 	Pairs           int    `json:"pairs"`
 	DataSetContacts int    `json:"dataSetContacts"`
 	AtScaleContacts int    `json:"atScaleContacts"`
-	TwinArgs        string `json:"twinArgs"`
-	BaselineBytes   int    `json:"baselineBytes"`
+	// DataSet and AtScaleDataSet say what the workloads' and the
+	// memory-at-scale step's data sets hold and which fixtures scenario
+	// made them.
+	DataSet        string `json:"dataSet"`
+	AtScaleDataSet string `json:"atScaleDataSet,omitempty"`
+	TwinArgs       string `json:"twinArgs"`
+	BaselineBytes  int    `json:"baselineBytes"`
 }
 
 // WorkloadReport is one workload's pairs of runs.
@@ -120,10 +125,10 @@ func (r Report) Markdown() string {
 	fmt.Fprintf(&b, "%s %s/%s, %d CPUs (GOMAXPROCS %d)%s. Closed loop (%s load generator): %d connections, "+
 		"%s warm-up then %s measured per run, %s per workload (baseline then twin%s), "+
 		"each run on a fresh process. Twin: `contactbridge %s` (auth, validation and journal on, rate limits off) "+
-		"with %s contacts (2 tasks, 2 notes each). Baseline: bare net/http answering a fixed %d-byte contact on "+
+		"with %s. Baseline: bare net/http answering a fixed %d-byte contact on "+
 		"every path (also for the list, whose twin answer is 100 contacts).\n\n",
 		m.GoVersion, m.OS, m.Arch, m.NumCPU, m.GOMAXPROCS, cpu, s.Generator, s.Concurrency, s.Warmup, s.Duration,
-		plural(s.Pairs, "pair"), alternation(s.Pairs), s.TwinArgs, thousands(float64(s.DataSetContacts)), s.BaselineBytes)
+		plural(s.Pairs, "pair"), alternation(s.Pairs), s.TwinArgs, s.DataSet, s.BaselineBytes)
 
 	b.WriteString("| workload | baseline req/s | twin req/s | twin/baseline | target | baseline p50 / p99 ms | twin p50 / p99 ms | errors (baseline / twin) |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n")
@@ -148,17 +153,17 @@ func (r Report) Markdown() string {
 	}
 
 	b.WriteString("\n| twin | value | target |\n| --- | ---: | --- |\n")
-	fmt.Fprintf(&b, "| start-up to the first 200, %s contacts (median of %d starts) | %.1f ms | < %.0f ms %s |\n",
+	fmt.Fprintf(&b, "| start-up to the first 200, %s HighLevel contacts (median of %d starts) | %.1f ms | < %.0f ms %s |\n",
 		thousands(float64(s.DataSetContacts)), len(r.Startup.TwinSamplesMs), r.Startup.TwinMs, r.Startup.TargetMs,
 		metMark(r.Startup.TwinMs < r.Startup.TargetMs))
 	mem := r.Memory
-	fmt.Fprintf(&b, "| resident memory idle, %s contacts | %.1f MB | < %.0f MB %s |\n",
+	fmt.Fprintf(&b, "| resident memory idle, %s HighLevel contacts | %.1f MB | < %.0f MB %s |\n",
 		thousands(float64(mem.IdleContacts)), mem.IdleRSSMB, mem.TargetIdleMB, metMark(mem.IdleRSSMB > 0 && mem.IdleRSSMB < mem.TargetIdleMB))
 	if mem.AtScaleContacts > 0 {
-		fmt.Fprintf(&b, "| resident memory, %s contacts + 2 tasks + 2 notes each | %.1f MB | < %.0f MB %s |\n",
-			thousands(float64(mem.AtScaleContacts)), mem.AtScaleRSSMB, mem.TargetAtScaleMB,
+		fmt.Fprintf(&b, "| resident memory, %s | %.1f MB | < %.0f MB %s |\n",
+			s.AtScaleDataSet, mem.AtScaleRSSMB, mem.TargetAtScaleMB,
 			metMark(mem.AtScaleRSSMB > 0 && mem.AtScaleRSSMB < mem.TargetAtScaleMB))
-		fmt.Fprintf(&b, "| start-up to the first 200, %s contacts (%.0f MB state file) | %s ms | |\n",
+		fmt.Fprintf(&b, "| start-up to the first 200, %s HighLevel contacts (%.0f MB state file) | %s ms | |\n",
 			thousands(float64(mem.AtScaleContacts)), mem.AtScaleStateMB, thousands(mem.AtScaleStartupMs))
 	}
 	b.WriteString("\nMB are MiB (VmRSS of the twin process after its first answer).\n")

@@ -63,6 +63,7 @@ type API struct {
 // Handlers returns the handler of every operation, by operationId: every
 // route of the API on one screen.
 func (a *API) Handlers() map[string]pipeline.HandlerFunc {
+	tasks, notes, events := a.tasks(), a.notes(), a.events()
 	h := map[string]pipeline.HandlerFunc{
 		"m360-get-account":            a.getAccount,
 		"m360-list-contacts":          a.listContacts,
@@ -71,21 +72,21 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"m360-replace-contact":        a.replaceContact,
 		"m360-delete-contact":         a.deleteContact,
 		"m360-list-contact-tasks":     a.listContactTasks,
-		"m360-create-task":            a.createTask,
-		"m360-get-task":               a.getTask,
-		"m360-update-task":            a.updateTask,
-		"m360-delete-task":            a.deleteTask,
+		"m360-create-task":            tasks.create,
+		"m360-get-task":               tasks.get,
+		"m360-update-task":            tasks.update,
+		"m360-delete-task":            tasks.remove,
 		"m360-list-tasks":             a.listTasks,
 		"m360-list-notes":             a.listNotes,
-		"m360-create-note":            a.createNote,
-		"m360-get-note":               a.getNote,
-		"m360-update-note":            a.updateNote,
-		"m360-delete-note":            a.deleteNote,
+		"m360-create-note":            notes.create,
+		"m360-get-note":               notes.get,
+		"m360-update-note":            notes.update,
+		"m360-delete-note":            notes.remove,
 		"m360-list-events":            a.listEvents,
-		"m360-create-event":           a.createEvent,
-		"m360-get-event":              a.getEvent,
-		"m360-update-event":           a.updateEvent,
-		"m360-delete-event":           a.deleteEvent,
+		"m360-create-event":           events.create,
+		"m360-get-event":              events.get,
+		"m360-update-event":           events.update,
+		"m360-delete-event":           events.remove,
 		"m360-list-campaigns":         a.listCampaigns,
 		"m360-get-campaign":           a.getCampaign,
 		"m360-list-campaign-triggers": a.listTriggers,
@@ -231,21 +232,15 @@ func (a *API) getAccount(r *pipeline.Request) (pipeline.Response, error) {
 // --- contacts ---
 
 func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
-	acct, err := account(r)
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	f := store.M360ContactFilter{M360Paging: q.paging(), UpdatedSince: q.int64("updatedSince", 0),
-		Email: r.Query.Get("email"), ExternalID: r.Query.Get("externalId")}
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Contacts(acct, f)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, f.M360Paging, viewContact))
+	return listed(r, nil,
+		func(q *query, _ []int64) (store.M360ContactFilter, store.M360Paging) {
+			f := store.M360ContactFilter{M360Paging: q.paging(), UpdatedSince: q.int64("updatedSince", 0),
+				Email: r.Query.Get("email"), ExternalID: r.Query.Get("externalId")}
+			return f, f.M360Paging
+		},
+		func(acct int64, _ []int64, f store.M360ContactFilter) ([]store.M360Contact, int, error) {
+			return a.Store.M360Contacts(acct, f)
+		}, viewContact)
 }
 
 func decodeContact(r *pipeline.Request) (store.M360Contact, error) {
@@ -318,278 +313,96 @@ func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
 
 // --- tasks ---
 
+// tasks are under a contact; the store keeps a task's completedAt.
+func (a *API) tasks() *records[store.M360Task, taskInput, *taskInput, taskView] {
+	return &records[store.M360Task, taskInput, *taskInput, taskView]{
+		api: a, underContact: true, idParam: "taskId", kind: "Task", view: viewTask,
+		blank: func(acct, contact int64) store.M360Task {
+			return store.M360Task{AccountID: acct, ContactID: contact}
+		},
+		createFn: Store.CreateM360Task, getFn: Store.M360Task, updateFn: Store.UpdateM360Task, removeFn: Store.DeleteM360Task,
+	}
+}
+
 func (a *API) listContactTasks(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact")
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	f := store.M360TaskFilter{M360Paging: q.paging(), ContactID: id[0]}
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Tasks(acct, f)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, f.M360Paging, viewTask))
+	return listed(r, []string{"contactId", "Contact"},
+		func(q *query, id []int64) (store.M360TaskFilter, store.M360Paging) {
+			f := store.M360TaskFilter{M360Paging: q.paging(), ContactID: id[0]}
+			return f, f.M360Paging
+		}, a.fetchTasks, viewTask)
 }
 
 func (a *API) listTasks(r *pipeline.Request) (pipeline.Response, error) {
-	acct, err := account(r)
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	f := store.M360TaskFilter{M360Paging: q.paging(), UpdatedSince: q.int64("updatedSince", 0), Completed: q.bool("completed")}
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Tasks(acct, f)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, f.M360Paging, viewTask))
+	return listed(r, nil,
+		func(q *query, _ []int64) (store.M360TaskFilter, store.M360Paging) {
+			f := store.M360TaskFilter{M360Paging: q.paging(), UpdatedSince: q.int64("updatedSince", 0), Completed: q.bool("completed")}
+			return f, f.M360Paging
+		}, a.fetchTasks, viewTask)
 }
 
-func (a *API) createTask(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact")
-	if err != nil {
-		return fail(err)
-	}
-	var in taskInput
-	if err := r.Decode(&in); err != nil {
-		return fail(err)
-	}
-	t := store.M360Task{AccountID: acct, ContactID: id[0]}
-	if err := in.apply(&t, true); err != nil {
-		return fail(err)
-	}
-	t, err = a.Store.CreateM360Task(t)
-	if err != nil {
-		return fail(err)
-	}
-	return created(result[taskView]{viewTask(t)})
-}
-
-func (a *API) getTask(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact", "taskId", "Task")
-	if err != nil {
-		return fail(err)
-	}
-	t, err := a.Store.M360Task(acct, id[0], id[1])
-	if err != nil {
-		return fail(err)
-	}
-	return ok(result[taskView]{viewTask(t)})
-}
-
-// updateTask is a partial update: the fields sent change, the others stay.
-func (a *API) updateTask(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact", "taskId", "Task")
-	if err != nil {
-		return fail(err)
-	}
-	var in taskInput
-	if err := r.Decode(&in); err != nil {
-		return fail(err)
-	}
-	t, err := a.Store.UpdateM360Task(acct, id[0], id[1], func(t *store.M360Task) error { return in.apply(t, false) })
-	if err != nil {
-		return fail(err)
-	}
-	return ok(result[taskView]{viewTask(t)})
-}
-
-func (a *API) deleteTask(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact", "taskId", "Task")
-	if err != nil {
-		return fail(err)
-	}
-	if err := a.Store.DeleteM360Task(acct, id[0], id[1]); err != nil {
-		return fail(err)
-	}
-	return deleted(id[1])
+func (a *API) fetchTasks(acct int64, _ []int64, f store.M360TaskFilter) ([]store.M360Task, int, error) {
+	return a.Store.M360Tasks(acct, f)
 }
 
 // --- notes ---
 
+func (a *API) notes() *records[store.M360Note, noteInput, *noteInput, noteView] {
+	return &records[store.M360Note, noteInput, *noteInput, noteView]{
+		api: a, underContact: true, idParam: "noteId", kind: "Note", view: viewNote,
+		blank: func(acct, contact int64) store.M360Note {
+			return store.M360Note{AccountID: acct, ContactID: contact}
+		},
+		createFn: Store.CreateM360Note, getFn: Store.M360Note, updateFn: Store.UpdateM360Note, removeFn: Store.DeleteM360Note,
+	}
+}
+
 func (a *API) listNotes(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact")
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	p := q.paging()
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Notes(acct, id[0], p)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, p, viewNote))
-}
-
-func (a *API) createNote(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact")
-	if err != nil {
-		return fail(err)
-	}
-	var in noteInput
-	if err := r.Decode(&in); err != nil {
-		return fail(err)
-	}
-	n := store.M360Note{AccountID: acct, ContactID: id[0]}
-	if err := in.apply(&n, true); err != nil {
-		return fail(err)
-	}
-	n, err = a.Store.CreateM360Note(n)
-	if err != nil {
-		return fail(err)
-	}
-	return created(result[noteView]{viewNote(n)})
-}
-
-func (a *API) getNote(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact", "noteId", "Note")
-	if err != nil {
-		return fail(err)
-	}
-	n, err := a.Store.M360Note(acct, id[0], id[1])
-	if err != nil {
-		return fail(err)
-	}
-	return ok(result[noteView]{viewNote(n)})
-}
-
-// updateNote is a partial update: the fields sent change, the others stay.
-func (a *API) updateNote(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact", "noteId", "Note")
-	if err != nil {
-		return fail(err)
-	}
-	var in noteInput
-	if err := r.Decode(&in); err != nil {
-		return fail(err)
-	}
-	n, err := a.Store.UpdateM360Note(acct, id[0], id[1], func(n *store.M360Note) error { return in.apply(n, false) })
-	if err != nil {
-		return fail(err)
-	}
-	return ok(result[noteView]{viewNote(n)})
-}
-
-func (a *API) deleteNote(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "contactId", "Contact", "noteId", "Note")
-	if err != nil {
-		return fail(err)
-	}
-	if err := a.Store.DeleteM360Note(acct, id[0], id[1]); err != nil {
-		return fail(err)
-	}
-	return deleted(id[1])
+	return listed(r, []string{"contactId", "Contact"}, pagingOnly,
+		func(acct int64, id []int64, p store.M360Paging) ([]store.M360Note, int, error) {
+			return a.Store.M360Notes(acct, id[0], p)
+		}, viewNote)
 }
 
 // --- calendar events ---
 
+// events are under the account, not a contact: the body names the contact,
+// and an update may move an event to another contact of the account.
+func (a *API) events() *records[store.M360Event, eventInput, *eventInput, eventView] {
+	return &records[store.M360Event, eventInput, *eventInput, eventView]{
+		api: a, idParam: "eventId", kind: "Event", view: viewEvent,
+		blank:    func(acct, _ int64) store.M360Event { return store.M360Event{AccountID: acct} },
+		createFn: Store.CreateM360Event,
+		getFn: func(s Store, acct, _, id int64) (store.M360Event, error) {
+			return s.M360Event(acct, id)
+		},
+		updateFn: func(s Store, acct, _, id int64, fn func(*store.M360Event) error) (store.M360Event, error) {
+			return s.UpdateM360Event(acct, id, fn)
+		},
+		removeFn: func(s Store, acct, _, id int64) error { return s.DeleteM360Event(acct, id) },
+	}
+}
+
 func (a *API) listEvents(r *pipeline.Request) (pipeline.Response, error) {
-	acct, err := account(r)
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	f := store.M360EventFilter{M360Paging: q.paging(), From: q.int64("from", 0), To: q.int64("to", 0)}
-	if c := q.int64("contactId", 1); c != nil {
-		f.ContactID = *c
-	}
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Events(acct, f)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, f.M360Paging, viewEvent))
-}
-
-func (a *API) createEvent(r *pipeline.Request) (pipeline.Response, error) {
-	acct, err := account(r)
-	if err != nil {
-		return fail(err)
-	}
-	var in eventInput
-	if err := r.Decode(&in); err != nil {
-		return fail(err)
-	}
-	e := store.M360Event{AccountID: acct}
-	if err := in.apply(&e, true); err != nil {
-		return fail(err)
-	}
-	e, err = a.Store.CreateM360Event(e)
-	if err != nil {
-		return fail(err)
-	}
-	return created(result[eventView]{viewEvent(e)})
-}
-
-func (a *API) getEvent(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "eventId", "Event")
-	if err != nil {
-		return fail(err)
-	}
-	e, err := a.Store.M360Event(acct, id[0])
-	if err != nil {
-		return fail(err)
-	}
-	return ok(result[eventView]{viewEvent(e)})
-}
-
-// updateEvent is a partial update; the store checks the result as on create.
-func (a *API) updateEvent(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "eventId", "Event")
-	if err != nil {
-		return fail(err)
-	}
-	var in eventInput
-	if err := r.Decode(&in); err != nil {
-		return fail(err)
-	}
-	e, err := a.Store.UpdateM360Event(acct, id[0], func(e *store.M360Event) error { return in.apply(e, false) })
-	if err != nil {
-		return fail(err)
-	}
-	return ok(result[eventView]{viewEvent(e)})
-}
-
-func (a *API) deleteEvent(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "eventId", "Event")
-	if err != nil {
-		return fail(err)
-	}
-	if err := a.Store.DeleteM360Event(acct, id[0]); err != nil {
-		return fail(err)
-	}
-	return deleted(id[0])
+	return listed(r, nil,
+		func(q *query, _ []int64) (store.M360EventFilter, store.M360Paging) {
+			f := store.M360EventFilter{M360Paging: q.paging(), From: q.int64("from", 0), To: q.int64("to", 0)}
+			if c := q.int64("contactId", 1); c != nil {
+				f.ContactID = *c
+			}
+			return f, f.M360Paging
+		},
+		func(acct int64, _ []int64, f store.M360EventFilter) ([]store.M360Event, int, error) {
+			return a.Store.M360Events(acct, f)
+		}, viewEvent)
 }
 
 // --- campaigns ---
 
 func (a *API) listCampaigns(r *pipeline.Request) (pipeline.Response, error) {
-	acct, err := account(r)
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	p := q.paging()
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Campaigns(acct, p)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, p, viewCampaign))
+	return listed(r, nil, pagingOnly,
+		func(acct int64, _ []int64, p store.M360Paging) ([]store.M360Campaign, int, error) {
+			return a.Store.M360Campaigns(acct, p)
+		}, viewCampaign)
 }
 
 func (a *API) getCampaign(r *pipeline.Request) (pipeline.Response, error) {
@@ -605,20 +418,10 @@ func (a *API) getCampaign(r *pipeline.Request) (pipeline.Response, error) {
 }
 
 func (a *API) listTriggers(r *pipeline.Request) (pipeline.Response, error) {
-	acct, id, err := ids(r, "campaignId", "Campaign")
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	p := q.paging()
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Triggers(acct, id[0], p)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, p, viewTrigger))
+	return listed(r, []string{"campaignId", "Campaign"}, pagingOnly,
+		func(acct int64, id []int64, p store.M360Paging) ([]store.M360Trigger, int, error) {
+			return a.Store.M360Triggers(acct, id[0], p)
+		}, viewTrigger)
 }
 
 // triggerCampaign enters a contact into a campaign: 201 the first time, 200
@@ -648,20 +451,10 @@ func (a *API) triggerCampaign(r *pipeline.Request) (pipeline.Response, error) {
 // --- webhooks ---
 
 func (a *API) listWebhooks(r *pipeline.Request) (pipeline.Response, error) {
-	acct, err := account(r)
-	if err != nil {
-		return fail(err)
-	}
-	q := newQuery(r)
-	p := q.paging()
-	if err := q.err(); err != nil {
-		return fail(err)
-	}
-	page, total, err := a.Store.M360Webhooks(acct, p)
-	if err != nil {
-		return fail(err)
-	}
-	return ok(list(page, total, p, viewWebhook))
+	return listed(r, nil, pagingOnly,
+		func(acct int64, _ []int64, p store.M360Paging) ([]store.M360Webhook, int, error) {
+			return a.Store.M360Webhooks(acct, p)
+		}, viewWebhook)
 }
 
 func (a *API) createWebhook(r *pipeline.Request) (pipeline.Response, error) {

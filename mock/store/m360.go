@@ -629,87 +629,211 @@ func (s *Store) m360Contact(account, contact int64) error {
 	return nil
 }
 
+// --- tasks, notes and calendar events ---
+
+// m360Record is what the generic operations need of a record with the
+// store's timestamps: a task, a note or a calendar event.
+type m360Record[T any] interface {
+	m360Row[T]
+	// contact is the contact the record is with.
+	contact() int64
+	// stampCreated stamps a new record made at at.
+	stampCreated(at int64)
+	// keep puts back what an update may not change: the id, account and
+	// created time, and the contact of a record that belongs to one.
+	keep(old T)
+	// stampUpdated stamps an update of old made at at.
+	stampUpdated(old T, at int64)
+}
+
+func (t M360Task) contact() int64  { return t.ContactID }
+func (n M360Note) contact() int64  { return n.ContactID }
+func (e M360Event) contact() int64 { return e.ContactID }
+
+// A task created completed is completed at its creation.
+func (t *M360Task) stampCreated(at int64) {
+	t.Created, t.Updated, t.CompletedAt = at, at, nil
+	if t.Completed {
+		t.CompletedAt = &t.Created
+	}
+}
+func (n *M360Note) stampCreated(at int64)  { n.Created, n.Updated = at, at }
+func (e *M360Event) stampCreated(at int64) { e.Created, e.Updated = at, at }
+
+func (t *M360Task) keep(old M360Task) {
+	t.ID, t.AccountID, t.ContactID, t.Created = old.ID, old.AccountID, old.ContactID, old.Created
+}
+func (n *M360Note) keep(old M360Note) {
+	n.ID, n.AccountID, n.ContactID, n.Created = old.ID, old.AccountID, old.ContactID, old.Created
+}
+
+// An update may move an event to another contact of the account.
+func (e *M360Event) keep(old M360Event) {
+	e.ID, e.AccountID, e.Created = old.ID, old.AccountID, old.Created
+}
+
+// CompletedAt is the store's: set to the update's time when Completed
+// becomes true, cleared when it becomes false.
+func (t *M360Task) stampUpdated(old M360Task, at int64) {
+	t.Updated = at
+	switch {
+	case t.Completed && !old.Completed:
+		t.CompletedAt = &t.Updated
+	case !t.Completed:
+		t.CompletedAt = nil
+	default:
+		t.CompletedAt = cloneInt(old.CompletedAt)
+	}
+}
+func (n *M360Note) stampUpdated(_ M360Note, at int64)   { n.Updated = at }
+func (e *M360Event) stampUpdated(_ M360Event, at int64) { e.Updated = at }
+
+// m360Key names a record of an account, and of a contact when nested (tasks
+// and notes): then a missing contact is the contact's NotFoundError, and a
+// record of another contact is missing.
+type m360Key struct {
+	account, contact, id int64
+	nested               bool
+}
+
+func m360InAccount(account, id int64) m360Key { return m360Key{account: account, id: id} }
+
+func m360InContact(account, contact, id int64) m360Key {
+	return m360Key{account: account, contact: contact, id: id, nested: true}
+}
+
+// m360Lookup returns the record k names. Callers hold mu.
+func m360Lookup[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], kind string, k m360Key) (T, error) {
+	var zero T
+	if k.nested {
+		if err := s.m360Contact(k.account, k.contact); err != nil {
+			return zero, err
+		}
+	}
+	v, ok := tbl.get(k.account, k.id)
+	if !ok || (k.nested && P(&v).contact() != k.contact) {
+		return zero, m360NotFound(kind, k.id)
+	}
+	return v, nil
+}
+
+// m360HasContact fails unless a record names a contact of its account.
+// Callers hold mu.
+func m360HasContact[T any, P m360Record[T]](s *Store, v *T) error {
+	_, account := P(v).key()
+	return s.m360Contact(account, P(v).contact())
+}
+
+// m360Create adds v to tbl under the next id, stamped now, once check (which
+// may complete v) passes.
+func m360Create[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], v T, check func(*Store, *T) error) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := check(s, &v); err != nil {
+		var zero T
+		return zero, err
+	}
+	v = P(&v).clone()
+	P(&v).stampCreated(s.m360Now())
+	v = tbl.add(v)
+	return P(&v).clone(), nil
+}
+
+func m360Get[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], kind string, k m360Key) (T, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, err := m360Lookup(s, tbl, kind, k)
+	return P(&v).clone(), err
+}
+
+// m360Update applies fn to a copy of the record k names and stores it. An
+// error from fn is returned as is and nothing changes; check, when not nil,
+// vets the result as on create.
+func m360Update[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], kind string, k m360Key,
+	fn func(*T) error, check func(*Store, *T) error) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var zero T
+	old, err := m360Lookup(s, tbl, kind, k)
+	if err != nil {
+		return zero, err
+	}
+	next := P(&old).clone()
+	if err := fn(&next); err != nil {
+		return zero, err
+	}
+	next = P(&next).clone()
+	P(&next).keep(old)
+	if check != nil {
+		if err := check(s, &next); err != nil {
+			return zero, err
+		}
+	}
+	P(&next).stampUpdated(old, s.m360Now())
+	tbl.set(next)
+	return P(&next).clone(), nil
+}
+
+func m360Delete[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], kind string, k m360Key) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := m360Lookup(s, tbl, kind, k); err != nil {
+		return err
+	}
+	tbl.remove(k.id)
+	return nil
+}
+
+// m360All selects every record.
+func m360All[T any](T) bool { return true }
+
+// m360Select returns account's records that keep selects, in id order.
+// Callers hold mu.
+func m360Select[T any, P m360Row[T]](tbl *m360Table[T, P], account int64, keep func(T) bool) []T {
+	var list []T
+	tbl.scan(account, func(v T) {
+		if keep(v) {
+			list = append(list, v)
+		}
+	})
+	return list
+}
+
+// m360ListOf starts a list of account's records, of contact when it is not
+// 0: it fails when account, or a named contact, is missing. Callers hold mu.
+func (s *Store) m360ListOf(account, contact int64) error {
+	if err := s.m360Account(account); err != nil {
+		return err
+	}
+	if contact != 0 {
+		return s.m360Contact(account, contact)
+	}
+	return nil
+}
+
 // --- tasks ---
 
 // CreateM360Task adds a task to contact t.ContactID of t.AccountID. A task
 // created completed is completed at its creation.
 func (s *Store) CreateM360Task(t M360Task) (M360Task, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.m360Contact(t.AccountID, t.ContactID); err != nil {
-		return M360Task{}, err
-	}
-	t = t.clone()
-	t.Created = s.m360Now()
-	t.Updated = t.Created
-	t.CompletedAt = nil
-	if t.Completed {
-		t.CompletedAt = &t.Created
-	}
-	t = s.m360.tasks.add(t)
-	return t.clone(), nil
-}
-
-// lookupM360Task returns task id of contact in account: the contact's
-// NotFoundError when the contact is missing, the task's otherwise. Callers
-// hold mu.
-func (s *Store) lookupM360Task(account, contact, id int64) (M360Task, error) {
-	if err := s.m360Contact(account, contact); err != nil {
-		return M360Task{}, err
-	}
-	t, ok := s.m360.tasks.get(account, id)
-	if !ok || t.ContactID != contact {
-		return M360Task{}, m360NotFound("Task", id)
-	}
-	return t, nil
+	return m360Create(s, &s.m360.tasks, t, m360HasContact[M360Task])
 }
 
 // M360Task returns a task of a contact of account.
 func (s *Store) M360Task(account, contact, id int64) (M360Task, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t, err := s.lookupM360Task(account, contact, id)
-	return t.clone(), err
+	return m360Get(s, &s.m360.tasks, "Task", m360InContact(account, contact, id))
 }
 
 // UpdateM360Task applies fn to a copy of a task and stores it. CompletedAt is
 // the store's: set to now when Completed becomes true, cleared when it
 // becomes false.
 func (s *Store) UpdateM360Task(account, contact, id int64, fn func(*M360Task) error) (M360Task, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, err := s.lookupM360Task(account, contact, id)
-	if err != nil {
-		return M360Task{}, err
-	}
-	next := old.clone()
-	if err := fn(&next); err != nil {
-		return M360Task{}, err
-	}
-	next = next.clone()
-	next.ID, next.AccountID, next.ContactID, next.Created = old.ID, old.AccountID, old.ContactID, old.Created
-	next.Updated = s.m360Now()
-	switch {
-	case next.Completed && !old.Completed:
-		next.CompletedAt = &next.Updated
-	case !next.Completed:
-		next.CompletedAt = nil
-	default:
-		next.CompletedAt = cloneInt(old.CompletedAt)
-	}
-	s.m360.tasks.set(next)
-	return next.clone(), nil
+	return m360Update(s, &s.m360.tasks, "Task", m360InContact(account, contact, id), fn, nil)
 }
 
 // DeleteM360Task removes a task of a contact of account.
 func (s *Store) DeleteM360Task(account, contact, id int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.lookupM360Task(account, contact, id); err != nil {
-		return err
-	}
-	s.m360.tasks.remove(id)
-	return nil
+	return m360Delete(s, &s.m360.tasks, "Task", m360InContact(account, contact, id))
 }
 
 // M360Tasks returns the page of account's tasks that f selects and how many
@@ -718,21 +842,13 @@ func (s *Store) DeleteM360Task(account, contact, id int64) error {
 func (s *Store) M360Tasks(account int64, f M360TaskFilter) ([]M360Task, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if err := s.m360Account(account); err != nil {
+	if err := s.m360ListOf(account, f.ContactID); err != nil {
 		return nil, 0, err
 	}
-	if f.ContactID != 0 {
-		if err := s.m360Contact(account, f.ContactID); err != nil {
-			return nil, 0, err
-		}
-	}
-	var list []M360Task
-	s.m360.tasks.scan(account, func(t M360Task) {
-		if (f.ContactID == 0 || t.ContactID == f.ContactID) &&
+	list := m360Select(&s.m360.tasks, account, func(t M360Task) bool {
+		return (f.ContactID == 0 || t.ContactID == f.ContactID) &&
 			(f.UpdatedSince == nil || t.Updated >= *f.UpdatedSince) &&
-			(f.Completed == nil || t.Completed == *f.Completed) {
-			list = append(list, t)
-		}
+			(f.Completed == nil || t.Completed == *f.Completed)
 	})
 	if f.UpdatedSince != nil {
 		byUpdated(list, func(t M360Task) int64 { return t.Updated })
@@ -745,61 +861,22 @@ func (s *Store) M360Tasks(account int64, f M360TaskFilter) ([]M360Task, int, err
 
 // CreateM360Note adds a note to contact n.ContactID of n.AccountID.
 func (s *Store) CreateM360Note(n M360Note) (M360Note, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.m360Contact(n.AccountID, n.ContactID); err != nil {
-		return M360Note{}, err
-	}
-	n.Created = s.m360Now()
-	n.Updated = n.Created
-	return s.m360.notes.add(n), nil
-}
-
-func (s *Store) lookupM360Note(account, contact, id int64) (M360Note, error) {
-	if err := s.m360Contact(account, contact); err != nil {
-		return M360Note{}, err
-	}
-	n, ok := s.m360.notes.get(account, id)
-	if !ok || n.ContactID != contact {
-		return M360Note{}, m360NotFound("Note", id)
-	}
-	return n, nil
+	return m360Create(s, &s.m360.notes, n, m360HasContact[M360Note])
 }
 
 // M360Note returns a note of a contact of account.
 func (s *Store) M360Note(account, contact, id int64) (M360Note, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.lookupM360Note(account, contact, id)
+	return m360Get(s, &s.m360.notes, "Note", m360InContact(account, contact, id))
 }
 
 // UpdateM360Note applies fn to a copy of a note and stores it.
 func (s *Store) UpdateM360Note(account, contact, id int64, fn func(*M360Note) error) (M360Note, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, err := s.lookupM360Note(account, contact, id)
-	if err != nil {
-		return M360Note{}, err
-	}
-	next := old
-	if err := fn(&next); err != nil {
-		return M360Note{}, err
-	}
-	next.ID, next.AccountID, next.ContactID, next.Created = old.ID, old.AccountID, old.ContactID, old.Created
-	next.Updated = s.m360Now()
-	s.m360.notes.set(next)
-	return next, nil
+	return m360Update(s, &s.m360.notes, "Note", m360InContact(account, contact, id), fn, nil)
 }
 
 // DeleteM360Note removes a note of a contact of account.
 func (s *Store) DeleteM360Note(account, contact, id int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.lookupM360Note(account, contact, id); err != nil {
-		return err
-	}
-	s.m360.notes.remove(id)
-	return nil
+	return m360Delete(s, &s.m360.notes, "Note", m360InContact(account, contact, id))
 }
 
 // M360Notes returns a page of a contact's notes, by id, and how many it has.
@@ -809,12 +886,7 @@ func (s *Store) M360Notes(account, contact int64, p M360Paging) ([]M360Note, int
 	if err := s.m360Contact(account, contact); err != nil {
 		return nil, 0, err
 	}
-	var list []M360Note
-	s.m360.notes.scan(account, func(n M360Note) {
-		if n.ContactID == contact {
-			list = append(list, n)
-		}
-	})
+	list := m360Select(&s.m360.notes, account, func(n M360Note) bool { return n.ContactID == contact })
 	page, total := m360Page(list, p)
 	return page, total, nil
 }
@@ -842,59 +914,24 @@ func (s *Store) checkM360Event(e *M360Event) error {
 // CreateM360Event adds a calendar event with contact e.ContactID of
 // e.AccountID. End must be after Start; an empty Status is scheduled.
 func (s *Store) CreateM360Event(e M360Event) (M360Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.checkM360Event(&e); err != nil {
-		return M360Event{}, err
-	}
-	e.Created = s.m360Now()
-	e.Updated = e.Created
-	return s.m360.events.add(e), nil
+	return m360Create(s, &s.m360.events, e, (*Store).checkM360Event)
 }
 
 // M360Event returns a calendar event of account.
 func (s *Store) M360Event(account, id int64) (M360Event, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	e, ok := s.m360.events.get(account, id)
-	if !ok {
-		return M360Event{}, m360NotFound("Event", id)
-	}
-	return e, nil
+	return m360Get(s, &s.m360.events, "Event", m360InAccount(account, id))
 }
 
 // UpdateM360Event applies fn to a copy of an event of account and stores it,
 // checking it as CreateM360Event does (fn may move it to another contact of
 // the account).
 func (s *Store) UpdateM360Event(account, id int64, fn func(*M360Event) error) (M360Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old, ok := s.m360.events.get(account, id)
-	if !ok {
-		return M360Event{}, m360NotFound("Event", id)
-	}
-	next := old
-	if err := fn(&next); err != nil {
-		return M360Event{}, err
-	}
-	next.ID, next.AccountID, next.Created = old.ID, old.AccountID, old.Created
-	if err := s.checkM360Event(&next); err != nil {
-		return M360Event{}, err
-	}
-	next.Updated = s.m360Now()
-	s.m360.events.set(next)
-	return next, nil
+	return m360Update(s, &s.m360.events, "Event", m360InAccount(account, id), fn, (*Store).checkM360Event)
 }
 
 // DeleteM360Event removes a calendar event of account.
 func (s *Store) DeleteM360Event(account, id int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m360.events.get(account, id); !ok {
-		return m360NotFound("Event", id)
-	}
-	s.m360.events.remove(id)
-	return nil
+	return m360Delete(s, &s.m360.events, "Event", m360InAccount(account, id))
 }
 
 // M360Events returns the page of account's events that f selects, by
@@ -903,20 +940,12 @@ func (s *Store) DeleteM360Event(account, id int64) error {
 func (s *Store) M360Events(account int64, f M360EventFilter) ([]M360Event, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if err := s.m360Account(account); err != nil {
+	if err := s.m360ListOf(account, f.ContactID); err != nil {
 		return nil, 0, err
 	}
-	if f.ContactID != 0 {
-		if err := s.m360Contact(account, f.ContactID); err != nil {
-			return nil, 0, err
-		}
-	}
-	var list []M360Event
-	s.m360.events.scan(account, func(e M360Event) {
-		if (f.ContactID == 0 || e.ContactID == f.ContactID) &&
-			(f.From == nil || e.Start >= *f.From) && (f.To == nil || e.Start < *f.To) {
-			list = append(list, e)
-		}
+	list := m360Select(&s.m360.events, account, func(e M360Event) bool {
+		return (f.ContactID == 0 || e.ContactID == f.ContactID) &&
+			(f.From == nil || e.Start >= *f.From) && (f.To == nil || e.Start < *f.To)
 	})
 	slices.SortStableFunc(list, func(a, b M360Event) int { return cmpInt(a.Start, b.Start) })
 	page, total := m360Page(list, f.M360Paging)
@@ -973,9 +1002,7 @@ func (s *Store) M360Campaigns(account int64, p M360Paging) ([]M360Campaign, int,
 	if err := s.m360Account(account); err != nil {
 		return nil, 0, err
 	}
-	var list []M360Campaign
-	s.m360.campaigns.scan(account, func(c M360Campaign) { list = append(list, c) })
-	page, total := m360Page(list, p)
+	page, total := m360Page(m360Select(&s.m360.campaigns, account, m360All[M360Campaign]), p)
 	return page, total, nil
 }
 
@@ -1012,12 +1039,7 @@ func (s *Store) M360Triggers(account, campaign int64, p M360Paging) ([]M360Trigg
 	if _, ok := s.m360.campaigns.get(account, campaign); !ok {
 		return nil, 0, m360NotFound("Campaign", campaign)
 	}
-	var list []M360Trigger
-	s.m360.triggers.scan(account, func(t M360Trigger) {
-		if t.CampaignID == campaign {
-			list = append(list, t)
-		}
-	})
+	list := m360Select(&s.m360.triggers, account, func(t M360Trigger) bool { return t.CampaignID == campaign })
 	page, total := m360Page(list, p)
 	return page, total, nil
 }
@@ -1056,9 +1078,7 @@ func (s *Store) M360Webhooks(account int64, p M360Paging) ([]M360Webhook, int, e
 	if err := s.m360Account(account); err != nil {
 		return nil, 0, err
 	}
-	var list []M360Webhook
-	s.m360.webhooks.scan(account, func(w M360Webhook) { list = append(list, w) })
-	page, total := m360Page(list, p)
+	page, total := m360Page(m360Select(&s.m360.webhooks, account, m360All[M360Webhook]), p)
 	return page, total, nil
 }
 

@@ -682,3 +682,57 @@ func TestM360Concurrent(t *testing.T) {
 		t.Errorf("contacts %d tasks %d triggers %d, want %d each", len(st.M360Contacts), len(st.M360Tasks), len(st.M360Triggers), 8*33)
 	}
 }
+
+// TestM360RecordLookups pins the lookup rules the generic operations share:
+// a record under a contact is found only under its own contact (a missing
+// contact, 0 included, is the contact's 404), an event under its account
+// only, and a failed update changes nothing.
+func TestM360RecordLookups(t *testing.T) {
+	s, clk := newM360(t)
+	c1 := mustM360Contact(t, s, store.M360Contact{})
+	c2 := mustM360Contact(t, s, store.M360Contact{})
+	task, err := s.CreateM360Task(store.M360Task{AccountID: acct1, ContactID: c1.ID, Title: "call"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, err := s.CreateM360Note(store.M360Note{AccountID: acct1, ContactID: c1.ID, Body: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.M360Task(acct1, c2.ID, task.ID)
+	wantNotFound(t, err, "Task")
+	_, err = s.M360Task(acct1, 0, task.ID)
+	wantNotFound(t, err, "Contact")
+	wantNotFound(t, s.DeleteM360Task(acct1, c2.ID, task.ID), "Task")
+	_, err = s.UpdateM360Note(acct1, c2.ID, note.ID, func(*store.M360Note) error { return nil })
+	wantNotFound(t, err, "Note")
+	wantNotFound(t, s.DeleteM360Note(acct1, 999, note.ID), "Contact")
+	_, err = s.CreateM360Task(store.M360Task{AccountID: acct2, ContactID: c1.ID, Title: "x"})
+	wantNotFound(t, err, "Contact")
+
+	e, err := s.CreateM360Event(store.M360Event{AccountID: acct1, ContactID: c1.ID, Start: 10, End: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	boom := errors.New("boom")
+	if _, err := s.UpdateM360Event(acct1, e.ID, func(e *store.M360Event) error { e.Title = "x"; return boom }); err != boom {
+		t.Errorf("UpdateM360Event: error %v, want fn's", err)
+	}
+	if _, err := s.UpdateM360Event(acct1, e.ID, func(e *store.M360Event) error { e.ContactID = 999; return nil }); err == nil {
+		t.Error("UpdateM360Event moved an event to a missing contact")
+	}
+	if got, err := s.M360Event(acct1, e.ID); err != nil || got != e {
+		t.Errorf("after failed updates: %+v, %v; want %+v", got, err, e)
+	}
+	moved, err := s.UpdateM360Event(acct1, e.ID, func(e *store.M360Event) error { e.ContactID = c2.ID; e.ID = 1; return nil })
+	if err != nil || moved.ContactID != c2.ID || moved.ID != e.ID || moved.Created != e.Created || moved.Updated != e.Created+60 {
+		t.Errorf("move event: %+v, %v", moved, err)
+	}
+	wantNotFound(t, s.DeleteM360Event(acct2, e.ID), "Event")
+	if err := s.DeleteM360Event(acct1, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.M360Event(acct1, e.ID)
+	wantNotFound(t, err, "Event")
+}
