@@ -58,7 +58,7 @@ takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
 	fl.IntVar(&f.concurrency, "concurrency", f.concurrency, "closed loops (connections) per run")
 	fl.IntVar(&f.pairs, "pairs", f.pairs, "baseline+twin pairs per workload")
 	fl.StringSliceVar(&f.workloads, "workloads", f.workloads, "workloads to run: "+strings.Join(perf.AllWorkloads, ", "))
-	fl.IntVar(&f.contacts, "contacts", f.contacts, "HighLevel contacts (2 tasks, 2 notes each) at scale: the fixtures scenario large without its Marketing 360 side of the memory-at-scale step (0: skip)")
+	fl.IntVar(&f.contacts, "contacts", f.contacts, "HighLevel contacts (2 tasks, 2 notes each: the fixtures scenario large without its Marketing 360 side) of the memory-at-scale step (0: skip)")
 	fl.StringVar(&f.out, "out", f.out, "JSON results file (its directory is created; --smoke default: "+defaultSmokeOut+")")
 	fl.BoolVar(&f.smoke, "smoke", false, "a short run: 300ms runs after 100ms warm-up, 4 loops, 1 pair, 2000 contacts at scale")
 	fl.StringVar(&f.serveBaseline, "serve-baseline", "", "serve the baseline on this loopback address until stopped (used by the harness)")
