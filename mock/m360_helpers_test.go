@@ -1,7 +1,6 @@
 package mock_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -135,20 +134,9 @@ func (r m360Resp) String() string { return fmt.Sprintf("%d %s", r.status, r.body
 // may use it.
 func (e *m360Env) send(tb testing.TB, req m360Req) m360Resp {
 	tb.Helper()
-	var body io.Reader
-	switch b := req.body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(b)
-	case json.RawMessage:
-		body = bytes.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			tb.Errorf("marshal body: %v", err)
-			return m360Resp{}
-		}
-		body = bytes.NewReader(buf)
+	body, ok := requestBody(tb, req.body)
+	if !ok {
+		return m360Resp{}
 	}
 	ctx := context.Background()
 	if req.expect5xx != 0 {

@@ -235,25 +235,34 @@ type apiResponse struct {
 
 func (r apiResponse) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
 
+// requestBody encodes a test request's body: a string or raw JSON as is,
+// anything else as JSON. It reports a value that does not encode.
+func requestBody(tb testing.TB, b any) (io.Reader, bool) {
+	tb.Helper()
+	switch b := b.(type) {
+	case nil:
+		return nil, true
+	case string:
+		return strings.NewReader(b), true
+	case json.RawMessage:
+		return bytes.NewReader(b), true
+	}
+	buf, err := json.Marshal(b)
+	if err != nil {
+		tb.Errorf("marshal body: %v", err)
+		return nil, false
+	}
+	return bytes.NewReader(buf), true
+}
+
 // call sends req and returns the response. Any 5xx fails the test. It never
 // stops the test, so goroutines may use it: a request that cannot be sent
 // is reported and answered with status 0.
 func (e *twinEnv) call(tb testing.TB, req apiRequest) apiResponse {
 	tb.Helper()
-	var body io.Reader
-	switch b := req.body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(b)
-	case json.RawMessage:
-		body = bytes.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			tb.Errorf("marshal body: %v", err)
-			return apiResponse{}
-		}
-		body = bytes.NewReader(buf)
+	body, ok := requestBody(tb, req.body)
+	if !ok {
+		return apiResponse{}
 	}
 	target := req.path
 	if !strings.HasPrefix(target, "http") {
