@@ -165,6 +165,7 @@ type Server struct {
 	m360URL     string
 	m360Account store.M360Account
 	m360Key     M360Key
+	early       <-chan decodedState // the state file, decoding since start
 
 	url       string
 	listeners []*listener
@@ -188,7 +189,15 @@ func NewServer(opts Options) (*Server, error) {
 		_, _ = rand.Read(b[:])
 		seed = binary.LittleEndian.Uint64(b[:])
 	}
-	// The three specs load at once: parsing them is most of start-up.
+	// The state file decodes while the three specs load: together they are
+	// most of start-up. The goroutine ends on its own: its channel holds the
+	// one result.
+	var early chan decodedState
+	if opts.StateFile != "" {
+		early = make(chan decodedState, 1)
+		go func() { early <- decodeStateFile(opts.StateFile) }()
+	}
+	// The three specs load at once.
 	var spec, adminSpec, m360Spec *openapi.Spec
 	var specErrs [3]error
 	var wg sync.WaitGroup
@@ -209,6 +218,7 @@ func NewServer(opts Options) (*Server, error) {
 		tokens:   auth.NewRegistry(clk),
 		keys:     auth.NewKeyRing(),
 		m360Spec: m360Spec,
+		early:    early,
 		log:      opts.Logger.With("component", "mock"),
 	}
 	s.tokens.Secrets = ids.Token
@@ -484,23 +494,48 @@ func (s *Server) loadInitialData() error {
 	return nil
 }
 
-// loadState loads the state file over the start-up state.
-func (s *Server) loadState() error {
-	f, err := os.Open(s.opts.StateFile)
+// decodedState is a state file, decoded.
+type decodedState struct {
+	st   store.State
+	size int64
+	err  error
+}
+
+func decodeStateFile(path string) decodedState {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("mock: state: %w", err)
+		return decodedState{err: fmt.Errorf("mock: state: %w", err)}
 	}
 	defer f.Close()
 	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
-		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
+		return decodedState{err: fmt.Errorf("mock: state %s: %w", path, err)}
 	}
-	if err := s.store.Restore(overlay(s.store.Snapshot(), st)); err != nil {
+	d := decodedState{st: st}
+	if info, err := f.Stat(); err == nil {
+		d.size = info.Size()
+	}
+	return d
+}
+
+// loadState loads the state file over the start-up state: at start the copy
+// decoded while the specs loaded, on reset the file again.
+func (s *Server) loadState() error {
+	var d decodedState
+	if s.early != nil {
+		d, s.early = <-s.early, nil
+	} else {
+		d = decodeStateFile(s.opts.StateFile)
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if err := s.store.Restore(overlay(s.store.Snapshot(), d.st)); err != nil {
 		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
 	}
 	// Decoding a large state leaves garbage behind: give it back now rather
 	// than carry it while serving (not worth a pause for a small one).
-	if info, err := f.Stat(); err == nil && info.Size() > 32<<20 {
+	if d.size > 32<<20 {
 		debug.FreeOSMemory()
 	}
 	return nil
