@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin/contactbridge
 
-.PHONY: all build run test vet bench api-docs clean
+.PHONY: all build run test vet bench api-docs check-api-docs clean
 
 all: build
 
@@ -26,6 +26,19 @@ BENCHFLAGS ?=
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/
 	./$(BIN) bench $(BENCHFLAGS)
+
+# The exported API of every package, as go doc prints it, committed so that
+# a change of API shows in review (STYLE.md #7).
+api-docs:
+	@mkdir -p .github/docs
+	@for p in $$($(GO) list ./...); do \
+		f=.github/docs/$$(echo $${p#github.com/contactbridge/contactbridge/} | tr / _).txt; \
+		$(GO) doc -all $$p > $$f; \
+	done
+
+check-api-docs: api-docs
+	@git diff --exit-code -- .github/docs || { echo "API changed: run make api-docs and commit .github/docs"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- .github/docs)" || { echo "new package docs: commit .github/docs"; exit 1; }
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 // Package mock assembles the contactbridge twins: a server that serves the
-// HighLevel Contacts API v2 from its spec, on in-memory state, through one
-// pipeline of authentication, validation and handlers.
+// HighLevel Contacts API v2 and the Marketing 360 API from their specs, on
+// one in-memory state, each through the same pipeline (journal, faults,
+// authentication, rate limits, validation, handlers), with one admin API.
 package mock
 
 import (
