@@ -509,3 +509,38 @@ func TestServer_DataHookLoadsAtStartAndOnReset(t *testing.T) {
 		t.Fatalf("reset did not load the data again: %v (calls %d)", got.body["count"], calls)
 	}
 }
+
+// TestAdmin_ResetUnderLoad: resets running next to requests never show an
+// empty twin or an unknown token, and concurrent resets all succeed.
+func TestAdmin_ResetUnderLoad(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{Data: func(loc store.Location, _ store.M360Account) (store.State, error) {
+		at := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
+		return store.State{Contacts: []store.Contact{{ID: "resetContact00000001", LocationID: loc.ID, DateAdded: at, DateUpdated: at}}}, nil
+	}})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				if r := e.do(t, "POST", "/__admin/reset", "", nil); r.status != 200 {
+					t.Errorf("reset: %d %s", r.status, r.raw)
+				}
+			}
+		}()
+	}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 40 {
+				r := e.listContacts(t, e.token)
+				if r.status != 200 || r.body["count"] != 1.0 {
+					t.Errorf("during resets: %d %v", r.status, r.body["count"])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

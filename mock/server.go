@@ -167,6 +167,7 @@ type Server struct {
 	m360Account store.M360Account
 	m360Key     M360Key
 	early       <-chan decodedState // the state file, decoding since start
+	resetMu     sync.Mutex          // one reset at a time
 
 	url       string
 	listeners []*listener
@@ -437,13 +438,20 @@ func (s *Server) seedData(ids *store.IDs) error {
 	// The start-up state without the state file: reset reads the file again
 	// rather than keep a second copy of a large state in memory.
 	s.initial = s.store.Snapshot()
-	if err := s.loadInitialData(); err != nil {
+	if err := s.loadStart(); err != nil {
 		return err
 	}
-	if err := s.addKeys(); err != nil {
+	keys, err := s.staticKeys()
+	if err != nil {
 		return err
 	}
-	return s.addTokens()
+	tokens, err := s.staticTokens()
+	if err != nil {
+		return err
+	}
+	s.keys.Reset(keys)
+	s.tokens.Reset(tokens)
+	return nil
 }
 
 // seedM360 makes the default Marketing 360 account, its campaigns and key.
@@ -464,33 +472,66 @@ func (s *Server) seedM360(ids *store.IDs) error {
 	return nil
 }
 
-// addKeys registers the default and the configured Marketing 360 keys.
-func (s *Server) addKeys() error {
+// staticKeys lists the default and the configured Marketing 360 keys.
+func (s *Server) staticKeys() ([]auth.KeyEntry, error) {
 	keys := []M360Key{s.m360Key}
 	for _, k := range s.opts.M360Keys {
 		if k.ClientID == "" || k.ClientSecret == "" {
-			return fmt.Errorf("mock: a configured Marketing 360 key needs clientId and clientSecret")
+			return nil, fmt.Errorf("mock: a configured Marketing 360 key needs clientId and clientSecret")
 		}
 		if k.AccountID == 0 {
 			k.AccountID = s.m360Account.ID
 		}
 		keys = append(keys, M360Key(k))
 	}
+	out := make([]auth.KeyEntry, 0, len(keys))
 	for _, k := range keys {
-		s.keys.Add(k.ClientID, k.ClientSecret, auth.Principal{LocationID: strconv.FormatInt(k.AccountID, 10), Scopes: k.Permissions})
+		out = append(out, auth.KeyEntry{ClientID: k.ClientID, Secret: k.ClientSecret,
+			Principal: auth.Principal{LocationID: strconv.FormatInt(k.AccountID, 10), Scopes: k.Permissions}})
 	}
-	return nil
+	return out, nil
 }
 
-// loadInitialData loads the state file and the generated data, when given.
-func (s *Server) loadInitialData() error {
+// startState is the start-up state: the defaults, with the state file and
+// the generated data laid over them when given. It reports whether it came
+// from a large file, whose decoding garbage is worth returning to the OS.
+func (s *Server) startState() (store.State, bool, error) {
+	st, large := s.initial, false
 	if s.opts.StateFile != "" {
-		if err := s.loadState(); err != nil {
-			return err
+		var d decodedState
+		if s.early != nil {
+			d, s.early = <-s.early, nil
+		} else {
+			d = decodeStateFile(s.opts.StateFile)
 		}
+		if d.err != nil {
+			return st, false, d.err
+		}
+		st, large = overlay(st, d.st), d.size > 32<<20
 	}
 	if s.opts.Data != nil {
-		return s.loadData()
+		data, err := s.opts.Data(s.location, s.m360Account)
+		if err != nil {
+			return st, false, fmt.Errorf("mock: data: %w", err)
+		}
+		st = overlay(st, data)
+	}
+	return st, large, nil
+}
+
+// loadStart makes the store hold the start-up state, in one step.
+func (s *Server) loadStart() error {
+	st, large, err := s.startState()
+	if err != nil {
+		return err
+	}
+	if err := s.store.Restore(st); err != nil {
+		return fmt.Errorf("mock: start-up state: %w", err)
+	}
+	// Decoding a large state leaves garbage behind: give it back now rather
+	// than carry it while serving (not worth a pause for a small one).
+	if large {
+		debug.FreeOSMemory()
 	}
 	return nil
 }
@@ -517,42 +558,6 @@ func decodeStateFile(path string) decodedState {
 		d.size = info.Size()
 	}
 	return d
-}
-
-// loadState loads the state file over the start-up state: at start the copy
-// decoded while the specs loaded, on reset the file again.
-func (s *Server) loadState() error {
-	var d decodedState
-	if s.early != nil {
-		d, s.early = <-s.early, nil
-	} else {
-		d = decodeStateFile(s.opts.StateFile)
-	}
-	if d.err != nil {
-		return d.err
-	}
-	if err := s.store.Restore(overlay(s.store.Snapshot(), d.st)); err != nil {
-		return fmt.Errorf("mock: state %s: %w", s.opts.StateFile, err)
-	}
-	// Decoding a large state leaves garbage behind: give it back now rather
-	// than carry it while serving (not worth a pause for a small one).
-	if d.size > 32<<20 {
-		debug.FreeOSMemory()
-	}
-	return nil
-}
-
-// loadData loads the data Options.Data makes for the default location and
-// account over the start-up state.
-func (s *Server) loadData() error {
-	st, err := s.opts.Data(s.location, s.m360Account)
-	if err != nil {
-		return fmt.Errorf("mock: data: %w", err)
-	}
-	if err := s.store.Restore(overlay(s.store.Snapshot(), st)); err != nil {
-		return fmt.Errorf("mock: data: %w", err)
-	}
-	return nil
 }
 
 // overlay lays top over base: locations merge by id (top wins) and the
@@ -589,13 +594,13 @@ func overlay(base, top store.State) store.State {
 	return out
 }
 
-// addTokens registers the default and the configured static tokens.
-func (s *Server) addTokens() error {
-	s.tokens.Add(s.token, auth.Principal{Kind: auth.PrivateIntegration, AppID: "pit-" + s.token[4:12],
-		LocationID: s.location.ID, Scopes: SpecScopes(s.spec)})
+// staticTokens lists the default and the configured static tokens.
+func (s *Server) staticTokens() (map[string]auth.Principal, error) {
+	out := map[string]auth.Principal{s.token: {Kind: auth.PrivateIntegration, AppID: "pit-" + s.token[4:12],
+		LocationID: s.location.ID, Scopes: SpecScopes(s.spec)}}
 	for _, t := range s.opts.Tokens {
 		if t.Token == "" || t.LocationID == "" {
-			return fmt.Errorf("mock: a configured token needs token and locationId")
+			return nil, fmt.Errorf("mock: a configured token needs token and locationId")
 		}
 		p := auth.Principal{Kind: auth.PrivateIntegration, AppID: "pit-" + t.Token, LocationID: t.LocationID, Scopes: t.Scopes}
 		if t.Type == "oauth" {
@@ -604,9 +609,9 @@ func (s *Server) addTokens() error {
 		if d := t.ExpiresIn.Std(); d > 0 {
 			p.ExpiresAt = s.clock.Now().Add(d)
 		}
-		s.tokens.Add(t.Token, p)
+		out[t.Token] = p
 	}
-	return nil
+	return out, nil
 }
 
 func (s *Server) addFaults() error {
@@ -618,29 +623,30 @@ func (s *Server) addFaults() error {
 	return nil
 }
 
-// reset brings the twin back to its start-up state.
-func (s *Server) reset() {
-	if err := s.store.Restore(s.initial); err != nil {
-		s.log.Error("reset: restore start-up state", "err", err)
+// reset brings the twin back to its start-up state. Resets run one at a
+// time; each table is swapped in one step, so a request sees the old or the
+// new content, not an empty twin.
+func (s *Server) reset() error {
+	s.resetMu.Lock()
+	defer s.resetMu.Unlock()
+	if err := s.loadStart(); err != nil {
+		return fmt.Errorf("reset: %w", err)
 	}
-	if err := s.loadInitialData(); err != nil {
-		s.log.Error("reset: reload data", "err", err)
+	keys, err := s.staticKeys()
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
 	}
-	s.tokens.Reset()
-	if err := s.addTokens(); err != nil {
-		s.log.Error("reset: tokens", "err", err)
+	tokens, err := s.staticTokens()
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
 	}
-	s.keys.Reset()
-	if err := s.addKeys(); err != nil {
-		s.log.Error("reset: keys", "err", err)
-	}
+	s.keys.Reset(keys)
+	s.tokens.Reset(tokens)
 	s.leaky.Reset()
+	s.limiter.Reset()
 	s.journal.Clear()
 	s.faults.Clear()
-	if err := s.addFaults(); err != nil {
-		s.log.Error("reset: faults", "err", err)
-	}
-	s.limiter.Reset()
+	return s.addFaults()
 }
 
 // locationOf peeks at a request's token to tell its location, for fault

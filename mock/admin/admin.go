@@ -80,7 +80,7 @@ type API struct {
 	Journal Journal
 	Clock   clock.Clock
 	// Reset brings the twin back to its start-up state.
-	Reset func()
+	Reset func() error
 	// DefaultLocation and DefaultM360Account name the defaults the printed
 	// credentials belong to, for tools that load data into a running twin.
 	DefaultLocation    string
@@ -187,7 +187,9 @@ func (a *API) openapi(*pipeline.Request) (pipeline.Response, error) {
 }
 
 func (a *API) reset(*pipeline.Request) (pipeline.Response, error) {
-	a.Reset()
+	if err := a.Reset(); err != nil {
+		return pipeline.Response{}, err
+	}
 	return ok(map[string]bool{"reset": true})
 }
 

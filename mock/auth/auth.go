@@ -94,11 +94,17 @@ func (r *Registry) SetAccount(companyID, userID string) {
 	r.company, r.user = companyID, userID
 }
 
-// Reset forgets every token, code and refresh token; apps stay.
-func (r *Registry) Reset() {
+// Reset forgets every token, code and refresh token but the static tokens
+// given, in one step: no request sees the registry without them. Apps stay.
+func (r *Registry) Reset(static map[string]Principal) {
+	tokens := make(map[string]Principal, len(static))
+	for k, p := range static {
+		p.Scopes = slices.Clone(p.Scopes)
+		tokens[k] = p
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.tokens = map[string]Principal{}
+	r.tokens = tokens
 	r.codes = map[string]*codeGrant{}
 	r.refresh = map[string]*refreshGrant{}
 }

@@ -35,11 +35,24 @@ func (k *KeyRing) Add(clientID, secret string, p Principal) {
 	k.keys[clientID] = key{secret: secret, p: p}
 }
 
-// Reset forgets every key.
-func (k *KeyRing) Reset() {
+// KeyEntry is an API key to keep across a Reset.
+type KeyEntry struct {
+	ClientID, Secret string
+	Principal        Principal
+}
+
+// Reset forgets every key but the ones given, in one step: no request sees
+// the ring without them.
+func (k *KeyRing) Reset(keep []KeyEntry) {
+	keys := make(map[string]key, len(keep))
+	for _, e := range keep {
+		p := e.Principal
+		p.Kind, p.AppID, p.Scopes = APIKey, e.ClientID, slices.Clone(p.Scopes)
+		keys[e.ClientID] = key{secret: e.Secret, p: p}
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.keys = map[string]key{}
+	k.keys = keys
 }
 
 // Authenticate returns the principal of an "Authorization: Basic" value.
