@@ -281,10 +281,9 @@ func TestJournal_Redaction(t *testing.T) {
 		{name: "query string",
 			x:    exchange{query: "locationId=L1&access_token=" + secret + "&apiKey=" + secret + "&limit=20"},
 			want: []string{"locationId=L1&access_token=[redacted]&apiKey=[redacted]&limit=20"}},
-		{name: "neither json nor form is kept",
-			x:       exchange{reqHeader: http.Header{"Content-Type": {"text/plain"}}, reqBody: "password=" + secret},
-			want:    []string{"password=" + secret},
-			secrets: []string{}},
+		{name: "neither json nor form is scrubbed by shape",
+			x:    exchange{reqHeader: http.Header{"Content-Type": {"text/plain"}}, reqBody: "hello password=" + secret + " bye"},
+			want: []string{"hello password=[redacted] bye"}},
 	}
 	for _, k := range keys {
 		tests = append(tests,
@@ -707,5 +706,29 @@ func TestMiddleware_Concurrent(t *testing.T) {
 	}
 	if es[0].ID != workers*perWorker {
 		t.Fatalf("newest id %d, want %d", es[0].ID, workers*perWorker)
+	}
+}
+
+func TestRecord_RedactsSecretsInBodiesOfOtherTypes(t *testing.T) {
+	t.Parallel()
+	j := journal.New(10, clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	const secret = "s3cr3t-value-123"
+	for _, tc := range []struct{ ct, body string }{
+		{"text/plain", "client_id=app&client_secret=" + secret + "&grant_type=authorization_code&code=" + secret},
+		{"multipart/form-data; boundary=XX", "--XX\r\nContent-Disposition: form-data; name=\"client_secret\"\r\n\r\n" + secret + "\r\n--XX--\r\n"},
+		{"application/octet-stream", `{"refresh_token":"` + secret + `"}`},
+	} {
+		j.Record(journal.Entry{Method: "POST", Path: "/oauth/token", Status: 400,
+			RequestHeaders: map[string][]string{"Content-Type": {tc.ct}}, RequestBody: tc.body})
+	}
+	out, err := json.Marshal(j.Entries(journal.Filter{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), secret) {
+		t.Fatalf("a secret survived in a body of another type: %s", out)
+	}
+	if !strings.Contains(string(out), "client_id=app") {
+		t.Fatalf("the rest of the body was lost: %s", out)
 	}
 }

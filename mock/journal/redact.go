@@ -203,6 +203,21 @@ func scrubJSON(data []byte) []byte {
 	return secretJSONValue.ReplaceAll(data, []byte(`${1}"`+redacted+`"`))
 }
 
+// Secrets in bodies of any other type, found by their shape: key=value
+// pairs (a form sent with the wrong content type) and multipart fields.
+var (
+	secretPair      = regexp.MustCompile(`(?i)((?:^|[&\s;?])(?:access_token|refresh_token|client_secret|code|password|token|secret|apikey|api_key)=)[^&\s;]*`)
+	secretMultipart = regexp.MustCompile(`(?i)(name="(?:access_token|refresh_token|client_secret|code|password|token|secret|apikey|api_key)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)[^\r\n]*`)
+)
+
+// scrubText redacts the secrets of a body whose type says nothing about its
+// shape, trying every shape a secret may take in it.
+func scrubText(data []byte) []byte {
+	data = scrubJSON(data)
+	data = secretPair.ReplaceAll(data, []byte(`${1}`+redacted))
+	return secretMultipart.ReplaceAll(data, []byte(`${1}`+redacted))
+}
+
 type bodyKind int
 
 const (
@@ -250,6 +265,8 @@ func redactBody(ct string, body []byte) (string, bool) {
 		}
 	case kindForm:
 		body = []byte(redactForm(string(body)))
+	default:
+		body = scrubText(body)
 	}
 	return cut(body)
 }
