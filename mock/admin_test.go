@@ -544,3 +544,16 @@ func TestAdmin_ResetUnderLoad(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestAdmin_SettingsEdges(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	// dailyReset left out means utc; the settings read back in strict mode.
+	e.want(t, e.do(t, "PUT", "/__admin/limits", "", map[string]any{"enabled": true, "burst": 1, "interval": "10s", "daily": 1, "retryAfter": true}), 200)
+	if got := e.do(t, "GET", "/__admin/limits", "", nil); got.body["config"].(map[string]any)["dailyReset"] != "utc" {
+		t.Fatalf("limits: %s", got.raw)
+	}
+	e.want(t, e.do(t, "PUT", "/__admin/limits", "", map[string]any{"enabled": true, "burst": 1, "interval": "10s", "daily": 1}), 422)
+	e.want(t, e.do(t, "PUT", "/__admin/m360/limits", "", map[string]any{"enabled": true, "perSecond": 1e-300, "capacity": 1, "retryAfter": true}), 422)
+	e.want(t, e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": e.srv.DefaultLocation().ID, "scopes": []string{}, "expiresIn": 9223372037}), 422)
+}

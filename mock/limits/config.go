@@ -145,7 +145,11 @@ func (c *Config) limitFor(location string) Limit {
 	return c.Limit
 }
 
+// clone copies c for a limiter to keep, with an empty DailyReset spelled out.
 func (c Config) clone() Config {
 	c.Locations = maps.Clone(c.Locations)
+	if c.DailyReset == "" {
+		c.DailyReset = DailyResetUTC
+	}
 	return c
 }

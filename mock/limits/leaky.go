@@ -29,6 +29,10 @@ type LeakyConfig struct {
 	RetryAfter bool    `json:"retryAfter" yaml:"retryAfter"`
 }
 
+// minPerSecond is the slowest drain: one request every 1000 s. Slower ones
+// would put the reset time past what a header can say.
+const minPerSecond = 0.001
+
 // DefaultLeakyConfig is Marketing 360's: 5 requests per second per key.
 func DefaultLeakyConfig() LeakyConfig {
 	return LeakyConfig{Enabled: true, PerSecond: 5, Capacity: 5, RetryAfter: true}
@@ -40,8 +44,8 @@ func (c LeakyConfig) Validate() error {
 		return nil
 	}
 	var errs []error
-	if !(c.PerSecond > 0) || math.IsInf(c.PerSecond, 0) {
-		errs = append(errs, fmt.Errorf("perSecond %v: must be above 0", c.PerSecond))
+	if !(c.PerSecond >= minPerSecond) || math.IsInf(c.PerSecond, 0) {
+		errs = append(errs, fmt.Errorf("perSecond %v: must be at least %v", c.PerSecond, minPerSecond))
 	}
 	if c.Capacity < 1 {
 		errs = append(errs, fmt.Errorf("capacity %d: must be at least 1", c.Capacity))
@@ -205,7 +209,7 @@ func (l *Leaky) Middleware() pipeline.Middleware {
 				h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
 			}
 			if !d.Allowed {
-				refuse(w, r, x, fmt.Sprintf("Rate limit exceeded: %d requests per second per API key", d.Limit),
+				refuse(w, r, x, fmt.Sprintf("Rate limit exceeded: the bucket holds %d requests per API key", d.Limit),
 					d.RetryAfter, l.Config().RetryAfter)
 				return
 			}
