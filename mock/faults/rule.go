@@ -255,9 +255,16 @@ func (r Rule) Validate() error {
 		if len(e.Body) != 0 && !json.Valid(e.Body) {
 			return bad("effect.body", "not valid JSON")
 		}
+		if len(e.Body) != 0 && (e.Status == http.StatusNoContent || e.Status == http.StatusNotModified) {
+			return bad("effect.body", "a %d has no body", e.Status)
+		}
 		for _, k := range slices.Sorted(maps.Keys(e.Headers)) {
 			if !isToken(k) {
 				return bad("effect.headers", "%q is not a header name", k)
+			}
+			// The twin frames the body itself; these would break the response.
+			if ck := http.CanonicalHeaderKey(k); ck == "Content-Length" || ck == "Transfer-Encoding" {
+				return bad("effect.headers", "%s is set by the twin", ck)
 			}
 			if strings.ContainsAny(e.Headers[k], "\r\n\x00") {
 				return bad("effect.headers", "the value of %s has a control character", k)
