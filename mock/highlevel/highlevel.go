@@ -480,18 +480,28 @@ func (a *API) listAppointments(r *pipeline.Request) (pipeline.Response, error) {
 }
 
 // book creates an appointment for contact c from the input.
-func (a *API) book(c store.Contact, in *appointmentInput) (store.Appointment, error) {
+// book creates an appointment for contact c from the input, refusing a
+// locationId that is not the contact's, and answers it with status.
+func (a *API) book(c store.Contact, in *appointmentInput, status int) (pipeline.Response, error) {
+	if in.LocationID.Set && in.LocationID.V != c.LocationID {
+		return pipeline.Response{}, pipeline.BadRequest("contact " + c.ID + " is not in location " + in.LocationID.V)
+	}
 	loc, err := a.Store.Location(c.LocationID)
 	if err != nil {
-		return store.Appointment{}, err
+		return pipeline.Response{}, err
 	}
 	ap := store.Appointment{LocationID: loc.ID}
 	if err := in.apply(&ap, loc); err != nil {
-		return store.Appointment{}, err
+		return pipeline.Response{}, err
 	}
-	return a.Store.CreateAppointment(c.ID, ap)
+	created, err := a.Store.CreateAppointment(c.ID, ap)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(status, viewAppointment(created)), nil
 }
 
+// createAppointment is the live route: 200, as the vendor documents.
 func (a *API) createAppointment(r *pipeline.Request) (pipeline.Response, error) {
 	var in appointmentInput
 	if err := r.Decode(&in); err != nil {
@@ -504,16 +514,10 @@ func (a *API) createAppointment(r *pipeline.Request) (pipeline.Response, error) 
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	if c.LocationID != in.LocationID.V {
-		return pipeline.Response{}, pipeline.BadRequest("contact " + c.ID + " is not in location " + in.LocationID.V)
-	}
-	ap, err := a.book(c, &in)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, viewAppointment(ap)), nil
+	return a.book(c, &in, http.StatusOK)
 }
 
+// createContactAppointment is the twin's extension: 201.
 func (a *API) createContactAppointment(r *pipeline.Request) (pipeline.Response, error) {
 	var in appointmentInput
 	if err := r.Decode(&in); err != nil {
@@ -523,14 +527,7 @@ func (a *API) createContactAppointment(r *pipeline.Request) (pipeline.Response, 
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	if in.LocationID.Set && in.LocationID.V != c.LocationID {
-		return pipeline.Response{}, pipeline.BadRequest("contact " + c.ID + " is not in location " + in.LocationID.V)
-	}
-	ap, err := a.book(c, &in)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusCreated, viewAppointment(ap)), nil
+	return a.book(c, &in, http.StatusCreated)
 }
 
 func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
