@@ -86,34 +86,7 @@ func BenchmarkGetContact(b *testing.B) {
 	body := rec.Body.Bytes()
 	b.Logf("contact body: %d bytes", len(body))
 
-	b.Run("baseline", func(b *testing.B) {
-		h := benchFixedJSON(http.StatusOK, body)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
-				if rec.Code != http.StatusOK {
-					b.Errorf("baseline: %d", rec.Code)
-					return
-				}
-			}
-		})
-	})
-	b.Run("twin", func(b *testing.B) {
-		h := srv.Handler()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
-				if rec.Code != http.StatusOK {
-					b.Errorf("twin: %d %s", rec.Code, rec.Body)
-					return
-				}
-			}
-		})
-	})
+	benchPair(b, srv, benchFixedJSON(http.StatusOK, body), http.MethodGet, target, func() string { return "" }, http.StatusOK)
 }
 
 func BenchmarkCreateContact(b *testing.B) {
@@ -135,32 +108,28 @@ func BenchmarkCreateContact(b *testing.B) {
 	created := rec.Body.Bytes()
 	b.Logf("created body: %d bytes", len(created))
 
-	b.Run("baseline", func(b *testing.B) {
-		h := benchFixedJSON(http.StatusCreated, created)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
-				if rec.Code != http.StatusCreated {
-					b.Errorf("baseline: %d", rec.Code)
-					return
+	benchPair(b, srv, benchFixedJSON(http.StatusCreated, created), http.MethodPost, "/contacts/", body, http.StatusCreated)
+}
+
+// benchPair runs the same requests against the bare baseline handler and
+// the twin, as sub-benchmarks of b, failing on an unexpected status.
+func benchPair(b *testing.B, srv *mock.Server, baseline http.Handler, method, target string, body func() string, want int) {
+	for _, side := range []struct {
+		name string
+		h    http.Handler
+	}{{"baseline", baseline}, {"twin", srv.Handler()}} {
+		b.Run(side.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					rec := httptest.NewRecorder()
+					side.h.ServeHTTP(rec, benchRequest(srv, method, target, body()))
+					if rec.Code != want {
+						b.Errorf("%s: %d %s", side.name, rec.Code, rec.Body)
+						return
+					}
 				}
-			}
+			})
 		})
-	})
-	b.Run("twin", func(b *testing.B) {
-		h := srv.Handler()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
-				if rec.Code != http.StatusCreated {
-					b.Errorf("twin: %d %s", rec.Code, rec.Body)
-					return
-				}
-			}
-		})
-	})
+	}
 }
