@@ -227,11 +227,11 @@ func TestM360_RestrictedKey(t *testing.T) {
 	e := newM360(t, mock.Options{})
 	c := e.mustContact(t, jsonObj{"firstName": "Ann"})
 	ro := e.mintKey(t, e.srv.DefaultM360Account().ID, "contacts:read")
-	l := m360Decode[m360List[m360Contact]](t, e.as(t, ro, "GET", "/v1/contacts", nil))
+	l := mustDecode[m360List[m360Contact]](t, e.as(t, ro, "GET", "/v1/contacts", nil))
 	if l.Total != 1 || l.Result[0].ID != c.ID {
 		t.Fatalf("list as contacts:read: %+v", l)
 	}
-	m360Status(t, e.as(t, ro, "GET", fmt.Sprintf("/v1/contacts/%d", c.ID), nil), 200)
+	mustStatus(t, e.as(t, ro, "GET", fmt.Sprintf("/v1/contacts/%d", c.ID), nil), 200)
 	for _, tc := range []struct{ method, path string }{
 		{"POST", "/v1/contacts"},
 		{"PUT", fmt.Sprintf("/v1/contacts/%d", c.ID)},
@@ -255,7 +255,7 @@ func TestM360_RestrictedKey(t *testing.T) {
 		t.Fatalf("total %d after a refused create", n)
 	}
 	// A key minted for an unknown account is refused by the admin API.
-	m360Status(t, e.do(t, "POST", "/__admin/m360/keys", jsonObj{"accountId": 424242, "permissions": []string{}}), 404)
+	mustStatus(t, e.do(t, "POST", "/__admin/m360/keys", jsonObj{"accountId": 424242, "permissions": []string{}}), 404)
 }
 
 // TestM360_BodyErrors: 411 without Content-Length on every operation with a
@@ -574,8 +574,8 @@ func TestM360_UniqueEmail(t *testing.T) {
 	other := e.srv.Store().PutM360Account(store.M360Account{Name: "Other"})
 	k := e.mintKey(t, other.ID, m360AllPermissions...)
 	r := e.as(t, k, "POST", "/v1/contacts", jsonObj{"email": "jane@example.com"})
-	m360Status(t, r, 201)
-	if l := m360Decode[m360List[m360Contact]](t, e.as(t, k, "GET", "/v1/contacts?email=JANE@example.com", nil)); l.Total != 1 || l.Result[0].ID == jane.ID {
+	mustStatus(t, r, 201)
+	if l := mustDecode[m360List[m360Contact]](t, e.as(t, k, "GET", "/v1/contacts?email=JANE@example.com", nil)); l.Total != 1 || l.Result[0].ID == jane.ID {
 		t.Fatalf("other account's lookup: %+v", l)
 	}
 }
@@ -589,7 +589,7 @@ func TestM360_OtherAccountIs404(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := e.mintKey(t, other.ID, m360AllPermissions...)
-	acct := m360Decode[m360Result[struct {
+	acct := mustDecode[m360Result[struct {
 		ID       int64   `json:"id"`
 		Name     string  `json:"name"`
 		Timezone *string `json:"timezone"`
@@ -598,13 +598,13 @@ func TestM360_OtherAccountIs404(t *testing.T) {
 		t.Fatalf("other account %+v", acct)
 	}
 	mine := e.mustContact(t, jsonObj{"firstName": "Mine"})
-	theirs := m360Decode[m360Result[m360Contact]](t, e.as(t, k, "POST", "/v1/contacts", jsonObj{"firstName": "Theirs"})).Result
+	theirs := mustDecode[m360Result[m360Contact]](t, e.as(t, k, "POST", "/v1/contacts", jsonObj{"firstName": "Theirs"})).Result
 	ct := fmt.Sprintf("/v1/contacts/%d", theirs.ID)
-	task := m360Decode[m360Result[m360Task]](t, e.as(t, k, "POST", ct+"/tasks", jsonObj{"title": "T"})).Result
-	note := m360Decode[m360Result[m360Note]](t, e.as(t, k, "POST", ct+"/notes", jsonObj{"body": "N"})).Result
-	ev := m360Decode[m360Result[m360Event]](t, e.as(t, k, "POST", "/v1/calendar/events", jsonObj{"contactId": theirs.ID, "start": 1, "end": 2})).Result
-	hook := m360Decode[m360Result[m360Webhook]](t, e.as(t, k, "POST", "/v1/webhooks", jsonObj{"url": "https://o.example/h", "events": []string{"note.created"}})).Result
-	camps := m360Decode[m360List[m360Campaign]](t, e.as(t, k, "GET", "/v1/campaigns", nil))
+	task := mustDecode[m360Result[m360Task]](t, e.as(t, k, "POST", ct+"/tasks", jsonObj{"title": "T"})).Result
+	note := mustDecode[m360Result[m360Note]](t, e.as(t, k, "POST", ct+"/notes", jsonObj{"body": "N"})).Result
+	ev := mustDecode[m360Result[m360Event]](t, e.as(t, k, "POST", "/v1/calendar/events", jsonObj{"contactId": theirs.ID, "start": 1, "end": 2})).Result
+	hook := mustDecode[m360Result[m360Webhook]](t, e.as(t, k, "POST", "/v1/webhooks", jsonObj{"url": "https://o.example/h", "events": []string{"note.created"}})).Result
+	camps := mustDecode[m360List[m360Campaign]](t, e.as(t, k, "GET", "/v1/campaigns", nil))
 	if camps.Total != 1 || camps.Result[0].Name != "Theirs" {
 		t.Fatalf("other account's campaigns %+v", camps)
 	}
@@ -657,10 +657,10 @@ func TestM360_OtherAccountIs404(t *testing.T) {
 		}
 	}
 	// Their records are still there for them.
-	m360Status(t, e.as(t, k, "GET", ct, nil), 200)
-	m360Status(t, e.as(t, k, "GET", fmt.Sprintf("%s/tasks/%d", ct, task.ID), nil), 200)
-	m360Status(t, e.as(t, k, "GET", fmt.Sprintf("/v1/calendar/events/%d", ev.ID), nil), 200)
-	if l := m360Decode[m360List[m360Webhook]](t, e.as(t, k, "GET", "/v1/webhooks", nil)); l.Total != 1 {
+	mustStatus(t, e.as(t, k, "GET", ct, nil), 200)
+	mustStatus(t, e.as(t, k, "GET", fmt.Sprintf("%s/tasks/%d", ct, task.ID), nil), 200)
+	mustStatus(t, e.as(t, k, "GET", fmt.Sprintf("/v1/calendar/events/%d", ev.ID), nil), 200)
+	if l := mustDecode[m360List[m360Webhook]](t, e.as(t, k, "GET", "/v1/webhooks", nil)); l.Total != 1 {
 		t.Fatalf("their webhooks %+v", l)
 	}
 }
@@ -773,8 +773,8 @@ func TestM360_Webhooks(t *testing.T) {
 	e := newM360(t, mock.Options{})
 	r := e.do(t, "POST", "/v1/webhooks", jsonObj{"url": " https://example.com/hooks/m360 ",
 		"events": []string{"contact.created", "task.completed", "contact.created"}})
-	m360Status(t, r, 201)
-	h := m360Decode[m360Result[m360Webhook]](t, r).Result
+	mustStatus(t, r, 201)
+	h := mustDecode[m360Result[m360Webhook]](t, r).Result
 	if h.Secret == nil || !strings.HasPrefix(*h.Secret, "whsec_") || len(*h.Secret) < 20 || h.URL != "https://example.com/hooks/m360" ||
 		!slices.Equal(h.Events, []string{"contact.created", "task.completed"}) || h.Created != clockStart.Unix() {
 		t.Fatalf("created %s", r.body)
@@ -784,11 +784,11 @@ func TestM360_Webhooks(t *testing.T) {
 		t.Fatal("two webhooks share a secret")
 	}
 	lr := e.do(t, "GET", "/v1/webhooks", nil)
-	m360Status(t, lr, 200)
+	mustStatus(t, lr, 200)
 	if strings.Contains(string(lr.body), "secret") || strings.Contains(string(lr.body), *h.Secret) {
 		t.Fatalf("list shows the secret: %s", lr.body)
 	}
-	l := m360Decode[m360List[m360Webhook]](t, lr)
+	l := mustDecode[m360List[m360Webhook]](t, lr)
 	if l.Total != 2 || l.Result[0].ID != h.ID || l.Result[1].ID != h2.ID {
 		t.Fatalf("list %+v", l)
 	}
@@ -802,7 +802,7 @@ func TestM360_Webhooks(t *testing.T) {
 	}
 	// The journal does not keep the secret either.
 	j := e.do(t, "GET", "/__admin/requests?operation=m360-create-webhook", nil)
-	m360Status(t, j, 200)
+	mustStatus(t, j, 200)
 	if strings.Contains(string(j.body), *h.Secret) || strings.Contains(string(j.body), *h2.Secret) {
 		t.Fatalf("the journal keeps a webhook secret: %s", j.body)
 	}
@@ -813,7 +813,7 @@ func TestM360_Account(t *testing.T) {
 	t.Parallel()
 	e := newM360(t, mock.Options{})
 	r := e.do(t, "GET", "/v1/account", nil)
-	m360Status(t, r, 200)
+	mustStatus(t, r, 200)
 	var got struct {
 		Result map[string]any `json:"result"`
 	}
@@ -842,7 +842,7 @@ func TestM360_RateLimits(t *testing.T) {
 	now := clockStart.Unix()
 	for i := range 5 {
 		r := e.do(t, "GET", "/v1/contacts", nil)
-		m360Status(t, r, 200)
+		mustStatus(t, r, 200)
 		if got := r.header.Get("X-Rate-Limit-Remaining"); got != strconv.Itoa(4-i) {
 			t.Fatalf("request %d: remaining %q, want %d", i+1, got, 4-i)
 		}
@@ -861,25 +861,25 @@ func TestM360_RateLimits(t *testing.T) {
 		t.Fatalf("429 headers %v", r.header)
 	}
 	// A refused request takes nothing: still refused, and not counted.
-	m360Status(t, e.do(t, "POST", "/v1/contacts", jsonObj{"firstName": "Refused"}), 429)
+	mustStatus(t, e.do(t, "POST", "/v1/contacts", jsonObj{"firstName": "Refused"}), 429)
 	// Another key has its own bucket.
 	other := e.mintKey(t, e.srv.DefaultM360Account().ID, "contacts:read")
 	r = e.as(t, other, "GET", "/v1/contacts", nil)
-	m360Status(t, r, 200)
+	mustStatus(t, r, 200)
 	if r.header.Get("X-Rate-Limit-Remaining") != "4" {
 		t.Fatalf("other key: remaining %q", r.header.Get("X-Rate-Limit-Remaining"))
 	}
-	if l := m360Decode[m360List[m360Contact]](t, r); l.Total != 0 {
+	if l := mustDecode[m360List[m360Contact]](t, r); l.Total != 0 {
 		t.Fatalf("the refused create went through: %+v", l)
 	}
 	// 200ms drains one request.
 	e.clk.Advance(200 * time.Millisecond)
 	r = e.do(t, "GET", "/v1/contacts", nil)
-	m360Status(t, r, 200)
+	mustStatus(t, r, 200)
 	if r.header.Get("X-Rate-Limit-Remaining") != "0" {
 		t.Fatalf("after 200ms: remaining %q", r.header.Get("X-Rate-Limit-Remaining"))
 	}
-	m360Status(t, e.do(t, "GET", "/v1/contacts", nil), 429)
+	mustStatus(t, e.do(t, "GET", "/v1/contacts", nil), 429)
 	// Bad credentials are not counted against anyone (and carry no headers).
 	r = e.send(t, m360Req{method: "GET", path: "/v1/contacts", id: e.key.ClientID, secret: "wrong"})
 	m360MustError(t, r, 401)
@@ -892,24 +892,24 @@ func TestM360_RateLimits(t *testing.T) {
 	if st.Config["enabled"] != true || len(st.Buckets) != 1 || st.Buckets[0]["key"] != e.key.ClientID || st.Buckets[0]["remaining"] != float64(0) {
 		t.Fatalf("limits %+v", st)
 	}
-	m360Status(t, e.do(t, "PUT", "/__admin/m360/limits", jsonObj{"enabled": false, "perSecond": 5, "capacity": 5, "retryAfter": true}), 200)
+	mustStatus(t, e.do(t, "PUT", "/__admin/m360/limits", jsonObj{"enabled": false, "perSecond": 5, "capacity": 5, "retryAfter": true}), 200)
 	for range 8 {
 		r := e.do(t, "GET", "/v1/contacts", nil)
-		m360Status(t, r, 200)
+		mustStatus(t, r, 200)
 		for _, h := range []string{"X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "Retry-After"} {
 			if r.header.Get(h) != "" {
 				t.Fatalf("limits off, yet %s: %q", h, r.header.Get(h))
 			}
 		}
 	}
-	m360Status(t, e.do(t, "PUT", "/__admin/m360/limits", jsonObj{"enabled": true, "perSecond": 0, "capacity": 5}), 422)
+	mustStatus(t, e.do(t, "PUT", "/__admin/m360/limits", jsonObj{"enabled": true, "perSecond": 0, "capacity": 5}), 422)
 	// Back on at 1 per second, capacity 2: Retry-After follows the rate.
-	m360Status(t, e.do(t, "PUT", "/__admin/m360/limits", jsonObj{"enabled": true, "perSecond": 1, "capacity": 2, "retryAfter": true}), 200)
+	mustStatus(t, e.do(t, "PUT", "/__admin/m360/limits", jsonObj{"enabled": true, "perSecond": 1, "capacity": 2, "retryAfter": true}), 200)
 	e.advance(t, "10s")
-	m360Status(t, e.do(t, "GET", "/v1/account", nil), 200)
-	m360Status(t, e.do(t, "GET", "/v1/account", nil), 200)
+	mustStatus(t, e.do(t, "GET", "/v1/account", nil), 200)
+	mustStatus(t, e.do(t, "GET", "/v1/account", nil), 200)
 	r = e.do(t, "GET", "/v1/account", nil)
-	m360Status(t, r, 429)
+	mustStatus(t, r, 429)
 	if r.header.Get("Retry-After") != "1" || r.header.Get("X-Rate-Limit-Reset") != strconv.FormatInt(now+13, 10) { // t0+10.2s, drained at t0+12.2s, rounded up
 		t.Fatalf("429 at 1/s: %v", r.header)
 	}
@@ -935,7 +935,7 @@ func TestM360_RateLimitHeadersOnEveryStatus(t *testing.T) {
 		{"DELETE", fmt.Sprintf("/v1/contacts/%d", c.ID), nil, 200},
 	} {
 		r := e.do(t, tc.method, tc.path, tc.body)
-		m360Status(t, r, tc.status)
+		mustStatus(t, r, tc.status)
 		if r.header.Get("X-Rate-Limit-Limit") != "100" || r.header.Get("X-Rate-Limit-Remaining") == "" || r.header.Get("X-Rate-Limit-Reset") == "" {
 			t.Errorf("%s %s %d: headers %v", tc.method, tc.path, tc.status, r.header)
 		}
@@ -951,11 +951,11 @@ func TestM360_JournalAndFaults(t *testing.T) {
 	secret := e.key.ClientSecret
 	k := e.mintKey(t, e.srv.DefaultM360Account().ID, "contacts:read", "contacts:write")
 	e.mustContact(t, jsonObj{"firstName": "J"})
-	m360Status(t, e.as(t, k, "GET", "/v1/contacts", nil), 200)
-	m360Status(t, e.send(t, m360Req{method: "GET", path: "/v1/account", id: e.key.ClientID, secret: "guess-" + secret}), 401)
+	mustStatus(t, e.as(t, k, "GET", "/v1/contacts", nil), 200)
+	mustStatus(t, e.send(t, m360Req{method: "GET", path: "/v1/account", id: e.key.ClientID, secret: "guess-" + secret}), 401)
 
 	j := e.do(t, "GET", "/__admin/requests", nil)
-	m360Status(t, j, 200)
+	mustStatus(t, j, 200)
 	raw := string(j.body)
 	for _, s := range []string{secret, k.ClientSecret, "guess-" + secret,
 		base64.StdEncoding.EncodeToString([]byte(e.key.ClientID + ":" + secret)),
@@ -1003,11 +1003,11 @@ func TestM360_JournalAndFaults(t *testing.T) {
 	// One 503 for the next M360 create, none for HighLevel's create-contact.
 	fr := e.do(t, "POST", "/__admin/faults", jsonObj{"match": jsonObj{"operation": "m360-create-contact"},
 		"effect": jsonObj{"kind": "error", "status": 503}, "times": 1})
-	m360Status(t, fr, 201)
+	mustStatus(t, fr, 201)
 	hl.mustCreateContact(t, jsonObj{"firstName": "HL before"})
-	m360Status(t, e.do(t, "GET", "/v1/contacts", nil), 200)
+	mustStatus(t, e.do(t, "GET", "/v1/contacts", nil), 200)
 	r := e.send(t, m360Req{method: "POST", path: "/v1/contacts", body: jsonObj{"firstName": "Faulted"}, expect5xx: 503})
-	m360Status(t, r, 503)
+	mustStatus(t, r, 503)
 	hl.mustCreateContact(t, jsonObj{"firstName": "HL after"})
 	ok := e.mustContact(t, jsonObj{"firstName": "After the fault"})
 	if l := m360Must[m360List[m360Contact]](t, e, "GET", "/v1/contacts", nil, 200); l.Total != 2 || l.Result[1].ID != ok.ID {
@@ -1057,8 +1057,8 @@ func TestM360_ResetAndState(t *testing.T) {
 	e.advance(t, "1h")
 
 	exported := e.do(t, "GET", "/__admin/state", nil)
-	m360Status(t, exported, 200)
-	st := m360Decode[store.State](t, exported)
+	mustStatus(t, exported, 200)
+	st := mustDecode[store.State](t, exported)
 	if len(st.M360Contacts) != 1 || len(st.M360Tasks) != 1 || len(st.M360Notes) != 1 || len(st.M360Events) != 1 ||
 		len(st.M360Triggers) != 1 || len(st.M360Webhooks) != 1 || len(st.M360Campaigns) != 3 || len(st.M360Accounts) != 1 {
 		t.Fatalf("exported state %s", exported.body)
@@ -1068,7 +1068,7 @@ func TestM360_ResetAndState(t *testing.T) {
 	}
 
 	// Reset: both twins back to the seed, minted keys gone.
-	m360Status(t, e.do(t, "POST", "/__admin/reset", nil), 200)
+	mustStatus(t, e.do(t, "POST", "/__admin/reset", nil), 200)
 	m360MustError(t, e.do(t, "GET", ct, nil), 404)
 	if l := m360Must[m360List[m360Contact]](t, e, "GET", "/v1/contacts", nil, 200); l.Total != 0 {
 		t.Fatalf("contacts after reset: %+v", l)
@@ -1093,7 +1093,7 @@ func TestM360_ResetAndState(t *testing.T) {
 
 	// Import the exported state: everything is back, and consistent.
 	imp := e.do(t, "PUT", "/__admin/state", json.RawMessage(exported.body))
-	m360Status(t, imp, 200)
+	mustStatus(t, imp, 200)
 	got := m360Must[m360Result[m360Contact]](t, e, "GET", ct, nil, 200).Result
 	if *got.Email != "jane@example.com" || got.Created != c.Created || !slices.Equal(got.Tags, []string{"a"}) {
 		t.Fatalf("imported contact %+v", got)
@@ -1119,7 +1119,7 @@ func TestM360_ResetAndState(t *testing.T) {
 	if r.status != 400 && r.status != 422 {
 		t.Fatalf("importing an orphan task: %s", r)
 	}
-	m360Status(t, e.do(t, "GET", fmt.Sprintf("/v1/contacts/%d", next.ID), nil), 200)
+	mustStatus(t, e.do(t, "GET", fmt.Sprintf("/v1/contacts/%d", next.ID), nil), 200)
 }
 
 // TestM360_ConcurrentCreates: 20 goroutines create contacts with their own

@@ -3,7 +3,6 @@ package mock_test
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,13 +120,8 @@ type m360Req struct {
 	expect5xx int
 }
 
-type m360Resp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r m360Resp) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
+// m360Resp is an answer, as the HighLevel suite reads them.
+type m360Resp = apiResponse
 
 // send sends req to the M360 twin (or, for /__admin/ paths, its admin API).
 // An unexpected 5xx fails the test; it never stops the test, so goroutines
@@ -200,24 +194,8 @@ func (e *m360Env) as(tb testing.TB, k m360Key, method, path string, body any) m3
 func m360Must[T any](tb testing.TB, e *m360Env, method, path string, body any, want int) T {
 	tb.Helper()
 	r := e.do(tb, method, path, body)
-	m360Status(tb, r, want)
-	return m360Decode[T](tb, r)
-}
-
-func m360Status(tb testing.TB, r m360Resp, want int) {
-	tb.Helper()
-	if r.status != want {
-		tb.Fatalf("status %d, want %d; body %s", r.status, want, r.body)
-	}
-}
-
-func m360Decode[T any](tb testing.TB, r m360Resp) T {
-	tb.Helper()
-	var v T
-	if err := json.Unmarshal(r.body, &v); err != nil {
-		tb.Fatalf("decode %T from %s: %v", v, r.body, err)
-	}
-	return v
+	mustStatus(tb, r, want)
+	return mustDecode[T](tb, r)
 }
 
 // m360Error is the one error envelope.
@@ -239,8 +217,8 @@ var m360Codes = map[int]string{
 // message, and, when fields are named, that fields has each of them.
 func m360MustError(tb testing.TB, r m360Resp, status int, fields ...string) m360Error {
 	tb.Helper()
-	m360Status(tb, r, status)
-	e := m360Decode[m360Error](tb, r)
+	mustStatus(tb, r, status)
+	e := mustDecode[m360Error](tb, r)
 	if e.Error.Code != m360Codes[status] || e.Error.Message == "" {
 		tb.Errorf("error %s: want code %q and a message", r.body, m360Codes[status])
 	}
@@ -373,8 +351,8 @@ func (e *m360Env) mintKey(tb testing.TB, account int64, permissions ...string) m
 		permissions = []string{}
 	}
 	r := e.do(tb, "POST", "/__admin/m360/keys", jsonObj{"accountId": account, "permissions": permissions})
-	m360Status(tb, r, http.StatusCreated)
-	k := m360Decode[m360Key](tb, r)
+	mustStatus(tb, r, http.StatusCreated)
+	k := mustDecode[m360Key](tb, r)
 	if k.ClientID == "" || k.ClientSecret == "" || k.AccountID != account || !slices.Equal(k.Permissions, permissions) {
 		tb.Fatalf("minted key %s", r.body)
 	}
@@ -413,7 +391,7 @@ func (e *m360Env) campaignID(tb testing.TB, name string) int64 {
 // advance moves the twin's clock through the admin API.
 func (e *m360Env) advance(tb testing.TB, d string) {
 	tb.Helper()
-	m360Status(tb, e.do(tb, "POST", "/__admin/clock", jsonObj{"advance": d}), http.StatusOK)
+	mustStatus(tb, e.do(tb, "POST", "/__admin/clock", jsonObj{"advance": d}), http.StatusOK)
 }
 
 // basic is an Authorization header value for HTTP Basic.
