@@ -94,6 +94,7 @@ type Spec struct {
 	router     routers.Router
 	operations []*Operation
 	byID       map[string]*Operation
+	webhooks   []*Webhook // by name
 }
 
 // Load parses and validates a spec. file names it in errors.
@@ -116,7 +117,7 @@ func Load(ctx context.Context, file string, data []byte) (*Spec, error) {
 		}
 		return nil, &SpecError{File: file, Line: line, Err: err}
 	}
-	spec, err := build(file, doc)
+	spec, err := build(ctx, file, doc)
 	if err != nil {
 		var se *SpecError
 		if errors.As(err, &se) && se.Line == 0 {
@@ -136,7 +137,7 @@ func loadLocated(ctx context.Context, file string, data []byte, problem error) (
 	if err != nil {
 		return nil, problem
 	}
-	if _, err := build(file, doc); err != nil {
+	if _, err := build(ctx, file, doc); err != nil {
 		return nil, err
 	}
 	return nil, problem
@@ -169,7 +170,7 @@ func LoadMarketing360(ctx context.Context, path string) (*Spec, error) {
 	return Load(ctx, Marketing360File, marketing360YAML)
 }
 
-func build(file string, doc *openapi3.T) (*Spec, error) {
+func build(ctx context.Context, file string, doc *openapi3.T) (*Spec, error) {
 	// Route on paths alone: the twin answers on whatever host and port it is given.
 	routed := *doc
 	routed.Servers = nil
@@ -220,6 +221,9 @@ func build(file string, doc *openapi3.T) (*Spec, error) {
 	slices.SortFunc(s.operations, func(a, b *Operation) int {
 		return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method)
 	})
+	if s.webhooks, err = loadWebhooks(ctx, file, doc); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

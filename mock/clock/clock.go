@@ -21,12 +21,15 @@ func (Real) Now() time.Time { return time.Now().UTC() }
 // Manual is a clock that moves only when told to. Its zero value is not
 // usable; make one with NewManual.
 type Manual struct {
-	mu  sync.Mutex // guards now
-	now time.Time
+	mu    sync.Mutex // guards now and moved
+	now   time.Time
+	moved chan struct{} // closed at the next move, then replaced
 }
 
 // NewManual returns a clock stopped at start.
-func NewManual(start time.Time) *Manual { return &Manual{now: start.UTC()} }
+func NewManual(start time.Time) *Manual {
+	return &Manual{now: start.UTC(), moved: make(chan struct{})}
+}
 
 // Now returns the clock's time.
 func (m *Manual) Now() time.Time {
@@ -40,6 +43,7 @@ func (m *Manual) Advance(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.now = m.now.Add(d)
+	m.notify()
 }
 
 // Set moves the clock to t.
@@ -47,4 +51,30 @@ func (m *Manual) Set(t time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.now = t.UTC()
+	m.notify()
+}
+
+// Moved returns a channel that is closed the next time the clock moves.
+func (m *Manual) Moved() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.moved
+}
+
+// notify wakes whoever waits for a move. Callers hold mu.
+func (m *Manual) notify() {
+	close(m.moved)
+	m.moved = make(chan struct{})
+}
+
+// Wake returns a channel that is closed when c may have reached t: at t on
+// the real clock, at the next move of a manual one (which may not reach t:
+// callers read the time again). stop releases what the wait holds.
+func Wake(c Clock, t time.Time) (wake <-chan struct{}, stop func()) {
+	if m, ok := c.(*Manual); ok {
+		return m.Moved(), func() {}
+	}
+	ch := make(chan struct{})
+	timer := time.AfterFunc(t.Sub(c.Now()), func() { close(ch) })
+	return ch, func() { timer.Stop() }
 }
