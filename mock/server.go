@@ -33,6 +33,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/m360"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
@@ -66,6 +67,8 @@ type Options struct {
 	// Limits are the rate limits; nil means none.
 	Limits *limits.Config `yaml:"limits,omitempty"`
 	Faults []faults.Rule  `yaml:"faults,omitempty"`
+	// Webhooks configure both twins' webhooks.
+	Webhooks WebhookOptions `yaml:"webhooks"`
 
 	// M360Addr is the Marketing 360 twin's address; "" means 127.0.0.1:0.
 	M360Addr string `yaml:"m360Addr"`
@@ -88,6 +91,33 @@ type Options struct {
 	Logger *slog.Logger `yaml:"-"`
 }
 
+// WebhookOptions configure the webhooks of both twins: HighLevel events go
+// to the apps with a webhook URL, Marketing 360 events to the subscriptions
+// made through its /v1/webhooks.
+type WebhookOptions struct {
+	// URL is the default app's webhook URL: the quick way to receive the
+	// HighLevel events of the default location.
+	URL string `yaml:"url,omitempty"`
+	// KeyFile holds the keys HighLevel deliveries are signed with: read
+	// when it exists, made and written there when not. Without one, keys
+	// are made at each start (from the seed, when there is one).
+	KeyFile string `yaml:"keyFile,omitempty"`
+	// RSA signs HighLevel deliveries with RSA too (x-wh-signature).
+	RSA bool `yaml:"rsa"`
+	// Spool is a file that keeps the deliveries still pending at shutdown,
+	// delivered at the next start.
+	Spool string `yaml:"spool,omitempty"`
+	// Drain is how long shutdown gives pending deliveries a last attempt
+	// (0: 5s).
+	Drain clock.Duration `yaml:"drain,omitempty"`
+	// Workers is how many deliveries are attempted at once (0: 4).
+	Workers int `yaml:"workers,omitempty"`
+	// LogSize is how many finished deliveries the log keeps (0: 1000).
+	LogSize int `yaml:"logSize,omitempty"`
+	// Settings are the retry policy and the realism toggles.
+	webhooks.Settings `yaml:",inline"`
+}
+
 // AdminOptions guard the admin API.
 type AdminOptions struct {
 	// Token, when set, is required as "Authorization: Bearer <token>".
@@ -104,10 +134,10 @@ type JournalOptions struct {
 
 // AuthOptions tune the OAuth server and scope checks.
 type AuthOptions struct {
-	AccessTokenTTL  limits.Duration `yaml:"accessTokenTTL,omitempty"`
-	RefreshTokenTTL limits.Duration `yaml:"refreshTokenTTL,omitempty"`
+	AccessTokenTTL  clock.Duration `yaml:"accessTokenTTL,omitempty"`
+	RefreshTokenTTL clock.Duration `yaml:"refreshTokenTTL,omitempty"`
 	// RefreshGrace keeps a used refresh token working this long (0: single use).
-	RefreshGrace limits.Duration `yaml:"refreshGrace,omitempty"`
+	RefreshGrace clock.Duration `yaml:"refreshGrace,omitempty"`
 	// ScopeDeniedStatus answers a missing scope: 401 as the live API (0), or 403.
 	ScopeDeniedStatus int `yaml:"scopeDeniedStatus,omitempty"`
 }
@@ -120,7 +150,7 @@ type TokenOptions struct {
 	// Type is "private-integration" (default) or "oauth".
 	Type string `yaml:"type,omitempty"`
 	// ExpiresIn is a lifetime; 0 never expires.
-	ExpiresIn limits.Duration `yaml:"expiresIn,omitempty"`
+	ExpiresIn clock.Duration `yaml:"expiresIn,omitempty"`
 }
 
 // M360KeyOptions is a Marketing 360 API key from the config file.
@@ -168,6 +198,8 @@ type Server struct {
 	m360Key     M360Key
 	early       <-chan decodedState // the state file, decoding since start
 	resetMu     sync.Mutex          // one reset at a time
+	webhooks    *webhooks.Dispatcher
+	emitter     *emitter
 
 	url       string
 	listeners []*listener
@@ -254,6 +286,9 @@ func NewServer(opts Options) (*Server, error) {
 		size = 1000
 	}
 	s.journal = journal.New(size, clk)
+	if err := s.startWebhooks(seed); err != nil {
+		return nil, err
+	}
 
 	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid(ids) }}
 	hl, err := pipeline.New(pipeline.Config{
@@ -268,10 +303,11 @@ func NewServer(opts Options) (*Server, error) {
 		Logger:            opts.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mock: %w", err)
+		return nil, s.fail(fmt.Errorf("mock: %w", err))
 	}
-	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults,
-		Journal: s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
+	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults, Webhooks: s.webhooks,
+		CheckApp: func(a auth.App) error { return checkWebhookApp(a, s.spec) },
+		Journal:  s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
 		M360Keys: s.keys, M360Limits: s.leaky, Secret: ids.Token,
 		DefaultLocation: s.location.ID, DefaultM360Account: s.m360Account.ID,
 		M360AccountExists: func(id int64) bool {
@@ -288,7 +324,7 @@ func NewServer(opts Options) (*Server, error) {
 		Logger:      opts.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mock: admin: %w", err)
+		return nil, s.fail(fmt.Errorf("mock: admin: %w", err))
 	}
 	m360API := &m360.API{Store: s.store, Secret: func() string { return "whsec_" + ids.Token(32) }}
 	mp, err := pipeline.New(pipeline.Config{
@@ -305,7 +341,7 @@ func NewServer(opts Options) (*Server, error) {
 		Logger: opts.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("mock: marketing 360: %w", err)
+		return nil, s.fail(fmt.Errorf("mock: marketing 360: %w", err))
 	}
 	s.handler, s.m360Handler = withAdmin(adm, hl), withAdmin(adm, mp)
 	if opts.NoListener {
@@ -326,6 +362,12 @@ func NewServer(opts Options) (*Server, error) {
 		s.listeners = append(s.listeners, ln)
 	}
 	return s, nil
+}
+
+// fail stops what NewServer started before err, and returns err.
+func (s *Server) fail(err error) error {
+	s.Close()
+	return err
 }
 
 // withAdmin serves the admin API under /__admin/ and api elsewhere: each
@@ -425,10 +467,14 @@ func (s *Server) seedData(ids *store.IDs) error {
 		Scopes:       SpecScopes(s.spec),
 		Location:     s.location.ID,
 	}
-	s.tokens.PutApp(s.app)
-	for _, a := range s.opts.Apps {
+	s.app.WebhookURL = s.opts.Webhooks.URL
+	apps := append([]auth.App{s.app}, s.opts.Apps...)
+	for _, a := range apps {
 		if a.ClientID == "" || a.ClientSecret == "" {
 			return fmt.Errorf("mock: a configured app needs clientId and clientSecret")
+		}
+		if err := checkWebhookApp(a, s.spec); err != nil {
+			return fmt.Errorf("mock: %w", err)
 		}
 		s.tokens.PutApp(a)
 	}
@@ -654,6 +700,7 @@ func (s *Server) reset() error {
 	s.leaky.Reset()
 	s.limiter.Reset()
 	s.journal.Clear()
+	s.emitter.reset()
 	s.faults.Clear()
 	return s.addFaults()
 }
@@ -716,13 +763,19 @@ func (s *Server) DefaultM360Key() M360Key { return s.m360Key }
 // location with every scope of the spec.
 func (s *Server) DefaultApp() auth.App { return s.app }
 
+// Webhooks returns the twins' webhook dispatcher: its delivery log, keys
+// and settings.
+func (s *Server) Webhooks() *webhooks.Dispatcher { return s.webhooks }
+
 // Tokens returns the twin's token registry and OAuth server.
 func (s *Server) Tokens() *auth.Registry { return s.tokens }
 
 // AddToken registers a token for a principal.
 func (s *Server) AddToken(token string, p auth.Principal) { s.tokens.Add(token, p) }
 
-// Close stops serving, waiting up to five seconds for requests in flight.
+// Close stops serving, waiting up to five seconds for requests in flight,
+// then gives the pending webhook deliveries a last attempt (up to
+// Webhooks.Drain) and spools or logs what is left.
 func (s *Server) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
@@ -736,24 +789,65 @@ func (s *Server) Close() error {
 	for _, l := range s.listeners {
 		errs = append(errs, l.close(ctx))
 	}
+	s.emitter.close()
+	drain := s.opts.Webhooks.Drain.Std()
+	if drain <= 0 {
+		drain = 5 * time.Second
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), drain)
+	defer dcancel()
+	errs = append(errs, s.webhooks.Close(dctx))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mock: close: %w", err)
 	}
 	return nil
 }
 
-// SpecScopes lists every scope an operation of spec requires.
+// SpecScopes lists every scope an operation or a webhook event of spec
+// requires.
 func SpecScopes(spec *openapi.Spec) []string {
 	var scopes []string
 	for _, op := range spec.Operations() {
-		for _, sc := range op.Scopes {
-			if !slices.Contains(scopes, sc) {
-				scopes = append(scopes, sc)
-			}
-		}
+		scopes = append(scopes, op.Scopes...)
+	}
+	for _, w := range spec.Webhooks() {
+		scopes = append(scopes, w.Scopes...)
 	}
 	slices.Sort(scopes)
-	return scopes
+	return slices.Compact(scopes)
+}
+
+// startWebhooks makes the signing keys and the dispatcher, and has the
+// store's changes routed to it.
+func (s *Server) startWebhooks(seed uint64) error {
+	o := s.opts.Webhooks
+	if o.URL != "" {
+		if err := checkWebhookURL(o.URL); err != nil {
+			return fmt.Errorf("mock: webhooks.url %w", err)
+		}
+	}
+	keySeed := s.opts.Seed // without a seed, random keys
+	var keys *webhooks.Keys
+	var err error
+	if o.KeyFile != "" {
+		keys, err = webhooks.LoadOrCreateKeys(o.KeyFile, keySeed, o.RSA)
+	} else {
+		keys, err = webhooks.GenerateKeys(keySeed, o.RSA)
+	}
+	if err != nil {
+		return fmt.Errorf("mock: %w", err)
+	}
+	var validate func(webhooks.Message) error
+	if s.opts.Strict {
+		validate = validator(s.spec, s.m360Spec)
+	}
+	s.webhooks, err = webhooks.New(webhooks.Options{Clock: s.clock, Keys: keys, Settings: o.Settings,
+		Workers: o.Workers, LogSize: o.LogSize, Seed: seed, Spool: o.Spool, Validate: validate, Logger: s.opts.Logger})
+	if err != nil {
+		return fmt.Errorf("mock: %w", err)
+	}
+	s.emitter = newEmitter(s, s.webhooks, store.NewIDs(seed^0x77656268_6f6f6b73))
+	return nil
 }
 
 func defaultLocation(ids *store.IDs) store.Location {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
@@ -137,7 +138,7 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 		case "burst":
 			opts.Limits.Burst = f.opts.Limits.Burst
 		case "burst-interval":
-			opts.Limits.Interval = limits.Duration(f.interval)
+			opts.Limits.Interval = clock.Duration(f.interval)
 		case "daily":
 			opts.Limits.Daily = f.opts.Limits.Daily
 		case "retry-after":

@@ -19,21 +19,26 @@ import (
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 // Store is what the admin API needs of the state.
 type Store interface {
 	Snapshot() store.State
 	Restore(store.State) error
+	Import(store.State) error
 	Location(id string) (store.Location, error)
 	Stats() store.Stats
+	AllM360Webhooks() []store.M360Webhook
 }
 
 // Tokens is what the admin API needs of the token registry.
 type Tokens interface {
 	Mint(location string, scopes []string, ttl time.Duration, pit bool) (string, auth.Principal)
 	PutApp(auth.App)
+	App(clientID string) (auth.App, bool)
 	Apps() []auth.App
+	Locations(clientID string) []string
 }
 
 // Limiter is what the admin API needs of the rate limiter.
@@ -59,6 +64,17 @@ type Journal interface {
 	Len() int
 }
 
+// Webhooks is what the admin API needs of the webhook dispatcher.
+type Webhooks interface {
+	Keys() *webhooks.Keys
+	Settings() webhooks.Settings
+	SetSettings(webhooks.Settings) error
+	Deliveries(webhooks.Filter) ([]webhooks.Delivery, int)
+	Delivery(id string) (webhooks.Delivery, error)
+	Redeliver(id string) (webhooks.Delivery, error)
+	Stats() webhooks.Stats
+}
+
 // KeyRing is what the admin API needs of the Marketing 360 API keys.
 type KeyRing interface {
 	Add(clientID, secret string, p auth.Principal)
@@ -79,6 +95,10 @@ type API struct {
 	Faults  Faults
 	Journal Journal
 	Clock   clock.Clock
+	// Webhooks are both twins' deliveries; CheckApp refuses an app whose
+	// webhook URL or events cannot work.
+	Webhooks Webhooks
+	CheckApp func(auth.App) error
 	// Reset brings the twin back to its start-up state.
 	Reset func() error
 	// DefaultLocation and DefaultM360Account name the defaults the printed
@@ -121,6 +141,18 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"admin-mint-m360-key":   a.mintM360Key,
 		"admin-get-m360-limits": a.getM360Limits,
 		"admin-put-m360-limits": a.putM360Limits,
+
+		"admin-get-webhooks":                  a.getWebhooks,
+		"admin-webhook-keys":                  a.webhookKeys,
+		"admin-webhook-key-ed25519":           a.webhookKeyPEM(func(k webhooks.PublicKeys) string { return k.Ed25519 }),
+		"admin-webhook-key-rsa":               a.webhookKeyPEM(func(k webhooks.PublicKeys) string { return k.RSA }),
+		"admin-get-webhook-settings":          a.getWebhookSettings,
+		"admin-put-webhook-settings":          a.putWebhookSettings,
+		"admin-put-highlevel-subscription":    a.putHighLevelSubscription,
+		"admin-delete-highlevel-subscription": a.deleteHighLevelSubscription,
+		"admin-list-deliveries":               a.listDeliveries,
+		"admin-get-delivery":                  a.getDelivery,
+		"admin-redeliver":                     a.redeliver,
 	}
 }
 
@@ -202,7 +234,11 @@ func (a *API) importState(r *pipeline.Request) (pipeline.Response, error) {
 	if err := r.Decode(&st); err != nil {
 		return pipeline.Response{}, err
 	}
-	if err := a.Store.Restore(st); err != nil {
+	replace := a.Store.Import
+	if r.Query.Get("events") == "false" {
+		replace = a.Store.Restore
+	}
+	if err := replace(st); err != nil {
 		return pipeline.Response{}, fmt.Errorf("import state: %w", err)
 	}
 	s := a.Store.Stats()
@@ -252,6 +288,9 @@ func (a *API) putApp(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	if app.Scopes == nil {
 		app.Scopes = []string{}
+	}
+	if err := a.CheckApp(app); err != nil {
+		return pipeline.Response{}, pipeline.Unprocessable(err.Error())
 	}
 	a.Tokens.PutApp(app)
 	return pipeline.JSON(http.StatusCreated, app), nil

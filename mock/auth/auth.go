@@ -74,16 +74,19 @@ type Registry struct {
 	apps    map[string]App
 	codes   map[string]*codeGrant
 	refresh map[string]*refreshGrant
-	life    Lifetimes
-	issued  int
-	company string
-	user    string
+	// installs holds, per app, the locations it was granted tokens for.
+	installs map[string]map[string]bool
+	life     Lifetimes
+	issued   int
+	company  string
+	user     string
 }
 
 // NewRegistry returns an empty registry that judges expiry by clk.
 func NewRegistry(clk clock.Clock) *Registry {
 	return &Registry{clock: clk, tokens: map[string]Principal{}, apps: map[string]App{},
-		codes: map[string]*codeGrant{}, refresh: map[string]*refreshGrant{}, life: DefaultLifetimes(),
+		codes: map[string]*codeGrant{}, refresh: map[string]*refreshGrant{}, installs: map[string]map[string]bool{},
+		life:    DefaultLifetimes(),
 		company: "twin-company", user: "twin-user"}
 }
 
@@ -95,7 +98,8 @@ func (r *Registry) SetAccount(companyID, userID string) {
 }
 
 // Reset forgets every token, code and refresh token but the static tokens
-// given, in one step: no request sees the registry without them. Apps stay.
+// given, and the installs they made, in one step: no request sees the
+// registry without them. Apps stay.
 func (r *Registry) Reset(static map[string]Principal) {
 	tokens := make(map[string]Principal, len(static))
 	for k, p := range static {
@@ -107,6 +111,7 @@ func (r *Registry) Reset(static map[string]Principal) {
 	r.tokens = tokens
 	r.codes = map[string]*codeGrant{}
 	r.refresh = map[string]*refreshGrant{}
+	r.installs = map[string]map[string]bool{}
 }
 
 // Add registers token for p.

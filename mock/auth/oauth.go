@@ -47,6 +47,31 @@ type App struct {
 	// Location is where the twin's consent screen installs the app when the
 	// authorization request names none.
 	Location string `json:"location,omitempty" yaml:"location,omitempty"`
+	// WebhookURL receives the webhook events of the locations the app is
+	// installed on ("" for none), for the events its scopes allow.
+	WebhookURL string `json:"webhookUrl,omitempty" yaml:"webhookUrl,omitempty"`
+	// WebhookEvents narrows the events sent to these; empty sends all.
+	WebhookEvents []string `json:"webhookEvents,omitempty" yaml:"webhookEvents,omitempty"`
+}
+
+// AppID is the app's id as webhook payloads carry it: the client id up to
+// its first "-" (HighLevel client ids are "<appId>-<suffix>").
+func (a App) AppID() string {
+	id, _, _ := strings.Cut(a.ClientID, "-")
+	return id
+}
+
+// Receives tells whether the app is sent event, which needs scopes.
+func (a App) Receives(event string, scopes []string) bool {
+	if a.WebhookURL == "" || (len(a.WebhookEvents) > 0 && !slices.Contains(a.WebhookEvents, event)) {
+		return false
+	}
+	for _, s := range scopes {
+		if !slices.Contains(a.Scopes, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // Lifetimes of what the OAuth server issues.
@@ -99,7 +124,48 @@ func (r *Registry) PutApp(a App) {
 	defer r.mu.Unlock()
 	a.RedirectURIs = slices.Clone(a.RedirectURIs)
 	a.Scopes = slices.Clone(a.Scopes)
+	a.WebhookEvents = slices.Clone(a.WebhookEvents)
 	r.apps[a.ClientID] = a
+}
+
+// App returns the app with the client id.
+func (r *Registry) App(clientID string) (App, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	a, ok := r.apps[clientID]
+	return a, ok
+}
+
+// Locations lists the locations an app is installed on: its own and those
+// it was granted tokens for, sorted.
+func (r *Registry) Locations(clientID string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	if a, ok := r.apps[clientID]; ok && a.Location != "" {
+		out = append(out, a.Location)
+	}
+	for loc := range r.installs[clientID] {
+		out = append(out, loc)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// WebhookApps lists, by client id, the apps with a webhook URL that are
+// installed on location: its own location, or one it was granted a token
+// for.
+func (r *Registry) WebhookApps(location string) []App {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []App
+	for _, a := range r.apps {
+		if a.WebhookURL != "" && (a.Location == location || r.installs[a.ClientID][location]) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b App) int { return strings.Compare(a.ClientID, b.ClientID) })
+	return out
 }
 
 // Apps lists the registered apps by client id.
@@ -244,6 +310,10 @@ func (r *Registry) issue(clientID, location string, scopes []string, withRefresh
 	access := r.secret(40)
 	r.tokens[access] = Principal{Kind: OAuthAccess, AppID: clientID, LocationID: location,
 		Scopes: slices.Clone(scopes), ExpiresAt: now.Add(r.life.Access)}
+	if r.installs[clientID] == nil {
+		r.installs[clientID] = map[string]bool{}
+	}
+	r.installs[clientID][location] = true
 	resp := TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(r.life.Access / time.Second),
 		Scope: strings.Join(scopes, " "), UserType: "Location", LocationID: location, CompanyID: r.company,
 		UserID: r.user, Approved: []string{location}}

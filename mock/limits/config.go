@@ -1,12 +1,13 @@
 package limits
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/contactbridge/contactbridge/mock/clock"
 )
 
 // ErrInvalidConfig is wrapped by every error Validate returns.
@@ -28,48 +29,12 @@ const (
 	DefaultDaily    = 200_000
 )
 
-// Duration is a time.Duration that reads and writes as a Go duration string
-// ("10s", "1m30s") in JSON, YAML and any other text encoding.
-type Duration time.Duration
-
-// Std returns d as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
-
-// String formats d like time.Duration does.
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalText writes d as a duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText reads a duration string such as "10s".
-func (d *Duration) UnmarshalText(text []byte) error {
-	v, err := time.ParseDuration(string(text))
-	if err != nil {
-		return fmt.Errorf("limits: duration %q: %w", text, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes d as a JSON string such as "10s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON reads a JSON string such as "10s". Bare numbers are refused:
-// their unit would be a guess.
-func (d *Duration) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("limits: duration must be a string such as \"10s\", got %s", data)
-	}
-	return d.UnmarshalText([]byte(s))
-}
-
 // Limit is one set of limits.
 type Limit struct {
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	// Burst is the number of requests allowed per Interval.
-	Burst    int      `json:"burst" yaml:"burst"`
-	Interval Duration `json:"interval" yaml:"interval"`
+	Burst    int            `json:"burst" yaml:"burst"`
+	Interval clock.Duration `json:"interval" yaml:"interval"`
 	// Daily is the number of requests allowed per day.
 	Daily int `json:"daily" yaml:"daily"`
 }
@@ -109,7 +74,7 @@ type Config struct {
 // and 200,000 per UTC day, per app and location, with Retry-After.
 func DefaultConfig() Config {
 	return Config{
-		Limit:      Limit{Enabled: true, Burst: DefaultBurst, Interval: Duration(DefaultInterval), Daily: DefaultDaily},
+		Limit:      Limit{Enabled: true, Burst: DefaultBurst, Interval: clock.Duration(DefaultInterval), Daily: DefaultDaily},
 		DailyReset: DailyResetUTC,
 		RetryAfter: true,
 	}

@@ -232,7 +232,7 @@ func TestTake_KeysAndLocations(t *testing.T) {
 	l := newLimiter(t, clk, func(c *limits.Config) {
 		c.Burst = 1
 		c.Locations = map[string]limits.Limit{
-			"big": {Enabled: true, Burst: 3, Interval: limits.Duration(time.Minute), Daily: 10},
+			"big": {Enabled: true, Burst: 3, Interval: clock.Duration(time.Minute), Daily: 10},
 			"off": {Enabled: false},
 		}
 	})
@@ -281,7 +281,7 @@ func TestSetConfig(t *testing.T) {
 	}
 	cfg := l.Config()
 	cfg.Burst = 10
-	cfg.Interval = limits.Duration(2 * time.Second)
+	cfg.Interval = clock.Duration(2 * time.Second)
 	if err := l.SetConfig(cfg); err != nil {
 		t.Fatalf("SetConfig: %v", err)
 	}
@@ -308,7 +308,7 @@ func TestSetConfig(t *testing.T) {
 	if err := l.SetConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
-	l.Config().Locations["loc-1"] = limits.Limit{Enabled: true, Burst: 1, Interval: limits.Duration(time.Second), Daily: 1}
+	l.Config().Locations["loc-1"] = limits.Limit{Enabled: true, Burst: 1, Interval: clock.Duration(time.Second), Daily: 1}
 	if d := l.Take(keyA); d.Limited {
 		t.Fatalf("changing the map Config returned changed the limiter: %+v", d)
 	}
@@ -426,7 +426,7 @@ func TestTake_Concurrent(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, 0x5eed))
 			clk := clock.NewManual(t0)
-			l := newLimiter(t, clk, func(c *limits.Config) { c.Burst = burst; c.Interval = limits.Duration(interval) })
+			l := newLimiter(t, clk, func(c *limits.Config) { c.Burst = burst; c.Interval = clock.Duration(interval) })
 			keys := []limits.Key{keyA, {AppID: "app-b", LocationID: "loc-1"}, {AppID: "app-a", LocationID: "loc-2"}}
 			stepSizes := make([]time.Duration, steps)
 			for i := range stepSizes {
@@ -716,15 +716,15 @@ func TestConfig_Validate(t *testing.T) {
 		{"empty reset is utc", func(c *limits.Config) { c.DailyReset = "" }, ""},
 		{"disabled ignores zeros", func(c *limits.Config) { c.Limit = limits.Limit{} }, ""},
 		{"smallest", func(c *limits.Config) {
-			c.Limit = limits.Limit{Enabled: true, Burst: 1, Interval: limits.Duration(time.Millisecond), Daily: 1}
+			c.Limit = limits.Limit{Enabled: true, Burst: 1, Interval: clock.Duration(time.Millisecond), Daily: 1}
 		}, ""},
 		{"burst 0", func(c *limits.Config) { c.Burst = 0 }, "burst 0"},
-		{"interval under 1ms", func(c *limits.Config) { c.Interval = limits.Duration(999 * time.Microsecond) }, "interval 999µs"},
-		{"negative interval", func(c *limits.Config) { c.Interval = limits.Duration(-time.Second) }, "interval -1s"},
+		{"interval under 1ms", func(c *limits.Config) { c.Interval = clock.Duration(999 * time.Microsecond) }, "interval 999µs"},
+		{"negative interval", func(c *limits.Config) { c.Interval = clock.Duration(-time.Second) }, "interval -1s"},
 		{"daily 0", func(c *limits.Config) { c.Daily = 0 }, "daily 0"},
 		{"unknown reset", func(c *limits.Config) { c.DailyReset = "midnight" }, `dailyReset "midnight"`},
 		{"bad location", func(c *limits.Config) {
-			c.Locations = map[string]limits.Limit{"L9": {Enabled: true, Burst: 1, Interval: limits.Duration(time.Second)}}
+			c.Locations = map[string]limits.Limit{"L9": {Enabled: true, Burst: 1, Interval: clock.Duration(time.Second)}}
 		}, "location L9: daily 0"},
 		{"disabled location", func(c *limits.Config) { c.Locations = map[string]limits.Limit{"L9": {}} }, ""},
 	}
@@ -757,7 +757,7 @@ func TestConfig_JSON(t *testing.T) {
 	t.Parallel()
 	cfg := limits.DefaultConfig()
 	cfg.Locations = map[string]limits.Limit{
-		"big": {Enabled: true, Burst: 500, Interval: limits.Duration(90 * time.Second), Daily: 1_000_000},
+		"big": {Enabled: true, Burst: 500, Interval: clock.Duration(90 * time.Second), Daily: 1_000_000},
 		"off": {},
 	}
 	raw, err := json.Marshal(cfg)

@@ -327,8 +327,7 @@ type triggerInput struct {
 
 // WebhookEvents are the events a subscription may name.
 var WebhookEvents = []string{
-	"contact.created", "contact.updated", "contact.deleted",
-	"task.created", "task.completed", "note.created", "event.created",
+	ContactCreated, ContactUpdated, ContactDeleted, TaskCreated, TaskCompleted, NoteCreated, EventCreated,
 }
 
 type webhookInput struct {

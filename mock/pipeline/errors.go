@@ -6,6 +6,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 // Error is an API error: a status and what to tell the client. Each API
@@ -73,6 +74,12 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Messages: []string{"Invalid JWT: access token has expired"}, Err: err}
 	case errors.Is(err, auth.ErrScope):
 		return &Error{Status: http.StatusUnauthorized, Messages: []string{"The token is not authorized for this scope."}, Err: err}
+	case errors.Is(err, webhooks.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Messages: []string{err.Error()}, Err: err}
+	case errors.Is(err, webhooks.ErrInvalidSettings):
+		return &Error{Status: http.StatusUnprocessableEntity, Messages: []string{err.Error()}, Err: err}
+	case errors.Is(err, webhooks.ErrClosed):
+		return &Error{Status: http.StatusServiceUnavailable, Messages: []string{err.Error()}, Err: err}
 	case errors.Is(err, auth.ErrLocation):
 		return &Error{Status: http.StatusForbidden, Messages: []string{"The token does not have access to this location."}, Err: err}
 	}

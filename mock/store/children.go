@@ -69,16 +69,22 @@ func (c *children[T]) removeContact(contact string) {
 }
 
 func (c *children[T]) all() []T {
-	ids := make([]string, 0, len(c.byID))
-	for id := range c.byID {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b string) int { return int(c.seq[a]) - int(c.seq[b]) })
+	ids := c.ids()
 	out := make([]T, 0, len(ids))
 	for _, id := range ids {
 		out = append(out, c.byID[id])
 	}
 	return out
+}
+
+// ids lists the records' ids in creation order.
+func (c *children[T]) ids() []string {
+	ids := make([]string, 0, len(c.byID))
+	for id := range c.byID {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int { return int(c.seq[a]) - int(c.seq[b]) })
+	return ids
 }
 
 // child is what the generic operations need of a record type.
@@ -118,6 +124,9 @@ func createChild[T any, P child[T]](s *Store, tbl *children[T], contact string, 
 	id := s.ids.New()
 	P(&v).identify(id, contact, s.stamp())
 	tbl.add(contact, id, v)
+	if s.observed() {
+		s.tell(Created, s.contacts[contact].LocationID, nil, v)
+	}
 	return v, nil
 }
 
@@ -161,19 +170,28 @@ func updateChild[T any, P child[T]](s *Store, tbl *children[T], kind, contact, i
 		return zero, err
 	}
 	old := tbl.byID[id]
-	P(&v).identify(id, tbl.contactOf[id], P(&old).created())
+	owner := tbl.contactOf[id]
+	P(&v).identify(id, owner, P(&old).created())
 	P(&v).touched(s.stamp())
 	tbl.byID[id] = v
+	if s.observed() {
+		s.tell(Updated, s.contacts[owner].LocationID, old, v)
+	}
 	return v, nil
 }
 
 func deleteChild[T any](s *Store, tbl *children[T], kind, contact, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := lookup(s, tbl, kind, contact, id); err != nil {
+	v, err := lookup(s, tbl, kind, contact, id)
+	if err != nil {
 		return err
 	}
+	owner := tbl.contactOf[id]
 	tbl.remove(id)
+	if s.observed() {
+		s.tell(Deleted, s.contacts[owner].LocationID, v, nil)
+	}
 	return nil
 }
 

@@ -495,6 +495,9 @@ func (s *Store) CreateM360Contact(c M360Contact) (M360Contact, error) {
 	c.Updated = c.Created
 	c = s.m360.contacts.add(c)
 	s.m360IndexEmail(c)
+	if s.observed() {
+		s.tell(Created, "", nil, c.clone())
+	}
 	return c.clone(), nil
 }
 
@@ -566,6 +569,9 @@ func (s *Store) UpdateM360Contact(account, id int64, fn func(*M360Contact) error
 	s.m360UnindexEmail(old)
 	s.m360.contacts.set(next)
 	s.m360IndexEmail(next)
+	if s.observed() {
+		s.tell(Updated, "", old.clone(), next.clone())
+	}
 	return next.clone(), nil
 }
 
@@ -590,6 +596,9 @@ func (s *Store) DeleteM360Contact(account, id int64) error {
 		}
 		return false
 	})
+	if s.observed() {
+		s.tell(Deleted, "", c.clone(), nil)
+	}
 	return nil
 }
 
@@ -736,6 +745,9 @@ func m360Create[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], v T, che
 	v = P(&v).clone()
 	P(&v).stampCreated(s.m360Now())
 	v = tbl.add(v)
+	if s.observed() {
+		s.tell(Created, "", nil, P(&v).clone())
+	}
 	return P(&v).clone(), nil
 }
 
@@ -771,16 +783,23 @@ func m360Update[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], kind str
 	}
 	P(&next).stampUpdated(old, s.m360Now())
 	tbl.set(next)
+	if s.observed() {
+		s.tell(Updated, "", P(&old).clone(), P(&next).clone())
+	}
 	return P(&next).clone(), nil
 }
 
 func m360Delete[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], kind string, k m360Key) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := m360Lookup(s, tbl, kind, k); err != nil {
+	v, err := m360Lookup(s, tbl, kind, k)
+	if err != nil {
 		return err
 	}
 	tbl.remove(k.id)
+	if s.observed() {
+		s.tell(Deleted, "", P(&v).clone(), nil)
+	}
 	return nil
 }
 
@@ -1080,6 +1099,21 @@ func (s *Store) M360Webhooks(account int64, p M360Paging) ([]M360Webhook, int, e
 	}
 	page, total := m360Page(m360Select(&s.m360.webhooks, account, m360All[M360Webhook]), p)
 	return page, total, nil
+}
+
+// AllM360Webhooks returns every account's webhook subscriptions, by id.
+func (s *Store) AllM360Webhooks() []M360Webhook {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.m360.webhooks.all()
+}
+
+// M360Subscribers returns account's webhook subscriptions to event, by id,
+// with their secrets.
+func (s *Store) M360Subscribers(account int64, event string) []M360Webhook {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return m360Select(&s.m360.webhooks, account, func(w M360Webhook) bool { return slices.Contains(w.Events, event) })
 }
 
 // DeleteM360Webhook removes a webhook subscription of account.

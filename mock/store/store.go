@@ -30,6 +30,7 @@ type Store struct {
 	notes        children[Note]
 	appointments children[Appointment]
 	m360         m360State
+	observer     func(Change) // see Observe
 }
 
 // New returns an empty store that stamps records with clk and names them with ids.
@@ -127,6 +128,9 @@ func (s *Store) createContact(c Contact) (Contact, error) {
 	c.DateUpdated = c.DateAdded
 	stored := cloneContact(c)
 	s.insertContact(&stored)
+	if s.observed() {
+		s.tell(Created, stored.LocationID, nil, cloneContact(stored))
+	}
 	return cloneContact(stored), nil
 }
 
@@ -137,6 +141,8 @@ func (s *Store) insertContact(c *Contact) {
 	s.byLocation[c.LocationID] = slices.Insert(list, i, c)
 	s.index(c)
 }
+
+func sortContacts(list []*Contact) { slices.SortFunc(list, compareContacts) }
 
 func compareContacts(a, b *Contact) int {
 	if c := a.DateAdded.Compare(b.DateAdded); c != 0 {
@@ -276,9 +282,16 @@ func (s *Store) updateContact(c *Contact, fn func(*Contact) error) (Contact, err
 		return Contact{}, err
 	}
 	next.DateUpdated = s.stamp()
+	var before Contact
+	if s.observed() {
+		before = cloneContact(*c)
+	}
 	s.unindex(c)
 	*c = next
 	s.index(c)
+	if s.observed() {
+		s.tell(Updated, c.LocationID, before, cloneContact(*c))
+	}
 	return cloneContact(*c), nil
 }
 
@@ -357,6 +370,9 @@ func (s *Store) DeleteContact(id string) error {
 	s.tasks.removeContact(id)
 	s.notes.removeContact(id)
 	s.appointments.removeContact(id)
+	if s.observed() {
+		s.tell(Deleted, c.LocationID, cloneContact(*c), nil)
+	}
 	return nil
 }
 
@@ -450,11 +466,17 @@ func (s *Store) Snapshot() State {
 	return st
 }
 
-// Restore replaces the whole state. It fails, changing nothing, when a record
-// points to a location or contact that the state does not have.
+// Restore replaces the whole state, telling the observer nothing (see
+// Import). It fails, changing nothing, when a record points to a location or
+// contact that the state does not have.
 func (s *Store) Restore(st State) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.replace(st)
+}
+
+// replace is Restore. Callers hold mu.
+func (s *Store) replace(st State) error {
 	locations, contacts, byLocation, emails, phones := s.locations, s.contacts, s.byLocation, s.emails, s.phones
 	tasks, notes, appointments, lastStamp := s.tasks, s.notes, s.appointments, s.lastStamp
 	m360 := s.m360

@@ -1,0 +1,146 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
+)
+
+// subscriptionView is a HighLevel app's webhook subscription.
+type subscriptionView struct {
+	ClientID  string   `json:"clientId"`
+	AppID     string   `json:"appId"`
+	URL       string   `json:"url"`
+	Events    []string `json:"events"`
+	Locations []string `json:"locations"`
+}
+
+func (a *API) subscription(app auth.App) subscriptionView {
+	v := subscriptionView{ClientID: app.ClientID, AppID: app.AppID(), URL: app.WebhookURL,
+		Events: app.WebhookEvents, Locations: a.Tokens.Locations(app.ClientID)}
+	if v.Events == nil {
+		v.Events = []string{}
+	}
+	if v.Locations == nil {
+		v.Locations = []string{}
+	}
+	return v
+}
+
+type m360SubscriptionView struct {
+	ID        int64    `json:"id"`
+	AccountID int64    `json:"accountId"`
+	URL       string   `json:"url"`
+	Events    []string `json:"events"`
+}
+
+func (a *API) getWebhooks(*pipeline.Request) (pipeline.Response, error) {
+	hl := []subscriptionView{}
+	for _, app := range a.Tokens.Apps() {
+		if app.WebhookURL != "" {
+			hl = append(hl, a.subscription(app))
+		}
+	}
+	m := []m360SubscriptionView{}
+	for _, w := range a.Store.AllM360Webhooks() {
+		m = append(m, m360SubscriptionView{ID: w.ID, AccountID: w.AccountID, URL: w.URL, Events: w.Events})
+	}
+	return ok(map[string]any{"keys": a.Webhooks.Keys().Public(), "settings": a.Webhooks.Settings(),
+		"subscriptions": map[string]any{"highlevel": hl, "m360": m}, "deliveries": a.Webhooks.Stats()})
+}
+
+func (a *API) webhookKeys(*pipeline.Request) (pipeline.Response, error) {
+	return ok(a.Webhooks.Keys().Public())
+}
+
+func (a *API) webhookKeyPEM(pick func(webhooks.PublicKeys) string) pipeline.HandlerFunc {
+	return func(*pipeline.Request) (pipeline.Response, error) {
+		key := pick(a.Webhooks.Keys().Public())
+		if key == "" {
+			return pipeline.Response{}, &pipeline.Error{Status: http.StatusNotFound,
+				Messages: []string{"the twin does not sign with RSA: start it with --webhook-rsa (webhooks.rsa)"}}
+		}
+		return ok(pipeline.Raw{ContentType: "application/x-pem-file", Data: []byte(key)})
+	}
+}
+
+func (a *API) getWebhookSettings(*pipeline.Request) (pipeline.Response, error) {
+	return ok(a.Webhooks.Settings())
+}
+
+func (a *API) putWebhookSettings(r *pipeline.Request) (pipeline.Response, error) {
+	var s webhooks.Settings
+	if err := r.Decode(&s); err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Webhooks.SetSettings(s); err != nil {
+		return pipeline.Response{}, err
+	}
+	return ok(a.Webhooks.Settings())
+}
+
+func (a *API) app(r *pipeline.Request) (auth.App, error) {
+	app, found := a.Tokens.App(r.Path["clientId"])
+	if !found {
+		return app, &pipeline.Error{Status: http.StatusNotFound, Messages: []string{"no app " + r.Path["clientId"]}}
+	}
+	return app, nil
+}
+
+func (a *API) putHighLevelSubscription(r *pipeline.Request) (pipeline.Response, error) {
+	var in struct {
+		URL    string   `json:"url"`
+		Events []string `json:"events"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	app, err := a.app(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	app.WebhookURL, app.WebhookEvents = in.URL, in.Events
+	if err := a.CheckApp(app); err != nil {
+		return pipeline.Response{}, pipeline.Unprocessable(err.Error())
+	}
+	a.Tokens.PutApp(app)
+	return ok(a.subscription(app))
+}
+
+func (a *API) deleteHighLevelSubscription(r *pipeline.Request) (pipeline.Response, error) {
+	app, err := a.app(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	app.WebhookURL, app.WebhookEvents = "", nil
+	a.Tokens.PutApp(app)
+	return ok(map[string]bool{"deleted": true})
+}
+
+func (a *API) listDeliveries(r *pipeline.Request) (pipeline.Response, error) {
+	q := r.Query
+	f := webhooks.Filter{Twin: q.Get("twin"), Event: q.Get("event"), Status: q.Get("status"),
+		Subscription: q.Get("subscription"), Resource: q.Get("resource"), EventID: q.Get("eventId")}
+	f.Limit, _ = strconv.Atoi(q.Get("limit")) // validated by the spec
+	list, total := a.Webhooks.Deliveries(f)
+	return ok(map[string]any{"deliveries": list, "total": total})
+}
+
+func (a *API) getDelivery(r *pipeline.Request) (pipeline.Response, error) {
+	d, err := a.Webhooks.Delivery(r.Path["id"])
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return ok(d)
+}
+
+func (a *API) redeliver(r *pipeline.Request) (pipeline.Response, error) {
+	d, err := a.Webhooks.Redeliver(r.Path["id"])
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusAccepted, d), nil
+}

@@ -1,0 +1,200 @@
+package mock
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/highlevel"
+	"github.com/contactbridge/contactbridge/mock/m360"
+	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
+	"github.com/contactbridge/contactbridge/openapi"
+)
+
+// emitter turns the store's changes into webhook deliveries: HighLevel
+// events for the apps installed on the change's location, Marketing 360
+// events for the account's subscriptions. The store tells it each change
+// under its lock; it queues the change and returns, and its goroutine does
+// the rest, so a request never waits on a webhook.
+type emitter struct {
+	clock      clock.Clock
+	dispatcher *webhooks.Dispatcher
+	apps       *auth.Registry
+	store      *store.Store
+	hl, m360   *openapi.Spec
+	ids        *store.IDs // webhook and event ids, apart from the store's
+	log        *slog.Logger
+	done       chan struct{} // closed by close
+	stopped    chan struct{} // closed when run returns
+	wake       chan struct{} // holds one wake-up
+
+	routeMu sync.Mutex // held while changes are routed, so reset waits for them
+	mu      sync.Mutex // guards queue
+	queue   []change
+}
+
+// change is a store change and when it happened.
+type change struct {
+	store.Change
+	at time.Time
+}
+
+func newEmitter(s *Server, d *webhooks.Dispatcher, ids *store.IDs) *emitter {
+	e := &emitter{clock: s.clock, dispatcher: d, apps: s.tokens, store: s.store, hl: s.spec, m360: s.m360Spec,
+		ids: ids, log: s.opts.Logger.With("component", "webhooks"),
+		done: make(chan struct{}), stopped: make(chan struct{}), wake: make(chan struct{}, 1)}
+	s.store.Observe(e.observe)
+	go e.run()
+	return e
+}
+
+// observe queues a change; it runs under the store's lock.
+func (e *emitter) observe(c store.Change) {
+	e.mu.Lock()
+	e.queue = append(e.queue, change{Change: c, at: e.clock.Now()})
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *emitter) run() {
+	defer close(e.stopped)
+	for {
+		select {
+		case <-e.wake:
+			e.flush()
+		case <-e.done:
+			e.flush()
+			return
+		}
+	}
+}
+
+// flush routes the queued changes, in order.
+func (e *emitter) flush() {
+	e.routeMu.Lock()
+	defer e.routeMu.Unlock()
+	e.mu.Lock()
+	queue := e.queue
+	e.queue = nil
+	e.mu.Unlock()
+	for _, c := range queue {
+		e.route(c)
+	}
+}
+
+// route sends a change's events to their subscribers.
+func (e *emitter) route(c change) {
+	settings := e.dispatcher.Settings()
+	opts := highlevel.EventOptions{UpdateAfterCreate: settings.UpdateAfterCreate, MissingFields: settings.MissingFields}
+	for _, ev := range highlevel.Events(c.Change, opts) {
+		hook, ok := e.hl.Webhook(ev.Type)
+		if !ok {
+			continue // a spec given with --spec may have no catalog
+		}
+		for _, app := range e.apps.WebhookApps(ev.LocationID) {
+			if !app.Receives(ev.Type, hook.Scopes) {
+				continue
+			}
+			id := uuid(e.ids)
+			body, err := ev.Body(app.AppID(), id, c.at)
+			e.send(err, webhooks.Message{Twin: webhooks.HighLevel, Event: ev.Type, EventID: id,
+				Subscription: app.ClientID, Target: app.WebhookURL, Resource: "contact/" + ev.ContactID,
+				At: c.at, Body: body})
+		}
+	}
+	for _, ev := range m360.Events(c.Change) {
+		for _, sub := range e.store.M360Subscribers(ev.AccountID, ev.Type) {
+			id := "evt_" + e.ids.Token(24)
+			body, err := ev.Body(id, c.at)
+			e.send(err, webhooks.Message{Twin: webhooks.Marketing360, Event: ev.Type, EventID: id,
+				Subscription: strconv.FormatInt(sub.ID, 10), Target: sub.URL,
+				Resource: "contact/" + strconv.FormatInt(ev.ContactID, 10), At: c.at, Body: body,
+				Header: map[string]string{"X-M360-Event": ev.Type, "X-M360-Delivery": id}, Secret: sub.Secret})
+		}
+	}
+}
+
+func (e *emitter) send(encodeErr error, m webhooks.Message) {
+	if encodeErr != nil {
+		e.log.Error("webhook payload does not encode", "event", m.Event, "error", encodeErr)
+		return
+	}
+	if _, err := e.dispatcher.Send(m); err != nil {
+		e.log.Error("webhook not queued", "event", m.Event, "eventId", m.EventID, "error", err)
+	}
+}
+
+// reset drops the changes not yet routed and every pending delivery.
+func (e *emitter) reset() {
+	e.routeMu.Lock()
+	defer e.routeMu.Unlock()
+	e.mu.Lock()
+	e.queue = nil
+	e.mu.Unlock()
+	e.dispatcher.Reset()
+}
+
+// close stops observing the store and routes what is queued.
+func (e *emitter) close() {
+	e.store.Observe(nil)
+	close(e.done)
+	<-e.stopped
+}
+
+// validator checks a message against its twin's webhook catalog, for
+// strict mode.
+func validator(hl, m *openapi.Spec) func(webhooks.Message) error {
+	return func(msg webhooks.Message) error {
+		spec := hl
+		if msg.Twin == webhooks.Marketing360 {
+			spec = m
+		}
+		hook, ok := spec.Webhook(msg.Event)
+		if !ok {
+			return fmt.Errorf("event %s is not in %s's webhook catalog", msg.Event, spec.File)
+		}
+		return hook.Validate(msg.Body)
+	}
+}
+
+// checkWebhookApp refuses an app whose webhook URL or events cannot work.
+func checkWebhookApp(a auth.App, spec *openapi.Spec) error {
+	if a.WebhookURL != "" {
+		if err := checkWebhookURL(a.WebhookURL); err != nil {
+			return fmt.Errorf("app %s: webhookUrl %w", a.ClientID, err)
+		}
+	}
+	for _, ev := range a.WebhookEvents {
+		if _, ok := spec.Webhook(ev); !ok {
+			return fmt.Errorf("app %s: webhookEvents: %q is not an event of %s", a.ClientID, ev, spec.File)
+		}
+	}
+	return nil
+}
+
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q: must be an absolute http or https URL", raw)
+	}
+	return nil
+}
+
+// webhookEvents names the events of a spec's catalog.
+func webhookEvents(spec *openapi.Spec) []string {
+	var out []string
+	for _, w := range spec.Webhooks() {
+		out = append(out, w.Name)
+	}
+	return slices.Clip(out)
+}

@@ -1,0 +1,594 @@
+package webhooks
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/clock"
+)
+
+// Options configure a Dispatcher. Zero fields take defaults.
+type Options struct {
+	// Clock schedules retries and delays; a manual clock holds them until
+	// it is moved. nil means the real clock.
+	Clock clock.Clock
+	// Keys sign HighLevel deliveries; nil makes random ones.
+	Keys     *Keys
+	Settings Settings
+	// Workers is how many attempts run at once (default 4).
+	Workers int
+	// LogSize is how many finished deliveries the log keeps (default
+	// 1000); pending ones are always kept.
+	LogSize int
+	// Seed makes the duplicate and delay dice reproducible.
+	Seed uint64
+	// Spool, when set, is the file that pending deliveries are written to
+	// at Close and read back from at New.
+	Spool string
+	// Validate, when set, checks a message before it is sent; a message it
+	// refuses is logged as invalid and never sent (strict mode).
+	Validate func(Message) error
+	// Client sends the attempts; nil means one of the dispatcher's own.
+	Client *http.Client
+	Logger *slog.Logger
+}
+
+// Dispatcher delivers messages. Its workers run until Close.
+type Dispatcher struct {
+	clock    clock.Clock
+	keys     *Keys
+	client   *http.Client
+	ownsHTTP bool
+	validate func(Message) error
+	spool    string
+	seed     uint64
+	logSize  int
+	log      *slog.Logger
+	ctx      context.Context // cancelled when attempts must stop
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // the workers
+
+	mu       sync.Mutex // guards everything below
+	settings Settings
+	next     uint64
+	byID     map[string]*delivery
+	order    []*delivery // the log, oldest first
+	finished int         // finished deliveries in order
+	lanes    map[string]*lane
+	ready    laneHeap
+	inFlight int
+	changed  chan struct{} // closed on every change workers wait for
+	draining bool          // Close: one last attempt each, now
+	stopped  bool          // Close gave up: no more attempts
+}
+
+// delivery is a Delivery with what the dispatcher keeps of it.
+type delivery struct {
+	Delivery
+	msg       Message
+	seq       uint64 // creation order
+	lane      *lane
+	due       time.Time
+	cancelled bool // by Reset, while in flight
+}
+
+// lane holds one subscription's deliveries about one resource, in order.
+type lane struct {
+	key   string
+	queue []*delivery
+	busy  bool // its head is being attempted
+	index int  // in the ready heap; -1 when not there
+}
+
+// New starts a dispatcher, with the deliveries its spool holds.
+func New(opts Options) (*Dispatcher, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.LogSize <= 0 {
+		opts.LogSize = 1000
+	}
+	settings := opts.Settings.WithDefaults()
+	if err := settings.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Keys == nil {
+		keys, err := GenerateKeys(opts.Seed, false)
+		if err != nil {
+			return nil, err
+		}
+		opts.Keys = keys
+	}
+	d := &Dispatcher{clock: opts.Clock, keys: opts.Keys, client: opts.Client, validate: opts.Validate,
+		spool: opts.Spool, seed: opts.Seed, logSize: opts.LogSize,
+		log: opts.Logger.With("component", "webhooks"), settings: settings,
+		byID: map[string]*delivery{}, lanes: map[string]*lane{}, changed: make(chan struct{})}
+	if d.client == nil {
+		d.ownsHTTP = true
+		d.client = &http.Client{
+			Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+				MaxIdleConnsPerHost: opts.Workers, IdleConnTimeout: 30 * time.Second},
+			// A redirect is an answer that is not a 2xx, as production treats it.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if err := d.readSpool(); err != nil {
+		return nil, err
+	}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.wg.Add(opts.Workers)
+	for range opts.Workers {
+		go d.work()
+	}
+	return d, nil
+}
+
+// Keys returns the keys HighLevel deliveries are signed with.
+func (d *Dispatcher) Keys() *Keys { return d.keys }
+
+// Settings returns the settings in force.
+func (d *Dispatcher) Settings() Settings {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.settings
+}
+
+// SetSettings changes the settings; zero retry fields take the defaults.
+// Deliveries already scheduled keep their times.
+func (d *Dispatcher) SetSettings(s Settings) error {
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.settings = s
+	return nil
+}
+
+// Send queues a message and returns its delivery. It never blocks on the
+// receiver: the attempt happens on a worker.
+func (d *Dispatcher) Send(m Message) (Delivery, error) {
+	var invalid error
+	if d.validate != nil {
+		invalid = d.validate(m)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.draining {
+		return Delivery{}, ErrClosed
+	}
+	del := d.add(m, "")
+	if invalid != nil {
+		d.log.Error("webhook payload does not match the spec; not sent", "delivery", del.ID, "event", m.Event, "error", invalid)
+		del.Status, del.Error = StatusInvalid, invalid.Error()
+		d.archive(del)
+		return del.view(), nil
+	}
+	s := d.settings
+	del.due = m.At.Add(s.Delay.Std() + d.jitter(del, s.DelayJitter.Std()))
+	d.enqueue(del, false)
+	return del.view(), nil
+}
+
+// Redeliver sends a logged delivery's message again, as a new delivery with
+// the same body and event id, and returns it.
+func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.draining {
+		return Delivery{}, ErrClosed
+	}
+	old, ok := d.byID[id]
+	if !ok {
+		return Delivery{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	del := d.add(old.msg, old.ID)
+	del.due = d.clock.Now()
+	d.enqueue(del, false)
+	return del.view(), nil
+}
+
+// add logs a new pending delivery of m. Callers hold mu.
+func (d *Dispatcher) add(m Message, redeliveryOf string) *delivery {
+	d.next++
+	del := &delivery{msg: m, seq: d.next, Delivery: Delivery{ID: "wh_" + strconv.FormatUint(d.next, 10), Twin: m.Twin,
+		Event: m.Event, EventID: m.EventID, Subscription: m.Subscription, Target: m.Target,
+		Resource: m.Resource, Status: StatusPending, Attempts: []Attempt{}, CreatedAt: d.clock.Now(),
+		RedeliveryOf: redeliveryOf, Body: m.Body}}
+	d.byID[del.ID] = del
+	d.order = append(d.order, del)
+	return del
+}
+
+// enqueue puts a pending delivery in its lane: at the end, or right behind
+// the head (a duplicate of the head, which has just been delivered and is
+// gone). Callers hold mu.
+func (d *Dispatcher) enqueue(del *delivery, front bool) {
+	key := del.Twin + "\x00" + del.Subscription + "\x00" + del.Resource
+	l := d.lanes[key]
+	if l == nil {
+		l = &lane{key: key, index: -1}
+		d.lanes[key] = l
+	}
+	del.lane = l
+	if front {
+		l.queue = slices.Insert(l.queue, 0, del)
+	} else {
+		l.queue = append(l.queue, del)
+	}
+	d.schedule(l)
+	d.broadcast()
+}
+
+// schedule puts an idle lane with work in the ready heap, or fixes its
+// place when its head changed. Callers hold mu.
+func (d *Dispatcher) schedule(l *lane) {
+	switch {
+	case l.busy || len(l.queue) == 0:
+		if l.index >= 0 {
+			heap.Remove(&d.ready, l.index)
+		}
+	case l.index >= 0:
+		heap.Fix(&d.ready, l.index)
+	default:
+		heap.Push(&d.ready, l)
+	}
+	if len(l.queue) == 0 && !l.busy {
+		delete(d.lanes, l.key)
+	}
+}
+
+func (d *Dispatcher) broadcast() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// work is a worker: it attempts due deliveries until Close.
+func (d *Dispatcher) work() {
+	defer d.wg.Done()
+	for {
+		del, s, ok := d.take()
+		if !ok {
+			return
+		}
+		d.finish(del, d.attempt(del, s))
+	}
+}
+
+// take waits for a delivery that is due (or, draining, any) and marks its
+// lane busy; false once there is nothing left to do.
+func (d *Dispatcher) take() (*delivery, Settings, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for {
+		if d.stopped || (d.draining && len(d.ready) == 0 && d.inFlight == 0) {
+			return nil, Settings{}, false
+		}
+		var wake <-chan struct{}
+		stop := func() {}
+		if len(d.ready) > 0 {
+			l := d.ready[0]
+			head := l.queue[0]
+			// Ask for the wake-up before reading the time, so a move of a
+			// manual clock in between is not missed.
+			wake, stop = clock.Wake(d.clock, head.due)
+			if d.draining || !head.due.After(d.clock.Now()) {
+				stop()
+				heap.Pop(&d.ready)
+				l.busy = true
+				d.inFlight++
+				return head, d.settings, true
+			}
+		}
+		changed := d.changed
+		d.mu.Unlock()
+		select {
+		case <-changed:
+		case <-wake:
+		case <-d.ctx.Done():
+		}
+		stop()
+		d.mu.Lock()
+	}
+}
+
+// outcome is what an attempt gave.
+type outcome struct {
+	attempt Attempt
+	ok      bool
+}
+
+// attempt sends a delivery once.
+func (d *Dispatcher) attempt(del *delivery, s Settings) outcome {
+	at := d.clock.Now()
+	ctx, cancel := context.WithTimeout(d.ctx, s.Timeout.Std())
+	defer cancel()
+	m := del.msg
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Target, bytes.NewReader(m.Body))
+	if err != nil {
+		return outcome{attempt: Attempt{At: at, Error: err.Error()}}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "contactbridge-twin-webhooks/1")
+	for k, v := range m.Header {
+		req.Header.Set(k, v)
+	}
+	switch m.Twin {
+	case HighLevel:
+		if err := d.keys.signHighLevel(req.Header, m.Body); err != nil {
+			return outcome{attempt: Attempt{At: at, Error: err.Error()}}
+		}
+	case Marketing360:
+		req.Header.Set(HeaderM360, SignM360(m.Secret, m.Body, at))
+	}
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	latency := float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		reason := err.Error()
+		if errors.Is(err, context.DeadlineExceeded) {
+			reason = "no answer within " + s.Timeout.String()
+		}
+		return outcome{attempt: Attempt{At: at, LatencyMs: latency, Error: reason}}
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+	a := Attempt{At: at, Status: resp.StatusCode, LatencyMs: latency, Response: strings.ToValidUTF8(string(head), "?")}
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if !ok {
+		a.Error = "answered " + resp.Status
+	}
+	return outcome{attempt: a, ok: ok}
+}
+
+// finish records an attempt and moves the delivery's lane on.
+func (d *Dispatcher) finish(del *delivery, out outcome) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer d.broadcast()
+	d.inFlight--
+	l := del.lane
+	l.busy = false
+	if del.cancelled {
+		return // reset while in flight: the lane is gone with it
+	}
+	del.Attempts = append(del.Attempts, out.attempt)
+	s := d.settings
+	switch {
+	case out.ok:
+		now := d.clock.Now()
+		del.Status, del.DeliveredAt, del.LatencyMs, del.NextAttempt = StatusDelivered, &now, &out.attempt.LatencyMs, nil
+		l.queue = l.queue[1:]
+		d.archive(del)
+		if !del.Duplicate && d.dice(del.msg.EventID+"\x00"+del.Subscription) < s.Duplicates {
+			dup := d.add(del.msg, "")
+			dup.Duplicate, dup.due = true, now
+			d.enqueue(dup, true)
+		}
+	case d.draining:
+		// One last attempt each: this lane's deliveries stay pending, in
+		// order, for the spool.
+		l.queue = nil
+	case len(del.Attempts) >= s.Attempts:
+		del.Status, del.Error, del.NextAttempt = StatusFailed, out.attempt.Error, nil
+		l.queue = l.queue[1:]
+		d.archive(del)
+	default:
+		next := d.clock.Now().Add(s.backoff(len(del.Attempts)))
+		del.due, del.NextAttempt = next, &next
+	}
+	d.schedule(l)
+}
+
+// archive counts a delivery as finished and drops the oldest finished ones
+// beyond the log's size, in batches. Callers hold mu.
+func (d *Dispatcher) archive(*delivery) {
+	d.finished++
+	if d.finished <= d.logSize+d.logSize/4 {
+		return
+	}
+	drop := d.finished - d.logSize
+	d.order = slices.DeleteFunc(d.order, func(x *delivery) bool {
+		if drop > 0 && x.Status != StatusPending {
+			drop--
+			delete(d.byID, x.ID)
+			return true
+		}
+		return false
+	})
+	d.finished = d.logSize
+}
+
+// dice returns a number in [0, 1) that depends only on the seed and key,
+// so the same run throws the same dice whatever the workers' timing.
+func (d *Dispatcher) dice(key string) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], d.seed)
+	h.Write(b[:])
+	h.Write([]byte(key))
+	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
+func (d *Dispatcher) jitter(del *delivery, upTo time.Duration) time.Duration {
+	if upTo <= 0 {
+		return 0
+	}
+	return time.Duration(math.Floor(d.dice("delay\x00"+del.EventID+"\x00"+del.Subscription) * float64(upTo)))
+}
+
+func (del *delivery) view() Delivery {
+	v := del.Delivery
+	v.Attempts = slices.Clone(v.Attempts)
+	if v.Status == StatusPending && !del.due.IsZero() {
+		due := del.due
+		v.NextAttempt = &due
+	}
+	return v
+}
+
+// Deliveries returns the logged deliveries f selects, newest first, and how
+// many it selects in all.
+func (d *Dispatcher) Deliveries(f Filter) ([]Delivery, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []Delivery{}
+	total := 0
+	for i := len(d.order) - 1; i >= 0; i-- {
+		del := d.order[i]
+		if !f.match(&del.Delivery) {
+			continue
+		}
+		total++
+		if f.Limit <= 0 || len(out) < f.Limit {
+			out = append(out, del.view())
+		}
+	}
+	return out, total
+}
+
+// Delivery returns a logged delivery.
+func (d *Dispatcher) Delivery(id string) (Delivery, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	del, ok := d.byID[id]
+	if !ok {
+		return Delivery{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return del.view(), nil
+}
+
+// Stats counts the logged deliveries by status.
+func (d *Dispatcher) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var s Stats
+	for _, del := range d.order {
+		switch del.Status {
+		case StatusPending:
+			s.Pending++
+		case StatusDelivered:
+			s.Delivered++
+		case StatusFailed:
+			s.Failed++
+		case StatusInvalid:
+			s.Invalid++
+		}
+	}
+	return s
+}
+
+// Reset cancels every pending delivery and clears the log, as the twin's
+// reset does; it returns how many deliveries it cancelled.
+func (d *Dispatcher) Reset() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, del := range d.order {
+		if del.Status == StatusPending {
+			del.cancelled = true
+			n++
+		}
+	}
+	d.byID, d.order, d.finished = map[string]*delivery{}, nil, 0
+	d.lanes, d.ready = map[string]*lane{}, nil
+	d.broadcast()
+	if n > 0 {
+		d.log.Info("reset cancelled pending webhook deliveries", "count", n)
+	}
+	return n
+}
+
+// Close stops the dispatcher. Sends are refused from then on; every pending
+// delivery gets one last attempt at once, in order per resource, until ctx
+// ends. What is still pending then is written to the spool, when there is
+// one, or logged one by one: none is dropped silently.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.draining {
+		d.mu.Unlock()
+		return nil
+	}
+	d.draining = true
+	d.broadcast()
+	d.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		d.mu.Lock()
+		d.stopped = true
+		d.mu.Unlock()
+		d.cancel() // ends the attempts in flight; their deliveries stay pending
+		<-done
+	}
+	d.cancel()
+	if d.ownsHTTP {
+		d.client.CloseIdleConnections()
+	}
+
+	d.mu.Lock()
+	var left []*delivery
+	for _, del := range d.order {
+		if del.Status == StatusPending {
+			left = append(left, del)
+		}
+	}
+	d.mu.Unlock()
+	return d.writeSpool(left)
+}
+
+// laneHeap orders idle lanes by when their head is due, then by the head's
+// creation.
+type laneHeap []*lane
+
+func (h laneHeap) Len() int { return len(h) }
+func (h laneHeap) Less(i, j int) bool {
+	a, b := h[i].queue[0], h[j].queue[0]
+	if c := a.due.Compare(b.due); c != 0 {
+		return c < 0
+	}
+	return a.seq < b.seq
+}
+func (h laneHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *laneHeap) Push(x any) {
+	l := x.(*lane)
+	l.index = len(*h)
+	*h = append(*h, l)
+}
+func (h *laneHeap) Pop() any {
+	old := *h
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	l.index = -1
+	*h = old[:len(old)-1]
+	return l
+}

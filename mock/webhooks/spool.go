@@ -1,0 +1,132 @@
+package webhooks
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// spooled is a pending delivery as the spool file holds it, one JSON object
+// a line: the message with its secret, and what was tried.
+type spooled struct {
+	Message
+	Secret       string    `json:"secret,omitempty"`
+	ID           string    `json:"id"`
+	Attempts     []Attempt `json:"attempts"`
+	CreatedAt    time.Time `json:"createdAt"`
+	Duplicate    bool      `json:"duplicate,omitempty"`
+	RedeliveryOf string    `json:"redeliveryOf,omitempty"`
+}
+
+// readSpool queues the deliveries the spool holds, due at once. The file
+// stays until Close writes it again, so a crash before then loses nothing.
+func (d *Dispatcher) readSpool() error {
+	if d.spool == "" {
+		return nil
+	}
+	f, err := os.Open(d.spool)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("webhooks: spool: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.clock.Now()
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		var sp spooled
+		if err := json.Unmarshal(sc.Bytes(), &sp); err != nil {
+			return fmt.Errorf("webhooks: spool %s:%d: %w", d.spool, line, err)
+		}
+		sp.Message.Secret = sp.Secret
+		del := d.add(sp.Message, sp.RedeliveryOf)
+		// Keep the spooled id, and number new ones after it.
+		if n, err := strconv.ParseUint(strings.TrimPrefix(sp.ID, "wh_"), 10, 64); err == nil && sp.ID != "" {
+			delete(d.byID, del.ID)
+			del.ID = sp.ID
+			d.byID[del.ID] = del
+			d.next = max(d.next, n)
+		}
+		if sp.Attempts != nil {
+			del.Attempts = sp.Attempts
+		}
+		del.CreatedAt, del.Duplicate, del.due = sp.CreatedAt, sp.Duplicate, now
+		d.enqueue(del, false)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("webhooks: spool %s: %w", d.spool, err)
+	}
+	if n := len(d.order); n > 0 {
+		d.log.Info("webhook deliveries read from the spool", "count", n, "spool", d.spool)
+	}
+	return nil
+}
+
+// writeSpool keeps the pending deliveries: in the spool file when there is
+// one (removed when nothing is pending), else in the log, one by one.
+func (d *Dispatcher) writeSpool(left []*delivery) error {
+	if d.spool == "" {
+		if len(left) > 0 {
+			d.log.Error("webhook deliveries still pending at shutdown, not delivered (set a spool file to keep them)", "count", len(left))
+			for _, del := range left {
+				d.log.Warn("undelivered webhook", "delivery", del.ID, "event", del.Event, "eventId", del.EventID,
+					"target", del.Target, "attempts", len(del.Attempts))
+			}
+		}
+		return nil
+	}
+	if len(left) == 0 {
+		if err := os.Remove(d.spool); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("webhooks: spool: %w", err)
+		}
+		return nil
+	}
+	// Written aside and renamed, so a crash midway leaves the old spool.
+	tmp, err := os.CreateTemp(filepath.Dir(d.spool), ".spool-*")
+	if err != nil {
+		return fmt.Errorf("webhooks: spool: %w", err)
+	}
+	w := bufio.NewWriter(tmp)
+	enc := json.NewEncoder(w)
+	for _, del := range left {
+		sp := spooled{Message: del.msg, Secret: del.msg.Secret, ID: del.ID, Attempts: del.Attempts,
+			CreatedAt: del.CreatedAt, Duplicate: del.Duplicate, RedeliveryOf: del.RedeliveryOf}
+		if err = enc.Encode(sp); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), d.spool)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("webhooks: spool: %w", err)
+	}
+	d.log.Info("webhook deliveries still pending at shutdown written to the spool", "count", len(left), "spool", d.spool)
+	return nil
+}
