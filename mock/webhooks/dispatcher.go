@@ -43,6 +43,10 @@ type Options struct {
 	// Validate, when set, checks a message before it is sent; a message it
 	// refuses is logged as invalid and never sent (strict mode).
 	Validate func(Message) error
+	// Observe, when set, is told each delivery as it is logged and after
+	// each of its attempts (outside the dispatcher's lock, from the worker
+	// that made the attempt): the place for metrics, dashboards and tests.
+	Observe func(Delivery)
 	// Client sends the attempts; nil means one of the dispatcher's own.
 	Client *http.Client
 	Logger *slog.Logger
@@ -55,6 +59,7 @@ type Dispatcher struct {
 	client   *http.Client
 	ownsHTTP bool
 	validate func(Message) error
+	observe  func(Delivery)
 	spool    string
 	seed     uint64
 	logSize  int
@@ -121,7 +126,7 @@ func New(opts Options) (*Dispatcher, error) {
 		opts.Keys = keys
 	}
 	d := &Dispatcher{clock: opts.Clock, keys: opts.Keys, client: opts.Client, validate: opts.Validate,
-		spool: opts.Spool, seed: opts.Seed, logSize: opts.LogSize,
+		observe: opts.Observe, spool: opts.Spool, seed: opts.Seed, logSize: opts.LogSize,
 		log: opts.Logger.With("component", "webhooks"), settings: settings,
 		byID: map[string]*delivery{}, lanes: map[string]*lane{}, changed: make(chan struct{})}
 	if d.client == nil {
@@ -174,6 +179,14 @@ func (d *Dispatcher) Send(m Message) (Delivery, error) {
 	if d.validate != nil {
 		invalid = d.validate(m)
 	}
+	v, err := d.send(m, invalid)
+	if err == nil {
+		d.told(v)
+	}
+	return v, err
+}
+
+func (d *Dispatcher) send(m Message, invalid error) (Delivery, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.draining {
@@ -190,6 +203,13 @@ func (d *Dispatcher) Send(m Message) (Delivery, error) {
 	del.due = m.At.Add(s.Delay.Std() + d.jitter(del, s.DelayJitter.Std()))
 	d.enqueue(del, false)
 	return del.view(), nil
+}
+
+// told passes a delivery to the observer.
+func (d *Dispatcher) told(v Delivery) {
+	if d.observe != nil {
+		d.observe(v)
+	}
 }
 
 // Redeliver sends a logged delivery's message again, as a new delivery with
@@ -273,7 +293,9 @@ func (d *Dispatcher) work() {
 		if !ok {
 			return
 		}
-		d.finish(del, d.attempt(del, s))
+		if v, ok := d.finish(del, d.attempt(del, s)); ok {
+			d.told(v)
+		}
 	}
 }
 
@@ -364,8 +386,9 @@ func (d *Dispatcher) attempt(del *delivery, s Settings) outcome {
 	return outcome{attempt: a, ok: ok}
 }
 
-// finish records an attempt and moves the delivery's lane on.
-func (d *Dispatcher) finish(del *delivery, out outcome) {
+// finish records an attempt and moves the delivery's lane on; it returns
+// the delivery as it now is, unless a reset cancelled it.
+func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	defer d.broadcast()
@@ -373,7 +396,7 @@ func (d *Dispatcher) finish(del *delivery, out outcome) {
 	l := del.lane
 	l.busy = false
 	if del.cancelled {
-		return // reset while in flight: the lane is gone with it
+		return Delivery{}, false // reset while in flight: the lane is gone with it
 	}
 	del.Attempts = append(del.Attempts, out.attempt)
 	s := d.settings
@@ -401,6 +424,7 @@ func (d *Dispatcher) finish(del *delivery, out outcome) {
 		del.due, del.NextAttempt = next, &next
 	}
 	d.schedule(l)
+	return del.view(), true
 }
 
 // archive counts a delivery as finished and drops the oldest finished ones
