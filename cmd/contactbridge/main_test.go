@@ -35,7 +35,7 @@ func startMock(t *testing.T, args ...string) string {
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
 		banner.WriteString(sc.Text() + "\n")
-		if strings.HasSuffix(sc.Text(), "/v1/contacts'") { // the banner's last line
+		if strings.HasSuffix(sc.Text(), "/__admin/webhooks/deliveries'") { // the banner's last line
 			break
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 // defaultConfigFile is read when it exists and --config is not given.
@@ -31,8 +32,9 @@ type mockFlags struct {
 	noLimits    bool
 	scenario    string
 	empty       bool
-	interval    time.Duration
-	opts        mock.Options
+	interval     time.Duration
+	webhookDelay time.Duration
+	opts         mock.Options
 }
 
 func newMockCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -73,6 +75,16 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 	fl.IntVar(&f.opts.Limits.Daily, "daily", f.opts.Limits.Daily, "requests per day, per app and location")
 	fl.BoolVar(&f.opts.Limits.RetryAfter, "retry-after", true, "send Retry-After with 429s")
 	fl.IntVar(&f.opts.Auth.ScopeDeniedStatus, "scope-denied-status", 401, "status for a token without the scope: 401 (live API) or 403 (RFC 6750)")
+	w := &f.opts.Webhooks
+	fl.StringVar(&w.URL, "webhook-url", "", "send the default location's HighLevel webhook events to this URL (the default app's webhook URL)")
+	fl.StringVar(&w.KeyFile, "webhook-keys", "", "PEM file of the webhook signing keys: read when it exists, written when not (default: new keys each start, from --seed when given)")
+	fl.BoolVar(&w.RSA, "webhook-rsa", false, "also sign HighLevel webhooks with RSA-SHA256 in x-wh-signature (the legacy scheme)")
+	fl.StringVar(&w.Spool, "webhook-spool", "", "keep the webhook deliveries still pending at shutdown in this file, and send them at the next start")
+	fl.IntVar(&w.Attempts, "webhook-attempts", w.Attempts, "attempts per webhook delivery before it fails")
+	fl.Float64Var(&w.Duplicates, "webhook-duplicates", 0, "probability (0-1) that a delivered webhook is delivered again with the same id")
+	fl.DurationVar(&f.webhookDelay, "webhook-delay", 0, "hold every webhook delivery back this long")
+	fl.BoolVar(&w.UpdateAfterCreate, "webhook-update-after-create", false, "send ContactUpdate after each ContactCreate, as the live API is reported to")
+	fl.BoolVar(&w.MissingFields, "webhook-missing-fields", false, "leave out what live payloads are reported to lack (TaskCreate contactId and body, Note userId)")
 	return cmd
 }
 
@@ -80,7 +92,7 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 func defaultMockOptions() mock.Options {
 	lim, leaky := limits.DefaultConfig(), limits.DefaultLeakyConfig()
 	return mock.Options{Addr: "127.0.0.1:4010", M360Addr: "127.0.0.1:4011", Journal: mock.JournalOptions{Size: 1000},
-		Limits: &lim, M360Limits: &leaky}
+		Limits: &lim, M360Limits: &leaky, Webhooks: mock.WebhookOptions{Settings: webhooks.DefaultSettings()}}
 }
 
 // loadOptions reads the config file, then lays the flags that were set on top.
@@ -148,8 +160,30 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 		case "no-limits":
 			opts.Limits.Enabled = !f.noLimits
 			opts.M360Limits.Enabled = !f.noLimits
+		case "webhook-url":
+			opts.Webhooks.URL = f.opts.Webhooks.URL
+		case "webhook-keys":
+			opts.Webhooks.KeyFile = f.opts.Webhooks.KeyFile
+		case "webhook-rsa":
+			opts.Webhooks.RSA = f.opts.Webhooks.RSA
+		case "webhook-spool":
+			opts.Webhooks.Spool = f.opts.Webhooks.Spool
+		case "webhook-attempts":
+			opts.Webhooks.Attempts = f.opts.Webhooks.Attempts
+		case "webhook-duplicates":
+			opts.Webhooks.Duplicates = f.opts.Webhooks.Duplicates
+		case "webhook-delay":
+			opts.Webhooks.Delay = clock.Duration(f.webhookDelay)
+		case "webhook-update-after-create":
+			opts.Webhooks.UpdateAfterCreate = f.opts.Webhooks.UpdateAfterCreate
+		case "webhook-missing-fields":
+			opts.Webhooks.MissingFields = f.opts.Webhooks.MissingFields
 		}
 	})
+	opts.Webhooks.Settings = opts.Webhooks.Settings.WithDefaults()
+	if err := opts.Webhooks.Settings.Validate(); err != nil {
+		return opts, err
+	}
 	if s := opts.Auth.ScopeDeniedStatus; s != 0 && s != 401 && s != 403 {
 		return opts, fmt.Errorf("scope-denied-status %d: want 401 or 403", s)
 	}
@@ -267,4 +301,39 @@ Try it:
   curl -s -u '%[4]s:%[5]s' '%[1]s/v1/contacts?page=1&pageSize=25'
   curl -s -u '%[4]s:%[5]s' -H 'Content-Type: application/json' -d '{"firstName":"Ada","email":"ada@example.com"}' '%[1]s/v1/contacts'
 `, m360URL, acct.ID, acct.Name, key.ClientID, key.ClientSecret, strings.Join(key.Permissions, " "), m360Limits)
+
+	keys := srv.Webhooks().Keys().Public()
+	subscribed := "none: --webhook-url URL, or"
+	if opts.Webhooks.URL != "" {
+		subscribed = opts.Webhooks.URL + " (the default app); more with"
+	}
+	rsaLine := "off (--webhook-rsa)"
+	if keys.RSA != "" {
+		rsaLine = "x-wh-signature, RSA-SHA256; key at " + url + "/__admin/webhooks/keys/rsa.pem"
+	}
+	fmt.Fprintf(w, `
+Webhooks
+  HighLevel  events of the location to each app's webhook URL, signed over the exact body:
+             x-ghl-signature, base64 Ed25519, verified with this public key
+             (also at %[1]s/__admin/webhooks/keys/ed25519.pem):
+%[2]s  legacy     %[3]s
+  subscribe  %[4]s
+             curl -s -X PUT -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:9000/hooks"}' '%[1]s/__admin/webhooks/highlevel/%[5]s'
+  Marketing 360  subscribe through the API; deliveries carry X-M360-Signature: t=<epoch>,v1=<hex HMAC-SHA256(secret, t.body)>
+             curl -s -u '%[6]s:%[7]s' -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:9000/m360","events":["contact.created"]}' '%[8]s/v1/webhooks'
+  retries    %[9]d attempts, backoff from %[10]s
+  log        curl -s '%[1]s/__admin/webhooks/deliveries'
+`, url, indent(keys.Ed25519, "             "), rsaLine, subscribed, app.ClientID, key.ClientID, key.ClientSecret, m360URL,
+		opts.Webhooks.Attempts, opts.Webhooks.Backoff)
+}
+
+// indent prefixes every line of text.
+func indent(text, prefix string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line != "" {
+			b.WriteString(prefix + line)
+		}
+	}
+	return b.String()
 }
