@@ -26,12 +26,12 @@ import (
 const defaultConfigFile = "contactbridge.yaml"
 
 type mockFlags struct {
-	config      string
-	printConfig bool
-	logLevel    string
-	noLimits    bool
-	scenario    string
-	empty       bool
+	config       string
+	printConfig  bool
+	logLevel     string
+	noLimits     bool
+	scenario     string
+	empty        bool
 	interval     time.Duration
 	webhookDelay time.Duration
 	opts         mock.Options
