@@ -114,6 +114,9 @@ type WebhookOptions struct {
 	Workers int `yaml:"workers,omitempty"`
 	// LogSize is how many finished deliveries the log keeps (0: 1000).
 	LogSize int `yaml:"logSize,omitempty"`
+	// Observe, when set, is told of each delivery when it is queued and
+	// after each attempt (see webhooks.Options.Observe).
+	Observe func(webhooks.Delivery) `yaml:"-"`
 	// Settings are the retry policy and the realism toggles.
 	webhooks.Settings `yaml:",inline"`
 }
@@ -842,7 +845,8 @@ func (s *Server) startWebhooks(seed uint64) error {
 		validate = validator(s.spec, s.m360Spec)
 	}
 	s.webhooks, err = webhooks.New(webhooks.Options{Clock: s.clock, Keys: keys, Settings: o.Settings,
-		Workers: o.Workers, LogSize: o.LogSize, Seed: seed, Spool: o.Spool, Validate: validate, Logger: s.opts.Logger})
+		Workers: o.Workers, LogSize: o.LogSize, Seed: seed, Spool: o.Spool, Validate: validate, Observe: o.Observe,
+		Logger: s.opts.Logger})
 	if err != nil {
 		return fmt.Errorf("mock: %w", err)
 	}

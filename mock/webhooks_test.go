@@ -1,0 +1,442 @@
+package mock_test
+
+import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
+)
+
+// hookWait bounds every wait for a delivery the twin sends at once; it is
+// never reached when the code works.
+const hookWait = 10 * time.Second
+
+// hookDelivery is a webhook the receiver got.
+type hookDelivery struct {
+	path   string
+	header http.Header
+	body   []byte
+	fields map[string]any
+}
+
+func (d hookDelivery) str(key string) string { s, _ := d.fields[key].(string); return s }
+
+// hookReceiver is a webhook endpoint: it fails the first deliveries it is
+// told to, per path, answers 200 to the rest and hands each to the test.
+type hookReceiver struct {
+	srv *httptest.Server
+	got chan hookDelivery
+
+	mu    sync.Mutex // guards fails
+	fails map[string]int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	t.Helper()
+	r := &hookReceiver{got: make(chan hookDelivery, 1000), fails: map[string]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		d := hookDelivery{path: req.URL.Path, header: req.Header.Clone(), body: body}
+		if err := json.Unmarshal(body, &d.fields); err != nil {
+			t.Errorf("delivery to %s is not JSON: %s", req.URL.Path, body)
+		}
+		r.mu.Lock()
+		fail := r.fails[req.URL.Path] > 0
+		if fail {
+			r.fails[req.URL.Path]--
+		}
+		r.mu.Unlock()
+		r.got <- d
+		if fail {
+			http.Error(w, "receiver down", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *hookReceiver) failNext(path string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fails[path] = n
+}
+
+// next returns the next delivery.
+func (r *hookReceiver) next(t *testing.T) hookDelivery {
+	t.Helper()
+	select {
+	case d := <-r.got:
+		return d
+	case <-time.After(hookWait):
+		t.Fatal("no webhook arrived")
+		return hookDelivery{}
+	}
+}
+
+// take returns the next n deliveries.
+func (r *hookReceiver) take(t *testing.T, n int) []hookDelivery {
+	t.Helper()
+	out := make([]hookDelivery, 0, n)
+	for range n {
+		out = append(out, r.next(t))
+	}
+	return out
+}
+
+// hookEnv is a strict, seeded twin on a manual clock that sends the default
+// location's HighLevel events to rcv/ghl, with both twins' clients.
+type hookEnv struct {
+	hl   *twinEnv
+	m    *m360Env
+	rcv  *hookReceiver
+	srv  *mock.Server
+	// attempts receives each delivery as the twin records an attempt.
+	attempts chan webhooks.Delivery
+	clk  *clock.Manual
+	pub  ed25519.PublicKey
+	secs map[string]string // Marketing 360 subscription id -> secret
+}
+
+func newHookEnv(t *testing.T, opts mock.Options) *hookEnv {
+	t.Helper()
+	rcv := newHookReceiver(t)
+	clk := clock.NewManual(clockStart)
+	opts.NoListener, opts.Strict, opts.Clock = true, true, clk
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.Webhooks.URL == "" {
+		opts.Webhooks.URL = rcv.srv.URL + "/ghl"
+	}
+	attempts := make(chan webhooks.Delivery, 1000)
+	opts.Webhooks.Observe = func(d webhooks.Delivery) {
+		if len(d.Attempts) > 0 {
+			attempts <- d
+		}
+	}
+	srv, err := mock.NewServer(opts)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	client := srv.Client()
+	client.Transport = recordingTransport{next: client.Transport}
+	hl := &twinEnv{srv: srv, clk: clk, client: client, token: srv.DefaultToken(), loc: srv.DefaultLocation()}
+	m := &m360Env{srv: srv, clk: clk, key: srv.DefaultM360Key(), cov: newOpCoverage()}
+	mc := srv.Client()
+	mc.Transport = m360Transport{next: mc.Transport, spec: srv.M360Spec(), cov: m.cov}
+	m.client = mc
+	block, _ := pem.Decode([]byte(srv.Webhooks().Keys().Public().Ed25519))
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatalf("the twin's public key: %v", err)
+	}
+	return &hookEnv{hl: hl, m: m, rcv: rcv, srv: srv, attempts: attempts, clk: clk, pub: key.(ed25519.PublicKey),
+		secs: map[string]string{}}
+}
+
+// attempted waits until the twin has recorded an attempt, and returns the
+// delivery as it was then.
+func (e *hookEnv) attempted(t *testing.T) webhooks.Delivery {
+	t.Helper()
+	select {
+	case d := <-e.attempts:
+		return d
+	case <-time.After(hookWait):
+		t.Fatal("the twin recorded no attempt")
+		return webhooks.Delivery{}
+	}
+}
+
+// subscribeM360 subscribes rcv/m360 to events and keeps the secret.
+func (e *hookEnv) subscribeM360(t *testing.T, events ...string) m360Webhook {
+	t.Helper()
+	w := m360Must[m360Result[m360Webhook]](t, e.m, "POST", "/v1/webhooks",
+		jsonObj{"url": e.rcv.srv.URL + "/m360", "events": events}, http.StatusCreated).Result
+	e.secs[fmt.Sprint(w.ID)] = *w.Secret
+	return w
+}
+
+// check verifies a delivery as a receiver would, and against the spec: the
+// signature, the payload's schema, the event's name in the body.
+func (e *hookEnv) check(t *testing.T, d hookDelivery) {
+	t.Helper()
+	spec := e.srv.Spec()
+	if d.path == "/m360" {
+		spec = e.srv.M360Spec()
+		if d.header.Get("X-M360-Event") != d.str("type") || d.header.Get("X-M360-Delivery") != d.str("id") {
+			t.Errorf("Marketing 360 headers %v for %s", d.header, d.body)
+		}
+		sig := d.header.Get("X-M360-Signature")
+		var at int64
+		fmt.Sscanf(sig, "t=%d,", &at)
+		ok := false
+		for _, secret := range e.secs {
+			ok = ok || sig == webhooks.SignM360(secret, d.body, time.Unix(at, 0))
+		}
+		if !ok {
+			t.Errorf("X-M360-Signature %q verifies with no subscription's secret", sig)
+		}
+	} else {
+		sig, err := base64.StdEncoding.DecodeString(d.header.Get("X-Ghl-Signature"))
+		if err != nil || !ed25519.Verify(e.pub, d.body, sig) {
+			t.Errorf("x-ghl-signature of %s does not verify", d.body)
+		}
+	}
+	hook, ok := spec.Webhook(d.str("type"))
+	if !ok {
+		t.Fatalf("%s: event %q is not in the catalog", d.path, d.str("type"))
+	}
+	if err := hook.Validate(d.body); err != nil {
+		t.Errorf("payload breaks the spec: %v\n%s", err, d.body)
+	}
+}
+
+// events checks n deliveries and returns their types.
+func (e *hookEnv) events(t *testing.T, n int) ([]string, []hookDelivery) {
+	t.Helper()
+	got := e.rcv.take(t, n)
+	var types []string
+	for _, d := range got {
+		e.check(t, d)
+		types = append(types, d.str("type"))
+	}
+	return types, got
+}
+
+func wantEvents(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("events\n\tgot  %v\n\twant %v", got, want)
+	}
+}
+
+func TestWebhooks_HighLevelEventsForEveryChange(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada", "email": "ada@example.com", "tags": []string{"lead"}})
+	path := "/contacts/" + c.ID
+	mustStatus(t, hl.do(t, "PUT", path, jsonObj{"lastName": "Lovelace"}), 200)
+	mustStatus(t, hl.do(t, "POST", path+"/tags", jsonObj{"tags": []string{"vip"}}), 201)
+	mustStatus(t, hl.do(t, "DELETE", path+"/tags", jsonObj{"tags": []string{"lead"}}), 200)
+	mustStatus(t, hl.do(t, "PUT", path, jsonObj{"dnd": true, "dndSettings": jsonObj{"SMS": jsonObj{"status": "active"}}}), 200)
+	mustStatus(t, hl.do(t, "PUT", path, jsonObj{"city": "London", "tags": []string{"gold"}}), 200)
+	mustStatus(t, hl.do(t, "PUT", path, jsonObj{}), 200)
+	task := hl.mustCreateTask(t, c.ID, "Call")
+	mustStatus(t, hl.do(t, "PUT", path+"/tasks/"+task.ID, jsonObj{"title": "Call back"}), 200)
+	mustStatus(t, hl.do(t, "PUT", path+"/tasks/"+task.ID+"/completed", jsonObj{"completed": true}), 200)
+	mustStatus(t, hl.do(t, "DELETE", path+"/tasks/"+task.ID, nil), 200)
+	note := hl.mustCreateNote(t, c.ID, "Met at the fair")
+	mustStatus(t, hl.do(t, "PUT", path+"/notes/"+note.ID, jsonObj{"body": "Met at the fair, 2nd day"}), 200)
+	mustStatus(t, hl.do(t, "DELETE", path+"/notes/"+note.ID, nil), 200)
+	ap := hl.mustBook(t, c.ID, "2026-01-05T16:00:00+05:30")
+	mustStatus(t, hl.do(t, "PUT", "/calendars/events/appointments/"+ap.ID, jsonObj{"title": "Demo"}), 200)
+	mustStatus(t, hl.do(t, "DELETE", path, nil), 200)
+
+	types, got := e.events(t, 16)
+	wantEvents(t, types, "ContactCreate", "ContactUpdate", "ContactTagUpdate", "ContactTagUpdate",
+		"ContactDndUpdate", "ContactUpdate", "ContactTagUpdate", "ContactUpdate",
+		"TaskCreate", "TaskComplete", "TaskDelete", "NoteCreate", "NoteUpdate", "NoteDelete",
+		"AppointmentCreate", "AppointmentUpdate")
+	del := e.rcv.next(t)
+	e.check(t, del)
+	got = append(got, del)
+	if del.str("type") != "ContactDelete" || del.str("id") != c.ID || del.str("lastName") != "Lovelace" {
+		t.Errorf("last event %s, want the contact's ContactDelete with its fields", del.body)
+	}
+
+	app := e.srv.DefaultApp()
+	ids := map[string]bool{}
+	for _, d := range got {
+		if d.str("locationId") != hl.loc.ID || d.str("appId") != app.AppID() || d.str("timestamp") != "2024-03-01T09:30:00.000Z" {
+			t.Errorf("envelope of %s: locationId, appId %s, timestamp of the clock expected", d.body, app.AppID())
+		}
+		if ids[d.str("webhookId")] {
+			t.Errorf("webhookId %s used twice", d.str("webhookId"))
+		}
+		ids[d.str("webhookId")] = true
+	}
+	if tags := got[3].fields["tags"]; fmt.Sprint(tags) != "[vip]" {
+		t.Errorf("ContactTagUpdate after removing lead carries tags %v", tags)
+	}
+	if dnd, _ := got[4].fields["dndSettings"].(map[string]any); dnd["SMS"] == nil || got[4].fields["dnd"] != true {
+		t.Errorf("ContactDndUpdate: %s", got[4].body)
+	}
+	if _, has := got[0].fields["dndSettings"]; has {
+		t.Errorf("ContactCreate carries dndSettings: %s", got[0].body)
+	}
+	if got[8].str("contactId") != c.ID || got[8].str("title") != "Call" || got[9].str("title") != "Call back" {
+		t.Errorf("task events: %s / %s", got[8].body, got[9].body)
+	}
+	appt, _ := got[14].fields["appointment"].(map[string]any)
+	if appt["startTime"] != "2026-01-05T16:00:00+05:30" || appt["contactId"] != c.ID {
+		t.Errorf("AppointmentCreate: %s", got[14].body)
+	}
+}
+
+func TestWebhooks_Marketing360EventsForTheirSubscriptions(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	m := e.m
+	all := e.subscribeM360(t, "contact.created", "contact.updated", "contact.deleted", "task.created",
+		"task.completed", "note.created", "event.created")
+	c := m.mustContact(t, jsonObj{"firstName": "Ada", "email": "ada@example.com"})
+	base := fmt.Sprintf("/v1/contacts/%d", c.ID)
+	m360Must[jsonObj](t, m, "PUT", base, jsonObj{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}, 200)
+	task := m360Must[m360Result[m360Task]](t, m, "POST", base+"/tasks", jsonObj{"title": "Call"}, 201).Result
+	m360Must[jsonObj](t, m, "PUT", fmt.Sprintf("%s/tasks/%d", base, task.ID), jsonObj{"title": "Call", "completed": true}, 200)
+	m360Must[jsonObj](t, m, "POST", base+"/notes", jsonObj{"body": "Met"}, 201)
+	m360Must[jsonObj](t, m, "POST", "/v1/calendar/events", jsonObj{"contactId": c.ID, "title": "Demo",
+		"start": clockStart.Add(time.Hour).Unix(), "end": clockStart.Add(2 * time.Hour).Unix()}, 201)
+	m360Must[jsonObj](t, m, "DELETE", base, nil, 200)
+
+	types, got := e.events(t, 7)
+	wantEvents(t, types, "contact.created", "contact.updated", "task.created", "task.completed",
+		"note.created", "event.created", "contact.deleted")
+	for _, d := range got {
+		if d.fields["accountId"] != float64(e.srv.DefaultM360Account().ID) || d.fields["occurred"] != float64(clockStart.Unix()) ||
+			!strings.HasPrefix(d.str("id"), "evt_") {
+			t.Errorf("envelope of %s", d.body)
+		}
+	}
+	if data, _ := got[1].fields["data"].(map[string]any); data["lastName"] != "Lovelace" {
+		t.Errorf("contact.updated data: %s", got[1].body)
+	}
+	if data, _ := got[3].fields["data"].(map[string]any); data["completed"] != true || data["completedAt"] == nil {
+		t.Errorf("task.completed data: %s", got[3].body)
+	}
+
+	// A subscription gets only its events; a deleted one none.
+	only := e.subscribeM360(t, "note.created")
+	m360Must[jsonObj](t, m, "DELETE", fmt.Sprintf("/v1/webhooks/%d", all.ID), nil, 200)
+	c2 := m.mustContact(t, jsonObj{"firstName": "Bob"})
+	m360Must[jsonObj](t, m, "POST", fmt.Sprintf("/v1/contacts/%d/notes", c2.ID), jsonObj{"body": "hi"}, 201)
+	d := e.rcv.next(t)
+	e.check(t, d)
+	if d.str("type") != "note.created" {
+		t.Errorf("after unsubscribing, got %s", d.body)
+	}
+	logged, _ := e.srv.Webhooks().Deliveries(webhooks.Filter{Twin: webhooks.Marketing360})
+	if len(logged) != 8 || logged[0].Subscription != fmt.Sprint(only.ID) {
+		t.Errorf("Marketing 360 deliveries: %d, newest for subscription %s", len(logged), logged[0].Subscription)
+	}
+}
+
+func TestWebhooks_ScopesInstallsAndFiltersDecideWhoReceives(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	other, otherToken := hl.addLocation(t, "loc2", false)
+	url := e.rcv.srv.URL
+	for _, app := range []jsonObj{
+		{"clientId": "noscope-1", "clientSecret": "s", "redirectUris": []string{"http://x/cb"}, "scopes": []string{"contacts.write"},
+			"location": hl.loc.ID, "webhookUrl": url + "/noscope"},
+		{"clientId": "tasks-1", "clientSecret": "s", "redirectUris": []string{"http://x/cb"}, "scopes": []string{"contacts.readonly"},
+			"location": hl.loc.ID, "webhookUrl": url + "/tasks", "webhookEvents": []string{"TaskCreate"}},
+		{"clientId": "elsewhere-1", "clientSecret": "s", "redirectUris": []string{"http://x/cb"}, "scopes": []string{"contacts.readonly"},
+			"location": other.ID, "webhookUrl": url + "/elsewhere"},
+	} {
+		mustStatus(t, hl.do(t, "POST", "/__admin/apps", app), 201)
+	}
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	hl.mustCreateTask(t, c.ID, "Call")
+	got := map[string][]string{}
+	for _, d := range e.rcv.take(t, 3) { // the default app's two, the task app's one
+		e.check(t, d)
+		got[d.path] = append(got[d.path], d.str("type"))
+	}
+	if fmt.Sprint(got) != "map[/ghl:[ContactCreate TaskCreate] /tasks:[TaskCreate]]" {
+		t.Errorf("receivers got %v", got)
+	}
+
+	// An app granted a token for another location is installed there too.
+	r := hl.call(t, apiRequest{method: "POST", path: "/oauth/token", contentType: "application/x-www-form-urlencoded",
+		body: "client_id=tasks-1&client_secret=s&grant_type=client_credentials&location_id=loc2", token: omitHeader})
+	mustStatus(t, r, 200)
+	hl.call(t, apiRequest{method: "POST", path: "/contacts/", token: otherToken, body: jsonObj{"locationId": other.ID, "firstName": "Bob"}})
+	c2 := hl.mustCreateContact(t, jsonObj{"firstName": "Cy"})
+	hl.mustCreateTask(t, c2.ID, "Ping")
+	got = map[string][]string{}
+	for _, d := range e.rcv.take(t, 3) { // elsewhere: Bob; default: Cy, Cy's task; tasks app: Cy's task
+		got[d.path] = append(got[d.path], d.str("type")+":"+d.str("locationId"))
+	}
+	d := e.rcv.next(t)
+	got[d.path] = append(got[d.path], d.str("type")+":"+d.str("locationId"))
+	for path, want := range map[string]string{"/elsewhere": "[ContactCreate:loc2]", "/tasks": "[TaskCreate:" + hl.loc.ID + "]"} {
+		if fmt.Sprint(got[path]) != want {
+			t.Errorf("%s got %v, want %s (all: %v)", path, got[path], want, got)
+		}
+	}
+	sub := mustDo[jsonObj](t, hl, "GET", "/__admin/webhooks", nil, 200)
+	if !strings.Contains(fmt.Sprint(sub["subscriptions"]), "locations:["+hl.loc.ID+" loc2]") {
+		t.Errorf("the tasks app's locations: %v", sub["subscriptions"])
+	}
+}
+
+func TestWebhooks_FailingEndpointIsRetriedAndLogged(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	e.rcv.failNext("/ghl", 3)
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	first := e.rcv.next(t)
+	// Each retry waits for the clock: 1s, then 2s, then 4s.
+	now := clockStart
+	for _, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		d := e.attempted(t)
+		if d.Status != webhooks.StatusPending || d.NextAttempt == nil || !d.NextAttempt.Equal(now.Add(wait)) {
+			t.Fatalf("after %d failed attempts: %s, next %v, want pending until +%s", len(d.Attempts), d.Status, d.NextAttempt, wait)
+		}
+		now = now.Add(wait)
+		mustStatus(t, hl.do(t, "POST", "/__admin/clock", jsonObj{"advance": wait.String()}), 200)
+		if d := e.rcv.next(t); string(d.body) != string(first.body) {
+			t.Fatalf("retry after %s is not the same delivery: %s", wait, d.body)
+		}
+	}
+	if d := e.attempted(t); d.Status != webhooks.StatusDelivered {
+		t.Fatalf("after the fourth attempt: %s", d.Status)
+	}
+	log := mustDo[struct {
+		Deliveries []webhooks.Delivery `json:"deliveries"`
+		Total      int                 `json:"total"`
+	}](t, hl, "GET", "/__admin/webhooks/deliveries?event=ContactCreate&resource=contact/"+c.ID, nil, 200)
+	if log.Total != 1 {
+		t.Fatalf("log: %+v", log)
+	}
+	dl := mustDo[webhooks.Delivery](t, hl, "GET", "/__admin/webhooks/deliveries/"+log.Deliveries[0].ID, nil, 200)
+	var statuses []int
+	for _, a := range dl.Attempts {
+		statuses = append(statuses, a.Status)
+	}
+	if !slices.Equal(statuses, []int{503, 503, 503, 200}) || dl.Status != webhooks.StatusDelivered ||
+		dl.Target != e.rcv.srv.URL+"/ghl" || dl.LatencyMs == nil || dl.EventID != first.str("webhookId") {
+		t.Errorf("delivery %+v", dl)
+	}
+	if dl.Attempts[1].At.Sub(dl.Attempts[0].At) != time.Second || dl.Attempts[3].At.Sub(dl.Attempts[2].At) != 4*time.Second ||
+		dl.Attempts[0].Response != "receiver down\n" {
+		t.Errorf("attempts %+v", dl.Attempts)
+	}
+
+	// Redelivery on demand: the same body and webhookId, again.
+	again := mustDo[webhooks.Delivery](t, hl, "POST", "/__admin/webhooks/deliveries/"+dl.ID+"/redeliver", nil, 202)
+	if d := e.rcv.next(t); d.str("webhookId") != first.str("webhookId") || again.RedeliveryOf != dl.ID {
+		t.Errorf("redelivery %+v sent %s", again, d.body)
+	}
+	mustStatus(t, hl.do(t, "GET", "/__admin/webhooks/deliveries/wh_999", nil), 404)
+	mustStatus(t, hl.do(t, "POST", "/__admin/webhooks/deliveries/wh_999/redeliver", nil), 404)
+}
