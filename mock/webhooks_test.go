@@ -100,15 +100,15 @@ func (r *hookReceiver) take(t *testing.T, n int) []hookDelivery {
 // hookEnv is a strict, seeded twin on a manual clock that sends the default
 // location's HighLevel events to rcv/ghl, with both twins' clients.
 type hookEnv struct {
-	hl   *twinEnv
-	m    *m360Env
-	rcv  *hookReceiver
-	srv  *mock.Server
+	hl  *twinEnv
+	m   *m360Env
+	rcv *hookReceiver
+	srv *mock.Server
 	// attempts receives each delivery as the twin records an attempt.
 	attempts chan webhooks.Delivery
-	clk  *clock.Manual
-	pub  ed25519.PublicKey
-	secs map[string]string // Marketing 360 subscription id -> secret
+	clk      *clock.Manual
+	pub      ed25519.PublicKey
+	secs     map[string]string // Marketing 360 subscription id -> secret
 }
 
 func newHookEnv(t *testing.T, opts mock.Options) *hookEnv {
