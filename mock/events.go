@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/contactbridge/contactbridge/mock/auth"
-	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/m360"
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -24,7 +22,6 @@ import (
 // under its lock; it queues the change and returns, and its goroutine does
 // the rest, so a request never waits on a webhook.
 type emitter struct {
-	clock      clock.Clock
 	dispatcher *webhooks.Dispatcher
 	apps       *auth.Registry
 	store      *store.Store
@@ -37,17 +34,11 @@ type emitter struct {
 
 	routeMu sync.Mutex // held while changes are routed, so reset waits for them
 	mu      sync.Mutex // guards queue
-	queue   []change
-}
-
-// change is a store change and when it happened.
-type change struct {
-	store.Change
-	at time.Time
+	queue   []store.Change
 }
 
 func newEmitter(s *Server, d *webhooks.Dispatcher, ids *store.IDs) *emitter {
-	e := &emitter{clock: s.clock, dispatcher: d, apps: s.tokens, store: s.store, hl: s.spec, m360: s.m360Spec,
+	e := &emitter{dispatcher: d, apps: s.tokens, store: s.store, hl: s.spec, m360: s.m360Spec,
 		ids: ids, log: s.opts.Logger.With("component", "webhooks"),
 		done: make(chan struct{}), stopped: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s.store.Observe(e.observe)
@@ -58,7 +49,7 @@ func newEmitter(s *Server, d *webhooks.Dispatcher, ids *store.IDs) *emitter {
 // observe queues a change; it runs under the store's lock.
 func (e *emitter) observe(c store.Change) {
 	e.mu.Lock()
-	e.queue = append(e.queue, change{Change: c, at: e.clock.Now()})
+	e.queue = append(e.queue, c)
 	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
@@ -93,10 +84,10 @@ func (e *emitter) flush() {
 }
 
 // route sends a change's events to their subscribers.
-func (e *emitter) route(c change) {
+func (e *emitter) route(c store.Change) {
 	settings := e.dispatcher.Settings()
 	opts := highlevel.EventOptions{UpdateAfterCreate: settings.UpdateAfterCreate, MissingFields: settings.MissingFields}
-	for _, ev := range highlevel.Events(c.Change, opts) {
+	for _, ev := range highlevel.Events(c, opts) {
 		hook, ok := e.hl.Webhook(ev.Type)
 		if !ok {
 			continue // a spec given with --spec may have no catalog
@@ -106,19 +97,19 @@ func (e *emitter) route(c change) {
 				continue
 			}
 			id := uuid(e.ids)
-			body, err := ev.Body(app.AppID(), id, c.at)
+			body, err := ev.Body(app.AppID(), id, c.At)
 			e.send(err, webhooks.Message{Twin: webhooks.HighLevel, Event: ev.Type, EventID: id,
 				Subscription: app.ClientID, Target: app.WebhookURL, Resource: "contact/" + ev.ContactID,
-				At: c.at, Body: body})
+				At: c.At, Body: body})
 		}
 	}
-	for _, ev := range m360.Events(c.Change) {
+	for _, ev := range m360.Events(c) {
 		for _, sub := range e.store.M360Subscribers(ev.AccountID, ev.Type) {
 			id := "evt_" + e.ids.Token(24)
-			body, err := ev.Body(id, c.at)
+			body, err := ev.Body(id, c.At)
 			e.send(err, webhooks.Message{Twin: webhooks.Marketing360, Event: ev.Type, EventID: id,
 				Subscription: strconv.FormatInt(sub.ID, 10), Target: sub.URL,
-				Resource: "contact/" + strconv.FormatInt(ev.ContactID, 10), At: c.at, Body: body,
+				Resource: "contact/" + strconv.FormatInt(ev.ContactID, 10), At: c.At, Body: body,
 				Header: map[string]string{"X-M360-Event": ev.Type, "X-M360-Delivery": id}, Secret: sub.Secret})
 		}
 	}

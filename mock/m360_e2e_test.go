@@ -35,7 +35,7 @@ func TestM360_OperationCoverage(t *testing.T) {
 	task := m360Must[m360Result[m360Task]](t, e, "POST", fmt.Sprintf("/v1/contacts/%d/tasks", c.ID), jsonObj{"title": "Call"}, 201).Result
 	note := m360Must[m360Result[m360Note]](t, e, "POST", fmt.Sprintf("/v1/contacts/%d/notes", c.ID), jsonObj{"body": "Hi"}, 201).Result
 	ev := m360Must[m360Result[m360Event]](t, e, "POST", "/v1/calendar/events", jsonObj{"contactId": c.ID, "start": 1709290000, "end": 1709293600}, 201).Result
-	hook := m360Must[m360Result[m360Webhook]](t, e, "POST", "/v1/webhooks", jsonObj{"url": "https://example.com/h", "events": []string{"contact.created"}}, 201).Result
+	hook := m360Must[m360Result[m360Webhook]](t, e, "POST", "/v1/webhooks", jsonObj{"url": "http://127.0.0.1:9/h", "events": []string{"contact.created"}}, 201).Result
 	camp := e.campaignID(t, "Welcome series")
 
 	const missing = 999999
@@ -771,11 +771,11 @@ func TestM360_TasksSync(t *testing.T) {
 func TestM360_Webhooks(t *testing.T) {
 	t.Parallel()
 	e := newM360(t, mock.Options{})
-	r := e.do(t, "POST", "/v1/webhooks", jsonObj{"url": " https://example.com/hooks/m360 ",
+	r := e.do(t, "POST", "/v1/webhooks", jsonObj{"url": " http://127.0.0.1:9/hooks/m360 ",
 		"events": []string{"contact.created", "task.completed", "contact.created"}})
 	mustStatus(t, r, 201)
 	h := mustDecode[m360Result[m360Webhook]](t, r).Result
-	if h.Secret == nil || !strings.HasPrefix(*h.Secret, "whsec_") || len(*h.Secret) < 20 || h.URL != "https://example.com/hooks/m360" ||
+	if h.Secret == nil || !strings.HasPrefix(*h.Secret, "whsec_") || len(*h.Secret) < 20 || h.URL != "http://127.0.0.1:9/hooks/m360" ||
 		!slices.Equal(h.Events, []string{"contact.created", "task.completed"}) || h.Created != clockStart.Unix() {
 		t.Fatalf("created %s", r.body)
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
@@ -104,11 +107,12 @@ type hookEnv struct {
 	m   *m360Env
 	rcv *hookReceiver
 	srv *mock.Server
-	// attempts receives each delivery as the twin records an attempt.
-	attempts chan webhooks.Delivery
-	clk      *clock.Manual
-	pub      ed25519.PublicKey
-	secs     map[string]string // Marketing 360 subscription id -> secret
+	// attempts receives each delivery as the twin records an attempt,
+	// queued each as it is queued.
+	attempts, queued chan webhooks.Delivery
+	clk              *clock.Manual
+	pub              ed25519.PublicKey
+	secs             map[string]string // Marketing 360 subscription id -> secret
 }
 
 func newHookEnv(t *testing.T, opts mock.Options) *hookEnv {
@@ -122,10 +126,12 @@ func newHookEnv(t *testing.T, opts mock.Options) *hookEnv {
 	if opts.Webhooks.URL == "" {
 		opts.Webhooks.URL = rcv.srv.URL + "/ghl"
 	}
-	attempts := make(chan webhooks.Delivery, 1000)
+	attempts, queued := make(chan webhooks.Delivery, 1000), make(chan webhooks.Delivery, 1000)
 	opts.Webhooks.Observe = func(d webhooks.Delivery) {
 		if len(d.Attempts) > 0 {
 			attempts <- d
+		} else {
+			queued <- d
 		}
 	}
 	srv, err := mock.NewServer(opts)
@@ -149,8 +155,24 @@ func newHookEnv(t *testing.T, opts mock.Options) *hookEnv {
 	if err != nil {
 		t.Fatalf("the twin's public key: %v", err)
 	}
-	return &hookEnv{hl: hl, m: m, rcv: rcv, srv: srv, attempts: attempts, clk: clk, pub: key.(ed25519.PublicKey),
+	return &hookEnv{hl: hl, m: m, rcv: rcv, srv: srv, attempts: attempts, queued: queued, clk: clk, pub: key.(ed25519.PublicKey),
 		secs: map[string]string{}}
+}
+
+// queue waits until the twin has queued n deliveries, and returns them as
+// they were then; the API answers before its events are routed.
+func (e *hookEnv) queue(t *testing.T, n int) []webhooks.Delivery {
+	t.Helper()
+	var out []webhooks.Delivery
+	for len(out) < n {
+		select {
+		case d := <-e.queued:
+			out = append(out, d)
+		case <-time.After(hookWait):
+			t.Fatalf("the twin queued %d deliveries, want %d", len(out), n)
+		}
+	}
+	return out
 }
 
 // attempted waits until the twin has recorded an attempt, and returns the
@@ -265,10 +287,16 @@ func TestWebhooks_HighLevelEventsForEveryChange(t *testing.T) {
 
 	app := e.srv.DefaultApp()
 	ids := map[string]bool{}
+	last := ""
 	for _, d := range got {
-		if d.str("locationId") != hl.loc.ID || d.str("appId") != app.AppID() || d.str("timestamp") != "2024-03-01T09:30:00.000Z" {
-			t.Errorf("envelope of %s: locationId, appId %s, timestamp of the clock expected", d.body, app.AppID())
+		// The timestamp is the write's, as the records' dates: at or after
+		// the clock, never before what the event reports.
+		ts := d.str("timestamp")
+		if d.str("locationId") != hl.loc.ID || d.str("appId") != app.AppID() || ts < "2024-03-01T09:30:00.000Z" ||
+			ts < last || ts < d.str("dateAdded") || !strings.HasSuffix(ts, "Z") {
+			t.Errorf("envelope of %s: locationId, appId %s, a timestamp after %s expected", d.body, app.AppID(), last)
 		}
+		last = ts
 		if ids[d.str("webhookId")] {
 			t.Errorf("webhookId %s used twice", d.str("webhookId"))
 		}
@@ -439,4 +467,272 @@ func TestWebhooks_FailingEndpointIsRetriedAndLogged(t *testing.T) {
 	}
 	mustStatus(t, hl.do(t, "GET", "/__admin/webhooks/deliveries/wh_999", nil), 404)
 	mustStatus(t, hl.do(t, "POST", "/__admin/webhooks/deliveries/wh_999/redeliver", nil), 404)
+}
+
+func TestWebhooks_RealismToggles(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	settings := mustDo[webhooks.Settings](t, hl, "PUT", "/__admin/webhooks/settings",
+		jsonObj{"updateAfterCreate": true, "missingFields": true, "duplicates": 1}, 200)
+	if settings.Attempts != 5 || !settings.UpdateAfterCreate || settings.Duplicates != 1 {
+		t.Fatalf("settings %+v", settings)
+	}
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	types, got := e.events(t, 4)
+	wantEvents(t, types, "ContactCreate", "ContactCreate", "ContactUpdate", "ContactUpdate")
+	if got[0].str("webhookId") != got[1].str("webhookId") || got[1].str("webhookId") == got[2].str("webhookId") {
+		t.Errorf("a duplicate repeats its webhookId, and only its own: %s %s %s",
+			got[0].str("webhookId"), got[1].str("webhookId"), got[2].str("webhookId"))
+	}
+
+	mustDo[webhooks.Settings](t, hl, "PUT", "/__admin/webhooks/settings", jsonObj{"missingFields": true, "delay": "3s"}, 200)
+	for len(e.queued) > 0 { // what the first part queued
+		<-e.queued
+	}
+	hl.mustCreateTask(t, c.ID, "Call")
+	mustStatus(t, hl.do(t, "POST", "/contacts/"+c.ID+"/notes", jsonObj{"body": "hi", "userId": "user-1"}), 201)
+	for _, d := range e.queue(t, 2) {
+		if d.NextAttempt == nil || !d.NextAttempt.Equal(clockStart.Add(3*time.Second)) {
+			t.Errorf("delayed delivery %s due %v, want +3s", d.Event, d.NextAttempt)
+		}
+	}
+	mustStatus(t, hl.do(t, "POST", "/__admin/clock", jsonObj{"advance": "3s"}), 200)
+	_, got = e.events(t, 2)
+	for _, d := range got {
+		for _, missing := range map[string][]string{"TaskCreate": {"contactId", "body"}, "NoteCreate": {"userId"}}[d.str("type")] {
+			if _, has := d.fields[missing]; has {
+				t.Errorf("%s with missingFields carries %s: %s", d.str("type"), missing, d.body)
+			}
+		}
+	}
+
+	// Off again: the documented fields are all there.
+	mustDo[webhooks.Settings](t, hl, "PUT", "/__admin/webhooks/settings", jsonObj{}, 200)
+	hl.mustCreateTask(t, c.ID, "Call again")
+	mustStatus(t, hl.do(t, "POST", "/contacts/"+c.ID+"/notes", jsonObj{"body": "hi", "userId": "user-1"}), 201)
+	_, got = e.events(t, 2)
+	if got[0].str("contactId") != c.ID || got[1].str("userId") != "user-1" {
+		t.Errorf("without missingFields: %s / %s", got[0].body, got[1].body)
+	}
+	for _, bad := range []jsonObj{{"attempts": 0}, {"duplicates": 2}, {"timeout": "forever"}, {"bogus": true}} {
+		if r := hl.do(t, "PUT", "/__admin/webhooks/settings", bad); r.status != 422 && r.status != 400 {
+			t.Errorf("settings %v answered %s", bad, r)
+		}
+	}
+}
+
+func TestWebhooks_ImportSendsWhatItChanges(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	keep := hl.mustCreateContact(t, jsonObj{"firstName": "Keep"})
+	drop := hl.mustCreateContact(t, jsonObj{"firstName": "Drop"})
+	e.events(t, 2)
+	st := mustDo[jsonObj](t, hl, "GET", "/__admin/state", nil, 200)
+	contacts := st["contacts"].([]any)
+	var kept []any
+	for _, c := range contacts {
+		if c.(map[string]any)["id"] == keep.ID {
+			c.(map[string]any)["firstName"] = "Kept"
+			kept = append(kept, c)
+		}
+	}
+	added := jsonObj{"id": "IMPORTED000000000001", "locationId": hl.loc.ID, "firstName": "New", "tags": []string{},
+		"customFields": []any{}, "dnd": false, "dateAdded": "2024-03-01T09:31:00Z", "dateUpdated": "2024-03-01T09:31:00Z"}
+	st["contacts"] = append(kept, added)
+	mustStatus(t, hl.do(t, "PUT", "/__admin/state", st), 200)
+	got := map[string]string{}
+	for _, d := range e.rcv.take(t, 3) {
+		e.check(t, d)
+		got[d.str("id")] = d.str("type")
+	}
+	want := map[string]string{keep.ID: "ContactUpdate", drop.ID: "ContactDelete", "IMPORTED000000000001": "ContactCreate"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("import sent %v, want %v", got, want)
+	}
+
+	// events=false imports quietly: the next event is the API's.
+	st["contacts"] = kept
+	mustStatus(t, hl.do(t, "PUT", "/__admin/state?events=false", st), 200)
+	marker := hl.mustCreateContact(t, jsonObj{"firstName": "Marker"})
+	if d := e.rcv.next(t); d.str("id") != marker.ID {
+		t.Errorf("after a quiet import got %s", d.body)
+	}
+	if _, total := e.srv.Webhooks().Deliveries(webhooks.Filter{}); total != 6 {
+		t.Errorf("deliveries %d, want 2 + 3 + the marker's", total)
+	}
+}
+
+func TestWebhooks_ResetCancelsPendingAndIsQuiet(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	e.rcv.failNext("/ghl", 1)
+	hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	e.rcv.next(t)
+	e.attempted(t)
+	mustStatus(t, hl.do(t, "POST", "/__admin/reset", nil), 200)
+	mustStatus(t, hl.do(t, "POST", "/__admin/clock", jsonObj{"advance": "1h"}), 200)
+	marker := hl.mustCreateContact(t, jsonObj{"firstName": "After"})
+	if d := e.rcv.next(t); d.str("id") != marker.ID {
+		t.Errorf("after reset got %s, want only the new contact's event", d.body)
+	}
+	if _, total := e.srv.Webhooks().Deliveries(webhooks.Filter{}); total != 1 {
+		t.Errorf("log after reset holds %d deliveries", total)
+	}
+	// The subscription (an app setting) outlives the reset.
+	if sub := mustDo[jsonObj](t, hl, "GET", "/__admin/webhooks", nil, 200); !strings.Contains(fmt.Sprint(sub["subscriptions"]), e.rcv.srv.URL) {
+		t.Errorf("subscriptions after reset: %v", sub["subscriptions"])
+	}
+}
+
+func TestWebhooks_ShutdownSpoolsAndTheNextStartDelivers(t *testing.T) {
+	spool := filepath.Join(t.TempDir(), "webhooks.spool")
+	rcv := newHookReceiver(t)
+	rcv.failNext("/ghl", 2) // the first attempt and the last one at shutdown
+	recorded := make(chan webhooks.Delivery, 10)
+	opts := mock.Options{NoListener: true, Strict: true, Seed: 5, Clock: clock.NewManual(clockStart),
+		Webhooks: mock.WebhookOptions{URL: rcv.srv.URL + "/ghl", Spool: spool, Observe: func(d webhooks.Delivery) {
+			if len(d.Attempts) > 0 {
+				recorded <- d
+			}
+		}}}
+	srv, err := mock.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl := &twinEnv{srv: srv, client: srv.Client(), token: srv.DefaultToken(), loc: srv.DefaultLocation()}
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	first := rcv.next(t)
+	select {
+	case d := <-recorded:
+		if d.Status != webhooks.StatusPending { // the first attempt failed, the retry waits
+			t.Fatalf("after the first attempt: %s", d.Status)
+		}
+	case <-time.After(hookWait):
+		t.Fatal("the first attempt was not recorded")
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := rcv.next(t); d.str("webhookId") != first.str("webhookId") {
+		t.Fatalf("last attempt at shutdown: %s", d.body)
+	}
+	if data, err := os.ReadFile(spool); err != nil || !strings.Contains(string(data), c.ID) {
+		t.Fatalf("spool: %v %s", err, data)
+	}
+	opts.Clock = clock.NewManual(clockStart)
+	again, err := mock.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rcv.next(t); d.str("webhookId") != first.str("webhookId") || string(d.body) != string(first.body) {
+		t.Errorf("after restart: %s", d.body)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(spool); !os.IsNotExist(err) {
+		t.Errorf("spool left after everything was delivered: %v", err)
+	}
+}
+
+func TestWebhooks_AdminSubscriptionsKeysAndErrors(t *testing.T) {
+	e := newHookEnv(t, mock.Options{Webhooks: mock.WebhookOptions{RSA: true}})
+	hl := e.hl
+	app := e.srv.DefaultApp()
+	keys := mustDo[webhooks.PublicKeys](t, hl, "GET", "/__admin/webhooks/keys", nil, 200)
+	if keys != e.srv.Webhooks().Keys().Public() || keys.RSA == "" {
+		t.Fatalf("keys %+v", keys)
+	}
+	for name, want := range map[string]string{"ed25519": keys.Ed25519, "rsa": keys.RSA} {
+		r := hl.do(t, "GET", "/__admin/webhooks/keys/"+name+".pem", nil)
+		if r.status != 200 || string(r.body) != want || r.header.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Errorf("%s.pem: %s", name, r)
+		}
+	}
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	if d := e.rcv.next(t); d.header.Get("X-Wh-Signature") == "" || d.header.Get("X-Ghl-Signature") == "" {
+		t.Errorf("with RSA on, headers %v", d.header)
+	}
+
+	// Move the default app's subscription to another path, for one event.
+	path := "/__admin/webhooks/highlevel/" + app.ClientID
+	sub := mustDo[jsonObj](t, hl, "PUT", path, jsonObj{"url": e.rcv.srv.URL + "/moved", "events": []string{"ContactUpdate"}}, 200)
+	if sub["appId"] != app.AppID() || fmt.Sprint(sub["locations"]) != "["+hl.loc.ID+"]" {
+		t.Errorf("subscription %v", sub)
+	}
+	hl.mustCreateTask(t, c.ID, "not sent: the app filters it out")
+	mustStatus(t, hl.do(t, "PUT", "/contacts/"+c.ID, jsonObj{"lastName": "L"}), 200)
+	if d := e.rcv.next(t); d.path != "/moved" || d.str("type") != "ContactUpdate" {
+		t.Errorf("after the move: %s %s", d.path, d.body)
+	}
+	mustDo[jsonObj](t, hl, "DELETE", path, nil, 200)
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		status       int
+	}{
+		{"PUT", path, jsonObj{"url": "ftp://x"}, 422},
+		{"PUT", path, jsonObj{"url": "http://127.0.0.1:1/x", "events": []string{"TaskUpdate"}}, 422},
+		{"PUT", path, jsonObj{"events": []string{}}, 422},
+		{"PUT", "/__admin/webhooks/highlevel/nope", jsonObj{"url": "http://127.0.0.1:1/x"}, 404},
+		{"DELETE", "/__admin/webhooks/highlevel/nope", nil, 404},
+		{"POST", "/__admin/apps", jsonObj{"clientId": "x", "clientSecret": "y", "redirectUris": []string{"http://x"},
+			"scopes": []string{}, "webhookUrl": "not a url"}, 422},
+		{"GET", "/__admin/webhooks/deliveries?status=lost", nil, 422},
+	} {
+		if r := hl.do(t, tc.method, tc.path, tc.body); r.status != tc.status {
+			t.Errorf("%s %s %v: %s, want %d", tc.method, tc.path, tc.body, r, tc.status)
+		}
+	}
+	if _, err := mock.NewServer(mock.Options{NoListener: true, Webhooks: mock.WebhookOptions{URL: "localhost:9000"}}); err == nil {
+		t.Error("a twin started with a webhook URL that is not absolute")
+	}
+	if _, err := mock.NewServer(mock.Options{NoListener: true, Apps: []auth.App{{ClientID: "a", ClientSecret: "b",
+		WebhookURL: "http://127.0.0.1:1/x", WebhookEvents: []string{"contact.created"}}}}); err == nil {
+		t.Error("a twin started with an app subscribed to an event HighLevel does not have")
+	}
+}
+
+func TestWebhooks_ConcurrentWritesArriveOnceInOrderPerContact(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	const contacts, updates = 12, 5
+	var wg sync.WaitGroup
+	for i := range contacts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := hl.call(t, apiRequest{method: "POST", path: "/contacts/", body: jsonObj{"locationId": hl.loc.ID, "firstName": fmt.Sprint("C", i)}})
+			var created wireContactEnvelope
+			if err := json.Unmarshal(r.body, &created); err != nil || r.status != 201 {
+				t.Errorf("create: %s", r)
+				return
+			}
+			for n := range updates {
+				hl.call(t, apiRequest{method: "PUT", path: "/contacts/" + created.Contact.ID, body: jsonObj{"lastName": fmt.Sprint("L", n)}})
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string][]string{}
+	ids := map[string]bool{}
+	for _, d := range e.rcv.take(t, contacts*(1+updates)) {
+		if ids[d.str("webhookId")] {
+			t.Errorf("webhookId %s arrived twice", d.str("webhookId"))
+		}
+		ids[d.str("webhookId")] = true
+		seen[d.str("id")] = append(seen[d.str("id")], d.str("type")+":"+d.str("lastName"))
+	}
+	want := []string{"ContactCreate:"}
+	for n := range updates {
+		want = append(want, fmt.Sprint("ContactUpdate:L", n))
+	}
+	for id, got := range seen {
+		if !slices.Equal(got, want) {
+			t.Errorf("contact %s: %v, want %v", id, got, want)
+		}
+	}
+	if len(seen) != contacts {
+		t.Errorf("events of %d contacts, want %d", len(seen), contacts)
+	}
 }

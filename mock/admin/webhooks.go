@@ -63,7 +63,7 @@ func (a *API) webhookKeyPEM(pick func(webhooks.PublicKeys) string) pipeline.Hand
 			return pipeline.Response{}, &pipeline.Error{Status: http.StatusNotFound,
 				Messages: []string{"the twin does not sign with RSA: start it with --webhook-rsa (webhooks.rsa)"}}
 		}
-		return ok(pipeline.Raw{ContentType: "application/x-pem-file", Data: []byte(key)})
+		return ok(pipeline.Raw{ContentType: "text/plain; charset=utf-8", Data: []byte(key)})
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 )
 
 // Op is what a write did to a record.
@@ -37,6 +38,10 @@ type Change struct {
 	// records, which name their account).
 	Location      string
 	Before, After any
+	// At is when the change happened, on the store's clock and never
+	// before the times it wrote: to the millisecond for HighLevel records,
+	// to the second for Marketing 360 ones.
+	At time.Time
 }
 
 // Observe makes fn receive every change to contacts, tasks, notes,
@@ -56,7 +61,12 @@ func (s *Store) observed() bool { return s.observer != nil }
 // tell passes a change to the observer. Callers hold mu and have checked
 // observed, so that no copy is made for nobody.
 func (s *Store) tell(op Op, location string, before, after any) {
-	s.observer(Change{Op: op, Location: location, Before: before, After: after})
+	now := s.clock.Now().UTC()
+	at := maxTime(now.Truncate(time.Millisecond), s.lastStamp)
+	if location == "" {
+		at = time.Unix(max(now.Unix(), s.m360.last), 0).UTC()
+	}
+	s.observer(Change{Op: op, Location: location, Before: before, After: after, At: at})
 }
 
 // Import replaces the whole state, as Restore does, and tells the observer

@@ -200,7 +200,7 @@ func (d *Dispatcher) send(m Message, invalid error) (Delivery, error) {
 		return del.view(), nil
 	}
 	s := d.settings
-	del.due = m.At.Add(s.Delay.Std() + d.jitter(del, s.DelayJitter.Std()))
+	del.due = d.clock.Now().Add(s.Delay.Std() + d.jitter(del, s.DelayJitter.Std()))
 	d.enqueue(del, false)
 	return del.view(), nil
 }

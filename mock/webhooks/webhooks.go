@@ -45,7 +45,8 @@ type Message struct {
 	// Resource is what deliveries are ordered by, per subscription: one
 	// resource's deliveries go one at a time, in the order they were sent.
 	Resource string `json:"resource"`
-	// At is when the event happened.
+	// At is when the event happened (the delivery is scheduled from the
+	// dispatcher's clock, not from this).
 	At   time.Time       `json:"at"`
 	Body json.RawMessage `json:"body"`
 	// Header holds headers sent with every attempt, besides the signature.
