@@ -24,7 +24,7 @@ test: vet
 # writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
 BENCHFLAGS ?=
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The exported API of every package, as go doc prints it, committed so that

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
@@ -130,6 +132,55 @@ func benchPair(b *testing.B, srv *mock.Server, baseline http.Handler, method, ta
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkCreateContactWebhooks creates contacts, one request at a time, on
+// twins that differ only in their webhook subscriber: none; a receiver that
+// answers at once; one that takes 20 ms an answer. Emission must not slow
+// the API: the request queues its change and returns, whatever the receiver
+// does. The deliveries run on the twin's workers, on the other CPU (with
+// requests on every CPU, RunParallel, they would share it: what that costs
+// is the deliveries' work, not the request's).
+func BenchmarkCreateContactWebhooks(b *testing.B) {
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	b.Cleanup(fast.Close)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-time.After(20 * time.Millisecond): // a slow receiver, not a wait of the test's
+		case <-r.Context().Done():
+		}
+	}))
+	b.Cleanup(slow.Close)
+	for _, side := range []struct{ name, url string }{{"none", ""}, {"subscriber", fast.URL}, {"slow-subscriber", slow.URL}} {
+		b.Run(side.name, func(b *testing.B) {
+			lim := limits.DefaultConfig()
+			lim.Burst, lim.Daily = 1<<40, 1<<40
+			srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, Limits: &lim,
+				Logger: slog.New(slog.DiscardHandler), Webhooks: mock.WebhookOptions{URL: side.url,
+					Drain: clock.Duration(time.Millisecond)}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = srv.Close() })
+			b.ReportAllocs()
+			for i := range b.N {
+				body := fmt.Sprintf(`{"locationId":%q,"firstName":"Ada","email":"ada-%d@example.com","tags":["vip"]}`,
+					srv.DefaultLocation().ID, i)
+				rec := httptest.NewRecorder()
+				srv.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body))
+				if rec.Code != http.StatusCreated {
+					b.Fatalf("%s: %d %s", side.name, rec.Code, rec.Body)
+				}
+			}
+			b.StopTimer()
+			st := srv.Webhooks().Stats()
+			b.ReportMetric(float64(st.Delivered), "delivered")
+			b.ReportMetric(float64(st.Pending), "pending")
 		})
 	}
 }
