@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -179,13 +178,4 @@ func checkWebhookURL(raw string) error {
 		return fmt.Errorf("%q: must be an absolute http or https URL", raw)
 	}
 	return nil
-}
-
-// webhookEvents names the events of a spec's catalog.
-func webhookEvents(spec *openapi.Spec) []string {
-	var out []string
-	for _, w := range spec.Webhooks() {
-		out = append(out, w.Name)
-	}
-	return slices.Clip(out)
 }

@@ -52,6 +52,11 @@ func newM360(tb testing.TB, opts mock.Options) *m360Env {
 			tb.Errorf("Close: %v", err)
 		}
 	})
+	return m360EnvOf(srv, clk)
+}
+
+// m360EnvOf is the Marketing 360 side of a running twin.
+func m360EnvOf(srv *mock.Server, clk *clock.Manual) *m360Env {
 	e := &m360Env{srv: srv, clk: clk, key: srv.DefaultM360Key(), cov: newOpCoverage()}
 	client := srv.Client()
 	client.Transport = m360Transport{next: client.Transport, spec: srv.M360Spec(), cov: e.cov}

@@ -185,8 +185,16 @@ func newTwin(tb testing.TB) *twinEnv {
 
 func newTwinSeed(tb testing.TB, seed uint64) *twinEnv {
 	tb.Helper()
+	return newTwinWith(tb, mock.Options{Seed: seed})
+}
+
+// newTwinWith starts a strict twin with opts on a manual clock stopped at
+// clockStart.
+func newTwinWith(tb testing.TB, opts mock.Options) *twinEnv {
+	tb.Helper()
 	clk := clock.NewManual(clockStart)
-	srv, err := mock.NewServer(mock.Options{NoListener: true, Strict: true, Seed: seed, Clock: clk})
+	opts.NoListener, opts.Strict, opts.Clock = true, true, clk
+	srv, err := mock.NewServer(opts)
 	if err != nil {
 		tb.Fatalf("NewServer: %v", err)
 	}

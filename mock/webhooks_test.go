@@ -118,8 +118,6 @@ type hookEnv struct {
 func newHookEnv(t *testing.T, opts mock.Options) *hookEnv {
 	t.Helper()
 	rcv := newHookReceiver(t)
-	clk := clock.NewManual(clockStart)
-	opts.NoListener, opts.Strict, opts.Clock = true, true, clk
 	if opts.Seed == 0 {
 		opts.Seed = 1
 	}
@@ -134,22 +132,9 @@ func newHookEnv(t *testing.T, opts mock.Options) *hookEnv {
 			queued <- d
 		}
 	}
-	srv, err := mock.NewServer(opts)
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	client := srv.Client()
-	client.Transport = recordingTransport{next: client.Transport}
-	hl := &twinEnv{srv: srv, clk: clk, client: client, token: srv.DefaultToken(), loc: srv.DefaultLocation()}
-	m := &m360Env{srv: srv, clk: clk, key: srv.DefaultM360Key(), cov: newOpCoverage()}
-	mc := srv.Client()
-	mc.Transport = m360Transport{next: mc.Transport, spec: srv.M360Spec(), cov: m.cov}
-	m.client = mc
+	hl := newTwinWith(t, opts)
+	srv, clk := hl.srv, hl.clk
+	m := m360EnvOf(srv, clk)
 	block, _ := pem.Decode([]byte(srv.Webhooks().Keys().Public().Ed25519))
 	key, err := x509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {

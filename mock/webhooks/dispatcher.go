@@ -85,7 +85,6 @@ type Dispatcher struct {
 // delivery is a Delivery with what the dispatcher keeps of it.
 type delivery struct {
 	Delivery
-	msg       Message
 	seq       uint64 // creation order
 	lane      *lane
 	due       time.Time
@@ -224,7 +223,7 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	if !ok {
 		return Delivery{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	del := d.add(old.msg, old.ID)
+	del := d.add(old.Message, old.ID)
 	del.due = d.clock.Now()
 	d.enqueue(del, false)
 	return del.view(), nil
@@ -233,10 +232,8 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 // add logs a new pending delivery of m. Callers hold mu.
 func (d *Dispatcher) add(m Message, redeliveryOf string) *delivery {
 	d.next++
-	del := &delivery{msg: m, seq: d.next, Delivery: Delivery{ID: "wh_" + strconv.FormatUint(d.next, 10), Twin: m.Twin,
-		Event: m.Event, EventID: m.EventID, Subscription: m.Subscription, Target: m.Target,
-		Resource: m.Resource, Status: StatusPending, Attempts: []Attempt{}, CreatedAt: d.clock.Now(),
-		RedeliveryOf: redeliveryOf, Body: m.Body}}
+	del := &delivery{seq: d.next, Delivery: Delivery{ID: "wh_" + strconv.FormatUint(d.next, 10), Message: m,
+		Status: StatusPending, Attempts: []Attempt{}, CreatedAt: d.clock.Now(), RedeliveryOf: redeliveryOf}}
 	d.byID[del.ID] = del
 	d.order = append(d.order, del)
 	return del
@@ -347,7 +344,7 @@ func (d *Dispatcher) attempt(del *delivery, s Settings) outcome {
 	at := d.clock.Now()
 	ctx, cancel := context.WithTimeout(d.ctx, s.Timeout.Std())
 	defer cancel()
-	m := del.msg
+	m := del.Message
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Target, bytes.NewReader(m.Body))
 	if err != nil {
 		return outcome{attempt: Attempt{At: at, Error: err.Error()}}
@@ -406,8 +403,8 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 		del.Status, del.DeliveredAt, del.LatencyMs, del.NextAttempt = StatusDelivered, &now, &out.attempt.LatencyMs, nil
 		l.queue = l.queue[1:]
 		d.archive(del)
-		if !del.Duplicate && d.dice(del.msg.EventID+"\x00"+del.Subscription) < s.Duplicates {
-			dup := d.add(del.msg, "")
+		if !del.Duplicate && d.dice(del.Message.EventID+"\x00"+del.Subscription) < s.Duplicates {
+			dup := d.add(del.Message, "")
 			dup.Duplicate, dup.due = true, now
 			d.enqueue(dup, true)
 		}

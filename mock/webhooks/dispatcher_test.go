@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -104,14 +105,18 @@ func newEnv(t *testing.T, opts webhooks.Options) *env {
 		t.Fatal(err)
 	}
 	e.d = d
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), failSafe)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(func() { e.close(t) })
 	return e
+}
+
+// close closes the dispatcher, giving the drain up to the fail-safe.
+func (e *env) close(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), failSafe)
+	defer cancel()
+	if err := e.d.Close(ctx); err != nil {
+		t.Error(err)
+	}
 }
 
 type lockedWriter struct {
@@ -421,8 +426,9 @@ func TestDispatcher_SignsMarketing360WithTheSubscriptionSecret(t *testing.T) {
 			t.Errorf("attempt %d headers %v", i+1, got.header)
 		}
 	}
-	if strings.Contains(fmt.Sprint(e.d.Deliveries(webhooks.Filter{})), "whsec_test") {
-		t.Error("the delivery log shows the secret")
+	logged, _ := e.d.Deliveries(webhooks.Filter{})
+	if shown, _ := json.Marshal(logged); strings.Contains(string(shown), "whsec_test") {
+		t.Errorf("the delivery log shows the secret: %s", shown)
 	}
 }
 
@@ -484,11 +490,7 @@ func TestDispatcher_CloseSpoolsWhatItCannotDeliver(t *testing.T) {
 	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactUpdate", 2))
 	rcv.next(t)
 	e.attempted(t)
-	ctx, cancel := context.WithTimeout(context.Background(), failSafe)
-	defer cancel()
-	if err := e.d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.close(t)
 	if got := rcv.next(t); !strings.Contains(string(got.body), `"n":1`) {
 		t.Fatalf("last attempt at close: %s", got.body) // the event behind it waits, in order
 	}
@@ -512,9 +514,7 @@ func TestDispatcher_CloseSpoolsWhatItCannotDeliver(t *testing.T) {
 		t.Errorf("spooled delivery: %s after %d attempts, want delivered at the third", d.Status, len(d.Attempts))
 	}
 	again.attempted(t)
-	if err := again.d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	again.close(t)
 	if _, err := os.Stat(spool); !os.IsNotExist(err) {
 		t.Errorf("spool still there after a close with nothing pending: %v", err)
 	}
@@ -524,16 +524,13 @@ func TestDispatcher_CloseWithoutSpoolNamesWhatIsLeft(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, 500, 500)
 	e := newEnv(t, webhooks.Options{})
-	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactCreate", 1))
+	e.d.Send(msg(rcv.srv.URL+"/hook?token=s3cret", "contact/a", "ContactCreate", 1))
 	rcv.next(t)
 	e.attempted(t)
-	ctx, cancel := context.WithTimeout(context.Background(), failSafe)
-	defer cancel()
-	if err := e.d.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e.close(t)
 	logs := e.logText()
-	if !strings.Contains(logs, "still pending at shutdown") || !strings.Contains(logs, "eventId=evt-contact/a-1") {
+	if !strings.Contains(logs, "still pending at shutdown") || !strings.Contains(logs, "eventId=evt-contact/a-1") ||
+		!strings.Contains(logs, "/hook?…") || strings.Contains(logs, "s3cret") {
 		t.Errorf("close logged:\n%s", logs)
 	}
 }

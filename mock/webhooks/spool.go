@@ -6,12 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// loggable is a target URL fit for the log: without the user info and
+// query, which may carry a receiver's credentials.
+func loggable(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User("…")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	return u.String()
+}
 
 // spooled is a pending delivery as the spool file holds it, one JSON object
 // a line: the message with its secret, and what was tried.
@@ -86,7 +103,7 @@ func (d *Dispatcher) writeSpool(left []*delivery) error {
 			d.log.Error("webhook deliveries still pending at shutdown, not delivered (set a spool file to keep them)", "count", len(left))
 			for _, del := range left {
 				d.log.Warn("undelivered webhook", "delivery", del.ID, "event", del.Event, "eventId", del.EventID,
-					"target", del.Target, "attempts", len(del.Attempts))
+					"target", loggable(del.Target), "attempts", len(del.Attempts))
 			}
 		}
 		return nil
@@ -105,7 +122,7 @@ func (d *Dispatcher) writeSpool(left []*delivery) error {
 	w := bufio.NewWriter(tmp)
 	enc := json.NewEncoder(w)
 	for _, del := range left {
-		sp := spooled{Message: del.msg, Secret: del.msg.Secret, ID: del.ID, Attempts: del.Attempts,
+		sp := spooled{Message: del.Message, Secret: del.Secret, ID: del.ID, Attempts: del.Attempts,
 			CreatedAt: del.CreatedAt, Duplicate: del.Duplicate, RedeliveryOf: del.RedeliveryOf}
 		if err = enc.Encode(sp); err != nil {
 			break

@@ -69,23 +69,17 @@ type Attempt struct {
 
 // Delivery is a message and what became of it.
 type Delivery struct {
-	ID           string          `json:"id"`
-	Twin         string          `json:"twin"`
-	Event        string          `json:"event"`
-	EventID      string          `json:"eventId"`
-	Subscription string          `json:"subscription"`
-	Target       string          `json:"target"`
-	Resource     string          `json:"resource"`
-	Status       string          `json:"status"`
-	Attempts     []Attempt       `json:"attempts"`
-	CreatedAt    time.Time       `json:"createdAt"`
-	NextAttempt  *time.Time      `json:"nextAttemptAt"`
-	DeliveredAt  *time.Time      `json:"deliveredAt"`
-	LatencyMs    *float64        `json:"latencyMs"`
-	Error        string          `json:"error,omitempty"`
-	Duplicate    bool            `json:"duplicate"`
-	RedeliveryOf string          `json:"redeliveryOf,omitempty"`
-	Body         json.RawMessage `json:"body"`
+	ID string `json:"id"`
+	Message
+	Status       string     `json:"status"`
+	Attempts     []Attempt  `json:"attempts"`
+	CreatedAt    time.Time  `json:"createdAt"`
+	NextAttempt  *time.Time `json:"nextAttemptAt"`
+	DeliveredAt  *time.Time `json:"deliveredAt"`
+	LatencyMs    *float64   `json:"latencyMs"`
+	Error        string     `json:"error,omitempty"`
+	Duplicate    bool       `json:"duplicate"`
+	RedeliveryOf string     `json:"redeliveryOf,omitempty"`
 }
 
 // Filter selects deliveries; zero fields select all.
