@@ -470,7 +470,12 @@ func (s *Server) seedData(ids *store.IDs) error {
 		Scopes:       SpecScopes(s.spec),
 		Location:     s.location.ID,
 	}
-	s.app.WebhookURL = s.opts.Webhooks.URL
+	if u := s.opts.Webhooks.URL; u != "" {
+		if err := checkWebhookURL(u); err != nil {
+			return fmt.Errorf("mock: webhooks.url %w", err)
+		}
+		s.app.WebhookURL = u
+	}
 	apps := append([]auth.App{s.app}, s.opts.Apps...)
 	for _, a := range apps {
 		if a.ClientID == "" || a.ClientSecret == "" {
@@ -824,11 +829,6 @@ func SpecScopes(spec *openapi.Spec) []string {
 // store's changes routed to it.
 func (s *Server) startWebhooks(seed uint64) error {
 	o := s.opts.Webhooks
-	if o.URL != "" {
-		if err := checkWebhookURL(o.URL); err != nil {
-			return fmt.Errorf("mock: webhooks.url %w", err)
-		}
-	}
 	keySeed := s.opts.Seed // without a seed, random keys
 	var keys *webhooks.Keys
 	var err error

@@ -3,13 +3,19 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -279,5 +285,134 @@ func TestFixtures_GenerateIsDeterministicAndLoadsIntoATwin(t *testing.T) {
 	}
 	if body.Count != 25 {
 		t.Fatalf("after loading small into the twin, its default location lists %d contacts, want 25\n%s", body.Count, out.String())
+	}
+}
+
+// bannerKey is the Ed25519 public key the banner prints.
+func bannerKey(t *testing.T, banner string) ed25519.PublicKey {
+	t.Helper()
+	start := strings.Index(banner, "-----BEGIN PUBLIC KEY-----")
+	end := strings.Index(banner, "-----END PUBLIC KEY-----")
+	if start < 0 || end < start {
+		t.Fatalf("no public key in the banner:\n%s", banner)
+	}
+	var pemText strings.Builder
+	for _, line := range strings.Split(banner[start:end+len("-----END PUBLIC KEY-----")], "\n") {
+		pemText.WriteString(strings.TrimSpace(line) + "\n")
+	}
+	block, _ := pem.Decode([]byte(pemText.String()))
+	if block == nil {
+		t.Fatalf("the banner's key is not PEM:\n%s", pemText.String())
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key.(ed25519.PublicKey)
+}
+
+func TestMock_WebhookToALocalEndpointVerifiesWithThePrintedKey(t *testing.T) {
+	got := make(chan *http.Request, 10)
+	bodies := make(chan []byte, 10)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- b
+	}))
+	defer rcv.Close()
+	banner := startMock(t, "--empty", "--webhook-url", rcv.URL+"/hooks")
+	key := bannerKey(t, banner)
+	if !strings.Contains(banner, "subscribe  "+rcv.URL+"/hooks (the default app)") {
+		t.Errorf("the banner does not name the subscription:\n%s", banner)
+	}
+	req := curlRequest(t, banner)
+	req.URL.Path, req.URL.RawQuery, req.Method = "/contacts/", "", http.MethodPost
+	loc := regexp.MustCompile(`location +(\S+)`).FindStringSubmatch(banner)[1]
+	req.Body = io.NopCloser(strings.NewReader(`{"locationId":"` + loc + `","firstName":"Ada"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	select {
+	case r := <-got:
+		body := <-bodies
+		sig, _ := base64.StdEncoding.DecodeString(r.Header.Get("X-Ghl-Signature"))
+		if !ed25519.Verify(key, body, sig) || !strings.Contains(string(body), `"type":"ContactCreate"`) {
+			t.Errorf("delivery %s with signature %q does not verify with the printed key", body, r.Header.Get("X-Ghl-Signature"))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook arrived")
+	}
+}
+
+func TestMock_WebhookSettingsFromConfigFlagsAndKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/twin.yaml"
+	if err := os.WriteFile(cfg, []byte(`webhooks:
+  url: http://127.0.0.1:1/from-file
+  attempts: 3
+  duplicates: 0.25
+  updateAfterCreate: true
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"mock", "--config", cfg, "--print-config", "--webhook-attempts", "4",
+		"--webhook-delay", "2s"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Webhooks struct {
+			URL               string  `yaml:"url"`
+			Attempts          int     `yaml:"attempts"`
+			Duplicates        float64 `yaml:"duplicates"`
+			Delay             string  `yaml:"delay"`
+			Backoff           string  `yaml:"backoff"`
+			UpdateAfterCreate bool    `yaml:"updateAfterCreate"`
+		} `yaml:"webhooks"`
+	}
+	if err := yaml.Unmarshal([]byte(out.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	w := got.Webhooks
+	if w.URL != "http://127.0.0.1:1/from-file" || w.Attempts != 4 || w.Duplicates != 0.25 || w.Delay != "2s" ||
+		w.Backoff != "1s" || !w.UpdateAfterCreate {
+		t.Fatalf("effective webhooks config (flags win over the file, defaults fill the rest):\n%s", out.String())
+	}
+
+	// A key file keeps the key across starts; a seed alone makes the same key too.
+	keys := dir + "/keys.pem"
+	first := bannerKey(t, startMock(t, "--empty", "--webhook-keys", keys))
+	if again := bannerKey(t, startMock(t, "--empty", "--webhook-keys", keys)); !first.Equal(again) {
+		t.Error("a start with the same key file printed another key")
+	}
+	if info, err := os.Stat(keys); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v %v", info, err)
+	}
+	a, b := bannerKey(t, startMock(t, "--empty", "--seed", "8")), bannerKey(t, startMock(t, "--empty", "--seed", "8"))
+	if !a.Equal(b) || a.Equal(first) {
+		t.Error("seeded starts print different keys, or the key file's")
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--webhook-duplicates", "2"}, "duplicates"},
+		{[]string{"--webhook-attempts", "0"}, "attempts"},
+		{[]string{"--webhook-url", "nope"}, "webhooks.url"},
+	} {
+		// Cancelled: a start that wrongly succeeds stops at once.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0", "--empty"}, tc.args...), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("mock %v: %v, want an error naming %s", tc.args, err, tc.want)
+		}
 	}
 }

@@ -169,7 +169,11 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 		case "webhook-spool":
 			opts.Webhooks.Spool = f.opts.Webhooks.Spool
 		case "webhook-attempts":
-			opts.Webhooks.Attempts = f.opts.Webhooks.Attempts
+			// An explicit 0 is a mistake, not "the default".
+			opts.Webhooks.Attempts = max(f.opts.Webhooks.Attempts, -1)
+			if opts.Webhooks.Attempts == 0 {
+				opts.Webhooks.Attempts = -1
+			}
 		case "webhook-duplicates":
 			opts.Webhooks.Duplicates = f.opts.Webhooks.Duplicates
 		case "webhook-delay":
