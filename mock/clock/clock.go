@@ -74,7 +74,18 @@ func Wake(c Clock, t time.Time) (wake <-chan struct{}, stop func()) {
 	if m, ok := c.(*Manual); ok {
 		return m.Moved(), func() {}
 	}
+	d := t.Sub(c.Now())
+	if d <= 0 {
+		return closed, func() {}
+	}
 	ch := make(chan struct{})
-	timer := time.AfterFunc(t.Sub(c.Now()), func() { close(ch) })
+	timer := time.AfterFunc(d, func() { close(ch) })
 	return ch, func() { timer.Stop() }
 }
+
+// closed is a channel that is always ready.
+var closed = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()

@@ -557,3 +557,21 @@ func TestDispatcher_CloseEndsAttemptsAtItsDeadline(t *testing.T) {
 		t.Errorf("spool after a cut close: %v %s", err, data)
 	}
 }
+
+func TestDispatcher_RedirectsAndRefusedConnectionsAreRetried(t *testing.T) {
+	t.Parallel()
+	redirect := newReceiver(t, http.StatusFound)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there now
+	e := newEnv(t, webhooks.Options{})
+	e.d.Send(msg(redirect.srv.URL, "contact/a", "ContactCreate", 1))
+	e.d.Send(msg(closed.URL, "contact/b", "ContactCreate", 2))
+	for range 2 {
+		d := e.attempted(t)
+		a := d.Attempts[0]
+		if d.Status != webhooks.StatusPending || d.NextAttempt == nil || a.Error == "" ||
+			(d.Resource == "contact/a" && a.Status != http.StatusFound) || (d.Resource == "contact/b" && a.Status != 0) {
+			t.Errorf("%s: %s after %+v, want a retry pending", d.Resource, d.Status, a)
+		}
+	}
+}
