@@ -3,7 +3,6 @@ package mock
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"sync"
 
@@ -24,7 +23,7 @@ type emitter struct {
 	dispatcher *webhooks.Dispatcher
 	apps       *auth.Registry
 	store      *store.Store
-	hl, m360   *openapi.Spec
+	hl         *openapi.Spec
 	ids        *store.IDs // webhook and event ids, apart from the store's
 	log        *slog.Logger
 	done       chan struct{} // closed by close
@@ -37,7 +36,7 @@ type emitter struct {
 }
 
 func newEmitter(s *Server, d *webhooks.Dispatcher, ids *store.IDs) *emitter {
-	e := &emitter{dispatcher: d, apps: s.tokens, store: s.store, hl: s.spec, m360: s.m360Spec,
+	e := &emitter{dispatcher: d, apps: s.tokens, store: s.store, hl: s.spec,
 		ids: ids, log: s.opts.Logger.With("component", "webhooks"),
 		done: make(chan struct{}), stopped: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s.store.Observe(e.observe)
@@ -160,22 +159,14 @@ func validator(hl, m *openapi.Spec) func(webhooks.Message) error {
 // checkWebhookApp refuses an app whose webhook URL or events cannot work.
 func checkWebhookApp(a auth.App, spec *openapi.Spec) error {
 	if a.WebhookURL != "" {
-		if err := checkWebhookURL(a.WebhookURL); err != nil {
-			return fmt.Errorf("app %s: webhookUrl %w", a.ClientID, err)
+		if err := webhooks.CheckURL(a.WebhookURL); err != nil {
+			return fmt.Errorf("app %s: webhookUrl %q: %w", a.ClientID, a.WebhookURL, err)
 		}
 	}
 	for _, ev := range a.WebhookEvents {
 		if _, ok := spec.Webhook(ev); !ok {
 			return fmt.Errorf("app %s: webhookEvents: %q is not an event of %s", a.ClientID, ev, spec.File)
 		}
-	}
-	return nil
-}
-
-func checkWebhookURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q: must be an absolute http or https URL", raw)
 	}
 	return nil
 }

@@ -471,8 +471,8 @@ func (s *Server) seedData(ids *store.IDs) error {
 		Location:     s.location.ID,
 	}
 	if u := s.opts.Webhooks.URL; u != "" {
-		if err := checkWebhookURL(u); err != nil {
-			return fmt.Errorf("mock: webhooks.url %w", err)
+		if err := webhooks.CheckURL(u); err != nil {
+			return fmt.Errorf("mock: webhooks.url %q: %w", u, err)
 		}
 		s.app.WebhookURL = u
 	}
@@ -692,6 +692,9 @@ func (s *Server) addFaults() error {
 func (s *Server) reset() error {
 	s.resetMu.Lock()
 	defer s.resetMu.Unlock()
+	// Pending webhooks go first: a write that lands while the state is
+	// swapped keeps its event.
+	s.emitter.reset()
 	if err := s.loadStart(); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
@@ -708,7 +711,6 @@ func (s *Server) reset() error {
 	s.leaky.Reset()
 	s.limiter.Reset()
 	s.journal.Clear()
-	s.emitter.reset()
 	s.faults.Clear()
 	return s.addFaults()
 }

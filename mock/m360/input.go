@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/mail"
-	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 // opt is a field of a partial update: absent (Set false), null (Null), or a
@@ -340,8 +340,8 @@ type webhookInput struct {
 func (in *webhookInput) webhook() (store.M360Webhook, error) {
 	p := problems{}
 	w := store.M360Webhook{URL: strings.TrimSpace(in.URL), Events: []string{}}
-	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.add("url", "must be an absolute http or https URL")
+	if err := webhooks.CheckURL(w.URL); err != nil {
+		p.add("url", err.Error())
 	}
 	for i, ev := range in.Events {
 		switch {

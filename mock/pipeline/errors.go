@@ -76,7 +76,7 @@ func ToError(err error) *Error {
 		return &Error{Status: http.StatusUnauthorized, Messages: []string{"The token is not authorized for this scope."}, Err: err}
 	case errors.Is(err, webhooks.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Messages: []string{err.Error()}, Err: err}
-	case errors.Is(err, webhooks.ErrInvalidSettings):
+	case errors.Is(err, webhooks.ErrInvalidSettings), errors.Is(err, webhooks.ErrInvalidPayload):
 		return &Error{Status: http.StatusUnprocessableEntity, Messages: []string{err.Error()}, Err: err}
 	case errors.Is(err, webhooks.ErrClosed):
 		return &Error{Status: http.StatusServiceUnavailable, Messages: []string{err.Error()}, Err: err}

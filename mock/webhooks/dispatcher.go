@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"bytes"
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -80,6 +82,9 @@ type Dispatcher struct {
 	changed  chan struct{} // closed on every change workers wait for
 	draining bool          // Close: one last attempt each, now
 	stopped  bool          // Close gave up: no more attempts
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // delivery is a Delivery with what the dispatcher keeps of it.
@@ -96,7 +101,10 @@ type lane struct {
 	key   string
 	queue []*delivery
 	busy  bool // its head is being attempted
-	index int  // in the ready heap; -1 when not there
+	// parked: its head failed its last attempt of a drain; the lane waits,
+	// in order, for the spool.
+	parked bool
+	index  int // in the ready heap; -1 when not there
 }
 
 // New starts a dispatcher, with the deliveries its spool holds.
@@ -223,6 +231,9 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	if !ok {
 		return Delivery{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
+	if old.Status == StatusInvalid {
+		return Delivery{}, fmt.Errorf("%w: %s was never sent: %s", ErrInvalidPayload, id, old.Error)
+	}
 	del := d.add(old.Message, old.ID)
 	del.due = d.clock.Now()
 	d.enqueue(del, false)
@@ -263,7 +274,7 @@ func (d *Dispatcher) enqueue(del *delivery, front bool) {
 // place when its head changed. Callers hold mu.
 func (d *Dispatcher) schedule(l *lane) {
 	switch {
-	case l.busy || len(l.queue) == 0:
+	case l.busy || l.parked || len(l.queue) == 0:
 		if l.index >= 0 {
 			heap.Remove(&d.ready, l.index)
 		}
@@ -337,6 +348,7 @@ func (d *Dispatcher) take() (*delivery, Settings, bool) {
 type outcome struct {
 	attempt Attempt
 	ok      bool
+	cut     bool // ended by Close, not by the receiver
 }
 
 // attempt sends a delivery once.
@@ -365,6 +377,9 @@ func (d *Dispatcher) attempt(del *delivery, s Settings) outcome {
 	start := time.Now()
 	resp, err := d.client.Do(req)
 	latency := float64(time.Since(start).Microseconds()) / 1000
+	if err != nil && d.ctx.Err() != nil {
+		return outcome{cut: true}
+	}
 	if err != nil {
 		reason := err.Error()
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -395,6 +410,11 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 	if del.cancelled {
 		return Delivery{}, false // reset while in flight: the lane is gone with it
 	}
+	if out.cut {
+		// Shutdown ended the attempt, not the receiver: it does not count.
+		l.parked = true
+		return del.view(), true
+	}
 	del.Attempts = append(del.Attempts, out.attempt)
 	s := d.settings
 	switch {
@@ -403,19 +423,20 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 		del.Status, del.DeliveredAt, del.LatencyMs, del.NextAttempt = StatusDelivered, &now, &out.attempt.LatencyMs, nil
 		l.queue = l.queue[1:]
 		d.archive(del)
-		if !del.Duplicate && d.dice(del.Message.EventID+"\x00"+del.Subscription) < s.Duplicates {
+		if !del.Duplicate && d.dice(del.EventID+"\x00"+del.Subscription) < s.Duplicates {
 			dup := d.add(del.Message, "")
 			dup.Duplicate, dup.due = true, now
 			d.enqueue(dup, true)
 		}
-	case d.draining:
-		// One last attempt each: this lane's deliveries stay pending, in
-		// order, for the spool.
-		l.queue = nil
 	case len(del.Attempts) >= s.Attempts:
 		del.Status, del.Error, del.NextAttempt = StatusFailed, out.attempt.Error, nil
 		l.queue = l.queue[1:]
 		d.archive(del)
+		d.log.Warn("webhook delivery failed after its last attempt", "delivery", del.ID, "event", del.Event,
+			"eventId", del.EventID, "target", loggable(del.Target), "attempts", len(del.Attempts), "error", del.Error)
+	case d.draining:
+		// The last attempt of a drain: the lane waits, in order, for the spool.
+		l.parked = true
 	default:
 		next := d.clock.Now().Add(s.backoff(len(del.Attempts)))
 		del.due, del.NextAttempt = next, &next
@@ -546,13 +567,15 @@ func (d *Dispatcher) Reset() int {
 // Close stops the dispatcher. Sends are refused from then on; every pending
 // delivery gets one last attempt at once, in order per resource, until ctx
 // ends. What is still pending then is written to the spool, when there is
-// one, or logged one by one: none is dropped silently.
+// one, or logged one by one: none is dropped silently. Later calls wait for
+// the first and return its result.
 func (d *Dispatcher) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() { d.closeErr = d.close(ctx) })
+	return d.closeErr
+}
+
+func (d *Dispatcher) close(ctx context.Context) error {
 	d.mu.Lock()
-	if d.draining {
-		d.mu.Unlock()
-		return nil
-	}
 	d.draining = true
 	d.broadcast()
 	d.mu.Unlock()
@@ -572,16 +595,23 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	if d.ownsHTTP {
 		d.client.CloseIdleConnections()
 	}
+	left, next := d.pending()
+	return d.writeSpool(left, next)
+}
 
+// pending lists the pending deliveries lane by lane, each lane in its order,
+// the lanes by their heads' creation, and the number the next delivery
+// would take.
+func (d *Dispatcher) pending() ([]*delivery, uint64) {
 	d.mu.Lock()
-	var left []*delivery
-	for _, del := range d.order {
-		if del.Status == StatusPending {
-			left = append(left, del)
-		}
+	defer d.mu.Unlock()
+	lanes := slices.DeleteFunc(slices.Collect(maps.Values(d.lanes)), func(l *lane) bool { return len(l.queue) == 0 })
+	slices.SortFunc(lanes, func(a, b *lane) int { return cmp.Compare(a.queue[0].seq, b.queue[0].seq) })
+	var out []*delivery
+	for _, l := range lanes {
+		out = append(out, l.queue...)
 	}
-	d.mu.Unlock()
-	return d.writeSpool(left)
+	return out, d.next
 }
 
 // laneHeap orders idle lanes by when their head is due, then by the head's

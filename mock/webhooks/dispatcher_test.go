@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,6 +82,7 @@ func (r *receiver) next(t *testing.T) received {
 // env is a dispatcher on a manual clock whose attempts the test can wait for.
 type env struct {
 	d        *webhooks.Dispatcher
+	closed   bool // by the test: the cleanup leaves it
 	clk      *clock.Manual
 	attempts chan webhooks.Delivery
 	logs     *bytes.Buffer
@@ -105,7 +107,11 @@ func newEnv(t *testing.T, opts webhooks.Options) *env {
 		t.Fatal(err)
 	}
 	e.d = d
-	t.Cleanup(func() { e.close(t) })
+	t.Cleanup(func() {
+		if !e.closed {
+			e.close(t)
+		}
+	})
 	return e
 }
 
@@ -573,5 +579,136 @@ func TestDispatcher_RedirectsAndRefusedConnectionsAreRetried(t *testing.T) {
 			(d.Resource == "contact/a" && a.Status != http.StatusFound) || (d.Resource == "contact/b" && a.Status != 0) {
 			t.Errorf("%s: %s after %+v, want a retry pending", d.Resource, d.Status, a)
 		}
+	}
+}
+
+func TestDispatcher_TheLastAttemptOfADrainCountsAndIsLogged(t *testing.T) {
+	t.Parallel()
+	spool := filepath.Join(t.TempDir(), "pending.ndjson")
+	rcv := newReceiver(t, 500, 500)
+	s := webhooks.DefaultSettings()
+	s.Attempts = 2
+	e := newEnv(t, webhooks.Options{Settings: s, Spool: spool})
+	sent, _ := e.d.Send(msg(rcv.srv.URL+"/hook?token=s3cret", "contact/a", "ContactCreate", 1))
+	e.attempted(t)
+	e.close(t) // the drain's attempt is the second and last
+	if d, _ := e.d.Delivery(sent.ID); d.Status != webhooks.StatusFailed || len(d.Attempts) != 2 {
+		t.Errorf("after the drain: %s with %d attempts, want failed with 2", d.Status, len(d.Attempts))
+	}
+	if _, err := os.Stat(spool); !os.IsNotExist(err) {
+		t.Errorf("a failed delivery was spooled: %v", err)
+	}
+	if logs := e.logText(); !strings.Contains(logs, "failed after its last attempt") || strings.Contains(logs, "s3cret") {
+		t.Errorf("logs:\n%s", logs)
+	}
+}
+
+func TestDispatcher_SpoolKeepsEachResourcesOrderAndTheNumbering(t *testing.T) {
+	t.Parallel()
+	spool := filepath.Join(t.TempDir(), "pending.ndjson")
+	rcv := newReceiver(t, 200, 500, 500) // the event, then its duplicate fails twice
+	s := webhooks.DefaultSettings()
+	s.Duplicates = 1
+	e := newEnv(t, webhooks.Options{Settings: s, Spool: spool})
+	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactCreate", 1))
+	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactUpdate", 2))
+	e.attempted(t) // delivered
+	e.attempted(t) // its duplicate failed, ahead of event 2
+	e.close(t)     // the duplicate's last attempt fails too
+	rcv.next(t)
+	rcv.next(t)
+	rcv.next(t)
+	data, err := os.ReadFile(spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"duplicate":true`) || !strings.Contains(lines[1], `"eventId":"evt-contact/a-2"`) {
+		t.Fatalf("spool, in lane order:\n%s", data)
+	}
+	again := newEnv(t, webhooks.Options{Spool: spool})
+	for _, want := range []string{`"n":1`, `"n":2`} {
+		if got := rcv.next(t); !strings.Contains(string(got.body), want) {
+			t.Fatalf("after restart got %s, want %s", got.body, want)
+		}
+	}
+	if d, _ := again.d.Send(msg(rcv.srv.URL, "contact/b", "ContactCreate", 3)); d.ID != "wh_4" {
+		t.Errorf("a delivery after the restart is %s, want wh_4 (the first run made wh_1 to wh_3)", d.ID)
+	}
+}
+
+func TestDispatcher_AnAttemptCutByCloseDoesNotCount(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 1)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		entered <- struct{}{}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hang.Close)
+	spool := filepath.Join(t.TempDir(), "pending.ndjson")
+	e := newEnv(t, webhooks.Options{Spool: spool})
+	e.d.Send(msg(hang.URL, "contact/a", "ContactCreate", 1))
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.d.Close(context.Background()); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	data, err := os.ReadFile(spool)
+	if err != nil || !bytes.Contains(data, []byte(`"attempts":[]`)) {
+		t.Errorf("spool after a cut attempt: %v %s", err, data)
+	}
+}
+
+func TestDispatcher_StrictRefusalsAreNotRedelivered(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	e := newEnv(t, webhooks.Options{Validate: func(webhooks.Message) error { return fmt.Errorf("broken") }})
+	bad, _ := e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactCreate", 1))
+	if _, err := e.d.Redeliver(bad.ID); !errors.Is(err, webhooks.ErrInvalidPayload) {
+		t.Errorf("redelivery of an invalid payload: %v", err)
+	}
+}
+
+func TestDispatcher_SpoolThatCannotBeWrittenNamesWhatIsLeft(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, 500, 500)
+	e := newEnv(t, webhooks.Options{Spool: filepath.Join(t.TempDir(), "missing-dir", "pending.ndjson")})
+	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactCreate", 1))
+	e.attempted(t)
+	ctx, cancel := context.WithTimeout(context.Background(), failSafe)
+	defer cancel()
+	e.closed = true
+	if err := e.d.Close(ctx); err == nil {
+		t.Error("Close hid that the spool could not be written")
+	}
+	if logs := e.logText(); !strings.Contains(logs, "could not be spooled") || !strings.Contains(logs, "eventId=evt-contact/a-1") {
+		t.Errorf("logs:\n%s", logs)
+	}
+}
+
+func TestDispatcher_DelayJitterIsSeeded(t *testing.T) {
+	t.Parallel()
+	s := webhooks.DefaultSettings()
+	s.Delay, s.DelayJitter = clock.Duration(time.Second), clock.Duration(time.Minute)
+	due := func(seed uint64) []time.Time {
+		e := newEnv(t, webhooks.Options{Settings: s, Seed: seed})
+		var out []time.Time
+		for n := range 5 {
+			d, _ := e.d.Send(msg("http://127.0.0.1:1/", fmt.Sprint("contact/", n), "ContactCreate", n))
+			if d.NextAttempt.Before(t0.Add(time.Second)) || !d.NextAttempt.Before(t0.Add(61*time.Second)) {
+				t.Errorf("due %v, want within [+1s, +61s)", d.NextAttempt)
+			}
+			out = append(out, *d.NextAttempt)
+		}
+		return out
+	}
+	a, b := due(9), due(9)
+	if !slices.Equal(a, b) || a[0].Equal(a[1]) {
+		t.Errorf("jittered dues %v then %v", a, b)
 	}
 }

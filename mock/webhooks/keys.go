@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -137,7 +138,8 @@ func parseKeys(data []byte) (*Keys, error) {
 	return k, nil
 }
 
-// Save writes the private keys to path as PEM, readable by its owner only.
+// Save writes the private keys to path as PEM, readable by its owner only
+// (also when the file was there with a looser mode).
 func (k *Keys) Save(path string) error {
 	var out []byte
 	for _, key := range []crypto.PrivateKey{k.Ed25519, k.RSA} {
@@ -150,10 +152,10 @@ func (k *Keys) Save(path string) error {
 		}
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})...)
 	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		return fmt.Errorf("webhooks: save keys: %w", err)
-	}
-	return nil
+	return writeFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(out)
+		return err
+	})
 }
 
 // PublicKeys are the keys a receiver verifies HighLevel deliveries with, as

@@ -61,6 +61,16 @@ func TestKeys_LoadOrCreateKeepsTheKeysAcrossStarts(t *testing.T) {
 	if err != nil || reread.Public() != withRSA.Public() {
 		t.Fatalf("a file with an RSA key signs with it: %v", err)
 	}
+	// A key file found readable by others is written back for its owner only.
+	loose := filepath.Join(t.TempDir(), "loose.pem")
+	first.Save(loose)
+	os.Chmod(loose, 0o644)
+	if _, err := webhooks.LoadOrCreateKeys(loose, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(loose); info.Mode().Perm() != 0o600 {
+		t.Errorf("rewritten key file mode %v, want 0600", info.Mode().Perm())
+	}
 	for name, content := range map[string]string{
 		"garbage": "not pem", "certificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
 	} {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -40,6 +41,9 @@ type spooled struct {
 	CreatedAt    time.Time `json:"createdAt"`
 	Duplicate    bool      `json:"duplicate,omitempty"`
 	RedeliveryOf string    `json:"redeliveryOf,omitempty"`
+	// Next is the number the writing run's next delivery would have had:
+	// the reading run numbers its deliveries after it.
+	Next uint64 `json:"next"`
 }
 
 // readSpool queues the deliveries the spool holds, due at once. The file
@@ -73,12 +77,13 @@ func (d *Dispatcher) readSpool() error {
 		}
 		sp.Message.Secret = sp.Secret
 		del := d.add(sp.Message, sp.RedeliveryOf)
-		// Keep the spooled id, and number new ones after it.
+		// Keep the spooled id, and number new ones after the writing run's.
 		if n, err := strconv.ParseUint(strings.TrimPrefix(sp.ID, "wh_"), 10, 64); err == nil && sp.ID != "" {
 			delete(d.byID, del.ID)
 			del.ID = sp.ID
 			d.byID[del.ID] = del
-			d.next = max(d.next, n)
+			d.next = max(d.next-1, n, sp.Next) // the number add took is not used
+
 		}
 		if sp.Attempts != nil {
 			del.Attempts = sp.Attempts
@@ -96,15 +101,14 @@ func (d *Dispatcher) readSpool() error {
 }
 
 // writeSpool keeps the pending deliveries: in the spool file when there is
-// one (removed when nothing is pending), else in the log, one by one.
-func (d *Dispatcher) writeSpool(left []*delivery) error {
+// one (removed when nothing is pending), else, or when the file cannot be
+// written, in the log, one by one. next is the number the next delivery
+// would have had.
+func (d *Dispatcher) writeSpool(left []*delivery, next uint64) error {
 	if d.spool == "" {
 		if len(left) > 0 {
 			d.log.Error("webhook deliveries still pending at shutdown, not delivered (set a spool file to keep them)", "count", len(left))
-			for _, del := range left {
-				d.log.Warn("undelivered webhook", "delivery", del.ID, "event", del.Event, "eventId", del.EventID,
-					"target", loggable(del.Target), "attempts", len(del.Attempts))
-			}
+			d.logUndelivered(left)
 		}
 		return nil
 	}
@@ -114,20 +118,47 @@ func (d *Dispatcher) writeSpool(left []*delivery) error {
 		}
 		return nil
 	}
-	// Written aside and renamed, so a crash midway leaves the old spool.
-	tmp, err := os.CreateTemp(filepath.Dir(d.spool), ".spool-*")
+	if err := d.saveSpool(left, next); err != nil {
+		d.log.Error("webhook deliveries still pending at shutdown could not be spooled", "count", len(left), "error", err)
+		d.logUndelivered(left)
+		return err
+	}
+	d.log.Info("webhook deliveries still pending at shutdown written to the spool", "count", len(left), "spool", d.spool)
+	return nil
+}
+
+func (d *Dispatcher) logUndelivered(left []*delivery) {
+	for _, del := range left {
+		d.log.Warn("undelivered webhook", "delivery", del.ID, "event", del.Event, "eventId", del.EventID,
+			"target", loggable(del.Target), "attempts", len(del.Attempts))
+	}
+}
+
+// saveSpool writes the spool aside and renames it into place, so a crash
+// midway leaves the old one, readable by its owner only: it holds secrets.
+func (d *Dispatcher) saveSpool(left []*delivery, next uint64) error {
+	return writeFileAtomic(d.spool, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, del := range left {
+			sp := spooled{Message: del.Message, Secret: del.Secret, ID: del.ID, Attempts: del.Attempts,
+				CreatedAt: del.CreatedAt, Duplicate: del.Duplicate, RedeliveryOf: del.RedeliveryOf, Next: next}
+			if err := enc.Encode(sp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeFileAtomic writes path through a temporary file of mode 0600 in its
+// folder, renamed into place once complete.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
-		return fmt.Errorf("webhooks: spool: %w", err)
+		return fmt.Errorf("webhooks: write %s: %w", path, err)
 	}
 	w := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(w)
-	for _, del := range left {
-		sp := spooled{Message: del.Message, Secret: del.Secret, ID: del.ID, Attempts: del.Attempts,
-			CreatedAt: del.CreatedAt, Duplicate: del.Duplicate, RedeliveryOf: del.RedeliveryOf}
-		if err = enc.Encode(sp); err != nil {
-			break
-		}
-	}
+	err = write(w)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -138,12 +169,11 @@ func (d *Dispatcher) writeSpool(left []*delivery) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), d.spool)
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("webhooks: spool: %w", err)
+		return fmt.Errorf("webhooks: write %s: %w", path, err)
 	}
-	d.log.Info("webhook deliveries still pending at shutdown written to the spool", "count", len(left), "spool", d.spool)
 	return nil
 }

@@ -8,6 +8,7 @@ package webhooks
 import (
 	"encoding/json"
 	"errors"
+	"net/url"
 	"time"
 )
 
@@ -29,7 +30,18 @@ const (
 var (
 	ErrNotFound = errors.New("webhooks: no such delivery")
 	ErrClosed   = errors.New("webhooks: dispatcher closed")
+	// ErrInvalidPayload refuses to redeliver what strict mode never sent.
+	ErrInvalidPayload = errors.New("webhooks: payload does not match the spec")
 )
+
+// CheckURL refuses a target that is not an absolute http or https URL.
+func CheckURL(target string) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http or https URL")
+	}
+	return nil
+}
 
 // Message is one event addressed to one subscriber.
 type Message struct {
