@@ -831,13 +831,13 @@ func SpecScopes(spec *openapi.Spec) []string {
 // store's changes routed to it.
 func (s *Server) startWebhooks(seed uint64) error {
 	o := s.opts.Webhooks
-	keySeed := s.opts.Seed // without a seed, random keys
+	// Keys from the configured seed only: without one, random keys.
 	var keys *webhooks.Keys
 	var err error
 	if o.KeyFile != "" {
-		keys, err = webhooks.LoadOrCreateKeys(o.KeyFile, keySeed, o.RSA)
+		keys, err = webhooks.LoadOrCreateKeys(o.KeyFile, s.opts.Seed, o.RSA)
 	} else {
-		keys, err = webhooks.GenerateKeys(keySeed, o.RSA)
+		keys, err = webhooks.GenerateKeys(s.opts.Seed, o.RSA)
 	}
 	if err != nil {
 		return fmt.Errorf("mock: %w", err)

@@ -41,9 +41,12 @@ type Principal struct {
 }
 
 // HasScopes tells whether p carries every one of scopes.
-func (p *Principal) HasScopes(scopes []string) bool {
-	for _, s := range scopes {
-		if !slices.Contains(p.Scopes, s) {
+func (p *Principal) HasScopes(scopes []string) bool { return hasAll(p.Scopes, scopes) }
+
+// hasAll tells whether have holds every one of want.
+func hasAll(have, want []string) bool {
+	for _, s := range want {
+		if !slices.Contains(have, s) {
 			return false
 		}
 	}

@@ -63,15 +63,8 @@ func (a App) AppID() string {
 
 // Receives tells whether the app is sent event, which needs scopes.
 func (a App) Receives(event string, scopes []string) bool {
-	if a.WebhookURL == "" || (len(a.WebhookEvents) > 0 && !slices.Contains(a.WebhookEvents, event)) {
-		return false
-	}
-	for _, s := range scopes {
-		if !slices.Contains(a.Scopes, s) {
-			return false
-		}
-	}
-	return true
+	return a.WebhookURL != "" && (len(a.WebhookEvents) == 0 || slices.Contains(a.WebhookEvents, event)) &&
+		hasAll(a.Scopes, scopes)
 }
 
 // Lifetimes of what the OAuth server issues.

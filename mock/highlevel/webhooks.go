@@ -72,27 +72,17 @@ func (e Event) Body(appID, webhookID string, at time.Time) ([]byte, error) {
 // order they are sent; none for a change that makes none (a task edit that
 // does not complete it: the API has no TaskUpdate).
 func Events(ch store.Change, o EventOptions) []Event {
-	switch after := ch.After.(type) {
+	switch rec := ch.Record().(type) {
 	case store.Contact:
 		before, _ := ch.Before.(store.Contact)
-		return contactEvents(ch.Op, before, after, o)
+		return contactEvents(ch.Op, before, rec, o)
 	case store.Task:
 		before, _ := ch.Before.(store.Task)
-		return taskEvents(ch.Op, ch.Location, before, after, o)
+		return taskEvents(ch.Op, ch.Location, before, rec, o)
 	case store.Note:
-		return noteEvents(ch.Op, ch.Location, after, o)
+		return noteEvents(ch.Op, ch.Location, rec, o)
 	case store.Appointment:
-		return appointmentEvents(ch.Op, after)
-	}
-	switch before := ch.Before.(type) { // deletions
-	case store.Contact:
-		return contactEvents(ch.Op, before, before, o)
-	case store.Task:
-		return taskEvents(ch.Op, ch.Location, before, before, o)
-	case store.Note:
-		return noteEvents(ch.Op, ch.Location, before, o)
-	case store.Appointment:
-		return appointmentEvents(ch.Op, before)
+		return appointmentEvents(ch.Op, rec)
 	}
 	return nil
 }

@@ -50,32 +50,29 @@ func (e Event) Body(id string, at time.Time) ([]byte, error) {
 // change the catalog has no event for (a task edit that does not complete
 // it, a note or calendar event edited or deleted).
 func Events(ch store.Change) []Event {
-	switch after := ch.After.(type) {
+	types := map[store.Op]string{}
+	var account, contact int64
+	var data any
+	switch rec := ch.Record().(type) {
 	case store.M360Contact:
-		typ := ContactCreated
-		if ch.Op == store.Updated {
-			typ = ContactUpdated
-		}
-		return []Event{{Type: typ, AccountID: after.AccountID, ContactID: after.ID, data: viewContact(after)}}
+		types = map[store.Op]string{store.Created: ContactCreated, store.Updated: ContactUpdated, store.Deleted: ContactDeleted}
+		account, contact, data = rec.AccountID, rec.ID, viewContact(rec)
 	case store.M360Task:
-		before, _ := ch.Before.(store.M360Task)
-		switch {
-		case ch.Op == store.Created:
-			return []Event{{Type: TaskCreated, AccountID: after.AccountID, ContactID: after.ContactID, data: viewTask(after)}}
-		case !before.Completed && after.Completed:
-			return []Event{{Type: TaskCompleted, AccountID: after.AccountID, ContactID: after.ContactID, data: viewTask(after)}}
+		types[store.Created] = TaskCreated
+		if before, _ := ch.Before.(store.M360Task); !before.Completed && rec.Completed {
+			types[store.Updated] = TaskCompleted
 		}
+		account, contact, data = rec.AccountID, rec.ContactID, viewTask(rec)
 	case store.M360Note:
-		if ch.Op == store.Created {
-			return []Event{{Type: NoteCreated, AccountID: after.AccountID, ContactID: after.ContactID, data: viewNote(after)}}
-		}
+		types[store.Created] = NoteCreated
+		account, contact, data = rec.AccountID, rec.ContactID, viewNote(rec)
 	case store.M360Event:
-		if ch.Op == store.Created {
-			return []Event{{Type: EventCreated, AccountID: after.AccountID, ContactID: after.ContactID, data: viewEvent(after)}}
-		}
+		types[store.Created] = EventCreated
+		account, contact, data = rec.AccountID, rec.ContactID, viewEvent(rec)
 	}
-	if c, ok := ch.Before.(store.M360Contact); ok && ch.Op == store.Deleted {
-		return []Event{{Type: ContactDeleted, AccountID: c.AccountID, ContactID: c.ID, data: viewContact(c)}}
+	typ, ok := types[ch.Op]
+	if !ok {
+		return nil
 	}
-	return nil
+	return []Event{{Type: typ, AccountID: account, ContactID: contact, data: data}}
 }

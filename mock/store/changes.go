@@ -44,6 +44,15 @@ type Change struct {
 	At time.Time
 }
 
+// Record is the record the change is about: as it is after the change, or
+// as it was before a deletion.
+func (c Change) Record() any {
+	if c.Op == Deleted {
+		return c.Before
+	}
+	return c.After
+}
+
 // Observe makes fn receive every change to contacts, tasks, notes,
 // appointments and the Marketing 360 contacts, tasks, notes and calendar
 // events, in the order they are written; nil stops it. fn runs under the

@@ -26,10 +26,7 @@ func (l *changeLog) take() []string {
 }
 
 func describe(c store.Change) string {
-	rec := c.After
-	if rec == nil {
-		rec = c.Before
-	}
+	rec := c.Record()
 	var kind, id string
 	switch v := rec.(type) {
 	case store.Contact:
