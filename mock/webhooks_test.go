@@ -81,12 +81,20 @@ func (r *hookReceiver) failNext(path string, n int) {
 // next returns the next delivery.
 func (r *hookReceiver) next(t *testing.T) hookDelivery {
 	t.Helper()
+	return hookReceive(t, r.got, "no webhook arrived")
+}
+
+// hookReceive returns the next value of ch, failing the test with missing
+// when none comes within hookWait.
+func hookReceive[T any](t *testing.T, ch <-chan T, missing string) T {
+	t.Helper()
 	select {
-	case d := <-r.got:
-		return d
+	case v := <-ch:
+		return v
 	case <-time.After(hookWait):
-		t.Fatal("no webhook arrived")
-		return hookDelivery{}
+		t.Fatal(missing)
+		var zero T
+		return zero
 	}
 }
 
@@ -150,12 +158,7 @@ func (e *hookEnv) queue(t *testing.T, n int) []webhooks.Delivery {
 	t.Helper()
 	var out []webhooks.Delivery
 	for len(out) < n {
-		select {
-		case d := <-e.queued:
-			out = append(out, d)
-		case <-time.After(hookWait):
-			t.Fatalf("the twin queued %d deliveries, want %d", len(out), n)
-		}
+		out = append(out, hookReceive(t, e.queued, fmt.Sprintf("the twin queued %d deliveries, want %d", len(out), n)))
 	}
 	return out
 }
@@ -164,13 +167,7 @@ func (e *hookEnv) queue(t *testing.T, n int) []webhooks.Delivery {
 // delivery as it was then.
 func (e *hookEnv) attempted(t *testing.T) webhooks.Delivery {
 	t.Helper()
-	select {
-	case d := <-e.attempts:
-		return d
-	case <-time.After(hookWait):
-		t.Fatal("the twin recorded no attempt")
-		return webhooks.Delivery{}
-	}
+	return hookReceive(t, e.attempts, "the twin recorded no attempt")
 }
 
 // subscribeM360 subscribes rcv/m360 to events and keeps the secret.
@@ -587,13 +584,8 @@ func TestWebhooks_ShutdownSpoolsAndTheNextStartDelivers(t *testing.T) {
 	hl := &twinEnv{srv: srv, client: srv.Client(), token: srv.DefaultToken(), loc: srv.DefaultLocation()}
 	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
 	first := rcv.next(t)
-	select {
-	case d := <-recorded:
-		if d.Status != webhooks.StatusPending { // the first attempt failed, the retry waits
-			t.Fatalf("after the first attempt: %s", d.Status)
-		}
-	case <-time.After(hookWait):
-		t.Fatal("the first attempt was not recorded")
+	if d := hookReceive(t, recorded, "the first attempt was not recorded"); d.Status != webhooks.StatusPending {
+		t.Fatalf("after the first attempt: %s (it failed: the retry waits)", d.Status)
 	}
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)

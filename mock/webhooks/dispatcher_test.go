@@ -70,12 +70,20 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 // next returns the next request the receiver got.
 func (r *receiver) next(t *testing.T) received {
 	t.Helper()
+	return receive(t, r.got, "no delivery arrived")
+}
+
+// receive returns the next value of ch, failing the test with missing when
+// none comes within the fail-safe.
+func receive[T any](t *testing.T, ch <-chan T, missing string) T {
+	t.Helper()
 	select {
-	case got := <-r.got:
-		return got
+	case v := <-ch:
+		return v
 	case <-time.After(failSafe):
-		t.Fatal("no delivery arrived")
-		return received{}
+		t.Fatal(missing)
+		var zero T
+		return zero
 	}
 }
 
@@ -146,13 +154,7 @@ func (e *env) logText() string {
 // the delivery as it was then.
 func (e *env) attempted(t *testing.T) webhooks.Delivery {
 	t.Helper()
-	select {
-	case d := <-e.attempts:
-		return d
-	case <-time.After(failSafe):
-		t.Fatal("no attempt was recorded")
-		return webhooks.Delivery{}
-	}
+	return receive(t, e.attempts, "no attempt was recorded")
 }
 
 func msg(target, resource, event string, n int) webhooks.Message {
