@@ -327,7 +327,7 @@ func twinDefaults(ctx context.Context, adminURL, adminToken string) (*store.Loca
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return err
+			return fmt.Errorf("no answer (is contactbridge mock running there?): %w", err)
 		}
 		defer res.Body.Close()
 		if res.StatusCode != http.StatusOK {

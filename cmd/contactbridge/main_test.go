@@ -462,6 +462,8 @@ func TestMain_ExitStatusAndErrors(t *testing.T) {
 		{"load without a calendar", append(load, "--highlevel-token", "pit-x"), exitUsage,
 			[]string{"the data set has 25 appointments: give --highlevel-calendar"}, []string{"CalendarID"}},
 		{"no calendar needed without appointments", append(load, "--highlevel-token", "pit-x", "--appointments", "0", "--dry-run"), exitOK, nil, nil},
+		{"no twin at the admin URL", []string{"fixtures", "load", "--scenario", "small", "--admin-url", "http://127.0.0.1:1"}, exitFailed,
+			[]string{"is contactbridge mock running there?"}, []string{"--help"}},
 		{"a failure that is no usage error", []string{"fixtures", "load", "--file", "/nonexistent.json", "--admin-url", "http://127.0.0.1:1"}, exitFailed,
 			[]string{"/nonexistent.json"}, []string{"--help"}},
 	} {
