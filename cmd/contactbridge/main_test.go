@@ -446,6 +446,7 @@ func TestMain_ExitStatusAndErrors(t *testing.T) {
 			[]string{`unknown command "bogus" for "contactbridge fixtures"`, "Run 'contactbridge fixtures --help' for usage."}, nil},
 		{"misspelt subcommand", []string{"fixtures", "generat"}, exitUsage, []string{"did you mean generate?"}, nil},
 		{"arguments to a command that takes none", []string{"fixtures", "scenarios", "all"}, exitUsage, []string{"takes no arguments"}, nil},
+		{"arguments to mock", []string{"mock", "start"}, exitUsage, []string{"contactbridge mock takes no arguments"}, nil},
 		{"unknown flag", []string{"fixtures", "generate", "--bogus"}, exitUsage,
 			[]string{"unknown flag: --bogus", "Run 'contactbridge fixtures generate --help' for usage."}, nil},
 		{"not a number", []string{"fixtures", "generate", "--contacts", "abc"}, exitUsage,

@@ -48,7 +48,7 @@ injection, request journal and admin API (/__admin), and prints a ready-to-use
 token, OAuth app and curl lines.
 
 Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMock(cmd, &f, stdout, stderr) },
 	}
 	fl := cmd.Flags()
