@@ -161,13 +161,13 @@ to a terminal unless --out - says so.`,
 func generate(o fixtures.Options, out string, ndjson bool, stdout, stderr io.Writer) (err error) {
 	w, name := stdout, "stdout"
 	if out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
-			return fmt.Errorf("fixtures generate: %w", err)
+		f, createErr := os.Create(out)
+		if createErr != nil {
+			return fmt.Errorf("fixtures generate: %w", createErr)
 		}
-		defer func() {
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("fixtures generate: %w", cerr)
+		defer func() { // the named err: a failed close loses the file's end
+			if closeErr := f.Close(); err == nil && closeErr != nil {
+				err = fmt.Errorf("fixtures generate: %w", closeErr)
 			}
 		}()
 		w, name = f, out
