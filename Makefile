@@ -1,5 +1,6 @@
-# contactbridge: make run starts the HighLevel twin on the embedded defaults;
-# make test is what CI runs.
+# contactbridge: make run builds the binary and runs the twins on the embedded
+# defaults (ARGS passes flags: make run ARGS='--seed 42'); make test is what CI
+# runs.
 GO ?= go
 BIN := bin/contactbridge
 
@@ -10,8 +11,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/contactbridge
 
-run:
-	$(GO) run ./cmd/contactbridge mock
+ARGS ?=
+
+# The binary replaces make's shell (exec), so Ctrl-C or a kill of make stops
+# the twins; go run would leave its child holding the ports.
+run: build
+	exec ./$(BIN) mock $(ARGS)
 
 vet:
 	$(GO) vet ./...

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ and its resident memory idle and with many contacts loaded.
 Prints a Markdown table and writes the results as JSON (--out). A full run
 takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
 --smoke is a run of a few seconds.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, &f, stdout, stderr) },
 	}
 	fl := cmd.Flags()
@@ -59,11 +60,38 @@ takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
 	fl.IntVar(&f.pairs, "pairs", f.pairs, "baseline+twin pairs per workload")
 	fl.StringSliceVar(&f.workloads, "workloads", f.workloads, "workloads to run: "+strings.Join(perf.AllWorkloads, ", "))
 	fl.IntVar(&f.contacts, "contacts", f.contacts, "HighLevel contacts (2 tasks, 2 notes each: the fixtures scenario large without its Marketing 360 side) of the memory-at-scale step (0: skip)")
-	fl.StringVar(&f.out, "out", f.out, "JSON results file (its directory is created; --smoke default: "+defaultSmokeOut+")")
+	fl.StringVar(&f.out, "out", f.out, "JSON results file, its directory created ("+defaultSmokeOut+" with --smoke)")
 	fl.BoolVar(&f.smoke, "smoke", false, "a short run: 300ms runs after 100ms warm-up, 4 loops, 1 pair, 2000 contacts at scale")
 	fl.StringVar(&f.serveBaseline, "serve-baseline", "", "serve the baseline on this loopback address until stopped (used by the harness)")
 	_ = fl.MarkHidden("serve-baseline")
+	_ = cmd.RegisterFlagCompletionFunc("workloads", completeWorkloads)
 	return cmd
+}
+
+// completeWorkloads completes the comma-separated --workloads list: the
+// workloads not in it yet, after what was typed up to the last comma.
+func completeWorkloads(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	typed, _ := cutLast(toComplete, ",")
+	chosen := strings.Split(typed, ",")
+	var out []cobra.Completion
+	for _, w := range perf.AllWorkloads {
+		if !slices.Contains(chosen, w) {
+			if typed != "" {
+				w = typed + "," + w
+			}
+			out = append(out, w)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
+// cutLast cuts s around the last sep: everything before it, and after.
+func cutLast(s, sep string) (before, after string) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return "", s
+	}
+	return s[:i], s[i+len(sep):]
 }
 
 func runBench(cmd *cobra.Command, f *benchFlags, stdout, stderr io.Writer) error {
@@ -102,13 +130,13 @@ func runBench(cmd *cobra.Command, f *benchFlags, stdout, stderr io.Writer) error
 	}
 	switch {
 	case opts.Duration <= 0:
-		return fmt.Errorf("--duration %s: want more than 0", opts.Duration)
+		return usageErrorf(cmd, "--duration %s: want more than 0", opts.Duration)
 	case opts.Concurrency <= 0:
-		return fmt.Errorf("--concurrency %d: want more than 0", opts.Concurrency)
+		return usageErrorf(cmd, "--concurrency %d: want more than 0", opts.Concurrency)
 	case opts.Pairs <= 0:
-		return fmt.Errorf("--pairs %d: want more than 0", opts.Pairs)
+		return usageErrorf(cmd, "--pairs %d: want more than 0", opts.Pairs)
 	case opts.Contacts100k < 0:
-		return fmt.Errorf("--contacts %d: want 0 or more", opts.Contacts100k)
+		return usageErrorf(cmd, "--contacts %d: want 0 or more", opts.Contacts100k)
 	}
 	bin, err := os.Executable()
 	if err != nil {

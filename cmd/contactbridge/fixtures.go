@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,48 +17,88 @@ import (
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
+// terminalMaxContacts is the most contacts fixtures generate writes to a
+// terminal without an explicit --out -.
+const terminalMaxContacts = 1000
+
+// sizeFlags override a scenario's sizes; a flag not given keeps the
+// scenario's.
 type sizeFlags struct {
+	cmd                                                *cobra.Command
 	contacts, tasks, notes, appointments, m360Contacts int
 }
 
 func (s *sizeFlags) register(cmd *cobra.Command) {
+	s.cmd = cmd
 	fl := cmd.Flags()
-	fl.IntVar(&s.contacts, "contacts", -1, "HighLevel contacts (default: the scenario's)")
-	fl.IntVar(&s.tasks, "tasks", -1, "tasks per contact (default: the scenario's)")
-	fl.IntVar(&s.notes, "notes", -1, "notes per contact (default: the scenario's)")
-	fl.IntVar(&s.appointments, "appointments", -1, "appointments per contact (default: the scenario's)")
-	fl.IntVar(&s.m360Contacts, "m360-contacts", -1, "Marketing 360 contacts that exist only there (default: the scenario's)")
+	fl.IntVar(&s.contacts, "contacts", 0, "HighLevel contacts (default: the scenario's)")
+	fl.IntVar(&s.tasks, "tasks", 0, "tasks per contact (default: the scenario's)")
+	fl.IntVar(&s.notes, "notes", 0, "notes per contact (default: the scenario's)")
+	fl.IntVar(&s.appointments, "appointments", 0, "appointments per contact (default: the scenario's)")
+	fl.IntVar(&s.m360Contacts, "m360-contacts", 0, "Marketing 360 contacts that exist only there (default: the scenario's)")
 }
 
-func (s sizeFlags) apply(o *fixtures.Options) {
+func (s sizeFlags) apply(o *fixtures.Options) error {
 	for _, f := range []struct {
-		v   int
-		dst *int
-	}{{s.contacts, &o.Contacts}, {s.tasks, &o.TasksPerContact}, {s.notes, &o.NotesPerContact},
-		{s.appointments, &o.AppointmentsPerContact}, {s.m360Contacts, &o.M360Contacts}} {
-		if f.v >= 0 {
-			*f.dst = f.v
+		name string
+		v    int
+		dst  *int
+	}{{"contacts", s.contacts, &o.Contacts}, {"tasks", s.tasks, &o.TasksPerContact}, {"notes", s.notes, &o.NotesPerContact},
+		{"appointments", s.appointments, &o.AppointmentsPerContact}, {"m360-contacts", s.m360Contacts, &o.M360Contacts}} {
+		if !s.cmd.Flags().Changed(f.name) {
+			continue
 		}
+		if f.v < 0 {
+			return usageErrorf(s.cmd, "--%s %d: want 0 or more", f.name, f.v)
+		}
+		*f.dst = f.v
 	}
+	return nil
 }
 
 // scenarioOptions returns a scenario's options with the seed and sizes given.
 func scenarioOptions(name string, seed uint64, sizes sizeFlags) (fixtures.Options, error) {
 	o, err := fixtures.Scenario(name)
 	if err != nil {
-		return o, err
+		return o, usageErrorf(sizes.cmd, "%w", err)
 	}
 	o.Seed = seed
-	sizes.apply(&o)
+	if err := sizes.apply(&o); err != nil {
+		return o, err
+	}
+	if o.Contacts+o.M360Contacts > fixtures.MaxContacts {
+		return o, usageErrorf(sizes.cmd, "--contacts and --m360-contacts: %d in all, want at most %d", o.Contacts+o.M360Contacts, fixtures.MaxContacts)
+	}
 	return o, nil
+}
+
+// completeScenario completes a --scenario value.
+func completeScenario(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var names []cobra.Completion
+	for _, s := range fixtures.Scenarios() {
+		names = append(names, cobra.CompletionWithDesc(s.Name, headline(s.Description)))
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// headline is the start of a description, on one line: up to its first
+// colon, semicolon, parenthesis or full stop.
+func headline(text string) string {
+	line := strings.Join(strings.Fields(text), " ")
+	if i := strings.IndexAny(line, ":;(."); i > 0 {
+		line = line[:i]
+	}
+	return strings.TrimSpace(line)
 }
 
 func newFixturesCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fixtures",
 		Short: "Generate deterministic data sets and load them into the twins or sandbox accounts",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  runGroup,
 	}
-	cmd.AddCommand(newFixturesListCmd(stdout), newFixturesGenerateCmd(stdout), newFixturesLoadCmd(stdout, stderr))
+	cmd.AddCommand(newFixturesListCmd(stdout), newFixturesGenerateCmd(stdout, stderr), newFixturesLoadCmd(stdout, stderr))
 	return cmd
 }
 
@@ -65,7 +106,7 @@ func newFixturesListCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "scenarios",
 		Short: "List the scenarios",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			for _, s := range fixtures.Scenarios() {
 				fmt.Fprintf(stdout, "%s\n  %s\n\n", s.Name, strings.ReplaceAll(strings.TrimSpace(s.Description), "\n", "\n  "))
@@ -75,7 +116,7 @@ func newFixturesListCmd(stdout io.Writer) *cobra.Command {
 	}
 }
 
-func newFixturesGenerateCmd(stdout io.Writer) *cobra.Command {
+func newFixturesGenerateCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		scenario, out string
 		seed          uint64
@@ -85,29 +126,24 @@ func newFixturesGenerateCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write a scenario's data set as JSON (or NDJSON) to a file or stdout",
-		Args:  cobra.NoArgs,
+		Long: `Generates a scenario's data set (the same scenario, seed and sizes give the same
+bytes on any machine) and writes it to --out, with its progress on stderr. Without
+--out it goes to stdout, but a data set of more than ` + strconv.Itoa(terminalMaxContacts) + ` contacts is not written
+to a terminal unless --out - says so.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := scenarioOptions(scenario, seed, sizes)
 			if err != nil {
 				return err
 			}
-			ds, err := fixtures.Generate(o)
-			if err != nil {
-				return err
-			}
-			w := stdout
-			if out != "-" {
-				f, err := os.Create(out)
-				if err != nil {
-					return fmt.Errorf("fixtures: %w", err)
-				}
-				defer f.Close()
-				w = f
-			}
 			if !cmd.Flags().Changed("ndjson") {
 				ndjson = strings.HasSuffix(out, ".ndjson")
 			}
-			return fixtures.Write(w, ds, ndjson)
+			n := o.Contacts + o.M360Contacts
+			if out == "-" && !cmd.Flags().Changed("out") && n > terminalMaxContacts && isTerminal(stdout) {
+				return usageErrorf(cmd, "not writing %d contacts to the terminal: give --out FILE, or --out - to write to stdout anyway", n)
+			}
+			return generate(o, out, ndjson, stdout, stderr)
 		},
 	}
 	fl := cmd.Flags()
@@ -116,7 +152,37 @@ func newFixturesGenerateCmd(stdout io.Writer) *cobra.Command {
 	fl.StringVar(&out, "out", "-", "file to write, or - for stdout")
 	fl.BoolVar(&ndjson, "ndjson", false, "write NDJSON, one record a line (default when --out ends in .ndjson)")
 	sizes.register(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("scenario", completeScenario)
 	return cmd
+}
+
+// generate writes the data set of o to the file out ("-": stdout), saying
+// on stderr what it does, since a large set takes seconds.
+func generate(o fixtures.Options, out string, ndjson bool, stdout, stderr io.Writer) (err error) {
+	w, name := stdout, "stdout"
+	if out != "-" {
+		f, createErr := os.Create(out)
+		if createErr != nil {
+			return fmt.Errorf("fixtures generate: %w", createErr)
+		}
+		defer func() { // the named err: a failed close loses the file's end
+			if closeErr := f.Close(); err == nil && closeErr != nil {
+				err = fmt.Errorf("fixtures generate: %w", closeErr)
+			}
+		}()
+		w, name = f, out
+	}
+	fmt.Fprintf(stderr, "generating %s (seed %d): %d HighLevel contacts, %d more in Marketing 360\n", o.Scenario, o.Seed, o.Contacts, o.M360Contacts)
+	ds, err := fixtures.Generate(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "writing %s\n", name)
+	if err := fixtures.Write(w, ds, ndjson); err != nil {
+		return fmt.Errorf("fixtures generate: writing %s: %w", name, err)
+	}
+	fmt.Fprintf(stderr, "wrote %s\n", name)
+	return nil
 }
 
 func newFixturesLoadCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -137,47 +203,64 @@ twin in one request (--admin-url, the twin's base URL), or through the public AP
 any HighLevel and/or Marketing 360 base URL with real credentials: rate-limit aware,
 concurrent within the limit, resumable (--journal records what was created; a rerun
 creates nothing twice), with --dry-run and a summary. Credentials may also come from
-CONTACTBRIDGE_HL_TOKEN and CONTACTBRIDGE_M360_SECRET.`,
-		Args: cobra.NoArgs,
+CONTACTBRIDGE_HL_TOKEN and CONTACTBRIDGE_M360_SECRET.
+
+Progress goes to stderr: a bar on a terminal, otherwise a line every few seconds
+and every failed record logged as it fails (--log-format). It exits 1 when any
+record failed, after the summary.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if hlToken == "" {
+				hlToken = os.Getenv("CONTACTBRIDGE_HL_TOKEN")
+			}
+			if m360Secret == "" {
+				m360Secret = os.Getenv("CONTACTBRIDGE_M360_SECRET")
+			}
+			var target fixtures.Target
+			switch {
+			case adminURL != "" && (hlURL != "" || m360URL != ""):
+				return usageErrorf(cmd, "--admin-url loads into a twin in one request; it does not go with --highlevel-url or --m360-url")
+			case adminURL != "":
+				target.AdminURL, target.AdminToken = strings.TrimRight(adminURL, "/"), adminToken
+			case hlURL == "" && m360URL == "":
+				return usageErrorf(cmd, "give --admin-url (a running twin), or --highlevel-url and/or --m360-url (the public APIs)")
+			}
+			if hlURL != "" {
+				if hlToken == "" {
+					return usageErrorf(cmd, "--highlevel-url needs --highlevel-token (or CONTACTBRIDGE_HL_TOKEN)")
+				}
+				target.HighLevel = &fixtures.HighLevelTarget{BaseURL: hlURL, Token: hlToken, LocationID: hlLocation, CalendarID: hlCalendar}
+			}
+			if m360URL != "" {
+				if m360ID == "" || m360Secret == "" {
+					return usageErrorf(cmd, "--m360-url needs --m360-client-id and --m360-client-secret (or CONTACTBRIDGE_M360_SECRET)")
+				}
+				target.M360 = &fixtures.M360Target{BaseURL: m360URL, ClientID: m360ID, ClientSecret: m360Secret}
+			}
 			var forTwin func(*fixtures.Options) error
 			if adminURL != "" {
 				forTwin = func(o *fixtures.Options) error {
-					loc, acct, err := twinDefaults(cmd.Context(), strings.TrimRight(adminURL, "/"), adminToken)
+					loc, acct, err := twinDefaults(cmd.Context(), target.AdminURL, adminToken)
 					o.Location, o.M360Account = loc, acct
 					return err
 				}
 			}
-			ds, err := loadDataset(file, scenario, seed, sizes, forTwin)
+			ds, err := loadDataset(cmd, file, scenario, seed, sizes, forTwin)
 			if err != nil {
 				return err
 			}
-			var target fixtures.Target
-			switch {
-			case adminURL != "":
-				target.AdminURL, target.AdminToken = strings.TrimRight(adminURL, "/"), adminToken
-			case hlURL != "" || m360URL != "":
-				if hlURL != "" {
-					if hlToken == "" {
-						hlToken = os.Getenv("CONTACTBRIDGE_HL_TOKEN")
-					}
-					target.HighLevel = &fixtures.HighLevelTarget{BaseURL: strings.TrimRight(hlURL, "/"), Token: hlToken,
-						LocationID: hlLocation, CalendarID: hlCalendar}
-				}
-				if m360URL != "" {
-					if m360Secret == "" {
-						m360Secret = os.Getenv("CONTACTBRIDGE_M360_SECRET")
-					}
-					target.M360 = &fixtures.M360Target{BaseURL: strings.TrimRight(m360URL, "/"), ClientID: m360ID, ClientSecret: m360Secret}
-				}
-			default:
-				return fmt.Errorf("fixtures load: give --admin-url, or --highlevel-url and/or --m360-url")
+			if n := len(ds.State.Appointments); target.HighLevel != nil && hlCalendar == "" && n > 0 {
+				return usageErrorf(cmd, "the data set has %d appointments: give --highlevel-calendar (a calendar of the location), or --appointments 0 with --scenario", n)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
-			sum, err := fixtures.Load(ctx, ds, target, fixtures.LoadOptions{JournalPath: journal, DryRun: dryRun,
-				Concurrency: concurrency, Progress: stderr})
+			opts := fixtures.LoadOptions{JournalPath: journal, DryRun: dryRun, Concurrency: concurrency, Progress: stderr}
+			if !isTerminal(stderr) {
+				opts.Logger = newLogger(cmd, stderr, slog.LevelInfo)
+			}
+			sum, err := fixtures.Load(cmd.Context(), ds, target, opts)
 			fmt.Fprintln(stdout, sum.String())
+			if n := len(sum.Failures); err == nil && n > 0 {
+				err = fmt.Errorf("fixtures load: %d records failed (see the summary's failures)", n)
+			}
 			return err
 		},
 	}
@@ -190,27 +273,28 @@ CONTACTBRIDGE_HL_TOKEN and CONTACTBRIDGE_M360_SECRET.`,
 	fl.StringVar(&hlURL, "highlevel-url", "", "HighLevel base URL (twin or live) for the public-API path")
 	fl.StringVar(&hlToken, "highlevel-token", "", "HighLevel bearer token (or CONTACTBRIDGE_HL_TOKEN)")
 	fl.StringVar(&hlLocation, "highlevel-location", "", "location id the contacts go to")
-	fl.StringVar(&hlCalendar, "highlevel-calendar", "", "calendar id for appointments (none: appointments are skipped)")
-	fl.StringVar(&m360URL, "m360-url", "", "Marketing 360 base URL (twin or live), without /v1")
+	fl.StringVar(&hlCalendar, "highlevel-calendar", "", "calendar id the appointments are booked on (needed when the data set has appointments)")
+	fl.StringVar(&m360URL, "m360-url", "", "Marketing 360 base URL (twin or live), with or without /v1")
 	fl.StringVar(&m360ID, "m360-client-id", "", "Marketing 360 API key client id")
 	fl.StringVar(&m360Secret, "m360-client-secret", "", "Marketing 360 API key secret (or CONTACTBRIDGE_M360_SECRET)")
-	fl.StringVar(&journal, "journal", "", "resume journal file (default: none; reruns then create again)")
+	fl.StringVar(&journal, "journal", "", "resume journal file (without one, a rerun creates everything again)")
 	fl.BoolVar(&dryRun, "dry-run", false, "count what would be created; send nothing")
 	fl.IntVar(&concurrency, "concurrency", 4, "requests in flight, within the rate limits")
 	sizes.register(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("scenario", completeScenario)
 	return cmd
 }
 
 // loadDataset reads --file or generates --scenario; forTwin, when set, fits
 // the generated data to a running twin.
-func loadDataset(file, scenario string, seed uint64, sizes sizeFlags, forTwin func(*fixtures.Options) error) (fixtures.Dataset, error) {
+func loadDataset(cmd *cobra.Command, file, scenario string, seed uint64, sizes sizeFlags, forTwin func(*fixtures.Options) error) (fixtures.Dataset, error) {
 	switch {
 	case file != "" && scenario != "":
-		return fixtures.Dataset{}, fmt.Errorf("fixtures load: give --file or --scenario, not both")
+		return fixtures.Dataset{}, usageErrorf(cmd, "give --file or --scenario, not both")
 	case file != "":
 		f, err := os.Open(file)
 		if err != nil {
-			return fixtures.Dataset{}, fmt.Errorf("fixtures: %w", err)
+			return fixtures.Dataset{}, fmt.Errorf("fixtures load: %w", err)
 		}
 		defer f.Close()
 		return fixtures.Read(f)
@@ -226,7 +310,7 @@ func loadDataset(file, scenario string, seed uint64, sizes sizeFlags, forTwin fu
 		}
 		return fixtures.Generate(o)
 	}
-	return fixtures.Dataset{}, fmt.Errorf("fixtures load: give --file or --scenario")
+	return fixtures.Dataset{}, usageErrorf(cmd, "give --file (a data set) or --scenario (to generate one)")
 }
 
 // twinDefaults reads a running twin's default location and Marketing 360
@@ -243,7 +327,7 @@ func twinDefaults(ctx context.Context, adminURL, adminToken string) (*store.Loca
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return err
+			return fmt.Errorf("no answer (is contactbridge mock running there?): %w", err)
 		}
 		defer res.Body.Close()
 		if res.StatusCode != http.StatusOK {

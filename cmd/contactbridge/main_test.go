@@ -9,15 +9,23 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
+
+	"github.com/contactbridge/contactbridge/internal/logkey"
 )
 
 // startMock runs `contactbridge mock` with args on a free port and returns
@@ -413,6 +421,266 @@ func TestMock_WebhookSettingsFromConfigFlagsAndKeyFile(t *testing.T) {
 		err := run(ctx, append([]string{"mock", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0", "--empty"}, tc.args...), io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("mock %v: %v, want an error naming %s", tc.args, err, tc.want)
+		}
+	}
+}
+
+// fakeTerminal is an output that says it is a terminal.
+type fakeTerminal struct{ strings.Builder }
+
+func (*fakeTerminal) IsTerminal() bool { return true }
+
+func TestMain_ExitStatusAndErrors(t *testing.T) {
+	t.Parallel()
+	load := []string{"fixtures", "load", "--scenario", "small", "--highlevel-url", "http://127.0.0.1:1"}
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		code      int
+		want, not []string // in stderr
+	}{
+		{"done", []string{"fixtures", "scenarios"}, exitOK, nil, []string{"contactbridge:"}},
+		{"unknown command", []string{"bogus"}, exitUsage,
+			[]string{`unknown command "bogus" for "contactbridge"`, "Run 'contactbridge --help' for usage."}, nil},
+		{"unknown subcommand", []string{"fixtures", "bogus"}, exitUsage,
+			[]string{`unknown command "bogus" for "contactbridge fixtures"`, "Run 'contactbridge fixtures --help' for usage."}, nil},
+		{"misspelt subcommand", []string{"fixtures", "generat"}, exitUsage, []string{"did you mean generate?"}, nil},
+		{"arguments to a command that takes none", []string{"fixtures", "scenarios", "all"}, exitUsage, []string{"takes no arguments"}, nil},
+		{"arguments to mock", []string{"mock", "start"}, exitUsage, []string{"contactbridge mock takes no arguments"}, nil},
+		{"unknown flag", []string{"fixtures", "generate", "--bogus"}, exitUsage,
+			[]string{"unknown flag: --bogus", "Run 'contactbridge fixtures generate --help' for usage."}, nil},
+		{"not a number", []string{"fixtures", "generate", "--contacts", "abc"}, exitUsage,
+			[]string{`--contacts "abc": want a whole number`}, []string{"strconv", "ParseInt", "invalid syntax"}},
+		{"negative size", []string{"fixtures", "generate", "--tasks", "-3"}, exitUsage, []string{"--tasks -3: want 0 or more"}, nil},
+		{"not a duration", []string{"bench", "--duration", "soon"}, exitUsage, []string{`--duration "soon": want a duration`}, []string{"time:"}},
+		{"bad bench value", []string{"bench", "--pairs", "0"}, exitUsage, []string{"--pairs 0: want more than 0"}, nil},
+		{"bad log format", []string{"--log-format", "yaml", "fixtures", "scenarios"}, exitUsage, []string{`--log-format "yaml": want text or json`}, nil},
+		{"unknown scenario", []string{"fixtures", "generate", "--scenario", "nope"}, exitUsage, []string{`no scenario "nope"`}, nil},
+		{"load without a target", []string{"fixtures", "load", "--scenario", "small"}, exitUsage, []string{"give --admin-url"}, nil},
+		{"load without a data set", []string{"fixtures", "load", "--admin-url", "http://127.0.0.1:1"}, exitUsage, []string{"give --file"}, nil},
+		{"load without a token", append(load, "--highlevel-token", ""), exitUsage,
+			[]string{"--highlevel-url needs --highlevel-token"}, []string{"BaseURL", "Token is"}},
+		{"load without a calendar", append(load, "--highlevel-token", "pit-x"), exitUsage,
+			[]string{"the data set has 25 appointments: give --highlevel-calendar"}, []string{"CalendarID"}},
+		{"no calendar needed without appointments", append(load, "--highlevel-token", "pit-x", "--appointments", "0", "--dry-run"), exitOK, nil, nil},
+		{"no twin at the admin URL", []string{"fixtures", "load", "--scenario", "small", "--admin-url", "http://127.0.0.1:1"}, exitFailed,
+			[]string{"is contactbridge mock running there?"}, []string{"--help"}},
+		{"a failure that is no usage error", []string{"fixtures", "load", "--file", "/nonexistent.json", "--admin-url", "http://127.0.0.1:1"}, exitFailed,
+			[]string{"/nonexistent.json"}, []string{"--help"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stderr strings.Builder
+			code := Main(context.Background(), tc.args, io.Discard, &stderr)
+			if code != tc.code {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(stderr.String(), n) {
+					t.Errorf("stderr has %q:\n%s", n, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestMain_InterruptExitsAsTheSignal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		sig  os.Signal
+		code int
+	}{{os.Interrupt, 130}, {syscall.SIGTERM, 143}} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(interrupted{tc.sig})
+		var stderr strings.Builder
+		code := Main(ctx, []string{"mock", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0", "--empty"}, io.Discard, &stderr)
+		if code != tc.code || strings.Contains(stderr.String(), "contactbridge:") {
+			t.Errorf("%v: exit status %d, want %d; stderr:\n%s", tc.sig, code, tc.code, stderr.String())
+		}
+	}
+}
+
+func TestFixturesLoad_PartlyFailedExits1AndLogsEachFailure(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex // guards paths
+	var paths []string
+	m360 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		io.WriteString(w, `{"error":{"code":"invalid","message":"refused by the test"}}`) //nolint:errcheck // the client reads what it gets
+	}))
+	defer m360.Close()
+	var stdout, stderr strings.Builder
+	code := Main(context.Background(), []string{"--log-format", "json", "fixtures", "load", "--scenario", "small",
+		"--m360-url", m360.URL + "/v1", "--m360-client-id", "id", "--m360-client-secret", "secret"}, &stdout, &stderr)
+	if code != exitFailed || !strings.Contains(stdout.String(), "failures (") || !strings.Contains(stderr.String(), "records failed") {
+		t.Fatalf("exit status %d; stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	mu.Lock()
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/v1/v1") {
+			t.Errorf("requested %s with --m360-url ending in /v1", p)
+		}
+	}
+	mu.Unlock()
+	var warnings, refused int
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["level"] == "WARN" {
+			warnings++
+			if reason, _ := rec[logkey.Err].(string); strings.Contains(reason, "refused by the test") {
+				refused++
+			} else if reason == "" {
+				t.Errorf("log line without a reason under %q: %s", logkey.Err, line)
+			}
+		}
+	}
+	if warnings == 0 || refused == 0 {
+		t.Errorf("%d failures logged as JSON, %d with the API's reason:\n%s", warnings, refused, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "loaded "); n != 1 {
+		t.Errorf("%d progress lines for a load of seconds, want the last one only:\n%s", n, stderr.String())
+	}
+}
+
+func TestNewLogger_TextOnATerminalJSONOtherwise(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, format string
+		terminal     bool
+		wantJSON     bool
+	}{
+		{"terminal", "", true, false},
+		{"pipe", "", false, true},
+		{"text to a pipe", "text", false, false},
+		{"json to a terminal", "json", true, true},
+	} {
+		cmd := &cobra.Command{}
+		var f logFormat
+		cmd.Flags().Var(&f, "log-format", "")
+		if tc.format != "" {
+			if err := cmd.Flags().Set("log-format", tc.format); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out interface {
+			io.Writer
+			String() string
+		} = &strings.Builder{}
+		if tc.terminal {
+			out = &fakeTerminal{}
+		}
+		newLogger(cmd, out, slog.LevelInfo).Info("hello", logkey.Err, "none")
+		if isJSON := json.Valid([]byte(out.String())); isJSON != tc.wantJSON || !strings.Contains(out.String(), "err") {
+			t.Errorf("%s: %q", tc.name, out.String())
+		}
+	}
+}
+
+func TestFixturesGenerate_NotALargeSetToATerminal(t *testing.T) {
+	t.Parallel()
+	var term fakeTerminal
+	var stderr strings.Builder
+	if code := Main(context.Background(), []string{"fixtures", "generate", "--contacts", "2000"}, &term, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), "not writing 2040 contacts to the terminal") || term.Len() != 0 {
+		t.Fatalf("exit status %d, %d bytes written; stderr:\n%s", code, term.Len(), stderr.String())
+	}
+	// --out - says so; a small set goes to a terminal anyway; progress is on stderr.
+	for _, args := range [][]string{{"--out", "-", "--contacts", "2000", "--m360-contacts", "0", "--tasks", "0", "--notes", "0", "--appointments", "0"},
+		{"--scenario", "small"}} {
+		term.Reset()
+		stderr.Reset()
+		code := Main(context.Background(), append([]string{"fixtures", "generate"}, args...), &term, &stderr)
+		if code != exitOK || !json.Valid([]byte(term.String())) ||
+			!strings.Contains(stderr.String(), "generating ") || !strings.Contains(stderr.String(), "wrote stdout") {
+			t.Errorf("%v: exit status %d, %d bytes; stderr:\n%s", args, code, term.Len(), stderr.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	goVersion := runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+	for _, tc := range []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"no build info", nil, "devel " + goVersion},
+		{"a checkout with changes", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "c93de24cde39"}, {Key: "vcs.modified", Value: "true"}}},
+			"devel (commit c93de24cde39, modified) " + goVersion},
+		{"a released module", &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "abc"}, {Key: "vcs.modified", Value: "false"}}},
+			"v1.2.3 (commit abc) " + goVersion},
+	} {
+		if got := versionOf(tc.bi, tc.bi != nil); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	var cmd, flag strings.Builder
+	if Main(context.Background(), []string{"version"}, &cmd, io.Discard) != exitOK ||
+		Main(context.Background(), []string{"--version"}, &flag, io.Discard) != exitOK ||
+		cmd.String() != flag.String() || cmd.String() != "contactbridge "+version()+"\n" {
+		t.Errorf("version %q, --version %q", cmd.String(), flag.String())
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"__complete", "bench", "--workloads", "get,"}, []string{"get,list\n", "get,mixed\n"}, []string{"get,get"}},
+		{[]string{"__complete", "fixtures", "load", "--scenario", ""}, []string{"small\t25 HighLevel contacts", "large\t"}, nil},
+		{[]string{"__complete", "mock", "--log-format", ""}, []string{"text\n", "json\n"}, nil},
+		{[]string{"completion", "bash"}, []string{"__start_contactbridge"}, nil},
+	} {
+		var out strings.Builder
+		if code := Main(context.Background(), tc.args, &out, io.Discard); code != exitOK {
+			t.Errorf("%v: exit status %d", tc.args, code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v: no %q in\n%s", tc.args, w, out.String())
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(out.String(), n) {
+				t.Errorf("%v: %q in\n%s", tc.args, n, out.String())
+			}
+		}
+	}
+}
+
+func TestHelp_PromisesWhatThereIsWithOneDefaultEach(t *testing.T) {
+	t.Parallel()
+	var root strings.Builder
+	Main(context.Background(), []string{"--help"}, &root, io.Discard)
+	for _, gone := range []string{"contract", "sync"} {
+		if strings.Contains(strings.ToLower(root.String()), gone) {
+			t.Errorf("the root help promises %s:\n%s", gone, root.String())
+		}
+	}
+	for _, args := range [][]string{{"mock"}, {"fixtures"}, {"fixtures", "generate"}, {"fixtures", "load"}, {"fixtures", "scenarios"},
+		{"bench"}, {"version"}} {
+		var out strings.Builder
+		if code := Main(context.Background(), append(args, "--help"), &out, io.Discard); code != exitOK {
+			t.Errorf("%v --help: exit status %d", args, code)
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "-") && strings.Count(line, "(default") > 1 {
+				t.Errorf("%v --help: two defaults in %q", args, line)
+			}
 		}
 	}
 }

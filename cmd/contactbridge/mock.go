@@ -48,7 +48,7 @@ injection, request journal and admin API (/__admin), and prints a ready-to-use
 token, OAuth app and curl lines.
 
 Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMock(cmd, &f, stdout, stderr) },
 	}
 	fl := cmd.Flags()
@@ -219,7 +219,7 @@ func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
 			return fmt.Errorf("addr %s: the twins bind to loopback only (127.0.0.1, ::1 or localhost)", addr)
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := newLogger(cmd, stderr, level)
 	opts.Logger = logger
 	if !f.empty {
 		fo, err := fixtures.Scenario(f.scenario)
