@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/contactbridge/contactbridge/adminapi"
 	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
@@ -233,33 +232,13 @@ func loadDataset(file, scenario string, seed uint64, sizes sizeFlags, forTwin fu
 // account, so a scenario generated for it lands where its printed
 // credentials point.
 func twinDefaults(ctx context.Context, adminURL, adminToken string) (*store.Location, *store.M360Account, error) {
-	get := func(path string, v any) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, adminURL+path, nil)
-		if err != nil {
-			return err
-		}
-		if adminToken != "" {
-			req.Header.Set("Authorization", "Bearer "+adminToken)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", path, res.Status)
-		}
-		return json.NewDecoder(res.Body).Decode(v)
-	}
-	var health struct {
-		LocationID    string `json:"locationId"`
-		M360AccountID int64  `json:"m360AccountId"`
-	}
-	var st store.State
-	if err := get("/__admin/health", &health); err != nil {
+	admin := &adminapi.Client{BaseURL: adminURL, Token: adminToken}
+	health, err := admin.Health(ctx)
+	if err != nil {
 		return nil, nil, fmt.Errorf("fixtures: twin at %s: %w", adminURL, err)
 	}
-	if err := get("/__admin/state", &st); err != nil {
+	var st store.State
+	if err := admin.ExportState(ctx, &st); err != nil {
 		return nil, nil, fmt.Errorf("fixtures: twin at %s: %w", adminURL, err)
 	}
 	var loc *store.Location
