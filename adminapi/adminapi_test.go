@@ -29,6 +29,27 @@ func newTwin(t *testing.T) (*mock.Server, *adminapi.Client) {
 	return srv, &adminapi.Client{BaseURL: srv.URL() + "/", Token: adminToken, HTTPClient: srv.Client()}
 }
 
+// getHighLevel sends GET path to the HighLevel twin with token and returns
+// the status.
+func getHighLevel(t *testing.T, srv *mock.Server, path, token string) int {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Version", "2021-07-28")
+	return send(t, srv, req)
+}
+
+// send sends req to the twin and returns the status.
+func send(t *testing.T, srv *mock.Server, req *http.Request) int {
+	t.Helper()
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
 // statusOf returns the status of an *adminapi.Error, or fails.
 func statusOf(t *testing.T, err error) *adminapi.Error {
 	t.Helper()
@@ -104,16 +125,8 @@ func TestClient_TokensAppsAndKeys(t *testing.T) {
 		tok.ExpiresAt != nil {
 		t.Errorf("token: %+v", tok)
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL()+"/contacts/?locationId="+loc, nil)
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	req.Header.Set("Version", "2021-07-28")
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("the minted token lists contacts with %d", res.StatusCode)
+	if status := getHighLevel(t, srv, "/contacts/?locationId="+loc, tok.Token); status != http.StatusOK {
+		t.Errorf("the minted token lists contacts with %d", status)
 	}
 	oauth, err := c.MintToken(ctx, adminapi.TokenRequest{LocationID: loc})
 	if err != nil || oauth.Type != adminapi.TokenOAuth || oauth.ExpiresAt == nil || len(oauth.Scopes) != 0 {
@@ -149,14 +162,10 @@ func TestClient_TokensAppsAndKeys(t *testing.T) {
 	if err != nil || !strings.HasPrefix(key.ClientID, "m360_") || key.ClientSecret == "" {
 		t.Fatalf("m360 key: %+v, %v", key, err)
 	}
-	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, srv.M360URL()+"/v1/contacts", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.M360URL()+"/v1/contacts", nil)
 	req.SetBasicAuth(key.ClientID, key.ClientSecret)
-	if res, err = srv.Client().Do(req); err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("the minted key lists contacts with %d", res.StatusCode)
+	if status := send(t, srv, req); status != http.StatusOK {
+		t.Errorf("the minted key lists contacts with %d", status)
 	}
 }
 
@@ -190,14 +199,9 @@ func TestClient_FaultsJournalAndClock(t *testing.T) {
 	}
 
 	for _, id := range []string{"missing1", "missing2"} {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL()+"/contacts/"+id, nil)
-		req.Header.Set("Authorization", "Bearer "+srv.DefaultToken())
-		req.Header.Set("Version", "2021-07-28")
-		res, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if status := getHighLevel(t, srv, "/contacts/"+id, srv.DefaultToken()); status != http.StatusNotFound {
+			t.Fatalf("GET /contacts/%s: %d", id, status)
 		}
-		res.Body.Close()
 	}
 	entries, total, err := c.Requests(ctx, adminapi.RequestFilter{Method: http.MethodGet, Path: "/contacts/*", Status: 404}, 1)
 	if err != nil || total != 2 || len(entries) != 1 || entries[0].Path != "/contacts/missing2" || entries[0].Operation != "get-contact" {

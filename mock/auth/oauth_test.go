@@ -167,12 +167,7 @@ func TestRegistry_AuthorizationCodeGrant(t *testing.T) {
 func TestRegistry_RefreshRotates(t *testing.T) {
 	t.Parallel()
 	r, advance := newApp(t)
-	first, err := r.Token(auth.TokenRequest{ClientID: "app-1", ClientSecret: "s3cret", GrantType: "authorization_code", Code: mustCode(t, r)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := tokenReq("refresh_token")
-	req.RefreshToken = first.RefreshToken
+	first, req := mustRefreshable(t, r)
 	second, err := r.Token(req)
 	if err != nil {
 		t.Fatal(err)
@@ -207,12 +202,7 @@ func TestRegistry_RefreshGrace(t *testing.T) {
 	if r.Lifetimes() != life {
 		t.Fatalf("lifetimes %+v", r.Lifetimes())
 	}
-	first, err := r.Token(auth.TokenRequest{ClientID: "app-1", ClientSecret: "s3cret", GrantType: "authorization_code", Code: mustCode(t, r)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := tokenReq("refresh_token")
-	req.RefreshToken = first.RefreshToken
+	_, req := mustRefreshable(t, r)
 	a, err := r.Token(req)
 	if err != nil {
 		t.Fatal(err)
@@ -297,11 +287,21 @@ func TestRegistry_ForgetsLongExpiredGrants(t *testing.T) {
 	}
 }
 
-func mustCode(t *testing.T, r *auth.Registry) string {
+// mustRefreshable runs app-1's authorization code flow and returns the
+// tokens and the refresh request of their refresh token.
+func mustRefreshable(t *testing.T, r *auth.Registry) (auth.TokenResponse, auth.TokenRequest) {
 	t.Helper()
 	code, err := r.Authorize("app-1", redirect, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return code
+	req := tokenReq("authorization_code")
+	req.Code = code
+	resp, err := r.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := tokenReq("refresh_token")
+	refresh.RefreshToken = resp.RefreshToken
+	return resp, refresh
 }
