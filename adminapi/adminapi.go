@@ -1,7 +1,9 @@
 // Package adminapi is a client of the twins' admin API (openapi/admin.yaml),
-// served under /__admin on each twin's listener. It imports nothing of the
-// twin: the state, whose shape is the twin's own, travels as whatever value
-// the caller encodes and decodes.
+// served under /__admin on each twin's listener: every operation but the
+// webhooks overview (GET /__admin/webhooks) and the keys as PEM files, which
+// WebhookKeys returns. It imports nothing of the twin: the state, whose
+// shape is the twin's own, travels as whatever value the caller encodes and
+// decodes.
 package adminapi
 
 import (
@@ -60,6 +62,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("adminapi: %s %s: decode the answer: %w", method, path, err)
 	}
 	return nil
+}
+
+// call sends one request and decodes its 2xx answer into a T.
+func call[T any](ctx context.Context, c *Client, method, path string, query url.Values, in any) (T, error) {
+	var out T
+	err := c.do(ctx, method, path, query, in, &out)
+	return out, err
 }
 
 // send sends one request and returns a 2xx answer, whose body the caller
@@ -130,8 +139,7 @@ type Health struct {
 // Health reports whether the twin is up, its clock and its defaults: the
 // location and Marketing 360 account its printed credentials belong to.
 func (c *Client) Health(ctx context.Context) (Health, error) {
-	var h Health
-	return h, c.do(ctx, http.MethodGet, "/__admin/health", nil, nil, &h)
+	return call[Health](ctx, c, http.MethodGet, "/__admin/health", nil, nil)
 }
 
 // OpenAPI returns the admin API's own OpenAPI document.
@@ -181,8 +189,7 @@ func (c *Client) ImportStateQuietly(ctx context.Context, state any) (StateCounts
 }
 
 func (c *Client) importState(ctx context.Context, state any, q url.Values) (StateCounts, error) {
-	var n StateCounts
-	return n, c.do(ctx, http.MethodPut, "/__admin/state", q, state, &n)
+	return call[StateCounts](ctx, c, http.MethodPut, "/__admin/state", q, state)
 }
 
 // Token kinds MintToken takes.
@@ -215,8 +222,7 @@ func (c *Client) MintToken(ctx context.Context, r TokenRequest) (Token, error) {
 	if r.Scopes == nil {
 		r.Scopes = []string{}
 	}
-	var t Token
-	return t, c.do(ctx, http.MethodPost, "/__admin/tokens", nil, r, &t)
+	return call[Token](ctx, c, http.MethodPost, "/__admin/tokens", nil, r)
 }
 
 // App is a HighLevel OAuth app.
@@ -244,8 +250,7 @@ func (c *Client) PutApp(ctx context.Context, app App) (App, error) {
 	if app.Scopes == nil {
 		app.Scopes = []string{}
 	}
-	var out App
-	return out, c.do(ctx, http.MethodPost, "/__admin/apps", nil, app, &out)
+	return call[App](ctx, c, http.MethodPost, "/__admin/apps", nil, app)
 }
 
 // FaultRule is a fault injected into the requests it matches.
@@ -306,8 +311,7 @@ func (c *Client) Faults(ctx context.Context) ([]FaultRule, error) {
 
 // AddFault installs a rule and returns it with its id.
 func (c *Client) AddFault(ctx context.Context, r FaultRule) (FaultRule, error) {
-	var out FaultRule
-	return out, c.do(ctx, http.MethodPost, "/__admin/faults", nil, r, &out)
+	return call[FaultRule](ctx, c, http.MethodPost, "/__admin/faults", nil, r)
 }
 
 // DeleteFault removes the rule with id.
@@ -420,20 +424,17 @@ type Clock struct {
 
 // Clock returns the twin's time.
 func (c *Client) Clock(ctx context.Context) (Clock, error) {
-	var out Clock
-	return out, c.do(ctx, http.MethodGet, "/__admin/clock", nil, nil, &out)
+	return call[Clock](ctx, c, http.MethodGet, "/__admin/clock", nil, nil)
 }
 
 // AdvanceClock moves a frozen clock forward by d.
 func (c *Client) AdvanceClock(ctx context.Context, d time.Duration) (Clock, error) {
-	var out Clock
-	return out, c.do(ctx, http.MethodPost, "/__admin/clock", nil, map[string]string{"advance": d.String()}, &out)
+	return call[Clock](ctx, c, http.MethodPost, "/__admin/clock", nil, map[string]string{"advance": d.String()})
 }
 
 // SetClock moves a frozen clock forward to t.
 func (c *Client) SetClock(ctx context.Context, t time.Time) (Clock, error) {
-	var out Clock
-	return out, c.do(ctx, http.MethodPost, "/__admin/clock", nil, map[string]string{"set": t.Format(time.RFC3339Nano)}, &out)
+	return call[Clock](ctx, c, http.MethodPost, "/__admin/clock", nil, map[string]string{"set": t.Format(time.RFC3339Nano)})
 }
 
 // M360Key is a Marketing 360 API key; ClientID and ClientSecret, when
@@ -450,6 +451,226 @@ func (c *Client) MintM360Key(ctx context.Context, k M360Key) (M360Key, error) {
 	if k.Permissions == nil {
 		k.Permissions = []string{}
 	}
-	var out M360Key
-	return out, c.do(ctx, http.MethodPost, "/__admin/m360/keys", nil, k, &out)
+	return call[M360Key](ctx, c, http.MethodPost, "/__admin/m360/keys", nil, k)
+}
+
+// Limit is a HighLevel rate limit: Burst requests per Interval (a Go
+// duration such as 10s) and Daily a day.
+type Limit struct {
+	Enabled  bool   `json:"enabled"`
+	Burst    int    `json:"burst"`
+	Interval string `json:"interval"`
+	Daily    int    `json:"daily"`
+}
+
+// LimitsConfig is the HighLevel twin's rate limits: Limit for every
+// location but those of Locations.
+type LimitsConfig struct {
+	Limit
+	DailyReset string           `json:"dailyReset,omitempty"` // utc (also when "") or rolling
+	RetryAfter bool             `json:"retryAfter"`
+	Locations  map[string]Limit `json:"locations,omitempty"`
+}
+
+// Bucket is the live count of one app at one location.
+type Bucket struct {
+	AppID          string    `json:"appId"`
+	LocationID     string    `json:"locationId"`
+	Max            int       `json:"max"`
+	Remaining      int       `json:"remaining"`
+	WindowResetsAt time.Time `json:"windowResetsAt"`
+	Daily          int       `json:"daily"`
+	DailyRemaining int       `json:"dailyRemaining"`
+	DailyResetsAt  time.Time `json:"dailyResetsAt"`
+}
+
+// Limits are the HighLevel twin's settings and live buckets.
+type Limits struct {
+	Config  LimitsConfig `json:"config"`
+	Buckets []Bucket     `json:"buckets"`
+}
+
+// Limits returns the HighLevel rate-limit settings and live buckets.
+func (c *Client) Limits(ctx context.Context) (Limits, error) {
+	return call[Limits](ctx, c, http.MethodGet, "/__admin/limits", nil, nil)
+}
+
+// SetLimits changes the HighLevel rate limits at once; buckets keep their
+// counts.
+func (c *Client) SetLimits(ctx context.Context, cfg LimitsConfig) (Limits, error) {
+	return call[Limits](ctx, c, http.MethodPut, "/__admin/limits", nil, cfg)
+}
+
+// LeakyConfig is the Marketing 360 twin's leaky bucket per API key.
+type LeakyConfig struct {
+	Enabled    bool    `json:"enabled"`
+	PerSecond  float64 `json:"perSecond"`
+	Capacity   int     `json:"capacity"`
+	RetryAfter bool    `json:"retryAfter"`
+}
+
+// LeakyBucket is one API key's bucket.
+type LeakyBucket struct {
+	Key       string    `json:"key"`
+	Limit     int       `json:"limit"`
+	Remaining int       `json:"remaining"`
+	Reset     time.Time `json:"reset"`
+}
+
+// M360Limits are the Marketing 360 bucket's settings and the buckets that
+// are not empty.
+type M360Limits struct {
+	Config  LeakyConfig   `json:"config"`
+	Buckets []LeakyBucket `json:"buckets"`
+}
+
+// M360Limits returns the Marketing 360 limiter's settings and levels.
+func (c *Client) M360Limits(ctx context.Context) (M360Limits, error) {
+	return call[M360Limits](ctx, c, http.MethodGet, "/__admin/m360/limits", nil, nil)
+}
+
+// SetM360Limits changes the Marketing 360 leaky bucket.
+func (c *Client) SetM360Limits(ctx context.Context, cfg LeakyConfig) (M360Limits, error) {
+	return call[M360Limits](ctx, c, http.MethodPut, "/__admin/m360/limits", nil, cfg)
+}
+
+// WebhookKeys are the PEM public keys that verify HighLevel deliveries.
+type WebhookKeys struct {
+	Ed25519 string `json:"ed25519"` // x-ghl-signature
+	RSA     string `json:"rsa"`     // x-wh-signature; "" when the twin does not sign with RSA
+}
+
+// WebhookKeys returns the public keys that verify HighLevel deliveries.
+func (c *Client) WebhookKeys(ctx context.Context) (WebhookKeys, error) {
+	return call[WebhookKeys](ctx, c, http.MethodGet, "/__admin/webhooks/keys", nil, nil)
+}
+
+// WebhookSettings are the retry policy and the realism toggles; durations
+// as Go spells them (250ms). In a change, zero retry fields take their
+// defaults.
+type WebhookSettings struct {
+	Attempts          int     `json:"attempts,omitempty"`
+	Timeout           string  `json:"timeout,omitempty"`
+	Backoff           string  `json:"backoff,omitempty"`
+	MaxBackoff        string  `json:"maxBackoff,omitempty"`
+	Delay             string  `json:"delay,omitempty"`
+	DelayJitter       string  `json:"delayJitter,omitempty"`
+	Duplicates        float64 `json:"duplicates,omitempty"`
+	UpdateAfterCreate bool    `json:"updateAfterCreate,omitempty"`
+	MissingFields     bool    `json:"missingFields,omitempty"`
+}
+
+// WebhookSettings returns the webhook settings in force.
+func (c *Client) WebhookSettings(ctx context.Context) (WebhookSettings, error) {
+	return call[WebhookSettings](ctx, c, http.MethodGet, "/__admin/webhooks/settings", nil, nil)
+}
+
+// SetWebhookSettings replaces the webhook settings and returns those now in
+// force.
+func (c *Client) SetWebhookSettings(ctx context.Context, s WebhookSettings) (WebhookSettings, error) {
+	return call[WebhookSettings](ctx, c, http.MethodPut, "/__admin/webhooks/settings", nil, s)
+}
+
+// Subscription is a HighLevel app's webhook subscription.
+type Subscription struct {
+	ClientID  string   `json:"clientId"`
+	AppID     string   `json:"appId"`
+	URL       string   `json:"url"`
+	Events    []string `json:"events"`    // all when empty
+	Locations []string `json:"locations"` // the locations it receives events of
+}
+
+// SubscribeHighLevel sets the webhook URL of the app with clientID, for
+// events (all when empty).
+func (c *Client) SubscribeHighLevel(ctx context.Context, clientID, target string, events []string) (Subscription, error) {
+	in := struct {
+		URL    string   `json:"url"`
+		Events []string `json:"events,omitempty"`
+	}{target, events}
+	return call[Subscription](ctx, c, http.MethodPut, "/__admin/webhooks/highlevel/"+url.PathEscape(clientID), nil, in)
+}
+
+// UnsubscribeHighLevel stops sending the app webhooks; deliveries already
+// queued still go.
+func (c *Client) UnsubscribeHighLevel(ctx context.Context, clientID string) error {
+	return c.do(ctx, http.MethodDelete, "/__admin/webhooks/highlevel/"+url.PathEscape(clientID), nil, nil, nil)
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+	DeliveryInvalid   = "invalid"
+)
+
+// Delivery is one webhook message and what became of it.
+type Delivery struct {
+	ID           string            `json:"id"`
+	Twin         string            `json:"twin"`
+	Event        string            `json:"event"`
+	EventID      string            `json:"eventId"`
+	Subscription string            `json:"subscription"`
+	Target       string            `json:"target"`
+	Resource     string            `json:"resource"`
+	At           time.Time         `json:"at"`
+	Header       map[string]string `json:"header"`
+	Status       string            `json:"status"`
+	Attempts     []DeliveryAttempt `json:"attempts"`
+	CreatedAt    time.Time         `json:"createdAt"`
+	NextAttempt  *time.Time        `json:"nextAttemptAt"`
+	DeliveredAt  *time.Time        `json:"deliveredAt"`
+	LatencyMs    *float64          `json:"latencyMs"`
+	Error        string            `json:"error"`
+	Duplicate    bool              `json:"duplicate"`
+	RedeliveryOf string            `json:"redeliveryOf"`
+	Body         json.RawMessage   `json:"body"`
+}
+
+// DeliveryAttempt is one try of a delivery; Status is 0 when no answer
+// came back.
+type DeliveryAttempt struct {
+	At        time.Time `json:"at"`
+	Status    int       `json:"status"`
+	LatencyMs float64   `json:"latencyMs"`
+	Error     string    `json:"error"`
+	Response  string    `json:"response"`
+}
+
+// DeliveryFilter selects deliveries; zero fields select all. Resource is
+// contact/<id>.
+type DeliveryFilter struct {
+	Twin, Event, Status, Subscription, Resource, EventID string
+}
+
+// Deliveries returns the deliveries f selects, newest first, at most limit
+// of them (0: all), and how many matched before the limit.
+func (c *Client) Deliveries(ctx context.Context, f DeliveryFilter, limit int) ([]Delivery, int, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"twin": f.Twin, "event": f.Event, "status": f.Status,
+		"subscription": f.Subscription, "resource": f.Resource, "eventId": f.EventID} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Deliveries []Delivery `json:"deliveries"`
+		Total      int        `json:"total"`
+	}
+	err := c.do(ctx, http.MethodGet, "/__admin/webhooks/deliveries", q, nil, &out)
+	return out.Deliveries, out.Total, err
+}
+
+// Delivery returns one delivery.
+func (c *Client) Delivery(ctx context.Context, id string) (Delivery, error) {
+	return call[Delivery](ctx, c, http.MethodGet, "/__admin/webhooks/deliveries/"+url.PathEscape(id), nil, nil)
+}
+
+// Redeliver queues a new delivery of the same body and event id, due at
+// once, and returns it.
+func (c *Client) Redeliver(ctx context.Context, id string) (Delivery, error) {
+	return call[Delivery](ctx, c, http.MethodPost, "/__admin/webhooks/deliveries/"+url.PathEscape(id)+"/redeliver", nil, nil)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/contactbridge/contactbridge/adminapi"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 const adminToken = "admin-secret"
@@ -20,8 +23,15 @@ const adminToken = "admin-secret"
 // admin token, and returns it with a client of its admin API.
 func newTwin(t *testing.T) (*mock.Server, *adminapi.Client) {
 	t.Helper()
-	srv, err := mock.NewServer(mock.Options{NoListener: true, Strict: true, Seed: 1,
-		Admin: mock.AdminOptions{Token: adminToken}, Logger: slog.New(slog.DiscardHandler)})
+	return newTwinWith(t, mock.Options{})
+}
+
+// newTwinWith is newTwin with more options.
+func newTwinWith(t *testing.T, opts mock.Options) (*mock.Server, *adminapi.Client) {
+	t.Helper()
+	opts.NoListener, opts.Strict, opts.Seed = true, true, 1
+	opts.Admin.Token, opts.Logger = adminToken, slog.New(slog.DiscardHandler)
+	srv, err := mock.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,4 +277,149 @@ func TestClient_Errors(t *testing.T) {
 	if _, err := unreachable.Health(t.Context()); err == nil || !strings.Contains(err.Error(), "GET /__admin/health") {
 		t.Errorf("unreachable: %v", err)
 	}
+}
+
+func TestClient_Limits(t *testing.T) {
+	t.Parallel()
+	srv, c := newTwin(t)
+	ctx := t.Context()
+	set, err := c.SetLimits(ctx, adminapi.LimitsConfig{Limit: adminapi.Limit{Enabled: true, Burst: 2, Interval: "10s", Daily: 50},
+		RetryAfter: true, Locations: map[string]adminapi.Limit{"elsewhere": {Enabled: false, Burst: 1, Interval: "1s", Daily: 1}}})
+	if err != nil || set.Config.Burst != 2 || set.Config.Interval != "10s" || !set.Config.RetryAfter || len(set.Config.Locations) != 1 {
+		t.Fatalf("set limits: %+v, %v", set, err)
+	}
+	if status := getHighLevel(t, srv, "/contacts/?locationId="+srv.DefaultLocation().ID, srv.DefaultToken()); status != http.StatusOK {
+		t.Fatalf("list: %d", status)
+	}
+	lim, err := c.Limits(ctx)
+	if err != nil || len(lim.Buckets) != 1 || lim.Buckets[0].Max != 2 || lim.Buckets[0].Remaining != 1 || lim.Buckets[0].Daily != 50 ||
+		lim.Buckets[0].LocationID != srv.DefaultLocation().ID {
+		t.Errorf("limits: %+v, %v", lim, err)
+	}
+	_, err = c.SetLimits(ctx, adminapi.LimitsConfig{Limit: adminapi.Limit{Enabled: true, Burst: 2, Interval: "soon", Daily: 50}})
+	if ae := statusOf(t, err); ae.StatusCode/100 != 4 || ae.Message == "" {
+		t.Errorf("bad interval: %v", err)
+	}
+
+	m, err := c.SetM360Limits(ctx, adminapi.LeakyConfig{Enabled: true, PerSecond: 2, Capacity: 3, RetryAfter: true})
+	if err != nil || m.Config.PerSecond != 2 || m.Config.Capacity != 3 {
+		t.Fatalf("set m360 limits: %+v, %v", m, err)
+	}
+	key := srv.DefaultM360Key()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.M360URL()+"/v1/contacts", nil)
+	req.SetBasicAuth(key.ClientID, key.ClientSecret)
+	if status := send(t, srv, req); status != http.StatusOK {
+		t.Fatalf("m360 list: %d", status)
+	}
+	if m, err = c.M360Limits(ctx); err != nil || len(m.Buckets) != 1 || m.Buckets[0].Key != key.ClientID || m.Buckets[0].Remaining != 2 {
+		t.Errorf("m360 limits: %+v, %v", m, err)
+	}
+}
+
+func TestClient_Webhooks(t *testing.T) {
+	t.Parallel()
+	received := make(chan string, 16)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received <- r.URL.Path
+	}))
+	t.Cleanup(rcv.Close)
+	settled := make(chan adminapi.DeliveryFilter, 16)
+	srv, c := newTwinWith(t, mock.Options{Webhooks: mock.WebhookOptions{Observe: func(d webhooks.Delivery) {
+		if d.Status == webhooks.StatusDelivered {
+			settled <- adminapi.DeliveryFilter{EventID: d.EventID}
+		}
+	}}})
+	ctx := t.Context()
+
+	keys, err := c.WebhookKeys(ctx)
+	if err != nil || !strings.HasPrefix(keys.Ed25519, "-----BEGIN PUBLIC KEY-----") || keys.RSA != "" {
+		t.Fatalf("keys: %+v, %v", keys, err)
+	}
+	ws, err := c.SetWebhookSettings(ctx, adminapi.WebhookSettings{Attempts: 2, Backoff: "3s"})
+	if err != nil || ws.Attempts != 2 || ws.Backoff != "3s" || ws.Timeout != "10s" {
+		t.Fatalf("set settings: %+v, %v", ws, err)
+	}
+	if ws, err = c.WebhookSettings(ctx); err != nil || ws.Attempts != 2 {
+		t.Errorf("settings: %+v, %v", ws, err)
+	}
+	_, err = c.SetWebhookSettings(ctx, adminapi.WebhookSettings{Duplicates: 2})
+	if ae := statusOf(t, err); ae.StatusCode/100 != 4 {
+		t.Errorf("duplicates 2: %v", err)
+	}
+
+	app := srv.DefaultApp().ClientID
+	sub, err := c.SubscribeHighLevel(ctx, app, rcv.URL+"/hooks", []string{"ContactCreate"})
+	if err != nil || sub.ClientID != app || sub.URL != rcv.URL+"/hooks" || !slices.Contains(sub.Locations, srv.DefaultLocation().ID) {
+		t.Fatalf("subscribe: %+v, %v", sub, err)
+	}
+	_, err = c.SubscribeHighLevel(ctx, "nobody", rcv.URL, nil)
+	if ae := statusOf(t, err); ae.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown app: %v", err)
+	}
+
+	loc := srv.DefaultLocation().ID
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL()+"/contacts/",
+		strings.NewReader(`{"locationId":"`+loc+`","firstName":"Ada","email":"ada@example.com"}`))
+	req.Header.Set("Authorization", "Bearer "+srv.DefaultToken())
+	req.Header.Set("Version", "2021-07-28")
+	req.Header.Set("Content-Type", "application/json")
+	if status := send(t, srv, req); status != http.StatusCreated {
+		t.Fatalf("create contact: %d", status)
+	}
+	first := receive(t, settled)
+	if path := receive(t, received); path != "/hooks" {
+		t.Errorf("delivered to %s", path)
+	}
+
+	list, total, err := c.Deliveries(ctx, adminapi.DeliveryFilter{Twin: "highlevel", Event: "ContactCreate",
+		Status: adminapi.DeliveryDelivered, Subscription: app, EventID: first.EventID}, 1)
+	if err != nil || total != 1 || len(list) != 1 || list[0].DeliveredAt == nil || len(list[0].Attempts) != 1 ||
+		list[0].Attempts[0].Status != http.StatusOK || !strings.Contains(string(list[0].Body), `"Ada"`) {
+		t.Fatalf("deliveries: %d %+v, %v", total, list, err)
+	}
+	d, err := c.Delivery(ctx, list[0].ID)
+	if err != nil || d.ID != list[0].ID || d.EventID != first.EventID || !strings.HasPrefix(d.Resource, "contact/") {
+		t.Errorf("delivery: %+v, %v", d, err)
+	}
+	again, err := c.Redeliver(ctx, d.ID)
+	if err != nil || again.RedeliveryOf != d.ID || again.EventID != d.EventID || again.ID == d.ID {
+		t.Errorf("redeliver: %+v, %v", again, err)
+	}
+	receive(t, settled)
+	receive(t, received)
+	_, err = c.Delivery(ctx, "wh_none")
+	if ae := statusOf(t, err); ae.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown delivery: %v", err)
+	}
+
+	if err := c.UnsubscribeHighLevel(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	apps, err := c.Apps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps {
+		if a.ClientID == app && a.WebhookURL != "" {
+			t.Errorf("still subscribed: %+v", a)
+		}
+	}
+}
+
+// receive returns the next value of ch, failing the test if none comes
+// before the test's deadline or within a minute.
+func receive[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	timer := time.NewTimer(time.Minute)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatal("nothing received within a minute")
+	case <-t.Context().Done():
+		t.Fatal(t.Context().Err())
+	}
+	var zero T
+	return zero
 }
