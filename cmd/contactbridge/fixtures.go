@@ -2,17 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/contactbridge/contactbridge/adminapi"
 	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
@@ -317,33 +317,17 @@ func loadDataset(cmd *cobra.Command, file, scenario string, seed uint64, sizes s
 // account, so a scenario generated for it lands where its printed
 // credentials point.
 func twinDefaults(ctx context.Context, adminURL, adminToken string) (*store.Location, *store.M360Account, error) {
-	get := func(path string, v any) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, adminURL+path, nil)
-		if err != nil {
-			return err
+	admin := &adminapi.Client{BaseURL: adminURL, Token: adminToken}
+	health, err := admin.Health(ctx)
+	if err != nil {
+		var apiErr *adminapi.Error
+		if !errors.As(err, &apiErr) {
+			return nil, nil, fmt.Errorf("fixtures: twin at %s: no answer (is contactbridge mock running there?): %w", adminURL, err)
 		}
-		if adminToken != "" {
-			req.Header.Set("Authorization", "Bearer "+adminToken)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return fmt.Errorf("no answer (is contactbridge mock running there?): %w", err)
-		}
-		defer res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", path, res.Status)
-		}
-		return json.NewDecoder(res.Body).Decode(v)
-	}
-	var health struct {
-		LocationID    string `json:"locationId"`
-		M360AccountID int64  `json:"m360AccountId"`
-	}
-	var st store.State
-	if err := get("/__admin/health", &health); err != nil {
 		return nil, nil, fmt.Errorf("fixtures: twin at %s: %w", adminURL, err)
 	}
-	if err := get("/__admin/state", &st); err != nil {
+	var st store.State
+	if err := admin.ExportState(ctx, &st); err != nil {
 		return nil, nil, fmt.Errorf("fixtures: twin at %s: %w", adminURL, err)
 	}
 	var loc *store.Location

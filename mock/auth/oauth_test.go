@@ -1,0 +1,307 @@
+package auth_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/auth"
+)
+
+const redirect = "http://127.0.0.1:9000/cb"
+
+// newApp registers app-1 (secret s3cret, scopes a and b, location L) on a
+// registry that knows the locations L and M.
+func newApp(t *testing.T) (*auth.Registry, func(d time.Duration)) {
+	t.Helper()
+	r, clk := newRegistry(t)
+	r.KnownLocation = func(id string) bool { return id == "L" || id == "M" }
+	r.PutApp(auth.App{ClientID: "app-1", ClientSecret: "s3cret", RedirectURIs: []string{redirect}, Scopes: []string{"a", "b"}, Location: "L"})
+	return r, clk.Advance
+}
+
+func tokenReq(grant string) auth.TokenRequest {
+	return auth.TokenRequest{ClientID: "app-1", ClientSecret: "s3cret", GrantType: grant}
+}
+
+// wantOAuth fails unless err is an *OAuthError with code.
+func wantOAuth(t *testing.T, what string, err, code error) {
+	t.Helper()
+	var oe *auth.OAuthError
+	if !errors.As(err, &oe) || !errors.Is(err, code) {
+		t.Errorf("%s: %v, want %v", what, err, code)
+	}
+}
+
+func TestRegistry_Apps(t *testing.T) {
+	t.Parallel()
+	r, _ := newRegistry(t)
+	uris := []string{"u1"}
+	r.PutApp(auth.App{ClientID: "zed-2", RedirectURIs: uris, Scopes: []string{"a"}, WebhookURL: "http://127.0.0.1/h", Location: "L"})
+	r.PutApp(auth.App{ClientID: "abc-1", Scopes: []string{"a"}, Location: "M"})
+	uris[0] = "changed"
+	if got, ok := r.App("zed-2"); !ok || got.RedirectURIs[0] != "u1" {
+		t.Errorf("app %+v, %v: PutApp keeps a copy", got, ok)
+	}
+	if _, ok := r.App("none"); ok {
+		t.Error("an unknown app was found")
+	}
+	var ids []string
+	for _, a := range r.Apps() {
+		ids = append(ids, a.ClientID)
+	}
+	if !slices.Equal(ids, []string{"abc-1", "zed-2"}) {
+		t.Errorf("apps %v, want sorted by client id", ids)
+	}
+	r.PutApp(auth.App{ClientID: "abc-1", Scopes: []string{"b"}})
+	if a, _ := r.App("abc-1"); !slices.Equal(a.Scopes, []string{"b"}) || len(r.Apps()) != 2 {
+		t.Errorf("replaced app %+v", a)
+	}
+	if got := r.WebhookApps("L"); len(got) != 1 || got[0].ClientID != "zed-2" {
+		t.Errorf("webhook apps of L: %+v", got)
+	}
+	if got := r.WebhookApps("M"); len(got) != 0 {
+		t.Errorf("webhook apps of M: %+v", got)
+	}
+}
+
+func TestApp_AppIDAndReceives(t *testing.T) {
+	t.Parallel()
+	a := auth.App{ClientID: "6630f2-lv8k", Scopes: []string{"contacts.readonly"}, WebhookURL: "http://127.0.0.1/h"}
+	if a.AppID() != "6630f2" || (auth.App{ClientID: "plain"}).AppID() != "plain" {
+		t.Errorf("AppID %q", a.AppID())
+	}
+	for _, tc := range []struct {
+		name   string
+		app    auth.App
+		event  string
+		scopes []string
+		want   bool
+	}{
+		{"all events", a, "ContactCreate", []string{"contacts.readonly"}, true},
+		{"lacks the scope", a, "AppointmentCreate", []string{"calendars/events.readonly"}, false},
+		{"no URL", auth.App{Scopes: a.Scopes}, "ContactCreate", nil, false},
+		{"chosen events", auth.App{WebhookURL: "u", WebhookEvents: []string{"TaskCreate"}}, "TaskCreate", nil, true},
+		{"not chosen", auth.App{WebhookURL: "u", WebhookEvents: []string{"TaskCreate"}}, "ContactCreate", nil, false},
+	} {
+		if got := tc.app.Receives(tc.event, tc.scopes); got != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
+	}
+}
+
+func TestRegistry_AuthorizeChecksTheRequest(t *testing.T) {
+	t.Parallel()
+	r, _ := newApp(t)
+	for _, tc := range []struct {
+		name                       string
+		client, uri, scope, locate string
+		want                       error
+	}{
+		{"unknown app", "nobody", redirect, "", "", auth.ErrUnknownApp},
+		{"unregistered redirect", "app-1", "http://127.0.0.1:9000/other", "", "", auth.ErrRedirectMismatch},
+		{"scope not granted", "app-1", redirect, "a c", "", auth.ErrInvalidScope},
+		{"unknown location", "app-1", redirect, "", "Z", auth.ErrInvalidRequest},
+	} {
+		if _, err := r.Authorize(tc.client, tc.uri, tc.scope, tc.locate); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestRegistry_AuthorizationCodeGrant(t *testing.T) {
+	t.Parallel()
+	r, advance := newApp(t)
+	r.SetAccount("comp", "user")
+	code, err := r.Authorize("app-1", redirect, "a", "M")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := tokenReq("authorization_code")
+	req.Code, req.RedirectURI = code, "http://127.0.0.1:9000/elsewhere"
+	_, err = r.Token(req)
+	wantOAuth(t, "another redirect_uri", err, auth.ErrInvalidGrant)
+
+	req.RedirectURI = redirect
+	resp, err := r.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.TokenType != "Bearer" || resp.ExpiresIn != 86399 || resp.Scope != "a" || resp.LocationID != "M" ||
+		resp.UserType != "Location" || resp.CompanyID != "comp" || resp.UserID != "user" ||
+		!slices.Equal(resp.Approved, []string{"M"}) || resp.RefreshToken == "" {
+		t.Errorf("response %+v", resp)
+	}
+	p, err := r.Authenticate("Bearer " + resp.AccessToken)
+	if err != nil || p.Kind != auth.OAuthAccess || p.AppID != "app-1" || p.LocationID != "M" || !slices.Equal(p.Scopes, []string{"a"}) ||
+		!p.ExpiresAt.Equal(t0.Add(86399*time.Second)) {
+		t.Errorf("principal %+v, %v", p, err)
+	}
+	if got := r.Locations("app-1"); !slices.Equal(got, []string{"L", "M"}) {
+		t.Errorf("locations %v: the grant installs the app", got)
+	}
+	_, err = r.Token(req)
+	wantOAuth(t, "the code a second time", err, auth.ErrInvalidGrant)
+
+	all, err := r.Authorize("app-1", redirect, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	advance(10 * time.Minute)
+	req.Code = all
+	_, err = r.Token(req)
+	wantOAuth(t, "an expired code", err, auth.ErrInvalidGrant)
+
+	fresh, _ := r.Authorize("app-1", redirect, "", "")
+	r.PutApp(auth.App{ClientID: "app-2", ClientSecret: "x", RedirectURIs: []string{redirect}})
+	_, err = r.Token(auth.TokenRequest{ClientID: "app-2", ClientSecret: "x", GrantType: "authorization_code", Code: fresh})
+	wantOAuth(t, "another app's code", err, auth.ErrInvalidGrant)
+	req.Code, req.RedirectURI = fresh, ""
+	if resp, err = r.Token(req); err != nil || resp.Scope != "a b" || resp.LocationID != "L" {
+		t.Errorf("every scope of the app, at its location: %+v, %v", resp, err)
+	}
+}
+
+func TestRegistry_RefreshRotates(t *testing.T) {
+	t.Parallel()
+	r, advance := newApp(t)
+	first, req := mustRefreshable(t, r)
+	second, err := r.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken || second.Scope != first.Scope ||
+		second.LocationID != first.LocationID {
+		t.Errorf("rotation: %+v after %+v", second, first)
+	}
+	_, err = r.Token(req)
+	wantOAuth(t, "a used refresh token (no grace)", err, auth.ErrInvalidGrant)
+	if _, err := r.Authenticate("Bearer " + first.AccessToken); err != nil {
+		t.Errorf("a refresh leaves the old access token to its expiry: %v", err)
+	}
+
+	req.RefreshToken = second.RefreshToken
+	req.ClientSecret = "wrong"
+	_, err = r.Token(req)
+	wantOAuth(t, "wrong secret", err, auth.ErrInvalidClient)
+	req.ClientSecret = "s3cret"
+
+	advance(365 * 24 * time.Hour)
+	_, err = r.Token(req)
+	wantOAuth(t, "an expired refresh token", err, auth.ErrInvalidGrant)
+}
+
+func TestRegistry_RefreshGrace(t *testing.T) {
+	t.Parallel()
+	r, advance := newApp(t)
+	life := auth.DefaultLifetimes()
+	life.RefreshGrace = 30 * time.Second
+	r.SetLifetimes(life)
+	if r.Lifetimes() != life {
+		t.Fatalf("lifetimes %+v", r.Lifetimes())
+	}
+	_, req := mustRefreshable(t, r)
+	a, err := r.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	advance(30*time.Second - time.Nanosecond)
+	b, err := r.Token(req)
+	if err != nil {
+		t.Fatalf("within the grace window: %v", err)
+	}
+	if a.RefreshToken == b.RefreshToken {
+		t.Error("each use within the grace window gets its own refresh token")
+	}
+	advance(time.Nanosecond)
+	_, err = r.Token(req)
+	wantOAuth(t, "past the grace window, counted from the first use", err, auth.ErrInvalidGrant)
+	req.RefreshToken = b.RefreshToken
+	if _, err := r.Token(req); err != nil {
+		t.Errorf("the token issued within the grace window: %v", err)
+	}
+}
+
+func TestRegistry_ClientCredentials(t *testing.T) {
+	t.Parallel()
+	r, _ := newApp(t)
+	resp, err := r.Token(tokenReq("client_credentials"))
+	if err != nil || resp.LocationID != "L" || resp.RefreshToken != "" || resp.Scope != "a b" {
+		t.Fatalf("default location: %+v, %v", resp, err)
+	}
+	req := tokenReq("client_credentials")
+	req.Location = "M"
+	if resp, err = r.Token(req); err != nil || resp.LocationID != "M" {
+		t.Errorf("chosen location: %+v, %v", resp, err)
+	}
+	req.Location = "Z"
+	_, err = r.Token(req)
+	wantOAuth(t, "unknown location", err, auth.ErrInvalidRequest)
+
+	r.PutApp(auth.App{ClientID: "homeless", ClientSecret: "x"})
+	_, err = r.Token(auth.TokenRequest{ClientID: "homeless", ClientSecret: "x", GrantType: "client_credentials"})
+	wantOAuth(t, "no location at all", err, auth.ErrInvalidRequest)
+}
+
+func TestRegistry_TokenRequestErrors(t *testing.T) {
+	t.Parallel()
+	r, _ := newApp(t)
+	for _, tc := range []struct {
+		name string
+		req  auth.TokenRequest
+		want error
+	}{
+		{"unknown client", auth.TokenRequest{ClientID: "nobody", ClientSecret: "s3cret", GrantType: "client_credentials"}, auth.ErrInvalidClient},
+		{"wrong secret", auth.TokenRequest{ClientID: "app-1", ClientSecret: "s3cre", GrantType: "client_credentials"}, auth.ErrInvalidClient},
+		{"no grant type", tokenReq(""), auth.ErrInvalidRequest},
+		{"password grant", tokenReq("password"), auth.ErrUnsupportedGrantType},
+		{"unknown code", func() auth.TokenRequest { q := tokenReq("authorization_code"); q.Code = "nope"; return q }(), auth.ErrInvalidGrant},
+		{"unknown refresh token", func() auth.TokenRequest { q := tokenReq("refresh_token"); q.RefreshToken = "nope"; return q }(), auth.ErrInvalidGrant},
+	} {
+		_, err := r.Token(tc.req)
+		wantOAuth(t, tc.name, err, tc.want)
+	}
+	_, err := r.Token(tokenReq("password"))
+	if !strings.HasPrefix(err.Error(), "unsupported_grant_type: ") || !strings.Contains(err.Error(), `"password"`) {
+		t.Errorf("message %q", err)
+	}
+}
+
+func TestRegistry_ForgetsLongExpiredGrants(t *testing.T) {
+	t.Parallel()
+	r, advance := newApp(t)
+	old, _ := r.Mint("L", nil, time.Minute, false)
+	advance(25 * time.Hour)
+	if _, err := r.Authenticate("Bearer " + old); !errors.Is(err, auth.ErrExpiredToken) {
+		t.Fatalf("before the sweep: %v", err)
+	}
+	for range 1024 {
+		if _, err := r.Token(tokenReq("client_credentials")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Authenticate("Bearer " + old); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("a token expired for a day is still held: %v", err)
+	}
+}
+
+// mustRefreshable runs app-1's authorization code flow and returns the
+// tokens and the refresh request of their refresh token.
+func mustRefreshable(t *testing.T, r *auth.Registry) (auth.TokenResponse, auth.TokenRequest) {
+	t.Helper()
+	code, err := r.Authorize("app-1", redirect, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := tokenReq("authorization_code")
+	req.Code = code
+	resp, err := r.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := tokenReq("refresh_token")
+	refresh.RefreshToken = resp.RefreshToken
+	return resp, refresh
+}
