@@ -36,7 +36,7 @@ type emitter struct {
 }
 
 func newEmitter(s *Server, d *webhooks.Dispatcher, ids *store.IDs) *emitter {
-	e := &emitter{dispatcher: d, apps: s.tokens, store: s.store, hl: s.spec,
+	e := &emitter{dispatcher: d, apps: s.tokens, store: s.store, hl: s.HighLevel.spec,
 		ids: ids, log: s.opts.Logger.With("component", "webhooks"),
 		done: make(chan struct{}), stopped: make(chan struct{}), wake: make(chan struct{}, 1)}
 	s.store.Observe(e.observe)

@@ -37,58 +37,71 @@ import (
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
-// Options configure a Server. The zero value serves the embedded spec on a
-// free loopback port with one default location, app and token, a journal of
-// 1000 entries, no rate limits and no faults. The fields with yaml tags are
-// also the config file's (contactbridge.yaml).
+// Options configure a Server. The zero value serves the embedded specs on
+// free loopback ports with one default location, app, token, Marketing 360
+// account and key, a journal of 1000 entries, no rate limits and no faults.
+// The fields with yaml tags are also the config file's (contactbridge.yaml):
+// what only one twin uses sits under its name, what both share at the top.
 type Options struct {
-	// Addr is the address to listen on; "" means 127.0.0.1:0.
-	Addr string `yaml:"addr"`
 	// Seed makes ids and secrets reproducible; 0 picks a random seed.
 	Seed uint64 `yaml:"seed"`
 	// ClockMode is "real" or "frozen"; "" means frozen with a seed and real
 	// without. A frozen clock starts at SeededStart and moves only through
 	// the admin API. Ignored when Clock is set.
 	ClockMode string `yaml:"clock"`
-	// SpecPath overrides the embedded HighLevel spec.
-	SpecPath string `yaml:"spec,omitempty"`
 	// Strict validates every response against the spec (500 on drift).
 	Strict bool `yaml:"strict"`
 	// StateFile is a state exported by GET /__admin/state, loaded at start
-	// (and restored by reset) instead of the empty default location.
+	// (and restored by reset) over the start-up data.
 	StateFile string `yaml:"state,omitempty"`
 
-	Admin     AdminOptions     `yaml:"admin"`
-	Journal   JournalOptions   `yaml:"journal"`
-	Auth      AuthOptions      `yaml:"auth"`
-	Locations []store.Location `yaml:"locations,omitempty"`
-	Apps      []auth.App       `yaml:"apps,omitempty"`
-	Tokens    []TokenOptions   `yaml:"tokens,omitempty"`
-	// Limits are the rate limits; nil means none.
-	Limits *limits.Config `yaml:"limits,omitempty"`
-	Faults []faults.Rule  `yaml:"faults,omitempty"`
+	HighLevel HighLevelOptions `yaml:"highlevel"`
+	M360      M360Options      `yaml:"m360"`
+
+	Admin   AdminOptions   `yaml:"admin"`
+	Journal JournalOptions `yaml:"journal"`
+	Faults  []faults.Rule  `yaml:"faults,omitempty"`
 	// Webhooks configure both twins' webhooks.
 	Webhooks WebhookOptions `yaml:"webhooks"`
-
-	// M360Addr is the Marketing 360 twin's address; "" means 127.0.0.1:0.
-	M360Addr string `yaml:"m360Addr"`
-	// M360SpecPath overrides the embedded Marketing 360 spec.
-	M360SpecPath string `yaml:"m360Spec,omitempty"`
-	// M360Limits is the leaky bucket per API key; nil means none.
-	M360Limits *limits.LeakyConfig `yaml:"m360Limits,omitempty"`
-	// M360Keys are Marketing 360 API keys besides the default one.
-	M360Keys []M360KeyOptions `yaml:"m360Keys,omitempty"`
 
 	// Data, when set, makes data for the default location and Marketing 360
 	// account; it is loaded at start and again by reset (fixtures use it).
 	Data func(store.Location, store.M360Account) (store.State, error) `yaml:"-"`
 
-	// NoListener builds the handler without listening; use Handler or Client.
+	// NoListener builds the handlers without listening; use the twins'
+	// Handler or Client.
 	NoListener bool `yaml:"-"`
 	// Clock gives the time; nil means the clock ClockMode asks for.
 	Clock clock.Clock `yaml:"-"`
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger `yaml:"-"`
+}
+
+// HighLevelOptions configure the HighLevel twin.
+type HighLevelOptions struct {
+	// Addr is the address to listen on; "" means 127.0.0.1:0.
+	Addr string `yaml:"addr"`
+	// Spec overrides the embedded spec (a file path).
+	Spec string      `yaml:"spec,omitempty"`
+	Auth AuthOptions `yaml:"auth"`
+	// Locations, Apps and Tokens are made at start besides the defaults.
+	Locations []store.Location `yaml:"locations,omitempty"`
+	Apps      []auth.App       `yaml:"apps,omitempty"`
+	Tokens    []TokenOptions   `yaml:"tokens,omitempty"`
+	// Limits are the rate limits; nil means none.
+	Limits *limits.Config `yaml:"limits,omitempty"`
+}
+
+// M360Options configure the Marketing 360 twin.
+type M360Options struct {
+	// Addr is the address to listen on; "" means 127.0.0.1:0.
+	Addr string `yaml:"addr"`
+	// Spec overrides the embedded spec (a file path).
+	Spec string `yaml:"spec,omitempty"`
+	// Limits is the leaky bucket per API key; nil means none.
+	Limits *limits.LeakyConfig `yaml:"limits,omitempty"`
+	// Keys are API keys made at start besides the default one.
+	Keys []APIKey `yaml:"keys,omitempty"`
 }
 
 // WebhookOptions configure the webhooks of both twins: HighLevel events go
@@ -156,55 +169,92 @@ type TokenOptions struct {
 	ExpiresIn clock.Duration `yaml:"expiresIn,omitempty"`
 }
 
-// M360KeyOptions is a Marketing 360 API key from the config file.
-type M360KeyOptions struct {
+// APIKey is a Marketing 360 API key: HTTP Basic client id and secret.
+type APIKey struct {
 	ClientID     string `yaml:"clientId"`
 	ClientSecret string `yaml:"clientSecret"`
-	// AccountID is the key's account; 0 means the default account.
+	// AccountID is the key's account; 0 in Options means the default account.
 	AccountID   int64    `yaml:"accountId,omitempty"`
 	Permissions []string `yaml:"permissions"`
 }
 
-// M360Key is a Marketing 360 API key: HTTP Basic client id and secret.
-type M360Key struct {
-	ClientID, ClientSecret string
-	AccountID              int64
-	Permissions            []string
+// Defaults are what a server makes at start, for its users to call it with.
+type Defaults struct {
+	HighLevel HighLevelDefaults
+	M360      M360Defaults
+}
+
+// HighLevelDefaults are the HighLevel twin's start-up credentials.
+type HighLevelDefaults struct {
+	Location store.Location
+	// Token is a Private Integration Token for Location with every scope of
+	// the spec.
+	Token string
+	// App is an OAuth app installed on Location with every scope of the spec.
+	App auth.App
+}
+
+// M360Defaults are the Marketing 360 twin's start-up account and key.
+type M360Defaults struct {
+	Account store.M360Account
+	// Key is a key of Account with every permission of the spec.
+	Key APIKey
+}
+
+// Twin is one of the server's two APIs: its handler (which answers the
+// shared admin API under /__admin/ too), base URL and spec.
+type Twin struct {
+	handler http.Handler
+	url     string
+	spec    *openapi.Spec
+	// inProcess serves both twins without a listener; nil with one.
+	inProcess http.RoundTripper
+}
+
+// Handler returns the twin's HTTP handler.
+func (t *Twin) Handler() http.Handler { return t.handler }
+
+// URL returns the twin's base URL.
+func (t *Twin) URL() string { return t.url }
+
+// Spec returns the spec the twin serves.
+func (t *Twin) Spec() *openapi.Spec { return t.spec }
+
+// Client returns an HTTP client for the twins; without a listener it calls
+// the handlers in process (either twin's URL).
+func (t *Twin) Client() *http.Client {
+	if t.inProcess == nil {
+		return &http.Client{Timeout: 30 * time.Second}
+	}
+	return &http.Client{Transport: t.inProcess}
 }
 
 // SeededStart is where a frozen clock starts.
 var SeededStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Server is a running twin.
+// Server serves the two twins, HighLevel and Marketing 360, on one state.
 type Server struct {
+	HighLevel *Twin
+	M360      *Twin
+
 	opts     Options
-	spec     *openapi.Spec
 	clock    clock.Clock
 	store    *store.Store
 	tokens   *auth.Registry
 	limiter  *limits.Limiter
 	faults   *faults.Injector
 	journal  *journal.Journal
-	handler  http.Handler
 	log      *slog.Logger
-	location store.Location
-	token    string
-	app      auth.App
+	defaults Defaults
 	initial  store.State
 
-	m360Spec    *openapi.Spec
-	keys        *auth.KeyRing
-	leaky       *limits.Leaky
-	m360Handler http.Handler
-	m360URL     string
-	m360Account store.M360Account
-	m360Key     M360Key
-	early       <-chan decodedState // the state file, decoding since start
-	resetMu     sync.Mutex          // one reset at a time
-	webhooks    *webhooks.Dispatcher
-	emitter     *emitter
+	keys     *auth.KeyRing
+	leaky    *limits.Leaky
+	early    <-chan decodedState // the state file, decoding since start
+	resetMu  sync.Mutex          // one reset at a time
+	webhooks *webhooks.Dispatcher
+	emitter  *emitter
 
-	url       string
 	listeners []*listener
 	closeMu   sync.Mutex // guards closed
 	closed    bool
@@ -239,24 +289,24 @@ func NewServer(opts Options) (*Server, error) {
 	var specErrs [3]error
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); spec, specErrs[0] = openapi.LoadHighLevel(ctx, opts.SpecPath) }()
+	go func() { defer wg.Done(); spec, specErrs[0] = openapi.LoadHighLevel(ctx, opts.HighLevel.Spec) }()
 	go func() { defer wg.Done(); adminSpec, specErrs[1] = openapi.LoadAdmin(ctx) }()
-	go func() { defer wg.Done(); m360Spec, specErrs[2] = openapi.LoadMarketing360(ctx, opts.M360SpecPath) }()
+	go func() { defer wg.Done(); m360Spec, specErrs[2] = openapi.LoadMarketing360(ctx, opts.M360.Spec) }()
 	wg.Wait()
 	if err := errors.Join(specErrs[:]...); err != nil {
 		return nil, fmt.Errorf("mock: %w", err)
 	}
 	ids := store.NewIDs(seed)
 	s := &Server{
-		opts:     opts,
-		spec:     spec,
-		clock:    clk,
-		store:    store.New(clk, ids),
-		tokens:   auth.NewRegistry(clk),
-		keys:     auth.NewKeyRing(),
-		m360Spec: m360Spec,
-		early:    early,
-		log:      opts.Logger.With("component", "mock"),
+		HighLevel: &Twin{spec: spec},
+		M360:      &Twin{spec: m360Spec},
+		opts:      opts,
+		clock:     clk,
+		store:     store.New(clk, ids),
+		tokens:    auth.NewRegistry(clk),
+		keys:      auth.NewKeyRing(),
+		early:     early,
+		log:       opts.Logger.With("component", "mock"),
 	}
 	s.tokens.Secrets = ids.Token
 	s.tokens.KnownLocation = func(id string) bool {
@@ -267,15 +317,15 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 	limitCfg := limits.Config{}
-	if opts.Limits != nil {
-		limitCfg = *opts.Limits
+	if opts.HighLevel.Limits != nil {
+		limitCfg = *opts.HighLevel.Limits
 	}
 	if s.limiter, err = limits.New(clk, limitCfg); err != nil {
 		return nil, fmt.Errorf("mock: limits: %w", err)
 	}
 	leakyCfg := limits.LeakyConfig{}
-	if opts.M360Limits != nil {
-		leakyCfg = *opts.M360Limits
+	if opts.M360.Limits != nil {
+		leakyCfg = *opts.M360.Limits
 	}
 	if s.leaky, err = limits.NewLeaky(clk, leakyCfg); err != nil {
 		return nil, fmt.Errorf("mock: marketing 360 limits: %w", err)
@@ -300,7 +350,7 @@ func NewServer(opts Options) (*Server, error) {
 		Auth:              s.tokens,
 		RenderError:       highlevel.RenderError,
 		Strict:            opts.Strict,
-		ScopeDeniedStatus: opts.Auth.ScopeDeniedStatus,
+		ScopeDeniedStatus: opts.HighLevel.Auth.ScopeDeniedStatus,
 		Outer:             []pipeline.Middleware{s.journal.Middleware(), accessLog(s.log), s.faults.Middleware()},
 		Inner:             []pipeline.Middleware{s.limiter.Middleware()},
 		Logger:            opts.Logger,
@@ -309,10 +359,10 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, s.fail(fmt.Errorf("mock: %w", err))
 	}
 	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults, Webhooks: s.webhooks,
-		CheckApp: func(a auth.App) error { return checkWebhookApp(a, s.spec) },
+		CheckApp: func(a auth.App) error { return checkWebhookApp(a, spec) },
 		Journal:  s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
 		M360Keys: s.keys, M360Limits: s.leaky, Secret: ids.Token,
-		DefaultLocation: s.location.ID, DefaultM360Account: s.m360Account.ID,
+		DefaultLocation: s.defaults.HighLevel.Location.ID, DefaultM360Account: s.defaults.M360.Account.ID,
 		M360AccountExists: func(id int64) bool {
 			_, err := s.store.M360Account(id)
 			return err == nil
@@ -346,22 +396,23 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("mock: marketing 360: %w", err))
 	}
-	s.handler, s.m360Handler = withAdmin(adm, hl), withAdmin(adm, mp)
+	s.HighLevel.handler, s.M360.handler = withAdmin(adm, hl), withAdmin(adm, mp)
 	if opts.NoListener {
-		s.url, s.m360URL = "http://highlevel.twin", "http://m360.twin"
+		s.HighLevel.url, s.M360.url = "http://highlevel.twin", "http://m360.twin"
+		t := handlerTransport{"highlevel.twin": s.HighLevel.handler, "m360.twin": s.M360.handler}
+		s.HighLevel.inProcess, s.M360.inProcess = t, t
 		return s, nil
 	}
 	for _, l := range []struct {
 		addr string
-		h    http.Handler
-		url  *string
-	}{{opts.Addr, s.handler, &s.url}, {opts.M360Addr, s.m360Handler, &s.m360URL}} {
-		ln, err := s.serve(l.addr, l.h)
+		twin *Twin
+	}{{opts.HighLevel.Addr, s.HighLevel}, {opts.M360.Addr, s.M360}} {
+		ln, err := s.serve(l.addr, l.twin.handler)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		*l.url = ln.url
+		l.twin.url = ln.url
 		s.listeners = append(s.listeners, ln)
 	}
 	return s, nil
@@ -453,47 +504,49 @@ func pickClock(opts Options) (clock.Clock, error) {
 // seedData makes the start-up state: the default location, app and token,
 // and the configured locations, apps and tokens. It is what reset returns to.
 func (s *Server) seedData(ids *store.IDs) error {
-	s.location = defaultLocation(ids)
-	s.store.PutLocation(s.location)
-	for _, l := range s.opts.Locations {
+	hl := &s.defaults.HighLevel
+	hl.Location = defaultLocation(ids)
+	s.store.PutLocation(hl.Location)
+	for _, l := range s.opts.HighLevel.Locations {
 		if l.ID == "" {
 			return fmt.Errorf("mock: a configured location has no id")
 		}
 		s.store.PutLocation(l)
 	}
-	s.token = "pit-" + uuid(ids)
-	s.app = auth.App{
+	hl.Token = "pit-" + uuid(ids)
+	hl.App = auth.App{
 		ClientID:     ids.ObjectID() + "-" + ids.Token(8),
 		ClientSecret: uuid(ids),
 		Name:         "Contactbridge Dev App",
 		RedirectURIs: []string{"http://127.0.0.1:8080/oauth/callback", "http://localhost:8080/oauth/callback"},
-		Scopes:       SpecScopes(s.spec),
-		Location:     s.location.ID,
+		Scopes:       SpecScopes(s.HighLevel.spec),
+		Location:     hl.Location.ID,
 	}
 	if u := s.opts.Webhooks.URL; u != "" {
 		if err := webhooks.CheckURL(u); err != nil {
 			return fmt.Errorf("mock: webhooks.url %q: %w", u, err)
 		}
-		s.app.WebhookURL = u
+		hl.App.WebhookURL = u
 	}
-	apps := append([]auth.App{s.app}, s.opts.Apps...)
+	apps := append([]auth.App{hl.App}, s.opts.HighLevel.Apps...)
 	for _, a := range apps {
 		if a.ClientID == "" || a.ClientSecret == "" {
 			return fmt.Errorf("mock: a configured app needs clientId and clientSecret")
 		}
-		if err := checkWebhookApp(a, s.spec); err != nil {
+		if err := checkWebhookApp(a, s.HighLevel.spec); err != nil {
 			return fmt.Errorf("mock: %w", err)
 		}
 		s.tokens.PutApp(a)
 	}
 	life := auth.DefaultLifetimes()
-	if d := s.opts.Auth.AccessTokenTTL.Std(); d > 0 {
+	ao := s.opts.HighLevel.Auth
+	if d := ao.AccessTokenTTL.Std(); d > 0 {
 		life.Access = d
 	}
-	if d := s.opts.Auth.RefreshTokenTTL.Std(); d > 0 {
+	if d := ao.RefreshTokenTTL.Std(); d > 0 {
 		life.Refresh = d
 	}
-	life.RefreshGrace = s.opts.Auth.RefreshGrace.Std()
+	life.RefreshGrace = ao.RefreshGrace.Std()
 	s.tokens.SetLifetimes(life)
 	if err := s.seedM360(ids); err != nil {
 		return err
@@ -519,33 +572,34 @@ func (s *Server) seedData(ids *store.IDs) error {
 
 // seedM360 makes the default Marketing 360 account, its campaigns and key.
 func (s *Server) seedM360(ids *store.IDs) error {
-	s.m360Account = s.store.PutM360Account(store.M360Account{Name: "Contactbridge Demo (Marketing 360)", Timezone: "America/Denver"})
+	m := &s.defaults.M360
+	m.Account = s.store.PutM360Account(store.M360Account{Name: "Contactbridge Demo (Marketing 360)", Timezone: "America/Denver"})
 	for _, c := range []store.M360Campaign{
 		{Name: "Welcome series", Status: store.M360CampaignActive},
 		{Name: "Re-engagement", Status: store.M360CampaignActive},
 		{Name: "Holiday promotion", Status: store.M360CampaignPaused},
 	} {
-		c.AccountID = s.m360Account.ID
+		c.AccountID = m.Account.ID
 		if _, err := s.store.PutM360Campaign(c); err != nil {
 			return fmt.Errorf("mock: seed campaigns: %w", err)
 		}
 	}
-	s.m360Key = M360Key{ClientID: "m360_" + ids.Token(16), ClientSecret: ids.Token(32),
-		AccountID: s.m360Account.ID, Permissions: SpecScopes(s.m360Spec)}
+	m.Key = APIKey{ClientID: "m360_" + ids.Token(16), ClientSecret: ids.Token(32),
+		AccountID: m.Account.ID, Permissions: SpecScopes(s.M360.spec)}
 	return nil
 }
 
 // staticKeys lists the default and the configured Marketing 360 keys.
 func (s *Server) staticKeys() ([]auth.KeyEntry, error) {
-	keys := []M360Key{s.m360Key}
-	for _, k := range s.opts.M360Keys {
+	keys := []APIKey{s.defaults.M360.Key}
+	for _, k := range s.opts.M360.Keys {
 		if k.ClientID == "" || k.ClientSecret == "" {
 			return nil, fmt.Errorf("mock: a configured Marketing 360 key needs clientId and clientSecret")
 		}
 		if k.AccountID == 0 {
-			k.AccountID = s.m360Account.ID
+			k.AccountID = s.defaults.M360.Account.ID
 		}
-		keys = append(keys, M360Key(k))
+		keys = append(keys, k)
 	}
 	out := make([]auth.KeyEntry, 0, len(keys))
 	for _, k := range keys {
@@ -573,7 +627,7 @@ func (s *Server) startState() (store.State, bool, error) {
 		st, large = overlay(st, d.st), d.size > 32<<20
 	}
 	if s.opts.Data != nil {
-		data, err := s.opts.Data(s.location, s.m360Account)
+		data, err := s.opts.Data(s.defaults.HighLevel.Location, s.defaults.M360.Account)
 		if err != nil {
 			return st, false, fmt.Errorf("mock: data: %w", err)
 		}
@@ -659,9 +713,10 @@ func overlay(base, top store.State) store.State {
 
 // staticTokens lists the default and the configured static tokens.
 func (s *Server) staticTokens() (map[string]auth.Principal, error) {
-	out := map[string]auth.Principal{s.token: {Kind: auth.PrivateIntegration, AppID: "pit-" + s.token[4:12],
-		LocationID: s.location.ID, Scopes: SpecScopes(s.spec)}}
-	for _, t := range s.opts.Tokens {
+	hl := s.defaults.HighLevel
+	out := map[string]auth.Principal{hl.Token: {Kind: auth.PrivateIntegration, AppID: "pit-" + hl.Token[4:12],
+		LocationID: hl.Location.ID, Scopes: SpecScopes(s.HighLevel.spec)}}
+	for _, t := range s.opts.HighLevel.Tokens {
 		if t.Token == "" || t.LocationID == "" {
 			return nil, fmt.Errorf("mock: a configured token needs token and locationId")
 		}
@@ -728,50 +783,11 @@ func (s *Server) locationOf(r *http.Request) string {
 	return ""
 }
 
-// Handler returns the twin's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.handler }
-
-// URL returns the twin's base URL.
-func (s *Server) URL() string { return s.url }
-
-// Client returns an HTTP client for the twin; without a listener it calls the
-// handler in process.
-func (s *Server) Client() *http.Client {
-	if len(s.listeners) > 0 {
-		return &http.Client{Timeout: 30 * time.Second}
-	}
-	return &http.Client{Transport: handlerTransport{"highlevel.twin": s.handler, "m360.twin": s.m360Handler}}
-}
-
-// Store returns the twin's state.
+// Store returns the twins' state.
 func (s *Server) Store() *store.Store { return s.store }
 
-// Spec returns the spec the twin serves.
-func (s *Server) Spec() *openapi.Spec { return s.spec }
-
-// DefaultLocation returns the location made at start.
-func (s *Server) DefaultLocation() store.Location { return s.location }
-
-// DefaultToken returns a Private Integration Token for the default location
-// with every scope of the spec.
-func (s *Server) DefaultToken() string { return s.token }
-
-// M360URL returns the Marketing 360 twin's base URL (paths under /v1).
-func (s *Server) M360URL() string { return s.m360URL }
-
-// M360Spec returns the Marketing 360 spec the twin serves.
-func (s *Server) M360Spec() *openapi.Spec { return s.m360Spec }
-
-// DefaultM360Account returns the Marketing 360 account made at start.
-func (s *Server) DefaultM360Account() store.M360Account { return s.m360Account }
-
-// DefaultM360Key returns the Marketing 360 API key made at start, with every
-// permission of the spec.
-func (s *Server) DefaultM360Key() M360Key { return s.m360Key }
-
-// DefaultApp returns the OAuth app made at start: installed on the default
-// location with every scope of the spec.
-func (s *Server) DefaultApp() auth.App { return s.app }
+// Defaults returns the location, token, app, account and key made at start.
+func (s *Server) Defaults() Defaults { return s.defaults }
 
 // Webhooks returns the twins' webhook dispatcher: its delivery log, keys
 // and settings.
@@ -844,7 +860,7 @@ func (s *Server) startWebhooks(seed uint64) error {
 	}
 	var validate func(webhooks.Message) error
 	if s.opts.Strict {
-		validate = validator(s.spec, s.m360Spec)
+		validate = validator(s.HighLevel.spec, s.M360.spec)
 	}
 	s.webhooks, err = webhooks.New(webhooks.Options{Clock: s.clock, Keys: keys, Settings: o.Settings,
 		Workers: o.Workers, LogSize: o.LogSize, Seed: seed, Spool: o.Spool, Validate: validate, Observe: o.Observe,

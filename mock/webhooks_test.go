@@ -183,9 +183,9 @@ func (e *hookEnv) subscribeM360(t *testing.T, events ...string) m360Webhook {
 // signature, the payload's schema, the event's name in the body.
 func (e *hookEnv) check(t *testing.T, d hookDelivery) {
 	t.Helper()
-	spec := e.srv.Spec()
+	spec := e.srv.HighLevel.Spec()
 	if d.path == "/m360" {
-		spec = e.srv.M360Spec()
+		spec = e.srv.M360.Spec()
 		if d.header.Get("X-M360-Event") != d.str("type") || d.header.Get("X-M360-Delivery") != d.str("id") {
 			t.Errorf("Marketing 360 headers %v for %s", d.header, d.body)
 		}
@@ -267,7 +267,7 @@ func TestWebhooks_HighLevelEventsForEveryChange(t *testing.T) {
 		t.Errorf("last event %s, want the contact's ContactDelete with its fields", del.body)
 	}
 
-	app := e.srv.DefaultApp()
+	app := e.srv.Defaults().HighLevel.App
 	ids := map[string]bool{}
 	last := ""
 	for _, d := range got {
@@ -321,7 +321,7 @@ func TestWebhooks_Marketing360EventsForTheirSubscriptions(t *testing.T) {
 	wantEvents(t, types, "contact.created", "contact.updated", "task.created", "task.completed",
 		"note.created", "event.created", "contact.deleted")
 	for _, d := range got {
-		if d.fields["accountId"] != float64(e.srv.DefaultM360Account().ID) || d.fields["occurred"] != float64(clockStart.Unix()) ||
+		if d.fields["accountId"] != float64(e.srv.Defaults().M360.Account.ID) || d.fields["occurred"] != float64(clockStart.Unix()) ||
 			!strings.HasPrefix(d.str("id"), "evt_") {
 			t.Errorf("envelope of %s", d.body)
 		}
@@ -581,7 +581,7 @@ func TestWebhooks_ShutdownSpoolsAndTheNextStartDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hl := &twinEnv{srv: srv, client: srv.Client(), token: srv.DefaultToken(), loc: srv.DefaultLocation()}
+	hl := &twinEnv{srv: srv, client: srv.HighLevel.Client(), token: srv.Defaults().HighLevel.Token, loc: srv.Defaults().HighLevel.Location}
 	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
 	first := rcv.next(t)
 	if d := hookReceive(t, recorded, "the first attempt was not recorded"); d.Status != webhooks.StatusPending {
@@ -615,7 +615,7 @@ func TestWebhooks_ShutdownSpoolsAndTheNextStartDelivers(t *testing.T) {
 func TestWebhooks_AdminSubscriptionsKeysAndErrors(t *testing.T) {
 	e := newHookEnv(t, mock.Options{Webhooks: mock.WebhookOptions{RSA: true}})
 	hl := e.hl
-	app := e.srv.DefaultApp()
+	app := e.srv.Defaults().HighLevel.App
 	keys := mustDo[webhooks.PublicKeys](t, hl, "GET", "/__admin/webhooks/keys", nil, 200)
 	if keys != e.srv.Webhooks().Keys().Public() || keys.RSA == "" {
 		t.Fatalf("keys %+v", keys)
@@ -664,8 +664,8 @@ func TestWebhooks_AdminSubscriptionsKeysAndErrors(t *testing.T) {
 	if _, err := mock.NewServer(mock.Options{NoListener: true, Webhooks: mock.WebhookOptions{URL: "localhost:9000"}}); err == nil {
 		t.Error("a twin started with a webhook URL that is not absolute")
 	}
-	if _, err := mock.NewServer(mock.Options{NoListener: true, Apps: []auth.App{{ClientID: "a", ClientSecret: "b",
-		WebhookURL: "http://127.0.0.1:1/x", WebhookEvents: []string{"contact.created"}}}}); err == nil {
+	if _, err := mock.NewServer(mock.Options{NoListener: true, HighLevel: mock.HighLevelOptions{Apps: []auth.App{{ClientID: "a", ClientSecret: "b",
+		WebhookURL: "http://127.0.0.1:1/x", WebhookEvents: []string{"contact.created"}}}}}); err == nil {
 		t.Error("a twin started with an app subscribed to an event HighLevel does not have")
 	}
 }

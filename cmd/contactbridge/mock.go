@@ -54,13 +54,13 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "config file (default: ./"+defaultConfigFile+" when it exists)")
 	fl.BoolVar(&f.printConfig, "print-config", false, "print the effective config as YAML and exit")
-	fl.StringVar(&f.opts.Addr, "addr", f.opts.Addr, "address of the HighLevel twin (loopback only)")
-	fl.StringVar(&f.opts.M360Addr, "m360-addr", f.opts.M360Addr, "address of the Marketing 360 twin (loopback only)")
-	fl.StringVar(&f.opts.M360SpecPath, "m360-spec", "", "serve this OpenAPI file instead of the embedded Marketing 360 spec")
-	fl.Float64Var(&f.opts.M360Limits.PerSecond, "m360-rate", f.opts.M360Limits.PerSecond, "Marketing 360 requests per second per API key (leaky bucket)")
+	fl.StringVar(&f.opts.HighLevel.Addr, "addr", f.opts.HighLevel.Addr, "address of the HighLevel twin (loopback only)")
+	fl.StringVar(&f.opts.M360.Addr, "m360-addr", f.opts.M360.Addr, "address of the Marketing 360 twin (loopback only)")
+	fl.StringVar(&f.opts.M360.Spec, "m360-spec", "", "serve this OpenAPI file instead of the embedded Marketing 360 spec")
+	fl.Float64Var(&f.opts.M360.Limits.PerSecond, "m360-rate", f.opts.M360.Limits.PerSecond, "Marketing 360 requests per second per API key (leaky bucket)")
 	fl.Uint64Var(&f.opts.Seed, "seed", 0, "seed for ids and secrets; with a seed the clock is frozen at "+mock.SeededStart.Format("2006-01-02T15:04:05Z")+" unless --clock real")
 	fl.StringVar(&f.opts.ClockMode, "clock", "", "real or frozen (default: frozen with --seed, real without); a frozen clock moves with POST /__admin/clock")
-	fl.StringVar(&f.opts.SpecPath, "spec", "", "serve this OpenAPI file instead of the embedded spec")
+	fl.StringVar(&f.opts.HighLevel.Spec, "spec", "", "serve this OpenAPI file instead of the embedded spec")
 	fl.StringVar(&f.opts.StateFile, "state", "", "load this state (as GET /__admin/state exports it) at start")
 	fl.StringVar(&f.scenario, "scenario", "default", "fixtures scenario loaded at start (see: contactbridge fixtures scenarios)")
 	fl.BoolVar(&f.empty, "empty", false, "start with no data: only the default location, account and credentials")
@@ -70,11 +70,11 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 	fl.BoolVar(&f.opts.Admin.Remote, "admin-remote", false, "let non-loopback clients use the admin API")
 	fl.IntVar(&f.opts.Journal.Size, "journal-size", f.opts.Journal.Size, "requests kept in the journal (negative: none)")
 	fl.BoolVar(&f.noLimits, "no-limits", false, "turn the rate limits off")
-	fl.IntVar(&f.opts.Limits.Burst, "burst", f.opts.Limits.Burst, "requests per burst window, per app and location")
-	fl.DurationVar(&f.interval, "burst-interval", f.opts.Limits.Interval.Std(), "burst window length")
-	fl.IntVar(&f.opts.Limits.Daily, "daily", f.opts.Limits.Daily, "requests per day, per app and location")
-	fl.BoolVar(&f.opts.Limits.RetryAfter, "retry-after", true, "send Retry-After with 429s")
-	fl.IntVar(&f.opts.Auth.ScopeDeniedStatus, "scope-denied-status", 401, "status for a token without the scope: 401 (live API) or 403 (RFC 6750)")
+	fl.IntVar(&f.opts.HighLevel.Limits.Burst, "burst", f.opts.HighLevel.Limits.Burst, "requests per burst window, per app and location")
+	fl.DurationVar(&f.interval, "burst-interval", f.opts.HighLevel.Limits.Interval.Std(), "burst window length")
+	fl.IntVar(&f.opts.HighLevel.Limits.Daily, "daily", f.opts.HighLevel.Limits.Daily, "requests per day, per app and location")
+	fl.BoolVar(&f.opts.HighLevel.Limits.RetryAfter, "retry-after", true, "send Retry-After with 429s")
+	fl.IntVar(&f.opts.HighLevel.Auth.ScopeDeniedStatus, "scope-denied-status", 401, "status for a token without the scope: 401 (live API) or 403 (RFC 6750)")
 	w := &f.opts.Webhooks
 	fl.StringVar(&w.URL, "webhook-url", "", "send the default location's HighLevel webhook events to this URL (the default app's webhook URL)")
 	fl.StringVar(&w.KeyFile, "webhook-keys", "", "PEM file of the webhook signing keys: read when it exists, written when not (default: new keys each start, from --seed when given)")
@@ -91,8 +91,8 @@ Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
 // defaultMockOptions are the command's defaults: the live API's limits on.
 func defaultMockOptions() mock.Options {
 	lim, leaky := limits.DefaultConfig(), limits.DefaultLeakyConfig()
-	return mock.Options{Addr: "127.0.0.1:4010", M360Addr: "127.0.0.1:4011", Journal: mock.JournalOptions{Size: 1000},
-		Limits: &lim, M360Limits: &leaky, Webhooks: mock.WebhookOptions{Settings: webhooks.DefaultSettings()}}
+	return mock.Options{HighLevel: mock.HighLevelOptions{Addr: "127.0.0.1:4010", Limits: &lim},
+		M360: mock.M360Options{Addr: "127.0.0.1:4011", Limits: &leaky}, Journal: mock.JournalOptions{Size: 1000}, Webhooks: mock.WebhookOptions{Settings: webhooks.DefaultSettings()}}
 }
 
 // loadOptions reads the config file, then lays the flags that were set on top.
@@ -110,13 +110,13 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 		if err := dec.Decode(&opts); err != nil && !errors.Is(err, io.EOF) {
 			return opts, fmt.Errorf("config %s: %w", path, err)
 		}
-		if opts.Limits == nil {
+		if opts.HighLevel.Limits == nil {
 			lim := limits.DefaultConfig()
-			opts.Limits = &lim
+			opts.HighLevel.Limits = &lim
 		}
-		if opts.M360Limits == nil {
+		if opts.M360.Limits == nil {
 			leaky := limits.DefaultLeakyConfig()
-			opts.M360Limits = &leaky
+			opts.M360.Limits = &leaky
 		}
 	case explicit || !errors.Is(err, fs.ErrNotExist):
 		return opts, fmt.Errorf("config: %w", err)
@@ -124,19 +124,19 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		switch fl.Name {
 		case "addr":
-			opts.Addr = f.opts.Addr
+			opts.HighLevel.Addr = f.opts.HighLevel.Addr
 		case "m360-addr":
-			opts.M360Addr = f.opts.M360Addr
+			opts.M360.Addr = f.opts.M360.Addr
 		case "m360-spec":
-			opts.M360SpecPath = f.opts.M360SpecPath
+			opts.M360.Spec = f.opts.M360.Spec
 		case "m360-rate":
-			opts.M360Limits.PerSecond = f.opts.M360Limits.PerSecond
+			opts.M360.Limits.PerSecond = f.opts.M360.Limits.PerSecond
 		case "seed":
 			opts.Seed = f.opts.Seed
 		case "clock":
 			opts.ClockMode = f.opts.ClockMode
 		case "spec":
-			opts.SpecPath = f.opts.SpecPath
+			opts.HighLevel.Spec = f.opts.HighLevel.Spec
 		case "state":
 			opts.StateFile = f.opts.StateFile
 		case "strict":
@@ -148,18 +148,18 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 		case "journal-size":
 			opts.Journal.Size = f.opts.Journal.Size
 		case "burst":
-			opts.Limits.Burst = f.opts.Limits.Burst
+			opts.HighLevel.Limits.Burst = f.opts.HighLevel.Limits.Burst
 		case "burst-interval":
-			opts.Limits.Interval = clock.Duration(f.interval)
+			opts.HighLevel.Limits.Interval = clock.Duration(f.interval)
 		case "daily":
-			opts.Limits.Daily = f.opts.Limits.Daily
+			opts.HighLevel.Limits.Daily = f.opts.HighLevel.Limits.Daily
 		case "retry-after":
-			opts.Limits.RetryAfter = f.opts.Limits.RetryAfter
+			opts.HighLevel.Limits.RetryAfter = f.opts.HighLevel.Limits.RetryAfter
 		case "scope-denied-status":
-			opts.Auth.ScopeDeniedStatus = f.opts.Auth.ScopeDeniedStatus
+			opts.HighLevel.Auth.ScopeDeniedStatus = f.opts.HighLevel.Auth.ScopeDeniedStatus
 		case "no-limits":
-			opts.Limits.Enabled = !f.noLimits
-			opts.M360Limits.Enabled = !f.noLimits
+			opts.HighLevel.Limits.Enabled = !f.noLimits
+			opts.M360.Limits.Enabled = !f.noLimits
 		case "webhook-url":
 			opts.Webhooks.URL = f.opts.Webhooks.URL
 		case "webhook-keys":
@@ -188,13 +188,13 @@ func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
 	if err := opts.Webhooks.Settings.Validate(); err != nil {
 		return opts, err
 	}
-	if s := opts.Auth.ScopeDeniedStatus; s != 0 && s != 401 && s != 403 {
+	if s := opts.HighLevel.Auth.ScopeDeniedStatus; s != 0 && s != 401 && s != 403 {
 		return opts, fmt.Errorf("scope-denied-status %d: want 401 or 403", s)
 	}
-	if err := opts.Limits.Validate(); err != nil {
+	if err := opts.HighLevel.Limits.Validate(); err != nil {
 		return opts, err
 	}
-	if err := opts.M360Limits.Validate(); err != nil {
+	if err := opts.M360.Limits.Validate(); err != nil {
 		return opts, err
 	}
 	return opts, nil
@@ -214,7 +214,7 @@ func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
 		enc.SetIndent(2)
 		return enc.Encode(opts)
 	}
-	for _, addr := range []string{opts.Addr, opts.M360Addr} {
+	for _, addr := range []string{opts.HighLevel.Addr, opts.M360.Addr} {
 		if !isLoopback(addr) {
 			return fmt.Errorf("addr %s: the twins bind to loopback only (127.0.0.1, ::1 or localhost)", addr)
 		}
@@ -242,7 +242,7 @@ func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
 	if !f.empty {
 		data = "scenario " + f.scenario
 	}
-	logger.Info("twin serving", "url", srv.URL(), "m360", srv.M360URL(), "data", data, "strict", opts.Strict, "limits", opts.Limits.Enabled)
+	logger.Info("twin serving", "url", srv.HighLevel.URL(), "m360", srv.M360.URL(), "data", data, "strict", opts.Strict, "limits", opts.HighLevel.Limits.Enabled)
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
 	return srv.Close()
@@ -258,10 +258,10 @@ func isLoopback(addr string) bool {
 }
 
 func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
-	loc, app, url := srv.DefaultLocation(), srv.DefaultApp(), srv.URL()
+	loc, app, url := srv.Defaults().HighLevel.Location, srv.Defaults().HighLevel.App, srv.HighLevel.URL()
 	limitsLine := "off"
-	if opts.Limits.Enabled {
-		limitsLine = fmt.Sprintf("%d per %s and %d per day, per app and location", opts.Limits.Burst, opts.Limits.Interval, opts.Limits.Daily)
+	if opts.HighLevel.Limits.Enabled {
+		limitsLine = fmt.Sprintf("%d per %s and %d per day, per app and location", opts.HighLevel.Limits.Burst, opts.HighLevel.Limits.Interval, opts.HighLevel.Limits.Daily)
 	}
 	fmt.Fprintf(w, `HighLevel Contacts API v2 twin
   base URL   %[1]s
@@ -283,13 +283,13 @@ Try it:
 OAuth (authorization code, auto-approved): open or curl -i
   '%[1]s/oauth/chooselocation?response_type=code&client_id=%[8]s&redirect_uri=%[10]s&scope=contacts.readonly%%20contacts.write'
   then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d code=<code>
-`, url, loc.ID, loc.Name, loc.Calendars[0].ID, loc.Calendars[0].Name, srv.DefaultToken(),
-		strings.Join(mock.SpecScopes(srv.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
+`, url, loc.ID, loc.Name, loc.Calendars[0].ID, loc.Calendars[0].Name, srv.Defaults().HighLevel.Token,
+		strings.Join(mock.SpecScopes(srv.HighLevel.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
 
-	acct, key, m360URL := srv.DefaultM360Account(), srv.DefaultM360Key(), srv.M360URL()
+	acct, key, m360URL := srv.Defaults().M360.Account, srv.Defaults().M360.Key, srv.M360.URL()
 	m360Limits := "off"
-	if opts.M360Limits.Enabled {
-		m360Limits = fmt.Sprintf("leaky bucket, %g requests per second per API key", opts.M360Limits.PerSecond)
+	if opts.M360.Limits.Enabled {
+		m360Limits = fmt.Sprintf("leaky bucket, %g requests per second per API key", opts.M360.Limits.PerSecond)
 	}
 	fmt.Fprintf(w, `
 Marketing 360 twin
