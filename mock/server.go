@@ -305,7 +305,9 @@ func (s *Server) startWebhooks(seed uint64) error {
 	if err != nil {
 		return fmt.Errorf("mock: %w", err)
 	}
-	s.emitter = newEmitter(s, s.webhooks, store.NewIDs(seed^0x77656268_6f6f6b73))
+	s.emitter = &emitter{dispatcher: s.webhooks, keys: keys, apps: s.tokens, store: s.store, hl: s.HighLevel.spec,
+		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With("component", "webhooks")}
+	s.emitter.start()
 	return nil
 }
 

@@ -194,7 +194,7 @@ func (e *hookEnv) check(t *testing.T, d hookDelivery) {
 		fmt.Sscanf(sig, "t=%d,", &at)
 		ok := false
 		for _, secret := range e.secs {
-			ok = ok || sig == webhooks.SignM360(secret, d.body, time.Unix(at, 0))
+			ok = ok || sig == webhooks.SignHMAC(secret, d.body, time.Unix(at, 0))
 		}
 		if !ok {
 			t.Errorf("X-M360-Signature %q verifies with no subscription's secret", sig)
@@ -343,7 +343,7 @@ func TestWebhooks_Marketing360EventsForTheirSubscriptions(t *testing.T) {
 	if d.str("type") != "note.created" {
 		t.Errorf("after unsubscribing, got %s", d.body)
 	}
-	logged, _ := e.srv.Webhooks().Deliveries(webhooks.Filter{Twin: webhooks.Marketing360})
+	logged, _ := e.srv.Webhooks().Deliveries(webhooks.Filter{Twin: "m360"})
 	if len(logged) != 8 || logged[0].Subscription != fmt.Sprint(only.ID) {
 		t.Errorf("Marketing 360 deliveries: %d, newest for subscription %s", len(logged), logged[0].Subscription)
 	}
