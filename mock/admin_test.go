@@ -444,6 +444,17 @@ func TestServer_LoadsAStateFileAndResetsToIt(t *testing.T) {
 	if again := e.listContacts(t, e.token); again.body["count"] != 3.0 {
 		t.Fatalf("reset goes back to the loaded state: %v", again.body["count"])
 	}
+	// Another seed: the default credentials are for the file's location and
+	// account, not for new empty ones.
+	other := newAdmTwin(t, mock.Options{Seed: 4, StateFile: path})
+	if got := other.srv.Defaults(); got.HighLevel.Location.ID != loc || got.HighLevel.App.Location != loc ||
+		got.M360.Account.ID != src.srv.Defaults().M360.Account.ID {
+		t.Errorf("defaults with another seed: location %s, app on %s, account %d; want the file's %s and %d",
+			got.HighLevel.Location.ID, got.HighLevel.App.Location, got.M360.Account.ID, loc, src.srv.Defaults().M360.Account.ID)
+	}
+	if list := other.listContacts(t, other.token); list.body["count"] != 3.0 {
+		t.Fatalf("the default token with another seed sees %v contacts, want the file's 3", list.body["count"])
+	}
 	if _, err := mock.NewServer(mock.Options{NoListener: true, StateFile: path + ".missing"}); err == nil {
 		t.Fatal("missing state file: no error")
 	}

@@ -14,9 +14,22 @@ import (
 
 // seedData makes the start-up state: the default location, app and token,
 // and the configured locations, apps and tokens. It is what reset returns to.
+// When the state file lacks the made default location, the default token
+// and app are for its busiest location instead (as for accounts: seedM360).
 func (s *Server) seedData(ids *store.IDs) error {
+	file := s.readStateFile()
+	if file.err != nil {
+		return file.err
+	}
 	hl := &s.defaults.HighLevel
 	hl.Location = defaultLocation(ids)
+	owners := make([]string, len(file.st.Contacts))
+	for i, c := range file.st.Contacts {
+		owners[i] = c.LocationID
+	}
+	if l, ok := busiest(file.st.Locations, func(l store.Location) string { return l.ID }, owners, hl.Location.ID); ok {
+		hl.Location = l
+	}
 	s.store.PutLocation(hl.Location)
 	for _, l := range s.opts.HighLevel.Locations {
 		if l.ID == "" {
@@ -59,13 +72,13 @@ func (s *Server) seedData(ids *store.IDs) error {
 	}
 	life.RefreshGrace = ao.RefreshGrace.Std()
 	s.tokens.SetLifetimes(life)
-	if err := s.seedM360(ids); err != nil {
+	if err := s.seedM360(ids, file.st); err != nil {
 		return err
 	}
 	// The start-up state without the state file: reset reads the file again
 	// rather than keep a second copy of a large state in memory.
 	s.initial = s.store.Snapshot()
-	if err := s.loadStart(); err != nil {
+	if err := s.loadStart(file); err != nil {
 		return err
 	}
 	keys, err := s.staticKeys()
@@ -81,8 +94,10 @@ func (s *Server) seedData(ids *store.IDs) error {
 	return nil
 }
 
-// seedM360 makes the default Marketing 360 account, its campaigns and key.
-func (s *Server) seedM360(ids *store.IDs) error {
+// seedM360 makes the default Marketing 360 account, its campaigns and key;
+// when the state file has accounts (they replace the made ones), the key is
+// for the busiest of them, unless the file has the made one.
+func (s *Server) seedM360(ids *store.IDs, file store.State) error {
 	m := &s.defaults.M360
 	m.Account = s.store.PutM360Account(store.M360Account{Name: "Contactbridge Demo (Marketing 360)", Timezone: "America/Denver"})
 	for _, c := range []store.M360Campaign{
@@ -94,6 +109,13 @@ func (s *Server) seedM360(ids *store.IDs) error {
 		if _, err := s.store.PutM360Campaign(c); err != nil {
 			return fmt.Errorf("mock: seed campaigns: %w", err)
 		}
+	}
+	owners := make([]int64, len(file.M360Contacts))
+	for i, c := range file.M360Contacts {
+		owners[i] = c.AccountID
+	}
+	if a, ok := busiest(file.M360Accounts, func(a store.M360Account) int64 { return a.ID }, owners, m.Account.ID); ok {
+		m.Account = a
 	}
 	m.Key = APIKey{ClientID: "m360_" + ids.Token(16), ClientSecret: ids.Token(32),
 		AccountID: m.Account.ID, Permissions: SpecScopes(s.M360.spec)}
@@ -123,19 +145,10 @@ func (s *Server) staticKeys() ([]auth.KeyEntry, error) {
 // startState is the start-up state: the defaults, with the state file and
 // the generated data laid over them when given. It reports whether it came
 // from a large file, whose decoding garbage is worth returning to the OS.
-func (s *Server) startState() (store.State, bool, error) {
+func (s *Server) startState(file decodedState) (store.State, bool, error) {
 	st, large := s.initial, false
 	if s.opts.StateFile != "" {
-		var d decodedState
-		if s.early != nil {
-			d, s.early = <-s.early, nil
-		} else {
-			d = decodeStateFile(s.opts.StateFile)
-		}
-		if d.err != nil {
-			return st, false, d.err
-		}
-		st, large = overlay(st, d.st), d.size > 32<<20
+		st, large = overlay(st, file.st), file.size > 32<<20
 	}
 	if s.opts.Data != nil {
 		data, err := s.opts.Data(s.defaults.HighLevel.Location, s.defaults.M360.Account)
@@ -147,9 +160,10 @@ func (s *Server) startState() (store.State, bool, error) {
 	return st, large, nil
 }
 
-// loadStart makes the store hold the start-up state, in one step.
-func (s *Server) loadStart() error {
-	st, large, err := s.startState()
+// loadStart makes the store hold the start-up state, in one step, with the
+// state file read by readStateFile.
+func (s *Server) loadStart(file decodedState) error {
+	st, large, err := s.startState(file)
 	if err != nil {
 		return err
 	}
@@ -162,6 +176,41 @@ func (s *Server) loadStart() error {
 		debug.FreeOSMemory()
 	}
 	return nil
+}
+
+// readStateFile is the state file, decoded (zero without one): at start,
+// the decoding NewServer began; later, the file read again.
+func (s *Server) readStateFile() decodedState {
+	switch {
+	case s.opts.StateFile == "":
+		return decodedState{}
+	case s.early != nil:
+		d := <-s.early
+		s.early = nil
+		return d
+	}
+	return decodeStateFile(s.opts.StateFile)
+}
+
+// busiest is the item with the most contacts (owners holds each contact's
+// owner; the first item on a tie), for the default credentials; none when
+// there are no items, or one of them is keep.
+func busiest[T any, K comparable](items []T, id func(T) K, owners []K, keep K) (T, bool) {
+	count := map[K]int{}
+	for _, o := range owners {
+		count[o]++
+	}
+	var best T
+	for i, it := range items {
+		if id(it) == keep {
+			var none T
+			return none, false
+		}
+		if i == 0 || count[id(it)] > count[id(best)] {
+			best = it
+		}
+	}
+	return best, len(items) > 0
 }
 
 // decodedState is a state file, decoded.
@@ -261,7 +310,11 @@ func (s *Server) reset() error {
 	// Pending webhooks go first: a write that lands while the state is
 	// swapped keeps its event.
 	s.emitter.reset()
-	if err := s.loadStart(); err != nil {
+	file := s.readStateFile()
+	if file.err != nil {
+		return fmt.Errorf("reset: %w", file.err)
+	}
+	if err := s.loadStart(file); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
 	keys, err := s.staticKeys()

@@ -199,6 +199,10 @@ func isLoopback(addr string) bool {
 
 func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
 	loc, app, url := srv.Defaults().HighLevel.Location, srv.Defaults().HighLevel.App, srv.HighLevel.URL()
+	cal := store.Calendar{ID: "none", Name: "the location has no calendar"} // a loaded state's may have none
+	if len(loc.Calendars) > 0 {
+		cal = loc.Calendars[0]
+	}
 	limitsLine := "off"
 	if opts.HighLevel.Limits.Enabled {
 		limitsLine = fmt.Sprintf("%d per %s and %d per day, per app and location", opts.HighLevel.Limits.Burst, opts.HighLevel.Limits.Interval, opts.HighLevel.Limits.Daily)
@@ -223,7 +227,7 @@ Try it:
 OAuth (authorization code, auto-approved): open or curl -i
   '%[1]s/oauth/chooselocation?response_type=code&client_id=%[8]s&redirect_uri=%[10]s&scope=contacts.readonly%%20contacts.write'
   then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d code=<code>
-`, url, loc.ID, loc.Name, loc.Calendars[0].ID, loc.Calendars[0].Name, srv.Defaults().HighLevel.Token,
+`, url, loc.ID, loc.Name, cal.ID, cal.Name, srv.Defaults().HighLevel.Token,
 		strings.Join(mock.SpecScopes(srv.HighLevel.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
 
 	acct, key, m360URL := srv.Defaults().M360.Account, srv.Defaults().M360.Key, srv.M360.URL()
