@@ -193,7 +193,7 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("mock: marketing 360: %w", err))
 	}
-	s.HighLevel.handler, s.M360.handler = withAdmin(adm, hl), withAdmin(adm, mp)
+	s.HighLevel.handler, s.M360.handler = withAdmin(adm, spec, hl), withAdmin(adm, m360Spec, mp)
 	if opts.NoListener {
 		s.HighLevel.url, s.M360.url = "http://highlevel.twin", "http://m360.twin"
 		t := handlerTransport{"highlevel.twin": s.HighLevel.handler, "m360.twin": s.M360.handler}

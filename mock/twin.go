@@ -64,15 +64,24 @@ func (t *Twin) Client() *http.Client {
 	return &http.Client{Transport: t.inProcess}
 }
 
-// withAdmin serves the admin API under /__admin/ and api elsewhere: each
-// twin's listener answers the one admin API.
-func withAdmin(adm, api http.Handler) http.Handler {
+// specPath is where each twin serves its own spec, as the admin API does
+// under /__admin/.
+const specPath = "/openapi.yaml"
+
+// withAdmin serves the admin API under /__admin/, spec at specPath and api
+// elsewhere: each twin's listener answers the one admin API.
+func withAdmin(adm http.Handler, spec *openapi.Spec, api http.Handler) http.Handler {
+	doc := spec.Source()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/__admin/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/__admin/"):
 			adm.ServeHTTP(w, r)
-			return
+		case r.URL.Path == specPath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Content-Type", "application/yaml")
+			_, _ = w.Write(doc)
+		default:
+			api.ServeHTTP(w, r)
 		}
-		api.ServeHTTP(w, r)
 	})
 }
 

@@ -218,6 +218,7 @@ func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
              client_secret %[9]s
              redirect_uri %[10]s
   limits     %[11]s
+  spec       %[1]s/openapi.yaml
   admin      %[1]s/__admin/health (spec: %[1]s/__admin/openapi.yaml)
 
 Try it:
@@ -243,6 +244,7 @@ Marketing 360 twin
              client secret %[5]s
              HTTP Basic; permissions: %[6]s
   limits     %[7]s
+  spec       %[1]s/openapi.yaml
   admin      %[1]s/__admin/health (the same admin API)
 
 Try it:
