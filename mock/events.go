@@ -37,6 +37,9 @@ type emitter struct {
 	ids        *store.IDs // webhook and event ids, apart from the store's
 	log        *slog.Logger
 
+	optsMu sync.Mutex // guards opts
+	opts   highlevel.EventOptions
+
 	done    chan struct{} // closed by close
 	stopped chan struct{} // closed when run returns
 	wake    chan struct{} // holds one wake-up
@@ -93,9 +96,7 @@ func (e *emitter) flush() {
 
 // route sends a change's events to their subscribers.
 func (e *emitter) route(c store.Change) {
-	settings := e.dispatcher.Settings()
-	opts := highlevel.EventOptions{UpdateAfterCreate: settings.UpdateAfterCreate, MissingFields: settings.MissingFields}
-	for _, ev := range highlevel.Events(c, opts) {
+	for _, ev := range highlevel.Events(c, e.EventOptions()) {
 		hook, ok := e.hl.Webhook(ev.Type)
 		if !ok {
 			continue // a spec given with --spec may have no catalog
@@ -132,6 +133,20 @@ func (e *emitter) send(encodeErr error, m webhooks.Message) {
 	if _, err := e.dispatcher.Send(m); err != nil {
 		e.log.Error("webhook not queued", "event", m.Event, "eventId", m.EventID, "error", err)
 	}
+}
+
+// EventOptions returns the toggles HighLevel's payloads are made with.
+func (e *emitter) EventOptions() highlevel.EventOptions {
+	e.optsMu.Lock()
+	defer e.optsMu.Unlock()
+	return e.opts
+}
+
+// SetEventOptions changes them, for the changes routed from now on.
+func (e *emitter) SetEventOptions(o highlevel.EventOptions) {
+	e.optsMu.Lock()
+	defer e.optsMu.Unlock()
+	e.opts = o
 }
 
 // reset drops the changes not yet routed and every pending delivery.

@@ -8,6 +8,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/faults"
+	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -106,8 +107,10 @@ type WebhookOptions struct {
 	// Observe, when set, is told of each delivery when it is queued and
 	// after each attempt (see webhooks.Options.Observe).
 	Observe func(webhooks.Delivery) `yaml:"-"`
-	// Settings are the retry policy and the realism toggles.
+	// Settings are the retry policy and the delivery realism toggles.
 	webhooks.Settings `yaml:",inline"`
+	// EventOptions are the toggles of HighLevel's payloads.
+	highlevel.EventOptions `yaml:",inline"`
 }
 
 // AdminOptions guard the admin API.

@@ -155,7 +155,7 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("mock: %w", err))
 	}
-	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults, Webhooks: s.webhooks,
+	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults, Webhooks: s.webhooks, Events: s.emitter,
 		CheckApp: func(a auth.App) error { return checkWebhookApp(a, spec) },
 		Journal:  s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
 		M360Keys: s.keys, M360Limits: s.leaky, Secret: ids.Token,
@@ -306,7 +306,8 @@ func (s *Server) startWebhooks(seed uint64) error {
 		return fmt.Errorf("mock: %w", err)
 	}
 	s.emitter = &emitter{dispatcher: s.webhooks, keys: keys, apps: s.tokens, store: s.store, hl: s.HighLevel.spec,
-		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With("component", "webhooks")}
+		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With("component", "webhooks"),
+		opts: o.EventOptions}
 	s.emitter.start()
 	return nil
 }

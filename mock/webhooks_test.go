@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -454,7 +455,7 @@ func TestWebhooks_FailingEndpointIsRetriedAndLogged(t *testing.T) {
 func TestWebhooks_RealismToggles(t *testing.T) {
 	e := newHookEnv(t, mock.Options{})
 	hl := e.hl
-	settings := mustDo[webhooks.Settings](t, hl, "PUT", "/__admin/webhooks/settings",
+	settings := mustDo[admin.WebhookSettings](t, hl, "PUT", "/__admin/webhooks/settings",
 		jsonObj{"updateAfterCreate": true, "missingFields": true, "duplicates": 1}, 200)
 	if settings.Attempts != 5 || !settings.UpdateAfterCreate || settings.Duplicates != 1 {
 		t.Fatalf("settings %+v", settings)
@@ -467,7 +468,7 @@ func TestWebhooks_RealismToggles(t *testing.T) {
 			got[0].str("webhookId"), got[1].str("webhookId"), got[2].str("webhookId"))
 	}
 
-	mustDo[webhooks.Settings](t, hl, "PUT", "/__admin/webhooks/settings", jsonObj{"missingFields": true, "delay": "3s"}, 200)
+	mustDo[admin.WebhookSettings](t, hl, "PUT", "/__admin/webhooks/settings", jsonObj{"missingFields": true, "delay": "3s"}, 200)
 	for len(e.queued) > 0 { // what the first part queued
 		<-e.queued
 	}
