@@ -60,10 +60,13 @@ func defaultMockConfig() mockConfig {
 // keyedFlags declares flags that set config keys.
 type keyedFlags struct{ fs *pflag.FlagSet }
 
+// key records the flag's config key, and names it in the flag's help.
 func (k keyedFlags) key(name, key string) {
 	if err := k.fs.SetAnnotation(name, configKeyAnnotation, []string{key}); err != nil {
 		panic(err) // the flag was declared the line before
 	}
+	f := k.fs.Lookup(name)
+	f.Usage += " [" + key + "]"
 }
 
 func (k keyedFlags) String(key, name, value, usage string) {
