@@ -1,7 +1,9 @@
-// Package mock assembles the contactbridge twins: a server that serves the
-// HighLevel Contacts API v2 and the Marketing 360 API from their specs, on
-// one in-memory state, each through the same pipeline (journal, faults,
-// authentication, rate limits, validation, handlers), with one admin API.
+// Package mock assembles the contactbridge twins: a Server holds two equal
+// Twins, HighLevel (the HighLevel Contacts API v2) and M360 (the Marketing
+// 360 API), each served from its spec through the same pipeline (journal,
+// faults, authentication, rate limits, validation, handlers) on its own
+// listener, on one in-memory state, with one admin API. Options configure
+// each twin under its name, and what both share at the top.
 package mock
 
 import (
