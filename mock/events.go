@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
@@ -37,8 +38,7 @@ type emitter struct {
 	ids        *store.IDs // webhook and event ids, apart from the store's
 	log        *slog.Logger
 
-	optsMu sync.Mutex // guards opts
-	opts   highlevel.EventOptions
+	opts atomic.Pointer[highlevel.EventOptions] // set before start
 
 	done    chan struct{} // closed by close
 	stopped chan struct{} // closed when run returns
@@ -136,18 +136,10 @@ func (e *emitter) send(encodeErr error, m webhooks.Message) {
 }
 
 // EventOptions returns the toggles HighLevel's payloads are made with.
-func (e *emitter) EventOptions() highlevel.EventOptions {
-	e.optsMu.Lock()
-	defer e.optsMu.Unlock()
-	return e.opts
-}
+func (e *emitter) EventOptions() highlevel.EventOptions { return *e.opts.Load() }
 
 // SetEventOptions changes them, for the changes routed from now on.
-func (e *emitter) SetEventOptions(o highlevel.EventOptions) {
-	e.optsMu.Lock()
-	defer e.optsMu.Unlock()
-	e.opts = o
-}
+func (e *emitter) SetEventOptions(o highlevel.EventOptions) { e.opts.Store(&o) }
 
 // reset drops the changes not yet routed and every pending delivery.
 func (e *emitter) reset() {

@@ -308,8 +308,8 @@ func (s *Server) startWebhooks(seed uint64) error {
 		return fmt.Errorf("mock: %w", err)
 	}
 	s.emitter = &emitter{dispatcher: s.webhooks, keys: keys, apps: s.tokens, store: s.store, hl: s.HighLevel.spec,
-		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With("component", "webhooks"),
-		opts: o.EventOptions}
+		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With("component", "webhooks")}
+	s.emitter.SetEventOptions(o.EventOptions)
 	s.emitter.start()
 	return nil
 }

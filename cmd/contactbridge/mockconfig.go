@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
@@ -32,7 +31,7 @@ const defaultConfigFile = "contactbridge.yaml"
 const envPrefix = "CONTACTBRIDGE_"
 
 // configKeyAnnotation is the flag annotation naming the config key a flag
-// sets: each flag is declared once, with its key (keyedFlags).
+// sets: each flag is declared once, with its key (keyed).
 const configKeyAnnotation = "contactbridge/config-key"
 
 // mockConfig is everything the mock command is configured with: the twins'
@@ -57,46 +56,13 @@ func defaultMockConfig() mockConfig {
 	}, Scenario: "default", LogLevel: "info"}
 }
 
-// keyedFlags declares flags that set config keys.
-type keyedFlags struct{ fs *pflag.FlagSet }
-
-// key records the flag's config key, and names it in the flag's help.
-func (k keyedFlags) key(name, key string) {
-	if err := k.fs.SetAnnotation(name, configKeyAnnotation, []string{key}); err != nil {
+// keyed declares a flag with declare (a FlagSet method, such as fs.Int)
+// and records the config key it sets, naming it in the flag's help.
+func keyed[T any](fs *pflag.FlagSet, declare func(name string, value T, usage string) *T, key, name string, value T, usage string) {
+	declare(name, value, usage+" ["+key+"]")
+	if err := fs.SetAnnotation(name, configKeyAnnotation, []string{key}); err != nil {
 		panic(err) // the flag was declared the line before
 	}
-	f := k.fs.Lookup(name)
-	f.Usage += " [" + key + "]"
-}
-
-func (k keyedFlags) String(key, name, value, usage string) {
-	k.fs.String(name, value, usage)
-	k.key(name, key)
-}
-
-func (k keyedFlags) Bool(key, name string, value bool, usage string) {
-	k.fs.Bool(name, value, usage)
-	k.key(name, key)
-}
-
-func (k keyedFlags) Int(key, name string, value int, usage string) {
-	k.fs.Int(name, value, usage)
-	k.key(name, key)
-}
-
-func (k keyedFlags) Uint64(key, name string, value uint64, usage string) {
-	k.fs.Uint64(name, value, usage)
-	k.key(name, key)
-}
-
-func (k keyedFlags) Float64(key, name string, value float64, usage string) {
-	k.fs.Float64(name, value, usage)
-	k.key(name, key)
-}
-
-func (k keyedFlags) Duration(key, name string, value time.Duration, usage string) {
-	k.fs.Duration(name, value, usage)
-	k.key(name, key)
 }
 
 // flagSetting is posflag's callback: a keyed flag's config key and value
