@@ -36,14 +36,14 @@ func newTwinWith(t *testing.T, opts mock.Options) (*mock.Server, *adminapi.Clien
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return srv, &adminapi.Client{BaseURL: srv.URL() + "/", Token: adminToken, HTTPClient: srv.Client()}
+	return srv, &adminapi.Client{BaseURL: srv.HighLevel.URL() + "/", Token: adminToken, HTTPClient: srv.HighLevel.Client()}
 }
 
 // getHighLevel sends GET path to the HighLevel twin with token and returns
 // the status.
 func getHighLevel(t *testing.T, srv *mock.Server, path, token string) int {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL()+path, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.HighLevel.URL()+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Version", "2021-07-28")
 	return send(t, srv, req)
@@ -52,7 +52,7 @@ func getHighLevel(t *testing.T, srv *mock.Server, path, token string) int {
 // send sends req to the twin and returns the status.
 func send(t *testing.T, srv *mock.Server, req *http.Request) int {
 	t.Helper()
-	res, err := srv.Client().Do(req)
+	res, err := srv.HighLevel.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestClient_HealthStateAndReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Status != "ok" || h.LocationID != srv.DefaultLocation().ID || h.M360AccountID != srv.DefaultM360Account().ID ||
+	if h.Status != "ok" || h.LocationID != srv.Defaults().HighLevel.Location.ID || h.M360AccountID != srv.Defaults().M360.Account.ID ||
 		h.Time.IsZero() {
 		t.Errorf("health: %+v", h)
 	}
@@ -91,7 +91,7 @@ func TestClient_HealthStateAndReset(t *testing.T) {
 	if err := c.ExportState(ctx, &st); err != nil {
 		t.Fatal(err)
 	}
-	loc := srv.DefaultLocation().ID
+	loc := srv.Defaults().HighLevel.Location.ID
 	st.Contacts = append(st.Contacts, store.Contact{ID: "c1", LocationID: loc, FirstName: "Ada", DateAdded: time.Now().UTC()},
 		store.Contact{ID: "c2", LocationID: loc, FirstName: "Grace", DateAdded: time.Now().UTC()})
 	n, err := c.ImportState(ctx, st)
@@ -125,7 +125,7 @@ func TestClient_TokensAppsAndKeys(t *testing.T) {
 	t.Parallel()
 	srv, c := newTwin(t)
 	ctx := t.Context()
-	loc := srv.DefaultLocation().ID
+	loc := srv.Defaults().HighLevel.Location.ID
 	tok, err := c.MintToken(ctx, adminapi.TokenRequest{LocationID: loc, Scopes: []string{"contacts.readonly"},
 		Type: adminapi.TokenPrivateIntegration, ExpiresIn: -1})
 	if err != nil {
@@ -168,11 +168,11 @@ func TestClient_TokensAppsAndKeys(t *testing.T) {
 		t.Errorf("app without secret: %v", err)
 	}
 
-	key, err := c.MintM360Key(ctx, adminapi.M360Key{AccountID: srv.DefaultM360Account().ID, Permissions: []string{"contacts:read"}})
+	key, err := c.MintM360Key(ctx, adminapi.M360Key{AccountID: srv.Defaults().M360.Account.ID, Permissions: []string{"contacts:read"}})
 	if err != nil || !strings.HasPrefix(key.ClientID, "m360_") || key.ClientSecret == "" {
 		t.Fatalf("m360 key: %+v, %v", key, err)
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.M360URL()+"/v1/contacts", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.M360.URL()+"/v1/contacts", nil)
 	req.SetBasicAuth(key.ClientID, key.ClientSecret)
 	if status := send(t, srv, req); status != http.StatusOK {
 		t.Errorf("the minted key lists contacts with %d", status)
@@ -209,7 +209,7 @@ func TestClient_FaultsJournalAndClock(t *testing.T) {
 	}
 
 	for _, id := range []string{"missing1", "missing2"} {
-		if status := getHighLevel(t, srv, "/contacts/"+id, srv.DefaultToken()); status != http.StatusNotFound {
+		if status := getHighLevel(t, srv, "/contacts/"+id, srv.Defaults().HighLevel.Token); status != http.StatusNotFound {
 			t.Fatalf("GET /contacts/%s: %d", id, status)
 		}
 	}
@@ -217,7 +217,7 @@ func TestClient_FaultsJournalAndClock(t *testing.T) {
 	if err != nil || total != 2 || len(entries) != 1 || entries[0].Path != "/contacts/missing2" || entries[0].Operation != "get-contact" {
 		t.Fatalf("requests: %d %+v, %v", total, entries, err)
 	}
-	if got := entries[0].RequestHeaders.Get("Authorization"); strings.Contains(got, srv.DefaultToken()) {
+	if got := entries[0].RequestHeaders.Get("Authorization"); strings.Contains(got, srv.Defaults().HighLevel.Token) {
 		t.Errorf("the journal holds the token: %q", got)
 	}
 	n, err := c.CountRequests(ctx, adminapi.RequestFilter{Operation: "get-contact", Since: entries[0].Time.Add(-time.Hour)})
@@ -258,9 +258,9 @@ func TestClient_Errors(t *testing.T) {
 		client *adminapi.Client
 		status int
 	}{
-		{"no token", &adminapi.Client{BaseURL: srv.URL(), HTTPClient: srv.Client()}, http.StatusUnauthorized},
-		{"wrong token", &adminapi.Client{BaseURL: srv.URL(), Token: "nope", HTTPClient: srv.Client()}, http.StatusUnauthorized},
-		{"not a twin", &adminapi.Client{BaseURL: srv.URL() + "/elsewhere", Token: adminToken, HTTPClient: srv.Client()}, http.StatusNotFound},
+		{"no token", &adminapi.Client{BaseURL: srv.HighLevel.URL(), HTTPClient: srv.HighLevel.Client()}, http.StatusUnauthorized},
+		{"wrong token", &adminapi.Client{BaseURL: srv.HighLevel.URL(), Token: "nope", HTTPClient: srv.HighLevel.Client()}, http.StatusUnauthorized},
+		{"not a twin", &adminapi.Client{BaseURL: srv.HighLevel.URL() + "/elsewhere", Token: adminToken, HTTPClient: srv.HighLevel.Client()}, http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -288,12 +288,12 @@ func TestClient_Limits(t *testing.T) {
 	if err != nil || set.Config.Burst != 2 || set.Config.Interval != "10s" || !set.Config.RetryAfter || len(set.Config.Locations) != 1 {
 		t.Fatalf("set limits: %+v, %v", set, err)
 	}
-	if status := getHighLevel(t, srv, "/contacts/?locationId="+srv.DefaultLocation().ID, srv.DefaultToken()); status != http.StatusOK {
+	if status := getHighLevel(t, srv, "/contacts/?locationId="+srv.Defaults().HighLevel.Location.ID, srv.Defaults().HighLevel.Token); status != http.StatusOK {
 		t.Fatalf("list: %d", status)
 	}
 	lim, err := c.Limits(ctx)
 	if err != nil || len(lim.Buckets) != 1 || lim.Buckets[0].Max != 2 || lim.Buckets[0].Remaining != 1 || lim.Buckets[0].Daily != 50 ||
-		lim.Buckets[0].LocationID != srv.DefaultLocation().ID {
+		lim.Buckets[0].LocationID != srv.Defaults().HighLevel.Location.ID {
 		t.Errorf("limits: %+v, %v", lim, err)
 	}
 	_, err = c.SetLimits(ctx, adminapi.LimitsConfig{Limit: adminapi.Limit{Enabled: true, Burst: 2, Interval: "soon", Daily: 50}})
@@ -305,8 +305,8 @@ func TestClient_Limits(t *testing.T) {
 	if err != nil || m.Config.PerSecond != 2 || m.Config.Capacity != 3 {
 		t.Fatalf("set m360 limits: %+v, %v", m, err)
 	}
-	key := srv.DefaultM360Key()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.M360URL()+"/v1/contacts", nil)
+	key := srv.Defaults().M360.Key
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.M360.URL()+"/v1/contacts", nil)
 	req.SetBasicAuth(key.ClientID, key.ClientSecret)
 	if status := send(t, srv, req); status != http.StatusOK {
 		t.Fatalf("m360 list: %d", status)
@@ -347,9 +347,9 @@ func TestClient_Webhooks(t *testing.T) {
 		t.Errorf("duplicates 2: %v", err)
 	}
 
-	app := srv.DefaultApp().ClientID
+	app := srv.Defaults().HighLevel.App.ClientID
 	sub, err := c.SubscribeHighLevel(ctx, app, rcv.URL+"/hooks", []string{"ContactCreate"})
-	if err != nil || sub.ClientID != app || sub.URL != rcv.URL+"/hooks" || !slices.Contains(sub.Locations, srv.DefaultLocation().ID) {
+	if err != nil || sub.ClientID != app || sub.URL != rcv.URL+"/hooks" || !slices.Contains(sub.Locations, srv.Defaults().HighLevel.Location.ID) {
 		t.Fatalf("subscribe: %+v, %v", sub, err)
 	}
 	_, err = c.SubscribeHighLevel(ctx, "nobody", rcv.URL, nil)
@@ -357,10 +357,10 @@ func TestClient_Webhooks(t *testing.T) {
 		t.Errorf("unknown app: %v", err)
 	}
 
-	loc := srv.DefaultLocation().ID
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL()+"/contacts/",
+	loc := srv.Defaults().HighLevel.Location.ID
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.HighLevel.URL()+"/contacts/",
 		strings.NewReader(`{"locationId":"`+loc+`","firstName":"Ada","email":"ada@example.com"}`))
-	req.Header.Set("Authorization", "Bearer "+srv.DefaultToken())
+	req.Header.Set("Authorization", "Bearer "+srv.Defaults().HighLevel.Token)
 	req.Header.Set("Version", "2021-07-28")
 	req.Header.Set("Content-Type", "application/json")
 	if status := send(t, srv, req); status != http.StatusCreated {

@@ -62,7 +62,7 @@ func newAdmTwin(t *testing.T, opts mock.Options) *admEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &admEnv{srv: srv, clk: clk, logs: logs, token: srv.DefaultToken()}
+	return &admEnv{srv: srv, clk: clk, logs: logs, token: srv.Defaults().HighLevel.Token}
 }
 
 type admResp struct {
@@ -89,7 +89,7 @@ func (e *admEnv) doVersion(t *testing.T, method, path, bearer string, body any, 
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, e.srv.URL()+path, rd)
+	req, err := http.NewRequest(method, e.srv.HighLevel.URL()+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func (e *admEnv) doVersion(t *testing.T, method, path, bearer string, body any, 
 	if !strings.HasPrefix(path, "/__admin") {
 		req.Header.Set("Version", version)
 	}
-	res, err := e.srv.Client().Do(req)
+	res, err := e.srv.HighLevel.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func (e *admEnv) want(t *testing.T, r admResp, status int) {
 
 func (e *admEnv) listContacts(t *testing.T, token string) admResp {
 	t.Helper()
-	return e.do(t, "GET", "/contacts/?locationId="+e.srv.DefaultLocation().ID+"&limit=5", token, nil)
+	return e.do(t, "GET", "/contacts/?locationId="+e.srv.Defaults().HighLevel.Location.ID+"&limit=5", token, nil)
 }
 
 func TestAdmin_HealthAndOwnSpec(t *testing.T) {
@@ -161,7 +161,7 @@ func TestAdmin_TokenAndLoopbackGuards(t *testing.T) {
 		req := httptest.NewRequest("GET", "/__admin/health", nil)
 		req.RemoteAddr = "203.0.113.9:5555"
 		rec := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(rec, req)
+		e.srv.HighLevel.Handler().ServeHTTP(rec, req)
 		want := http.StatusForbidden
 		if remote {
 			want = http.StatusOK
@@ -175,7 +175,7 @@ func TestAdmin_TokenAndLoopbackGuards(t *testing.T) {
 func TestAdmin_StateExportImportAndReset(t *testing.T) {
 	t.Parallel()
 	e := newAdmTwin(t, mock.Options{})
-	loc := e.srv.DefaultLocation().ID
+	loc := e.srv.Defaults().HighLevel.Location.ID
 	c := e.do(t, "POST", "/contacts/", e.token, map[string]any{"locationId": loc, "email": "a@example.com"})
 	e.want(t, c, 201)
 	id := c.body["contact"].(map[string]any)["id"].(string)
@@ -207,7 +207,7 @@ func TestAdmin_StateExportImportAndReset(t *testing.T) {
 func TestAdmin_MintTokens(t *testing.T) {
 	t.Parallel()
 	e := newAdmTwin(t, mock.Options{})
-	loc := e.srv.DefaultLocation().ID
+	loc := e.srv.Defaults().HighLevel.Location.ID
 	r := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": loc, "scopes": []string{"contacts.readonly"}, "expiresIn": 60})
 	e.want(t, r, 201)
 	tok := r.body["token"].(string)
@@ -237,16 +237,16 @@ func TestAdmin_MintTokens(t *testing.T) {
 
 func TestAdmin_ScopeDeniedStatusCanBe403(t *testing.T) {
 	t.Parallel()
-	e := newAdmTwin(t, mock.Options{Auth: mock.AuthOptions{ScopeDeniedStatus: 403}})
-	r := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": e.srv.DefaultLocation().ID, "scopes": []string{"contacts.readonly"}})
-	e.want(t, e.do(t, "POST", "/contacts/", r.body["token"].(string), map[string]any{"locationId": e.srv.DefaultLocation().ID}), 403)
+	e := newAdmTwin(t, mock.Options{HighLevel: mock.HighLevelOptions{Auth: mock.AuthOptions{ScopeDeniedStatus: 403}}})
+	r := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": e.srv.Defaults().HighLevel.Location.ID, "scopes": []string{"contacts.readonly"}})
+	e.want(t, e.do(t, "POST", "/contacts/", r.body["token"].(string), map[string]any{"locationId": e.srv.Defaults().HighLevel.Location.ID}), 403)
 }
 
 func TestAdmin_RateLimitsAndRetryAfter(t *testing.T) {
 	t.Parallel()
 	lim := limits.DefaultConfig()
 	lim.Burst = 3
-	e := newAdmTwin(t, mock.Options{Limits: &lim})
+	e := newAdmTwin(t, mock.Options{HighLevel: mock.HighLevelOptions{Limits: &lim}})
 	for i := range 3 {
 		r := e.listContacts(t, e.token)
 		e.want(t, r, 200)
@@ -284,7 +284,7 @@ func TestAdmin_RateLimitsAndRetryAfter(t *testing.T) {
 func TestAdmin_FaultsApplyToExactlyTheMatchingRequests(t *testing.T) {
 	t.Parallel()
 	e := newAdmTwin(t, mock.Options{})
-	loc := e.srv.DefaultLocation().ID
+	loc := e.srv.Defaults().HighLevel.Location.ID
 	r := e.do(t, "POST", "/__admin/faults", "", map[string]any{
 		"match":  map[string]any{"operation": "create-contact"},
 		"effect": map[string]any{"kind": "error", "status": 503, "body": map[string]any{"statusCode": 503, "message": "down"}},
@@ -317,12 +317,12 @@ func TestAdmin_FaultsApplyToExactlyTheMatchingRequests(t *testing.T) {
 func TestAdmin_JournalFiltersAndNeverKeepsSecrets(t *testing.T) {
 	t.Parallel()
 	e := newAdmTwin(t, mock.Options{Journal: mock.JournalOptions{Size: 5}})
-	app := e.srv.DefaultApp()
+	app := e.srv.Defaults().HighLevel.App
 	// Secrets travel in headers, bodies and forms.
 	form := "client_id=" + app.ClientID + "&client_secret=" + app.ClientSecret + "&grant_type=client_credentials"
-	req, _ := http.NewRequest("POST", e.srv.URL()+"/oauth/token", strings.NewReader(form))
+	req, _ := http.NewRequest("POST", e.srv.HighLevel.URL()+"/oauth/token", strings.NewReader(form))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := e.srv.Client().Do(req)
+	res, err := e.srv.HighLevel.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,9 +379,9 @@ func TestAdmin_Clock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer real.Close()
-	req, _ := http.NewRequestWithContext(context.Background(), "POST", real.URL()+"/__admin/clock", strings.NewReader(`{"advance":"1s"}`))
+	req, _ := http.NewRequestWithContext(context.Background(), "POST", real.HighLevel.URL()+"/__admin/clock", strings.NewReader(`{"advance":"1s"}`))
 	req.Header.Set("Content-Type", "application/json")
-	res, err := real.Client().Do(req)
+	res, err := real.HighLevel.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,10 +394,10 @@ func TestAdmin_Clock(t *testing.T) {
 func TestOAuth_RefusesUnknownLocations(t *testing.T) {
 	t.Parallel()
 	e := newAdmTwin(t, mock.Options{})
-	app := e.srv.DefaultApp()
+	app := e.srv.Defaults().HighLevel.App
 	q := "response_type=code&client_id=" + app.ClientID + "&redirect_uri=" + app.RedirectURIs[0] + "&location_id=nowhere"
-	req, _ := http.NewRequest("GET", e.srv.URL()+"/oauth/chooselocation?"+q, nil)
-	noFollow := e.srv.Client()
+	req, _ := http.NewRequest("GET", e.srv.HighLevel.URL()+"/oauth/chooselocation?"+q, nil)
+	noFollow := e.srv.HighLevel.Client()
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	res, err := noFollow.Do(req)
 	if err != nil {
@@ -409,9 +409,9 @@ func TestOAuth_RefusesUnknownLocations(t *testing.T) {
 		t.Fatalf("unknown location: %d %s", res.StatusCode, loc)
 	}
 	form := "client_id=" + app.ClientID + "&client_secret=" + app.ClientSecret + "&grant_type=client_credentials&location_id=nowhere"
-	req, _ = http.NewRequest("POST", e.srv.URL()+"/oauth/token", strings.NewReader(form))
+	req, _ = http.NewRequest("POST", e.srv.HighLevel.URL()+"/oauth/token", strings.NewReader(form))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err = e.srv.Client().Do(req)
+	res, err = e.srv.HighLevel.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func TestOAuth_RefusesUnknownLocations(t *testing.T) {
 func TestServer_LoadsAStateFileAndResetsToIt(t *testing.T) {
 	t.Parallel()
 	src := newAdmTwin(t, mock.Options{Seed: 3})
-	loc := src.srv.DefaultLocation().ID
+	loc := src.srv.Defaults().HighLevel.Location.ID
 	for i := range 3 {
 		src.want(t, src.do(t, "POST", "/contacts/", src.token, map[string]any{"locationId": loc, "email": "s" + strconv.Itoa(i) + "@example.com"}), 201)
 	}
@@ -444,6 +444,17 @@ func TestServer_LoadsAStateFileAndResetsToIt(t *testing.T) {
 	if again := e.listContacts(t, e.token); again.body["count"] != 3.0 {
 		t.Fatalf("reset goes back to the loaded state: %v", again.body["count"])
 	}
+	// Another seed: the default credentials are for the file's location and
+	// account, not for new empty ones.
+	other := newAdmTwin(t, mock.Options{Seed: 4, StateFile: path})
+	if got := other.srv.Defaults(); got.HighLevel.Location.ID != loc || got.HighLevel.App.Location != loc ||
+		got.M360.Account.ID != src.srv.Defaults().M360.Account.ID {
+		t.Errorf("defaults with another seed: location %s, app on %s, account %d; want the file's %s and %d",
+			got.HighLevel.Location.ID, got.HighLevel.App.Location, got.M360.Account.ID, loc, src.srv.Defaults().M360.Account.ID)
+	}
+	if list := other.listContacts(t, other.token); list.body["count"] != 3.0 {
+		t.Fatalf("the default token with another seed sees %v contacts, want the file's 3", list.body["count"])
+	}
 	if _, err := mock.NewServer(mock.Options{NoListener: true, StateFile: path + ".missing"}); err == nil {
 		t.Fatal("missing state file: no error")
 	}
@@ -454,8 +465,8 @@ func TestServer_LoadsAStateFileAndResetsToIt(t *testing.T) {
 func TestLimits_CountRequestsRefusedForScope(t *testing.T) {
 	t.Parallel()
 	lim, leaky := limits.DefaultConfig(), limits.DefaultLeakyConfig()
-	e := newAdmTwin(t, mock.Options{Limits: &lim, M360Limits: &leaky})
-	loc := e.srv.DefaultLocation().ID
+	e := newAdmTwin(t, mock.Options{HighLevel: mock.HighLevelOptions{Limits: &lim}, M360: mock.M360Options{Limits: &leaky}})
+	loc := e.srv.Defaults().HighLevel.Location.ID
 	tok := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": loc, "scopes": []string{"contacts.readonly"}})
 	denied := e.do(t, "POST", "/contacts/", tok.body["token"].(string), map[string]any{"locationId": loc})
 	e.want(t, denied, 401)
@@ -463,12 +474,12 @@ func TestLimits_CountRequestsRefusedForScope(t *testing.T) {
 		t.Fatalf("HighLevel scope denial: headers %v", denied.header)
 	}
 
-	key := e.do(t, "POST", "/__admin/m360/keys", "", map[string]any{"accountId": e.srv.DefaultM360Account().ID, "permissions": []string{"contacts:read"}})
+	key := e.do(t, "POST", "/__admin/m360/keys", "", map[string]any{"accountId": e.srv.Defaults().M360.Account.ID, "permissions": []string{"contacts:read"}})
 	e.want(t, key, 201)
-	req, _ := http.NewRequest("POST", e.srv.M360URL()+"/v1/contacts", strings.NewReader(`{"firstName":"Ada"}`))
+	req, _ := http.NewRequest("POST", e.srv.M360.URL()+"/v1/contacts", strings.NewReader(`{"firstName":"Ada"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth(key.body["clientId"].(string), key.body["clientSecret"].(string))
-	res, err := e.srv.Client().Do(req)
+	res, err := e.srv.HighLevel.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,11 +501,11 @@ func TestServer_DataHookLoadsAtStartAndOnReset(t *testing.T) {
 	if got := e.listContacts(t, e.token); got.body["count"] != 1.0 {
 		t.Fatalf("generated data not loaded: %v", got.body)
 	}
-	key := e.srv.DefaultM360Key()
+	key := e.srv.Defaults().M360.Key
 	for _, path := range []string{"/v1/account", "/v1/contacts/5001"} {
-		req, _ := http.NewRequest("GET", e.srv.M360URL()+path, nil)
+		req, _ := http.NewRequest("GET", e.srv.M360.URL()+path, nil)
 		req.SetBasicAuth(key.ClientID, key.ClientSecret)
-		res, err := e.srv.Client().Do(req)
+		res, err := e.srv.HighLevel.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -555,5 +566,5 @@ func TestAdmin_SettingsEdges(t *testing.T) {
 	}
 	e.want(t, e.do(t, "PUT", "/__admin/limits", "", map[string]any{"enabled": true, "burst": 1, "interval": "10s", "daily": 1}), 422)
 	e.want(t, e.do(t, "PUT", "/__admin/m360/limits", "", map[string]any{"enabled": true, "perSecond": 1e-300, "capacity": 1, "retryAfter": true}), 422)
-	e.want(t, e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": e.srv.DefaultLocation().ID, "scopes": []string{}, "expiresIn": 9223372037}), 422)
+	e.want(t, e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": e.srv.Defaults().HighLevel.Location.ID, "scopes": []string{}, "expiresIn": 9223372037}), 422)
 }

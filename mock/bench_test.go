@@ -30,7 +30,7 @@ func newBenchTwin(b *testing.B) *mock.Server {
 	b.Helper()
 	lim := limits.DefaultConfig()
 	lim.Burst, lim.Daily = 1<<40, 1<<40
-	srv, err := mock.NewServer(mock.Options{NoListener: true, Strict: false, Seed: 1, Limits: &lim,
+	srv, err := mock.NewServer(mock.Options{NoListener: true, Strict: false, Seed: 1, HighLevel: mock.HighLevelOptions{Limits: &lim},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
@@ -45,7 +45,7 @@ func benchRequest(srv *mock.Server, method, target, body string) *http.Request {
 		r = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, "http://highlevel.twin"+target, r)
-	req.Header.Set("Authorization", "Bearer "+srv.DefaultToken())
+	req.Header.Set("Authorization", "Bearer "+srv.Defaults().HighLevel.Token)
 	req.Header.Set("Version", "2021-07-28")
 	req.Header.Set("Accept", "application/json")
 	if body != "" {
@@ -69,7 +69,7 @@ func benchFixedJSON(status int, body []byte) http.Handler {
 func BenchmarkGetContact(b *testing.B) {
 	srv := newBenchTwin(b)
 	c, err := srv.Store().CreateContact(store.Contact{
-		LocationID: srv.DefaultLocation().ID,
+		LocationID: srv.Defaults().HighLevel.Location.ID,
 		FirstName:  "Ada", LastName: "Lovelace", Name: "Ada Lovelace",
 		Email: "ada@example.com", Phone: "+18832327657", CompanyName: "Analytical Engines",
 		City: "London", Country: "GB", Source: "public api", Tags: []string{"vip", "2024"},
@@ -81,7 +81,7 @@ func BenchmarkGetContact(b *testing.B) {
 
 	// The baseline writes the very body the twin answers with.
 	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
+	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
 	if rec.Code != http.StatusOK {
 		b.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
 	}
@@ -99,11 +99,11 @@ func BenchmarkCreateContact(b *testing.B) {
 	body := func() string {
 		i := n.Add(1)
 		return fmt.Sprintf(`{"locationId":%q,"firstName":"Ada","lastName":"Lovelace","email":"ada-%d@example.com","phone":"+1%010d","companyName":"Analytical Engines","city":"London","country":"GB","source":"public api","tags":["vip","2024"]}`,
-			srv.DefaultLocation().ID, i, i)
+			srv.Defaults().HighLevel.Location.ID, i, i)
 	}
 
 	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
+	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
 	if rec.Code != http.StatusCreated {
 		b.Fatalf("POST /contacts/: %d %s", rec.Code, rec.Body)
 	}
@@ -119,7 +119,7 @@ func benchPair(b *testing.B, srv *mock.Server, baseline http.Handler, method, ta
 	for _, side := range []struct {
 		name string
 		h    http.Handler
-	}{{"baseline", baseline}, {"twin", srv.Handler()}} {
+	}{{"baseline", baseline}, {"twin", srv.HighLevel.Handler()}} {
 		b.Run(side.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
@@ -160,7 +160,7 @@ func BenchmarkCreateContactWebhooks(b *testing.B) {
 		b.Run(side.name, func(b *testing.B) {
 			lim := limits.DefaultConfig()
 			lim.Burst, lim.Daily = 1<<40, 1<<40
-			srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, Limits: &lim,
+			srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, HighLevel: mock.HighLevelOptions{Limits: &lim},
 				Logger: slog.New(slog.DiscardHandler), Webhooks: mock.WebhookOptions{URL: side.url,
 					Drain: clock.Duration(time.Millisecond)}})
 			if err != nil {
@@ -170,9 +170,9 @@ func BenchmarkCreateContactWebhooks(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {
 				body := fmt.Sprintf(`{"locationId":%q,"firstName":"Ada","email":"ada-%d@example.com","tags":["vip"]}`,
-					srv.DefaultLocation().ID, i)
+					srv.Defaults().HighLevel.Location.ID, i)
 				rec := httptest.NewRecorder()
-				srv.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body))
+				srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body))
 				if rec.Code != http.StatusCreated {
 					b.Fatalf("%s: %d %s", side.name, rec.Code, rec.Body)
 				}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
@@ -14,6 +15,15 @@ import (
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
+// The twins as webhook messages name them (the delivery log's twin filter).
+const (
+	twinHighLevel = "highlevel"
+	twinM360      = "m360"
+)
+
+// headerM360Signature carries a Marketing 360 delivery's HMAC signature.
+const headerM360Signature = "X-M360-Signature"
+
 // emitter turns the store's changes into webhook deliveries: HighLevel
 // events for the apps installed on the change's location, Marketing 360
 // events for the account's subscriptions. The store tells it each change
@@ -21,27 +31,30 @@ import (
 // the rest, so a request never waits on a webhook.
 type emitter struct {
 	dispatcher *webhooks.Dispatcher
+	keys       webhooks.Signer // signs HighLevel deliveries
 	apps       *auth.Registry
 	store      *store.Store
 	hl         *openapi.Spec
 	ids        *store.IDs // webhook and event ids, apart from the store's
 	log        *slog.Logger
-	done       chan struct{} // closed by close
-	stopped    chan struct{} // closed when run returns
-	wake       chan struct{} // holds one wake-up
+
+	opts atomic.Pointer[highlevel.EventOptions] // set before start
+
+	done    chan struct{} // closed by close
+	stopped chan struct{} // closed when run returns
+	wake    chan struct{} // holds one wake-up
 
 	routeMu sync.Mutex // held while changes are routed, so reset waits for them
 	mu      sync.Mutex // guards queue
 	queue   []store.Change
 }
 
-func newEmitter(s *Server, d *webhooks.Dispatcher, ids *store.IDs) *emitter {
-	e := &emitter{dispatcher: d, apps: s.tokens, store: s.store, hl: s.spec,
-		ids: ids, log: s.opts.Logger.With("component", "webhooks"),
-		done: make(chan struct{}), stopped: make(chan struct{}), wake: make(chan struct{}, 1)}
-	s.store.Observe(e.observe)
+// start has the store tell e its changes, and starts routing them; close
+// stops it.
+func (e *emitter) start() {
+	e.done, e.stopped, e.wake = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
+	e.store.Observe(e.observe)
 	go e.run()
-	return e
 }
 
 // observe queues a change; it runs under the store's lock.
@@ -83,9 +96,7 @@ func (e *emitter) flush() {
 
 // route sends a change's events to their subscribers.
 func (e *emitter) route(c store.Change) {
-	settings := e.dispatcher.Settings()
-	opts := highlevel.EventOptions{UpdateAfterCreate: settings.UpdateAfterCreate, MissingFields: settings.MissingFields}
-	for _, ev := range highlevel.Events(c, opts) {
+	for _, ev := range highlevel.Events(c, e.EventOptions()) {
 		hook, ok := e.hl.Webhook(ev.Type)
 		if !ok {
 			continue // a spec given with --spec may have no catalog
@@ -96,19 +107,20 @@ func (e *emitter) route(c store.Change) {
 			}
 			id := uuid(e.ids)
 			body, err := ev.Body(app.AppID(), id, c.At)
-			e.send(err, webhooks.Message{Twin: webhooks.HighLevel, Event: ev.Type, EventID: id,
+			e.send(err, webhooks.Message{Twin: twinHighLevel, Event: ev.Type, EventID: id,
 				Subscription: app.ClientID, Target: app.WebhookURL, Resource: "contact/" + ev.ContactID,
-				At: c.At, Body: body})
+				At: c.At, Body: body, Signer: e.keys})
 		}
 	}
 	for _, ev := range m360.Events(c) {
 		for _, sub := range e.store.M360Subscribers(ev.AccountID, ev.Type) {
 			id := "evt_" + e.ids.Token(24)
 			body, err := ev.Body(id, c.At)
-			e.send(err, webhooks.Message{Twin: webhooks.Marketing360, Event: ev.Type, EventID: id,
+			e.send(err, webhooks.Message{Twin: twinM360, Event: ev.Type, EventID: id,
 				Subscription: strconv.FormatInt(sub.ID, 10), Target: sub.URL,
 				Resource: "contact/" + strconv.FormatInt(ev.ContactID, 10), At: c.At, Body: body,
-				Header: map[string]string{"X-M360-Event": ev.Type, "X-M360-Delivery": id}, Secret: sub.Secret})
+				Header: map[string]string{"X-M360-Event": ev.Type, "X-M360-Delivery": id},
+				Signer: webhooks.HMAC{Header: headerM360Signature, Secret: sub.Secret}})
 		}
 	}
 }
@@ -122,6 +134,12 @@ func (e *emitter) send(encodeErr error, m webhooks.Message) {
 		e.log.Error("webhook not queued", "event", m.Event, "eventId", m.EventID, "error", err)
 	}
 }
+
+// EventOptions returns the toggles HighLevel's payloads are made with.
+func (e *emitter) EventOptions() highlevel.EventOptions { return *e.opts.Load() }
+
+// SetEventOptions changes them, for the changes routed from now on.
+func (e *emitter) SetEventOptions(o highlevel.EventOptions) { e.opts.Store(&o) }
 
 // reset drops the changes not yet routed and every pending delivery.
 func (e *emitter) reset() {
@@ -145,7 +163,7 @@ func (e *emitter) close() {
 func validator(hl, m *openapi.Spec) func(webhooks.Message) error {
 	return func(msg webhooks.Message) error {
 		spec := hl
-		if msg.Twin == webhooks.Marketing360 {
+		if msg.Twin == twinM360 {
 			spec = m
 		}
 		hook, ok := spec.Webhook(msg.Event)

@@ -298,7 +298,7 @@ func TestOperations_NotFound(t *testing.T) {
 				mustError(t, r, http.StatusNotFound, tt.want)
 			}
 		})
-		req, _ := http.NewRequest(tt.method, e.srv.URL()+tt.path, nil)
+		req, _ := http.NewRequest(tt.method, e.srv.HighLevel.URL()+tt.path, nil)
 		route, err := suiteSpec.FindRoute(req)
 		if err != nil {
 			t.Fatalf("%s %s: no route: %v", tt.method, tt.path, err)

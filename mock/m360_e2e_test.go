@@ -156,7 +156,7 @@ func TestM360_OperationCoverage(t *testing.T) {
 			m360MustError(t, r, row.want, row.fields...)
 		}
 	}
-	for _, p := range m360Missing(e.cov, e.srv.M360Spec()) {
+	for _, p := range m360Missing(e.cov, e.srv.M360.Spec()) {
 		t.Errorf("operation coverage: %s", p)
 	}
 }
@@ -170,7 +170,7 @@ var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 func TestM360_AuthEveryOperation(t *testing.T) {
 	t.Parallel()
 	e := newM360(t, mock.Options{})
-	acct := e.srv.DefaultM360Account().ID
+	acct := e.srv.Defaults().M360.Account.ID
 	none := e.mintKey(t, acct)
 	only := map[string]m360Key{}
 	allBut := map[string]m360Key{}
@@ -178,11 +178,11 @@ func TestM360_AuthEveryOperation(t *testing.T) {
 		only[p] = e.mintKey(t, acct, p)
 		allBut[p] = e.mintKey(t, acct, slices.DeleteFunc(slices.Clone(m360AllPermissions), func(q string) bool { return q == p })...)
 	}
-	if got := mock.SpecScopes(e.srv.M360Spec()); !slices.Equal(got, m360AllPermissions) {
+	if got := mock.SpecScopes(e.srv.M360.Spec()); !slices.Equal(got, m360AllPermissions) {
 		t.Fatalf("spec permissions %v, want %v", got, m360AllPermissions)
 	}
 	k := e.key
-	for _, op := range e.srv.M360Spec().Operations() {
+	for _, op := range e.srv.M360.Spec().Operations() {
 		t.Run(op.ID, func(t *testing.T) {
 			if len(op.Scopes) != 1 {
 				t.Fatalf("x-permissions %v: want exactly one", op.Scopes)
@@ -197,7 +197,7 @@ func TestM360_AuthEveryOperation(t *testing.T) {
 				"wrong secret":     {id: k.ClientID, secret: k.ClientSecret + "x"},
 				"unknown client":   {id: "m360_nobody", secret: k.ClientSecret},
 				"empty secret":     {id: k.ClientID, secret: ""},
-				"bearer token":     {authorization: "Bearer " + e.srv.DefaultToken()},
+				"bearer token":     {authorization: "Bearer " + e.srv.Defaults().HighLevel.Token},
 				"not base64":       {authorization: "Basic !!!"},
 				"no colon":         {authorization: "Basic " + base64.StdEncoding.EncodeToString([]byte(k.ClientID))},
 				"scheme only":      {authorization: "Basic"},
@@ -226,7 +226,7 @@ func TestM360_RestrictedKey(t *testing.T) {
 	t.Parallel()
 	e := newM360(t, mock.Options{})
 	c := e.mustContact(t, jsonObj{"firstName": "Ann"})
-	ro := e.mintKey(t, e.srv.DefaultM360Account().ID, "contacts:read")
+	ro := e.mintKey(t, e.srv.Defaults().M360.Account.ID, "contacts:read")
 	l := mustDecode[m360List[m360Contact]](t, e.as(t, ro, "GET", "/v1/contacts", nil))
 	if l.Total != 1 || l.Result[0].ID != c.ID {
 		t.Fatalf("list as contacts:read: %+v", l)
@@ -266,7 +266,7 @@ func TestM360_BodyErrors(t *testing.T) {
 	e := newM360(t, mock.Options{})
 	c := e.mustContact(t, jsonObj{"firstName": "Ann"})
 	withBody := 0
-	for _, op := range e.srv.M360Spec().Operations() {
+	for _, op := range e.srv.M360.Spec().Operations() {
 		if op.Spec.RequestBody == nil {
 			continue
 		}
@@ -820,7 +820,7 @@ func TestM360_Account(t *testing.T) {
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatal(err)
 	}
-	want := e.srv.DefaultM360Account()
+	want := e.srv.Defaults().M360.Account
 	if got.Result["id"] != float64(want.ID) || got.Result["name"] != want.Name || got.Result["timezone"] != "America/Denver" ||
 		got.Result["created"] != float64(clockStart.Unix()) || len(got.Result) != 4 {
 		t.Fatalf("account %s; want %+v", r.body, want)
@@ -838,7 +838,7 @@ func TestM360_Account(t *testing.T) {
 // TestM360_RateLimits: 5 requests per second per key, then 429.
 func TestM360_RateLimits(t *testing.T) {
 	t.Parallel()
-	e := newM360(t, mock.Options{M360Limits: m360Leaky()})
+	e := newM360(t, mock.Options{M360: mock.M360Options{Limits: m360Leaky()}})
 	now := clockStart.Unix()
 	for i := range 5 {
 		r := e.do(t, "GET", "/v1/contacts", nil)
@@ -863,7 +863,7 @@ func TestM360_RateLimits(t *testing.T) {
 	// A refused request takes nothing: still refused, and not counted.
 	mustStatus(t, e.do(t, "POST", "/v1/contacts", jsonObj{"firstName": "Refused"}), 429)
 	// Another key has its own bucket.
-	other := e.mintKey(t, e.srv.DefaultM360Account().ID, "contacts:read")
+	other := e.mintKey(t, e.srv.Defaults().M360.Account.ID, "contacts:read")
 	r = e.as(t, other, "GET", "/v1/contacts", nil)
 	mustStatus(t, r, 200)
 	if r.header.Get("X-Rate-Limit-Remaining") != "4" {
@@ -919,7 +919,7 @@ func TestM360_RateLimits(t *testing.T) {
 // headers whatever the status the handler gives.
 func TestM360_RateLimitHeadersOnEveryStatus(t *testing.T) {
 	t.Parallel()
-	e := newM360(t, mock.Options{M360Limits: &limits.LeakyConfig{Enabled: true, PerSecond: 100, Capacity: 100, RetryAfter: true}})
+	e := newM360(t, mock.Options{M360: mock.M360Options{Limits: &limits.LeakyConfig{Enabled: true, PerSecond: 100, Capacity: 100, RetryAfter: true}}})
 	c := e.mustContact(t, jsonObj{"email": "x@example.com"})
 	for _, tc := range []struct {
 		method, path string
@@ -949,7 +949,7 @@ func TestM360_JournalAndFaults(t *testing.T) {
 	e := newM360(t, mock.Options{})
 	hl := e.highLevel()
 	secret := e.key.ClientSecret
-	k := e.mintKey(t, e.srv.DefaultM360Account().ID, "contacts:read", "contacts:write")
+	k := e.mintKey(t, e.srv.Defaults().M360.Account.ID, "contacts:read", "contacts:write")
 	e.mustContact(t, jsonObj{"firstName": "J"})
 	mustStatus(t, e.as(t, k, "GET", "/v1/contacts", nil), 200)
 	mustStatus(t, e.send(t, m360Req{method: "GET", path: "/v1/account", id: e.key.ClientID, secret: "guess-" + secret}), 401)
@@ -996,7 +996,7 @@ func TestM360_JournalAndFaults(t *testing.T) {
 		} `json:"requests"`
 		Total int `json:"total"`
 	}](t, e, "GET", "/__admin/requests?operation=m360-list-contacts", nil, 200)
-	if f.Total != 1 || f.Requests[0].Location != strconv.FormatInt(e.srv.DefaultM360Account().ID, 10) {
+	if f.Total != 1 || f.Requests[0].Location != strconv.FormatInt(e.srv.Defaults().M360.Account.ID, 10) {
 		t.Fatalf("filtered journal %+v", f)
 	}
 
@@ -1029,9 +1029,9 @@ func TestM360_JournalAndFaults(t *testing.T) {
 
 // highLevel is a HighLevel client on the same server.
 func (e *m360Env) highLevel() *twinEnv {
-	client := e.srv.Client()
+	client := e.srv.HighLevel.Client()
 	client.Transport = recordingTransport{next: client.Transport}
-	return &twinEnv{srv: e.srv, clk: e.clk, client: client, token: e.srv.DefaultToken(), loc: e.srv.DefaultLocation()}
+	return &twinEnv{srv: e.srv, clk: e.clk, client: client, token: e.srv.Defaults().HighLevel.Token, loc: e.srv.Defaults().HighLevel.Location}
 }
 
 // TestM360_ResetAndState: reset restores both twins' seeded state; the
@@ -1053,7 +1053,7 @@ func TestM360_ResetAndState(t *testing.T) {
 	m360Must[m360Result[m360Trigger]](t, e, "POST", fmt.Sprintf("/v1/campaigns/%d/triggers", e.campaignID(t, "Welcome series")), jsonObj{"contactId": c.ID}, 201)
 	hook := m360Must[m360Result[m360Webhook]](t, e, "POST", "/v1/webhooks", jsonObj{"url": "https://e.com/h", "events": []string{"task.created"}}, 201).Result
 	hlc := hl.mustCreateContact(t, jsonObj{"firstName": "HL"})
-	k := e.mintKey(t, e.srv.DefaultM360Account().ID, "account:read")
+	k := e.mintKey(t, e.srv.Defaults().M360.Account.ID, "account:read")
 	e.advance(t, "1h")
 
 	exported := e.do(t, "GET", "/__admin/state", nil)
@@ -1114,7 +1114,7 @@ func TestM360_ResetAndState(t *testing.T) {
 	}
 	// A state that breaks the M360 rules is refused and changes nothing.
 	bad := st
-	bad.M360Tasks = append(slices.Clone(st.M360Tasks), store.M360Task{ID: 5000, AccountID: e.srv.DefaultM360Account().ID, ContactID: 424242, Title: "orphan"})
+	bad.M360Tasks = append(slices.Clone(st.M360Tasks), store.M360Task{ID: 5000, AccountID: e.srv.Defaults().M360.Account.ID, ContactID: 424242, Title: "orphan"})
 	r := e.do(t, "PUT", "/__admin/state", bad)
 	if r.status != 400 && r.status != 422 {
 		t.Fatalf("importing an orphan task: %s", r)

@@ -23,13 +23,13 @@ type m360Env struct {
 	srv    *mock.Server
 	clk    *clock.Manual
 	client *http.Client
-	key    mock.M360Key
+	key    mock.APIKey
 	cov    *opCoverage
 }
 
 // m360Ghost is a key of an account the twin does not have: every operation
 // answers it 404, as it would a key whose account was deleted.
-var m360Ghost = mock.M360KeyOptions{ClientID: "m360_ghost", ClientSecret: "ghost-secret", AccountID: 999999}
+var m360Ghost = mock.APIKey{ClientID: "m360_ghost", ClientSecret: "ghost-secret", AccountID: 999999}
 
 // newM360 starts a strict twin with seed 1 on a manual clock at clockStart;
 // opts may set limits or keys. It always adds m360Ghost.
@@ -42,7 +42,7 @@ func newM360(tb testing.TB, opts mock.Options) *m360Env {
 	}
 	ghost := m360Ghost
 	ghost.Permissions = m360AllPermissions
-	opts.M360Keys = append(opts.M360Keys, ghost)
+	opts.M360.Keys = append(opts.M360.Keys, ghost)
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		tb.Fatalf("NewServer: %v", err)
@@ -57,9 +57,9 @@ func newM360(tb testing.TB, opts mock.Options) *m360Env {
 
 // m360EnvOf is the Marketing 360 side of a running twin.
 func m360EnvOf(srv *mock.Server, clk *clock.Manual) *m360Env {
-	e := &m360Env{srv: srv, clk: clk, key: srv.DefaultM360Key(), cov: newOpCoverage()}
-	client := srv.Client()
-	client.Transport = m360Transport{next: client.Transport, spec: srv.M360Spec(), cov: e.cov}
+	e := &m360Env{srv: srv, clk: clk, key: srv.Defaults().M360.Key, cov: newOpCoverage()}
+	client := srv.HighLevel.Client()
+	client.Transport = m360Transport{next: client.Transport, spec: srv.M360.Spec(), cov: e.cov}
 	e.client = client
 	return e
 }
@@ -141,7 +141,7 @@ func (e *m360Env) send(tb testing.TB, req m360Req) m360Resp {
 	if req.expect5xx != 0 {
 		ctx = context.WithValue(ctx, expect5xxKey{}, req.expect5xx)
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.method, e.srv.M360URL()+req.path, body)
+	hr, err := http.NewRequestWithContext(ctx, req.method, e.srv.M360.URL()+req.path, body)
 	if err != nil {
 		tb.Errorf("new request: %v", err)
 		return m360Resp{}

@@ -74,7 +74,7 @@ func newOAuthTwin(tb testing.TB) *oauthTwin {
 	// The consent page redirects to the app's callback, which is not the
 	// twin: stop there and read the Location, as an app's server would.
 	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &oauthTwin{twinEnv: e, app: e.srv.DefaultApp()}
+	return &oauthTwin{twinEnv: e, app: e.srv.Defaults().HighLevel.App}
 }
 
 // authorizeQuery is an authorization request of the default app.
@@ -297,8 +297,8 @@ func TestOAuth_GolangOAuth2Client(t *testing.T) {
 		ClientID:     o.app.ClientID,
 		ClientSecret: o.app.ClientSecret,
 		Endpoint: oauth2.Endpoint{
-			AuthURL:   o.srv.URL() + "/oauth/chooselocation",
-			TokenURL:  o.srv.URL() + "/oauth/token",
+			AuthURL:   o.srv.HighLevel.URL() + "/oauth/chooselocation",
+			TokenURL:  o.srv.HighLevel.URL() + "/oauth/token",
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		RedirectURL: o.app.RedirectURIs[0],
@@ -328,7 +328,7 @@ func TestOAuth_GolangOAuth2Client(t *testing.T) {
 	}
 	getContacts := func(client *http.Client) int {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, o.srv.URL()+"/contacts/?locationId="+o.loc.ID, nil)
+		req, err := http.NewRequest(http.MethodGet, o.srv.HighLevel.URL()+"/contacts/?locationId="+o.loc.ID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,8 +17,8 @@ import (
 func TestScopes_EveryOperationAgainstEveryScope(t *testing.T) {
 	t.Parallel()
 	e := newAdmTwin(t, mock.Options{})
-	loc := e.srv.DefaultLocation().ID
-	all := mock.SpecScopes(e.srv.Spec())
+	loc := e.srv.Defaults().HighLevel.Location.ID
+	all := mock.SpecScopes(e.srv.HighLevel.Spec())
 	mint := func(t *testing.T, scopes []string) string {
 		t.Helper()
 		r := e.do(t, "POST", "/__admin/tokens", "", map[string]any{"locationId": loc, "scopes": scopes, "expiresIn": -1})
@@ -26,7 +26,7 @@ func TestScopes_EveryOperationAgainstEveryScope(t *testing.T) {
 		return r.body["token"].(string)
 	}
 	checked := 0
-	for _, op := range e.srv.Spec().Operations() {
+	for _, op := range e.srv.HighLevel.Spec().Operations() {
 		if !op.Authenticated {
 			continue
 		}

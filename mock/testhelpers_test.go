@@ -203,9 +203,9 @@ func newTwinWith(tb testing.TB, opts mock.Options) *twinEnv {
 			tb.Errorf("Close: %v", err)
 		}
 	})
-	client := srv.Client()
+	client := srv.HighLevel.Client()
 	client.Transport = recordingTransport{next: client.Transport}
-	return &twinEnv{srv: srv, clk: clk, client: client, token: srv.DefaultToken(), loc: srv.DefaultLocation()}
+	return &twinEnv{srv: srv, clk: clk, client: client, token: srv.Defaults().HighLevel.Token, loc: srv.Defaults().HighLevel.Location}
 }
 
 // addLocation adds a location with a calendar and a token with every scope for it.
@@ -215,7 +215,7 @@ func (e *twinEnv) addLocation(tb testing.TB, id string, allowDuplicates bool, or
 		Calendars: []store.Calendar{{ID: id + "Cal", Name: "Calendar"}}}
 	e.srv.Store().PutLocation(loc)
 	token := "pit-" + id
-	e.srv.AddToken(token, auth.Principal{Kind: auth.PrivateIntegration, LocationID: id, Scopes: mock.SpecScopes(e.srv.Spec())})
+	e.srv.AddToken(token, auth.Principal{Kind: auth.PrivateIntegration, LocationID: id, Scopes: mock.SpecScopes(e.srv.HighLevel.Spec())})
 	return loc, token
 }
 
@@ -274,7 +274,7 @@ func (e *twinEnv) call(tb testing.TB, req apiRequest) apiResponse {
 	}
 	target := req.path
 	if !strings.HasPrefix(target, "http") {
-		target = e.srv.URL() + target
+		target = e.srv.HighLevel.URL() + target
 	}
 	hr, err := http.NewRequest(req.method, target, body)
 	if err != nil {

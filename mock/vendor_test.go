@@ -162,7 +162,7 @@ func (v *vendorConformance) send(c vendorCall) (int, http.Header, map[string]any
 	if sent != nil {
 		body = bytes.NewReader(sent)
 	}
-	req, err := http.NewRequestWithContext(context.Background(), c.method, v.srv.URL()+c.path, body)
+	req, err := http.NewRequestWithContext(context.Background(), c.method, v.srv.HighLevel.URL()+c.path, body)
 	if err != nil {
 		t.Fatalf("request %s %s: %v", c.method, c.path, err)
 	}
@@ -225,7 +225,7 @@ func (v *vendorConformance) validate(req *http.Request, resp *http.Response, sen
 		v.skipped["twin extension POST /contacts/{contactId}/appointments (not in the vendor documents)"]++
 		return
 	}
-	if route, err := v.srv.Spec().FindRoute(req); err == nil && route.Operation.LiveHost != "" {
+	if route, err := v.srv.HighLevel.Spec().FindRoute(req); err == nil && route.Operation.LiveHost != "" {
 		op := route.Operation
 		v.skipped[fmt.Sprintf("%s (%s %s) lives on %s (not in the vendor documents)", op.ID, op.Method, op.Path, op.LiveHost)]++
 		return
@@ -362,7 +362,7 @@ func vendorSchemaSummary(s *openapi3.Schema) string {
 func vendorServedOperations(t *testing.T, srv *mock.Server, docs []vendorDoc) (served map[string]bool, otherHost []string) {
 	t.Helper()
 	served = map[string]bool{}
-	for _, op := range srv.Spec().Operations() {
+	for _, op := range srv.HighLevel.Spec().Operations() {
 		if op.LiveHost != "" {
 			otherHost = append(otherHost, op.ID)
 			continue
@@ -406,10 +406,10 @@ func TestVendorConformance(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	// The consent page redirects to the app's callback: the client stops there.
-	client := srv.Client()
+	client := srv.HighLevel.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	v := &vendorConformance{
-		t: t, srv: srv, client: client, token: srv.DefaultToken(), docs: docs,
+		t: t, srv: srv, client: client, token: srv.Defaults().HighLevel.Token, docs: docs,
 		checked: map[string]map[int]int{}, skipped: map[string]int{}, noSchema: map[string]int{},
 	}
 	var otherHost []string
@@ -420,7 +420,7 @@ func TestVendorConformance(t *testing.T) {
 	for _, id := range otherHost {
 		v.skipped["operation on another live host, not in the vendor documents: "+id]++
 	}
-	loc := srv.DefaultLocation()
+	loc := srv.Defaults().HighLevel.Location
 	calendarID := loc.Calendars[0].ID
 	q := url.QueryEscape
 
@@ -543,7 +543,7 @@ func TestVendorConformance(t *testing.T) {
 	// --- OAuth ---
 	// The consent page (another host: skipped) redirects with a code; the
 	// token endpoint is validated against the vendor's oauth.json.
-	app := srv.DefaultApp()
+	app := srv.Defaults().HighLevel.App
 	authorize := url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {app.RedirectURIs[0]},
 		"scope": {"contacts.readonly contacts.write"}, "state": {"vendor"}}
 	oauthCode := func(path string) string {
@@ -678,7 +678,7 @@ type vendorEndpoint struct{ method, path string }
 // are in the live API (not the OAuth ones: they take no token or Version).
 func vendorServedEndpoints(srv *mock.Server) []vendorEndpoint {
 	var out []vendorEndpoint
-	for _, op := range srv.Spec().Operations() {
+	for _, op := range srv.HighLevel.Spec().Operations() {
 		if !op.NotInLiveAPI && op.Authenticated {
 			out = append(out, vendorEndpoint{op.Method, op.Path})
 		}

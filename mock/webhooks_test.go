@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -183,9 +184,9 @@ func (e *hookEnv) subscribeM360(t *testing.T, events ...string) m360Webhook {
 // signature, the payload's schema, the event's name in the body.
 func (e *hookEnv) check(t *testing.T, d hookDelivery) {
 	t.Helper()
-	spec := e.srv.Spec()
+	spec := e.srv.HighLevel.Spec()
 	if d.path == "/m360" {
-		spec = e.srv.M360Spec()
+		spec = e.srv.M360.Spec()
 		if d.header.Get("X-M360-Event") != d.str("type") || d.header.Get("X-M360-Delivery") != d.str("id") {
 			t.Errorf("Marketing 360 headers %v for %s", d.header, d.body)
 		}
@@ -194,7 +195,7 @@ func (e *hookEnv) check(t *testing.T, d hookDelivery) {
 		fmt.Sscanf(sig, "t=%d,", &at)
 		ok := false
 		for _, secret := range e.secs {
-			ok = ok || sig == webhooks.SignM360(secret, d.body, time.Unix(at, 0))
+			ok = ok || sig == webhooks.SignHMAC(secret, d.body, time.Unix(at, 0))
 		}
 		if !ok {
 			t.Errorf("X-M360-Signature %q verifies with no subscription's secret", sig)
@@ -267,7 +268,7 @@ func TestWebhooks_HighLevelEventsForEveryChange(t *testing.T) {
 		t.Errorf("last event %s, want the contact's ContactDelete with its fields", del.body)
 	}
 
-	app := e.srv.DefaultApp()
+	app := e.srv.Defaults().HighLevel.App
 	ids := map[string]bool{}
 	last := ""
 	for _, d := range got {
@@ -321,7 +322,7 @@ func TestWebhooks_Marketing360EventsForTheirSubscriptions(t *testing.T) {
 	wantEvents(t, types, "contact.created", "contact.updated", "task.created", "task.completed",
 		"note.created", "event.created", "contact.deleted")
 	for _, d := range got {
-		if d.fields["accountId"] != float64(e.srv.DefaultM360Account().ID) || d.fields["occurred"] != float64(clockStart.Unix()) ||
+		if d.fields["accountId"] != float64(e.srv.Defaults().M360.Account.ID) || d.fields["occurred"] != float64(clockStart.Unix()) ||
 			!strings.HasPrefix(d.str("id"), "evt_") {
 			t.Errorf("envelope of %s", d.body)
 		}
@@ -343,7 +344,7 @@ func TestWebhooks_Marketing360EventsForTheirSubscriptions(t *testing.T) {
 	if d.str("type") != "note.created" {
 		t.Errorf("after unsubscribing, got %s", d.body)
 	}
-	logged, _ := e.srv.Webhooks().Deliveries(webhooks.Filter{Twin: webhooks.Marketing360})
+	logged, _ := e.srv.Webhooks().Deliveries(webhooks.Filter{Twin: "m360"})
 	if len(logged) != 8 || logged[0].Subscription != fmt.Sprint(only.ID) {
 		t.Errorf("Marketing 360 deliveries: %d, newest for subscription %s", len(logged), logged[0].Subscription)
 	}
@@ -454,7 +455,7 @@ func TestWebhooks_FailingEndpointIsRetriedAndLogged(t *testing.T) {
 func TestWebhooks_RealismToggles(t *testing.T) {
 	e := newHookEnv(t, mock.Options{})
 	hl := e.hl
-	settings := mustDo[webhooks.Settings](t, hl, "PUT", "/__admin/webhooks/settings",
+	settings := mustDo[admin.WebhookSettings](t, hl, "PUT", "/__admin/webhooks/settings",
 		jsonObj{"updateAfterCreate": true, "missingFields": true, "duplicates": 1}, 200)
 	if settings.Attempts != 5 || !settings.UpdateAfterCreate || settings.Duplicates != 1 {
 		t.Fatalf("settings %+v", settings)
@@ -467,7 +468,7 @@ func TestWebhooks_RealismToggles(t *testing.T) {
 			got[0].str("webhookId"), got[1].str("webhookId"), got[2].str("webhookId"))
 	}
 
-	mustDo[webhooks.Settings](t, hl, "PUT", "/__admin/webhooks/settings", jsonObj{"missingFields": true, "delay": "3s"}, 200)
+	mustDo[admin.WebhookSettings](t, hl, "PUT", "/__admin/webhooks/settings", jsonObj{"missingFields": true, "delay": "3s"}, 200)
 	for len(e.queued) > 0 { // what the first part queued
 		<-e.queued
 	}
@@ -581,7 +582,7 @@ func TestWebhooks_ShutdownSpoolsAndTheNextStartDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hl := &twinEnv{srv: srv, client: srv.Client(), token: srv.DefaultToken(), loc: srv.DefaultLocation()}
+	hl := &twinEnv{srv: srv, client: srv.HighLevel.Client(), token: srv.Defaults().HighLevel.Token, loc: srv.Defaults().HighLevel.Location}
 	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
 	first := rcv.next(t)
 	if d := hookReceive(t, recorded, "the first attempt was not recorded"); d.Status != webhooks.StatusPending {
@@ -615,7 +616,7 @@ func TestWebhooks_ShutdownSpoolsAndTheNextStartDelivers(t *testing.T) {
 func TestWebhooks_AdminSubscriptionsKeysAndErrors(t *testing.T) {
 	e := newHookEnv(t, mock.Options{Webhooks: mock.WebhookOptions{RSA: true}})
 	hl := e.hl
-	app := e.srv.DefaultApp()
+	app := e.srv.Defaults().HighLevel.App
 	keys := mustDo[webhooks.PublicKeys](t, hl, "GET", "/__admin/webhooks/keys", nil, 200)
 	if keys != e.srv.Webhooks().Keys().Public() || keys.RSA == "" {
 		t.Fatalf("keys %+v", keys)
@@ -664,8 +665,8 @@ func TestWebhooks_AdminSubscriptionsKeysAndErrors(t *testing.T) {
 	if _, err := mock.NewServer(mock.Options{NoListener: true, Webhooks: mock.WebhookOptions{URL: "localhost:9000"}}); err == nil {
 		t.Error("a twin started with a webhook URL that is not absolute")
 	}
-	if _, err := mock.NewServer(mock.Options{NoListener: true, Apps: []auth.App{{ClientID: "a", ClientSecret: "b",
-		WebhookURL: "http://127.0.0.1:1/x", WebhookEvents: []string{"contact.created"}}}}); err == nil {
+	if _, err := mock.NewServer(mock.Options{NoListener: true, HighLevel: mock.HighLevelOptions{Apps: []auth.App{{ClientID: "a", ClientSecret: "b",
+		WebhookURL: "http://127.0.0.1:1/x", WebhookEvents: []string{"contact.created"}}}}}); err == nil {
 		t.Error("a twin started with an app subscribed to an event HighLevel does not have")
 	}
 }

@@ -95,6 +95,7 @@ type Spec struct {
 	operations []*Operation
 	byID       map[string]*Operation
 	webhooks   []*Webhook // by name
+	source     []byte     // the document as given
 }
 
 // Load parses and validates a spec. file names it in errors.
@@ -125,8 +126,12 @@ func Load(ctx context.Context, file string, data []byte) (*Spec, error) {
 		}
 		return nil, err
 	}
+	spec.source = data
 	return spec, nil
 }
+
+// Source returns a copy of the document the spec was loaded from.
+func (s *Spec) Source() []byte { return slices.Clone(s.source) }
 
 // loadLocated loads data again recording origins, to name the line of a
 // problem build found; it returns that problem.

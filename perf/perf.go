@@ -188,7 +188,7 @@ func twinIdentity() (identity, error) {
 		return identity{}, fmt.Errorf("perf: twin identity: %w", err)
 	}
 	defer srv.Close()
-	return identity{location: srv.DefaultLocation(), account: srv.DefaultM360Account(), token: srv.DefaultToken()}, nil
+	return identity{location: srv.Defaults().HighLevel.Location, account: srv.Defaults().M360.Account, token: srv.Defaults().HighLevel.Token}, nil
 }
 
 // dataSet generates the fixtures scenario with contacts HighLevel contacts

@@ -137,8 +137,8 @@ func TestDataSet_LoadsIntoTheTwin(t *testing.T) {
 
 	// The twin loads it and has every contact picked.
 	srv := twinWithState(t, &ds.State)
-	if srv.DefaultLocation().ID != id.location.ID || srv.DefaultM360Account().ID != id.account.ID ||
-		srv.DefaultToken() != id.token {
+	if srv.Defaults().HighLevel.Location.ID != id.location.ID || srv.Defaults().M360.Account.ID != id.account.ID ||
+		srv.Defaults().HighLevel.Token != id.token {
 		t.Fatal("twin identity differs between two twins with the same seed")
 	}
 	loaded := map[string]string{}
@@ -161,12 +161,12 @@ func TestDataSet_LoadsIntoTheTwin(t *testing.T) {
 			if r.body != nil {
 				body = bytes.NewReader(r.body)
 			}
-			req := httptest.NewRequest(r.method, srv.URL()+r.path, body)
+			req := httptest.NewRequest(r.method, srv.HighLevel.URL()+r.path, body)
 			req.Header.Set("Authorization", "Bearer "+id.token)
 			req.Header.Set("Version", "2021-07-28")
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
-			srv.Handler().ServeHTTP(rec, req)
+			srv.HighLevel.Handler().ServeHTTP(rec, req)
 			if rec.Code/100 != 2 {
 				t.Fatalf("%s: %s %s: %d %s", w, r.method, r.path, rec.Code, rec.Body)
 			}

@@ -145,17 +145,18 @@ func TestMock_ConfigFileAndFlags(t *testing.T) {
 strict: true
 journal:
   size: 50
-limits:
-  enabled: true
-  burst: 7
-  interval: 2s
-  daily: 1000
-  retryAfter: false
-apps:
-  - clientId: my-app
-    clientSecret: my-secret
-    redirectUris: [http://127.0.0.1:9999/cb]
-    scopes: [contacts.readonly]
+highlevel:
+  limits:
+    enabled: true
+    burst: 7
+    interval: 2s
+    daily: 1000
+    retryAfter: false
+  apps:
+    - clientId: my-app
+      clientSecret: my-secret
+      redirectUris: [http://127.0.0.1:9999/cb]
+      scopes: [contacts.readonly]
 faults:
   - match: {operation: get-contact}
     effect: {kind: error, status: 503}
@@ -173,14 +174,16 @@ faults:
 		Journal struct {
 			Size int `yaml:"size"`
 		} `yaml:"journal"`
-		Limits struct {
-			Burst      int    `yaml:"burst"`
-			Interval   string `yaml:"interval"`
-			RetryAfter bool   `yaml:"retryAfter"`
-		} `yaml:"limits"`
-		Apps []struct {
-			ClientID string `yaml:"clientId"`
-		} `yaml:"apps"`
+		HighLevel struct {
+			Limits struct {
+				Burst      int    `yaml:"burst"`
+				Interval   string `yaml:"interval"`
+				RetryAfter bool   `yaml:"retryAfter"`
+			} `yaml:"limits"`
+			Apps []struct {
+				ClientID string `yaml:"clientId"`
+			} `yaml:"apps"`
+		} `yaml:"highlevel"`
 		Faults []struct {
 			Times int `yaml:"times"`
 		} `yaml:"faults"`
@@ -188,8 +191,8 @@ faults:
 	if err := yaml.Unmarshal([]byte(out.String()), &got); err != nil {
 		t.Fatalf("print-config is not YAML: %v\n%s", err, out.String())
 	}
-	if got.Seed != 5 || !got.Strict || got.Journal.Size != 50 || got.Limits.Burst != 9 || got.Limits.Interval != "2s" ||
-		got.Limits.RetryAfter || len(got.Apps) != 1 || got.Apps[0].ClientID != "my-app" || len(got.Faults) != 1 {
+	if got.Seed != 5 || !got.Strict || got.Journal.Size != 50 || got.HighLevel.Limits.Burst != 9 || got.HighLevel.Limits.Interval != "2s" ||
+		got.HighLevel.Limits.RetryAfter || len(got.HighLevel.Apps) != 1 || got.HighLevel.Apps[0].ClientID != "my-app" || len(got.Faults) != 1 {
 		t.Fatalf("effective config wrong (flag --burst 9 must win over the file's 7):\n%s", out.String())
 	}
 
@@ -214,7 +217,7 @@ func TestMock_BadConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		"unknown key": "seeed: 5\n",
-		"bad limits":  "limits: {enabled: true, burst: 0, interval: 10s, daily: 5}\n",
+		"bad limits":  "highlevel: {limits: {enabled: true, burst: 0, interval: 10s, daily: 5}}\n",
 		"bad fault":   "faults: [{match: {}, effect: {kind: explode}}]\n",
 	} {
 		path := dir + "/" + strings.ReplaceAll(name, " ", "-") + ".yaml"

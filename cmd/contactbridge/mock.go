@@ -1,228 +1,168 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock"
-	"github.com/contactbridge/contactbridge/mock/clock"
-	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
-	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
-// defaultConfigFile is read when it exists and --config is not given.
-const defaultConfigFile = "contactbridge.yaml"
-
-type mockFlags struct {
-	config       string
-	printConfig  bool
-	logLevel     string
-	noLimits     bool
-	scenario     string
-	empty        bool
-	interval     time.Duration
-	webhookDelay time.Duration
-	opts         mock.Options
-}
-
 func newMockCmd(stdout, stderr io.Writer) *cobra.Command {
-	f := mockFlags{opts: defaultMockOptions()}
+	var configPath string
+	var printConfig, noLimits bool
 	cmd := &cobra.Command{
 		Use:   "mock",
-		Short: "Run the HighLevel Contacts API v2 twin",
-		Long: `Runs a stateful twin of the HighLevel Contacts API v2 on loopback, routed and
-validated from openapi/highlevel.yaml, with its OAuth server, rate limits, fault
-injection, request journal and admin API (/__admin), and prints a ready-to-use
-token, OAuth app and curl lines.
+		Short: "Run the HighLevel Contacts API v2 and Marketing 360 twins",
+		Long: `Runs stateful twins of the HighLevel Contacts API v2 and of the Marketing 360
+API on loopback, each routed and validated from its spec (served at
+/openapi.yaml on its listener), on one state with fixtures loaded, with OAuth
+and API keys, rate limits, fault injection, signed webhooks, a request journal
+and one admin API (/__admin), and prints ready-to-use credentials and curl
+lines.
 
-Settings come from contactbridge.yaml (or --config FILE); flags override them.`,
+Settings come from, highest first: the flags, CONTACTBRIDGE_* environment
+variables, the config file (./contactbridge.yaml when it exists, or --config
+FILE), the defaults. An environment variable names a config key with its
+levels joined by "__", in any case, underscores within a level ignored, and a
+YAML value: CONTACTBRIDGE_SEED=7, CONTACTBRIDGE_M360__ADDR=127.0.0.1:5011,
+CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debug.
+--print-config shows the merged result.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runMock(cmd, &f, stdout, stderr) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadMockConfig(cmd.Flags(), configPath, nil)
+			if err != nil {
+				return err
+			}
+			if fl := cmd.Flags().Lookup("no-limits"); fl.Changed {
+				cfg.HighLevel.Limits.Enabled, cfg.M360.Limits.Enabled = !noLimits, !noLimits
+			}
+			if err := checkMockConfig(cmd, &cfg); err != nil {
+				return err
+			}
+			if printConfig {
+				enc := yaml.NewEncoder(stdout)
+				enc.SetIndent(2)
+				return enc.Encode(cfg)
+			}
+			return runMock(cmd, cfg, stdout, stderr)
+		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "config file (default: ./"+defaultConfigFile+" when it exists)")
-	fl.BoolVar(&f.printConfig, "print-config", false, "print the effective config as YAML and exit")
-	fl.StringVar(&f.opts.Addr, "addr", f.opts.Addr, "address of the HighLevel twin (loopback only)")
-	fl.StringVar(&f.opts.M360Addr, "m360-addr", f.opts.M360Addr, "address of the Marketing 360 twin (loopback only)")
-	fl.StringVar(&f.opts.M360SpecPath, "m360-spec", "", "serve this OpenAPI file instead of the embedded Marketing 360 spec")
-	fl.Float64Var(&f.opts.M360Limits.PerSecond, "m360-rate", f.opts.M360Limits.PerSecond, "Marketing 360 requests per second per API key (leaky bucket)")
-	fl.Uint64Var(&f.opts.Seed, "seed", 0, "seed for ids and secrets; with a seed the clock is frozen at "+mock.SeededStart.Format("2006-01-02T15:04:05Z")+" unless --clock real")
-	fl.StringVar(&f.opts.ClockMode, "clock", "", "real or frozen (default: frozen with --seed, real without); a frozen clock moves with POST /__admin/clock")
-	fl.StringVar(&f.opts.SpecPath, "spec", "", "serve this OpenAPI file instead of the embedded spec")
-	fl.StringVar(&f.opts.StateFile, "state", "", "load this state (as GET /__admin/state exports it) at start")
-	fl.StringVar(&f.scenario, "scenario", "default", "fixtures scenario loaded at start (see: contactbridge fixtures scenarios)")
-	fl.BoolVar(&f.empty, "empty", false, "start with no data: only the default location, account and credentials")
-	fl.BoolVar(&f.opts.Strict, "strict", false, "validate every response against the spec and answer 500 on drift")
-	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
-	fl.StringVar(&f.opts.Admin.Token, "admin-token", "", "require this bearer token on the admin API")
-	fl.BoolVar(&f.opts.Admin.Remote, "admin-remote", false, "let non-loopback clients use the admin API")
-	fl.IntVar(&f.opts.Journal.Size, "journal-size", f.opts.Journal.Size, "requests kept in the journal (negative: none)")
-	fl.BoolVar(&f.noLimits, "no-limits", false, "turn the rate limits off")
-	fl.IntVar(&f.opts.Limits.Burst, "burst", f.opts.Limits.Burst, "requests per burst window, per app and location")
-	fl.DurationVar(&f.interval, "burst-interval", f.opts.Limits.Interval.Std(), "burst window length")
-	fl.IntVar(&f.opts.Limits.Daily, "daily", f.opts.Limits.Daily, "requests per day, per app and location")
-	fl.BoolVar(&f.opts.Limits.RetryAfter, "retry-after", true, "send Retry-After with 429s")
-	fl.IntVar(&f.opts.Auth.ScopeDeniedStatus, "scope-denied-status", 401, "status for a token without the scope: 401 (live API) or 403 (RFC 6750)")
-	w := &f.opts.Webhooks
-	fl.StringVar(&w.URL, "webhook-url", "", "send the default location's HighLevel webhook events to this URL (the default app's webhook URL)")
-	fl.StringVar(&w.KeyFile, "webhook-keys", "", "PEM file of the webhook signing keys: read when it exists, written when not (default: new keys each start, from --seed when given)")
-	fl.BoolVar(&w.RSA, "webhook-rsa", false, "also sign HighLevel webhooks with RSA-SHA256 in x-wh-signature (the legacy scheme)")
-	fl.StringVar(&w.Spool, "webhook-spool", "", "keep the webhook deliveries still pending at shutdown in this file, and send them at the next start")
-	fl.IntVar(&w.Attempts, "webhook-attempts", w.Attempts, "attempts per webhook delivery before it fails")
-	fl.Float64Var(&w.Duplicates, "webhook-duplicates", 0, "probability (0-1) that a delivered webhook is delivered again with the same id")
-	fl.DurationVar(&f.webhookDelay, "webhook-delay", 0, "hold every webhook delivery back this long")
-	fl.BoolVar(&w.UpdateAfterCreate, "webhook-update-after-create", false, "send ContactUpdate after each ContactCreate, as the live API is reported to")
-	fl.BoolVar(&w.MissingFields, "webhook-missing-fields", false, "leave out what live payloads are reported to lack (TaskCreate contactId and body, Note userId)")
+	fl.StringVar(&configPath, "config", "", "config file (default ./"+defaultConfigFile+" when it exists)")
+	fl.BoolVar(&printConfig, "print-config", false, "print the effective settings as YAML and exit")
+	fl.BoolVar(&noLimits, "no-limits", false, "turn both twins' rate limits off")
+	d := defaultMockConfig()
+	keyed(fl, fl.Uint64, "seed", "seed", 0, "seed for ids, secrets and keys; freezes the clock at "+mock.SeededStart.Format(time.RFC3339)+" unless --clock real")
+	keyed(fl, fl.String, "clock", "clock", "", "real, or frozen (moved by POST /__admin/clock); unset: frozen with --seed, else real")
+	keyed(fl, fl.Bool, "strict", "strict", false, "validate every response against the spec and answer 500 on drift")
+	keyed(fl, fl.String, "state", "state", "", "start with this state (as GET /__admin/state exports it) instead of a scenario")
+	keyed(fl, fl.String, "scenario", "scenario", d.Scenario, "fixtures scenario loaded at start (list: contactbridge fixtures scenarios)")
+	keyed(fl, fl.Bool, "empty", "empty", false, "start with no data: only the default location, account and credentials")
+	keyed(fl, fl.String, "logLevel", "log-level", d.LogLevel, "debug (a line per request), info, warn or error")
+	keyed(fl, fl.String, "admin.token", "admin-token", "", "require this bearer token on the admin API")
+	keyed(fl, fl.Bool, "admin.remote", "admin-remote", false, "let non-loopback clients use the admin API")
+	keyed(fl, fl.Int, "journal.size", "journal-size", d.Journal.Size, "requests kept in the journal (negative: none)")
+	hl := d.HighLevel
+	keyed(fl, fl.String, "highlevel.addr", "addr", hl.Addr, "address of the HighLevel twin (loopback only)")
+	keyed(fl, fl.String, "highlevel.spec", "spec", "", "serve this OpenAPI file instead of the embedded HighLevel spec")
+	keyed(fl, fl.Int, "highlevel.limits.burst", "burst", hl.Limits.Burst, "HighLevel requests per burst window, per app and location")
+	keyed(fl, fl.Duration, "highlevel.limits.interval", "burst-interval", hl.Limits.Interval.Std(), "HighLevel burst window length")
+	keyed(fl, fl.Int, "highlevel.limits.daily", "daily", hl.Limits.Daily, "HighLevel requests per day, per app and location")
+	keyed(fl, fl.Bool, "highlevel.limits.retryAfter", "retry-after", hl.Limits.RetryAfter, "send Retry-After with HighLevel 429s")
+	keyed(fl, fl.Int, "highlevel.auth.scopeDeniedStatus", "scope-denied-status", 401, "status for a token without the scope: 401 as the live API, or 403 as RFC 6750")
+	keyed(fl, fl.String, "m360.addr", "m360-addr", d.M360.Addr, "address of the Marketing 360 twin (loopback only)")
+	keyed(fl, fl.String, "m360.spec", "m360-spec", "", "serve this OpenAPI file instead of the embedded Marketing 360 spec")
+	keyed(fl, fl.Float64, "m360.limits.perSecond", "m360-rate", d.M360.Limits.PerSecond, "Marketing 360 requests per second per API key (leaky bucket)")
+	w := d.Webhooks
+	keyed(fl, fl.String, "webhooks.url", "webhook-url", "", "send the default location's HighLevel webhook events to this URL (the default app's webhook URL)")
+	keyed(fl, fl.String, "webhooks.keyFile", "webhook-keys", "", "PEM file of the webhook signing keys: read when it exists, written when not (unset: new keys each start, from --seed when given)")
+	keyed(fl, fl.Bool, "webhooks.rsa", "webhook-rsa", false, "also sign HighLevel webhooks with RSA-SHA256 in x-wh-signature (the legacy scheme)")
+	keyed(fl, fl.String, "webhooks.spool", "webhook-spool", "", "keep the webhook deliveries still pending at shutdown in this file, and send them at the next start")
+	keyed(fl, fl.Int, "webhooks.attempts", "webhook-attempts", w.Attempts, "attempts per webhook delivery before it fails")
+	keyed(fl, fl.Float64, "webhooks.duplicates", "webhook-duplicates", 0, "probability (0-1) that a delivered webhook is delivered again with the same id")
+	keyed(fl, fl.Duration, "webhooks.delay", "webhook-delay", 0, "hold every webhook delivery back this long")
+	keyed(fl, fl.Bool, "webhooks.updateAfterCreate", "webhook-update-after-create", false, "send ContactUpdate after each ContactCreate, as the live API is reported to")
+	keyed(fl, fl.Bool, "webhooks.missingFields", "webhook-missing-fields", false, "leave out what live payloads are reported to lack (TaskCreate contactId and body, Note userId)")
+	completions := map[string][]string{"clock": {"real", "frozen"}, "log-level": {"debug", "info", "warn", "error"}}
+	for _, sc := range fixtures.Scenarios() {
+		completions["scenario"] = append(completions["scenario"], sc.Name+"\t"+sc.Description)
+	}
+	for name, values := range completions {
+		if err := cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)); err != nil {
+			panic(err) // the flags are declared above
+		}
+	}
 	return cmd
 }
 
-// defaultMockOptions are the command's defaults: the live API's limits on.
-func defaultMockOptions() mock.Options {
-	lim, leaky := limits.DefaultConfig(), limits.DefaultLeakyConfig()
-	return mock.Options{Addr: "127.0.0.1:4010", M360Addr: "127.0.0.1:4011", Journal: mock.JournalOptions{Size: 1000},
-		Limits: &lim, M360Limits: &leaky, Webhooks: mock.WebhookOptions{Settings: webhooks.DefaultSettings()}}
+// checkMockConfig refuses settings that cannot work, and settles the clock
+// so that --print-config shows the one a seed freezes.
+func checkMockConfig(cmd *cobra.Command, cfg *mockConfig) error {
+	if _, err := logLevel(cfg.LogLevel); err != nil {
+		return err
+	}
+	switch cfg.ClockMode {
+	case "":
+		cfg.ClockMode = "real"
+		if cfg.Seed != 0 {
+			cfg.ClockMode = "frozen"
+		}
+	case "real", "frozen":
+	default:
+		return fmt.Errorf("--clock %q: want real or frozen; see contactbridge mock --help", cfg.ClockMode)
+	}
+	// An explicit 0 is a mistake, not "the default".
+	if cmd.Flags().Lookup("webhook-attempts").Changed && cfg.Webhooks.Attempts == 0 {
+		cfg.Webhooks.Attempts = -1
+	}
+	cfg.Webhooks.Settings = cfg.Webhooks.Settings.WithDefaults()
+	if err := cfg.Webhooks.Settings.Validate(); err != nil {
+		return err
+	}
+	if s := cfg.HighLevel.Auth.ScopeDeniedStatus; s != 0 && s != 401 && s != 403 {
+		return fmt.Errorf("scope-denied-status %d: want 401 or 403", s)
+	}
+	if err := cfg.HighLevel.Limits.Validate(); err != nil {
+		return err
+	}
+	return cfg.M360.Limits.Validate()
 }
 
-// loadOptions reads the config file, then lays the flags that were set on top.
-func loadOptions(cmd *cobra.Command, f *mockFlags) (mock.Options, error) {
-	opts := defaultMockOptions()
-	path, explicit := f.config, f.config != ""
-	if !explicit {
-		path = defaultConfigFile
-	}
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&opts); err != nil && !errors.Is(err, io.EOF) {
-			return opts, fmt.Errorf("config %s: %w", path, err)
-		}
-		if opts.Limits == nil {
-			lim := limits.DefaultConfig()
-			opts.Limits = &lim
-		}
-		if opts.M360Limits == nil {
-			leaky := limits.DefaultLeakyConfig()
-			opts.M360Limits = &leaky
-		}
-	case explicit || !errors.Is(err, fs.ErrNotExist):
-		return opts, fmt.Errorf("config: %w", err)
-	}
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		switch fl.Name {
-		case "addr":
-			opts.Addr = f.opts.Addr
-		case "m360-addr":
-			opts.M360Addr = f.opts.M360Addr
-		case "m360-spec":
-			opts.M360SpecPath = f.opts.M360SpecPath
-		case "m360-rate":
-			opts.M360Limits.PerSecond = f.opts.M360Limits.PerSecond
-		case "seed":
-			opts.Seed = f.opts.Seed
-		case "clock":
-			opts.ClockMode = f.opts.ClockMode
-		case "spec":
-			opts.SpecPath = f.opts.SpecPath
-		case "state":
-			opts.StateFile = f.opts.StateFile
-		case "strict":
-			opts.Strict = f.opts.Strict
-		case "admin-token":
-			opts.Admin.Token = f.opts.Admin.Token
-		case "admin-remote":
-			opts.Admin.Remote = f.opts.Admin.Remote
-		case "journal-size":
-			opts.Journal.Size = f.opts.Journal.Size
-		case "burst":
-			opts.Limits.Burst = f.opts.Limits.Burst
-		case "burst-interval":
-			opts.Limits.Interval = clock.Duration(f.interval)
-		case "daily":
-			opts.Limits.Daily = f.opts.Limits.Daily
-		case "retry-after":
-			opts.Limits.RetryAfter = f.opts.Limits.RetryAfter
-		case "scope-denied-status":
-			opts.Auth.ScopeDeniedStatus = f.opts.Auth.ScopeDeniedStatus
-		case "no-limits":
-			opts.Limits.Enabled = !f.noLimits
-			opts.M360Limits.Enabled = !f.noLimits
-		case "webhook-url":
-			opts.Webhooks.URL = f.opts.Webhooks.URL
-		case "webhook-keys":
-			opts.Webhooks.KeyFile = f.opts.Webhooks.KeyFile
-		case "webhook-rsa":
-			opts.Webhooks.RSA = f.opts.Webhooks.RSA
-		case "webhook-spool":
-			opts.Webhooks.Spool = f.opts.Webhooks.Spool
-		case "webhook-attempts":
-			// An explicit 0 is a mistake, not "the default".
-			opts.Webhooks.Attempts = max(f.opts.Webhooks.Attempts, -1)
-			if opts.Webhooks.Attempts == 0 {
-				opts.Webhooks.Attempts = -1
-			}
-		case "webhook-duplicates":
-			opts.Webhooks.Duplicates = f.opts.Webhooks.Duplicates
-		case "webhook-delay":
-			opts.Webhooks.Delay = clock.Duration(f.webhookDelay)
-		case "webhook-update-after-create":
-			opts.Webhooks.UpdateAfterCreate = f.opts.Webhooks.UpdateAfterCreate
-		case "webhook-missing-fields":
-			opts.Webhooks.MissingFields = f.opts.Webhooks.MissingFields
-		}
-	})
-	opts.Webhooks.Settings = opts.Webhooks.Settings.WithDefaults()
-	if err := opts.Webhooks.Settings.Validate(); err != nil {
-		return opts, err
-	}
-	if s := opts.Auth.ScopeDeniedStatus; s != 0 && s != 401 && s != 403 {
-		return opts, fmt.Errorf("scope-denied-status %d: want 401 or 403", s)
-	}
-	if err := opts.Limits.Validate(); err != nil {
-		return opts, err
-	}
-	if err := opts.M360Limits.Validate(); err != nil {
-		return opts, err
-	}
-	return opts, nil
-}
-
-func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
+func logLevel(name string) (slog.Level, error) {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	if err := level.UnmarshalText([]byte(name)); err != nil {
+		return level, fmt.Errorf("--log-level %q: want debug, info, warn or error; see contactbridge mock --help", name)
 	}
-	opts, err := loadOptions(cmd, f)
+	return level, nil
+}
+
+func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error {
+	level, err := logLevel(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
-	if f.printConfig {
-		enc := yaml.NewEncoder(stdout)
-		enc.SetIndent(2)
-		return enc.Encode(opts)
-	}
-	for _, addr := range []string{opts.Addr, opts.M360Addr} {
+	opts := cfg.Options
+	for _, addr := range []string{opts.HighLevel.Addr, opts.M360.Addr} {
 		if !isLoopback(addr) {
 			return fmt.Errorf("addr %s: the twins bind to loopback only (127.0.0.1, ::1 or localhost)", addr)
 		}
 	}
 	logger := newLogger(cmd, stderr, level)
 	opts.Logger = logger
-	if !f.empty {
-		fo, err := fixtures.Scenario(f.scenario)
+	data := "none (--empty)"
+	switch {
+	case opts.StateFile != "":
+		data = "state " + opts.StateFile
+	case !cfg.Empty:
+		fo, err := fixtures.Scenario(cfg.Scenario)
 		if err != nil {
 			return err
 		}
@@ -232,17 +172,15 @@ func runMock(cmd *cobra.Command, f *mockFlags, stdout, stderr io.Writer) error {
 			ds, err := fixtures.Generate(fo)
 			return ds.State, err
 		}
+		data = "scenario " + cfg.Scenario
 	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		return err
 	}
 	printBanner(stdout, srv, opts)
-	data := "none (--empty)"
-	if !f.empty {
-		data = "scenario " + f.scenario
-	}
-	logger.Info("twin serving", "url", srv.URL(), "m360", srv.M360URL(), "data", data, "strict", opts.Strict, "limits", opts.Limits.Enabled)
+	logger.Info("twins serving", "highlevel", srv.HighLevel.URL(), "m360", srv.M360.URL(), "data", data,
+		"strict", opts.Strict, "limits", opts.HighLevel.Limits.Enabled)
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
 	return srv.Close()
@@ -258,10 +196,14 @@ func isLoopback(addr string) bool {
 }
 
 func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
-	loc, app, url := srv.DefaultLocation(), srv.DefaultApp(), srv.URL()
+	loc, app, url := srv.Defaults().HighLevel.Location, srv.Defaults().HighLevel.App, srv.HighLevel.URL()
+	cal := store.Calendar{ID: "none", Name: "the location has no calendar"} // a loaded state's may have none
+	if len(loc.Calendars) > 0 {
+		cal = loc.Calendars[0]
+	}
 	limitsLine := "off"
-	if opts.Limits.Enabled {
-		limitsLine = fmt.Sprintf("%d per %s and %d per day, per app and location", opts.Limits.Burst, opts.Limits.Interval, opts.Limits.Daily)
+	if opts.HighLevel.Limits.Enabled {
+		limitsLine = fmt.Sprintf("%d per %s and %d per day, per app and location", opts.HighLevel.Limits.Burst, opts.HighLevel.Limits.Interval, opts.HighLevel.Limits.Daily)
 	}
 	fmt.Fprintf(w, `HighLevel Contacts API v2 twin
   base URL   %[1]s
@@ -274,6 +216,7 @@ func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
              client_secret %[9]s
              redirect_uri %[10]s
   limits     %[11]s
+  spec       %[1]s/openapi.yaml
   admin      %[1]s/__admin/health (spec: %[1]s/__admin/openapi.yaml)
 
 Try it:
@@ -283,13 +226,13 @@ Try it:
 OAuth (authorization code, auto-approved): open or curl -i
   '%[1]s/oauth/chooselocation?response_type=code&client_id=%[8]s&redirect_uri=%[10]s&scope=contacts.readonly%%20contacts.write'
   then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d code=<code>
-`, url, loc.ID, loc.Name, loc.Calendars[0].ID, loc.Calendars[0].Name, srv.DefaultToken(),
-		strings.Join(mock.SpecScopes(srv.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
+`, url, loc.ID, loc.Name, cal.ID, cal.Name, srv.Defaults().HighLevel.Token,
+		strings.Join(mock.SpecScopes(srv.HighLevel.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
 
-	acct, key, m360URL := srv.DefaultM360Account(), srv.DefaultM360Key(), srv.M360URL()
+	acct, key, m360URL := srv.Defaults().M360.Account, srv.Defaults().M360.Key, srv.M360.URL()
 	m360Limits := "off"
-	if opts.M360Limits.Enabled {
-		m360Limits = fmt.Sprintf("leaky bucket, %g requests per second per API key", opts.M360Limits.PerSecond)
+	if opts.M360.Limits.Enabled {
+		m360Limits = fmt.Sprintf("leaky bucket, %g requests per second per API key", opts.M360.Limits.PerSecond)
 	}
 	fmt.Fprintf(w, `
 Marketing 360 twin
@@ -299,6 +242,7 @@ Marketing 360 twin
              client secret %[5]s
              HTTP Basic; permissions: %[6]s
   limits     %[7]s
+  spec       %[1]s/openapi.yaml
   admin      %[1]s/__admin/health (the same admin API)
 
 Try it:

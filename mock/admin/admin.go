@@ -15,6 +15,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/faults"
+	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
@@ -64,6 +65,19 @@ type Journal interface {
 	Len() int
 }
 
+// WebhookSettings are what /__admin/webhooks/settings shows and changes:
+// how deliveries are made, and the toggles that shape HighLevel's payloads.
+type WebhookSettings struct {
+	webhooks.Settings
+	highlevel.EventOptions
+}
+
+// HighLevelEvents is what the admin API needs of the HighLevel events.
+type HighLevelEvents interface {
+	EventOptions() highlevel.EventOptions
+	SetEventOptions(highlevel.EventOptions)
+}
+
 // Webhooks is what the admin API needs of the webhook dispatcher.
 type Webhooks interface {
 	Keys() *webhooks.Keys
@@ -95,9 +109,11 @@ type API struct {
 	Faults  Faults
 	Journal Journal
 	Clock   clock.Clock
-	// Webhooks are both twins' deliveries; CheckApp refuses an app whose
-	// webhook URL or events cannot work.
+	// Webhooks are both twins' deliveries, Events the toggles of HighLevel's
+	// payloads; CheckApp refuses an app whose webhook URL or events cannot
+	// work.
 	Webhooks Webhooks
+	Events   HighLevelEvents
 	CheckApp func(auth.App) error
 	// Reset brings the twin back to its start-up state.
 	Reset func() error

@@ -6,6 +6,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/faults"
+	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -112,6 +113,14 @@ func (f *FakeWebhooks) Deliveries(fl webhooks.Filter) ([]webhooks.Delivery, int)
 func (f *FakeWebhooks) Delivery(id string) (webhooks.Delivery, error)  { return f.DeliveryFn(id) }
 func (f *FakeWebhooks) Redeliver(id string) (webhooks.Delivery, error) { return f.RedeliverFn(id) }
 func (f *FakeWebhooks) Stats() webhooks.Stats                          { return f.StatsFn() }
+
+type FakeEvents struct {
+	EventOptionsFn    func() highlevel.EventOptions
+	SetEventOptionsFn func(highlevel.EventOptions)
+}
+
+func (f *FakeEvents) EventOptions() highlevel.EventOptions     { return f.EventOptionsFn() }
+func (f *FakeEvents) SetEventOptions(o highlevel.EventOptions) { f.SetEventOptionsFn(o) }
 
 type FakeKeyRing struct {
 	AddFn func(clientID, secret string, p auth.Principal)

@@ -48,7 +48,7 @@ func (a *API) getWebhooks(*pipeline.Request) (pipeline.Response, error) {
 	for _, w := range a.Store.AllM360Webhooks() {
 		m = append(m, m360SubscriptionView{ID: w.ID, AccountID: w.AccountID, URL: w.URL, Events: w.Events})
 	}
-	return ok(map[string]any{"keys": a.Webhooks.Keys().Public(), "settings": a.Webhooks.Settings(),
+	return ok(map[string]any{"keys": a.Webhooks.Keys().Public(), "settings": a.webhookSettings(),
 		"subscriptions": map[string]any{"highlevel": hl, "m360": m}, "deliveries": a.Webhooks.Stats()})
 }
 
@@ -67,19 +67,24 @@ func (a *API) webhookKeyPEM(pick func(webhooks.PublicKeys) string) pipeline.Hand
 	}
 }
 
+func (a *API) webhookSettings() WebhookSettings {
+	return WebhookSettings{Settings: a.Webhooks.Settings(), EventOptions: a.Events.EventOptions()}
+}
+
 func (a *API) getWebhookSettings(*pipeline.Request) (pipeline.Response, error) {
-	return ok(a.Webhooks.Settings())
+	return ok(a.webhookSettings())
 }
 
 func (a *API) putWebhookSettings(r *pipeline.Request) (pipeline.Response, error) {
-	var s webhooks.Settings
+	var s WebhookSettings
 	if err := r.Decode(&s); err != nil {
 		return pipeline.Response{}, err
 	}
-	if err := a.Webhooks.SetSettings(s); err != nil {
+	if err := a.Webhooks.SetSettings(s.Settings); err != nil {
 		return pipeline.Response{}, err
 	}
-	return ok(a.Webhooks.Settings())
+	a.Events.SetEventOptions(s.EventOptions)
+	return ok(a.webhookSettings())
 }
 
 func (a *API) app(r *pipeline.Request) (auth.App, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
@@ -46,8 +47,12 @@ func TestAPI_GetWebhooksListsOnlyAppsWithAURL(t *testing.T) {
 		SettingsFn: webhooks.DefaultSettings,
 		StatsFn:    func() webhooks.Stats { return webhooks.Stats{Pending: 1, Delivered: 2} },
 	}
-	h := newHandler(t, &admin.API{Tokens: tokens, Store: fs, Webhooks: wh})
+	ev := &FakeEvents{EventOptionsFn: func() highlevel.EventOptions { return highlevel.EventOptions{UpdateAfterCreate: true} }}
+	h := newHandler(t, &admin.API{Tokens: tokens, Store: fs, Webhooks: wh, Events: ev})
 	a := call(t, h, http.MethodGet, "/__admin/webhooks", "").want(t, http.StatusOK)
+	if set := a.body["settings"].(map[string]any); set["updateAfterCreate"] != true {
+		t.Errorf("settings %v", set)
+	}
 	subs := a.body["subscriptions"].(map[string]any)
 	hl := subs["highlevel"].([]any)
 	if len(hl) != 1 {
@@ -100,11 +105,17 @@ func TestAPI_WebhookSettings(t *testing.T) {
 			return nil
 		},
 	}
-	h := newHandler(t, &admin.API{Webhooks: wh})
+	var events highlevel.EventOptions
+	ev := &FakeEvents{
+		EventOptionsFn:    func() highlevel.EventOptions { return events },
+		SetEventOptionsFn: func(o highlevel.EventOptions) { events = o },
+	}
+	h := newHandler(t, &admin.API{Webhooks: wh, Events: ev})
 	call(t, h, http.MethodGet, "/__admin/webhooks/settings", "").want(t, http.StatusOK)
 	a := call(t, h, http.MethodPut, "/__admin/webhooks/settings", `{"attempts":3,"duplicates":0.5,"missingFields":true}`).want(t, http.StatusOK)
-	if len(set) != 1 || set[0].Attempts != 3 || set[0].Duplicates != 0.5 || !set[0].MissingFields || a.body["attempts"] != 3.0 {
-		t.Errorf("set %+v, answered %s", set, a.raw)
+	if len(set) != 1 || set[0].Attempts != 3 || set[0].Duplicates != 0.5 || !events.MissingFields || a.body["attempts"] != 3.0 ||
+		a.body["missingFields"] != true {
+		t.Errorf("set %+v, events %+v, answered %s", set, events, a.raw)
 	}
 	call(t, h, http.MethodPut, "/__admin/webhooks/settings", `{"attempts":7}`).want(t, http.StatusUnprocessableEntity)
 	call(t, h, http.MethodPut, "/__admin/webhooks/settings", `{"retries":7}`).want(t, http.StatusUnprocessableEntity)

@@ -28,13 +28,15 @@ const (
 	AppointmentDelete = "AppointmentDelete"
 )
 
-// EventOptions are the realism toggles that shape events.
+// EventOptions are the realism toggles that shape events (off by default).
+// The tags are the admin API's and the config file's (webhooks:).
 type EventOptions struct {
-	// UpdateAfterCreate follows each ContactCreate with a ContactUpdate.
-	UpdateAfterCreate bool
+	// UpdateAfterCreate follows each ContactCreate with a ContactUpdate, as
+	// the live API is reported to (highlevel-api-docs#27).
+	UpdateAfterCreate bool `json:"updateAfterCreate" yaml:"updateAfterCreate"`
 	// MissingFields leaves out TaskCreate's contactId and body and the Note
 	// events' userId, as live payloads are reported to.
-	MissingFields bool
+	MissingFields bool `json:"missingFields" yaml:"missingFields"`
 }
 
 // Event is a webhook event, before it is addressed to an app.

@@ -59,7 +59,7 @@ func BenchmarkDispatcher_Deliver(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range b.N {
-			if _, err := d.Send(webhooks.Message{Twin: webhooks.HighLevel, Event: "ContactCreate",
+			if _, err := d.Send(webhooks.Message{Twin: "highlevel", Event: "ContactCreate", Signer: d.Keys(),
 				EventID: fmt.Sprint(i), Subscription: "app", Target: rcv.URL, Resource: fmt.Sprint("contact/", i),
 				At: time.Now(), Body: body}); err != nil {
 				b.Fatal(err)

@@ -29,7 +29,8 @@ type Options struct {
 	// Clock schedules retries and delays; a manual clock holds them until
 	// it is moved. nil means the real clock.
 	Clock clock.Clock
-	// Keys sign HighLevel deliveries; nil makes random ones.
+	// Keys are the keys messages signed with them are spooled by, and
+	// what Keys returns; nil makes random ones.
 	Keys     *Keys
 	Settings Settings
 	// Workers is how many attempts run at once (default 4).
@@ -156,7 +157,7 @@ func New(opts Options) (*Dispatcher, error) {
 	return d, nil
 }
 
-// Keys returns the keys HighLevel deliveries are signed with.
+// Keys returns the dispatcher's signing keys (Options.Keys).
 func (d *Dispatcher) Keys() *Keys { return d.keys }
 
 // Settings returns the settings in force.
@@ -366,13 +367,10 @@ func (d *Dispatcher) attempt(del *delivery, s Settings) outcome {
 	for k, v := range m.Header {
 		req.Header.Set(k, v)
 	}
-	switch m.Twin {
-	case HighLevel:
-		if err := d.keys.signHighLevel(req.Header, m.Body); err != nil {
+	if m.Signer != nil {
+		if err := m.Signer.Sign(req.Header, m.Body, at); err != nil {
 			return outcome{attempt: Attempt{At: at, Error: err.Error()}}
 		}
-	case Marketing360:
-		req.Header.Set(HeaderM360, SignM360(m.Secret, m.Body, at))
 	}
 	start := time.Now()
 	resp, err := d.client.Do(req)

@@ -158,7 +158,7 @@ func (e *env) attempted(t *testing.T) webhooks.Delivery {
 }
 
 func msg(target, resource, event string, n int) webhooks.Message {
-	return webhooks.Message{Twin: webhooks.HighLevel, Event: event, EventID: fmt.Sprintf("evt-%s-%d", resource, n),
+	return webhooks.Message{Twin: "highlevel", Event: event, EventID: fmt.Sprintf("evt-%s-%d", resource, n),
 		Subscription: "app-1", Target: target, Resource: resource, At: t0,
 		Body: []byte(fmt.Sprintf(`{"type":%q,"n":%d,"resource":%q}`, event, n, resource))}
 }
@@ -168,7 +168,9 @@ func TestDispatcher_DeliversSignedInOrderPerResource(t *testing.T) {
 	rcv := newReceiver(t)
 	e := newEnv(t, webhooks.Options{})
 	for n := range 5 {
-		if _, err := e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactUpdate", n)); err != nil {
+		m := msg(rcv.srv.URL, "contact/a", "ContactUpdate", n)
+		m.Signer = e.d.Keys()
+		if _, err := e.d.Send(m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -414,12 +416,13 @@ func TestDispatcher_InvalidMessagesAreLoggedNotSent(t *testing.T) {
 	}
 }
 
-func TestDispatcher_SignsMarketing360WithTheSubscriptionSecret(t *testing.T) {
+func TestDispatcher_SignsHMACWithTheAttemptsTime(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, 500, 200)
 	e := newEnv(t, webhooks.Options{})
 	m := msg(rcv.srv.URL, "contact/7", "contact.created", 1)
-	m.Twin, m.Secret, m.Header = webhooks.Marketing360, "whsec_test", map[string]string{"X-M360-Event": "contact.created"}
+	m.Twin, m.Header = "m360", map[string]string{"X-M360-Event": "contact.created"}
+	m.Signer = webhooks.HMAC{Header: "X-M360-Signature", Secret: "whsec_test"}
 	e.d.Send(m)
 	first := rcv.next(t)
 	e.attempted(t)
@@ -427,7 +430,7 @@ func TestDispatcher_SignsMarketing360WithTheSubscriptionSecret(t *testing.T) {
 	second := rcv.next(t)
 	for i, got := range []received{first, second} {
 		at := t0.Add(time.Duration(i) * time.Second)
-		if sig := got.header.Get("X-M360-Signature"); sig != webhooks.SignM360("whsec_test", got.body, at) {
+		if sig := got.header.Get("X-M360-Signature"); sig != webhooks.SignHMAC("whsec_test", got.body, at) {
 			t.Errorf("attempt %d: signature %q, want the attempt's own time %v", i+1, sig, at)
 		}
 		if got.header.Get("X-M360-Event") != "contact.created" || got.header.Get("x-ghl-signature") != "" {
@@ -493,9 +496,15 @@ func TestDispatcher_CloseSpoolsWhatItCannotDeliver(t *testing.T) {
 	t.Parallel()
 	spool := filepath.Join(t.TempDir(), "pending.ndjson")
 	rcv := newReceiver(t, 500, 500) // down for the first attempt and the last one at close
-	e := newEnv(t, webhooks.Options{Spool: spool})
-	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactCreate", 1))
-	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactUpdate", 2))
+	keys, err := webhooks.GenerateKeys(2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, webhooks.Options{Spool: spool, Keys: keys})
+	first, second := msg(rcv.srv.URL, "contact/a", "ContactCreate", 1), msg(rcv.srv.URL, "contact/a", "ContactUpdate", 2)
+	first.Signer, second.Signer = keys, webhooks.HMAC{Header: "X-Sig", Secret: "s3cret"}
+	e.d.Send(first)
+	e.d.Send(second)
 	rcv.next(t)
 	e.attempted(t)
 	e.close(t)
@@ -512,10 +521,18 @@ func TestDispatcher_CloseSpoolsWhatItCannotDeliver(t *testing.T) {
 
 	// The next start delivers them, in order, keeping their history; its
 	// close finds nothing pending and removes the spool.
-	again := newEnv(t, webhooks.Options{Spool: spool})
-	for _, want := range []string{`"n":1`, `"n":2`} {
-		if got := rcv.next(t); !strings.Contains(string(got.body), want) {
+	again := newEnv(t, webhooks.Options{Spool: spool, Keys: keys})
+	for i, want := range []string{`"n":1`, `"n":2`} {
+		got := rcv.next(t)
+		if !strings.Contains(string(got.body), want) {
 			t.Fatalf("after restart: %s, want %s", got.body, want)
+		}
+		// Each keeps its signer across the restart.
+		if i == 0 && got.header.Get(webhooks.HeaderGHL) == "" {
+			t.Errorf("spooled delivery %d lost its keys' signature: %v", i+1, got.header)
+		}
+		if i == 1 && !strings.HasPrefix(got.header.Get("X-Sig"), "t=") {
+			t.Errorf("spooled delivery %d lost its HMAC signature: %v", i+1, got.header)
 		}
 	}
 	if d := again.attempted(t); len(d.Attempts) != 3 || d.Status != webhooks.StatusDelivered {

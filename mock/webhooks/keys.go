@@ -24,15 +24,18 @@ import (
 
 // Signature headers.
 const (
-	// HeaderGHL carries the base64 Ed25519 signature of a HighLevel body.
+	// HeaderGHL carries the base64 Ed25519 signature Keys make.
 	HeaderGHL = "X-Ghl-Signature"
-	// HeaderWH carries the base64 RSA-SHA256 (PKCS#1 v1.5) signature of a
-	// HighLevel body, the legacy scheme.
+	// HeaderWH carries the base64 RSA-SHA256 (PKCS#1 v1.5) signature Keys
+	// with an RSA key make, the legacy scheme.
 	HeaderWH = "X-Wh-Signature"
-	// HeaderM360 carries "t=<epoch seconds>,v1=<hex HMAC-SHA256>" of a
-	// Marketing 360 body.
-	HeaderM360 = "X-M360-Signature"
 )
+
+// A Signer signs a message's attempts: it sets the signature headers of
+// body, sent at at. Keys and HMAC are the two schemes.
+type Signer interface {
+	Sign(h http.Header, body []byte, at time.Time) error
+}
 
 // rsaBits is the size of RSA keys the twin makes; a key file may hold any
 // size (the live API's key has 4096 bits).
@@ -184,8 +187,9 @@ func publicPEM(pub crypto.PublicKey) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
-// signHighLevel sets the signature headers of a HighLevel body.
-func (k *Keys) signHighLevel(h http.Header, body []byte) error {
+// Sign sets HeaderGHL, and with an RSA key HeaderWH, to the signatures of
+// body; they do not depend on the time.
+func (k *Keys) Sign(h http.Header, body []byte, _ time.Time) error {
 	h.Set(HeaderGHL, base64.StdEncoding.EncodeToString(ed25519.Sign(k.Ed25519, body)))
 	if k.RSA == nil {
 		return nil
@@ -199,9 +203,22 @@ func (k *Keys) signHighLevel(h http.Header, body []byte) error {
 	return nil
 }
 
-// SignM360 returns the X-M360-Signature of a Marketing 360 body sent at at:
-// "t=<epoch seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>".
-func SignM360(secret string, body []byte, at time.Time) string {
+// HMAC signs with a shared secret: Header carries SignHMAC of the body and
+// the attempt's time.
+type HMAC struct {
+	Header string `json:"header"`
+	Secret string `json:"secret"`
+}
+
+// Sign sets s.Header to the signature of body sent at at.
+func (s HMAC) Sign(h http.Header, body []byte, at time.Time) error {
+	h.Set(s.Header, SignHMAC(s.Secret, body, at))
+	return nil
+}
+
+// SignHMAC returns "t=<epoch seconds>,v1=<hex HMAC-SHA256(secret, t + "." +
+// body)>" for body sent at at.
+func SignHMAC(secret string, body []byte, at time.Time) string {
 	t := strconv.FormatInt(at.Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(t + "."))

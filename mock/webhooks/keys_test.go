@@ -90,7 +90,9 @@ func TestDispatcher_SignsWithRSAWhenItHasAKey(t *testing.T) {
 	}
 	rcv := newReceiver(t)
 	e := newEnv(t, webhooks.Options{Keys: keys})
-	e.d.Send(msg(rcv.srv.URL, "contact/a", "ContactCreate", 1))
+	m := msg(rcv.srv.URL, "contact/a", "ContactCreate", 1)
+	m.Signer = keys
+	e.d.Send(m)
 	got := rcv.next(t)
 	block, _ := pem.Decode([]byte(keys.Public().RSA))
 	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
@@ -107,17 +109,17 @@ func TestDispatcher_SignsWithRSAWhenItHasAKey(t *testing.T) {
 	}
 }
 
-func TestSignM360_IsHMACOfTimeAndBody(t *testing.T) {
+func TestSignHMAC_IsHMACOfTimeAndBody(t *testing.T) {
 	t.Parallel()
 	at := time.Unix(1767225600, 0)
 	body := []byte(`{"id":"evt_1"}`)
 	mac := hmac.New(sha256.New, []byte("s3cret"))
 	mac.Write([]byte("1767225600." + string(body)))
 	want := "t=1767225600,v1=" + hex.EncodeToString(mac.Sum(nil))
-	if got := webhooks.SignM360("s3cret", body, at); got != want {
-		t.Errorf("SignM360 = %s, want %s", got, want)
+	if got := webhooks.SignHMAC("s3cret", body, at); got != want {
+		t.Errorf("SignHMAC = %s, want %s", got, want)
 	}
-	if webhooks.SignM360("s3cret", []byte(`{"id":"evt_2"}`), at) == want {
+	if webhooks.SignHMAC("s3cret", []byte(`{"id":"evt_2"}`), at) == want {
 		t.Error("another body signs the same")
 	}
 }

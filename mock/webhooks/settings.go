@@ -11,8 +11,8 @@ import (
 // ErrInvalidSettings is wrapped by every error Settings.Validate returns.
 var ErrInvalidSettings = errors.New("webhooks: invalid settings")
 
-// Settings are how deliveries are made: the retry policy and the realism
-// toggles (all off by default). The fields with yaml tags are also the
+// Settings are how deliveries are made: the retry policy and the delivery
+// realism toggles (all off by default). The fields with yaml tags are also the
 // config file's (webhooks:).
 type Settings struct {
 	// Attempts is how many times a delivery is tried before it fails.
@@ -31,12 +31,6 @@ type Settings struct {
 	// Duplicates is the probability (seeded, 0 to 1) that a delivered event
 	// is delivered once more, with the same id, right after.
 	Duplicates float64 `json:"duplicates" yaml:"duplicates"`
-	// UpdateAfterCreate sends ContactUpdate after each ContactCreate, as the
-	// live API is reported to (highlevel-api-docs#27).
-	UpdateAfterCreate bool `json:"updateAfterCreate" yaml:"updateAfterCreate"`
-	// MissingFields leaves out what live payloads are reported to lack:
-	// TaskCreate's contactId and body, the Note events' userId.
-	MissingFields bool `json:"missingFields" yaml:"missingFields"`
 }
 
 // DefaultSettings are the defaults: five attempts, ten seconds each,

@@ -32,18 +32,54 @@ func loggable(target string) string {
 }
 
 // spooled is a pending delivery as the spool file holds it, one JSON object
-// a line: the message with its secret, and what was tried.
+// a line: the message with its signer, and what was tried.
 type spooled struct {
 	Message
-	Secret       string    `json:"secret,omitempty"`
-	ID           string    `json:"id"`
-	Attempts     []Attempt `json:"attempts"`
-	CreatedAt    time.Time `json:"createdAt"`
-	Duplicate    bool      `json:"duplicate,omitempty"`
-	RedeliveryOf string    `json:"redeliveryOf,omitempty"`
+	Signer       *spooledSigner `json:"signer,omitempty"`
+	ID           string         `json:"id"`
+	Attempts     []Attempt      `json:"attempts"`
+	CreatedAt    time.Time      `json:"createdAt"`
+	Duplicate    bool           `json:"duplicate,omitempty"`
+	RedeliveryOf string         `json:"redeliveryOf,omitempty"`
 	// Next is the number the writing run's next delivery would have had:
 	// the reading run numbers its deliveries after it.
 	Next uint64 `json:"next"`
+}
+
+// spooledSigner is a message's signer as the spool keeps it: the
+// dispatcher's keys, or an HMAC with its secret.
+type spooledSigner struct {
+	Keys bool  `json:"keys,omitempty"`
+	HMAC *HMAC `json:"hmac,omitempty"`
+}
+
+// spoolSigner is how the spool keeps s; only the dispatcher's keys and an
+// HMAC can be kept.
+func spoolSigner(s Signer, keys *Keys) (*spooledSigner, error) {
+	switch s := s.(type) {
+	case nil:
+		return nil, nil
+	case *Keys:
+		if s == keys {
+			return &spooledSigner{Keys: true}, nil
+		}
+	case HMAC:
+		return &spooledSigner{HMAC: &s}, nil
+	}
+	return nil, fmt.Errorf("webhooks: a %T signer cannot be spooled", s)
+}
+
+// signer is the signer sp keeps; nil for none.
+func (sp *spooledSigner) signer(keys *Keys) Signer {
+	switch {
+	case sp == nil:
+		return nil
+	case sp.Keys:
+		return keys
+	case sp.HMAC != nil:
+		return *sp.HMAC
+	}
+	return nil
 }
 
 // readSpool queues the deliveries the spool holds, due at once. The file
@@ -75,7 +111,7 @@ func (d *Dispatcher) readSpool() error {
 		if err := json.Unmarshal(sc.Bytes(), &sp); err != nil {
 			return fmt.Errorf("webhooks: spool %s:%d: %w", d.spool, line, err)
 		}
-		sp.Message.Secret = sp.Secret
+		sp.Message.Signer = sp.Signer.signer(d.keys)
 		del := d.add(sp.Message, sp.RedeliveryOf)
 		// Keep the spooled id, and number new ones after the writing run's.
 		if n, err := strconv.ParseUint(strings.TrimPrefix(sp.ID, "wh_"), 10, 64); err == nil && sp.ID != "" {
@@ -140,7 +176,11 @@ func (d *Dispatcher) saveSpool(left []*delivery, next uint64) error {
 	return writeFileAtomic(d.spool, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, del := range left {
-			sp := spooled{Message: del.Message, Secret: del.Secret, ID: del.ID, Attempts: del.Attempts,
+			signer, err := spoolSigner(del.Signer, d.keys)
+			if err != nil {
+				return err
+			}
+			sp := spooled{Message: del.Message, Signer: signer, ID: del.ID, Attempts: del.Attempts,
 				CreatedAt: del.CreatedAt, Duplicate: del.Duplicate, RedeliveryOf: del.RedeliveryOf, Next: next}
 			if err := enc.Encode(sp); err != nil {
 				return err

@@ -12,12 +12,6 @@ import (
 	"time"
 )
 
-// Twins, as a Message names them: they choose how a delivery is signed.
-const (
-	HighLevel    = "highlevel"
-	Marketing360 = "m360"
-)
-
 // Delivery statuses.
 const (
 	StatusPending   = "pending"   // waiting for an attempt, or retrying
@@ -45,6 +39,7 @@ func CheckURL(target string) error {
 
 // Message is one event addressed to one subscriber.
 type Message struct {
+	// Twin names the message's sender, for the log and its filter.
 	Twin  string `json:"twin"`
 	Event string `json:"event"`
 	// EventID identifies the event for the receiver (HighLevel's webhookId,
@@ -63,8 +58,8 @@ type Message struct {
 	Body json.RawMessage `json:"body"`
 	// Header holds headers sent with every attempt, besides the signature.
 	Header map[string]string `json:"header,omitempty"`
-	// Secret keys a Marketing 360 signature; never shown.
-	Secret string `json:"-"`
+	// Signer signs each attempt; nil sends it unsigned. Never shown.
+	Signer Signer `json:"-"`
 }
 
 // Attempt is one try of a delivery.

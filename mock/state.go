@@ -1,0 +1,354 @@
+package mock
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
+)
+
+// seedData makes the start-up state: the default location, app and token,
+// and the configured locations, apps and tokens. It is what reset returns to.
+// When the state file lacks the made default location, the default token
+// and app are for its busiest location instead (as for accounts: seedM360).
+func (s *Server) seedData(ids *store.IDs) error {
+	file := s.readStateFile()
+	if file.err != nil {
+		return file.err
+	}
+	hl := &s.defaults.HighLevel
+	hl.Location = defaultLocation(ids)
+	owners := make([]string, len(file.st.Contacts))
+	for i, c := range file.st.Contacts {
+		owners[i] = c.LocationID
+	}
+	if l, ok := busiest(file.st.Locations, func(l store.Location) string { return l.ID }, owners, hl.Location.ID); ok {
+		hl.Location = l
+	}
+	s.store.PutLocation(hl.Location)
+	for _, l := range s.opts.HighLevel.Locations {
+		if l.ID == "" {
+			return fmt.Errorf("mock: a configured location has no id")
+		}
+		s.store.PutLocation(l)
+	}
+	hl.Token = "pit-" + uuid(ids)
+	hl.App = auth.App{
+		ClientID:     ids.ObjectID() + "-" + ids.Token(8),
+		ClientSecret: uuid(ids),
+		Name:         "Contactbridge Dev App",
+		RedirectURIs: []string{"http://127.0.0.1:8080/oauth/callback", "http://localhost:8080/oauth/callback"},
+		Scopes:       SpecScopes(s.HighLevel.spec),
+		Location:     hl.Location.ID,
+	}
+	if u := s.opts.Webhooks.URL; u != "" {
+		if err := webhooks.CheckURL(u); err != nil {
+			return fmt.Errorf("mock: webhooks.url %q: %w", u, err)
+		}
+		hl.App.WebhookURL = u
+	}
+	apps := append([]auth.App{hl.App}, s.opts.HighLevel.Apps...)
+	for _, a := range apps {
+		if a.ClientID == "" || a.ClientSecret == "" {
+			return fmt.Errorf("mock: a configured app needs clientId and clientSecret")
+		}
+		if err := checkWebhookApp(a, s.HighLevel.spec); err != nil {
+			return fmt.Errorf("mock: %w", err)
+		}
+		s.tokens.PutApp(a)
+	}
+	life := auth.DefaultLifetimes()
+	ao := s.opts.HighLevel.Auth
+	if d := ao.AccessTokenTTL.Std(); d > 0 {
+		life.Access = d
+	}
+	if d := ao.RefreshTokenTTL.Std(); d > 0 {
+		life.Refresh = d
+	}
+	life.RefreshGrace = ao.RefreshGrace.Std()
+	s.tokens.SetLifetimes(life)
+	if err := s.seedM360(ids, file.st); err != nil {
+		return err
+	}
+	// The start-up state without the state file: reset reads the file again
+	// rather than keep a second copy of a large state in memory.
+	s.initial = s.store.Snapshot()
+	if err := s.loadStart(file); err != nil {
+		return err
+	}
+	keys, err := s.staticKeys()
+	if err != nil {
+		return err
+	}
+	tokens, err := s.staticTokens()
+	if err != nil {
+		return err
+	}
+	s.keys.Reset(keys)
+	s.tokens.Reset(tokens)
+	return nil
+}
+
+// seedM360 makes the default Marketing 360 account, its campaigns and key;
+// when the state file has accounts (they replace the made ones), the key is
+// for the busiest of them, unless the file has the made one.
+func (s *Server) seedM360(ids *store.IDs, file store.State) error {
+	m := &s.defaults.M360
+	m.Account = s.store.PutM360Account(store.M360Account{Name: "Contactbridge Demo (Marketing 360)", Timezone: "America/Denver"})
+	for _, c := range []store.M360Campaign{
+		{Name: "Welcome series", Status: store.M360CampaignActive},
+		{Name: "Re-engagement", Status: store.M360CampaignActive},
+		{Name: "Holiday promotion", Status: store.M360CampaignPaused},
+	} {
+		c.AccountID = m.Account.ID
+		if _, err := s.store.PutM360Campaign(c); err != nil {
+			return fmt.Errorf("mock: seed campaigns: %w", err)
+		}
+	}
+	owners := make([]int64, len(file.M360Contacts))
+	for i, c := range file.M360Contacts {
+		owners[i] = c.AccountID
+	}
+	if a, ok := busiest(file.M360Accounts, func(a store.M360Account) int64 { return a.ID }, owners, m.Account.ID); ok {
+		m.Account = a
+	}
+	m.Key = APIKey{ClientID: "m360_" + ids.Token(16), ClientSecret: ids.Token(32),
+		AccountID: m.Account.ID, Permissions: SpecScopes(s.M360.spec)}
+	return nil
+}
+
+// staticKeys lists the default and the configured Marketing 360 keys.
+func (s *Server) staticKeys() ([]auth.KeyEntry, error) {
+	keys := []APIKey{s.defaults.M360.Key}
+	for _, k := range s.opts.M360.Keys {
+		if k.ClientID == "" || k.ClientSecret == "" {
+			return nil, fmt.Errorf("mock: a configured Marketing 360 key needs clientId and clientSecret")
+		}
+		if k.AccountID == 0 {
+			k.AccountID = s.defaults.M360.Account.ID
+		}
+		keys = append(keys, k)
+	}
+	out := make([]auth.KeyEntry, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, auth.KeyEntry{ClientID: k.ClientID, Secret: k.ClientSecret,
+			Principal: auth.Principal{LocationID: strconv.FormatInt(k.AccountID, 10), Scopes: k.Permissions}})
+	}
+	return out, nil
+}
+
+// startState is the start-up state: the defaults, with the state file and
+// the generated data laid over them when given. It reports whether it came
+// from a large file, whose decoding garbage is worth returning to the OS.
+func (s *Server) startState(file decodedState) (store.State, bool, error) {
+	st, large := s.initial, false
+	if s.opts.StateFile != "" {
+		st, large = overlay(st, file.st), file.size > 32<<20
+	}
+	if s.opts.Data != nil {
+		data, err := s.opts.Data(s.defaults.HighLevel.Location, s.defaults.M360.Account)
+		if err != nil {
+			return st, false, fmt.Errorf("mock: data: %w", err)
+		}
+		st = overlay(st, data)
+	}
+	return st, large, nil
+}
+
+// loadStart makes the store hold the start-up state, in one step, with the
+// state file read by readStateFile.
+func (s *Server) loadStart(file decodedState) error {
+	st, large, err := s.startState(file)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Restore(st); err != nil {
+		return fmt.Errorf("mock: start-up state: %w", err)
+	}
+	// Decoding a large state leaves garbage behind: give it back now rather
+	// than carry it while serving (not worth a pause for a small one).
+	if large {
+		debug.FreeOSMemory()
+	}
+	return nil
+}
+
+// readStateFile is the state file, decoded (zero without one): at start,
+// the decoding NewServer began; later, the file read again.
+func (s *Server) readStateFile() decodedState {
+	switch {
+	case s.opts.StateFile == "":
+		return decodedState{}
+	case s.early != nil:
+		d := <-s.early
+		s.early = nil
+		return d
+	}
+	return decodeStateFile(s.opts.StateFile)
+}
+
+// busiest is the item with the most contacts (owners holds each contact's
+// owner; the first item on a tie), for the default credentials; none when
+// there are no items, or one of them is keep.
+func busiest[T any, K comparable](items []T, id func(T) K, owners []K, keep K) (T, bool) {
+	count := map[K]int{}
+	for _, o := range owners {
+		count[o]++
+	}
+	var best T
+	for i, it := range items {
+		if id(it) == keep {
+			var none T
+			return none, false
+		}
+		if i == 0 || count[id(it)] > count[id(best)] {
+			best = it
+		}
+	}
+	return best, len(items) > 0
+}
+
+// decodedState is a state file, decoded.
+type decodedState struct {
+	st   store.State
+	size int64
+	err  error
+}
+
+func decodeStateFile(path string) decodedState {
+	f, err := os.Open(path)
+	if err != nil {
+		return decodedState{err: fmt.Errorf("mock: state: %w", err)}
+	}
+	defer f.Close()
+	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return decodedState{err: fmt.Errorf("mock: state %s: %w", path, err)}
+	}
+	d := decodedState{st: st}
+	if info, err := f.Stat(); err == nil {
+		d.size = info.Size()
+	}
+	return d
+}
+
+// overlay lays top over base: locations merge by id (top wins) and the
+// records of both are kept; but when top has Marketing 360 accounts of its
+// own (an exported state has the default one too), its Marketing 360 tables
+// replace base's.
+func overlay(base, top store.State) store.State {
+	out := top
+	seen := map[string]bool{}
+	for _, l := range top.Locations {
+		seen[l.ID] = true
+	}
+	out.Locations = nil
+	for _, l := range base.Locations {
+		if !seen[l.ID] {
+			out.Locations = append(out.Locations, l)
+		}
+	}
+	out.Locations = append(out.Locations, top.Locations...)
+	out.Contacts = append(base.Contacts, top.Contacts...)
+	out.Tasks = append(base.Tasks, top.Tasks...)
+	out.Notes = append(base.Notes, top.Notes...)
+	out.Appointments = append(base.Appointments, top.Appointments...)
+	if len(top.M360Accounts) == 0 {
+		out.M360Accounts = base.M360Accounts
+		out.M360Campaigns = append(base.M360Campaigns, top.M360Campaigns...)
+		out.M360Contacts = append(base.M360Contacts, top.M360Contacts...)
+		out.M360Tasks = append(base.M360Tasks, top.M360Tasks...)
+		out.M360Notes = append(base.M360Notes, top.M360Notes...)
+		out.M360Events = append(base.M360Events, top.M360Events...)
+		out.M360Triggers = append(base.M360Triggers, top.M360Triggers...)
+		out.M360Webhooks = append(base.M360Webhooks, top.M360Webhooks...)
+	}
+	return out
+}
+
+// staticTokens lists the default and the configured static tokens.
+func (s *Server) staticTokens() (map[string]auth.Principal, error) {
+	hl := s.defaults.HighLevel
+	out := map[string]auth.Principal{hl.Token: {Kind: auth.PrivateIntegration, AppID: "pit-" + hl.Token[4:12],
+		LocationID: hl.Location.ID, Scopes: SpecScopes(s.HighLevel.spec)}}
+	for _, t := range s.opts.HighLevel.Tokens {
+		if t.Token == "" || t.LocationID == "" {
+			return nil, fmt.Errorf("mock: a configured token needs token and locationId")
+		}
+		p := auth.Principal{Kind: auth.PrivateIntegration, AppID: "pit-" + t.Token, LocationID: t.LocationID, Scopes: t.Scopes}
+		if t.Type == "oauth" {
+			p.Kind, p.AppID = auth.OAuthAccess, "config"
+		}
+		if d := t.ExpiresIn.Std(); d > 0 {
+			p.ExpiresAt = s.clock.Now().Add(d)
+		}
+		out[t.Token] = p
+	}
+	return out, nil
+}
+
+func (s *Server) addFaults() error {
+	for _, r := range s.opts.Faults {
+		if _, err := s.faults.Add(r); err != nil {
+			return fmt.Errorf("mock: fault rule %q: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// reset brings the twin back to its start-up state. Resets run one at a
+// time; each table is swapped in one step, so a request sees the old or the
+// new content, not an empty twin.
+func (s *Server) reset() error {
+	s.resetMu.Lock()
+	defer s.resetMu.Unlock()
+	// Pending webhooks go first: a write that lands while the state is
+	// swapped keeps its event.
+	s.emitter.reset()
+	file := s.readStateFile()
+	if file.err != nil {
+		return fmt.Errorf("reset: %w", file.err)
+	}
+	if err := s.loadStart(file); err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	keys, err := s.staticKeys()
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	tokens, err := s.staticTokens()
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	s.keys.Reset(keys)
+	s.tokens.Reset(tokens)
+	s.leaky.Reset()
+	s.limiter.Reset()
+	s.journal.Clear()
+	s.faults.Clear()
+	return s.addFaults()
+}
+
+func defaultLocation(ids *store.IDs) store.Location {
+	return store.Location{
+		ID:             ids.New(),
+		Name:           "Contactbridge Demo",
+		Timezone:       "America/New_York",
+		DuplicateOrder: []string{"email", "phone"},
+		Calendars:      []store.Calendar{{ID: ids.New(), Name: "Sales calls"}},
+		CustomFields: []store.CustomFieldDef{
+			{ID: ids.New(), Key: "contact.lead_score", Name: "Lead score"},
+			{ID: ids.New(), Key: "contact.plan", Name: "Plan"},
+		},
+	}
+}
+
+func uuid(ids *store.IDs) string {
+	h := ids.Token(32)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
