@@ -142,6 +142,10 @@ func TestOnlyContactAppointmentPostIsNotInLiveAPI(t *testing.T) {
 	if !slices.Equal(marked, want) {
 		t.Errorf("NotInLiveAPI operations = %q, want %q", marked, want)
 	}
+	op, _ := spec.Operation("create-contact-appointment")
+	if want := `299 - "not in the live API: use POST /calendars/events/appointments"`; op.Warning != want {
+		t.Errorf("Warning = %q, want %q (x-warning)", op.Warning, want)
+	}
 }
 
 // parameters returns the operation's parameters with those of its path item.

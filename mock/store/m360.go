@@ -141,21 +141,6 @@ type M360Webhook struct {
 	Created   int64    `json:"created" yaml:"created"`
 }
 
-// ErrConflict is matched (errors.Is) by every *ConflictError.
-var ErrConflict = errors.New("store: conflict")
-
-// ConflictError reports a write that conflicts with the state: a taken
-// unique value, or a record in a state that refuses the operation.
-type ConflictError struct {
-	Field  string // the field at fault, "email" say
-	Reason string // "is already used by contact 1001"
-}
-
-func (e *ConflictError) Error() string { return e.Field + " " + e.Reason }
-
-// Unwrap makes errors.Is(err, ErrConflict) true.
-func (e *ConflictError) Unwrap() error { return ErrConflict }
-
 // M360Paging selects a page of a list: Page from 1 (0 counts as 1),
 // PageSize items per page (0: no items, only the total).
 type M360Paging struct {
