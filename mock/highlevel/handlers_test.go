@@ -1,7 +1,6 @@
 package highlevel
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
@@ -30,20 +30,6 @@ func serve(t *testing.T, fake *FakeStore, op string, r *pipeline.Request) (pipel
 	t.Helper()
 	api := &API{Store: fake, TraceID: func() string { return "trace-1" }}
 	return api.Handlers()[op](r)
-}
-
-// bodyOf returns a response body as JSON reads it.
-func bodyOf(t *testing.T, resp pipeline.Response) map[string]any {
-	t.Helper()
-	raw, err := json.Marshal(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func inL1(id string) (store.Location, error) {
@@ -107,7 +93,7 @@ func TestListContacts_MetaNamesTheNextPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := bodyOf(t, resp)["meta"].(map[string]any)
+	meta := pipelinetest.Body(t, resp)["meta"].(map[string]any)
 	want := map[string]any{"total": 7.0, "currentPage": 2.0, "prevPage": 1.0, "nextPage": 3.0,
 		"startAfter": 1709632800123.0, "startAfterId": "c2",
 		"nextPageUrl": "http://twin.test/contacts/?limit=2&locationId=L1&query=ja&startAfter=1709632800123&startAfterId=c2"}
@@ -149,7 +135,7 @@ func TestDeleteContact_AnswersTheVendorsSpelling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deletedID != "c1" || resp.Status != http.StatusOK || bodyOf(t, resp)["succeded"] != true {
+	if deletedID != "c1" || resp.Status != http.StatusOK || pipelinetest.Body(t, resp)["succeded"] != true {
 		t.Errorf("deleted %q, answered %d %v", deletedID, resp.Status, resp.Body)
 	}
 }
@@ -172,7 +158,7 @@ func TestUpsertContact_MatchesOnNormalizedEmailAndPhone(t *testing.T) {
 	if gotEmail != "Jane@Example.com" || gotPhone != "+15550102030" || !gotNew {
 		t.Errorf("upsert matched on %q, %q, createNew %v", gotEmail, gotPhone, gotNew)
 	}
-	if b := bodyOf(t, resp); b["new"] != false || b["traceId"] != "trace-1" {
+	if b := pipelinetest.Body(t, resp); b["new"] != false || b["traceId"] != "trace-1" {
 		t.Errorf("body %v", b)
 	}
 }
@@ -196,7 +182,7 @@ func TestContactsByBusiness_SkipsAndLimitsMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bodyOf(t, resp)
+	b := pipelinetest.Body(t, resp)
 	var ids []string
 	for _, c := range b["contacts"].([]any) {
 		ids = append(ids, c.(map[string]any)["id"].(string))

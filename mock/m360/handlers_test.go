@@ -1,7 +1,6 @@
 package m360
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
@@ -21,19 +21,6 @@ func call(t *testing.T, fake *FakeStore, op string, principal *auth.Principal, p
 	r := &pipeline.Request{HTTP: httptest.NewRequest(http.MethodGet, "http://twin.test/v1/", nil),
 		Path: path, Query: query, Body: []byte(body), Principal: principal}
 	return (&API{Store: fake}).Handlers()[op](r)
-}
-
-func jsonOf(t *testing.T, resp pipeline.Response) map[string]any {
-	t.Helper()
-	raw, err := json.Marshal(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func TestHandlers_TheKeysAccountAndPathIDs(t *testing.T) {
@@ -96,7 +83,7 @@ func TestListTasks_ReadsFilterAndPaging(t *testing.T) {
 		got.Completed == nil || *got.Completed || got.ContactID != 0 {
 		t.Errorf("filter = %+v", got)
 	}
-	b := jsonOf(t, resp)
+	b := pipelinetest.Body(t, resp)
 	if b["page"] != 2.0 || b["pageSize"] != 10.0 || b["total"] != 11.0 || len(b["result"].([]any)) != 1 {
 		t.Errorf("envelope = %v", b)
 	}

@@ -79,12 +79,9 @@ func (s *Store) Locations() []Location {
 	return s.locationsByID()
 }
 
+// locationsByID lists the locations by id. Callers hold mu.
 func (s *Store) locationsByID() []Location {
-	out := make([]Location, 0, len(s.hl.locations))
-	for _, id := range slices.Sorted(maps.Keys(s.hl.locations)) {
-		out = append(out, cloneLocation(*s.hl.locations[id]))
-	}
-	return out
+	return byKey(s.hl.locations, func(l *Location) Location { return cloneLocation(*l) })
 }
 
 // CreateContact adds a contact to c.LocationID, giving it an id and dates.

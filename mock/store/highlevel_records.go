@@ -37,9 +37,6 @@ func (a *Appointment) identify(id, contact string, at time.Time) {
 func (a *Appointment) touched(at time.Time) { a.DateUpdated = at }
 func (a *Appointment) created() time.Time   { return a.DateAdded }
 
-// asIs is the clone of records that hold no references.
-func asIs[T any](v T) T { return v }
-
 // location is the location of a stored contact. Callers hold mu.
 func (s *Store) location(contact string) string {
 	return s.hl.contacts.ref(contact).LocationID

@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,13 +173,7 @@ func (s *Store) M360Accounts() []M360Account {
 }
 
 // accountsByID lists the accounts by id. Callers hold mu.
-func (s *Store) accountsByID() []M360Account {
-	out := make([]M360Account, 0, len(s.m360.accounts))
-	for _, id := range slices.Sorted(maps.Keys(s.m360.accounts)) {
-		out = append(out, s.m360.accounts[id])
-	}
-	return out
-}
+func (s *Store) accountsByID() []M360Account { return byKey(s.m360.accounts, asIs) }
 
 func (s *Store) m360Account(id int64) error {
 	if _, ok := s.m360.accounts[id]; !ok {

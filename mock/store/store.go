@@ -7,6 +7,8 @@
 package store
 
 import (
+	"cmp"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -89,6 +91,18 @@ func (s *Store) Stats() Stats {
 	defer s.mu.RUnlock()
 	return Stats{Locations: len(s.hl.locations), Contacts: s.hl.contacts.size(), Tasks: s.hl.tasks.size(),
 		Notes: s.hl.notes.size(), Appointments: s.hl.appointments.size()}
+}
+
+// asIs is the clone of records that hold no references.
+func asIs[T any](v T) T { return v }
+
+// byKey returns f of each value of m, in key order.
+func byKey[K cmp.Ordered, V, W any](m map[K]V, f func(V) W) []W {
+	out := make([]W, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, f(m[k]))
+	}
+	return out
 }
 
 func maxTime(ts ...time.Time) time.Time {
