@@ -217,6 +217,10 @@ func build(ctx context.Context, file string, doc *openapi3.T) (*Spec, error) {
 			if v, ok := op.Extensions["x-warning"].(string); ok {
 				o.Warning = v
 			}
+			if o.NotInLiveAPI && o.Warning == "" {
+				return nil, &SpecError{File: file, Line: originLine(op.Origin),
+					Err: fmt.Errorf("operationId %q is x-not-in-live-api without the x-warning that names the live route", op.OperationID)}
+			}
 			if v, ok := op.Extensions["x-live-host"].(string); ok {
 				o.LiveHost = v
 			}
