@@ -79,6 +79,9 @@ type Operation struct {
 	Authenticated bool
 	// NotInLiveAPI marks the twin's extensions (x-not-in-live-api: true).
 	NotInLiveAPI bool
+	// Warning is the Warning header every response of the operation
+	// carries (x-warning), as a twin-only route names its live one.
+	Warning string
 	// LiveHost names the live host when it is not the API's own
 	// (x-live-host), as for the OAuth consent page.
 	LiveHost string
@@ -215,6 +218,13 @@ func build(ctx context.Context, file string, doc *openapi3.T) (*Spec, error) {
 			}
 			if v, ok := op.Extensions["x-not-in-live-api"].(bool); ok {
 				o.NotInLiveAPI = v
+			}
+			if v, ok := op.Extensions["x-warning"].(string); ok {
+				o.Warning = v
+			}
+			if o.NotInLiveAPI && o.Warning == "" {
+				return nil, &SpecError{File: file, Line: originLine(op.Origin),
+					Err: fmt.Errorf("operationId %q is x-not-in-live-api without the x-warning that names the live route", op.OperationID)}
 			}
 			if v, ok := op.Extensions["x-live-host"].(string); ok {
 				o.LiveHost = v

@@ -142,6 +142,10 @@ func TestOnlyContactAppointmentPostIsNotInLiveAPI(t *testing.T) {
 	if !slices.Equal(marked, want) {
 		t.Errorf("NotInLiveAPI operations = %q, want %q", marked, want)
 	}
+	op, _ := spec.Operation("create-contact-appointment")
+	if want := `299 - "not in the live API: use POST /calendars/events/appointments"`; op.Warning != want {
+		t.Errorf("Warning = %q, want %q (x-warning)", op.Warning, want)
+	}
 }
 
 // parameters returns the operation's parameters with those of its path item.
@@ -297,6 +301,19 @@ func TestBrokenSpecsFailWithTheirLine(t *testing.T) {
 		t.Fatalf("operation line %d is %q, want the get: key", line, got)
 	}
 	cases = append(cases, broken{"operation without responses", text, line, "responses"})
+
+	// A twin-only route without its warning: the error names the operation's line.
+	lines := strings.Split(base, "\n")
+	warn := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "x-warning:") })
+	post := warn
+	for post > 0 && lines[post] != "    post:" {
+		post--
+	}
+	if warn < 0 || post <= 0 {
+		t.Fatal("the spec has no x-warning under a post operation")
+	}
+	text = strings.Join(slices.Delete(slices.Clone(lines), warn, warn+1), "\n")
+	cases = append(cases, broken{"twin-only route without x-warning", text, post + 1, "x-warning"})
 
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,11 +1,9 @@
 package highlevel
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
@@ -17,29 +15,6 @@ const (
 )
 
 func iso(t time.Time) string { return t.UTC().Format(isoMillis) }
-
-// errorBody is the vendor's NestJS error envelope.
-type errorBody struct {
-	StatusCode int            `json:"statusCode"`
-	Message    any            `json:"message"`
-	Error      string         `json:"error"`
-	Meta       map[string]any `json:"meta,omitempty"`
-}
-
-// RenderError writes errors as the HighLevel API does: message is an array
-// for 422 and a string otherwise.
-func RenderError(e *pipeline.Error) any {
-	body := errorBody{StatusCode: e.Status, Error: http.StatusText(e.Status)}
-	if e.Status == http.StatusBadRequest {
-		body.Meta = e.Meta // the duplicate contact's id
-	}
-	if e.Status == http.StatusUnprocessableEntity {
-		body.Message = e.Messages
-	} else {
-		body.Message = strings.Join(e.Messages, "; ")
-	}
-	return body
-}
 
 type contactView struct {
 	ID                 string                      `json:"id"`

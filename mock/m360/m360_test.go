@@ -263,28 +263,35 @@ func TestRenderError(t *testing.T) {
 	}
 }
 
-// TestStoreErrorsMapToStatuses checks the statuses and fields this API's
-// store errors get from the pipeline's one mapping.
-func TestStoreErrorsMapToStatuses(t *testing.T) {
+// TestMapError checks the statuses, words and fields this API gives the
+// store's errors, and that it leaves other errors to the pipeline.
+func TestMapError(t *testing.T) {
 	tests := []struct {
 		err        error
-		wantStatus int
+		wantStatus int // 0: not this API's error
+		wantMsg    string
 		wantField  string
 	}{
-		{&store.NotFoundError{Kind: "Contact", ID: "1"}, 404, ""},
-		{fmt.Errorf("wrapped: %w", &store.InvalidError{Field: "end", Reason: "must be after start"}), 422, "end"},
-		{&store.ConflictError{Field: "email", Reason: "is already used by contact 1001"}, 409, "email"},
-		{&pipeline.Error{Status: 418}, 418, ""},
-		{errors.New("plain"), 500, ""},
+		{&store.NotFoundError{Kind: "Contact", ID: "1"}, 404, "Contact not found", ""},
+		{fmt.Errorf("wrapped: %w", &store.InvalidError{Field: "end", Reason: "must be after start"}), 422, "end must be after start", "end"},
+		{&store.ConflictError{Field: "email", Reason: "is already used by contact 1001"}, 409, "email is already used by contact 1001", "email"},
+		{&pipeline.Error{Status: 418}, 0, "", ""},
+		{errors.New("plain"), 0, "", ""},
 	}
 	for _, tt := range tests {
-		e := pipeline.ToError(tt.err)
-		if e.Status != tt.wantStatus {
-			t.Errorf("ToError(%v) = %d, want %d", tt.err, e.Status, tt.wantStatus)
+		e := MapError(tt.err)
+		if tt.wantStatus == 0 {
+			if e != nil {
+				t.Errorf("MapError(%v) = %d, want nil", tt.err, e.Status)
+			}
+			continue
+		}
+		if e == nil || e.Status != tt.wantStatus || e.Error() != tt.wantMsg || !errors.Is(e, tt.err) {
+			t.Errorf("MapError(%v) = %+v, want %d %q wrapping the error", tt.err, e, tt.wantStatus, tt.wantMsg)
 			continue
 		}
 		if tt.wantField != "" && e.Meta[tt.wantField] == nil {
-			t.Errorf("ToError(%v) has no field %s: %v", tt.err, tt.wantField, e.Meta)
+			t.Errorf("MapError(%v) has no field %s: %v", tt.err, tt.wantField, e.Meta)
 		}
 	}
 }

@@ -75,6 +75,7 @@ func newTwin(t *testing.T) *twin {
 		Handlers:    api.Handlers(),
 		Auth:        keys{"k1": "7001", "k2": "7002"},
 		RenderError: m360.RenderError,
+		MapError:    m360.MapError,
 		Strict:      true,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -5,8 +5,6 @@ import (
 	"net/http"
 
 	"github.com/contactbridge/contactbridge/mock/auth"
-	"github.com/contactbridge/contactbridge/mock/store"
-	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 // Error is an API error: a status and what to tell the client. Each API
@@ -35,6 +33,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrorRenderer turns an Error into an API's error body.
 type ErrorRenderer func(e *Error) any
 
+// ErrorMapper turns the errors of an API's own packages (its store's, say)
+// into API errors in that API's words; nil for an error it does not know.
+type ErrorMapper func(err error) *Error
+
 // BadRequest is a 400 with one message.
 func BadRequest(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Messages: []string{msg}}
@@ -45,43 +47,35 @@ func Unprocessable(msgs ...string) *Error {
 	return &Error{Status: http.StatusUnprocessableEntity, Messages: msgs}
 }
 
-// ToError maps any error to an API error. It is the one place where errors
-// become HTTP statuses.
-func ToError(err error) *Error {
+// toError maps any error to an API error: an *Error (wrapped or not) as it
+// is, then what the API's mapper knows, then the errors of authentication,
+// which the pipeline itself raises, and anything else as a 500. It is the
+// one place where errors become HTTP statuses.
+func (p *Pipeline) toError(err error) *Error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
 		return apiErr
 	}
-	var notFound *store.NotFoundError
-	var dup *store.DuplicateError
-	var invalid *store.InvalidError
-	var conflict *store.ConflictError
-	switch {
-	case errors.As(err, &notFound):
-		return &Error{Status: http.StatusNotFound, Messages: []string{notFound.Error()}, Err: err}
-	case errors.As(err, &dup):
-		return &Error{Status: http.StatusBadRequest, Messages: []string{dup.Error()}, Err: err,
-			Meta: map[string]any{"contactId": dup.ContactID, "matchingField": dup.Field}}
-	case errors.As(err, &invalid):
-		return &Error{Status: http.StatusUnprocessableEntity, Messages: []string{invalid.Error()}, Err: err,
-			Meta: map[string]any{invalid.Field: invalid.Reason}}
-	case errors.As(err, &conflict):
-		return &Error{Status: http.StatusConflict, Messages: []string{conflict.Error()}, Err: err,
-			Meta: map[string]any{conflict.Field: conflict.Reason}}
-	case errors.Is(err, auth.ErrInvalidToken):
-		return &Error{Status: http.StatusUnauthorized, Messages: []string{"Invalid token: access token is invalid"}, Err: err}
-	case errors.Is(err, auth.ErrExpiredToken):
-		return &Error{Status: http.StatusUnauthorized, Messages: []string{"Invalid JWT: access token has expired"}, Err: err}
-	case errors.Is(err, auth.ErrScope):
-		return &Error{Status: http.StatusUnauthorized, Messages: []string{"The token is not authorized for this scope."}, Err: err}
-	case errors.Is(err, webhooks.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Messages: []string{err.Error()}, Err: err}
-	case errors.Is(err, webhooks.ErrInvalidSettings), errors.Is(err, webhooks.ErrInvalidPayload):
-		return &Error{Status: http.StatusUnprocessableEntity, Messages: []string{err.Error()}, Err: err}
-	case errors.Is(err, webhooks.ErrClosed):
-		return &Error{Status: http.StatusServiceUnavailable, Messages: []string{err.Error()}, Err: err}
-	case errors.Is(err, auth.ErrLocation):
-		return &Error{Status: http.StatusForbidden, Messages: []string{"The token does not have access to this location."}, Err: err}
+	if p.cfg.MapError != nil {
+		if e := p.cfg.MapError(err); e != nil {
+			return e
+		}
 	}
-	return &Error{Status: http.StatusInternalServerError, Messages: []string{"Internal server error"}, Err: err}
+	return authError(err)
+}
+
+// authError maps the auth package's errors, and anything else to a 500.
+func authError(err error) *Error {
+	status, msg := http.StatusInternalServerError, "Internal server error"
+	switch {
+	case errors.Is(err, auth.ErrInvalidToken):
+		status, msg = http.StatusUnauthorized, "Invalid token: access token is invalid"
+	case errors.Is(err, auth.ErrExpiredToken):
+		status, msg = http.StatusUnauthorized, "Invalid JWT: access token has expired"
+	case errors.Is(err, auth.ErrScope):
+		status, msg = http.StatusUnauthorized, "The token is not authorized for this scope."
+	case errors.Is(err, auth.ErrLocation):
+		status, msg = http.StatusForbidden, "The token does not have access to this location."
+	}
+	return &Error{Status: status, Messages: []string{msg}, Err: err}
 }

@@ -84,6 +84,10 @@ type Config struct {
 	Auth     Authenticator
 	// RenderError writes the API's error envelope.
 	RenderError ErrorRenderer
+	// MapError words the errors of the API's packages (nil: none are
+	// known). The pipeline maps an *Error and the auth package's errors
+	// itself.
+	MapError ErrorMapper
 	// Strict validates every response against the spec and answers 500 when
 	// one does not match.
 	Strict bool
@@ -228,7 +232,7 @@ func (p *Pipeline) authorize(next http.Handler) http.Handler {
 		if x.Principal != nil && !x.Principal.HasScopes(op.Scopes) {
 			err := fmt.Errorf("%s needs %v: %w", op.ID, op.Scopes, auth.ErrScope)
 			if p.cfg.ScopeDeniedStatus == http.StatusForbidden {
-				e := *ToError(err)
+				e := *p.toError(err)
 				e.Status = http.StatusForbidden
 				err = &e
 			}
@@ -298,7 +302,7 @@ func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
 
 // Fail answers err in the API's error envelope.
 func (x *Exchange) Fail(w http.ResponseWriter, r *http.Request, err error) {
-	e := ToError(err)
+	e := x.p.toError(err)
 	for k, vs := range e.Header {
 		w.Header()[k] = vs
 	}
@@ -330,8 +334,8 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 		}
 		h.Set("Content-Type", "application/json; charset=utf-8")
 	}
-	if x.Route != nil && x.Route.Operation.NotInLiveAPI {
-		h.Set("Warning", `299 - "not in the live API: use POST /calendars/events/appointments"`)
+	if x.Route != nil && x.Route.Operation.Warning != "" {
+		h.Set("Warning", x.Route.Operation.Warning)
 	}
 	if x.p.cfg.Strict && x.Route != nil {
 		if verr := x.validateResponse(r, status, h, buf); verr != nil {

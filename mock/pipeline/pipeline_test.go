@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
-	"github.com/contactbridge/contactbridge/mock/store"
 )
 
 type fixture struct {
@@ -18,9 +18,20 @@ type fixture struct {
 	strict   bool
 }
 
+// errGone is an error of the API's own, which its mapper words.
+var errGone = errors.New("thing gone")
+
+// mapGone is the API's error mapper: it knows errGone only.
+func mapGone(err error) *pipeline.Error {
+	if errors.Is(err, errGone) {
+		return &pipeline.Error{Status: http.StatusGone, Messages: []string{"Thing gone"}, Err: err}
+	}
+	return nil
+}
+
 func (f fixture) build(t *testing.T) http.Handler {
 	t.Helper()
-	return pipelinetest.New(t, pipeline.Config{Handlers: f.handlers, Strict: f.strict})
+	return pipelinetest.New(t, pipeline.Config{Handlers: f.handlers, Strict: f.strict, MapError: mapGone})
 }
 
 type result struct {
@@ -61,9 +72,9 @@ func TestPipeline_Answers(t *testing.T) {
 		{"body maximum", fixture{}, "POST", "/things", "", `{"name":"x","size":11}`, 422, "size must be at most 10"},
 		{"body missing field", fixture{}, "POST", "/things", "", `{}`, 422, "name should not be empty"},
 		{"malformed json", fixture{}, "POST", "/things", "", `{`, 400, "Request body is not valid JSON"},
-		{"store not found", fixture{handlers: map[string]pipeline.HandlerFunc{"get-thing": func(*pipeline.Request) (pipeline.Response, error) {
-			return pipeline.Response{}, &store.NotFoundError{Kind: "Thing", ID: "a"}
-		}}}, "GET", "/things/a", "good", "", 404, "Thing not found"},
+		{"the API's error, wrapped, in its words", fixture{handlers: map[string]pipeline.HandlerFunc{"get-thing": func(*pipeline.Request) (pipeline.Response, error) {
+			return pipeline.Response{}, fmt.Errorf("get thing a: %w", errGone)
+		}}}, "GET", "/things/a", "good", "", 410, "Thing gone"},
 		{"drift passes when not strict", fixture{handlers: map[string]pipeline.HandlerFunc{"get-thing": drift}}, "GET", "/things/a", "good", "", 200, ""},
 		{"drift is a 500 when strict", fixture{strict: true, handlers: map[string]pipeline.HandlerFunc{"get-thing": drift}}, "GET", "/things/a", "good", "", 500, "strict mode: response does not match the spec"},
 		{"panic is a 500", fixture{strict: true, handlers: map[string]pipeline.HandlerFunc{"get-thing": func(*pipeline.Request) (pipeline.Response, error) {

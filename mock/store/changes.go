@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"time"
 )
@@ -89,122 +90,85 @@ func (s *Store) Import(st State) error {
 	if !s.observed() {
 		return s.replace(st)
 	}
-	old := s.tables()
+	oldHL, oldM360 := s.hl, s.m360
 	if err := s.replace(st); err != nil {
 		return err
 	}
-	s.diff(old)
+	s.diff(&oldHL, &oldM360)
 	return nil
 }
 
-// tables is the store's content, as held: what Import compares with.
-type tables struct {
-	contacts     map[string]*Contact
-	tasks        children[Task]
-	notes        children[Note]
-	appointments children[Appointment]
-	m360         m360State
-}
-
-// tables returns the tables in place. Callers hold mu.
-func (s *Store) tables() tables {
-	return tables{contacts: s.contacts, tasks: s.tasks, notes: s.notes, appointments: s.appointments, m360: s.m360}
-}
-
-// diff tells the observer how the tables differ from old. Callers hold mu.
-func (s *Store) diff(old tables) {
-	now := s.tables()
+// diff tells the observer how the tables differ from the old ones, which
+// replace left as they were. Callers hold mu.
+func (s *Store) diff(oldHL *hlTables, oldM360 *m360Tables) {
+	hl, m := &s.hl, &s.m360
 	// HighLevel contacts, in (dateAdded, id) order, then their records.
-	for _, st := range now.contactsInOrder() {
-		c := cloneContact(*st)
-		if was, ok := old.contacts[c.ID]; !ok {
-			s.tell(Created, c.LocationID, nil, c)
-		} else if !same(*was, c) {
-			s.tell(Updated, c.LocationID, cloneContact(*was), c)
-		}
-	}
-	gone := func(contact string) bool { _, ok := now.contacts[contact]; return !ok }
+	itself := func(location string) string { return location }
+	tellWritten(s, &oldHL.contacts, &hl.contacts, cloneContact, itself)
 	location := func(contact string) string {
-		if c, ok := now.contacts[contact]; ok {
+		if c := hl.contacts.ref(contact); c != nil {
 			return c.LocationID
 		}
-		return old.contacts[contact].LocationID
+		return oldHL.contacts.ref(contact).LocationID
 	}
-	diffChildren(s, &old.tasks, &now.tasks, gone, location)
-	diffChildren(s, &old.notes, &now.notes, gone, location)
-	diffChildren(s, &old.appointments, &now.appointments, gone, location)
+	gone := func(contact string) bool { return hl.contacts.ref(contact) == nil }
+	diffRecords(s, &oldHL.tasks, &hl.tasks, asIs, location, func(c string, _ Task) bool { return gone(c) })
+	diffRecords(s, &oldHL.notes, &hl.notes, asIs, location, func(c string, _ Note) bool { return gone(c) })
+	diffRecords(s, &oldHL.appointments, &hl.appointments, asIs, location,
+		func(c string, _ Appointment) bool { return gone(c) })
 
-	// Marketing 360, the same way.
-	m360Gone := func(account, contact int64) bool {
-		_, ok := now.m360.contacts.get(account, contact)
-		return !ok
-	}
-	for _, c := range now.m360.contacts.all() {
-		if was, ok := old.m360.contacts.rows[c.ID]; !ok {
-			s.tell(Created, "", nil, c)
-		} else if !same(was, c) {
-			s.tell(Updated, "", was.clone(), c)
-		}
-	}
-	diffM360(s, &old.m360.tasks, &now.m360.tasks, m360Gone)
-	diffM360(s, &old.m360.notes, &now.m360.notes, m360Gone)
-	diffM360(s, &old.m360.events, &now.m360.events, m360Gone)
+	// Marketing 360, the same way; its changes name no location.
+	none := func(int64) string { return "" }
+	tellWritten(s, &oldM360.contacts.t, &m.contacts.t, M360Contact.clone, none)
+	diffM360(s, &oldM360.tasks, &m.tasks, m.contacts)
+	diffM360(s, &oldM360.notes, &m.notes, m.contacts)
+	diffM360(s, &oldM360.events, &m.events, m.contacts)
 
 	// Deleted contacts last, after the records that go with them.
-	for _, was := range old.contactsInOrder() {
-		if _, ok := now.contacts[was.ID]; !ok {
-			s.tell(Deleted, was.LocationID, cloneContact(*was), nil)
-		}
-	}
-	for _, was := range old.m360.contacts.all() {
-		if _, ok := now.m360.contacts.rows[was.ID]; !ok {
-			s.tell(Deleted, "", was, nil)
-		}
-	}
+	tellDeleted(s, &oldHL.contacts, &hl.contacts, cloneContact, itself, nil)
+	tellDeleted(s, &oldM360.contacts.t, &m.contacts.t, M360Contact.clone, none, nil)
 }
 
-// contactsInOrder lists the contacts by (dateAdded, id).
-func (t tables) contactsInOrder() []*Contact {
-	out := make([]*Contact, 0, len(t.contacts))
-	for _, c := range t.contacts {
-		out = append(out, c)
-	}
-	sortContacts(out)
-	return out
-}
-
-// diffChildren tells how a table of contacts' records changed; the records
+// diffRecords tells how a table of contacts' records changed; the records
 // of contacts that are gone are not told. Callers hold mu.
-func diffChildren[T any](s *Store, old, now *children[T], gone func(contact string) bool, location func(contact string) string) {
-	for _, id := range now.ids() {
-		v, contact := now.byID[id], now.contactOf[id]
-		if was, ok := old.byID[id]; !ok {
-			s.tell(Created, location(contact), nil, v)
-		} else if !same(was, v) || old.contactOf[id] != contact {
-			s.tell(Updated, location(contact), was, v)
-		}
-	}
-	for _, id := range old.ids() {
-		if _, ok := now.byID[id]; !ok && !gone(old.contactOf[id]) {
-			s.tell(Deleted, location(old.contactOf[id]), old.byID[id], nil)
+func diffRecords[K cmp.Ordered, G comparable, T any](s *Store, old, now *table[K, G, T], clone func(T) T,
+	where func(G) string, gone func(G, T) bool) {
+	tellWritten(s, old, now, clone, where)
+	tellDeleted(s, old, now, clone, where, gone)
+}
+
+// diffM360 is diffRecords for a Marketing 360 table of contacts' records.
+func diffM360[T any, P m360Record[T]](s *Store, old, now *m360Table[T, P], contacts m360Table[M360Contact, *M360Contact]) {
+	diffRecords(s, &old.t, &now.t, func(v T) T { return P(&v).clone() }, func(int64) string { return "" },
+		func(account int64, v T) bool {
+			_, ok := contacts.get(account, P(&v).contact())
+			return !ok
+		})
+}
+
+// tellWritten tells the records of now that old lacks as created and those
+// that differ as updated, in now's order; where names a group's location.
+// Callers hold mu.
+func tellWritten[K cmp.Ordered, G comparable, T any](s *Store, old, now *table[K, G, T], clone func(T) T, where func(G) string) {
+	for _, k := range now.keys() {
+		v, g, _ := now.get(k)
+		if was, wasIn, ok := old.get(k); !ok {
+			s.tell(Created, where(g), nil, clone(v))
+		} else if !same(was, v) || wasIn != g {
+			s.tell(Updated, where(g), clone(was), clone(v))
 		}
 	}
 }
 
-// diffM360 is diffChildren for a Marketing 360 table of contacts' records.
-func diffM360[T any, P m360Record[T]](s *Store, old, now *m360Table[T, P], gone func(account, contact int64) bool) {
-	for _, v := range now.all() {
-		id, _ := P(&v).key()
-		if was, ok := old.rows[id]; !ok {
-			s.tell(Created, "", nil, v)
-		} else if !same(was, v) {
-			s.tell(Updated, "", P(&was).clone(), v)
-		}
-	}
-	for _, was := range old.all() {
-		id, account := P(&was).key()
-		if _, ok := now.rows[id]; !ok && !gone(account, P(&was).contact()) {
-			s.tell(Deleted, "", was, nil)
+// tellDeleted tells the records of old that now lacks as deleted, in old's
+// order, but for those gone says went with their group's owner (nil: none
+// did). Callers hold mu.
+func tellDeleted[K cmp.Ordered, G comparable, T any](s *Store, old, now *table[K, G, T], clone func(T) T,
+	where func(G) string, gone func(G, T) bool) {
+	for _, k := range old.keys() {
+		was, g, _ := old.get(k)
+		if _, _, ok := now.get(k); !ok && (gone == nil || !gone(g, was)) {
+			s.tell(Deleted, where(g), clone(was), nil)
 		}
 	}
 }

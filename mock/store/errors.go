@@ -3,14 +3,16 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
-// Sentinel errors; callers test them with errors.Is. One table in the mock
-// maps them to HTTP statuses.
+// Sentinel errors; callers test them with errors.Is. The errors say what
+// happened in the store's own terms: each API words them for its clients.
 var (
 	ErrNotFound  = errors.New("store: not found")
 	ErrDuplicate = errors.New("store: duplicate contact")
 	ErrInvalid   = errors.New("store: invalid value")
+	ErrConflict  = errors.New("store: conflict")
 )
 
 // NotFoundError names what was not found.
@@ -19,7 +21,9 @@ type NotFoundError struct {
 	ID   string
 }
 
-func (e *NotFoundError) Error() string { return e.Kind + " not found" }
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("store: %s %s: not found", strings.ToLower(e.Kind), e.ID)
+}
 
 // Unwrap makes errors.Is(err, ErrNotFound) true.
 func (e *NotFoundError) Unwrap() error { return ErrNotFound }
@@ -32,7 +36,7 @@ type DuplicateError struct {
 }
 
 func (e *DuplicateError) Error() string {
-	return "This location does not allow duplicated contacts."
+	return fmt.Sprintf("store: duplicate contact: %s is used by contact %s", e.Field, e.ContactID)
 }
 
 // Unwrap makes errors.Is(err, ErrDuplicate) true.
@@ -44,7 +48,21 @@ type InvalidError struct {
 	Reason string
 }
 
-func (e *InvalidError) Error() string { return fmt.Sprintf("%s %s", e.Field, e.Reason) }
+func (e *InvalidError) Error() string { return fmt.Sprintf("store: invalid %s: %s", e.Field, e.Reason) }
 
 // Unwrap makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+// ConflictError reports a write that conflicts with the state: a taken
+// unique value, or a record in a state that refuses the operation.
+type ConflictError struct {
+	Field  string // the field at fault, "email" say
+	Reason string // "is already used by contact 1001"
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("store: conflict: %s %s", e.Field, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Unwrap() error { return ErrConflict }

@@ -5,9 +5,10 @@ import (
 	"sync"
 )
 
+// The alphabets of the vendor's ids.
 const (
-	base62    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	hexDigits = "0123456789abcdef"
+	Base62    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	HexDigits = "0123456789abcdef"
 )
 
 // IDs makes identifiers shaped like the vendor's: 20 base62 characters for
@@ -28,13 +29,13 @@ func NewIDs(seed uint64) *IDs {
 }
 
 // New returns a 20-character base62 id.
-func (g *IDs) New() string { return g.draw(20, base62) }
+func (g *IDs) New() string { return g.draw(20, Base62) }
 
 // ObjectID returns a 24-digit hex id.
-func (g *IDs) ObjectID() string { return g.draw(24, hexDigits) }
+func (g *IDs) ObjectID() string { return g.draw(24, HexDigits) }
 
 // Token returns n characters of [0-9a-f], for secrets.
-func (g *IDs) Token(n int) string { return g.draw(n, hexDigits) }
+func (g *IDs) Token(n int) string { return g.draw(n, HexDigits) }
 
 func (g *IDs) draw(n int, alphabet string) string {
 	b := make([]byte, n)

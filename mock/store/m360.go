@@ -1,268 +1,28 @@
 package store
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// The Marketing 360 tables. Every record carries the account it belongs to,
-// has an integer id from its table's own sequence (starting at
-// M360FirstID, so runs are deterministic) and epoch-second timestamps from
-// the store's clock. They share the store's lock, snapshot and reset with the
-// HighLevel tables.
-
-// M360FirstID is the first id of every Marketing 360 table.
-const M360FirstID int64 = 1001
-
-// M360Account is a Marketing 360 account: the unit an API key belongs to.
-type M360Account struct {
-	ID       int64  `json:"id" yaml:"id"`
-	Name     string `json:"name" yaml:"name"`
-	Timezone string `json:"timezone,omitempty" yaml:"timezone,omitempty"`
-	Created  int64  `json:"created" yaml:"created"`
-}
-
-// M360Ref is a reference to a named record (a contact's source or type).
-type M360Ref struct {
-	ID   int64  `json:"id" yaml:"id"`
-	Name string `json:"name,omitempty" yaml:"name,omitempty"`
-}
-
-// M360ExternalIDs holds a record's ids in other systems.
-type M360ExternalIDs struct {
-	GHL string `json:"ghl,omitempty" yaml:"ghl,omitempty"`
-}
-
-// M360Contact is a CRM contact of an account. Empty strings are unset.
-type M360Contact struct {
-	ID           int64             `json:"id" yaml:"id"`
-	AccountID    int64             `json:"accountId" yaml:"accountId"`
-	FirstName    string            `json:"firstName,omitempty" yaml:"firstName,omitempty"`
-	LastName     string            `json:"lastName,omitempty" yaml:"lastName,omitempty"`
-	Email        string            `json:"email,omitempty" yaml:"email,omitempty"`
-	Phone        string            `json:"phone,omitempty" yaml:"phone,omitempty"`
-	Company      string            `json:"company,omitempty" yaml:"company,omitempty"`
-	Tags         []string          `json:"tags,omitempty" yaml:"tags,omitempty"`
-	Source       *M360Ref          `json:"source,omitempty" yaml:"source,omitempty"`
-	Types        []M360Ref         `json:"types,omitempty" yaml:"types,omitempty"`
-	CustomFields map[string]string `json:"customFields,omitempty" yaml:"customFields,omitempty"`
-	ExternalIDs  M360ExternalIDs   `json:"externalIds" yaml:"externalIds"`
-	Created      int64             `json:"created" yaml:"created"`
-	Updated      int64             `json:"updated" yaml:"updated"`
-}
-
-// M360Task is a task on a contact. Assignee is a username ("" for none).
-type M360Task struct {
-	ID          int64  `json:"id" yaml:"id"`
-	AccountID   int64  `json:"accountId" yaml:"accountId"`
-	ContactID   int64  `json:"contactId" yaml:"contactId"`
-	Title       string `json:"title" yaml:"title"`
-	Description string `json:"description,omitempty" yaml:"description,omitempty"`
-	DueAt       *int64 `json:"dueAt,omitempty" yaml:"dueAt,omitempty"`
-	Completed   bool   `json:"completed" yaml:"completed"`
-	// CompletedAt is set by the store when Completed becomes true and
-	// cleared when it becomes false.
-	CompletedAt *int64 `json:"completedAt,omitempty" yaml:"completedAt,omitempty"`
-	Assignee    string `json:"assignee,omitempty" yaml:"assignee,omitempty"`
-	Created     int64  `json:"created" yaml:"created"`
-	Updated     int64  `json:"updated" yaml:"updated"`
-}
-
-// M360Note is a note on a contact. Author is a username ("" for none).
-type M360Note struct {
-	ID        int64  `json:"id" yaml:"id"`
-	AccountID int64  `json:"accountId" yaml:"accountId"`
-	ContactID int64  `json:"contactId" yaml:"contactId"`
-	Body      string `json:"body" yaml:"body"`
-	Author    string `json:"author,omitempty" yaml:"author,omitempty"`
-	Created   int64  `json:"created" yaml:"created"`
-	Updated   int64  `json:"updated" yaml:"updated"`
-}
-
-// Statuses of a calendar event.
-const (
-	M360EventScheduled = "scheduled"
-	M360EventCancelled = "cancelled"
-	M360EventCompleted = "completed"
-)
-
-// M360Event is a calendar event with a contact; Start and End are epoch
-// seconds, End after Start.
-type M360Event struct {
-	ID          int64           `json:"id" yaml:"id"`
-	AccountID   int64           `json:"accountId" yaml:"accountId"`
-	ContactID   int64           `json:"contactId" yaml:"contactId"`
-	Title       string          `json:"title,omitempty" yaml:"title,omitempty"`
-	Start       int64           `json:"start" yaml:"start"`
-	End         int64           `json:"end" yaml:"end"`
-	Location    string          `json:"location,omitempty" yaml:"location,omitempty"`
-	Status      string          `json:"status" yaml:"status"`
-	ExternalIDs M360ExternalIDs `json:"externalIds" yaml:"externalIds"`
-	Created     int64           `json:"created" yaml:"created"`
-	Updated     int64           `json:"updated" yaml:"updated"`
-}
-
-// Statuses of a campaign.
-const (
-	M360CampaignActive = "active"
-	M360CampaignPaused = "paused"
-)
-
-// M360Campaign is an automated campaign of an account. Campaigns are seeded
-// (PutM360Campaign), not created through the API.
-type M360Campaign struct {
-	ID        int64  `json:"id" yaml:"id"`
-	AccountID int64  `json:"accountId" yaml:"accountId"`
-	Name      string `json:"name" yaml:"name"`
-	Status    string `json:"status" yaml:"status"`
-}
-
-// M360Trigger records that a contact was entered into a campaign; there is at
-// most one per campaign and contact.
-type M360Trigger struct {
-	ID         int64 `json:"id" yaml:"id"`
-	AccountID  int64 `json:"accountId" yaml:"accountId"`
-	CampaignID int64 `json:"campaignId" yaml:"campaignId"`
-	ContactID  int64 `json:"contactId" yaml:"contactId"`
-	Created    int64 `json:"created" yaml:"created"`
-}
-
-// M360Webhook is a webhook subscription of an account.
-type M360Webhook struct {
-	ID        int64    `json:"id" yaml:"id"`
-	AccountID int64    `json:"accountId" yaml:"accountId"`
-	URL       string   `json:"url" yaml:"url"`
-	Events    []string `json:"events" yaml:"events"`
-	Secret    string   `json:"secret" yaml:"secret"`
-	Created   int64    `json:"created" yaml:"created"`
-}
-
-// ErrConflict is matched (errors.Is) by every *ConflictError.
-var ErrConflict = errors.New("store: conflict")
-
-// ConflictError reports a write that conflicts with the state: a taken
-// unique value, or a record in a state that refuses the operation.
-type ConflictError struct {
-	Field  string // the field at fault, "email" say
-	Reason string // "is already used by contact 1001"
-}
-
-func (e *ConflictError) Error() string { return e.Field + " " + e.Reason }
-
-// Unwrap makes errors.Is(err, ErrConflict) true.
-func (e *ConflictError) Unwrap() error { return ErrConflict }
-
-// M360Paging selects a page of a list: Page from 1 (0 counts as 1),
-// PageSize items per page (0: no items, only the total).
-type M360Paging struct {
-	Page, PageSize int
-}
-
-// M360ContactFilter selects an account's contacts. Zero fields select all.
-type M360ContactFilter struct {
-	M360Paging
-	// UpdatedSince, when not nil, keeps contacts with Updated >= it and
-	// orders them by (Updated, ID); otherwise the order is by ID.
-	UpdatedSince *int64
-	Email        string // exact, case-insensitive
-	ExternalID   string // exact match of ExternalIDs.GHL
-}
-
-// M360TaskFilter selects an account's tasks. Zero fields select all.
-type M360TaskFilter struct {
-	M360Paging
-	ContactID    int64 // 0: every contact's
-	UpdatedSince *int64
-	Completed    *bool
-}
-
-// M360EventFilter selects an account's calendar events, ordered by (Start, ID).
-type M360EventFilter struct {
-	M360Paging
-	ContactID int64  // 0: every contact's
-	From      *int64 // Start >= From
-	To        *int64 // Start < To
-}
-
-// --- tables ---
-
-// m360Row is what a table needs of its record type.
-type m360Row[T any] interface {
-	*T
-	key() (id, account int64)
-	setID(id int64)
-	clone() T
-}
-
-func (c M360Contact) key() (int64, int64)  { return c.ID, c.AccountID }
-func (t M360Task) key() (int64, int64)     { return t.ID, t.AccountID }
-func (n M360Note) key() (int64, int64)     { return n.ID, n.AccountID }
-func (e M360Event) key() (int64, int64)    { return e.ID, e.AccountID }
-func (c M360Campaign) key() (int64, int64) { return c.ID, c.AccountID }
-func (t M360Trigger) key() (int64, int64)  { return t.ID, t.AccountID }
-func (w M360Webhook) key() (int64, int64)  { return w.ID, w.AccountID }
-
-func (c *M360Contact) setID(id int64)  { c.ID = id }
-func (t *M360Task) setID(id int64)     { t.ID = id }
-func (n *M360Note) setID(id int64)     { n.ID = id }
-func (e *M360Event) setID(id int64)    { e.ID = id }
-func (c *M360Campaign) setID(id int64) { c.ID = id }
-func (t *M360Trigger) setID(id int64)  { t.ID = id }
-func (w *M360Webhook) setID(id int64)  { w.ID = id }
-
-func (c M360Contact) clone() M360Contact {
-	c.Tags = slices.Clone(c.Tags)
-	c.Types = slices.Clone(c.Types)
-	c.CustomFields = maps.Clone(c.CustomFields)
-	if c.Source != nil {
-		src := *c.Source
-		c.Source = &src
-	}
-	return c
-}
-
-func (t M360Task) clone() M360Task {
-	t.DueAt = cloneInt(t.DueAt)
-	t.CompletedAt = cloneInt(t.CompletedAt)
-	return t
-}
-
-func (n M360Note) clone() M360Note         { return n }
-func (e M360Event) clone() M360Event       { return e }
-func (c M360Campaign) clone() M360Campaign { return c }
-func (t M360Trigger) clone() M360Trigger   { return t }
-func (w M360Webhook) clone() M360Webhook {
-	w.Events = slices.Clone(w.Events)
-	return w
-}
-
-func cloneInt(p *int64) *int64 {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}
-
-// m360Table holds one kind of record by id and by account. Its callers hold
-// the store's lock; it stores and returns values as given, the store clones.
+// m360Table is a table of the engine holding one kind of Marketing 360
+// record, grouped by account in id order, with ids from its own sequence.
+// Its callers hold the store's lock; it stores and returns values as given,
+// the store clones.
 type m360Table[T any, P m360Row[T]] struct {
-	rows      map[int64]T
-	byAccount map[int64][]int64 // ids ascending
-	next      int64
+	t table[int64, int64, T]
 }
 
 func newM360Table[T any, P m360Row[T]]() m360Table[T, P] {
-	return m360Table[T, P]{rows: map[int64]T{}, byAccount: map[int64][]int64{}, next: M360FirstID}
+	return m360Table[T, P]{t: newTable[int64, int64, T](M360FirstID, nil)}
 }
 
 // add stores v under the table's next id and returns it.
 func (t *m360Table[T, P]) add(v T) T {
-	P(&v).setID(t.next)
+	P(&v).setID(t.t.next)
 	t.put(v)
 	return v
 }
@@ -270,79 +30,42 @@ func (t *m360Table[T, P]) add(v T) T {
 // put stores v under its own id, which must be new, moving the sequence past it.
 func (t *m360Table[T, P]) put(v T) {
 	id, account := P(&v).key()
-	t.rows[id] = v
-	ids := t.byAccount[account]
-	i, _ := slices.BinarySearch(ids, id)
-	t.byAccount[account] = slices.Insert(ids, i, id)
-	t.next = max(t.next, id+1)
+	t.t.insert(id, account, id, v)
 }
 
 // get returns the record id of account.
-func (t *m360Table[T, P]) get(account, id int64) (T, bool) {
-	v, ok := t.rows[id]
-	if !ok {
-		return v, false
-	}
-	if _, acc := P(&v).key(); acc != account {
-		var zero T
-		return zero, false
-	}
-	return v, true
+func (t *m360Table[T, P]) get(account, id int64) (T, bool) { return t.t.in(account, id) }
+
+// byID returns the record id, whatever its account.
+func (t *m360Table[T, P]) byID(id int64) (T, bool) {
+	v, _, ok := t.t.get(id)
+	return v, ok
 }
 
 // set replaces a stored record (same id and account).
 func (t *m360Table[T, P]) set(v T) {
 	id, _ := P(&v).key()
-	t.rows[id] = v
+	t.t.set(id, v)
 }
 
-func (t *m360Table[T, P]) remove(id int64) {
-	v, ok := t.rows[id]
-	if !ok {
-		return
-	}
-	_, account := P(&v).key()
-	delete(t.rows, id)
-	ids := t.byAccount[account]
-	if i, found := slices.BinarySearch(ids, id); found {
-		ids = slices.Delete(ids, i, i+1)
-	}
-	if len(ids) == 0 {
-		delete(t.byAccount, account)
-	} else {
-		t.byAccount[account] = ids
-	}
-}
+func (t *m360Table[T, P]) remove(id int64) { t.t.remove(id) }
 
 // removeWhere removes the records of account for which drop is true.
 func (t *m360Table[T, P]) removeWhere(account int64, drop func(T) bool) {
-	for _, id := range slices.Clone(t.byAccount[account]) {
-		if drop(t.rows[id]) {
-			t.remove(id)
-		}
-	}
+	t.t.removeWhere(account, drop)
 }
 
-// scan calls fn with each record of account in id order.
-func (t *m360Table[T, P]) scan(account int64, fn func(T)) {
-	for _, id := range t.byAccount[account] {
-		fn(t.rows[id])
-	}
+// selectIn returns account's records that keep selects (all when it is
+// nil), in id order.
+func (t *m360Table[T, P]) selectIn(account int64, keep func(T) bool) []T {
+	return t.t.selectIn(account, keep)
 }
 
 // all returns clones of every record, by id.
-func (t *m360Table[T, P]) all() []T {
-	ids := slices.Sorted(maps.Keys(t.rows))
-	out := make([]T, 0, len(ids))
-	for _, id := range ids {
-		v := t.rows[id]
-		out = append(out, P(&v).clone())
-	}
-	return out
-}
+func (t *m360Table[T, P]) all() []T { return t.t.all(func(v T) T { return P(&v).clone() }) }
 
-// m360State is the Marketing 360 part of the store. Callers hold mu.
-type m360State struct {
+// m360Tables is the Marketing 360 part of the store. Callers hold mu.
+type m360Tables struct {
 	accounts  map[int64]M360Account
 	nextAcct  int64
 	contacts  m360Table[M360Contact, *M360Contact]
@@ -359,8 +82,8 @@ type m360State struct {
 	last int64
 }
 
-func newM360State() m360State {
-	return m360State{
+func newM360Tables() m360Tables {
+	return m360Tables{
 		accounts:  map[int64]M360Account{},
 		nextAcct:  M360FirstID,
 		contacts:  newM360Table[M360Contact](),
@@ -406,16 +129,7 @@ func m360Page[T any, P m360Row[T]](list []T, p M360Paging) ([]T, int) {
 // byUpdated orders records by (updated, id): list is in id order, and the
 // sort is stable.
 func byUpdated[T any](list []T, updated func(T) int64) {
-	slices.SortStableFunc(list, func(a, b T) int {
-		ua, ub := updated(a), updated(b)
-		switch {
-		case ua < ub:
-			return -1
-		case ua > ub:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(list, func(a, b T) int { return cmp.Compare(updated(a), updated(b)) })
 }
 
 // --- accounts ---
@@ -455,20 +169,11 @@ func (s *Store) M360Account(id int64) (M360Account, error) {
 func (s *Store) M360Accounts() []M360Account {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := slices.Collect(maps.Values(s.m360.accounts))
-	slices.SortFunc(out, func(a, b M360Account) int { return cmpInt(a.ID, b.ID) })
-	return out
+	return s.accountsByID()
 }
 
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// accountsByID lists the accounts by id. Callers hold mu.
+func (s *Store) accountsByID() []M360Account { return byKey(s.m360.accounts, asIs) }
 
 func (s *Store) m360Account(id int64) error {
 	if _, ok := s.m360.accounts[id]; !ok {
@@ -613,11 +318,11 @@ func (s *Store) M360Contacts(account int64, f M360ContactFilter) ([]M360Contact,
 	var list []M360Contact
 	if email := strings.ToLower(strings.TrimSpace(f.Email)); email != "" {
 		if id, ok := s.m360.emails[account][email]; ok {
-			list = append(list, s.m360.contacts.rows[id])
+			c, _ := s.m360.contacts.byID(id)
+			list = append(list, c)
 		}
 	} else {
-		list = make([]M360Contact, 0, len(s.m360.contacts.byAccount[account]))
-		s.m360.contacts.scan(account, func(c M360Contact) { list = append(list, c) })
+		list = s.m360.contacts.selectIn(account, nil)
 	}
 	list = slices.DeleteFunc(list, func(c M360Contact) bool {
 		return (f.UpdatedSince != nil && c.Updated < *f.UpdatedSince) ||
@@ -637,65 +342,6 @@ func (s *Store) m360Contact(account, contact int64) error {
 	}
 	return nil
 }
-
-// --- tasks, notes and calendar events ---
-
-// m360Record is what the generic operations need of a record with the
-// store's timestamps: a task, a note or a calendar event.
-type m360Record[T any] interface {
-	m360Row[T]
-	// contact is the contact the record is with.
-	contact() int64
-	// stampCreated stamps a new record made at at.
-	stampCreated(at int64)
-	// keep puts back what an update may not change: the id, account and
-	// created time, and the contact of a record that belongs to one.
-	keep(old T)
-	// stampUpdated stamps an update of old made at at.
-	stampUpdated(old T, at int64)
-}
-
-func (t M360Task) contact() int64  { return t.ContactID }
-func (n M360Note) contact() int64  { return n.ContactID }
-func (e M360Event) contact() int64 { return e.ContactID }
-
-// A task created completed is completed at its creation.
-func (t *M360Task) stampCreated(at int64) {
-	t.Created, t.Updated, t.CompletedAt = at, at, nil
-	if t.Completed {
-		t.CompletedAt = &t.Created
-	}
-}
-func (n *M360Note) stampCreated(at int64)  { n.Created, n.Updated = at, at }
-func (e *M360Event) stampCreated(at int64) { e.Created, e.Updated = at, at }
-
-func (t *M360Task) keep(old M360Task) {
-	t.ID, t.AccountID, t.ContactID, t.Created = old.ID, old.AccountID, old.ContactID, old.Created
-}
-func (n *M360Note) keep(old M360Note) {
-	n.ID, n.AccountID, n.ContactID, n.Created = old.ID, old.AccountID, old.ContactID, old.Created
-}
-
-// An update may move an event to another contact of the account.
-func (e *M360Event) keep(old M360Event) {
-	e.ID, e.AccountID, e.Created = old.ID, old.AccountID, old.Created
-}
-
-// CompletedAt is the store's: set to the update's time when Completed
-// becomes true, cleared when it becomes false.
-func (t *M360Task) stampUpdated(old M360Task, at int64) {
-	t.Updated = at
-	switch {
-	case t.Completed && !old.Completed:
-		t.CompletedAt = &t.Updated
-	case !t.Completed:
-		t.CompletedAt = nil
-	default:
-		t.CompletedAt = cloneInt(old.CompletedAt)
-	}
-}
-func (n *M360Note) stampUpdated(_ M360Note, at int64)   { n.Updated = at }
-func (e *M360Event) stampUpdated(_ M360Event, at int64) { e.Updated = at }
 
 // m360Key names a record of an account, and of a contact when nested (tasks
 // and notes): then a missing contact is the contact's NotFoundError, and a
@@ -803,21 +449,6 @@ func m360Delete[T any, P m360Record[T]](s *Store, tbl *m360Table[T, P], kind str
 	return nil
 }
 
-// m360All selects every record.
-func m360All[T any](T) bool { return true }
-
-// m360Select returns account's records that keep selects, in id order.
-// Callers hold mu.
-func m360Select[T any, P m360Row[T]](tbl *m360Table[T, P], account int64, keep func(T) bool) []T {
-	var list []T
-	tbl.scan(account, func(v T) {
-		if keep(v) {
-			list = append(list, v)
-		}
-	})
-	return list
-}
-
 // m360ListOf starts a list of account's records, of contact when it is not
 // 0: it fails when account, or a named contact, is missing. Callers hold mu.
 func (s *Store) m360ListOf(account, contact int64) error {
@@ -828,446 +459,4 @@ func (s *Store) m360ListOf(account, contact int64) error {
 		return s.m360Contact(account, contact)
 	}
 	return nil
-}
-
-// --- tasks ---
-
-// CreateM360Task adds a task to contact t.ContactID of t.AccountID. A task
-// created completed is completed at its creation.
-func (s *Store) CreateM360Task(t M360Task) (M360Task, error) {
-	return m360Create(s, &s.m360.tasks, t, m360HasContact[M360Task])
-}
-
-// M360Task returns a task of a contact of account.
-func (s *Store) M360Task(account, contact, id int64) (M360Task, error) {
-	return m360Get(s, &s.m360.tasks, "Task", m360InContact(account, contact, id))
-}
-
-// UpdateM360Task applies fn to a copy of a task and stores it. CompletedAt is
-// the store's: set to now when Completed becomes true, cleared when it
-// becomes false.
-func (s *Store) UpdateM360Task(account, contact, id int64, fn func(*M360Task) error) (M360Task, error) {
-	return m360Update(s, &s.m360.tasks, "Task", m360InContact(account, contact, id), fn, nil)
-}
-
-// DeleteM360Task removes a task of a contact of account.
-func (s *Store) DeleteM360Task(account, contact, id int64) error {
-	return m360Delete(s, &s.m360.tasks, "Task", m360InContact(account, contact, id))
-}
-
-// M360Tasks returns the page of account's tasks that f selects and how many
-// it selects in all: by (Updated, ID) when f.UpdatedSince is set, else by ID.
-// A named contact that account does not have is a NotFoundError.
-func (s *Store) M360Tasks(account int64, f M360TaskFilter) ([]M360Task, int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.m360ListOf(account, f.ContactID); err != nil {
-		return nil, 0, err
-	}
-	list := m360Select(&s.m360.tasks, account, func(t M360Task) bool {
-		return (f.ContactID == 0 || t.ContactID == f.ContactID) &&
-			(f.UpdatedSince == nil || t.Updated >= *f.UpdatedSince) &&
-			(f.Completed == nil || t.Completed == *f.Completed)
-	})
-	if f.UpdatedSince != nil {
-		byUpdated(list, func(t M360Task) int64 { return t.Updated })
-	}
-	page, total := m360Page(list, f.M360Paging)
-	return page, total, nil
-}
-
-// --- notes ---
-
-// CreateM360Note adds a note to contact n.ContactID of n.AccountID.
-func (s *Store) CreateM360Note(n M360Note) (M360Note, error) {
-	return m360Create(s, &s.m360.notes, n, m360HasContact[M360Note])
-}
-
-// M360Note returns a note of a contact of account.
-func (s *Store) M360Note(account, contact, id int64) (M360Note, error) {
-	return m360Get(s, &s.m360.notes, "Note", m360InContact(account, contact, id))
-}
-
-// UpdateM360Note applies fn to a copy of a note and stores it.
-func (s *Store) UpdateM360Note(account, contact, id int64, fn func(*M360Note) error) (M360Note, error) {
-	return m360Update(s, &s.m360.notes, "Note", m360InContact(account, contact, id), fn, nil)
-}
-
-// DeleteM360Note removes a note of a contact of account.
-func (s *Store) DeleteM360Note(account, contact, id int64) error {
-	return m360Delete(s, &s.m360.notes, "Note", m360InContact(account, contact, id))
-}
-
-// M360Notes returns a page of a contact's notes, by id, and how many it has.
-func (s *Store) M360Notes(account, contact int64, p M360Paging) ([]M360Note, int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.m360Contact(account, contact); err != nil {
-		return nil, 0, err
-	}
-	list := m360Select(&s.m360.notes, account, func(n M360Note) bool { return n.ContactID == contact })
-	page, total := m360Page(list, p)
-	return page, total, nil
-}
-
-// --- calendar events ---
-
-// checkM360Event validates an event about to be stored. Callers hold mu.
-func (s *Store) checkM360Event(e *M360Event) error {
-	if err := s.m360Contact(e.AccountID, e.ContactID); err != nil {
-		return err
-	}
-	if e.End <= e.Start {
-		return &InvalidError{Field: "end", Reason: "must be after start"}
-	}
-	switch e.Status {
-	case "":
-		e.Status = M360EventScheduled
-	case M360EventScheduled, M360EventCancelled, M360EventCompleted:
-	default:
-		return &InvalidError{Field: "status", Reason: "must be one of scheduled, cancelled, completed"}
-	}
-	return nil
-}
-
-// CreateM360Event adds a calendar event with contact e.ContactID of
-// e.AccountID. End must be after Start; an empty Status is scheduled.
-func (s *Store) CreateM360Event(e M360Event) (M360Event, error) {
-	return m360Create(s, &s.m360.events, e, (*Store).checkM360Event)
-}
-
-// M360Event returns a calendar event of account.
-func (s *Store) M360Event(account, id int64) (M360Event, error) {
-	return m360Get(s, &s.m360.events, "Event", m360InAccount(account, id))
-}
-
-// UpdateM360Event applies fn to a copy of an event of account and stores it,
-// checking it as CreateM360Event does (fn may move it to another contact of
-// the account).
-func (s *Store) UpdateM360Event(account, id int64, fn func(*M360Event) error) (M360Event, error) {
-	return m360Update(s, &s.m360.events, "Event", m360InAccount(account, id), fn, (*Store).checkM360Event)
-}
-
-// DeleteM360Event removes a calendar event of account.
-func (s *Store) DeleteM360Event(account, id int64) error {
-	return m360Delete(s, &s.m360.events, "Event", m360InAccount(account, id))
-}
-
-// M360Events returns the page of account's events that f selects, by
-// (Start, ID), and how many it selects in all. A named contact that account
-// does not have is a NotFoundError.
-func (s *Store) M360Events(account int64, f M360EventFilter) ([]M360Event, int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.m360ListOf(account, f.ContactID); err != nil {
-		return nil, 0, err
-	}
-	list := m360Select(&s.m360.events, account, func(e M360Event) bool {
-		return (f.ContactID == 0 || e.ContactID == f.ContactID) &&
-			(f.From == nil || e.Start >= *f.From) && (f.To == nil || e.Start < *f.To)
-	})
-	slices.SortStableFunc(list, func(a, b M360Event) int { return cmpInt(a.Start, b.Start) })
-	page, total := m360Page(list, f.M360Paging)
-	return page, total, nil
-}
-
-// --- campaigns and triggers ---
-
-// PutM360Campaign adds a campaign to c.AccountID or replaces the one with the
-// same id; one without an id gets the next. An empty Status is active.
-func (s *Store) PutM360Campaign(c M360Campaign) (M360Campaign, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.m360Account(c.AccountID); err != nil {
-		return M360Campaign{}, err
-	}
-	switch c.Status {
-	case "":
-		c.Status = M360CampaignActive
-	case M360CampaignActive, M360CampaignPaused:
-	default:
-		return M360Campaign{}, &InvalidError{Field: "status", Reason: "must be active or paused"}
-	}
-	if c.ID == 0 {
-		return s.m360.campaigns.add(c), nil
-	}
-	if old, ok := s.m360.campaigns.rows[c.ID]; ok {
-		if old.AccountID != c.AccountID {
-			return M360Campaign{}, &ConflictError{Field: "id", Reason: fmt.Sprintf("is a campaign of account %d", old.AccountID)}
-		}
-		s.m360.campaigns.set(c)
-		return c, nil
-	}
-	s.m360.campaigns.put(c)
-	return c, nil
-}
-
-// M360Campaign returns a campaign of account.
-func (s *Store) M360Campaign(account, id int64) (M360Campaign, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, ok := s.m360.campaigns.get(account, id)
-	if !ok {
-		return M360Campaign{}, m360NotFound("Campaign", id)
-	}
-	return c, nil
-}
-
-// M360Campaigns returns a page of account's campaigns, by id, and how many
-// it has.
-func (s *Store) M360Campaigns(account int64, p M360Paging) ([]M360Campaign, int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.m360Account(account); err != nil {
-		return nil, 0, err
-	}
-	page, total := m360Page(m360Select(&s.m360.campaigns, account, m360All[M360Campaign]), p)
-	return page, total, nil
-}
-
-// TriggerM360Campaign enters contact into campaign, both of account, and
-// reports whether the trigger is new. Triggering the same contact again
-// returns the same trigger, created false, even if the campaign was paused
-// since. A paused campaign refuses new triggers with a *ConflictError.
-func (s *Store) TriggerM360Campaign(account, campaign, contact int64) (M360Trigger, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m360.campaigns.get(account, campaign)
-	if !ok {
-		return M360Trigger{}, false, m360NotFound("Campaign", campaign)
-	}
-	if err := s.m360Contact(account, contact); err != nil {
-		return M360Trigger{}, false, err
-	}
-	if id, ok := s.m360.triggerOf[[2]int64{campaign, contact}]; ok {
-		return s.m360.triggers.rows[id], false, nil
-	}
-	if c.Status == M360CampaignPaused {
-		return M360Trigger{}, false, &ConflictError{Field: "campaignId", Reason: "names a paused campaign"}
-	}
-	t := s.m360.triggers.add(M360Trigger{AccountID: account, CampaignID: campaign, ContactID: contact, Created: s.m360Now()})
-	s.m360.triggerOf[[2]int64{campaign, contact}] = t.ID
-	return t, true, nil
-}
-
-// M360Triggers returns a page of a campaign's triggers, by id, and how many
-// it has.
-func (s *Store) M360Triggers(account, campaign int64, p M360Paging) ([]M360Trigger, int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if _, ok := s.m360.campaigns.get(account, campaign); !ok {
-		return nil, 0, m360NotFound("Campaign", campaign)
-	}
-	list := m360Select(&s.m360.triggers, account, func(t M360Trigger) bool { return t.CampaignID == campaign })
-	page, total := m360Page(list, p)
-	return page, total, nil
-}
-
-// --- webhooks ---
-
-// CreateM360Webhook adds a webhook subscription to w.AccountID.
-func (s *Store) CreateM360Webhook(w M360Webhook) (M360Webhook, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.m360Account(w.AccountID); err != nil {
-		return M360Webhook{}, err
-	}
-	w = w.clone()
-	w.Created = s.m360Now()
-	w = s.m360.webhooks.add(w)
-	return w.clone(), nil
-}
-
-// M360Webhook returns a webhook subscription of account.
-func (s *Store) M360Webhook(account, id int64) (M360Webhook, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	w, ok := s.m360.webhooks.get(account, id)
-	if !ok {
-		return M360Webhook{}, m360NotFound("Webhook", id)
-	}
-	return w.clone(), nil
-}
-
-// M360Webhooks returns a page of account's webhook subscriptions, by id, and
-// how many it has.
-func (s *Store) M360Webhooks(account int64, p M360Paging) ([]M360Webhook, int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.m360Account(account); err != nil {
-		return nil, 0, err
-	}
-	page, total := m360Page(m360Select(&s.m360.webhooks, account, m360All[M360Webhook]), p)
-	return page, total, nil
-}
-
-// AllM360Webhooks returns every account's webhook subscriptions, by id.
-func (s *Store) AllM360Webhooks() []M360Webhook {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.m360.webhooks.all()
-}
-
-// M360Subscribers returns account's webhook subscriptions to event, by id,
-// with their secrets.
-func (s *Store) M360Subscribers(account int64, event string) []M360Webhook {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return m360Select(&s.m360.webhooks, account, func(w M360Webhook) bool { return slices.Contains(w.Events, event) })
-}
-
-// DeleteM360Webhook removes a webhook subscription of account.
-func (s *Store) DeleteM360Webhook(account, id int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m360.webhooks.get(account, id); !ok {
-		return m360NotFound("Webhook", id)
-	}
-	s.m360.webhooks.remove(id)
-	return nil
-}
-
-// --- snapshot and restore ---
-
-// snapshotM360 adds the Marketing 360 tables to st. Callers hold mu.
-func (s *Store) snapshotM360(st *State) {
-	m := &s.m360
-	if len(m.accounts) > 0 {
-		st.M360Accounts = slices.Collect(maps.Values(m.accounts))
-		slices.SortFunc(st.M360Accounts, func(a, b M360Account) int { return cmpInt(a.ID, b.ID) })
-	}
-	st.M360Contacts = nilIfEmpty(m.contacts.all())
-	st.M360Tasks = nilIfEmpty(m.tasks.all())
-	st.M360Notes = nilIfEmpty(m.notes.all())
-	st.M360Events = nilIfEmpty(m.events.all())
-	st.M360Campaigns = nilIfEmpty(m.campaigns.all())
-	st.M360Triggers = nilIfEmpty(m.triggers.all())
-	st.M360Webhooks = nilIfEmpty(m.webhooks.all())
-}
-
-func nilIfEmpty[T any](s []T) []T {
-	if len(s) == 0 {
-		return nil
-	}
-	return s
-}
-
-// restoreM360 loads the Marketing 360 tables of st into a reset store,
-// failing when a record's id is not positive or is used twice in its table,
-// when a reference names no record of the record's account, or when an email
-// or a (campaign, contact) trigger is there twice. Callers hold mu.
-func (s *Store) restoreM360(st State) error {
-	m := &s.m360
-	bad := func(table string, id int64, field, reason string) error {
-		return &InvalidError{Field: fmt.Sprintf("%s[%d].%s", table, id, field), Reason: reason}
-	}
-	for _, a := range st.M360Accounts {
-		if _, dup := m.accounts[a.ID]; dup || a.ID <= 0 {
-			return bad("m360Accounts", a.ID, "id", "is not positive or is used twice")
-		}
-		m.accounts[a.ID] = a
-		m.nextAcct = max(m.nextAcct, a.ID+1)
-		s.m360Seen(a.Created)
-	}
-	// check checks a record's id and account and, when contact is not nil,
-	// that it names a contact of the account.
-	check := func(table string, used map[int64]bool, id, account int64, contact *int64) error {
-		if used[id] || id <= 0 {
-			return bad(table, id, "id", "is not positive or is used twice")
-		}
-		used[id] = true
-		if _, ok := m.accounts[account]; !ok {
-			return bad(table, id, "accountId", "names no account of the state")
-		}
-		if contact != nil {
-			if _, ok := m.contacts.get(account, *contact); !ok {
-				return bad(table, id, "contactId", "names no contact of the account")
-			}
-		}
-		return nil
-	}
-	used := map[int64]bool{}
-	for _, c := range st.M360Contacts {
-		if err := check("m360Contacts", used, c.ID, c.AccountID, nil); err != nil {
-			return err
-		}
-		var conflict *ConflictError
-		if errors.As(s.m360EmailFree(c.AccountID, c.Email, c.ID), &conflict) {
-			return bad("m360Contacts", c.ID, "email", conflict.Reason)
-		}
-		m.contacts.put(c.clone())
-		s.m360IndexEmail(c)
-		s.m360Seen(c.Created, c.Updated)
-	}
-	used = map[int64]bool{}
-	for _, t := range st.M360Tasks {
-		if err := check("m360Tasks", used, t.ID, t.AccountID, &t.ContactID); err != nil {
-			return err
-		}
-		m.tasks.put(t.clone())
-		s.m360Seen(t.Created, t.Updated)
-	}
-	used = map[int64]bool{}
-	for _, n := range st.M360Notes {
-		if err := check("m360Notes", used, n.ID, n.AccountID, &n.ContactID); err != nil {
-			return err
-		}
-		m.notes.put(n)
-		s.m360Seen(n.Created, n.Updated)
-	}
-	used = map[int64]bool{}
-	for _, e := range st.M360Events {
-		if err := check("m360Events", used, e.ID, e.AccountID, &e.ContactID); err != nil {
-			return err
-		}
-		var invalid *InvalidError
-		if errors.As(s.checkM360Event(&e), &invalid) {
-			return bad("m360Events", e.ID, invalid.Field, invalid.Reason)
-		}
-		m.events.put(e)
-		s.m360Seen(e.Created, e.Updated)
-	}
-	used = map[int64]bool{}
-	for _, c := range st.M360Campaigns {
-		if err := check("m360Campaigns", used, c.ID, c.AccountID, nil); err != nil {
-			return err
-		}
-		if c.Status != M360CampaignActive && c.Status != M360CampaignPaused {
-			return bad("m360Campaigns", c.ID, "status", "must be active or paused")
-		}
-		m.campaigns.put(c)
-	}
-	used = map[int64]bool{}
-	for _, t := range st.M360Triggers {
-		if err := check("m360Triggers", used, t.ID, t.AccountID, &t.ContactID); err != nil {
-			return err
-		}
-		if _, ok := m.campaigns.get(t.AccountID, t.CampaignID); !ok {
-			return bad("m360Triggers", t.ID, "campaignId", "names no campaign of the account")
-		}
-		key := [2]int64{t.CampaignID, t.ContactID}
-		if _, dup := m.triggerOf[key]; dup {
-			return bad("m360Triggers", t.ID, "contactId", "is triggered twice for the campaign")
-		}
-		m.triggers.put(t)
-		m.triggerOf[key] = t.ID
-		s.m360Seen(t.Created)
-	}
-	used = map[int64]bool{}
-	for _, w := range st.M360Webhooks {
-		if err := check("m360Webhooks", used, w.ID, w.AccountID, nil); err != nil {
-			return err
-		}
-		m.webhooks.put(w.clone())
-		s.m360Seen(w.Created)
-	}
-	return nil
-}
-
-// m360Seen moves the last second up to restored epoch seconds, so later
-// writes are never stamped before them. Callers hold mu.
-func (s *Store) m360Seen(secs ...int64) {
-	for _, sec := range secs {
-		s.m360.last = max(s.m360.last, sec)
-	}
 }

@@ -408,8 +408,8 @@ func TestDuplicateRules(t *testing.T) {
 				if de.ContactID != made[st.wantDupOf].ID || de.Field != st.wantField {
 					t.Errorf("step %d: duplicate of %s by %s, want %s by %s", i, de.ContactID, de.Field, made[st.wantDupOf].ID, st.wantField)
 				}
-				if de.Error() != "This location does not allow duplicated contacts." {
-					t.Errorf("message %q", de.Error())
+				if want := "store: duplicate contact: " + de.Field + " is used by contact " + de.ContactID; de.Error() != want {
+					t.Errorf("message %q, want %q", de.Error(), want)
 				}
 				// FindDuplicate agrees with the create check.
 				if got, ok := s.FindDuplicate(loc, st.email, st.phone); !ok || got.ID != de.ContactID {

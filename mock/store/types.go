@@ -135,7 +135,7 @@ type State struct {
 	Notes        []Note        `json:"notes"`
 	Appointments []Appointment `json:"appointments"`
 
-	// The Marketing 360 tables (see m360.go).
+	// The Marketing 360 tables (see m360_types.go).
 	M360Accounts  []M360Account  `json:"m360Accounts,omitempty"`
 	M360Contacts  []M360Contact  `json:"m360Contacts,omitempty"`
 	M360Tasks     []M360Task     `json:"m360Tasks,omitempty"`

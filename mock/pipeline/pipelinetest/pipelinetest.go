@@ -1,10 +1,11 @@
 // Package pipelinetest provides a small spec and a pipeline built from it,
 // for the tests of the pipeline and of the middlewares that run inside one
-// (journal, limits, faults).
+// (journal, limits, faults), and helpers for the tests of handlers.
 package pipelinetest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -236,4 +237,19 @@ func Serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// Body returns the body of a handler's response as a client reads it: the
+// JSON the pipeline would write, decoded into a map.
+func Body(tb testing.TB, resp pipeline.Response) map[string]any {
+	tb.Helper()
+	raw, err := json.Marshal(resp.Body)
+	if err != nil {
+		tb.Fatalf("encode %T: %v", resp.Body, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		tb.Fatalf("body %s is not a JSON object: %v", raw, err)
+	}
+	return out
 }

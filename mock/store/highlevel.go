@@ -1,0 +1,488 @@
+package store
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// hlTables are the HighLevel tables: locations, their contacts, and the
+// contacts' tasks, notes and appointments. Callers hold the store's lock.
+type hlTables struct {
+	locations map[string]*Location
+	// contacts are grouped by location, each ordered by (DateAdded, ID):
+	// lists walk a group from the end, newest first.
+	contacts     table[string, string, Contact]
+	emails       map[string]map[string][]string // location -> lower-case email -> contact ids
+	phones       map[string]map[string][]string // location -> phone -> contact ids
+	tasks        table[string, string, Task]    // grouped by contact, in creation order
+	notes        table[string, string, Note]
+	appointments table[string, string, Appointment]
+}
+
+func newHLTables() hlTables {
+	return hlTables{
+		locations:    map[string]*Location{},
+		contacts:     newTable[string, string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) }),
+		emails:       map[string]map[string][]string{},
+		phones:       map[string]map[string][]string{},
+		tasks:        newTable[string, string, Task](0, nil),
+		notes:        newTable[string, string, Note](0, nil),
+		appointments: newTable[string, string, Appointment](0, nil),
+	}
+}
+
+// stamp returns the time for a write: the clock's time to the millisecond,
+// moved on by a millisecond when it would not be after the last stamp, so
+// records always order by time. Callers hold mu.
+func (s *Store) stamp() time.Time {
+	t := s.clock.Now().UTC().Truncate(time.Millisecond)
+	if !t.After(s.lastStamp) {
+		t = s.lastStamp.Add(time.Millisecond)
+	}
+	s.lastStamp = t
+	return t
+}
+
+// PutLocation adds a location or replaces the one with the same id.
+func (s *Store) PutLocation(l Location) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.putLocation(l)
+}
+
+func (s *Store) putLocation(l Location) {
+	c := cloneLocation(l)
+	s.hl.locations[l.ID] = &c
+	if s.hl.emails[l.ID] == nil {
+		s.hl.emails[l.ID] = map[string][]string{}
+		s.hl.phones[l.ID] = map[string][]string{}
+	}
+}
+
+// Location returns a location.
+func (s *Store) Location(id string) (Location, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l, ok := s.hl.locations[id]
+	if !ok {
+		return Location{}, &NotFoundError{Kind: "Location", ID: id}
+	}
+	return cloneLocation(*l), nil
+}
+
+// Locations lists the locations by id.
+func (s *Store) Locations() []Location {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.locationsByID()
+}
+
+// locationsByID lists the locations by id. Callers hold mu.
+func (s *Store) locationsByID() []Location {
+	return byKey(s.hl.locations, func(l *Location) Location { return cloneLocation(*l) })
+}
+
+// CreateContact adds a contact to c.LocationID, giving it an id and dates.
+// It fails with a *DuplicateError when the location forbids duplicates and
+// the email or phone is taken.
+func (s *Store) CreateContact(c Contact) (Contact, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.createContact(c)
+}
+
+func (s *Store) createContact(c Contact) (Contact, error) {
+	loc, ok := s.hl.locations[c.LocationID]
+	if !ok {
+		return Contact{}, &NotFoundError{Kind: "Location", ID: c.LocationID}
+	}
+	if err := s.checkDuplicate(loc, &c, ""); err != nil {
+		return Contact{}, err
+	}
+	c.ID = s.ids.New()
+	c.DateAdded = s.stamp()
+	c.DateUpdated = c.DateAdded
+	stored := cloneContact(c)
+	s.insertContact(stored)
+	if s.observed() {
+		s.tell(Created, stored.LocationID, nil, cloneContact(stored))
+	}
+	return cloneContact(stored), nil
+}
+
+func (s *Store) insertContact(c Contact) {
+	s.hl.contacts.add(c.ID, c.LocationID, c)
+	s.index(s.hl.contacts.ref(c.ID))
+}
+
+func compareContacts(a, b *Contact) int {
+	if c := a.DateAdded.Compare(b.DateAdded); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// index adds c to the email and phone indexes, each list kept oldest first
+// so that match finds the oldest contact even after an update re-indexes one.
+// c must be stored.
+func (s *Store) index(c *Contact) {
+	add := func(m map[string][]string, key string) {
+		ids := m[key]
+		i, _ := slices.BinarySearchFunc(ids, c, func(id string, c *Contact) int {
+			return compareContacts(s.hl.contacts.ref(id), c)
+		})
+		m[key] = slices.Insert(ids, i, c.ID)
+	}
+	if e := strings.ToLower(c.Email); e != "" {
+		add(s.hl.emails[c.LocationID], e)
+	}
+	if c.Phone != "" {
+		add(s.hl.phones[c.LocationID], c.Phone)
+	}
+}
+
+func (s *Store) unindex(c *Contact) {
+	drop := func(m map[string][]string, key string) {
+		if key == "" {
+			return
+		}
+		ids := slices.DeleteFunc(m[key], func(id string) bool { return id == c.ID })
+		if len(ids) == 0 {
+			delete(m, key)
+		} else {
+			m[key] = ids
+		}
+	}
+	drop(s.hl.emails[c.LocationID], strings.ToLower(c.Email))
+	drop(s.hl.phones[c.LocationID], c.Phone)
+}
+
+// checkDuplicate fails when loc forbids duplicates and c's email or phone
+// belongs to a contact other than self.
+func (s *Store) checkDuplicate(loc *Location, c *Contact, self string) error {
+	if loc.AllowDuplicateContact {
+		return nil
+	}
+	for _, field := range duplicateOrder(loc) {
+		if id := s.match(loc.ID, field, c, self); id != "" {
+			return &DuplicateError{ContactID: id, Field: field}
+		}
+	}
+	return nil
+}
+
+// match returns the oldest contact of location whose field (email or phone)
+// equals c's, other than self; "" when none.
+func (s *Store) match(location, field string, c *Contact, self string) string {
+	var ids []string
+	switch field {
+	case "email":
+		if e := strings.ToLower(c.Email); e != "" {
+			ids = s.hl.emails[location][e]
+		}
+	case "phone":
+		if c.Phone != "" {
+			ids = s.hl.phones[location][c.Phone]
+		}
+	}
+	for _, id := range ids {
+		if id != self {
+			return id
+		}
+	}
+	return ""
+}
+
+func duplicateOrder(loc *Location) []string {
+	if len(loc.DuplicateOrder) == 0 {
+		return []string{"email", "phone"}
+	}
+	return loc.DuplicateOrder
+}
+
+// FindDuplicate returns the contact of location that a contact with this
+// email or phone would duplicate, matching in the location's order.
+func (s *Store) FindDuplicate(location, email, phone string) (Contact, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	loc, ok := s.hl.locations[location]
+	if !ok {
+		return Contact{}, false
+	}
+	probe := &Contact{Email: email, Phone: phone}
+	for _, field := range duplicateOrder(loc) {
+		if id := s.match(location, field, probe, ""); id != "" {
+			return cloneContact(*s.hl.contacts.ref(id)), true
+		}
+	}
+	return Contact{}, false
+}
+
+// Contact returns a contact.
+func (s *Store) Contact(id string) (Contact, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.hl.contacts.ref(id)
+	if c == nil {
+		return Contact{}, &NotFoundError{Kind: "Contact", ID: id}
+	}
+	return cloneContact(*c), nil
+}
+
+// UpdateContact applies fn to a copy of the contact and stores the result,
+// checking duplicates again. An error from fn is returned as is and nothing
+// changes.
+func (s *Store) UpdateContact(id string, fn func(*Contact) error) (Contact, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.hl.contacts.ref(id)
+	if c == nil {
+		return Contact{}, &NotFoundError{Kind: "Contact", ID: id}
+	}
+	return s.updateContact(c, fn)
+}
+
+// updateContact updates the stored contact c. Callers hold mu.
+func (s *Store) updateContact(c *Contact, fn func(*Contact) error) (Contact, error) {
+	next := cloneContact(*c)
+	if err := fn(&next); err != nil {
+		return Contact{}, err
+	}
+	// The identity and creation date are the store's.
+	next.ID, next.LocationID, next.DateAdded = c.ID, c.LocationID, c.DateAdded
+	if err := s.checkDuplicate(s.hl.locations[c.LocationID], &next, c.ID); err != nil {
+		return Contact{}, err
+	}
+	next.DateUpdated = s.stamp()
+	var before Contact
+	if s.observed() {
+		before = cloneContact(*c)
+	}
+	s.unindex(c)
+	*c = next
+	s.index(c)
+	if s.observed() {
+		s.tell(Updated, c.LocationID, before, cloneContact(*c))
+	}
+	return cloneContact(*c), nil
+}
+
+// UpsertContact finds the contact of location matching email or phone in the
+// location's order and applies fn to it; with no match, or when the location
+// allows duplicates and createNew is set, it creates one from fn. It reports
+// whether the contact is new.
+func (s *Store) UpsertContact(location, email, phone string, createNew bool, fn func(*Contact) error) (Contact, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc, ok := s.hl.locations[location]
+	if !ok {
+		return Contact{}, false, &NotFoundError{Kind: "Location", ID: location}
+	}
+	if !(loc.AllowDuplicateContact && createNew) {
+		probe := &Contact{Email: email, Phone: phone}
+		order := duplicateOrder(loc)
+		for i, field := range order {
+			if id := s.match(location, field, probe, ""); id != "" {
+				c, err := s.updateContact(s.hl.contacts.ref(id), keepLater(s, loc, order[i+1:], fn))
+				return c, false, err
+			}
+		}
+	}
+	c := Contact{LocationID: location}
+	if err := fn(&c); err != nil {
+		return Contact{}, false, err
+	}
+	c.LocationID = location
+	created, err := s.createContact(c)
+	return created, true, err
+}
+
+// keepLater wraps an upsert's fn: a field later in the match order that would
+// now duplicate another contact keeps its old value, as the vendor ignores
+// the second field when email and phone match two different contacts.
+// Callers hold mu.
+func keepLater(s *Store, loc *Location, later []string, fn func(*Contact) error) func(*Contact) error {
+	return func(c *Contact) error {
+		old := *c
+		if err := fn(c); err != nil {
+			return err
+		}
+		if loc.AllowDuplicateContact {
+			return nil
+		}
+		for _, field := range later {
+			if s.match(loc.ID, field, c, c.ID) == "" {
+				continue
+			}
+			switch field {
+			case "email":
+				c.Email = old.Email
+			case "phone":
+				c.Phone = old.Phone
+			}
+		}
+		return nil
+	}
+}
+
+// DeleteContact removes a contact with its tasks, notes and appointments.
+func (s *Store) DeleteContact(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, _, ok := s.hl.contacts.get(id)
+	if !ok {
+		return &NotFoundError{Kind: "Contact", ID: id}
+	}
+	s.unindex(&c)
+	s.hl.contacts.remove(id)
+	s.hl.tasks.removeGroup(id)
+	s.hl.notes.removeGroup(id)
+	s.hl.appointments.removeGroup(id)
+	if s.observed() {
+		s.tell(Deleted, c.LocationID, cloneContact(c), nil)
+	}
+	return nil
+}
+
+// Cursor is a position in a location's contacts, newest first: the list
+// resumes after the contact with this DateAdded and ID.
+type Cursor struct {
+	DateAdded time.Time
+	ID        string
+}
+
+// ScanContacts calls fn with each contact of location, newest first, until
+// fn returns false. fn runs under the store's read lock: it must not call the
+// store, and must copy (CloneContact) what it keeps.
+func (s *Store) ScanContacts(location string, fn func(*Contact) bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := s.hl.contacts.keysOf(location)
+	for i := len(ids) - 1; i >= 0; i-- {
+		if !fn(s.hl.contacts.ref(ids[i])) {
+			return
+		}
+	}
+}
+
+// CountContacts returns how many contacts a location has.
+func (s *Store) CountContacts(location string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.hl.contacts.keysOf(location))
+}
+
+// CloneContact returns a deep copy of c, for callers of ScanContacts.
+func CloneContact(c *Contact) Contact { return cloneContact(*c) }
+
+func cloneContact(c Contact) Contact {
+	c.Tags = slices.Clone(c.Tags)
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	c.CustomFields = slices.Clone(c.CustomFields)
+	if c.CustomFields == nil {
+		c.CustomFields = []CustomFieldValue{}
+	}
+	c.DNDSettings = maps.Clone(c.DNDSettings)
+	c.InboundDNDSettings = maps.Clone(c.InboundDNDSettings)
+	if c.DateOfBirth != nil {
+		d := *c.DateOfBirth
+		c.DateOfBirth = &d
+	}
+	return c
+}
+
+func cloneLocation(l Location) Location {
+	l.DuplicateOrder = slices.Clone(l.DuplicateOrder)
+	l.Calendars = slices.Clone(l.Calendars)
+	l.CustomFields = slices.Clone(l.CustomFields)
+	return l
+}
+
+// Page is one page of a location's contacts, newest first.
+type Page struct {
+	Contacts []Contact
+	// Total is how many contacts match; Offset how many matching contacts
+	// come before the page.
+	Total, Offset int
+	// More tells whether matching contacts follow the page.
+	More bool
+}
+
+// ContactsPage returns up to limit contacts of location that match (all when
+// match is nil), newest first, after the cursor when it is not nil.
+func (s *Store) ContactsPage(location string, after *Cursor, limit int, match func(*Contact) bool) Page {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := s.hl.contacts.keysOf(location)
+	at := func(i int) *Contact { return s.hl.contacts.ref(ids[i]) }
+	end := len(ids)
+	if after != nil {
+		end, _ = s.hl.contacts.search(location, after.ID, 0, Contact{DateAdded: after.DateAdded})
+	}
+	var p Page
+	if match == nil {
+		p.Total, p.Offset = len(ids), len(ids)-end
+		for i := end - 1; i >= 0 && len(p.Contacts) < limit; i-- {
+			p.Contacts = append(p.Contacts, cloneContact(*at(i)))
+		}
+		p.More = end-len(p.Contacts) > 0
+		return p
+	}
+	for i := len(ids) - 1; i >= 0; i-- {
+		if !match(at(i)) {
+			continue
+		}
+		p.Total++
+		switch {
+		case i >= end:
+			p.Offset++
+		case len(p.Contacts) < limit:
+			p.Contacts = append(p.Contacts, cloneContact(*at(i)))
+		default:
+			p.More = true
+		}
+	}
+	return p
+}
+
+// snapshotHL adds the HighLevel tables to st. Callers hold mu.
+func (s *Store) snapshotHL(st *State) {
+	st.Locations = s.locationsByID()
+	st.Contacts = s.hl.contacts.all(cloneContact)
+	st.Tasks = s.hl.tasks.all(asIs[Task])
+	st.Notes = s.hl.notes.all(asIs[Note])
+	st.Appointments = s.hl.appointments.all(asIs[Appointment])
+}
+
+// restoreHL loads the HighLevel tables of st into a reset store. Callers
+// hold mu.
+func (s *Store) restoreHL(st State) error {
+	for _, l := range st.Locations {
+		s.putLocation(l)
+	}
+	// In (dateAdded, id) order, each contact lands at the end of its group.
+	contacts := slices.Clone(st.Contacts)
+	slices.SortFunc(contacts, func(a, b Contact) int { return compareContacts(&a, &b) })
+	for _, c := range contacts {
+		if _, ok := s.hl.locations[c.LocationID]; !ok {
+			return &InvalidError{Field: "contacts[" + c.ID + "].locationId", Reason: "names no location of the state"}
+		}
+		if _, _, dup := s.hl.contacts.get(c.ID); dup || c.ID == "" {
+			return &InvalidError{Field: "contacts[" + c.ID + "].id", Reason: "is empty or used twice"}
+		}
+		s.insertContact(cloneContact(c))
+		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
+	}
+	if err := restoreRecords(s, "tasks", &s.hl.tasks, st.Tasks, (*Task).created); err != nil {
+		return err
+	}
+	if err := restoreRecords(s, "notes", &s.hl.notes, st.Notes, (*Note).created); err != nil {
+		return err
+	}
+	return restoreRecords(s, "appointments", &s.hl.appointments, st.Appointments,
+		func(a *Appointment) time.Time { return a.DateUpdated })
+}

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+)
+
+// table is the store's one table engine, for the records of both APIs:
+// values of type T by key, each in a group (the contact, location or
+// account that owns it), every group kept in order. The order is the
+// table's order function when it has one, else the records' sequence
+// numbers (the order they were added in, or their ids); ties go by key.
+//
+// Its callers hold the store's lock. It stores and returns values as given:
+// the store clones what goes in and out.
+type table[K cmp.Ordered, G comparable, T any] struct {
+	rows   map[K]*entry[G, T]
+	groups map[G][]K // each group's keys, in order
+	// order, when not nil, orders the records (and must not change for a
+	// stored one); otherwise their sequence numbers do.
+	order func(a, b *T) int
+	next  int64 // the sequence number add gives
+}
+
+type entry[G comparable, T any] struct {
+	v     T
+	group G
+	seq   int64
+}
+
+// newTable returns an empty table whose first sequence number is first,
+// ordered by order (nil: by sequence).
+func newTable[K cmp.Ordered, G comparable, T any](first int64, order func(a, b *T) int) table[K, G, T] {
+	return table[K, G, T]{rows: map[K]*entry[G, T]{}, groups: map[G][]K{}, order: order, next: first}
+}
+
+func (t *table[K, G, T]) compare(a *entry[G, T], ka K, b *entry[G, T], kb K) int {
+	if t.order != nil {
+		if c := t.order(&a.v, &b.v); c != 0 {
+			return c
+		}
+	} else if c := cmp.Compare(a.seq, b.seq); c != 0 {
+		return c
+	}
+	return cmp.Compare(ka, kb)
+}
+
+// search returns where a record v with key and sequence seq would sit in
+// group g, and whether key is there.
+func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
+	probe := &entry[G, T]{v: v, group: g, seq: seq}
+	return slices.BinarySearchFunc(t.groups[g], key, func(k, key K) int {
+		return t.compare(t.rows[k], k, probe, key)
+	})
+}
+
+// insert stores v under key, which must be new, in group g with sequence
+// number seq, moving the sequence past it.
+func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
+	i, _ := t.search(g, key, seq, v)
+	t.rows[key] = &entry[G, T]{v: v, group: g, seq: seq}
+	t.groups[g] = slices.Insert(t.groups[g], i, key)
+	t.next = max(t.next, seq+1)
+}
+
+// add stores v under key, which must be new, in group g, after every
+// record added before it.
+func (t *table[K, G, T]) add(key K, g G, v T) { t.insert(key, g, t.next, v) }
+
+// get returns the record with key and its group.
+func (t *table[K, G, T]) get(key K) (T, G, bool) {
+	e, ok := t.rows[key]
+	if !ok {
+		var v T
+		var g G
+		return v, g, false
+	}
+	return e.v, e.group, true
+}
+
+// in returns the record with key when it is in group g.
+func (t *table[K, G, T]) in(g G, key K) (T, bool) {
+	v, group, ok := t.get(key)
+	if !ok || group != g {
+		var zero T
+		return zero, false
+	}
+	return v, true
+}
+
+// ref returns the stored record with key, for reading in place; nil when
+// there is none.
+func (t *table[K, G, T]) ref(key K) *T {
+	if e, ok := t.rows[key]; ok {
+		return &e.v
+	}
+	return nil
+}
+
+// set replaces the stored record with key, which must keep its place in
+// the order.
+func (t *table[K, G, T]) set(key K, v T) { t.rows[key].v = v }
+
+// remove deletes the record with key, if there is one.
+func (t *table[K, G, T]) remove(key K) {
+	e, ok := t.rows[key]
+	if !ok {
+		return
+	}
+	if i, found := t.search(e.group, key, e.seq, e.v); found {
+		t.setGroup(e.group, slices.Delete(t.groups[e.group], i, i+1))
+	}
+	delete(t.rows, key)
+}
+
+// removeGroup deletes every record of group g.
+func (t *table[K, G, T]) removeGroup(g G) {
+	for _, k := range t.groups[g] {
+		delete(t.rows, k)
+	}
+	delete(t.groups, g)
+}
+
+// removeWhere deletes the records of group g for which drop is true.
+func (t *table[K, G, T]) removeWhere(g G, drop func(T) bool) {
+	keep := t.groups[g][:0:0]
+	for _, k := range t.groups[g] {
+		if drop(t.rows[k].v) {
+			delete(t.rows, k)
+		} else {
+			keep = append(keep, k)
+		}
+	}
+	t.setGroup(g, keep)
+}
+
+func (t *table[K, G, T]) setGroup(g G, keys []K) {
+	if len(keys) == 0 {
+		delete(t.groups, g)
+	} else {
+		t.groups[g] = keys
+	}
+}
+
+// keysOf returns group g's keys in order; the slice is the table's, to read.
+func (t *table[K, G, T]) keysOf(g G) []K { return t.groups[g] }
+
+// list returns group g's records in order.
+func (t *table[K, G, T]) list(g G) []T { return t.selectIn(g, nil) }
+
+// selectIn returns group g's records for which keep is true (all when keep
+// is nil), in order.
+func (t *table[K, G, T]) selectIn(g G, keep func(T) bool) []T {
+	keys := t.groups[g]
+	out := make([]T, 0, len(keys))
+	for _, k := range keys {
+		if v := t.rows[k].v; keep == nil || keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// keys returns every key, in order (across groups).
+func (t *table[K, G, T]) keys() []K {
+	keys := make([]K, 0, len(t.rows))
+	for k := range t.rows {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b K) int { return t.compare(t.rows[a], a, t.rows[b], b) })
+	return keys
+}
+
+// all returns every record, in order (across groups), copied by clone.
+func (t *table[K, G, T]) all(clone func(T) T) []T {
+	keys := t.keys()
+	out := make([]T, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, clone(t.rows[k].v))
+	}
+	return out
+}
+
+// size is the number of records.
+func (t *table[K, G, T]) size() int { return len(t.rows) }
