@@ -36,7 +36,7 @@ func newHandler(t *testing.T, api *admin.API) http.Handler {
 		api.Clock = clock.NewManual(t0)
 	}
 	p, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: api.Handlers(), Auth: admin.TokenAuth{},
-		RenderError: admin.RenderError, Strict: true, Outer: []pipeline.Middleware{admin.LoopbackOnly(false)},
+		RenderError: admin.RenderError, MapError: admin.MapError, Strict: true, Outer: []pipeline.Middleware{admin.LoopbackOnly(false)},
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -550,7 +550,7 @@ func TestLoopbackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	remote, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: api().Handlers(), Auth: admin.TokenAuth{},
-		RenderError: admin.RenderError, Outer: []pipeline.Middleware{admin.LoopbackOnly(true)}, Logger: slog.New(slog.DiscardHandler)})
+		RenderError: admin.RenderError, MapError: admin.MapError, Outer: []pipeline.Middleware{admin.LoopbackOnly(true)}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
