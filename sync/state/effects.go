@@ -21,18 +21,18 @@ const (
 // (welcome-note:<hlContactId>), never by an event id: a key is planned
 // once, ever, and done at most once.
 type Effect struct {
-	ID        int64
-	Key       string
-	Flow      string // the rule that wants it
-	Target    string // hl | m360
-	Tenant    string
-	Lane      string // one lane's effects run one at a time (a contact's)
-	Op        string // upsert-contact, create-task, create-note, ...
-	Request   []byte // the request body, marker included
-	Marker    string // the token the remote record carries, to find it by
-	State     string
-	Attempts  int
-	NextAt    time.Time
+	ID       int64
+	Key      string
+	Flow     string // the rule that wants it
+	Target   string // hl | m360
+	Tenant   string
+	Lane     string // one lane's effects run one at a time (a contact's)
+	Op       string // upsert-contact, create-task, create-note, ...
+	Request  []byte // the request body, marker included
+	Marker   string // the token the remote record carries, to find it by
+	State    string
+	Attempts int
+	NextAt   time.Time
 	// InflightSince is when the last try started; OutcomeUnknown says a
 	// try ended without knowing whether the write happened (look the
 	// marker up before any new create).
