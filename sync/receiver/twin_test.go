@@ -22,7 +22,9 @@ import (
 )
 
 // signM360 signs a Marketing 360 body as the twin does.
-func signM360(secret string, body []byte, at time.Time) string { return webhooks.SignM360(secret, body, at) }
+func signM360(secret string, body []byte, at time.Time) string {
+	return webhooks.SignM360(secret, body, at)
+}
 
 // twinStart is where the twins' clock starts.
 var twinStart = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
