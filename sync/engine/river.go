@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -192,7 +193,7 @@ func (r *River) Start(ctx context.Context) error {
 
 // Stop waits for the running jobs to finish, until ctx ends; then it
 // cancels them and waits for their workers to return (a worker that
-// ignores its context is waited for up to cancelWait).
+// ignores its context is waited for up to 5 s).
 func (r *River) Stop(ctx context.Context) error {
 	err := r.client.Stop(ctx)
 	if err == nil {
@@ -240,6 +241,6 @@ func (r *River) Jobs(ctx context.Context, kinds, states []string, limit int) ([]
 		}
 		out = append(out, JobInfo{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Args: env.Args})
 	}
-	slices.SortFunc(out, func(a, b JobInfo) int { return int(a.ID - b.ID) })
+	slices.SortFunc(out, func(a, b JobInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }

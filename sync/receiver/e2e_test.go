@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -80,15 +79,7 @@ func TestReceiver_EndToEndWithTheTwins(t *testing.T) {
 	tw := startTwin(t, hook.URL+receiver.PathHighLevel)
 	secret := tw.subscribeM360(t, hook.URL+receiver.PathM360, "contact.created", "contact.updated")
 
-	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "sync.db"), state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	queue, err := engine.NewRiver(ctx, db, engine.Config{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, queue := mustQueue(t)
 	rcv, err := receiver.New(receiver.Config{DB: db, Queue: queue, HighLevelKey: tw.highLevelKey(t),
 		M360Secrets: []string{secret}, Now: tw.now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -41,8 +41,8 @@ type env struct {
 
 const m360Secret = "whsec_test"
 
-// newEnv makes a receiver; edit changes its config first.
-func newEnv(t *testing.T, edit func(*receiver.Config)) *env {
+// mustQueue opens a fresh sync database with an enqueue-only queue.
+func mustQueue(t *testing.T) (*state.DB, *engine.River) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "sync.db"), state.Options{})
@@ -54,6 +54,13 @@ func newEnv(t *testing.T, edit func(*receiver.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, q
+}
+
+// newEnv makes a receiver; edit changes its config first.
+func newEnv(t *testing.T, edit func(*receiver.Config)) *env {
+	t.Helper()
+	db, q := mustQueue(t)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
