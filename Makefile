@@ -34,7 +34,7 @@ test-crash:
 # writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
 BENCHFLAGS ?=
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The exported API of every package, as go doc prints it, committed so that

@@ -42,7 +42,7 @@ type env struct {
 const m360Secret = "whsec_test"
 
 // mustQueue opens a fresh sync database with an enqueue-only queue.
-func mustQueue(t *testing.T) (*state.DB, *engine.River) {
+func mustQueue(t testing.TB) (*state.DB, *engine.River) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := state.Open(ctx, filepath.Join(t.TempDir(), "sync.db"), state.Options{})
@@ -58,7 +58,7 @@ func mustQueue(t *testing.T) (*state.DB, *engine.River) {
 }
 
 // newEnv makes a receiver; edit changes its config first.
-func newEnv(t *testing.T, edit func(*receiver.Config)) *env {
+func newEnv(t testing.TB, edit func(*receiver.Config)) *env {
 	t.Helper()
 	db, q := mustQueue(t)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
