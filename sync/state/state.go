@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -62,6 +63,9 @@ type DB struct {
 // timeout, and takes write locks at BEGIN (IMMEDIATE), so two processes on
 // one file never deadlock on a lock upgrade.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("state: open %q: a database path may not hold ? or #", path)
+	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 5 * time.Second
 	}

@@ -60,6 +60,16 @@ func TestOpen_MigratesOnceAndKeepsData(t *testing.T) {
 	}
 }
 
+func TestOpen_RefusesAPathThatIsNotAFile(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"a?mode=memory", "b#c"} {
+		if db, err := state.Open(context.Background(), filepath.Join(t.TempDir(), p), state.Options{}); err == nil {
+			_ = db.Close()
+			t.Errorf("Open(%q) opened", p)
+		}
+	}
+}
+
 func TestInbox_StoresOnceAndLists(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
