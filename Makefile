@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/contactbridge
 
-.PHONY: all build run test vet bench api-docs check-api-docs clean
+.PHONY: all build run test test-crash vet bench api-docs check-api-docs clean
 
 all: build
 
@@ -24,12 +24,17 @@ vet:
 test: vet
 	$(GO) test -race -count=1 ./...
 
+# test-crash: the crash tests alone (go test -short skips them): a process
+# killed with SIGKILL mid-job, its job rescued on restart (about 20 s).
+test-crash:
+	$(GO) test -race -count=1 -run 'SIGKILL' -v ./sync/engine/
+
 # bench: the in-process pipeline benchmarks, then the harness (perf/): twin vs
 # bare net/http as processes on loopback, start-up and memory; prints Markdown,
 # writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
 BENCHFLAGS ?=
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The exported API of every package, as go doc prints it, committed so that

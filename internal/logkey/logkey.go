@@ -11,4 +11,11 @@ const (
 	Kind   = "kind"   // the kind of record (fixtures' hl.contact, m360.task, ...)
 	Source = "source" // a record's id in its data set
 	Status = "status" // an HTTP status code
+
+	API     = "api"     // which API a webhook or call is of: hl, m360
+	Entity  = "entity"  // the id of the record an event is about
+	Event   = "event"   // a webhook event's type (ContactCreate, task.completed)
+	EventID = "eventId" // a webhook event's id (webhookId, delivery id)
+	Job     = "job"     // a queue job's id
+	Tenant  = "tenant"  // a HighLevel location or Marketing 360 account
 )

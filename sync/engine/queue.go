@@ -1,0 +1,181 @@
+// Package engine runs the sync's work. For now it holds the durable work
+// queue: a small interface of the engine's own (Queue) and its adapter on
+// River (riverqueue/river) over the sync's SQLite database, so that a job is
+// enqueued in the caller's transaction and completed in the worker's.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/contactbridge/contactbridge/sync/state"
+)
+
+// Errors of the queue.
+var (
+	// ErrInvalidConfig is wrapped by every error a bad Config gives.
+	ErrInvalidConfig = errors.New("engine: invalid config")
+	// ErrNoWorkers: the queue was made to enqueue only and cannot start.
+	ErrNoWorkers = errors.New("engine: no workers registered")
+)
+
+// Args are a job's arguments, encoded as JSON. Kind names the worker that
+// works them.
+type Args interface {
+	Kind() string
+	// Unique tells that jobs with equal args coalesce while they wait (see
+	// Queue.Enqueue).
+	Unique() bool
+}
+
+// KindConverge is the kind of Converge jobs.
+const KindConverge = "converge"
+
+// Converge asks to bring one entity's counterpart in line with the entity's
+// current state. It names the entity only: the worker re-reads it, so any
+// number of events about it need one job.
+type Converge struct {
+	// Side is where the entity lives: hl (HighLevel) or m360.
+	Side       string `json:"side"`
+	EntityKind string `json:"kind"` // contact, task, note, appointment, event
+	Tenant     string `json:"tenant"`
+	ID         string `json:"id"`
+}
+
+// Kind is KindConverge.
+func (Converge) Kind() string { return KindConverge }
+
+// Unique is true: converge jobs for one entity coalesce.
+func (Converge) Unique() bool { return true }
+
+// String is "converge <side>.<kind> <tenant> <id>", for logs.
+func (c Converge) String() string {
+	return fmt.Sprintf("converge %s.%s %s %s", c.Side, c.EntityKind, c.Tenant, c.ID)
+}
+
+// Enqueued is what Enqueue did.
+type Enqueued struct {
+	JobID int64
+	// Duplicate: an equal unique job was waiting already, and JobID is it.
+	Duplicate bool
+}
+
+// Job is a job being worked.
+type Job struct {
+	ID      int64
+	Kind    string
+	Attempt int // from 1
+	Args    json.RawMessage
+	// complete marks the job completed in a transaction.
+	complete func(ctx context.Context, tx *state.Tx) error
+}
+
+// Decode decodes the job's args into v.
+func (j *Job) Decode(v any) error {
+	if err := json.Unmarshal(j.Args, v); err != nil {
+		return fmt.Errorf("engine: job %d (%s) args: %w", j.ID, j.Kind, err)
+	}
+	return nil
+}
+
+// Complete marks the job completed as part of tx: if tx commits, the job
+// is done with the writes beside it, whatever the worker returns next; if
+// it rolls back, so does the completion. ctx must be the one the worker was
+// given (or derived from it).
+func (j *Job) Complete(ctx context.Context, tx *state.Tx) error {
+	if err := j.complete(ctx, tx); err != nil {
+		return fmt.Errorf("engine: complete job %d (%s): %w", j.ID, j.Kind, err)
+	}
+	return nil
+}
+
+// WorkFunc works a job. An error fails the attempt: the job is tried again
+// later, up to its attempts. The context ends at the job timeout or when
+// the queue stops.
+type WorkFunc func(ctx context.Context, job *Job) error
+
+// Worker works the jobs of one kind.
+type Worker struct {
+	Kind string
+	Work WorkFunc
+}
+
+// JobInfo is a job as the queue holds it.
+type JobInfo struct {
+	ID      int64
+	Kind    string
+	State   string // available, scheduled, running, retryable, completed, discarded, cancelled, pending
+	Attempt int
+	Args    json.RawMessage
+}
+
+// Queue is the durable work queue the sync's parts rely on.
+type Queue interface {
+	// Enqueue adds a job in the caller's transaction: it exists if and
+	// only if tx commits. A unique job coalesces with an equal one that
+	// waits to run; one that is running already does not absorb it (it may
+	// have read its entity before the change), so one more waits behind it.
+	Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued, error)
+	// Start starts working jobs; Stop lets the running ones finish (until
+	// ctx ends, then cancels them) and stops.
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// Config configures a queue. Zero fields take defaults.
+type Config struct {
+	// Workers work the jobs; a queue without workers only enqueues.
+	Workers []Worker
+	// MaxWorkers is how many jobs run at once (default 4).
+	MaxWorkers int
+	// JobTimeout ends a job's context (default 1m). It must be finite: a
+	// job whose process died is rescued only after RescueAfter, which
+	// must be longer (default JobTimeout + 1m).
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
+	// PollInterval is how often the queue looks for jobs (default 1s).
+	PollInterval time.Duration
+	// Backoff is the wait before the retry after the n-th failed attempt
+	// (nil: River's default, n⁴ seconds with jitter).
+	Backoff func(attempt int) time.Duration
+	// MaxAttempts is how many times a job is tried (default 25).
+	MaxAttempts int
+	// ID names this process among the queue's clients ("" makes one).
+	ID string
+}
+
+// withDefaults fills the zero fields and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.MaxWorkers <= 0 {
+		c.MaxWorkers = 4
+	}
+	if c.JobTimeout == 0 {
+		c.JobTimeout = time.Minute
+	}
+	if c.RescueAfter == 0 {
+		c.RescueAfter = c.JobTimeout + time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 25
+	}
+	switch {
+	case c.JobTimeout < 0:
+		return c, fmt.Errorf("%w: JobTimeout must be finite and positive (a crashed job is never rescued otherwise)", ErrInvalidConfig)
+	case c.RescueAfter <= c.JobTimeout:
+		return c, fmt.Errorf("%w: RescueAfter (%s) must be longer than JobTimeout (%s)", ErrInvalidConfig, c.RescueAfter, c.JobTimeout)
+	}
+	seen := map[string]bool{}
+	for _, w := range c.Workers {
+		if w.Kind == "" || w.Work == nil || seen[w.Kind] {
+			return c, fmt.Errorf("%w: worker %q: each needs a kind of its own and a WorkFunc", ErrInvalidConfig, w.Kind)
+		}
+		seen[w.Kind] = true
+	}
+	return c, nil
+}

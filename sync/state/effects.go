@@ -1,0 +1,186 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Effect states.
+const (
+	EffectPending  = "pending"  // planned, not tried yet
+	EffectInflight = "inflight" // the call is (or was, before a crash) under way
+	EffectDone     = "done"     // the remote write happened; RemoteID names its record
+	EffectFailed   = "failed"   // the last try failed; tried again from NextAt
+	EffectDead     = "dead"     // given up on
+)
+
+// Effect is one intended remote write, keyed by business identity
+// (welcome-note:<hlContactId>), never by an event id: a key is planned
+// once, ever, and done at most once.
+type Effect struct {
+	ID       int64
+	Key      string
+	Flow     string // the rule that wants it
+	Target   string // hl | m360
+	Tenant   string
+	Lane     string // one lane's effects run one at a time (a contact's)
+	Op       string // upsert-contact, create-task, create-note, ...
+	Request  []byte // the request body, marker included
+	Marker   string // the token the remote record carries, to find it by
+	State    string
+	Attempts int
+	NextAt   time.Time
+	// InflightSince is when the last try started; OutcomeUnknown says a
+	// try ended without knowing whether the write happened (look the
+	// marker up before any new create).
+	InflightSince  time.Time
+	OutcomeUnknown bool
+	RemoteID       string
+	LastStatus     int
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DoneAt         time.Time
+}
+
+// PlanEffect stores an effect as pending, due at e.NextAt (or now), unless
+// its key is planned already: planned is false then, and the stored effect
+// is left as it is, whatever its state.
+func (q Queries) PlanEffect(ctx context.Context, e Effect, now time.Time) (planned bool, err error) {
+	next := e.NextAt
+	if next.IsZero() {
+		next = now
+	}
+	res, err := q.exec(ctx, "plan effect "+e.Key, `INSERT INTO effects
+		(effect_key, flow, target, tenant, lane, op, request, marker, state, next_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (effect_key) DO NOTHING`,
+		e.Key, e.Flow, e.Target, e.Tenant, e.Lane, e.Op, e.Request, e.Marker, EffectPending, millis(next),
+		millis(now), millis(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("state: plan effect %s: %w", e.Key, err)
+	}
+	return n == 1, nil
+}
+
+const effectColumns = `id, effect_key, flow, target, tenant, lane, op, request, marker, state, attempts, next_at,
+	inflight_since, outcome_unknown, remote_id, last_status, last_error, created_at, updated_at, done_at`
+
+func scanEffect(s scanner) (Effect, error) {
+	var e Effect
+	var next, created, updated int64
+	var inflight, done sql.NullInt64
+	err := s.Scan(&e.ID, &e.Key, &e.Flow, &e.Target, &e.Tenant, &e.Lane, &e.Op, &e.Request, &e.Marker, &e.State,
+		&e.Attempts, &next, &inflight, &e.OutcomeUnknown, &e.RemoteID, &e.LastStatus, &e.LastError, &created,
+		&updated, &done)
+	e.NextAt, e.CreatedAt, e.UpdatedAt = fromMillis(next), fromMillis(created), fromMillis(updated)
+	e.InflightSince, e.DoneAt = fromNullMillis(inflight), fromNullMillis(done)
+	return e, err
+}
+
+// Effect returns the effect with a key.
+func (q Queries) Effect(ctx context.Context, key string) (Effect, error) {
+	e, err := scanEffect(q.q.QueryRowContext(ctx, `SELECT `+effectColumns+` FROM effects WHERE effect_key = ?`, key))
+	if err != nil {
+		return Effect{}, scanErr(err, "effect "+key)
+	}
+	return e, nil
+}
+
+// StartEffect records the intent to make an effect's call, to be committed
+// before the call: inflight, one attempt more, since now. Only a pending or
+// failed effect starts; ErrConflict for one in another state (inflight
+// after a crash: resolve it first with FailEffect), ErrNotFound for none.
+func (q Queries) StartEffect(ctx context.Context, key string, now time.Time) error {
+	res, err := q.exec(ctx, "start effect "+key, `UPDATE effects
+		SET state = ?, attempts = attempts + 1, inflight_since = ?, updated_at = ?
+		WHERE effect_key = ? AND state IN (?, ?)`,
+		EffectInflight, millis(now), millis(now), key, EffectPending, EffectFailed)
+	if err != nil {
+		return err
+	}
+	return q.changedOrWhy(ctx, res, key, "start")
+}
+
+// changedOrWhy tells, after an update guarded by state, why it changed
+// nothing: ErrNotFound or ErrConflict (the effect is in another state).
+func (q Queries) changedOrWhy(ctx context.Context, res sql.Result, key, what string) error {
+	err := one(res, what+" effect "+key)
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	e, err := q.Effect(ctx, key)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("state: %s effect %s: it is %s: %w", what, key, e.State, ErrConflict)
+}
+
+// CompleteEffect records that an inflight effect's write happened, as
+// remoteID (status is the answer's HTTP status; 0 when the record was
+// found by its marker). ErrConflict when the effect is not inflight.
+func (q Queries) CompleteEffect(ctx context.Context, key, remoteID string, status int, now time.Time) error {
+	res, err := q.exec(ctx, "complete effect "+key, `UPDATE effects
+		SET state = ?, remote_id = ?, last_status = ?, last_error = '', done_at = ?, updated_at = ?
+		WHERE effect_key = ? AND state = ?`,
+		EffectDone, remoteID, status, millis(now), millis(now), key, EffectInflight)
+	if err != nil {
+		return err
+	}
+	return q.changedOrWhy(ctx, res, key, "complete")
+}
+
+// Failure is how a try of an effect ended without success.
+type Failure struct {
+	Status int    // the answer's HTTP status; 0 when none came
+	Err    string // why, as logged (never a secret)
+	// NextAt is when to try again; ignored when Dead.
+	NextAt time.Time
+	// OutcomeUnknown: the write may have happened (timeout, reset, 5xx
+	// after the request was sent, found inflight after a crash). It stays
+	// set until the effect is done.
+	OutcomeUnknown bool
+	// Dead gives up on the effect.
+	Dead bool
+}
+
+// FailEffect records a failed try of an inflight effect: failed (or dead)
+// with the reason. ErrConflict when the effect is not inflight.
+func (q Queries) FailEffect(ctx context.Context, key string, f Failure, now time.Time) error {
+	st := EffectFailed
+	if f.Dead {
+		st = EffectDead
+	}
+	res, err := q.exec(ctx, "fail effect "+key, `UPDATE effects
+		SET state = ?, last_status = ?, last_error = ?, next_at = ?,
+		    outcome_unknown = CASE WHEN ? THEN 1 ELSE outcome_unknown END, updated_at = ?
+		WHERE effect_key = ? AND state = ?`,
+		st, f.Status, f.Err, millis(f.NextAt), f.OutcomeUnknown, millis(now), key, EffectInflight)
+	if err != nil {
+		return err
+	}
+	return q.changedOrWhy(ctx, res, key, "fail")
+}
+
+// ReadyEffects returns up to limit effects due at now (pending or failed,
+// NextAt passed), the earliest first.
+func (q Queries) ReadyEffects(ctx context.Context, now time.Time, limit int) ([]Effect, error) {
+	return list(ctx, q, "ready effects", scanEffect, `SELECT `+effectColumns+` FROM effects
+		WHERE state IN (?, ?) AND next_at <= ? ORDER BY next_at, id LIMIT ?`,
+		EffectPending, EffectFailed, millis(now), limit)
+}
+
+// StaleEffects returns up to limit effects inflight since before cutoff:
+// tries that a crash or a lost answer left without an outcome.
+func (q Queries) StaleEffects(ctx context.Context, cutoff time.Time, limit int) ([]Effect, error) {
+	return list(ctx, q, "stale effects", scanEffect, `SELECT `+effectColumns+` FROM effects
+		WHERE state = ? AND inflight_since < ? ORDER BY inflight_since, id LIMIT ?`,
+		EffectInflight, millis(cutoff), limit)
+}

@@ -1,0 +1,111 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Inbox sources: where an observation came from.
+const (
+	SourceHighLevelWebhook = "hl-webhook"
+	SourceM360Webhook      = "m360-webhook"
+	SourceHighLevelPoll    = "hl-poll"
+	SourceM360Poll         = "m360-poll"
+	SourceBackfill         = "backfill"
+)
+
+// Inbox states.
+const (
+	InboxNew     = "new"     // stored, its job enqueued
+	InboxPlanned = "planned" // its job has planned the effects
+	InboxIgnored = "ignored" // an event the sync does not act on (unknown type)
+	InboxDead    = "dead"    // given up on
+)
+
+// InboxEvent is one observation, as received.
+type InboxEvent struct {
+	Source  string
+	EventID string // HighLevel webhookId, Marketing 360 delivery id, poll: kind:id:version
+	Tenant  string // HighLevel locationId, Marketing 360 accountId
+	Type    string // ContactCreate, task.completed, ...
+	// EntityKind and EntityID name what the event is about (contact, task,
+	// note, appointment, event); EntityVersion is its version when the
+	// event tells it.
+	EntityKind, EntityID, EntityVersion string
+	ReceivedAt                          time.Time
+	Body                                []byte // the exact bytes received
+	State                               string
+}
+
+// InsertInbox stores an event unless its (source, event id) is stored
+// already: inserted is false for such a duplicate, which is left as it was.
+func (q Queries) InsertInbox(ctx context.Context, e InboxEvent) (inserted bool, err error) {
+	res, err := q.exec(ctx, "insert inbox event",
+		`INSERT INTO inbox (source, event_id, tenant, type, entity_kind, entity_id, entity_ver, received_at, body, state)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (source, event_id) DO NOTHING`,
+		e.Source, e.EventID, e.Tenant, e.Type, e.EntityKind, e.EntityID, e.EntityVersion, millis(e.ReceivedAt),
+		e.Body, e.State)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("state: insert inbox event: %w", err)
+	}
+	return n == 1, nil
+}
+
+const inboxColumns = `source, event_id, tenant, type, entity_kind, entity_id, entity_ver, received_at, body, state`
+
+func scanInbox(s scanner) (InboxEvent, error) {
+	var e InboxEvent
+	var at int64
+	err := s.Scan(&e.Source, &e.EventID, &e.Tenant, &e.Type, &e.EntityKind, &e.EntityID, &e.EntityVersion, &at,
+		&e.Body, &e.State)
+	e.ReceivedAt = fromMillis(at)
+	return e, err
+}
+
+// InboxEvent returns a stored event.
+func (q Queries) InboxEvent(ctx context.Context, source, eventID string) (InboxEvent, error) {
+	e, err := scanInbox(q.q.QueryRowContext(ctx,
+		`SELECT `+inboxColumns+` FROM inbox WHERE source = ? AND event_id = ?`, source, eventID))
+	if err != nil {
+		return InboxEvent{}, scanErr(err, "inbox event "+source+"/"+eventID)
+	}
+	return e, nil
+}
+
+// SetInboxState moves a stored event to state.
+func (q Queries) SetInboxState(ctx context.Context, source, eventID, state string) error {
+	res, err := q.exec(ctx, "set inbox state", `UPDATE inbox SET state = ? WHERE source = ? AND event_id = ?`,
+		state, source, eventID)
+	if err != nil {
+		return err
+	}
+	return one(res, "set inbox state of "+source+"/"+eventID)
+}
+
+// InboxFilter selects stored events; zero fields select all.
+type InboxFilter struct {
+	Source, Tenant, EntityKind, EntityID, State string
+	// Since selects events received at or after it.
+	Since time.Time
+	// Limit caps how many are returned, oldest first (0: 1000).
+	Limit int
+}
+
+// InboxEvents returns the stored events f selects, oldest first.
+func (q Queries) InboxEvents(ctx context.Context, f InboxFilter) ([]InboxEvent, error) {
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	return list(ctx, q, "list inbox", scanInbox, `SELECT `+inboxColumns+` FROM inbox
+		WHERE (? = '' OR source = ?) AND (? = '' OR tenant = ?) AND (? = '' OR entity_kind = ?)
+		  AND (? = '' OR entity_id = ?) AND (? = '' OR state = ?) AND received_at >= ?
+		ORDER BY received_at, source, event_id LIMIT ?`,
+		f.Source, f.Source, f.Tenant, f.Tenant, f.EntityKind, f.EntityKind, f.EntityID, f.EntityID,
+		f.State, f.State, millis(f.Since), f.Limit)
+}

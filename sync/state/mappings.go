@@ -1,0 +1,97 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Mapping origins: which side a mapped pair started on.
+const (
+	OriginHighLevel = "hl"
+	OriginM360      = "m360"
+)
+
+// Mapping pairs a HighLevel record with its Marketing 360 counterpart, and
+// remembers what each side was last written or seen with, so that the
+// sync's own writes coming back as webhooks are recognised (echo
+// suppression). Either id may be empty while the other side's record is
+// still to be made; each side's id maps once per kind and tenant.
+type Mapping struct {
+	ID     int64
+	Kind   string // contact, task, note, event
+	Tenant string
+	HLID   string
+	M360ID string
+	Origin string
+	// HLHash and M360Hash are hashes of the mapped fields as last written
+	// or seen on each side; HLVersion and M360Version their versions.
+	HLHash, M360Hash       string
+	HLVersion, M360Version string
+	UpdatedAt              time.Time
+}
+
+// CreateMapping stores a new mapping and returns its id; ErrConflict when
+// either id is mapped already.
+func (q Queries) CreateMapping(ctx context.Context, m Mapping) (int64, error) {
+	var id int64
+	err := q.q.QueryRowContext(ctx, `INSERT INTO mappings
+		(kind, tenant, hl_id, m360_id, origin, hl_hash, m360_hash, hl_ver, m360_ver, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.Kind, m.Tenant, nullString(m.HLID), nullString(m.M360ID), m.Origin, m.HLHash, m.M360Hash,
+		m.HLVersion, m.M360Version, millis(m.UpdatedAt)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("state: create %s mapping %s/%s: %w", m.Kind, m.HLID, m.M360ID, classify(err))
+	}
+	return id, nil
+}
+
+// UpdateMapping rewrites a stored mapping (by ID): ErrNotFound when there
+// is none, ErrConflict when a new id is mapped elsewhere.
+func (q Queries) UpdateMapping(ctx context.Context, m Mapping) error {
+	res, err := q.exec(ctx, "update mapping", `UPDATE mappings SET hl_id = ?, m360_id = ?, hl_hash = ?, m360_hash = ?,
+		hl_ver = ?, m360_ver = ?, updated_at = ? WHERE id = ?`,
+		nullString(m.HLID), nullString(m.M360ID), m.HLHash, m.M360Hash, m.HLVersion, m.M360Version,
+		millis(m.UpdatedAt), m.ID)
+	if err != nil {
+		return err
+	}
+	return one(res, fmt.Sprintf("update mapping %d", m.ID))
+}
+
+const mappingColumns = `id, kind, tenant, hl_id, m360_id, origin, hl_hash, m360_hash, hl_ver, m360_ver, updated_at`
+
+func scanMapping(s scanner) (Mapping, error) {
+	var m Mapping
+	var hl, m360 sql.NullString
+	var at int64
+	err := s.Scan(&m.ID, &m.Kind, &m.Tenant, &hl, &m360, &m.Origin, &m.HLHash, &m.M360Hash, &m.HLVersion,
+		&m.M360Version, &at)
+	m.HLID, m.M360ID, m.UpdatedAt = hl.String, m360.String, fromMillis(at)
+	return m, err
+}
+
+// MappingByHighLevel returns the mapping of a HighLevel record.
+func (q Queries) MappingByHighLevel(ctx context.Context, kind, tenant, hlID string) (Mapping, error) {
+	return q.mappingBy(ctx, "hl_id", kind, tenant, hlID)
+}
+
+// MappingByM360 returns the mapping of a Marketing 360 record.
+func (q Queries) MappingByM360(ctx context.Context, kind, tenant, m360ID string) (Mapping, error) {
+	return q.mappingBy(ctx, "m360_id", kind, tenant, m360ID)
+}
+
+// mappingBy looks a mapping up by one side's id; column is a constant.
+func (q Queries) mappingBy(ctx context.Context, column, kind, tenant, id string) (Mapping, error) {
+	m, err := scanMapping(q.q.QueryRowContext(ctx,
+		`SELECT `+mappingColumns+` FROM mappings WHERE kind = ? AND tenant = ? AND `+column+` = ?`, kind, tenant, id))
+	if err != nil {
+		return Mapping{}, scanErr(err, fmt.Sprintf("%s mapping %s=%s", kind, column, id))
+	}
+	return m, nil
+}
+
+// nullString stores "" as NULL, so that unmapped sides do not collide in
+// the unique keys.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -1,0 +1,250 @@
+// Package state is the sync's durable state: one SQLite database (pure Go,
+// WAL) holding the webhook inbox, the ID mappings, the effects ledger,
+// cursors, tokens, quota and the run log, with migrations, typed repository
+// methods and transactions. The work queue's tables live in the same
+// database (see sync/engine), so that recording an event and enqueuing its
+// job, or completing a job and recording its effect, is one transaction.
+//
+// The SQL is written to carry over to Postgres: portable statements
+// (INSERT … ON CONFLICT, RETURNING), times as Unix milliseconds, and
+// comments where a Postgres backend must differ (placeholders are "?" here,
+// "$n" there).
+package state
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Errors callers test for.
+var (
+	// ErrNotFound: no such row.
+	ErrNotFound = errors.New("state: not found")
+	// ErrConflict: a unique key is taken, or a compare-and-swap found
+	// another value than the one expected.
+	ErrConflict = errors.New("state: conflict")
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options tune Open. The zero value is the default.
+type Options struct {
+	// BusyTimeout is how long a statement waits for another process's
+	// lock before it fails (0: 5s).
+	BusyTimeout time.Duration
+}
+
+// DB is the sync's database. Its repository methods (those of Queries) run
+// outside any transaction; Tx runs a group of them in one.
+//
+// The database has a single connection, as River's SQLite driver asks: a
+// transaction holds it until it ends, so code inside a transaction must use
+// the Tx, never the DB (it would wait for itself).
+type DB struct {
+	Queries
+	db *sql.DB
+}
+
+// Open opens (creating it when missing) the database at path and migrates
+// it to the latest version of the sync's tables. It sets WAL, full
+// synchronous writes (durable across power loss), foreign keys and a busy
+// timeout, and takes write locks at BEGIN (IMMEDIATE), so two processes on
+// one file never deadlock on a lock upgrade.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("state: open %q: a database path may not hold ? or #", path)
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	if err := migrate(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("state: %s: %w", path, err)
+	}
+	return &DB{Queries: Queries{q: db}, db: db}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
+		goose.WithTableName("sync_goose_version"))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// SQL returns the database handle, for the work queue that shares it.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+// Close closes the database.
+func (d *DB) Close() error {
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("state: close: %w", err)
+	}
+	return nil
+}
+
+// Tx is a transaction: the repository methods of Queries, committed or
+// rolled back together.
+type Tx struct {
+	Queries
+	tx *sql.Tx
+}
+
+// SQL returns the transaction, for the work queue's writes in it.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
+// Tx runs fn in a transaction, committed when fn returns nil and rolled
+// back otherwise (fn's error is returned as it is).
+func (d *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state: begin: %w", err)
+	}
+	if err := fn(&Tx{Queries: Queries{q: tx}, tx: tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Queries are the repository methods, on the database or in a transaction.
+type Queries struct {
+	q querier
+}
+
+// exec runs a statement; a unique violation is ErrConflict.
+func (q Queries) exec(ctx context.Context, what, query string, args ...any) (sql.Result, error) {
+	res, err := q.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w", what, classify(err))
+	}
+	return res, nil
+}
+
+// one checks that a statement changed a row; ErrNotFound when none.
+func one(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("state: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("state: %s: %w", what, ErrNotFound)
+	}
+	return nil
+}
+
+// scanErr maps sql.ErrNoRows to ErrNotFound.
+func scanErr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("state: %s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("state: %s: %w", what, classify(err))
+}
+
+// classify wraps ErrConflict around a unique or primary key violation
+// (Postgres: SQLSTATE 23505).
+func classify(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		}
+	}
+	return err
+}
+
+// millis stores a time; the zero time is 0.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis reads a time stored by millis.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// nullMillis stores an optional time: NULL for the zero time.
+func nullMillis(t time.Time) sql.NullInt64 {
+	return sql.NullInt64{Int64: millis(t), Valid: !t.IsZero()}
+}
+
+func fromNullMillis(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMillis(n.Int64)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// list runs a query and scans each row.
+func list[T any](ctx context.Context, q Queries, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("state: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state: %s: %w", what, err)
+	}
+	return out, nil
+}
