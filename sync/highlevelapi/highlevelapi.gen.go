@@ -1252,7 +1252,7 @@ type BadRequestDTO struct {
 	} `json:"meta,omitempty"`
 
 	// StatusCode Example: 400
-	StatusCode float32 `json:"statusCode"`
+	StatusCode float64 `json:"statusCode"`
 }
 
 // Contact A contact as GET returns it. The create and update responses return the same object.
@@ -1261,8 +1261,8 @@ type Contact struct {
 	Address1          *string            `json:"address1,omitempty"`
 	AssignedTo        *string            `json:"assignedTo,omitempty"`
 	AttributionSource *AttributionSource `json:"attributionSource,omitempty"`
-	BirthDay          *float32           `json:"birthDay,omitempty"`
-	BirthMonth        *float32           `json:"birthMonth,omitempty"`
+	BirthDay          *float64           `json:"birthDay,omitempty"`
+	BirthMonth        *float64           `json:"birthMonth,omitempty"`
 	BusinessId        *string            `json:"businessId,omitempty"`
 	City              *string            `json:"city,omitempty"`
 	CompanyName       *string            `json:"companyName,omitempty"`
@@ -1423,19 +1423,19 @@ type ContactsListResponse struct {
 	Contacts []ListedContact `json:"contacts"`
 
 	// Count Total contacts matching, not the page size.
-	Count float32      `json:"count"`
+	Count float64      `json:"count"`
 	Meta  ContactsMeta `json:"meta"`
 }
 
 // ContactsMeta defines model for ContactsMeta.
 type ContactsMeta struct {
-	CurrentPage  float32  `json:"currentPage"`
-	NextPage     *float32 `json:"nextPage,omitempty"`
+	CurrentPage  float64  `json:"currentPage"`
+	NextPage     *float64 `json:"nextPage,omitempty"`
 	NextPageUrl  *string  `json:"nextPageUrl,omitempty"`
-	PrevPage     *float32 `json:"prevPage,omitempty"`
-	StartAfter   *float32 `json:"startAfter,omitempty"`
+	PrevPage     *float64 `json:"prevPage,omitempty"`
+	StartAfter   *float64 `json:"startAfter,omitempty"`
 	StartAfterId *string  `json:"startAfterId,omitempty"`
-	Total        float32  `json:"total"`
+	Total        float64  `json:"total"`
 }
 
 // CreateContactDto defines model for CreateContactDto.
@@ -1518,7 +1518,7 @@ type CustomFieldInput struct {
 type CustomFieldInputFieldValue0 = string
 
 // CustomFieldInputFieldValue1 defines model for CustomFieldInput.FieldValue.1.
-type CustomFieldInputFieldValue1 = float32
+type CustomFieldInputFieldValue1 = float64
 
 // CustomFieldInputFieldValue2 defines model for CustomFieldInput.FieldValue.2.
 type CustomFieldInputFieldValue2 = bool
@@ -1596,7 +1596,7 @@ type ForbiddenDTO struct {
 	Message string `json:"message"`
 
 	// StatusCode Example: 403
-	StatusCode float32 `json:"statusCode"`
+	StatusCode float64 `json:"statusCode"`
 }
 
 // InboundDndSettings defines model for InboundDndSettings.
@@ -1616,8 +1616,8 @@ type ListedContact struct {
 	AssignedTo        *string             `json:"assignedTo,omitempty"`
 	AttributionSource *AttributionSource  `json:"attributionSource,omitempty"`
 	Attributions      []AttributionSource `json:"attributions"`
-	BirthDay          *float32            `json:"birthDay,omitempty"`
-	BirthMonth        *float32            `json:"birthMonth,omitempty"`
+	BirthDay          *float64            `json:"birthDay,omitempty"`
+	BirthMonth        *float64            `json:"birthMonth,omitempty"`
 	BusinessId        *string             `json:"businessId,omitempty"`
 	City              *string             `json:"city,omitempty"`
 	CompanyName       *string             `json:"companyName,omitempty"`
@@ -1675,7 +1675,7 @@ type NotFoundDTO struct {
 	Message string `json:"message"`
 
 	// StatusCode Example: 404
-	StatusCode float32 `json:"statusCode"`
+	StatusCode float64 `json:"statusCode"`
 }
 
 // Note defines model for Note.
@@ -1736,7 +1736,7 @@ type OAuthErrorDTO struct {
 	Message string `json:"message"`
 
 	// StatusCode Example: 400
-	StatusCode float32 `json:"statusCode"`
+	StatusCode float64 `json:"statusCode"`
 }
 
 // SearchBodyV2DTO defines model for SearchBodyV2DTO.
@@ -1780,8 +1780,8 @@ type SearchedContact struct {
 	AssignedTo        *string             `json:"assignedTo,omitempty"`
 	AttributionSource *AttributionSource  `json:"attributionSource,omitempty"`
 	Attributions      []AttributionSource `json:"attributions"`
-	BirthDay          *float32            `json:"birthDay,omitempty"`
-	BirthMonth        *float32            `json:"birthMonth,omitempty"`
+	BirthDay          *float64            `json:"birthDay,omitempty"`
+	BirthMonth        *float64            `json:"birthMonth,omitempty"`
 	BusinessId        *string             `json:"businessId,omitempty"`
 	City              *string             `json:"city,omitempty"`
 	CompanyName       *string             `json:"companyName,omitempty"`
@@ -1905,7 +1905,7 @@ type TokenResponse struct {
 	CompanyId         *string   `json:"companyId,omitempty"`
 
 	// ExpiresIn Example: 86399
-	ExpiresIn          float32 `json:"expires_in"`
+	ExpiresIn          float64 `json:"expires_in"`
 	IsBulkInstallation *bool   `json:"isBulkInstallation,omitempty"`
 	LocationId         *string `json:"locationId,omitempty"`
 	RefreshToken       *string `json:"refresh_token,omitempty"`
@@ -1932,7 +1932,7 @@ type TooManyRequestsDTO struct {
 	Message string `json:"message"`
 
 	// StatusCode Example: 429
-	StatusCode float32 `json:"statusCode"`
+	StatusCode float64 `json:"statusCode"`
 }
 
 // UnauthorizedDTO defines model for UnauthorizedDTO.
@@ -1944,7 +1944,7 @@ type UnauthorizedDTO struct {
 	Message string `json:"message"`
 
 	// StatusCode Example: 401
-	StatusCode float32 `json:"statusCode"`
+	StatusCode float64 `json:"statusCode"`
 }
 
 // UnprocessableDTO defines model for UnprocessableDTO.
@@ -1956,7 +1956,7 @@ type UnprocessableDTO struct {
 	Message []string `json:"message"`
 
 	// StatusCode Example: 422
-	StatusCode float32 `json:"statusCode"`
+	StatusCode float64 `json:"statusCode"`
 }
 
 // UpdateContactDto defines model for UpdateContactDto.
@@ -2165,13 +2165,13 @@ type EditAppointmentParamsVersion string
 type GetContactsParams struct {
 	LocationId   string   `form:"locationId" json:"locationId"`
 	StartAfterId *string  `form:"startAfterId,omitempty" json:"startAfterId,omitempty"`
-	StartAfter   *float32 `form:"startAfter,omitempty" json:"startAfter,omitempty"`
+	StartAfter   *float64 `form:"startAfter,omitempty" json:"startAfter,omitempty"`
 
 	// Query Case-insensitive match on name, email, phone and company.
 	Query *string `form:"query,omitempty" json:"query,omitempty"`
 
 	// Limit Contacts per page, at most 100.
-	Limit *float32 `form:"limit,omitempty" json:"limit,omitempty"`
+	Limit *float64 `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Version API version.
 	Version GetContactsParamsVersion `json:"Version"`
@@ -6308,6 +6308,11 @@ func (r CreateAppointmentResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateAppointmentResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateAppointmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -6401,6 +6406,11 @@ func (r EditAppointmentResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r EditAppointmentResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -6500,6 +6510,11 @@ func (r GetContactsResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetContactsResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -6609,6 +6624,11 @@ func (r CreateContactResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateContactResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -6642,7 +6662,7 @@ type GetContactsByBusinessIdResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
 		Contacts []Contact `json:"contacts"`
-		Count    float32   `json:"count"`
+		Count    float64   `json:"count"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -6663,7 +6683,7 @@ type GetContactsByBusinessIdResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetContactsByBusinessIdResponse) GetJSON200() *struct {
 	Contacts []Contact `json:"contacts"`
-	Count    float32   `json:"count"`
+	Count    float64   `json:"count"`
 } {
 	return r.JSON200
 }
@@ -6714,6 +6734,11 @@ func (r GetContactsByBusinessIdResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetContactsByBusinessIdResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetContactsByBusinessIdResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -6747,7 +6772,7 @@ type SearchContactsAdvancedResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
 		Contacts []SearchedContact `json:"contacts"`
-		Total    float32           `json:"total"`
+		Total    float64           `json:"total"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -6768,7 +6793,7 @@ type SearchContactsAdvancedResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r SearchContactsAdvancedResponse) GetJSON200() *struct {
 	Contacts []SearchedContact `json:"contacts"`
-	Total    float32           `json:"total"`
+	Total    float64           `json:"total"`
 } {
 	return r.JSON200
 }
@@ -6817,6 +6842,11 @@ func (r SearchContactsAdvancedResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r SearchContactsAdvancedResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -6920,6 +6950,11 @@ func (r GetDuplicateContactResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetDuplicateContactResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7033,6 +7068,11 @@ func (r UpsertContactResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpsertContactResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpsertContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7126,6 +7166,11 @@ func (r DeleteContactResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteContactResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7240,6 +7285,11 @@ func (r GetContactResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetContactResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7358,6 +7408,11 @@ func (r UpdateContactResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateContactResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7468,6 +7523,11 @@ func (r GetAppointmentsForContactResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetAppointmentsForContactResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAppointmentsForContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7575,6 +7635,11 @@ func (r CreateContactAppointmentResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateContactAppointmentResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateContactAppointmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7676,6 +7741,11 @@ func (r GetAllNotesResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetAllNotesResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7784,6 +7854,11 @@ func (r CreateNoteResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateNoteResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7877,6 +7952,11 @@ func (r DeleteNoteResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteNoteResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7974,6 +8054,11 @@ func (r GetNoteResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetNoteResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8067,6 +8152,11 @@ func (r UpdateNoteResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateNoteResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -8164,6 +8254,11 @@ func (r RemoveTagsResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r RemoveTagsResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RemoveTagsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8257,6 +8352,11 @@ func (r AddTagsResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r AddTagsResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -8362,6 +8462,11 @@ func (r GetAllTasksResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetAllTasksResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAllTasksResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8457,6 +8562,11 @@ func (r CreateTaskResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateTaskResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8545,6 +8655,11 @@ func (r DeleteTaskResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteTaskResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8631,6 +8746,11 @@ func (r GetTaskResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetTaskResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -8728,6 +8848,11 @@ func (r UpdateTaskResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateTaskResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8823,6 +8948,11 @@ func (r UpdateTaskCompletedResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateTaskCompletedResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateTaskCompletedResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8876,6 +9006,11 @@ func (r ChooseLocationResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ChooseLocationResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -8940,6 +9075,11 @@ func (r GetAccessTokenResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetAccessTokenResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAccessTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8993,6 +9133,11 @@ func (r ChooseLocationV2Response) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ChooseLocationV2Response) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -10224,7 +10369,7 @@ func ParseGetContactsByBusinessIdResponse(rsp *http.Response) (*GetContactsByBus
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
 			Contacts []Contact `json:"contacts"`
-			Count    float32   `json:"count"`
+			Count    float64   `json:"count"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -10374,7 +10519,7 @@ func ParseSearchContactsAdvancedResponse(rsp *http.Response) (*SearchContactsAdv
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
 			Contacts []SearchedContact `json:"contacts"`
-			Total    float32           `json:"total"`
+			Total    float64           `json:"total"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

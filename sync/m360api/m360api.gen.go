@@ -336,8 +336,8 @@ type DeletedResult struct {
 // DeletedResultResultDeleted defines model for DeletedResult.Result.Deleted.
 type DeletedResultResultDeleted bool
 
-// Error **[twin design]** The one error envelope.
-type Error struct {
+// ErrorBody **[twin design]** The one error envelope.
+type ErrorBody struct {
 	Error struct {
 		Code ErrorErrorCode `json:"code"`
 
@@ -695,34 +695,34 @@ type UpdatedSince = int64
 type WebhookId = int64
 
 // BadRequest **[twin design]** The one error envelope.
-type BadRequest = Error
+type BadRequest = ErrorBody
 
 // Conflict **[twin design]** The one error envelope.
-type Conflict = Error
+type Conflict = ErrorBody
 
 // Deleted defines model for Deleted.
 type Deleted = DeletedResult
 
 // Forbidden **[twin design]** The one error envelope.
-type Forbidden = Error
+type Forbidden = ErrorBody
 
 // Internal **[twin design]** The one error envelope.
-type Internal = Error
+type Internal = ErrorBody
 
 // LengthRequired **[twin design]** The one error envelope.
-type LengthRequired = Error
+type LengthRequired = ErrorBody
 
 // NotFound **[twin design]** The one error envelope.
-type NotFound = Error
+type NotFound = ErrorBody
 
 // TooManyRequests **[twin design]** The one error envelope.
-type TooManyRequests = Error
+type TooManyRequests = ErrorBody
 
 // Unauthorized **[twin design]** The one error envelope.
-type Unauthorized = Error
+type Unauthorized = ErrorBody
 
 // Unprocessable **[twin design]** The one error envelope.
-type Unprocessable = Error
+type Unprocessable = ErrorBody
 
 // M360ListEventsParams defines parameters for M360ListEvents.
 type M360ListEventsParams struct {
@@ -4023,6 +4023,11 @@ func (r M360GetAccountResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360GetAccountResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360GetAccountResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4185,6 +4190,11 @@ func (r M360ListEventsResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListEventsResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -4367,6 +4377,11 @@ func (r M360CreateEventResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360CreateEventResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360CreateEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4515,6 +4530,11 @@ func (r M360DeleteEventResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360DeleteEventResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360DeleteEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4661,6 +4681,11 @@ func (r M360GetEventResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360GetEventResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -4843,6 +4868,11 @@ func (r M360UpdateEventResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360UpdateEventResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360UpdateEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5007,6 +5037,11 @@ func (r M360ListCampaignsResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListCampaignsResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360ListCampaignsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5153,6 +5188,11 @@ func (r M360GetCampaignResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360GetCampaignResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -5317,6 +5357,11 @@ func (r M360ListCampaignTriggersResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListCampaignTriggersResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -5531,6 +5576,11 @@ func (r M360TriggerCampaignResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360TriggerCampaignResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360TriggerCampaignResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5693,6 +5743,11 @@ func (r M360ListContactsResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListContactsResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -5891,6 +5946,11 @@ func (r M360CreateContactResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360CreateContactResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360CreateContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -6039,6 +6099,11 @@ func (r M360DeleteContactResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360DeleteContactResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360DeleteContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -6185,6 +6250,11 @@ func (r M360GetContactResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360GetContactResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -6383,6 +6453,11 @@ func (r M360ReplaceContactResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ReplaceContactResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360ReplaceContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -6545,6 +6620,11 @@ func (r M360ListNotesResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListNotesResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -6727,6 +6807,11 @@ func (r M360CreateNoteResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360CreateNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360CreateNoteResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -6875,6 +6960,11 @@ func (r M360DeleteNoteResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360DeleteNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360DeleteNoteResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7021,6 +7111,11 @@ func (r M360GetNoteResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360GetNoteResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7203,6 +7298,11 @@ func (r M360UpdateNoteResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360UpdateNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360UpdateNoteResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7365,6 +7465,11 @@ func (r M360ListContactTasksResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListContactTasksResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7547,6 +7652,11 @@ func (r M360CreateTaskResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360CreateTaskResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360CreateTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7695,6 +7805,11 @@ func (r M360DeleteTaskResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360DeleteTaskResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360DeleteTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -7841,6 +7956,11 @@ func (r M360GetTaskResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360GetTaskResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -8023,6 +8143,11 @@ func (r M360UpdateTaskResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360UpdateTaskResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360UpdateTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8187,6 +8312,11 @@ func (r M360ListTasksResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListTasksResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360ListTasksResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8349,6 +8479,11 @@ func (r M360ListWebhooksResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListWebhooksResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -8531,6 +8666,11 @@ func (r M360CreateWebhookResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360CreateWebhookResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r M360CreateWebhookResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -8677,6 +8817,11 @@ func (r M360DeleteWebhookResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360DeleteWebhookResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
