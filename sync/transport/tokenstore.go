@@ -1,0 +1,146 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Errors of a TokenStore.
+var (
+	// ErrNoToken: the store holds no token for the key.
+	ErrNoToken = errors.New("transport: no token stored")
+	// ErrTokenConflict: Save was given a token that does not follow the
+	// stored one (another process refreshed first).
+	ErrTokenConflict = errors.New("transport: stored token changed meanwhile")
+)
+
+// Token is a tenant's OAuth tokens as stored.
+type Token struct {
+	AccessToken  string    `json:"accessToken"`
+	RefreshToken string    `json:"refreshToken,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+	// Generation counts the tokens of the key: 1 for the first, one more
+	// at each refresh.
+	Generation int64 `json:"generation"`
+	// LocationID and Scope are what the token endpoint said.
+	LocationID string `json:"locationId,omitempty"`
+	Scope      string `json:"scope,omitempty"`
+}
+
+// TokenStore keeps tokens by key (a HighLevel location). Save is a
+// compare-and-swap: it stores tok only when tok.Generation is one more than
+// the stored token's (1 when none is stored), and returns ErrTokenConflict
+// otherwise, so that two processes refreshing at once cannot both win.
+// Save returns once tok is durable.
+type TokenStore interface {
+	Load(ctx context.Context, key string) (Token, error)
+	Save(ctx context.Context, key string, tok Token) error
+}
+
+// FileStore is a TokenStore in one JSON file, written atomically (a temporary
+// file synced, then renamed over it) with mode 0600. It is safe for
+// concurrent use by one process.
+type FileStore struct {
+	Path string
+
+	mu sync.Mutex
+}
+
+var _ TokenStore = (*FileStore)(nil)
+
+// Load returns the token of key.
+func (s *FileStore) Load(_ context.Context, key string) (Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, err := s.read()
+	if err != nil {
+		return Token{}, err
+	}
+	tok, ok := all[key]
+	if !ok {
+		return Token{}, fmt.Errorf("%w for %q in %s", ErrNoToken, key, s.Path)
+	}
+	return tok, nil
+}
+
+// Save stores tok for key when it follows the stored token.
+func (s *FileStore) Save(_ context.Context, key string, tok Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, err := s.read()
+	if err != nil {
+		return err
+	}
+	if prev := all[key].Generation; tok.Generation != prev+1 {
+		return fmt.Errorf("%w: %q is at generation %d, not %d", ErrTokenConflict, key, prev, tok.Generation-1)
+	}
+	all[key] = tok
+	return s.write(all)
+}
+
+func (s *FileStore) read() (map[string]Token, error) {
+	raw, err := os.ReadFile(s.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]Token{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transport: read tokens: %w", err)
+	}
+	all := map[string]Token{}
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, fmt.Errorf("transport: read tokens %s: %w", s.Path, err)
+	}
+	return all, nil
+}
+
+func (s *FileStore) write(all map[string]Token) error {
+	raw, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return fmt.Errorf("transport: encode tokens: %w", err)
+	}
+	dir := filepath.Dir(s.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("transport: write tokens: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(s.Path)+".*")
+	if err != nil {
+		return fmt.Errorf("transport: write tokens: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op once renamed
+	// CreateTemp makes the file 0600.
+	_, err = f.Write(raw)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.Path)
+	}
+	if err != nil {
+		return fmt.Errorf("transport: write tokens: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("transport: sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("transport: sync %s: %w", dir, err)
+	}
+	return nil
+}
