@@ -62,15 +62,20 @@ type Limiter struct {
 	tenants map[string]*pacer
 }
 
-// RoundTrip sends req when its tenant's quota allows.
+// RoundTrip sends req on Base when its tenant's quota allows.
 func (l *Limiter) RoundTrip(req *http.Request) (*http.Response, error) {
+	return l.send(req, baseOr(l.Base))
+}
+
+// send sends req on base when its tenant's quota allows.
+func (l *Limiter) send(req *http.Request, base http.RoundTripper) (*http.Response, error) {
 	p := l.pacer(Tenant(req))
 	epoch, err := p.acquire(req.Context())
 	if err != nil {
 		return nil, closeBody(req, err)
 	}
 	clk := clockOr(l.Clock)
-	res, err := baseOr(l.Base).RoundTrip(req)
+	res, err := base.RoundTrip(req)
 	p.release(epoch, clk.Now(), res)
 	return res, err
 }
