@@ -128,7 +128,7 @@ func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.GetBody != nil {
 				body, err := req.GetBody()
 				if err != nil {
-					return nil, fmt.Errorf("transport: replay body of %s %s: %w", req.Method, req.URL.Redacted(), err)
+					return nil, fmt.Errorf("transport: replay body of %s %s: %w", req.Method, RedactURL(req.URL), err)
 				}
 				out.Body = body
 			}
@@ -143,27 +143,27 @@ func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		case err != nil && neverSent(err):
 			retry = true
 		case err != nil && !idempotent(req):
-			return nil, &OutcomeUnknownError{Method: req.Method, URL: req.URL.Redacted(), Err: err}
+			return nil, &OutcomeUnknownError{Method: req.Method, URL: RedactURL(req.URL), Err: err}
 		case err != nil:
 			retry = true
 		case res.StatusCode == http.StatusTooManyRequests:
 			retry = true
 		case res.StatusCode >= 500 && res.StatusCode != http.StatusNotImplemented && !idempotent(req):
 			drain(res)
-			return nil, &OutcomeUnknownError{Method: req.Method, URL: req.URL.Redacted(), Status: res.StatusCode}
+			return nil, &OutcomeUnknownError{Method: req.Method, URL: RedactURL(req.URL), Status: res.StatusCode}
 		case res.StatusCode >= 500 && res.StatusCode != http.StatusNotImplemented:
 			retry = true
 		}
 		if !retry || !replayable || n >= attempts {
 			if err != nil {
-				return nil, fmt.Errorf("transport: %s %s after %d attempts: %w", req.Method, req.URL.Redacted(), n, err)
+				return nil, fmt.Errorf("transport: %s %s after %d attempts: %w", req.Method, RedactURL(req.URL), n, err)
 			}
 			return res, nil
 		}
 		wait := backoff(n, res, clk.Now())
 		if waited+wait > budget {
 			if err != nil {
-				return nil, fmt.Errorf("transport: %s %s: retry budget of %s spent: %w", req.Method, req.URL.Redacted(), budget, err)
+				return nil, fmt.Errorf("transport: %s %s: retry budget of %s spent: %w", req.Method, RedactURL(req.URL), budget, err)
 			}
 			return res, nil
 		}
@@ -172,7 +172,7 @@ func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		waited += wait
 		if err := clk.Sleep(req.Context(), wait); err != nil {
-			return nil, fmt.Errorf("transport: wait to retry %s %s: %w", req.Method, req.URL.Redacted(), err)
+			return nil, fmt.Errorf("transport: wait to retry %s %s: %w", req.Method, RedactURL(req.URL), err)
 		}
 	}
 }

@@ -99,7 +99,7 @@ func (v *Validate) RoundTrip(req *http.Request) (*http.Response, error) {
 		body, err = io.ReadAll(io.LimitReader(req.Body, maxValidatedBody))
 		req.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("transport: read body of %s %s: %w", req.Method, req.URL.Redacted(), err)
+			return nil, fmt.Errorf("transport: read body of %s %s: %w", req.Method, RedactURL(req.URL), err)
 		}
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -120,7 +120,7 @@ func (v *Validate) RoundTrip(req *http.Request) (*http.Response, error) {
 	raw, err := io.ReadAll(io.LimitReader(res.Body, maxValidatedBody))
 	res.Body.Close()
 	if err != nil {
-		return nil, fmt.Errorf("transport: read answer of %s %s: %w", req.Method, req.URL.Redacted(), err)
+		return nil, fmt.Errorf("transport: read answer of %s %s: %w", req.Method, RedactURL(req.URL), err)
 	}
 	res.Body = io.NopCloser(bytes.NewReader(raw))
 	err = openapi3filter.ValidateResponse(req.Context(), &openapi3filter.ResponseValidationInput{
@@ -159,7 +159,7 @@ func (v *Validate) route(req *http.Request, body []byte) (*openapi.Route, *opena
 // drifted counts and logs a drift, and returns it as the call's error when
 // strict. status is 0 for the request.
 func (v *Validate) drifted(req *http.Request, route *openapi.Route, status int, err error) error {
-	d := &DriftError{Method: req.Method, URL: req.URL.Redacted(), Response: status != 0, Status: status, Err: err}
+	d := &DriftError{Method: req.Method, URL: RedactURL(req.URL), Response: status != 0, Status: status, Err: err}
 	if route != nil {
 		d.Operation = route.Operation.ID
 	}
