@@ -67,8 +67,10 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 
 func TestRetryNeverResendsAPostBlindly(t *testing.T) {
 	for name, answer := range map[string]func() (*http.Response, error){
-		"503":   func() (*http.Response, error) { return response(503, nil, ""), nil },
-		"reset": func() (*http.Response, error) { return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET} },
+		"503": func() (*http.Response, error) { return response(503, nil, ""), nil },
+		"reset": func() (*http.Response, error) {
+			return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var n atomic.Int32
@@ -93,7 +95,9 @@ func TestRetryNeverResendsAPostBlindly(t *testing.T) {
 
 func TestRetryDialErrorAndRateLimitAnyMethod(t *testing.T) {
 	answers := []func() (*http.Response, error){
-		func() (*http.Response, error) { return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED} },
+		func() (*http.Response, error) {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		},
 		func() (*http.Response, error) { return response(429, nil, ""), nil },
 		func() (*http.Response, error) { return response(201, nil, ""), nil },
 	}
