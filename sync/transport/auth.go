@@ -251,6 +251,24 @@ func Exchange(ctx context.Context, cfg *oauth2.Config, client *http.Client, stor
 	return tok, key, nil
 }
 
+// HighLevel's OAuth hosts.
+const (
+	HighLevelConsentURL = "https://marketplace.gohighlevel.com"
+	HighLevelTokenURL   = "https://services.leadconnectorhq.com"
+)
+
+// HighLevelEndpoint is HighLevel's OAuth endpoint: the consent page
+// (/oauth/chooselocation) under consentBase and the token endpoint
+// (/oauth/token, client credentials in the form) under apiBase. A twin
+// serves both under its base URL.
+func HighLevelEndpoint(consentBase, apiBase string) oauth2.Endpoint {
+	return oauth2.Endpoint{
+		AuthURL:   strings.TrimRight(consentBase, "/") + "/oauth/chooselocation",
+		TokenURL:  strings.TrimRight(apiBase, "/") + "/oauth/token",
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+}
+
 // Bearer authorizes requests with a fixed token: a HighLevel Private
 // Integration Token, which does not refresh.
 type Bearer struct {

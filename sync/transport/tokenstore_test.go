@@ -1,0 +1,50 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestFileStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := &FileStore{Path: filepath.Join(dir, "sub", "tokens.json")}
+	if _, err := s.Load(ctx, "loc"); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("Load of nothing = %v, want ErrNoToken", err)
+	}
+	first := Token{AccessToken: "a1", RefreshToken: "r1", Expiry: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), Generation: 1}
+	if err := s.Save(ctx, "loc", first); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "loc", Token{AccessToken: "a1b", Generation: 1}); !errors.Is(err, ErrTokenConflict) {
+		t.Errorf("second generation 1 = %v, want ErrTokenConflict", err)
+	}
+	if err := s.Save(ctx, "other", Token{AccessToken: "o", Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(s.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", info.Mode().Perm())
+	}
+	// A write cut short by a crash leaves a temporary file behind, never a
+	// torn tokens file.
+	if err := os.WriteFile(filepath.Join(dir, "sub", ".tokens.json.123"), []byte(`{"loc": {"accessTo`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := &FileStore{Path: s.Path}
+	got, err := again.Load(ctx, "loc")
+	if err != nil || got != first {
+		t.Errorf("Load after restart = %+v, %v; want %+v", got, err, first)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
+	if len(entries) != 2 {
+		t.Errorf("folder holds %d files, want the tokens and the stray temporary one", len(entries))
+	}
+}
