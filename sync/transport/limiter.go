@@ -5,12 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // ErrDailyQuotaExhausted is wrapped by the *DailyQuotaError of a request
@@ -42,8 +39,10 @@ const DefaultRateLimitedWait = time.Second
 //     request): requests go while the window has room, counting those in
 //     flight; when it is spent, everyone pauses until the window has
 //     surely ended, then one request probes the next window alone;
-//   - a leaky bucket (Marketing 360): a token bucket (golang.org/x/time/rate)
-//     of the same size and rate, lowered to what each answer reports.
+//   - a leaky bucket (Marketing 360): a mirror of the server's bucket, of
+//     the size and rate the headers tell, into which each request enters
+//     when answered (see leaky) and which is never below what an answer
+//     reports.
 //
 // A 429 pauses the tenant for its Retry-After. A spent daily quota stops
 // the tenant's requests with a *DailyQuotaError until it resets; other
@@ -74,9 +73,11 @@ func (l *Limiter) send(req *http.Request, base http.RoundTripper) (*http.Respons
 	if err != nil {
 		return nil, closeBody(req, err)
 	}
-	clk := clockOr(l.Clock)
 	res, err := base.RoundTrip(req)
-	p.release(epoch, clk.Now(), res)
+	if daily := p.release(epoch, res); daily != nil {
+		drain(res)
+		return nil, daily
+	}
 	return res, err
 }
 
@@ -136,7 +137,7 @@ type pacer struct {
 	interval   time.Duration
 	pauseUntil time.Time
 	dailyUntil time.Time
-	bucket     *rate.Limiter // set once the answers tell a leaky bucket
+	bucket     *leaky // set once the answers tell a leaky bucket
 }
 
 // newEpoch starts an epoch with room for one request. Callers hold mu.
@@ -178,20 +179,21 @@ func (p *pacer) acquire(ctx context.Context) (int, error) {
 			p.mu.Unlock()
 			continue
 		}
-		if p.bucket != nil {
-			r := p.bucket.ReserveN(now, 1)
-			p.inflight++
-			epoch := p.epoch
-			p.mu.Unlock()
-			if err := clk.Sleep(ctx, r.DelayFrom(now)); err != nil {
-				p.mu.Lock()
-				r.CancelAt(clk.Now())
-				p.inflight--
-				p.broadcast()
+		if b := p.bucket; b != nil {
+			b.drain(now)
+			over := b.level + float64(p.inflight) + 1 - float64(b.capacity)
+			if over <= 1e-9 {
+				p.inflight++
+				epoch := p.epoch
 				p.mu.Unlock()
+				return epoch, nil
+			}
+			wait := time.Duration(over / b.perSecond * float64(time.Second))
+			p.mu.Unlock()
+			if err := clk.Sleep(ctx, max(wait, time.Millisecond)); err != nil {
 				return 0, err
 			}
-			return epoch, nil
+			continue
 		}
 		if p.room <= 0 && p.inflight == 0 && !p.unlimited {
 			p.newEpoch() // the probe
@@ -213,16 +215,24 @@ func (p *pacer) acquire(ctx context.Context) (int, error) {
 	}
 }
 
-// release ends a request of epoch answered at now with res (nil when none).
-func (p *pacer) release(epoch int, now time.Time, res *http.Response) {
+// release ends a request of epoch answered with res (nil when none). It
+// returns the *DailyQuotaError that replaces a 429 refusing the request for
+// the daily quota.
+func (p *pacer) release(epoch int, res *http.Response) *DailyQuotaError {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.broadcast()
+	// Read under mu: the token bucket needs its times in order.
+	now := clockOr(p.l.Clock).Now()
 	p.inflight--
 	if res == nil {
-		return
+		return nil
 	}
 	q, ok := p.l.quota(res.Header)
+	if ok && q.HasDaily {
+		// The day's quota bounds the window's.
+		q.Remaining = min(q.Remaining, q.DailyRemaining)
+	}
 	switch {
 	case ok && q.Bucket:
 		p.unlimited = false
@@ -257,6 +267,9 @@ func (p *pacer) release(epoch int, now time.Time, res *http.Response) {
 	}
 	if ok && q.HasDaily && q.DailyRemaining <= 0 {
 		p.dailyUntil = p.l.dailyReset(now)
+		if res.StatusCode == http.StatusTooManyRequests {
+			return &DailyQuotaError{Tenant: p.tenant, Reset: p.dailyUntil}
+		}
 	}
 	if res.StatusCode == http.StatusTooManyRequests {
 		p.unlimited, p.room = false, 0
@@ -266,22 +279,39 @@ func (p *pacer) release(epoch int, now time.Time, res *http.Response) {
 		}
 		p.pause(now.Add(wait))
 	}
+	return nil
 }
 
-// follow sets the token bucket from a leaky bucket's answer: its size and
-// rate, and no more tokens than the answer leaves for the requests in
-// flight. Callers hold mu.
+// follow counts an answered request in the bucket and sets the bucket
+// from the answer: its size and rate, and a level no lower than the
+// answer's. Callers hold mu.
 func (p *pacer) follow(q Quota, now time.Time) {
-	r := rate.Limit(float64(q.Limit) / q.Interval.Seconds())
-	switch {
-	case p.bucket == nil:
-		p.bucket = rate.NewLimiter(r, q.Limit)
-	case p.bucket.Limit() != r || p.bucket.Burst() != q.Limit:
-		p.bucket.SetLimitAt(now, r)
-		p.bucket.SetBurstAt(now, q.Limit)
+	b := p.bucket
+	if b == nil {
+		b = &leaky{at: now}
+		p.bucket = b
 	}
-	if excess := p.bucket.TokensAt(now) - float64(q.Remaining-p.inflight); excess > 0 {
-		p.bucket.ReserveN(now, min(int(math.Ceil(excess)), q.Limit))
+	b.capacity, b.perSecond = q.Limit, float64(q.Limit)/q.Interval.Seconds()
+	b.drain(now)
+	b.level = max(b.level+1, float64(q.Limit-q.Remaining))
+}
+
+// leaky mirrors a server's leaky bucket. A request enters it when its
+// answer arrives, not when it is sent: it reached the server in between,
+// so the server's bucket has drained at least as much as this one, and
+// the mirror is never emptier than the real one. Until then the request
+// counts as a full slot (pacer.inflight).
+type leaky struct {
+	capacity  int
+	perSecond float64
+	level     float64
+	at        time.Time
+}
+
+func (b *leaky) drain(now time.Time) {
+	if d := now.Sub(b.at); d > 0 {
+		b.level = max(0, b.level-d.Seconds()*b.perSecond)
+		b.at = now
 	}
 }
 
