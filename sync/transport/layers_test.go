@@ -1,8 +1,6 @@
 package transport
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -43,13 +41,31 @@ func TestUserAgentAndLogLeaveTheRequestAlone(t *testing.T) {
 }
 
 func TestTimeoutBoundsAnAttempt(t *testing.T) {
-	rt := &Timeout{Timeout: time.Millisecond, Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		<-r.Context().Done()
-		return nil, r.Context().Err()
+	var deadline time.Time
+	var done <-chan struct{}
+	rt := &Timeout{Timeout: time.Hour, Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		deadline, _ = r.Context().Deadline()
+		done = r.Context().Done()
+		return response(200, nil, "ok"), nil
 	})}
 	req, _ := http.NewRequest(http.MethodGet, "http://api.test/", nil)
-	if _, err := rt.RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v, want the deadline", err)
+	res, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until := time.Until(deadline); until <= 0 || until > time.Hour {
+		t.Errorf("deadline in %s, want within the hour", until)
+	}
+	select {
+	case <-done:
+		t.Fatal("the attempt's context ended before its body was closed")
+	default:
+	}
+	res.Body.Close()
+	select {
+	case <-done:
+	default:
+		t.Error("closing the body did not end the attempt's context")
 	}
 }
 
