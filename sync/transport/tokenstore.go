@@ -44,9 +44,21 @@ type TokenStore interface {
 	Save(ctx context.Context, key string, tok Token) error
 }
 
-// FileStore is a TokenStore in one JSON file, written atomically (a temporary
-// file synced, then renamed over it) with mode 0600. It is safe for
-// concurrent use by one process.
+// APIKey is a Marketing 360 API key as stored.
+type APIKey struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	// AccountID is the account the key was checked against.
+	AccountID int64 `json:"accountId,omitempty"`
+}
+
+// ErrNoKey: the store holds no Marketing 360 key of that name.
+var ErrNoKey = errors.New("transport: no API key stored")
+
+// FileStore keeps credentials in one JSON file, written atomically (a
+// temporary file synced, then renamed over it) with mode 0600: HighLevel
+// tokens by location (a TokenStore) and Marketing 360 keys by name. It is
+// safe for concurrent use by one process.
 type FileStore struct {
 	Path string
 
@@ -54,6 +66,12 @@ type FileStore struct {
 }
 
 var _ TokenStore = (*FileStore)(nil)
+
+// credentials is the file's content.
+type credentials struct {
+	HighLevel map[string]Token  `json:"highlevel,omitempty"`
+	M360      map[string]APIKey `json:"m360,omitempty"`
+}
 
 // Load returns the token of key.
 func (s *FileStore) Load(_ context.Context, key string) (Token, error) {
@@ -63,7 +81,7 @@ func (s *FileStore) Load(_ context.Context, key string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	tok, ok := all[key]
+	tok, ok := all.HighLevel[key]
 	if !ok {
 		return Token{}, fmt.Errorf("%w for %q in %s", ErrNoToken, key, s.Path)
 	}
@@ -78,40 +96,73 @@ func (s *FileStore) Save(_ context.Context, key string, tok Token) error {
 	if err != nil {
 		return err
 	}
-	if prev := all[key].Generation; tok.Generation != prev+1 {
+	if prev := all.HighLevel[key].Generation; tok.Generation != prev+1 {
 		return fmt.Errorf("%w: %q is at generation %d, not %d", ErrTokenConflict, key, prev, tok.Generation-1)
 	}
-	all[key] = tok
+	if all.HighLevel == nil {
+		all.HighLevel = map[string]Token{}
+	}
+	all.HighLevel[key] = tok
 	return s.write(all)
 }
 
-func (s *FileStore) read() (map[string]Token, error) {
+// LoadKey returns the Marketing 360 key stored as name.
+func (s *FileStore) LoadKey(name string) (APIKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, err := s.read()
+	if err != nil {
+		return APIKey{}, err
+	}
+	key, ok := all.M360[name]
+	if !ok {
+		return APIKey{}, fmt.Errorf("%w as %q in %s", ErrNoKey, name, s.Path)
+	}
+	return key, nil
+}
+
+// SaveKey stores a Marketing 360 key as name, replacing any.
+func (s *FileStore) SaveKey(name string, key APIKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, err := s.read()
+	if err != nil {
+		return err
+	}
+	if all.M360 == nil {
+		all.M360 = map[string]APIKey{}
+	}
+	all.M360[name] = key
+	return s.write(all)
+}
+
+func (s *FileStore) read() (credentials, error) {
+	var all credentials
 	raw, err := os.ReadFile(s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]Token{}, nil
+		return all, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("transport: read tokens: %w", err)
+		return all, fmt.Errorf("transport: read credentials: %w", err)
 	}
-	all := map[string]Token{}
 	if err := json.Unmarshal(raw, &all); err != nil {
-		return nil, fmt.Errorf("transport: read tokens %s: %w", s.Path, err)
+		return all, fmt.Errorf("transport: read credentials %s: %w", s.Path, err)
 	}
 	return all, nil
 }
 
-func (s *FileStore) write(all map[string]Token) error {
+func (s *FileStore) write(all credentials) error {
 	raw, err := json.MarshalIndent(all, "", "  ")
 	if err != nil {
-		return fmt.Errorf("transport: encode tokens: %w", err)
+		return fmt.Errorf("transport: encode credentials: %w", err)
 	}
 	dir := filepath.Dir(s.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("transport: write tokens: %w", err)
+		return fmt.Errorf("transport: write credentials: %w", err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(s.Path)+".*")
 	if err != nil {
-		return fmt.Errorf("transport: write tokens: %w", err)
+		return fmt.Errorf("transport: write credentials: %w", err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // a no-op once renamed
@@ -127,7 +178,7 @@ func (s *FileStore) write(all map[string]Token) error {
 		err = os.Rename(tmp, s.Path)
 	}
 	if err != nil {
-		return fmt.Errorf("transport: write tokens: %w", err)
+		return fmt.Errorf("transport: write credentials: %w", err)
 	}
 	return syncDir(dir)
 }

@@ -35,13 +35,26 @@ func TestFileStore(t *testing.T) {
 	}
 	// A write cut short by a crash leaves a temporary file behind, never a
 	// torn tokens file.
-	if err := os.WriteFile(filepath.Join(dir, "sub", ".tokens.json.123"), []byte(`{"loc": {"accessTo`), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "sub", ".tokens.json.123"), []byte(`{"highlevel": {"loc": {"accessTo`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	again := &FileStore{Path: s.Path}
 	got, err := again.Load(ctx, "loc")
 	if err != nil || got != first {
 		t.Errorf("Load after restart = %+v, %v; want %+v", got, err, first)
+	}
+	if _, err := again.LoadKey("k"); !errors.Is(err, ErrNoKey) {
+		t.Errorf("LoadKey of nothing = %v, want ErrNoKey", err)
+	}
+	key := APIKey{ClientID: "id", ClientSecret: "secret", AccountID: 7}
+	if err := again.SaveKey("k", key); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LoadKey("k"); err != nil || got != key {
+		t.Errorf("LoadKey = %+v, %v", got, err)
+	}
+	if got, err := s.Load(ctx, "loc"); err != nil || got != first {
+		t.Errorf("the token after a key was saved: %+v, %v", got, err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
 	if len(entries) != 2 {
