@@ -283,8 +283,9 @@ func (p *pacer) release(epoch int, res *http.Response) *DailyQuotaError {
 }
 
 // follow counts an answered request in the bucket and sets the bucket
-// from the answer: its size and rate, and a level no lower than the
-// answer's. Callers hold mu.
+// from the answer: its size and rate, and a level no lower than the one
+// the answer proves (other clients of the key count there). Callers hold
+// mu.
 func (p *pacer) follow(q Quota, now time.Time) {
 	b := p.bucket
 	if b == nil {
@@ -293,7 +294,9 @@ func (p *pacer) follow(q Quota, now time.Time) {
 	}
 	b.capacity, b.perSecond = q.Limit, float64(q.Limit)/q.Interval.Seconds()
 	b.drain(now)
-	b.level = max(b.level+1, float64(q.Limit-q.Remaining))
+	// The answer's Remaining is rounded down: the server's level is more
+	// than Limit-Remaining-1, which is what it proves.
+	b.level = max(b.level+1, float64(q.Limit-q.Remaining-1))
 }
 
 // leaky mirrors a server's leaky bucket. A request enters it when its

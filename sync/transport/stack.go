@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,8 +30,12 @@ type Config struct {
 	// Specs validate the requests and answers, and tell which operations
 	// are idempotent; nil means no validation, idempotency by method.
 	Specs []*openapi.Spec
-	// Strict makes a drift from the spec the call's error (tests).
+	// Strict makes a drift from the spec the call's error (tests), and
+	// validates every exchange.
 	Strict bool
+	// ValidateEvery is, when not Strict, how many exchanges of an
+	// operation make one validated; 0 means DefaultValidateEvery, 1 all.
+	ValidateEvery int
 	// Limiter paces the requests; share one between the stacks of a
 	// process. nil means a Limiter of the stack's own with Clock.
 	Limiter *Limiter
@@ -78,7 +83,7 @@ func New(cfg Config) *Stack {
 	rt = retry
 	s := &Stack{Limiter: lim}
 	if len(cfg.Specs) > 0 {
-		s.Validate = &Validate{Base: rt, Specs: cfg.Specs, Strict: cfg.Strict, Logger: cfg.Logger}
+		s.Validate = &Validate{Base: rt, Specs: cfg.Specs, Strict: cfg.Strict, Every: cmp.Or(cfg.ValidateEvery, DefaultValidateEvery), Logger: cfg.Logger}
 		rt = s.Validate
 	}
 	if cfg.Auth != nil {

@@ -66,20 +66,30 @@ const (
 	logKeyTenant    = "tenant"
 )
 
-// Validate checks every request and its final answer against the specs.
-// Strict (in tests) makes a drift the call's error, a *DriftError naming
-// the field; otherwise (at run time) a drift is counted by operation and
-// logged, and the call goes on.
+// DefaultValidateEvery is the share of exchanges validated at run time:
+// one in so many per operation. Validating a response costs about as much
+// as the rest of the stack; a drift is systematic, so a sample finds it.
+const DefaultValidateEvery = 10
+
+// Validate checks requests and their final answers against the specs.
+// Strict (in tests) checks every one and makes a drift the call's error, a
+// *DriftError naming the field; otherwise (at run time) it checks one
+// exchange in Every per operation, counts and logs a drift by operation,
+// and the call goes on.
 type Validate struct {
 	Base http.RoundTripper
 	// Specs are looked up in turn for the request's route.
 	Specs  []*openapi.Spec
 	Strict bool
+	// Every is, when not Strict, how many exchanges of an operation make
+	// one validated; 0 or 1 means all.
+	Every int
 	// Logger receives the drift warnings; nil means slog.Default().
 	Logger *slog.Logger
 
-	mu    sync.Mutex
-	drift map[string]int
+	mu      sync.Mutex
+	drift   map[string]int
+	checked map[string]int // exchanges seen by operation, for Every
 }
 
 // Drift returns the drifts seen by operation id ("" for requests no route
@@ -105,6 +115,9 @@ func (v *Validate) RoundTrip(req *http.Request) (*http.Response, error) {
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	route, input, err := v.route(req, body)
+	if err == nil && !v.sampled(route.Operation.ID) {
+		return baseOr(v.Base).RoundTrip(out)
+	}
 	if err == nil {
 		err = openapi3filter.ValidateRequest(req.Context(), input)
 	}
@@ -136,6 +149,21 @@ func (v *Validate) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return res, nil
+}
+
+// sampled tells whether this exchange of op is to be validated.
+func (v *Validate) sampled(op string) bool {
+	if v.Strict || v.Every <= 1 {
+		return true
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.checked == nil {
+		v.checked = map[string]int{}
+	}
+	n := v.checked[op]
+	v.checked[op] = n + 1
+	return n%v.Every == 0
 }
 
 // route finds req's operation and builds the validation input, with its
