@@ -48,20 +48,37 @@ type Options struct {
 
 // Twin is a running pair of twins.
 type Twin struct {
-	tb    testing.TB
+	tb    testing.TB // nil when made by Start
 	srv   *mock.Server
 	base  http.RoundTripper
+	idle  func() // closes the idle connections of base; nil in process
 	clock *Clock
 }
 
 // New starts the twins and stops them when the test ends.
 func New(tb testing.TB, opts Options) *Twin {
 	tb.Helper()
+	w, err := Start(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.tb = tb
+	tb.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return w
+}
+
+// Start starts the twins for an example or a program; Close stops them.
+// The helpers that fail a test (Admin and those built on it) need New.
+func Start(opts Options) (*Twin, error) {
 	mo := mock.Options{Seed: 1, Strict: true, NoListener: !opts.Listen}
 	if opts.Listen {
 		mo.M360Addr = "127.0.0.1:0"
 	}
-	w := &Twin{tb: tb}
+	w := &Twin{}
 	if !opts.RealClock {
 		manual := clock.NewManual(mock.SeededStart)
 		mo.Clock = manual
@@ -85,7 +102,7 @@ func New(tb testing.TB, opts Options) *Twin {
 	if len(opts.Locations) > 0 {
 		spec, err := openapi.LoadHighLevel(context.Background(), "")
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		for _, id := range opts.Locations {
 			mo.Locations = append(mo.Locations, store.Location{ID: id, Name: id})
@@ -94,22 +111,24 @@ func New(tb testing.TB, opts Options) *Twin {
 	}
 	srv, err := mock.NewServer(mo)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	w.srv = srv
 	if opts.Listen {
 		t := &http.Transport{MaxIdleConnsPerHost: 64}
-		w.base = t
-		tb.Cleanup(t.CloseIdleConnections)
+		w.base, w.idle = t, t.CloseIdleConnections
 	} else {
 		w.base = srv.Client().Transport
 	}
-	tb.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return w
+	return w, nil
+}
+
+// Close stops the twins.
+func (w *Twin) Close() error {
+	if w.idle != nil {
+		w.idle()
+	}
+	return w.srv.Close()
 }
 
 // Base is the transport that reaches the twins, under any stack.
