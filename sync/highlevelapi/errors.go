@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/contactbridge/contactbridge/sync/internal/answer"
 )
 
 // Conditions an *Error matches with errors.Is.
@@ -68,34 +70,23 @@ func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 func IsDuplicate(err error) bool { return errors.Is(err, ErrDuplicate) }
 
 // Response is what every generated response has.
-type Response interface {
-	StatusCode() int
-	Bytes() []byte
-}
+type Response = answer.Response
 
 // OK passes a call's answer on when it is a 2xx, and otherwise returns an
 // *Error read from it; err, when set, is returned as it is.
 //
 //	res, err := highlevelapi.OK(c.GetContactWithResponse(ctx, id, nil))
-func OK[R Response](res R, err error) (R, error) {
-	if err != nil {
-		return res, err
-	}
-	if code := res.StatusCode(); code >= 200 && code < 300 {
-		return res, nil
-	}
-	return res, errorOf(res)
-}
+func OK[R Response](res R, err error) (R, error) { return answer.Check(res, err, parseError) }
 
-func errorOf(res Response) *Error {
-	e := &Error{StatusCode: res.StatusCode()}
+func parseError(status int, raw []byte) error {
+	e := &Error{StatusCode: status}
 	var body struct {
 		Message json.RawMessage `json:"message"`
 		Error   string          `json:"error"`
 		Meta    map[string]any  `json:"meta"`
 	}
-	if json.Unmarshal(res.Bytes(), &body) != nil {
-		if text := strings.TrimSpace(string(res.Bytes())); text != "" {
+	if json.Unmarshal(raw, &body) != nil {
+		if text := strings.TrimSpace(string(raw)); text != "" {
 			e.Message = []string{text}
 		}
 		return e

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/contactbridge/contactbridge/sync/internal/answer"
 )
 
 // Conditions an *Error matches with errors.Is, by its code.
@@ -59,29 +61,22 @@ func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
 
 // Response is what every generated response has.
-type Response interface {
-	StatusCode() int
-	Bytes() []byte
-}
+type Response = answer.Response
 
 // OK passes a call's answer on when it is a 2xx, and otherwise returns an
 // *Error read from it; err, when set, is returned as it is.
-func OK[R Response](res R, err error) (R, error) {
-	if err != nil {
-		return res, err
-	}
-	if code := res.StatusCode(); code >= 200 && code < 300 {
-		return res, nil
-	}
-	e := &Error{StatusCode: res.StatusCode()}
+func OK[R Response](res R, err error) (R, error) { return answer.Check(res, err, parseError) }
+
+func parseError(status int, raw []byte) error {
+	e := &Error{StatusCode: status}
 	var body ErrorBody
-	if json.Unmarshal(res.Bytes(), &body) == nil && body.Error.Code != "" {
+	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
 		e.Code, e.Message = body.Error.Code, body.Error.Message
 		if body.Error.Fields != nil {
 			e.Fields = *body.Error.Fields
 		}
 	} else {
-		e.Message = strings.TrimSpace(string(res.Bytes()))
+		e.Message = strings.TrimSpace(string(raw))
 	}
-	return res, e
+	return e
 }

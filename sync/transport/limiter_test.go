@@ -134,7 +134,7 @@ func TestLimiterDailyQuotaStopsOneTenant(t *testing.T) {
 	if errs := demand(t, lim, "loc-b", 4, 100); len(errs) != 0 {
 		t.Errorf("loc-b: %d errors, first %v: another location must go on", len(errs), errs[0])
 	}
-	clk.advance(13 * time.Hour)
+	clk.Advance(13 * time.Hour)
 	if errs := demand(t, lim, "loc-a", 1, 1); len(errs) != 0 || srv.served.Load() != 251 {
 		t.Errorf("loc-a after the reset: %v, %d served in all", errs, srv.served.Load())
 	}

@@ -112,7 +112,7 @@ func TestRetryDialErrorAndRateLimitAnyMethod(t *testing.T) {
 		t.Fatalf("RoundTrip = %v, %v", res, err)
 	}
 	// The 429 without Retry-After waits DefaultRateLimitedWait.
-	if s := clk.slept(); len(s) != 2 || s[1] != DefaultRateLimitedWait {
+	if s := clk.Sleeps(); len(s) != 2 || s[1] != DefaultRateLimitedWait {
 		t.Errorf("sleeps %v", s)
 	}
 }

@@ -96,9 +96,9 @@ func TestOAuthRefreshesOnceWhenTheTwinsClockPassesExpiry(t *testing.T) {
 }
 
 func TestOAuthTwentyGoroutinesOneRefresh(t *testing.T) {
-	for name, expire := range map[string]func(*twintest.Twin, *fakeClock){
-		"the twin says expired": func(w *twintest.Twin, _ *fakeClock) { w.AdvanceClock(86400e9) },
-		"the client's clock":    func(w *twintest.Twin, clk *fakeClock) { w.AdvanceClock(86400e9); clk.advance(86400e9) },
+	for name, expire := range map[string]func(*twintest.Twin, *twintest.Clock){
+		"the twin says expired": func(w *twintest.Twin, _ *twintest.Clock) { w.AdvanceClock(86400e9) },
+		"the client's clock":    func(w *twintest.Twin, clk *twintest.Clock) { w.AdvanceClock(86400e9); clk.Advance(86400e9) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := twintest.New(t, twintest.Options{})
@@ -136,7 +136,7 @@ func TestOAuthRotatedTokenNeedsReauthorizing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.AdvanceClock(86400e9)
-	clk.advance(86400e9)
+	clk.Advance(86400e9)
 	other, _ := strictHighLevel(t, w, oauthFor(w, copied, loc, clk), clk)
 	if err := listContacts(context.Background(), other, loc); err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestOAuthCrashAtEachStep(t *testing.T) {
 			clk := newFakeClock()
 			store, loc := connected(t, w, clk)
 			w.AdvanceClock(86400e9)
-			clk.advance(86400e9)
+			clk.Advance(86400e9)
 			dying := oauthFor(w, store, loc, clk)
 			tc.crash(w, dying)
 			req, _ := http.NewRequest(http.MethodGet, w.HighLevelURL()+"/contacts/?locationId="+loc, nil)
