@@ -19,7 +19,7 @@ import (
 // http.Client, against the same twin on loopback, in turns, and reports
 // their throughput ratio (the goal: at least 0.85).
 func BenchmarkTransportOverhead(b *testing.B) {
-	w := twintest.New(b, twintest.Options{Listen: true, RealClock: true})
+	w := twintest.New(b, twintest.Options{Listen: true, RealClock: true, Loose: true})
 	url := w.HighLevelURL() + "/contacts/?locationId=" + w.Location() + "&limit=20"
 	bare := &http.Client{Transport: w.Base()}
 	stack := New(Config{Auth: &Bearer{Token: w.PIT(), Location: w.Location()}, Base: w.Base()}).Client()
@@ -108,7 +108,7 @@ func BenchmarkQuotaUtilisationHighLevel(b *testing.B) {
 	const burst, windows = 100, 3
 	interval := time.Second
 	for b.Loop() {
-		w := twintest.New(b, twintest.Options{Listen: true, RealClock: true, Burst: burst, Interval: interval})
+		w := twintest.New(b, twintest.Options{Listen: true, RealClock: true, Loose: true, Burst: burst, Interval: interval})
 		wire := &count429{base: w.Base()}
 		stack := New(Config{Auth: &Bearer{Token: w.PIT(), Location: w.Location()}, Specs: []*openapi.Spec{w.HighLevelSpec()}, Base: wire})
 		c, err := highlevelapi.New(w.HighLevelURL(), stack.Client())
@@ -132,7 +132,7 @@ func BenchmarkQuotaUtilisationHighLevel(b *testing.B) {
 func BenchmarkQuotaUtilisationM360(b *testing.B) {
 	const rate, seconds = 50, 3
 	for b.Loop() {
-		w := twintest.New(b, twintest.Options{Listen: true, RealClock: true, M360PerSecond: rate, M360Capacity: rate})
+		w := twintest.New(b, twintest.Options{Listen: true, RealClock: true, Loose: true, M360PerSecond: rate, M360Capacity: rate})
 		wire := &count429{base: w.Base()}
 		id, secret := w.M360Key()
 		stack := New(Config{Auth: &Basic{ClientID: id, ClientSecret: secret}, Specs: []*openapi.Spec{w.M360Spec()}, Base: wire})

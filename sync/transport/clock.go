@@ -7,11 +7,13 @@ import (
 )
 
 // Clock tells the time and waits. Tests use a fake that moves its time on
-// Sleep instead of waiting.
+// SleepUntil instead of waiting.
 type Clock interface {
 	Now() time.Time
-	// Sleep waits for d or until ctx is done, and returns ctx's error then.
-	Sleep(ctx context.Context, d time.Duration) error
+	// SleepUntil waits until t or until ctx is done, and returns ctx's
+	// error then. A wait is given as a time, not a duration: a sleeper
+	// that was slow to start it does not wait longer for that.
+	SleepUntil(ctx context.Context, t time.Time) error
 }
 
 // SystemClock is the real time.
@@ -20,15 +22,16 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
-// Sleep waits for d or for ctx.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+// SleepUntil waits until t or for ctx.
+func (SystemClock) SleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
 	select {
-	case <-t.C:
+	case <-timer.C:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -59,6 +59,32 @@ type Limiter struct {
 
 	mu      sync.Mutex
 	tenants map[string]*pacer
+	stats   LimiterStats
+}
+
+// LimiterStats count what a Limiter did.
+type LimiterStats struct {
+	// Requests sent; Waits the times a request waited for the quota, and
+	// Waited how long in all.
+	Requests, Waits int
+	Waited          time.Duration
+}
+
+// Stats returns the counts so far.
+func (l *Limiter) Stats() LimiterStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+func (l *Limiter) count(requests int, waited time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stats.Requests += requests
+	if waited > 0 {
+		l.stats.Waits++
+		l.stats.Waited += waited
+	}
 }
 
 // RoundTrip sends req on Base when its tenant's quota allows.
@@ -69,10 +95,14 @@ func (l *Limiter) RoundTrip(req *http.Request) (*http.Response, error) {
 // send sends req on base when its tenant's quota allows.
 func (l *Limiter) send(req *http.Request, base http.RoundTripper) (*http.Response, error) {
 	p := l.pacer(Tenant(req))
+	clk := clockOr(l.Clock)
+	start := clk.Now()
 	epoch, err := p.acquire(req.Context())
+	l.count(0, clk.Now().Sub(start))
 	if err != nil {
 		return nil, closeBody(req, err)
 	}
+	l.count(1, 0)
 	res, err := base.RoundTrip(req)
 	if daily := p.release(epoch, res); daily != nil {
 		drain(res)
@@ -167,7 +197,7 @@ func (p *pacer) acquire(ctx context.Context) (int, error) {
 		}
 		if until := p.pauseUntil; now.Before(until) {
 			p.mu.Unlock()
-			if err := clk.Sleep(ctx, until.Sub(now)); err != nil {
+			if err := clk.SleepUntil(ctx, until); err != nil {
 				return 0, err
 			}
 			p.mu.Lock()
@@ -188,9 +218,21 @@ func (p *pacer) acquire(ctx context.Context) (int, error) {
 				p.mu.Unlock()
 				return epoch, nil
 			}
+			if p.inflight > 0 {
+				// Their answers change the level: wait for one, then
+				// reckon again.
+				ch := p.changed
+				p.mu.Unlock()
+				select {
+				case <-ch:
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
+				continue
+			}
 			wait := time.Duration(over / b.perSecond * float64(time.Second))
 			p.mu.Unlock()
-			if err := clk.Sleep(ctx, max(wait, time.Millisecond)); err != nil {
+			if err := clk.SleepUntil(ctx, now.Add(max(wait, time.Millisecond))); err != nil {
 				return 0, err
 			}
 			continue

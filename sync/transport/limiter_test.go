@@ -207,4 +207,7 @@ func TestLimiterPausesOnRetryAfter(t *testing.T) {
 	if len(sent) != 2 || sent[1].Sub(sent[0]) != 6*time.Second {
 		t.Errorf("sent at %v, want the second 6 s after the 429", sent)
 	}
+	if got := lim.Stats(); got != (LimiterStats{Requests: 2, Waits: 1, Waited: 6 * time.Second}) {
+		t.Errorf("Stats() = %+v", got)
+	}
 }

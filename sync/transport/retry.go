@@ -171,7 +171,7 @@ func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 			drain(res)
 		}
 		waited += wait
-		if err := clk.Sleep(req.Context(), wait); err != nil {
+		if err := clk.SleepUntil(req.Context(), clk.Now().Add(wait)); err != nil {
 			return nil, fmt.Errorf("transport: wait to retry %s %s: %w", req.Method, RedactURL(req.URL), err)
 		}
 	}
