@@ -88,10 +88,17 @@ func (s *FileStore) Load(_ context.Context, key string) (Token, error) {
 	return tok, nil
 }
 
-// Save stores tok for key when it follows the stored token.
+// Save stores tok for key when it follows the stored token. The check and
+// the write hold a lock on the file (path.lock) that other processes
+// respect too.
 func (s *FileStore) Save(_ context.Context, key string, tok Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	all, err := s.read()
 	if err != nil {
 		return err
@@ -125,6 +132,11 @@ func (s *FileStore) LoadKey(name string) (APIKey, error) {
 func (s *FileStore) SaveKey(name string, key APIKey) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	all, err := s.read()
 	if err != nil {
 		return err
@@ -134,6 +146,14 @@ func (s *FileStore) SaveKey(name string, key APIKey) error {
 	}
 	all.M360[name] = key
 	return s.write(all)
+}
+
+// lock takes the file's lock, making its folder first.
+func (s *FileStore) lock() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("transport: lock credentials: %w", err)
+	}
+	return lockFile(s.Path)
 }
 
 func (s *FileStore) read() (credentials, error) {

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,7 +58,35 @@ func TestFileStore(t *testing.T) {
 		t.Errorf("the token after a key was saved: %+v, %v", got, err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
-	if len(entries) != 2 {
-		t.Errorf("folder holds %d files, want the tokens and the stray temporary one", len(entries))
+	if len(entries) != 3 {
+		t.Errorf("folder holds %d files, want the tokens, its lock and the stray temporary one", len(entries))
+	}
+}
+
+// Processes sharing the file (here, one FileStore each) cannot both store
+// the same generation.
+func TestFileStoreOneWinnerAcrossStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	if err := (&FileStore{Path: path}).Save(context.Background(), "loc", Token{AccessToken: "a1", Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- (&FileStore{Path: path}).Save(context.Background(), "loc", Token{AccessToken: fmt.Sprint("a2-", i), Generation: 2})
+		}()
+	}
+	won := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, ErrTokenConflict):
+			t.Error(err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d stores won generation 2, want 1", won)
 	}
 }
