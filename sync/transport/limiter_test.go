@@ -211,3 +211,26 @@ func TestLimiterPausesOnRetryAfter(t *testing.T) {
 		t.Errorf("Stats() = %+v", got)
 	}
 }
+
+func TestLimiterFollowsAChangedLimit(t *testing.T) {
+	clk := newFakeClock()
+	srv := &windowServer{clk: clk, burst: 100, interval: 10 * time.Second, daily: 1_000_000, windows: map[string]*window{}}
+	lim := &Limiter{Clock: clk, Base: srv}
+	if errs := demand(t, lim, "loc", 10, 100); len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	srv.mu.Lock()
+	srv.burst = 20
+	srv.mu.Unlock()
+	start := clk.Now()
+	if errs := demand(t, lim, "loc", 10, 100); len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	if n := srv.limited.Load(); n != 0 {
+		t.Errorf("%d answers 429 after the limit fell to 20 a window, want none", n)
+	}
+	// The first window of 100 ends at 10 s; then five windows of 20.
+	if elapsed := clk.Now().Sub(start); elapsed > 50*time.Second {
+		t.Errorf("took %s, want at most 50 s", elapsed)
+	}
+}
