@@ -221,12 +221,8 @@ func (p *pacer) acquire(ctx context.Context) (int, error) {
 			if p.inflight > 0 {
 				// Their answers change the level: wait for one, then
 				// reckon again.
-				ch := p.changed
-				p.mu.Unlock()
-				select {
-				case <-ch:
-				case <-ctx.Done():
-					return 0, ctx.Err()
+				if err := p.awaitChange(ctx); err != nil {
+					return 0, err
 				}
 				continue
 			}
@@ -247,13 +243,22 @@ func (p *pacer) acquire(ctx context.Context) (int, error) {
 			p.mu.Unlock()
 			return epoch, nil
 		}
-		ch := p.changed
-		p.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return 0, ctx.Err()
+		if err := p.awaitChange(ctx); err != nil {
+			return 0, err
 		}
+	}
+}
+
+// awaitChange unlocks mu and waits for the next change or for ctx.
+// Callers hold mu.
+func (p *pacer) awaitChange(ctx context.Context) error {
+	ch := p.changed
+	p.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

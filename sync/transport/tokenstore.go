@@ -75,9 +75,7 @@ type credentials struct {
 
 // Load returns the token of key.
 func (s *FileStore) Load(_ context.Context, key string) (Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	all, err := s.read()
+	all, err := s.view()
 	if err != nil {
 		return Token{}, err
 	}
@@ -92,32 +90,21 @@ func (s *FileStore) Load(_ context.Context, key string) (Token, error) {
 // the write hold a lock on the file (path.lock) that other processes
 // respect too.
 func (s *FileStore) Save(_ context.Context, key string, tok Token) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	unlock, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	all, err := s.read()
-	if err != nil {
-		return err
-	}
-	if prev := all.HighLevel[key].Generation; tok.Generation != prev+1 {
-		return fmt.Errorf("%w: %q is at generation %d, not %d", ErrTokenConflict, key, prev, tok.Generation-1)
-	}
-	if all.HighLevel == nil {
-		all.HighLevel = map[string]Token{}
-	}
-	all.HighLevel[key] = tok
-	return s.write(all)
+	return s.update(func(all *credentials) error {
+		if prev := all.HighLevel[key].Generation; tok.Generation != prev+1 {
+			return fmt.Errorf("%w: %q is at generation %d, not %d", ErrTokenConflict, key, prev, tok.Generation-1)
+		}
+		if all.HighLevel == nil {
+			all.HighLevel = map[string]Token{}
+		}
+		all.HighLevel[key] = tok
+		return nil
+	})
 }
 
 // LoadKey returns the Marketing 360 key stored as name.
 func (s *FileStore) LoadKey(name string) (APIKey, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	all, err := s.read()
+	all, err := s.view()
 	if err != nil {
 		return APIKey{}, err
 	}
@@ -130,6 +117,25 @@ func (s *FileStore) LoadKey(name string) (APIKey, error) {
 
 // SaveKey stores a Marketing 360 key as name, replacing any.
 func (s *FileStore) SaveKey(name string, key APIKey) error {
+	return s.update(func(all *credentials) error {
+		if all.M360 == nil {
+			all.M360 = map[string]APIKey{}
+		}
+		all.M360[name] = key
+		return nil
+	})
+}
+
+// view reads the file.
+func (s *FileStore) view() (credentials, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.read()
+}
+
+// update changes the file with change under the lock, and writes it
+// unless change fails.
+func (s *FileStore) update(change func(*credentials) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	unlock, err := s.lock()
@@ -141,10 +147,9 @@ func (s *FileStore) SaveKey(name string, key APIKey) error {
 	if err != nil {
 		return err
 	}
-	if all.M360 == nil {
-		all.M360 = map[string]APIKey{}
+	if err := change(&all); err != nil {
+		return err
 	}
-	all.M360[name] = key
 	return s.write(all)
 }
 
