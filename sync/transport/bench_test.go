@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,27 +62,13 @@ func (c *count429) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, err
 }
 
-// fullDemand runs workers that call once each until n calls are done and
-// returns when the last answered.
+// fullDemand makes n calls from workers goroutines and returns when the
+// last one answered.
 func fullDemand(b *testing.B, workers, n int, call func() error) time.Duration {
 	b.Helper()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
 	start := time.Now()
-	for range workers {
-		wg.Go(func() {
-			for next.Add(1) <= int64(n) {
-				if err := call(); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
+	if errs := runAll(workers, n, call); len(errs) > 0 {
+		b.Fatalf("%d calls failed, first: %v", len(errs), errs[0])
 	}
 	return time.Since(start)
 }

@@ -72,28 +72,17 @@ func (s *windowServer) RoundTrip(req *http.Request) (*http.Response, error) {
 // returns the errors.
 func demand(t *testing.T, rt http.RoundTripper, tenant string, workers, n int) []error {
 	t.Helper()
-	var next atomic.Int32
-	var mu sync.Mutex
-	var errs []error
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for next.Add(1) <= int32(n) {
-				req, _ := http.NewRequestWithContext(WithTenant(context.Background(), tenant), http.MethodGet, "http://api.test/x", nil)
-				res, err := rt.RoundTrip(req)
-				if err == nil {
-					res.Body.Close()
-				}
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return errs
+	return runAll(workers, n, func() error {
+		req, err := http.NewRequestWithContext(WithTenant(context.Background(), tenant), http.MethodGet, "http://api.test/x", nil)
+		if err != nil {
+			return err
+		}
+		res, err := rt.RoundTrip(req)
+		if err != nil {
+			return err
+		}
+		return res.Body.Close()
+	})
 }
 
 func TestLimiterWindowAtFullDemand(t *testing.T) {

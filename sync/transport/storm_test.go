@@ -97,27 +97,7 @@ func pitClient(t *testing.T, w *twintest.Twin, token, loc string, lim *Limiter, 
 // hammer lists contacts n times from workers goroutines and returns the
 // errors.
 func hammer(c *highlevelapi.ClientWithResponses, loc string, workers, n int) []error {
-	var mu sync.Mutex
-	var errs []error
-	jobs := make(chan struct{}, n)
-	for range n {
-		jobs <- struct{}{}
-	}
-	close(jobs)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for range jobs {
-				if err := listContacts(context.Background(), c, loc); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return errs
+	return runAll(workers, n, func() error { return listContacts(context.Background(), c, loc) })
 }
 
 func Test429StormsEndWithEveryRequestDone(t *testing.T) {
