@@ -111,11 +111,11 @@ func BenchmarkQuotaUtilisationHighLevel(b *testing.B) {
 }
 
 // BenchmarkQuotaUtilisationM360 runs a client at full demand against a
-// leaky bucket of 50 per second (capacity 50) for about three seconds, and
+// leaky bucket of 50 per second (capacity 50) for about six seconds, and
 // reports the requests done ÷ the requests the bucket allowed in that
 // time (its capacity at once, then its rate), and the 429s.
 func BenchmarkQuotaUtilisationM360(b *testing.B) {
-	const rate, seconds = 50, 3
+	const rate, seconds = 50, 6
 	for b.Loop() {
 		w := twintest.New(b, twintest.Options{Listen: true, RealClock: true, Loose: true, M360PerSecond: rate, M360Capacity: rate})
 		wire := &count429{base: w.Base()}
