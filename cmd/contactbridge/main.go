@@ -105,8 +105,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Short: "Twins of the HighLevel and Marketing 360 APIs, fixtures for them, and a benchmark",
 		Long: `contactbridge runs stateful twins of the HighLevel Contacts API v2 and the
 Marketing 360 API on loopback (mock), generates deterministic data sets and loads
-them into the twins or sandbox accounts (fixtures), and measures the twin against
-a bare net/http server (bench).
+them into the twins or sandbox accounts (fixtures), measures the twin against a
+bare net/http server (bench), and stores the credentials of real or twin accounts:
+a HighLevel OAuth install, a Marketing 360 API key (connect).
 
 Exit status: 0 done; 1 failed, also when only some records failed; 2 a wrong
 command line; 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
@@ -127,6 +128,7 @@ command line; 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 	root.AddCommand(newFixturesCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.AddCommand(newVersionCmd(stdout))
+	root.AddCommand(newConnectCmd(stdout))
 	return root.ExecuteContext(ctx)
 }
 

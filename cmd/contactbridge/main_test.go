@@ -675,7 +675,7 @@ func TestHelp_PromisesWhatThereIsWithOneDefaultEach(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"mock"}, {"fixtures"}, {"fixtures", "generate"}, {"fixtures", "load"}, {"fixtures", "scenarios"},
-		{"bench"}, {"version"}} {
+		{"bench"}, {"version"}, {"connect"}, {"connect", "highlevel"}, {"connect", "m360"}} {
 		var out strings.Builder
 		if code := Main(context.Background(), append(args, "--help"), &out, io.Discard); code != exitOK {
 			t.Errorf("%v --help: exit status %d", args, code)
