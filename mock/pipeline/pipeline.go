@@ -165,6 +165,11 @@ type Exchange struct {
 	Body      []byte
 	// Status is the status written, once written.
 	Status int
+	// Fault is the id of the fault rule that fired on the exchange, if any.
+	Fault string
+	// HandlerStatus is, when a fault came after the handler (an effect
+	// After the write, or a truncate), the status the handler answered.
+	HandlerStatus int
 
 	p        *Pipeline
 	routeErr error
