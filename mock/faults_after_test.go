@@ -2,7 +2,6 @@ package mock_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -173,7 +172,7 @@ func TestFaults_AfterTheWrite(t *testing.T) {
 
 	// Marketing 360 too: the contact exists although the client saw a 502.
 	key := srv.Defaults().M360.Key
-	m360 := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(key.ClientID+":"+key.ClientSecret))}}
+	m360 := http.Header{"Authorization": {basic(key.ClientID, key.ClientSecret)}}
 	addFault(t, srv, map[string]any{"match": map[string]any{"operation": "m360-create-contact"},
 		"effect": map[string]any{"kind": "error", "status": 502, "after": true}, "times": 1})
 	status, _, err := send(t, 10*time.Second, "POST", srv.M360.URL()+"/v1/contacts", m360, map[string]any{"email": "m360-after@example.com", "firstName": "Late"})

@@ -97,6 +97,9 @@ func TestM360_OperationCoverage(t *testing.T) {
 		{"PUT", fmt.Sprintf("%s/notes/%d", ct, note.ID), jsonObj{"author": jsonObj{"username": " "}}, nil, 422, []string{"author.username"}},
 		{"DELETE", fmt.Sprintf("%s/notes/%d", ct, missing), nil, nil, 404, nil},
 		{"DELETE", ct + "/notes/0", nil, nil, 400, nil},
+		{"GET", "/v1/notes", nil, nil, 200, nil},
+		{"GET", fmt.Sprintf("/v1/notes?contactId=%d", missing), nil, nil, 404, nil},
+		{"GET", "/v1/notes?updatedSince=soon", nil, nil, 422, []string{"updatedSince"}},
 
 		{"GET", "/v1/calendar/events", nil, nil, 200, nil},
 		{"GET", fmt.Sprintf("/v1/calendar/events?contactId=%d", missing), nil, nil, 404, nil},
