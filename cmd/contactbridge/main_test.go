@@ -687,3 +687,51 @@ func TestHelp_PromisesWhatThereIsWithOneDefaultEach(t *testing.T) {
 		}
 	}
 }
+
+// TestFixtures_LoadLargeThroughAdmin: a data set far over the APIs' 1 MiB
+// body limit (5,000 contacts with their records) loads into a running twin
+// in one admin import; a twin started
+// with a smaller --admin-max-import refuses it, naming the setting.
+func TestFixtures_LoadLargeThroughAdmin(t *testing.T) {
+	file := t.TempDir() + "/big.json"
+	if err := run(context.Background(), []string{"fixtures", "generate", "--scenario", "small", "--seed", "5", "--contacts", "5000", "--out", file}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(file)
+	if err != nil || info.Size() <= 4<<20 {
+		t.Fatalf("the data set is %v bytes (%v): want it well over 1 MiB", info.Size(), err)
+	}
+
+	banner := startMock(t, "--empty", "--seed", "4")
+	req := curlRequest(t, banner)
+	base := req.URL.Scheme + "://" + req.URL.Host
+	var out strings.Builder
+	// The same data set, made for the twin's default location.
+	if err := run(context.Background(), []string{"fixtures", "load", "--scenario", "small", "--seed", "5", "--contacts", "5000", "--admin-url", base}, &out, io.Discard); err != nil {
+		t.Fatalf("load: %v\n%s", err, out.String())
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Meta struct {
+			Total int `json:"total"`
+		} `json:"meta"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Meta.Total != 5000 {
+		t.Fatalf("after the load, the default location holds %d contacts, want 5000\n%s", body.Meta.Total, out.String())
+	}
+
+	small := startMock(t, "--empty", "--seed", "4", "--admin-max-import", "1048576")
+	sreq := curlRequest(t, small)
+	var errOut strings.Builder
+	err = run(context.Background(), []string{"fixtures", "load", "--file", file, "--admin-url", sreq.URL.Scheme + "://" + sreq.URL.Host}, &errOut, &errOut)
+	if err == nil || !strings.Contains(err.Error()+errOut.String(), "admin.maxImportBytes") {
+		t.Errorf("load into a twin with a 1 MiB import limit: %v\n%s", err, errOut.String())
+	}
+}
