@@ -1,7 +1,6 @@
 package mock_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -37,13 +36,9 @@ func listeningTwin(t *testing.T) *mock.Server {
 // after timeout; it returns the status and body, or the client's error.
 func send(t *testing.T, timeout time.Duration, method, url string, h http.Header, body any) (int, []byte, error) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
+	rd, ok := requestBody(t, body)
+	if !ok {
+		t.FailNow()
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {

@@ -489,15 +489,7 @@ func TestM360_UpdatedSince(t *testing.T) {
 	m360Must[m360Result[m360Contact]](t, e, "PUT", fmt.Sprintf("/v1/contacts/%d", a.ID), jsonObj{"firstName": "A2"}, 200)
 	ids := func(q string) []int64 {
 		t.Helper()
-		l := m360Must[m360List[m360Contact]](t, e, "GET", "/v1/contacts"+q, nil, 200)
-		var out []int64
-		for _, c := range l.Result {
-			out = append(out, c.ID)
-		}
-		if l.Total != len(out) {
-			t.Errorf("%s: total %d for %d records", q, l.Total, len(out))
-		}
-		return out
+		return m360IDs(t, e, "/v1/contacts"+q, func(c m360Contact) int64 { return c.ID })
 	}
 	if got := ids(fmt.Sprintf("?updatedSince=%d", t0+10)); !slices.Equal(got, []int64{a.ID}) {
 		t.Fatalf("since t0+10: %v, want [%d]", got, a.ID)

@@ -283,6 +283,15 @@ func TestFixtures_GenerateIsDeterministicAndLoadsIntoATwin(t *testing.T) {
 	if err := run(context.Background(), []string{"fixtures", "load", "--scenario", "small", "--admin-url", base}, &out, io.Discard); err != nil {
 		t.Fatalf("load: %v\n%s", err, out.String())
 	}
+	if count, _ := listContacts(t, req); count != 25 {
+		t.Fatalf("after loading small into the twin, its default location lists %d contacts, want 25\n%s", count, out.String())
+	}
+}
+
+// listContacts sends the banner's list request and returns how many
+// contacts the page holds and how many the location has.
+func listContacts(t *testing.T, req *http.Request) (count, total int) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -290,13 +299,14 @@ func TestFixtures_GenerateIsDeterministicAndLoadsIntoATwin(t *testing.T) {
 	defer resp.Body.Close()
 	var body struct {
 		Count int `json:"count"`
+		Meta  struct {
+			Total int `json:"total"`
+		} `json:"meta"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	if body.Count != 25 {
-		t.Fatalf("after loading small into the twin, its default location lists %d contacts, want 25\n%s", body.Count, out.String())
-	}
+	return body.Count, body.Meta.Total
 }
 
 // bannerKey is the Ed25519 public key the banner prints.
@@ -710,21 +720,8 @@ func TestFixtures_LoadLargeThroughAdmin(t *testing.T) {
 	if err := run(context.Background(), []string{"fixtures", "load", "--scenario", "small", "--seed", "5", "--contacts", "5000", "--admin-url", base}, &out, io.Discard); err != nil {
 		t.Fatalf("load: %v\n%s", err, out.String())
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Meta struct {
-			Total int `json:"total"`
-		} `json:"meta"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	if body.Meta.Total != 5000 {
-		t.Fatalf("after the load, the default location holds %d contacts, want 5000\n%s", body.Meta.Total, out.String())
+	if _, total := listContacts(t, req); total != 5000 {
+		t.Fatalf("after the load, the default location holds %d contacts, want 5000\n%s", total, out.String())
 	}
 
 	small := startMock(t, "--empty", "--seed", "4", "--admin-max-import", "1048576")
