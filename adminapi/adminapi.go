@@ -288,6 +288,9 @@ type FaultEffect struct {
 	Status  int               `json:"status,omitempty"`
 	Body    json.RawMessage   `json:"body,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// After makes an error, reset or hang come after the handler committed
+	// its change (not for a latency; a truncate always does).
+	After bool `json:"after,omitempty"`
 }
 
 // Latency is a delay's distribution: fixed, uniform (Min, Max) or normal
@@ -383,6 +386,11 @@ type JournalEntry struct {
 	ResponseHeaders http.Header `json:"responseHeaders"`
 	ResponseBody    string      `json:"responseBody"`
 	Truncated       bool        `json:"truncated"`
+	// Fault is the id of the fault rule that fired on the request.
+	Fault string `json:"fault"`
+	// HandlerStatus is, after a fault that came after the handler, the
+	// status the handler committed while the client saw Status.
+	HandlerStatus int `json:"handlerStatus"`
 }
 
 // Requests returns the journal entries f matches, newest first, at most

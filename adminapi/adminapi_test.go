@@ -423,3 +423,24 @@ func receive[T any](t *testing.T, ch <-chan T) T {
 	var zero T
 	return zero
 }
+
+func TestClient_FaultAfterTheHandler(t *testing.T) {
+	t.Parallel()
+	srv, c := newTwin(t)
+	ctx := t.Context()
+	rule, err := c.AddFault(ctx, adminapi.FaultRule{Match: adminapi.FaultMatch{Operation: "get-contact"},
+		Effect: adminapi.FaultEffect{Kind: adminapi.FaultError, Status: http.StatusBadGateway, After: true}, Times: 1})
+	if err != nil || !rule.Effect.After {
+		t.Fatalf("add fault: %+v, %v", rule, err)
+	}
+	if status := getHighLevel(t, srv, "/contacts/missing", srv.Defaults().HighLevel.Token); status != http.StatusBadGateway {
+		t.Fatalf("GET /contacts/missing: %d, want the fault's 502", status)
+	}
+	entries, _, err := c.Requests(ctx, adminapi.RequestFilter{Operation: "get-contact"}, 1)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("requests: %+v, %v", entries, err)
+	}
+	if e := entries[0]; e.Status != http.StatusBadGateway || e.Fault != rule.ID || e.HandlerStatus != http.StatusNotFound {
+		t.Errorf("journal: status %d fault %q handlerStatus %d, want 502 %q 404", e.Status, e.Fault, e.HandlerStatus, rule.ID)
+	}
+}

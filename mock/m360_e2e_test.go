@@ -97,6 +97,9 @@ func TestM360_OperationCoverage(t *testing.T) {
 		{"PUT", fmt.Sprintf("%s/notes/%d", ct, note.ID), jsonObj{"author": jsonObj{"username": " "}}, nil, 422, []string{"author.username"}},
 		{"DELETE", fmt.Sprintf("%s/notes/%d", ct, missing), nil, nil, 404, nil},
 		{"DELETE", ct + "/notes/0", nil, nil, 400, nil},
+		{"GET", "/v1/notes", nil, nil, 200, nil},
+		{"GET", fmt.Sprintf("/v1/notes?contactId=%d", missing), nil, nil, 404, nil},
+		{"GET", "/v1/notes?updatedSince=soon", nil, nil, 422, []string{"updatedSince"}},
 
 		{"GET", "/v1/calendar/events", nil, nil, 200, nil},
 		{"GET", fmt.Sprintf("/v1/calendar/events?contactId=%d", missing), nil, nil, 404, nil},
@@ -486,15 +489,7 @@ func TestM360_UpdatedSince(t *testing.T) {
 	m360Must[m360Result[m360Contact]](t, e, "PUT", fmt.Sprintf("/v1/contacts/%d", a.ID), jsonObj{"firstName": "A2"}, 200)
 	ids := func(q string) []int64 {
 		t.Helper()
-		l := m360Must[m360List[m360Contact]](t, e, "GET", "/v1/contacts"+q, nil, 200)
-		var out []int64
-		for _, c := range l.Result {
-			out = append(out, c.ID)
-		}
-		if l.Total != len(out) {
-			t.Errorf("%s: total %d for %d records", q, l.Total, len(out))
-		}
-		return out
+		return m360IDs(t, e, "/v1/contacts"+q, func(c m360Contact) int64 { return c.ID })
 	}
 	if got := ids(fmt.Sprintf("?updatedSince=%d", t0+10)); !slices.Equal(got, []int64{a.ID}) {
 		t.Fatalf("since t0+10: %v, want [%d]", got, a.ID)

@@ -281,25 +281,27 @@ type m360User struct {
 }
 
 type m360Task struct {
-	ID          int64     `json:"id"`
-	ContactID   int64     `json:"contactId"`
-	Title       string    `json:"title"`
-	Description *string   `json:"description"`
-	DueAt       *int64    `json:"dueAt"`
-	Completed   bool      `json:"completed"`
-	CompletedAt *int64    `json:"completedAt"`
-	Assignee    *m360User `json:"assignee"`
-	Created     int64     `json:"created"`
-	Updated     int64     `json:"updated"`
+	ID          int64           `json:"id"`
+	ContactID   int64           `json:"contactId"`
+	Title       string          `json:"title"`
+	Description *string         `json:"description"`
+	DueAt       *int64          `json:"dueAt"`
+	Completed   bool            `json:"completed"`
+	CompletedAt *int64          `json:"completedAt"`
+	Assignee    *m360User       `json:"assignee"`
+	ExternalIDs m360ExternalIDs `json:"externalIds"`
+	Created     int64           `json:"created"`
+	Updated     int64           `json:"updated"`
 }
 
 type m360Note struct {
-	ID        int64     `json:"id"`
-	ContactID int64     `json:"contactId"`
-	Body      string    `json:"body"`
-	Author    *m360User `json:"author"`
-	Created   int64     `json:"created"`
-	Updated   int64     `json:"updated"`
+	ID          int64           `json:"id"`
+	ContactID   int64           `json:"contactId"`
+	Body        string          `json:"body"`
+	Author      *m360User       `json:"author"`
+	ExternalIDs m360ExternalIDs `json:"externalIds"`
+	Created     int64           `json:"created"`
+	Updated     int64           `json:"updated"`
 }
 
 type m360Event struct {

@@ -119,6 +119,10 @@ type AdminOptions struct {
 	Token string `yaml:"token,omitempty"`
 	// Remote lets clients that are not on loopback use the admin API.
 	Remote bool `yaml:"remote"`
+	// MaxImportBytes is the largest state PUT /__admin/state takes (0:
+	// admin.DefaultMaxImportBytes, 1 GiB); the APIs' 1 MiB body limit is
+	// the live APIs' and does not apply to it.
+	MaxImportBytes int64 `yaml:"maxImportBytes,omitempty"`
 }
 
 // JournalOptions size the request journal.

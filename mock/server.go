@@ -166,7 +166,8 @@ func NewServer(opts Options) (*Server, error) {
 		M360AccountExists: func(id int64) bool {
 			_, err := s.store.M360Account(id)
 			return err == nil
-		}}
+		},
+		MaxImportBytes: opts.Admin.MaxImportBytes}
 	adm, err := pipeline.New(pipeline.Config{
 		Spec:        adminSpec,
 		Handlers:    adminAPI.Handlers(),
@@ -175,6 +176,7 @@ func NewServer(opts Options) (*Server, error) {
 		MapError:    admin.MapError,
 		Strict:      opts.Strict,
 		Outer:       []pipeline.Middleware{admin.LoopbackOnly(opts.Admin.Remote), accessLog(s.log)},
+		Streamed:    adminAPI.Streamed(),
 		Logger:      opts.Logger,
 	})
 	if err != nil {

@@ -38,6 +38,7 @@ var wantM360 = []string{
 	"DELETE /v1/contacts/{contactId}/tasks/{taskId} m360-delete-task tasks:write",
 	"GET /v1/contacts/{contactId}/tasks/{taskId} m360-get-task tasks:read",
 	"PUT /v1/contacts/{contactId}/tasks/{taskId} m360-update-task tasks:write",
+	"GET /v1/notes m360-list-account-notes notes:read",
 	"GET /v1/tasks m360-list-tasks tasks:read",
 	"GET /v1/webhooks m360-list-webhooks webhooks:read",
 	"POST /v1/webhooks m360-create-webhook webhooks:write",

@@ -283,6 +283,15 @@ func TestFixtures_GenerateIsDeterministicAndLoadsIntoATwin(t *testing.T) {
 	if err := run(context.Background(), []string{"fixtures", "load", "--scenario", "small", "--admin-url", base}, &out, io.Discard); err != nil {
 		t.Fatalf("load: %v\n%s", err, out.String())
 	}
+	if count, _ := listContacts(t, req); count != 25 {
+		t.Fatalf("after loading small into the twin, its default location lists %d contacts, want 25\n%s", count, out.String())
+	}
+}
+
+// listContacts sends the banner's list request and returns how many
+// contacts the page holds and how many the location has.
+func listContacts(t *testing.T, req *http.Request) (count, total int) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -290,13 +299,14 @@ func TestFixtures_GenerateIsDeterministicAndLoadsIntoATwin(t *testing.T) {
 	defer resp.Body.Close()
 	var body struct {
 		Count int `json:"count"`
+		Meta  struct {
+			Total int `json:"total"`
+		} `json:"meta"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	if body.Count != 25 {
-		t.Fatalf("after loading small into the twin, its default location lists %d contacts, want 25\n%s", body.Count, out.String())
-	}
+	return body.Count, body.Meta.Total
 }
 
 // bannerKey is the Ed25519 public key the banner prints.
@@ -685,5 +695,40 @@ func TestHelp_PromisesWhatThereIsWithOneDefaultEach(t *testing.T) {
 				t.Errorf("%v --help: two defaults in %q", args, line)
 			}
 		}
+	}
+}
+
+// TestFixtures_LoadLargeThroughAdmin: a data set far over the APIs' 1 MiB
+// body limit (5,000 contacts with their records) loads into a running twin
+// in one admin import; a twin started
+// with a smaller --admin-max-import refuses it, naming the setting.
+func TestFixtures_LoadLargeThroughAdmin(t *testing.T) {
+	file := t.TempDir() + "/big.json"
+	if err := run(context.Background(), []string{"fixtures", "generate", "--scenario", "small", "--seed", "5", "--contacts", "5000", "--out", file}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(file)
+	if err != nil || info.Size() <= 4<<20 {
+		t.Fatalf("the data set is %v bytes (%v): want it well over 1 MiB", info.Size(), err)
+	}
+
+	banner := startMock(t, "--empty", "--seed", "4")
+	req := curlRequest(t, banner)
+	base := req.URL.Scheme + "://" + req.URL.Host
+	var out strings.Builder
+	// The same data set, made for the twin's default location.
+	if err := run(context.Background(), []string{"fixtures", "load", "--scenario", "small", "--seed", "5", "--contacts", "5000", "--admin-url", base}, &out, io.Discard); err != nil {
+		t.Fatalf("load: %v\n%s", err, out.String())
+	}
+	if _, total := listContacts(t, req); total != 5000 {
+		t.Fatalf("after the load, the default location holds %d contacts, want 5000\n%s", total, out.String())
+	}
+
+	small := startMock(t, "--empty", "--seed", "4", "--admin-max-import", "1048576")
+	sreq := curlRequest(t, small)
+	var errOut strings.Builder
+	err = run(context.Background(), []string{"fixtures", "load", "--file", file, "--admin-url", sreq.URL.Scheme + "://" + sreq.URL.Host}, &errOut, &errOut)
+	if err == nil || !strings.Contains(err.Error()+errOut.String(), "admin.maxImportBytes") {
+		t.Errorf("load into a twin with a 1 MiB import limit: %v\n%s", err, errOut.String())
 	}
 }

@@ -69,6 +69,7 @@ CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debu
 	keyed(fl, fl.String, "logLevel", "log-level", d.LogLevel, "debug (a line per request), info, warn or error")
 	keyed(fl, fl.String, "admin.token", "admin-token", "", "require this bearer token on the admin API")
 	keyed(fl, fl.Bool, "admin.remote", "admin-remote", false, "let non-loopback clients use the admin API")
+	keyed(fl, fl.Int64, "admin.maxImportBytes", "admin-max-import", d.Admin.MaxImportBytes, "largest state PUT /__admin/state takes, in bytes (fixtures load --admin-url)")
 	keyed(fl, fl.Int, "journal.size", "journal-size", d.Journal.Size, "requests kept in the journal (negative: none)")
 	hl := d.HighLevel
 	keyed(fl, fl.String, "highlevel.addr", "addr", hl.Addr, "address of the HighLevel twin (loopback only)")

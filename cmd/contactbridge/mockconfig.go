@@ -20,6 +20,7 @@ import (
 	yamlv3 "gopkg.in/yaml.v3"
 
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
@@ -52,6 +53,7 @@ func defaultMockConfig() mockConfig {
 		HighLevel: mock.HighLevelOptions{Addr: "127.0.0.1:4010", Limits: &lim},
 		M360:      mock.M360Options{Addr: "127.0.0.1:4011", Limits: &leaky},
 		Journal:   mock.JournalOptions{Size: 1000},
+		Admin:     mock.AdminOptions{MaxImportBytes: admin.DefaultMaxImportBytes},
 		Webhooks:  mock.WebhookOptions{Settings: webhooks.DefaultSettings()},
 	}, Scenario: "default", LogLevel: "info"}
 }

@@ -3,6 +3,7 @@
 package admin
 
 import (
+	"bufio"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -130,6 +131,24 @@ type API struct {
 	M360Limits        LeakyLimiter
 	M360AccountExists func(id int64) bool
 	Secret            func(n int) string
+
+	// MaxImportBytes is the largest state PUT /__admin/state takes; 0
+	// means DefaultMaxImportBytes. The APIs' own limit
+	// (pipeline.MaxBodyBytes) does not apply to it.
+	MaxImportBytes int64
+}
+
+// DefaultMaxImportBytes is the default limit of a state import: 1 GiB.
+const DefaultMaxImportBytes int64 = 1 << 30
+
+// Streamed names the operations whose bodies the pipeline must hand over
+// unread, with their limits (pipeline.Config.Streamed): the state import.
+func (a *API) Streamed() map[string]int64 {
+	limit := a.MaxImportBytes
+	if limit <= 0 {
+		limit = DefaultMaxImportBytes
+	}
+	return map[string]int64{"admin-import-state": limit}
 }
 
 // Handlers returns the handler of every admin operation, by operationId.
@@ -245,10 +264,18 @@ func (a *API) exportState(*pipeline.Request) (pipeline.Response, error) {
 	return ok(a.Store.Snapshot())
 }
 
+// importState decodes the body as a stream, one record at a time (the
+// pipeline hands it over unread: see pipeline.Config.Streamed), so a large
+// state never sits in memory twice.
 func (a *API) importState(r *pipeline.Request) (pipeline.Response, error) {
-	var st store.State
-	if err := r.Decode(&st); err != nil {
-		return pipeline.Response{}, err
+	st, err := store.DecodeState(bufio.NewReaderSize(r.HTTP.Body, 1<<20))
+	var tooLarge *http.MaxBytesError
+	var invalid *store.InvalidError
+	switch {
+	case errors.As(err, &tooLarge), errors.As(err, &invalid):
+		return pipeline.Response{}, fmt.Errorf("import state: %w", err)
+	case err != nil:
+		return pipeline.Response{}, pipeline.BadRequest("Invalid JSON body: " + err.Error())
 	}
 	replace := a.Store.Import
 	if r.Query.Get("events") == "false" {

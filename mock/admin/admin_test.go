@@ -37,7 +37,7 @@ func newHandler(t *testing.T, api *admin.API) http.Handler {
 	}
 	p, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: api.Handlers(), Auth: admin.TokenAuth{},
 		RenderError: admin.RenderError, MapError: admin.MapError, Strict: true, Outer: []pipeline.Middleware{admin.LoopbackOnly(false)},
-		Logger: slog.New(slog.DiscardHandler)})
+		Streamed: api.Streamed(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
@@ -11,13 +12,17 @@ import (
 
 // MapError words the errors of the packages the admin API drives: a missing
 // location or delivery is a 404, a state or webhook setting that cannot be
-// taken a 422, a stopped dispatcher a 503. It returns nil for any other
+// taken a 422, a body over its limit a 413, a stopped dispatcher a 503. It returns nil for any other
 // error.
 func MapError(err error) *pipeline.Error {
 	var notFound *store.NotFoundError
 	var invalid *store.InvalidError
+	var tooLarge *http.MaxBytesError
 	status, msg := 0, err.Error()
 	switch {
+	case errors.As(err, &tooLarge):
+		status = http.StatusRequestEntityTooLarge
+		msg = fmt.Sprintf("body larger than %d bytes: raise admin.maxImportBytes (--admin-max-import)", tooLarge.Limit)
 	case errors.As(err, &notFound):
 		status, msg = http.StatusNotFound, notFound.Kind+" not found"
 	case errors.As(err, &invalid):

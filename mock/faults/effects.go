@@ -9,8 +9,20 @@ import (
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
 
-// apply carries out a fired rule's effect.
+// apply carries out a fired rule's effect. An effect After the write first
+// runs the rest of the chain, so the handler commits, and throws its answer
+// away.
 func (in *Injector) apply(f fired, x *pipeline.Exchange, next http.Handler, w http.ResponseWriter, r *http.Request) {
+	if x != nil {
+		x.Fault = f.id
+	}
+	if f.effect.After && f.effect.Kind != KindTruncate {
+		buf := serveBuffered(next, r)
+		if x != nil {
+			// The client has been sent nothing yet.
+			x.Status, x.HandlerStatus = 0, buf.status
+		}
+	}
 	switch f.effect.Kind {
 	case KindLatency:
 		if err := in.sleep(r.Context(), f.delay); err != nil {
@@ -80,11 +92,7 @@ func abort(w http.ResponseWriter, reset bool) {
 // headers with the full Content-Length but only the first half of the body,
 // and drops the connection.
 func truncate(x *pipeline.Exchange, next http.Handler, w http.ResponseWriter, r *http.Request) {
-	buf := &bufferWriter{header: http.Header{}}
-	next.ServeHTTP(buf, r)
-	if buf.status == 0 {
-		buf.status = http.StatusOK
-	}
+	buf := serveBuffered(next, r)
 	h := w.Header()
 	for k, vs := range buf.header {
 		h[k] = vs
@@ -93,12 +101,23 @@ func truncate(x *pipeline.Exchange, next http.Handler, w http.ResponseWriter, r 
 	h.Del("Transfer-Encoding")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if x != nil {
-		x.Status = buf.status
+		x.Status, x.HandlerStatus = buf.status, buf.status
 	}
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(body[:len(body)/2])
 	_ = http.NewResponseController(w).Flush()
 	abort(w, false)
+}
+
+// serveBuffered runs the rest of the chain into a buffer and returns what it
+// answered.
+func serveBuffered(next http.Handler, r *http.Request) *bufferWriter {
+	buf := &bufferWriter{header: http.Header{}}
+	next.ServeHTTP(buf, r)
+	if buf.status == 0 {
+		buf.status = http.StatusOK
+	}
+	return buf
 }
 
 // bufferWriter is a ResponseWriter that keeps what is written.

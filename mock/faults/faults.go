@@ -267,6 +267,9 @@ func (in *Injector) Middleware() pipeline.Middleware {
 			if f.effect.Kind == KindLatency {
 				attrs = append(attrs, "delay", f.delay)
 			}
+			if f.effect.After {
+				attrs = append(attrs, "after", true)
+			}
 			in.log.DebugContext(r.Context(), "fault injected", attrs...)
 			in.apply(f, x, next, w, r)
 		})

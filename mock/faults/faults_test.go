@@ -185,6 +185,10 @@ func TestRule_Validate(t *testing.T) {
 		{"reset", faults.Rule{Effect: faults.Effect{Kind: "reset"}, Probability: 1, Times: 2}, ""},
 		{"hang", faults.Rule{Effect: faults.Effect{Kind: "hang"}, Probability: 0.01}, ""},
 		{"truncate", faults.Rule{Effect: faults.Effect{Kind: "truncate"}, Match: faults.Match{Path: "/contacts/**"}}, ""},
+		{"error after", faults.Rule{Effect: faults.Effect{Kind: "error", Status: 502, After: true}}, ""},
+		{"reset after", faults.Rule{Effect: faults.Effect{Kind: "reset", After: true}}, ""},
+		{"hang after", faults.Rule{Effect: faults.Effect{Kind: "hang", After: true}}, ""},
+		{"truncate after", faults.Rule{Effect: faults.Effect{Kind: "truncate", After: true}}, ""},
 		{"fixed", faults.Rule{Effect: lat(faults.Latency{Distribution: "fixed", Fixed: ms(250)})}, ""},
 		{"uniform", faults.Rule{Effect: lat(faults.Latency{Distribution: "uniform", Min: ms(10), Max: ms(20)})}, ""},
 		{"uniform from zero", faults.Rule{Effect: lat(faults.Latency{Distribution: "uniform", Max: ms(20)})}, ""},
@@ -205,6 +209,7 @@ func TestRule_Validate(t *testing.T) {
 		{"error bad header name", faults.Rule{Effect: faults.Effect{Kind: "error", Status: 500, Headers: map[string]string{"Bad Name": "x"}}}, "effect.headers"},
 		{"error header value newline", faults.Rule{Effect: faults.Effect{Kind: "error", Status: 500, Headers: map[string]string{"X-A": "a\r\nX-B: b"}}}, "effect.headers"},
 		{"status on reset", faults.Rule{Effect: faults.Effect{Kind: "reset", Status: 500}}, "effect.status"},
+		{"latency after", faults.Rule{Effect: faults.Effect{Kind: "latency", After: true, Latency: &faults.Latency{Distribution: "fixed", Fixed: ms(1)}}}, "effect.after"},
 		{"latency on error", faults.Rule{Effect: faults.Effect{Kind: "error", Status: 500, Latency: &faults.Latency{Distribution: "fixed", Fixed: ms(1)}}}, "effect.latency"},
 		{"probability negative", faults.Rule{Effect: errEffect, Probability: -0.1}, "probability"},
 		{"probability above 1", faults.Rule{Effect: errEffect, Probability: 1.5}, "probability"},
@@ -626,6 +631,84 @@ func TestEffect_Truncate(t *testing.T) {
 	}
 }
 
+// TestEffect_After: error, reset and hang after the write let the handler
+// run once and then fail the answer; the exchange names the rule and the
+// status the handler answered.
+func TestEffect_After(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		effect faults.Effect
+		check  func(t *testing.T, resp *http.Response, err error)
+	}{
+		{"error", faults.Effect{Kind: faults.KindError, Status: http.StatusBadGateway, After: true},
+			func(t *testing.T, resp *http.Response, err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "Injected fault") {
+					t.Errorf("got %d %s, want the injected 502", resp.StatusCode, body)
+				}
+			}},
+		{"reset", faults.Effect{Kind: faults.KindReset, After: true},
+			func(t *testing.T, resp *http.Response, err error) {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatalf("got %d, want an error", resp.StatusCode)
+				}
+			}},
+		{"hang", faults.Effect{Kind: faults.KindHang, After: true},
+			func(t *testing.T, resp *http.Response, err error) {
+				var nerr net.Error
+				if err == nil {
+					resp.Body.Close()
+					t.Fatalf("got %d, want a timeout", resp.StatusCode)
+				}
+				if !errors.As(err, &nerr) || !nerr.Timeout() {
+					t.Errorf("error %v, want a timeout", err)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := faults.New(faults.Options{Logger: discard()})
+			mustAdd(t, in, faults.Rule{ID: "late", Match: faults.Match{Operation: "create-contact"}, Effect: tt.effect})
+			seen := make(chan [2]any, 1)
+			tw := &twin{}
+			tw.Handler = pipelinetest.New(t, pipeline.Config{
+				Handlers: map[string]pipeline.HandlerFunc{
+					"create-contact": func(*pipeline.Request) (pipeline.Response, error) {
+						tw.calls.Add(1)
+						return pipeline.JSON(http.StatusCreated, map[string]any{"id": "new"}), nil
+					},
+				},
+				Outer: []pipeline.Middleware{func(next http.Handler) http.Handler {
+					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						defer func() {
+							x := pipeline.ExchangeFrom(r.Context())
+							seen <- [2]any{x.Fault, x.HandlerStatus}
+						}()
+						next.ServeHTTP(w, r)
+					})
+				}, in.Middleware()},
+			})
+			srv := newServer(t, tw, 300*time.Millisecond)
+			resp, err := srv.client.Post(srv.URL+"/contacts", "application/json", strings.NewReader(`{"firstName":"A"}`))
+			tt.check(t, resp, err)
+			srv.waitReturned(t)
+			if n := tw.calls.Load(); n != 1 {
+				t.Errorf("handler called %d times, want 1", n)
+			}
+			if got := <-seen; got != [2]any{"late", http.StatusCreated} {
+				t.Errorf("exchange fault and handler status %v, want [late 201]", got)
+			}
+		})
+	}
+}
+
 func jsonLen(b []byte) string { n, _ := json.Marshal(len(b)); return string(n) }
 
 func TestInjector_AddListDeleteClear(t *testing.T) {
@@ -720,6 +803,16 @@ times: 1
 	}
 	if string(y.Effect.Body) != `{"message":["short","stout"],"statusCode":418}` || y.Effect.Status != 418 || y.Times != 1 || y.Match.Path != "/contacts/**" {
 		t.Errorf("decoded %+v body %s", y, y.Effect.Body)
+	}
+	var late faults.Rule
+	if err := yaml.Unmarshal([]byte("effect: {kind: reset, after: true}\n"), &late); err != nil || !late.Effect.After {
+		t.Errorf("after: decoded %+v, %v", late.Effect, err)
+	}
+	if out, err := yaml.Marshal(late); err != nil || !strings.Contains(string(out), "after: true") {
+		t.Errorf("after: YAML %s, %v", out, err)
+	}
+	if out, err := json.Marshal(late); err != nil || !strings.Contains(string(out), `"after":true`) {
+		t.Errorf("after: JSON %s, %v", out, err)
 	}
 	yout, err := yaml.Marshal(faults.Rule{ID: "x", Effect: faults.Effect{Kind: "latency",
 		Latency: &faults.Latency{Distribution: "fixed", Fixed: faults.Duration(250 * time.Millisecond)}}})

@@ -126,6 +126,11 @@ type Effect struct {
 	Body json.RawMessage `json:"body,omitempty"`
 	// Headers are extra headers of an error effect.
 	Headers map[string]string `json:"headers,omitempty"`
+	// After makes an error, reset or hang effect happen after the write:
+	// the handler runs and commits, and its answer is replaced by the
+	// effect, so the client cannot tell that its change happened. A
+	// truncate effect always comes after the handler; latency never does.
+	After bool `json:"after,omitempty"`
 }
 
 // effectYAML is Effect as YAML sees it: the body is a YAML value.
@@ -135,11 +140,12 @@ type effectYAML struct {
 	Status  int               `yaml:"status,omitempty"`
 	Body    any               `yaml:"body,omitempty"`
 	Headers map[string]string `yaml:"headers,omitempty"`
+	After   bool              `yaml:"after,omitempty"`
 }
 
 // MarshalYAML writes the body as a YAML value.
 func (e Effect) MarshalYAML() (any, error) {
-	out := effectYAML{Kind: e.Kind, Latency: e.Latency, Status: e.Status, Headers: e.Headers}
+	out := effectYAML{Kind: e.Kind, Latency: e.Latency, Status: e.Status, Headers: e.Headers, After: e.After}
 	if len(e.Body) > 0 {
 		if err := json.Unmarshal(e.Body, &out.Body); err != nil {
 			return nil, fmt.Errorf("faults: effect.body is not JSON: %w", err)
@@ -156,11 +162,12 @@ func (e *Effect) UnmarshalYAML(n *yaml.Node) error {
 		Status  int               `yaml:"status"`
 		Body    yaml.Node         `yaml:"body"` // not *yaml.Node: yaml.v3 leaves a pointer empty
 		Headers map[string]string `yaml:"headers"`
+		After   bool              `yaml:"after"`
 	}
 	if err := n.Decode(&in); err != nil {
 		return err
 	}
-	*e = Effect{Kind: in.Kind, Latency: in.Latency, Status: in.Status, Headers: in.Headers}
+	*e = Effect{Kind: in.Kind, Latency: in.Latency, Status: in.Status, Headers: in.Headers, After: in.After}
 	if in.Body.Kind != 0 && in.Body.Tag != "!!null" {
 		var v any
 		if err := in.Body.Decode(&v); err != nil {
@@ -222,6 +229,9 @@ func (r Rule) Validate() error {
 		return bad("effect.kind", "missing: want latency, error, reset, hang or truncate")
 	default:
 		return bad("effect.kind", "unknown kind %q: want latency, error, reset, hang or truncate", e.Kind)
+	}
+	if e.Kind == KindLatency && e.After {
+		return bad("effect.after", "a latency effect delays the handler: it cannot come after it")
 	}
 	if e.Kind != KindLatency && e.Latency != nil {
 		return bad("effect.latency", "only a latency effect has one, not %s", e.Kind)

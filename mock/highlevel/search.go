@@ -242,43 +242,47 @@ func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
 	if len(problems) > 0 {
 		return pipeline.Response{}, pipeline.Unprocessable(problems...)
 	}
-	var found []store.Contact
+	sorts := in.Sort
+	if len(sorts) == 0 {
+		sorts = []searchSort{{Field: "dateAdded", Direction: "desc"}}
+	}
+	// Each hit with its sort key: the sort fields' values, then its id.
+	type hit struct {
+		c   store.Contact
+		key []any
+	}
+	var found []hit
 	a.Store.ScanContacts(loc.ID, func(c *store.Contact) bool {
 		for _, p := range preds {
 			if !p(c) {
 				return true
 			}
 		}
-		found = append(found, store.CloneContact(c))
+		key := make([]any, 0, len(sorts)+1)
+		for _, s := range sorts {
+			key = append(key, fieldValue(c, s.Field))
+		}
+		found = append(found, hit{store.CloneContact(c), append(key, c.ID)})
 		return true
 	})
-	sorts := in.Sort
-	if len(sorts) == 0 {
-		sorts = []searchSort{{Field: "dateAdded", Direction: "desc"}}
-	}
-	slices.SortStableFunc(found, func(x, y store.Contact) int {
-		for _, s := range sorts {
-			c := compareField(fieldValue(&x, s.Field), fieldValue(&y, s.Field))
-			if s.Direction == "desc" {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(x.ID, y.ID)
-	})
+	slices.SortFunc(found, func(x, y hit) int { return compareKeys(sorts, x.key, y.key) })
 	start := len(found)
 	if in.Page-1 <= len(found)/in.PageLimit { // else past the end; never overflows
 		start = (in.Page - 1) * in.PageLimit
 	}
 	if len(in.SearchAfter) > 0 {
-		lastID, _ := in.SearchAfter[len(in.SearchAfter)-1].(string)
-		i := slices.IndexFunc(found, func(c store.Contact) bool { return c.ID == lastID })
-		if i < 0 {
-			return pipeline.Response{}, pipeline.Unprocessable("searchAfter does not name a contact of this search")
+		after, err := cursorKey(sorts, in.SearchAfter)
+		if err != nil {
+			return pipeline.Response{}, pipeline.Unprocessable(err.Error())
 		}
-		start = i + 1
+		// The first contact that sorts after the cursor: a contact changed
+		// or deleted since the cursor was read moves no other.
+		start, _ = slices.BinarySearchFunc(found, after, func(h hit, after []any) int {
+			if compareKeys(sorts, h.key, after) <= 0 {
+				return -1
+			}
+			return 1
+		})
 	}
 	page := found[start : start+min(in.PageLimit, len(found)-start)]
 	type searched struct {
@@ -286,18 +290,60 @@ func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
 		SearchAfter []any `json:"searchAfter"`
 	}
 	out := make([]searched, 0, len(page))
-	for _, c := range page {
-		after := []any{}
-		for _, s := range sorts {
-			v := fieldValue(&c, s.Field)
+	for _, h := range page {
+		after := make([]any, 0, len(h.key))
+		for _, v := range h.key {
 			if t, ok := v.(time.Time); ok {
 				v = t.UnixMilli()
 			}
 			after = append(after, v)
 		}
-		out = append(out, searched{listedContactView: viewListed(c), SearchAfter: append(after, c.ID)})
+		out = append(out, searched{listedContactView: viewListed(h.c), SearchAfter: after})
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"contacts": out, "total": len(found)}), nil
+}
+
+// compareKeys orders two sort keys: by each sort in its direction, then by
+// id ascending, so that contacts with equal values keep one order a poller
+// can page through.
+func compareKeys(sorts []searchSort, x, y []any) int {
+	for i, s := range sorts {
+		c := compareField(x[i], y[i])
+		if s.Direction == "desc" {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(x[len(sorts)].(string), y[len(sorts)].(string))
+}
+
+// cursorKey reads a searchAfter as the sort key it names: one value per sort
+// (a time as ms since the epoch or ISO text), then an id.
+func cursorKey(sorts []searchSort, after []any) ([]any, error) {
+	if len(after) != len(sorts)+1 {
+		return nil, fmt.Errorf("searchAfter must hold %d values: the searchAfter of the last contact of the previous page", len(sorts)+1)
+	}
+	key := make([]any, len(after))
+	for i, s := range sorts {
+		switch s.Field {
+		case "dateAdded", "dateUpdated":
+			t, ok := asTime(after[i])
+			if !ok {
+				return nil, fmt.Errorf("searchAfter.%d must be a time (ms since the epoch) for %s", i, s.Field)
+			}
+			key[i] = t
+		default:
+			key[i] = after[i]
+		}
+	}
+	id, ok := after[len(sorts)].(string)
+	if !ok {
+		return nil, fmt.Errorf("searchAfter.%d must be a contact id", len(sorts))
+	}
+	key[len(sorts)] = id
+	return key, nil
 }
 
 func compareField(x, y any) int {

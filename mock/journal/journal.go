@@ -31,6 +31,12 @@ type Entry struct {
 	ResponseHeaders map[string][]string `json:"responseHeaders"`
 	ResponseBody    string              `json:"responseBody,omitempty"`
 	Truncated       bool                `json:"truncated,omitempty"` // a body was cut at MaxBody
+	// Fault is the id of the fault rule that fired on the exchange.
+	Fault string `json:"fault,omitempty"`
+	// HandlerStatus is the status the handler answered when a fault came
+	// after it (an effect After the write, a truncate): the client saw
+	// Status, or nothing, while the handler's change was committed.
+	HandlerStatus int `json:"handlerStatus,omitempty"`
 
 	// pending marks an entry stored as captured: its secrets are redacted
 	// when it is first read, off the request path.

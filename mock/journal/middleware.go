@@ -67,6 +67,7 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 	}
 	if x := pipeline.ExchangeFrom(r.Context()); x != nil {
 		e.Operation = x.OperationID()
+		e.Fault, e.HandlerStatus = x.Fault, x.HandlerStatus
 		if x.Principal != nil {
 			e.Location = x.Principal.LocationID
 		}

@@ -23,7 +23,7 @@ type FakeStore struct {
 	M360NoteFn       func(account, contact, id int64) (store.M360Note, error)
 	UpdateM360NoteFn func(account, contact, id int64, fn func(*store.M360Note) error) (store.M360Note, error)
 	DeleteM360NoteFn func(account, contact, id int64) error
-	M360NotesFn      func(account, contact int64, p store.M360Paging) ([]store.M360Note, int, error)
+	M360NotesFn      func(account int64, f store.M360NoteFilter) ([]store.M360Note, int, error)
 
 	CreateM360EventFn func(e store.M360Event) (store.M360Event, error)
 	M360EventFn       func(account, id int64) (store.M360Event, error)
@@ -103,8 +103,8 @@ func (fs *FakeStore) DeleteM360Note(account, contact, id int64) error {
 	return fs.DeleteM360NoteFn(account, contact, id)
 }
 
-func (fs *FakeStore) M360Notes(account, contact int64, p store.M360Paging) ([]store.M360Note, int, error) {
-	return fs.M360NotesFn(account, contact, p)
+func (fs *FakeStore) M360Notes(account int64, f store.M360NoteFilter) ([]store.M360Note, int, error) {
+	return fs.M360NotesFn(account, f)
 }
 
 func (fs *FakeStore) CreateM360Event(e store.M360Event) (store.M360Event, error) {

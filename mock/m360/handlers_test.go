@@ -116,7 +116,7 @@ func TestListContacts_DefaultPaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := store.M360ContactFilter{M360Paging: store.M360Paging{Page: 1, PageSize: DefaultPageSize},
-		Email: "jane@example.com", ExternalID: "ghl-1"}
+		Email: "jane@example.com", M360Changes: store.M360Changes{ExternalID: "ghl-1"}}
 	if got != want {
 		t.Errorf("filter = %+v, want %+v", got, want)
 	}

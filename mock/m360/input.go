@@ -86,6 +86,14 @@ type contactInput struct {
 	ExternalIDs  *externalIDsInput `json:"externalIds"`
 }
 
+// setExternalIDs writes the externalIds of a partial update onto dst: null
+// or an absent ghl clears them.
+func setExternalIDs(in opt[externalIDsInput], dst *store.M360ExternalIDs) {
+	if in.Set {
+		*dst = store.M360ExternalIDs{GHL: trimmed(in.V.GHL)}
+	}
+}
+
 func trimmed(p *string) string {
 	if p == nil {
 		return ""
@@ -186,11 +194,12 @@ type userInput struct {
 // taskInput is the body of create (title required) and of the partial
 // update.
 type taskInput struct {
-	Title       opt[string]    `json:"title"`
-	Description opt[string]    `json:"description"`
-	DueAt       opt[int64]     `json:"dueAt"`
-	Completed   *bool          `json:"completed"`
-	Assignee    opt[userInput] `json:"assignee"`
+	Title       opt[string]           `json:"title"`
+	Description opt[string]           `json:"description"`
+	DueAt       opt[int64]            `json:"dueAt"`
+	Completed   *bool                 `json:"completed"`
+	Assignee    opt[userInput]        `json:"assignee"`
+	ExternalIDs opt[externalIDsInput] `json:"externalIds"`
 }
 
 // apply writes the fields sent onto t; create requires a title.
@@ -226,6 +235,7 @@ func (in *taskInput) apply(t *store.M360Task, create bool) error {
 		}
 		t.Assignee = name
 	}
+	setExternalIDs(in.ExternalIDs, &t.ExternalIDs)
 	return p.err()
 }
 
@@ -242,8 +252,9 @@ func username(u opt[userInput]) (string, bool) {
 // --- notes ---
 
 type noteInput struct {
-	Body   opt[string]    `json:"body"`
-	Author opt[userInput] `json:"author"`
+	Body        opt[string]           `json:"body"`
+	Author      opt[userInput]        `json:"author"`
+	ExternalIDs opt[externalIDsInput] `json:"externalIds"`
 }
 
 // apply writes the fields sent onto n; create requires a body.
@@ -262,6 +273,7 @@ func (in *noteInput) apply(n *store.M360Note, create bool) error {
 		}
 		n.Author = name
 	}
+	setExternalIDs(in.ExternalIDs, &n.ExternalIDs)
 	return p.err()
 }
 
@@ -311,9 +323,7 @@ func (in *eventInput) apply(e *store.M360Event, create bool) error {
 		}
 		e.Status = in.Status.V
 	}
-	if in.ExternalIDs.Set {
-		e.ExternalIDs = store.M360ExternalIDs{GHL: trimmed(in.ExternalIDs.V.GHL)}
-	}
+	setExternalIDs(in.ExternalIDs, &e.ExternalIDs)
 	return p.err()
 }
 

@@ -34,7 +34,7 @@ type Store interface {
 	M360Note(account, contact, id int64) (store.M360Note, error)
 	UpdateM360Note(account, contact, id int64, fn func(*store.M360Note) error) (store.M360Note, error)
 	DeleteM360Note(account, contact, id int64) error
-	M360Notes(account, contact int64, p store.M360Paging) ([]store.M360Note, int, error)
+	M360Notes(account int64, f store.M360NoteFilter) ([]store.M360Note, int, error)
 
 	CreateM360Event(e store.M360Event) (store.M360Event, error)
 	M360Event(account, id int64) (store.M360Event, error)
@@ -78,6 +78,7 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"m360-delete-task":            tasks.remove,
 		"m360-list-tasks":             a.listTasks,
 		"m360-list-notes":             a.listNotes,
+		"m360-list-account-notes":     a.listAccountNotes,
 		"m360-create-note":            notes.create,
 		"m360-get-note":               notes.get,
 		"m360-update-note":            notes.update,
@@ -175,6 +176,19 @@ func (q *query) bool(name string) *bool {
 	return &v
 }
 
+// changes reads the updatedSince and externalId of a list.
+func (q *query) changes() store.M360Changes {
+	return store.M360Changes{UpdatedSince: q.int64("updatedSince", 0), ExternalID: q.r.Query.Get("externalId")}
+}
+
+// contactID reads the contactId of an account-wide list: 0 for every contact.
+func (q *query) contactID() int64 {
+	if c := q.int64("contactId", 1); c != nil {
+		return *c
+	}
+	return 0
+}
+
 // Defaults of the list parameters.
 const (
 	DefaultPageSize = 25
@@ -234,8 +248,7 @@ func (a *API) getAccount(r *pipeline.Request) (pipeline.Response, error) {
 func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 	return listed(r, nil,
 		func(q *query, _ []int64) (store.M360ContactFilter, store.M360Paging) {
-			f := store.M360ContactFilter{M360Paging: q.paging(), UpdatedSince: q.int64("updatedSince", 0),
-				Email: r.Query.Get("email"), ExternalID: r.Query.Get("externalId")}
+			f := store.M360ContactFilter{M360Paging: q.paging(), M360Changes: q.changes(), Email: r.Query.Get("email")}
 			return f, f.M360Paging
 		},
 		func(acct int64, _ []int64, f store.M360ContactFilter) ([]store.M360Contact, int, error) {
@@ -327,7 +340,7 @@ func (a *API) tasks() *records[store.M360Task, taskInput, *taskInput, taskView] 
 func (a *API) listContactTasks(r *pipeline.Request) (pipeline.Response, error) {
 	return listed(r, []string{"contactId", "Contact"},
 		func(q *query, id []int64) (store.M360TaskFilter, store.M360Paging) {
-			f := store.M360TaskFilter{M360Paging: q.paging(), ContactID: id[0]}
+			f := store.M360TaskFilter{M360Paging: q.paging(), M360Changes: q.changes(), ContactID: id[0]}
 			return f, f.M360Paging
 		}, a.fetchTasks, viewTask)
 }
@@ -335,7 +348,7 @@ func (a *API) listContactTasks(r *pipeline.Request) (pipeline.Response, error) {
 func (a *API) listTasks(r *pipeline.Request) (pipeline.Response, error) {
 	return listed(r, nil,
 		func(q *query, _ []int64) (store.M360TaskFilter, store.M360Paging) {
-			f := store.M360TaskFilter{M360Paging: q.paging(), UpdatedSince: q.int64("updatedSince", 0), Completed: q.bool("completed")}
+			f := store.M360TaskFilter{M360Paging: q.paging(), M360Changes: q.changes(), Completed: q.bool("completed")}
 			return f, f.M360Paging
 		}, a.fetchTasks, viewTask)
 }
@@ -357,10 +370,23 @@ func (a *API) notes() *records[store.M360Note, noteInput, *noteInput, noteView] 
 }
 
 func (a *API) listNotes(r *pipeline.Request) (pipeline.Response, error) {
-	return listed(r, []string{"contactId", "Contact"}, pagingOnly,
-		func(acct int64, id []int64, p store.M360Paging) ([]store.M360Note, int, error) {
-			return a.Store.M360Notes(acct, id[0], p)
-		}, viewNote)
+	return listed(r, []string{"contactId", "Contact"},
+		func(q *query, id []int64) (store.M360NoteFilter, store.M360Paging) {
+			f := store.M360NoteFilter{M360Paging: q.paging(), M360Changes: q.changes(), ContactID: id[0]}
+			return f, f.M360Paging
+		}, a.fetchNotes, viewNote)
+}
+
+func (a *API) listAccountNotes(r *pipeline.Request) (pipeline.Response, error) {
+	return listed(r, nil,
+		func(q *query, _ []int64) (store.M360NoteFilter, store.M360Paging) {
+			f := store.M360NoteFilter{M360Paging: q.paging(), M360Changes: q.changes(), ContactID: q.contactID()}
+			return f, f.M360Paging
+		}, a.fetchNotes, viewNote)
+}
+
+func (a *API) fetchNotes(acct int64, _ []int64, f store.M360NoteFilter) ([]store.M360Note, int, error) {
+	return a.Store.M360Notes(acct, f)
 }
 
 // --- calendar events ---
@@ -385,10 +411,8 @@ func (a *API) events() *records[store.M360Event, eventInput, *eventInput, eventV
 func (a *API) listEvents(r *pipeline.Request) (pipeline.Response, error) {
 	return listed(r, nil,
 		func(q *query, _ []int64) (store.M360EventFilter, store.M360Paging) {
-			f := store.M360EventFilter{M360Paging: q.paging(), From: q.int64("from", 0), To: q.int64("to", 0)}
-			if c := q.int64("contactId", 1); c != nil {
-				f.ContactID = *c
-			}
+			f := store.M360EventFilter{M360Paging: q.paging(), M360Changes: q.changes(), ContactID: q.contactID(),
+				From: q.int64("from", 0), To: q.int64("to", 0)}
 			return f, f.M360Paging
 		},
 		func(acct int64, _ []int64, f store.M360EventFilter) ([]store.M360Event, int, error) {

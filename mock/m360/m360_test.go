@@ -324,8 +324,8 @@ func TestViews(t *testing.T) {
 
 func TestHandlersCoverSpecNames(t *testing.T) {
 	h := (&API{}).Handlers()
-	if len(h) != 29 {
-		t.Errorf("%d handlers, want 29", len(h))
+	if len(h) != 30 {
+		t.Errorf("%d handlers, want 30", len(h))
 	}
 	for id, fn := range h {
 		if fn == nil {

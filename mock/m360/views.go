@@ -58,6 +58,10 @@ type externalIDsView struct {
 	GHL *string `json:"ghl"`
 }
 
+func viewExternalIDs(ids store.M360ExternalIDs) externalIDsView {
+	return externalIDsView{GHL: nullable(ids.GHL)}
+}
+
 type contactView struct {
 	ID           int64             `json:"id"`
 	FirstName    *string           `json:"firstName"`
@@ -85,7 +89,7 @@ func viewContact(c store.M360Contact) contactView {
 		Tags:         append([]string{}, c.Tags...),
 		Types:        make([]refView, 0, len(c.Types)),
 		CustomFields: map[string]string{},
-		ExternalIDs:  externalIDsView{GHL: nullable(c.ExternalIDs.GHL)},
+		ExternalIDs:  viewExternalIDs(c.ExternalIDs),
 		Created:      c.Created,
 		Updated:      c.Updated,
 	}
@@ -113,36 +117,38 @@ func viewUser(name string) *userView {
 }
 
 type taskView struct {
-	ID          int64     `json:"id"`
-	ContactID   int64     `json:"contactId"`
-	Title       string    `json:"title"`
-	Description *string   `json:"description"`
-	DueAt       *int64    `json:"dueAt"`
-	Completed   bool      `json:"completed"`
-	CompletedAt *int64    `json:"completedAt"`
-	Assignee    *userView `json:"assignee"`
-	Created     int64     `json:"created"`
-	Updated     int64     `json:"updated"`
+	ID          int64           `json:"id"`
+	ContactID   int64           `json:"contactId"`
+	Title       string          `json:"title"`
+	Description *string         `json:"description"`
+	DueAt       *int64          `json:"dueAt"`
+	Completed   bool            `json:"completed"`
+	CompletedAt *int64          `json:"completedAt"`
+	Assignee    *userView       `json:"assignee"`
+	ExternalIDs externalIDsView `json:"externalIds"`
+	Created     int64           `json:"created"`
+	Updated     int64           `json:"updated"`
 }
 
 func viewTask(t store.M360Task) taskView {
 	return taskView{ID: t.ID, ContactID: t.ContactID, Title: t.Title, Description: nullable(t.Description),
 		DueAt: t.DueAt, Completed: t.Completed, CompletedAt: t.CompletedAt, Assignee: viewUser(t.Assignee),
-		Created: t.Created, Updated: t.Updated}
+		ExternalIDs: viewExternalIDs(t.ExternalIDs), Created: t.Created, Updated: t.Updated}
 }
 
 type noteView struct {
-	ID        int64     `json:"id"`
-	ContactID int64     `json:"contactId"`
-	Body      string    `json:"body"`
-	Author    *userView `json:"author"`
-	Created   int64     `json:"created"`
-	Updated   int64     `json:"updated"`
+	ID          int64           `json:"id"`
+	ContactID   int64           `json:"contactId"`
+	Body        string          `json:"body"`
+	Author      *userView       `json:"author"`
+	ExternalIDs externalIDsView `json:"externalIds"`
+	Created     int64           `json:"created"`
+	Updated     int64           `json:"updated"`
 }
 
 func viewNote(n store.M360Note) noteView {
 	return noteView{ID: n.ID, ContactID: n.ContactID, Body: n.Body, Author: viewUser(n.Author),
-		Created: n.Created, Updated: n.Updated}
+		ExternalIDs: viewExternalIDs(n.ExternalIDs), Created: n.Created, Updated: n.Updated}
 }
 
 type eventView struct {
@@ -160,7 +166,7 @@ type eventView struct {
 
 func viewEvent(e store.M360Event) eventView {
 	return eventView{ID: e.ID, ContactID: e.ContactID, Title: nullable(e.Title), Start: e.Start, End: e.End,
-		Location: nullable(e.Location), Status: e.Status, ExternalIDs: externalIDsView{GHL: nullable(e.ExternalIDs.GHL)},
+		Location: nullable(e.Location), Status: e.Status, ExternalIDs: viewExternalIDs(e.ExternalIDs),
 		Created: e.Created, Updated: e.Updated}
 }
 

@@ -100,8 +100,14 @@ type Config struct {
 	Outer []Middleware
 	// Inner middlewares run after authentication, before the scope check
 	// and validation (limits).
-	Inner  []Middleware
-	Logger *slog.Logger
+	Inner []Middleware
+	// Streamed names, by operationId, the operations whose handlers read
+	// their body as a stream (Request.HTTP.Body), and the most bytes each
+	// may read: past it, reading fails with an *http.MaxBytesError. The
+	// pipeline neither reads their body (MaxBodyBytes does not apply) nor
+	// validates it against the spec; their handlers check what they decode.
+	Streamed map[string]int64
+	Logger   *slog.Logger
 }
 
 // Pipeline is an http.Handler that serves one spec.
@@ -165,6 +171,11 @@ type Exchange struct {
 	Body      []byte
 	// Status is the status written, once written.
 	Status int
+	// Fault is the id of the fault rule that fired on the exchange, if any.
+	Fault string
+	// HandlerStatus is, when a fault came after the handler (an effect
+	// After the write, or a truncate), the status the handler answered.
+	HandlerStatus int
 
 	p        *Pipeline
 	routeErr error
@@ -246,7 +257,18 @@ func (p *Pipeline) authorize(next http.Handler) http.Handler {
 func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := ExchangeFrom(r.Context())
-		if r.Body != nil && r.Body != http.NoBody {
+		limit, streamed := p.cfg.Streamed[x.Route.Operation.ID]
+		switch {
+		case r.Body == nil || r.Body == http.NoBody:
+		case streamed:
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			// The validator would read the whole body (its security check
+			// does, even with ExcludeRequestBody): it sees none.
+			bare := r.WithContext(r.Context())
+			bare.Body = http.NoBody
+			in := x.validationInput(bare)
+			in.Options.ExcludeRequestBody = true
+		default:
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 			if err != nil {
 				x.Fail(w, r, BadRequest(fmt.Sprintf("Request body unreadable or larger than %d bytes", MaxBodyBytes)))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"strings"
@@ -128,5 +129,43 @@ func TestPipeline_RefusesMissingOrExtraHandlers(t *testing.T) {
 		if !errors.Is(err, pipeline.ErrMissingHandler) {
 			t.Errorf("%s handler: err = %v, want ErrMissingHandler", name, err)
 		}
+	}
+}
+
+// TestPipeline_Streamed: a streamed operation's handler reads its body
+// itself, past MaxBodyBytes and unvalidated, up to its own limit; other
+// operations keep MaxBodyBytes.
+func TestPipeline_Streamed(t *testing.T) {
+	t.Parallel()
+	var read int
+	var readErr error
+	h := pipelinetest.New(t, pipeline.Config{
+		Handlers: map[string]pipeline.HandlerFunc{"create-thing": func(r *pipeline.Request) (pipeline.Response, error) {
+			var n int64
+			n, readErr = io.Copy(io.Discard, r.HTTP.Body)
+			read = int(n)
+			if readErr != nil {
+				return pipeline.Response{}, pipeline.BadRequest(readErr.Error())
+			}
+			return pipeline.JSON(http.StatusCreated, map[string]any{"read": n}), nil
+		}},
+		Streamed: map[string]int64{"create-thing": 3 << 20},
+		Strict:   true,
+	})
+	// Not what the spec's body schema asks for, and twice MaxBodyBytes.
+	body := `"` + strings.Repeat("x", 2*pipeline.MaxBodyBytes) + `"`
+	if r := do(t, h, "POST", "/things", "", body); r.status != http.StatusCreated || read != len(body) {
+		t.Fatalf("streamed: %d %v, read %d of %d bytes (%v)", r.status, r.body, read, len(body), readErr)
+	}
+	over := strings.Repeat("x", 3<<20+1)
+	var tooLarge *http.MaxBytesError
+	if r := do(t, h, "POST", "/things", "", over); r.status != http.StatusBadRequest || !errors.As(readErr, &tooLarge) || tooLarge.Limit != 3<<20 {
+		t.Errorf("over the limit: %d, read error %v", r.status, readErr)
+	}
+
+	plain := pipelinetest.New(t, pipeline.Config{})
+	if r := do(t, plain, "POST", "/things", "", body); r.status != http.StatusBadRequest ||
+		!strings.Contains(fmt.Sprint(r.body), fmt.Sprintf("larger than %d bytes", pipeline.MaxBodyBytes)) {
+		t.Errorf("not streamed: %d %v", r.status, r.body)
 	}
 }

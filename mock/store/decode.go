@@ -2,25 +2,36 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 )
 
+// stateTables are the tables a state must name (the HighLevel ones; the
+// Marketing 360 ones may be left out).
+var stateTables = []string{"locations", "contacts", "tasks", "notes", "appointments"}
+
 // DecodeState reads a state as GET /__admin/state writes it, one record at a
 // time: unlike decoding the whole document at once, it never holds the
-// encoded state in memory, which matters for large states.
+// encoded state in memory, which matters for large states. A state that
+// lacks a HighLevel table, a value of the wrong type or a record without
+// its id (or a contact without its location or dateAdded, a record without
+// its contact) is an *InvalidError naming it; malformed JSON is another
+// error.
 func DecodeState(r io.Reader) (State, error) {
 	var st State
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return st, err
 	}
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return st, fmt.Errorf("store: decode state: %w", err)
 		}
 		key, _ := tok.(string)
+		seen[key] = true
 		switch key {
 		case "locations":
 			err = decodeArray(dec, &st.Locations)
@@ -36,11 +47,73 @@ func DecodeState(r io.Reader) (State, error) {
 			// Other tables (and future ones) decode as a whole.
 			err = decodeOther(dec, &st, key)
 		}
-		if err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr):
+			return st, &InvalidError{Field: key + fieldOf(typeErr), Reason: "must be " + typeErr.Type.String() + ", not " + typeErr.Value}
+		case err != nil:
 			return st, fmt.Errorf("store: decode state: %s: %w", key, err)
 		}
 	}
-	return st, expectDelim(dec, '}')
+	if err := expectDelim(dec, '}'); err != nil {
+		return st, err
+	}
+	for _, table := range stateTables {
+		if !seen[table] {
+			return st, &InvalidError{Field: table, Reason: "is required (an empty array for none)"}
+		}
+	}
+	return st, checkRequired(&st)
+}
+
+func fieldOf(e *json.UnmarshalTypeError) string {
+	if e.Field == "" {
+		return ""
+	}
+	return "." + e.Field
+}
+
+// checkRequired refuses the records that lack what identifies them.
+func checkRequired(st *State) error {
+	for i, l := range st.Locations {
+		if l.ID == "" {
+			return missingField("locations", i, "id")
+		}
+	}
+	for i, c := range st.Contacts {
+		switch {
+		case c.ID == "":
+			return missingField("contacts", i, "id")
+		case c.LocationID == "":
+			return missingField("contacts", i, "locationId")
+		case c.DateAdded.IsZero():
+			return missingField("contacts", i, "dateAdded")
+		}
+	}
+	if err := checkRecords("tasks", st.Tasks); err != nil {
+		return err
+	}
+	if err := checkRecords("notes", st.Notes); err != nil {
+		return err
+	}
+	return checkRecords("appointments", st.Appointments)
+}
+
+// checkRecords refuses HighLevel records without an id or a contact.
+func checkRecords[T any, P hlRecord[T]](table string, records []T) error {
+	for i := range records {
+		switch id, contact := P(&records[i]).key(); {
+		case id == "":
+			return missingField(table, i, "id")
+		case contact == "":
+			return missingField(table, i, "contactId")
+		}
+	}
+	return nil
+}
+
+func missingField(table string, i int, field string) error {
+	return &InvalidError{Field: fmt.Sprintf("%s[%d].%s", table, i, field), Reason: "is required"}
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {

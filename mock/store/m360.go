@@ -324,10 +324,7 @@ func (s *Store) M360Contacts(account int64, f M360ContactFilter) ([]M360Contact,
 	} else {
 		list = s.m360.contacts.selectIn(account, nil)
 	}
-	list = slices.DeleteFunc(list, func(c M360Contact) bool {
-		return (f.UpdatedSince != nil && c.Updated < *f.UpdatedSince) ||
-			(f.ExternalID != "" && c.ExternalIDs.GHL != f.ExternalID)
-	})
+	list = slices.DeleteFunc(list, func(c M360Contact) bool { return !f.keeps(c.Updated, c.ExternalIDs) })
 	if f.UpdatedSince != nil {
 		byUpdated(list, func(c M360Contact) int64 { return c.Updated })
 	}

@@ -44,8 +44,7 @@ func (s *Store) M360Tasks(account int64, f M360TaskFilter) ([]M360Task, int, err
 		return nil, 0, err
 	}
 	list := s.m360.tasks.selectIn(account, func(t M360Task) bool {
-		return (f.ContactID == 0 || t.ContactID == f.ContactID) &&
-			(f.UpdatedSince == nil || t.Updated >= *f.UpdatedSince) &&
+		return (f.ContactID == 0 || t.ContactID == f.ContactID) && f.keeps(t.Updated, t.ExternalIDs) &&
 			(f.Completed == nil || t.Completed == *f.Completed)
 	})
 	if f.UpdatedSince != nil {
@@ -77,15 +76,22 @@ func (s *Store) DeleteM360Note(account, contact, id int64) error {
 	return m360Delete(s, &s.m360.notes, "Note", m360InContact(account, contact, id))
 }
 
-// M360Notes returns a page of a contact's notes, by id, and how many it has.
-func (s *Store) M360Notes(account, contact int64, p M360Paging) ([]M360Note, int, error) {
+// M360Notes returns the page of account's notes that f selects and how many
+// it selects in all: by (Updated, ID) when f.UpdatedSince is set, else by ID.
+// A named contact that account does not have is a NotFoundError.
+func (s *Store) M360Notes(account int64, f M360NoteFilter) ([]M360Note, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if err := s.m360Contact(account, contact); err != nil {
+	if err := s.m360ListOf(account, f.ContactID); err != nil {
 		return nil, 0, err
 	}
-	list := s.m360.notes.selectIn(account, func(n M360Note) bool { return n.ContactID == contact })
-	page, total := m360Page(list, p)
+	list := s.m360.notes.selectIn(account, func(n M360Note) bool {
+		return (f.ContactID == 0 || n.ContactID == f.ContactID) && f.keeps(n.Updated, n.ExternalIDs)
+	})
+	if f.UpdatedSince != nil {
+		byUpdated(list, func(n M360Note) int64 { return n.Updated })
+	}
+	page, total := m360Page(list, f.M360Paging)
 	return page, total, nil
 }
 
@@ -133,7 +139,8 @@ func (s *Store) DeleteM360Event(account, id int64) error {
 }
 
 // M360Events returns the page of account's events that f selects, by
-// (Start, ID), and how many it selects in all. A named contact that account
+// (Start, ID) or, when f.UpdatedSince is set, by (Updated, ID), and how many
+// it selects in all. A named contact that account
 // does not have is a NotFoundError.
 func (s *Store) M360Events(account int64, f M360EventFilter) ([]M360Event, int, error) {
 	s.mu.RLock()
@@ -142,10 +149,14 @@ func (s *Store) M360Events(account int64, f M360EventFilter) ([]M360Event, int, 
 		return nil, 0, err
 	}
 	list := s.m360.events.selectIn(account, func(e M360Event) bool {
-		return (f.ContactID == 0 || e.ContactID == f.ContactID) &&
+		return (f.ContactID == 0 || e.ContactID == f.ContactID) && f.keeps(e.Updated, e.ExternalIDs) &&
 			(f.From == nil || e.Start >= *f.From) && (f.To == nil || e.Start < *f.To)
 	})
-	slices.SortStableFunc(list, func(a, b M360Event) int { return cmp.Compare(a.Start, b.Start) })
+	if f.UpdatedSince != nil {
+		byUpdated(list, func(e M360Event) int64 { return e.Updated })
+	} else {
+		slices.SortStableFunc(list, func(a, b M360Event) int { return cmp.Compare(a.Start, b.Start) })
+	}
 	page, total := m360Page(list, f.M360Paging)
 	return page, total, nil
 }

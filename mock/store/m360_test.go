@@ -190,14 +190,14 @@ func TestM360ContactsFilterAndOrder(t *testing.T) {
 		{"past the end", store.M360ContactFilter{M360Paging: page(4, 2)}, nil, 5},
 		{"huge page", store.M360ContactFilter{M360Paging: page(1<<30, 100)}, nil, 5},
 		{"page size 0", store.M360ContactFilter{M360Paging: page(1, 0)}, nil, 5},
-		{"updatedSince orders by updated then id", store.M360ContactFilter{M360Paging: page(1, 25), UpdatedSince: since(t0.Unix() + 2)},
+		{"updatedSince orders by updated then id", store.M360ContactFilter{M360Paging: page(1, 25), M360Changes: store.M360Changes{UpdatedSince: since(t0.Unix() + 2)}},
 			[]int64{ids[2], ids[3], ids[4], ids[0], ids[1]}, 5},
-		{"updatedSince after the creates", store.M360ContactFilter{M360Paging: page(1, 25), UpdatedSince: since(t0.Unix() + 6)},
+		{"updatedSince after the creates", store.M360ContactFilter{M360Paging: page(1, 25), M360Changes: store.M360Changes{UpdatedSince: since(t0.Unix() + 6)}},
 			[]int64{ids[0], ids[1]}, 2},
 		{"email case-insensitive", store.M360ContactFilter{M360Paging: page(1, 25), Email: " C3@EXAMPLE.com"}, ids[3:4], 1},
 		{"email unknown", store.M360ContactFilter{M360Paging: page(1, 25), Email: "nobody@example.com"}, nil, 0},
-		{"externalId", store.M360ContactFilter{M360Paging: page(1, 25), ExternalID: "ghl1"}, []int64{ids[1], ids[3]}, 2},
-		{"externalId and updatedSince", store.M360ContactFilter{M360Paging: page(1, 25), ExternalID: "ghl0", UpdatedSince: since(t0.Unix() + 6)},
+		{"externalId", store.M360ContactFilter{M360Paging: page(1, 25), M360Changes: store.M360Changes{ExternalID: "ghl1"}}, []int64{ids[1], ids[3]}, 2},
+		{"externalId and updatedSince", store.M360ContactFilter{M360Paging: page(1, 25), M360Changes: store.M360Changes{ExternalID: "ghl0", UpdatedSince: since(t0.Unix() + 6)}},
 			[]int64{ids[0]}, 1},
 	}
 	for _, tt := range tests {
@@ -330,7 +330,7 @@ func TestM360Tasks(t *testing.T) {
 		{"all", store.M360TaskFilter{}, []int64{done.ID, open.ID}},
 		{"completed", store.M360TaskFilter{Completed: &yes}, []int64{done.ID}},
 		{"open", store.M360TaskFilter{Completed: &no}, []int64{open.ID}},
-		{"updatedSince", store.M360TaskFilter{UpdatedSince: &since}, []int64{open.ID}},
+		{"updatedSince", store.M360TaskFilter{M360Changes: store.M360Changes{UpdatedSince: &since}}, []int64{open.ID}},
 		{"other contact", store.M360TaskFilter{ContactID: other.ID}, nil},
 	}
 	for _, tt := range tests {
@@ -370,7 +370,7 @@ func TestM360NotesAndEvents(t *testing.T) {
 	if err != nil || n2.Body != "bye" || n2.ID != n.ID || n2.Author != "jdoe" {
 		t.Errorf("UpdateM360Note = %+v, %v", n2, err)
 	}
-	notes, total, _ := s.M360Notes(acct1, c.ID, store.M360Paging{Page: 1, PageSize: 10})
+	notes, total, _ := s.M360Notes(acct1, store.M360NoteFilter{M360Paging: store.M360Paging{Page: 1, PageSize: 10}, ContactID: c.ID})
 	if total != 1 || len(notes) != 1 {
 		t.Errorf("notes = %v", notes)
 	}

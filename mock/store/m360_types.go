@@ -64,8 +64,11 @@ type M360Task struct {
 	// cleared when it becomes false.
 	CompletedAt *int64 `json:"completedAt,omitempty" yaml:"completedAt,omitempty"`
 	Assignee    string `json:"assignee,omitempty" yaml:"assignee,omitempty"`
-	Created     int64  `json:"created" yaml:"created"`
-	Updated     int64  `json:"updated" yaml:"updated"`
+	// ExternalIDs are the task's ids in other systems: what made it can
+	// find it again (M360TaskFilter.ExternalID).
+	ExternalIDs M360ExternalIDs `json:"externalIds,omitzero" yaml:"externalIds,omitempty"`
+	Created     int64           `json:"created" yaml:"created"`
+	Updated     int64           `json:"updated" yaml:"updated"`
 }
 
 // M360Note is a note on a contact. Author is a username ("" for none).
@@ -75,8 +78,10 @@ type M360Note struct {
 	ContactID int64  `json:"contactId" yaml:"contactId"`
 	Body      string `json:"body" yaml:"body"`
 	Author    string `json:"author,omitempty" yaml:"author,omitempty"`
-	Created   int64  `json:"created" yaml:"created"`
-	Updated   int64  `json:"updated" yaml:"updated"`
+	// ExternalIDs are the note's ids in other systems (M360NoteFilter.ExternalID).
+	ExternalIDs M360ExternalIDs `json:"externalIds,omitzero" yaml:"externalIds,omitempty"`
+	Created     int64           `json:"created" yaml:"created"`
+	Updated     int64           `json:"updated" yaml:"updated"`
 }
 
 // Statuses of a calendar event.
@@ -143,27 +148,50 @@ type M360Paging struct {
 	Page, PageSize int
 }
 
-// M360ContactFilter selects an account's contacts. Zero fields select all.
+// M360ContactFilter selects an account's contacts, by id or, with
+// UpdatedSince, by (Updated, ID). Zero fields select all.
 type M360ContactFilter struct {
 	M360Paging
-	// UpdatedSince, when not nil, keeps contacts with Updated >= it and
-	// orders them by (Updated, ID); otherwise the order is by ID.
+	M360Changes
+	Email string // exact, case-insensitive
+}
+
+// M360Changes selects records by what changed and who made them. Zero
+// fields select all.
+type M360Changes struct {
+	// UpdatedSince, when not nil, keeps records with Updated >= it and
+	// orders them by (Updated, ID).
 	UpdatedSince *int64
-	Email        string // exact, case-insensitive
 	ExternalID   string // exact match of ExternalIDs.GHL
 }
 
-// M360TaskFilter selects an account's tasks. Zero fields select all.
-type M360TaskFilter struct {
-	M360Paging
-	ContactID    int64 // 0: every contact's
-	UpdatedSince *int64
-	Completed    *bool
+// keeps tells whether a record updated at updated with ids is selected.
+func (c M360Changes) keeps(updated int64, ids M360ExternalIDs) bool {
+	return (c.UpdatedSince == nil || updated >= *c.UpdatedSince) && (c.ExternalID == "" || ids.GHL == c.ExternalID)
 }
 
-// M360EventFilter selects an account's calendar events, ordered by (Start, ID).
+// M360TaskFilter selects an account's tasks, by id or, with UpdatedSince,
+// by (Updated, ID). Zero fields select all.
+type M360TaskFilter struct {
+	M360Paging
+	M360Changes
+	ContactID int64 // 0: every contact's
+	Completed *bool
+}
+
+// M360NoteFilter selects an account's notes, by id or, with UpdatedSince,
+// by (Updated, ID). Zero fields select all.
+type M360NoteFilter struct {
+	M360Paging
+	M360Changes
+	ContactID int64 // 0: every contact's
+}
+
+// M360EventFilter selects an account's calendar events, ordered by (Start,
+// ID) or, with UpdatedSince, by (Updated, ID).
 type M360EventFilter struct {
 	M360Paging
+	M360Changes
 	ContactID int64  // 0: every contact's
 	From      *int64 // Start >= From
 	To        *int64 // Start < To
