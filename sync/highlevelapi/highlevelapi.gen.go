@@ -2790,6 +2790,19 @@ type ClientInterface interface {
 	// past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 	// contact of the previous page).
 	//
+	// **Twin's own design** (the vendor documents the body as an empty object): the filter
+	// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+	// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+	// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+	// values (times in ms) then the id, and the page starts at the first contact that sorts
+	// after those values: a contact changed or deleted since the cursor was read moves no
+	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+	// asc}]`) without skipping any. Every change the live API reports as a contact update
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+	// non-string id is 422.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /contacts/search (the `SearchContactsAdvanced` operationId).
@@ -2802,6 +2815,19 @@ type ClientInterface interface {
 	// are ANDed; `sort` defaults to `dateAdded` descending. Pages with `page` (from 1) or,
 	// past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 	// contact of the previous page).
+	//
+	// **Twin's own design** (the vendor documents the body as an empty object): the filter
+	// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+	// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+	// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+	// values (times in ms) then the id, and the page starts at the first contact that sorts
+	// after those values: a contact changed or deleted since the cursor was read moves no
+	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+	// asc}]`) without skipping any. Every change the live API reports as a contact update
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+	// non-string id is 422.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3252,6 +3278,19 @@ func (c *Client) GetContactsByBusinessId(ctx context.Context, businessId string,
 // past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 // contact of the previous page).
 //
+// **Twin's own design** (the vendor documents the body as an empty object): the filter
+// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+// values (times in ms) then the id, and the page starts at the first contact that sorts
+// after those values: a contact changed or deleted since the cursor was read moves no
+// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+// asc}]`) without skipping any. Every change the live API reports as a contact update
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+// non-string id is 422.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /contacts/search (the `SearchContactsAdvanced` operationId).
@@ -3274,6 +3313,19 @@ func (c *Client) SearchContactsAdvancedWithBody(ctx context.Context, params *Sea
 // are ANDed; `sort` defaults to `dateAdded` descending. Pages with `page` (from 1) or,
 // past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 // contact of the previous page).
+//
+// **Twin's own design** (the vendor documents the body as an empty object): the filter
+// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+// values (times in ms) then the id, and the page starts at the first contact that sorts
+// after those values: a contact changed or deleted since the cursor was read moves no
+// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+// asc}]`) without skipping any. Every change the live API reports as a contact update
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+// non-string id is 422.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5898,6 +5950,19 @@ type ClientWithResponsesInterface interface {
 	// past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 	// contact of the previous page).
 	//
+	// **Twin's own design** (the vendor documents the body as an empty object): the filter
+	// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+	// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+	// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+	// values (times in ms) then the id, and the page starts at the first contact that sorts
+	// after those values: a contact changed or deleted since the cursor was read moves no
+	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+	// asc}]`) without skipping any. Every change the live API reports as a contact update
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+	// non-string id is 422.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /contacts/search (the `SearchContactsAdvanced` operationId).
@@ -5910,6 +5975,19 @@ type ClientWithResponsesInterface interface {
 	// are ANDed; `sort` defaults to `dateAdded` descending. Pages with `page` (from 1) or,
 	// past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 	// contact of the previous page).
+	//
+	// **Twin's own design** (the vendor documents the body as an empty object): the filter
+	// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+	// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+	// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+	// values (times in ms) then the id, and the page starts at the first contact that sorts
+	// after those values: a contact changed or deleted since the cursor was read moves no
+	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+	// asc}]`) without skipping any. Every change the live API reports as a contact update
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+	// non-string id is 422.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9284,6 +9362,19 @@ func (c *ClientWithResponses) GetContactsByBusinessIdWithResponse(ctx context.Co
 // past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 // contact of the previous page).
 //
+// **Twin's own design** (the vendor documents the body as an empty object): the filter
+// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+// values (times in ms) then the id, and the page starts at the first contact that sorts
+// after those values: a contact changed or deleted since the cursor was read moves no
+// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+// asc}]`) without skipping any. Every change the live API reports as a contact update
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+// non-string id is 422.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /contacts/search (the `SearchContactsAdvanced` operationId).
@@ -9302,6 +9393,19 @@ func (c *ClientWithResponses) SearchContactsAdvancedWithBodyWithResponse(ctx con
 // are ANDed; `sort` defaults to `dateAdded` descending. Pages with `page` (from 1) or,
 // past the first 10,000 results, with `searchAfter` (the `searchAfter` of the last
 // contact of the previous page).
+//
+// **Twin's own design** (the vendor documents the body as an empty object): the filter
+// fields, operators and sort fields below; `range` takes `{gt, gte, lt, lte}` (ANDed), a
+// time as ms since the epoch or ISO text; every sort ends with the contact `id`
+// ascending, so contacts with equal values keep one order. `searchAfter` holds the sort
+// values (times in ms) then the id, and the page starts at the first contact that sorts
+// after those values: a contact changed or deleted since the cursor was read moves no
+// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
+// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
+// asc}]`) without skipping any. Every change the live API reports as a contact update
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
+// non-string id is 422.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -448,6 +448,9 @@ type Note struct {
 	ContactId int64 `json:"contactId"`
 	Created   int64 `json:"created"`
 
+	// ExternalIds **[twin design]** The record's ids in other systems: `ghl`, the HighLevel id.
+	ExternalIds ExternalIds `json:"externalIds"`
+
 	// Id Example: 1001
 	Id      int64 `json:"id"`
 	Updated int64 `json:"updated"`
@@ -455,8 +458,9 @@ type Note struct {
 
 // NoteCreate defines model for NoteCreate.
 type NoteCreate struct {
-	Author *UserInput `json:"author,omitempty"`
-	Body   string     `json:"body"`
+	Author      *UserInput        `json:"author,omitempty"`
+	Body        string            `json:"body"`
+	ExternalIds *ExternalIdsInput `json:"externalIds,omitempty"`
 }
 
 // NoteList defines model for NoteList.
@@ -475,8 +479,9 @@ type NoteResult struct {
 
 // NoteUpdate defines model for NoteUpdate.
 type NoteUpdate struct {
-	Author *UserInput `json:"author,omitempty"`
-	Body   *string    `json:"body,omitempty"`
+	Author      *UserInput        `json:"author,omitempty"`
+	Body        *string           `json:"body,omitempty"`
+	ExternalIds *ExternalIdsInput `json:"externalIds,omitempty"`
 }
 
 // Ref defines model for Ref.
@@ -508,6 +513,9 @@ type Task struct {
 	// DueAt Example: 1700086400
 	DueAt *int64 `json:"dueAt"`
 
+	// ExternalIds **[twin design]** The record's ids in other systems: `ghl`, the HighLevel id.
+	ExternalIds ExternalIds `json:"externalIds"`
+
 	// Id Example: 1001
 	Id int64 `json:"id"`
 
@@ -518,11 +526,12 @@ type Task struct {
 
 // TaskCreate defines model for TaskCreate.
 type TaskCreate struct {
-	Assignee    *UserInput `json:"assignee,omitempty"`
-	Completed   *bool      `json:"completed,omitempty"`
-	Description *string    `json:"description,omitempty"`
-	DueAt       *int64     `json:"dueAt,omitempty"`
-	Title       string     `json:"title"`
+	Assignee    *UserInput        `json:"assignee,omitempty"`
+	Completed   *bool             `json:"completed,omitempty"`
+	Description *string           `json:"description,omitempty"`
+	DueAt       *int64            `json:"dueAt,omitempty"`
+	ExternalIds *ExternalIdsInput `json:"externalIds,omitempty"`
+	Title       string            `json:"title"`
 }
 
 // TaskList defines model for TaskList.
@@ -541,11 +550,12 @@ type TaskResult struct {
 
 // TaskUpdate defines model for TaskUpdate.
 type TaskUpdate struct {
-	Assignee    *UserInput `json:"assignee,omitempty"`
-	Completed   *bool      `json:"completed,omitempty"`
-	Description *string    `json:"description,omitempty"`
-	DueAt       *int64     `json:"dueAt,omitempty"`
-	Title       *string    `json:"title,omitempty"`
+	Assignee    *UserInput        `json:"assignee,omitempty"`
+	Completed   *bool             `json:"completed,omitempty"`
+	Description *string           `json:"description,omitempty"`
+	DueAt       *int64            `json:"dueAt,omitempty"`
+	ExternalIds *ExternalIdsInput `json:"externalIds,omitempty"`
+	Title       *string           `json:"title,omitempty"`
 }
 
 // Trigger **[twin design]** A contact entered into a campaign; one per campaign and contact.
@@ -667,6 +677,9 @@ type ContactId = int64
 // EventId Example: 1001
 type EventId = int64
 
+// ExternalId Example: seD4PfOuKoVMLkEZqohJ
+type ExternalId = string
+
 // M360DeliveryHeader defines model for M360DeliveryHeader.
 type M360DeliveryHeader = string
 
@@ -730,8 +743,14 @@ type M360ListEventsParams struct {
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
 
 	// PageSize Records per page. **[twin design]** At most 100; 0 returns no records, only `total`.
-	PageSize  *PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
-	ContactId *int64    `form:"contactId,omitempty" json:"contactId,omitempty"`
+	PageSize *PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// UpdatedSince **[twin design]** Epoch seconds: records with `updated >= updatedSince`, ordered by `updated` then `id`.
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// ExternalId **[twin design]** Records whose `externalIds.ghl` equals it exactly.
+	ExternalId *ExternalId `form:"externalId,omitempty" json:"externalId,omitempty"`
+	ContactId  *int64      `form:"contactId,omitempty" json:"contactId,omitempty"`
 
 	// From Epoch seconds; events starting at or after it.
 	From *int64 `form:"from,omitempty" json:"from,omitempty"`
@@ -772,8 +791,8 @@ type M360ListContactsParams struct {
 	// Email **[twin design]** Exact email, case-insensitive.
 	Email *string `form:"email,omitempty" json:"email,omitempty"`
 
-	// ExternalId **[twin design]** Matches `externalIds.ghl` exactly.
-	ExternalId *string `form:"externalId,omitempty" json:"externalId,omitempty"`
+	// ExternalId **[twin design]** Records whose `externalIds.ghl` equals it exactly.
+	ExternalId *ExternalId `form:"externalId,omitempty" json:"externalId,omitempty"`
 }
 
 // M360ListNotesParams defines parameters for M360ListNotes.
@@ -783,6 +802,12 @@ type M360ListNotesParams struct {
 
 	// PageSize Records per page. **[twin design]** At most 100; 0 returns no records, only `total`.
 	PageSize *PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// UpdatedSince **[twin design]** Epoch seconds: records with `updated >= updatedSince`, ordered by `updated` then `id`.
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// ExternalId **[twin design]** Records whose `externalIds.ghl` equals it exactly.
+	ExternalId *ExternalId `form:"externalId,omitempty" json:"externalId,omitempty"`
 }
 
 // M360ListContactTasksParams defines parameters for M360ListContactTasks.
@@ -792,6 +817,28 @@ type M360ListContactTasksParams struct {
 
 	// PageSize Records per page. **[twin design]** At most 100; 0 returns no records, only `total`.
 	PageSize *PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// UpdatedSince **[twin design]** Epoch seconds: records with `updated >= updatedSince`, ordered by `updated` then `id`.
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// ExternalId **[twin design]** Records whose `externalIds.ghl` equals it exactly.
+	ExternalId *ExternalId `form:"externalId,omitempty" json:"externalId,omitempty"`
+}
+
+// M360ListAccountNotesParams defines parameters for M360ListAccountNotes.
+type M360ListAccountNotesParams struct {
+	// Page Page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Records per page. **[twin design]** At most 100; 0 returns no records, only `total`.
+	PageSize *PageSize `form:"pageSize,omitempty" json:"pageSize,omitempty"`
+
+	// UpdatedSince **[twin design]** Epoch seconds: records with `updated >= updatedSince`, ordered by `updated` then `id`.
+	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+
+	// ExternalId **[twin design]** Records whose `externalIds.ghl` equals it exactly.
+	ExternalId *ExternalId `form:"externalId,omitempty" json:"externalId,omitempty"`
+	ContactId  *int64      `form:"contactId,omitempty" json:"contactId,omitempty"`
 }
 
 // M360ListTasksParams defines parameters for M360ListTasks.
@@ -804,7 +851,10 @@ type M360ListTasksParams struct {
 
 	// UpdatedSince **[twin design]** Epoch seconds: records with `updated >= updatedSince`, ordered by `updated` then `id`.
 	UpdatedSince *UpdatedSince `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
-	Completed    *bool         `form:"completed,omitempty" json:"completed,omitempty"`
+
+	// ExternalId **[twin design]** Records whose `externalIds.ghl` equals it exactly.
+	ExternalId *ExternalId `form:"externalId,omitempty" json:"externalId,omitempty"`
+	Completed  *bool       `form:"completed,omitempty" json:"completed,omitempty"`
 }
 
 // M360ListWebhooksParams defines parameters for M360ListWebhooks.
@@ -931,7 +981,9 @@ type ClientInterface interface {
 	//
 	// **[twin design]** The account's calendar events by `start` then `id` ascending.
 	// `contactId` keeps one contact's (404 when the account has no such contact); `from` and
-	// `to` keep the events with `from <= start < to`.
+	// `to` keep the events with `from <= start < to`; `updatedSince` the events with
+	// `updated >= updatedSince`, then ordered by `updated` then `id`; `externalId` those whose
+	// `externalIds.ghl` equals it.
 	//
 	// Corresponds with GET /v1/calendar/events (the `M360ListEvents` operationId).
 	M360ListEvents(ctx context.Context, params *M360ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1101,7 +1153,9 @@ type ClientInterface interface {
 
 	// M360ListNotes List a contact's notes
 	//
-	// **[twin design]** The contact's notes by `id` ascending.
+	// **[twin design]** The contact's notes by `id` ascending; with `updatedSince`, the notes
+	// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+	// `externalIds.ghl` equals it.
 	//
 	// Corresponds with GET /v1/contacts/{contactId}/notes (the `M360ListNotes` operationId).
 	M360ListNotes(ctx context.Context, contactId ContactId, params *M360ListNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1150,7 +1204,9 @@ type ClientInterface interface {
 
 	// M360ListContactTasks List a contact's tasks
 	//
-	// **[twin design]** The contact's tasks by `id` ascending.
+	// **[twin design]** The contact's tasks by `id` ascending; with `updatedSince`, the tasks
+	// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+	// `externalIds.ghl` equals it.
 	//
 	// Corresponds with GET /v1/contacts/{contactId}/tasks (the `M360ListContactTasks` operationId).
 	M360ListContactTasks(ctx context.Context, contactId ContactId, params *M360ListContactTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1205,11 +1261,22 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/contacts/{contactId}/tasks/{taskId} (the `M360UpdateTask` operationId).
 	M360UpdateTask(ctx context.Context, contactId ContactId, taskId TaskId, body M360UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// M360ListAccountNotes List the account's notes
+	//
+	// **[twin design]** Every note of the account, by `id` ascending: `contactId` keeps one
+	// contact's (404 when the account has no such contact); `updatedSince` the notes with
+	// `updated >= updatedSince`, ordered by `updated` then `id`; `externalId` those whose
+	// `externalIds.ghl` equals it.
+	//
+	// Corresponds with GET /v1/notes (the `M360ListAccountNotes` operationId).
+	M360ListAccountNotes(ctx context.Context, params *M360ListAccountNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// M360ListTasks List the account's tasks
 	//
 	// **[twin design]** Every task of the account, so a sync can find new and completed tasks:
 	// `completed` keeps the (un)completed ones; `updatedSince` the tasks with
-	// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`).
+	// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`);
+	// `externalId` those whose `externalIds.ghl` equals it.
 	//
 	// Corresponds with GET /v1/tasks (the `M360ListTasks` operationId).
 	M360ListTasks(ctx context.Context, params *M360ListTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1276,7 +1343,9 @@ func (c *Client) M360GetAccount(ctx context.Context, reqEditors ...RequestEditor
 //
 // **[twin design]** The account's calendar events by `start` then `id` ascending.
 // `contactId` keeps one contact's (404 when the account has no such contact); `from` and
-// `to` keep the events with `from <= start < to`.
+// `to` keep the events with `from <= start < to`; `updatedSince` the events with
+// `updated >= updatedSince`, then ordered by `updated` then `id`; `externalId` those whose
+// `externalIds.ghl` equals it.
 //
 // Corresponds with GET /v1/calendar/events (the `M360ListEvents` operationId).
 func (c *Client) M360ListEvents(ctx context.Context, params *M360ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1636,7 +1705,9 @@ func (c *Client) M360ReplaceContact(ctx context.Context, contactId ContactId, bo
 
 // M360ListNotes List a contact's notes
 //
-// **[twin design]** The contact's notes by `id` ascending.
+// **[twin design]** The contact's notes by `id` ascending; with `updatedSince`, the notes
+// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+// `externalIds.ghl` equals it.
 //
 // Corresponds with GET /v1/contacts/{contactId}/notes (the `M360ListNotes` operationId).
 func (c *Client) M360ListNotes(ctx context.Context, contactId ContactId, params *M360ListNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1755,7 +1826,9 @@ func (c *Client) M360UpdateNote(ctx context.Context, contactId ContactId, noteId
 
 // M360ListContactTasks List a contact's tasks
 //
-// **[twin design]** The contact's tasks by `id` ascending.
+// **[twin design]** The contact's tasks by `id` ascending; with `updatedSince`, the tasks
+// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+// `externalIds.ghl` equals it.
 //
 // Corresponds with GET /v1/contacts/{contactId}/tasks (the `M360ListContactTasks` operationId).
 func (c *Client) M360ListContactTasks(ctx context.Context, contactId ContactId, params *M360ListContactTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1880,11 +1953,32 @@ func (c *Client) M360UpdateTask(ctx context.Context, contactId ContactId, taskId
 	return c.Client.Do(req)
 }
 
+// M360ListAccountNotes List the account's notes
+//
+// **[twin design]** Every note of the account, by `id` ascending: `contactId` keeps one
+// contact's (404 when the account has no such contact); `updatedSince` the notes with
+// `updated >= updatedSince`, ordered by `updated` then `id`; `externalId` those whose
+// `externalIds.ghl` equals it.
+//
+// Corresponds with GET /v1/notes (the `M360ListAccountNotes` operationId).
+func (c *Client) M360ListAccountNotes(ctx context.Context, params *M360ListAccountNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewM360ListAccountNotesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // M360ListTasks List the account's tasks
 //
 // **[twin design]** Every task of the account, so a sync can find new and completed tasks:
 // `completed` keeps the (un)completed ones; `updatedSince` the tasks with
-// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`).
+// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`);
+// `externalId` those whose `externalIds.ghl` equals it.
 //
 // Corresponds with GET /v1/tasks (the `M360ListTasks` operationId).
 func (c *Client) M360ListTasks(ctx context.Context, params *M360ListTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2049,6 +2143,30 @@ func NewM360ListEventsRequest(server string, params *M360ListEventsParams) (*htt
 		if params.PageSize != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedSince", *params.UpdatedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExternalId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "externalId", *params.ExternalId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2799,6 +2917,30 @@ func NewM360ListNotesRequest(server string, contactId ContactId, params *M360Lis
 
 		}
 
+		if params.UpdatedSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedSince", *params.UpdatedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExternalId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "externalId", *params.ExternalId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3055,6 +3197,30 @@ func NewM360ListContactTasksRequest(server string, contactId ContactId, params *
 
 		}
 
+		if params.UpdatedSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedSince", *params.UpdatedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExternalId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "externalId", *params.ExternalId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -3252,6 +3418,108 @@ func NewM360UpdateTaskRequestWithBody(server string, contactId ContactId, taskId
 	return req, nil
 }
 
+// NewM360ListAccountNotesRequest constructs an http.Request for the M360ListAccountNotes method
+func NewM360ListAccountNotesRequest(server string, params *M360ListAccountNotesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageSize", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedSince", *params.UpdatedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExternalId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "externalId", *params.ExternalId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContactId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "contactId", *params.ContactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewM360ListTasksRequest constructs an http.Request for the M360ListTasks method
 func NewM360ListTasksRequest(server string, params *M360ListTasksParams) (*http.Request, error) {
 	var err error
@@ -3307,6 +3575,18 @@ func NewM360ListTasksRequest(server string, params *M360ListTasksParams) (*http.
 		if params.UpdatedSince != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedSince", *params.UpdatedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExternalId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "externalId", *params.ExternalId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3539,7 +3819,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// **[twin design]** The account's calendar events by `start` then `id` ascending.
 	// `contactId` keeps one contact's (404 when the account has no such contact); `from` and
-	// `to` keep the events with `from <= start < to`.
+	// `to` keep the events with `from <= start < to`; `updatedSince` the events with
+	// `updated >= updatedSince`, then ordered by `updated` then `id`; `externalId` those whose
+	// `externalIds.ghl` equals it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3727,7 +4009,9 @@ type ClientWithResponsesInterface interface {
 
 	// M360ListNotesWithResponse List a contact's notes
 	//
-	// **[twin design]** The contact's notes by `id` ascending.
+	// **[twin design]** The contact's notes by `id` ascending; with `updatedSince`, the notes
+	// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+	// `externalIds.ghl` equals it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3782,7 +4066,9 @@ type ClientWithResponsesInterface interface {
 
 	// M360ListContactTasksWithResponse List a contact's tasks
 	//
-	// **[twin design]** The contact's tasks by `id` ascending.
+	// **[twin design]** The contact's tasks by `id` ascending; with `updatedSince`, the tasks
+	// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+	// `externalIds.ghl` equals it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3843,11 +4129,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/contacts/{contactId}/tasks/{taskId} (the `M360UpdateTask` operationId).
 	M360UpdateTaskWithResponse(ctx context.Context, contactId ContactId, taskId TaskId, body M360UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*M360UpdateTaskResponse, error)
 
+	// M360ListAccountNotesWithResponse List the account's notes
+	//
+	// **[twin design]** Every note of the account, by `id` ascending: `contactId` keeps one
+	// contact's (404 when the account has no such contact); `updatedSince` the notes with
+	// `updated >= updatedSince`, ordered by `updated` then `id`; `externalId` those whose
+	// `externalIds.ghl` equals it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/notes (the `M360ListAccountNotes` operationId).
+	M360ListAccountNotesWithResponse(ctx context.Context, params *M360ListAccountNotesParams, reqEditors ...RequestEditorFn) (*M360ListAccountNotesResponse, error)
+
 	// M360ListTasksWithResponse List the account's tasks
 	//
 	// **[twin design]** Every task of the account, so a sync can find new and completed tasks:
 	// `completed` keeps the (un)completed ones; `updatedSince` the tasks with
-	// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`).
+	// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`);
+	// `externalId` those whose `externalIds.ghl` equals it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8156,6 +8455,175 @@ func (r M360UpdateTaskResponse) ContentType() string {
 	return ""
 }
 
+// M360ListAccountNotesResponse200Headers the declared response headers of an HTTP 200 response for M360ListAccountNotes
+type M360ListAccountNotesResponse200Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+// M360ListAccountNotesResponse400Headers the declared response headers of an HTTP 400 response for M360ListAccountNotes
+type M360ListAccountNotesResponse400Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+// M360ListAccountNotesResponse401Headers the declared response headers of an HTTP 401 response for M360ListAccountNotes
+type M360ListAccountNotesResponse401Headers struct {
+	WWWAuthenticate     *string
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+// M360ListAccountNotesResponse403Headers the declared response headers of an HTTP 403 response for M360ListAccountNotes
+type M360ListAccountNotesResponse403Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+// M360ListAccountNotesResponse404Headers the declared response headers of an HTTP 404 response for M360ListAccountNotes
+type M360ListAccountNotesResponse404Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+// M360ListAccountNotesResponse422Headers the declared response headers of an HTTP 422 response for M360ListAccountNotes
+type M360ListAccountNotesResponse422Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+// M360ListAccountNotesResponse429Headers the declared response headers of an HTTP 429 response for M360ListAccountNotes
+type M360ListAccountNotesResponse429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+// M360ListAccountNotesResponse500Headers the declared response headers of an HTTP 500 response for M360ListAccountNotes
+type M360ListAccountNotesResponse500Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRateLimitReset     *int64
+}
+
+type M360ListAccountNotesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NoteList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *M360ListAccountNotesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *M360ListAccountNotesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *M360ListAccountNotesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *M360ListAccountNotesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *M360ListAccountNotesResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *M360ListAccountNotesResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *M360ListAccountNotesResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *M360ListAccountNotesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON200() *NoteList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r M360ListAccountNotesResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r M360ListAccountNotesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r M360ListAccountNotesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r M360ListAccountNotesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r M360ListAccountNotesResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r M360ListAccountNotesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // M360ListTasksResponse200Headers the declared response headers of an HTTP 200 response for M360ListTasks
 type M360ListTasksResponse200Headers struct {
 	XRateLimitLimit     *int
@@ -8851,7 +9319,9 @@ func (c *ClientWithResponses) M360GetAccountWithResponse(ctx context.Context, re
 //
 // **[twin design]** The account's calendar events by `start` then `id` ascending.
 // `contactId` keeps one contact's (404 when the account has no such contact); `from` and
-// `to` keep the events with `from <= start < to`.
+// `to` keep the events with `from <= start < to`; `updatedSince` the events with
+// `updated >= updatedSince`, then ordered by `updated` then `id`; `externalId` those whose
+// `externalIds.ghl` equals it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9153,7 +9623,9 @@ func (c *ClientWithResponses) M360ReplaceContactWithResponse(ctx context.Context
 
 // M360ListNotesWithResponse List a contact's notes
 //
-// **[twin design]** The contact's notes by `id` ascending.
+// **[twin design]** The contact's notes by `id` ascending; with `updatedSince`, the notes
+// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+// `externalIds.ghl` equals it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9250,7 +9722,9 @@ func (c *ClientWithResponses) M360UpdateNoteWithResponse(ctx context.Context, co
 
 // M360ListContactTasksWithResponse List a contact's tasks
 //
-// **[twin design]** The contact's tasks by `id` ascending.
+// **[twin design]** The contact's tasks by `id` ascending; with `updatedSince`, the tasks
+// with `updated >= updatedSince` by `updated` then `id`; `externalId` keeps those whose
+// `externalIds.ghl` equals it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9353,11 +9827,30 @@ func (c *ClientWithResponses) M360UpdateTaskWithResponse(ctx context.Context, co
 	return ParseM360UpdateTaskResponse(rsp)
 }
 
+// M360ListAccountNotesWithResponse List the account's notes
+//
+// **[twin design]** Every note of the account, by `id` ascending: `contactId` keeps one
+// contact's (404 when the account has no such contact); `updatedSince` the notes with
+// `updated >= updatedSince`, ordered by `updated` then `id`; `externalId` those whose
+// `externalIds.ghl` equals it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/notes (the `M360ListAccountNotes` operationId).
+func (c *ClientWithResponses) M360ListAccountNotesWithResponse(ctx context.Context, params *M360ListAccountNotesParams, reqEditors ...RequestEditorFn) (*M360ListAccountNotesResponse, error) {
+	rsp, err := c.M360ListAccountNotes(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseM360ListAccountNotesResponse(rsp)
+}
+
 // M360ListTasksWithResponse List the account's tasks
 //
 // **[twin design]** Every task of the account, so a sync can find new and completed tasks:
 // `completed` keeps the (un)completed ones; `updatedSince` the tasks with
-// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`).
+// `updated >= updatedSince`, ordered by `updated` then `id` (otherwise by `id`);
+// `externalId` those whose `externalIds.ghl` equals it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -16573,6 +17066,290 @@ func ParseM360UpdateTaskResponse(rsp *http.Response) (*M360UpdateTaskResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers M360UpdateTaskResponse500Headers
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseM360ListAccountNotesResponse parses an HTTP response from a M360ListAccountNotesWithResponse call
+func ParseM360ListAccountNotesResponse(rsp *http.Response) (*M360ListAccountNotesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &M360ListAccountNotesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NoteList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers M360ListAccountNotesResponse200Headers
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers M360ListAccountNotesResponse400Headers
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers M360ListAccountNotesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers M360ListAccountNotesResponse403Headers
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers M360ListAccountNotesResponse404Headers
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers M360ListAccountNotesResponse422Headers
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers M360ListAccountNotesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Rate-Limit-Reset"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers M360ListAccountNotesResponse500Headers
 		if values := rsp.Header.Values("X-Rate-Limit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Rate-Limit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

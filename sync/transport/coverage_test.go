@@ -164,6 +164,7 @@ func TestEveryM360OperationThroughTheStrictStack(t *testing.T) {
 	must(c.M360GetNoteWithResponse(ctx, cid, nid))(t, "m360-get-note")
 	must(c.M360UpdateNoteWithResponse(ctx, cid, nid, m360api.NoteUpdate{Body: ptr("Twice")}))(t, "m360-update-note")
 	must(c.M360ListNotesWithResponse(ctx, cid, nil))(t, "m360-list-notes")
+	must(c.M360ListAccountNotesWithResponse(ctx, &m360api.M360ListAccountNotesParams{ContactId: &cid}))(t, "m360-list-account-notes")
 
 	event := must(c.M360CreateEventWithResponse(ctx, m360api.EventCreate{ContactId: cid, Title: ptr("Demo"), Start: start, End: start + 1800}))(t, "m360-create-event")
 	eid := event.JSON201.Result.Id
