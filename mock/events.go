@@ -24,9 +24,9 @@ const (
 // headerM360Signature carries a Marketing 360 delivery's HMAC signature.
 const headerM360Signature = "X-M360-Signature"
 
-// emitter turns the store's changes into webhook deliveries: HighLevel
-// events for the apps installed on the change's location, Marketing 360
-// events for the account's subscriptions. The store tells it each change
+// emitter turns the store's changes into webhook deliveries, to the
+// subscriptions the store holds: HighLevel events for the apps installed on
+// the change's location, Marketing 360 events for the account's. The store tells it each change
 // under its lock; it queues the change and returns, and its goroutine does
 // the rest, so a request never waits on a webhook.
 type emitter struct {
@@ -101,14 +101,15 @@ func (e *emitter) route(c store.Change) {
 		if !ok {
 			continue // a spec given with --spec may have no catalog
 		}
-		for _, app := range e.apps.WebhookApps(ev.LocationID) {
-			if !app.Receives(ev.Type, hook.Scopes) {
+		for _, sub := range e.store.Webhooks() {
+			app, ok := e.apps.App(sub.ClientID)
+			if !ok || !sub.Receives(ev.Type) || !app.Allows(hook.Scopes) || !e.apps.Installed(sub.ClientID, ev.LocationID) {
 				continue
 			}
 			id := uuid(e.ids)
 			body, err := ev.Body(app.AppID(), id, c.At)
 			e.send(err, webhooks.Message{Twin: twinHighLevel, Event: ev.Type, EventID: id,
-				Subscription: app.ClientID, Target: app.WebhookURL, Resource: "contact/" + ev.ContactID,
+				Subscription: app.ClientID, Target: sub.URL, Resource: "contact/" + ev.ContactID,
 				At: c.At, Body: body, Signer: e.keys})
 		}
 	}

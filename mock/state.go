@@ -60,6 +60,7 @@ func (s *Server) seedData(ids *store.IDs) error {
 		if err := checkWebhookApp(a, s.HighLevel.spec); err != nil {
 			return fmt.Errorf("mock: %w", err)
 		}
+		s.store.SetWebhook(store.Webhook{ClientID: a.ClientID, URL: a.WebhookURL, Events: a.WebhookEvents})
 		s.tokens.PutApp(a)
 	}
 	life := auth.DefaultLifetimes()
@@ -237,23 +238,14 @@ func decodeStateFile(path string) decodedState {
 	return d
 }
 
-// overlay lays top over base: locations merge by id (top wins) and the
-// records of both are kept; but when top has Marketing 360 accounts of its
-// own (an exported state has the default one too), its Marketing 360 tables
-// replace base's.
+// overlay lays top over base: locations merge by id and HighLevel webhook
+// subscriptions by app (top wins), and the records of both are kept; but
+// when top has Marketing 360 accounts of its own (an exported state has the
+// default one too), its Marketing 360 tables replace base's.
 func overlay(base, top store.State) store.State {
 	out := top
-	seen := map[string]bool{}
-	for _, l := range top.Locations {
-		seen[l.ID] = true
-	}
-	out.Locations = nil
-	for _, l := range base.Locations {
-		if !seen[l.ID] {
-			out.Locations = append(out.Locations, l)
-		}
-	}
-	out.Locations = append(out.Locations, top.Locations...)
+	out.Locations = mergeBy(base.Locations, top.Locations, func(l store.Location) string { return l.ID })
+	out.Webhooks = mergeBy(base.Webhooks, top.Webhooks, func(w store.Webhook) string { return w.ClientID })
 	out.Contacts = append(base.Contacts, top.Contacts...)
 	out.Tasks = append(base.Tasks, top.Tasks...)
 	out.Notes = append(base.Notes, top.Notes...)
@@ -269,6 +261,21 @@ func overlay(base, top store.State) store.State {
 		out.M360Webhooks = append(base.M360Webhooks, top.M360Webhooks...)
 	}
 	return out
+}
+
+// mergeBy is base's items whose key top lacks, then top's.
+func mergeBy[T any](base, top []T, key func(T) string) []T {
+	seen := map[string]bool{}
+	for _, v := range top {
+		seen[key(v)] = true
+	}
+	var out []T
+	for _, v := range base {
+		if !seen[key(v)] {
+			out = append(out, v)
+		}
+	}
+	return append(out, top...)
 }
 
 // staticTokens lists the default and the configured static tokens.
