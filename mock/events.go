@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/m360"
@@ -106,7 +107,7 @@ func (e *emitter) route(c store.Change) {
 			if !ok || !sub.Receives(ev.Type) || !app.Allows(hook.Scopes) || !e.apps.Installed(sub.ClientID, ev.LocationID) {
 				continue
 			}
-			id := uuid(e.ids)
+			id := uuid.Format(e.ids.Token(32))
 			body, err := ev.Body(app.AppID(), id, c.At)
 			e.send(err, webhooks.Message{Twin: twinHighLevel, Event: ev.Type, EventID: id,
 				Subscription: app.ClientID, Target: sub.URL, Resource: "contact/" + ev.ContactID,

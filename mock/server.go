@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
@@ -142,7 +143,7 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid(ids) }}
+	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid.Format(ids.Token(32)) }}
 	hl, err := pipeline.New(pipeline.Config{
 		Spec:              spec,
 		Handlers:          api.Handlers(),

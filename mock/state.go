@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 
+	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -37,10 +38,10 @@ func (s *Server) seedData(ids *store.IDs) error {
 		}
 		s.store.PutLocation(l)
 	}
-	hl.Token = "pit-" + uuid(ids)
+	hl.Token = "pit-" + uuid.Format(ids.Token(32))
 	hl.App = auth.App{
 		ClientID:     ids.ObjectID() + "-" + ids.Token(8),
-		ClientSecret: uuid(ids),
+		ClientSecret: uuid.Format(ids.Token(32)),
 		Name:         "Contactbridge Dev App",
 		RedirectURIs: []string{"http://127.0.0.1:8080/oauth/callback", "http://localhost:8080/oauth/callback"},
 		Scopes:       SpecScopes(s.HighLevel.spec),
@@ -353,9 +354,4 @@ func defaultLocation(ids *store.IDs) store.Location {
 			{ID: ids.New(), Key: "contact.plan", Name: "Plan"},
 		},
 	}
-}
-
-func uuid(ids *store.IDs) string {
-	h := ids.Token(32)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/contactbridge/contactbridge/internal/uuid"
 )
 
 // OAuth errors, as RFC 6749 names them; OAuthError carries one.
@@ -324,7 +326,7 @@ func (r *Registry) Mint(location string, scopes []string, ttl time.Duration, pit
 	p := Principal{Kind: OAuthAccess, AppID: "admin", LocationID: location, Scopes: slices.Clone(scopes)}
 	token := r.secret(40)
 	if pit {
-		token = "pit-" + uuidShape(r.secret(32))
+		token = "pit-" + uuid.Format(r.secret(32))
 		p.Kind, p.AppID = PrivateIntegration, "pit-"+token[4:12]
 	}
 	switch {
@@ -368,8 +370,4 @@ func (r *Registry) secret(n int) string {
 	b := make([]byte, (n+1)/2)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)[:n]
-}
-
-func uuidShape(h string) string {
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
