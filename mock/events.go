@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
@@ -129,11 +130,11 @@ func (e *emitter) route(c store.Change) {
 
 func (e *emitter) send(encodeErr error, m webhooks.Message) {
 	if encodeErr != nil {
-		e.log.Error("webhook payload does not encode", "event", m.Event, "error", encodeErr)
+		e.log.Error("webhook payload does not encode", logkey.Event, m.Event, logkey.Err, encodeErr)
 		return
 	}
 	if _, err := e.dispatcher.Send(m); err != nil {
-		e.log.Error("webhook not queued", "event", m.Event, "eventId", m.EventID, "error", err)
+		e.log.Error("webhook not queued", logkey.Event, m.Event, logkey.EventID, m.EventID, logkey.Err, err)
 	}
 }
 

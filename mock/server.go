@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
@@ -106,7 +107,7 @@ func NewServer(opts Options) (*Server, error) {
 		tokens:    auth.NewRegistry(clk),
 		keys:      auth.NewKeyRing(),
 		early:     early,
-		log:       opts.Logger.With("component", "mock"),
+		log:       opts.Logger.With(logkey.Component, "mock"),
 	}
 	s.tokens.Secrets = ids.Token
 	s.tokens.KnownLocation = func(id string) bool {
@@ -312,7 +313,7 @@ func (s *Server) startWebhooks(seed uint64) error {
 		return fmt.Errorf("mock: %w", err)
 	}
 	s.emitter = &emitter{dispatcher: s.webhooks, keys: keys, apps: s.tokens, store: s.store, hl: s.HighLevel.spec,
-		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With("component", "webhooks")}
+		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With(logkey.Component, "webhooks")}
 	s.emitter.SetEventOptions(o.EventOptions)
 	s.emitter.start()
 	return nil
@@ -325,8 +326,8 @@ func accessLog(log *slog.Logger) pipeline.Middleware {
 			start := time.Now()
 			next.ServeHTTP(w, r)
 			x := pipeline.ExchangeFrom(r.Context())
-			log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"operation", x.OperationID(), "status", x.Status, "duration", time.Since(start))
+			log.DebugContext(r.Context(), "request", logkey.Method, r.Method, logkey.Path, r.URL.Path,
+				logkey.Operation, x.OperationID(), logkey.Status, x.Status, logkey.Duration, time.Since(start))
 		})
 	}
 }

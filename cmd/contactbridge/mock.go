@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/contactbridge/contactbridge/fixtures"
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
@@ -179,8 +180,8 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	printBanner(stdout, srv, opts)
-	logger.Info("twins serving", "highlevel", srv.HighLevel.URL(), "m360", srv.M360.URL(), "data", data,
-		"strict", opts.Strict, "limits", opts.HighLevel.Limits.Enabled)
+	logger.Info("twins serving", logkey.HighLevel, srv.HighLevel.URL(), logkey.M360, srv.M360.URL(), logkey.Data, data,
+		logkey.Strict, opts.Strict, logkey.Limits, opts.HighLevel.Limits.Enabled)
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
 	return srv.Close()

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
@@ -85,7 +86,7 @@ func New(opts Options) *Injector {
 	if in.log == nil {
 		in.log = slog.Default()
 	}
-	in.log = in.log.With("component", "faults")
+	in.log = in.log.With(logkey.Component, "faults")
 	return in
 }
 

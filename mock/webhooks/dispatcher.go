@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock/clock"
 )
 
@@ -135,7 +136,7 @@ func New(opts Options) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{clock: opts.Clock, keys: opts.Keys, client: opts.Client, validate: opts.Validate,
 		observe: opts.Observe, spool: opts.Spool, seed: opts.Seed, logSize: opts.LogSize,
-		log: opts.Logger.With("component", "webhooks"), settings: settings,
+		log: opts.Logger.With(logkey.Component, "webhooks"), settings: settings,
 		byID: map[string]*delivery{}, lanes: map[string]*lane{}, changed: make(chan struct{})}
 	if d.client == nil {
 		d.ownsHTTP = true
@@ -202,7 +203,7 @@ func (d *Dispatcher) send(m Message, invalid error) (Delivery, error) {
 	}
 	del := d.add(m, "")
 	if invalid != nil {
-		d.log.Error("webhook payload does not match the spec; not sent", "delivery", del.ID, "event", m.Event, "error", invalid)
+		d.log.Error("webhook payload does not match the spec; not sent", logkey.Delivery, del.ID, logkey.Event, m.Event, logkey.Err, invalid)
 		del.Status, del.Error = StatusInvalid, invalid.Error()
 		d.archive(del)
 		return del.view(), nil
@@ -430,8 +431,8 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 		del.Status, del.Error, del.NextAttempt = StatusFailed, out.attempt.Error, nil
 		l.queue = l.queue[1:]
 		d.archive(del)
-		d.log.Warn("webhook delivery failed after its last attempt", "delivery", del.ID, "event", del.Event,
-			"eventId", del.EventID, "target", loggable(del.Target), "attempts", len(del.Attempts), "error", del.Error)
+		d.log.Warn("webhook delivery failed after its last attempt", logkey.Delivery, del.ID, logkey.Event, del.Event,
+			logkey.EventID, del.EventID, logkey.Target, loggable(del.Target), logkey.Attempts, len(del.Attempts), logkey.Err, del.Error)
 	case d.draining:
 		// The last attempt of a drain: the lane waits, in order, for the spool.
 		l.parked = true
@@ -557,7 +558,7 @@ func (d *Dispatcher) Reset() int {
 	d.lanes, d.ready = map[string]*lane{}, nil
 	d.broadcast()
 	if n > 0 {
-		d.log.Info("reset cancelled pending webhook deliveries", "count", n)
+		d.log.Info("reset cancelled pending webhook deliveries", logkey.Count, n)
 	}
 	return n
 }
