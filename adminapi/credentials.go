@@ -69,8 +69,7 @@ func (c *Client) PutApp(ctx context.Context, app App) (App, error) {
 	return call[App](ctx, c, http.MethodPost, "/__admin/apps", nil, app)
 }
 
-// FaultRule is a fault injected into the requests it matches.
-
+// M360Key is a Marketing 360 API key; ClientID and ClientSecret, when
 // empty in a request, are made by the twin.
 type M360Key struct {
 	AccountID    int64    `json:"accountId"`
@@ -86,5 +85,3 @@ func (c *Client) MintM360Key(ctx context.Context, k M360Key) (M360Key, error) {
 	}
 	return call[M360Key](ctx, c, http.MethodPost, "/__admin/m360/keys", nil, k)
 }
-
-// Limit is a HighLevel rate limit: Burst requests per Interval (a Go

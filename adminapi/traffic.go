@@ -12,6 +12,7 @@ import (
 // What the twins do to requests and see of them: faults, the request
 // journal, the clock and the rate limits.
 
+// FaultRule is a fault injected into the requests it matches.
 type FaultRule struct {
 	ID          string      `json:"id,omitempty"`
 	Match       FaultMatch  `json:"match"`
@@ -195,8 +196,7 @@ func (c *Client) SetClock(ctx context.Context, t time.Time) (Clock, error) {
 	return call[Clock](ctx, c, http.MethodPost, "/__admin/clock", nil, map[string]string{"set": t.Format(time.RFC3339Nano)})
 }
 
-// M360Key is a Marketing 360 API key; ClientID and ClientSecret, when
-
+// Limit is a HighLevel rate limit: Burst requests per Interval (a Go
 // duration such as 10s) and Daily a day.
 type Limit struct {
 	Enabled  bool   `json:"enabled"`
