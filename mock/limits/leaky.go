@@ -195,21 +195,18 @@ func (l *Leaky) Status() []LeakyStatus {
 // key (AppID), sets the X-Rate-Limit-* headers, and answers 429 with
 // Retry-After, without calling the rest of the chain, when the bucket is full.
 func (l *Leaky) Middleware() pipeline.Middleware {
-	return middleware(func(p *auth.Principal) verdict {
+	return middleware(func(p *auth.Principal, h http.Header) verdict {
 		d := l.Take(p.AppID)
-		v := verdict{allowed: d.Allowed, retryAfter: d.RetryAfter}
-		if !d.Allowed {
-			v.message = fmt.Sprintf("Rate limit exceeded: the bucket holds %d requests per API key", d.Limit)
-			v.sendRetryAfter = l.Config().RetryAfter
-		}
 		if d.Limited {
-			v.header = func(h http.Header) {
-				h.Set(HeaderLeakyLimit, strconv.Itoa(d.Limit))
-				h.Set(HeaderLeakyRemaining, strconv.Itoa(d.Remaining))
-				h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
-			}
+			h.Set(HeaderLeakyLimit, strconv.Itoa(d.Limit))
+			h.Set(HeaderLeakyRemaining, strconv.Itoa(d.Remaining))
+			h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
 		}
-		return v
+		if d.Allowed {
+			return verdict{allowed: true}
+		}
+		return verdict{message: fmt.Sprintf("Rate limit exceeded: the bucket holds %d requests per API key", d.Limit),
+			retryAfter: d.RetryAfter, sendRetryAfter: l.Config().RetryAfter}
 	})
 }
 

@@ -282,40 +282,34 @@ func (l *Limiter) Status() []BucketStatus {
 // 429 Too Many Requests, without calling the rest of the chain, over a
 // limit. Operations without security pass through untouched.
 func (l *Limiter) Middleware() pipeline.Middleware {
-	return middleware(func(p *auth.Principal) verdict {
+	return middleware(func(p *auth.Principal, h http.Header) verdict {
 		d, retryAfter := l.take(Key{AppID: p.AppID, LocationID: p.LocationID})
-		v := verdict{allowed: d.Allowed, message: "Too Many Requests", retryAfter: d.RetryAfter, sendRetryAfter: retryAfter}
 		if d.Limited {
-			v.header = func(h http.Header) {
-				h.Set(HeaderMax, strconv.Itoa(d.Max))
-				h.Set(HeaderRemaining, strconv.Itoa(d.Remaining))
-				h.Set(HeaderInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
-				h.Set(HeaderDaily, strconv.Itoa(d.Daily))
-				h.Set(HeaderDailyRemaining, strconv.Itoa(d.DailyRemaining))
-			}
+			h.Set(HeaderMax, strconv.Itoa(d.Max))
+			h.Set(HeaderRemaining, strconv.Itoa(d.Remaining))
+			h.Set(HeaderInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
+			h.Set(HeaderDaily, strconv.Itoa(d.Daily))
+			h.Set(HeaderDailyRemaining, strconv.Itoa(d.DailyRemaining))
 		}
-		return v
+		return verdict{allowed: d.Allowed, message: "Too Many Requests", retryAfter: d.RetryAfter, sendRetryAfter: retryAfter}
 	})
 }
 
-// verdict is what a limiter says of one request.
+// verdict is what a limiter says of one request: whether it may pass, and
+// the 429 of one that may not (message, and Retry-After when
+// sendRetryAfter is set).
 type verdict struct {
-	allowed bool
-	// header sets the limit's headers on the answer; nil when the request
-	// is not limited.
-	header func(http.Header)
-	// message, retryAfter and, when sendRetryAfter is set, Retry-After make
-	// the 429 of a refused request.
+	allowed        bool
 	message        string
 	retryAfter     time.Duration
 	sendRetryAfter bool
 }
 
 // middleware is the chain step of a limiter: it asks take about each
-// authenticated request (others pass), sets the headers, and passes the
-// request on or answers 429 (with Retry-After in whole seconds when the
-// verdict sends it) as the verdict says.
-func middleware(take func(*auth.Principal) verdict) pipeline.Middleware {
+// authenticated request (others pass), which sets the limit's headers on
+// the answer, and passes the request on or answers 429 (with Retry-After in
+// whole seconds when the verdict sends it) as the verdict says.
+func middleware(take func(*auth.Principal, http.Header) verdict) pipeline.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			x := pipeline.ExchangeFrom(r.Context())
@@ -323,10 +317,7 @@ func middleware(take func(*auth.Principal) verdict) pipeline.Middleware {
 				next.ServeHTTP(w, r)
 				return
 			}
-			v := take(x.Principal)
-			if v.header != nil {
-				v.header(w.Header())
-			}
+			v := take(x.Principal, w.Header())
 			if !v.allowed {
 				e := &pipeline.Error{Status: http.StatusTooManyRequests, Messages: []string{v.message}}
 				if v.sendRetryAfter {
