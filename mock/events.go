@@ -98,12 +98,17 @@ func (e *emitter) flush() {
 
 // route sends a change's events to their subscribers.
 func (e *emitter) route(c store.Change) {
-	for _, ev := range highlevel.Events(c, e.EventOptions()) {
+	events := highlevel.Events(c, e.EventOptions())
+	var subs []store.Webhook
+	if len(events) > 0 {
+		subs = e.store.Webhooks()
+	}
+	for _, ev := range events {
 		hook, ok := e.hl.Webhook(ev.Type)
 		if !ok {
 			continue // a spec given with --spec may have no catalog
 		}
-		for _, sub := range e.store.Webhooks() {
+		for _, sub := range subs {
 			app, ok := e.apps.App(sub.ClientID)
 			if !ok || !sub.Receives(ev.Type) || !app.Allows(hook.Scopes) || !e.apps.Installed(sub.ClientID, ev.LocationID) {
 				continue

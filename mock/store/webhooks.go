@@ -48,10 +48,13 @@ func (s *Store) Webhook(clientID string) (Webhook, bool) {
 	return cloneWebhook(w), ok
 }
 
-// Webhooks lists the HighLevel subscriptions by client id.
+// Webhooks lists the HighLevel subscriptions by client id (nil for none).
 func (s *Store) Webhooks() []Webhook {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if len(s.hl.webhooks) == 0 {
+		return nil
+	}
 	return byKey(s.hl.webhooks, cloneWebhook)
 }
 
