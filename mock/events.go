@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/m360"
@@ -24,9 +26,9 @@ const (
 // headerM360Signature carries a Marketing 360 delivery's HMAC signature.
 const headerM360Signature = "X-M360-Signature"
 
-// emitter turns the store's changes into webhook deliveries: HighLevel
-// events for the apps installed on the change's location, Marketing 360
-// events for the account's subscriptions. The store tells it each change
+// emitter turns the store's changes into webhook deliveries, to the
+// subscriptions the store holds: HighLevel events for the apps installed on
+// the change's location, Marketing 360 events for the account's. The store tells it each change
 // under its lock; it queues the change and returns, and its goroutine does
 // the rest, so a request never waits on a webhook.
 type emitter struct {
@@ -96,19 +98,25 @@ func (e *emitter) flush() {
 
 // route sends a change's events to their subscribers.
 func (e *emitter) route(c store.Change) {
-	for _, ev := range highlevel.Events(c, e.EventOptions()) {
+	events := highlevel.Events(c, e.EventOptions())
+	var subs []store.Webhook
+	if len(events) > 0 {
+		subs = e.store.Webhooks()
+	}
+	for _, ev := range events {
 		hook, ok := e.hl.Webhook(ev.Type)
 		if !ok {
 			continue // a spec given with --spec may have no catalog
 		}
-		for _, app := range e.apps.WebhookApps(ev.LocationID) {
-			if !app.Receives(ev.Type, hook.Scopes) {
+		for _, sub := range subs {
+			app, ok := e.apps.App(sub.ClientID)
+			if !ok || !sub.Receives(ev.Type) || !app.Allows(hook.Scopes) || !e.apps.Installed(sub.ClientID, ev.LocationID) {
 				continue
 			}
-			id := uuid(e.ids)
+			id := uuid.Format(e.ids.Token(32))
 			body, err := ev.Body(app.AppID(), id, c.At)
 			e.send(err, webhooks.Message{Twin: twinHighLevel, Event: ev.Type, EventID: id,
-				Subscription: app.ClientID, Target: app.WebhookURL, Resource: "contact/" + ev.ContactID,
+				Subscription: app.ClientID, Target: sub.URL, Resource: "contact/" + ev.ContactID,
 				At: c.At, Body: body, Signer: e.keys})
 		}
 	}
@@ -127,11 +135,11 @@ func (e *emitter) route(c store.Change) {
 
 func (e *emitter) send(encodeErr error, m webhooks.Message) {
 	if encodeErr != nil {
-		e.log.Error("webhook payload does not encode", "event", m.Event, "error", encodeErr)
+		e.log.Error("webhook payload does not encode", logkey.Event, m.Event, logkey.Err, encodeErr)
 		return
 	}
 	if _, err := e.dispatcher.Send(m); err != nil {
-		e.log.Error("webhook not queued", "event", m.Event, "eventId", m.EventID, "error", err)
+		e.log.Error("webhook not queued", logkey.Event, m.Event, logkey.EventID, m.EventID, logkey.Err, err)
 	}
 }
 

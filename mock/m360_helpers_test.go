@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -158,28 +157,7 @@ func (e *m360Env) send(tb testing.TB, req m360Req) m360Resp {
 	default:
 		hr.SetBasicAuth(req.id, req.secret)
 	}
-	if body != nil {
-		ct := req.contentType
-		if ct == "" {
-			ct = "application/json"
-		}
-		hr.Header.Set("Content-Type", ct)
-	}
-	resp, err := e.client.Do(hr)
-	if err != nil {
-		tb.Errorf("%s %s: %v", req.method, req.path, err)
-		return m360Resp{}
-	}
-	defer resp.Body.Close()
-	buf, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Errorf("%s %s: read body: %v", req.method, req.path, err)
-	}
-	out := m360Resp{status: resp.StatusCode, header: resp.Header, body: buf}
-	if out.status >= 500 && out.status != req.expect5xx {
-		tb.Errorf("%s %s: server error %s", req.method, req.path, out)
-	}
-	return out
+	return exchange(tb, e.client, hr, req.path, req.contentType, req.expect5xx)
 }
 
 // do sends a request with the default key.

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
@@ -105,7 +107,7 @@ func NewServer(opts Options) (*Server, error) {
 		tokens:    auth.NewRegistry(clk),
 		keys:      auth.NewKeyRing(),
 		early:     early,
-		log:       opts.Logger.With("component", "mock"),
+		log:       opts.Logger.With(logkey.Component, "mock"),
 	}
 	s.tokens.Secrets = ids.Token
 	s.tokens.KnownLocation = func(id string) bool {
@@ -142,7 +144,7 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid(ids) }}
+	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid.Format(ids.Token(32)) }}
 	hl, err := pipeline.New(pipeline.Config{
 		Spec:              spec,
 		Handlers:          api.Handlers(),
@@ -313,7 +315,7 @@ func (s *Server) startWebhooks(seed uint64) error {
 		return fmt.Errorf("mock: %w", err)
 	}
 	s.emitter = &emitter{dispatcher: s.webhooks, keys: keys, apps: s.tokens, store: s.store, hl: s.HighLevel.spec,
-		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With("component", "webhooks")}
+		ids: store.NewIDs(seed ^ 0x77656268_6f6f6b73), log: s.opts.Logger.With(logkey.Component, "webhooks")}
 	s.emitter.SetEventOptions(o.EventOptions)
 	s.emitter.start()
 	return nil
@@ -326,8 +328,8 @@ func accessLog(log *slog.Logger) pipeline.Middleware {
 			start := time.Now()
 			next.ServeHTTP(w, r)
 			x := pipeline.ExchangeFrom(r.Context())
-			log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"operation", x.OperationID(), "status", x.Status, "duration", time.Since(start))
+			log.DebugContext(r.Context(), "request", logkey.Method, r.Method, logkey.Path, r.URL.Path,
+				logkey.Operation, x.OperationID(), logkey.Status, x.Status, logkey.Duration, time.Since(start))
 		})
 	}
 }

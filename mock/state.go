@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 
+	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -37,10 +38,10 @@ func (s *Server) seedData(ids *store.IDs) error {
 		}
 		s.store.PutLocation(l)
 	}
-	hl.Token = "pit-" + uuid(ids)
+	hl.Token = "pit-" + uuid.Format(ids.Token(32))
 	hl.App = auth.App{
 		ClientID:     ids.ObjectID() + "-" + ids.Token(8),
-		ClientSecret: uuid(ids),
+		ClientSecret: uuid.Format(ids.Token(32)),
 		Name:         "Contactbridge Dev App",
 		RedirectURIs: []string{"http://127.0.0.1:8080/oauth/callback", "http://localhost:8080/oauth/callback"},
 		Scopes:       SpecScopes(s.HighLevel.spec),
@@ -60,6 +61,7 @@ func (s *Server) seedData(ids *store.IDs) error {
 		if err := checkWebhookApp(a, s.HighLevel.spec); err != nil {
 			return fmt.Errorf("mock: %w", err)
 		}
+		s.store.SetWebhook(store.Webhook{ClientID: a.ClientID, URL: a.WebhookURL, Events: a.WebhookEvents})
 		s.tokens.PutApp(a)
 	}
 	life := auth.DefaultLifetimes()
@@ -237,23 +239,14 @@ func decodeStateFile(path string) decodedState {
 	return d
 }
 
-// overlay lays top over base: locations merge by id (top wins) and the
-// records of both are kept; but when top has Marketing 360 accounts of its
-// own (an exported state has the default one too), its Marketing 360 tables
-// replace base's.
+// overlay lays top over base: locations merge by id and HighLevel webhook
+// subscriptions by app (top wins), and the records of both are kept; but
+// when top has Marketing 360 accounts of its own (an exported state has the
+// default one too), its Marketing 360 tables replace base's.
 func overlay(base, top store.State) store.State {
 	out := top
-	seen := map[string]bool{}
-	for _, l := range top.Locations {
-		seen[l.ID] = true
-	}
-	out.Locations = nil
-	for _, l := range base.Locations {
-		if !seen[l.ID] {
-			out.Locations = append(out.Locations, l)
-		}
-	}
-	out.Locations = append(out.Locations, top.Locations...)
+	out.Locations = mergeBy(base.Locations, top.Locations, func(l store.Location) string { return l.ID })
+	out.Webhooks = mergeBy(base.Webhooks, top.Webhooks, func(w store.Webhook) string { return w.ClientID })
 	out.Contacts = append(base.Contacts, top.Contacts...)
 	out.Tasks = append(base.Tasks, top.Tasks...)
 	out.Notes = append(base.Notes, top.Notes...)
@@ -269,6 +262,21 @@ func overlay(base, top store.State) store.State {
 		out.M360Webhooks = append(base.M360Webhooks, top.M360Webhooks...)
 	}
 	return out
+}
+
+// mergeBy is base's items whose key top lacks, then top's.
+func mergeBy[T any](base, top []T, key func(T) string) []T {
+	seen := map[string]bool{}
+	for _, v := range top {
+		seen[key(v)] = true
+	}
+	var out []T
+	for _, v := range base {
+		if !seen[key(v)] {
+			out = append(out, v)
+		}
+	}
+	return append(out, top...)
 }
 
 // staticTokens lists the default and the configured static tokens.
@@ -346,9 +354,4 @@ func defaultLocation(ids *store.IDs) store.Location {
 			{ID: ids.New(), Key: "contact.plan", Name: "Plan"},
 		},
 	}
-}
-
-func uuid(ids *store.IDs) string {
-	h := ids.Token(32)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

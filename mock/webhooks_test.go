@@ -22,6 +22,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
@@ -561,9 +562,80 @@ func TestWebhooks_ResetCancelsPendingAndIsQuiet(t *testing.T) {
 	if _, total := e.srv.Webhooks().Deliveries(webhooks.Filter{}); total != 1 {
 		t.Errorf("log after reset holds %d deliveries", total)
 	}
-	// The subscription (an app setting) outlives the reset.
+	// The start-up subscription (webhooks.url) is there after the reset.
 	if sub := mustDo[jsonObj](t, hl, "GET", "/__admin/webhooks", nil, 200); !strings.Contains(fmt.Sprint(sub["subscriptions"]), e.rcv.srv.URL) {
 		t.Errorf("subscriptions after reset: %v", sub["subscriptions"])
+	}
+}
+
+// subscriptionURLs lists the twins' webhook subscriptions as the admin API
+// shows them: the HighLevel ones' URLs and the Marketing 360 ones'.
+func subscriptionURLs(t *testing.T, hl *twinEnv) (highLevel, m360 []string) {
+	t.Helper()
+	type urls []struct{ URL string }
+	got := mustDo[struct {
+		Subscriptions struct {
+			HighLevel urls `json:"highlevel"`
+			M360      urls `json:"m360"`
+		} `json:"subscriptions"`
+	}](t, hl, "GET", "/__admin/webhooks", nil, 200)
+	for _, s := range got.Subscriptions.HighLevel {
+		highLevel = append(highLevel, s.URL)
+	}
+	for _, s := range got.Subscriptions.M360 {
+		m360 = append(m360, s.URL)
+	}
+	return highLevel, m360
+}
+
+func TestWebhooks_SubscriptionsOfBothTwinsResetAndTravelWithTheState(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	app := e.srv.Defaults().HighLevel.App
+	moved, start, m360URL := e.rcv.srv.URL+"/moved", e.rcv.srv.URL+"/ghl", e.rcv.srv.URL+"/m360"
+	mustDo[jsonObj](t, hl, "PUT", "/__admin/webhooks/highlevel/"+app.ClientID, jsonObj{"url": moved}, 200)
+	e.subscribeM360(t, "contact.created")
+	want := func(step string, wantHL, wantM360 []string) {
+		t.Helper()
+		gotHL, gotM360 := subscriptionURLs(t, hl)
+		if !slices.Equal(gotHL, wantHL) || !slices.Equal(gotM360, wantM360) {
+			t.Errorf("%s: subscriptions %v and %v, want %v and %v", step, gotHL, gotM360, wantHL, wantM360)
+		}
+	}
+	want("made", []string{moved}, []string{m360URL})
+
+	exported := mustDo[store.State](t, hl, "GET", "/__admin/state", nil, 200)
+	if len(exported.Webhooks) != 1 || exported.Webhooks[0].ClientID != app.ClientID || exported.Webhooks[0].URL != moved ||
+		len(exported.M360Webhooks) != 1 {
+		t.Fatalf("exported subscriptions %+v and %+v", exported.Webhooks, exported.M360Webhooks)
+	}
+	// Reset returns both to the start-up state: the configured URL, and
+	// no Marketing 360 subscription.
+	mustStatus(t, hl.do(t, "POST", "/__admin/reset", nil), 200)
+	want("after reset", []string{start}, nil)
+	hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	if d := e.rcv.next(t); d.path != "/ghl" {
+		t.Errorf("after reset a delivery to %s, want /ghl", d.path)
+	}
+	// An import brings both back, as a state file does (and a reset then
+	// returns to the file's).
+	mustStatus(t, hl.do(t, "PUT", "/__admin/state?events=false", exported), 200)
+	want("imported", []string{moved}, []string{m360URL})
+	data, err := json.Marshal(exported)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := newHookEnv(t, mock.Options{StateFile: path})
+	if got, _ := subscriptionURLs(t, again.hl); !slices.Equal(got, []string{moved}) {
+		t.Errorf("started from the state file: HighLevel subscriptions %v, want the file's %v", got, moved)
+	}
+	mustStatus(t, again.hl.do(t, "POST", "/__admin/reset", nil), 200)
+	if gotHL, gotM360 := subscriptionURLs(t, again.hl); !slices.Equal(gotHL, []string{moved}) || !slices.Equal(gotM360, []string{m360URL}) {
+		t.Errorf("reset to the state file: subscriptions %v and %v", gotHL, gotM360)
 	}
 }
 

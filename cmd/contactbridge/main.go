@@ -129,7 +129,43 @@ command line; 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.AddCommand(newVersionCmd(stdout))
 	root.AddCommand(newConnectCmd(stdout))
+	root.SetHelpCommand(newHelpCmd(root))
 	return root.ExecuteContext(ctx)
+}
+
+// newHelpCmd is "help [command]": the command's help, and a usage error
+// for a command that does not exist (cobra's own prints the root's help and
+// succeeds).
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help shows the help of any command: contactbridge help fixtures load.",
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			switch {
+			case err != nil:
+				return usageErrorf(root, "no command %q to show the help of", strings.Join(args, " "))
+			case len(rest) > 0:
+				return usageErrorf(cmd, "no command %q to show the help of", strings.Join(args, " "))
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
 }
 
 // runGroup is the RunE of a command that only holds subcommands: alone it

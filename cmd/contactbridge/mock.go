@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/contactbridge/contactbridge/fixtures"
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
@@ -44,8 +45,8 @@ CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debu
 			if fl := cmd.Flags().Lookup("no-limits"); fl.Changed {
 				cfg.HighLevel.Limits.Enabled, cfg.M360.Limits.Enabled = !noLimits, !noLimits
 			}
-			if err := checkMockConfig(cmd, &cfg); err != nil {
-				return err
+			if err := checkMockConfig(&cfg, cmd.Flags().Lookup("webhook-attempts").Changed); err != nil {
+				return badSetting(err)
 			}
 			if printConfig {
 				enc := yaml.NewEncoder(stdout)
@@ -105,8 +106,9 @@ CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debu
 }
 
 // checkMockConfig refuses settings that cannot work, and settles the clock
-// so that --print-config shows the one a seed freezes.
-func checkMockConfig(cmd *cobra.Command, cfg *mockConfig) error {
+// so that --print-config shows the one a seed freezes; attemptsSet tells
+// that --webhook-attempts was given.
+func checkMockConfig(cfg *mockConfig, attemptsSet bool) error {
 	if _, err := logLevel(cfg.LogLevel); err != nil {
 		return err
 	}
@@ -118,10 +120,10 @@ func checkMockConfig(cmd *cobra.Command, cfg *mockConfig) error {
 		}
 	case "real", "frozen":
 	default:
-		return fmt.Errorf("--clock %q: want real or frozen; see contactbridge mock --help", cfg.ClockMode)
+		return fmt.Errorf("--clock %q: want real or frozen", cfg.ClockMode)
 	}
 	// An explicit 0 is a mistake, not "the default".
-	if cmd.Flags().Lookup("webhook-attempts").Changed && cfg.Webhooks.Attempts == 0 {
+	if attemptsSet && cfg.Webhooks.Attempts == 0 {
 		cfg.Webhooks.Attempts = -1
 	}
 	cfg.Webhooks.Settings = cfg.Webhooks.Settings.WithDefaults()
@@ -134,13 +136,18 @@ func checkMockConfig(cmd *cobra.Command, cfg *mockConfig) error {
 	if err := cfg.HighLevel.Limits.Validate(); err != nil {
 		return err
 	}
+	for _, addr := range []string{cfg.HighLevel.Addr, cfg.M360.Addr} {
+		if !isLoopback(addr) {
+			return fmt.Errorf("addr %s: the twins bind to loopback only (127.0.0.1, ::1 or localhost)", addr)
+		}
+	}
 	return cfg.M360.Limits.Validate()
 }
 
 func logLevel(name string) (slog.Level, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(name)); err != nil {
-		return level, fmt.Errorf("--log-level %q: want debug, info, warn or error; see contactbridge mock --help", name)
+		return level, fmt.Errorf("--log-level %q: want debug, info, warn or error", name)
 	}
 	return level, nil
 }
@@ -151,11 +158,6 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	opts := cfg.Options
-	for _, addr := range []string{opts.HighLevel.Addr, opts.M360.Addr} {
-		if !isLoopback(addr) {
-			return fmt.Errorf("addr %s: the twins bind to loopback only (127.0.0.1, ::1 or localhost)", addr)
-		}
-	}
 	logger := newLogger(cmd, stderr, level)
 	opts.Logger = logger
 	data := "none (--empty)"
@@ -180,8 +182,8 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	printBanner(stdout, srv, opts)
-	logger.Info("twins serving", "highlevel", srv.HighLevel.URL(), "m360", srv.M360.URL(), "data", data,
-		"strict", opts.Strict, "limits", opts.HighLevel.Limits.Enabled)
+	logger.Info("twins serving", logkey.HighLevel, srv.HighLevel.URL(), logkey.M360, srv.M360.URL(), logkey.Data, data,
+		logkey.Strict, opts.Strict, logkey.Limits, opts.HighLevel.Limits.Enabled)
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
 	return srv.Close()

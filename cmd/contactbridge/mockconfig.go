@@ -117,7 +117,7 @@ func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []st
 		return cfg, fmt.Errorf("config: %w", err)
 	}
 	if err := decodeStrict(merged, &cfg); err != nil {
-		return cfg, fmt.Errorf("%s; see contactbridge mock --help", plainYAMLError(err, "settings"))
+		return cfg, badSetting(errors.New(plainYAMLError(err, "settings")))
 	}
 	if cfg.HighLevel.Limits == nil {
 		lim := limits.DefaultConfig()
@@ -135,10 +135,14 @@ func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []st
 func checkConfigFile(path string, data []byte) error {
 	var scratch mockConfig
 	if err := decodeStrict(data, &scratch); err != nil {
-		return fmt.Errorf("%s; see contactbridge mock --help", plainYAMLError(err, path))
+		return badSetting(errors.New(plainYAMLError(err, path)))
 	}
 	return nil
 }
+
+// badSetting marks a setting that does not exist or does not fit as a
+// usage error of the mock command: exit status 2, with a --help hint.
+func badSetting(err error) error { return &usageError{command: "contactbridge mock", err: err} }
 
 func decodeStrict(data []byte, into *mockConfig) error {
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))

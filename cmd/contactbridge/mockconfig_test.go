@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,9 +59,10 @@ func TestMockConfig_ErrorsInTheUsersWords(t *testing.T) {
 		"wrong kind":         {"journal: {size: lots}\n", `line 1: "lots" is not a whole number`},
 	} {
 		_, err := mockConfigOf(t, tc.file, nil)
+		var usage *usageError
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "twin.yaml") ||
-			!strings.Contains(err.Error(), "contactbridge mock --help") {
-			t.Errorf("%s: %v, want %q, the file and a --help hint", name, err, tc.want)
+			!errors.As(err, &usage) || usage.command != "contactbridge mock" {
+			t.Errorf("%s: %v, want %q, the file and a usage error (exit 2, a --help hint)", name, err, tc.want)
 		}
 		if err != nil && (strings.Contains(err.Error(), "mock.") || strings.Contains(err.Error(), "type ")) {
 			t.Errorf("%s: %v names Go types", name, err)

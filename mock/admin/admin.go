@@ -31,6 +31,10 @@ type Store interface {
 	Import(store.State) error
 	Location(id string) (store.Location, error)
 	Stats() store.Stats
+	// The webhook subscriptions: the HighLevel apps' and Marketing 360's.
+	Webhook(clientID string) (store.Webhook, bool)
+	Webhooks() []store.Webhook
+	SetWebhook(store.Webhook)
 	AllM360Webhooks() []store.M360Webhook
 }
 
@@ -161,7 +165,7 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"admin-import-state":    a.importState,
 		"admin-mint-token":      a.mintToken,
 		"admin-list-apps":       a.listApps,
-		"admin-put-app":         a.putApp,
+		"admin-put-app":         a.createApp,
 		"admin-get-limits":      a.getLimits,
 		"admin-put-limits":      a.putLimits,
 		"admin-list-faults":     a.listFaults,
@@ -321,10 +325,27 @@ func (a *API) mintToken(r *pipeline.Request) (pipeline.Response, error) {
 }
 
 func (a *API) listApps(*pipeline.Request) (pipeline.Response, error) {
-	return ok(map[string]any{"apps": a.Tokens.Apps()})
+	apps := a.Tokens.Apps()
+	for i, app := range apps {
+		if w, found := a.Store.Webhook(app.ClientID); found {
+			apps[i].WebhookURL, apps[i].WebhookEvents = w.URL, w.Events
+		}
+	}
+	return ok(map[string]any{"apps": apps})
 }
 
-func (a *API) putApp(r *pipeline.Request) (pipeline.Response, error) {
+// putApp registers app, and makes its webhook subscription what it
+// declares, unless its webhook URL or events cannot work.
+func (a *API) putApp(app auth.App) error {
+	if err := a.CheckApp(app); err != nil {
+		return pipeline.Unprocessable(err.Error())
+	}
+	a.Store.SetWebhook(store.Webhook{ClientID: app.ClientID, URL: app.WebhookURL, Events: app.WebhookEvents})
+	a.Tokens.PutApp(app)
+	return nil
+}
+
+func (a *API) createApp(r *pipeline.Request) (pipeline.Response, error) {
 	var app auth.App
 	if err := r.Decode(&app); err != nil {
 		return pipeline.Response{}, err
@@ -332,10 +353,9 @@ func (a *API) putApp(r *pipeline.Request) (pipeline.Response, error) {
 	if app.Scopes == nil {
 		app.Scopes = []string{}
 	}
-	if err := a.CheckApp(app); err != nil {
-		return pipeline.Response{}, pipeline.Unprocessable(err.Error())
+	if err := a.putApp(app); err != nil {
+		return pipeline.Response{}, err
 	}
-	a.Tokens.PutApp(app)
 	return pipeline.JSON(http.StatusCreated, app), nil
 }
 

@@ -256,15 +256,23 @@ func TestAPI_Apps(t *testing.T) {
 			return []auth.App{{ClientID: "a-1", ClientSecret: "s", RedirectURIs: []string{"u"}, Scopes: []string{}}}
 		},
 	}
-	h := newHandler(t, &admin.API{Tokens: tokens, CheckApp: func(a auth.App) error {
+	var subs []store.Webhook
+	fs := &FakeStore{
+		WebhookFn: func(id string) (store.Webhook, bool) {
+			return store.Webhook{ClientID: id, URL: "http://127.0.0.1:9/h"}, id == "a-1"
+		},
+		SetWebhookFn: func(w store.Webhook) { subs = append(subs, w) },
+	}
+	h := newHandler(t, &admin.API{Tokens: tokens, Store: fs, CheckApp: func(a auth.App) error {
 		checked = append(checked, a)
 		if a.WebhookURL == "ftp://x" {
 			return errors.New("webhookUrl must be http or https")
 		}
 		return nil
 	}})
-	if a := call(t, h, http.MethodGet, "/__admin/apps", "").want(t, http.StatusOK); !strings.Contains(a.raw, `"clientId":"a-1"`) {
-		t.Errorf("apps %s", a.raw)
+	if a := call(t, h, http.MethodGet, "/__admin/apps", "").want(t, http.StatusOK); !strings.Contains(a.raw, `"clientId":"a-1"`) ||
+		!strings.Contains(a.raw, `"webhookUrl":"http://127.0.0.1:9/h"`) {
+		t.Errorf("apps %s: want a-1 with its subscription", a.raw)
 	}
 	a := call(t, h, http.MethodPost, "/__admin/apps", `{"clientId":"b-2","clientSecret":"s","redirectUris":["http://127.0.0.1/cb"],"scopes":["contacts.readonly"],"location":"L"}`).
 		want(t, http.StatusCreated)
@@ -273,6 +281,9 @@ func TestAPI_Apps(t *testing.T) {
 	}
 	if len(put) != 1 || put[0].ClientID != "b-2" || put[0].Location != "L" || !slices.Equal(put[0].Scopes, []string{"contacts.readonly"}) {
 		t.Errorf("put %+v", put)
+	}
+	if len(subs) != 1 || subs[0].ClientID != "b-2" || subs[0].URL != "" {
+		t.Errorf("subscriptions %+v: an app without a webhook URL drops its subscription", subs)
 	}
 	a = call(t, h, http.MethodPost, "/__admin/apps", `{"clientId":"c-3","clientSecret":"s","redirectUris":["u"],"scopes":[],"webhookUrl":"ftp://x"}`).
 		want(t, http.StatusUnprocessableEntity)

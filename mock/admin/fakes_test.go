@@ -34,6 +34,9 @@ type FakeStore struct {
 	ImportFn          func(store.State) error
 	LocationFn        func(id string) (store.Location, error)
 	StatsFn           func() store.Stats
+	WebhookFn         func(clientID string) (store.Webhook, bool)
+	WebhooksFn        func() []store.Webhook
+	SetWebhookFn      func(store.Webhook)
 	AllM360WebhooksFn func() []store.M360Webhook
 }
 
@@ -42,6 +45,9 @@ func (f *FakeStore) Restore(s store.State) error                { return f.Resto
 func (f *FakeStore) Import(s store.State) error                 { return f.ImportFn(s) }
 func (f *FakeStore) Location(id string) (store.Location, error) { return f.LocationFn(id) }
 func (f *FakeStore) Stats() store.Stats                         { return f.StatsFn() }
+func (f *FakeStore) Webhook(id string) (store.Webhook, bool)    { return f.WebhookFn(id) }
+func (f *FakeStore) Webhooks() []store.Webhook                  { return f.WebhooksFn() }
+func (f *FakeStore) SetWebhook(w store.Webhook)                 { f.SetWebhookFn(w) }
 func (f *FakeStore) AllM360Webhooks() []store.M360Webhook       { return f.AllM360WebhooksFn() }
 
 type FakeTokens struct {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
@@ -18,9 +19,9 @@ type subscriptionView struct {
 	Locations []string `json:"locations"`
 }
 
-func (a *API) subscription(app auth.App) subscriptionView {
-	v := subscriptionView{ClientID: app.ClientID, AppID: app.AppID(), URL: app.WebhookURL,
-		Events: app.WebhookEvents, Locations: a.Tokens.Locations(app.ClientID)}
+func (a *API) subscription(w store.Webhook) subscriptionView {
+	v := subscriptionView{ClientID: w.ClientID, AppID: auth.App{ClientID: w.ClientID}.AppID(), URL: w.URL,
+		Events: w.Events, Locations: a.Tokens.Locations(w.ClientID)}
 	if v.Events == nil {
 		v.Events = []string{}
 	}
@@ -39,9 +40,9 @@ type m360SubscriptionView struct {
 
 func (a *API) getWebhooks(*pipeline.Request) (pipeline.Response, error) {
 	hl := []subscriptionView{}
-	for _, app := range a.Tokens.Apps() {
-		if app.WebhookURL != "" {
-			hl = append(hl, a.subscription(app))
+	for _, w := range a.Store.Webhooks() {
+		if _, found := a.Tokens.App(w.ClientID); found {
+			hl = append(hl, a.subscription(w))
 		}
 	}
 	m := []m360SubscriptionView{}
@@ -108,11 +109,10 @@ func (a *API) putHighLevelSubscription(r *pipeline.Request) (pipeline.Response, 
 		return pipeline.Response{}, err
 	}
 	app.WebhookURL, app.WebhookEvents = in.URL, in.Events
-	if err := a.CheckApp(app); err != nil {
-		return pipeline.Response{}, pipeline.Unprocessable(err.Error())
+	if err := a.putApp(app); err != nil {
+		return pipeline.Response{}, err
 	}
-	a.Tokens.PutApp(app)
-	return ok(a.subscription(app))
+	return ok(a.subscription(store.Webhook{ClientID: app.ClientID, URL: in.URL, Events: in.Events}))
 }
 
 func (a *API) deleteHighLevelSubscription(r *pipeline.Request) (pipeline.Response, error) {
@@ -120,8 +120,7 @@ func (a *API) deleteHighLevelSubscription(r *pipeline.Request) (pipeline.Respons
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	app.WebhookURL, app.WebhookEvents = "", nil
-	a.Tokens.PutApp(app)
+	a.Store.SetWebhook(store.Webhook{ClientID: app.ClientID})
 	return ok(map[string]bool{"deleted": true})
 }
 

@@ -29,8 +29,8 @@ func TestAPI_GetWebhooksListsOnlyAppsWithAURL(t *testing.T) {
 	t.Parallel()
 	keys := newKeys(t)
 	tokens := &FakeTokens{
-		AppsFn: func() []auth.App {
-			return []auth.App{{ClientID: "quiet-1"}, {ClientID: "hooked-2", WebhookURL: "http://127.0.0.1:9/h"}}
+		AppFn: func(clientID string) (auth.App, bool) {
+			return auth.App{ClientID: clientID}, clientID != "gone-3"
 		},
 		LocationsFn: func(clientID string) []string {
 			if clientID != "hooked-2" {
@@ -39,9 +39,15 @@ func TestAPI_GetWebhooksListsOnlyAppsWithAURL(t *testing.T) {
 			return []string{"L1", "L2"}
 		},
 	}
-	fs := &FakeStore{AllM360WebhooksFn: func() []store.M360Webhook {
-		return []store.M360Webhook{{ID: 3, AccountID: 42, URL: "http://127.0.0.1:9/m", Events: []string{"contact.created"}}}
-	}}
+	fs := &FakeStore{
+		WebhooksFn: func() []store.Webhook {
+			// The subscription of an app that is gone (an imported state's) is not shown.
+			return []store.Webhook{{ClientID: "gone-3", URL: "http://127.0.0.1:9/g"}, {ClientID: "hooked-2", URL: "http://127.0.0.1:9/h"}}
+		},
+		AllM360WebhooksFn: func() []store.M360Webhook {
+			return []store.M360Webhook{{ID: 3, AccountID: 42, URL: "http://127.0.0.1:9/m", Events: []string{"contact.created"}}}
+		},
+	}
 	wh := &FakeWebhooks{
 		KeysFn:     func() *webhooks.Keys { return keys },
 		SettingsFn: webhooks.DefaultSettings,
@@ -139,20 +145,22 @@ func TestAPI_HighLevelSubscription(t *testing.T) {
 		}
 		return nil
 	}
-	h := newHandler(t, &admin.API{Tokens: tokens, CheckApp: check})
+	var subs []store.Webhook
+	fs := &FakeStore{SetWebhookFn: func(w store.Webhook) { subs = append(subs, w) }}
+	h := newHandler(t, &admin.API{Tokens: tokens, Store: fs, CheckApp: check})
 
 	a := call(t, h, http.MethodPut, "/__admin/webhooks/highlevel/app-1", `{"url":"http://127.0.0.1:9/h","events":["ContactCreate"]}`).
 		want(t, http.StatusOK)
 	if a.body["url"] != "http://127.0.0.1:9/h" || fmt.Sprint(a.body["locations"]) != "[]" || a.body["appId"] != "app" {
 		t.Errorf("subscription %s", a.raw)
 	}
-	if len(put) != 1 || put[0].WebhookURL != "http://127.0.0.1:9/h" || !slices.Equal(put[0].WebhookEvents, []string{"ContactCreate"}) ||
-		put[0].ClientSecret != "s" {
-		t.Errorf("put %+v", put)
+	if len(subs) != 1 || subs[0].ClientID != "app-1" || subs[0].URL != "http://127.0.0.1:9/h" ||
+		!slices.Equal(subs[0].Events, []string{"ContactCreate"}) || len(put) != 1 || put[0].ClientSecret != "s" {
+		t.Errorf("subscriptions %+v, put %+v", subs, put)
 	}
 	a = call(t, h, http.MethodPut, "/__admin/webhooks/highlevel/app-1", `{"url":"ftp://x"}`).want(t, http.StatusUnprocessableEntity)
-	if a.message() != "webhookUrl must be http or https" || len(put) != 1 {
-		t.Errorf("refused URL: %q, put %d", a.message(), len(put))
+	if a.message() != "webhookUrl must be http or https" || len(put) != 1 || len(subs) != 1 {
+		t.Errorf("refused URL: %q, put %d, subscriptions %d", a.message(), len(put), len(subs))
 	}
 	if a := call(t, h, http.MethodPut, "/__admin/webhooks/highlevel/nobody", `{"url":"http://127.0.0.1:9/h"}`).
 		want(t, http.StatusNotFound); a.message() != "no app nobody" {
@@ -161,8 +169,8 @@ func TestAPI_HighLevelSubscription(t *testing.T) {
 	call(t, h, http.MethodPut, "/__admin/webhooks/highlevel/app-1", `{"url":""}`).want(t, http.StatusUnprocessableEntity)
 
 	call(t, h, http.MethodDelete, "/__admin/webhooks/highlevel/app-1", "").want(t, http.StatusOK)
-	if last := put[len(put)-1]; len(put) != 2 || last.WebhookURL != "" || last.WebhookEvents != nil {
-		t.Errorf("after delete: %+v", put)
+	if last := subs[len(subs)-1]; len(subs) != 2 || last.ClientID != "app-1" || last.URL != "" || len(put) != 1 {
+		t.Errorf("after delete: subscriptions %+v, put %d", subs, len(put))
 	}
 	call(t, h, http.MethodDelete, "/__admin/webhooks/highlevel/nobody", "").want(t, http.StatusNotFound)
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/contactbridge/contactbridge/internal/uuid"
 )
 
 // OAuth errors, as RFC 6749 names them; OAuthError carries one.
@@ -47,10 +49,13 @@ type App struct {
 	// Location is where the twin's consent screen installs the app when the
 	// authorization request names none.
 	Location string `json:"location,omitempty" yaml:"location,omitempty"`
-	// WebhookURL receives the webhook events of the locations the app is
-	// installed on ("" for none), for the events its scopes allow.
-	WebhookURL string `json:"webhookUrl,omitempty" yaml:"webhookUrl,omitempty"`
-	// WebhookEvents narrows the events sent to these; empty sends all.
+	// WebhookURL and WebhookEvents are the app's webhook subscription as it
+	// is declared (the config file, POST /__admin/apps) and shown: the URL
+	// that receives the events of the locations the app is installed on (""
+	// for none), and the events it narrows to (empty: all its scopes allow).
+	// The Registry keeps apps without them; the twin's store holds the
+	// subscription (store.Webhook), with the Marketing 360 ones.
+	WebhookURL    string   `json:"webhookUrl,omitempty" yaml:"webhookUrl,omitempty"`
 	WebhookEvents []string `json:"webhookEvents,omitempty" yaml:"webhookEvents,omitempty"`
 }
 
@@ -61,11 +66,9 @@ func (a App) AppID() string {
 	return id
 }
 
-// Receives tells whether the app is sent event, which needs scopes.
-func (a App) Receives(event string, scopes []string) bool {
-	return a.WebhookURL != "" && (len(a.WebhookEvents) == 0 || slices.Contains(a.WebhookEvents, event)) &&
-		hasAll(a.Scopes, scopes)
-}
+// Allows tells whether the app has every one of scopes (those a webhook
+// event needs, for one).
+func (a App) Allows(scopes []string) bool { return hasAll(a.Scopes, scopes) }
 
 // Lifetimes of what the OAuth server issues.
 type Lifetimes struct {
@@ -111,13 +114,14 @@ type refreshGrant struct {
 	rotatedAt          time.Time // zero until first used
 }
 
-// PutApp registers an app or replaces the one with its client id.
+// PutApp registers an app or replaces the one with its client id, without
+// its webhook subscription (see App).
 func (r *Registry) PutApp(a App) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a.RedirectURIs = slices.Clone(a.RedirectURIs)
 	a.Scopes = slices.Clone(a.Scopes)
-	a.WebhookEvents = slices.Clone(a.WebhookEvents)
+	a.WebhookURL, a.WebhookEvents = "", nil
 	r.apps[a.ClientID] = a
 }
 
@@ -145,20 +149,13 @@ func (r *Registry) Locations(clientID string) []string {
 	return slices.Compact(out)
 }
 
-// WebhookApps lists, by client id, the apps with a webhook URL that are
-// installed on location: its own location, or one it was granted a token
-// for.
-func (r *Registry) WebhookApps(location string) []App {
+// Installed tells whether an app is installed on location: its own
+// location, or one it was granted a token for.
+func (r *Registry) Installed(clientID, location string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	var out []App
-	for _, a := range r.apps {
-		if a.WebhookURL != "" && (a.Location == location || r.installs[a.ClientID][location]) {
-			out = append(out, a)
-		}
-	}
-	slices.SortFunc(out, func(a, b App) int { return strings.Compare(a.ClientID, b.ClientID) })
-	return out
+	a, ok := r.apps[clientID]
+	return ok && (a.Location == location || r.installs[clientID][location])
 }
 
 // Apps lists the registered apps by client id.
@@ -329,7 +326,7 @@ func (r *Registry) Mint(location string, scopes []string, ttl time.Duration, pit
 	p := Principal{Kind: OAuthAccess, AppID: "admin", LocationID: location, Scopes: slices.Clone(scopes)}
 	token := r.secret(40)
 	if pit {
-		token = "pit-" + uuidShape(r.secret(32))
+		token = "pit-" + uuid.Format(r.secret(32))
 		p.Kind, p.AppID = PrivateIntegration, "pit-"+token[4:12]
 	}
 	switch {
@@ -373,8 +370,4 @@ func (r *Registry) secret(n int) string {
 	b := make([]byte, (n+1)/2)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)[:n]
-}
-
-func uuidShape(h string) string {
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

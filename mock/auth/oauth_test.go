@@ -59,34 +59,30 @@ func TestRegistry_Apps(t *testing.T) {
 	if a, _ := r.App("abc-1"); !slices.Equal(a.Scopes, []string{"b"}) || len(r.Apps()) != 2 {
 		t.Errorf("replaced app %+v", a)
 	}
-	if got := r.WebhookApps("L"); len(got) != 1 || got[0].ClientID != "zed-2" {
-		t.Errorf("webhook apps of L: %+v", got)
+	if a, _ := r.App("zed-2"); a.WebhookURL != "" {
+		t.Errorf("app %+v: the registry keeps no subscription", a)
 	}
-	if got := r.WebhookApps("M"); len(got) != 0 {
-		t.Errorf("webhook apps of M: %+v", got)
+	if !r.Installed("zed-2", "L") || r.Installed("zed-2", "M") || r.Installed("none", "L") {
+		t.Error("Installed: want zed-2 on its own location L only")
 	}
 }
 
-func TestApp_AppIDAndReceives(t *testing.T) {
+func TestApp_AppIDAndAllows(t *testing.T) {
 	t.Parallel()
-	a := auth.App{ClientID: "6630f2-lv8k", Scopes: []string{"contacts.readonly"}, WebhookURL: "http://127.0.0.1/h"}
+	a := auth.App{ClientID: "6630f2-lv8k", Scopes: []string{"contacts.readonly"}}
 	if a.AppID() != "6630f2" || (auth.App{ClientID: "plain"}).AppID() != "plain" {
 		t.Errorf("AppID %q", a.AppID())
 	}
 	for _, tc := range []struct {
 		name   string
-		app    auth.App
-		event  string
 		scopes []string
 		want   bool
 	}{
-		{"all events", a, "ContactCreate", []string{"contacts.readonly"}, true},
-		{"lacks the scope", a, "AppointmentCreate", []string{"calendars/events.readonly"}, false},
-		{"no URL", auth.App{Scopes: a.Scopes}, "ContactCreate", nil, false},
-		{"chosen events", auth.App{WebhookURL: "u", WebhookEvents: []string{"TaskCreate"}}, "TaskCreate", nil, true},
-		{"not chosen", auth.App{WebhookURL: "u", WebhookEvents: []string{"TaskCreate"}}, "ContactCreate", nil, false},
+		{"has the scope", []string{"contacts.readonly"}, true},
+		{"lacks the scope", []string{"calendars/events.readonly"}, false},
+		{"needs none", nil, true},
 	} {
-		if got := tc.app.Receives(tc.event, tc.scopes); got != tc.want {
+		if got := a.Allows(tc.scopes); got != tc.want {
 			t.Errorf("%s: %v", tc.name, got)
 		}
 	}
@@ -139,7 +135,7 @@ func TestRegistry_AuthorizationCodeGrant(t *testing.T) {
 		!p.ExpiresAt.Equal(t0.Add(86399*time.Second)) {
 		t.Errorf("principal %+v, %v", p, err)
 	}
-	if got := r.Locations("app-1"); !slices.Equal(got, []string{"L", "M"}) {
+	if got := r.Locations("app-1"); !slices.Equal(got, []string{"L", "M"}) || !r.Installed("app-1", "M") {
 		t.Errorf("locations %v: the grant installs the app", got)
 	}
 	_, err = r.Token(req)

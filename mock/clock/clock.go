@@ -3,6 +3,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -89,3 +90,21 @@ var closed = func() chan struct{} {
 	close(ch)
 	return ch
 }()
+
+// Sleep waits d on the system clock, or until ctx ends, and then returns
+// ctx's error (nil when d passed); a d of 0 or less returns at once. It is
+// the default of the sleep functions that callers inject (faults' latency,
+// the fixtures loader's pauses), which tests replace.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
 
@@ -27,7 +28,7 @@ func (in *Injector) apply(f fired, x *pipeline.Exchange, next http.Handler, w ht
 	case KindLatency:
 		if err := in.sleep(r.Context(), f.delay); err != nil {
 			// The client is gone (or the server is going): answer nothing.
-			in.log.DebugContext(r.Context(), "fault latency cut short", "rule", f.id, "err", err)
+			in.log.DebugContext(r.Context(), "fault latency cut short", logkey.Rule, f.id, logkey.Err, err)
 			panic(http.ErrAbortHandler)
 		}
 		next.ServeHTTP(w, r)

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
 
@@ -79,27 +81,13 @@ func New(opts Options) *Injector {
 		dice:       rand.New(rand.NewChaCha8(seed)),
 	}
 	if in.sleep == nil {
-		in.sleep = sleep
+		in.sleep = clock.Sleep
 	}
 	if in.log == nil {
 		in.log = slog.Default()
 	}
-	in.log = in.log.With("component", "faults")
+	in.log = in.log.With(logkey.Component, "faults")
 	return in
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Add validates a rule and appends it, assigning an id when it has none.

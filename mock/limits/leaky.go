@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
@@ -194,28 +195,19 @@ func (l *Leaky) Status() []LeakyStatus {
 // key (AppID), sets the X-Rate-Limit-* headers, and answers 429 with
 // Retry-After, without calling the rest of the chain, when the bucket is full.
 func (l *Leaky) Middleware() pipeline.Middleware {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			x := pipeline.ExchangeFrom(r.Context())
-			if x == nil || x.Principal == nil {
-				next.ServeHTTP(w, r)
-				return
-			}
-			d := l.Take(x.Principal.AppID)
-			if d.Limited {
-				h := w.Header()
-				h.Set(HeaderLeakyLimit, strconv.Itoa(d.Limit))
-				h.Set(HeaderLeakyRemaining, strconv.Itoa(d.Remaining))
-				h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
-			}
-			if !d.Allowed {
-				refuse(w, r, x, fmt.Sprintf("Rate limit exceeded: the bucket holds %d requests per API key", d.Limit),
-					d.RetryAfter, l.Config().RetryAfter)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	return middleware(func(p *auth.Principal, h http.Header) verdict {
+		d := l.Take(p.AppID)
+		if d.Limited {
+			h.Set(HeaderLeakyLimit, strconv.Itoa(d.Limit))
+			h.Set(HeaderLeakyRemaining, strconv.Itoa(d.Remaining))
+			h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
+		}
+		if d.Allowed {
+			return verdict{allowed: true}
+		}
+		return verdict{message: fmt.Sprintf("Rate limit exceeded: the bucket holds %d requests per API key", d.Limit),
+			retryAfter: d.RetryAfter, sendRetryAfter: l.Config().RetryAfter}
+	})
 }
 
 // ceilUnix is t in whole epoch seconds, rounded up.

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
@@ -281,6 +282,34 @@ func (l *Limiter) Status() []BucketStatus {
 // 429 Too Many Requests, without calling the rest of the chain, over a
 // limit. Operations without security pass through untouched.
 func (l *Limiter) Middleware() pipeline.Middleware {
+	return middleware(func(p *auth.Principal, h http.Header) verdict {
+		d, retryAfter := l.take(Key{AppID: p.AppID, LocationID: p.LocationID})
+		if d.Limited {
+			h.Set(HeaderMax, strconv.Itoa(d.Max))
+			h.Set(HeaderRemaining, strconv.Itoa(d.Remaining))
+			h.Set(HeaderInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
+			h.Set(HeaderDaily, strconv.Itoa(d.Daily))
+			h.Set(HeaderDailyRemaining, strconv.Itoa(d.DailyRemaining))
+		}
+		return verdict{allowed: d.Allowed, message: "Too Many Requests", retryAfter: d.RetryAfter, sendRetryAfter: retryAfter}
+	})
+}
+
+// verdict is what a limiter says of one request: whether it may pass, and
+// the 429 of one that may not (message, and Retry-After when
+// sendRetryAfter is set).
+type verdict struct {
+	allowed        bool
+	message        string
+	retryAfter     time.Duration
+	sendRetryAfter bool
+}
+
+// middleware is the chain step of a limiter: it asks take about each
+// authenticated request (others pass), which sets the limit's headers on
+// the answer, and passes the request on or answers 429 (with Retry-After in
+// whole seconds when the verdict sends it) as the verdict says.
+func middleware(take func(*auth.Principal, http.Header) verdict) pipeline.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			x := pipeline.ExchangeFrom(r.Context())
@@ -288,32 +317,18 @@ func (l *Limiter) Middleware() pipeline.Middleware {
 				next.ServeHTTP(w, r)
 				return
 			}
-			d, retryAfter := l.take(Key{AppID: x.Principal.AppID, LocationID: x.Principal.LocationID})
-			if d.Limited {
-				h := w.Header()
-				h.Set(HeaderMax, strconv.Itoa(d.Max))
-				h.Set(HeaderRemaining, strconv.Itoa(d.Remaining))
-				h.Set(HeaderInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
-				h.Set(HeaderDaily, strconv.Itoa(d.Daily))
-				h.Set(HeaderDailyRemaining, strconv.Itoa(d.DailyRemaining))
-			}
-			if !d.Allowed {
-				refuse(w, r, x, "Too Many Requests", d.RetryAfter, retryAfter)
+			v := take(x.Principal, w.Header())
+			if !v.allowed {
+				e := &pipeline.Error{Status: http.StatusTooManyRequests, Messages: []string{v.message}}
+				if v.sendRetryAfter {
+					e.Header = http.Header{HeaderRetryAfter: {strconv.FormatInt(int64(v.retryAfter/time.Second), 10)}}
+				}
+				x.Fail(w, r, e)
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// refuse answers 429 with message and, when send is set, Retry-After in
-// whole seconds.
-func refuse(w http.ResponseWriter, r *http.Request, x *pipeline.Exchange, message string, retryAfter time.Duration, send bool) {
-	e := &pipeline.Error{Status: http.StatusTooManyRequests, Messages: []string{message}}
-	if send {
-		e.Header = http.Header{HeaderRetryAfter: {strconv.FormatInt(int64(retryAfter/time.Second), 10)}}
-	}
-	x.Fail(w, r, e)
 }
 
 // roundUpSeconds rounds d up to whole seconds, at least one.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/openapi"
 )
@@ -136,7 +137,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	p := &Pipeline{cfg: cfg, log: cfg.Logger.With("component", "pipeline", "spec", cfg.Spec.File)}
+	p := &Pipeline{cfg: cfg, log: cfg.Logger.With(logkey.Component, "pipeline", logkey.Spec, cfg.Spec.File)}
 	var h http.Handler = http.HandlerFunc(p.dispatch)
 	h = p.validateRequest(h)
 	h = p.authorize(h)
@@ -207,8 +208,8 @@ func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			p.log.ErrorContext(r.Context(), "handler panicked", "operation", x.OperationID(),
-				"panic", v, "stack", string(debug.Stack()))
+			p.log.ErrorContext(r.Context(), "handler panicked", logkey.Operation, x.OperationID(),
+				logkey.Panic, v, logkey.Stack, string(debug.Stack()))
 			if x.Status == 0 {
 				x.Fail(w, r, fmt.Errorf("panic in %s: %v", x.OperationID(), v))
 			}
@@ -332,7 +333,7 @@ func (x *Exchange) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", x.p.cfg.Challenge)
 	}
 	if e.Status >= 500 {
-		x.p.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		x.p.log.ErrorContext(r.Context(), "request failed", logkey.Method, r.Method, logkey.Path, r.URL.Path, logkey.Err, err)
 	}
 	x.Write(w, r, e.Status, x.p.cfg.RenderError(e))
 }
@@ -351,7 +352,7 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 	default:
 		var err error
 		if buf, err = json.Marshal(body); err != nil {
-			x.p.log.ErrorContext(r.Context(), "encode response", "err", err)
+			x.p.log.ErrorContext(r.Context(), "encode response", logkey.Err, err)
 			status, buf = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
 		}
 		h.Set("Content-Type", "application/json; charset=utf-8")
@@ -362,7 +363,7 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 	if x.p.cfg.Strict && x.Route != nil {
 		if verr := x.validateResponse(r, status, h, buf); verr != nil {
 			x.p.log.ErrorContext(r.Context(), "response does not match the spec",
-				"operation", x.Route.Operation.ID, "status", status, "err", verr)
+				logkey.Operation, x.Route.Operation.ID, logkey.Status, status, logkey.Err, verr)
 			status = http.StatusInternalServerError
 			buf, _ = json.Marshal(x.p.cfg.RenderError(&Error{Status: status,
 				Messages: []string{"strict mode: response does not match the spec: " + briefly(verr)}}))
@@ -376,7 +377,7 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 		return
 	}
 	if _, err := w.Write(buf); err != nil {
-		x.p.log.DebugContext(r.Context(), "write response", "err", err)
+		x.p.log.DebugContext(r.Context(), "write response", logkey.Err, err)
 	}
 }
 

@@ -19,6 +19,7 @@ type hlTables struct {
 	tasks        table[string, string, Task]    // grouped by contact, in creation order
 	notes        table[string, string, Note]
 	appointments table[string, string, Appointment]
+	webhooks     map[string]Webhook // by client id (webhooks.go)
 }
 
 func newHLTables() hlTables {
@@ -30,6 +31,7 @@ func newHLTables() hlTables {
 		tasks:        newTable[string, string, Task](0, nil),
 		notes:        newTable[string, string, Note](0, nil),
 		appointments: newTable[string, string, Appointment](0, nil),
+		webhooks:     map[string]Webhook{},
 	}
 }
 
@@ -456,6 +458,7 @@ func (s *Store) snapshotHL(st *State) {
 	st.Tasks = s.hl.tasks.all(asIs[Task])
 	st.Notes = s.hl.notes.all(asIs[Note])
 	st.Appointments = s.hl.appointments.all(asIs[Appointment])
+	st.Webhooks = nilIfEmpty(byKey(s.hl.webhooks, cloneWebhook))
 }
 
 // restoreHL loads the HighLevel tables of st into a reset store. Callers
@@ -483,6 +486,9 @@ func (s *Store) restoreHL(st State) error {
 	if err := restoreRecords(s, "notes", &s.hl.notes, st.Notes, (*Note).created); err != nil {
 		return err
 	}
-	return restoreRecords(s, "appointments", &s.hl.appointments, st.Appointments,
-		func(a *Appointment) time.Time { return a.DateUpdated })
+	if err := restoreRecords(s, "appointments", &s.hl.appointments, st.Appointments,
+		func(a *Appointment) time.Time { return a.DateUpdated }); err != nil {
+		return err
+	}
+	return s.restoreWebhooks(st.Webhooks)
 }

@@ -836,6 +836,16 @@ func TestRestoreRejectsOrphansAndKeepsState(t *testing.T) {
 			st.Contacts = append(st.Contacts, st.Contacts[0])
 			return st
 		}, "contacts[" + good.Contacts[0].ID + "].id"},
+		{"an app's second webhook subscription", func() store.State {
+			st := s.Snapshot()
+			st.Webhooks = []store.Webhook{{ClientID: "app-1", URL: "http://127.0.0.1:9/a"}, {ClientID: "app-1", URL: "http://127.0.0.1:9/b"}}
+			return st
+		}, "webhooks[app-1].clientId"},
+		{"a webhook subscription without a URL", func() store.State {
+			st := s.Snapshot()
+			st.Webhooks = []store.Webhook{{ClientID: "app-1"}}
+			return st
+		}, "webhooks[app-1].url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1037,5 +1047,38 @@ func TestIDs(t *testing.T) {
 	}
 	if x, y := names(), names(); !slices.Equal(x, y) {
 		t.Errorf("seeded stores named records differently:\n%q\n%q", x, y)
+	}
+}
+
+func TestWebhooks_SetListResetAndRoundTrip(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, 1)
+	events := []string{"ContactCreate"}
+	s.SetWebhook(store.Webhook{ClientID: "zed-2", URL: "http://127.0.0.1:9/z", Events: events})
+	s.SetWebhook(store.Webhook{ClientID: "abc-1", URL: "http://127.0.0.1:9/a"})
+	events[0] = "changed"
+	if w, ok := s.Webhook("zed-2"); !ok || w.Events[0] != "ContactCreate" || !w.Receives("ContactCreate") || w.Receives("TaskCreate") {
+		t.Errorf("zed-2: %+v, %v (SetWebhook keeps a copy; it receives only its events)", w, ok)
+	}
+	if w, _ := s.Webhook("abc-1"); !w.Receives("TaskCreate") {
+		t.Error("a subscription without events receives every event")
+	}
+	list := s.Webhooks()
+	if len(list) != 2 || list[0].ClientID != "abc-1" || list[1].ClientID != "zed-2" {
+		t.Errorf("webhooks %+v, want by client id", list)
+	}
+	st := s.Snapshot()
+	s.SetWebhook(store.Webhook{ClientID: "abc-1"})
+	if _, ok := s.Webhook("abc-1"); ok || len(s.Webhooks()) != 1 {
+		t.Error("a subscription set without a URL is still there")
+	}
+	if err := s.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Webhooks(); !reflect.DeepEqual(got, list) {
+		t.Errorf("restored %+v, want %+v", got, list)
+	}
+	if err := s.Restore(store.State{Locations: st.Locations}); err != nil || len(s.Webhooks()) != 0 {
+		t.Errorf("a state without subscriptions left %+v (%v)", s.Webhooks(), err)
 	}
 }

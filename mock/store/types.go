@@ -134,6 +134,8 @@ type State struct {
 	Tasks        []Task        `json:"tasks"`
 	Notes        []Note        `json:"notes"`
 	Appointments []Appointment `json:"appointments"`
+	// Webhooks are the HighLevel apps' webhook subscriptions (webhooks.go).
+	Webhooks []Webhook `json:"webhooks,omitempty"`
 
 	// The Marketing 360 tables (see m360_types.go).
 	M360Accounts  []M360Account  `json:"m360Accounts,omitempty"`

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock/clock"
 )
 
@@ -97,17 +98,6 @@ type delivery struct {
 	cancelled bool // by Reset, while in flight
 }
 
-// lane holds one subscription's deliveries about one resource, in order.
-type lane struct {
-	key   string
-	queue []*delivery
-	busy  bool // its head is being attempted
-	// parked: its head failed its last attempt of a drain; the lane waits,
-	// in order, for the spool.
-	parked bool
-	index  int // in the ready heap; -1 when not there
-}
-
 // New starts a dispatcher, with the deliveries its spool holds.
 func New(opts Options) (*Dispatcher, error) {
 	if opts.Clock == nil {
@@ -135,7 +125,7 @@ func New(opts Options) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{clock: opts.Clock, keys: opts.Keys, client: opts.Client, validate: opts.Validate,
 		observe: opts.Observe, spool: opts.Spool, seed: opts.Seed, logSize: opts.LogSize,
-		log: opts.Logger.With("component", "webhooks"), settings: settings,
+		log: opts.Logger.With(logkey.Component, "webhooks"), settings: settings,
 		byID: map[string]*delivery{}, lanes: map[string]*lane{}, changed: make(chan struct{})}
 	if d.client == nil {
 		d.ownsHTTP = true
@@ -202,7 +192,7 @@ func (d *Dispatcher) send(m Message, invalid error) (Delivery, error) {
 	}
 	del := d.add(m, "")
 	if invalid != nil {
-		d.log.Error("webhook payload does not match the spec; not sent", "delivery", del.ID, "event", m.Event, "error", invalid)
+		d.log.Error("webhook payload does not match the spec; not sent", logkey.Delivery, del.ID, logkey.Event, m.Event, logkey.Err, invalid)
 		del.Status, del.Error = StatusInvalid, invalid.Error()
 		d.archive(del)
 		return del.view(), nil
@@ -430,8 +420,8 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 		del.Status, del.Error, del.NextAttempt = StatusFailed, out.attempt.Error, nil
 		l.queue = l.queue[1:]
 		d.archive(del)
-		d.log.Warn("webhook delivery failed after its last attempt", "delivery", del.ID, "event", del.Event,
-			"eventId", del.EventID, "target", loggable(del.Target), "attempts", len(del.Attempts), "error", del.Error)
+		d.log.Warn("webhook delivery failed after its last attempt", logkey.Delivery, del.ID, logkey.Event, del.Event,
+			logkey.EventID, del.EventID, logkey.Target, loggable(del.Target), logkey.Attempts, len(del.Attempts), logkey.Err, del.Error)
 	case d.draining:
 		// The last attempt of a drain: the lane waits, in order, for the spool.
 		l.parked = true
@@ -441,25 +431,6 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 	}
 	d.schedule(l)
 	return del.view(), true
-}
-
-// archive counts a delivery as finished and drops the oldest finished ones
-// beyond the log's size, in batches. Callers hold mu.
-func (d *Dispatcher) archive(*delivery) {
-	d.finished++
-	if d.finished <= d.logSize+d.logSize/4 {
-		return
-	}
-	drop := d.finished - d.logSize
-	d.order = slices.DeleteFunc(d.order, func(x *delivery) bool {
-		if drop > 0 && x.Status != StatusPending {
-			drop--
-			delete(d.byID, x.ID)
-			return true
-		}
-		return false
-	})
-	d.finished = d.logSize
 }
 
 // dice returns a number in [0, 1) that depends only on the seed and key,
@@ -480,67 +451,6 @@ func (d *Dispatcher) jitter(del *delivery, upTo time.Duration) time.Duration {
 	return time.Duration(math.Floor(d.dice("delay\x00"+del.EventID+"\x00"+del.Subscription) * float64(upTo)))
 }
 
-func (del *delivery) view() Delivery {
-	v := del.Delivery
-	v.Attempts = slices.Clone(v.Attempts)
-	if v.Status == StatusPending && !del.due.IsZero() {
-		due := del.due
-		v.NextAttempt = &due
-	}
-	return v
-}
-
-// Deliveries returns the logged deliveries f selects, newest first, and how
-// many it selects in all.
-func (d *Dispatcher) Deliveries(f Filter) ([]Delivery, int) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := []Delivery{}
-	total := 0
-	for i := len(d.order) - 1; i >= 0; i-- {
-		del := d.order[i]
-		if !f.match(&del.Delivery) {
-			continue
-		}
-		total++
-		if f.Limit <= 0 || len(out) < f.Limit {
-			out = append(out, del.view())
-		}
-	}
-	return out, total
-}
-
-// Delivery returns a logged delivery.
-func (d *Dispatcher) Delivery(id string) (Delivery, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	del, ok := d.byID[id]
-	if !ok {
-		return Delivery{}, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
-	return del.view(), nil
-}
-
-// Stats counts the logged deliveries by status.
-func (d *Dispatcher) Stats() Stats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var s Stats
-	for _, del := range d.order {
-		switch del.Status {
-		case StatusPending:
-			s.Pending++
-		case StatusDelivered:
-			s.Delivered++
-		case StatusFailed:
-			s.Failed++
-		case StatusInvalid:
-			s.Invalid++
-		}
-	}
-	return s
-}
-
 // Reset cancels every pending delivery and clears the log, as the twin's
 // reset does; it returns how many deliveries it cancelled.
 func (d *Dispatcher) Reset() int {
@@ -557,7 +467,7 @@ func (d *Dispatcher) Reset() int {
 	d.lanes, d.ready = map[string]*lane{}, nil
 	d.broadcast()
 	if n > 0 {
-		d.log.Info("reset cancelled pending webhook deliveries", "count", n)
+		d.log.Info("reset cancelled pending webhook deliveries", logkey.Count, n)
 	}
 	return n
 }
@@ -610,34 +520,4 @@ func (d *Dispatcher) pending() ([]*delivery, uint64) {
 		out = append(out, l.queue...)
 	}
 	return out, d.next
-}
-
-// laneHeap orders idle lanes by when their head is due, then by the head's
-// creation.
-type laneHeap []*lane
-
-func (h laneHeap) Len() int { return len(h) }
-func (h laneHeap) Less(i, j int) bool {
-	a, b := h[i].queue[0], h[j].queue[0]
-	if c := a.due.Compare(b.due); c != 0 {
-		return c < 0
-	}
-	return a.seq < b.seq
-}
-func (h laneHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *laneHeap) Push(x any) {
-	l := x.(*lane)
-	l.index = len(*h)
-	*h = append(*h, l)
-}
-func (h *laneHeap) Pop() any {
-	old := *h
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
-	l.index = -1
-	*h = old[:len(old)-1]
-	return l
 }

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
@@ -683,7 +684,8 @@ func TestDispatcher_SpoolThatCannotBeWrittenNamesWhatIsLeft(t *testing.T) {
 	if err := e.d.Close(ctx); err == nil {
 		t.Error("Close hid that the spool could not be written")
 	}
-	if logs := e.logText(); !strings.Contains(logs, "could not be spooled") || !strings.Contains(logs, "eventId=evt-contact/a-1") {
+	if logs := e.logText(); !strings.Contains(logs, "could not be spooled") || !strings.Contains(logs, "eventId=evt-contact/a-1") ||
+		!strings.Contains(logs, " "+logkey.Err+"=") || strings.Contains(logs, " error=") {
 		t.Errorf("logs:\n%s", logs)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/contactbridge/contactbridge/internal/logkey"
 )
 
 // loggable is a target URL fit for the log: without the user info and
@@ -131,7 +133,7 @@ func (d *Dispatcher) readSpool() error {
 		return fmt.Errorf("webhooks: spool %s: %w", d.spool, err)
 	}
 	if n := len(d.order); n > 0 {
-		d.log.Info("webhook deliveries read from the spool", "count", n, "spool", d.spool)
+		d.log.Info("webhook deliveries read from the spool", logkey.Count, n, logkey.Spool, d.spool)
 	}
 	return nil
 }
@@ -143,7 +145,7 @@ func (d *Dispatcher) readSpool() error {
 func (d *Dispatcher) writeSpool(left []*delivery, next uint64) error {
 	if d.spool == "" {
 		if len(left) > 0 {
-			d.log.Error("webhook deliveries still pending at shutdown, not delivered (set a spool file to keep them)", "count", len(left))
+			d.log.Error("webhook deliveries still pending at shutdown, not delivered (set a spool file to keep them)", logkey.Count, len(left))
 			d.logUndelivered(left)
 		}
 		return nil
@@ -155,18 +157,18 @@ func (d *Dispatcher) writeSpool(left []*delivery, next uint64) error {
 		return nil
 	}
 	if err := d.saveSpool(left, next); err != nil {
-		d.log.Error("webhook deliveries still pending at shutdown could not be spooled", "count", len(left), "error", err)
+		d.log.Error("webhook deliveries still pending at shutdown could not be spooled", logkey.Count, len(left), logkey.Err, err)
 		d.logUndelivered(left)
 		return err
 	}
-	d.log.Info("webhook deliveries still pending at shutdown written to the spool", "count", len(left), "spool", d.spool)
+	d.log.Info("webhook deliveries still pending at shutdown written to the spool", logkey.Count, len(left), logkey.Spool, d.spool)
 	return nil
 }
 
 func (d *Dispatcher) logUndelivered(left []*delivery) {
 	for _, del := range left {
-		d.log.Warn("undelivered webhook", "delivery", del.ID, "event", del.Event, "eventId", del.EventID,
-			"target", loggable(del.Target), "attempts", len(del.Attempts))
+		d.log.Warn("undelivered webhook", logkey.Delivery, del.ID, logkey.Event, del.Event, logkey.EventID, del.EventID,
+			logkey.Target, loggable(del.Target), logkey.Attempts, len(del.Attempts))
 	}
 }
 

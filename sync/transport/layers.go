@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
@@ -88,13 +89,13 @@ func (l *Log) RoundTrip(req *http.Request) (*http.Response, error) {
 	clk := clockOr(l.Clock)
 	start := clk.Now()
 	res, err := baseOr(l.Base).RoundTrip(req)
-	attrs := []any{logKeyMethod, req.Method, logKeyURL, RedactURL(req.URL), logKeyTenant, Tenant(req),
-		logKeyDuration, clk.Now().Sub(start)}
+	attrs := []any{logkey.Method, req.Method, logkey.URL, RedactURL(req.URL), logkey.Tenant, Tenant(req),
+		logkey.Duration, clk.Now().Sub(start)}
 	if err != nil {
-		logger.DebugContext(req.Context(), "request failed", append(attrs, logKeyError, err)...)
+		logger.DebugContext(req.Context(), "request failed", append(attrs, logkey.Err, err)...)
 		return nil, err
 	}
-	logger.DebugContext(req.Context(), "request", append(attrs, logKeyStatus, res.StatusCode)...)
+	logger.DebugContext(req.Context(), "request", append(attrs, logkey.Status, res.StatusCode)...)
 	return res, nil
 }
 

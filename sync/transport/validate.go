@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
@@ -54,17 +55,6 @@ func (e *DriftError) Unwrap() []error { return []error{ErrDrift, e.Err} }
 
 // maxValidatedBody bounds the bodies read for validation.
 const maxValidatedBody = 32 << 20
-
-// Log keys.
-const (
-	logKeyOperation = "operation"
-	logKeyMethod    = "method"
-	logKeyURL       = "url"
-	logKeyStatus    = "status"
-	logKeyError     = "err"
-	logKeyDuration  = "duration"
-	logKeyTenant    = "tenant"
-)
 
 // DefaultValidateEvery is the share of exchanges validated at run time:
 // one in so many per operation. Validating a response costs about as much
@@ -208,7 +198,7 @@ func (v *Validate) drifted(req *http.Request, route *openapi.Route, status int, 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger.WarnContext(req.Context(), "drift from the spec", logKeyOperation, d.Operation, logKeyStatus, status, logKeyError, d.Error())
+	logger.WarnContext(req.Context(), "drift from the spec", logkey.Operation, d.Operation, logkey.Status, status, logkey.Err, d.Error())
 	return nil
 }
 
