@@ -1,0 +1,168 @@
+package contract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// The pacts' participants.
+const (
+	Consumer          = "contactbridge-sync"
+	ProviderHighLevel = "HighLevel"
+	ProviderM360      = "Marketing360"
+)
+
+// Provider states, in the domain's words. The consumer tests name them
+// with Given and the state handlers of each provider make them.
+const (
+	StateContactExists         = "a contact exists"
+	StateContactWithTwoTasks   = "a contact with two tasks exists"
+	StateContactWithOpenTask   = "a contact with an open task exists"
+	StateContactWithNote       = "a contact with a note exists"
+	StateContactWithAppoint    = "a contact with an appointment exists"
+	StateContactWithEmail      = "a contact with the email exists"                // parameter email
+	StateNoContactWithEmail    = "no contact with the email exists"               // parameter email
+	StateContactLinked         = "a contact linked to a HighLevel contact exists" // parameter ghlId
+	StateContactMissing        = "the contact does not exist"
+	StateContactElsewhere      = "a contact exists in another location"
+	StateCannotWrite           = "the credentials may only read contacts"
+	StateRateLimited           = "the rate limit is used up"
+	StateCampaignAndContact    = "an active campaign and a contact exist"
+	StateCredentialsRejected   = "the credentials are not valid"
+	ParamEmail, ParamGHLID     = "email", "ghlId"
+	missingContactHighLevel    = "pactMissingContact01"
+	missingContactM360         = 999999999
+	stateRequestsPerExhaustion = 400
+)
+
+// Keys of the values a state gives the requests that read them
+// (fromProviderState expressions such as "${contactId}").
+const (
+	KeyAuthorization = "authorization"
+	KeyLocationID    = "locationId"
+	KeyCalendarID    = "calendarId"
+	KeyContactID     = "contactId"
+	KeyTaskID        = "taskId"
+	KeyNoteID        = "noteId"
+	KeyAppointmentID = "appointmentId"
+	KeyCampaignID    = "campaignId"
+)
+
+// ErrUnknownState is a provider state without a handler.
+var ErrUnknownState = errors.New("contract: unknown provider state")
+
+// ErrStateNeeds is a state the account's settings cannot make: a
+// credential for it is missing.
+var ErrStateNeeds = errors.New("contract: the state needs a setting that is missing")
+
+// StateFunc makes a provider state (setup) or removes what it made
+// (teardown). Setup returns the values the interaction's requests read.
+type StateFunc func(ctx context.Context, setup bool, params map[string]any) (map[string]any, error)
+
+// States are the handlers of a provider's states, by name.
+type States map[string]StateFunc
+
+// Run calls the handler of the state name.
+func (s States) Run(ctx context.Context, name string, setup bool, params map[string]any) (map[string]any, error) {
+	f, ok := s[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownState, name)
+	}
+	return f(ctx, setup, params)
+}
+
+// RateLimit uses up a provider's rate limit (Exhaust) so that the next
+// request answers 429, and gives it back (Restore).
+type RateLimit struct {
+	Exhaust func(ctx context.Context) error
+	Restore func(ctx context.Context) error
+}
+
+// cleanup remembers what states made, to remove it at teardown, newest
+// first.
+type cleanup struct {
+	mu   sync.Mutex // guards undo
+	undo []func(context.Context) error
+}
+
+func (c *cleanup) add(f func(context.Context) error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.undo = append(c.undo, f)
+}
+
+// run removes everything made since the last run.
+func (c *cleanup) run(ctx context.Context) error {
+	c.mu.Lock()
+	undo := c.undo
+	c.undo = nil
+	c.mu.Unlock()
+	var errs []error
+	for i := len(undo) - 1; i >= 0; i-- {
+		errs = append(errs, undo[i](ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// exhaustByRequests sends requests through send until one answers 429
+// (at most stateRequestsPerExhaustion) and returns a Restore that waits the
+// Retry-After of that answer on the real clock.
+func exhaustByRequests(send func(ctx context.Context) (int, http.Header, error)) RateLimit {
+	var mu sync.Mutex // guards wait
+	var wait time.Duration
+	return RateLimit{
+		Exhaust: func(ctx context.Context) error {
+			for range stateRequestsPerExhaustion {
+				status, header, err := send(ctx)
+				if err != nil {
+					return fmt.Errorf("contract: use up the rate limit: %w", err)
+				}
+				if status == http.StatusTooManyRequests {
+					secs, _ := strconv.Atoi(header.Get("Retry-After"))
+					mu.Lock()
+					wait = time.Duration(secs) * time.Second
+					mu.Unlock()
+					return nil
+				}
+			}
+			return fmt.Errorf("contract: use up the rate limit: no 429 after %d requests", stateRequestsPerExhaustion)
+		},
+		Restore: func(ctx context.Context) error {
+			mu.Lock()
+			d := wait
+			mu.Unlock()
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("contract: wait for the rate limit: %w", ctx.Err())
+			}
+		},
+	}
+}
+
+// values merges the states' values, later ones winning.
+func values(maps ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func paramString(params map[string]any, key string) (string, error) {
+	s, ok := params[key].(string)
+	if !ok || s == "" {
+		return "", fmt.Errorf("contract: the state needs the parameter %q", key)
+	}
+	return s, nil
+}

@@ -1,0 +1,76 @@
+package contract
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/openapi"
+)
+
+// This file is the one place where the contract tests use mock's Go API;
+// everything else reaches the twins through their HTTP and admin APIs.
+
+// twins is a running pair of twins on loopback, seen as a sandbox account
+// would be: base URLs and credentials.
+type twins struct {
+	highLevelURL, m360URL string
+	location, calendar    string
+	token                 string
+	otherLocation         string
+	otherToken            string
+	m360Account           int64
+	m360ID, m360Secret    string
+	highLevelSpec         *openapi.Spec
+	m360Spec              *openapi.Spec
+}
+
+// twinOptions alter the twins for a test.
+type twinOptions struct {
+	// wrapHighLevel, when set, serves the HighLevel twin's handler
+	// through it (a view altered on purpose); the Marketing 360 twin is
+	// then not served.
+	wrapHighLevel func(http.Handler) http.Handler
+}
+
+// startTwins starts both twins (seeded, strict, no rate limits, a frozen
+// clock) with a second location and its token, and stops them when the
+// test ends.
+func startTwins(tb testing.TB, o twinOptions) *twins {
+	tb.Helper()
+	const other, otherToken = "pactOtherLocation001", "pit-pact-other-location"
+	spec, err := openapi.LoadHighLevel(context.Background(), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := mock.Options{Seed: 1, Strict: true, NoListener: o.wrapHighLevel != nil,
+		Locations: []store.Location{{ID: other, Name: "Other"}},
+		Tokens:    []mock.TokenOptions{{Token: otherToken, LocationID: other, Scopes: mock.SpecScopes(spec)}},
+	}
+	srv, err := mock.NewServer(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	key := srv.DefaultM360Key()
+	w := &twins{
+		highLevelURL: srv.URL(), m360URL: srv.M360URL(),
+		location: srv.DefaultLocation().ID, calendar: srv.DefaultLocation().Calendars[0].ID,
+		token: srv.DefaultToken(), otherLocation: other, otherToken: otherToken,
+		m360Account: srv.DefaultM360Account().ID, m360ID: key.ClientID, m360Secret: key.ClientSecret,
+		highLevelSpec: srv.Spec(), m360Spec: srv.M360Spec(),
+	}
+	if o.wrapHighLevel != nil {
+		hs := httptest.NewServer(o.wrapHighLevel(srv.Handler()))
+		tb.Cleanup(hs.Close)
+		w.highLevelURL, w.m360URL = hs.URL, ""
+	}
+	return w
+}
