@@ -29,7 +29,7 @@ const (
 
 func hlClient(cfg consumer.MockServerConfig) (*highlevelapi.ClientWithResponses, error) {
 	return highlevelapi.New(fmt.Sprintf("http://%s:%d", cfg.Host, cfg.Port), nil,
-		highlevelapi.WithRequestEditorFn(bearer(hlToken)))
+		highlevelapi.WithRequestEditorFn(authorization("Bearer "+hlToken)))
 }
 
 // hlAuth is the request headers every HighLevel call sends.

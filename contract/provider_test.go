@@ -56,3 +56,30 @@ func TestProvider_HighLevel(t *testing.T) {
 		}
 	}
 }
+
+// m360TwinStates are the Marketing 360 states on the twins.
+func m360TwinStates(t *testing.T, w *twins) States {
+	t.Helper()
+	id, secret := mintM360Key(t, w.highLevelURL, w.m360Account, "contacts:read")
+	s, err := M360States(M360Account{
+		BaseURL: w.m360URL, ClientID: w.m360ID, ClientSecret: w.m360Secret,
+		ReadOnlyID: id, ReadOnlySecret: secret, Limit: m360Limit(w),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestProvider_M360(t *testing.T) {
+	w := startTwins(t, twinOptions{})
+	rep := verify(t, ProviderM360, w.m360URL, m360TwinStates(t, w))
+	if !rep.Passed {
+		t.Fatalf("Marketing 360 twin fails its pact:\n%s", rep.Output)
+	}
+	for kind, n := range records(t, w) {
+		if n != 0 {
+			t.Errorf("verification left %d %s behind", n, kind)
+		}
+	}
+}

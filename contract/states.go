@@ -109,6 +109,67 @@ func (c *cleanup) run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// step makes one part of a state; vals holds what the earlier steps made.
+type step func(ctx context.Context, vals, params map[string]any) error
+
+// stateSet is what a provider's states share: the values every state
+// gives, what they made, and the rate limit.
+type stateSet struct {
+	base  map[string]any
+	undo  cleanup
+	limit RateLimit
+}
+
+// newStateSet uses limit, or, when it has no Exhaust, spends the limit
+// with send.
+func newStateSet(base map[string]any, limit RateLimit, send func(context.Context) (int, http.Header, error)) *stateSet {
+	if limit.Exhaust == nil {
+		limit = exhaustByRequests(send)
+	}
+	return &stateSet{base: base, limit: limit}
+}
+
+// with makes a state of steps: setup runs them in order on the base
+// values, teardown undoes everything they made.
+func (s *stateSet) with(steps ...step) StateFunc {
+	return func(ctx context.Context, setup bool, params map[string]any) (map[string]any, error) {
+		if !setup {
+			return nil, s.undo.run(ctx)
+		}
+		vals := values(s.base)
+		for _, st := range steps {
+			if err := st(ctx, vals, params); err != nil {
+				return nil, err
+			}
+		}
+		return vals, nil
+	}
+}
+
+// noneWithEmail is a step that removes the record with the parameter
+// email, now and at teardown (after the interaction made one).
+func (s *stateSet) noneWithEmail(remove func(ctx context.Context, email string) error) step {
+	return func(ctx context.Context, _, params map[string]any) error {
+		email, err := paramString(params, ParamEmail)
+		if err != nil {
+			return err
+		}
+		if err := remove(ctx, email); err != nil {
+			return err
+		}
+		s.undo.add(func(ctx context.Context) error { return remove(ctx, email) })
+		return nil
+	}
+}
+
+func (s *stateSet) rateLimited(ctx context.Context, _, _ map[string]any) error {
+	if err := s.limit.Exhaust(ctx); err != nil {
+		return err
+	}
+	s.undo.add(s.limit.Restore)
+	return nil
+}
+
 // exhaustByRequests sends requests through send until one answers 429
 // (at most stateRequestsPerExhaustion) and returns a Restore that waits the
 // Retry-After of that answer on the real clock.
@@ -148,13 +209,11 @@ func exhaustByRequests(send func(ctx context.Context) (int, http.Header, error))
 	}
 }
 
-// values merges the states' values, later ones winning.
-func values(maps ...map[string]any) map[string]any {
-	out := map[string]any{}
-	for _, m := range maps {
-		for k, v := range m {
-			out[k] = v
-		}
+// values copies a state's values.
+func values(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
 	}
 	return out
 }

@@ -40,24 +40,27 @@ func HighLevelStates(acc HighLevelAccount) (States, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &highLevelStates{acc: acc, api: api}
-	if acc.Limit.Exhaust == nil {
-		h.acc.Limit = exhaustByRequests(func(ctx context.Context) (int, http.Header, error) {
-			res, err := api.GetContactWithResponse(ctx, missingContactHighLevel, nil)
-			if err != nil {
-				return 0, nil, err
-			}
-			return res.StatusCode(), res.HTTPResponse.Header, nil
-		})
+	base := map[string]any{
+		KeyAuthorization: "Bearer " + acc.Token,
+		KeyLocationID:    acc.LocationID,
+		KeyCalendarID:    acc.CalendarID,
+		KeyContactID:     missingContactHighLevel,
 	}
+	h := &highLevelStates{acc: acc, api: api, stateSet: newStateSet(base, acc.Limit, func(ctx context.Context) (int, http.Header, error) {
+		res, err := api.GetContactWithResponse(ctx, missingContactHighLevel, nil)
+		if err != nil {
+			return 0, nil, err
+		}
+		return res.StatusCode(), res.HTTPResponse.Header, nil
+	})}
 	return States{
 		StateContactExists:       h.with(h.contact),
 		StateContactWithTwoTasks: h.with(h.contact, h.task, h.task),
 		StateContactWithOpenTask: h.with(h.contact, h.task),
 		StateContactWithNote:     h.with(h.contact, h.note),
 		StateContactWithAppoint:  h.with(h.contact, h.appointment),
-		StateContactWithEmail:    h.with(h.contactWithEmail),
-		StateNoContactWithEmail:  h.with(h.noContactWithEmail),
+		StateContactWithEmail:    h.with(h.noneWithEmail(h.deleteByEmail), h.contactWithEmail),
+		StateNoContactWithEmail:  h.with(h.noneWithEmail(h.deleteByEmail)),
 		StateContactMissing:      h.with(),
 		StateContactElsewhere:    h.with(h.contactElsewhere),
 		StateCannotWrite:         h.with(h.readOnly),
@@ -70,49 +73,25 @@ func highLevelClient(acc HighLevelAccount, token string) (*highlevelapi.ClientWi
 	if doer == nil {
 		doer = http.DefaultClient
 	}
-	c, err := highlevelapi.New(acc.BaseURL, doer, highlevelapi.WithRequestEditorFn(bearer(token)))
+	c, err := highlevelapi.New(acc.BaseURL, doer, highlevelapi.WithRequestEditorFn(authorization("Bearer "+token)))
 	if err != nil {
 		return nil, fmt.Errorf("contract: %w", err)
 	}
 	return c, nil
 }
 
-func bearer(token string) func(context.Context, *http.Request) error {
+// authorization is a request editor that sets the Authorization header.
+func authorization(value string) func(context.Context, *http.Request) error {
 	return func(_ context.Context, req *http.Request) error {
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Authorization", value)
 		return nil
 	}
 }
 
 type highLevelStates struct {
-	acc  HighLevelAccount
-	api  *highlevelapi.ClientWithResponses
-	undo cleanup
-}
-
-// step makes one part of a state; vals holds what the earlier steps made.
-type step func(ctx context.Context, vals, params map[string]any) error
-
-// with makes a state of steps: setup runs them in order on the
-// account's base values, teardown undoes everything they made.
-func (h *highLevelStates) with(steps ...step) StateFunc {
-	return func(ctx context.Context, setup bool, params map[string]any) (map[string]any, error) {
-		if !setup {
-			return nil, h.undo.run(ctx)
-		}
-		vals := map[string]any{
-			KeyAuthorization: "Bearer " + h.acc.Token,
-			KeyLocationID:    h.acc.LocationID,
-			KeyCalendarID:    h.acc.CalendarID,
-			KeyContactID:     missingContactHighLevel,
-		}
-		for _, s := range steps {
-			if err := s(ctx, vals, params); err != nil {
-				return nil, err
-			}
-		}
-		return vals, nil
-	}
+	*stateSet
+	acc HighLevelAccount
+	api *highlevelapi.ClientWithResponses
 }
 
 // uniqueEmail is an address no one else has, so that sandboxes with
@@ -183,27 +162,13 @@ func (h *highLevelStates) appointment(ctx context.Context, vals, _ map[string]an
 }
 
 func (h *highLevelStates) contactWithEmail(ctx context.Context, vals, params map[string]any) error {
-	if err := h.noContactWithEmail(ctx, vals, params); err != nil {
-		return err
-	}
-	email, _ := paramString(params, ParamEmail)
-	id, err := h.createContact(ctx, h.api, h.acc.LocationID, email)
-	vals[KeyContactID] = id
-	return err
-}
-
-// noContactWithEmail deletes the location's contact with the email, now
-// and at teardown (after the interaction made one).
-func (h *highLevelStates) noContactWithEmail(ctx context.Context, _, params map[string]any) error {
 	email, err := paramString(params, ParamEmail)
 	if err != nil {
 		return err
 	}
-	if err := h.deleteByEmail(ctx, email); err != nil {
-		return err
-	}
-	h.undo.add(func(ctx context.Context) error { return h.deleteByEmail(ctx, email) })
-	return nil
+	id, err := h.createContact(ctx, h.api, h.acc.LocationID, email)
+	vals[KeyContactID] = id
+	return err
 }
 
 func (h *highLevelStates) deleteByEmail(ctx context.Context, email string) error {
@@ -240,13 +205,5 @@ func (h *highLevelStates) readOnly(_ context.Context, vals, _ map[string]any) er
 		return fmt.Errorf("%w: a token with contacts.readonly only", ErrStateNeeds)
 	}
 	vals[KeyAuthorization] = "Bearer " + h.acc.ReadOnlyToken
-	return nil
-}
-
-func (h *highLevelStates) rateLimited(ctx context.Context, _, _ map[string]any) error {
-	if err := h.acc.Limit.Exhaust(ctx); err != nil {
-		return err
-	}
-	h.undo.add(h.acc.Limit.Restore)
 	return nil
 }

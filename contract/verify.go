@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -121,7 +122,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	failures, err := readFailures(res.json)
+	failures, err := readFailures(res.json, interactions)
 	if err != nil {
 		return nil, err
 	}
@@ -212,13 +213,21 @@ func readPacts(files []string) ([]Case, error) {
 	return out, nil
 }
 
-// readFailures reads the verifier's JSON result: each failed interaction's
-// description and mismatches.
-func readFailures(raw []byte) (map[string]string, error) {
+// readFailures reads the verifier's JSON result: the interactions that
+// failed, by description, with what differed. The verifier names an
+// interaction "Verifying a pact between C and P Given S - description".
+func readFailures(raw []byte, cases []Case) (map[string]string, error) {
 	var res struct {
 		Errors []struct {
-			Interaction string          `json:"interaction"`
-			Mismatch    json.RawMessage `json:"mismatch"`
+			Interaction string `json:"interaction"`
+			Mismatch    struct {
+				Type       string `json:"type"`
+				Message    string `json:"message"`
+				Mismatches []struct {
+					Path     string `json:"path"`
+					Mismatch string `json:"mismatch"`
+				} `json:"mismatches"`
+			} `json:"mismatch"`
 		} `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
@@ -226,7 +235,21 @@ func readFailures(raw []byte) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, e := range res.Errors {
-		out[e.Interaction] = string(e.Mismatch)
+		var lines []string
+		if e.Mismatch.Message != "" {
+			lines = append(lines, e.Mismatch.Message)
+		}
+		for _, m := range e.Mismatch.Mismatches {
+			lines = append(lines, strings.TrimSpace(m.Path+" "+m.Mismatch))
+		}
+		if len(lines) == 0 {
+			lines = append(lines, e.Mismatch.Type)
+		}
+		for _, c := range cases {
+			if strings.HasSuffix(e.Interaction, " - "+c.Description) {
+				out[c.Description] = strings.Join(lines, "\n")
+			}
+		}
 	}
 	return out, nil
 }
