@@ -83,6 +83,21 @@ type RateLimit struct {
 	Restore func(ctx context.Context) error
 }
 
+// Wait waits d (the Retry-After of a 429) or until ctx ends.
+type Wait func(ctx context.Context, d time.Duration) error
+
+// Sleep is the Wait of the real clock.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("contract: wait for the rate limit: %w", ctx.Err())
+	}
+}
+
 // cleanup remembers what states made, to remove it at teardown, newest
 // first.
 type cleanup struct {
@@ -121,10 +136,13 @@ type stateSet struct {
 }
 
 // newStateSet uses limit, or, when it has no Exhaust, spends the limit
-// with send.
-func newStateSet(base map[string]any, limit RateLimit, send func(context.Context) (int, http.Header, error)) *stateSet {
+// with send and waits it back with wait (nil: Sleep).
+func newStateSet(base map[string]any, limit RateLimit, wait Wait, send func(context.Context) (int, http.Header, error)) *stateSet {
+	if wait == nil {
+		wait = Sleep
+	}
 	if limit.Exhaust == nil {
-		limit = exhaustByRequests(send)
+		limit = exhaustByRequests(send, wait)
 	}
 	return &stateSet{base: base, limit: limit}
 }
@@ -172,8 +190,8 @@ func (s *stateSet) rateLimited(ctx context.Context, _, _ map[string]any) error {
 
 // exhaustByRequests sends requests through send until one answers 429
 // (at most stateRequestsPerExhaustion) and returns a Restore that waits the
-// Retry-After of that answer on the real clock.
-func exhaustByRequests(send func(ctx context.Context) (int, http.Header, error)) RateLimit {
+// Retry-After of that answer.
+func exhaustByRequests(send func(ctx context.Context) (int, http.Header, error), sleep Wait) RateLimit {
 	var mu sync.Mutex // guards wait
 	var wait time.Duration
 	return RateLimit{
@@ -197,14 +215,7 @@ func exhaustByRequests(send func(ctx context.Context) (int, http.Header, error))
 			mu.Lock()
 			d := wait
 			mu.Unlock()
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("contract: wait for the rate limit: %w", ctx.Err())
-			}
+			return sleep(ctx, d)
 		},
 	}
 }

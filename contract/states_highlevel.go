@@ -29,8 +29,9 @@ type HighLevelAccount struct {
 	// HTTP sends the requests; nil means http.DefaultClient.
 	HTTP *http.Client
 	// Limit makes StateRateLimited; the zero value sends requests until a
-	// 429 and waits its Retry-After afterwards.
+	// 429 and, at teardown, waits its Retry-After with Wait (nil: Sleep).
 	Limit RateLimit
+	Wait  Wait
 }
 
 // HighLevelStates returns the handlers of every HighLevel provider state.
@@ -46,7 +47,7 @@ func HighLevelStates(acc HighLevelAccount) (States, error) {
 		KeyCalendarID:    acc.CalendarID,
 		KeyContactID:     missingContactHighLevel,
 	}
-	h := &highLevelStates{acc: acc, api: api, stateSet: newStateSet(base, acc.Limit, func(ctx context.Context) (int, http.Header, error) {
+	h := &highLevelStates{acc: acc, api: api, stateSet: newStateSet(base, acc.Limit, acc.Wait, func(ctx context.Context) (int, http.Header, error) {
 		res, err := api.GetContactWithResponse(ctx, missingContactHighLevel, nil)
 		if err != nil {
 			return 0, nil, err

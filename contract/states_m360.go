@@ -24,8 +24,9 @@ type M360Account struct {
 	// HTTP sends the requests; nil means http.DefaultClient.
 	HTTP *http.Client
 	// Limit makes StateRateLimited; the zero value sends requests until a
-	// 429 and waits its Retry-After afterwards.
+	// 429 and, at teardown, waits its Retry-After with Wait (nil: Sleep).
 	Limit RateLimit
+	Wait  Wait
 }
 
 // BasicAuth is the Authorization value of an API key.
@@ -46,7 +47,7 @@ func M360States(acc M360Account) (States, error) {
 		return nil, fmt.Errorf("contract: %w", err)
 	}
 	base := map[string]any{KeyAuthorization: auth, KeyContactID: missingContactM360}
-	m := &m360States{acc: acc, api: api, stateSet: newStateSet(base, acc.Limit, func(ctx context.Context) (int, http.Header, error) {
+	m := &m360States{acc: acc, api: api, stateSet: newStateSet(base, acc.Limit, acc.Wait, func(ctx context.Context) (int, http.Header, error) {
 		res, err := api.M360GetAccountWithResponse(ctx)
 		if err != nil {
 			return 0, nil, err

@@ -36,5 +36,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.AddCommand(newMockCmd(stdout, stderr))
 	root.AddCommand(newFixturesCmd(stdout, stderr))
 	root.AddCommand(newBenchCmd(stdout, stderr))
+	root.AddCommand(newContractCmd(stdout, stderr))
 	return root.ExecuteContext(ctx)
 }
