@@ -21,7 +21,7 @@ import (
 // account: what its banner prints, plus restricted credentials.
 type sandbox struct {
 	hlURL, m360URL, location, calendar, token, m360ID, m360Secret string
-	readOnly, m360ReadOnlyID, m360ReadOnlySecret                   string
+	readOnly, m360ReadOnlyID, m360ReadOnlySecret                  string
 }
 
 const otherLocation, otherToken = "pactOtherLocation001", "pit-cli-other-location"
