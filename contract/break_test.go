@@ -3,10 +3,8 @@
 package contract
 
 import (
-	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,28 +14,6 @@ import (
 
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 )
-
-// renameField serves h with the JSON field from renamed to to in the
-// answers to GET /contacts/{id}: a twin whose contact view drifted.
-func renameField(from, to string) func(http.Handler) http.Handler {
-	return func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodGet || strings.Count(strings.Trim(r.URL.Path, "/"), "/") != 1 || !strings.HasPrefix(r.URL.Path, "/contacts/") {
-				h.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			body := bytes.ReplaceAll(rec.Body.Bytes(), []byte(`"`+from+`":`), []byte(`"`+to+`":`))
-			for k, v := range rec.Header() {
-				w.Header()[k] = v
-			}
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-			w.WriteHeader(rec.Code)
-			_, _ = w.Write(body)
-		})
-	}
-}
 
 // A twin whose view renames a field the consumer reads fails verification
 // of that interaction, with Pact's diff naming the field, and of no other.

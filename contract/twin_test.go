@@ -1,9 +1,12 @@
 package contract
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock"
@@ -73,4 +76,26 @@ func startTwins(tb testing.TB, o twinOptions) *twins {
 		w.highLevelURL, w.m360URL = hs.URL, ""
 	}
 	return w
+}
+
+// renameField serves h with the JSON field from renamed to to in the
+// answers to GET /contacts/{id}: a twin whose contact view drifted.
+func renameField(from, to string) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || strings.Count(strings.Trim(r.URL.Path, "/"), "/") != 1 || !strings.HasPrefix(r.URL.Path, "/contacts/") {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			body := bytes.ReplaceAll(rec.Body.Bytes(), []byte(`"`+from+`":`), []byte(`"`+to+`":`))
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(body)
+		})
+	}
 }
