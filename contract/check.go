@@ -124,7 +124,7 @@ type resource struct {
 	parent                    *resource
 }
 
-type checker struct {
+type conformance struct {
 	ctx    context.Context
 	opts   CheckOptions
 	router routers.Router
@@ -154,7 +154,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contract: route %s: %w", opts.Name, err)
 	}
-	c := &checker{ctx: ctx, opts: opts, router: router, gen: generator{known: values(opts.Values)},
+	c := &conformance{ctx: ctx, opts: opts, router: router, gen: generator{known: values(opts.Values)},
 		rep: &CheckReport{Name: opts.Name}}
 	ops := operations(opts.Doc)
 	for _, o := range ops {
@@ -359,7 +359,7 @@ func formBody(o *operation) bool {
 }
 
 // run is the sequence of one resource.
-func (c *checker) run(r *resource, others []*operation) error {
+func (c *conformance) run(r *resource, others []*operation) error {
 	c.rep.Sequences++
 	seq := r.collection
 	created := false
@@ -424,7 +424,7 @@ func (c *checker) run(r *resource, others []*operation) error {
 
 // sentStrings are the string fields of what o's create sent, to find the
 // record again (its email).
-func (c *checker) sentStrings(o *operation) map[string]any {
+func (c *conformance) sentStrings(o *operation) map[string]any {
 	out := map[string]any{}
 	s := bodySchema(o)
 	if s == nil {
@@ -450,7 +450,7 @@ const (
 
 // negatives runs o's negative cases: each required body field missing and
 // of the wrong type, an unknown id of r, a credential without o's scopes.
-func (c *checker) negatives(seq string, o *operation, r *resource) {
+func (c *conformance) negatives(seq string, o *operation, r *resource) {
 	if s := bodySchema(o); s != nil && !formBody(o) {
 		body := c.gen.object(s, false)
 		for _, name := range flatten(s).Required {
@@ -519,7 +519,7 @@ func covered(need, have []string) bool {
 	return true
 }
 
-func (c *checker) note(seq string, o *operation, text string) {
+func (c *conformance) note(seq string, o *operation, text string) {
 	c.rep.Steps = append(c.rep.Steps, Step{Sequence: seq, Case: caseCall, Operation: o.id, Method: o.method, Path: o.path,
 		Problems: []Problem{{Kind: ProblemStatus, Text: text}}})
 }
@@ -527,7 +527,7 @@ func (c *checker) note(seq string, o *operation, text string) {
 // call sends o with generated parameters (override replaces some) and
 // body (nil: generated), checks the status against want and validates
 // the answer; it returns the decoded answer and whether it was a 2xx.
-func (c *checker) call(seq, kase string, o *operation, override map[string]any, body map[string]any, want expectation) (int, any, bool) {
+func (c *conformance) call(seq, kase string, o *operation, override map[string]any, body map[string]any, want expectation) (int, any, bool) {
 	step := Step{Sequence: seq, Case: kase, Operation: o.id, Method: o.method, Path: o.path}
 	req, sent, err := c.request(o, override, body)
 	if err != nil {
@@ -562,7 +562,7 @@ func (c *checker) call(seq, kase string, o *operation, override map[string]any, 
 }
 
 // undo deletes what a negative case created when the API accepted it.
-func (c *checker) undo(o *operation, body any) {
+func (c *conformance) undo(o *operation, body any) {
 	id := findID(body)
 	if id == nil {
 		return
@@ -581,7 +581,7 @@ func (c *checker) undo(o *operation, body any) {
 	}
 }
 
-func (c *checker) judge(o *operation, want expectation, res *http.Response, got []byte) []Problem {
+func (c *conformance) judge(o *operation, want expectation, res *http.Response, got []byte) []Problem {
 	code := res.StatusCode
 	if unserved(o, res, got) {
 		return []Problem{{ProblemUnserved, fmt.Sprintf("%d: %s", code, snippet(got))}}
@@ -629,7 +629,7 @@ func snippet(b []byte) string {
 }
 
 // validate checks the answer against the document.
-func (c *checker) validate(req *http.Request, sent []byte, res *http.Response, got []byte) []Problem {
+func (c *conformance) validate(req *http.Request, sent []byte, res *http.Response, got []byte) []Problem {
 	vreq := req.Clone(c.ctx)
 	vreq.Body = io.NopCloser(bytes.NewReader(sent))
 	vreq.URL.Host, vreq.URL.Scheme = "", ""
@@ -669,7 +669,7 @@ func describe(err error) string {
 }
 
 // request builds o's request.
-func (c *checker) request(o *operation, override, body map[string]any) (*http.Request, []byte, error) {
+func (c *conformance) request(o *operation, override, body map[string]any) (*http.Request, []byte, error) {
 	get := func(name string, s *openapi3.Schema) any {
 		if v, ok := override[name]; ok {
 			return v
@@ -744,7 +744,7 @@ func (c *checker) request(o *operation, override, body map[string]any) (*http.Re
 
 // send sends req, again after the Retry-After of a 429 (three times at
 // most), and reads the answer.
-func (c *checker) send(req *http.Request, sent []byte) (*http.Response, []byte, error) {
+func (c *conformance) send(req *http.Request, sent []byte) (*http.Response, []byte, error) {
 	for attempt := 0; ; attempt++ {
 		r := req.Clone(c.ctx)
 		r.Body = io.NopCloser(bytes.NewReader(sent))

@@ -129,3 +129,34 @@ func TestCheck_FindsADriftedView(t *testing.T) {
 		t.Errorf("no schema problem on get-contact:\n%s", markdown(t, rep))
 	}
 }
+
+// The diff of our HighLevel spec against the vendor's contacts.json puts
+// the breaking changes first, among them the appointment paths the vendor
+// keeps in another document; a document does not differ from itself.
+func TestDiff_OurSpecAgainstTheVendorDocument(t *testing.T) {
+	rep, err := Diff(context.Background(), "highlevel", vendorContacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Breaking() == 0 || len(rep.Changes) == 0 || !rep.Changes[0].Breaking {
+		t.Fatalf("%d changes, %d breaking, first %+v", len(rep.Changes), rep.Breaking(), rep.Changes[:min(1, len(rep.Changes))])
+	}
+	removed := false
+	for _, c := range rep.Changes {
+		removed = removed || c.Breaking && c.ID == "api-path-removed-without-deprecation" && c.Path == "/calendars/events/appointments"
+	}
+	var b strings.Builder
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !removed || !strings.Contains(b.String(), "## Breaking") {
+		t.Errorf("the appointments path is not reported removed:\n%.2000s", b.String())
+	}
+	same, err := Diff(context.Background(), "m360", "m360")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(same.Changes) != 0 {
+		t.Errorf("a document differs from itself: %+v", same.Changes)
+	}
+}

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/spf13/cobra"
 
 	"github.com/contactbridge/contactbridge/contract"
@@ -22,7 +25,7 @@ func newContractCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "contract",
 		Short: "Verify the sync's pacts against an API; check an API against its OpenAPI document",
 	}
-	cmd.AddCommand(newContractVerifyCmd(stdout, stderr))
+	cmd.AddCommand(newContractVerifyCmd(stdout, stderr), newContractCheckCmd(stdout), newContractDiffCmd(stdout))
 	return cmd
 }
 
@@ -170,4 +173,177 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// checkFlags are the flags of contract check.
+type checkFlags struct {
+	spec, baseURL, markdown, junit string
+
+	token, readOnly, location, calendar    string
+	id, secret, readOnlyID, readOnlySecret string
+	readOnlyScopes                         []string
+	values                                 map[string]string
+}
+
+// errCheckFailed is an API that differs from its document.
+var errCheckFailed = errors.New("the API differs from the document")
+
+func newContractCheckCmd(stdout io.Writer) *cobra.Command {
+	var f checkFlags
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check an API against an OpenAPI document: stateful sequences, negative cases, every answer validated",
+		Long: `Derives from the document (--spec highlevel, m360 or a file such as the vendor's own
+contacts.json) a stateful sequence per resource (create, read, list, update, its
+sub-resources and other operations, delete, read again: 404) and negative cases from the
+schemas (each required field missing and of the wrong type, unknown ids, a credential
+without the operation's scope), runs them against --base-url and validates every answer
+against the document. Prints a Markdown report (or --markdown FILE), --junit writes JUnit
+XML. Exits non-zero when any step differs from the document.
+
+HighLevel: --token (or CONTACTBRIDGE_HL_TOKEN), --location, --calendar, and for the scope
+cases --readonly-token. Marketing 360: --client-id, --client-secret (or
+CONTACTBRIDGE_M360_SECRET), and --readonly-client-id, --readonly-client-secret. What a
+record is created with is deleted again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.token == "" {
+				f.token = os.Getenv("CONTACTBRIDGE_HL_TOKEN")
+			}
+			if f.secret == "" {
+				f.secret = os.Getenv("CONTACTBRIDGE_M360_SECRET")
+			}
+			return contractCheck(cmd.Context(), f, stdout)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.spec, "spec", "", "highlevel, m360, or an OpenAPI file")
+	fl.StringVar(&f.baseURL, "base-url", "", "the API's base URL")
+	fl.StringVar(&f.markdown, "markdown", "", "write the Markdown report to this file instead of stdout")
+	fl.StringVar(&f.junit, "junit", "", "write JUnit XML to this file")
+	fl.StringVar(&f.token, "token", "", "HighLevel token with every scope (or CONTACTBRIDGE_HL_TOKEN)")
+	fl.StringVar(&f.readOnly, "readonly-token", "", "HighLevel token with --readonly-scopes only")
+	fl.StringVar(&f.location, "location", "", "HighLevel location id")
+	fl.StringVar(&f.calendar, "calendar", "", "HighLevel calendar id")
+	fl.StringVar(&f.id, "client-id", "", "Marketing 360 API key client id")
+	fl.StringVar(&f.secret, "client-secret", "", "Marketing 360 API key secret (or CONTACTBRIDGE_M360_SECRET)")
+	fl.StringVar(&f.readOnlyID, "readonly-client-id", "", "Marketing 360 key with --readonly-scopes only: client id")
+	fl.StringVar(&f.readOnlySecret, "readonly-client-secret", "", "Marketing 360 key with --readonly-scopes only: secret")
+	fl.StringSliceVar(&f.readOnlyScopes, "readonly-scopes", nil,
+		"the scopes of the read-only credential (default: HighLevel's readonly scopes, Marketing 360's :read permissions)")
+	fl.StringToStringVar(&f.values, "value", nil, "a known parameter or field value, name=value (repeatable)")
+	_ = cmd.MarkFlagRequired("spec")
+	_ = cmd.MarkFlagRequired("base-url")
+	return cmd
+}
+
+func contractCheck(ctx context.Context, f checkFlags, stdout io.Writer) error {
+	doc, builtIn, err := contract.BuiltInDoc(ctx, f.spec)
+	if err != nil {
+		return err
+	}
+	if !builtIn {
+		if doc, err = contract.LoadDoc(ctx, f.spec); err != nil {
+			return err
+		}
+	}
+	opts := contract.CheckOptions{Doc: doc, Name: f.spec, BaseURL: f.baseURL, Values: map[string]any{}, LimitedScopes: f.readOnlyScopes}
+	for k, v := range f.values {
+		opts.Values[k] = v
+	}
+	switch {
+	case f.token != "":
+		opts.Authorization = "Bearer " + f.token
+		if f.readOnly != "" {
+			opts.Limited = "Bearer " + f.readOnly
+		}
+		if opts.LimitedScopes == nil {
+			opts.LimitedScopes = []string{"contacts.readonly", "calendars/events.readonly"}
+		}
+		if f.location != "" {
+			opts.Values[contract.KeyLocationID] = f.location
+		}
+		if f.calendar != "" {
+			opts.Values[contract.KeyCalendarID] = f.calendar
+		}
+	case f.id != "" && f.secret != "":
+		opts.Authorization = contract.BasicAuth(f.id, f.secret)
+		if f.readOnlyID != "" {
+			opts.Limited = contract.BasicAuth(f.readOnlyID, f.readOnlySecret)
+		}
+		if opts.LimitedScopes == nil {
+			opts.LimitedScopes = readPermissions(doc)
+		}
+	default:
+		return errors.New("contract check: give --token (HighLevel) or --client-id and --client-secret (Marketing 360)")
+	}
+	opts.Wait = rateLimitWait
+	rep, err := contract.Check(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if f.markdown != "" {
+		err = writeFile(f.markdown, rep.WriteMarkdown)
+	} else {
+		err = rep.WriteMarkdown(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if f.junit != "" {
+		if err := writeFile(f.junit, rep.WriteJUnit); err != nil {
+			return err
+		}
+	}
+	if rep.Passed() != len(rep.Steps) || len(rep.Unexercised()) > 0 {
+		return fmt.Errorf("%w: %d of %d steps conform", errCheckFailed, rep.Passed(), len(rep.Steps))
+	}
+	return nil
+}
+
+// readPermissions are the document's x-permissions that only read.
+func readPermissions(doc *openapi3.T) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			perms, _ := op.Extensions["x-permissions"].([]any)
+			for _, p := range perms {
+				if s, ok := p.(string); ok && strings.HasSuffix(s, ":read") && !seen[s] {
+					seen[s] = true
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func newContractDiffCmd(stdout io.Writer) *cobra.Command {
+	var failOnBreaking bool
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "What changed between two OpenAPI documents, breaking changes first (oasdiff)",
+		Long: `Compares two OpenAPI documents (files, URLs, or highlevel and m360 for ours), for
+example our spec against a newer vendor document, with oasdiff's checks, and prints the
+changes as Markdown, breaking ones first. --fail-on-breaking exits non-zero when there are
+breaking changes.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := contract.Diff(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			if err := rep.WriteMarkdown(stdout); err != nil {
+				return err
+			}
+			if failOnBreaking && rep.Breaking() > 0 {
+				return fmt.Errorf("%d breaking changes", rep.Breaking())
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&failOnBreaking, "fail-on-breaking", false, "exit non-zero when a change is breaking")
+	return cmd
 }

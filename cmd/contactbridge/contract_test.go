@@ -1,5 +1,3 @@
-//go:build pact
-
 package main
 
 import (
@@ -8,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,15 +107,18 @@ func (s sandbox) highLevelArgs() []string {
 		"--other-location", otherLocation, "--other-token", otherToken}
 }
 
-type junitFile struct {
-	Suites []struct {
-		Name     string `xml:"name,attr"`
-		Tests    int    `xml:"tests,attr"`
-		Failures int    `xml:"failures,attr"`
-	} `xml:"testsuite"`
+type junitSuiteFile struct {
+	Name     string `xml:"name,attr"`
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
 }
 
-func readJUnit(t *testing.T, path string) junitFile {
+type junitFile struct {
+	Suites []junitSuiteFile `xml:"testsuite"`
+}
+
+// junitSuite is suite i of the JUnit file at path.
+func readJUnit(t *testing.T, path string, i int) junitSuiteFile {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -126,68 +128,78 @@ func readJUnit(t *testing.T, path string) junitFile {
 	if err := xml.Unmarshal(raw, &j); err != nil {
 		t.Fatal(err)
 	}
-	if len(j.Suites) != 1 {
+	if len(j.Suites) <= i {
 		t.Fatalf("junit suites = %d", len(j.Suites))
 	}
-	return j
+	return j.Suites[i]
 }
 
-func TestContractVerify_PassesAgainstAStartedTwinAndLeavesNothing(t *testing.T) {
-	s := startSandbox(t)
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"highlevel", s.highLevelArgs(), "HighLevel: 17 interactions, 0 failed"},
-		{"m360", []string{"contract", "verify", "--provider", "m360", "--base-url", s.m360URL, "--client-id", s.m360ID,
-			"--client-secret", s.m360Secret, "--readonly-client-id", s.m360ReadOnlyID, "--readonly-client-secret", s.m360ReadOnlySecret},
-			"Marketing360: 15 interactions, 0 failed"},
-	} {
-		var out, errOut bytes.Buffer
-		junit := filepath.Join(dir, tc.name+".xml")
-		if err := run(context.Background(), append(tc.args, "--junit", junit), &out, &errOut); err != nil {
-			t.Fatalf("%s: %v\n%s", tc.name, err, errOut.String())
-		}
-		if !strings.Contains(out.String(), tc.want) {
-			t.Errorf("%s: output %q, want %q", tc.name, out.String(), tc.want)
-		}
-		if j := readJUnit(t, junit); j.Suites[0].Failures != 0 || j.Suites[0].Tests < 15 {
-			t.Errorf("%s: junit %+v", tc.name, j)
-		}
-	}
+// leftovers fails when the twin holds records: a run must delete what it
+// made.
+func leftovers(t *testing.T, s sandbox, what string) {
+	t.Helper()
 	var st map[string]json.RawMessage
 	adminCall(t, s.hlURL, "GET", "/__admin/state", nil, &st)
 	for kind, raw := range st {
 		var list []json.RawMessage
 		if json.Unmarshal(raw, &list) == nil && len(list) > 0 && kind != "locations" && kind != "m360Accounts" && kind != "m360Campaigns" {
-			t.Errorf("verify left %d %s behind", len(list), kind)
+			t.Errorf("%s left %d %s behind", what, len(list), kind)
 		}
 	}
 }
 
-func TestContractVerify_FailsOnAPactTheTwinDoesNotKeep(t *testing.T) {
+func TestContractCheck_TwinConformsAndTheVendorDocumentShowsDrift(t *testing.T) {
 	s := startSandbox(t)
-	raw, err := os.ReadFile("../../contract/pacts/contactbridge-sync-HighLevel.json")
+	dir := t.TempDir()
+	md, junit := filepath.Join(dir, "report.md"), filepath.Join(dir, "report.xml")
+	hl := []string{"contract", "check", "--base-url", s.hlURL, "--token", s.token, "--readonly-token", s.readOnly,
+		"--location", s.location, "--calendar", s.calendar}
+	var out bytes.Buffer
+	if err := run(context.Background(), append(hl, "--spec", "highlevel", "--junit", junit), &out, io.Discard); err != nil {
+		t.Fatalf("check highlevel: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "| 100.0% | 29 of 29 |") || !strings.Contains(out.String(), "No differences.") {
+		t.Errorf("report:\n%s", out.String())
+	}
+	if j := readJUnit(t, junit, 0); j.Failures != 0 || j.Tests == 0 {
+		t.Errorf("junit %+v", j)
+	}
+	m360 := []string{"contract", "check", "--spec", "m360", "--base-url", s.m360URL, "--client-id", s.m360ID,
+		"--client-secret", s.m360Secret, "--readonly-client-id", s.m360ReadOnlyID, "--readonly-client-secret", s.m360ReadOnlySecret}
+	out.Reset()
+	if err := run(context.Background(), m360, &out, io.Discard); err != nil {
+		t.Fatalf("check m360: %v\n%s", err, out.String())
+	}
+	err := run(context.Background(), append(hl, "--spec", "../../mock/testdata/vendor/highlevel/apps/contacts.json", "--markdown", md), &out, io.Discard)
+	if !errors.Is(err, errCheckFailed) {
+		t.Fatalf("check against the vendor document: %v, want errCheckFailed", err)
+	}
+	raw, err := os.ReadFile(md)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	pact, junit := filepath.Join(dir, "drifted.json"), filepath.Join(dir, "out.xml")
-	// The consumer now reads "givenName" where the API answers "firstName".
-	if err := os.WriteFile(pact, bytes.ReplaceAll(raw, []byte(`"firstName": "Ada"`), []byte(`"givenName": "Ada"`)), 0o600); err != nil {
-		t.Fatal(err)
+	for _, want := range []string{"## Operations the API does not serve", "add-followers-contact", "## Statuses the document does not list"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("the drift report lacks %q:\n%s", want, raw)
+		}
 	}
-	var out, errOut bytes.Buffer
-	err = run(context.Background(), append(s.highLevelArgs(), "--pact", pact, "--junit", junit), &out, &errOut)
-	if !errors.Is(err, errVerifyFailed) {
-		t.Fatalf("err = %v, want errVerifyFailed", err)
+	if strings.Contains(string(raw), "## Answers that break the document's schemas") {
+		t.Errorf("the twin breaks the vendor's schemas:\n%s", raw)
 	}
-	if !strings.Contains(errOut.String(), "missing the following keys: givenName") {
-		t.Errorf("stderr does not name the field:\n%s", errOut.String())
+	leftovers(t, s, "check")
+}
+
+func TestContractDiff_BreakingFirst(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"contract", "diff", "--fail-on-breaking", "highlevel", "../../mock/testdata/vendor/highlevel/apps/contacts.json"}, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "breaking changes") {
+		t.Fatalf("err = %v", err)
 	}
-	if j := readJUnit(t, junit); j.Suites[0].Failures == 0 {
-		t.Errorf("junit has no failures: %+v", j)
+	if i, j := strings.Index(out.String(), "## Breaking"), strings.Index(out.String(), "## Other changes"); i < 0 || j < i {
+		t.Errorf("breaking changes do not come first:\n%.1500s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"contract", "diff", "m360", "m360"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "0 changes, 0 breaking") {
+		t.Errorf("diff of a document with itself: %v\n%s", err, out.String())
 	}
 }
