@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// The twins' admin API, by plain HTTP: what the provider states need that
-// the public API cannot do (mint restricted credentials, switch rate limits
-// on and off) and what the tests check afterwards (the state left behind).
+// The twins' admin API, by plain HTTP: what the tests need that the public
+// API cannot do (mint restricted credentials, switch rate limits on and
+// off) and what they check afterwards (the state left behind).
 
 // admin calls the admin API at base and decodes the JSON answer into out
 // (when not nil).
@@ -68,69 +68,6 @@ func mintM360Key(tb testing.TB, base string, account int64, permissions ...strin
 		tb.Fatal(err)
 	}
 	return key.ClientID, key.ClientSecret
-}
-
-// twinLimit switches a twin's rate limit on with room for one request,
-// spends it with spend, and switches it off at Restore.
-func twinLimit(base, path string, on, off any, spend func(context.Context) error) RateLimit {
-	return RateLimit{
-		Exhaust: func(ctx context.Context) error {
-			if err := admin(ctx, base, "PUT", path, on, nil); err != nil {
-				return err
-			}
-			return spend(ctx)
-		},
-		Restore: func(ctx context.Context) error { return admin(ctx, base, "PUT", path, off, nil) },
-	}
-}
-
-// highLevelLimit is the HighLevel twin's limit as RateLimit.
-func highLevelLimit(w *twins) RateLimit {
-	limit := func(enabled bool) map[string]any {
-		return map[string]any{"enabled": enabled, "burst": 1, "interval": "10s", "daily": 200000, "retryAfter": true}
-	}
-	return twinLimit(w.highLevelURL, "/__admin/limits", limit(true), limit(false), func(ctx context.Context) error {
-		return spend(ctx, w.highLevelURL+"/contacts/?locationId="+w.location, "Bearer "+w.token, map[string]string{"Version": "2021-07-28"})
-	})
-}
-
-// m360Limit is the Marketing 360 twin's leaky bucket as RateLimit.
-func m360Limit(w *twins) RateLimit {
-	on := map[string]any{"enabled": true, "perSecond": 0.001, "capacity": 1, "retryAfter": true}
-	off := map[string]any{"enabled": false, "perSecond": 5, "capacity": 5, "retryAfter": true}
-	return twinLimit(w.highLevelURL, "/__admin/m360/limits", on, off, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, "GET", w.m360URL+"/v1/account", nil)
-		if err != nil {
-			return err
-		}
-		req.SetBasicAuth(w.m360ID, w.m360Secret)
-		return do(req)
-	})
-}
-
-func spend(ctx context.Context, u, authorization string, headers map[string]string) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", authorization)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	return do(req)
-}
-
-func do(req *http.Request) error {
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	_, err = io.Copy(io.Discard, res.Body)
-	if res.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d", req.Method, req.URL.Path, res.StatusCode)
-	}
-	return err
 }
 
 // records counts what the twins hold, to check that verification left

@@ -4,6 +4,9 @@ package contract
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"testing"
 )
@@ -82,4 +85,67 @@ func TestProvider_M360(t *testing.T) {
 			t.Errorf("verification left %d %s behind", n, kind)
 		}
 	}
+}
+
+// twinLimit switches a twin's rate limit on with room for one request,
+// spends it with spend, and switches it off at Restore.
+func twinLimit(base, path string, on, off any, spend func(context.Context) error) RateLimit {
+	return RateLimit{
+		Exhaust: func(ctx context.Context) error {
+			if err := admin(ctx, base, "PUT", path, on, nil); err != nil {
+				return err
+			}
+			return spend(ctx)
+		},
+		Restore: func(ctx context.Context) error { return admin(ctx, base, "PUT", path, off, nil) },
+	}
+}
+
+// highLevelLimit is the HighLevel twin's limit as RateLimit.
+func highLevelLimit(w *twins) RateLimit {
+	limit := func(enabled bool) map[string]any {
+		return map[string]any{"enabled": enabled, "burst": 1, "interval": "10s", "daily": 200000, "retryAfter": true}
+	}
+	return twinLimit(w.highLevelURL, "/__admin/limits", limit(true), limit(false), func(ctx context.Context) error {
+		return spend(ctx, w.highLevelURL+"/contacts/?locationId="+w.location, "Bearer "+w.token, map[string]string{"Version": "2021-07-28"})
+	})
+}
+
+// m360Limit is the Marketing 360 twin's leaky bucket as RateLimit.
+func m360Limit(w *twins) RateLimit {
+	on := map[string]any{"enabled": true, "perSecond": 0.001, "capacity": 1, "retryAfter": true}
+	off := map[string]any{"enabled": false, "perSecond": 5, "capacity": 5, "retryAfter": true}
+	return twinLimit(w.highLevelURL, "/__admin/m360/limits", on, off, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, "GET", w.m360URL+"/v1/account", nil)
+		if err != nil {
+			return err
+		}
+		req.SetBasicAuth(w.m360ID, w.m360Secret)
+		return do(req)
+	})
+}
+
+func spend(ctx context.Context, u, authorization string, headers map[string]string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", authorization)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return do(req)
+}
+
+func do(req *http.Request) error {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	_, err = io.Copy(io.Discard, res.Body)
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d", req.Method, req.URL.Path, res.StatusCode)
+	}
+	return err
 }
