@@ -42,7 +42,7 @@ type CheckOptions struct {
 	// HTTP sends the requests; nil means http.DefaultClient.
 	HTTP *http.Client
 	// Wait waits out a 429's Retry-After before the request is sent again
-	// (at most three times); nil means Sleep.
+	// (at most three times); nil means the real clock.
 	Wait Wait
 }
 
@@ -145,9 +145,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	if opts.HTTP == nil {
 		opts.HTTP = http.DefaultClient
 	}
-	if opts.Wait == nil {
-		opts.Wait = Sleep
-	}
+	opts.Wait = waitOr(opts.Wait)
 	routed := *opts.Doc
 	routed.Servers = nil
 	router, err := gorillamux.NewRouter(&routed)

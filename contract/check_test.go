@@ -57,11 +57,7 @@ func TestCheck_TwinsConformToTheirSpecs(t *testing.T) {
 			t.Errorf("%s: %d sequences, %d negative cases", rep.Name, rep.Sequences, rep.Negatives())
 		}
 	}
-	for kind, n := range records(t, w) {
-		if n != 0 {
-			t.Errorf("the check left %d %s behind", n, kind)
-		}
-	}
+	noLeftovers(t, w, "the check")
 }
 
 // vendorContacts is the vendor's own contacts.json, as the twin's tests

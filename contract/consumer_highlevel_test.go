@@ -4,7 +4,6 @@ package contract
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -92,26 +91,16 @@ func hlContactPath(suffix string) matchers.Matcher {
 	return fromState("/contacts/${"+KeyContactID+"}"+suffix, "/contacts/"+hlContact+suffix)
 }
 
+type hlAPI = *highlevelapi.ClientWithResponses
+
 // hlCall runs f with a client of the mock server.
-func hlCall(f func(context.Context, *highlevelapi.ClientWithResponses) error) func(consumer.MockServerConfig) error {
-	return func(cfg consumer.MockServerConfig) error {
-		c, err := hlClient(cfg)
-		if err != nil {
-			return err
-		}
-		return f(context.Background(), c)
-	}
+func hlCall(f func(context.Context, hlAPI) error) func(consumer.MockServerConfig) error {
+	return callWith(hlClient, f)
 }
 
 // hlFails expects the call to end in an *highlevelapi.Error matching is.
-func hlFails(is error, f func(context.Context, *highlevelapi.ClientWithResponses) error) func(consumer.MockServerConfig) error {
-	return hlCall(func(ctx context.Context, c *highlevelapi.ClientWithResponses) error {
-		err := f(ctx, c)
-		if !errors.Is(err, is) {
-			return fmt.Errorf("err = %v, want %v", err, is)
-		}
-		return nil
-	})
+func hlFails(is error, f func(context.Context, hlAPI) error) func(consumer.MockServerConfig) error {
+	return callWith(hlClient, failsWith(is, f))
 }
 
 var emailParam = map[string]any{ParamEmail: hlEmail}

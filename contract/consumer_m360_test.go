@@ -4,7 +4,6 @@ package contract
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -79,25 +78,15 @@ func m360ContactPath(suffix string) matchers.Matcher {
 	return fromState("/v1/contacts/${"+KeyContactID+"}"+suffix, "/v1/contacts/"+id+suffix)
 }
 
-func m360Call(f func(context.Context, *m360api.ClientWithResponses) error) func(consumer.MockServerConfig) error {
-	return func(cfg consumer.MockServerConfig) error {
-		c, err := m360Client(cfg)
-		if err != nil {
-			return err
-		}
-		return f(context.Background(), c)
-	}
+type m360API = *m360api.ClientWithResponses
+
+func m360Call(f func(context.Context, m360API) error) func(consumer.MockServerConfig) error {
+	return callWith(m360Client, f)
 }
 
 // m360Fails expects the call to end in an *m360api.Error matching is.
-func m360Fails(is error, f func(context.Context, *m360api.ClientWithResponses) error) func(consumer.MockServerConfig) error {
-	return m360Call(func(ctx context.Context, c *m360api.ClientWithResponses) error {
-		err := f(ctx, c)
-		if !errors.Is(err, is) {
-			return fmt.Errorf("err = %v, want %v", err, is)
-		}
-		return nil
-	})
+func m360Fails(is error, f func(context.Context, m360API) error) func(consumer.MockServerConfig) error {
+	return callWith(m360Client, failsWith(is, f))
 }
 
 // newCustomer is the contact the sync creates in Marketing 360 for a

@@ -3,6 +3,8 @@
 package contract
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -114,6 +116,27 @@ func intFromState(key string, example int64) map[string]any {
 		"pact:generator:type": "ProviderState",
 		"expression":          "${" + key + "}",
 		"value":               example,
+	}
+}
+
+// callWith runs f with a client of the mock server made by newClient.
+func callWith[C any](newClient func(consumer.MockServerConfig) (C, error), f func(context.Context, C) error) func(consumer.MockServerConfig) error {
+	return func(cfg consumer.MockServerConfig) error {
+		c, err := newClient(cfg)
+		if err != nil {
+			return err
+		}
+		return f(context.Background(), c)
+	}
+}
+
+// failsWith expects f to end in an error matching is.
+func failsWith[C any](is error, f func(context.Context, C) error) func(context.Context, C) error {
+	return func(ctx context.Context, c C) error {
+		if err := f(ctx, c); !errors.Is(err, is) {
+			return fmt.Errorf("err = %v, want %v", err, is)
+		}
+		return nil
 	}
 }
 

@@ -42,24 +42,6 @@ func verify(t *testing.T, provider, baseURL string, states States) *Report {
 	return rep
 }
 
-func TestProvider_HighLevel(t *testing.T) {
-	w := startTwins(t, twinOptions{})
-	rep := verify(t, ProviderHighLevel, w.highLevelURL, highLevelTwinStates(t, w))
-	if !rep.Passed {
-		t.Fatalf("HighLevel twin fails its pact:\n%s", rep.Output)
-	}
-	for _, c := range rep.Cases {
-		if c.Failure != "" {
-			t.Errorf("%s: %s", c.Description, c.Failure)
-		}
-	}
-	for kind, n := range records(t, w) {
-		if n != 0 {
-			t.Errorf("verification left %d %s behind", n, kind)
-		}
-	}
-}
-
 // m360TwinStates are the Marketing 360 states on the twins.
 func m360TwinStates(t *testing.T, w *twins) States {
 	t.Helper()
@@ -74,17 +56,27 @@ func m360TwinStates(t *testing.T, w *twins) States {
 	return s
 }
 
-func TestProvider_M360(t *testing.T) {
+// Both twins keep their pacts, and verification leaves nothing behind.
+func TestProvider_Twins(t *testing.T) {
 	w := startTwins(t, twinOptions{})
-	rep := verify(t, ProviderM360, w.m360URL, m360TwinStates(t, w))
-	if !rep.Passed {
-		t.Fatalf("Marketing 360 twin fails its pact:\n%s", rep.Output)
-	}
-	for kind, n := range records(t, w) {
-		if n != 0 {
-			t.Errorf("verification left %d %s behind", n, kind)
+	for _, tc := range []struct {
+		provider, url string
+		states        States
+	}{
+		{ProviderHighLevel, w.highLevelURL, highLevelTwinStates(t, w)},
+		{ProviderM360, w.m360URL, m360TwinStates(t, w)},
+	} {
+		rep := verify(t, tc.provider, tc.url, tc.states)
+		if !rep.Passed {
+			t.Fatalf("the %s twin fails its pact:\n%s", tc.provider, rep.Output)
+		}
+		for _, c := range rep.Cases {
+			if c.Failure != "" {
+				t.Errorf("%s: %s", c.Description, c.Failure)
+			}
 		}
 	}
+	noLeftovers(t, w, "verification")
 }
 
 // twinLimit switches a twin's rate limit on with room for one request,

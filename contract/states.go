@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
 // The pacts' participants.
@@ -86,16 +88,12 @@ type RateLimit struct {
 // Wait waits d (the Retry-After of a 429) or until ctx ends.
 type Wait func(ctx context.Context, d time.Duration) error
 
-// Sleep is the Wait of the real clock.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("contract: wait for the rate limit: %w", ctx.Err())
+// waitOr is w, or the real clock's wait.
+func waitOr(w Wait) Wait {
+	if w == nil {
+		return transport.SystemClock{}.Sleep
 	}
+	return w
 }
 
 // cleanup remembers what states made, to remove it at teardown, newest
@@ -136,11 +134,9 @@ type stateSet struct {
 }
 
 // newStateSet uses limit, or, when it has no Exhaust, spends the limit
-// with send and waits it back with wait (nil: Sleep).
+// with send and waits it back with wait (nil: the real clock).
 func newStateSet(base map[string]any, limit RateLimit, wait Wait, send func(context.Context) (int, http.Header, error)) *stateSet {
-	if wait == nil {
-		wait = Sleep
-	}
+	wait = waitOr(wait)
 	if limit.Exhaust == nil {
 		limit = exhaustByRequests(send, wait)
 	}

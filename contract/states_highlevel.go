@@ -29,7 +29,7 @@ type HighLevelAccount struct {
 	// HTTP sends the requests; nil means http.DefaultClient.
 	HTTP *http.Client
 	// Limit makes StateRateLimited; the zero value sends requests until a
-	// 429 and, at teardown, waits its Retry-After with Wait (nil: Sleep).
+	// 429 and, at teardown, waits its Retry-After with Wait (nil: the real clock).
 	Limit RateLimit
 	Wait  Wait
 }

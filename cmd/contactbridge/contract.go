@@ -58,12 +58,7 @@ CONTACTBRIDGE_M360_SECRET); the 403 case --readonly-client-id and --readonly-cli
 Retry-After.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.hlToken == "" {
-				f.hlToken = os.Getenv("CONTACTBRIDGE_HL_TOKEN")
-			}
-			if f.m360Secret == "" {
-				f.m360Secret = os.Getenv("CONTACTBRIDGE_M360_SECRET")
-			}
+			secretsFromEnv(&f.hlToken, &f.m360Secret)
 			return contractVerify(cmd.Context(), f, stdout, stderr)
 		},
 	}
@@ -86,6 +81,17 @@ Retry-After.`,
 	_ = cmd.MarkFlagRequired("provider")
 	_ = cmd.MarkFlagRequired("base-url")
 	return cmd
+}
+
+// secretsFromEnv fills a HighLevel token and a Marketing 360 secret not
+// given as flags from CONTACTBRIDGE_HL_TOKEN and CONTACTBRIDGE_M360_SECRET.
+func secretsFromEnv(token, secret *string) {
+	if *token == "" {
+		*token = os.Getenv("CONTACTBRIDGE_HL_TOKEN")
+	}
+	if *secret == "" {
+		*secret = os.Getenv("CONTACTBRIDGE_M360_SECRET")
+	}
 }
 
 // errVerifyFailed is a provider that does not match its pact.
@@ -207,12 +213,7 @@ CONTACTBRIDGE_M360_SECRET), and --readonly-client-id, --readonly-client-secret. 
 record is created with is deleted again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.token == "" {
-				f.token = os.Getenv("CONTACTBRIDGE_HL_TOKEN")
-			}
-			if f.secret == "" {
-				f.secret = os.Getenv("CONTACTBRIDGE_M360_SECRET")
-			}
+			secretsFromEnv(&f.token, &f.secret)
 			return contractCheck(cmd.Context(), f, stdout)
 		},
 	}
