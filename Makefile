@@ -40,17 +40,20 @@ test: vet
 pact-ffi:
 	./scripts/pact-ffi.sh $(PACT_LIB_DIR)
 
-# contract: the consumer tests write contract/pacts/ afresh (pact-go merges
-# into old files otherwise), then both twins are verified against them in
-# process, then the pacts must be the committed ones.
+# contract: the consumer tests write the pacts afresh into .pact/out
+# (pact-go merges into old files otherwise), which replace contract/pacts/
+# when they all pass; both twins are then verified against them in
+# process, and the pacts must be the committed ones.
 contract: pact-ffi contract-tests check-pacts
 
 .PHONY: contract-tests
 contract-tests:
-	rm -f contract/pacts/*.json
+	rm -rf .pact/out && mkdir -p .pact/out
+	CONTRACT_PACT_DIR=$(CURDIR)/.pact/out $(PACT_ENV) $(GO) test -race -tags pact -count=1 -run '^TestConsumer' ./contract/
+	rm -f contract/pacts/*.json && cp .pact/out/*.json contract/pacts/
 	$(PACT_ENV) $(GO) vet -tags pact ./contract/ ./cmd/contactbridge/
-	$(PACT_ENV) $(GO) test -race -tags pact -count=1 -run '^TestConsumer' ./contract/
-	$(PACT_ENV) $(GO) test -race -tags pact -count=1 -skip '^TestConsumer' ./contract/ ./cmd/contactbridge/
+	$(PACT_ENV) $(GO) test -race -tags pact -count=1 -skip '^TestConsumer' ./contract/
+	$(PACT_ENV) $(GO) test -race -tags pact -count=1 -run '^TestContract' ./cmd/contactbridge/
 
 check-pacts:
 	@git diff --exit-code -- contract/pacts || { echo "pacts changed: make contract and commit contract/pacts"; exit 1; }

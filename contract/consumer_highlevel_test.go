@@ -349,5 +349,5 @@ func highLevelInteractions() []interaction {
 }
 
 func TestConsumer_HighLevel(t *testing.T) {
-	run(t, newPact(t, ProviderHighLevel, pactDir), highLevelInteractions())
+	run(t, newPact(t, ProviderHighLevel, outDir()), highLevelInteractions())
 }

@@ -294,5 +294,5 @@ func m360Interactions() []interaction {
 }
 
 func TestConsumer_M360(t *testing.T) {
-	run(t, newPact(t, ProviderM360, pactDir), m360Interactions())
+	run(t, newPact(t, ProviderM360, outDir()), m360Interactions())
 }

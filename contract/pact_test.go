@@ -15,8 +15,18 @@ import (
 	"github.com/pact-foundation/pact-go/v2/models"
 )
 
-// pactDir is where the consumer tests write the pacts (committed).
+// pactDir holds the committed pacts, which the provider tests verify.
 const pactDir = "pacts"
+
+// outDir is where the consumer tests write the pacts: CONTRACT_PACT_DIR
+// (make contract moves them into pacts/ when every consumer test passed),
+// else pacts/ itself.
+func outDir() string {
+	if d := os.Getenv("CONTRACT_PACT_DIR"); d != "" {
+		return d
+	}
+	return pactDir
+}
 
 // Patterns of the values the consumers match by regex.
 const (

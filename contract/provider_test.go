@@ -12,7 +12,7 @@ import (
 )
 
 func pactFile(provider string) string {
-	return filepath.Join(pactDir, Consumer+"-"+provider+".json")
+	return filepath.Join(pactDir, PactFileName(provider))
 }
 
 // highLevelTwinStates are the HighLevel states on the twins: restricted
