@@ -4,12 +4,23 @@
 GO ?= go
 BIN := bin/contactbridge
 
-.PHONY: all build run test test-crash vet bench api-docs check-api-docs clean
+.PHONY: all build build-contract run test test-crash vet bench api-docs check-api-docs contract pact-ffi check-pacts clean
+
+# Pact (contract/): libpact_ffi from npm into .pact/lib (scripts/pact-ffi.sh),
+# linked by the pact build tag; PACT_DO_NOT_TRACK keeps the verifier from
+# calling home.
+PACT_LIB_DIR := $(CURDIR)/.pact/lib
+PACT_ENV := CGO_ENABLED=1 CGO_LDFLAGS="-L$(PACT_LIB_DIR) -Wl,-rpath,$(PACT_LIB_DIR)" PACT_DO_NOT_TRACK=true
+export PACT_DO_NOT_TRACK := true
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/contactbridge
+
+# build-contract: the binary with contract verify (links libpact_ffi).
+build-contract: pact-ffi
+	$(PACT_ENV) $(GO) build -tags pact -o $(BIN) ./cmd/contactbridge
 
 ARGS ?=
 
@@ -21,8 +32,37 @@ run: build
 vet:
 	$(GO) vet ./...
 
+# test: the suite, then the pact tests when libpact_ffi is installed
+# (make pact-ffi or make contract install it; CI does).
 test: vet
 	$(GO) test -race -count=1 ./...
+	@if [ -f $(PACT_LIB_DIR)/libpact_ffi.so ]; then \
+		$(MAKE) --no-print-directory contract-tests; \
+	else \
+		echo "make test: libpact_ffi is not in .pact/lib, so the pact tests (contract/, tag pact) did not run: make contract runs them"; \
+	fi
+
+pact-ffi:
+	./scripts/pact-ffi.sh $(PACT_LIB_DIR)
+
+# contract: the consumer tests write the pacts afresh into .pact/out
+# (pact-go merges into old files otherwise), which replace contract/pacts/
+# when they all pass; both twins are then verified against them in
+# process, and the pacts must be the committed ones.
+contract: pact-ffi contract-tests check-pacts
+
+.PHONY: contract-tests
+contract-tests:
+	rm -rf .pact/out && mkdir -p .pact/out
+	CONTRACT_PACT_DIR=$(CURDIR)/.pact/out $(PACT_ENV) $(GO) test -race -tags pact -count=1 -run '^TestConsumer' ./contract/
+	rm -f contract/pacts/*.json && cp .pact/out/*.json contract/pacts/
+	$(PACT_ENV) $(GO) vet -tags pact ./contract/ ./cmd/contactbridge/
+	$(PACT_ENV) $(GO) test -race -tags pact -count=1 -skip '^TestConsumer' ./contract/
+	$(PACT_ENV) $(GO) test -race -tags pact -count=1 -run '^TestContract' ./cmd/contactbridge/
+
+check-pacts:
+	@git diff --exit-code -- contract/pacts || { echo "pacts changed: make contract and commit contract/pacts"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- contract/pacts)" || { echo "new pacts: commit contract/pacts"; exit 1; }
 
 # test-crash: the crash tests alone (go test -short skips them): a process
 # killed with SIGKILL mid-job, its job rescued on restart (about 20 s).
@@ -51,4 +91,4 @@ check-api-docs: api-docs
 	@test -z "$$(git ls-files --others --exclude-standard -- .github/docs)" || { echo "new package docs: commit .github/docs"; exit 1; }
 
 clean:
-	rm -rf bin
+	rm -rf bin .pact

@@ -106,8 +106,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Long: `contactbridge runs stateful twins of the HighLevel Contacts API v2 and the
 Marketing 360 API on loopback (mock), generates deterministic data sets and loads
 them into the twins or sandbox accounts (fixtures), measures the twin against a
-bare net/http server (bench), and stores the credentials of real or twin accounts:
-a HighLevel OAuth install, a Marketing 360 API key (connect).
+bare net/http server (bench), stores the credentials of real or twin accounts: a
+HighLevel OAuth install, a Marketing 360 API key (connect), and verifies the sync's
+Pact contracts, the specs' conformance and their differences against any base URL
+(contract).
 
 Exit status: 0 done; 1 failed, also when only some records failed; 2 a wrong
 command line; 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
@@ -129,6 +131,7 @@ command line; 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 	root.AddCommand(newBenchCmd(stdout, stderr))
 	root.AddCommand(newVersionCmd(stdout))
 	root.AddCommand(newConnectCmd(stdout))
+	root.AddCommand(newContractCmd(stdout, stderr))
 	root.SetHelpCommand(newHelpCmd(root))
 	return root.ExecuteContext(ctx)
 }
