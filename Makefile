@@ -69,12 +69,14 @@ check-pacts:
 test-crash:
 	$(GO) test -race -count=1 -run 'SIGKILL' -v ./sync/engine/
 
-# bench: the in-process pipeline benchmarks, then the harness (perf/): twin vs
-# bare net/http as processes on loopback, start-up and memory; prints Markdown,
-# writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
+# bench: the in-process pipeline benchmarks, the transport's (stack vs bare
+# client, quota utilisation of both APIs' limits), then the harness (perf/):
+# twin vs bare net/http as processes on loopback, start-up and memory; prints
+# Markdown, writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
 BENCHFLAGS ?=
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
+	$(GO) test -run '^$$' -bench . -count 1 ./sync/transport/
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The exported API of every package, as go doc prints it, committed so that

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -742,5 +743,28 @@ func TestFixtures_LoadLargeThroughAdmin(t *testing.T) {
 	err = run(context.Background(), []string{"fixtures", "load", "--file", file, "--admin-url", sreq.URL.Scheme + "://" + sreq.URL.Host}, &errOut, &errOut)
 	if err == nil || !strings.Contains(err.Error()+errOut.String(), "admin.maxImportBytes") {
 		t.Errorf("load into a twin with a 1 MiB import limit: %v\n%s", err, errOut.String())
+	}
+}
+
+// A data set of fixtures generate, as one JSON document or NDJSON, is a
+// --state the twins start from, with the banner's credentials on its
+// location; the state file made from it is gone when the twins stop.
+func TestMock_StateFromADataSet(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, name := range []string{"small.json", "small.ndjson"} {
+		out := filepath.Join(dir, name)
+		if err := run(context.Background(), []string{"fixtures", "generate", "--scenario", "small", "--seed", "3", "--out", out}, io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) {
+			banner := startMock(t, "--state", out)
+			if count, total := listContacts(t, curlRequest(t, banner)); count == 0 || total != 25 {
+				t.Errorf("the default location lists %d of %d contacts, want 25 in all", count, total)
+			}
+		})
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }

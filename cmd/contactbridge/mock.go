@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debu
 	keyed(fl, fl.Uint64, "seed", "seed", 0, "seed for ids, secrets and keys; freezes the clock at "+mock.SeededStart.Format(time.RFC3339)+" unless --clock real")
 	keyed(fl, fl.String, "clock", "clock", "", "real, or frozen (moved by POST /__admin/clock); unset: frozen with --seed, else real")
 	keyed(fl, fl.Bool, "strict", "strict", false, "validate every response against the spec and answer 500 on drift")
-	keyed(fl, fl.String, "state", "state", "", "start with this state (as GET /__admin/state exports it) instead of a scenario")
+	keyed(fl, fl.String, "state", "state", "", "start with this state (as GET /__admin/state exports it, or a data set of fixtures generate) instead of a scenario")
 	keyed(fl, fl.String, "scenario", "scenario", d.Scenario, "fixtures scenario loaded at start (list: contactbridge fixtures scenarios)")
 	keyed(fl, fl.Bool, "empty", "empty", false, "start with no data: only the default location, account and credentials")
 	keyed(fl, fl.String, "logLevel", "log-level", d.LogLevel, "debug (a line per request), info, warn or error")
@@ -162,6 +163,14 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 	opts.Logger = logger
 	data := "none (--empty)"
 	switch {
+	case opts.StateFile != "" && isDataSet(opts.StateFile):
+		// A data set of fixtures generate: the twins start from its state.
+		file, name, err := dataSetState(opts.StateFile, "")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(file)
+		opts.StateFile, data = file, name
 	case opts.StateFile != "":
 		data = "state " + opts.StateFile
 	case !cfg.Empty:
