@@ -91,6 +91,7 @@ type Webhooks interface {
 	Deliveries(webhooks.Filter) ([]webhooks.Delivery, int)
 	Delivery(id string) (webhooks.Delivery, error)
 	Redeliver(id string) (webhooks.Delivery, error)
+	RedeliverMatching(webhooks.Filter) ([]webhooks.Delivery, error)
 	Stats() webhooks.Stats
 }
 
@@ -192,6 +193,7 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"admin-list-deliveries":               a.listDeliveries,
 		"admin-get-delivery":                  a.getDelivery,
 		"admin-redeliver":                     a.redeliver,
+		"admin-redeliver-matching":            a.redeliverMatching,
 	}
 }
 

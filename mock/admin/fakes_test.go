@@ -107,6 +107,7 @@ type FakeWebhooks struct {
 	DeliveriesFn  func(webhooks.Filter) ([]webhooks.Delivery, int)
 	DeliveryFn    func(id string) (webhooks.Delivery, error)
 	RedeliverFn   func(id string) (webhooks.Delivery, error)
+	MatchingFn    func(webhooks.Filter) ([]webhooks.Delivery, error)
 	StatsFn       func() webhooks.Stats
 }
 
@@ -118,7 +119,10 @@ func (f *FakeWebhooks) Deliveries(fl webhooks.Filter) ([]webhooks.Delivery, int)
 }
 func (f *FakeWebhooks) Delivery(id string) (webhooks.Delivery, error)  { return f.DeliveryFn(id) }
 func (f *FakeWebhooks) Redeliver(id string) (webhooks.Delivery, error) { return f.RedeliverFn(id) }
-func (f *FakeWebhooks) Stats() webhooks.Stats                          { return f.StatsFn() }
+func (f *FakeWebhooks) RedeliverMatching(fl webhooks.Filter) ([]webhooks.Delivery, error) {
+	return f.MatchingFn(fl)
+}
+func (f *FakeWebhooks) Stats() webhooks.Stats { return f.StatsFn() }
 
 type FakeEvents struct {
 	EventOptionsFn    func() highlevel.EventOptions

@@ -70,7 +70,7 @@ type Settings struct {
 // DefaultSettings are the defaults: five attempts, ten seconds each,
 // retries after 1 s, 2 s, 4 s and 8 s; no realism toggles.
 func DefaultSettings() Settings {
-	return Settings{RetryPolicy: PolicyTwin, Attempts: 5, Timeout: clock.Duration(10 * time.Second),
+	return Settings{RetryPolicy: PolicyTwin, DropEvents: []string{}, Attempts: 5, Timeout: clock.Duration(10 * time.Second),
 		Backoff: clock.Duration(time.Second), MaxBackoff: clock.Duration(5 * time.Minute)}
 }
 
