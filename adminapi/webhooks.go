@@ -43,6 +43,7 @@ type WebhookSettings struct {
 	DropEvents        []string `json:"dropEvents,omitempty"`
 	Reorder           string   `json:"reorder,omitempty"`
 	UpdateAfterCreate bool     `json:"updateAfterCreate,omitempty"`
+	UpdateOnTagChange bool     `json:"updateOnTagChange,omitempty"`
 	MissingFields     bool     `json:"missingFields,omitempty"`
 }
 

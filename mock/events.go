@@ -100,8 +100,9 @@ func (e *emitter) flush() {
 func (e *emitter) route(c store.Change) {
 	events := highlevel.Events(c, e.EventOptions())
 	var subs []store.Webhook
+	var company string
 	if len(events) > 0 {
-		subs = e.store.Webhooks()
+		subs, company = e.store.Webhooks(), e.apps.Company()
 	}
 	for _, ev := range events {
 		hook, ok := e.hl.Webhook(ev.Type)
@@ -114,7 +115,7 @@ func (e *emitter) route(c store.Change) {
 				continue
 			}
 			id := uuid.Format(e.ids.Token(32))
-			body, err := ev.Body(app.AppID(), id, c.At)
+			body, err := ev.Body(highlevel.Recipient{AppID: app.AppID(), VersionID: app.AppID(), CompanyID: company}, id, c.At)
 			e.send(err, webhooks.Message{Twin: twinHighLevel, Event: ev.Type, EventID: id,
 				Subscription: app.ClientID, Target: sub.URL, Resource: "contact/" + ev.ContactID,
 				At: c.At, Body: body, Signer: e.keys})
