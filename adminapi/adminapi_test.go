@@ -409,6 +409,14 @@ func TestClient_Webhooks(t *testing.T) {
 		t.Errorf("unknown delivery: %v", err)
 	}
 
+	un, err := c.UninstallApp(ctx, app, loc)
+	if err != nil || un.ClientID != app || un.LocationID != loc {
+		t.Errorf("uninstall: %+v, %v", un, err)
+	}
+	_, err = c.UninstallApp(ctx, app, loc)
+	if ae := statusOf(t, err); ae.StatusCode != http.StatusNotFound {
+		t.Errorf("a second uninstall: %v", err)
+	}
 	if err := c.UnsubscribeHighLevel(ctx, app); err != nil {
 		t.Fatal(err)
 	}

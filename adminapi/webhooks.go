@@ -189,3 +189,20 @@ func (c *Client) RedeliverMatching(ctx context.Context, f DeliveryFilter) ([]Del
 	err := c.do(ctx, http.MethodPost, "/__admin/webhooks/deliveries/redeliver", nil, in, &out)
 	return out.Deliveries, err
 }
+
+// Uninstall is what an app's uninstall from a location did.
+type Uninstall struct {
+	ClientID      string `json:"clientId"`
+	LocationID    string `json:"locationId"`
+	RevokedTokens int    `json:"revokedTokens"` // access and refresh tokens
+}
+
+// UninstallApp removes the app with clientID from location: its tokens
+// there stop working (a refresh answers invalid_grant) and it is sent
+// AppUninstall.
+func (c *Client) UninstallApp(ctx context.Context, clientID, location string) (Uninstall, error) {
+	in := struct {
+		LocationID string `json:"locationId"`
+	}{location}
+	return call[Uninstall](ctx, c, http.MethodPost, "/__admin/apps/"+url.PathEscape(clientID)+"/uninstall", nil, in)
+}

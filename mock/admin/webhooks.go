@@ -173,3 +173,25 @@ func (a *API) redeliverMatching(r *pipeline.Request) (pipeline.Response, error) 
 	}
 	return pipeline.JSON(http.StatusAccepted, map[string]any{"deliveries": list, "total": len(list)}), nil
 }
+
+// uninstallApp removes an app from a location: its tokens there stop
+// working, and it is sent AppUninstall.
+func (a *API) uninstallApp(r *pipeline.Request) (pipeline.Response, error) {
+	var in struct {
+		LocationID string `json:"locationId"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	app, err := a.app(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	revoked, installed := a.Tokens.Uninstall(app.ClientID, in.LocationID)
+	if !installed {
+		return pipeline.Response{}, &pipeline.Error{Status: http.StatusNotFound,
+			Messages: []string{"app " + app.ClientID + " is not installed on location " + in.LocationID}}
+	}
+	a.Events.AppUninstalled(app, in.LocationID, a.Clock.Now())
+	return ok(map[string]any{"clientId": app.ClientID, "locationId": in.LocationID, "revokedTokens": revoked})
+}

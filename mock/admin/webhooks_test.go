@@ -12,6 +12,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -264,4 +265,32 @@ func newDelivery(id string) webhooks.Delivery {
 	return webhooks.Delivery{ID: id, Message: webhooks.Message{Twin: "highlevel", Event: "ContactCreate", EventID: "e1",
 		Subscription: "a-1", Target: "http://127.0.0.1:9/hooks", Resource: "contact/c1", At: t0, Body: json.RawMessage(`{}`)},
 		Status: "pending", Attempts: []webhooks.Attempt{}, CreatedAt: t0}
+}
+
+func TestAPI_UninstallApp(t *testing.T) {
+	t.Parallel()
+	var told []string
+	tokens := &FakeTokens{
+		AppFn: func(id string) (auth.App, bool) { return auth.App{ClientID: id}, id == "app-1" },
+		UninstallFn: func(clientID, location string) (int, bool) {
+			return 3, clientID == "app-1" && location == "L1"
+		},
+	}
+	events := &FakeEvents{AppUninstalledFn: func(app auth.App, location string, at time.Time) {
+		told = append(told, app.ClientID+"@"+location+"@"+at.Format(time.RFC3339))
+	}}
+	h := newHandler(t, &admin.API{Tokens: tokens, Events: events, Clock: clock.NewManual(t0)})
+	a := call(t, h, http.MethodPost, "/__admin/apps/app-1/uninstall", `{"locationId":"L1"}`).want(t, http.StatusOK)
+	if a.body["revokedTokens"] != 3.0 || a.body["clientId"] != "app-1" || a.body["locationId"] != "L1" {
+		t.Errorf("answer %s", a.raw)
+	}
+	if want := "app-1@L1@" + t0.Format(time.RFC3339); len(told) != 1 || told[0] != want {
+		t.Errorf("events told %v, want [%s]", told, want)
+	}
+	call(t, h, http.MethodPost, "/__admin/apps/app-1/uninstall", `{"locationId":"L2"}`).want(t, http.StatusNotFound)
+	call(t, h, http.MethodPost, "/__admin/apps/nobody/uninstall", `{"locationId":"L1"}`).want(t, http.StatusNotFound)
+	call(t, h, http.MethodPost, "/__admin/apps/app-1/uninstall", `{}`).want(t, http.StatusUnprocessableEntity)
+	if len(told) != 1 {
+		t.Errorf("an uninstall that failed sent AppUninstall: %v", told)
+	}
 }

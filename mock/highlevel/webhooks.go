@@ -26,7 +26,12 @@ const (
 	AppointmentCreate = "AppointmentCreate"
 	AppointmentUpdate = "AppointmentUpdate"
 	AppointmentDelete = "AppointmentDelete"
+	AppUninstall      = "AppUninstall"
 )
+
+// uninstallType is AppUninstall's body type, as the vendor's example
+// spells it.
+const uninstallType = "UNINSTALL"
 
 // EventOptions are the realism toggles that shape events (off by default).
 // The tags are the admin API's and the config file's (webhooks:).
@@ -295,3 +300,17 @@ type appointmentHookBody struct {
 }
 
 func (h appointmentHook) with(e hookEnvelope) any { h.hookEnvelope = e; return h }
+
+// UninstallEvent is the AppUninstall an app is sent when it is removed
+// from a location.
+func UninstallEvent(location string) Event {
+	return Event{Type: AppUninstall, LocationID: location, payload: uninstallHook{}}
+}
+
+type uninstallHook struct{ hookEnvelope }
+
+func (h uninstallHook) with(e hookEnvelope) any {
+	h.hookEnvelope = e
+	h.Type = uninstallType
+	return h
+}
