@@ -97,6 +97,7 @@ CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debu
 	keyed(fl, fl.StringSlice, "webhooks.dropEvents", "webhook-drop-events", nil, "webhook event types always lost (e.g. ContactDndUpdate)")
 	keyed(fl, fl.Duration, "webhooks.reorder", "webhook-reorder", 0, "let webhook deliveries within this window go out of order (seeded)")
 	keyed(fl, fl.Bool, "webhooks.updateAfterCreate", "webhook-update-after-create", false, "send ContactUpdate after each ContactCreate, as the live API is reported to")
+	keyed(fl, fl.Bool, "webhooks.updateOnTagChange", "webhook-update-on-tag-change", false, "send ContactUpdate with each ContactTagUpdate of a tag-only change, as the live API is reported to")
 	keyed(fl, fl.Bool, "webhooks.missingFields", "webhook-missing-fields", false, "leave out what live payloads are reported to lack (TaskCreate contactId and body, Note userId)")
 	completions := map[string][]string{"webhook-retry-policy": {webhooks.PolicyTwin, webhooks.PolicyLive}, "clock": {"real", "frozen"}, "log-level": {"debug", "info", "warn", "error"}}
 	for _, sc := range fixtures.Scenarios() {
