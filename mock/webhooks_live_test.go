@@ -21,18 +21,12 @@ func TestWebhooks_LivePolicyLosesAnEventTheReceiverRefuses(t *testing.T) {
 	if d := e.attempted(t); d.Status != webhooks.StatusDropped {
 		t.Fatalf("after a 503 under the live policy: %s", d.Status)
 	}
-	log := mustDo[struct {
-		Deliveries []webhooks.Delivery `json:"deliveries"`
-		Total      int                 `json:"total"`
-	}](t, hl, "GET", "/__admin/webhooks/deliveries?status=dropped&resource=contact/"+c.ID, nil, 200)
+	log := mustDo[deliveryList](t, hl, "GET", "/__admin/webhooks/deliveries?status=dropped&resource=contact/"+c.ID, nil, 200)
 	if log.Total != 1 || !strings.Contains(log.Deliveries[0].Error, "503") || !strings.Contains(log.Deliveries[0].Error, "live retry policy") {
 		t.Errorf("the delivery log: %+v", log)
 	}
 	// Redelivered by filter, it goes out again: the receiver is back.
-	again := mustDo[struct {
-		Deliveries []webhooks.Delivery `json:"deliveries"`
-		Total      int                 `json:"total"`
-	}](t, hl, "POST", "/__admin/webhooks/deliveries/redeliver", jsonObj{"status": "dropped", "resource": "contact/" + c.ID}, 202)
+	again := mustDo[deliveryList](t, hl, "POST", "/__admin/webhooks/deliveries/redeliver", jsonObj{"status": "dropped", "resource": "contact/" + c.ID}, 202)
 	if again.Total != 1 || again.Deliveries[0].RedeliveryOf != log.Deliveries[0].ID {
 		t.Fatalf("redelivery: %+v", again)
 	}

@@ -287,16 +287,7 @@ func TestRegistry_ForgetsLongExpiredGrants(t *testing.T) {
 // tokens and the refresh request of their refresh token.
 func mustRefreshable(t *testing.T, r *auth.Registry) (auth.TokenResponse, auth.TokenRequest) {
 	t.Helper()
-	code, err := r.Authorize("app-1", redirect, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := tokenReq("authorization_code")
-	req.Code = code
-	resp, err := r.Token(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGrant(t, r, "", "")
 	refresh := tokenReq("refresh_token")
 	refresh.RefreshToken = resp.RefreshToken
 	return resp, refresh
@@ -306,16 +297,7 @@ func TestRegistry_UninstallRevokesTheAppsTokensForTheLocation(t *testing.T) {
 	t.Parallel()
 	r, _ := newApp(t)
 	atL, refreshL := mustRefreshable(t, r) // the app's own location, L
-	code, err := r.Authorize("app-1", redirect, "a", "M")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := tokenReq("authorization_code")
-	req.Code = code
-	atM, err := r.Token(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	atM := mustGrant(t, r, "a", "M")
 	if _, ok := r.Uninstall("app-1", "Z"); ok {
 		t.Error("uninstalled from a location it was never installed on")
 	}
@@ -329,7 +311,7 @@ func TestRegistry_UninstallRevokesTheAppsTokensForTheLocation(t *testing.T) {
 	if _, err := r.Authenticate("Bearer " + atL.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("the access token for L after the uninstall: %v", err)
 	}
-	_, err = r.Token(refreshL)
+	_, err := r.Token(refreshL)
 	wantOAuth(t, "a refresh after the uninstall", err, auth.ErrInvalidGrant)
 	if r.Installed("app-1", "L") || !r.Installed("app-1", "M") || !slices.Equal(r.Locations("app-1"), []string{"M"}) {
 		t.Errorf("installed on %v after the uninstall from L", r.Locations("app-1"))
@@ -340,4 +322,21 @@ func TestRegistry_UninstallRevokesTheAppsTokensForTheLocation(t *testing.T) {
 	if _, ok := r.Uninstall("app-1", "L"); ok {
 		t.Error("uninstalled twice")
 	}
+}
+
+// mustGrant runs app-1's authorization-code grant for scope and location
+// ("" for the app's).
+func mustGrant(t *testing.T, r *auth.Registry, scope, location string) auth.TokenResponse {
+	t.Helper()
+	code, err := r.Authorize("app-1", redirect, scope, location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := tokenReq("authorization_code")
+	req.Code = code
+	resp, err := r.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
