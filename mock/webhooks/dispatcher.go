@@ -255,7 +255,7 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 // RedeliverMatching redelivers every logged delivery f selects, whatever
 // its status (pending, finished or dropped), oldest first, as Redeliver
 // does each; it skips what strict mode never sent, and the redeliveries it
-// queues itself. It returns the new deliveries.
+// queues itself; f.Limit does not apply. It returns the new deliveries.
 func (d *Dispatcher) RedeliverMatching(f Filter) ([]Delivery, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -264,7 +264,7 @@ func (d *Dispatcher) RedeliverMatching(f Filter) ([]Delivery, error) {
 	}
 	var olds []*delivery
 	for _, del := range d.order {
-		if del.Status != StatusInvalid && f.match(&del.Delivery) && (f.Limit <= 0 || len(olds) < f.Limit) {
+		if del.Status != StatusInvalid && f.match(&del.Delivery) {
 			olds = append(olds, del)
 		}
 	}
