@@ -335,8 +335,13 @@ func TestClient_Webhooks(t *testing.T) {
 	if err != nil || !strings.HasPrefix(keys.Ed25519, "-----BEGIN PUBLIC KEY-----") || keys.RSA != "" {
 		t.Fatalf("keys: %+v, %v", keys, err)
 	}
-	ws, err := c.SetWebhookSettings(ctx, adminapi.WebhookSettings{Attempts: 2, Backoff: "3s"})
-	if err != nil || ws.Attempts != 2 || ws.Backoff != "3s" || ws.Timeout != "10s" {
+	ws, err := c.SetWebhookSettings(ctx, adminapi.WebhookSettings{RetryPolicy: "live", Drop: 0.5,
+		DropEvents: []string{"ContactDndUpdate"}, Reorder: "1s"})
+	if err != nil || ws.RetryPolicy != "live" || ws.Drop != 0.5 || !slices.Equal(ws.DropEvents, []string{"ContactDndUpdate"}) || ws.Reorder != "1s" {
+		t.Fatalf("set the live policy and the loss: %+v, %v", ws, err)
+	}
+	ws, err = c.SetWebhookSettings(ctx, adminapi.WebhookSettings{Attempts: 2, Backoff: "3s"})
+	if err != nil || ws.Attempts != 2 || ws.Backoff != "3s" || ws.Timeout != "10s" || ws.RetryPolicy != "twin" || ws.Drop != 0 {
 		t.Fatalf("set settings: %+v, %v", ws, err)
 	}
 	if ws, err = c.WebhookSettings(ctx); err != nil || ws.Attempts != 2 {
@@ -387,11 +392,31 @@ func TestClient_Webhooks(t *testing.T) {
 	}
 	receive(t, settled)
 	receive(t, received)
+	// Both deliveries of the event, the redelivery too, are sent again.
+	bulk, err := c.RedeliverMatching(ctx, adminapi.DeliveryFilter{EventID: first.EventID, Since: d.CreatedAt})
+	if err != nil || len(bulk) != 2 || bulk[0].RedeliveryOf != d.ID || bulk[1].RedeliveryOf != again.ID {
+		t.Errorf("redeliver matching: %+v, %v", bulk, err)
+	}
+	for range bulk {
+		receive(t, settled)
+		receive(t, received)
+	}
+	if _, total, err := c.Deliveries(ctx, adminapi.DeliveryFilter{EventID: first.EventID, Since: d.CreatedAt}, 0); err != nil || total != 4 {
+		t.Errorf("deliveries of the event since the first: %d, %v", total, err)
+	}
 	_, err = c.Delivery(ctx, "wh_none")
 	if ae := statusOf(t, err); ae.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown delivery: %v", err)
 	}
 
+	un, err := c.UninstallApp(ctx, app, loc)
+	if err != nil || un.ClientID != app || un.LocationID != loc {
+		t.Errorf("uninstall: %+v, %v", un, err)
+	}
+	_, err = c.UninstallApp(ctx, app, loc)
+	if ae := statusOf(t, err); ae.StatusCode != http.StatusNotFound {
+		t.Errorf("a second uninstall: %v", err)
+	}
 	if err := c.UnsubscribeHighLevel(ctx, app); err != nil {
 		t.Fatal(err)
 	}

@@ -26,15 +26,25 @@ func (c *Client) WebhookKeys(ctx context.Context) (WebhookKeys, error) {
 // as Go spells them (250ms). In a change, zero retry fields take their
 // defaults.
 type WebhookSettings struct {
-	Attempts          int     `json:"attempts,omitempty"`
-	Timeout           string  `json:"timeout,omitempty"`
-	Backoff           string  `json:"backoff,omitempty"`
-	MaxBackoff        string  `json:"maxBackoff,omitempty"`
-	Delay             string  `json:"delay,omitempty"`
-	DelayJitter       string  `json:"delayJitter,omitempty"`
-	Duplicates        float64 `json:"duplicates,omitempty"`
-	UpdateAfterCreate bool    `json:"updateAfterCreate,omitempty"`
-	MissingFields     bool    `json:"missingFields,omitempty"`
+	// RetryPolicy is "twin" (the default) or "live" (only a 429 is retried;
+	// anything else drops the event).
+	RetryPolicy string  `json:"retryPolicy,omitempty"`
+	Attempts    int     `json:"attempts,omitempty"`
+	Timeout     string  `json:"timeout,omitempty"`
+	Backoff     string  `json:"backoff,omitempty"`
+	MaxBackoff  string  `json:"maxBackoff,omitempty"`
+	Delay       string  `json:"delay,omitempty"`
+	DelayJitter string  `json:"delayJitter,omitempty"`
+	Duplicates  float64 `json:"duplicates,omitempty"`
+	// Drop is the probability that an event is lost; DropEvents the event
+	// types always lost; Reorder the window deliveries may go out of
+	// order within.
+	Drop              float64  `json:"drop,omitempty"`
+	DropEvents        []string `json:"dropEvents,omitempty"`
+	Reorder           string   `json:"reorder,omitempty"`
+	UpdateAfterCreate bool     `json:"updateAfterCreate,omitempty"`
+	UpdateOnTagChange bool     `json:"updateOnTagChange,omitempty"`
+	MissingFields     bool     `json:"missingFields,omitempty"`
 }
 
 // WebhookSettings returns the webhook settings in force.
@@ -79,6 +89,7 @@ const (
 	DeliveryDelivered = "delivered"
 	DeliveryFailed    = "failed"
 	DeliveryInvalid   = "invalid"
+	DeliveryDropped   = "dropped"
 )
 
 // Delivery is one webhook message and what became of it.
@@ -118,6 +129,8 @@ type DeliveryAttempt struct {
 // contact/<id>.
 type DeliveryFilter struct {
 	Twin, Event, Status, Subscription, Resource, EventID string
+	// Since selects the deliveries created at or after it.
+	Since time.Time
 }
 
 // Deliveries returns the deliveries f selects, newest first, at most limit
@@ -129,6 +142,9 @@ func (c *Client) Deliveries(ctx context.Context, f DeliveryFilter, limit int) ([
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.Format(time.RFC3339Nano))
 	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
@@ -150,4 +166,43 @@ func (c *Client) Delivery(ctx context.Context, id string) (Delivery, error) {
 // once, and returns it.
 func (c *Client) Redeliver(ctx context.Context, id string) (Delivery, error) {
 	return call[Delivery](ctx, c, http.MethodPost, "/__admin/webhooks/deliveries/"+url.PathEscape(id)+"/redeliver", nil, nil)
+}
+
+// RedeliverMatching queues a new delivery of every logged delivery f
+// selects, finished ones too, and returns them, oldest first.
+func (c *Client) RedeliverMatching(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	in := struct {
+		Since        *time.Time `json:"since,omitempty"`
+		Twin         string     `json:"twin,omitempty"`
+		Event        string     `json:"event,omitempty"`
+		Resource     string     `json:"resource,omitempty"`
+		Status       string     `json:"status,omitempty"`
+		Subscription string     `json:"subscription,omitempty"`
+		EventID      string     `json:"eventId,omitempty"`
+	}{Twin: f.Twin, Event: f.Event, Resource: f.Resource, Status: f.Status, Subscription: f.Subscription, EventID: f.EventID}
+	if !f.Since.IsZero() {
+		in.Since = &f.Since
+	}
+	var out struct {
+		Deliveries []Delivery `json:"deliveries"`
+	}
+	err := c.do(ctx, http.MethodPost, "/__admin/webhooks/deliveries/redeliver", nil, in, &out)
+	return out.Deliveries, err
+}
+
+// Uninstall is what an app's uninstall from a location did.
+type Uninstall struct {
+	ClientID      string `json:"clientId"`
+	LocationID    string `json:"locationId"`
+	RevokedTokens int    `json:"revokedTokens"` // access and refresh tokens
+}
+
+// UninstallApp removes the app with clientID from location: its tokens
+// there stop working (a refresh answers invalid_grant) and it is sent
+// AppUninstall.
+func (c *Client) UninstallApp(ctx context.Context, clientID, location string) (Uninstall, error) {
+	in := struct {
+		LocationID string `json:"locationId"`
+	}{location}
+	return call[Uninstall](ctx, c, http.MethodPost, "/__admin/apps/"+url.PathEscape(clientID)+"/uninstall", nil, in)
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/internal/uuid"
@@ -100,8 +101,9 @@ func (e *emitter) flush() {
 func (e *emitter) route(c store.Change) {
 	events := highlevel.Events(c, e.EventOptions())
 	var subs []store.Webhook
+	var company string
 	if len(events) > 0 {
-		subs = e.store.Webhooks()
+		subs, company = e.store.Webhooks(), e.apps.Company()
 	}
 	for _, ev := range events {
 		hook, ok := e.hl.Webhook(ev.Type)
@@ -113,11 +115,7 @@ func (e *emitter) route(c store.Change) {
 			if !ok || !sub.Receives(ev.Type) || !app.Allows(hook.Scopes) || !e.apps.Installed(sub.ClientID, ev.LocationID) {
 				continue
 			}
-			id := uuid.Format(e.ids.Token(32))
-			body, err := ev.Body(app.AppID(), id, c.At)
-			e.send(err, webhooks.Message{Twin: twinHighLevel, Event: ev.Type, EventID: id,
-				Subscription: app.ClientID, Target: sub.URL, Resource: "contact/" + ev.ContactID,
-				At: c.At, Body: body, Signer: e.keys})
+			e.sendHighLevel(app, sub, ev, company, "contact/"+ev.ContactID, c.At)
 		}
 	}
 	for _, ev := range m360.Events(c) {
@@ -131,6 +129,27 @@ func (e *emitter) route(c store.Change) {
 				Signer: webhooks.HMAC{Header: headerM360Signature, Secret: sub.Secret}})
 		}
 	}
+}
+
+// sendHighLevel addresses a HighLevel event to one app's subscription.
+func (e *emitter) sendHighLevel(app auth.App, sub store.Webhook, ev highlevel.Event, company, resource string, at time.Time) {
+	id := uuid.Format(e.ids.Token(32))
+	body, err := ev.Body(highlevel.Recipient{AppID: app.AppID(), VersionID: app.AppID(), CompanyID: company}, id, at)
+	e.send(err, webhooks.Message{Twin: twinHighLevel, Event: ev.Type, EventID: id, Subscription: app.ClientID,
+		Target: sub.URL, Resource: resource, At: at, Body: body, Signer: e.keys})
+}
+
+// AppUninstalled sends AppUninstall to the app removed from location, when
+// it has a webhook URL that receives the event (the app is no longer
+// installed there, so the check of the others does not apply).
+func (e *emitter) AppUninstalled(app auth.App, location string, at time.Time) {
+	e.routeMu.Lock()
+	defer e.routeMu.Unlock()
+	sub, ok := e.store.Webhook(app.ClientID)
+	if _, inCatalog := e.hl.Webhook(highlevel.AppUninstall); !ok || sub.URL == "" || !sub.Receives(highlevel.AppUninstall) || !inCatalog {
+		return
+	}
+	e.sendHighLevel(app, sub, highlevel.UninstallEvent(location), e.apps.Company(), "app/"+app.ClientID, at)
 }
 
 func (e *emitter) send(encodeErr error, m webhooks.Message) {

@@ -228,6 +228,13 @@ func (e *hookEnv) events(t *testing.T, n int) ([]string, []hookDelivery) {
 	return types, got
 }
 
+// deliveryList is the answer of the delivery log and of a redelivery by
+// filter.
+type deliveryList struct {
+	Deliveries []webhooks.Delivery `json:"deliveries"`
+	Total      int                 `json:"total"`
+}
+
 func wantEvents(t *testing.T, got []string, want ...string) {
 	t.Helper()
 	if !slices.Equal(got, want) {
@@ -423,10 +430,7 @@ func TestWebhooks_FailingEndpointIsRetriedAndLogged(t *testing.T) {
 	if d := e.attempted(t); d.Status != webhooks.StatusDelivered {
 		t.Fatalf("after the fourth attempt: %s", d.Status)
 	}
-	log := mustDo[struct {
-		Deliveries []webhooks.Delivery `json:"deliveries"`
-		Total      int                 `json:"total"`
-	}](t, hl, "GET", "/__admin/webhooks/deliveries?event=ContactCreate&resource=contact/"+c.ID, nil, 200)
+	log := mustDo[deliveryList](t, hl, "GET", "/__admin/webhooks/deliveries?event=ContactCreate&resource=contact/"+c.ID, nil, 200)
 	if log.Total != 1 {
 		t.Fatalf("log: %+v", log)
 	}

@@ -26,7 +26,7 @@ func TestWebhookCatalogs_AreTheIssueLists(t *testing.T) {
 		spec *openapi.Spec
 		want []string
 	}{
-		{"highlevel", hl, []string{"AppointmentCreate", "AppointmentDelete", "AppointmentUpdate", "ContactCreate",
+		{"highlevel", hl, []string{"AppUninstall", "AppointmentCreate", "AppointmentDelete", "AppointmentUpdate", "ContactCreate",
 			"ContactDelete", "ContactDndUpdate", "ContactTagUpdate", "ContactUpdate", "NoteCreate", "NoteDelete",
 			"NoteUpdate", "TaskComplete", "TaskCreate", "TaskDelete"}},
 		{"m360", m360, []string{"contact.created", "contact.deleted", "contact.updated", "event.created",
@@ -44,12 +44,15 @@ func TestWebhookCatalogs_AreTheIssueLists(t *testing.T) {
 		}
 	}
 	for _, w := range hl.Webhooks() {
-		want := "contacts.readonly"
-		if strings.HasPrefix(w.Name, "Appointment") {
-			want = "calendars/events.readonly"
+		want := []string{"contacts.readonly"}
+		switch {
+		case w.Name == "AppUninstall":
+			want = []string{} // sent to the app whatever its scopes
+		case strings.HasPrefix(w.Name, "Appointment"):
+			want = []string{"calendars/events.readonly"}
 		}
-		if !slices.Equal(w.Scopes, []string{want}) {
-			t.Errorf("%s scopes %v, want [%s]", w.Name, w.Scopes, want)
+		if !slices.Equal(w.Scopes, want) {
+			t.Errorf("%s scopes %v, want %v", w.Name, w.Scopes, want)
 		}
 	}
 	if _, ok := hl.Webhook("TaskUpdate"); ok {
@@ -64,7 +67,7 @@ func TestWebhook_Validate(t *testing.T) {
 		t.Fatal(err)
 	}
 	note, _ := hl.Webhook("NoteCreate")
-	const envelope = `"locationId":"loc","appId":"app","webhookId":"w1","timestamp":"2026-01-01T00:00:00.000Z"`
+	const envelope = `"locationId":"loc","appId":"app","versionId":"app","webhookId":"w1","timestamp":"2026-01-01T00:00:00.000Z"`
 	for _, tc := range []struct {
 		name, body, problem string
 	}{

@@ -15,6 +15,7 @@ import (
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 func newMockCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -89,12 +90,17 @@ CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debu
 	keyed(fl, fl.String, "webhooks.keyFile", "webhook-keys", "", "PEM file of the webhook signing keys: read when it exists, written when not (unset: new keys each start, from --seed when given)")
 	keyed(fl, fl.Bool, "webhooks.rsa", "webhook-rsa", false, "also sign HighLevel webhooks with RSA-SHA256 in x-wh-signature (the legacy scheme)")
 	keyed(fl, fl.String, "webhooks.spool", "webhook-spool", "", "keep the webhook deliveries still pending at shutdown in this file, and send them at the next start")
+	keyed(fl, fl.String, "webhooks.retryPolicy", "webhook-retry-policy", w.RetryPolicy, "webhook retries: twin (every failure, with backoff, up to --webhook-attempts) or live (only a 429, six times about 10 minutes apart; any other failure drops the event)")
 	keyed(fl, fl.Int, "webhooks.attempts", "webhook-attempts", w.Attempts, "attempts per webhook delivery before it fails")
 	keyed(fl, fl.Float64, "webhooks.duplicates", "webhook-duplicates", 0, "probability (0-1) that a delivered webhook is delivered again with the same id")
 	keyed(fl, fl.Duration, "webhooks.delay", "webhook-delay", 0, "hold every webhook delivery back this long")
+	keyed(fl, fl.Float64, "webhooks.drop", "webhook-drop", 0, "probability (0-1, seeded) that a webhook event is lost before its first attempt")
+	keyed(fl, fl.StringSlice, "webhooks.dropEvents", "webhook-drop-events", nil, "webhook event types always lost (e.g. ContactDndUpdate)")
+	keyed(fl, fl.Duration, "webhooks.reorder", "webhook-reorder", 0, "let webhook deliveries within this window go out of order (seeded)")
 	keyed(fl, fl.Bool, "webhooks.updateAfterCreate", "webhook-update-after-create", false, "send ContactUpdate after each ContactCreate, as the live API is reported to")
+	keyed(fl, fl.Bool, "webhooks.updateOnTagChange", "webhook-update-on-tag-change", false, "send ContactUpdate with each ContactTagUpdate of a tag-only change, as the live API is reported to")
 	keyed(fl, fl.Bool, "webhooks.missingFields", "webhook-missing-fields", false, "leave out what live payloads are reported to lack (TaskCreate contactId and body, Note userId)")
-	completions := map[string][]string{"clock": {"real", "frozen"}, "log-level": {"debug", "info", "warn", "error"}}
+	completions := map[string][]string{"webhook-retry-policy": {webhooks.PolicyTwin, webhooks.PolicyLive}, "clock": {"real", "frozen"}, "log-level": {"debug", "info", "warn", "error"}}
 	for _, sc := range fixtures.Scenarios() {
 		completions["scenario"] = append(completions["scenario"], sc.Name+"\t"+sc.Description)
 	}

@@ -45,6 +45,7 @@ type Tokens interface {
 	App(clientID string) (auth.App, bool)
 	Apps() []auth.App
 	Locations(clientID string) []string
+	Uninstall(clientID, location string) (int, bool)
 }
 
 // Limiter is what the admin API needs of the rate limiter.
@@ -81,6 +82,7 @@ type WebhookSettings struct {
 type HighLevelEvents interface {
 	EventOptions() highlevel.EventOptions
 	SetEventOptions(highlevel.EventOptions)
+	AppUninstalled(app auth.App, location string, at time.Time)
 }
 
 // Webhooks is what the admin API needs of the webhook dispatcher.
@@ -91,6 +93,7 @@ type Webhooks interface {
 	Deliveries(webhooks.Filter) ([]webhooks.Delivery, int)
 	Delivery(id string) (webhooks.Delivery, error)
 	Redeliver(id string) (webhooks.Delivery, error)
+	RedeliverMatching(webhooks.Filter) ([]webhooks.Delivery, error)
 	Stats() webhooks.Stats
 }
 
@@ -192,6 +195,8 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"admin-list-deliveries":               a.listDeliveries,
 		"admin-get-delivery":                  a.getDelivery,
 		"admin-redeliver":                     a.redeliver,
+		"admin-redeliver-matching":            a.redeliverMatching,
+		"admin-uninstall-app":                 a.uninstallApp,
 	}
 }
 

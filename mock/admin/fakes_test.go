@@ -56,6 +56,7 @@ type FakeTokens struct {
 	AppFn       func(clientID string) (auth.App, bool)
 	AppsFn      func() []auth.App
 	LocationsFn func(clientID string) []string
+	UninstallFn func(clientID, location string) (int, bool)
 }
 
 func (f *FakeTokens) Mint(location string, scopes []string, ttl time.Duration, pit bool) (string, auth.Principal) {
@@ -65,6 +66,9 @@ func (f *FakeTokens) PutApp(a auth.App)                    { f.PutAppFn(a) }
 func (f *FakeTokens) App(clientID string) (auth.App, bool) { return f.AppFn(clientID) }
 func (f *FakeTokens) Apps() []auth.App                     { return f.AppsFn() }
 func (f *FakeTokens) Locations(clientID string) []string   { return f.LocationsFn(clientID) }
+func (f *FakeTokens) Uninstall(clientID, location string) (int, bool) {
+	return f.UninstallFn(clientID, location)
+}
 
 type FakeLimiter struct {
 	ConfigFn    func() limits.Config
@@ -107,6 +111,7 @@ type FakeWebhooks struct {
 	DeliveriesFn  func(webhooks.Filter) ([]webhooks.Delivery, int)
 	DeliveryFn    func(id string) (webhooks.Delivery, error)
 	RedeliverFn   func(id string) (webhooks.Delivery, error)
+	MatchingFn    func(webhooks.Filter) ([]webhooks.Delivery, error)
 	StatsFn       func() webhooks.Stats
 }
 
@@ -118,15 +123,22 @@ func (f *FakeWebhooks) Deliveries(fl webhooks.Filter) ([]webhooks.Delivery, int)
 }
 func (f *FakeWebhooks) Delivery(id string) (webhooks.Delivery, error)  { return f.DeliveryFn(id) }
 func (f *FakeWebhooks) Redeliver(id string) (webhooks.Delivery, error) { return f.RedeliverFn(id) }
-func (f *FakeWebhooks) Stats() webhooks.Stats                          { return f.StatsFn() }
+func (f *FakeWebhooks) RedeliverMatching(fl webhooks.Filter) ([]webhooks.Delivery, error) {
+	return f.MatchingFn(fl)
+}
+func (f *FakeWebhooks) Stats() webhooks.Stats { return f.StatsFn() }
 
 type FakeEvents struct {
 	EventOptionsFn    func() highlevel.EventOptions
 	SetEventOptionsFn func(highlevel.EventOptions)
+	AppUninstalledFn  func(app auth.App, location string, at time.Time)
 }
 
 func (f *FakeEvents) EventOptions() highlevel.EventOptions     { return f.EventOptionsFn() }
 func (f *FakeEvents) SetEventOptions(o highlevel.EventOptions) { f.SetEventOptionsFn(o) }
+func (f *FakeEvents) AppUninstalled(app auth.App, location string, at time.Time) {
+	f.AppUninstalledFn(app, location, at)
+}
 
 type FakeKeyRing struct {
 	AddFn func(clientID, secret string, p auth.Principal)

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
@@ -129,6 +130,9 @@ func (a *API) listDeliveries(r *pipeline.Request) (pipeline.Response, error) {
 	f := webhooks.Filter{Twin: q.Get("twin"), Event: q.Get("event"), Status: q.Get("status"),
 		Subscription: q.Get("subscription"), Resource: q.Get("resource"), EventID: q.Get("eventId")}
 	f.Limit, _ = strconv.Atoi(q.Get("limit")) // validated by the spec
+	if since := q.Get("since"); since != "" {
+		f.Since, _ = time.Parse(time.RFC3339Nano, since) // validated by the spec
+	}
 	list, total := a.Webhooks.Deliveries(f)
 	return ok(map[string]any{"deliveries": list, "total": total})
 }
@@ -147,4 +151,47 @@ func (a *API) redeliver(r *pipeline.Request) (pipeline.Response, error) {
 		return pipeline.Response{}, err
 	}
 	return pipeline.JSON(http.StatusAccepted, d), nil
+}
+
+func (a *API) redeliverMatching(r *pipeline.Request) (pipeline.Response, error) {
+	var in struct {
+		Since        time.Time `json:"since"`
+		Twin         string    `json:"twin"`
+		Event        string    `json:"event"`
+		Resource     string    `json:"resource"`
+		Status       string    `json:"status"`
+		Subscription string    `json:"subscription"`
+		EventID      string    `json:"eventId"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	list, err := a.Webhooks.RedeliverMatching(webhooks.Filter{Since: in.Since, Twin: in.Twin, Event: in.Event,
+		Resource: in.Resource, Status: in.Status, Subscription: in.Subscription, EventID: in.EventID})
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusAccepted, map[string]any{"deliveries": list, "total": len(list)}), nil
+}
+
+// uninstallApp removes an app from a location: its tokens there stop
+// working, and it is sent AppUninstall.
+func (a *API) uninstallApp(r *pipeline.Request) (pipeline.Response, error) {
+	var in struct {
+		LocationID string `json:"locationId"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	app, err := a.app(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	revoked, installed := a.Tokens.Uninstall(app.ClientID, in.LocationID)
+	if !installed {
+		return pipeline.Response{}, &pipeline.Error{Status: http.StatusNotFound,
+			Messages: []string{"app " + app.ClientID + " is not installed on location " + in.LocationID}}
+	}
+	a.Events.AppUninstalled(app, in.LocationID, a.Clock.Now())
+	return ok(map[string]any{"clientId": app.ClientID, "locationId": in.LocationID, "revokedTokens": revoked})
 }

@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/contactbridge/contactbridge/mock/admin"
 	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -221,6 +223,41 @@ func TestAPI_Deliveries(t *testing.T) {
 	}
 	call(t, h, http.MethodPost, "/__admin/webhooks/deliveries/refused/redeliver", "").want(t, http.StatusUnprocessableEntity)
 	call(t, h, http.MethodPost, "/__admin/webhooks/deliveries/late/redeliver", "").want(t, http.StatusServiceUnavailable)
+	a = call(t, h, http.MethodGet, "/__admin/webhooks/deliveries?since="+t0.Format(time.RFC3339), "").want(t, http.StatusOK)
+	if last := filters[len(filters)-1]; !last.Since.Equal(t0) {
+		t.Errorf("since: filter %+v", last)
+	}
+}
+
+func TestAPI_RedeliverMatching(t *testing.T) {
+	t.Parallel()
+	var got []webhooks.Filter
+	closed := false
+	wh := &FakeWebhooks{MatchingFn: func(f webhooks.Filter) ([]webhooks.Delivery, error) {
+		got = append(got, f)
+		if closed {
+			return nil, webhooks.ErrClosed
+		}
+		d := newDelivery("wh_7")
+		d.RedeliveryOf = "wh_1"
+		return []webhooks.Delivery{d}, nil
+	}}
+	h := newHandler(t, &admin.API{Webhooks: wh})
+	a := call(t, h, http.MethodPost, "/__admin/webhooks/deliveries/redeliver",
+		`{"since":"`+t0.Format(time.RFC3339)+`","twin":"highlevel","event":"ContactCreate","resource":"contact/c1","status":"delivered","subscription":"a-1","eventId":"e1"}`).
+		want(t, http.StatusAccepted)
+	want := webhooks.Filter{Since: t0, Twin: "highlevel", Event: "ContactCreate", Resource: "contact/c1", Status: "delivered",
+		Subscription: "a-1", EventID: "e1"}
+	if len(got) != 1 || !got[0].Since.Equal(want.Since) || got[0].Event != want.Event || got[0].Resource != want.Resource ||
+		got[0].Status != want.Status || got[0].Twin != want.Twin || got[0].Subscription != want.Subscription ||
+		got[0].EventID != want.EventID || a.body["total"] != 1.0 {
+		t.Errorf("filters %+v, answer %s", got, a.raw)
+	}
+	call(t, h, http.MethodPost, "/__admin/webhooks/deliveries/redeliver", `{}`).want(t, http.StatusAccepted)
+	call(t, h, http.MethodPost, "/__admin/webhooks/deliveries/redeliver", `{"status":"lost"}`).want(t, http.StatusUnprocessableEntity)
+	call(t, h, http.MethodPost, "/__admin/webhooks/deliveries/redeliver", `{"resource":"contact/c1","other":1}`).want(t, http.StatusUnprocessableEntity)
+	closed = true
+	call(t, h, http.MethodPost, "/__admin/webhooks/deliveries/redeliver", `{}`).want(t, http.StatusServiceUnavailable)
 }
 
 // newDelivery is a delivery the spec accepts.
@@ -228,4 +265,32 @@ func newDelivery(id string) webhooks.Delivery {
 	return webhooks.Delivery{ID: id, Message: webhooks.Message{Twin: "highlevel", Event: "ContactCreate", EventID: "e1",
 		Subscription: "a-1", Target: "http://127.0.0.1:9/hooks", Resource: "contact/c1", At: t0, Body: json.RawMessage(`{}`)},
 		Status: "pending", Attempts: []webhooks.Attempt{}, CreatedAt: t0}
+}
+
+func TestAPI_UninstallApp(t *testing.T) {
+	t.Parallel()
+	var told []string
+	tokens := &FakeTokens{
+		AppFn: func(id string) (auth.App, bool) { return auth.App{ClientID: id}, id == "app-1" },
+		UninstallFn: func(clientID, location string) (int, bool) {
+			return 3, clientID == "app-1" && location == "L1"
+		},
+	}
+	events := &FakeEvents{AppUninstalledFn: func(app auth.App, location string, at time.Time) {
+		told = append(told, app.ClientID+"@"+location+"@"+at.Format(time.RFC3339))
+	}}
+	h := newHandler(t, &admin.API{Tokens: tokens, Events: events, Clock: clock.NewManual(t0)})
+	a := call(t, h, http.MethodPost, "/__admin/apps/app-1/uninstall", `{"locationId":"L1"}`).want(t, http.StatusOK)
+	if a.body["revokedTokens"] != 3.0 || a.body["clientId"] != "app-1" || a.body["locationId"] != "L1" {
+		t.Errorf("answer %s", a.raw)
+	}
+	if want := "app-1@L1@" + t0.Format(time.RFC3339); len(told) != 1 || told[0] != want {
+		t.Errorf("events told %v, want [%s]", told, want)
+	}
+	call(t, h, http.MethodPost, "/__admin/apps/app-1/uninstall", `{"locationId":"L2"}`).want(t, http.StatusNotFound)
+	call(t, h, http.MethodPost, "/__admin/apps/nobody/uninstall", `{"locationId":"L1"}`).want(t, http.StatusNotFound)
+	call(t, h, http.MethodPost, "/__admin/apps/app-1/uninstall", `{}`).want(t, http.StatusUnprocessableEntity)
+	if len(told) != 1 {
+		t.Errorf("an uninstall that failed sent AppUninstall: %v", told)
+	}
 }

@@ -100,6 +100,13 @@ func (r *Registry) SetAccount(companyID, userID string) {
 	r.company, r.user = companyID, userID
 }
 
+// Company returns the company that tokens and webhooks report.
+func (r *Registry) Company() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.company
+}
+
 // Reset forgets every token, code and refresh token but the static tokens
 // given, and the installs they made, in one step: no request sees the
 // registry without them. Apps stay.

@@ -158,6 +158,45 @@ func (r *Registry) Installed(clientID, location string) bool {
 	return ok && (a.Location == location || r.installs[clientID][location])
 }
 
+// Uninstall removes an app from a location, as the location's user does in
+// the vendor's app settings: every access token, refresh token and code the
+// app holds for the location stops working (a refresh answers
+// invalid_grant), and the app is no longer installed there (when it was its
+// own location, the app is left without one). It returns how many tokens it
+// revoked, and false when the app was not installed on the location.
+func (r *Registry) Uninstall(clientID, location string) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, ok := r.apps[clientID]
+	if !ok || (a.Location != location && !r.installs[clientID][location]) {
+		return 0, false
+	}
+	revoked := 0
+	for k, p := range r.tokens {
+		if p.Kind == OAuthAccess && p.AppID == clientID && p.LocationID == location {
+			delete(r.tokens, k)
+			revoked++
+		}
+	}
+	for k, g := range r.refresh {
+		if g.clientID == clientID && g.location == location {
+			delete(r.refresh, k)
+			revoked++
+		}
+	}
+	for k, g := range r.codes {
+		if g.clientID == clientID && g.location == location {
+			delete(r.codes, k)
+		}
+	}
+	delete(r.installs[clientID], location)
+	if a.Location == location {
+		a.Location = ""
+		r.apps[clientID] = a
+	}
+	return revoked, true
+}
+
 // Apps lists the registered apps by client id.
 func (r *Registry) Apps() []App {
 	r.mu.RLock()

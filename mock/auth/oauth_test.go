@@ -287,7 +287,48 @@ func TestRegistry_ForgetsLongExpiredGrants(t *testing.T) {
 // tokens and the refresh request of their refresh token.
 func mustRefreshable(t *testing.T, r *auth.Registry) (auth.TokenResponse, auth.TokenRequest) {
 	t.Helper()
-	code, err := r.Authorize("app-1", redirect, "", "")
+	resp := mustGrant(t, r, "", "")
+	refresh := tokenReq("refresh_token")
+	refresh.RefreshToken = resp.RefreshToken
+	return resp, refresh
+}
+
+func TestRegistry_UninstallRevokesTheAppsTokensForTheLocation(t *testing.T) {
+	t.Parallel()
+	r, _ := newApp(t)
+	atL, refreshL := mustRefreshable(t, r) // the app's own location, L
+	atM := mustGrant(t, r, "a", "M")
+	if _, ok := r.Uninstall("app-1", "Z"); ok {
+		t.Error("uninstalled from a location it was never installed on")
+	}
+	if _, ok := r.Uninstall("nobody", "L"); ok {
+		t.Error("uninstalled an unknown app")
+	}
+	revoked, ok := r.Uninstall("app-1", "L")
+	if !ok || revoked != 2 {
+		t.Errorf("uninstall from L: %d revoked, %v; want the access and the refresh token", revoked, ok)
+	}
+	if _, err := r.Authenticate("Bearer " + atL.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("the access token for L after the uninstall: %v", err)
+	}
+	_, err := r.Token(refreshL)
+	wantOAuth(t, "a refresh after the uninstall", err, auth.ErrInvalidGrant)
+	if r.Installed("app-1", "L") || !r.Installed("app-1", "M") || !slices.Equal(r.Locations("app-1"), []string{"M"}) {
+		t.Errorf("installed on %v after the uninstall from L", r.Locations("app-1"))
+	}
+	if _, err := r.Authenticate("Bearer " + atM.AccessToken); err != nil {
+		t.Errorf("the token for M went with L's: %v", err)
+	}
+	if _, ok := r.Uninstall("app-1", "L"); ok {
+		t.Error("uninstalled twice")
+	}
+}
+
+// mustGrant runs app-1's authorization-code grant for scope and location
+// ("" for the app's).
+func mustGrant(t *testing.T, r *auth.Registry, scope, location string) auth.TokenResponse {
+	t.Helper()
+	code, err := r.Authorize("app-1", redirect, scope, location)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +338,5 @@ func mustRefreshable(t *testing.T, r *auth.Registry) (auth.TokenResponse, auth.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	refresh := tokenReq("refresh_token")
-	refresh.RefreshToken = resp.RefreshToken
-	return resp, refresh
+	return resp
 }

@@ -26,7 +26,12 @@ const (
 	AppointmentCreate = "AppointmentCreate"
 	AppointmentUpdate = "AppointmentUpdate"
 	AppointmentDelete = "AppointmentDelete"
+	AppUninstall      = "AppUninstall"
 )
+
+// uninstallType is AppUninstall's body type, as the vendor's example
+// spells it.
+const uninstallType = "UNINSTALL"
 
 // EventOptions are the realism toggles that shape events (off by default).
 // The tags are the admin API's and the config file's (webhooks:).
@@ -37,6 +42,9 @@ type EventOptions struct {
 	// MissingFields leaves out TaskCreate's contactId and body and the Note
 	// events' userId, as live payloads are reported to.
 	MissingFields bool `json:"missingFields" yaml:"missingFields"`
+	// UpdateOnTagChange sends a ContactUpdate with each ContactTagUpdate of
+	// a change of only the tags, as the live API is reported to.
+	UpdateOnTagChange bool `json:"updateOnTagChange" yaml:"updateOnTagChange"`
 }
 
 // Event is a webhook event, before it is addressed to an app.
@@ -58,16 +66,26 @@ type hookPayload interface {
 type hookEnvelope struct {
 	Type       string `json:"type"`
 	LocationID string `json:"locationId"`
+	CompanyID  string `json:"companyId,omitempty"`
 	AppID      string `json:"appId"`
+	VersionID  string `json:"versionId"`
 	WebhookID  string `json:"webhookId"`
 	Timestamp  string `json:"timestamp"`
 }
 
+// Recipient is the app a delivery is for, as the envelope names it.
+type Recipient struct {
+	// AppID is the app's id; VersionID its installed version's (the twin's
+	// apps have one version, whose id is the app's, as in the vendor's
+	// examples); CompanyID the agency the location belongs to.
+	AppID, VersionID, CompanyID string
+}
+
 // Body encodes the event as delivered to one app: its fields next to the
 // envelope, at the time the event happened.
-func (e Event) Body(appID, webhookID string, at time.Time) ([]byte, error) {
-	return json.Marshal(e.payload.with(hookEnvelope{Type: e.Type, LocationID: e.LocationID, AppID: appID,
-		WebhookID: webhookID, Timestamp: iso(at)}))
+func (e Event) Body(to Recipient, webhookID string, at time.Time) ([]byte, error) {
+	return json.Marshal(e.payload.with(hookEnvelope{Type: e.Type, LocationID: e.LocationID, CompanyID: to.CompanyID,
+		AppID: to.AppID, VersionID: to.VersionID, WebhookID: webhookID, Timestamp: iso(at)}))
 }
 
 // Events returns the webhook events a change to the store makes, in the
@@ -90,19 +108,22 @@ func Events(ch store.Change, o EventOptions) []Event {
 }
 
 // contactEvents: a change of fields is a ContactUpdate; a change of only
-// the tags a ContactTagUpdate, of only the DND settings a ContactDndUpdate;
-// a change of both kinds sends ContactUpdate first, then the others. A save
-// that changes nothing is still a ContactUpdate.
+// the tags a ContactTagUpdate (with a ContactUpdate first under
+// UpdateOnTagChange), of only the DND settings a ContactDndUpdate; a change
+// of both kinds sends ContactUpdate first, then the others. A save that
+// changes nothing is still a ContactUpdate. A contact created with DND set
+// carries its DND settings in its ContactCreate.
 func contactEvents(op store.Op, before, c store.Contact, o EventOptions) []Event {
 	ev := func(typ string, dnd bool) Event {
 		return Event{Type: typ, LocationID: c.LocationID, ContactID: c.ID, payload: contactHookOf(c, dnd)}
 	}
 	switch op {
 	case store.Created:
+		create := ev(ContactCreate, c.DND || len(c.DNDSettings) > 0)
 		if o.UpdateAfterCreate {
-			return []Event{ev(ContactCreate, false), ev(ContactUpdate, false)}
+			return []Event{create, ev(ContactUpdate, false)}
 		}
-		return []Event{ev(ContactCreate, false)}
+		return []Event{create}
 	case store.Deleted:
 		return []Event{ev(ContactDelete, false)}
 	}
@@ -114,7 +135,7 @@ func contactEvents(op store.Op, before, c store.Contact, o EventOptions) []Event
 	rest.DND, rest.DNDSettings, rest.InboundDNDSettings = after.DND, after.DNDSettings, after.InboundDNDSettings
 	rest.DateUpdated = after.DateUpdated
 	var out []Event
-	if !reflect.DeepEqual(rest, after) || (!tags && !dnd) {
+	if !reflect.DeepEqual(rest, after) || (!tags && !dnd) || (tags && o.UpdateOnTagChange) {
 		out = append(out, ev(ContactUpdate, false))
 	}
 	if tags {
@@ -154,8 +175,9 @@ type contactHook struct {
 
 func (h contactHook) with(e hookEnvelope) any { h.hookEnvelope = e; return h }
 
-// contactHookOf is a contact as its events carry it; only ContactDndUpdate
-// carries the DND settings (and none carries the inbound ones, as live).
+// contactHookOf is a contact as its events carry it; only ContactDndUpdate,
+// and ContactCreate with DND set, carry the DND settings, in full (and none
+// carries the inbound ones, as live).
 func contactHookOf(c store.Contact, dnd bool) contactHook {
 	v := viewContact(c)
 	h := contactHook{ID: v.ID, Address1: v.Address1, City: v.City, State: v.State, CompanyName: v.CompanyName,
@@ -164,12 +186,28 @@ func contactHookOf(c store.Contact, dnd bool) contactHook {
 		PostalCode: v.PostalCode, Tags: v.Tags, Website: v.Website, Attachments: []string{},
 		AssignedTo: v.AssignedTo, CustomFields: v.CustomFields}
 	if dnd {
-		h.DNDSettings = c.DNDSettings
-		if h.DNDSettings == nil {
-			h.DNDSettings = map[string]store.DNDSetting{}
-		}
+		h.DNDSettings = fullDNDSettings(c)
 	}
 	return h
+}
+
+// dndChannels are the channels of the vendor's DndSettings.
+var dndChannels = []string{"Call", "Email", "SMS", "WhatsApp", "GMB", "FB"}
+
+// fullDNDSettings is every channel's DND state, as live DND events carry
+// it: the contact's own setting of a channel, else active when its dnd is
+// set and inactive when not (the twin's reading of the flag).
+func fullDNDSettings(c store.Contact) map[string]store.DNDSetting {
+	status := "inactive"
+	if c.DND {
+		status = "active"
+	}
+	out := make(map[string]store.DNDSetting, len(dndChannels))
+	for _, ch := range dndChannels {
+		out[ch] = store.DNDSetting{Status: status}
+	}
+	maps.Copy(out, c.DNDSettings)
+	return out
 }
 
 func taskEvents(op store.Op, location string, before, t store.Task, o EventOptions) []Event {
@@ -262,3 +300,17 @@ type appointmentHookBody struct {
 }
 
 func (h appointmentHook) with(e hookEnvelope) any { h.hookEnvelope = e; return h }
+
+// UninstallEvent is the AppUninstall an app is sent when it is removed
+// from a location.
+func UninstallEvent(location string) Event {
+	return Event{Type: AppUninstall, LocationID: location, payload: uninstallHook{}}
+}
+
+type uninstallHook struct{ hookEnvelope }
+
+func (h uninstallHook) with(e hookEnvelope) any {
+	h.hookEnvelope = e
+	h.Type = uninstallType
+	return h
+}

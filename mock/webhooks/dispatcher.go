@@ -96,6 +96,7 @@ type delivery struct {
 	lane      *lane
 	due       time.Time
 	cancelled bool // by Reset, while in flight
+	alone     bool // in a lane of its own (the reorder window)
 }
 
 // New starts a dispatcher, with the deliveries its spool holds.
@@ -198,9 +199,32 @@ func (d *Dispatcher) send(m Message, invalid error) (Delivery, error) {
 		return del.view(), nil
 	}
 	s := d.settings
-	del.due = d.clock.Now().Add(s.Delay.Std() + d.jitter(del, s.DelayJitter.Std()))
+	if reason := d.lost(del, s); reason != "" {
+		del.Status, del.Error = StatusDropped, reason
+		d.archive(del)
+		d.log.Info("webhook dropped before its first attempt", logkey.Delivery, del.ID, logkey.Event, m.Event,
+			logkey.EventID, m.EventID, logkey.Err, reason)
+		return del.view(), nil
+	}
+	wait := s.Delay.Std() + d.jitter("delay", del, s.DelayJitter.Std())
+	if s.Reorder > 0 {
+		wait += d.jitter("reorder", del, s.Reorder.Std())
+		del.alone = true
+	}
+	del.due = d.clock.Now().Add(wait)
 	d.enqueue(del, false)
 	return del.view(), nil
+}
+
+// lost tells why the seeded loss drops a new delivery; "" keeps it.
+func (d *Dispatcher) lost(del *delivery, s Settings) string {
+	switch {
+	case s.dropsEvent(del.Event):
+		return "dropped by the rule for " + del.Event + " (dropEvents)"
+	case s.Drop > 0 && d.dice("drop\x00"+del.EventID+"\x00"+del.Subscription) < s.Drop:
+		return "lost by the seeded drop probability (drop " + strconv.FormatFloat(s.Drop, 'g', -1, 64) + ")"
+	}
+	return ""
 }
 
 // told passes a delivery to the observer.
@@ -225,10 +249,38 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	if old.Status == StatusInvalid {
 		return Delivery{}, fmt.Errorf("%w: %s was never sent: %s", ErrInvalidPayload, id, old.Error)
 	}
+	return d.redeliver(old), nil
+}
+
+// RedeliverMatching redelivers every logged delivery f selects, whatever
+// its status (pending, finished or dropped), oldest first, as Redeliver
+// does each; it skips what strict mode never sent, and the redeliveries it
+// queues itself; f.Limit does not apply. It returns the new deliveries.
+func (d *Dispatcher) RedeliverMatching(f Filter) ([]Delivery, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.draining {
+		return nil, ErrClosed
+	}
+	var olds []*delivery
+	for _, del := range d.order {
+		if del.Status != StatusInvalid && f.match(&del.Delivery) {
+			olds = append(olds, del)
+		}
+	}
+	out := make([]Delivery, 0, len(olds))
+	for _, old := range olds {
+		out = append(out, d.redeliver(old))
+	}
+	return out, nil
+}
+
+// redeliver queues old's message again, due now. Callers hold mu.
+func (d *Dispatcher) redeliver(old *delivery) Delivery {
 	del := d.add(old.Message, old.ID)
 	del.due = d.clock.Now()
 	d.enqueue(del, false)
-	return del.view(), nil
+	return del.view()
 }
 
 // add logs a new pending delivery of m. Callers hold mu.
@@ -246,6 +298,9 @@ func (d *Dispatcher) add(m Message, redeliveryOf string) *delivery {
 // gone). Callers hold mu.
 func (d *Dispatcher) enqueue(del *delivery, front bool) {
 	key := del.Twin + "\x00" + del.Subscription + "\x00" + del.Resource
+	if del.alone {
+		key += "\x00" + del.ID
+	}
 	l := d.lanes[key]
 	if l == nil {
 		l = &lane{key: key, index: -1}
@@ -416,7 +471,17 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 			dup.Duplicate, dup.due = true, now
 			d.enqueue(dup, true)
 		}
-	case len(del.Attempts) >= s.Attempts:
+	case s.RetryPolicy == PolicyLive && (out.attempt.Status != http.StatusTooManyRequests || len(del.Attempts) > liveRetries):
+		reason := out.attempt.Error + ": not retried (live retry policy)"
+		if out.attempt.Status == http.StatusTooManyRequests {
+			reason = out.attempt.Error + " after " + strconv.Itoa(liveRetries) + " retries (live retry policy)"
+		}
+		del.Status, del.Error, del.NextAttempt = StatusDropped, reason, nil
+		l.queue = l.queue[1:]
+		d.archive(del)
+		d.log.Warn("webhook dropped by the live retry policy", logkey.Delivery, del.ID, logkey.Event, del.Event,
+			logkey.EventID, del.EventID, logkey.Target, loggable(del.Target), logkey.Attempts, len(del.Attempts), logkey.Err, del.Error)
+	case s.RetryPolicy == PolicyTwin && len(del.Attempts) >= s.Attempts:
 		del.Status, del.Error, del.NextAttempt = StatusFailed, out.attempt.Error, nil
 		l.queue = l.queue[1:]
 		d.archive(del)
@@ -426,7 +491,11 @@ func (d *Dispatcher) finish(del *delivery, out outcome) (Delivery, bool) {
 		// The last attempt of a drain: the lane waits, in order, for the spool.
 		l.parked = true
 	default:
-		next := d.clock.Now().Add(s.backoff(len(del.Attempts)))
+		wait := s.backoff(len(del.Attempts))
+		if s.RetryPolicy == PolicyLive {
+			wait = liveInterval + d.jitter("retry"+strconv.Itoa(len(del.Attempts)), del, liveJitter)
+		}
+		next := d.clock.Now().Add(wait)
 		del.due, del.NextAttempt = next, &next
 	}
 	d.schedule(l)
@@ -444,11 +513,12 @@ func (d *Dispatcher) dice(key string) float64 {
 	return float64(h.Sum64()>>11) / (1 << 53)
 }
 
-func (d *Dispatcher) jitter(del *delivery, upTo time.Duration) time.Duration {
+// jitter is a seeded wait in [0, upTo) for del, one die per purpose.
+func (d *Dispatcher) jitter(purpose string, del *delivery, upTo time.Duration) time.Duration {
 	if upTo <= 0 {
 		return 0
 	}
-	return time.Duration(math.Floor(d.dice("delay\x00"+del.EventID+"\x00"+del.Subscription) * float64(upTo)))
+	return time.Duration(math.Floor(d.dice(purpose+"\x00"+del.EventID+"\x00"+del.Subscription) * float64(upTo)))
 }
 
 // Reset cancels every pending delivery and clears the log, as the twin's

@@ -82,6 +82,8 @@ func (d *Dispatcher) Stats() Stats {
 			s.Failed++
 		case StatusInvalid:
 			s.Invalid++
+		case StatusDropped:
+			s.Dropped++
 		}
 	}
 	return s

@@ -18,6 +18,10 @@ const (
 	StatusDelivered = "delivered" // a 2xx came back
 	StatusFailed    = "failed"    // every attempt failed
 	StatusInvalid   = "invalid"   // the payload broke the spec (strict mode); never sent
+	// StatusDropped: lost on purpose, never to be tried again: by the live
+	// retry policy after an answer it does not retry, or by the seeded loss
+	// (drop, dropEvents) before any attempt. Error says why.
+	StatusDropped = "dropped"
 )
 
 // Errors of the dispatcher.
@@ -92,6 +96,8 @@ type Delivery struct {
 // Filter selects deliveries; zero fields select all.
 type Filter struct {
 	Twin, Event, Status, Subscription, Resource, EventID string
+	// Since selects the deliveries created at or after it (zero: all).
+	Since time.Time
 	// Limit caps how many are returned, newest first (0 or less: all).
 	Limit int
 }
@@ -99,7 +105,8 @@ type Filter struct {
 func (f Filter) match(d *Delivery) bool {
 	return (f.Twin == "" || d.Twin == f.Twin) && (f.Event == "" || d.Event == f.Event) &&
 		(f.Status == "" || d.Status == f.Status) && (f.Subscription == "" || d.Subscription == f.Subscription) &&
-		(f.Resource == "" || d.Resource == f.Resource) && (f.EventID == "" || d.EventID == f.EventID)
+		(f.Resource == "" || d.Resource == f.Resource) && (f.EventID == "" || d.EventID == f.EventID) &&
+		!d.CreatedAt.Before(f.Since)
 }
 
 // Stats counts deliveries by status, among those the log holds.
@@ -108,4 +115,5 @@ type Stats struct {
 	Delivered int `json:"delivered"`
 	Failed    int `json:"failed"`
 	Invalid   int `json:"invalid"`
+	Dropped   int `json:"dropped"`
 }

@@ -17,6 +17,21 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AppUninstallWebhookType.
+const (
+	UNINSTALL AppUninstallWebhookType = "UNINSTALL"
+)
+
+// Valid indicates whether the value is a known member of the AppUninstallWebhookType enum.
+func (e AppUninstallWebhookType) Valid() bool {
+	switch e {
+	case UNINSTALL:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AppointmentCreateSchemaAppointmentStatus.
 const (
 	AppointmentCreateSchemaAppointmentStatusCancelled AppointmentCreateSchemaAppointmentStatus = "cancelled"
@@ -1094,6 +1109,20 @@ func (e ChooseLocationV2ParamsLoginWindowOpenMode) Valid() bool {
 	}
 }
 
+// AppUninstallWebhook defines model for AppUninstallWebhook.
+type AppUninstallWebhook struct {
+	AppId      string                  `json:"appId"`
+	CompanyId  *string                 `json:"companyId,omitempty"`
+	LocationId string                  `json:"locationId"`
+	Timestamp  time.Time               `json:"timestamp"`
+	Type       AppUninstallWebhookType `json:"type"`
+	VersionId  string                  `json:"versionId"`
+	WebhookId  string                  `json:"webhookId"`
+}
+
+// AppUninstallWebhookType defines model for AppUninstallWebhook.Type.
+type AppUninstallWebhookType string
+
 // AppointmentCreateSchema defines model for AppointmentCreateSchema.
 type AppointmentCreateSchema struct {
 	Address           *string                                   `json:"address,omitempty"`
@@ -1209,10 +1238,16 @@ type AppointmentWebhook struct {
 		Title     *string  `json:"title,omitempty"`
 		Users     []string `json:"users"`
 	} `json:"appointment"`
+
+	// CompanyId The agency (company) the location belongs to; live sends it on some payloads, the twin on all.
+	CompanyId  *string   `json:"companyId,omitempty"`
 	LocationId string    `json:"locationId"`
 	Timestamp  time.Time `json:"timestamp"`
 	Type       string    `json:"type"`
-	WebhookId  string    `json:"webhookId"`
+
+	// VersionId The installed app version's id; the twin's apps have one version, whose id is the app's (as in the vendor's examples).
+	VersionId string `json:"versionId"`
+	WebhookId string `json:"webhookId"`
 }
 
 // AttributionSource defines model for AttributionSource.
@@ -1345,10 +1380,13 @@ type ContactWebhook struct {
 	Address1 *string `json:"address1,omitempty"`
 
 	// AppId The app the delivery is for: its client id up to the first `-`.
-	AppId        string        `json:"appId"`
-	AssignedTo   *string       `json:"assignedTo,omitempty"`
-	Attachments  []string      `json:"attachments"`
-	City         *string       `json:"city,omitempty"`
+	AppId       string   `json:"appId"`
+	AssignedTo  *string  `json:"assignedTo,omitempty"`
+	Attachments []string `json:"attachments"`
+	City        *string  `json:"city,omitempty"`
+
+	// CompanyId The agency (company) the location belongs to; live sends it on some payloads, the twin on all.
+	CompanyId    *string       `json:"companyId,omitempty"`
 	CompanyName  *string       `json:"companyName,omitempty"`
 	Country      *string       `json:"country,omitempty"`
 	CustomFields []CustomField `json:"customFields"`
@@ -1377,6 +1415,9 @@ type ContactWebhook struct {
 
 	// Type The event's name.
 	Type string `json:"type"`
+
+	// VersionId The installed app version's id; the twin's apps have one version, whose id is the app's (as in the vendor's examples).
+	VersionId string `json:"versionId"`
 
 	// WebhookId Unique per delivery of an event to an app; a redelivery or duplicate repeats it.
 	WebhookId string  `json:"webhookId"`
@@ -1703,9 +1744,12 @@ type NoteEnvelope struct {
 
 // NoteWebhook defines model for NoteWebhook.
 type NoteWebhook struct {
-	AppId     string `json:"appId"`
-	Body      string `json:"body"`
-	ContactId string `json:"contactId"`
+	AppId string `json:"appId"`
+	Body  string `json:"body"`
+
+	// CompanyId The agency (company) the location belongs to; live sends it on some payloads, the twin on all.
+	CompanyId *string `json:"companyId,omitempty"`
+	ContactId string  `json:"contactId"`
 
 	// DateAdded Example: 2021-11-26T12:41:02.193Z
 	DateAdded  string    `json:"dateAdded"`
@@ -1714,7 +1758,10 @@ type NoteWebhook struct {
 	Timestamp  time.Time `json:"timestamp"`
 	Type       string    `json:"type"`
 	UserId     *string   `json:"userId,omitempty"`
-	WebhookId  string    `json:"webhookId"`
+
+	// VersionId The installed app version's id; the twin's apps have one version, whose id is the app's (as in the vendor's examples).
+	VersionId string `json:"versionId"`
+	WebhookId string `json:"webhookId"`
 }
 
 // NotesDTO defines model for NotesDTO.
@@ -1863,7 +1910,10 @@ type TaskWebhook struct {
 	AppId      string  `json:"appId"`
 	AssignedTo *string `json:"assignedTo,omitempty"`
 	Body       *string `json:"body,omitempty"`
-	ContactId  *string `json:"contactId,omitempty"`
+
+	// CompanyId The agency (company) the location belongs to; live sends it on some payloads, the twin on all.
+	CompanyId *string `json:"companyId,omitempty"`
+	ContactId *string `json:"contactId,omitempty"`
 
 	// DateAdded Example: 2021-11-26T12:41:02.193Z
 	DateAdded string `json:"dateAdded"`
@@ -1875,7 +1925,10 @@ type TaskWebhook struct {
 	Timestamp  time.Time `json:"timestamp"`
 	Title      string    `json:"title"`
 	Type       string    `json:"type"`
-	WebhookId  string    `json:"webhookId"`
+
+	// VersionId The installed app version's id; the twin's apps have one version, whose id is the app's (as in the vendor's examples).
+	VersionId string `json:"versionId"`
+	WebhookId string `json:"webhookId"`
 }
 
 // TokenRequest defines model for TokenRequest.

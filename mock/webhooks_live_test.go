@@ -1,0 +1,79 @@
+package mock_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
+)
+
+func TestWebhooks_LivePolicyLosesAnEventTheReceiverRefuses(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	mustStatus(t, hl.do(t, "PUT", "/__admin/webhooks/settings", jsonObj{"retryPolicy": "live"}), 200)
+	e.rcv.failNext("/ghl", 1) // a 503
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada"})
+	e.rcv.next(t)
+	if d := e.attempted(t); d.Status != webhooks.StatusDropped {
+		t.Fatalf("after a 503 under the live policy: %s", d.Status)
+	}
+	log := mustDo[deliveryList](t, hl, "GET", "/__admin/webhooks/deliveries?status=dropped&resource=contact/"+c.ID, nil, 200)
+	if log.Total != 1 || !strings.Contains(log.Deliveries[0].Error, "503") || !strings.Contains(log.Deliveries[0].Error, "live retry policy") {
+		t.Errorf("the delivery log: %+v", log)
+	}
+	// Redelivered by filter, it goes out again: the receiver is back.
+	again := mustDo[deliveryList](t, hl, "POST", "/__admin/webhooks/deliveries/redeliver", jsonObj{"status": "dropped", "resource": "contact/" + c.ID}, 202)
+	if again.Total != 1 || again.Deliveries[0].RedeliveryOf != log.Deliveries[0].ID {
+		t.Fatalf("redelivery: %+v", again)
+	}
+	if d := e.rcv.next(t); d.str("id") != c.ID || d.str("type") != "ContactCreate" {
+		t.Errorf("redelivered %s", d.body)
+	}
+}
+
+func TestWebhooks_AppUninstallRevokesTheTokensAndIsSent(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	app := e.srv.Defaults().HighLevel.App
+	code, err := e.srv.Tokens().Authorize(app.ClientID, app.RedirectURIs[0], "", hl.loc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.srv.Tokens().Token(auth.TokenRequest{ClientID: app.ClientID, ClientSecret: app.ClientSecret,
+		GrantType: "authorization_code", Code: code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, hl.call(t, apiRequest{method: "GET", path: "/contacts/?locationId=" + hl.loc.ID, token: tok.AccessToken}), 200)
+
+	out := mustDo[jsonObj](t, hl, "POST", "/__admin/apps/"+app.ClientID+"/uninstall", jsonObj{"locationId": hl.loc.ID}, 200)
+	if out["revokedTokens"].(float64) < 2 {
+		t.Errorf("uninstall answered %v: want the access and the refresh token revoked", out)
+	}
+	// The body's type is the vendor's UNINSTALL, which the catalog does not
+	// key on: the strict twin checked it against AppUninstall's schema, and
+	// delivered it.
+	if d := e.attempted(t); d.Event != "AppUninstall" || d.Status != webhooks.StatusDelivered {
+		t.Errorf("AppUninstall delivery %s: %s %s", d.ID, d.Event, d.Status)
+	}
+	if d := e.rcv.next(t); d.str("type") != "UNINSTALL" || d.str("appId") != app.AppID() || d.str("locationId") != hl.loc.ID || d.str("versionId") == "" ||
+		d.str("companyId") == "" || d.str("webhookId") == "" {
+		t.Errorf("AppUninstall %s", d.body)
+	}
+
+	// The sync's re-authorisation path: the refresh is refused, the token too.
+	refresh := url.Values{"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}, "grant_type": {"refresh_token"},
+		"refresh_token": {tok.RefreshToken}}
+	r := hl.call(t, apiRequest{method: http.MethodPost, path: "/oauth/token", body: refresh.Encode(),
+		contentType: "application/x-www-form-urlencoded", token: omitHeader, version: omitHeader})
+	mustOAuthError(t, r, http.StatusBadRequest, "invalid_grant")
+	mustStatus(t, hl.call(t, apiRequest{method: "GET", path: "/contacts/?locationId=" + hl.loc.ID, token: tok.AccessToken}), 401)
+
+	mustStatus(t, hl.do(t, "POST", "/__admin/apps/"+app.ClientID+"/uninstall", jsonObj{"locationId": hl.loc.ID}), 404)
+	mustStatus(t, hl.do(t, "POST", "/__admin/apps/nobody/uninstall", jsonObj{"locationId": hl.loc.ID}), 404)
+	mustStatus(t, hl.do(t, "POST", "/__admin/apps/"+app.ClientID+"/uninstall", jsonObj{}), 422)
+}
