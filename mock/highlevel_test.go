@@ -61,6 +61,8 @@ func (fx fixture) path(e *twinEnv, template string) string {
 	switch template {
 	case "/contacts/", "/contacts/search/duplicate", "/contacts/business/{businessId}":
 		p += "?locationId=" + e.loc.ID
+	case "/calendars/events":
+		p += "?locationId=" + e.loc.ID + "&calendarId=" + e.loc.Calendars[0].ID + "&startTime=0&endTime=4102444800000"
 	}
 	return p
 }
@@ -224,6 +226,10 @@ func TestOperations_Validation(t *testing.T) {
 			"locationId": loc, "startTime": "2024-03-05T10:00:00Z"}, "contactId should not be empty"},
 		{"edit-appointment/status", "PUT", "/calendars/events/appointments/" + ap, jsonObj{"appointmentStatus": "maybe"}, "appointmentStatus"},
 		{"edit-appointment/startTime", "PUT", "/calendars/events/appointments/" + ap, jsonObj{"startTime": "soon"}, "startTime"},
+		{"get-calendar-events/startTime", "GET", "/calendars/events?locationId=" + loc + "&calendarId=" + cal +
+			"&startTime=yesterday&endTime=1", nil, "startTime"},
+		{"get-calendar-events/no endTime", "GET", "/calendars/events?locationId=" + loc + "&calendarId=" + cal + "&startTime=1", nil, "endTime"},
+		{"get-calendar-events/no locationId", "GET", "/calendars/events?calendarId=" + cal + "&startTime=1&endTime=2", nil, "locationId"},
 		{"create-contact-appointment/no startTime", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal}, "startTime should not be empty"},
 		{"create-contact-appointment/type", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal,
 			"startTime": "2024-03-05T10:00:00Z", "toNotify": "yes"}, "toNotify must be a boolean"},
@@ -288,6 +294,8 @@ func TestOperations_NotFound(t *testing.T) {
 		{"create-appointment", "POST", "/calendars/events/appointments", jsonObj{"calendarId": cal, "locationId": e.loc.ID,
 			"contactId": unknown, "startTime": "2024-03-05T10:00:00Z"}, contactNotFound},
 		{"edit-appointment", "PUT", "/calendars/events/appointments/" + unknown, jsonObj{"title": "x"}, "Appointment not found"},
+		{"get-appointment", "GET", "/calendars/events/appointments/" + unknown, nil, "Appointment not found"},
+		{"delete-event", "DELETE", "/calendars/events/" + unknown, jsonObj{}, "Appointment not found"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -1284,9 +1292,10 @@ func TestAppointments_Errors(t *testing.T) {
 	mustStatus(t, r, http.StatusCreated)
 	otherContact := mustDecode[wireContactEnvelope](t, r).Contact
 	cal := e.loc.Calendars[0].ID
+	march1, march31 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name, method, path string
-		body               jsonObj
+		body               any
 		token              string
 		status             int
 		msg                string
@@ -1307,6 +1316,16 @@ func TestAppointments_Errors(t *testing.T) {
 		{"booking in a location the token cannot use", "POST", "/calendars/events/appointments", jsonObj{"calendarId": cal, "locationId": e.loc.ID,
 			"contactId": c.ID, "startTime": "2024-03-05T10:00:00Z"}, otherToken, http.StatusForbidden, "The token does not have access to this location."},
 		{"editing another location's appointment", "PUT", "/calendars/events/appointments/" + ap.ID, jsonObj{"title": "x"}, otherToken,
+			http.StatusForbidden, "The token does not have access to this location."},
+		{"events without calendar, owner or group", "GET", eventsQuery(e.loc.ID, march1, march31), nil, "", http.StatusBadRequest,
+			"Either of calendarId, userId or groupId is required"},
+		{"events window backwards", "GET", eventsQuery(e.loc.ID, march31, march1, "calendarId", cal), nil, "", http.StatusBadRequest,
+			"endTime must not be before startTime"},
+		{"another location's events", "GET", eventsQuery(e.loc.ID, march1, march31, "calendarId", cal), nil, otherToken,
+			http.StatusForbidden, "The token does not have access to this location."},
+		{"reading another location's appointment", "GET", "/calendars/events/appointments/" + ap.ID, nil, otherToken,
+			http.StatusForbidden, "The token does not have access to this location."},
+		{"deleting another location's appointment", "DELETE", "/calendars/events/" + ap.ID, jsonObj{}, otherToken,
 			http.StatusForbidden, "The token does not have access to this location."},
 	}
 	for _, tt := range tests {

@@ -44,6 +44,8 @@ type Store interface {
 	Appointments(contact string) ([]store.Appointment, error)
 	Appointment(id string) (store.Appointment, error)
 	UpdateAppointment(id string, fn func(*store.Appointment) error) (store.Appointment, error)
+	DeleteAppointment(id string) error
+	LocationAppointments(location string, keep func(store.Appointment) bool) []store.Appointment
 }
 
 // API serves the HighLevel Contacts API.
@@ -91,6 +93,9 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"create-contact-appointment":   a.createContactAppointment,
 		"create-appointment":           a.createAppointment,
 		"edit-appointment":             a.editAppointment,
+		"get-appointment":              a.getAppointment,
+		"get-calendar-events":          a.calendarEvents,
+		"delete-event":                 a.deleteEvent,
 		"choose-location":              a.chooseLocation,
 		"choose-location-v2":           a.chooseLocation,
 		"get-access-token":             a.token,
@@ -530,16 +535,23 @@ func (a *API) createContactAppointment(r *pipeline.Request) (pipeline.Response, 
 	return a.book(c, &in, http.StatusCreated)
 }
 
+// appointment returns the path's appointment and its location when the
+// principal may use them.
+func (a *API) appointment(r *pipeline.Request) (store.Appointment, store.Location, error) {
+	ap, err := a.Store.Appointment(r.Path["eventId"])
+	if err != nil {
+		return ap, store.Location{}, err
+	}
+	loc, err := a.location(r, ap.LocationID)
+	return ap, loc, err
+}
+
 func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
 	var in appointmentInput
 	if err := r.Decode(&in); err != nil {
 		return pipeline.Response{}, err
 	}
-	ap, err := a.Store.Appointment(r.Path["eventId"])
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	loc, err := a.location(r, ap.LocationID)
+	ap, loc, err := a.appointment(r)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
@@ -548,4 +560,60 @@ func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
 		return pipeline.Response{}, err
 	}
 	return pipeline.JSON(http.StatusOK, viewAppointment(updated)), nil
+}
+
+func (a *API) getAppointment(r *pipeline.Request) (pipeline.Response, error) {
+	ap, _, err := a.appointment(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"event": viewCalendarEvent(ap)}), nil
+}
+
+// deleteEvent answers 201 {"succeeded": true}, as the calendars service
+// documents (spelled unlike the contacts service's "succeded").
+func (a *API) deleteEvent(r *pipeline.Request) (pipeline.Response, error) {
+	var body map[string]any
+	if err := r.Decode(&body); err != nil {
+		return pipeline.Response{}, err
+	}
+	ap, _, err := a.appointment(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Store.DeleteAppointment(ap.ID); err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, map[string]bool{"succeeded": true}), nil
+}
+
+// calendarEvents lists a location's appointments starting in the window,
+// narrowed by calendar, owner and group, by start time then id.
+func (a *API) calendarEvents(r *pipeline.Request) (pipeline.Response, error) {
+	loc, err := a.location(r, r.Query.Get("locationId"))
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	calendar, user, group := r.Query.Get("calendarId"), r.Query.Get("userId"), r.Query.Get("groupId")
+	if calendar == "" && user == "" && group == "" {
+		return pipeline.Response{}, pipeline.BadRequest("Either of calendarId, userId or groupId is required")
+	}
+	from, _ := strconv.ParseInt(r.Query.Get("startTime"), 10, 64) // digits, by the spec
+	to, _ := strconv.ParseInt(r.Query.Get("endTime"), 10, 64)
+	if to < from {
+		return pipeline.Response{}, pipeline.BadRequest("endTime must not be before startTime")
+	}
+	start, end := time.UnixMilli(from), time.UnixMilli(to)
+	aps := a.Store.LocationAppointments(loc.ID, func(ap store.Appointment) bool {
+		// The twin's calendars belong to no group: a groupId matches none.
+		return group == "" && (calendar == "" || ap.CalendarID == calendar) &&
+			(user == "" || ap.AssignedUserID == user) && !ap.StartTime.Before(start) && !ap.StartTime.After(end)
+	})
+	slices.SortFunc(aps, func(x, y store.Appointment) int {
+		if c := x.StartTime.Compare(y.StartTime); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return pipeline.JSON(http.StatusOK, map[string]any{"events": mapSlice(aps, viewCalendarEvent)}), nil
 }

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +112,10 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 	must(c.CreateContactAppointmentWithResponse(ctx, id, nil, highlevelapi.ContactAppointmentCreateSchema{
 		CalendarId: w.Calendar(), StartTime: start.Add(2 * time.Hour), EndTime: ptr(start.Add(150 * time.Minute))}))(t, "create-contact-appointment")
 	must(c.GetAppointmentsForContactWithResponse(ctx, id, nil))(t, "get-appointments-for-contact")
+	must(c.GetAppointmentWithResponse(ctx, appt.JSON200.Id, nil))(t, "get-appointment")
+	must(c.GetCalendarEventsWithResponse(ctx, &highlevelapi.GetCalendarEventsParams{LocationId: loc, CalendarId: ptr(w.Calendar()),
+		StartTime: strconv.FormatInt(start.UnixMilli(), 10), EndTime: strconv.FormatInt(start.Add(time.Hour).UnixMilli(), 10)}))(t, "get-calendar-events")
+	must(c.DeleteEventWithResponse(ctx, appt.JSON200.Id, nil, highlevelapi.DeleteEventJSONRequestBody{}))(t, "delete-event")
 
 	consent := highlevelapi.ChooseLocationParams{ResponseType: "code", ClientId: app.ClientID, RedirectUri: app.RedirectURI}
 	must(c.ChooseLocationWithResponse(ctx, &consent))(t, "choose-location")
