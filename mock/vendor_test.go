@@ -853,3 +853,61 @@ func TestVendorValidatorRejects(t *testing.T) {
 		}
 	}
 }
+
+// vendorContactOperationsServed is how many of the vendor's contact-related
+// operations the twin serves (see TestVendorCoverage_ContactOperations); it
+// may only grow, up to all 41.
+const vendorContactOperationsServed = 28
+
+// vendorContactRelated tells whether a calendars.json path is about a
+// contact's appointments: the appointments, the events read and deleted by
+// id or listed, and the appointment notes (not calendars, groups, slots,
+// resources, notifications or schedules). Every contacts.json path is.
+func vendorContactRelated(doc, path string) bool {
+	if doc == "contacts.json" {
+		return true
+	}
+	return doc == "calendars.json" && (strings.HasPrefix(path, "/calendars/events/appointments") ||
+		path == "/calendars/events" || path == "/calendars/events/{eventId}" ||
+		strings.HasPrefix(path, "/calendars/appointments/"))
+}
+
+// TestVendorCoverage_ContactOperations counts the vendor's contact-related
+// operations (method and path) the twin's spec serves, and fails when fewer
+// are served than vendorContactOperationsServed.
+func TestVendorCoverage_ContactOperations(t *testing.T) {
+	docs := loadVendorDocs(t)
+	srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	ours := map[string]bool{}
+	for _, op := range srv.HighLevel.Spec().Operations() {
+		ours[op.Method+" "+op.Path] = true
+	}
+	var total int
+	var missing []string
+	for _, d := range docs {
+		for _, path := range d.doc.Paths.InMatchingOrder() {
+			if !vendorContactRelated(d.name, path) {
+				continue
+			}
+			for method := range d.doc.Paths.Value(path).Operations() {
+				total++
+				if key := method + " " + path; !ours[key] {
+					missing = append(missing, key)
+				}
+			}
+		}
+	}
+	sort.Strings(missing)
+	served := total - len(missing)
+	t.Logf("the twin serves %d of the vendor's %d contact-related operations; not yet: %v", served, total, missing)
+	if total != 41 {
+		t.Errorf("the vendor documents %d contact-related operations, not 41: update the count and this test", total)
+	}
+	if served < vendorContactOperationsServed {
+		t.Errorf("the twin serves %d of the vendor's contact-related operations, fewer than %d", served, vendorContactOperationsServed)
+	}
+}
