@@ -82,6 +82,8 @@ func (fx fixture) validBody(e *twinEnv, operation string) any {
 		return jsonObj{"body": "b"}
 	case "add-tags", "remove-tags":
 		return jsonObj{"tags": []string{"x"}}
+	case "add-followers-contact", "remove-followers-contact":
+		return jsonObj{"followers": []string{"x"}}
 	case "create-appointment":
 		return jsonObj{"calendarId": e.loc.Calendars[0].ID, "locationId": e.loc.ID, "contactId": fx.contact.ID,
 			"startTime": "2024-03-05T10:00:00+05:30"}
@@ -217,6 +219,9 @@ func TestOperations_Validation(t *testing.T) {
 		{"add-tags/empty", "POST", "/contacts/" + c + "/tags", jsonObj{"tags": []string{}}, "tags"},
 		{"add-tags/type", "POST", "/contacts/" + c + "/tags", jsonObj{"tags": "vip"}, "tags must be an array"},
 		{"remove-tags/missing", "DELETE", "/contacts/" + c + "/tags", jsonObj{}, "tags should not be empty"},
+		{"add-followers/missing", "POST", "/contacts/" + c + "/followers", jsonObj{}, "followers should not be empty"},
+		{"add-followers/type", "POST", "/contacts/" + c + "/followers", jsonObj{"followers": "user-1"}, "followers must be an array"},
+		{"remove-followers/item type", "DELETE", "/contacts/" + c + "/followers", jsonObj{"followers": []any{1}}, "followers.0"},
 		{"remove-tags/empty tag", "DELETE", "/contacts/" + c + "/tags", jsonObj{"tags": []string{""}}, "tags.0"},
 		{"create-appointment/startTime type", "POST", "/calendars/events/appointments", jsonObj{"calendarId": cal,
 			"locationId": loc, "contactId": c, "startTime": 5}, "startTime must be a string"},
@@ -289,6 +294,8 @@ func TestOperations_NotFound(t *testing.T) {
 		{"delete-note/unknown contact", "DELETE", "/contacts/" + unknown + "/notes/" + n, nil, contactNotFound},
 		{"add-tags", "POST", "/contacts/" + unknown + "/tags", jsonObj{"tags": []string{"a"}}, contactNotFound},
 		{"remove-tags", "DELETE", "/contacts/" + unknown + "/tags", jsonObj{"tags": []string{"a"}}, contactNotFound},
+		{"add-followers-contact", "POST", "/contacts/" + unknown + "/followers", jsonObj{"followers": []string{"u"}}, contactNotFound},
+		{"remove-followers-contact", "DELETE", "/contacts/" + unknown + "/followers", jsonObj{"followers": []string{"u"}}, contactNotFound},
 		{"get-appointments-for-contact", "GET", "/contacts/" + unknown + "/appointments", nil, contactNotFound},
 		{"create-contact-appointment", "POST", "/contacts/" + unknown + "/appointments", jsonObj{"calendarId": cal, "startTime": "2024-03-05T10:00:00Z"}, contactNotFound},
 		{"create-appointment", "POST", "/calendars/events/appointments", jsonObj{"calendarId": cal, "locationId": e.loc.ID,

@@ -562,6 +562,12 @@ func TestVendorConformance(t *testing.T) {
 	v.do(vcPost(tags, map[string]any{"tags": []string{"Engine", "vip"}}).expect(http.StatusCreated))
 	v.do(vcDel(tags, map[string]any{"tags": []string{"engine"}}).expect(http.StatusOK))
 
+	// --- followers ---
+	followers := "/contacts/" + ada + "/followers"
+	v.do(vcPost(followers, map[string]any{"followers": []string{"user-1", "user-2"}}).expect(http.StatusCreated))
+	v.do(vcDel(followers, map[string]any{"followers": []string{"user-1"}}).expect(http.StatusOK))
+	v.do(vcPost(followers, map[string]any{"followers": "user-1"}).expect(http.StatusUnprocessableEntity))
+
 	// --- appointments ---
 	_, ap := v.do(vcPost("/calendars/events/appointments", map[string]any{
 		"calendarId": calendarID, "locationId": loc.ID, "contactId": ada, "startTime": "2026-01-05T10:00:00-05:00",
@@ -857,7 +863,7 @@ func TestVendorValidatorRejects(t *testing.T) {
 // vendorContactOperationsServed is how many of the vendor's contact-related
 // operations the twin serves (see TestVendorCoverage_ContactOperations); it
 // may only grow, up to all 41.
-const vendorContactOperationsServed = 28
+const vendorContactOperationsServed = 30
 
 // vendorContactRelated tells whether a calendars.json path is about a
 // contact's appointments: the appointments, the events read and deleted by

@@ -41,6 +41,8 @@ var wantOperations = []string{
 	"DELETE /contacts/{contactId}/notes/{id}",
 	"POST /contacts/{contactId}/tags",
 	"DELETE /contacts/{contactId}/tags",
+	"POST /contacts/{contactId}/followers",
+	"DELETE /contacts/{contactId}/followers",
 	"GET /contacts/{contactId}/appointments",
 	"POST /contacts/{contactId}/appointments",
 	"POST /calendars/events/appointments",

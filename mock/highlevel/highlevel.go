@@ -89,6 +89,8 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"delete-note":                  notes.remove,
 		"add-tags":                     a.addTags,
 		"remove-tags":                  a.removeTags,
+		"add-followers-contact":        a.addFollowers,
+		"remove-followers-contact":     a.removeFollowers,
 		"get-appointments-for-contact": a.listAppointments,
 		"create-contact-appointment":   a.createContactAppointment,
 		"create-appointment":           a.createAppointment,
@@ -348,6 +350,70 @@ func (a *API) addTags(r *pipeline.Request) (pipeline.Response, error) {
 
 func (a *API) removeTags(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeTags(r, http.StatusOK, removeTags)
+}
+
+// --- followers ---
+
+type followersInput struct {
+	Followers []string `json:"followers"`
+}
+
+// changeFollowers applies change to the contact's followers and answers
+// them all, with the ones that changed under changedKey.
+func (a *API) changeFollowers(r *pipeline.Request, status int, changedKey string, change func(followers, given []string) (all, changed []string)) (pipeline.Response, error) {
+	var in followersInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	var changed []string
+	updated, err := a.Store.UpdateContact(c.ID, func(c *store.Contact) error {
+		c.Followers, changed = change(c.Followers, in.Followers)
+		return nil
+	})
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(status, map[string]any{"followers": nonNil(updated.Followers), changedKey: nonNil(changed)}), nil
+}
+
+func (a *API) addFollowers(r *pipeline.Request) (pipeline.Response, error) {
+	return a.changeFollowers(r, http.StatusCreated, "followersAdded", func(followers, given []string) ([]string, []string) {
+		var added []string
+		followers = slices.Clone(followers)
+		for _, id := range given {
+			if id = strings.TrimSpace(id); id != "" && !slices.Contains(followers, id) {
+				followers = append(followers, id)
+				added = append(added, id)
+			}
+		}
+		return followers, added
+	})
+}
+
+func (a *API) removeFollowers(r *pipeline.Request) (pipeline.Response, error) {
+	return a.changeFollowers(r, http.StatusOK, "followersRemoved", func(followers, given []string) ([]string, []string) {
+		var removed []string
+		kept := slices.DeleteFunc(slices.Clone(followers), func(id string) bool {
+			if slices.ContainsFunc(given, func(g string) bool { return strings.TrimSpace(g) == id }) {
+				removed = append(removed, id)
+				return true
+			}
+			return false
+		})
+		return kept, removed
+	})
+}
+
+// nonNil is s, or an empty slice for nil (encoded [] rather than null).
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // --- tasks ---

@@ -89,7 +89,7 @@ type listedContactView struct {
 }
 
 func viewListed(c store.Contact) listedContactView {
-	return listedContactView{contactView: viewContact(c), Attributions: []any{}, Followers: []string{}}
+	return listedContactView{contactView: viewContact(c), Attributions: []any{}, Followers: nonNil(c.Followers)}
 }
 
 type taskView struct {

@@ -388,6 +388,7 @@ func cloneContact(c Contact) Contact {
 	if c.CustomFields == nil {
 		c.CustomFields = []CustomFieldValue{}
 	}
+	c.Followers = slices.Clone(c.Followers)
 	c.DNDSettings = maps.Clone(c.DNDSettings)
 	c.InboundDNDSettings = maps.Clone(c.InboundDNDSettings)
 	if c.DateOfBirth != nil {

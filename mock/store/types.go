@@ -75,9 +75,11 @@ type Contact struct {
 
 	Tags         []string           `json:"tags"`
 	CustomFields []CustomFieldValue `json:"customFields"`
-	DateOfBirth  *time.Time         `json:"dateOfBirth,omitempty"`
-	DateAdded    time.Time          `json:"dateAdded"`
-	DateUpdated  time.Time          `json:"dateUpdated"`
+	// Followers are the ids of the users who follow the contact.
+	Followers   []string   `json:"followers,omitempty"`
+	DateOfBirth *time.Time `json:"dateOfBirth,omitempty"`
+	DateAdded   time.Time  `json:"dateAdded"`
+	DateUpdated time.Time  `json:"dateUpdated"`
 }
 
 // Task is a task on a contact.

@@ -890,6 +890,42 @@ func (e CreateContactAppointmentParamsVersion) Valid() bool {
 	}
 }
 
+// Defines values for RemoveFollowersContactParamsVersion.
+const (
+	RemoveFollowersContactParamsVersionN20210728 RemoveFollowersContactParamsVersion = "2021-07-28"
+	RemoveFollowersContactParamsVersionN20230221 RemoveFollowersContactParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the RemoveFollowersContactParamsVersion enum.
+func (e RemoveFollowersContactParamsVersion) Valid() bool {
+	switch e {
+	case RemoveFollowersContactParamsVersionN20210728:
+		return true
+	case RemoveFollowersContactParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddFollowersContactParamsVersion.
+const (
+	AddFollowersContactParamsVersionN20210728 AddFollowersContactParamsVersion = "2021-07-28"
+	AddFollowersContactParamsVersionN20230221 AddFollowersContactParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the AddFollowersContactParamsVersion enum.
+func (e AddFollowersContactParamsVersion) Valid() bool {
+	switch e {
+	case AddFollowersContactParamsVersionN20210728:
+		return true
+	case AddFollowersContactParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetAllNotesParamsVersion.
 const (
 	GetAllNotesParamsVersionN20210728 GetAllNotesParamsVersion = "2021-07-28"
@@ -1711,6 +1747,11 @@ type Event struct {
 	Users  *[]string `json:"users,omitempty"`
 }
 
+// FollowersDTO defines model for FollowersDTO.
+type FollowersDTO struct {
+	Followers []string `json:"followers"`
+}
+
 // ForbiddenDTO defines model for ForbiddenDTO.
 type ForbiddenDTO struct {
 	// Error Example: Forbidden
@@ -1734,7 +1775,7 @@ type InboundDndSettings struct {
 // InboundDndSettingsAllStatus defines model for InboundDndSettings.All.Status.
 type InboundDndSettingsAllStatus string
 
-// ListedContact A contact in a list. The live list is a projection; the twin returns the full contact, which includes every field of the vendor's projection except `attributions` and `followers`, returned as empty arrays.
+// ListedContact A contact in a list. The live list is a projection; the twin returns the full contact, which includes every field of the vendor's projection; `attributions` is an empty array, `followers` the contact's followers.
 type ListedContact struct {
 	Address1          *string             `json:"address1,omitempty"`
 	AssignedTo        *string             `json:"assignedTo,omitempty"`
@@ -2447,6 +2488,24 @@ type CreateContactAppointmentParams struct {
 // CreateContactAppointmentParamsVersion defines parameters for CreateContactAppointment.
 type CreateContactAppointmentParamsVersion string
 
+// RemoveFollowersContactParams defines parameters for RemoveFollowersContact.
+type RemoveFollowersContactParams struct {
+	// Version API version.
+	Version RemoveFollowersContactParamsVersion `json:"Version"`
+}
+
+// RemoveFollowersContactParamsVersion defines parameters for RemoveFollowersContact.
+type RemoveFollowersContactParamsVersion string
+
+// AddFollowersContactParams defines parameters for AddFollowersContact.
+type AddFollowersContactParams struct {
+	// Version API version.
+	Version AddFollowersContactParamsVersion `json:"Version"`
+}
+
+// AddFollowersContactParamsVersion defines parameters for AddFollowersContact.
+type AddFollowersContactParamsVersion string
+
 // GetAllNotesParams defines parameters for GetAllNotes.
 type GetAllNotesParams struct {
 	// Version API version.
@@ -2638,6 +2697,12 @@ type UpdateContactJSONRequestBody = UpdateContactDto
 
 // CreateContactAppointmentJSONRequestBody defines body for CreateContactAppointment for application/json ContentType.
 type CreateContactAppointmentJSONRequestBody = ContactAppointmentCreateSchema
+
+// RemoveFollowersContactJSONRequestBody defines body for RemoveFollowersContact for application/json ContentType.
+type RemoveFollowersContactJSONRequestBody = FollowersDTO
+
+// AddFollowersContactJSONRequestBody defines body for AddFollowersContact for application/json ContentType.
+type AddFollowersContactJSONRequestBody = FollowersDTO
 
 // CreateNoteJSONRequestBody defines body for CreateNote for application/json ContentType.
 type CreateNoteJSONRequestBody = NotesDTO
@@ -3149,6 +3214,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /contacts/{contactId}/appointments (the `CreateContactAppointment` operationId).
 	CreateContactAppointment(ctx context.Context, contactId ContactId, params *CreateContactAppointmentParams, body CreateContactAppointmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveFollowersContactWithBody Remove Followers
+	//
+	// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+	RemoveFollowersContactWithBody(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveFollowersContact Remove Followers
+	//
+	// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+	RemoveFollowersContact(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, body RemoveFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddFollowersContactWithBody Add Followers
+	//
+	// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+	// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+	// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+	// vendor's projection has them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+	AddFollowersContactWithBody(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddFollowersContact Add Followers
+	//
+	// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+	// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+	// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+	// vendor's projection has them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+	AddFollowersContact(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, body AddFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAllNotes Get All Notes
 	//
@@ -3835,6 +3942,88 @@ func (c *Client) CreateContactAppointmentWithBody(ctx context.Context, contactId
 // Corresponds with POST /contacts/{contactId}/appointments (the `CreateContactAppointment` operationId).
 func (c *Client) CreateContactAppointment(ctx context.Context, contactId ContactId, params *CreateContactAppointmentParams, body CreateContactAppointmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateContactAppointmentRequest(c.Server, contactId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveFollowersContactWithBody Remove Followers
+//
+// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+func (c *Client) RemoveFollowersContactWithBody(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveFollowersContactRequestWithBody(c.Server, contactId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveFollowersContact Remove Followers
+//
+// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+func (c *Client) RemoveFollowersContact(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, body RemoveFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveFollowersContactRequest(c.Server, contactId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddFollowersContactWithBody Add Followers
+//
+// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+// vendor's projection has them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+func (c *Client) AddFollowersContactWithBody(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddFollowersContactRequestWithBody(c.Server, contactId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddFollowersContact Add Followers
+//
+// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+// vendor's projection has them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+func (c *Client) AddFollowersContact(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, body AddFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddFollowersContactRequest(c.Server, contactId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5326,6 +5515,126 @@ func NewCreateContactAppointmentRequestWithBody(server string, contactId Contact
 	return req, nil
 }
 
+// NewRemoveFollowersContactRequest calls the generic RemoveFollowersContact builder with application/json body
+func NewRemoveFollowersContactRequest(server string, contactId ContactId, params *RemoveFollowersContactParams, body RemoveFollowersContactJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRemoveFollowersContactRequestWithBody(server, contactId, params, "application/json", bodyReader)
+}
+
+// NewRemoveFollowersContactRequestWithBody constructs an http.Request for the RemoveFollowersContact method, with any body, and a specified content type
+func NewRemoveFollowersContactRequestWithBody(server string, contactId ContactId, params *RemoveFollowersContactParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "contactId", contactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/%s/followers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewAddFollowersContactRequest calls the generic AddFollowersContact builder with application/json body
+func NewAddFollowersContactRequest(server string, contactId ContactId, params *AddFollowersContactParams, body AddFollowersContactJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddFollowersContactRequestWithBody(server, contactId, params, "application/json", bodyReader)
+}
+
+// NewAddFollowersContactRequestWithBody constructs an http.Request for the AddFollowersContact method, with any body, and a specified content type
+func NewAddFollowersContactRequestWithBody(server string, contactId ContactId, params *AddFollowersContactParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "contactId", contactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/%s/followers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewGetAllNotesRequest constructs an http.Request for the GetAllNotes method
 func NewGetAllNotesRequest(server string, contactId ContactId, params *GetAllNotesParams) (*http.Request, error) {
 	var err error
@@ -6677,6 +6986,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /contacts/{contactId}/appointments (the `CreateContactAppointment` operationId).
 	CreateContactAppointmentWithResponse(ctx context.Context, contactId ContactId, params *CreateContactAppointmentParams, body CreateContactAppointmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactAppointmentResponse, error)
+
+	// RemoveFollowersContactWithBodyWithResponse Remove Followers
+	//
+	// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+	RemoveFollowersContactWithBodyWithResponse(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveFollowersContactResponse, error)
+
+	// RemoveFollowersContactWithResponse Remove Followers
+	//
+	// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+	RemoveFollowersContactWithResponse(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, body RemoveFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveFollowersContactResponse, error)
+
+	// AddFollowersContactWithBodyWithResponse Add Followers
+	//
+	// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+	// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+	// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+	// vendor's projection has them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+	AddFollowersContactWithBodyWithResponse(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddFollowersContactResponse, error)
+
+	// AddFollowersContactWithResponse Add Followers
+	//
+	// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+	// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+	// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+	// vendor's projection has them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+	AddFollowersContactWithResponse(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, body AddFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*AddFollowersContactResponse, error)
 
 	// GetAllNotesWithResponse Get All Notes
 	//
@@ -8591,6 +8942,218 @@ func (r CreateContactAppointmentResponse) Bytes() []byte {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateContactAppointmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveFollowersContactResponse429Headers the declared response headers of an HTTP 429 response for RemoveFollowersContact
+type RemoveFollowersContactResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type RemoveFollowersContactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Followers        []string `json:"followers"`
+		FollowersRemoved []string `json:"followersRemoved"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RemoveFollowersContactResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveFollowersContactResponse) GetJSON200() *struct {
+	Followers        []string `json:"followers"`
+	FollowersRemoved []string `json:"followersRemoved"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoveFollowersContactResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoveFollowersContactResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoveFollowersContactResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoveFollowersContactResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoveFollowersContactResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RemoveFollowersContactResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveFollowersContactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveFollowersContactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveFollowersContactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r RemoveFollowersContactResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveFollowersContactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddFollowersContactResponse429Headers the declared response headers of an HTTP 429 response for AddFollowersContact
+type AddFollowersContactResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type AddFollowersContactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		Followers      []string `json:"followers"`
+		FollowersAdded []string `json:"followersAdded"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AddFollowersContactResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddFollowersContactResponse) GetJSON201() *struct {
+	Followers      []string `json:"followers"`
+	FollowersAdded []string `json:"followersAdded"`
+} {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddFollowersContactResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddFollowersContactResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddFollowersContactResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AddFollowersContactResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddFollowersContactResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AddFollowersContactResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AddFollowersContactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddFollowersContactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddFollowersContactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r AddFollowersContactResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddFollowersContactResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10528,6 +11091,72 @@ func (c *ClientWithResponses) CreateContactAppointmentWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseCreateContactAppointmentResponse(rsp)
+}
+
+// RemoveFollowersContactWithBodyWithResponse Remove Followers
+//
+// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+func (c *ClientWithResponses) RemoveFollowersContactWithBodyWithResponse(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveFollowersContactResponse, error) {
+	rsp, err := c.RemoveFollowersContactWithBody(ctx, contactId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveFollowersContactResponse(rsp)
+}
+
+// RemoveFollowersContactWithResponse Remove Followers
+//
+// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /contacts/{contactId}/followers (the `RemoveFollowersContact` operationId).
+func (c *ClientWithResponses) RemoveFollowersContactWithResponse(ctx context.Context, contactId ContactId, params *RemoveFollowersContactParams, body RemoveFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveFollowersContactResponse, error) {
+	rsp, err := c.RemoveFollowersContact(ctx, contactId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveFollowersContactResponse(rsp)
+}
+
+// AddFollowersContactWithBodyWithResponse Add Followers
+//
+// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+// vendor's projection has them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+func (c *ClientWithResponses) AddFollowersContactWithBodyWithResponse(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddFollowersContactResponse, error) {
+	rsp, err := c.AddFollowersContactWithBody(ctx, contactId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddFollowersContactResponse(rsp)
+}
+
+// AddFollowersContactWithResponse Add Followers
+//
+// Adds users (by id) as the contact's followers and answers all of them with the ones newly
+// added. **[twin]** Ids are trimmed and kept once, in the order added; a change moves the
+// contact's `dateUpdated`. Followers are shown in list and search items (`followers`), as the
+// vendor's projection has them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/{contactId}/followers (the `AddFollowersContact` operationId).
+func (c *ClientWithResponses) AddFollowersContactWithResponse(ctx context.Context, contactId ContactId, params *AddFollowersContactParams, body AddFollowersContactJSONRequestBody, reqEditors ...RequestEditorFn) (*AddFollowersContactResponse, error) {
+	rsp, err := c.AddFollowersContact(ctx, contactId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddFollowersContactResponse(rsp)
 }
 
 // GetAllNotesWithResponse Get All Notes
@@ -13040,6 +13669,244 @@ func ParseCreateContactAppointmentResponse(rsp *http.Response) (*CreateContactAp
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateContactAppointmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveFollowersContactResponse parses an HTTP response from a RemoveFollowersContactWithResponse call
+func ParseRemoveFollowersContactResponse(rsp *http.Response) (*RemoveFollowersContactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveFollowersContactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Followers        []string `json:"followers"`
+			FollowersRemoved []string `json:"followersRemoved"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RemoveFollowersContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddFollowersContactResponse parses an HTTP response from a AddFollowersContactWithResponse call
+func ParseAddFollowersContactResponse(rsp *http.Response) (*AddFollowersContactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddFollowersContactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			Followers      []string `json:"followers"`
+			FollowersAdded []string `json:"followersAdded"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AddFollowersContactResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

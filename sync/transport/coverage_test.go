@@ -105,6 +105,8 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 
 	must(c.AddTagsWithResponse(ctx, id, nil, highlevelapi.TagsDTO{Tags: []string{"b"}}))(t, "add-tags")
 	must(c.RemoveTagsWithResponse(ctx, id, nil, highlevelapi.TagsDTO{Tags: []string{"a"}}))(t, "remove-tags")
+	must(c.AddFollowersContactWithResponse(ctx, id, nil, highlevelapi.FollowersDTO{Followers: []string{"user-1"}}))(t, "add-followers-contact")
+	must(c.RemoveFollowersContactWithResponse(ctx, id, nil, highlevelapi.FollowersDTO{Followers: []string{"user-1"}}))(t, "remove-followers-contact")
 
 	appt := must(c.CreateAppointmentWithResponse(ctx, nil, highlevelapi.AppointmentCreateSchema{
 		CalendarId: w.Calendar(), ContactId: id, LocationId: loc, StartTime: start, EndTime: ptr(start.Add(30 * time.Minute))}))(t, "create-appointment")
