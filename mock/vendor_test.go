@@ -568,6 +568,14 @@ func TestVendorConformance(t *testing.T) {
 	v.do(vcDel(followers, map[string]any{"followers": []string{"user-1"}}).expect(http.StatusOK))
 	v.do(vcPost(followers, map[string]any{"followers": "user-1"}).expect(http.StatusUnprocessableEntity))
 
+	// --- campaigns and workflows ---
+	v.do(vcPost("/contacts/"+ada+"/campaigns/camp-1", map[string]any{}).expect(http.StatusCreated))
+	v.do(vcDel("/contacts/" + ada + "/campaigns/camp-1").expect(http.StatusOK))
+	v.do(vcDel("/contacts/" + ada + "/campaigns/removeAll").expect(http.StatusOK))
+	v.do(vcPost("/contacts/"+ada+"/workflow/wf-1", map[string]any{"eventStartTime": "2021-06-23T03:30:00+01:00"}).expect(http.StatusOK))
+	v.do(vcDel("/contacts/"+ada+"/workflow/wf-1", map[string]any{}).expect(http.StatusOK))
+	v.do(vcPost("/contacts/"+ada+"/workflow/wf-1", map[string]any{"eventStartTime": "soon"}).expect(http.StatusUnprocessableEntity))
+
 	// --- appointments ---
 	_, ap := v.do(vcPost("/calendars/events/appointments", map[string]any{
 		"calendarId": calendarID, "locationId": loc.ID, "contactId": ada, "startTime": "2026-01-05T10:00:00-05:00",
@@ -863,7 +871,7 @@ func TestVendorValidatorRejects(t *testing.T) {
 // vendorContactOperationsServed is how many of the vendor's contact-related
 // operations the twin serves (see TestVendorCoverage_ContactOperations); it
 // may only grow, up to all 41.
-const vendorContactOperationsServed = 30
+const vendorContactOperationsServed = 35
 
 // vendorContactRelated tells whether a calendars.json path is about a
 // contact's appointments: the appointments, the events read and deleted by

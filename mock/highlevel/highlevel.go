@@ -67,40 +67,45 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		newestFirst: true, view: viewNote, listFn: a.Store.Notes, createFn: a.Store.CreateNote, getFn: a.Store.Note,
 		updateFn: a.Store.UpdateNote, removeFn: a.Store.DeleteNote}
 	return map[string]pipeline.HandlerFunc{
-		"get-contacts":                 a.listContacts,
-		"create-contact":               a.createContact,
-		"get-contact":                  a.getContact,
-		"update-contact":               a.updateContact,
-		"delete-contact":               a.deleteContact,
-		"upsert-contact":               a.upsertContact,
-		"search-contacts-advanced":     a.searchContacts,
-		"get-duplicate-contact":        a.duplicateContact,
-		"get-contacts-by-businessId":   a.contactsByBusiness,
-		"get-all-tasks":                tasks.list,
-		"create-task":                  tasks.create,
-		"get-task":                     tasks.get,
-		"update-task":                  tasks.update,
-		"update-task-completed":        tasks.patch(func(in taskInput) taskInput { return taskInput{Completed: in.Completed} }),
-		"delete-task":                  tasks.remove,
-		"get-all-notes":                notes.list,
-		"create-note":                  notes.create,
-		"get-note":                     notes.get,
-		"update-note":                  notes.update,
-		"delete-note":                  notes.remove,
-		"add-tags":                     a.addTags,
-		"remove-tags":                  a.removeTags,
-		"add-followers-contact":        a.addFollowers,
-		"remove-followers-contact":     a.removeFollowers,
-		"get-appointments-for-contact": a.listAppointments,
-		"create-contact-appointment":   a.createContactAppointment,
-		"create-appointment":           a.createAppointment,
-		"edit-appointment":             a.editAppointment,
-		"get-appointment":              a.getAppointment,
-		"get-calendar-events":          a.calendarEvents,
-		"delete-event":                 a.deleteEvent,
-		"choose-location":              a.chooseLocation,
-		"choose-location-v2":           a.chooseLocation,
-		"get-access-token":             a.token,
+		"get-contacts":                       a.listContacts,
+		"create-contact":                     a.createContact,
+		"get-contact":                        a.getContact,
+		"update-contact":                     a.updateContact,
+		"delete-contact":                     a.deleteContact,
+		"upsert-contact":                     a.upsertContact,
+		"search-contacts-advanced":           a.searchContacts,
+		"get-duplicate-contact":              a.duplicateContact,
+		"get-contacts-by-businessId":         a.contactsByBusiness,
+		"get-all-tasks":                      tasks.list,
+		"create-task":                        tasks.create,
+		"get-task":                           tasks.get,
+		"update-task":                        tasks.update,
+		"update-task-completed":              tasks.patch(func(in taskInput) taskInput { return taskInput{Completed: in.Completed} }),
+		"delete-task":                        tasks.remove,
+		"get-all-notes":                      notes.list,
+		"create-note":                        notes.create,
+		"get-note":                           notes.get,
+		"update-note":                        notes.update,
+		"delete-note":                        notes.remove,
+		"add-tags":                           a.addTags,
+		"remove-tags":                        a.removeTags,
+		"add-followers-contact":              a.addFollowers,
+		"remove-followers-contact":           a.removeFollowers,
+		"add-contact-to-campaign":            a.membership("campaignId", campaigns, http.StatusCreated, true),
+		"remove-contact-from-campaign":       a.membership("campaignId", campaigns, http.StatusOK, false),
+		"remove-contact-from-every-campaign": a.membership("", campaigns, http.StatusOK, false),
+		"add-contact-to-workflow":            a.membership("workflowId", workflows, http.StatusOK, true),
+		"delete-contact-from-workflow":       a.membership("workflowId", workflows, http.StatusOK, false),
+		"get-appointments-for-contact":       a.listAppointments,
+		"create-contact-appointment":         a.createContactAppointment,
+		"create-appointment":                 a.createAppointment,
+		"edit-appointment":                   a.editAppointment,
+		"get-appointment":                    a.getAppointment,
+		"get-calendar-events":                a.calendarEvents,
+		"delete-event":                       a.deleteEvent,
+		"choose-location":                    a.chooseLocation,
+		"choose-location-v2":                 a.chooseLocation,
+		"get-access-token":                   a.token,
 	}
 }
 
@@ -406,6 +411,43 @@ func (a *API) removeFollowers(r *pipeline.Request) (pipeline.Response, error) {
 		})
 		return kept, removed
 	})
+}
+
+// --- campaigns and workflows ---
+
+func campaigns(c *store.Contact) *[]string { return &c.Campaigns }
+func workflows(c *store.Contact) *[]string { return &c.Workflows }
+
+// membership adds the contact to, or removes it from, the campaign or
+// workflow named by the path parameter param (every one when param is "")
+// in the list that field picks, and answers {"succeded": true}, the
+// vendor's spelling. The twin models no campaign or workflow: any id is
+// accepted, and the memberships are kept on the contact. The spec
+// validates the bodies; nothing in them is stored.
+func (a *API) membership(param string, field func(*store.Contact) *[]string, status int, add bool) pipeline.HandlerFunc {
+	return func(r *pipeline.Request) (pipeline.Response, error) {
+		c, err := a.contact(r)
+		if err != nil {
+			return pipeline.Response{}, err
+		}
+		id := r.Path[param]
+		_, err = a.Store.UpdateContact(c.ID, func(c *store.Contact) error {
+			ids := field(c)
+			switch {
+			case add && !slices.Contains(*ids, id):
+				*ids = append(slices.Clone(*ids), id)
+			case !add && param == "":
+				*ids = nil
+			case !add:
+				*ids = slices.DeleteFunc(slices.Clone(*ids), func(v string) bool { return v == id })
+			}
+			return nil
+		})
+		if err != nil {
+			return pipeline.Response{}, err
+		}
+		return pipeline.JSON(status, deleted), nil
+	}
 }
 
 // nonNil is s, or an empty slice for nil (encoded [] rather than null).

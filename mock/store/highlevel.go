@@ -389,6 +389,8 @@ func cloneContact(c Contact) Contact {
 		c.CustomFields = []CustomFieldValue{}
 	}
 	c.Followers = slices.Clone(c.Followers)
+	c.Campaigns = slices.Clone(c.Campaigns)
+	c.Workflows = slices.Clone(c.Workflows)
 	c.DNDSettings = maps.Clone(c.DNDSettings)
 	c.InboundDNDSettings = maps.Clone(c.InboundDNDSettings)
 	if c.DateOfBirth != nil {

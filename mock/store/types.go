@@ -76,7 +76,11 @@ type Contact struct {
 	Tags         []string           `json:"tags"`
 	CustomFields []CustomFieldValue `json:"customFields"`
 	// Followers are the ids of the users who follow the contact.
-	Followers   []string   `json:"followers,omitempty"`
+	Followers []string `json:"followers,omitempty"`
+	// Campaigns and Workflows are the ids of the campaigns and workflows
+	// the contact was added to (the twin models no campaign or workflow).
+	Campaigns   []string   `json:"campaigns,omitempty"`
+	Workflows   []string   `json:"workflows,omitempty"`
 	DateOfBirth *time.Time `json:"dateOfBirth,omitempty"`
 	DateAdded   time.Time  `json:"dateAdded"`
 	DateUpdated time.Time  `json:"dateUpdated"`

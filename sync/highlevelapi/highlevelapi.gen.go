@@ -890,6 +890,60 @@ func (e CreateContactAppointmentParamsVersion) Valid() bool {
 	}
 }
 
+// Defines values for RemoveContactFromEveryCampaignParamsVersion.
+const (
+	RemoveContactFromEveryCampaignParamsVersionN20210728 RemoveContactFromEveryCampaignParamsVersion = "2021-07-28"
+	RemoveContactFromEveryCampaignParamsVersionN20230221 RemoveContactFromEveryCampaignParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the RemoveContactFromEveryCampaignParamsVersion enum.
+func (e RemoveContactFromEveryCampaignParamsVersion) Valid() bool {
+	switch e {
+	case RemoveContactFromEveryCampaignParamsVersionN20210728:
+		return true
+	case RemoveContactFromEveryCampaignParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RemoveContactFromCampaignParamsVersion.
+const (
+	RemoveContactFromCampaignParamsVersionN20210728 RemoveContactFromCampaignParamsVersion = "2021-07-28"
+	RemoveContactFromCampaignParamsVersionN20230221 RemoveContactFromCampaignParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the RemoveContactFromCampaignParamsVersion enum.
+func (e RemoveContactFromCampaignParamsVersion) Valid() bool {
+	switch e {
+	case RemoveContactFromCampaignParamsVersionN20210728:
+		return true
+	case RemoveContactFromCampaignParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddContactToCampaignParamsVersion.
+const (
+	AddContactToCampaignParamsVersionN20210728 AddContactToCampaignParamsVersion = "2021-07-28"
+	AddContactToCampaignParamsVersionN20230221 AddContactToCampaignParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the AddContactToCampaignParamsVersion enum.
+func (e AddContactToCampaignParamsVersion) Valid() bool {
+	switch e {
+	case AddContactToCampaignParamsVersionN20210728:
+		return true
+	case AddContactToCampaignParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RemoveFollowersContactParamsVersion.
 const (
 	RemoveFollowersContactParamsVersionN20210728 RemoveFollowersContactParamsVersion = "2021-07-28"
@@ -1160,6 +1214,42 @@ func (e UpdateTaskCompletedParamsVersion) Valid() bool {
 	}
 }
 
+// Defines values for DeleteContactFromWorkflowParamsVersion.
+const (
+	DeleteContactFromWorkflowParamsVersionN20210728 DeleteContactFromWorkflowParamsVersion = "2021-07-28"
+	DeleteContactFromWorkflowParamsVersionN20230221 DeleteContactFromWorkflowParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the DeleteContactFromWorkflowParamsVersion enum.
+func (e DeleteContactFromWorkflowParamsVersion) Valid() bool {
+	switch e {
+	case DeleteContactFromWorkflowParamsVersionN20210728:
+		return true
+	case DeleteContactFromWorkflowParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddContactToWorkflowParamsVersion.
+const (
+	AddContactToWorkflowParamsVersionN20210728 AddContactToWorkflowParamsVersion = "2021-07-28"
+	AddContactToWorkflowParamsVersionN20230221 AddContactToWorkflowParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the AddContactToWorkflowParamsVersion enum.
+func (e AddContactToWorkflowParamsVersion) Valid() bool {
+	switch e {
+	case AddContactToWorkflowParamsVersionN20210728:
+		return true
+	case AddContactToWorkflowParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChooseLocationParamsResponseType.
 const (
 	ChooseLocationParamsResponseTypeCode ChooseLocationParamsResponseType = "code"
@@ -1219,6 +1309,9 @@ func (e ChooseLocationV2ParamsLoginWindowOpenMode) Valid() bool {
 		return false
 	}
 }
+
+// AddContactToCampaignDto defines model for AddContactToCampaignDto.
+type AddContactToCampaignDto = map[string]interface{}
 
 // AppointmentCreateSchema defines model for AppointmentCreateSchema.
 type AppointmentCreateSchema struct {
@@ -1651,6 +1744,12 @@ type CreateTaskBody struct {
 	// DueDate Example: 2020-10-25T11:00:00Z
 	DueDate time.Time `json:"dueDate"`
 	Title   string    `json:"title"`
+}
+
+// CreateWorkflowDto defines model for CreateWorkflowDto.
+type CreateWorkflowDto struct {
+	// EventStartTime Example: 2021-06-23T03:30:00+01:00
+	EventStartTime *time.Time `json:"eventStartTime,omitempty"`
 }
 
 // CustomField A custom field value as returned. Non-string values are returned as their JSON text.
@@ -2291,6 +2390,12 @@ type NoteOK = NoteEnvelope
 // OAuthError defines model for OAuthError.
 type OAuthError = OAuthErrorDTO
 
+// Succeded defines model for Succeded.
+type Succeded struct {
+	// Succeded Spelled as the live API spells it.
+	Succeded bool `json:"succeded"`
+}
+
 // TagsOK defines model for TagsOK.
 type TagsOK struct {
 	Tags []string `json:"tags"`
@@ -2488,6 +2593,33 @@ type CreateContactAppointmentParams struct {
 // CreateContactAppointmentParamsVersion defines parameters for CreateContactAppointment.
 type CreateContactAppointmentParamsVersion string
 
+// RemoveContactFromEveryCampaignParams defines parameters for RemoveContactFromEveryCampaign.
+type RemoveContactFromEveryCampaignParams struct {
+	// Version API version.
+	Version RemoveContactFromEveryCampaignParamsVersion `json:"Version"`
+}
+
+// RemoveContactFromEveryCampaignParamsVersion defines parameters for RemoveContactFromEveryCampaign.
+type RemoveContactFromEveryCampaignParamsVersion string
+
+// RemoveContactFromCampaignParams defines parameters for RemoveContactFromCampaign.
+type RemoveContactFromCampaignParams struct {
+	// Version API version.
+	Version RemoveContactFromCampaignParamsVersion `json:"Version"`
+}
+
+// RemoveContactFromCampaignParamsVersion defines parameters for RemoveContactFromCampaign.
+type RemoveContactFromCampaignParamsVersion string
+
+// AddContactToCampaignParams defines parameters for AddContactToCampaign.
+type AddContactToCampaignParams struct {
+	// Version API version.
+	Version AddContactToCampaignParamsVersion `json:"Version"`
+}
+
+// AddContactToCampaignParamsVersion defines parameters for AddContactToCampaign.
+type AddContactToCampaignParamsVersion string
+
 // RemoveFollowersContactParams defines parameters for RemoveFollowersContact.
 type RemoveFollowersContactParams struct {
 	// Version API version.
@@ -2628,6 +2760,24 @@ type UpdateTaskCompletedParams struct {
 // UpdateTaskCompletedParamsVersion defines parameters for UpdateTaskCompleted.
 type UpdateTaskCompletedParamsVersion string
 
+// DeleteContactFromWorkflowParams defines parameters for DeleteContactFromWorkflow.
+type DeleteContactFromWorkflowParams struct {
+	// Version API version.
+	Version DeleteContactFromWorkflowParamsVersion `json:"Version"`
+}
+
+// DeleteContactFromWorkflowParamsVersion defines parameters for DeleteContactFromWorkflow.
+type DeleteContactFromWorkflowParamsVersion string
+
+// AddContactToWorkflowParams defines parameters for AddContactToWorkflow.
+type AddContactToWorkflowParams struct {
+	// Version API version.
+	Version AddContactToWorkflowParamsVersion `json:"Version"`
+}
+
+// AddContactToWorkflowParamsVersion defines parameters for AddContactToWorkflow.
+type AddContactToWorkflowParamsVersion string
+
 // ChooseLocationParams defines parameters for ChooseLocation.
 type ChooseLocationParams struct {
 	ResponseType ChooseLocationParamsResponseType `form:"response_type" json:"response_type"`
@@ -2698,6 +2848,9 @@ type UpdateContactJSONRequestBody = UpdateContactDto
 // CreateContactAppointmentJSONRequestBody defines body for CreateContactAppointment for application/json ContentType.
 type CreateContactAppointmentJSONRequestBody = ContactAppointmentCreateSchema
 
+// AddContactToCampaignJSONRequestBody defines body for AddContactToCampaign for application/json ContentType.
+type AddContactToCampaignJSONRequestBody = AddContactToCampaignDto
+
 // RemoveFollowersContactJSONRequestBody defines body for RemoveFollowersContact for application/json ContentType.
 type RemoveFollowersContactJSONRequestBody = FollowersDTO
 
@@ -2724,6 +2877,12 @@ type UpdateTaskJSONRequestBody = UpdateTaskBody
 
 // UpdateTaskCompletedJSONRequestBody defines body for UpdateTaskCompleted for application/json ContentType.
 type UpdateTaskCompletedJSONRequestBody UpdateTaskCompletedJSONBody
+
+// DeleteContactFromWorkflowJSONRequestBody defines body for DeleteContactFromWorkflow for application/json ContentType.
+type DeleteContactFromWorkflowJSONRequestBody = CreateWorkflowDto
+
+// AddContactToWorkflowJSONRequestBody defines body for AddContactToWorkflow for application/json ContentType.
+type AddContactToWorkflowJSONRequestBody = CreateWorkflowDto
 
 // GetAccessTokenFormdataRequestBody defines body for GetAccessToken for application/x-www-form-urlencoded ContentType.
 type GetAccessTokenFormdataRequestBody = TokenRequest
@@ -3215,6 +3374,38 @@ type ClientInterface interface {
 	// Corresponds with POST /contacts/{contactId}/appointments (the `CreateContactAppointment` operationId).
 	CreateContactAppointment(ctx context.Context, contactId ContactId, params *CreateContactAppointmentParams, body CreateContactAppointmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RemoveContactFromEveryCampaign Remove Contact From Every Campaign
+	//
+	// Removes the contact from every campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Corresponds with DELETE /contacts/{contactId}/campaigns/removeAll (the `RemoveContactFromEveryCampaign` operationId).
+	RemoveContactFromEveryCampaign(ctx context.Context, contactId ContactId, params *RemoveContactFromEveryCampaignParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveContactFromCampaign Remove Contact From Campaign
+	//
+	// Removes the contact from a campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Corresponds with DELETE /contacts/{contactId}/campaigns/{campaignId} (the `RemoveContactFromCampaign` operationId).
+	RemoveContactFromCampaign(ctx context.Context, contactId ContactId, campaignId string, params *RemoveContactFromCampaignParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddContactToCampaignWithBody Add Contact to Campaign
+	//
+	// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+	AddContactToCampaignWithBody(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddContactToCampaign Add Contact to Campaign
+	//
+	// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+	AddContactToCampaign(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, body AddContactToCampaignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RemoveFollowersContactWithBody Remove Followers
 	//
 	// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
@@ -3392,6 +3583,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /contacts/{contactId}/tasks/{taskId}/completed (the `UpdateTaskCompleted` operationId).
 	UpdateTaskCompleted(ctx context.Context, contactId ContactId, taskId TaskId, params *UpdateTaskCompletedParams, body UpdateTaskCompletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteContactFromWorkflowWithBody Delete Contact from Workflow
+	//
+	// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+	DeleteContactFromWorkflowWithBody(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteContactFromWorkflow Delete Contact from Workflow
+	//
+	// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+	DeleteContactFromWorkflow(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, body DeleteContactFromWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddContactToWorkflowWithBody Add Contact to Workflow
+	//
+	// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+	AddContactToWorkflowWithBody(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddContactToWorkflow Add Contact to Workflow
+	//
+	// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+	AddContactToWorkflow(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, body AddContactToWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChooseLocation Authorization page (auto-approving)
 	//
@@ -3952,6 +4179,78 @@ func (c *Client) CreateContactAppointment(ctx context.Context, contactId Contact
 	return c.Client.Do(req)
 }
 
+// RemoveContactFromEveryCampaign Remove Contact From Every Campaign
+//
+// Removes the contact from every campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Corresponds with DELETE /contacts/{contactId}/campaigns/removeAll (the `RemoveContactFromEveryCampaign` operationId).
+func (c *Client) RemoveContactFromEveryCampaign(ctx context.Context, contactId ContactId, params *RemoveContactFromEveryCampaignParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveContactFromEveryCampaignRequest(c.Server, contactId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveContactFromCampaign Remove Contact From Campaign
+//
+// Removes the contact from a campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Corresponds with DELETE /contacts/{contactId}/campaigns/{campaignId} (the `RemoveContactFromCampaign` operationId).
+func (c *Client) RemoveContactFromCampaign(ctx context.Context, contactId ContactId, campaignId string, params *RemoveContactFromCampaignParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveContactFromCampaignRequest(c.Server, contactId, campaignId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddContactToCampaignWithBody Add Contact to Campaign
+//
+// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+func (c *Client) AddContactToCampaignWithBody(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddContactToCampaignRequestWithBody(c.Server, contactId, campaignId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddContactToCampaign Add Contact to Campaign
+//
+// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+func (c *Client) AddContactToCampaign(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, body AddContactToCampaignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddContactToCampaignRequest(c.Server, contactId, campaignId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RemoveFollowersContactWithBody Remove Followers
 //
 // Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
@@ -4360,6 +4659,82 @@ func (c *Client) UpdateTaskCompletedWithBody(ctx context.Context, contactId Cont
 // Corresponds with PUT /contacts/{contactId}/tasks/{taskId}/completed (the `UpdateTaskCompleted` operationId).
 func (c *Client) UpdateTaskCompleted(ctx context.Context, contactId ContactId, taskId TaskId, params *UpdateTaskCompletedParams, body UpdateTaskCompletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateTaskCompletedRequest(c.Server, contactId, taskId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteContactFromWorkflowWithBody Delete Contact from Workflow
+//
+// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+func (c *Client) DeleteContactFromWorkflowWithBody(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteContactFromWorkflowRequestWithBody(c.Server, contactId, workflowId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteContactFromWorkflow Delete Contact from Workflow
+//
+// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+func (c *Client) DeleteContactFromWorkflow(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, body DeleteContactFromWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteContactFromWorkflowRequest(c.Server, contactId, workflowId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddContactToWorkflowWithBody Add Contact to Workflow
+//
+// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+func (c *Client) AddContactToWorkflowWithBody(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddContactToWorkflowRequestWithBody(c.Server, contactId, workflowId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddContactToWorkflow Add Contact to Workflow
+//
+// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+func (c *Client) AddContactToWorkflow(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, body AddContactToWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddContactToWorkflowRequest(c.Server, contactId, workflowId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5515,6 +5890,174 @@ func NewCreateContactAppointmentRequestWithBody(server string, contactId Contact
 	return req, nil
 }
 
+// NewRemoveContactFromEveryCampaignRequest constructs an http.Request for the RemoveContactFromEveryCampaign method
+func NewRemoveContactFromEveryCampaignRequest(server string, contactId ContactId, params *RemoveContactFromEveryCampaignParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "contactId", contactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/%s/campaigns/removeAll", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewRemoveContactFromCampaignRequest constructs an http.Request for the RemoveContactFromCampaign method
+func NewRemoveContactFromCampaignRequest(server string, contactId ContactId, campaignId string, params *RemoveContactFromCampaignParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "contactId", contactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "campaignId", campaignId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/%s/campaigns/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewAddContactToCampaignRequest calls the generic AddContactToCampaign builder with application/json body
+func NewAddContactToCampaignRequest(server string, contactId ContactId, campaignId string, params *AddContactToCampaignParams, body AddContactToCampaignJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddContactToCampaignRequestWithBody(server, contactId, campaignId, params, "application/json", bodyReader)
+}
+
+// NewAddContactToCampaignRequestWithBody constructs an http.Request for the AddContactToCampaign method, with any body, and a specified content type
+func NewAddContactToCampaignRequestWithBody(server string, contactId ContactId, campaignId string, params *AddContactToCampaignParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "contactId", contactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "campaignId", campaignId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/%s/campaigns/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewRemoveFollowersContactRequest calls the generic RemoveFollowersContact builder with application/json body
 func NewRemoveFollowersContactRequest(server string, contactId ContactId, params *RemoveFollowersContactParams, body RemoveFollowersContactJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6386,6 +6929,140 @@ func NewUpdateTaskCompletedRequestWithBody(server string, contactId ContactId, t
 	return req, nil
 }
 
+// NewDeleteContactFromWorkflowRequest calls the generic DeleteContactFromWorkflow builder with application/json body
+func NewDeleteContactFromWorkflowRequest(server string, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, body DeleteContactFromWorkflowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteContactFromWorkflowRequestWithBody(server, contactId, workflowId, params, "application/json", bodyReader)
+}
+
+// NewDeleteContactFromWorkflowRequestWithBody constructs an http.Request for the DeleteContactFromWorkflow method, with any body, and a specified content type
+func NewDeleteContactFromWorkflowRequestWithBody(server string, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "contactId", contactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "workflowId", workflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/%s/workflow/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewAddContactToWorkflowRequest calls the generic AddContactToWorkflow builder with application/json body
+func NewAddContactToWorkflowRequest(server string, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, body AddContactToWorkflowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddContactToWorkflowRequestWithBody(server, contactId, workflowId, params, "application/json", bodyReader)
+}
+
+// NewAddContactToWorkflowRequestWithBody constructs an http.Request for the AddContactToWorkflow method, with any body, and a specified content type
+func NewAddContactToWorkflowRequestWithBody(server string, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "contactId", contactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "workflowId", workflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/%s/workflow/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewChooseLocationRequest constructs an http.Request for the ChooseLocation method
 func NewChooseLocationRequest(server string, params *ChooseLocationParams) (*http.Request, error) {
 	var err error
@@ -6987,6 +7664,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /contacts/{contactId}/appointments (the `CreateContactAppointment` operationId).
 	CreateContactAppointmentWithResponse(ctx context.Context, contactId ContactId, params *CreateContactAppointmentParams, body CreateContactAppointmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactAppointmentResponse, error)
 
+	// RemoveContactFromEveryCampaignWithResponse Remove Contact From Every Campaign
+	//
+	// Removes the contact from every campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /contacts/{contactId}/campaigns/removeAll (the `RemoveContactFromEveryCampaign` operationId).
+	RemoveContactFromEveryCampaignWithResponse(ctx context.Context, contactId ContactId, params *RemoveContactFromEveryCampaignParams, reqEditors ...RequestEditorFn) (*RemoveContactFromEveryCampaignResponse, error)
+
+	// RemoveContactFromCampaignWithResponse Remove Contact From Campaign
+	//
+	// Removes the contact from a campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /contacts/{contactId}/campaigns/{campaignId} (the `RemoveContactFromCampaign` operationId).
+	RemoveContactFromCampaignWithResponse(ctx context.Context, contactId ContactId, campaignId string, params *RemoveContactFromCampaignParams, reqEditors ...RequestEditorFn) (*RemoveContactFromCampaignResponse, error)
+
+	// AddContactToCampaignWithBodyWithResponse Add Contact to Campaign
+	//
+	// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+	AddContactToCampaignWithBodyWithResponse(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddContactToCampaignResponse, error)
+
+	// AddContactToCampaignWithResponse Add Contact to Campaign
+	//
+	// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+	AddContactToCampaignWithResponse(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, body AddContactToCampaignJSONRequestBody, reqEditors ...RequestEditorFn) (*AddContactToCampaignResponse, error)
+
 	// RemoveFollowersContactWithBodyWithResponse Remove Followers
 	//
 	// Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
@@ -7176,6 +7889,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /contacts/{contactId}/tasks/{taskId}/completed (the `UpdateTaskCompleted` operationId).
 	UpdateTaskCompletedWithResponse(ctx context.Context, contactId ContactId, taskId TaskId, params *UpdateTaskCompletedParams, body UpdateTaskCompletedJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTaskCompletedResponse, error)
+
+	// DeleteContactFromWorkflowWithBodyWithResponse Delete Contact from Workflow
+	//
+	// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+	DeleteContactFromWorkflowWithBodyWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteContactFromWorkflowResponse, error)
+
+	// DeleteContactFromWorkflowWithResponse Delete Contact from Workflow
+	//
+	// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+	DeleteContactFromWorkflowWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, body DeleteContactFromWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteContactFromWorkflowResponse, error)
+
+	// AddContactToWorkflowWithBodyWithResponse Add Contact to Workflow
+	//
+	// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+	AddContactToWorkflowWithBodyWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddContactToWorkflowResponse, error)
+
+	// AddContactToWorkflowWithResponse Add Contact to Workflow
+	//
+	// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+	AddContactToWorkflowWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, body AddContactToWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*AddContactToWorkflowResponse, error)
 
 	// ChooseLocationWithResponse Authorization page (auto-approving)
 	//
@@ -8948,6 +9697,306 @@ func (r CreateContactAppointmentResponse) ContentType() string {
 	return ""
 }
 
+// RemoveContactFromEveryCampaignResponse429Headers the declared response headers of an HTTP 429 response for RemoveContactFromEveryCampaign
+type RemoveContactFromEveryCampaignResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type RemoveContactFromEveryCampaignResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Succeded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RemoveContactFromEveryCampaignResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveContactFromEveryCampaignResponse) GetJSON200() *Succeded {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoveContactFromEveryCampaignResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoveContactFromEveryCampaignResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoveContactFromEveryCampaignResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoveContactFromEveryCampaignResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoveContactFromEveryCampaignResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RemoveContactFromEveryCampaignResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveContactFromEveryCampaignResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveContactFromEveryCampaignResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveContactFromEveryCampaignResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r RemoveContactFromEveryCampaignResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveContactFromEveryCampaignResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveContactFromCampaignResponse429Headers the declared response headers of an HTTP 429 response for RemoveContactFromCampaign
+type RemoveContactFromCampaignResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type RemoveContactFromCampaignResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Succeded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RemoveContactFromCampaignResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveContactFromCampaignResponse) GetJSON200() *Succeded {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoveContactFromCampaignResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoveContactFromCampaignResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoveContactFromCampaignResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoveContactFromCampaignResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RemoveContactFromCampaignResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RemoveContactFromCampaignResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveContactFromCampaignResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveContactFromCampaignResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveContactFromCampaignResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r RemoveContactFromCampaignResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveContactFromCampaignResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddContactToCampaignResponse429Headers the declared response headers of an HTTP 429 response for AddContactToCampaign
+type AddContactToCampaignResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type AddContactToCampaignResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Succeded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AddContactToCampaignResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddContactToCampaignResponse) GetJSON201() *Succeded {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddContactToCampaignResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddContactToCampaignResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddContactToCampaignResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AddContactToCampaignResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddContactToCampaignResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AddContactToCampaignResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AddContactToCampaignResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddContactToCampaignResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddContactToCampaignResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r AddContactToCampaignResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddContactToCampaignResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RemoveFollowersContactResponse429Headers the declared response headers of an HTTP 429 response for RemoveFollowersContact
 type RemoveFollowersContactResponse429Headers struct {
 	RetryAfter                     *int
@@ -10473,6 +11522,206 @@ func (r UpdateTaskCompletedResponse) ContentType() string {
 	return ""
 }
 
+// DeleteContactFromWorkflowResponse429Headers the declared response headers of an HTTP 429 response for DeleteContactFromWorkflow
+type DeleteContactFromWorkflowResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type DeleteContactFromWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Succeded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteContactFromWorkflowResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteContactFromWorkflowResponse) GetJSON200() *Succeded {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteContactFromWorkflowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteContactFromWorkflowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteContactFromWorkflowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteContactFromWorkflowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteContactFromWorkflowResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteContactFromWorkflowResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteContactFromWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteContactFromWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteContactFromWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteContactFromWorkflowResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteContactFromWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddContactToWorkflowResponse429Headers the declared response headers of an HTTP 429 response for AddContactToWorkflow
+type AddContactToWorkflowResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type AddContactToWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Succeded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AddContactToWorkflowResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddContactToWorkflowResponse) GetJSON200() *Succeded {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddContactToWorkflowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddContactToWorkflowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddContactToWorkflowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AddContactToWorkflowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddContactToWorkflowResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AddContactToWorkflowResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AddContactToWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddContactToWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddContactToWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r AddContactToWorkflowResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddContactToWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ChooseLocationResponse302Headers the declared response headers of an HTTP 302 response for ChooseLocation
 type ChooseLocationResponse302Headers struct {
 	Location string
@@ -11093,6 +12342,66 @@ func (c *ClientWithResponses) CreateContactAppointmentWithResponse(ctx context.C
 	return ParseCreateContactAppointmentResponse(rsp)
 }
 
+// RemoveContactFromEveryCampaignWithResponse Remove Contact From Every Campaign
+//
+// Removes the contact from every campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /contacts/{contactId}/campaigns/removeAll (the `RemoveContactFromEveryCampaign` operationId).
+func (c *ClientWithResponses) RemoveContactFromEveryCampaignWithResponse(ctx context.Context, contactId ContactId, params *RemoveContactFromEveryCampaignParams, reqEditors ...RequestEditorFn) (*RemoveContactFromEveryCampaignResponse, error) {
+	rsp, err := c.RemoveContactFromEveryCampaign(ctx, contactId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveContactFromEveryCampaignResponse(rsp)
+}
+
+// RemoveContactFromCampaignWithResponse Remove Contact From Campaign
+//
+// Removes the contact from a campaign. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /contacts/{contactId}/campaigns/{campaignId} (the `RemoveContactFromCampaign` operationId).
+func (c *ClientWithResponses) RemoveContactFromCampaignWithResponse(ctx context.Context, contactId ContactId, campaignId string, params *RemoveContactFromCampaignParams, reqEditors ...RequestEditorFn) (*RemoveContactFromCampaignResponse, error) {
+	rsp, err := c.RemoveContactFromCampaign(ctx, contactId, campaignId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveContactFromCampaignResponse(rsp)
+}
+
+// AddContactToCampaignWithBodyWithResponse Add Contact to Campaign
+//
+// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+func (c *ClientWithResponses) AddContactToCampaignWithBodyWithResponse(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddContactToCampaignResponse, error) {
+	rsp, err := c.AddContactToCampaignWithBody(ctx, contactId, campaignId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddContactToCampaignResponse(rsp)
+}
+
+// AddContactToCampaignWithResponse Add Contact to Campaign
+//
+// Adds the contact to a campaign; the body is an empty object. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/{contactId}/campaigns/{campaignId} (the `AddContactToCampaign` operationId).
+func (c *ClientWithResponses) AddContactToCampaignWithResponse(ctx context.Context, contactId ContactId, campaignId string, params *AddContactToCampaignParams, body AddContactToCampaignJSONRequestBody, reqEditors ...RequestEditorFn) (*AddContactToCampaignResponse, error) {
+	rsp, err := c.AddContactToCampaign(ctx, contactId, campaignId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddContactToCampaignResponse(rsp)
+}
+
 // RemoveFollowersContactWithBodyWithResponse Remove Followers
 //
 // Removes followers (DELETE with a JSON body) and answers the remaining ones with those removed.
@@ -11425,6 +12734,66 @@ func (c *ClientWithResponses) UpdateTaskCompletedWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseUpdateTaskCompletedResponse(rsp)
+}
+
+// DeleteContactFromWorkflowWithBodyWithResponse Delete Contact from Workflow
+//
+// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+func (c *ClientWithResponses) DeleteContactFromWorkflowWithBodyWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteContactFromWorkflowResponse, error) {
+	rsp, err := c.DeleteContactFromWorkflowWithBody(ctx, contactId, workflowId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteContactFromWorkflowResponse(rsp)
+}
+
+// DeleteContactFromWorkflowWithResponse Delete Contact from Workflow
+//
+// Removes the contact from a workflow. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /contacts/{contactId}/workflow/{workflowId} (the `DeleteContactFromWorkflow` operationId).
+func (c *ClientWithResponses) DeleteContactFromWorkflowWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *DeleteContactFromWorkflowParams, body DeleteContactFromWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteContactFromWorkflowResponse, error) {
+	rsp, err := c.DeleteContactFromWorkflow(ctx, contactId, workflowId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteContactFromWorkflowResponse(rsp)
+}
+
+// AddContactToWorkflowWithBodyWithResponse Add Contact to Workflow
+//
+// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+func (c *ClientWithResponses) AddContactToWorkflowWithBodyWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddContactToWorkflowResponse, error) {
+	rsp, err := c.AddContactToWorkflowWithBody(ctx, contactId, workflowId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddContactToWorkflowResponse(rsp)
+}
+
+// AddContactToWorkflowWithResponse Add Contact to Workflow
+//
+// Adds the contact to a workflow, optionally from `eventStartTime`. **[twin]** The twin models no campaigns or workflows: any id is accepted and the membership is kept on the contact (state fields `campaigns`, `workflows`); no operation reads it back and no webhook is sent. `eventStartTime` is validated, not stored.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
+func (c *ClientWithResponses) AddContactToWorkflowWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, body AddContactToWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*AddContactToWorkflowResponse, error) {
+	rsp, err := c.AddContactToWorkflow(ctx, contactId, workflowId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddContactToWorkflowResponse(rsp)
 }
 
 // ChooseLocationWithResponse Authorization page (auto-approving)
@@ -13717,6 +15086,354 @@ func ParseCreateContactAppointmentResponse(rsp *http.Response) (*CreateContactAp
 	return response, nil
 }
 
+// ParseRemoveContactFromEveryCampaignResponse parses an HTTP response from a RemoveContactFromEveryCampaignWithResponse call
+func ParseRemoveContactFromEveryCampaignResponse(rsp *http.Response) (*RemoveContactFromEveryCampaignResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveContactFromEveryCampaignResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Succeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RemoveContactFromEveryCampaignResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveContactFromCampaignResponse parses an HTTP response from a RemoveContactFromCampaignWithResponse call
+func ParseRemoveContactFromCampaignResponse(rsp *http.Response) (*RemoveContactFromCampaignResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveContactFromCampaignResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Succeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RemoveContactFromCampaignResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddContactToCampaignResponse parses an HTTP response from a AddContactToCampaignWithResponse call
+func ParseAddContactToCampaignResponse(rsp *http.Response) (*AddContactToCampaignResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddContactToCampaignResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Succeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AddContactToCampaignResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRemoveFollowersContactResponse parses an HTTP response from a RemoveFollowersContactWithResponse call
 func ParseRemoveFollowersContactResponse(rsp *http.Response) (*RemoveFollowersContactResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15505,6 +17222,238 @@ func ParseUpdateTaskCompletedResponse(rsp *http.Response) (*UpdateTaskCompletedR
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateTaskCompletedResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteContactFromWorkflowResponse parses an HTTP response from a DeleteContactFromWorkflowWithResponse call
+func ParseDeleteContactFromWorkflowResponse(rsp *http.Response) (*DeleteContactFromWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteContactFromWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Succeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteContactFromWorkflowResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddContactToWorkflowResponse parses an HTTP response from a AddContactToWorkflowWithResponse call
+func ParseAddContactToWorkflowResponse(rsp *http.Response) (*AddContactToWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddContactToWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Succeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AddContactToWorkflowResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -107,6 +107,11 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 	must(c.RemoveTagsWithResponse(ctx, id, nil, highlevelapi.TagsDTO{Tags: []string{"a"}}))(t, "remove-tags")
 	must(c.AddFollowersContactWithResponse(ctx, id, nil, highlevelapi.FollowersDTO{Followers: []string{"user-1"}}))(t, "add-followers-contact")
 	must(c.RemoveFollowersContactWithResponse(ctx, id, nil, highlevelapi.FollowersDTO{Followers: []string{"user-1"}}))(t, "remove-followers-contact")
+	must(c.AddContactToCampaignWithResponse(ctx, id, "camp-1", nil, highlevelapi.AddContactToCampaignDto{}))(t, "add-contact-to-campaign")
+	must(c.RemoveContactFromCampaignWithResponse(ctx, id, "camp-1", nil))(t, "remove-contact-from-campaign")
+	must(c.RemoveContactFromEveryCampaignWithResponse(ctx, id, nil))(t, "remove-contact-from-every-campaign")
+	must(c.AddContactToWorkflowWithResponse(ctx, id, "wf-1", nil, highlevelapi.CreateWorkflowDto{EventStartTime: ptr(start)}))(t, "add-contact-to-workflow")
+	must(c.DeleteContactFromWorkflowWithResponse(ctx, id, "wf-1", nil, highlevelapi.CreateWorkflowDto{}))(t, "delete-contact-from-workflow")
 
 	appt := must(c.CreateAppointmentWithResponse(ctx, nil, highlevelapi.AppointmentCreateSchema{
 		CalendarId: w.Calendar(), ContactId: id, LocationId: loc, StartTime: start, EndTime: ptr(start.Add(30 * time.Minute))}))(t, "create-appointment")
