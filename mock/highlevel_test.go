@@ -61,6 +61,8 @@ func (fx fixture) path(e *twinEnv, template string) string {
 	switch template {
 	case "/contacts/", "/contacts/search/duplicate", "/contacts/business/{businessId}":
 		p += "?locationId=" + e.loc.ID
+	case "/calendars/events":
+		p += "?locationId=" + e.loc.ID + "&calendarId=" + e.loc.Calendars[0].ID + "&startTime=0&endTime=4102444800000"
 	}
 	return p
 }
@@ -80,6 +82,8 @@ func (fx fixture) validBody(e *twinEnv, operation string) any {
 		return jsonObj{"body": "b"}
 	case "add-tags", "remove-tags":
 		return jsonObj{"tags": []string{"x"}}
+	case "add-followers-contact", "remove-followers-contact":
+		return jsonObj{"followers": []string{"x"}}
 	case "create-appointment":
 		return jsonObj{"calendarId": e.loc.Calendars[0].ID, "locationId": e.loc.ID, "contactId": fx.contact.ID,
 			"startTime": "2024-03-05T10:00:00+05:30"}
@@ -215,6 +219,12 @@ func TestOperations_Validation(t *testing.T) {
 		{"add-tags/empty", "POST", "/contacts/" + c + "/tags", jsonObj{"tags": []string{}}, "tags"},
 		{"add-tags/type", "POST", "/contacts/" + c + "/tags", jsonObj{"tags": "vip"}, "tags must be an array"},
 		{"remove-tags/missing", "DELETE", "/contacts/" + c + "/tags", jsonObj{}, "tags should not be empty"},
+		{"add-followers/missing", "POST", "/contacts/" + c + "/followers", jsonObj{}, "followers should not be empty"},
+		{"add-followers/type", "POST", "/contacts/" + c + "/followers", jsonObj{"followers": "user-1"}, "followers must be an array"},
+		{"remove-followers/item type", "DELETE", "/contacts/" + c + "/followers", jsonObj{"followers": []any{1}}, "followers.0"},
+		{"add-contact-to-campaign/body type", "POST", "/contacts/" + c + "/campaigns/camp-1", []string{}, "object"},
+		{"add-contact-to-workflow/eventStartTime", "POST", "/contacts/" + c + "/workflow/wf-1", jsonObj{"eventStartTime": "soon"}, "eventStartTime"},
+		{"delete-contact-from-workflow/eventStartTime type", "DELETE", "/contacts/" + c + "/workflow/wf-1", jsonObj{"eventStartTime": 5}, "eventStartTime"},
 		{"remove-tags/empty tag", "DELETE", "/contacts/" + c + "/tags", jsonObj{"tags": []string{""}}, "tags.0"},
 		{"create-appointment/startTime type", "POST", "/calendars/events/appointments", jsonObj{"calendarId": cal,
 			"locationId": loc, "contactId": c, "startTime": 5}, "startTime must be a string"},
@@ -224,6 +234,10 @@ func TestOperations_Validation(t *testing.T) {
 			"locationId": loc, "startTime": "2024-03-05T10:00:00Z"}, "contactId should not be empty"},
 		{"edit-appointment/status", "PUT", "/calendars/events/appointments/" + ap, jsonObj{"appointmentStatus": "maybe"}, "appointmentStatus"},
 		{"edit-appointment/startTime", "PUT", "/calendars/events/appointments/" + ap, jsonObj{"startTime": "soon"}, "startTime"},
+		{"get-calendar-events/startTime", "GET", "/calendars/events?locationId=" + loc + "&calendarId=" + cal +
+			"&startTime=yesterday&endTime=1", nil, "startTime"},
+		{"get-calendar-events/no endTime", "GET", "/calendars/events?locationId=" + loc + "&calendarId=" + cal + "&startTime=1", nil, "endTime"},
+		{"get-calendar-events/no locationId", "GET", "/calendars/events?calendarId=" + cal + "&startTime=1&endTime=2", nil, "locationId"},
 		{"create-contact-appointment/no startTime", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal}, "startTime should not be empty"},
 		{"create-contact-appointment/type", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal,
 			"startTime": "2024-03-05T10:00:00Z", "toNotify": "yes"}, "toNotify must be a boolean"},
@@ -283,11 +297,20 @@ func TestOperations_NotFound(t *testing.T) {
 		{"delete-note/unknown contact", "DELETE", "/contacts/" + unknown + "/notes/" + n, nil, contactNotFound},
 		{"add-tags", "POST", "/contacts/" + unknown + "/tags", jsonObj{"tags": []string{"a"}}, contactNotFound},
 		{"remove-tags", "DELETE", "/contacts/" + unknown + "/tags", jsonObj{"tags": []string{"a"}}, contactNotFound},
+		{"add-followers-contact", "POST", "/contacts/" + unknown + "/followers", jsonObj{"followers": []string{"u"}}, contactNotFound},
+		{"remove-followers-contact", "DELETE", "/contacts/" + unknown + "/followers", jsonObj{"followers": []string{"u"}}, contactNotFound},
+		{"add-contact-to-campaign", "POST", "/contacts/" + unknown + "/campaigns/camp-1", jsonObj{}, contactNotFound},
+		{"remove-contact-from-campaign", "DELETE", "/contacts/" + unknown + "/campaigns/camp-1", nil, contactNotFound},
+		{"remove-contact-from-every-campaign", "DELETE", "/contacts/" + unknown + "/campaigns/removeAll", nil, contactNotFound},
+		{"add-contact-to-workflow", "POST", "/contacts/" + unknown + "/workflow/wf-1", jsonObj{}, contactNotFound},
+		{"delete-contact-from-workflow", "DELETE", "/contacts/" + unknown + "/workflow/wf-1", jsonObj{}, contactNotFound},
 		{"get-appointments-for-contact", "GET", "/contacts/" + unknown + "/appointments", nil, contactNotFound},
 		{"create-contact-appointment", "POST", "/contacts/" + unknown + "/appointments", jsonObj{"calendarId": cal, "startTime": "2024-03-05T10:00:00Z"}, contactNotFound},
 		{"create-appointment", "POST", "/calendars/events/appointments", jsonObj{"calendarId": cal, "locationId": e.loc.ID,
 			"contactId": unknown, "startTime": "2024-03-05T10:00:00Z"}, contactNotFound},
 		{"edit-appointment", "PUT", "/calendars/events/appointments/" + unknown, jsonObj{"title": "x"}, "Appointment not found"},
+		{"get-appointment", "GET", "/calendars/events/appointments/" + unknown, nil, "Appointment not found"},
+		{"delete-event", "DELETE", "/calendars/events/" + unknown, jsonObj{}, "Appointment not found"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -1284,9 +1307,10 @@ func TestAppointments_Errors(t *testing.T) {
 	mustStatus(t, r, http.StatusCreated)
 	otherContact := mustDecode[wireContactEnvelope](t, r).Contact
 	cal := e.loc.Calendars[0].ID
+	march1, march31 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name, method, path string
-		body               jsonObj
+		body               any
 		token              string
 		status             int
 		msg                string
@@ -1307,6 +1331,16 @@ func TestAppointments_Errors(t *testing.T) {
 		{"booking in a location the token cannot use", "POST", "/calendars/events/appointments", jsonObj{"calendarId": cal, "locationId": e.loc.ID,
 			"contactId": c.ID, "startTime": "2024-03-05T10:00:00Z"}, otherToken, http.StatusForbidden, "The token does not have access to this location."},
 		{"editing another location's appointment", "PUT", "/calendars/events/appointments/" + ap.ID, jsonObj{"title": "x"}, otherToken,
+			http.StatusForbidden, "The token does not have access to this location."},
+		{"events without calendar, owner or group", "GET", eventsQuery(e.loc.ID, march1, march31), nil, "", http.StatusBadRequest,
+			"Either of calendarId, userId or groupId is required"},
+		{"events window backwards", "GET", eventsQuery(e.loc.ID, march31, march1, "calendarId", cal), nil, "", http.StatusBadRequest,
+			"endTime must not be before startTime"},
+		{"another location's events", "GET", eventsQuery(e.loc.ID, march1, march31, "calendarId", cal), nil, otherToken,
+			http.StatusForbidden, "The token does not have access to this location."},
+		{"reading another location's appointment", "GET", "/calendars/events/appointments/" + ap.ID, nil, otherToken,
+			http.StatusForbidden, "The token does not have access to this location."},
+		{"deleting another location's appointment", "DELETE", "/calendars/events/" + ap.ID, jsonObj{}, otherToken,
 			http.StatusForbidden, "The token does not have access to this location."},
 	}
 	for _, tt := range tests {

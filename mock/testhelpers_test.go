@@ -415,6 +415,7 @@ type wireContact struct {
 	BusinessID   string            `json:"businessId"`
 	Source       string            `json:"source"`
 	Tags         []string          `json:"tags"`
+	Followers    []string          `json:"followers,omitempty"`
 	CustomFields []wireCustomField `json:"customFields"`
 	DateOfBirth  string            `json:"dateOfBirth"`
 	BirthMonth   *int              `json:"birthMonth"`

@@ -31,6 +31,9 @@ type FakeStore struct {
 	AppointmentsFn      func(contact string) ([]store.Appointment, error)
 	AppointmentFn       func(id string) (store.Appointment, error)
 	UpdateAppointmentFn func(id string, fn func(*store.Appointment) error) (store.Appointment, error)
+	DeleteAppointmentFn func(id string) error
+
+	LocationAppointmentsFn func(location string, keep func(store.Appointment) bool) []store.Appointment
 }
 
 var _ Store = (*FakeStore)(nil)
@@ -84,4 +87,8 @@ func (f *FakeStore) Appointments(contact string) ([]store.Appointment, error) {
 }
 func (f *FakeStore) UpdateAppointment(id string, fn func(*store.Appointment) error) (store.Appointment, error) {
 	return f.UpdateAppointmentFn(id, fn)
+}
+func (f *FakeStore) DeleteAppointment(id string) error { return f.DeleteAppointmentFn(id) }
+func (f *FakeStore) LocationAppointments(location string, keep func(store.Appointment) bool) []store.Appointment {
+	return f.LocationAppointmentsFn(location, keep)
 }

@@ -44,6 +44,8 @@ type Store interface {
 	Appointments(contact string) ([]store.Appointment, error)
 	Appointment(id string) (store.Appointment, error)
 	UpdateAppointment(id string, fn func(*store.Appointment) error) (store.Appointment, error)
+	DeleteAppointment(id string) error
+	LocationAppointments(location string, keep func(store.Appointment) bool) []store.Appointment
 }
 
 // API serves the HighLevel Contacts API.
@@ -65,35 +67,45 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		newestFirst: true, view: viewNote, listFn: a.Store.Notes, createFn: a.Store.CreateNote, getFn: a.Store.Note,
 		updateFn: a.Store.UpdateNote, removeFn: a.Store.DeleteNote}
 	return map[string]pipeline.HandlerFunc{
-		"get-contacts":                 a.listContacts,
-		"create-contact":               a.createContact,
-		"get-contact":                  a.getContact,
-		"update-contact":               a.updateContact,
-		"delete-contact":               a.deleteContact,
-		"upsert-contact":               a.upsertContact,
-		"search-contacts-advanced":     a.searchContacts,
-		"get-duplicate-contact":        a.duplicateContact,
-		"get-contacts-by-businessId":   a.contactsByBusiness,
-		"get-all-tasks":                tasks.list,
-		"create-task":                  tasks.create,
-		"get-task":                     tasks.get,
-		"update-task":                  tasks.update,
-		"update-task-completed":        tasks.patch(func(in taskInput) taskInput { return taskInput{Completed: in.Completed} }),
-		"delete-task":                  tasks.remove,
-		"get-all-notes":                notes.list,
-		"create-note":                  notes.create,
-		"get-note":                     notes.get,
-		"update-note":                  notes.update,
-		"delete-note":                  notes.remove,
-		"add-tags":                     a.addTags,
-		"remove-tags":                  a.removeTags,
-		"get-appointments-for-contact": a.listAppointments,
-		"create-contact-appointment":   a.createContactAppointment,
-		"create-appointment":           a.createAppointment,
-		"edit-appointment":             a.editAppointment,
-		"choose-location":              a.chooseLocation,
-		"choose-location-v2":           a.chooseLocation,
-		"get-access-token":             a.token,
+		"get-contacts":                       a.listContacts,
+		"create-contact":                     a.createContact,
+		"get-contact":                        a.getContact,
+		"update-contact":                     a.updateContact,
+		"delete-contact":                     a.deleteContact,
+		"upsert-contact":                     a.upsertContact,
+		"search-contacts-advanced":           a.searchContacts,
+		"get-duplicate-contact":              a.duplicateContact,
+		"get-contacts-by-businessId":         a.contactsByBusiness,
+		"get-all-tasks":                      tasks.list,
+		"create-task":                        tasks.create,
+		"get-task":                           tasks.get,
+		"update-task":                        tasks.update,
+		"update-task-completed":              tasks.patch(func(in taskInput) taskInput { return taskInput{Completed: in.Completed} }),
+		"delete-task":                        tasks.remove,
+		"get-all-notes":                      notes.list,
+		"create-note":                        notes.create,
+		"get-note":                           notes.get,
+		"update-note":                        notes.update,
+		"delete-note":                        notes.remove,
+		"add-tags":                           a.addTags,
+		"remove-tags":                        a.removeTags,
+		"add-followers-contact":              a.addFollowers,
+		"remove-followers-contact":           a.removeFollowers,
+		"add-contact-to-campaign":            a.membership("campaignId", campaigns, http.StatusCreated, true),
+		"remove-contact-from-campaign":       a.membership("campaignId", campaigns, http.StatusOK, false),
+		"remove-contact-from-every-campaign": a.membership("", campaigns, http.StatusOK, false),
+		"add-contact-to-workflow":            a.membership("workflowId", workflows, http.StatusOK, true),
+		"delete-contact-from-workflow":       a.membership("workflowId", workflows, http.StatusOK, false),
+		"get-appointments-for-contact":       a.listAppointments,
+		"create-contact-appointment":         a.createContactAppointment,
+		"create-appointment":                 a.createAppointment,
+		"edit-appointment":                   a.editAppointment,
+		"get-appointment":                    a.getAppointment,
+		"get-calendar-events":                a.calendarEvents,
+		"delete-event":                       a.deleteEvent,
+		"choose-location":                    a.chooseLocation,
+		"choose-location-v2":                 a.chooseLocation,
+		"get-access-token":                   a.token,
 	}
 }
 
@@ -345,6 +357,107 @@ func (a *API) removeTags(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeTags(r, http.StatusOK, removeTags)
 }
 
+// --- followers ---
+
+type followersInput struct {
+	Followers []string `json:"followers"`
+}
+
+// changeFollowers applies change to the contact's followers and answers
+// them all, with the ones that changed under changedKey.
+func (a *API) changeFollowers(r *pipeline.Request, status int, changedKey string, change func(followers, given []string) (all, changed []string)) (pipeline.Response, error) {
+	var in followersInput
+	if err := r.Decode(&in); err != nil {
+		return pipeline.Response{}, err
+	}
+	c, err := a.contact(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	var changed []string
+	updated, err := a.Store.UpdateContact(c.ID, func(c *store.Contact) error {
+		c.Followers, changed = change(c.Followers, in.Followers)
+		return nil
+	})
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(status, map[string]any{"followers": nonNil(updated.Followers), changedKey: nonNil(changed)}), nil
+}
+
+func (a *API) addFollowers(r *pipeline.Request) (pipeline.Response, error) {
+	return a.changeFollowers(r, http.StatusCreated, "followersAdded", func(followers, given []string) ([]string, []string) {
+		var added []string
+		followers = slices.Clone(followers)
+		for _, id := range given {
+			if id = strings.TrimSpace(id); id != "" && !slices.Contains(followers, id) {
+				followers = append(followers, id)
+				added = append(added, id)
+			}
+		}
+		return followers, added
+	})
+}
+
+func (a *API) removeFollowers(r *pipeline.Request) (pipeline.Response, error) {
+	return a.changeFollowers(r, http.StatusOK, "followersRemoved", func(followers, given []string) ([]string, []string) {
+		var removed []string
+		kept := slices.DeleteFunc(slices.Clone(followers), func(id string) bool {
+			if slices.ContainsFunc(given, func(g string) bool { return strings.TrimSpace(g) == id }) {
+				removed = append(removed, id)
+				return true
+			}
+			return false
+		})
+		return kept, removed
+	})
+}
+
+// --- campaigns and workflows ---
+
+func campaigns(c *store.Contact) *[]string { return &c.Campaigns }
+func workflows(c *store.Contact) *[]string { return &c.Workflows }
+
+// membership adds the contact to, or removes it from, the campaign or
+// workflow named by the path parameter param (every one when param is "")
+// in the list that field picks, and answers {"succeded": true}, the
+// vendor's spelling. The twin models no campaign or workflow: any id is
+// accepted, and the memberships are kept on the contact. The spec
+// validates the bodies; nothing in them is stored.
+func (a *API) membership(param string, field func(*store.Contact) *[]string, status int, add bool) pipeline.HandlerFunc {
+	return func(r *pipeline.Request) (pipeline.Response, error) {
+		c, err := a.contact(r)
+		if err != nil {
+			return pipeline.Response{}, err
+		}
+		id := r.Path[param]
+		_, err = a.Store.UpdateContact(c.ID, func(c *store.Contact) error {
+			ids := field(c)
+			switch {
+			case add && !slices.Contains(*ids, id):
+				*ids = append(slices.Clone(*ids), id)
+			case !add && param == "":
+				*ids = nil
+			case !add:
+				*ids = slices.DeleteFunc(slices.Clone(*ids), func(v string) bool { return v == id })
+			}
+			return nil
+		})
+		if err != nil {
+			return pipeline.Response{}, err
+		}
+		return pipeline.JSON(status, deleted), nil
+	}
+}
+
+// nonNil is s, or an empty slice for nil (encoded [] rather than null).
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
 // --- tasks ---
 
 type taskInput struct {
@@ -530,16 +643,23 @@ func (a *API) createContactAppointment(r *pipeline.Request) (pipeline.Response, 
 	return a.book(c, &in, http.StatusCreated)
 }
 
+// appointment returns the path's appointment and its location when the
+// principal may use them.
+func (a *API) appointment(r *pipeline.Request) (store.Appointment, store.Location, error) {
+	ap, err := a.Store.Appointment(r.Path["eventId"])
+	if err != nil {
+		return ap, store.Location{}, err
+	}
+	loc, err := a.location(r, ap.LocationID)
+	return ap, loc, err
+}
+
 func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
 	var in appointmentInput
 	if err := r.Decode(&in); err != nil {
 		return pipeline.Response{}, err
 	}
-	ap, err := a.Store.Appointment(r.Path["eventId"])
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	loc, err := a.location(r, ap.LocationID)
+	ap, loc, err := a.appointment(r)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
@@ -548,4 +668,60 @@ func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
 		return pipeline.Response{}, err
 	}
 	return pipeline.JSON(http.StatusOK, viewAppointment(updated)), nil
+}
+
+func (a *API) getAppointment(r *pipeline.Request) (pipeline.Response, error) {
+	ap, _, err := a.appointment(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, map[string]any{"event": viewCalendarEvent(ap)}), nil
+}
+
+// deleteEvent answers 201 {"succeeded": true}, as the calendars service
+// documents (spelled unlike the contacts service's "succeded").
+func (a *API) deleteEvent(r *pipeline.Request) (pipeline.Response, error) {
+	var body map[string]any
+	if err := r.Decode(&body); err != nil {
+		return pipeline.Response{}, err
+	}
+	ap, _, err := a.appointment(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	if err := a.Store.DeleteAppointment(ap.ID); err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, map[string]bool{"succeeded": true}), nil
+}
+
+// calendarEvents lists a location's appointments starting in the window,
+// narrowed by calendar, owner and group, by start time then id.
+func (a *API) calendarEvents(r *pipeline.Request) (pipeline.Response, error) {
+	loc, err := a.location(r, r.Query.Get("locationId"))
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	calendar, user, group := r.Query.Get("calendarId"), r.Query.Get("userId"), r.Query.Get("groupId")
+	if calendar == "" && user == "" && group == "" {
+		return pipeline.Response{}, pipeline.BadRequest("Either of calendarId, userId or groupId is required")
+	}
+	from, _ := strconv.ParseInt(r.Query.Get("startTime"), 10, 64) // digits, by the spec
+	to, _ := strconv.ParseInt(r.Query.Get("endTime"), 10, 64)
+	if to < from {
+		return pipeline.Response{}, pipeline.BadRequest("endTime must not be before startTime")
+	}
+	start, end := time.UnixMilli(from), time.UnixMilli(to)
+	aps := a.Store.LocationAppointments(loc.ID, func(ap store.Appointment) bool {
+		// The twin's calendars belong to no group: a groupId matches none.
+		return group == "" && (calendar == "" || ap.CalendarID == calendar) &&
+			(user == "" || ap.AssignedUserID == user) && !ap.StartTime.Before(start) && !ap.StartTime.After(end)
+	})
+	slices.SortFunc(aps, func(x, y store.Appointment) int {
+		if c := x.StartTime.Compare(y.StartTime); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return pipeline.JSON(http.StatusOK, map[string]any{"events": mapSlice(aps, viewCalendarEvent)}), nil
 }

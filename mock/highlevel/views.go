@@ -89,7 +89,7 @@ type listedContactView struct {
 }
 
 func viewListed(c store.Contact) listedContactView {
-	return listedContactView{contactView: viewContact(c), Attributions: []any{}, Followers: []string{}}
+	return listedContactView{contactView: viewContact(c), Attributions: []any{}, Followers: nonNil(c.Followers)}
 }
 
 type taskView struct {
@@ -148,14 +148,10 @@ func viewEvent(a store.Appointment) eventView {
 	if a.AppointmentStatus == "cancelled" {
 		status = "cancelled"
 	}
-	users := []string{}
-	if a.AssignedUserID != "" {
-		users = append(users, a.AssignedUserID)
-	}
 	return eventView{ID: a.ID, CalendarID: a.CalendarID, Status: status, Title: a.Title,
 		AssignedUserID: a.AssignedUserID, Notes: a.Description, StartTime: a.StartTime.UTC().Format(eventTime),
 		EndTime: a.EndTime.UTC().Format(eventTime), Address: a.Address, LocationID: a.LocationID,
-		ContactID: a.ContactID, AppointmentStatus: a.AppointmentStatus, Users: users,
+		ContactID: a.ContactID, AppointmentStatus: a.AppointmentStatus, Users: appointmentUsers(a),
 		DateAdded: a.DateAdded.UTC().Format(eventTime), DateUpdated: a.DateUpdated.UTC().Format(eventTime),
 		AssignedResources: []string{}}
 }
@@ -184,4 +180,45 @@ func viewAppointment(a store.Appointment) appointmentView {
 		StartTime: a.StartTime.In(zone).Format(offsetTime), EndTime: a.EndTime.In(zone).Format(offsetTime),
 		Title: a.Title, MeetingLocationType: a.MeetingLocationType, AppointmentStatus: a.AppointmentStatus,
 		AssignedUserID: a.AssignedUserID, Address: a.Address, IsRecurring: a.RRule != "", RRule: a.RRule}
+}
+
+// calendarEventView is an appointment as the calendars service reads it
+// back (GET /calendars/events...), times in the offset it was booked in.
+type calendarEventView struct {
+	ID                string   `json:"id"`
+	Address           string   `json:"address,omitempty"`
+	Title             string   `json:"title"`
+	CalendarID        string   `json:"calendarId"`
+	LocationID        string   `json:"locationId"`
+	ContactID         string   `json:"contactId"`
+	GroupID           string   `json:"groupId"`
+	AppointmentStatus string   `json:"appointmentStatus"`
+	AssignedUserID    string   `json:"assignedUserId"`
+	Users             []string `json:"users"`
+	Description       string   `json:"description,omitempty"`
+	IsRecurring       bool     `json:"isRecurring"`
+	RRule             string   `json:"rrule,omitempty"`
+	StartTime         string   `json:"startTime"`
+	EndTime           string   `json:"endTime"`
+	DateAdded         string   `json:"dateAdded"`
+	DateUpdated       string   `json:"dateUpdated"`
+	AssignedResources []string `json:"assignedResources"`
+}
+
+func viewCalendarEvent(a store.Appointment) calendarEventView {
+	zone := time.FixedZone("", a.Offset)
+	at := func(t time.Time) string { return t.In(zone).Format(offsetTime) }
+	return calendarEventView{ID: a.ID, Address: a.Address, Title: a.Title, CalendarID: a.CalendarID,
+		LocationID: a.LocationID, ContactID: a.ContactID, AppointmentStatus: a.AppointmentStatus,
+		AssignedUserID: a.AssignedUserID, Users: appointmentUsers(a), Description: a.Description, IsRecurring: a.RRule != "",
+		RRule: a.RRule, StartTime: at(a.StartTime), EndTime: at(a.EndTime), DateAdded: at(a.DateAdded),
+		DateUpdated: at(a.DateUpdated), AssignedResources: []string{}}
+}
+
+// appointmentUsers is an appointment's owners: its assigned user, if any.
+func appointmentUsers(a store.Appointment) []string {
+	if a.AssignedUserID == "" {
+		return []string{}
+	}
+	return []string{a.AssignedUserID}
 }

@@ -388,6 +388,9 @@ func cloneContact(c Contact) Contact {
 	if c.CustomFields == nil {
 		c.CustomFields = []CustomFieldValue{}
 	}
+	c.Followers = slices.Clone(c.Followers)
+	c.Campaigns = slices.Clone(c.Campaigns)
+	c.Workflows = slices.Clone(c.Workflows)
 	c.DNDSettings = maps.Clone(c.DNDSettings)
 	c.InboundDNDSettings = maps.Clone(c.InboundDNDSettings)
 	if c.DateOfBirth != nil {

@@ -205,3 +205,20 @@ func (s *Store) Appointment(id string) (Appointment, error) {
 func (s *Store) UpdateAppointment(id string, fn func(*Appointment) error) (Appointment, error) {
 	return updateRecord(s, &s.hl.appointments, "Appointment", "", id, fn)
 }
+
+// DeleteAppointment removes an appointment, whatever its contact.
+func (s *Store) DeleteAppointment(id string) error {
+	return deleteRecord(s, &s.hl.appointments, "Appointment", "", id)
+}
+
+// LocationAppointments returns the appointments of a location's contacts for
+// which keep is true (all when keep is nil), contact by contact.
+func (s *Store) LocationAppointments(location string, keep func(Appointment) bool) []Appointment {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Appointment
+	for _, contact := range s.hl.contacts.keysOf(location) {
+		out = append(out, s.hl.appointments.selectIn(contact, keep)...)
+	}
+	return out
+}

@@ -75,9 +75,15 @@ type Contact struct {
 
 	Tags         []string           `json:"tags"`
 	CustomFields []CustomFieldValue `json:"customFields"`
-	DateOfBirth  *time.Time         `json:"dateOfBirth,omitempty"`
-	DateAdded    time.Time          `json:"dateAdded"`
-	DateUpdated  time.Time          `json:"dateUpdated"`
+	// Followers are the ids of the users who follow the contact.
+	Followers []string `json:"followers,omitempty"`
+	// Campaigns and Workflows are the ids of the campaigns and workflows
+	// the contact was added to (the twin models no campaign or workflow).
+	Campaigns   []string   `json:"campaigns,omitempty"`
+	Workflows   []string   `json:"workflows,omitempty"`
+	DateOfBirth *time.Time `json:"dateOfBirth,omitempty"`
+	DateAdded   time.Time  `json:"dateAdded"`
+	DateUpdated time.Time  `json:"dateUpdated"`
 }
 
 // Task is a task on a contact.

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,13 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 
 	must(c.AddTagsWithResponse(ctx, id, nil, highlevelapi.TagsDTO{Tags: []string{"b"}}))(t, "add-tags")
 	must(c.RemoveTagsWithResponse(ctx, id, nil, highlevelapi.TagsDTO{Tags: []string{"a"}}))(t, "remove-tags")
+	must(c.AddFollowersContactWithResponse(ctx, id, nil, highlevelapi.FollowersDTO{Followers: []string{"user-1"}}))(t, "add-followers-contact")
+	must(c.RemoveFollowersContactWithResponse(ctx, id, nil, highlevelapi.FollowersDTO{Followers: []string{"user-1"}}))(t, "remove-followers-contact")
+	must(c.AddContactToCampaignWithResponse(ctx, id, "camp-1", nil, highlevelapi.AddContactToCampaignDto{}))(t, "add-contact-to-campaign")
+	must(c.RemoveContactFromCampaignWithResponse(ctx, id, "camp-1", nil))(t, "remove-contact-from-campaign")
+	must(c.RemoveContactFromEveryCampaignWithResponse(ctx, id, nil))(t, "remove-contact-from-every-campaign")
+	must(c.AddContactToWorkflowWithResponse(ctx, id, "wf-1", nil, highlevelapi.CreateWorkflowDto{EventStartTime: ptr(start)}))(t, "add-contact-to-workflow")
+	must(c.DeleteContactFromWorkflowWithResponse(ctx, id, "wf-1", nil, highlevelapi.CreateWorkflowDto{}))(t, "delete-contact-from-workflow")
 
 	appt := must(c.CreateAppointmentWithResponse(ctx, nil, highlevelapi.AppointmentCreateSchema{
 		CalendarId: w.Calendar(), ContactId: id, LocationId: loc, StartTime: start, EndTime: ptr(start.Add(30 * time.Minute))}))(t, "create-appointment")
@@ -111,6 +119,10 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 	must(c.CreateContactAppointmentWithResponse(ctx, id, nil, highlevelapi.ContactAppointmentCreateSchema{
 		CalendarId: w.Calendar(), StartTime: start.Add(2 * time.Hour), EndTime: ptr(start.Add(150 * time.Minute))}))(t, "create-contact-appointment")
 	must(c.GetAppointmentsForContactWithResponse(ctx, id, nil))(t, "get-appointments-for-contact")
+	must(c.GetAppointmentWithResponse(ctx, appt.JSON200.Id, nil))(t, "get-appointment")
+	must(c.GetCalendarEventsWithResponse(ctx, &highlevelapi.GetCalendarEventsParams{LocationId: loc, CalendarId: ptr(w.Calendar()),
+		StartTime: strconv.FormatInt(start.UnixMilli(), 10), EndTime: strconv.FormatInt(start.Add(time.Hour).UnixMilli(), 10)}))(t, "get-calendar-events")
+	must(c.DeleteEventWithResponse(ctx, appt.JSON200.Id, nil, highlevelapi.DeleteEventJSONRequestBody{}))(t, "delete-event")
 
 	consent := highlevelapi.ChooseLocationParams{ResponseType: "code", ClientId: app.ClientID, RedirectUri: app.RedirectURI}
 	must(c.ChooseLocationWithResponse(ctx, &consent))(t, "choose-location")
