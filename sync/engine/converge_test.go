@@ -339,3 +339,29 @@ func TestConverger_OnTheQueue(t *testing.T) {
 	}
 }
 
+
+// TestConverger_UnknownOutcomeIsLookedUpBeforeACreate: Marketing 360
+// creates the follow-up task and then answers 500 (the write happened);
+// the retry finds the task by its marker and adopts it.
+func TestConverger_UnknownOutcomeIsLookedUpBeforeACreate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.tw.AddFault(`{"match":{"operation":"m360-create-task"},"effect":{"kind":"error","status":500,"after":true},"times":1}`)
+	id := h.createContact(t, 0)
+	c := h.converger(t, nil, nil, 0)
+	done := 0
+	if err := converge(t, c, h.tw.Location(), id, &done); !errors.Is(err, transport.ErrOutcomeUnknown) {
+		t.Fatalf("converge through a 500 after the write: %v; want ErrOutcomeUnknown", err)
+	}
+	e, err := h.db.Effect(context.Background(), "f1:follow-up:"+id)
+	if err != nil || e.State != state.EffectFailed || !e.OutcomeUnknown {
+		t.Fatalf("effect %+v, %v; want failed with an unknown outcome", e, err)
+	}
+	if err := converge(t, c, h.tw.Location(), id, &done); err != nil || done != 1 {
+		t.Fatalf("retry: %v, done %d", err, done)
+	}
+	wantFlows(t, h.counterpart(t, id))
+	if e, err := h.db.Effect(context.Background(), "f1:follow-up:"+id); err != nil || e.State != state.EffectDone || e.LastStatus != 0 {
+		t.Errorf("effect %+v, %v; want done, adopted (status 0)", e, err)
+	}
+}
