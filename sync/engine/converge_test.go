@@ -2,11 +2,9 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strconv"
 	"testing"
@@ -94,75 +92,13 @@ func converge(t *testing.T, c *engine.Converger, tenant, id string, done *int) e
 		Tenant: tenant, ID: id}, func(context.Context, *state.Tx) error { *done++; return nil })
 }
 
-// m360State is the part of the twins' export (GET /__admin/state) the
-// tests count.
-type m360State struct {
-	Contacts []struct {
-		ID           int64             `json:"id"`
-		FirstName    string            `json:"firstName"`
-		Email        string            `json:"email"`
-		Tags         []string          `json:"tags"`
-		CustomFields map[string]string `json:"customFields"`
-		ExternalIDs  struct {
-			GHL string `json:"ghl"`
-		} `json:"externalIds"`
-	} `json:"m360Contacts"`
-	Tasks []struct {
-		ContactID int64  `json:"contactId"`
-		Title     string `json:"title"`
-	} `json:"m360Tasks"`
-	Notes []struct {
-		ContactID int64  `json:"contactId"`
-		Body      string `json:"body"`
-	} `json:"m360Notes"`
-}
-
-// counterpart is what Marketing 360 holds for a HighLevel contact: its
-// contacts (by externalIds.ghl), and their tasks' titles and notes' bodies.
-type counterpart struct {
-	contacts     int
-	id           int64
-	email        string
-	tags         []string
-	fields       map[string]string
-	tasks, notes []string
-}
-
-func (h *harness) counterpart(t *testing.T, hlID string) counterpart {
-	t.Helper()
-	status, body := h.tw.Admin(http.MethodGet, "/__admin/state", nil)
-	var st m360State
-	if status != http.StatusOK || json.Unmarshal(body, &st) != nil {
-		t.Fatalf("export: %d %.200s", status, body)
-	}
-	var out counterpart
-	for _, c := range st.Contacts {
-		if c.ExternalIDs.GHL == hlID {
-			out.contacts++
-			out.id, out.email, out.tags, out.fields = c.ID, c.Email, c.Tags, c.CustomFields
-		}
-	}
-	for _, tk := range st.Tasks {
-		if tk.ContactID == out.id && out.id != 0 {
-			out.tasks = append(out.tasks, tk.Title)
-		}
-	}
-	for _, n := range st.Notes {
-		if n.ContactID == out.id && out.id != 0 {
-			out.notes = append(out.notes, n.Body)
-		}
-	}
-	slices.Sort(out.tasks)
-	return out
-}
-
 // wantFlows checks that hlID's counterpart is exactly one contact with the
 // follow-up task, the onboarding tasks and the welcome note of Ada.
-func wantFlows(t *testing.T, got counterpart) {
+func wantFlows(t *testing.T, got twintest.Counterpart) {
 	t.Helper()
 	want := []string{"Book the onboarding call with Ada Lovelace", "Follow up: Ada Lovelace", "Send the welcome pack to Ada Lovelace"}
-	if got.contacts != 1 || !slices.Equal(got.tasks, want) || !slices.Equal(got.notes, []string{"Welcome, Ada Lovelace!"}) {
-		t.Errorf("Marketing 360 holds %d contacts, tasks %q, notes %q; want 1, %q, one welcome note", got.contacts, got.tasks, got.notes, want)
+	if got.Contacts != 1 || !slices.Equal(got.Tasks, want) || !slices.Equal(got.Notes, []string{"Welcome, Ada Lovelace!"}) {
+		t.Errorf("Marketing 360 holds %d contacts, tasks %q, notes %q; want 1, %q, one welcome note", got.Contacts, got.Tasks, got.Notes, want)
 	}
 }
 
@@ -180,14 +116,14 @@ func TestConverger_HighLevelContactMakesItsCounterpartOnce(t *testing.T) {
 	if err := converge(t, c, h.tw.Location(), id, &done); err != nil {
 		t.Fatal(err)
 	}
-	got := h.counterpart(t, id)
+	got := h.tw.Counterpart(id)
 	wantFlows(t, got)
-	if got.email != "ada0@example.com" || !slices.Equal(got.tags, []string{"vip"}) || got.fields["address"] != "London" || got.fields["dnd"] != "false" {
-		t.Errorf("mapped fields: email %q tags %q custom fields %v", got.email, got.tags, got.fields)
+	if got.Email != "ada0@example.com" || !slices.Equal(got.Tags, []string{"vip"}) || got.Fields["address"] != "London" || got.Fields["dnd"] != "false" {
+		t.Errorf("mapped fields: email %q tags %q custom fields %v", got.Email, got.Tags, got.Fields)
 	}
 	m, err := h.db.MappingByHighLevel(context.Background(), engine.EntityContact, h.tw.Location(), id)
-	if err != nil || m.M360ID != strconv.FormatInt(got.id, 10) || m.M360Hash == "" {
-		t.Errorf("mapping %+v, %v; want one to %d with a hash", m, err, got.id)
+	if err != nil || m.M360ID != strconv.FormatInt(got.ID, 10) || m.M360Hash == "" {
+		t.Errorf("mapping %+v, %v; want one to %d with a hash", m, err, got.ID)
 	}
 
 	creates := h.tw.Count("") // every request so far
@@ -213,10 +149,10 @@ func TestConverger_HighLevelContactMakesItsCounterpartOnce(t *testing.T) {
 	if err := converge(t, c, h.tw.Location(), id, &done); err != nil {
 		t.Fatal(err)
 	}
-	got = h.counterpart(t, id)
+	got = h.tw.Counterpart(id)
 	wantFlows(t, got)
-	if !slices.Equal(got.tags, tags) {
-		t.Errorf("tags after the update: %q; want %q", got.tags, tags)
+	if !slices.Equal(got.Tags, tags) {
+		t.Errorf("tags after the update: %q; want %q", got.Tags, tags)
 	}
 }
 
@@ -266,7 +202,7 @@ func TestConverger_CrashAtEachStepLosesAndDuplicatesNothing(t *testing.T) {
 				if err != nil || done != 1 {
 					t.Fatalf("round %d (%s): after the restart: %v, done %d", i, key, err, done)
 				}
-				wantFlows(t, h.counterpart(t, id))
+				wantFlows(t, h.tw.Counterpart(id))
 			}
 		})
 	}
@@ -294,8 +230,8 @@ func TestConverger_InflightEffectOfALiveWorkerIsNotRaced(t *testing.T) {
 	if !errors.Is(err, engine.ErrEffectBusy) || done != 0 {
 		t.Fatalf("converge beside a live effect: %v, done %d; want ErrEffectBusy", err, done)
 	}
-	if got := h.counterpart(t, id); len(got.tasks) != 0 {
-		t.Errorf("tasks %q; want none yet", got.tasks)
+	if got := h.tw.Counterpart(id); len(got.Tasks) != 0 {
+		t.Errorf("tasks %q; want none yet", got.Tasks)
 	}
 }
 
@@ -333,12 +269,11 @@ func TestConverger_OnTheQueue(t *testing.T) {
 	if list := jobs(t, q, engine.KindConverge); len(list) != 1 || list[0].State != "completed" {
 		t.Errorf("jobs %+v; want one, completed (the three coalesced)", list)
 	}
-	wantFlows(t, h.counterpart(t, id))
+	wantFlows(t, h.tw.Counterpart(id))
 	if _, err := h.db.MappingByHighLevel(context.Background(), engine.EntityContact, h.tw.Location(), id); err != nil {
 		t.Errorf("mapping: %v", err)
 	}
 }
-
 
 // TestConverger_UnknownOutcomeIsLookedUpBeforeACreate: Marketing 360
 // creates the follow-up task and then answers 500 (the write happened);
@@ -360,7 +295,7 @@ func TestConverger_UnknownOutcomeIsLookedUpBeforeACreate(t *testing.T) {
 	if err := converge(t, c, h.tw.Location(), id, &done); err != nil || done != 1 {
 		t.Fatalf("retry: %v, done %d", err, done)
 	}
-	wantFlows(t, h.counterpart(t, id))
+	wantFlows(t, h.tw.Counterpart(id))
 	if e, err := h.db.Effect(context.Background(), "f1:follow-up:"+id); err != nil || e.State != state.EffectDone || e.LastStatus != 0 {
 		t.Errorf("effect %+v, %v; want done, adopted (status 0)", e, err)
 	}
