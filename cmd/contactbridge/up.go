@@ -28,7 +28,7 @@ func newUpCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `Starts the HighLevel and Marketing 360 twins with the default data set, and the
 sync connected to them with their default credentials, the twin's HighLevel
 webhooks subscribed to the sync's receiver; all on loopback, in one process,
-until Ctrl-C. It prints what to try: a curl line that creates a HighLevel
+until Ctrl-C. It prints the twins' credentials as mock does, then what to try: a curl line that creates a HighLevel
 contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,7 +36,8 @@ contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 			if err != nil {
 				return usageErrorf(cmd, "%w", err)
 			}
-			cfg.LogLevel = level
+			// The sync checks webhook timestamps against the real time.
+			cfg.LogLevel, cfg.ClockMode = level, "real"
 			if err := checkMockConfig(&cfg, false); err != nil {
 				return usageErrorf(cmd, "%w", err)
 			}
@@ -49,6 +50,7 @@ contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.HighLevel.Addr, "addr", cfg.HighLevel.Addr, "address of the HighLevel twin (loopback)")
 	f.StringVar(&cfg.M360.Addr, "m360-addr", cfg.M360.Addr, "address of the Marketing 360 twin (loopback)")
+	f.Uint64Var(&cfg.Seed, "seed", 0, "seed for the twins' ids, secrets and keys (the clock stays real)")
 	f.StringVar(&listen, "listen", syncrun.DefaultListen, "address of the sync's webhook receiver (loopback)")
 	f.StringVar(&db, "db", defaultSyncDB, "the sync's database file (SQLite); kept across runs, so a restart makes nothing twice")
 	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")
@@ -59,7 +61,7 @@ contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 // HighLevel webhooks to the sync, prints what to try and runs until ctx
 // ends; then it stops the sync and the twins.
 func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
-	srv, _, _, err := startTwins(cfg, logger)
+	srv, opts, _, err := startTwins(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -73,6 +75,7 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 		if err := subscribe(ctx, srv, s.URL()+receiver.PathHighLevel); err != nil {
 			return err
 		}
+		printBanner(stdout, srv, opts)
 		return printUp(stdout, srv, s)
 	})
 }

@@ -66,10 +66,14 @@ func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
 			"--db", filepath.Join(t.TempDir(), "sync.db"), "--log-level", "error"}, pw, io.Discard)
 		pw.Close()
 	}()
+	// The curl lines after the twins' banner, under "contactbridge up:".
 	var curls []string
+	up := false
 	sc := bufio.NewScanner(pr)
 	for len(curls) < 3 && sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "curl ") {
+		line := strings.TrimSpace(sc.Text())
+		up = up || strings.HasPrefix(line, "contactbridge up:")
+		if up && strings.HasPrefix(line, "curl ") {
 			curls = append(curls, line)
 		}
 	}
