@@ -1,6 +1,6 @@
-# contactbridge: make run builds the binary and runs the twins on the embedded
-# defaults (ARGS passes flags: make run ARGS='--seed 42'); make test is what CI
-# runs.
+# contactbridge: make run builds the binary and runs `contactbridge up`: both
+# twins on the embedded defaults and the sync connected to them (ARGS passes
+# flags: make run ARGS='--seed 42'); make test is what CI runs.
 GO ?= go
 BIN := bin/contactbridge
 
@@ -27,7 +27,7 @@ ARGS ?=
 # The binary replaces make's shell (exec), so Ctrl-C or a kill of make stops
 # the twins; go run would leave its child holding the ports.
 run: build
-	exec ./$(BIN) mock $(ARGS)
+	exec ./$(BIN) up $(ARGS)
 
 vet:
 	$(GO) vet ./...

@@ -164,8 +164,23 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	opts := cfg.Options
 	logger := newLogger(cmd, stderr, level)
+	srv, opts, data, err := startTwins(cfg, logger)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, srv, opts)
+	logger.Info("twins serving", logkey.HighLevel, srv.HighLevel.URL(), logkey.M360, srv.M360.URL(), logkey.Data, data,
+		logkey.Strict, opts.Strict, logkey.Limits, opts.HighLevel.Limits.Enabled)
+	<-cmd.Context().Done()
+	logger.Info("shutting down")
+	return srv.Close()
+}
+
+// startTwins starts the twins of cfg with their data, and returns them,
+// the options they run with and a description of the data.
+func startTwins(cfg mockConfig, logger *slog.Logger) (*mock.Server, mock.Options, string, error) {
+	opts := cfg.Options
 	opts.Logger = logger
 	data := "none (--empty)"
 	switch {
@@ -182,7 +197,7 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 	case !cfg.Empty:
 		fo, err := fixtures.Scenario(cfg.Scenario)
 		if err != nil {
-			return err
+			return nil, opts, "", err
 		}
 		fo.Seed = max(opts.Seed, 1)
 		opts.Data = func(loc store.Location, acct store.M360Account) (store.State, error) {
@@ -194,14 +209,9 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {
-		return err
+		return nil, opts, "", err
 	}
-	printBanner(stdout, srv, opts)
-	logger.Info("twins serving", logkey.HighLevel, srv.HighLevel.URL(), logkey.M360, srv.M360.URL(), logkey.Data, data,
-		logkey.Strict, opts.Strict, logkey.Limits, opts.HighLevel.Limits.Enabled)
-	<-cmd.Context().Done()
-	logger.Info("shutting down")
-	return srv.Close()
+	return srv, opts, data, nil
 }
 
 func isLoopback(addr string) bool {

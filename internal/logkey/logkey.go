@@ -51,4 +51,5 @@ const (
 	Entity = "entity" // the id of the record an event is about
 	Job    = "job"    // a queue job's id
 	Tenant = "tenant" // a HighLevel location or Marketing 360 account
+	Effect = "effect" // an effect's key in the sync's ledger (welcome-note:<hlContactId>)
 )

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -317,4 +318,60 @@ func (c *Clock) Sleeps() []time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]time.Duration(nil), c.sleeps...)
+}
+
+// Export is the twins' whole state, read through the admin API (GET
+// /__admin/state) as a person would.
+func (w *Twin) Export() store.State {
+	w.tb.Helper()
+	status, body := w.Admin(http.MethodGet, "/__admin/state", nil)
+	var st store.State
+	if status != http.StatusOK {
+		w.tb.Fatalf("twintest: export: %d %.200s", status, body)
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		w.tb.Fatalf("twintest: export: %v", err)
+	}
+	return st
+}
+
+// Counterpart is what Marketing 360 holds for a HighLevel contact: the
+// contacts whose externalIds.ghl is its id, and the last one's fields,
+// tasks' titles (sorted) and notes' bodies.
+type Counterpart struct {
+	Contacts     int
+	ID           int64
+	Email        string
+	Tags         []string
+	Fields       map[string]string
+	Tasks, Notes []string
+}
+
+// Counterpart returns what Marketing 360 holds for HighLevel contact hlID,
+// from the export.
+func (w *Twin) Counterpart(hlID string) Counterpart {
+	w.tb.Helper()
+	st := w.Export()
+	var out Counterpart
+	for _, c := range st.M360Contacts {
+		if c.ExternalIDs.GHL == hlID {
+			out.Contacts++
+			out.ID, out.Email, out.Tags, out.Fields = c.ID, c.Email, c.Tags, c.CustomFields
+		}
+	}
+	if out.ID == 0 {
+		return out
+	}
+	for _, t := range st.M360Tasks {
+		if t.ContactID == out.ID {
+			out.Tasks = append(out.Tasks, t.Title)
+		}
+	}
+	for _, n := range st.M360Notes {
+		if n.ContactID == out.ID {
+			out.Notes = append(out.Notes, n.Body)
+		}
+	}
+	slices.Sort(out.Tasks)
+	return out
 }

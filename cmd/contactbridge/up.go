@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/receiver"
+	syncrun "github.com/contactbridge/contactbridge/sync/run"
+)
+
+func newUpCmd(stdout, stderr io.Writer) *cobra.Command {
+	cfg := defaultMockConfig()
+	var listen, db, level string
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run both twins with the default data and the sync connected to them, in one process",
+		Long: `Starts the HighLevel and Marketing 360 twins with the default data set, and the
+sync connected to them with their default credentials, the twin's HighLevel
+webhooks subscribed to the sync's receiver; all on loopback, in one process,
+until Ctrl-C. It prints the twins' credentials as mock does, then what to try: a curl line that creates a HighLevel
+contact, and one that shows the Marketing 360 tasks the sync made for it.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lv, err := logLevel(level)
+			if err != nil {
+				return usageErrorf(cmd, "%w", err)
+			}
+			// The sync checks webhook timestamps against the real time.
+			cfg.LogLevel, cfg.ClockMode = level, "real"
+			if err := checkMockConfig(&cfg, false); err != nil {
+				return usageErrorf(cmd, "%w", err)
+			}
+			if !isLoopback(listen) {
+				return usageErrorf(cmd, "--listen %s: the receiver binds to loopback only", listen)
+			}
+			return runUp(cmd.Context(), cfg, listen, db, newLogger(cmd, stderr, lv), stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.HighLevel.Addr, "addr", cfg.HighLevel.Addr, "address of the HighLevel twin (loopback)")
+	f.StringVar(&cfg.M360.Addr, "m360-addr", cfg.M360.Addr, "address of the Marketing 360 twin (loopback)")
+	f.Uint64Var(&cfg.Seed, "seed", 0, "seed for the twins' ids, secrets and keys (the clock stays real)")
+	f.StringVar(&listen, "listen", syncrun.DefaultListen, "address of the sync's webhook receiver (loopback)")
+	f.StringVar(&db, "db", defaultSyncDB, "the sync's database file (SQLite); kept across runs, so a restart makes nothing twice")
+	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+// runUp starts the twins, then the sync on them, subscribes the twin's
+// HighLevel webhooks to the sync, prints what to try and runs until ctx
+// ends; then it stops the sync and the twins.
+func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
+	srv, opts, _, err := startTwins(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, srv.Close()) }()
+	d := srv.Defaults()
+	sc := syncrun.Config{DB: db, Listen: listen, Flows: engine.DefaultFlows(), Logger: logger,
+		HighLevel: syncrun.HighLevel{BaseURL: srv.HighLevel.URL(), Token: d.HighLevel.Token, Location: d.HighLevel.Location.ID,
+			WebhookKey: srv.Webhooks().Keys().Public().Ed25519},
+		M360: syncrun.M360{BaseURL: srv.M360.URL(), ClientID: d.M360.Key.ClientID, ClientSecret: d.M360.Key.ClientSecret}}
+	return runSync(ctx, sc, func(s *syncrun.Sync) error {
+		if err := subscribe(ctx, srv, s.URL()+receiver.PathHighLevel); err != nil {
+			return err
+		}
+		printBanner(stdout, srv, opts)
+		return printUp(stdout, srv, s)
+	})
+}
+
+// subscribe sets the default app's webhook URL on the HighLevel twin, through
+// its admin API as a person would.
+func subscribe(ctx context.Context, srv *mock.Server, url string) error {
+	body, err := json.Marshal(map[string]string{"url": url})
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
+		srv.HighLevel.URL()+"/__admin/webhooks/highlevel/"+srv.Defaults().HighLevel.App.ClientID, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := srv.HighLevel.Client().Do(req)
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return fmt.Errorf("subscribe: %d %s", res.StatusCode, msg)
+	}
+	return nil
+}
+
+func printUp(w io.Writer, srv *mock.Server, s *syncrun.Sync) error {
+	d := srv.Defaults()
+	_, err := fmt.Fprintf(w, `contactbridge up: the twins and the sync, on loopback (Ctrl-C stops all)
+  HighLevel twin        %[1]s   (admin and dashboard: %[1]s/__admin/ui)
+  Marketing 360 twin    %[2]s/v1
+  sync receiver         %[3]s%[4]s (subscribed)
+
+Create a HighLevel contact:
+  curl -s -X POST '%[1]s/contacts/' -H 'Authorization: Bearer %[5]s' -H 'Version: 2021-07-28' -H 'Content-Type: application/json' -d '{"locationId":"%[6]s","firstName":"Ada","lastName":"Lovelace","email":"ada.up@example.com"}'
+Then see its Marketing 360 contact (externalIds.ghl is the HighLevel id) and the tasks the sync made:
+  curl -s -u '%[7]s:%[8]s' '%[2]s/v1/contacts?email=ada.up@example.com'
+  curl -s -u '%[7]s:%[8]s' '%[2]s/v1/tasks?updatedSince=%[9]d'
+`, srv.HighLevel.URL(), srv.M360.URL(), s.URL(), receiver.PathHighLevel, d.HighLevel.Token, d.HighLevel.Location.ID,
+		d.M360.Key.ClientID, d.M360.Key.ClientSecret, time.Now().Unix())
+	return err
+}

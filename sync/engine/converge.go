@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/m360api"
+	"github.com/contactbridge/contactbridge/sync/state"
+)
+
+// Sides and entity kinds of Converge jobs (as sync/receiver names them).
+const (
+	SideHighLevel = state.OriginHighLevel
+	SideM360      = state.OriginM360
+	EntityContact = "contact"
+	EntityTask    = "task"
+	EntityNote    = "note"
+)
+
+// DefaultStaleAfter is how long an effect may be inflight before it is taken
+// for a crashed try: longer than a request's timeout (transport's
+// DefaultTimeout, 30 s) with a margin, so that a request still being
+// served is not raced by a second one.
+const DefaultStaleAfter = time.Minute
+
+// ConvergerConfig configures a Converger. DB and both clients are needed.
+type ConvergerConfig struct {
+	DB        *state.DB
+	HighLevel *highlevelapi.ClientWithResponses
+	M360      *m360api.ClientWithResponses
+	Flows     Flows
+	// StaleAfter: see DefaultStaleAfter (0 means it).
+	StaleAfter time.Duration
+	// Now tells the time (nil: time.Now).
+	Now func() time.Time
+	// Hook is called at each step of each effect (nil: none); tests crash
+	// the worker with it.
+	Hook   Hook
+	Logger *slog.Logger
+}
+
+// Converger works Converge jobs: it re-reads the entity a job names and
+// brings its counterparts in line with it, through the effects ledger for
+// every create.
+type Converger struct {
+	db         *state.DB
+	hl         *highlevelapi.ClientWithResponses
+	m360       *m360api.ClientWithResponses
+	flows      Flows
+	staleAfter time.Duration
+	now        func() time.Time
+	hook       Hook
+	log        *slog.Logger
+}
+
+// NewConverger checks cfg and makes a Converger.
+func NewConverger(cfg ConvergerConfig) (*Converger, error) {
+	if cfg.DB == nil || cfg.HighLevel == nil || cfg.M360 == nil {
+		return nil, fmt.Errorf("%w: a converger needs DB, HighLevel and M360", ErrInvalidConfig)
+	}
+	flows, err := cfg.Flows.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Converger{db: cfg.DB, hl: cfg.HighLevel, m360: cfg.M360, flows: flows, staleAfter: cfg.StaleAfter,
+		now: cfg.Now, hook: cfg.Hook, log: cfg.Logger}
+	if c.staleAfter <= 0 {
+		c.staleAfter = DefaultStaleAfter
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.hook == nil {
+		c.hook = noHook
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.log = c.log.With(logkey.Component, "converge")
+	return c, nil
+}
+
+// Worker is the queue's worker of Converge jobs.
+func (c *Converger) Worker() Worker {
+	return Worker{Kind: KindConverge, Work: func(ctx context.Context, job *Job) error {
+		var a Converge
+		if err := job.Decode(&a); err != nil {
+			return err
+		}
+		return c.Converge(ctx, a, job.Complete)
+	}}
+}
+
+// Converge brings the counterparts of the entity a names in line with its
+// current state, and calls complete in the transaction that records the
+// outcome (the job's completion). An entity no flow is about completes at
+// once, with a log line.
+func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) error {
+	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
+	switch {
+	case a.Side == SideHighLevel && a.EntityKind == EntityContact && c.flows.Contacts:
+		return c.highLevelContact(ctx, log, a, complete)
+	default:
+		log.DebugContext(ctx, "no flow for this entity; nothing to do")
+		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+	}
+}
+
+// highLevelContact is flows 1 and 2: the Marketing 360 contact of a
+// HighLevel contact, created or updated to its mapped fields, its
+// follow-up task, and (once ever) its onboarding tasks and welcome note.
+func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+	res, err := highlevelapi.OK(c.hl.GetContactWithResponse(ctx, a.ID, &highlevelapi.GetContactParams{Version: highlevelapi.GetContactParamsVersionN20210728}))
+	switch {
+	case highlevelapi.IsNotFound(err):
+		log.InfoContext(ctx, "HighLevel contact is gone; nothing to sync")
+		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+	case err != nil:
+		return fmt.Errorf("engine: read HighLevel contact %s: %w", a.ID, err)
+	}
+	hl := res.JSON200.Contact
+	if hl.Deleted != nil && *hl.Deleted {
+		log.InfoContext(ctx, "HighLevel contact is deleted; nothing to sync")
+		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+	}
+	want := desiredContact(hl)
+	hash, err := contactHash(want)
+	if err != nil {
+		return err
+	}
+	m, err := c.db.MappingByHighLevel(ctx, EntityContact, a.Tenant, hl.Id)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("engine: contact %s: %w", hl.Id, err)
+	}
+	contact, children := c.flows.contactPlans(hl.Id, contactName(hl))
+	if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+hl.Id, append([]plan{contact}, children...)); err != nil {
+		return err
+	}
+	m360ID := m.M360ID
+	if m360ID == "" || m.M360Hash != hash {
+		if m360ID, err = c.upsertM360Contact(ctx, log, m.M360ID, contact.key, want); err != nil {
+			return err
+		}
+	}
+	if m360ID == "" {
+		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+	}
+	id, err := parseM360ID(m360ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range children {
+		if _, err := c.runEffect(ctx, p.key, c.effectCall(id, p)); err != nil {
+			return err
+		}
+	}
+	ver := ""
+	if hl.DateUpdated != nil {
+		ver = *hl.DateUpdated
+	}
+	return c.db.Tx(ctx, func(tx *state.Tx) error {
+		next := state.Mapping{ID: m.ID, Kind: EntityContact, Tenant: a.Tenant, HLID: hl.Id, M360ID: m360ID,
+			Origin: state.OriginHighLevel, HLHash: hash, M360Hash: hash, HLVersion: ver, M360Version: m.M360Version,
+			UpdatedAt: c.now()}
+		if m.ID == 0 {
+			if _, err := tx.CreateMapping(ctx, next); err != nil {
+				return fmt.Errorf("engine: contact %s: %w", hl.Id, err)
+			}
+		} else if err := tx.UpdateMapping(ctx, next); err != nil {
+			return fmt.Errorf("engine: contact %s: %w", hl.Id, err)
+		}
+		return complete(ctx, tx)
+	})
+}

@@ -1,0 +1,179 @@
+// Package run wires the sync into one running service: the state
+// database, the webhook receiver on loopback, the work queue and its
+// converge workers, over clients of both APIs. `contactbridge sync run`
+// and `contactbridge up` start it.
+package run
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/m360api"
+	"github.com/contactbridge/contactbridge/sync/receiver"
+	"github.com/contactbridge/contactbridge/sync/state"
+	"github.com/contactbridge/contactbridge/sync/transport"
+)
+
+// DefaultListen is the receiver's address by default.
+const DefaultListen = "127.0.0.1:8790"
+
+// ErrInvalidConfig is wrapped by every error a bad Config gives.
+var ErrInvalidConfig = errors.New("run: invalid config")
+
+// HighLevel is the HighLevel connection: a Private Integration Token of
+// one location, and the key its webhooks are signed with.
+type HighLevel struct {
+	BaseURL  string // "" means the live API
+	Token    string
+	Location string
+	// WebhookKey is the PEM public key (Ed25519) of x-ghl-signature.
+	WebhookKey string
+}
+
+// M360 is the Marketing 360 connection: an API key, and the secrets of
+// its webhook subscriptions.
+type M360 struct {
+	BaseURL                string // "" means the live API
+	ClientID, ClientSecret string
+	WebhookSecrets         []string
+}
+
+// Config configures the sync. Zero fields take defaults.
+type Config struct {
+	// DB is the state database's file.
+	DB string
+	// Listen is the receiver's address (DefaultListen when "").
+	Listen    string
+	HighLevel HighLevel
+	M360      M360
+	Flows     engine.Flows
+	// Queue tunes the work queue (its Workers are set here).
+	Queue engine.Config
+	// Base sends the API requests (nil: http.DefaultTransport).
+	Base   http.RoundTripper
+	Clock  transport.Clock // nil: the system clock
+	Logger *slog.Logger
+}
+
+// Sync is the running sync.
+type Sync struct {
+	db    *state.DB
+	queue *engine.River
+	rcv   *receiver.Receiver
+	ln    net.Listener
+	srv   *http.Server
+	// served is the receiver's Serve outcome.
+	served chan error
+	log    *slog.Logger
+}
+
+// Start opens the database, starts the queue's workers and the receiver,
+// and returns the running sync; Close stops it.
+func Start(ctx context.Context, cfg Config) (*Sync, error) {
+	if cfg.DB == "" || cfg.HighLevel.Token == "" || cfg.HighLevel.Location == "" || cfg.M360.ClientID == "" {
+		return nil, fmt.Errorf("%w: the database, a HighLevel token and location and a Marketing 360 key are needed", ErrInvalidConfig)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = transport.SystemClock{}
+	}
+	var hlKey ed25519.PublicKey
+	if cfg.HighLevel.WebhookKey != "" {
+		k, err := receiver.ParsePublicKey(cfg.HighLevel.WebhookKey)
+		ek, ok := k.(ed25519.PublicKey)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("%w: the HighLevel webhook key is not an Ed25519 PEM public key (%v)", ErrInvalidConfig, err)
+		}
+		hlKey = ek
+	}
+	hlStack := transport.New(transport.Config{Auth: &transport.Bearer{Token: cfg.HighLevel.Token, Location: cfg.HighLevel.Location},
+		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.Base})
+	hl, err := highlevelapi.New(cfg.HighLevel.BaseURL, hlStack.Client())
+	if err != nil {
+		return nil, err
+	}
+	mStack := transport.New(transport.Config{Auth: &transport.Basic{ClientID: cfg.M360.ClientID, ClientSecret: cfg.M360.ClientSecret},
+		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.Base})
+	m, err := m360api.New(cfg.M360.BaseURL, mStack.Client())
+	if err != nil {
+		return nil, err
+	}
+
+	db, err := state.Open(ctx, cfg.DB, state.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s := &Sync{db: db, served: make(chan error, 1), log: cfg.Logger.With(logkey.Component, "sync")}
+	if err := s.start(ctx, cfg, hl, m, hlKey); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return s, nil
+}
+
+// start starts the queue and the receiver on s.db.
+func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWithResponses, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {
+	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: s.db, HighLevel: hl, M360: m, Flows: cfg.Flows,
+		Now: cfg.Clock.Now, Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	qc := cfg.Queue
+	qc.Workers = []engine.Worker{conv.Worker()}
+	if s.queue, err = engine.NewRiver(ctx, s.db, qc, cfg.Logger); err != nil {
+		return err
+	}
+	if s.rcv, err = receiver.New(receiver.Config{DB: s.db, Queue: s.queue, HighLevelKey: hlKey,
+		M360Secrets: cfg.M360.WebhookSecrets, Now: cfg.Clock.Now, Logger: cfg.Logger}); err != nil {
+		return err
+	}
+	if err := s.queue.Start(ctx); err != nil {
+		return err
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return errors.Join(fmt.Errorf("run: listen: %w", err), s.queue.Stop(context.WithoutCancel(ctx)))
+	}
+	s.srv = &http.Server{Handler: s.rcv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.served <- s.srv.Serve(s.ln) }()
+	s.log.InfoContext(ctx, "sync running", logkey.URL, s.URL())
+	return nil
+}
+
+// Addr is the receiver's address (host:port).
+func (s *Sync) Addr() string { return s.ln.Addr().String() }
+
+// URL is the receiver's base URL; the webhook endpoints are under it at
+// receiver.PathHighLevel and receiver.PathM360.
+func (s *Sync) URL() string { return "http://" + s.Addr() }
+
+// Receiver returns the receiver, for its counters.
+func (s *Sync) Receiver() *receiver.Receiver { return s.rcv }
+
+// Close stops accepting webhooks (the ones being stored finish), lets the
+// running jobs finish until ctx ends (then cancels them: they are tried
+// again at the next start), and closes the database. No job is lost: each
+// is in the database until it completes.
+func (s *Sync) Close(ctx context.Context) error {
+	errShutdown := s.srv.Shutdown(ctx)
+	if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
+		errShutdown = errors.Join(errShutdown, err)
+	}
+	errs := errors.Join(errShutdown, s.queue.Stop(ctx), s.db.Close())
+	if errs != nil {
+		return fmt.Errorf("run: close: %w", errs)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package run_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/openapi"
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/internal/twintest"
+	"github.com/contactbridge/contactbridge/sync/receiver"
+	"github.com/contactbridge/contactbridge/sync/run"
+	"github.com/contactbridge/contactbridge/sync/transport"
+)
+
+// wait bounds every wait for what the sync does at once.
+const wait = 30 * time.Second
+
+// TestSync_WebhookToMarketing360: the twins on loopback deliver their
+// webhooks (each twice, ContactCreate followed by ContactUpdate) to a
+// running sync; each new HighLevel contact gets its Marketing 360 contact,
+// tasks and welcome note once; after a restart on the same database,
+// nothing is made again.
+func TestSync_WebhookToMarketing360(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tw := twintest.New(t, twintest.Options{Listen: true})
+	status, pem := tw.Admin(http.MethodGet, "/__admin/webhooks/keys/ed25519.pem", nil)
+	if status != http.StatusOK {
+		t.Fatalf("webhook key: %d %s", status, pem)
+	}
+	id, secret := tw.M360Key()
+	cfg := run.Config{DB: filepath.Join(t.TempDir(), "sync.db"), Listen: "127.0.0.1:0",
+		HighLevel: run.HighLevel{BaseURL: tw.HighLevelURL(), Token: tw.PIT(), Location: tw.Location(), WebhookKey: string(pem)},
+		M360:      run.M360{BaseURL: tw.M360URL(), ClientID: id, ClientSecret: secret},
+		Flows:     engine.DefaultFlows(), Queue: engine.Config{PollInterval: 20 * time.Millisecond},
+		Base: tw.Base(), Clock: tw.Clock(), Logger: slog.New(slog.DiscardHandler)}
+	s, err := run.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/highlevel/"+tw.App().ClientID,
+		map[string]string{"url": s.URL() + receiver.PathHighLevel}); status != http.StatusOK {
+		t.Fatalf("subscribe: %d %s", status, body)
+	}
+	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings",
+		map[string]any{"duplicates": 1, "updateAfterCreate": true}); status != http.StatusOK {
+		t.Fatalf("webhook settings: %d %s", status, body)
+	}
+
+	stack := transport.New(transport.Config{Auth: &transport.Bearer{Token: tw.PIT(), Location: tw.Location()},
+		Specs: []*openapi.Spec{tw.HighLevelSpec()}, Strict: true, Clock: tw.Clock(), Base: tw.Base()})
+	hl, err := highlevelapi.New(tw.HighLevelURL(), stack.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 3 {
+		first, email := fmt.Sprint("Grace", i), fmt.Sprintf("grace%d@example.com", i)
+		res, err := highlevelapi.OK(hl.CreateContactWithResponse(ctx, &highlevelapi.CreateContactParams{Version: highlevelapi.CreateContactParamsVersionN20210728},
+			highlevelapi.CreateContactDto{LocationId: tw.Location(), FirstName: &first, Email: &email}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.JSON201.Contact.Id)
+	}
+	complete := func(c twintest.Counterpart) bool { return c.Contacts == 1 && len(c.Tasks) == 3 && len(c.Notes) == 1 }
+	waitFor(t, func() bool {
+		for _, id := range ids {
+			if !complete(tw.Counterpart(id)) {
+				return false
+			}
+		}
+		return true
+	})
+	if n := s.Receiver().Counts().Duplicates; n == 0 {
+		t.Errorf("the receiver saw no duplicate delivery; the toggle is off?")
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A restart on the same database resumes without making anything again.
+	s, err = run.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if c := tw.Counterpart(id); !complete(c) || !slices.Contains(c.Tasks, fmt.Sprint("Follow up: Grace", i)) {
+			t.Errorf("contact %s: %+v; want one contact, 3 tasks (a follow-up), 1 note", id, c)
+		}
+	}
+}
+
+// waitFor checks cond at each tick until it holds, for at most wait.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(wait)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the condition did not hold in time")
+		}
+	}
+}
