@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -165,7 +166,7 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	logger := newLogger(cmd, stderr, level)
-	srv, opts, data, err := startTwins(cfg, logger)
+	srv, opts, data, stop, err := startTwins(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -174,30 +175,31 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 		logkey.Strict, opts.Strict, logkey.Limits, opts.HighLevel.Limits.Enabled)
 	<-cmd.Context().Done()
 	logger.Info("shutting down")
-	return srv.Close()
+	return stop()
 }
 
 // startTwins starts the twins of cfg with their data, and returns them,
-// the options they run with and a description of the data.
-func startTwins(cfg mockConfig, logger *slog.Logger) (*mock.Server, mock.Options, string, error) {
+// the options they run with, a description of the data and stop, which
+// closes them and removes what they started from when it was made for them.
+func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Options, _ string, stop func() error, _ error) {
 	opts := cfg.Options
 	opts.Logger = logger
 	data := "none (--empty)"
+	var made string // a state file made from a data set, for reset too
 	switch {
 	case opts.StateFile != "" && isDataSet(opts.StateFile):
 		// A data set of fixtures generate: the twins start from its state.
 		file, name, err := dataSetState(opts.StateFile, "")
 		if err != nil {
-			return err
+			return nil, opts, "", nil, err
 		}
-		defer os.Remove(file)
-		opts.StateFile, data = file, name
+		made, opts.StateFile, data = file, file, name
 	case opts.StateFile != "":
 		data = "state " + opts.StateFile
 	case !cfg.Empty:
 		fo, err := fixtures.Scenario(cfg.Scenario)
 		if err != nil {
-			return nil, opts, "", err
+			return nil, opts, "", nil, err
 		}
 		fo.Seed = max(opts.Seed, 1)
 		opts.Data = func(loc store.Location, acct store.M360Account) (store.State, error) {
@@ -207,11 +209,17 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (*mock.Server, mock.Options
 		}
 		data = "scenario " + cfg.Scenario
 	}
+	remove := func() error {
+		if made == "" {
+			return nil
+		}
+		return os.Remove(made)
+	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {
-		return nil, opts, "", err
+		return nil, opts, "", nil, errors.Join(err, remove())
 	}
-	return srv, opts, data, nil
+	return srv, opts, data, func() error { return errors.Join(srv.Close(), remove()) }, nil
 }
 
 func isLoopback(addr string) bool {

@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/contactbridge/contactbridge/adminapi"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/receiver"
@@ -61,18 +59,18 @@ contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 // HighLevel webhooks to the sync, prints what to try and runs until ctx
 // ends; then it stops the sync and the twins.
 func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
-	srv, opts, _, err := startTwins(cfg, logger)
+	srv, opts, _, stop, err := startTwins(cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, srv.Close()) }()
+	defer func() { err = errors.Join(err, stop()) }()
 	d := srv.Defaults()
 	sc := syncrun.Config{DB: db, Listen: listen, Flows: engine.DefaultFlows(), Logger: logger,
 		HighLevel: syncrun.HighLevel{BaseURL: srv.HighLevel.URL(), Token: d.HighLevel.Token, Location: d.HighLevel.Location.ID,
 			WebhookKey: srv.Webhooks().Keys().Public().Ed25519},
 		M360: syncrun.M360{BaseURL: srv.M360.URL(), ClientID: d.M360.Key.ClientID, ClientSecret: d.M360.Key.ClientSecret}}
 	return runSync(ctx, sc, func(s *syncrun.Sync) error {
-		if err := subscribe(ctx, srv, s.URL()+receiver.PathHighLevel); err != nil {
+		if err := subscribe(ctx, srv, opts.Admin.Token, s.URL()+receiver.PathHighLevel); err != nil {
 			return err
 		}
 		printBanner(stdout, srv, opts)
@@ -82,25 +80,10 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 
 // subscribe sets the default app's webhook URL on the HighLevel twin, through
 // its admin API as a person would.
-func subscribe(ctx context.Context, srv *mock.Server, url string) error {
-	body, err := json.Marshal(map[string]string{"url": url})
-	if err != nil {
+func subscribe(ctx context.Context, srv *mock.Server, adminToken, url string) error {
+	admin := &adminapi.Client{BaseURL: srv.HighLevel.URL(), Token: adminToken, HTTPClient: srv.HighLevel.Client()}
+	if _, err := admin.SubscribeHighLevel(ctx, srv.Defaults().HighLevel.App.ClientID, url, nil); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut,
-		srv.HighLevel.URL()+"/__admin/webhooks/highlevel/"+srv.Defaults().HighLevel.App.ClientID, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := srv.HighLevel.Client().Do(req)
-	if err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return fmt.Errorf("subscribe: %d %s", res.StatusCode, msg)
 	}
 	return nil
 }
