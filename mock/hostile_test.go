@@ -1,0 +1,178 @@
+package mock_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// The hostile-input suite (issue 12): each class of bad input, against both
+// twins and the admin API.
+
+// deepBody is a JSON object nested n objects deep, about 6n bytes.
+func deepBody(n int) string {
+	return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n)
+}
+
+// hostileTargets sends body to a body-taking operation of each API: the
+// HighLevel and Marketing 360 contact creates and the admin clock.
+func hostileTargets(t *testing.T) (*twinEnv, *m360Env, []struct {
+	name string
+	send func(body string) apiResponse
+}) {
+	t.Helper()
+	hl := newTwin(t)
+	m := m360EnvOf(hl.srv, hl.clk)
+	return hl, m, []struct {
+		name string
+		send func(body string) apiResponse
+	}{
+		{"highlevel", func(body string) apiResponse { return hl.do(t, "POST", "/contacts/", body) }},
+		{"m360", func(body string) apiResponse { return m.do(t, "POST", "/v1/contacts", body) }},
+		{"admin", func(body string) apiResponse { return hl.do(t, "POST", "/__admin/clock", body) }},
+	}
+}
+
+// TestHostile_DeepBodyRefusedBeforeDecoding: a 60 KB body nested 10,000
+// deep is refused with 400 by its nesting, before the validator decodes it,
+// and the whole exchange allocates a bounded amount (it took over 1 GB when
+// the validator formatted the value into its error). Not parallel: it reads
+// the process's allocation counter.
+func TestHostile_DeepBodyRefusedBeforeDecoding(t *testing.T) {
+	_, _, targets := hostileTargets(t)
+	body := deepBody(10_000)
+	const maxAlloc = 16 << 20 // the body is 60 KB; the journal keeps a copy or two
+	for _, tc := range targets {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			r := tc.send(body)
+			runtime.ReadMemStats(&after)
+			mustStatus(t, r, http.StatusBadRequest)
+			if !strings.Contains(string(r.body), "nests deeper than 64 levels") {
+				t.Errorf("answer %s: want the depth limit named", r.body)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > maxAlloc {
+				t.Errorf("refusing a deep body allocated %d bytes, want at most %d", n, maxAlloc)
+			}
+		})
+	}
+}
+
+// TestHostile_ErrorsNeverRenderTheInput: a body that fails validation with a
+// large value is answered with a short error, whatever the size of what was
+// sent.
+func TestHostile_ErrorsNeverRenderTheInput(t *testing.T) {
+	t.Parallel()
+	hl, m, _ := hostileTargets(t)
+	huge := strings.Repeat("x", 200_000)
+	for name, r := range map[string]apiResponse{
+		"highlevel": hl.do(t, "POST", "/contacts/", jsonObj{"locationId": hl.loc.ID, "firstName": huge}),
+		"m360":      m.do(t, "POST", "/v1/contacts", jsonObj{"email": "a@example.com", "firstName": huge}),
+		"admin":     hl.do(t, "POST", "/__admin/clock", jsonObj{"advance": []any{huge}}),
+		"badjson":   hl.do(t, "POST", "/contacts/", `{"locationId":"`+huge),
+	} {
+		if r.status < 400 || r.status >= 500 {
+			t.Errorf("%s: status %d, want a 4xx", name, r.status)
+		}
+		if len(r.body) > 4096 || strings.Contains(string(r.body), strings.Repeat("x", 1000)) {
+			t.Errorf("%s: error of %d bytes renders the input: %.200s", name, len(r.body), r.body)
+		}
+	}
+}
+
+// TestHostile_KeyCase: a key that names a field only in another case is
+// refused with 422 by every API, rather than stored past the validator that
+// checks the field under its exact name.
+func TestHostile_KeyCase(t *testing.T) {
+	t.Parallel()
+	hl, m, _ := hostileTargets(t)
+	long := strings.Repeat("n", 10_000)
+	cases := []struct {
+		name string
+		r    apiResponse
+		key  string
+	}{
+		{"highlevel create", hl.do(t, "POST", "/contacts/", jsonObj{"locationId": hl.loc.ID, "FirstName": long}), "FirstName"},
+		{"m360 create", m.do(t, "POST", "/v1/contacts", jsonObj{"email": "b@example.com", "FIRSTNAME": long}), "FIRSTNAME"},
+		{"admin clock", hl.do(t, "POST", "/__admin/clock", jsonObj{"Advance": "1s"}), "Advance"},
+	}
+	for _, tc := range cases {
+		if tc.r.status != http.StatusUnprocessableEntity || !strings.Contains(string(tc.r.body), tc.key) {
+			t.Errorf("%s: %s, want 422 naming %s", tc.name, tc.r, tc.key)
+		}
+	}
+	// Exact keys still work, and a contact's unknown keys are still ignored.
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Ada", "unknownThing": 1})
+	if c.FirstName != "Ada" {
+		t.Fatalf("firstName %q, want Ada", c.FirstName)
+	}
+}
+
+// TestHostile_ManyTags: 95,000 tags in one request are stored once each;
+// adding them is linear (it ran under the store's lock in 29 s when it was
+// quadratic; BenchmarkManyTags measures it).
+func TestHostile_ManyTags(t *testing.T) {
+	t.Parallel()
+	hl := newTwin(t)
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Tagged"})
+	r := hl.do(t, "POST", "/contacts/"+c.ID+"/tags", jsonObj{"tags": manyTags(95_000)})
+	got := mustDecode[struct{ Tags []string }](t, r)
+	if r.status != http.StatusCreated || len(got.Tags) != 95_000 {
+		t.Fatalf("status %d with %d tags, want 201 with 95000", r.status, len(got.Tags))
+	}
+}
+
+// manyTags is n distinct tags, the first thousand of them sent again in
+// upper case (the same tags once lower-cased).
+func manyTags(n int) []string {
+	out := make([]string, 0, n+1000)
+	for i := range n {
+		out = append(out, fmt.Sprintf("t%d", i))
+	}
+	for i := range min(n, 1000) {
+		out = append(out, fmt.Sprintf("T%d", i))
+	}
+	return out
+}
+
+func BenchmarkDeepBody(b *testing.B) {
+	srv := newBenchTwin(b)
+	body := deepBody(10_000)
+	h := srv.HighLevel.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, benchRequest(srv, "POST", "/contacts/", body))
+		if rec.Code != http.StatusBadRequest {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+func BenchmarkManyTags(b *testing.B) {
+	srv := newBenchTwin(b)
+	h := srv.HighLevel.Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, benchRequest(srv, "POST", "/contacts/", `{"locationId":"`+srv.Defaults().HighLevel.Location.ID+`","firstName":"T"}`))
+	if rec.Code != http.StatusCreated {
+		b.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	id := mustDecode[wireContactEnvelope](b, apiResponse{body: rec.Body.Bytes()}).Contact.ID
+	buf, err := json.Marshal(map[string]any{"tags": manyTags(50_000)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, benchRequest(srv, "POST", "/contacts/"+id+"/tags", string(buf)))
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
