@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/contactbridge/contactbridge/mock"
 )
 
 // The hostile-input suite (issue 12): each class of bad input, against both
@@ -174,5 +176,31 @@ func BenchmarkManyTags(b *testing.B) {
 		if rec.Code != http.StatusCreated {
 			b.Fatalf("status %d", rec.Code)
 		}
+	}
+}
+
+// TestHostile_KeyCaseImport: the admin state import reads record fields by
+// their exact case too, and refuses a state with a field in another case
+// whole.
+func TestHostile_KeyCaseImport(t *testing.T) {
+	t.Parallel()
+	e := newAdmTwin(t, mock.Options{})
+	before := e.srv.Store().Stats()
+	st := e.srv.Store().Snapshot()
+	body, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(body), `"contacts":[`, `"contacts":[{"ID":"x1","locationId":"`+
+		e.srv.Defaults().HighLevel.Location.ID+`","dateAdded":"2026-01-01T00:00:00Z"},`, 1)
+	if bad == string(body) {
+		t.Fatal("state has no contacts table to put the record in")
+	}
+	r := putState(t, e, []byte(bad))
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.raw), "contacts.ID") {
+		t.Fatalf("import with a key in the wrong case: %d %s, want 422 naming contacts.ID", r.status, r.raw)
+	}
+	if after := e.srv.Store().Stats(); after != before {
+		t.Fatalf("a refused import changed the state: %+v, was %+v", after, before)
 	}
 }
