@@ -3,6 +3,7 @@ package mock_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -203,4 +204,96 @@ func TestHostile_KeyCaseImport(t *testing.T) {
 	if after := e.srv.Store().Stats(); after != before {
 		t.Fatalf("a refused import changed the state: %+v, was %+v", after, before)
 	}
+}
+
+// TestHostile_AdminCrossSite: on both twins' listeners' admin API, a
+// cross-site or other-origin request, a write whose body is not declared
+// JSON, and a request to a name that is not loopback or the twin's own (DNS
+// rebinding) are refused with 403 before any handler runs; the twin's own
+// tools (same origin, no browser headers, JSON) pass.
+func TestHostile_AdminCrossSite(t *testing.T) {
+	t.Parallel()
+	e := newTwin(t)
+	for _, base := range []string{e.srv.HighLevel.URL(), e.srv.M360.URL()} {
+		cases := []struct {
+			name, method, path, ct, body string
+			header                       map[string]string
+			host                         string
+			want                         int
+		}{
+			{"own tool", "POST", "/__admin/clock", "application/json", `{"advance":"1s"}`, nil, "", 200},
+			{"bodiless write", "POST", "/__admin/reset", "", "", nil, "", 200},
+			{"same origin", "POST", "/__admin/clock", "application/json", `{"advance":"1s"}`, map[string]string{"Origin": base, "Sec-Fetch-Site": "same-origin"}, "", 200},
+			{"text/plain reset", "POST", "/__admin/reset", "text/plain", `x`, nil, "", 403},
+			{"form write", "POST", "/__admin/clock", "application/x-www-form-urlencoded", `advance=1s`, nil, "", 403},
+			{"cross-site fetch", "POST", "/__admin/reset", "", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, "", 403},
+			{"same-site other port", "GET", "/__admin/apps", "", "", map[string]string{"Sec-Fetch-Site": "same-site"}, "", 403},
+			{"other origin", "POST", "/__admin/reset", "", "", map[string]string{"Origin": "http://evil.example"}, "", 403},
+			{"null origin", "GET", "/__admin/apps", "", "", map[string]string{"Origin": "null"}, "", 403},
+			{"rebound name", "GET", "/__admin/apps", "", "", nil, "evil.example:8080", 403},
+			{"localhost name", "GET", "/__admin/apps", "", "", nil, "localhost", 200},
+		}
+		for _, tc := range cases {
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			hr, err := http.NewRequest(tc.method, base+tc.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.header {
+				hr.Header.Set(k, v)
+			}
+			if tc.host != "" {
+				hr.Host = tc.host
+			}
+			if tc.ct != "" {
+				hr.Header.Set("Content-Type", tc.ct)
+			}
+			r := sendRaw(t, e.srv.HighLevel.Client(), hr)
+			if r.status != tc.want {
+				t.Errorf("%s %s: %s, want %d", base, tc.name, r, tc.want)
+			}
+			if tc.want == http.StatusForbidden && tc.host != "" && strings.Contains(string(r.body), tc.host) {
+				t.Errorf("%s %s: the refusal echoes the Host: %s", base, tc.name, r.body)
+			}
+		}
+	}
+}
+
+// TestHostile_NextPageURLIgnoresHost: links in a contact list start with the
+// twin's own URL whatever Host the request names.
+func TestHostile_NextPageURLIgnoresHost(t *testing.T) {
+	t.Parallel()
+	e := newTwin(t)
+	for i := range 3 {
+		e.mustCreateContact(t, jsonObj{"firstName": fmt.Sprintf("P%d", i)})
+	}
+	hr, err := http.NewRequest("GET", e.srv.HighLevel.URL()+"/contacts/?limit=1&locationId="+e.loc.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Host = "evil.example"
+	hr.Header.Set("Authorization", "Bearer "+e.token)
+	hr.Header.Set("Version", versionContacts)
+	list := mustDecode[wireContactsList](t, sendRaw(t, e.client, hr))
+	if list.Meta.NextPageURL == nil || !strings.HasPrefix(*list.Meta.NextPageURL, e.srv.HighLevel.URL()+"/contacts/?") {
+		t.Fatalf("nextPageUrl %v, want it under %s", list.Meta.NextPageURL, e.srv.HighLevel.URL())
+	}
+}
+
+// sendRaw sends hr as it is (exchange sets a Content-Type on every body).
+func sendRaw(t *testing.T, client *http.Client, hr *http.Request) apiResponse {
+	t.Helper()
+	resp, err := client.Do(hr)
+	if err != nil {
+		t.Fatalf("%s %s: %v", hr.Method, hr.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	buf, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", hr.Method, hr.URL.Path, err)
+	}
+	return apiResponse{status: resp.StatusCode, header: resp.Header, body: buf}
 }

@@ -18,8 +18,9 @@ type listener struct {
 	done   chan error         // receives Serve's result
 }
 
-// serve listens on addr (127.0.0.1:0 when empty) and serves h there.
-func (s *Server) serve(addr string, h http.Handler) (*listener, error) {
+// serve listens on addr (127.0.0.1:0 when empty) and serves t's handler
+// there. It sets t's URL before it serves: handlers read it (links).
+func (s *Server) serve(addr string, t *Twin) (*listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -33,12 +34,13 @@ func (s *Server) serve(addr string, h http.Handler) (*listener, error) {
 	base, cancel := context.WithCancel(context.Background())
 	l := &listener{
 		url: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		srv: &http.Server{Handler: t.handler, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:    slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 			BaseContext: func(net.Listener) context.Context { return base }},
 		cancel: cancel,
 		done:   make(chan error, 1),
 	}
+	t.url = l.url
 	go func() { l.done <- l.srv.Serve(ln) }()
 	return l, nil
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -219,30 +218,6 @@ func (t TokenAuth) Authenticate(header string) (*auth.Principal, error) {
 		return nil, auth.ErrInvalidToken
 	}
 	return &auth.Principal{AppID: "admin"}, nil
-}
-
-// LoopbackOnly refuses clients that are not on this machine, unless allowed.
-// In-process requests (no remote address) pass.
-func LoopbackOnly(allowRemote bool) pipeline.Middleware {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !allowRemote && r.RemoteAddr != "" && !isLoopback(r.RemoteAddr) {
-				pipeline.ExchangeFrom(r.Context()).Fail(w, r, &pipeline.Error{Status: http.StatusForbidden,
-					Messages: []string{"the admin API answers loopback clients only (start the twin with --admin-remote to allow others)"}})
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func ok(body any) (pipeline.Response, error) { return pipeline.JSON(http.StatusOK, body), nil }

@@ -36,7 +36,7 @@ func newHandler(t *testing.T, api *admin.API) http.Handler {
 		api.Clock = clock.NewManual(t0)
 	}
 	p, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: api.Handlers(), Auth: admin.TokenAuth{},
-		RenderError: admin.RenderError, MapError: admin.MapError, Strict: true, Outer: []pipeline.Middleware{admin.LoopbackOnly(false)},
+		RenderError: admin.RenderError, MapError: admin.MapError, Strict: true, Outer: []pipeline.Middleware{admin.Guard(admin.GuardOptions{Hosts: []string{"example.com"}})},
 		Streamed: api.Streamed(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -552,7 +552,7 @@ func TestTokenAuth(t *testing.T) {
 	}
 }
 
-func TestLoopbackOnly(t *testing.T) {
+func TestGuard_Loopback(t *testing.T) {
 	t.Parallel()
 	api := func() *admin.API { return &admin.API{Clock: clock.NewManual(t0)} }
 	local := newHandler(t, api())
@@ -561,7 +561,7 @@ func TestLoopbackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	remote, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: api().Handlers(), Auth: admin.TokenAuth{},
-		RenderError: admin.RenderError, MapError: admin.MapError, Outer: []pipeline.Middleware{admin.LoopbackOnly(true)}, Logger: slog.New(slog.DiscardHandler)})
+		RenderError: admin.RenderError, MapError: admin.MapError, Outer: []pipeline.Middleware{admin.Guard(admin.GuardOptions{AllowRemote: true})}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
