@@ -4,13 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/clock"
 )
 
 // The hostile-input suite (issue 12): each class of bad input, against both
@@ -296,4 +300,81 @@ func sendRaw(t *testing.T, client *http.Client, hr *http.Request) apiResponse {
 		t.Fatalf("%s %s: read body: %v", hr.Method, hr.URL.Path, err)
 	}
 	return apiResponse{status: resp.StatusCode, header: resp.Header, body: buf}
+}
+
+// newListening starts a server on loopback listeners with opts.
+func newListening(t *testing.T, opts mock.Options) *mock.Server {
+	t.Helper()
+	opts.Seed, opts.Logger = 1, slog.New(slog.DiscardHandler)
+	srv, err := mock.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return srv
+}
+
+// rawExchange writes req on a new connection to base and returns all the
+// server sent until it closed the connection; it fails the test when the
+// server keeps it open past the deadline (a bound, not a wait: the server
+// answers or closes long before).
+func rawExchange(t *testing.T, base, req string, deadline time.Duration) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(deadline)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("the server kept the connection open past %s (read: %v); got %q", deadline, err, got)
+	}
+	return string(got)
+}
+
+// TestHostile_ExpectContinueBadToken: a request that asks to continue with
+// its body gets its 401 without the server asking for the body (no "100
+// Continue"), on both twins.
+func TestHostile_ExpectContinueBadToken(t *testing.T) {
+	t.Parallel()
+	srv := newListening(t, mock.Options{})
+	for _, tc := range []struct{ name, base, path, auth string }{
+		{"highlevel", srv.HighLevel.URL(), "/contacts/", "Bearer not-a-token"},
+		{"m360", srv.M360.URL(), "/v1/contacts", "Basic bm86bm8="},
+	} {
+		got := rawExchange(t, tc.base, "POST "+tc.path+" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "+tc.auth+
+			"\r\nVersion: 2021-07-28\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", 30*time.Second)
+		if !strings.HasPrefix(got, "HTTP/1.1 401 ") {
+			t.Errorf("%s: answer %.200q, want a 401 first (no 100 Continue)", tc.name, got)
+		}
+	}
+	// With a good token the server asks for the body and answers it.
+	got := rawExchange(t, srv.HighLevel.URL(), "POST /contacts/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "+srv.Defaults().HighLevel.Token+
+		"\r\nVersion: 2021-07-28\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n{}", 30*time.Second)
+	if !strings.HasPrefix(got, "HTTP/1.1 100 Continue") || !strings.Contains(got, "HTTP/1.1 422 ") {
+		t.Errorf("good token: %.300q, want 100 Continue then 422", got)
+	}
+}
+
+// TestHostile_SlowBodyTimesOut: a client that sends part of a body and
+// stalls has its connection closed after the read timeout, and an idle
+// kept-alive connection after the idle timeout, on both twins.
+func TestHostile_SlowBodyTimesOut(t *testing.T) {
+	t.Parallel()
+	srv := newListening(t, mock.Options{Timeouts: mock.TimeoutOptions{
+		Read: clock.Duration(300 * time.Millisecond), Idle: clock.Duration(300 * time.Millisecond)}})
+	for _, base := range []string{srv.HighLevel.URL(), srv.M360.URL()} {
+		rawExchange(t, base, "POST /contacts/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":", 20*time.Second)
+		rawExchange(t, base, "GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 20*time.Second)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 )
 
 // listener is one of the server's listeners and the goroutine serving it.
@@ -34,9 +33,12 @@ func (s *Server) serve(addr string, t *Twin) (*listener, error) {
 	base, cancel := context.WithCancel(context.Background())
 	l := &listener{
 		url: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: t.handler, ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:    slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
-			BaseContext: func(net.Listener) context.Context { return base }},
+		srv: &http.Server{Handler: t.handler,
+			ReadHeaderTimeout: orDefault(s.opts.Timeouts.ReadHeader, DefaultReadHeaderTimeout),
+			ReadTimeout:       orDefault(s.opts.Timeouts.Read, DefaultReadTimeout),
+			IdleTimeout:       orDefault(s.opts.Timeouts.Idle, DefaultIdleTimeout),
+			ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
+			BaseContext:       func(net.Listener) context.Context { return base }},
 		cancel: cancel,
 		done:   make(chan error, 1),
 	}

@@ -35,9 +35,10 @@ type Options struct {
 	HighLevel HighLevelOptions `yaml:"highlevel"`
 	M360      M360Options      `yaml:"m360"`
 
-	Admin   AdminOptions   `yaml:"admin"`
-	Journal JournalOptions `yaml:"journal"`
-	Faults  []faults.Rule  `yaml:"faults,omitempty"`
+	Admin    AdminOptions   `yaml:"admin"`
+	Journal  JournalOptions `yaml:"journal"`
+	Timeouts TimeoutOptions `yaml:"timeouts"`
+	Faults   []faults.Rule  `yaml:"faults,omitempty"`
 	// Webhooks configure both twins' webhooks.
 	Webhooks WebhookOptions `yaml:"webhooks"`
 
@@ -129,6 +130,34 @@ type AdminOptions struct {
 type JournalOptions struct {
 	// Size is how many requests the journal keeps; 0 means 1000, negative none.
 	Size int `yaml:"size"`
+}
+
+// TimeoutOptions bound how long both twins' listeners wait on a client, so a
+// slow or stalled one cannot hold a connection open.
+type TimeoutOptions struct {
+	// ReadHeader is how long a request's headers may take (0: 10s).
+	ReadHeader clock.Duration `yaml:"readHeader,omitempty"`
+	// Read is how long a whole request, body included, may take (0: 2m,
+	// room for a large admin state import).
+	Read clock.Duration `yaml:"read,omitempty"`
+	// Idle is how long a kept-alive connection may wait for its next
+	// request (0: 2m).
+	Idle clock.Duration `yaml:"idle,omitempty"`
+}
+
+// Default timeouts of TimeoutOptions.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 2 * time.Minute
+	DefaultIdleTimeout       = 2 * time.Minute
+)
+
+// orDefault returns d, or def when d is 0.
+func orDefault(d clock.Duration, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d.Std()
 }
 
 // AuthOptions tune the OAuth server and scope checks.
