@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/faults"
+	"github.com/contactbridge/contactbridge/mock/limits"
 )
 
 // The hostile-input suite (issue 12): each class of bad input, against both
@@ -377,4 +380,90 @@ func TestHostile_SlowBodyTimesOut(t *testing.T) {
 		rawExchange(t, base, "POST /contacts/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":", 20*time.Second)
 		rawExchange(t, base, "GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 20*time.Second)
 	}
+}
+
+// TestHostile_SettingsBoundedAtStart: settings the process cannot honour are
+// refused by NewServer with a message naming them, never a panic.
+func TestHostile_SettingsBoundedAtStart(t *testing.T) {
+	t.Parallel()
+	hugeInterval := limits.DefaultConfig()
+	hugeInterval.Interval = clock.Duration(1000 * time.Hour)
+	hugeBucket := limits.DefaultLeakyConfig()
+	hugeBucket.Capacity = 1 << 40
+	for _, tc := range []struct {
+		name string
+		opts mock.Options
+		want string
+	}{
+		{"journal size", mock.Options{Journal: mock.JournalOptions{Size: math.MaxInt64}}, "journal.size"},
+		{"negative timeout", mock.Options{Timeouts: mock.TimeoutOptions{Read: -1}}, "timeouts.read"},
+		{"timeout over a day", mock.Options{Timeouts: mock.TimeoutOptions{Idle: clock.Duration(48 * time.Hour)}}, "timeouts.idle"},
+		{"negative import limit", mock.Options{Admin: mock.AdminOptions{MaxImportBytes: -1}}, "admin.maxImportBytes"},
+		{"highlevel interval", mock.Options{HighLevel: mock.HighLevelOptions{Limits: &hugeInterval}}, "interval"},
+		{"m360 capacity", mock.Options{M360: mock.M360Options{Limits: &hugeBucket}}, "capacity"},
+		{"fault on no operation", mock.Options{Faults: []faults.Rule{{Match: faults.Match{Operation: "get-contactz"},
+			Effect: faults.Effect{Kind: faults.KindError, Status: 503}}}}, "get-contactz"},
+		{"fault latency past an hour", mock.Options{Faults: []faults.Rule{{Effect: faults.Effect{Kind: faults.KindLatency,
+			Latency: &faults.Latency{Distribution: faults.DistFixed, Fixed: faults.Duration(2 * time.Hour)}}}}}, "effect.latency.fixed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.opts.NoListener, tc.opts.Logger = true, slog.New(slog.DiscardHandler)
+			srv, err := mock.NewServer(tc.opts)
+			if err == nil {
+				srv.Close()
+				t.Fatalf("NewServer took %s", tc.name)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("NewServer: %v, want it to name %s", err, tc.want)
+			}
+		})
+	}
+	// Fault rules on either twin's operations are taken.
+	srv, err := mock.NewServer(mock.Options{NoListener: true, Logger: slog.New(slog.DiscardHandler), Faults: []faults.Rule{
+		{Match: faults.Match{Operation: "get-contacts"}, Effect: faults.Effect{Kind: faults.KindError, Status: 503}},
+		{Match: faults.Match{Operation: "m360-list-contacts"}, Effect: faults.Effect{Kind: faults.KindError, Status: 503}}}})
+	if err != nil {
+		t.Fatalf("NewServer with rules on both twins: %v", err)
+	}
+	srv.Close()
+}
+
+// TestHostile_SettingsBoundedByAdmin: the admin API refuses the same
+// settings with 422, and a clock move past year 9999 (which made every
+// date, the state export's included, unwritable), leaving the twin working.
+func TestHostile_SettingsBoundedByAdmin(t *testing.T) {
+	t.Parallel()
+	e := newTwin(t)
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"fault on no operation", "POST", "/__admin/faults", jsonObj{"match": jsonObj{"operation": "nope"}, "effect": jsonObj{"kind": "error", "status": 503}}},
+		{"fault latency", "POST", "/__admin/faults", jsonObj{"effect": jsonObj{"kind": "latency", "latency": jsonObj{"distribution": "fixed", "fixed": "100h"}}}},
+		{"limits interval", "PUT", "/__admin/limits", jsonObj{"enabled": true, "burst": 10, "interval": "1000h", "daily": 10}},
+		{"limits burst", "PUT", "/__admin/limits", jsonObj{"enabled": true, "burst": int64(1) << 50, "interval": "10s", "daily": 10}},
+		{"m360 capacity", "PUT", "/__admin/m360/limits", jsonObj{"enabled": true, "perSecond": 5, "capacity": int64(1) << 40}},
+		{"m360 rate", "PUT", "/__admin/m360/limits", jsonObj{"enabled": true, "perSecond": 1e12, "capacity": 5}},
+		{"clock set past 9999", "POST", "/__admin/clock", jsonObj{"set": "9999-12-31T23:59:59.5Z"}},
+	} {
+		if r := e.do(t, tc.method, tc.path, tc.body); r.status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %s, want 422", tc.name, r)
+		}
+	}
+	// Advancing by the longest duration Go has, again and again, stops
+	// short of year 10000.
+	refused := false
+	for range 40 {
+		r := e.do(t, "POST", "/__admin/clock", jsonObj{"advance": time.Duration(math.MaxInt64).String()})
+		if r.status == http.StatusUnprocessableEntity {
+			refused = true
+			break
+		}
+		mustStatus(t, r, http.StatusOK)
+	}
+	if !refused {
+		t.Fatal("the clock advanced past year 9999")
+	}
+	mustStatus(t, e.do(t, "GET", "/__admin/state", nil), http.StatusOK)
 }

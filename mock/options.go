@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/faults"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
+	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -188,6 +190,36 @@ type APIKey struct {
 	// AccountID is the key's account; 0 in Options means the default account.
 	AccountID   int64    `yaml:"accountId,omitempty"`
 	Permissions []string `yaml:"permissions"`
+}
+
+// MaxTimeout is the longest of each TimeoutOptions.
+const MaxTimeout = 24 * time.Hour
+
+// ErrInvalidOptions wraps the errors of options NewServer cannot honour.
+var ErrInvalidOptions = errors.New("mock: invalid options")
+
+// validate refuses the settings the process cannot honour, naming each; the
+// rate limits and fault rules are checked by their own packages.
+func (o Options) validate() error {
+	var errs []error
+	if o.Journal.Size > journal.MaxSize {
+		errs = append(errs, fmt.Errorf("journal.size %d: at most %d", o.Journal.Size, journal.MaxSize))
+	}
+	for _, t := range []struct {
+		name string
+		d    clock.Duration
+	}{{"readHeader", o.Timeouts.ReadHeader}, {"read", o.Timeouts.Read}, {"idle", o.Timeouts.Idle}} {
+		if t.d < 0 || t.d.Std() > MaxTimeout {
+			errs = append(errs, fmt.Errorf("timeouts.%s %s: must be between 0 (the default) and %s", t.name, t.d, MaxTimeout))
+		}
+	}
+	if o.Admin.MaxImportBytes < 0 {
+		errs = append(errs, fmt.Errorf("admin.maxImportBytes %d: must not be negative (0: the default)", o.Admin.MaxImportBytes))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
 }
 
 // SeededStart is where a frozen clock starts.

@@ -74,6 +74,9 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
 	clk, err := pickClock(opts)
 	if err != nil {
 		return nil, err
@@ -138,7 +141,12 @@ func NewServer(opts Options) (*Server, error) {
 	if s.leaky, err = limits.NewLeaky(clk, leakyCfg); err != nil {
 		return nil, fmt.Errorf("mock: marketing 360 limits: %w", err)
 	}
-	s.faults = faults.New(faults.Options{Seed: seed, LocationOf: s.locationOf, Logger: opts.Logger})
+	s.faults = faults.New(faults.Options{Seed: seed, LocationOf: s.locationOf, Logger: opts.Logger,
+		KnownOperation: func(id string) bool {
+			_, hl := spec.Operation(id)
+			_, m := m360Spec.Operation(id)
+			return hl || m
+		}})
 	if err := s.addFaults(); err != nil {
 		return nil, err
 	}

@@ -454,6 +454,11 @@ func (a *API) clockView() map[string]any {
 
 func (a *API) getClock(*pipeline.Request) (pipeline.Response, error) { return ok(a.clockView()) }
 
+// maxClock is the latest time the clock may show: dates are written as RFC
+// 3339, whose years have four digits, and a later one fails every response
+// (and the state export) that shows a date.
+var maxClock = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
 func (a *API) moveClock(r *pipeline.Request) (pipeline.Response, error) {
 	var in struct {
 		Advance string `json:"advance"`
@@ -476,11 +481,17 @@ func (a *API) moveClock(r *pipeline.Request) (pipeline.Response, error) {
 		if t.Before(manual.Now()) {
 			return pipeline.Response{}, pipeline.Unprocessable("set must not move the clock back")
 		}
+		if t.After(maxClock) {
+			return pipeline.Response{}, pipeline.Unprocessable("set must not move the clock past " + maxClock.Format(time.RFC3339))
+		}
 		manual.Set(t)
 	case in.Advance != "":
 		d, err := time.ParseDuration(in.Advance)
 		if err != nil || d < 0 {
 			return pipeline.Response{}, pipeline.Unprocessable("advance must be a positive duration such as 10s")
+		}
+		if manual.Now().Add(d).After(maxClock) {
+			return pipeline.Response{}, pipeline.Unprocessable("advance must not move the clock past " + maxClock.Format(time.RFC3339))
 		}
 		manual.Advance(d)
 	default:
