@@ -467,3 +467,37 @@ func TestHostile_SettingsBoundedByAdmin(t *testing.T) {
 	}
 	mustStatus(t, e.do(t, "GET", "/__admin/state", nil), http.StatusOK)
 }
+
+// TestHostile_SecretsNeverJournaled: whatever the content type declared,
+// the key's spelling, the header or the size, no secret sent to either twin
+// reaches the journal, and a webhook URL's password is shown redacted.
+func TestHostile_SecretsNeverJournaled(t *testing.T) {
+	t.Parallel()
+	hl := newTwin(t)
+	m := m360EnvOf(hl.srv, hl.clk)
+	const secret = "Zq9-very-secret-4242"
+	pad := strings.Repeat("p", 20_000)
+	hl.call(t, apiRequest{method: "POST", path: "/oauth/token", contentType: "application/json",
+		body: "grant_type=client_credentials&client_id=x&client_secret=" + secret})
+	hl.do(t, "POST", "/contacts/", jsonObj{"locationId": hl.loc.ID, "clientSecret": secret, "note": pad + `"client_secret":"` + secret})
+	hl.call(t, apiRequest{method: "POST", path: "/contacts/", contentType: "text/plain", body: `{"password":"` + secret + `"}`})
+	m.do(t, "POST", "/v1/contacts", jsonObj{"email": "s@example.com", "client_secret": secret, "apiKey": secret})
+	m.do(t, "POST", "/v1/webhooks", jsonObj{"url": "https://hook:" + secret + "@example.com/in", "events": []string{"contact.created"}})
+	for _, base := range []string{hl.srv.HighLevel.URL(), hl.srv.M360.URL()} {
+		hr, err := http.NewRequest("GET", base+"/contacts/?locationId="+hl.loc.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hr.Header.Set("X-Api-Key", secret)
+		hr.Header.Set("Api_Key", secret)
+		sendRaw(t, hl.client, hr)
+	}
+	r := hl.do(t, "GET", "/__admin/requests?limit=100", nil)
+	mustStatus(t, r, http.StatusOK)
+	if n := strings.Count(string(r.body), `"id":`); n < 7 {
+		t.Fatalf("the journal holds %d requests, want the 7 sent", n)
+	}
+	if strings.Contains(string(r.body), secret[:6]) {
+		t.Fatalf("the journal holds a secret: %s", r.body)
+	}
+}
