@@ -305,10 +305,16 @@ func sendRaw(t *testing.T, client *http.Client, hr *http.Request) apiResponse {
 	return apiResponse{status: resp.StatusCode, header: resp.Header, body: buf}
 }
 
-// newListening starts a server on loopback listeners with opts.
+// newListening starts a server on loopback listeners with opts (seed 1 and
+// no logs unless they say otherwise).
 func newListening(t *testing.T, opts mock.Options) *mock.Server {
 	t.Helper()
-	opts.Seed, opts.Logger = 1, slog.New(slog.DiscardHandler)
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
