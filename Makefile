@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/contactbridge
 
-.PHONY: all build build-contract run test test-crash vet bench api-docs check-api-docs contract pact-ffi check-pacts clean
+.PHONY: all build build-contract run test test-crash vet bench fuzz fuzz-ci api-docs check-api-docs contract pact-ffi check-pacts clean
 
 # Pact (contract/): libpact_ffi from npm into .pact/lib (scripts/pact-ffi.sh),
 # linked by the pact build tag; PACT_DO_NOT_TRACK keeps the verifier from
@@ -78,6 +78,19 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
 	$(GO) test -run '^$$' -bench . -count 1 ./sync/transport/
 	./$(BIN) bench $(BENCHFLAGS)
+
+# The fuzz targets (issue 12), each for FUZZTIME: request bodies of both
+# twins and the journal's redaction. fuzz-ci runs each for 20s; it is not part
+# of make test, which it would lengthen by a minute and more.
+FUZZTIME ?= 5m
+FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/journal/:FuzzRedaction
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
+	done
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=20s
 
 # The exported API of every package, as go doc prints it, committed so that
 # a change of API shows in review (STYLE.md #7).

@@ -20,16 +20,7 @@ import (
 // needs a real connection) and a manual clock.
 func listeningTwin(t *testing.T) *mock.Server {
 	t.Helper()
-	srv, err := mock.NewServer(mock.Options{Seed: 5, Strict: true, Clock: clock.NewManual(clockStart)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return srv
+	return newListening(t, mock.Options{Seed: 5, Strict: true, Clock: clock.NewManual(clockStart)})
 }
 
 // send sends a JSON request with header h to url on a client that gives up

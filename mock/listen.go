@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 )
 
 // listener is one of the server's listeners and the goroutine serving it.
@@ -18,8 +17,9 @@ type listener struct {
 	done   chan error         // receives Serve's result
 }
 
-// serve listens on addr (127.0.0.1:0 when empty) and serves h there.
-func (s *Server) serve(addr string, h http.Handler) (*listener, error) {
+// serve listens on addr (127.0.0.1:0 when empty) and serves t's handler
+// there. It sets t's URL before it serves: handlers read it (links).
+func (s *Server) serve(addr string, t *Twin) (*listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -33,12 +33,16 @@ func (s *Server) serve(addr string, h http.Handler) (*listener, error) {
 	base, cancel := context.WithCancel(context.Background())
 	l := &listener{
 		url: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:    slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
-			BaseContext: func(net.Listener) context.Context { return base }},
+		srv: &http.Server{Handler: t.handler,
+			ReadHeaderTimeout: orDefault(s.opts.Timeouts.ReadHeader, DefaultReadHeaderTimeout),
+			ReadTimeout:       orDefault(s.opts.Timeouts.Read, DefaultReadTimeout),
+			IdleTimeout:       orDefault(s.opts.Timeouts.Idle, DefaultIdleTimeout),
+			ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
+			BaseContext:       func(net.Listener) context.Context { return base }},
 		cancel: cancel,
 		done:   make(chan error, 1),
 	}
+	t.url = l.url
 	go func() { l.done <- l.srv.Serve(ln) }()
 	return l, nil
 }

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/faults"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
+	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -35,9 +37,10 @@ type Options struct {
 	HighLevel HighLevelOptions `yaml:"highlevel"`
 	M360      M360Options      `yaml:"m360"`
 
-	Admin   AdminOptions   `yaml:"admin"`
-	Journal JournalOptions `yaml:"journal"`
-	Faults  []faults.Rule  `yaml:"faults,omitempty"`
+	Admin    AdminOptions   `yaml:"admin"`
+	Journal  JournalOptions `yaml:"journal"`
+	Timeouts TimeoutOptions `yaml:"timeouts"`
+	Faults   []faults.Rule  `yaml:"faults,omitempty"`
 	// Webhooks configure both twins' webhooks.
 	Webhooks WebhookOptions `yaml:"webhooks"`
 
@@ -131,6 +134,34 @@ type JournalOptions struct {
 	Size int `yaml:"size"`
 }
 
+// TimeoutOptions bound how long both twins' listeners wait on a client, so a
+// slow or stalled one cannot hold a connection open.
+type TimeoutOptions struct {
+	// ReadHeader is how long a request's headers may take (0: 10s).
+	ReadHeader clock.Duration `yaml:"readHeader,omitempty"`
+	// Read is how long a whole request, body included, may take (0: 2m,
+	// room for a large admin state import).
+	Read clock.Duration `yaml:"read,omitempty"`
+	// Idle is how long a kept-alive connection may wait for its next
+	// request (0: 2m).
+	Idle clock.Duration `yaml:"idle,omitempty"`
+}
+
+// Default timeouts of TimeoutOptions.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 2 * time.Minute
+	DefaultIdleTimeout       = 2 * time.Minute
+)
+
+// orDefault returns d, or def when d is 0.
+func orDefault(d clock.Duration, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d.Std()
+}
+
 // AuthOptions tune the OAuth server and scope checks.
 type AuthOptions struct {
 	AccessTokenTTL  clock.Duration `yaml:"accessTokenTTL,omitempty"`
@@ -159,6 +190,36 @@ type APIKey struct {
 	// AccountID is the key's account; 0 in Options means the default account.
 	AccountID   int64    `yaml:"accountId,omitempty"`
 	Permissions []string `yaml:"permissions"`
+}
+
+// MaxTimeout is the longest of each TimeoutOptions.
+const MaxTimeout = 24 * time.Hour
+
+// ErrInvalidOptions wraps the errors of options NewServer cannot honour.
+var ErrInvalidOptions = errors.New("mock: invalid options")
+
+// validate refuses the settings the process cannot honour, naming each; the
+// rate limits and fault rules are checked by their own packages.
+func (o Options) validate() error {
+	var errs []error
+	if o.Journal.Size > journal.MaxSize {
+		errs = append(errs, fmt.Errorf("journal.size %d: at most %d", o.Journal.Size, journal.MaxSize))
+	}
+	for _, t := range []struct {
+		name string
+		d    clock.Duration
+	}{{"readHeader", o.Timeouts.ReadHeader}, {"read", o.Timeouts.Read}, {"idle", o.Timeouts.Idle}} {
+		if t.d < 0 || t.d.Std() > MaxTimeout {
+			errs = append(errs, fmt.Errorf("timeouts.%s %s: must be between 0 (the default) and %s", t.name, t.d, MaxTimeout))
+		}
+	}
+	if o.Admin.MaxImportBytes < 0 {
+		errs = append(errs, fmt.Errorf("admin.maxImportBytes %d: must not be negative (0: the default)", o.Admin.MaxImportBytes))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
 }
 
 // SeededStart is where a frozen clock starts.

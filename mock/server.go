@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -61,11 +62,20 @@ type Server struct {
 	closed    bool
 }
 
+// The hosts of the twins' URLs without a listener (Options.NoListener).
+const (
+	inProcessHighLevel = "highlevel.twin"
+	inProcessM360      = "m360.twin"
+)
+
 // NewServer builds a twin and, unless opts.NoListener, starts serving it.
 func NewServer(opts Options) (*Server, error) {
 	ctx := context.Background()
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
 	clk, err := pickClock(opts)
 	if err != nil {
@@ -131,7 +141,12 @@ func NewServer(opts Options) (*Server, error) {
 	if s.leaky, err = limits.NewLeaky(clk, leakyCfg); err != nil {
 		return nil, fmt.Errorf("mock: marketing 360 limits: %w", err)
 	}
-	s.faults = faults.New(faults.Options{Seed: seed, LocationOf: s.locationOf, Logger: opts.Logger})
+	s.faults = faults.New(faults.Options{Seed: seed, LocationOf: s.locationOf, Logger: opts.Logger,
+		KnownOperation: func(id string) bool {
+			_, hl := spec.Operation(id)
+			_, m := m360Spec.Operation(id)
+			return hl || m
+		}})
 	if err := s.addFaults(); err != nil {
 		return nil, err
 	}
@@ -144,7 +159,8 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid.Format(ids.Token(32)) }}
+	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid.Format(ids.Token(32)) },
+		BaseURL: s.HighLevel.URL}
 	hl, err := pipeline.New(pipeline.Config{
 		Spec:              spec,
 		Handlers:          api.Handlers(),
@@ -177,7 +193,7 @@ func NewServer(opts Options) (*Server, error) {
 		RenderError: admin.RenderError,
 		MapError:    admin.MapError,
 		Strict:      opts.Strict,
-		Outer:       []pipeline.Middleware{admin.LoopbackOnly(opts.Admin.Remote), accessLog(s.log)},
+		Outer:       []pipeline.Middleware{admin.Guard(adminGuard(opts)), accessLog(s.log)},
 		Streamed:    adminAPI.Streamed(),
 		Logger:      opts.Logger,
 	})
@@ -204,8 +220,8 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	s.HighLevel.handler, s.M360.handler = withAdmin(adm, spec, hl), withAdmin(adm, m360Spec, mp)
 	if opts.NoListener {
-		s.HighLevel.url, s.M360.url = "http://highlevel.twin", "http://m360.twin"
-		t := handlerTransport{"highlevel.twin": s.HighLevel.handler, "m360.twin": s.M360.handler}
+		s.HighLevel.url, s.M360.url = "http://"+inProcessHighLevel, "http://"+inProcessM360
+		t := handlerTransport{inProcessHighLevel: s.HighLevel.handler, inProcessM360: s.M360.handler}
 		s.HighLevel.inProcess, s.M360.inProcess = t, t
 		return s, nil
 	}
@@ -213,15 +229,30 @@ func NewServer(opts Options) (*Server, error) {
 		addr string
 		twin *Twin
 	}{{opts.HighLevel.Addr, s.HighLevel}, {opts.M360.Addr, s.M360}} {
-		ln, err := s.serve(l.addr, l.twin.handler)
+		ln, err := s.serve(l.addr, l.twin)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
-		l.twin.url = ln.url
 		s.listeners = append(s.listeners, ln)
 	}
 	return s, nil
+}
+
+// adminGuard says whom the admin API answers: loopback clients at loopback
+// names, the hosts of the configured addresses and the in-process twins' (or
+// anyone, with Admin.Remote).
+func adminGuard(opts Options) admin.GuardOptions {
+	g := admin.GuardOptions{AllowRemote: opts.Admin.Remote}
+	if opts.NoListener {
+		g.Hosts = append(g.Hosts, inProcessHighLevel, inProcessM360)
+	}
+	for _, addr := range []string{opts.HighLevel.Addr, opts.M360.Addr} {
+		if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
+			g.Hosts = append(g.Hosts, host)
+		}
+	}
+	return g
 }
 
 // fail stops what NewServer started before err, and returns err.

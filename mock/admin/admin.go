@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -224,30 +223,6 @@ func (t TokenAuth) Authenticate(header string) (*auth.Principal, error) {
 		return nil, auth.ErrInvalidToken
 	}
 	return &auth.Principal{AppID: "admin"}, nil
-}
-
-// LoopbackOnly refuses clients that are not on this machine, unless allowed.
-// In-process requests (no remote address) pass.
-func LoopbackOnly(allowRemote bool) pipeline.Middleware {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !allowRemote && r.RemoteAddr != "" && !isLoopback(r.RemoteAddr) {
-				pipeline.ExchangeFrom(r.Context()).Fail(w, r, &pipeline.Error{Status: http.StatusForbidden,
-					Messages: []string{"the admin API answers loopback clients only (start the twin with --admin-remote to allow others)"}})
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func ok(body any) (pipeline.Response, error) { return pipeline.JSON(http.StatusOK, body), nil }
@@ -484,6 +459,11 @@ func (a *API) clockView() map[string]any {
 
 func (a *API) getClock(*pipeline.Request) (pipeline.Response, error) { return ok(a.clockView()) }
 
+// maxClock is the latest time the clock may show: dates are written as RFC
+// 3339, whose years have four digits, and a later one fails every response
+// (and the state export) that shows a date.
+var maxClock = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
 func (a *API) moveClock(r *pipeline.Request) (pipeline.Response, error) {
 	var in struct {
 		Advance string `json:"advance"`
@@ -506,11 +486,17 @@ func (a *API) moveClock(r *pipeline.Request) (pipeline.Response, error) {
 		if t.Before(manual.Now()) {
 			return pipeline.Response{}, pipeline.Unprocessable("set must not move the clock back")
 		}
+		if t.After(maxClock) {
+			return pipeline.Response{}, pipeline.Unprocessable("set must not move the clock past " + maxClock.Format(time.RFC3339))
+		}
 		manual.Set(t)
 	case in.Advance != "":
 		d, err := time.ParseDuration(in.Advance)
 		if err != nil || d < 0 {
 			return pipeline.Response{}, pipeline.Unprocessable("advance must be a positive duration such as 10s")
+		}
+		if manual.Now().Add(d).After(maxClock) {
+			return pipeline.Response{}, pipeline.Unprocessable("advance must not move the clock past " + maxClock.Format(time.RFC3339))
 		}
 		manual.Advance(d)
 	default:

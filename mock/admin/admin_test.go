@@ -36,7 +36,7 @@ func newHandler(t *testing.T, api *admin.API) http.Handler {
 		api.Clock = clock.NewManual(t0)
 	}
 	p, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: api.Handlers(), Auth: admin.TokenAuth{},
-		RenderError: admin.RenderError, MapError: admin.MapError, Strict: true, Outer: []pipeline.Middleware{admin.LoopbackOnly(false)},
+		RenderError: admin.RenderError, MapError: admin.MapError, Strict: true, Outer: []pipeline.Middleware{admin.Guard(admin.GuardOptions{Hosts: []string{"example.com"}})},
 		Streamed: api.Streamed(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -552,7 +552,7 @@ func TestTokenAuth(t *testing.T) {
 	}
 }
 
-func TestLoopbackOnly(t *testing.T) {
+func TestGuard(t *testing.T) {
 	t.Parallel()
 	api := func() *admin.API { return &admin.API{Clock: clock.NewManual(t0)} }
 	local := newHandler(t, api())
@@ -561,33 +561,58 @@ func TestLoopbackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	remote, err := pipeline.New(pipeline.Config{Spec: spec, Handlers: api().Handlers(), Auth: admin.TokenAuth{},
-		RenderError: admin.RenderError, MapError: admin.MapError, Outer: []pipeline.Middleware{admin.LoopbackOnly(true)}, Logger: slog.New(slog.DiscardHandler)})
+		RenderError: admin.RenderError, MapError: admin.MapError, Outer: []pipeline.Middleware{admin.Guard(admin.GuardOptions{AllowRemote: true})}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name   string
-		h      http.Handler
-		addr   string
-		status int
-	}{
-		{"IPv4 loopback", local, "127.0.0.1:5000", http.StatusOK},
-		{"IPv6 loopback", local, "[::1]:5000", http.StatusOK},
-		{"in process", local, "", http.StatusOK},
-		{"remote", local, "192.0.2.7:5000", http.StatusForbidden},
-		{"not an address", local, "somewhere", http.StatusForbidden},
-		{"remote allowed", remote, "192.0.2.7:5000", http.StatusOK},
+	type guardCase struct {
+		name       string
+		h          http.Handler
+		addr, host string
+		status     int
+	}
+	var cases []guardCase
+	// The client's address is checked.
+	for _, tc := range []guardCase{
+		{"IPv4 loopback", local, "127.0.0.1:5000", "", http.StatusOK},
+		{"IPv6 loopback", local, "[::1]:5000", "", http.StatusOK},
+		{"in process", local, "", "", http.StatusOK},
+		{"remote", local, "192.0.2.7:5000", "", http.StatusForbidden},
+		{"not an address", local, "somewhere", "", http.StatusForbidden},
+		{"remote allowed", remote, "192.0.2.7:5000", "", http.StatusOK},
 	} {
+		tc.host = "example.com" // the configured host
+		cases = append(cases, tc)
+	}
+	// The Host is checked too (DNS rebinding), from a loopback client.
+	for _, tc := range []guardCase{
+		{"Host: IPv4 loopback", local, "", "127.0.0.1:8080", http.StatusOK},
+		{"Host: other loopback address", local, "", "127.3.4.5", http.StatusOK},
+		{"Host: IPv6 loopback", local, "", "[::1]:8080", http.StatusOK},
+		{"Host: localhost", local, "", "localhost:8080", http.StatusOK},
+		{"Host: localhost, trailing dot", local, "", "localhost.:8080", http.StatusOK},
+		{"Host: a .localhost name", local, "", "app.localhost", http.StatusOK},
+		{"Host: configured, other case", local, "", "EXAMPLE.com:9000", http.StatusOK},
+		{"Host: rebinding name", local, "", "attacker.example:8080", http.StatusForbidden},
+		{"Host: localhost as a prefix", local, "", "localhost.attacker.example", http.StatusForbidden},
+		{"Host: a public address", local, "", "192.0.2.1:8080", http.StatusForbidden},
+		{"Host: empty", local, "", "", http.StatusForbidden},
+		{"Host: any, remote allowed", remote, "", "twin.example", http.StatusOK},
+	} {
+		tc.addr = "127.0.0.1:5000"
+		cases = append(cases, tc)
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			req := httptest.NewRequest(http.MethodGet, "/__admin/clock", nil)
-			req.RemoteAddr = tc.addr
+			req.RemoteAddr, req.Host = tc.addr, tc.host
 			rec := httptest.NewRecorder()
 			tc.h.ServeHTTP(rec, req)
 			if rec.Code != tc.status {
 				t.Fatalf("%d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
-			if tc.status == http.StatusForbidden && !strings.Contains(rec.Body.String(), "--admin-remote") {
+			if tc.status == http.StatusForbidden && tc.addr != "127.0.0.1:5000" && !strings.Contains(rec.Body.String(), "--admin-remote") {
 				t.Errorf("the refusal does not say how to allow it: %s", rec.Body)
 			}
 		})

@@ -38,13 +38,17 @@ type Options struct {
 	// LocationOf tells a request's location id. Nil: Location rules never
 	// match.
 	LocationOf func(*http.Request) string
-	Logger     *slog.Logger
+	// KnownOperation tells whether an operationId is one of the specs'; a
+	// rule matching another is refused. Nil: any is taken.
+	KnownOperation func(id string) bool
+	Logger         *slog.Logger
 }
 
 // Injector holds the rules and applies them. It is safe for concurrent use.
 type Injector struct {
 	sleep      func(ctx context.Context, d time.Duration) error
 	locationOf func(*http.Request) string
+	knownOp    func(id string) bool
 	log        *slog.Logger
 
 	mu    sync.Mutex // guards rules, seq and dice
@@ -77,6 +81,7 @@ func New(opts Options) *Injector {
 	in := &Injector{
 		sleep:      opts.Sleep,
 		locationOf: opts.LocationOf,
+		knownOp:    opts.KnownOperation,
 		log:        opts.Logger,
 		dice:       rand.New(rand.NewChaCha8(seed)),
 	}
@@ -95,6 +100,9 @@ func New(opts Options) *Injector {
 func (in *Injector) Add(r Rule) (Rule, error) {
 	if err := r.Validate(); err != nil {
 		return Rule{}, err
+	}
+	if op := r.Match.Operation; op != "" && in.knownOp != nil && !in.knownOp(op) {
+		return Rule{}, fmt.Errorf("%w: match.operation: %q is no operation of the specs", ErrInvalidRule, op)
 	}
 	r = r.clone()
 	r.Applied = 0

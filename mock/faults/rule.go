@@ -284,8 +284,17 @@ func (r Rule) Validate() error {
 	return nil
 }
 
+// MaxLatency is the longest latency a rule may draw or name: a longer wait
+// is a hang, which has its own effect.
+const MaxLatency = time.Hour
+
 func (l *Latency) validate(bad func(field, format string, args ...any) error) error {
 	set := map[string]Duration{"fixed": l.Fixed, "min": l.Min, "max": l.Max, "mean": l.Mean, "stdDev": l.StdDev}
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		if set[k].D() > MaxLatency {
+			return bad("effect.latency."+k, "%s is over %s (for longer, use a hang effect)", set[k], MaxLatency)
+		}
+	}
 	var own []string
 	switch l.Distribution {
 	case DistFixed:

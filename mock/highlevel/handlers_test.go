@@ -28,7 +28,7 @@ func request(query url.Values, path map[string]string, body string) *pipeline.Re
 
 func serve(t *testing.T, fake *FakeStore, op string, r *pipeline.Request) (pipeline.Response, error) {
 	t.Helper()
-	api := &API{Store: fake, TraceID: func() string { return "trace-1" }}
+	api := &API{Store: fake, TraceID: func() string { return "trace-1" }, BaseURL: func() string { return "http://twin.test" }}
 	return api.Handlers()[op](r)
 }
 

@@ -55,6 +55,10 @@ type API struct {
 	OAuth OAuthServer
 	// TraceID makes the traceId of upsert responses.
 	TraceID func() string
+	// BaseURL is the twin's own URL, which links (meta.nextPageUrl) start
+	// with; never the request's Host, which the client chooses. Nil makes
+	// links relative.
+	BaseURL func() string
 }
 
 // Handlers returns the handler of every operation, by operationId: every
@@ -168,7 +172,7 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 		meta["nextPage"] = current + 1
 		meta["startAfter"] = last.DateAdded.UnixMilli()
 		meta["startAfterId"] = last.ID
-		meta["nextPageUrl"] = baseURL(r.HTTP) + "/contacts/?" + next.Encode()
+		meta["nextPageUrl"] = a.baseURL() + "/contacts/?" + next.Encode()
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"contacts": contacts, "count": page.Total, "meta": meta}), nil
 }
@@ -190,12 +194,11 @@ func matchQuery(query string) func(*store.Contact) bool {
 	}
 }
 
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+func (a *API) baseURL() string {
+	if a.BaseURL == nil {
+		return ""
 	}
-	return scheme + "://" + r.Host
+	return a.BaseURL()
 }
 
 func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {

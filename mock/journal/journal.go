@@ -51,7 +51,7 @@ func (e *Entry) settle() {
 	e.pending = false
 	e.RequestHeaders = redactHeaders(e.RequestHeaders)
 	e.ResponseHeaders = redactHeaders(e.ResponseHeaders)
-	e.Query = redactForm(e.Query)
+	e.Query = redactURLPasswords(redactForm(e.Query))
 	var cut bool
 	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), []byte(e.RequestBody))
 	e.Truncated = e.Truncated || cut
@@ -107,7 +107,8 @@ type Journal struct {
 }
 
 // New returns a journal that keeps the newest size entries and tells the
-// time with clk (clock.Real when nil). A size of 0 or less records nothing.
+// time with clk (clock.Real when nil). A size of 0 or less records nothing;
+// one over MaxSize keeps MaxSize.
 func New(size int, clk clock.Clock) *Journal {
 	if clk == nil {
 		clk = clock.Real{}
@@ -207,10 +208,15 @@ func (j *Journal) Clear() {
 	j.start, j.n = 0, 0
 }
 
+// MaxSize is the most entries a journal keeps: each holds up to 2*MaxBody
+// of bodies, so this bounds it to a few GB.
+const MaxSize = 100_000
+
 // Resize changes how many entries the journal keeps, keeping the newest that
-// fit. A size of 0 or less drops every entry and stops recording.
+// fit. A size of 0 or less drops every entry and stops recording; one over
+// MaxSize keeps MaxSize.
 func (j *Journal) Resize(size int) {
-	size = max(size, 0)
+	size = min(max(size, 0), MaxSize)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if size == len(j.ring) {

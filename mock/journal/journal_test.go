@@ -401,7 +401,9 @@ func newTwin(t *testing.T, size int, inner ...pipeline.Middleware) *twin {
 			tw.mu.Lock()
 			tw.got = r.Body
 			tw.mu.Unlock()
-			var in struct{ Name string }
+			var in struct {
+				Name string `json:"name"`
+			}
 			if err := r.Decode(&in); err != nil {
 				return pipeline.Response{}, err
 			}

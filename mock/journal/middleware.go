@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
@@ -30,7 +31,7 @@ func (j *Journal) Middleware() pipeline.Middleware {
 				return
 			}
 			start := j.clock.Now()
-			reqBody, reqPartial := captureBody(r)
+			body := captureBody(r)
 			rec := &recorder{rw: w}
 			defer func() {
 				v := recover()
@@ -41,6 +42,7 @@ func (j *Journal) Middleware() pipeline.Middleware {
 				case v != nil && v != http.ErrAbortHandler && status == 0:
 					status = http.StatusInternalServerError
 				}
+				reqBody, reqPartial := body()
 				j.add(j.entry(r, start, status, rec, reqBody, reqPartial))
 				if v != nil {
 					panic(v)
@@ -85,12 +87,23 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 	return e
 }
 
-// captureBody reads r's body, up to pipeline.MaxBodyBytes, and replaces it
-// with one that replays what was read, then the rest of the original. It
-// reports whether the body went on past what it read.
-func captureBody(r *http.Request) ([]byte, bool) {
+// captureBody arranges for r's body, up to pipeline.MaxBodyBytes, to be
+// kept, and returns what was kept and whether the body went on past it.
+//
+// Mostly it reads the body at once and replaces it with one that replays
+// what was read, then the rest of the original. A client that sent
+// "Expect: 100-continue" waits for the server's go-ahead, which net/http
+// gives at the first read of the body: that body is kept as the later
+// stages read it, so a request refused before (a bad token, say) is answered
+// without its body ever being asked for.
+func captureBody(r *http.Request) func() ([]byte, bool) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, false
+		return func() ([]byte, bool) { return nil, false }
+	}
+	if strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		tee := &teeBody{ReadCloser: r.Body}
+		r.Body = tee
+		return func() ([]byte, bool) { return tee.kept.Bytes(), tee.over }
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, pipeline.MaxBodyBytes+1))
 	rest := io.Reader(r.Body)
@@ -99,9 +112,26 @@ func captureBody(r *http.Request) ([]byte, bool) {
 	}
 	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(data), rest), Closer: r.Body}
 	if len(data) > pipeline.MaxBodyBytes {
-		return data[:pipeline.MaxBodyBytes], true
+		return func() ([]byte, bool) { return data[:pipeline.MaxBodyBytes], true }
 	}
-	return data, false
+	return func() ([]byte, bool) { return data, false }
+}
+
+// teeBody keeps up to pipeline.MaxBodyBytes of what is read through it.
+type teeBody struct {
+	io.ReadCloser
+	kept bytes.Buffer
+	over bool // read past what it keeps
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	room := pipeline.MaxBodyBytes - t.kept.Len()
+	t.kept.Write(p[:min(n, room)])
+	if n > room {
+		t.over = true
+	}
+	return n, err
 }
 
 type replayBody struct {

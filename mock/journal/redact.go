@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"mime"
 	"net/url"
-	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -30,8 +30,10 @@ var urlHeaders = map[string]bool{
 	"referer":          true,
 }
 
-// redactURL redacts the secret keys of a URL's query and fragment.
+// redactURL redacts the password of a URL's user info and the secret keys of
+// its query and fragment.
 func redactURL(u string) string {
+	u = redactURLPasswords(u)
 	rest, frag, hasFrag := strings.Cut(u, "#")
 	base, query, hasQuery := strings.Cut(rest, "?")
 	out := base
@@ -52,21 +54,28 @@ var authSchemes = map[string]bool{
 	"ntlm": true, "hoba": true, "mutual": true, "dpop": true, "apikey": true,
 }
 
-// secretKeys are the body and query keys whose values are never kept,
-// compared case-insensitively.
-var secretKeys = map[string]bool{
-	"access_token":  true,
-	"refresh_token": true,
-	"client_secret": true,
-	"code":          true,
-	"password":      true,
-	"token":         true,
-	"secret":        true,
-	"apikey":        true,
-	"api_key":       true,
+// isSecretKey tells the body, query and header names whose values are never
+// kept, whatever their spelling: compared without case, "_" or "-", a name
+// is secret when it is "code" or "authcode", or ends with "secret",
+// "password", "passwd", "token" or "apikey" (client_secret, clientSecret,
+// X-Api-Key, refresh-token, webhookSecret).
+func isSecretKey(k string) bool {
+	n := strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, k)
+	if n == "code" || n == "authcode" || n == "authorizationcode" {
+		return true
+	}
+	for _, suffix := range []string{"secret", "password", "passwd", "token", "apikey"} {
+		if strings.HasSuffix(n, suffix) {
+			return true
+		}
+	}
+	return false
 }
-
-func isSecretKey(k string) bool { return secretKeys[strings.ToLower(k)] }
 
 // redactHeaders returns a copy of h with the values of secret headers
 // replaced, and the secret query keys of URL headers redacted.
@@ -85,7 +94,7 @@ func redactHeaders(h map[string][]string) map[string][]string {
 			out[k] = rvs
 			continue
 		}
-		if !secretHeaders[lower] {
+		if !secretHeaders[lower] && !isSecretKey(lower) {
 			out[k] = append([]string(nil), vs...)
 			continue
 		}
@@ -113,7 +122,7 @@ func redactForm(s string) string {
 	pairs := strings.Split(s, "&")
 	changed := false
 	for i, pair := range pairs {
-		k, _, ok := strings.Cut(pair, "=")
+		k, v, ok := strings.Cut(pair, "=")
 		if !ok {
 			continue
 		}
@@ -124,6 +133,14 @@ func redactForm(s string) string {
 		if isSecretKey(key) {
 			pairs[i] = k + "=" + redacted
 			changed = true
+			continue
+		}
+		// A URL with a password, escaped as a value.
+		if value, err := url.QueryUnescape(v); err == nil && value != v {
+			if clean := redactURLPasswords(value); clean != value {
+				pairs[i] = k + "=" + url.QueryEscape(clean)
+				changed = true
+			}
 		}
 	}
 	if !changed {
@@ -194,28 +211,165 @@ func walkJSON(dec *json.Decoder, spans *[][2]int64) error {
 	return err
 }
 
-// secretJSONValue finds secret keys' values in text that is not valid JSON
-// (a body cut short, or a malformed one): a string (terminated or running to
-// the end of the text) or any bare run up to the next delimiter.
-var secretJSONValue = regexp.MustCompile(`(?i)("(?:access_token|refresh_token|client_secret|code|password|token|secret|apikey|api_key)"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]*)`)
-
-func scrubJSON(data []byte) []byte {
-	return secretJSONValue.ReplaceAll(data, []byte(`${1}"`+redacted+`"`))
+// scrubText redacts the secrets of a body whose type says nothing about its
+// shape (or that does not parse as the type it declares), trying every shape
+// a secret may take in it: a JSON member ("key": value, the string
+// unterminated when the text is cut short), a key=value pair (a form), and a
+// multipart field (name="key", its headers, a blank line, the value). It
+// reads each byte a bounded number of times: it runs on every body read.
+func scrubText(data []byte) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i < len(data); {
+		if !isKeyByte(data[i]) {
+			i++
+			continue
+		}
+		start := i
+		for i < len(data) && isKeyByte(data[i]) {
+			i++
+		}
+		if i-start > maxKeyLen || !isSecretKey(string(data[start:i])) {
+			continue
+		}
+		vs, ve, quote := secretValue(data, start, i)
+		if vs < 0 {
+			continue
+		}
+		out = append(out, data[last:vs]...)
+		if quote {
+			out = append(out, `"`+redacted+`"`...)
+		} else {
+			out = append(out, redacted...)
+		}
+		last, i = ve, max(ve, i)
+	}
+	if out == nil {
+		return data
+	}
+	return append(out, data[last:]...)
 }
 
-// Secrets in bodies of any other type, found by their shape: key=value
-// pairs (a form sent with the wrong content type) and multipart fields.
-var (
-	secretPair      = regexp.MustCompile(`(?i)((?:^|[&\s;?])(?:access_token|refresh_token|client_secret|code|password|token|secret|apikey|api_key)=)[^&\s;]*`)
-	secretMultipart = regexp.MustCompile(`(?i)(name="(?:access_token|refresh_token|client_secret|code|password|token|secret|apikey|api_key)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)[^\r\n]*`)
-)
+// maxKeyLen is the longest name scrubText checks: no secret key is longer.
+const maxKeyLen = 64
 
-// scrubText redacts the secrets of a body whose type says nothing about its
-// shape, trying every shape a secret may take in it.
-func scrubText(data []byte) []byte {
-	data = scrubJSON(data)
-	data = secretPair.ReplaceAll(data, []byte(`${1}`+redacted))
-	return secretMultipart.ReplaceAll(data, []byte(`${1}`+redacted))
+func isKeyByte(c byte) bool {
+	return c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// secretValue finds the value of the secret key data[start:end] in any of
+// scrubText's shapes: its span, and whether a JSON string replaces it; vs
+// is -1 when the key is in none.
+func secretValue(data []byte, start, end int) (vs, ve int, quote bool) {
+	quoted := start > 0 && data[start-1] == '"' && end < len(data) && data[end] == '"'
+	if quoted {
+		j := skipSpace(data, end+1)
+		if j < len(data) && data[j] == ':' {
+			vs = skipSpace(data, j+1)
+			return vs, jsonValueEnd(data, vs), true
+		}
+		if start >= 6 && strings.EqualFold(string(data[start-6:start]), `name="`) {
+			return multipartValue(data, end+1)
+		}
+		return -1, -1, false
+	}
+	if end < len(data) && data[end] == '=' && (start == 0 || strings.IndexByte("&?;,{\"' \t\r\n", data[start-1]) >= 0) {
+		ve = end + 1
+		for ve < len(data) && strings.IndexByte("& \t\r\n;", data[ve]) < 0 {
+			ve++
+		}
+		return end + 1, ve, false
+	}
+	return -1, -1, false
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && strings.IndexByte(" \t\r\n", data[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+// jsonValueEnd returns the end of the JSON value at data[i:]: a string to
+// its closing quote (or the end of a text cut short), anything else to the
+// next delimiter.
+func jsonValueEnd(data []byte, i int) int {
+	if i < len(data) && data[i] == '"' {
+		for j := i + 1; j < len(data); j++ {
+			switch data[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(data)
+	}
+	for i < len(data) && strings.IndexByte(",}] \t\r\n", data[i]) < 0 {
+		i++
+	}
+	return i
+}
+
+// multipartValue finds a multipart field's value after its name: past the
+// rest of the line and the part's headers, the line after the blank one.
+func multipartValue(data []byte, i int) (vs, ve int, quote bool) {
+	for {
+		nl := bytes.IndexByte(data[i:], '\n')
+		if nl < 0 {
+			return -1, -1, false
+		}
+		i += nl + 1
+		if i < len(data) && data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i += 2
+			break
+		}
+		if i < len(data) && data[i] == '\n' {
+			i++
+			break
+		}
+	}
+	ve = i
+	for ve < len(data) && data[ve] != '\r' && data[ve] != '\n' {
+		ve++
+	}
+	return i, ve, false
+}
+
+// redactURLPasswords redacts the password of every URL with user info in s
+// (https://user:password@host): between the first ":" after "://" and the
+// last "@" of the URL's authority.
+func redactURLPasswords(s string) string {
+	var b strings.Builder
+	last := 0
+	for from := 0; ; {
+		k := strings.Index(s[from:], "://")
+		if k < 0 {
+			break
+		}
+		auth := from + k + 3
+		end := auth
+		for end < len(s) && strings.IndexByte("/?#\"'<> \t\r\n\\", s[end]) < 0 {
+			end++
+		}
+		from = end
+		at := strings.LastIndexByte(s[auth:end], '@')
+		if at < 0 {
+			continue
+		}
+		colon := strings.IndexByte(s[auth:auth+at], ':')
+		if colon < 0 {
+			continue
+		}
+		b.WriteString(s[last : auth+colon+1])
+		b.WriteString(redacted)
+		last = auth + at
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 type bodyKind int
@@ -250,8 +404,10 @@ func kindOf(ct string, body []byte) bodyKind {
 }
 
 // redactBody redacts body as its content type says, then cuts it at MaxBody.
-// It reports whether it cut. A JSON body that does not parse (malformed, or
-// already cut short) is scrubbed textually instead.
+// It reports whether it cut. Whatever the type declared, the body is then
+// scrubbed of every shape a secret may take in it (a form sent as JSON, say;
+// a JSON body that does not parse, malformed or cut short, is only
+// scrubbed), and of the passwords of URLs.
 func redactBody(ct string, body []byte) (string, bool) {
 	if len(body) == 0 {
 		return "", false
@@ -260,15 +416,12 @@ func redactBody(ct string, body []byte) (string, bool) {
 	case kindJSON:
 		if out, ok := redactJSON(body); ok {
 			body = out
-		} else {
-			body = scrubJSON(body)
 		}
 	case kindForm:
 		body = []byte(redactForm(string(body)))
-	default:
-		body = scrubText(body)
 	}
-	return cut(body)
+	body = scrubText(body)
+	return cut([]byte(redactURLPasswords(string(body))))
 }
 
 // cut returns at most MaxBody bytes of b, ending on a rune boundary, and

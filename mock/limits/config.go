@@ -39,20 +39,27 @@ type Limit struct {
 	Daily int `json:"daily" yaml:"daily"`
 }
 
+// Bounds of a Limit: a window longer than the daily one means nothing, and a
+// count past MaxCount is no limit a client can reach.
+const (
+	MaxInterval = 24 * time.Hour
+	MaxCount    = 1 << 40
+)
+
 // Validate checks an enabled limit; a disabled one is always valid.
 func (l Limit) Validate() error {
 	if !l.Enabled {
 		return nil
 	}
 	var errs []error
-	if l.Burst < 1 {
-		errs = append(errs, fmt.Errorf("burst %d: must be at least 1", l.Burst))
+	if l.Burst < 1 || l.Burst > MaxCount {
+		errs = append(errs, fmt.Errorf("burst %d: must be between 1 and %d", l.Burst, MaxCount))
 	}
-	if l.Interval.Std() < time.Millisecond {
-		errs = append(errs, fmt.Errorf("interval %s: must be at least 1ms", l.Interval))
+	if l.Interval.Std() < time.Millisecond || l.Interval.Std() > MaxInterval {
+		errs = append(errs, fmt.Errorf("interval %s: must be between 1ms and %s", l.Interval, MaxInterval))
 	}
-	if l.Daily < 1 {
-		errs = append(errs, fmt.Errorf("daily %d: must be at least 1", l.Daily))
+	if l.Daily < 1 || l.Daily > MaxCount {
+		errs = append(errs, fmt.Errorf("daily %d: must be between 1 and %d", l.Daily, MaxCount))
 	}
 	return errors.Join(errs...)
 }

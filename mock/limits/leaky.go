@@ -34,6 +34,10 @@ type LeakyConfig struct {
 // would put the reset time past what a header can say.
 const minPerSecond = 0.001
 
+// maxLeaky bounds the rate and the capacity: a full bucket at the slowest
+// drain then empties in under 32 years, a time a header can still say.
+const maxLeaky = 1_000_000
+
 // DefaultLeakyConfig is Marketing 360's: 5 requests per second per key.
 func DefaultLeakyConfig() LeakyConfig {
 	return LeakyConfig{Enabled: true, PerSecond: 5, Capacity: 5, RetryAfter: true}
@@ -45,11 +49,11 @@ func (c LeakyConfig) Validate() error {
 		return nil
 	}
 	var errs []error
-	if !(c.PerSecond >= minPerSecond) || math.IsInf(c.PerSecond, 0) {
-		errs = append(errs, fmt.Errorf("perSecond %v: must be at least %v", c.PerSecond, minPerSecond))
+	if !(c.PerSecond >= minPerSecond && c.PerSecond <= maxLeaky) {
+		errs = append(errs, fmt.Errorf("perSecond %v: must be between %v and %v", c.PerSecond, minPerSecond, float64(maxLeaky)))
 	}
-	if c.Capacity < 1 {
-		errs = append(errs, fmt.Errorf("capacity %d: must be at least 1", c.Capacity))
+	if c.Capacity < 1 || c.Capacity > maxLeaky {
+		errs = append(errs, fmt.Errorf("capacity %d: must be between 1 and %d", c.Capacity, maxLeaky))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)

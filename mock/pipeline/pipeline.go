@@ -18,6 +18,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/contactbridge/contactbridge/internal/jsonguard"
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/openapi"
@@ -40,10 +41,18 @@ type Request struct {
 // Context returns the request's context.
 func (r *Request) Context() context.Context { return r.HTTP.Context() }
 
-// Decode unmarshals the body into v.
+// Decode unmarshals the body into v, matching keys to v's fields by their
+// exact case, as the spec's validator does: a key that names a field only in
+// another case ("FirstName") is refused with a 422, never stored past the
+// validator's limits for the field.
 func (r *Request) Decode(v any) error {
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		return BadRequest("Invalid JSON body: " + err.Error())
+	if err := jsonguard.Unmarshal(r.Body, v); err != nil {
+		var keyErr *jsonguard.KeyError
+		if errors.As(err, &keyErr) {
+			return &Error{Status: http.StatusUnprocessableEntity, Messages: []string{keyErr.Error()},
+				Meta: map[string]any{keyErr.Key: "is not a known property"}, Err: err}
+		}
+		return BadRequest(clip("Invalid JSON body: " + err.Error()))
 	}
 	return nil
 }
@@ -273,6 +282,13 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 			if err != nil {
 				x.Fail(w, r, BadRequest(fmt.Sprintf("Request body unreadable or larger than %d bytes", MaxBodyBytes)))
+				return
+			}
+			// Bound the validator's work before it decodes anything: its
+			// cost (and its error's) grows with the body's nesting.
+			if err := jsonguard.CheckDepth(body, jsonguard.MaxDepth); err != nil {
+				x.Fail(w, r, &Error{Status: http.StatusBadRequest, Err: err, Messages: []string{
+					fmt.Sprintf("Request body nests deeper than %d levels", jsonguard.MaxDepth)}})
 				return
 			}
 			x.Body = body

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -22,7 +23,7 @@ func requestError(err error) *Error {
 	for _, e := range flatten(err) {
 		var reqErr *openapi3filter.RequestError
 		if !errors.As(e, &reqErr) {
-			msgs = append(msgs, e.Error())
+			msgs = append(msgs, clip(e.Error()))
 			continue
 		}
 		switch {
@@ -39,11 +40,11 @@ func requestError(err error) *Error {
 			msgs = append(msgs, m...)
 		default:
 			status = http.StatusBadRequest
-			msgs = append(msgs, reqErr.Error())
+			msgs = append(msgs, clip(reqErr.Error()))
 		}
 	}
 	if len(msgs) == 0 {
-		msgs = []string{err.Error()}
+		msgs = []string{clip(err.Error())}
 	}
 	slices.Sort(msgs)
 	return &Error{Status: status, Messages: slices.Compact(msgs), Meta: fieldProblems(err), Err: err}
@@ -75,7 +76,7 @@ func parameterMessages(e *openapi3filter.RequestError) []string {
 		out = append(out, schemaMessage(name, se))
 	}
 	if len(out) == 0 {
-		out = append(out, fmt.Sprintf("%s is invalid: %s", name, e.Error()))
+		out = append(out, clip(fmt.Sprintf("%s is invalid: %s", name, e.Error())))
 	}
 	return out
 }
@@ -95,9 +96,9 @@ func bodyMessages(e *openapi3filter.RequestError) ([]string, bool) {
 	}
 	var parse *openapi3filter.ParseError
 	if errors.As(e.Err, &parse) {
-		return []string{"Request body is not valid JSON: " + parse.Error()}, true
+		return []string{clip("Request body is not valid JSON: " + parse.Error())}, true
 	}
-	return []string{e.Error()}, true
+	return []string{clip(e.Error())}, true
 }
 
 // schemaErrors returns the innermost schema errors under err: the ones that
@@ -143,7 +144,7 @@ func schemaMessage(prefix string, se *openapi3.SchemaError) string {
 	if prefix != "" {
 		path = append([]string{prefix}, path...)
 	}
-	reason := se.Reason
+	reason := clip(se.Reason)
 	for _, noun := range []string{"value ", "number ", "string ", "array ", "object "} {
 		reason = strings.TrimPrefix(reason, noun)
 	}
@@ -156,13 +157,31 @@ func schemaMessage(prefix string, se *openapi3.SchemaError) string {
 	return strings.Join(path, ".") + " " + reason
 }
 
+// maxMessage is the longest message an error shows: kin-openapi's errors
+// append the schema and the value at fault, which the client sent and can
+// make as large as the body.
+const maxMessage = 300
+
+// clip cuts msg at its first line and at maxMessage bytes, on a rune
+// boundary.
+func clip(msg string) string {
+	msg, _, _ = strings.Cut(msg, "\n")
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	n := maxMessage
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
+}
+
 // briefly words a response validation error in one short line per problem,
 // without the schema and value dumps kin-openapi appends.
 func briefly(err error) string {
 	ses := schemaErrors(err)
 	if len(ses) == 0 {
-		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return msg
+		return clip(err.Error())
 	}
 	msgs := make([]string, 0, len(ses))
 	for _, se := range ses {

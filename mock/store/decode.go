@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/contactbridge/contactbridge/internal/jsonguard"
 )
 
 // stateTables are the tables a state must name (the HighLevel ones; the
@@ -16,8 +18,8 @@ var stateTables = []string{"locations", "contacts", "tasks", "notes", "appointme
 // encoded state in memory, which matters for large states. A state that
 // lacks a HighLevel table, a value of the wrong type or a record without
 // its id (or a contact without its location or dateAdded, a record without
-// its contact) is an *InvalidError naming it; malformed JSON is another
-// error.
+// its contact), or a key naming a field in another case than the field's,
+// is an *InvalidError naming it; malformed JSON is another error.
 func DecodeState(r io.Reader) (State, error) {
 	var st State
 	dec := json.NewDecoder(r)
@@ -48,7 +50,10 @@ func DecodeState(r io.Reader) (State, error) {
 			err = decodeOther(dec, &st, key)
 		}
 		var typeErr *json.UnmarshalTypeError
+		var keyErr *jsonguard.KeyError
 		switch {
+		case errors.As(err, &keyErr):
+			return st, &InvalidError{Field: key + "." + keyErr.Key, Reason: "is not a field (fields are named by their exact case: " + keyErr.Field + ")"}
 		case errors.As(err, &typeErr):
 			return st, &InvalidError{Field: key + fieldOf(typeErr), Reason: "must be " + typeErr.Type.String() + ", not " + typeErr.Value}
 		case err != nil:
@@ -140,8 +145,12 @@ func decodeArray[T any](dec *json.Decoder, out *[]T) error {
 		return fmt.Errorf("want an array, got %v", tok)
 	}
 	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
 		var v T
-		if err := dec.Decode(&v); err != nil {
+		if err := jsonguard.Unmarshal(raw, &v); err != nil {
 			return err
 		}
 		*out = append(*out, v)
@@ -161,5 +170,5 @@ func decodeOther(dec *json.Decoder, st *State, key string) error {
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(field, st)
+	return jsonguard.Unmarshal(field, st)
 }

@@ -1,0 +1,228 @@
+// Package jsonguard bounds and tightens JSON decoding for bodies a client
+// controls: CheckDepth refuses a text nested too deep before anything decodes
+// it, and Unmarshal decodes keys by their exact case, as the specs' validators
+// read them (encoding/json alone matches keys without regard to case).
+package jsonguard
+
+import (
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// MaxDepth is how deeply the twins let a request body nest objects and
+// arrays: far more than any body of either API, far less than what makes
+// validation costly.
+const MaxDepth = 64
+
+// ErrTooDeep is returned by CheckDepth for a text nested past its limit.
+var ErrTooDeep = errors.New("jsonguard: nested too deeply")
+
+// ErrKeyCase is returned by Unmarshal for a key that names a field in
+// another case.
+var ErrKeyCase = errors.New("jsonguard: key in the wrong case")
+
+// KeyError is a key that matches a field only without regard to case.
+type KeyError struct {
+	Key   string // as sent
+	Field string // as declared
+}
+
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("property %s should not exist (did you mean %s?)", e.Key, e.Field)
+}
+
+// Unwrap makes errors.Is(err, ErrKeyCase) hold.
+func (e *KeyError) Unwrap() error { return ErrKeyCase }
+
+// CheckDepth reports ErrTooDeep when data nests objects and arrays deeper
+// than max. It reads each byte once and allocates nothing, so it bounds the
+// work before any decoder or validator runs; it does not check that data is
+// valid JSON.
+func CheckDepth(data []byte, max int) error {
+	depth := 0
+	inString, escaped := false, false
+	for i, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return fmt.Errorf("%w: past %d levels at byte %d", ErrTooDeep, max, i)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// Unmarshal decodes data into v as json.Unmarshal does, except that a key
+// naming a field of v only without regard to case is a *KeyError, and
+// nothing is decoded: a key decodes into a field only when it is spelled as
+// the field's JSON name. Keys that name no field are left to v's type, as
+// json.Unmarshal leaves them.
+func Unmarshal(data []byte, v any) error {
+	t := reflect.TypeOf(v)
+	if t != nil && t.Kind() == reflect.Pointer && needsCheck(t.Elem(), map[reflect.Type]bool{}) {
+		var raw any
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return err
+		}
+		if err := checkKeys(raw, t.Elem()); err != nil {
+			return err
+		}
+	}
+	return json.Unmarshal(data, v)
+}
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// custom reports whether t decodes itself.
+func custom(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return t.Implements(unmarshalerType) || p.Implements(unmarshalerType) ||
+		t.Implements(textUnmarshalerType) || p.Implements(textUnmarshalerType)
+}
+
+// needsCheck reports whether a value of type t holds a struct anywhere,
+// which is where keys could match in the wrong case.
+func needsCheck(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	if custom(t) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return needsCheck(t.Elem(), seen)
+	case reflect.Struct:
+		return true
+	}
+	return false
+}
+
+// checkKeys walks the decoded value raw alongside the type it will decode
+// into.
+func checkKeys(raw any, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if custom(t) {
+		return nil
+	}
+	switch v := raw.(type) {
+	case []any:
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+			return nil
+		}
+		for _, e := range v {
+			if err := checkKeys(e, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		switch t.Kind() {
+		case reflect.Map:
+			for _, e := range v {
+				if err := checkKeys(e, t.Elem()); err != nil {
+					return err
+				}
+			}
+		case reflect.Struct:
+			fields := fieldsOf(t)
+			for k, e := range v {
+				f, ok := fields.exact[k]
+				if !ok {
+					if name, ok := fields.folded[strings.ToLower(k)]; ok {
+						return &KeyError{Key: k, Field: name}
+					}
+					continue
+				}
+				if err := checkKeys(e, f); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// structFields are the JSON names of a struct's fields.
+type structFields struct {
+	exact  map[string]reflect.Type // by name, the field's type
+	folded map[string]string       // by lower-cased name, the name
+}
+
+var fieldCache sync.Map // reflect.Type -> *structFields
+
+func fieldsOf(t reflect.Type) *structFields {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(*structFields)
+	}
+	f := &structFields{exact: map[string]reflect.Type{}, folded: map[string]string{}}
+	collectFields(t, f, 0)
+	fieldCache.Store(t, f)
+	return f
+}
+
+// collectFields adds t's fields to f, those of embedded structs without a
+// JSON name included (as encoding/json promotes them); an outer field wins
+// over an embedded one.
+func collectFields(t reflect.Type, f *structFields, depth int) {
+	if depth > 8 {
+		return
+	}
+	var embedded []reflect.Type
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := sf.Type
+		if sf.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				embedded = append(embedded, ft)
+				continue
+			}
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		if _, ok := f.exact[name]; ok {
+			continue
+		}
+		f.exact[name] = sf.Type
+		f.folded[strings.ToLower(name)] = name
+	}
+	for _, et := range embedded {
+		collectFields(et, f, depth+1)
+	}
+}

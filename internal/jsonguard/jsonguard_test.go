@@ -1,0 +1,100 @@
+package jsonguard_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/contactbridge/contactbridge/internal/jsonguard"
+)
+
+func TestCheckDepth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		max  int
+		deep bool
+	}{
+		{"flat", `{"a":1}`, 1, false},
+		{"at the limit", `{"a":[{"b":1}]}`, 3, false},
+		{"past the limit", `{"a":[{"b":1}]}`, 2, true},
+		{"brackets in strings do not count", `{"a":"[[[[{{{{\"[["}`, 1, false},
+		{"escaped backslash ends the string", `{"a":"\\"}`, 1, false},
+		{"very deep", strings.Repeat("[", 10_000), 64, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := jsonguard.CheckDepth([]byte(tc.in), tc.max)
+			if got := errors.Is(err, jsonguard.ErrTooDeep); got != tc.deep {
+				t.Fatalf("CheckDepth(%.40q, %d) = %v, want too deep %v", tc.in, tc.max, err, tc.deep)
+			}
+		})
+	}
+}
+
+func TestCheckDepth_AllocatesNothing(t *testing.T) {
+	body := []byte(strings.Repeat(`{"a":`, 10_000))
+	if n := testing.AllocsPerRun(10, func() { _ = jsonguard.CheckDepth(body, 100_000) }); n != 0 {
+		t.Fatalf("CheckDepth of a body within its limit allocated %v times per run, want none", n)
+	}
+	if n := testing.AllocsPerRun(10, func() { _ = jsonguard.CheckDepth(body, 64) }); n > 4 {
+		t.Fatalf("CheckDepth of a body past its limit allocated %v times per run, want only its error's", n)
+	}
+}
+
+type inner struct {
+	Name string `json:"name"`
+}
+
+type embedded struct {
+	Kind string `json:"kind"`
+}
+
+type outer struct {
+	embedded
+	FirstName string           `json:"firstName"`
+	Items     []inner          `json:"items"`
+	ByKey     map[string]inner `json:"byKey"`
+	Ptr       *inner           `json:"ptr"`
+	Skipped   string           `json:"-"`
+	Untagged  string
+}
+
+func TestUnmarshal_KeyCase(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, badKey string
+	}{
+		{"exact keys", `{"firstName":"a","items":[{"name":"b"}],"kind":"k","Untagged":"u"}`, ""},
+		{"unknown keys are left alone", `{"other":1,"items":[{"other":2}]}`, ""},
+		{"top level", `{"FirstName":"a"}`, "FirstName"},
+		{"in a slice", `{"items":[{"NAME":"b"}]}`, "NAME"},
+		{"in a map", `{"byKey":{"x":{"Name":"b"}}}`, "Name"},
+		{"behind a pointer", `{"ptr":{"nAme":"b"}}`, "nAme"},
+		{"embedded", `{"Kind":"k"}`, "Kind"},
+		{"untagged", `{"untagged":"u"}`, "untagged"},
+		{"exact and folded together", `{"firstName":"a","firstname":"b"}`, "firstname"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var v outer
+			err := jsonguard.Unmarshal([]byte(tc.in), &v)
+			var keyErr *jsonguard.KeyError
+			switch {
+			case tc.badKey == "" && err != nil:
+				t.Fatalf("Unmarshal: %v", err)
+			case tc.badKey != "" && (!errors.As(err, &keyErr) || keyErr.Key != tc.badKey || !errors.Is(err, jsonguard.ErrKeyCase)):
+				t.Fatalf("Unmarshal = %v, want a KeyError for %s", err, tc.badKey)
+			case tc.badKey != "" && v.FirstName != "":
+				t.Fatalf("decoded %+v despite the error", v)
+			}
+		})
+	}
+	var v outer
+	if err := jsonguard.Unmarshal([]byte(`{"firstName":"Ada","items":[{"name":"x"}]}`), &v); err != nil || v.FirstName != "Ada" || v.Items[0].Name != "x" {
+		t.Fatalf("Unmarshal = %+v, %v", v, err)
+	}
+}
