@@ -91,7 +91,7 @@ func subscribe(ctx context.Context, srv *mock.Server, adminToken, url string) er
 func printUp(w io.Writer, srv *mock.Server, s *syncrun.Sync) error {
 	d := srv.Defaults()
 	_, err := fmt.Fprintf(w, `contactbridge up: the twins and the sync, on loopback (Ctrl-C stops all)
-  HighLevel twin        %[1]s   (admin and dashboard: %[1]s/__admin/ui)
+  HighLevel twin        %[1]s   (admin API: %[1]s/__admin/health)
   Marketing 360 twin    %[2]s/v1
   sync receiver         %[3]s%[4]s (subscribed)
 
