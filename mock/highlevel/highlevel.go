@@ -3,7 +3,6 @@
 package highlevel
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -193,14 +192,12 @@ func matchQuery(query string) func(*store.Contact) bool {
 		return false
 	}
 }
-
 func (a *API) baseURL() string {
 	if a.BaseURL == nil {
 		return ""
 	}
 	return a.BaseURL()
 }
-
 func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
 	var in contactInput
 	if err := r.Decode(&in); err != nil {
@@ -208,7 +205,6 @@ func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
 	}
 	return &in, nil
 }
-
 func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
 	if err != nil {
@@ -228,7 +224,6 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewContact(created)}), nil
 }
-
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
 	c, err := a.contact(r)
 	if err != nil {
@@ -236,7 +231,6 @@ func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
 }
-
 func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
 	if err != nil {
@@ -256,7 +250,6 @@ func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"succeded": true, "contact": viewContact(updated)}), nil
 }
-
 func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
 	c, err := a.contact(r)
 	if err != nil {
@@ -267,7 +260,6 @@ func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, deleted), nil
 }
-
 func (a *API) upsertContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
 	if err != nil {
@@ -285,7 +277,6 @@ func (a *API) upsertContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"new": isNew, "contact": viewContact(c), "traceId": a.TraceID()}), nil
 }
-
 func (a *API) duplicateContact(r *pipeline.Request) (pipeline.Response, error) {
 	loc, err := a.location(r, r.Query.Get("locationId"))
 	if err != nil {
@@ -298,7 +289,6 @@ func (a *API) duplicateContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
 }
-
 func (a *API) contactsByBusiness(r *pipeline.Request) (pipeline.Response, error) {
 	loc, err := a.location(r, r.Query.Get("locationId"))
 	if err != nil {
@@ -351,11 +341,9 @@ func (a *API) changeTags(r *pipeline.Request, status int, change func(tags, give
 	}
 	return pipeline.JSON(status, map[string]any{"tags": updated.Tags}), nil
 }
-
 func (a *API) addTags(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeTags(r, http.StatusCreated, addTags)
 }
-
 func (a *API) removeTags(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeTags(r, http.StatusOK, removeTags)
 }
@@ -387,7 +375,6 @@ func (a *API) changeFollowers(r *pipeline.Request, status int, changedKey string
 	}
 	return pipeline.JSON(status, map[string]any{"followers": nonNil(updated.Followers), changedKey: nonNil(changed)}), nil
 }
-
 func (a *API) addFollowers(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeFollowers(r, http.StatusCreated, "followersAdded", func(followers, given []string) ([]string, []string) {
 		var added []string
@@ -401,7 +388,6 @@ func (a *API) addFollowers(r *pipeline.Request) (pipeline.Response, error) {
 		return followers, added
 	})
 }
-
 func (a *API) removeFollowers(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeFollowers(r, http.StatusOK, "followersRemoved", func(followers, given []string) ([]string, []string) {
 		var removed []string
@@ -508,223 +494,10 @@ func (in *noteInput) apply(n *store.Note) error {
 	}
 	return nil
 }
-
 func mapSlice[T, V any](in []T, f func(T) V) []V {
 	out := make([]V, 0, len(in))
 	for _, v := range in {
 		out = append(out, f(v))
 	}
 	return out
-}
-
-// --- appointments ---
-
-type appointmentInput struct {
-	CalendarID          opt `json:"calendarId"`
-	LocationID          opt `json:"locationId"`
-	ContactID           opt `json:"contactId"`
-	Title               opt `json:"title"`
-	Description         opt `json:"description"`
-	MeetingLocationType opt `json:"meetingLocationType"`
-	MeetingLocationID   opt `json:"meetingLocationId"`
-	AppointmentStatus   opt `json:"appointmentStatus"`
-	AssignedUserID      opt `json:"assignedUserId"`
-	Address             opt `json:"address"`
-	RRule               opt `json:"rrule"`
-	StartTime           opt `json:"startTime"`
-	EndTime             opt `json:"endTime"`
-}
-
-// apply writes the input onto an appointment of loc.
-func (in *appointmentInput) apply(ap *store.Appointment, loc store.Location) error {
-	if in.CalendarID.Set {
-		if !slices.ContainsFunc(loc.Calendars, func(c store.Calendar) bool { return c.ID == in.CalendarID.V }) {
-			return pipeline.BadRequest(fmt.Sprintf("Calendar %s not found in location %s", in.CalendarID.V, loc.ID))
-		}
-		ap.CalendarID = in.CalendarID.V
-	}
-	for _, f := range []struct {
-		o   opt
-		dst *string
-	}{
-		{in.Title, &ap.Title}, {in.Description, &ap.Description}, {in.MeetingLocationType, &ap.MeetingLocationType},
-		{in.MeetingLocationID, &ap.MeetingLocationID}, {in.AppointmentStatus, &ap.AppointmentStatus},
-		{in.AssignedUserID, &ap.AssignedUserID}, {in.Address, &ap.Address}, {in.RRule, &ap.RRule},
-	} {
-		f.o.to(f.dst)
-	}
-	if ap.AppointmentStatus == "" {
-		ap.AppointmentStatus = "confirmed"
-	}
-	length := ap.EndTime.Sub(ap.StartTime)
-	if length <= 0 {
-		length = 30 * time.Minute
-	}
-	if in.StartTime.Set {
-		start, err := time.Parse(time.RFC3339, in.StartTime.V)
-		if err != nil {
-			return pipeline.BadRequest("startTime must be an ISO 8601 date-time with offset")
-		}
-		_, ap.Offset = start.Zone()
-		ap.StartTime = start.UTC()
-		ap.EndTime = ap.StartTime.Add(length)
-	}
-	if in.EndTime.Set {
-		end, err := time.Parse(time.RFC3339, in.EndTime.V)
-		if err != nil {
-			return pipeline.BadRequest("endTime must be an ISO 8601 date-time with offset")
-		}
-		ap.EndTime = end.UTC()
-	}
-	if !ap.EndTime.After(ap.StartTime) {
-		return pipeline.BadRequest("endTime must be after startTime")
-	}
-	return nil
-}
-
-func (a *API) listAppointments(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	aps, err := a.Store.Appointments(c.ID)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	slices.SortStableFunc(aps, func(x, y store.Appointment) int { return x.StartTime.Compare(y.StartTime) })
-	return pipeline.JSON(http.StatusOK, map[string]any{"events": mapSlice(aps, viewEvent)}), nil
-}
-
-// book creates an appointment for contact c from the input.
-// book creates an appointment for contact c from the input, refusing a
-// locationId that is not the contact's, and answers it with status.
-func (a *API) book(c store.Contact, in *appointmentInput, status int) (pipeline.Response, error) {
-	if in.LocationID.Set && in.LocationID.V != c.LocationID {
-		return pipeline.Response{}, pipeline.BadRequest("contact " + c.ID + " is not in location " + in.LocationID.V)
-	}
-	loc, err := a.Store.Location(c.LocationID)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	ap := store.Appointment{LocationID: loc.ID}
-	if err := in.apply(&ap, loc); err != nil {
-		return pipeline.Response{}, err
-	}
-	created, err := a.Store.CreateAppointment(c.ID, ap)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(status, viewAppointment(created)), nil
-}
-
-// createAppointment is the live route: 200, as the vendor documents.
-func (a *API) createAppointment(r *pipeline.Request) (pipeline.Response, error) {
-	var in appointmentInput
-	if err := r.Decode(&in); err != nil {
-		return pipeline.Response{}, err
-	}
-	if _, err := a.location(r, in.LocationID.V); err != nil {
-		return pipeline.Response{}, err
-	}
-	c, err := a.Store.Contact(in.ContactID.V)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return a.book(c, &in, http.StatusOK)
-}
-
-// createContactAppointment is the twin's extension: 201.
-func (a *API) createContactAppointment(r *pipeline.Request) (pipeline.Response, error) {
-	var in appointmentInput
-	if err := r.Decode(&in); err != nil {
-		return pipeline.Response{}, err
-	}
-	c, err := a.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return a.book(c, &in, http.StatusCreated)
-}
-
-// appointment returns the path's appointment and its location when the
-// principal may use them.
-func (a *API) appointment(r *pipeline.Request) (store.Appointment, store.Location, error) {
-	ap, err := a.Store.Appointment(r.Path["eventId"])
-	if err != nil {
-		return ap, store.Location{}, err
-	}
-	loc, err := a.location(r, ap.LocationID)
-	return ap, loc, err
-}
-
-func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
-	var in appointmentInput
-	if err := r.Decode(&in); err != nil {
-		return pipeline.Response{}, err
-	}
-	ap, loc, err := a.appointment(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	updated, err := a.Store.UpdateAppointment(ap.ID, func(ap *store.Appointment) error { return in.apply(ap, loc) })
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, viewAppointment(updated)), nil
-}
-
-func (a *API) getAppointment(r *pipeline.Request) (pipeline.Response, error) {
-	ap, _, err := a.appointment(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"event": viewCalendarEvent(ap)}), nil
-}
-
-// deleteEvent answers 201 {"succeeded": true}, as the calendars service
-// documents (spelled unlike the contacts service's "succeded").
-func (a *API) deleteEvent(r *pipeline.Request) (pipeline.Response, error) {
-	var body map[string]any
-	if err := r.Decode(&body); err != nil {
-		return pipeline.Response{}, err
-	}
-	ap, _, err := a.appointment(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	if err := a.Store.DeleteAppointment(ap.ID); err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusCreated, map[string]bool{"succeeded": true}), nil
-}
-
-// calendarEvents lists a location's appointments starting in the window,
-// narrowed by calendar, owner and group, by start time then id.
-func (a *API) calendarEvents(r *pipeline.Request) (pipeline.Response, error) {
-	loc, err := a.location(r, r.Query.Get("locationId"))
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	calendar, user, group := r.Query.Get("calendarId"), r.Query.Get("userId"), r.Query.Get("groupId")
-	if calendar == "" && user == "" && group == "" {
-		return pipeline.Response{}, pipeline.BadRequest("Either of calendarId, userId or groupId is required")
-	}
-	from, _ := strconv.ParseInt(r.Query.Get("startTime"), 10, 64) // digits, by the spec
-	to, _ := strconv.ParseInt(r.Query.Get("endTime"), 10, 64)
-	if to < from {
-		return pipeline.Response{}, pipeline.BadRequest("endTime must not be before startTime")
-	}
-	start, end := time.UnixMilli(from), time.UnixMilli(to)
-	aps := a.Store.LocationAppointments(loc.ID, func(ap store.Appointment) bool {
-		// The twin's calendars belong to no group: a groupId matches none.
-		return group == "" && (calendar == "" || ap.CalendarID == calendar) &&
-			(user == "" || ap.AssignedUserID == user) && !ap.StartTime.Before(start) && !ap.StartTime.After(end)
-	})
-	slices.SortFunc(aps, func(x, y store.Appointment) int {
-		if c := x.StartTime.Compare(y.StartTime); c != 0 {
-			return c
-		}
-		return strings.Compare(x.ID, y.ID)
-	})
-	return pipeline.JSON(http.StatusOK, map[string]any{"events": mapSlice(aps, viewCalendarEvent)}), nil
 }
