@@ -75,6 +75,7 @@ func (c *conformance) undo(o *operation, body any) {
 		}
 	}
 }
+
 func (c *conformance) judge(o *operation, want expectation, res *http.Response, got []byte) []Problem {
 	code := res.StatusCode
 	if unserved(o, res, got) {
@@ -100,6 +101,7 @@ func (c *conformance) judge(o *operation, want expectation, res *http.Response, 
 	}
 	return out
 }
+
 func (e expectation) String() string {
 	return [...]string{"2xx", "4xx", "404", "a documented status"}[e]
 }
@@ -112,6 +114,7 @@ func unserved(o *operation, res *http.Response, got []byte) bool {
 	}
 	return !strings.Contains(res.Header.Get("Content-Type"), "json") || bytes.Contains(got, []byte(`"Cannot `+o.method+` `))
 }
+
 func snippet(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if len(s) > 160 {
@@ -147,6 +150,7 @@ func (c *conformance) validate(req *http.Request, sent []byte, res *http.Respons
 	}
 	return []Problem{{ProblemSchema, describe(err)}}
 }
+
 func describe(err error) string {
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
@@ -294,6 +298,7 @@ func firstID(body any) any {
 	}
 	return nil
 }
+
 func idOf(v any) any {
 	switch x := v.(type) {
 	case string:

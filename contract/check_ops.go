@@ -180,6 +180,7 @@ func requires(o *operation, name string) bool {
 	}
 	return false
 }
+
 func bodySchema(o *operation) *openapi3.Schema {
 	if o.op.RequestBody == nil || o.op.RequestBody.Value == nil {
 		return nil
@@ -191,11 +192,13 @@ func bodySchema(o *operation) *openapi3.Schema {
 	}
 	return nil
 }
+
 func formBody(o *operation) bool {
 	return o.op.RequestBody != nil && o.op.RequestBody.Value != nil &&
 		o.op.RequestBody.Value.Content.Get("application/json") == nil &&
 		o.op.RequestBody.Value.Content.Get("application/x-www-form-urlencoded") != nil
 }
+
 func unknownID(like any) any {
 	if _, ok := like.(int64); ok {
 		return int64(999999999)
@@ -205,9 +208,11 @@ func unknownID(like any) any {
 	}
 	return "contract-check-unknown"
 }
+
 func secured(o *operation) bool {
 	return o.op.Security == nil || len(*o.op.Security) > 0
 }
+
 func scopes(o *operation) []string {
 	var out []string
 	if o.op.Security != nil {
@@ -226,6 +231,7 @@ func scopes(o *operation) []string {
 	}
 	return out
 }
+
 func covered(need, have []string) bool {
 	for _, n := range need {
 		found := false

@@ -74,6 +74,7 @@ func (in *appointmentInput) apply(ap *store.Appointment, loc store.Location) err
 	}
 	return nil
 }
+
 func (a *API) listAppointments(r *pipeline.Request) (pipeline.Response, error) {
 	c, err := a.contact(r)
 	if err != nil {
@@ -148,6 +149,7 @@ func (a *API) appointment(r *pipeline.Request) (store.Appointment, store.Locatio
 	loc, err := a.location(r, ap.LocationID)
 	return ap, loc, err
 }
+
 func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
 	var in appointmentInput
 	if err := r.Decode(&in); err != nil {
@@ -163,6 +165,7 @@ func (a *API) editAppointment(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, viewAppointment(updated)), nil
 }
+
 func (a *API) getAppointment(r *pipeline.Request) (pipeline.Response, error) {
 	ap, _, err := a.appointment(r)
 	if err != nil {

@@ -192,12 +192,14 @@ func matchQuery(query string) func(*store.Contact) bool {
 		return false
 	}
 }
+
 func (a *API) baseURL() string {
 	if a.BaseURL == nil {
 		return ""
 	}
 	return a.BaseURL()
 }
+
 func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
 	var in contactInput
 	if err := r.Decode(&in); err != nil {
@@ -205,6 +207,7 @@ func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
 	}
 	return &in, nil
 }
+
 func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
 	if err != nil {
@@ -224,6 +227,7 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewContact(created)}), nil
 }
+
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
 	c, err := a.contact(r)
 	if err != nil {
@@ -231,6 +235,7 @@ func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
 }
+
 func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
 	if err != nil {
@@ -250,6 +255,7 @@ func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"succeded": true, "contact": viewContact(updated)}), nil
 }
+
 func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
 	c, err := a.contact(r)
 	if err != nil {
@@ -260,6 +266,7 @@ func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, deleted), nil
 }
+
 func (a *API) upsertContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
 	if err != nil {
@@ -277,6 +284,7 @@ func (a *API) upsertContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"new": isNew, "contact": viewContact(c), "traceId": a.TraceID()}), nil
 }
+
 func (a *API) duplicateContact(r *pipeline.Request) (pipeline.Response, error) {
 	loc, err := a.location(r, r.Query.Get("locationId"))
 	if err != nil {
@@ -289,6 +297,7 @@ func (a *API) duplicateContact(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
 }
+
 func (a *API) contactsByBusiness(r *pipeline.Request) (pipeline.Response, error) {
 	loc, err := a.location(r, r.Query.Get("locationId"))
 	if err != nil {
@@ -341,9 +350,11 @@ func (a *API) changeTags(r *pipeline.Request, status int, change func(tags, give
 	}
 	return pipeline.JSON(status, map[string]any{"tags": updated.Tags}), nil
 }
+
 func (a *API) addTags(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeTags(r, http.StatusCreated, addTags)
 }
+
 func (a *API) removeTags(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeTags(r, http.StatusOK, removeTags)
 }
@@ -375,6 +386,7 @@ func (a *API) changeFollowers(r *pipeline.Request, status int, changedKey string
 	}
 	return pipeline.JSON(status, map[string]any{"followers": nonNil(updated.Followers), changedKey: nonNil(changed)}), nil
 }
+
 func (a *API) addFollowers(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeFollowers(r, http.StatusCreated, "followersAdded", func(followers, given []string) ([]string, []string) {
 		var added []string
@@ -388,6 +400,7 @@ func (a *API) addFollowers(r *pipeline.Request) (pipeline.Response, error) {
 		return followers, added
 	})
 }
+
 func (a *API) removeFollowers(r *pipeline.Request) (pipeline.Response, error) {
 	return a.changeFollowers(r, http.StatusOK, "followersRemoved", func(followers, given []string) ([]string, []string) {
 		var removed []string
@@ -494,6 +507,7 @@ func (in *noteInput) apply(n *store.Note) error {
 	}
 	return nil
 }
+
 func mapSlice[T, V any](in []T, f func(T) V) []V {
 	out := make([]V, 0, len(in))
 	for _, v := range in {
