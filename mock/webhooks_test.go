@@ -262,13 +262,17 @@ func TestWebhooks_HighLevelEventsForEveryChange(t *testing.T) {
 	mustStatus(t, hl.do(t, "DELETE", path+"/notes/"+note.ID, nil), 200)
 	ap := hl.mustBook(t, c.ID, "2026-01-05T16:00:00+05:30")
 	mustStatus(t, hl.do(t, "PUT", "/calendars/events/appointments/"+ap.ID, jsonObj{"title": "Demo"}), 200)
+	mustStatus(t, hl.do(t, "DELETE", "/calendars/events/"+ap.ID, jsonObj{}), 201)
 	mustStatus(t, hl.do(t, "DELETE", path, nil), 200)
 
-	types, got := e.events(t, 16)
+	types, got := e.events(t, 17)
 	wantEvents(t, types, "ContactCreate", "ContactUpdate", "ContactTagUpdate", "ContactTagUpdate",
 		"ContactDndUpdate", "ContactUpdate", "ContactTagUpdate", "ContactUpdate",
 		"TaskCreate", "TaskComplete", "TaskDelete", "NoteCreate", "NoteUpdate", "NoteDelete",
-		"AppointmentCreate", "AppointmentUpdate")
+		"AppointmentCreate", "AppointmentUpdate", "AppointmentDelete")
+	if appt, _ := got[16].fields["appointment"].(map[string]any); appt["id"] != ap.ID {
+		t.Errorf("AppointmentDelete: %s", got[16].body)
+	}
 	del := e.rcv.next(t)
 	e.check(t, del)
 	got = append(got, del)
