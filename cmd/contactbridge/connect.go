@@ -30,7 +30,7 @@ func newConnectHighLevelCmd(stdout io.Writer) *cobra.Command {
 		Long: `Prints the consent (chooselocation) URL, receives the code on the app's loopback
 redirect URI, exchanges it for tokens and stores them (file mode 0600). The sync
 refreshes them from there. Against a twin, --base-url is the twin's URL.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Store = &transport.FileStore{Path: store}
 			_, err := connect.HighLevel(cmd.Context(), opts, stdout)
@@ -57,7 +57,7 @@ func newConnectM360Cmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "m360",
 		Short: "Check a Marketing 360 API key against /v1/account and store it",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Store = &transport.FileStore{Path: store}
 			_, err := connect.Marketing360(cmd.Context(), opts, stdout)

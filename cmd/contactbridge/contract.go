@@ -56,7 +56,7 @@ case --readonly-token (contacts.readonly only), the 403 case --other-location an
 CONTACTBRIDGE_M360_SECRET); the 403 case --readonly-client-id and --readonly-client-secret
 (a key with contacts:read only). The 429 case spends the rate limit and waits its
 Retry-After.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			secretsFromEnv(&f.hlToken, &f.m360Secret)
 			return contractVerify(cmd.Context(), f, stdout, stderr)
@@ -211,7 +211,7 @@ HighLevel: --token (or CONTACTBRIDGE_HL_TOKEN), --location, --calendar, and for 
 cases --readonly-token. Marketing 360: --client-id, --client-secret (or
 CONTACTBRIDGE_M360_SECRET), and --readonly-client-id, --readonly-client-secret. What a
 record is created with is deleted again.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			secretsFromEnv(&f.token, &f.secret)
 			return contractCheck(cmd.Context(), f, stdout)
@@ -330,7 +330,7 @@ func newContractDiffCmd(stdout io.Writer) *cobra.Command {
 example our spec against a newer vendor document, with oasdiff's checks, and prints the
 changes as Markdown, breaking ones first. --fail-on-breaking exits non-zero when there are
 breaking changes.`,
-		Args: cobra.ExactArgs(2),
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep, err := contract.Diff(cmd.Context(), args[0], args[1])
 			if err != nil {

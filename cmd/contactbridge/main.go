@@ -194,6 +194,16 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// exactArgs is the Args of a command that takes n arguments.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf(cmd, "%s takes %d arguments, got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
+
 // flagError says what a flag wants instead of the parser's words
 // (strconv.ParseInt: ...), and marks the error as a usage error.
 func flagError(cmd *cobra.Command, err error) error {

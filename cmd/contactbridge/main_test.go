@@ -461,6 +461,8 @@ func TestMain_ExitStatusAndErrors(t *testing.T) {
 		{"misspelt subcommand", []string{"fixtures", "generat"}, exitUsage, []string{"did you mean generate?"}, nil},
 		{"arguments to a command that takes none", []string{"fixtures", "scenarios", "all"}, exitUsage, []string{"takes no arguments"}, nil},
 		{"arguments to mock", []string{"mock", "start"}, exitUsage, []string{"contactbridge mock takes no arguments"}, nil},
+		{"arguments to connect m360", []string{"connect", "m360", "key"}, exitUsage, []string{"contactbridge connect m360 takes no arguments"}, nil},
+		{"one file to contract diff", []string{"contract", "diff", "a.yaml"}, exitUsage, []string{"contract diff takes 2 arguments, got 1"}, nil},
 		{"help of no command", []string{"help", "bogus"}, exitUsage,
 			[]string{`no command "bogus"`, "Run 'contactbridge --help' for usage."}, []string{"Available Commands"}},
 		{"help of no subcommand", []string{"help", "fixtures", "bogus"}, exitUsage,
