@@ -56,7 +56,8 @@ func (h *harness) converger(t *testing.T, db *state.DB, hook engine.Hook, skew t
 	if db == nil {
 		db = h.db
 	}
-	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: h.hl, M360: h.m360, Flows: engine.DefaultFlows(),
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: engine.HighLevelClient(h.hl),
+		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: engine.DefaultFlows(),
 		Hook: hook, Now: func() time.Time { return h.tw.Clock().Now().Add(skew) }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

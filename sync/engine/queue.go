@@ -43,6 +43,10 @@ type Converge struct {
 	EntityKind string `json:"kind"` // contact, task, note, appointment, event
 	Tenant     string `json:"tenant"`
 	ID         string `json:"id"`
+	// Parent is the record the entity belongs to, which reading it needs:
+	// a task's or a note's contact id, as the event gives it ("" when it
+	// does not).
+	Parent string `json:"parent,omitempty"`
 }
 
 // Kind is KindConverge.
