@@ -27,6 +27,8 @@ type harness struct {
 	path string
 	hl   *highlevelapi.ClientWithResponses
 	m360 *m360api.ClientWithResponses
+	// flows are the converger's (DefaultFlows).
+	flows engine.Flows
 }
 
 func newHarness(t *testing.T) *harness {
@@ -46,7 +48,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{tw: tw, db: db, path: path, hl: hl, m360: m}
+	return &harness{tw: tw, db: db, path: path, hl: hl, m360: m, flows: engine.DefaultFlows()}
 }
 
 // converger makes a converger on db (the harness's when nil) with hook,
@@ -57,7 +59,7 @@ func (h *harness) converger(t *testing.T, db *state.DB, hook engine.Hook, skew t
 		db = h.db
 	}
 	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: engine.HighLevelClient(h.hl),
-		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: engine.DefaultFlows(),
+		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: h.flows,
 		Hook: hook, Now: func() time.Time { return h.tw.Clock().Now().Add(skew) }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

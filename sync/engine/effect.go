@@ -88,7 +88,10 @@ func (c *Converger) runEffect(ctx context.Context, key string, call effectCall) 
 		}
 		e.OutcomeUnknown = true
 	}
-	if err := c.db.StartEffect(ctx, key, c.now()); err != nil {
+	if err := c.db.StartEffect(ctx, key, c.now()); errors.Is(err, state.ErrConflict) {
+		// Another job of the same entity started it a moment ago.
+		return "", fmt.Errorf("engine: effect %s: %w", key, ErrEffectBusy)
+	} else if err != nil {
 		return "", fmt.Errorf("engine: start effect: %w", err)
 	}
 	if err := c.hook(StepBeforeCall, key); err != nil {

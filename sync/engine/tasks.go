@@ -235,18 +235,30 @@ func (c *Converger) mapping(ctx context.Context, kind, tenant, hlID, m360ID stri
 
 // saveMapping stores next (a new mapping when old has no ID, else old
 // rewritten), unless it equals old, and completes the job in the same
-// transaction.
+// transaction. A mapping another job of the same entity stored meanwhile
+// (a second job runs beside a running one) is rewritten, not duplicated.
 func (c *Converger) saveMapping(ctx context.Context, old, next state.Mapping, complete func(context.Context, *state.Tx) error) error {
 	next.ID, next.UpdatedAt = old.ID, old.UpdatedAt
 	changed := next != old
 	next.UpdatedAt = c.now()
 	return c.db.Tx(ctx, func(tx *state.Tx) error {
-		switch {
-		case old.ID == 0:
-			if _, err := tx.CreateMapping(ctx, next); err != nil {
+		if old.ID == 0 {
+			cur, err := tx.MappingByHighLevel(ctx, next.Kind, next.Tenant, next.HLID)
+			if next.HLID == "" {
+				cur, err = tx.MappingByM360(ctx, next.Kind, next.Tenant, next.M360ID)
+			}
+			switch {
+			case errors.Is(err, state.ErrNotFound):
+				if _, err := tx.CreateMapping(ctx, next); err != nil {
+					return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+				}
+				return complete(ctx, tx)
+			case err != nil:
 				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
 			}
-		case changed:
+			next.ID = cur.ID
+		}
+		if changed {
 			if err := tx.UpdateMapping(ctx, next); err != nil {
 				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
 			}
