@@ -218,3 +218,51 @@ func TestConverger_CampaignRulesFireOncePerTransition(t *testing.T) {
 		}
 	}
 }
+
+// downHighLevel fails every read of the contacts of a location that is
+// down (a 503 there), and passes the others on.
+type downHighLevel struct {
+	engine.HighLevel
+	down map[string]bool
+}
+
+func (d downHighLevel) Contact(ctx context.Context, id string) (highlevelapi.Contact, error) {
+	if d.down[id] {
+		return highlevelapi.Contact{}, &highlevelapi.Error{StatusCode: 503, Message: []string{"location down"}}
+	}
+	return d.HighLevel.Contact(ctx, id)
+}
+
+// TestQueue_AFailingLocationDoesNotStallTheOthers: the jobs of a location
+// whose API fails, enqueued first, on a single worker, back off in the
+// queue; the job of another location's contact runs meanwhile.
+func TestQueue_AFailingLocationDoesNotStallTheOthers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	down := map[string]bool{}
+	var args []engine.Converge
+	for i := range 5 {
+		id := fmt.Sprintf("down-%d", i)
+		down[id] = true
+		args = append(args, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: "location-down", ID: id})
+	}
+	id := h.createContact(t, 0)
+	args = append(args, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id})
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: downHighLevel{HighLevel: engine.HighLevelClient(h.hl), down: down},
+		M360: engine.M360Client(h.m360), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := mustRiver(t, h.db, engine.Config{Workers: []engine.Worker{c.Worker()}, MaxWorkers: 1, PollInterval: 20 * time.Millisecond,
+		Backoff: func(int) time.Duration { return time.Hour }})
+	for _, a := range args {
+		enqueue(t, h.db, q, a)
+	}
+	startRiver(t, q)
+	waitFor(t, func() bool { c := h.tw.Counterpart(id); return len(c.Tasks) == 3 && len(c.Notes) == 1 })
+	waitFor(t, func() bool {
+		list, err := q.Jobs(context.Background(), []string{engine.KindConverge}, []string{"retryable"}, 100)
+		return err == nil && len(list) == len(down)
+	})
+	wantFlows(t, h.tw.Counterpart(id))
+}
