@@ -12,6 +12,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/state"
 	"github.com/contactbridge/contactbridge/sync/transport"
 )
@@ -58,7 +59,9 @@ var childCases = []childCase{
 		id := h.createHLTask(t, hlID, "Call")
 		return engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityTask, Tenant: h.tw.Location(), ID: id,
 			Parent: hlID}, "f6:m360-task:" + id
-	}, got: func(tl timeline) []string { return slices.DeleteFunc(tl.M360Tasks, func(s string) bool { return s != "Call" }) },
+	}, got: func(tl timeline) []string {
+		return slices.DeleteFunc(tl.M360Tasks, func(s string) bool { return s != "Call" })
+	},
 		want: []string{"Call"}},
 }
 
@@ -77,34 +80,11 @@ func TestConverger_CrashInFlows3To6LosesAndDuplicatesNothing(t *testing.T) {
 			for i, tc := range childCases {
 				hlID, m360 := h.synced(t, i)
 				a, key := tc.make(t, h, hlID, m360)
-				crashed := false
-				hook := func(s engine.Step, k string) error {
-					if s == step && k == key {
-						crashed = true
-						return engine.ErrCrash
-					}
-					return nil
-				}
-				done := 0
-				complete := func(context.Context, *state.Tx) error { done++; return nil }
-				err := h.converger(t, nil, hook, 0).Converge(context.Background(), a, complete)
-				if !crashed || !errors.Is(err, engine.ErrCrash) || done != 0 {
-					t.Fatalf("%s: crashed %v, err %v, done %d", tc.name, crashed, err, done)
-				}
-				db, err := state.Open(context.Background(), h.path, state.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				restarted := h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second)
-				err = restarted.Converge(context.Background(), a, complete)
-				if err == nil {
-					err = restarted.Converge(context.Background(), a, complete)
-				}
-				if cerr := db.Close(); cerr != nil {
-					t.Fatal(cerr)
-				}
-				if err != nil || done != 2 {
-					t.Fatalf("%s: after the restart: %v, done %d", tc.name, err, done)
+				h.crashAndRestart(t, step, key, a)
+				// And once more: nothing new.
+				if err := h.converger(t, nil, nil, 0).Converge(context.Background(), a,
+					func(context.Context, *state.Tx) error { return nil }); err != nil {
+					t.Fatalf("%s: converge again: %v", tc.name, err)
 				}
 				if got := tc.got(h.timeline(t, hlID)); !slices.Equal(got, tc.want) {
 					t.Errorf("%s: counterparts %q, want %q", tc.name, got, tc.want)
@@ -259,8 +239,8 @@ func TestQueue_AFailingLocationDoesNotStallTheOthers(t *testing.T) {
 		enqueue(t, h.db, q, a)
 	}
 	startRiver(t, q)
-	waitFor(t, func() bool { c := h.tw.Counterpart(id); return len(c.Tasks) == 3 && len(c.Notes) == 1 })
-	waitFor(t, func() bool {
+	twintest.WaitFor(t, wait, func() bool { c := h.tw.Counterpart(id); return len(c.Tasks) == 3 && len(c.Notes) == 1 })
+	twintest.WaitFor(t, wait, func() bool {
 		list, err := q.Jobs(context.Background(), []string{engine.KindConverge}, []string{"retryable"}, 100)
 		return err == nil && len(list) == len(down)
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/m360api"
 	"github.com/contactbridge/contactbridge/sync/state"
 )
@@ -57,7 +58,7 @@ func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 	t.Parallel()
 	l := newLoop(t, engine.DefaultFlows())
 	id := l.createContact(t, 0)
-	waitFor(t, func() bool { c := l.tw.Counterpart(id); return len(c.Tasks) == 3 && len(c.Notes) == 1 })
+	twintest.WaitFor(t, wait, func() bool { c := l.tw.Counterpart(id); return len(c.Tasks) == 3 && len(c.Notes) == 1 })
 	m360 := l.m360ContactOf(t, id)
 
 	l.createHLTask(t, id, "Call")
@@ -67,7 +68,11 @@ func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 	quote := l.createM360Task(t, m360, "Quote")
 	l.settle(t)
 	onboarding := []string{"Book the onboarding call with Ada Lovelace", "Follow up: Ada Lovelace", "Send the welcome pack to Ada Lovelace"}
-	tasks := func(extra ...string) []string { out := append(slices.Clone(onboarding), extra...); slices.Sort(out); return out }
+	tasks := func(extra ...string) []string {
+		out := append(slices.Clone(onboarding), extra...)
+		slices.Sort(out)
+		return out
+	}
 	wantTimeline(t, "created", l.timeline(t, id), timeline{
 		HLTasks: []string{"Call", "Quote"}, HLNotes: []string{"Likes tea", "Temporary"},
 		M360Tasks: tasks("Call", "Quote"), M360Notes: []string{"Likes tea", "Temporary", "Welcome, Ada Lovelace!"},

@@ -16,6 +16,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/m360api"
 	"github.com/contactbridge/contactbridge/sync/receiver"
 )
@@ -98,7 +99,7 @@ func (l *loop) settle(t *testing.T) {
 	type look struct{ delivered, jobs int }
 	var last look
 	stable := 0
-	waitFor(t, func() bool {
+	twintest.WaitFor(t, wait, func() bool {
 		active, err := l.q.Jobs(context.Background(), []string{engine.KindConverge}, activeStates, 1000)
 		if err != nil {
 			t.Fatal(err)
@@ -129,21 +130,6 @@ func (l *loop) deliveries(t *testing.T) struct{ Pending, Delivered, Failed int }
 		t.Fatalf("webhooks: %d %s", status, body)
 	}
 	return out.Deliveries
-}
-
-// waitFor waits, boundedly, until cond holds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(wait)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("the condition did not hold in time")
-		}
-	}
 }
 
 // timeline is what both twins hold for one contact pair, from the export:
