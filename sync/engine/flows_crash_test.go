@@ -146,15 +146,7 @@ func TestConverger_LostAnswerOfAHighLevelTaskIsLookedUp(t *testing.T) {
 func TestConverger_CampaignRulesFireOncePerTransition(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	var active []int64
-	for _, c := range h.tw.Export().M360Campaigns {
-		if c.Status == "active" {
-			active = append(active, c.ID)
-		}
-	}
-	if len(active) < 2 {
-		t.Fatalf("the twin has %d active campaigns, want 2", len(active))
-	}
+	active := h.activeCampaigns(t)
 	// The twin enters a contact in a campaign once: the third rule has a
 	// campaign of its own only in the ledger's keys and the call count.
 	lead, vip, referral := active[0], active[1], active[0]

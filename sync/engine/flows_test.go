@@ -15,8 +15,10 @@ import (
 	"github.com/contactbridge/contactbridge/sync/state"
 )
 
-// creates are the operations that make records on either twin.
-var creates = []string{"create-task", "create-note", "m360-create-contact", "m360-create-task", "m360-create-note", "m360-create-event"}
+// creates are the operations that make records on either twin (a trigger
+// makes one).
+var creates = []string{"create-task", "create-note", "m360-create-contact", "m360-create-task", "m360-create-note",
+	"m360-create-event", "m360-trigger-campaign"}
 
 func (h *harness) createCounts(t *testing.T) map[string]int {
 	t.Helper()
@@ -46,8 +48,8 @@ func wantTimeline(t *testing.T, step string, got, want timeline) {
 	}
 }
 
-// TestLoop_BothDirectionsUntilQuiescentWithoutEchoes runs flows 1 to 4 and
-// 6 with the webhooks of both twins on (each delivered twice, every
+// TestLoop_BothDirectionsUntilQuiescentWithoutEchoes runs flows 1 to 6
+// (a new-lead campaign rule for flow 5) with the webhooks of both twins on (each delivered twice, every
 // ContactCreate followed by a ContactUpdate) until nothing moves: tasks
 // made on either side appear once on the other and never come back,
 // completions cross both ways, a note's edit and deletion and an
@@ -56,7 +58,13 @@ func wantTimeline(t *testing.T, step string, got, want timeline) {
 // is written.
 func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 	t.Parallel()
-	l := newLoop(t, engine.DefaultFlows())
+	var campaign int64
+	l := newLoop(t, func(h *harness) engine.Flows {
+		f := engine.DefaultFlows()
+		campaign = h.activeCampaigns(t)[0]
+		f.CampaignRules = []engine.CampaignRule{{Name: "welcome", Campaign: campaign, On: engine.RuleNewLead}}
+		return f
+	})
 	id := l.createContact(t, 0)
 	twintest.WaitFor(t, wait, func() bool { c := l.tw.Counterpart(id); return len(c.Tasks) == 3 && len(c.Notes) == 1 })
 	m360 := l.m360ContactOf(t, id)
@@ -76,7 +84,7 @@ func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 	wantTimeline(t, "created", l.timeline(t, id), timeline{
 		HLTasks: []string{"Call", "Quote"}, HLNotes: []string{"Likes tea", "Temporary"},
 		M360Tasks: tasks("Call", "Quote"), M360Notes: []string{"Likes tea", "Temporary", "Welcome, Ada Lovelace!"},
-		M360Events: []string{"Demo scheduled"}})
+		M360Events: []string{"Demo scheduled"}, Triggers: []int64{campaign}})
 	for _, x := range l.tw.Export().Tasks {
 		if x.Title == "Quote" && !hasMarker(x.Body) {
 			t.Errorf("flow 3's HighLevel task carries no marker: %q", x.Body)
@@ -90,7 +98,8 @@ func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 	l.deleteAppointment(t, demo)
 	l.settle(t)
 	want := timeline{HLTasks: []string{"Call (done)", "Quote (done)"}, HLNotes: []string{"Likes green tea"},
-		M360Tasks: tasks("Call (done)", "Quote (done)"), M360Notes: []string{"Likes green tea", "Welcome, Ada Lovelace!"}}
+		M360Tasks: tasks("Call (done)", "Quote (done)"), M360Notes: []string{"Likes green tea", "Welcome, Ada Lovelace!"},
+		Triggers: []int64{campaign}}
 	wantTimeline(t, "changed", l.timeline(t, id), want)
 	if d := l.deliveries(t); d.Failed != 0 {
 		t.Errorf("%d deliveries failed", d.Failed)

@@ -33,12 +33,13 @@ type loop struct {
 // activeStates are the states of a job not finished yet.
 var activeStates = []string{"available", "pending", "running", "retryable", "scheduled"}
 
-// newLoop starts the sync on a new harness with flows.
-func newLoop(t *testing.T, flows engine.Flows) *loop {
+// newLoop starts the sync on a new harness, with the flows that flows
+// returns for it.
+func newLoop(t *testing.T, flows func(h *harness) engine.Flows) *loop {
 	t.Helper()
 	ctx := context.Background()
 	h := newHarness(t)
-	h.flows = flows
+	h.flows = flows(h)
 	w := h.converger(t, nil, nil, 0).Worker()
 	work := w.Work
 	w.Work = func(ctx context.Context, job *engine.Job) error {
@@ -189,6 +190,22 @@ func (h *harness) timeline(t *testing.T, hlID string) timeline {
 		slices.Sort(l)
 	}
 	slices.Sort(out.Triggers)
+	return out
+}
+
+// activeCampaigns are the ids of the Marketing 360 twin's active
+// campaigns.
+func (h *harness) activeCampaigns(t *testing.T) []int64 {
+	t.Helper()
+	var out []int64
+	for _, c := range h.tw.Export().M360Campaigns {
+		if c.Status == "active" {
+			out = append(out, c.ID)
+		}
+	}
+	if len(out) < 2 {
+		t.Fatalf("the twin has %d active campaigns, want 2", len(out))
+	}
 	return out
 }
 
