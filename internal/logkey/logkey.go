@@ -38,7 +38,7 @@ const (
 	Spool    = "spool"    // the file pending deliveries are kept in
 
 	// Faults.
-	Rule = "rule" // a fault rule's id
+	Rule = "rule" // a fault rule's id; a campaign rule's name (the sync's flow 5)
 
 	// The twins' start-up line.
 	HighLevel = "highlevel" // the HighLevel twin's base URL
@@ -52,4 +52,5 @@ const (
 	Job    = "job"    // a queue job's id
 	Tenant = "tenant" // a HighLevel location or Marketing 360 account
 	Effect = "effect" // an effect's key in the sync's ledger (welcome-note:<hlContactId>)
+	Parent = "parent" // the record an entity belongs to (a task's or a note's contact)
 )

@@ -9,18 +9,25 @@ import (
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
-	"github.com/contactbridge/contactbridge/sync/m360api"
 	"github.com/contactbridge/contactbridge/sync/state"
 )
 
 // Sides and entity kinds of Converge jobs (as sync/receiver names them).
 const (
-	SideHighLevel = state.OriginHighLevel
-	SideM360      = state.OriginM360
-	EntityContact = "contact"
-	EntityTask    = "task"
-	EntityNote    = "note"
+	SideHighLevel     = state.OriginHighLevel
+	SideM360          = state.OriginM360
+	EntityContact     = "contact"
+	EntityTask        = "task"
+	EntityNote        = "note"
+	EntityAppointment = "appointment"
+	EntityEvent       = "event" // a Marketing 360 calendar event
 )
+
+// ErrNoCounterpart: the record's contact has no counterpart on the other
+// side yet (its own job has not run, or its webhook was lost). The job
+// fails and is tried again with the queue's backoff, up to its attempts:
+// never dropped silently.
+var ErrNoCounterpart = errors.New("engine: the contact has no counterpart yet")
 
 // DefaultStaleAfter is how long an effect may be inflight before it is taken
 // for a crashed try: longer than a request's timeout (transport's
@@ -30,10 +37,17 @@ const DefaultStaleAfter = time.Minute
 
 // ConvergerConfig configures a Converger. DB and both clients are needed.
 type ConvergerConfig struct {
-	DB        *state.DB
-	HighLevel *highlevelapi.ClientWithResponses
-	M360      *m360api.ClientWithResponses
-	Flows     Flows
+	DB *state.DB
+	// HighLevel and M360 are the APIs (HighLevelClient and M360Client on
+	// the generated clients).
+	HighLevel HighLevel
+	M360      M360
+	// Location is the HighLevel location the Marketing 360 account is
+	// paired with: Marketing 360 jobs look mappings up under it when the
+	// record does not name its HighLevel contact ("": they rely on
+	// externalIds.ghl only).
+	Location string
+	Flows    Flows
 	// StaleAfter: see DefaultStaleAfter (0 means it).
 	StaleAfter time.Duration
 	// Now tells the time (nil: time.Now).
@@ -49,8 +63,9 @@ type ConvergerConfig struct {
 // every create.
 type Converger struct {
 	db         *state.DB
-	hl         *highlevelapi.ClientWithResponses
-	m360       *m360api.ClientWithResponses
+	hl         HighLevel
+	m360       M360
+	location   string
 	flows      Flows
 	staleAfter time.Duration
 	now        func() time.Time
@@ -67,7 +82,7 @@ func NewConverger(cfg ConvergerConfig) (*Converger, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Converger{db: cfg.DB, hl: cfg.HighLevel, m360: cfg.M360, flows: flows, staleAfter: cfg.StaleAfter,
+	c := &Converger{db: cfg.DB, hl: cfg.HighLevel, m360: cfg.M360, location: cfg.Location, flows: flows, staleAfter: cfg.StaleAfter,
 		now: cfg.Now, hook: cfg.Hook, log: cfg.Logger}
 	if c.staleAfter <= 0 {
 		c.staleAfter = DefaultStaleAfter
@@ -102,34 +117,50 @@ func (c *Converger) Worker() Worker {
 // once, with a log line.
 func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) error {
 	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
+	if a.Parent != "" {
+		log = log.With(logkey.Parent, a.Parent)
+	}
+	f := c.flows
 	switch {
-	case a.Side == SideHighLevel && a.EntityKind == EntityContact && c.flows.Contacts:
+	case a.Side == SideHighLevel && a.EntityKind == EntityContact && f.Contacts:
 		return c.highLevelContact(ctx, log, a, complete)
+	case a.Side == SideHighLevel && a.EntityKind == EntityTask && f.Tasks:
+		return c.highLevelTask(ctx, log, a, complete)
+	case a.Side == SideHighLevel && a.EntityKind == EntityNote && f.Notes:
+		return c.highLevelNote(ctx, log, a, complete)
+	case a.Side == SideHighLevel && a.EntityKind == EntityAppointment && f.Appointments:
+		return c.highLevelAppointment(ctx, log, a, complete)
+	case a.Side == SideM360 && a.EntityKind == EntityTask && f.M360Tasks:
+		return c.m360Task(ctx, log, a, complete)
 	default:
 		log.DebugContext(ctx, "no flow for this entity; nothing to do")
-		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+		return c.done(ctx, complete)
 	}
+}
+
+// done completes the job with nothing else written.
+func (c *Converger) done(ctx context.Context, complete func(context.Context, *state.Tx) error) error {
+	return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
 }
 
 // highLevelContact is flows 1 and 2: the Marketing 360 contact of a
 // HighLevel contact, created or updated to its mapped fields, its
 // follow-up task, and (once ever) its onboarding tasks and welcome note.
 func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
-	res, err := highlevelapi.OK(c.hl.GetContactWithResponse(ctx, a.ID, &highlevelapi.GetContactParams{Version: highlevelapi.GetContactParamsVersionN20210728}))
+	hl, err := c.hl.Contact(ctx, a.ID)
 	switch {
 	case highlevelapi.IsNotFound(err):
 		log.InfoContext(ctx, "HighLevel contact is gone; nothing to sync")
-		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+		return c.done(ctx, complete)
 	case err != nil:
-		return fmt.Errorf("engine: read HighLevel contact %s: %w", a.ID, err)
+		return err
 	}
-	hl := res.JSON200.Contact
 	if hl.Deleted != nil && *hl.Deleted {
 		log.InfoContext(ctx, "HighLevel contact is deleted; nothing to sync")
-		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+		return c.done(ctx, complete)
 	}
 	want := desiredContact(hl)
-	hash, err := contactHash(want)
+	hash, err := hashOf(want)
 	if err != nil {
 		return err
 	}
@@ -138,6 +169,9 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Co
 		return fmt.Errorf("engine: contact %s: %w", hl.Id, err)
 	}
 	contact, children := c.flows.contactPlans(hl.Id, contactName(hl))
+	if c.flows.Campaigns {
+		children = append(children, c.flows.campaignPlans(hl, m.ID == 0)...)
+	}
 	if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+hl.Id, append([]plan{contact}, children...)); err != nil {
 		return err
 	}
@@ -148,7 +182,7 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Co
 		}
 	}
 	if m360ID == "" {
-		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+		return c.done(ctx, complete)
 	}
 	id, err := parseM360ID(m360ID)
 	if err != nil {
@@ -159,21 +193,10 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Co
 			return err
 		}
 	}
-	ver := ""
-	if hl.DateUpdated != nil {
-		ver = *hl.DateUpdated
+	next := state.Mapping{Kind: EntityContact, Tenant: a.Tenant, HLID: hl.Id, M360ID: m360ID, Origin: state.OriginHighLevel,
+		HLHash: hash, M360Hash: hash, HLVersion: deref(hl.DateUpdated), M360Version: m.M360Version}
+	if m.ID != 0 {
+		next.Origin = m.Origin
 	}
-	return c.db.Tx(ctx, func(tx *state.Tx) error {
-		next := state.Mapping{ID: m.ID, Kind: EntityContact, Tenant: a.Tenant, HLID: hl.Id, M360ID: m360ID,
-			Origin: state.OriginHighLevel, HLHash: hash, M360Hash: hash, HLVersion: ver, M360Version: m.M360Version,
-			UpdatedAt: c.now()}
-		if m.ID == 0 {
-			if _, err := tx.CreateMapping(ctx, next); err != nil {
-				return fmt.Errorf("engine: contact %s: %w", hl.Id, err)
-			}
-		} else if err := tx.UpdateMapping(ctx, next); err != nil {
-			return fmt.Errorf("engine: contact %s: %w", hl.Id, err)
-		}
-		return complete(ctx, tx)
-	})
+	return c.saveMapping(ctx, m, next, complete)
 }

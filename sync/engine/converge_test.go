@@ -27,6 +27,8 @@ type harness struct {
 	path string
 	hl   *highlevelapi.ClientWithResponses
 	m360 *m360api.ClientWithResponses
+	// flows are the converger's (DefaultFlows).
+	flows engine.Flows
 }
 
 func newHarness(t *testing.T) *harness {
@@ -46,7 +48,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{tw: tw, db: db, path: path, hl: hl, m360: m}
+	return &harness{tw: tw, db: db, path: path, hl: hl, m360: m, flows: engine.DefaultFlows()}
 }
 
 // converger makes a converger on db (the harness's when nil) with hook,
@@ -56,7 +58,8 @@ func (h *harness) converger(t *testing.T, db *state.DB, hook engine.Hook, skew t
 	if db == nil {
 		db = h.db
 	}
-	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: h.hl, M360: h.m360, Flows: engine.DefaultFlows(),
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: engine.HighLevelClient(h.hl),
+		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: h.flows,
 		Hook: hook, Now: func() time.Time { return h.tw.Clock().Now().Add(skew) }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -175,36 +178,45 @@ func TestConverger_CrashAtEachStepLosesAndDuplicatesNothing(t *testing.T) {
 				// A contact of its own for each create: crashed at that
 				// create, after the earlier ones went through.
 				id := h.createContact(t, i)
-				key := keys(id)[i]
-				crashed := false
-				hook := func(s engine.Step, k string) error {
-					if s == step && k == key {
-						crashed = true
-						return engine.ErrCrash
-					}
-					return nil
-				}
-				done := 0
-				err := converge(t, h.converger(t, nil, hook, 0), h.tw.Location(), id, &done)
-				if !crashed || !errors.Is(err, engine.ErrCrash) || done != 0 {
-					t.Fatalf("round %d (%s): crashed %v, err %v, done %d", i, key, crashed, err, done)
-				}
-				// A new process on the same file, after the stale time: an
-				// effect left inflight is looked up before any create.
-				db, err := state.Open(context.Background(), h.path, state.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				err = converge(t, h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second), h.tw.Location(), id, &done)
-				if cerr := db.Close(); cerr != nil {
-					t.Fatal(cerr)
-				}
-				if err != nil || done != 1 {
-					t.Fatalf("round %d (%s): after the restart: %v, done %d", i, key, err, done)
-				}
+				h.crashAndRestart(t, step, keys(id)[i], engine.Converge{Side: engine.SideHighLevel,
+					EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id})
 				wantFlows(t, h.tw.Counterpart(id))
 			}
 		})
+	}
+}
+
+// crashAndRestart works job a with a converger that crashes at step of
+// effect key, then again on a new handle of the same database file after
+// the stale time, as a new process would; it fails the test unless the
+// crash happened there and the restarted run completed the job.
+func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a engine.Converge) {
+	t.Helper()
+	crashed := false
+	hook := func(s engine.Step, k string) error {
+		if s == step && k == key {
+			crashed = true
+			return engine.ErrCrash
+		}
+		return nil
+	}
+	done := 0
+	complete := func(context.Context, *state.Tx) error { done++; return nil }
+	err := h.converger(t, nil, hook, 0).Converge(context.Background(), a, complete)
+	if !crashed || !errors.Is(err, engine.ErrCrash) || done != 0 {
+		t.Fatalf("%s: crashed %v, err %v, done %d", key, crashed, err, done)
+	}
+	// An effect left inflight is looked up before any create.
+	db, err := state.Open(context.Background(), h.path, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second).Converge(context.Background(), a, complete)
+	if cerr := db.Close(); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil || done != 1 {
+		t.Fatalf("%s: after the restart: %v, done %d", key, err, done)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/m360api"
 	"github.com/contactbridge/contactbridge/sync/state"
 	"github.com/contactbridge/contactbridge/sync/transport"
@@ -55,7 +56,9 @@ func Marker(key string) string {
 type effectCall struct {
 	// create makes the record and returns its id and the answer's status.
 	create func(ctx context.Context) (id string, status int, err error)
-	// find looks the record up by its marker; "" when there is none.
+	// find looks the record up by its marker; "" when there is none. Nil
+	// for a naturally idempotent call (a campaign trigger), which is just
+	// made again.
 	find func(ctx context.Context) (id string, err error)
 }
 
@@ -85,13 +88,16 @@ func (c *Converger) runEffect(ctx context.Context, key string, call effectCall) 
 		}
 		e.OutcomeUnknown = true
 	}
-	if err := c.db.StartEffect(ctx, key, c.now()); err != nil {
+	if err := c.db.StartEffect(ctx, key, c.now()); errors.Is(err, state.ErrConflict) {
+		// Another job of the same entity started it a moment ago.
+		return "", fmt.Errorf("engine: effect %s: %w", key, ErrEffectBusy)
+	} else if err != nil {
 		return "", fmt.Errorf("engine: start effect: %w", err)
 	}
 	if err := c.hook(StepBeforeCall, key); err != nil {
 		return "", err
 	}
-	if e.OutcomeUnknown {
+	if e.OutcomeUnknown && call.find != nil {
 		id, err := call.find(ctx)
 		if err != nil {
 			return "", c.failEffect(ctx, key, fmt.Errorf("look up by marker: %w", err))
@@ -124,9 +130,14 @@ func (c *Converger) completeEffect(ctx context.Context, key, id string, status i
 func (c *Converger) failEffect(ctx context.Context, key string, cause error) error {
 	f := state.Failure{Err: cause.Error(), NextAt: c.now(), OutcomeUnknown: errors.Is(cause, transport.ErrOutcomeUnknown)}
 	var me *m360api.Error
-	if errors.As(cause, &me) {
+	var he *highlevelapi.Error
+	switch {
+	case errors.As(cause, &me):
 		f.Status = me.StatusCode
 		f.Dead = errors.Is(cause, m360api.ErrValidation)
+	case errors.As(cause, &he):
+		f.Status = he.StatusCode
+		f.Dead = errors.Is(cause, highlevelapi.ErrValidation)
 	}
 	if err := c.db.FailEffect(ctx, key, f, c.now()); err != nil {
 		return fmt.Errorf("engine: fail effect %s (%w): %w", key, cause, err)
@@ -139,9 +150,11 @@ func (c *Converger) failEffect(ctx context.Context, key string, cause error) err
 }
 
 // plan is an effect to plan; see planEffects. text is the task's title or
-// the note's body.
+// the note's body; target is the side written ("" means Marketing 360);
+// campaign is a trigger's campaign.
 type plan struct {
-	key, flow, op, text string
+	key, flow, op, text, target string
+	campaign                    int64
 }
 
 // planEffects plans the effects of one lane in one transaction (keys
@@ -149,7 +162,11 @@ type plan struct {
 func (c *Converger) planEffects(ctx context.Context, tenant, lane string, plans []plan) error {
 	return c.db.Tx(ctx, func(tx *state.Tx) error {
 		for _, p := range plans {
-			e := state.Effect{Key: p.key, Flow: p.flow, Target: state.OriginM360, Tenant: tenant, Lane: lane, Op: p.op,
+			target := p.target
+			if target == "" {
+				target = state.OriginM360
+			}
+			e := state.Effect{Key: p.key, Flow: p.flow, Target: target, Tenant: tenant, Lane: lane, Op: p.op,
 				Request: []byte{}, Marker: Marker(p.key)}
 			if _, err := tx.PlanEffect(ctx, e, c.now()); err != nil {
 				return fmt.Errorf("engine: plan: %w", err)

@@ -1,9 +1,6 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"strconv"
@@ -22,8 +19,9 @@ const (
 // DefaultOnboardingTasks are the onboarding tasks of flow 2 by default.
 var DefaultOnboardingTasks = []string{"Send the welcome pack to {contact}", "Book the onboarding call with {contact}"}
 
-// Flows are the converger's rules, each of which can be switched off.
-// In the texts, {contact} stands for the contact's name.
+// Flows are the converger's rules, each of which can be switched off
+// (DefaultFlows has every one on). In the texts, {contact} stands for the
+// contact's name.
 type Flows struct {
 	// Contacts is flow 1: a HighLevel contact, created or updated, makes or
 	// updates its Marketing 360 contact and a follow-up task there.
@@ -36,10 +34,61 @@ type Flows struct {
 	Onboarding      bool
 	OnboardingTasks []string
 	WelcomeNote     string
+	// M360Tasks is flow 3: a Marketing 360 task made there (not by the
+	// sync) makes a HighLevel task under the contact's counterpart, its
+	// body marked; its completion completes that task.
+	M360Tasks bool
+	// Notes is flow 4 (and the notes of flow 6): a HighLevel note makes a
+	// Marketing 360 note; its edits and its deletion are mirrored.
+	Notes bool
+	// Appointments is flow 4: a HighLevel appointment makes a Marketing 360
+	// calendar event; its changes and its deletion are mirrored.
+	Appointments bool
+	// Tasks is flow 6: a HighLevel task made there (not by flow 3) makes a
+	// Marketing 360 task; its completion completes it.
+	Tasks bool
+	// Campaigns is flow 5: the CampaignRules (none by default) trigger
+	// Marketing 360 campaigns on HighLevel contact events (with Contacts).
+	Campaigns     bool
+	CampaignRules []CampaignRule
 }
 
-// DefaultFlows are every flow on with the default texts.
-func DefaultFlows() Flows { return Flows{Contacts: true, Onboarding: true} }
+// CampaignRule triggers a Marketing 360 campaign for a contact when a
+// condition becomes true, once per (contact, rule, transition): the
+// transition is the contact's first sight for RuleNewLead, the tag for
+// RuleTagAdded, the field's new value for RuleFieldChanged. A tag removed
+// and added again, or a field set back to a value it had, does not fire
+// again (the ledger keeps every key ever fired).
+type CampaignRule struct {
+	// Name names the rule in the ledger's keys: renaming it makes it fire
+	// again for every contact.
+	Name string
+	// Campaign is the Marketing 360 campaign's id.
+	Campaign int64
+	// On is RuleNewLead, RuleTagAdded or RuleFieldChanged.
+	On string
+	// Tag is RuleTagAdded's tag ("" means any tag).
+	Tag string
+	// Field is RuleFieldChanged's field: "type" (the contact's status:
+	// lead, customer), "source", or a custom field's id (a pipeline field).
+	Field string
+	// Value is the value RuleFieldChanged waits for ("" means any value but
+	// empty).
+	Value string
+}
+
+// Conditions of a CampaignRule.
+const (
+	RuleNewLead      = "new-lead"      // the contact is seen for the first time (ContactCreate)
+	RuleTagAdded     = "tag-added"     // the contact carries the tag
+	RuleFieldChanged = "field-changed" // the field holds the value
+)
+
+// DefaultFlows are every flow on with the default texts and no campaign
+// rule.
+func DefaultFlows() Flows {
+	return Flows{Contacts: true, Onboarding: true, M360Tasks: true, Notes: true, Appointments: true, Tasks: true, Campaigns: true}
+}
 
 func (f Flows) withDefaults() (Flows, error) {
 	if f.FollowUp == "" {
@@ -56,6 +105,21 @@ func (f Flows) withDefaults() (Flows, error) {
 			return f, fmt.Errorf("%w: onboarding task %d has no title", ErrInvalidConfig, i+1)
 		}
 	}
+	names := map[string]bool{}
+	for i, r := range f.CampaignRules {
+		switch {
+		case strings.TrimSpace(r.Name) == "" || names[r.Name]:
+			return f, fmt.Errorf("%w: campaign rule %d needs a name of its own", ErrInvalidConfig, i+1)
+		case r.Campaign <= 0:
+			return f, fmt.Errorf("%w: campaign rule %q has no campaign id", ErrInvalidConfig, r.Name)
+		case r.On != RuleNewLead && r.On != RuleTagAdded && r.On != RuleFieldChanged:
+			return f, fmt.Errorf("%w: campaign rule %q: on %q is none of %s, %s, %s", ErrInvalidConfig, r.Name, r.On,
+				RuleNewLead, RuleTagAdded, RuleFieldChanged)
+		case r.On == RuleFieldChanged && r.Field == "":
+			return f, fmt.Errorf("%w: campaign rule %q names no field", ErrInvalidConfig, r.Name)
+		}
+		names[r.Name] = true
+	}
 	return f, nil
 }
 
@@ -64,12 +128,18 @@ const (
 	opCreateContact = "create-contact"
 	opCreateTask    = "create-task"
 	opCreateNote    = "create-note"
+	opCreateEvent   = "create-event"
+	opTrigger       = "trigger"
 )
 
 // Flow names, as the ledger records them.
 const (
 	flowContacts   = "f1"
 	flowOnboarding = "f2"
+	flowM360Tasks  = "f3"
+	flowTimeline   = "f4"
+	flowCampaigns  = "f5"
+	flowTasks      = "f6"
 )
 
 // contactPlans are the effects a HighLevel contact asks for: its Marketing
@@ -130,16 +200,6 @@ func contactName(hl highlevelapi.Contact) string {
 		return deref(hl.Email)
 	}
 	return hl.Id
-}
-
-// contactHash is the hash of the mapped fields: equal hashes need no write.
-func contactHash(in m360api.ContactInput) (string, error) {
-	raw, err := json.Marshal(in)
-	if err != nil {
-		return "", fmt.Errorf("engine: hash contact: %w", err)
-	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 // mergeContact is the Marketing 360 contact cur with the mapped fields of

@@ -27,20 +27,20 @@ func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, map
 	if err != nil {
 		return "", err
 	}
-	cur, err := m360api.OK(c.m360.M360GetContactWithResponse(ctx, n))
+	cur, err := c.m360.Contact(ctx, n)
 	switch {
 	case m360api.IsNotFound(err) && mappedID != "":
 		log.WarnContext(ctx, "the Marketing 360 contact was deleted there; not created again", logkey.Entity, id)
 		return "", nil
 	case err != nil:
-		return "", fmt.Errorf("engine: read Marketing 360 contact %s: %w", id, err)
+		return "", err
 	}
-	body, changed := mergeContact(cur.JSON200.Result, want)
+	body, changed := mergeContact(cur, want)
 	if !changed {
 		return id, nil
 	}
-	if _, err := m360api.OK(c.m360.M360ReplaceContactWithResponse(ctx, n, body)); err != nil {
-		return "", fmt.Errorf("engine: update Marketing 360 contact %s: %w", id, err)
+	if err := c.m360.ReplaceContact(ctx, n, body); err != nil {
+		return "", err
 	}
 	return id, nil
 }
@@ -55,7 +55,7 @@ func (c *Converger) createContactCall(want m360api.ContactInput) effectCall {
 	return effectCall{
 		find: byExternal,
 		create: func(ctx context.Context) (string, int, error) {
-			res, err := m360api.OK(c.m360.M360CreateContactWithResponse(ctx, want))
+			got, err := c.m360.CreateContact(ctx, want)
 			if m360api.IsConflict(err) && want.Email != nil {
 				id, ferr := c.findContact(ctx, &m360api.M360ListContactsParams{Email: want.Email})
 				if ferr != nil || id == "" {
@@ -64,20 +64,20 @@ func (c *Converger) createContactCall(want m360api.ContactInput) effectCall {
 				return id, 0, nil
 			}
 			if err != nil {
-				return "", 0, fmt.Errorf("engine: create Marketing 360 contact: %w", err)
+				return "", 0, err
 			}
-			return strconv.FormatInt(res.JSON201.Result.Id, 10), http.StatusCreated, nil
+			return m360ID(got.Id), http.StatusCreated, nil
 		},
 	}
 }
 
 // findContact returns the id of the first contact params select, "" for none.
 func (c *Converger) findContact(ctx context.Context, params *m360api.M360ListContactsParams) (string, error) {
-	res, err := m360api.OK(c.m360.M360ListContactsWithResponse(ctx, params))
+	list, err := c.m360.Contacts(ctx, params)
 	if err != nil {
-		return "", fmt.Errorf("engine: find Marketing 360 contact: %w", err)
+		return "", err
 	}
-	return firstID(res.JSON200.Result, func(c m360api.Contact) int64 { return c.Id }), nil
+	return firstID(list, func(c m360api.Contact) int64 { return c.Id }), nil
 }
 
 // firstID is the id of the first of items, "" when there is none.
@@ -85,46 +85,67 @@ func firstID[T any](items []T, id func(T) int64) string {
 	if len(items) == 0 {
 		return ""
 	}
-	return strconv.FormatInt(id(items[0]), 10)
+	return m360ID(id(items[0]))
 }
 
-// effectCall is how to create p's task or note on the Marketing 360
-// contact m360ID, marked with Marker(p.key) in externalIds.ghl.
-func (c *Converger) effectCall(m360ID int64, p plan) effectCall {
-	marker := Marker(p.key)
-	ext := &m360api.ExternalIdsInput{Ghl: &marker}
-	if p.op == opCreateNote {
-		return effectCall{
-			create: func(ctx context.Context) (string, int, error) {
-				res, err := m360api.OK(c.m360.M360CreateNoteWithResponse(ctx, m360ID, m360api.NoteCreate{Body: p.text, ExternalIds: ext}))
-				if err != nil {
-					return "", 0, fmt.Errorf("engine: create Marketing 360 note: %w", err)
-				}
-				return strconv.FormatInt(res.JSON201.Result.Id, 10), http.StatusCreated, nil
-			},
-			find: func(ctx context.Context) (string, error) {
-				res, err := m360api.OK(c.m360.M360ListNotesWithResponse(ctx, m360ID, &m360api.M360ListNotesParams{ExternalId: &marker}))
-				if err != nil {
-					return "", fmt.Errorf("engine: find Marketing 360 note: %w", err)
-				}
-				return firstID(res.JSON200.Result, func(n m360api.Note) int64 { return n.Id }), nil
-			},
-		}
+// m360ID is a Marketing 360 id as the ledger and the mappings store it.
+func m360ID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// effectCall is how to make p's effect on the Marketing 360 contact
+// m360Contact: its task or note, marked with Marker(p.key) in
+// externalIds.ghl, or its campaign trigger.
+func (c *Converger) effectCall(m360Contact int64, p plan) effectCall {
+	switch p.op {
+	case opCreateNote:
+		return c.m360NoteCall(m360Contact, p.key, p.text)
+	case opTrigger:
+		return c.triggerCall(m360Contact, p.campaign)
 	}
+	return c.m360TaskCall(m360Contact, p.key, m360api.TaskCreate{Title: p.text})
+}
+
+// m360TaskCall creates task in on the Marketing 360 contact m360Contact,
+// marked with the effect key's marker in externalIds.ghl, and finds it by
+// that marker.
+func (c *Converger) m360TaskCall(m360Contact int64, key string, in m360api.TaskCreate) effectCall {
+	marker := Marker(key)
+	in.ExternalIds = &m360api.ExternalIdsInput{Ghl: &marker}
 	return effectCall{
 		create: func(ctx context.Context) (string, int, error) {
-			res, err := m360api.OK(c.m360.M360CreateTaskWithResponse(ctx, m360ID, m360api.TaskCreate{Title: p.text, ExternalIds: ext}))
+			got, err := c.m360.CreateTask(ctx, m360Contact, in)
 			if err != nil {
-				return "", 0, fmt.Errorf("engine: create Marketing 360 task: %w", err)
+				return "", 0, err
 			}
-			return strconv.FormatInt(res.JSON201.Result.Id, 10), http.StatusCreated, nil
+			return m360ID(got.Id), http.StatusCreated, nil
 		},
 		find: func(ctx context.Context) (string, error) {
-			res, err := m360api.OK(c.m360.M360ListContactTasksWithResponse(ctx, m360ID, &m360api.M360ListContactTasksParams{ExternalId: &marker}))
+			list, err := c.m360.Tasks(ctx, m360Contact, marker)
 			if err != nil {
-				return "", fmt.Errorf("engine: find Marketing 360 task: %w", err)
+				return "", err
 			}
-			return firstID(res.JSON200.Result, func(t m360api.Task) int64 { return t.Id }), nil
+			return firstID(list, func(t m360api.Task) int64 { return t.Id }), nil
+		},
+	}
+}
+
+// m360NoteCall is m360TaskCall for a note of body.
+func (c *Converger) m360NoteCall(m360Contact int64, key, body string) effectCall {
+	marker := Marker(key)
+	in := m360api.NoteCreate{Body: body, ExternalIds: &m360api.ExternalIdsInput{Ghl: &marker}}
+	return effectCall{
+		create: func(ctx context.Context) (string, int, error) {
+			got, err := c.m360.CreateNote(ctx, m360Contact, in)
+			if err != nil {
+				return "", 0, err
+			}
+			return m360ID(got.Id), http.StatusCreated, nil
+		},
+		find: func(ctx context.Context) (string, error) {
+			list, err := c.m360.Notes(ctx, m360Contact, marker)
+			if err != nil {
+				return "", err
+			}
+			return firstID(list, func(n m360api.Note) int64 { return n.Id }), nil
 		},
 	}
 }

@@ -1,7 +1,10 @@
-// Package engine runs the sync's work. For now it holds the durable work
-// queue: a small interface of the engine's own (Queue) and its adapter on
-// River (riverqueue/river) over the sync's SQLite database, so that a job is
-// enqueued in the caller's transaction and completed in the worker's.
+// Package engine runs the sync's work: the durable work queue, a small
+// interface of the engine's own (Queue) and its adapter on River
+// (riverqueue/river) over the sync's SQLite database, so that a job is
+// enqueued in the caller's transaction and completed in the worker's; and
+// the Converger, which works converge jobs by the Flows (1 to 6) over two
+// small API interfaces of its own (HighLevel, M360), every create through
+// the effects ledger.
 package engine
 
 import (
@@ -43,6 +46,10 @@ type Converge struct {
 	EntityKind string `json:"kind"` // contact, task, note, appointment, event
 	Tenant     string `json:"tenant"`
 	ID         string `json:"id"`
+	// Parent is the record the entity belongs to, which reading it needs:
+	// a task's or a note's contact id, as the event gives it ("" when it
+	// does not).
+	Parent string `json:"parent,omitempty"`
 }
 
 // Kind is KindConverge.

@@ -36,6 +36,9 @@ type event struct {
 	Type   string
 	// Kind and EntityID are empty for a type the sync does not know.
 	Kind, EntityID, Version string
+	// Parent is the contact a task, note or appointment is on, when the
+	// body names it: reading the record needs it.
+	Parent string
 	// At is when the event happened, when the body says; zero otherwise.
 	At time.Time
 }
@@ -66,16 +69,19 @@ type highLevelBody struct {
 	WebhookID   string          `json:"webhookId"`
 	Timestamp   string          `json:"timestamp"`
 	ID          json.RawMessage `json:"id"`
+	ContactID   json.RawMessage `json:"contactId"`
 	DateUpdated string          `json:"dateUpdated"`
 	Appointment *struct {
 		ID          json.RawMessage `json:"id"`
+		ContactID   json.RawMessage `json:"contactId"`
 		DateUpdated string          `json:"dateUpdated"`
 	} `json:"appointment"`
 }
 
 // parseHighLevel reads a HighLevel webhook body: the record's id is "id",
 // an appointment's "appointment.id"; its version dateUpdated when the body
-// has it, else the event's timestamp.
+// has it, else the event's timestamp; the parent of a task, note or
+// appointment its contactId (absent from some live TaskCreate payloads).
 func parseHighLevel(body []byte) (event, error) {
 	var b highLevelBody
 	if err := json.Unmarshal(body, &b); err != nil {
@@ -99,14 +105,17 @@ func parseHighLevel(body []byte) (event, error) {
 	if !ok {
 		return e, nil
 	}
-	id, version := b.ID, b.DateUpdated
+	id, version, parent := b.ID, b.DateUpdated, b.ContactID
 	if kind == KindAppointment {
 		if b.Appointment == nil {
 			return event{}, fmt.Errorf("%w: %s without appointment", errMalformed, b.Type)
 		}
-		id, version = b.Appointment.ID, b.Appointment.DateUpdated
+		id, version, parent = b.Appointment.ID, b.Appointment.DateUpdated, b.Appointment.ContactID
 	}
 	e.Kind, e.EntityID, e.Version = kind, idText(id), version
+	if kind != KindContact {
+		e.Parent = idText(parent)
+	}
 	if e.EntityID == "" {
 		return event{}, fmt.Errorf("%w: %s without the record's id", errMalformed, b.Type)
 	}
@@ -123,14 +132,15 @@ type m360Body struct {
 	Occurred  *int64          `json:"occurred"`
 	AccountID json.RawMessage `json:"accountId"`
 	Data      *struct {
-		ID      json.RawMessage `json:"id"`
-		Updated json.RawMessage `json:"updated"`
+		ID        json.RawMessage `json:"id"`
+		ContactID json.RawMessage `json:"contactId"`
+		Updated   json.RawMessage `json:"updated"`
 	} `json:"data"`
 }
 
 // parseM360 reads a Marketing 360 webhook body {id, type, occurred,
 // accountId, data}: the record is data; its version data.updated when
-// there, else occurred.
+// there, else occurred; the parent of a task, note or event its contactId.
 func parseM360(body []byte) (event, error) {
 	var b m360Body
 	if err := json.Unmarshal(body, &b); err != nil {
@@ -154,6 +164,9 @@ func parseM360(body []byte) (event, error) {
 		return event{}, fmt.Errorf("%w: %s without data", errMalformed, b.Type)
 	}
 	e.Kind, e.EntityID, e.Version = kind, idText(b.Data.ID), idText(b.Data.Updated)
+	if kind != KindContact {
+		e.Parent = idText(b.Data.ContactID)
+	}
 	if e.EntityID == "" {
 		return event{}, fmt.Errorf("%w: %s without the record's id", errMalformed, b.Type)
 	}

@@ -252,7 +252,8 @@ func (r *Receiver) store(ctx context.Context, a api, e event, body []byte) (stri
 			return nil
 		}
 		result = resultStored
-		job, err = r.cfg.Queue.Enqueue(ctx, tx, engine.Converge{Side: a.side, EntityKind: e.Kind, Tenant: e.Tenant, ID: e.EntityID})
+		job, err = r.cfg.Queue.Enqueue(ctx, tx, engine.Converge{Side: a.side, EntityKind: e.Kind, Tenant: e.Tenant, ID: e.EntityID,
+			Parent: e.Parent})
 		return err
 	})
 	if err != nil {

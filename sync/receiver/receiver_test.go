@@ -12,9 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -372,5 +374,47 @@ func TestNew_RefusesConfigs(t *testing.T) {
 		if _, err := receiver.New(tc.cfg); !errors.Is(err, receiver.ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", tc.name, err)
 		}
+	}
+}
+
+// TestReceiver_ChildEventsNameTheirContact: the job of a task, note or
+// appointment carries its contact's id (reading the record needs it); a
+// contact's job has none; a TaskCreate without contactId (as some live
+// payloads) still makes a job, without it.
+func TestReceiver_ChildEventsNameTheirContact(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	hl := func(webhookID string, fields map[string]any) []byte {
+		b := map[string]any{"locationId": "loc1", "webhookId": webhookID, "timestamp": now.Add(-time.Minute).Format(time.RFC3339)}
+		maps.Copy(b, fields)
+		raw, _ := json.Marshal(b)
+		return raw
+	}
+	for _, body := range [][]byte{
+		hl("wh-1", map[string]any{"type": "TaskCreate", "id": "t1", "contactId": "c1"}),
+		hl("wh-2", map[string]any{"type": "TaskCreate", "id": "t2"}),
+		hl("wh-3", map[string]any{"type": "NoteUpdate", "id": "n1", "contactId": "c1"}),
+		hl("wh-4", map[string]any{"type": "AppointmentCreate", "appointment": map[string]any{"id": "a1", "contactId": "c1"}}),
+		hl("wh-5", map[string]any{"type": "ContactUpdate", "id": "c1", "contactId": "other"}),
+	} {
+		if code, got := e.post(t, receiver.PathHighLevel, body, e.signHL(body)); code != 200 {
+			t.Fatalf("%s: %d %s", body, code, got)
+		}
+	}
+	m, _ := json.Marshal(map[string]any{"id": "evt_1", "type": "task.completed", "occurred": now.Unix(), "accountId": 42,
+		"data": map[string]any{"id": 9, "contactId": 1001, "updated": now.Unix()}})
+	if code, got := e.post(t, receiver.PathM360, m, m360Header(m, now)); code != 200 {
+		t.Fatalf("m360: %d %s", code, got)
+	}
+	want := []engine.Converge{
+		{Side: "hl", EntityKind: "task", Tenant: "loc1", ID: "t1", Parent: "c1"},
+		{Side: "hl", EntityKind: "task", Tenant: "loc1", ID: "t2"},
+		{Side: "hl", EntityKind: "note", Tenant: "loc1", ID: "n1", Parent: "c1"},
+		{Side: "hl", EntityKind: "appointment", Tenant: "loc1", ID: "a1", Parent: "c1"},
+		{Side: "hl", EntityKind: "contact", Tenant: "loc1", ID: "c1"},
+		{Side: "m360", EntityKind: "task", Tenant: "42", ID: "9", Parent: "1001"},
+	}
+	if got := e.converges(t); !slices.Equal(got, want) {
+		t.Errorf("jobs\n\tgot  %+v\n\twant %+v", got, want)
 	}
 }

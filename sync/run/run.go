@@ -126,7 +126,8 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 
 // start starts the queue and the receiver on s.db.
 func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWithResponses, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {
-	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: s.db, HighLevel: hl, M360: m, Flows: cfg.Flows,
+	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: s.db, HighLevel: engine.HighLevelClient(hl),
+		M360: engine.M360Client(m), Location: cfg.HighLevel.Location, Flows: cfg.Flows,
 		Now: cfg.Clock.Now, Logger: cfg.Logger})
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 		ids = append(ids, res.JSON201.Contact.Id)
 	}
 	complete := func(c twintest.Counterpart) bool { return c.Contacts == 1 && len(c.Tasks) == 3 && len(c.Notes) == 1 }
-	waitFor(t, func() bool {
+	twintest.WaitFor(t, wait, func() bool {
 		for _, id := range ids {
 			if !complete(tw.Counterpart(id)) {
 				return false
@@ -97,21 +97,6 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 	for i, id := range ids {
 		if c := tw.Counterpart(id); !complete(c) || !slices.Contains(c.Tasks, fmt.Sprint("Follow up: Grace", i)) {
 			t.Errorf("contact %s: %+v; want one contact, 3 tasks (a follow-up), 1 note", id, c)
-		}
-	}
-}
-
-// waitFor checks cond at each tick until it holds, for at most wait.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(wait)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("the condition did not hold in time")
 		}
 	}
 }

@@ -375,3 +375,20 @@ func (w *Twin) Counterpart(hlID string) Counterpart {
 	slices.Sort(out.Tasks)
 	return out
 }
+
+// WaitFor waits until cond holds, looking every 20 ms, and fails the test
+// when it does not within timeout: what the twins and the sync do
+// asynchronously is waited for by condition, never by a sleep.
+func WaitFor(tb testing.TB, timeout time.Duration, cond func() bool) {
+	tb.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			tb.Fatalf("twintest: the condition did not hold within %s", timeout)
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/m360api"
+	"github.com/contactbridge/contactbridge/sync/state"
+)
+
+// Hashes a mapping records for states rather than contents.
+const (
+	hashCompleted = "completed" // the task is completed on both sides
+	hashDeleted   = "deleted"   // the record is deleted and so is its counterpart
+)
+
+// markerInText finds a marker written into a HighLevel text (a task's
+// body), which has no external id to carry it.
+var markerInText = regexp.MustCompile(`\[cb:[0-9a-f]{16}\]`)
+
+// markText is text with the effect key's marker on a line of its own.
+func markText(text, key string) string {
+	return strings.TrimSpace(text + "\n\n[" + Marker(key) + "]")
+}
+
+// m360Task is flow 3: a Marketing 360 task made there becomes a HighLevel
+// task under its contact's counterpart (once, through the ledger), and its
+// completion completes that task. A task the sync made from HighLevel
+// (externalIds.ghl set: flows 1, 2 and 6) is never mirrored back; only its
+// completion is.
+func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+	contact, err := parseM360ID(a.Parent)
+	if err != nil {
+		log.WarnContext(ctx, "a Marketing 360 task event without its contact: the task cannot be read; reconcile finds it", logkey.Err, err)
+		return c.done(ctx, complete)
+	}
+	id, err := parseM360ID(a.ID)
+	if err != nil {
+		return err
+	}
+	t, err := c.m360.Task(ctx, contact, id)
+	switch {
+	case m360api.IsNotFound(err):
+		log.InfoContext(ctx, "Marketing 360 task is gone; nothing to sync")
+		return c.done(ctx, complete)
+	case err != nil:
+		return err
+	}
+	fromHL := deref(t.ExternalIds.Ghl) != ""
+	if fromHL && c.location != "" {
+		// Most such tasks are flows 1 and 2's, never mapped: known without
+		// reading the contacts.
+		if m, err := c.mapping(ctx, EntityTask, c.location, "", a.ID); err != nil || m.HLID == "" {
+			log.DebugContext(ctx, "a task the sync made from HighLevel; not mirrored back")
+			return c.doneUnless(ctx, err, complete)
+		}
+	}
+	hlContact, tenant, err := c.highLevelContactOf(ctx, contact)
+	switch {
+	case highlevelapi.IsNotFound(err):
+		log.WarnContext(ctx, "the task's HighLevel contact is deleted; the task is not mirrored", logkey.Err, err)
+		return c.done(ctx, complete)
+	case err != nil:
+		return err
+	}
+	m, err := c.mapping(ctx, EntityTask, tenant, "", a.ID)
+	if err != nil {
+		return err
+	}
+	hlTask := m.HLID
+	if fromHL && hlTask == "" {
+		log.DebugContext(ctx, "a task the sync made from HighLevel; not mirrored back")
+		return c.done(ctx, complete)
+	}
+	next := m
+	if hlTask == "" {
+		key := "f3:hl-task:" + a.ID
+		p := plan{key: key, flow: flowM360Tasks, op: opCreateTask, text: t.Title, target: state.OriginHighLevel}
+		if err := c.planEffects(ctx, tenant, "m360-task:"+a.ID, []plan{p}); err != nil {
+			return err
+		}
+		if hlTask, err = c.runEffect(ctx, key, c.highLevelTaskCall(hlContact, key, t)); err != nil || hlTask == "" {
+			return c.doneUnless(ctx, err, complete)
+		}
+		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask, M360ID: a.ID, Origin: state.OriginM360}
+		if t.Completed {
+			next.HLHash, next.M360Hash = hashCompleted, hashCompleted
+		}
+	}
+	if t.Completed && next.HLHash != hashCompleted {
+		if err := c.hl.CompleteTask(ctx, hlContact, hlTask); err != nil && !highlevelapi.IsNotFound(err) {
+			return err
+		}
+		next.HLHash, next.M360Hash = hashCompleted, hashCompleted
+	}
+	return c.saveMapping(ctx, m, next, complete)
+}
+
+// highLevelTaskCall creates the HighLevel task of Marketing 360 task t
+// under hlContact, its body marked, and finds it by that marker among the
+// contact's tasks.
+func (c *Converger) highLevelTaskCall(hlContact, key string, t m360api.Task) effectCall {
+	body := markText(deref(t.Description), key)
+	due := time.Unix(t.Created, 0).UTC()
+	if t.DueAt != nil {
+		due = time.Unix(*t.DueAt, 0).UTC()
+	}
+	in := highlevelapi.CreateTaskBody{Title: t.Title, Body: &body, DueDate: due, Completed: t.Completed}
+	marker := "[" + Marker(key) + "]"
+	return effectCall{
+		create: func(ctx context.Context) (string, int, error) {
+			got, err := c.hl.CreateTask(ctx, hlContact, in)
+			if err != nil {
+				return "", 0, err
+			}
+			return got.Id, http.StatusCreated, nil
+		},
+		find: func(ctx context.Context) (string, error) {
+			list, err := c.hl.Tasks(ctx, hlContact)
+			if err != nil {
+				return "", err
+			}
+			for _, t := range list {
+				if strings.Contains(deref(t.Body), marker) {
+					return t.Id, nil
+				}
+			}
+			return "", nil
+		},
+	}
+}
+
+// highLevelTask is flow 6: a HighLevel task made there becomes a Marketing
+// 360 task on its contact's counterpart (once, through the ledger), and its
+// completion completes it. A task flow 3 made (its body marked) is never
+// mirrored back; only its completion is.
+func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+	if a.Parent == "" {
+		log.WarnContext(ctx, "a HighLevel task event without its contactId (live payloads may lack it): the task cannot be read; reconcile finds it")
+		return c.done(ctx, complete)
+	}
+	t, err := c.hl.Task(ctx, a.Parent, a.ID)
+	switch {
+	case highlevelapi.IsNotFound(err):
+		log.InfoContext(ctx, "HighLevel task is gone; nothing to sync")
+		return c.done(ctx, complete)
+	case err != nil:
+		return err
+	}
+	m, err := c.mapping(ctx, EntityTask, a.Tenant, a.ID, "")
+	if err != nil {
+		return err
+	}
+	if markerInText.MatchString(deref(t.Body)) && m.M360ID == "" {
+		log.DebugContext(ctx, "a task the sync made from Marketing 360; not mirrored back")
+		return c.done(ctx, complete)
+	}
+	contact, err := c.m360ContactOf(ctx, a.Tenant, t.ContactId)
+	if err != nil {
+		return err
+	}
+	next := m
+	if m.M360ID == "" {
+		key := "f6:m360-task:" + a.ID
+		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
+		if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+t.ContactId, []plan{p}); err != nil {
+			return err
+		}
+		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}
+		if due, err := time.Parse(time.RFC3339Nano, t.DueDate); err == nil {
+			at := due.Unix()
+			in.DueAt = &at
+		}
+		id, err := c.runEffect(ctx, key, c.m360TaskCall(contact, key, in))
+		if err != nil || id == "" {
+			return c.doneUnless(ctx, err, complete)
+		}
+		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel}
+		if t.Completed {
+			next.HLHash, next.M360Hash = hashCompleted, hashCompleted
+		}
+	}
+	if t.Completed && next.M360Hash != hashCompleted {
+		if err := c.completeM360Task(ctx, contact, next.M360ID); err != nil {
+			return err
+		}
+		next.HLHash, next.M360Hash = hashCompleted, hashCompleted
+	}
+	return c.saveMapping(ctx, m, next, complete)
+}
+
+// completeM360Task completes a Marketing 360 task unless it is completed
+// (or gone) already.
+func (c *Converger) completeM360Task(ctx context.Context, contact int64, taskID string) error {
+	id, err := parseM360ID(taskID)
+	if err != nil {
+		return err
+	}
+	cur, err := c.m360.Task(ctx, contact, id)
+	switch {
+	case m360api.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case cur.Completed:
+		return nil
+	}
+	done := true
+	return c.m360.UpdateTask(ctx, contact, id, m360api.TaskUpdate{Completed: &done})
+}
+
+// mapping returns the mapping of a record by its HighLevel id (when hlID
+// is set) or its Marketing 360 id; the zero Mapping when there is none.
+func (c *Converger) mapping(ctx context.Context, kind, tenant, hlID, m360ID string) (state.Mapping, error) {
+	var m state.Mapping
+	var err error
+	if hlID != "" {
+		m, err = c.db.MappingByHighLevel(ctx, kind, tenant, hlID)
+	} else {
+		m, err = c.db.MappingByM360(ctx, kind, tenant, m360ID)
+	}
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return state.Mapping{}, fmt.Errorf("engine: %s mapping: %w", kind, err)
+	}
+	return m, nil
+}
+
+// saveMapping stores next (a new mapping when old has no ID, else old
+// rewritten), unless it equals old, and completes the job in the same
+// transaction. A mapping another job of the same entity stored meanwhile
+// (a second job runs beside a running one) is rewritten, not duplicated.
+func (c *Converger) saveMapping(ctx context.Context, old, next state.Mapping, complete func(context.Context, *state.Tx) error) error {
+	next.ID, next.UpdatedAt = old.ID, old.UpdatedAt
+	changed := next != old
+	next.UpdatedAt = c.now()
+	return c.db.Tx(ctx, func(tx *state.Tx) error {
+		if old.ID == 0 {
+			cur, err := tx.MappingByHighLevel(ctx, next.Kind, next.Tenant, next.HLID)
+			if next.HLID == "" {
+				cur, err = tx.MappingByM360(ctx, next.Kind, next.Tenant, next.M360ID)
+			}
+			switch {
+			case errors.Is(err, state.ErrNotFound):
+				if _, err := tx.CreateMapping(ctx, next); err != nil {
+					return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+				}
+				return complete(ctx, tx)
+			case err != nil:
+				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+			}
+			next.ID = cur.ID
+		}
+		if changed {
+			if err := tx.UpdateMapping(ctx, next); err != nil {
+				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+			}
+		}
+		return complete(ctx, tx)
+	})
+}
+
+// doneUnless returns err, or completes the job when it is nil (an effect
+// given up on: runEffect logged it).
+func (c *Converger) doneUnless(ctx context.Context, err error, complete func(context.Context, *state.Tx) error) error {
+	if err != nil {
+		return err
+	}
+	return c.done(ctx, complete)
+}
+
+// m360ContactOf is the Marketing 360 counterpart of HighLevel contact
+// hlID; ErrNoCounterpart while it has none.
+func (c *Converger) m360ContactOf(ctx context.Context, tenant, hlID string) (int64, error) {
+	m, err := c.mapping(ctx, EntityContact, tenant, hlID, "")
+	if err != nil {
+		return 0, err
+	}
+	if m.M360ID == "" {
+		return 0, fmt.Errorf("engine: HighLevel contact %s: %w", hlID, ErrNoCounterpart)
+	}
+	return parseM360ID(m.M360ID)
+}
+
+// highLevelContactOf is the HighLevel counterpart of Marketing 360 contact
+// id and its location: the contact's externalIds.ghl, else its mapping
+// under the converger's Location; ErrNoCounterpart while it has none. The
+// HighLevel contact is read (a 404 matches highlevelapi.ErrNotFound).
+func (c *Converger) highLevelContactOf(ctx context.Context, id int64) (hlID, location string, err error) {
+	cur, err := c.m360.Contact(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	hlID = deref(cur.ExternalIds.Ghl)
+	if hlID == "" && c.location != "" {
+		m, err := c.mapping(ctx, EntityContact, c.location, "", m360ID(id))
+		if err != nil {
+			return "", "", err
+		}
+		hlID = m.HLID
+	}
+	if hlID == "" {
+		return "", "", fmt.Errorf("engine: Marketing 360 contact %d: %w", id, ErrNoCounterpart)
+	}
+	hl, err := c.hl.Contact(ctx, hlID)
+	if err != nil {
+		return "", "", err
+	}
+	if hl.Deleted != nil && *hl.Deleted {
+		return "", "", fmt.Errorf("engine: HighLevel contact %s is deleted: %w", hlID, highlevelapi.ErrNotFound)
+	}
+	return hlID, hl.LocationId, nil
+}
