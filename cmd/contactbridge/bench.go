@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/contactbridge/contactbridge/openapi"
 	"github.com/contactbridge/contactbridge/perf"
 )
 
@@ -32,6 +33,8 @@ type benchFlags struct {
 	out           string
 	smoke         bool
 	serveBaseline string
+	baselineList  string
+	validate      bool
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -63,7 +66,11 @@ takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
 	fl.StringVar(&f.out, "out", f.out, "JSON results file, its directory created ("+defaultSmokeOut+" with --smoke)")
 	fl.BoolVar(&f.smoke, "smoke", false, "a short run: 300ms runs after 100ms warm-up, 4 loops, 1 pair, 2000 contacts at scale")
 	fl.StringVar(&f.serveBaseline, "serve-baseline", "", "serve the baseline on this loopback address until stopped (used by the harness)")
+	fl.StringVar(&f.baselineList, "baseline-list", "", "with --serve-baseline: the file whose bytes answer GET /contacts/ (used by the harness)")
+	fl.BoolVar(&f.validate, "baseline-validate", false, "with --serve-baseline: validate each request with kin-openapi first (used by the harness)")
 	_ = fl.MarkHidden("serve-baseline")
+	_ = fl.MarkHidden("baseline-list")
+	_ = fl.MarkHidden("baseline-validate")
 	_ = cmd.RegisterFlagCompletionFunc("workloads", completeWorkloads)
 	return cmd
 }
@@ -94,10 +101,31 @@ func cutLast(s, sep string) (before, after string) {
 	return s[:i], s[i+len(sep):]
 }
 
+// serveBaseline serves a reference server of the harness until stopped.
+func serveBaseline(cmd *cobra.Command, f *benchFlags) error {
+	ctx := cmd.Context()
+	var list []byte
+	if f.baselineList != "" {
+		var err error
+		if list, err = os.ReadFile(f.baselineList); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	h := perf.BaselineHandler(list)
+	if f.validate {
+		spec, err := openapi.LoadHighLevel(ctx, "")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		h = perf.ValidatorHandler(spec, list)
+	}
+	return perf.ServeBaseline(ctx, f.serveBaseline, h)
+}
+
 func runBench(cmd *cobra.Command, f *benchFlags, stdout, stderr io.Writer) error {
 	ctx := cmd.Context()
 	if f.serveBaseline != "" {
-		return perf.ServeBaseline(ctx, f.serveBaseline)
+		return serveBaseline(cmd, f)
 	}
 	opts := perf.DefaultOptions()
 	if f.smoke {
