@@ -113,6 +113,45 @@ func BenchmarkCreateContact(b *testing.B) {
 	benchPair(b, srv, benchFixedJSON(http.StatusCreated, created), http.MethodPost, "/contacts/", body, http.StatusCreated)
 }
 
+// BenchmarkListContacts lists a page of 100 of the location's 150 contacts.
+func BenchmarkListContacts(b *testing.B) {
+	srv := newBenchTwin(b)
+	loc := srv.Defaults().HighLevel.Location.ID
+	for i := range 150 {
+		if _, err := srv.Store().CreateContact(store.Contact{LocationID: loc, FirstName: "Ada", LastName: "Lovelace",
+			Name: "Ada Lovelace", Email: fmt.Sprintf("ada-%d@example.com", i), CompanyName: "Analytical Engines",
+			City: "London", Country: "GB", Source: "public api", Tags: []string{"vip", "2024"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	target := "/contacts/?locationId=" + loc + "&limit=100"
+	rec := httptest.NewRecorder()
+	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
+	if rec.Code != http.StatusOK {
+		b.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
+	}
+	body := rec.Body.Bytes()
+	b.Logf("list body: %d bytes", len(body))
+	benchPair(b, srv, benchFixedJSON(http.StatusOK, body), http.MethodGet, target, func() string { return "" }, http.StatusOK)
+}
+
+// BenchmarkUpdateContact updates one contact's name and tags.
+func BenchmarkUpdateContact(b *testing.B) {
+	srv := newBenchTwin(b)
+	c, err := srv.Store().CreateContact(store.Contact{LocationID: srv.Defaults().HighLevel.Location.ID,
+		FirstName: "Ada", Email: "ada@example.com", Tags: []string{"vip"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	target, body := "/contacts/"+c.ID, `{"firstName":"Augusta","companyName":"Analytical Engines","tags":["perf","updated"],"source":"bench"}`
+	rec := httptest.NewRecorder()
+	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPut, target, body))
+	if rec.Code != http.StatusOK {
+		b.Fatalf("PUT %s: %d %s", target, rec.Code, rec.Body)
+	}
+	benchPair(b, srv, benchFixedJSON(http.StatusOK, rec.Body.Bytes()), http.MethodPut, target, func() string { return body }, http.StatusOK)
+}
+
 // benchPair runs the same requests against the bare baseline handler and
 // the twin, as sub-benchmarks of b, failing on an unexpected status.
 func benchPair(b *testing.B, srv *mock.Server, baseline http.Handler, method, target string, body func() string, want int) {

@@ -148,8 +148,8 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 type recorder struct {
 	rw        http.ResponseWriter
 	status    int
-	header    http.Header // snapshot taken when the header was written
-	body      bytes.Buffer
+	header    http.Header     // snapshot taken when the header was written
+	body      strings.Builder // its String does not copy
 	truncated bool
 	hijacked  bool
 }
@@ -170,6 +170,9 @@ func (rec *recorder) Write(p []byte) (int, error) {
 		rec.header = rec.rw.Header().Clone()
 	}
 	if room := MaxBody - rec.body.Len(); room > 0 {
+		if rec.body.Len() == 0 {
+			rec.body.Grow(min(room, len(p)))
+		}
 		rec.body.Write(p[:min(room, len(p))])
 		if len(p) > room {
 			rec.truncated = true

@@ -64,6 +64,16 @@ type Response struct {
 	Body   any
 }
 
+// JSONContentType is the content type of the JSON the pipeline writes.
+const JSONContentType = "application/json; charset=utf-8"
+
+// RawJSON is a body already encoded as JSON, written as is.
+type RawJSON []byte
+
+// MarshalJSON returns j, so that a RawJSON body encodes as the JSON it holds
+// wherever it is encoded.
+func (j RawJSON) MarshalJSON() ([]byte, error) { return j, nil }
+
 // Raw is a body written as is, with its content type.
 type Raw struct {
 	ContentType string
@@ -365,13 +375,16 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 	case Raw:
 		buf = b.Data
 		h.Set("Content-Type", b.ContentType)
+	case RawJSON:
+		buf = b
+		h.Set("Content-Type", JSONContentType)
 	default:
 		var err error
 		if buf, err = json.Marshal(body); err != nil {
 			x.p.log.ErrorContext(r.Context(), "encode response", logkey.Err, err)
 			status, buf = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
 		}
-		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Content-Type", JSONContentType)
 	}
 	if x.Route != nil && x.Route.Operation.Warning != "" {
 		h.Set("Warning", x.Route.Operation.Warning)
@@ -384,7 +397,7 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 			buf, _ = json.Marshal(x.p.cfg.RenderError(&Error{Status: status,
 				Messages: []string{"strict mode: response does not match the spec: " + briefly(verr)}}))
 			h.Del("Location")
-			h.Set("Content-Type", "application/json; charset=utf-8")
+			h.Set("Content-Type", JSONContentType)
 		}
 	}
 	x.Status = status
