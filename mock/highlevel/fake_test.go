@@ -43,6 +43,13 @@ func (f *FakeStore) CreateContact(c store.Contact) (store.Contact, error) {
 	return f.CreateContactFn(c)
 }
 func (f *FakeStore) Contact(id string) (store.Contact, error) { return f.ContactFn(id) }
+func (f *FakeStore) ContactFunc(id string, fn func(*store.Contact, *store.Memo)) error {
+	c, err := f.ContactFn(id)
+	if err == nil {
+		fn(&c, nil)
+	}
+	return err
+}
 func (f *FakeStore) UpdateContact(id string, fn func(*store.Contact) error) (store.Contact, error) {
 	return f.UpdateContactFn(id, fn)
 }

@@ -21,6 +21,7 @@ type Store interface {
 	Location(id string) (store.Location, error)
 	CreateContact(c store.Contact) (store.Contact, error)
 	Contact(id string) (store.Contact, error)
+	ContactFunc(id string, fn func(*store.Contact, *store.Memo)) error
 	UpdateContact(id string, fn func(*store.Contact) error) (store.Contact, error)
 	UpsertContact(location, email, phone string, createNew bool, fn func(*store.Contact) error) (store.Contact, bool, error)
 	DeleteContact(id string) error
@@ -238,11 +239,20 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
+	var location string
+	var body []byte
+	var renderErr error
+	err := a.Store.ContactFunc(r.Path["contactId"], func(c *store.Contact, m *store.Memo) {
+		location = c.LocationID
+		body, renderErr = rendered(m, memoContact, c, viewContact)
+	})
+	if err == nil {
+		err = r.Principal.CanAccess(location)
+	}
+	if err = cmp.Or(err, renderErr); err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
+	return pipeline.JSON(http.StatusOK, contactBody(body)), nil
 }
 
 func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {

@@ -30,6 +30,14 @@ func rendered[V any](m *store.Memo, slot int, c *store.Contact, view func(store.
 	return b, nil
 }
 
+// contactBody is the JSON of {"contact": contact}, contact encoded.
+func contactBody(contact []byte) pipeline.RawJSON {
+	buf := make([]byte, 0, len(`{"contact":}`)+len(contact))
+	buf = append(buf, `{"contact":`...)
+	buf = append(buf, contact...)
+	return append(buf, '}')
+}
+
 // listBody is the JSON of {"contacts": [items...], "count": count, "meta":
 // meta}, byte for byte what encoding/json makes of that map when items are
 // the encoded contacts.

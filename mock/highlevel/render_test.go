@@ -53,3 +53,29 @@ func TestListBody_IsWhatEncodingJSONMakes(t *testing.T) {
 		}
 	}
 }
+
+func TestContactBody_IsWhatEncodingJSONMakes(t *testing.T) {
+	t.Parallel()
+	c := store.Contact{ID: "c1", LocationID: "L1", FirstName: "Ada <&>", Email: "Ada@Example.com", Tags: []string{"a"},
+		Followers: []string{"u1"}, DateAdded: time.UnixMilli(1709632800123).UTC()}
+	var m store.Memo
+	listed, err := rendered(&m, memoListed, &c, viewListed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := rendered(&m, memoContact, &c, viewContact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two renderings keep to their slots.
+	if bytes.Equal(one, listed) {
+		t.Fatalf("the contact's rendering is its list item's: %s", one)
+	}
+	want, err := json.Marshal(map[string]any{"contact": viewContact(c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := contactBody(one); !bytes.Equal(got, want) {
+		t.Errorf("contactBody:\n got %s\nwant %s", got, want)
+	}
+}

@@ -234,6 +234,20 @@ func (s *Store) Contact(id string) (Contact, error) {
 	return cloneContact(*c), nil
 }
 
+// ContactFunc calls fn with the stored contact id and its Memo, under the
+// store's read lock, instead of copying it; fn must not call the store,
+// change c or keep it.
+func (s *Store) ContactFunc(id string, fn func(c *Contact, m *Memo)) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.hl.contacts.ref(id)
+	if c == nil {
+		return &NotFoundError{Kind: "Contact", ID: id}
+	}
+	fn(c, c.memo)
+	return nil
+}
+
 // UpdateContact applies fn to a copy of the contact and stores the result,
 // checking duplicates again. An error from fn is returned as is and nothing
 // changes.

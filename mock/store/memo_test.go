@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -125,5 +126,24 @@ func TestContactsPageFunc_MatchesContactsPage(t *testing.T) {
 				t.Errorf("Last = %+v, want the page's last contact %s", want.Last, want.Contacts[n-1].ID)
 			}
 		})
+	}
+}
+
+func TestContactFunc_HandsTheStoredContactAndItsMemo(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, 1)
+	a := mustCreate(t, s, store.Contact{FirstName: "Ada", Email: "ada@example.com"})
+	var got *store.Memo
+	var name string
+	if err := s.ContactFunc(a.ID, func(c *store.Contact, m *store.Memo) { got, name = m, c.FirstName }); err != nil {
+		t.Fatal(err)
+	}
+	if name != "Ada" || got == nil || got != memoOf(t, s, a.ID) {
+		t.Errorf("ContactFunc gave %q and memo %p, want Ada and the page's %p", name, got, memoOf(t, s, a.ID))
+	}
+	err := s.ContactFunc("nope", func(*store.Contact, *store.Memo) { t.Error("fn called for no contact") })
+	var nf *store.NotFoundError
+	if !errors.As(err, &nf) || nf.Kind != "Contact" {
+		t.Errorf("ContactFunc(nope) = %v, want a contact NotFoundError", err)
 	}
 }
