@@ -78,17 +78,22 @@ func BenchmarkGetContact(b *testing.B) {
 		b.Fatal(err)
 	}
 	target := "/contacts/" + c.ID
-
 	// The baseline writes the very body the twin answers with.
-	rec := httptest.NewRecorder()
-	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
-	if rec.Code != http.StatusOK {
-		b.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
-	}
-	body := rec.Body.Bytes()
-	b.Logf("contact body: %d bytes", len(body))
-
+	body := twinAnswer(b, srv, http.MethodGet, target, "", http.StatusOK)
 	benchPair(b, srv, benchFixedJSON(http.StatusOK, body), http.MethodGet, target, func() string { return "" }, http.StatusOK)
+}
+
+// twinAnswer is the body of the twin's answer to one request, which must
+// have status want.
+func twinAnswer(b *testing.B, srv *mock.Server, method, target, body string, want int) []byte {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, method, target, body))
+	if rec.Code != want {
+		b.Fatalf("%s %s: %d %s", method, target, rec.Code, rec.Body)
+	}
+	b.Logf("%s %s answers %d bytes", method, target, rec.Body.Len())
+	return rec.Body.Bytes()
 }
 
 func BenchmarkCreateContact(b *testing.B) {
@@ -102,14 +107,7 @@ func BenchmarkCreateContact(b *testing.B) {
 			srv.Defaults().HighLevel.Location.ID, i, i)
 	}
 
-	rec := httptest.NewRecorder()
-	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
-	if rec.Code != http.StatusCreated {
-		b.Fatalf("POST /contacts/: %d %s", rec.Code, rec.Body)
-	}
-	created := rec.Body.Bytes()
-	b.Logf("created body: %d bytes", len(created))
-
+	created := twinAnswer(b, srv, http.MethodPost, "/contacts/", body(), http.StatusCreated)
 	benchPair(b, srv, benchFixedJSON(http.StatusCreated, created), http.MethodPost, "/contacts/", body, http.StatusCreated)
 }
 
@@ -125,13 +123,7 @@ func BenchmarkListContacts(b *testing.B) {
 		}
 	}
 	target := "/contacts/?locationId=" + loc + "&limit=100"
-	rec := httptest.NewRecorder()
-	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
-	if rec.Code != http.StatusOK {
-		b.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
-	}
-	body := rec.Body.Bytes()
-	b.Logf("list body: %d bytes", len(body))
+	body := twinAnswer(b, srv, http.MethodGet, target, "", http.StatusOK)
 	benchPair(b, srv, benchFixedJSON(http.StatusOK, body), http.MethodGet, target, func() string { return "" }, http.StatusOK)
 }
 
@@ -144,12 +136,8 @@ func BenchmarkUpdateContact(b *testing.B) {
 		b.Fatal(err)
 	}
 	target, body := "/contacts/"+c.ID, `{"firstName":"Augusta","companyName":"Analytical Engines","tags":["perf","updated"],"source":"bench"}`
-	rec := httptest.NewRecorder()
-	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPut, target, body))
-	if rec.Code != http.StatusOK {
-		b.Fatalf("PUT %s: %d %s", target, rec.Code, rec.Body)
-	}
-	benchPair(b, srv, benchFixedJSON(http.StatusOK, rec.Body.Bytes()), http.MethodPut, target, func() string { return body }, http.StatusOK)
+	updated := twinAnswer(b, srv, http.MethodPut, target, body, http.StatusOK)
+	benchPair(b, srv, benchFixedJSON(http.StatusOK, updated), http.MethodPut, target, func() string { return body }, http.StatusOK)
 }
 
 // benchPair runs the same requests against the bare baseline handler and
