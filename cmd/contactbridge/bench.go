@@ -44,14 +44,17 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure the HighLevel twin against a bare net/http server",
-		Long: `Runs the twin (contactbridge mock, rate limits off) and a bare net/http baseline
-as child processes on loopback, drives each with the same closed-loop load
-(baseline, twin, baseline, twin... per workload), and reports requests/s,
-p50/p99 latency, errors and the twin/baseline ratio, the twin's start-up time
-and its resident memory idle and with many contacts loaded.
+		Long: `Runs the twin (contactbridge mock, rate limits off), a bare net/http baseline
+(a fixed contact, and the twin's own answer to the list) and kin, the
+baseline's answers after kin-openapi has validated the request, as child
+processes on loopback; drives each with the same closed-loop load (baseline,
+kin, twin, baseline... per workload), and reports requests/s, p50/p99
+latency, each server's CPU per request, errors and the twin/baseline and
+twin/kin ratios, the twin's start-up time and its resident memory idle and
+with many contacts loaded.
 
 Prints a Markdown table and writes the results as JSON (--out). A full run
-takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
+takes about pairs x workloads x 3 x (warmup + duration), plus the at-scale step.
 --smoke is a run of a few seconds.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, &f, stdout, stderr) },
