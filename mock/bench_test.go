@@ -78,17 +78,22 @@ func BenchmarkGetContact(b *testing.B) {
 		b.Fatal(err)
 	}
 	target := "/contacts/" + c.ID
-
 	// The baseline writes the very body the twin answers with.
-	rec := httptest.NewRecorder()
-	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodGet, target, ""))
-	if rec.Code != http.StatusOK {
-		b.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
-	}
-	body := rec.Body.Bytes()
-	b.Logf("contact body: %d bytes", len(body))
-
+	body := twinAnswer(b, srv, http.MethodGet, target, "", http.StatusOK)
 	benchPair(b, srv, benchFixedJSON(http.StatusOK, body), http.MethodGet, target, func() string { return "" }, http.StatusOK)
+}
+
+// twinAnswer is the body of the twin's answer to one request, which must
+// have status want.
+func twinAnswer(b *testing.B, srv *mock.Server, method, target, body string, want int) []byte {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, method, target, body))
+	if rec.Code != want {
+		b.Fatalf("%s %s: %d %s", method, target, rec.Code, rec.Body)
+	}
+	b.Logf("%s %s answers %d bytes", method, target, rec.Body.Len())
+	return rec.Body.Bytes()
 }
 
 func BenchmarkCreateContact(b *testing.B) {
@@ -102,15 +107,37 @@ func BenchmarkCreateContact(b *testing.B) {
 			srv.Defaults().HighLevel.Location.ID, i, i)
 	}
 
-	rec := httptest.NewRecorder()
-	srv.HighLevel.Handler().ServeHTTP(rec, benchRequest(srv, http.MethodPost, "/contacts/", body()))
-	if rec.Code != http.StatusCreated {
-		b.Fatalf("POST /contacts/: %d %s", rec.Code, rec.Body)
-	}
-	created := rec.Body.Bytes()
-	b.Logf("created body: %d bytes", len(created))
-
+	created := twinAnswer(b, srv, http.MethodPost, "/contacts/", body(), http.StatusCreated)
 	benchPair(b, srv, benchFixedJSON(http.StatusCreated, created), http.MethodPost, "/contacts/", body, http.StatusCreated)
+}
+
+// BenchmarkListContacts lists a page of 100 of the location's 150 contacts.
+func BenchmarkListContacts(b *testing.B) {
+	srv := newBenchTwin(b)
+	loc := srv.Defaults().HighLevel.Location.ID
+	for i := range 150 {
+		if _, err := srv.Store().CreateContact(store.Contact{LocationID: loc, FirstName: "Ada", LastName: "Lovelace",
+			Name: "Ada Lovelace", Email: fmt.Sprintf("ada-%d@example.com", i), CompanyName: "Analytical Engines",
+			City: "London", Country: "GB", Source: "public api", Tags: []string{"vip", "2024"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	target := "/contacts/?locationId=" + loc + "&limit=100"
+	body := twinAnswer(b, srv, http.MethodGet, target, "", http.StatusOK)
+	benchPair(b, srv, benchFixedJSON(http.StatusOK, body), http.MethodGet, target, func() string { return "" }, http.StatusOK)
+}
+
+// BenchmarkUpdateContact updates one contact's name and tags.
+func BenchmarkUpdateContact(b *testing.B) {
+	srv := newBenchTwin(b)
+	c, err := srv.Store().CreateContact(store.Contact{LocationID: srv.Defaults().HighLevel.Location.ID,
+		FirstName: "Ada", Email: "ada@example.com", Tags: []string{"vip"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	target, body := "/contacts/"+c.ID, `{"firstName":"Augusta","companyName":"Analytical Engines","tags":["perf","updated"],"source":"bench"}`
+	updated := twinAnswer(b, srv, http.MethodPut, target, body, http.StatusOK)
+	benchPair(b, srv, benchFixedJSON(http.StatusOK, updated), http.MethodPut, target, func() string { return body }, http.StatusOK)
 }
 
 // benchPair runs the same requests against the bare baseline handler and

@@ -94,7 +94,11 @@ type Spec struct {
 	File string
 	Doc  *openapi3.T
 
-	router     routers.Router
+	router routers.Router
+	// table finds routes as router does, without its regular expressions;
+	// routed is false when the spec has templates only router matches.
+	table      routeTable
+	routed     bool
 	operations []*Operation
 	byID       map[string]*Operation
 	webhooks   []*Webhook // by name
@@ -187,6 +191,7 @@ func build(ctx context.Context, file string, doc *openapi3.T) (*Spec, error) {
 		return nil, &SpecError{File: file, Err: fmt.Errorf("build router: %w", err)}
 	}
 	s := &Spec{File: file, Doc: doc, router: router, byID: map[string]*Operation{}}
+	s.table, s.routed = newRouteTable(&routed)
 	for _, path := range doc.Paths.InMatchingOrder() {
 		item := doc.Paths.Value(path)
 		for method, op := range item.Operations() {
@@ -264,8 +269,19 @@ var (
 	ErrMethodNotAllowed = errors.New("openapi: method not allowed")
 )
 
-// FindRoute matches a request to an operation.
+// FindRoute matches a request to an operation, from a table built once from
+// the spec; a path the table does not know is left to kin-openapi's
+// gorilla/mux router, which decides the unknown routes.
 func (s *Spec) FindRoute(r *http.Request) (*Route, error) {
+	if s.routed {
+		route, params, ok, err := s.table.find(r)
+		switch {
+		case err != nil:
+			return nil, ErrMethodNotAllowed
+		case ok:
+			return &Route{Operation: s.byID[route.Operation.OperationID], Route: route, PathParams: params}, nil
+		}
+	}
 	route, params, err := s.router.FindRoute(r)
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):

@@ -13,8 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
+
 	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/openapi"
 )
 
 // baselineSample is how many contacts baselineBody draws its contact from.
@@ -66,12 +69,26 @@ func baselineBody() []byte {
 
 // BaselineHandler is the baseline: a bare net/http handler that reads the
 // request and answers every path with the same fixed JSON contact, 201 to a
-// POST and 200 otherwise. It checks nothing.
-func BaselineHandler() http.Handler {
-	body := baselineBody()
+// POST and 200 otherwise, except GET /contacts/ (the list), which it answers
+// with list when list is not nil: the twin's own answer to the workloads'
+// list, so that the list's ratio compares the same bytes. It checks nothing.
+func BaselineHandler(list []byte) http.Handler {
+	return fixedAnswers(baselineBody(), list, nil)
+}
+
+// fixedAnswers answers as BaselineHandler does, after check, when not nil,
+// has accepted the request (it answers the request itself when it does not).
+func fixedAnswers(contact, list []byte, check func(http.ResponseWriter, *http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if check != nil && !check(w, r) {
+			return
+		}
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		body := contact
+		if list != nil && r.Method == http.MethodGet && r.URL.Path == "/contacts/" {
+			body = list
+		}
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusCreated)
 		}
@@ -79,10 +96,33 @@ func BaselineHandler() http.Handler {
 	})
 }
 
-// ServeBaseline serves BaselineHandler on addr, a loopback address, until ctx
-// ends. It is what `contactbridge bench --serve-baseline ADDR` runs, so the
-// baseline is a process of its own, measured as the twin is.
-func ServeBaseline(ctx context.Context, addr string) error {
+// ValidatorHandler is the second reference line: a server that only routes
+// and validates each request with kin-openapi over spec, as the twin's
+// pipeline asks it to (no authentication, every error one 400), and then
+// answers as BaselineHandler does. It keeps no state and encodes nothing.
+func ValidatorHandler(spec *openapi.Spec, list []byte) http.Handler {
+	return fixedAnswers(baselineBody(), list, func(w http.ResponseWriter, r *http.Request) bool {
+		route, err := spec.FindRoute(r)
+		if err == nil {
+			err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+				Request: r, PathParams: route.PathParams, Route: route.Route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+					MultiError: true, SkipSettingDefaults: true},
+			})
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return false
+		}
+		return true
+	})
+}
+
+// ServeBaseline serves handler (BaselineHandler or ValidatorHandler) on
+// addr, a loopback address, until ctx ends. It is what `contactbridge bench
+// --serve-baseline ADDR` runs, so the baseline is a process of its own,
+// measured as the twin is.
+func ServeBaseline(ctx context.Context, addr string, handler http.Handler) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("perf: baseline address %q: %w", addr, err)
@@ -94,7 +134,7 @@ func ServeBaseline(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("perf: baseline: %w", err)
 	}
-	srv := &http.Server{Handler: BaselineHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

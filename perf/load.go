@@ -30,8 +30,8 @@ const (
 // AllWorkloads lists the workloads in the order they run.
 var AllWorkloads = []string{WorkloadGet, WorkloadList, WorkloadPost, WorkloadPut, WorkloadMixed}
 
-// workloadTargets are the twin/baseline throughput ratios the issue aims at.
-var workloadTargets = map[string]float64{WorkloadGet: 0.5, WorkloadPost: 0.4}
+// workloadTargets are the twin/baseline throughput ratios issue 19 aims at.
+var workloadTargets = map[string]float64{WorkloadGet: 0.8, WorkloadPost: 0.6, WorkloadPut: 0.6, WorkloadList: 0.7, WorkloadMixed: 0.5}
 
 // target is what a load run sends requests to.
 type target struct {
@@ -88,6 +88,9 @@ type loadSpec struct {
 	warmup      time.Duration
 	duration    time.Duration
 	seed        uint64
+	// cpu, when set, returns the CPU time the server has used so far; it is
+	// read when the measurement starts and when it ends.
+	cpu func() (time.Duration, error)
 }
 
 // RunResult is what one load run against one server measured.
@@ -100,6 +103,9 @@ type RunResult struct {
 	MaxMs       float64 `json:"maxMs"`
 	Errors      int64   `json:"errors"`
 	ErrorSample string  `json:"errorSample,omitempty"`
+	// CPUUsPerReq is the server's CPU time during the measurement divided
+	// by the requests measured, in µs; 0 when not known.
+	CPUUsPerReq float64 `json:"cpuUsPerReq,omitempty"`
 	// StartupMs is the server's time from exec to its first 200.
 	StartupMs float64 `json:"startupMs"`
 }
@@ -181,6 +187,11 @@ func runLoad(ctx context.Context, t *target, spec loadSpec) (RunResult, error) {
 
 	workers := make([]worker, spec.concurrency)
 	var wg sync.WaitGroup
+	var cpu time.Duration
+	var cpuErr error
+	if spec.cpu != nil {
+		wg.Go(func() { cpu, cpuErr = sampleCPU(ctx, spec.cpu, measureFrom, end) })
+	}
 	for i := range workers {
 		w := &workers[i]
 		rng := rand.New(rand.NewPCG(spec.seed, uint64(i)))
@@ -226,7 +237,33 @@ func runLoad(ctx context.Context, t *target, spec loadSpec) (RunResult, error) {
 	res.P99Ms = ms(all.Quantile(0.99))
 	res.MeanMs = ms(all.Mean())
 	res.MaxMs = ms(all.Max())
+	if cpuErr != nil {
+		return RunResult{}, fmt.Errorf("perf: server CPU time: %w", cpuErr)
+	}
+	if cpu > 0 && res.Requests > 0 {
+		res.CPUUsPerReq = float64(cpu) / float64(time.Microsecond) / float64(res.Requests)
+	}
 	return res, nil
+}
+
+// sampleCPU returns the CPU time cpu reports from measureFrom to end; 0 when
+// ctx ends first.
+func sampleCPU(ctx context.Context, cpu func() (time.Duration, error), measureFrom, end time.Time) (time.Duration, error) {
+	var marks [2]time.Duration
+	for i, at := range []time.Time{measureFrom, end} {
+		t := time.NewTimer(time.Until(at))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, nil
+		case <-t.C:
+		}
+		var err error
+		if marks[i], err = cpu(); err != nil {
+			return 0, err
+		}
+	}
+	return marks[1] - marks[0], nil
 }
 
 // do sends one request and reads the whole answer; it returns "" on a 2xx,

@@ -42,8 +42,8 @@ type Options struct {
 	// Warmup is the unmeasured load before each run's measurement; 0 means
 	// 3s, negative none.
 	Warmup time.Duration
-	// Pairs is how many times each workload runs baseline then twin
-	// (A B A B ...); 0 means 2.
+	// Pairs is how many times each workload runs baseline, kin, then twin
+	// (A K B A K B ...); 0 means 2.
 	Pairs int
 	// Workloads names the workloads to run, from AllWorkloads; nil means all.
 	Workloads []string
@@ -292,6 +292,9 @@ type harness struct {
 	state    string
 	seq      atomic.Uint64
 	startups []float64
+	// list is the file holding the twin's answer to the workloads' list,
+	// which the reference servers answer the list with.
+	list string
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -314,7 +317,16 @@ func (h *harness) twinProc(state string) proc {
 }
 
 func (h *harness) baselineProc() proc {
-	return proc{name: "baseline", bin: h.opts.Binary, dir: h.dir, args: []string{"bench", "--serve-baseline", "{addr}"}}
+	return proc{name: "baseline", bin: h.opts.Binary, dir: h.dir, args: []string{"bench", "--serve-baseline", "{addr}",
+		"--baseline-list", h.list}}
+}
+
+// validatorProc is the second reference line: kin-openapi's validation, then
+// the baseline's answers.
+func (h *harness) validatorProc() proc {
+	p := h.baselineProc()
+	p.name, p.args = "kin", append(p.args, "--baseline-validate")
+	return p
 }
 
 // Run measures the twin against the baseline as opts say. It starts and stops
@@ -346,6 +358,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 				"--no-limits --log-level error --state <data set>",
 			BaselineBytes: len(baselineBody()),
 		}}
+	h.list = filepath.Join(dir, "list.json")
 
 	h.state = filepath.Join(dir, "state.json")
 	t0 := time.Now()
@@ -364,10 +377,14 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	h.logf("data set: %s; %.1f MB, made and written in %s", rep.Settings.DataSet, mb(size), time.Since(t0).Round(time.Millisecond))
 
 	// Start-up and idle memory, on a twin that has served one request.
-	startup, rss, err := h.measureTwin(ctx, h.state, readyTimeout)
+	startup, rss, list, err := h.measureTwin(ctx, h.state, readyTimeout)
 	if err != nil {
 		return Report{}, err
 	}
+	if err := os.WriteFile(h.list, list, 0o644); err != nil {
+		return Report{}, fmt.Errorf("perf: %w", err)
+	}
+	rep.Settings.BaselineListBytes = len(list)
 	h.startups = append(h.startups, ms(startup))
 	rep.Memory.IdleContacts, rep.Memory.IdleRSSMB = opts.DataSet, mb(rss)
 	h.logf("twin start-up %.1f ms, idle RSS %.1f MB", ms(startup), mb(rss))
@@ -394,7 +411,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		rep.Settings.AtScaleDataSet = describe(ds, dsOpts, "without its Marketing 360 side")
 		h.logf("at-scale data set: %s; %.1f MB, made and written in %s", rep.Settings.AtScaleDataSet, mb(size),
 			time.Since(t0).Round(time.Millisecond))
-		startup, rss, err := h.measureTwin(ctx, path, atScaleReadyTimeout)
+		startup, rss, _, err := h.measureTwin(ctx, path, atScaleReadyTimeout)
 		if err != nil {
 			return Report{}, err
 		}
@@ -408,16 +425,17 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 }
 
 // measureTwin starts a twin on state, waits for its first 200 on the list,
-// lets it settle and reads its resident memory.
-func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Duration) (time.Duration, int64, error) {
+// lets it settle and reads its resident memory; then it reads the list once
+// more and returns the answer.
+func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Duration) (time.Duration, int64, []byte, error) {
 	c, startup, err := startReady(ctx, h.twinProc(state), h.listPath(), h.authHeader(), timeout)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	defer c.stop()
 	select {
 	case <-ctx.Done():
-		return 0, 0, ctx.Err()
+		return 0, 0, nil, ctx.Err()
 	case <-time.After(idleSettle):
 	}
 	rss, err := readRSS(c.pid())
@@ -425,44 +443,53 @@ func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Du
 		h.logf("%v", err)
 		err = nil
 	}
-	return startup, rss, err
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	list, err := c.get(ctx, h.listPath(), h.authHeader())
+	return startup, rss, list, err
 }
 
-// runWorkload runs the pairs of workload w: baseline then twin, each a fresh
+// runWorkload runs the pairs of workload w: baseline, kin, then twin, each a fresh
 // process, each under the same load.
 func (h *harness) runWorkload(ctx context.Context, w string) (WorkloadReport, error) {
 	wr := WorkloadReport{Name: w, Target: workloadTargets[w]}
-	var ratios []float64
+	var ratios, validatorRatios []float64
 	for i := range h.opts.Pairs {
 		var pair PairResult
-		for _, twin := range []bool{false, true} {
+		for _, side := range []*RunResult{&pair.Baseline, &pair.Validator, &pair.Twin} {
 			p, ready := h.baselineProc(), "/"
-			if twin {
+			switch side {
+			case &pair.Validator:
+				p, ready = h.validatorProc(), h.listPath()
+			case &pair.Twin:
 				p, ready = h.twinProc(h.state), h.listPath()
 			}
 			res, err := h.runOne(ctx, p, ready, w)
 			if err != nil {
 				return wr, fmt.Errorf("perf: %s, pair %d, %s: %w", w, i+1, p.name, err)
 			}
-			h.logf("%-5s pair %d %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d", w, i+1, p.name,
-				res.RPS, res.P50Ms, res.P99Ms, res.Errors)
+			h.logf("%-5s pair %d %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  CPU %6.1f µs/req  errors %d", w, i+1, p.name,
+				res.RPS, res.P50Ms, res.P99Ms, res.CPUUsPerReq, res.Errors)
 			if res.ErrorSample != "" {
 				h.logf("  first error: %s", res.ErrorSample)
 			}
-			if twin {
-				pair.Twin = res
+			if side == &pair.Twin {
 				h.startups = append(h.startups, res.StartupMs)
-			} else {
-				pair.Baseline = res
 			}
+			*side = res
 		}
 		if pair.Baseline.RPS > 0 {
 			pair.Ratio = pair.Twin.RPS / pair.Baseline.RPS
 		}
+		if pair.Validator.RPS > 0 {
+			pair.ValidatorRatio = pair.Twin.RPS / pair.Validator.RPS
+		}
 		ratios = append(ratios, pair.Ratio)
+		validatorRatios = append(validatorRatios, pair.ValidatorRatio)
 		wr.Pairs = append(wr.Pairs, pair)
 	}
-	wr.Ratio = median(ratios)
+	wr.Ratio, wr.ValidatorRatio = median(ratios), median(validatorRatios)
 	if wr.Target > 0 {
 		met := wr.Ratio >= wr.Target
 		wr.Met = &met
@@ -478,8 +505,11 @@ func (h *harness) runOne(ctx context.Context, p proc, ready, w string) (RunResul
 	}
 	defer c.stop()
 	t := &target{baseURL: c.url(), token: h.token, locationID: h.location.ID, contacts: h.contacts, seq: &h.seq}
-	res, err := runLoad(ctx, t, loadSpec{workload: w, concurrency: h.opts.Concurrency,
-		warmup: h.opts.Warmup, duration: h.opts.Duration, seed: loadSeed})
+	spec := loadSpec{workload: w, concurrency: h.opts.Concurrency, warmup: h.opts.Warmup, duration: h.opts.Duration, seed: loadSeed}
+	if _, err := readCPU(c.pid()); err == nil {
+		spec.cpu = func() (time.Duration, error) { return readCPU(c.pid()) }
+	}
+	res, err := runLoad(ctx, t, spec)
 	if err != nil {
 		return RunResult{}, err
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/openapi"
 )
 
 func TestHistogram_Buckets(t *testing.T) {
@@ -212,7 +213,7 @@ func twinWithState(t *testing.T, st *store.State) *mock.Server {
 }
 
 func TestBaselineHandler(t *testing.T) {
-	h := BaselineHandler()
+	h := BaselineHandler(nil)
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(m, "/contacts/x", strings.NewReader(`{"a":1}`)))
@@ -229,6 +230,86 @@ func TestBaselineHandler(t *testing.T) {
 		if n := rec.Body.Len(); n < 500 || n > 1000 {
 			t.Errorf("%s: body of %d bytes, want about the twin's 800", m, n)
 		}
+	}
+}
+
+func TestBaselineHandler_AnswersTheListWithTheTwinsBytes(t *testing.T) {
+	list := []byte(`{"contacts":[],"count":0,"meta":{}}`)
+	h := BaselineHandler(list)
+	for _, c := range []struct {
+		method, target string
+		list           bool
+	}{
+		{http.MethodGet, "/contacts/?locationId=L&limit=100", true},
+		{http.MethodGet, "/contacts/abc", false},
+		{http.MethodPost, "/contacts/", false},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(c.method, c.target, nil))
+		if got := bytes.Equal(rec.Body.Bytes(), list); got != c.list {
+			t.Errorf("%s %s: answered the list %v, want %v", c.method, c.target, got, c.list)
+		}
+	}
+}
+
+func TestValidatorHandler_ValidatesThenAnswersAsTheBaseline(t *testing.T) {
+	spec, err := openapi.LoadHighLevel(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ValidatorHandler(spec, nil)
+	for _, c := range []struct {
+		name, method, target, body string
+		want                       int
+	}{
+		{"valid read", http.MethodGet, "/contacts/abc", "", http.StatusOK},
+		{"no Version header", http.MethodGet, "/contacts/abc", "", http.StatusBadRequest},
+		{"valid create", http.MethodPost, "/contacts/", `{"locationId":"L","email":"a@example.com"}`, http.StatusCreated},
+		{"email not a string", http.MethodPost, "/contacts/", `{"locationId":"L","email":5}`, http.StatusBadRequest},
+		{"unknown route", http.MethodGet, "/nowhere", "", http.StatusBadRequest},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req := httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
+			req.Header.Set("Authorization", "Bearer x")
+			if c.name != "no Version header" {
+				req.Header.Set("Version", "2021-07-28")
+			}
+			if c.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != c.want {
+				t.Errorf("status %d, want %d: %s", rec.Code, c.want, rec.Body)
+			}
+		})
+	}
+}
+
+func TestReadCPU_OfThisProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	// Spend CPU until the kernel's tick counts it: the loop is bounded by
+	// the work done, not by time.
+	pid := os.Getpid()
+	var got time.Duration
+	for i := 0; i < 1000 && got == 0; i++ {
+		x := 0
+		for j := range 1_000_000 {
+			x ^= j
+		}
+		_ = x
+		var err error
+		if got, err = readCPU(pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got <= 0 {
+		t.Errorf("CPU time %s", got)
+	}
+	if _, err := readCPU(-1); err == nil {
+		t.Error("no error for a process that does not exist")
 	}
 }
 
@@ -280,7 +361,8 @@ func TestReport_MarkdownAndJSON(t *testing.T) {
 			DataSet:        "1,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `default` (seed 42)",
 			AtScaleDataSet: "100,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `large` (seed 100000)"},
 		Workloads: []WorkloadReport{{Name: WorkloadGet, Target: 0.5, Met: &met, Ratio: 0.6, Pairs: []PairResult{
-			{Baseline: RunResult{RPS: 20000, P50Ms: 1, P99Ms: 2}, Twin: RunResult{RPS: 12000, P50Ms: 2, P99Ms: 4}, Ratio: 0.6},
+			{Baseline: RunResult{RPS: 20000, P50Ms: 1, P99Ms: 2, CPUUsPerReq: 30}, Validator: RunResult{RPS: 15000, CPUUsPerReq: 50},
+				Twin: RunResult{RPS: 12000, P50Ms: 2, P99Ms: 4, CPUUsPerReq: 80}, Ratio: 0.6, ValidatorRatio: 0.8},
 			{Baseline: RunResult{RPS: 10000, P50Ms: 1, P99Ms: 2}, Twin: RunResult{RPS: 6000, P50Ms: 2, P99Ms: 4, Errors: 3}, Ratio: 0.6},
 		}}},
 		Startup: StartupReport{TwinMs: 42, TwinSamplesMs: []float64{42}, TargetMs: TargetStartupMs},
@@ -288,7 +370,7 @@ func TestReport_MarkdownAndJSON(t *testing.T) {
 	}
 	md := rep.Markdown()
 	for _, want := range []string{"| get | 15,000 | 9,000 | 0.60× | ≥ 0.5× (met) |", "| get | 2 | 10,000 | 6,000 |",
-		"0 / 3 |", "| 42.0 ms | < 150 ms (met) |", "| 500.0 MB | < 400 MB (**missed**) |", "100,000 HighLevel contacts",
+		"0 / 3 |", "| 30 / 50 / 80 |", "| 15,000 | 0.80× |", "| 42.0 ms | < 150 ms (met) |", "| 500.0 MB | < 400 MB (**missed**) |", "100,000 HighLevel contacts",
 		"with 1,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `default` (seed 42). Baseline",
 		"| resident memory, 100,000 HighLevel contacts (2 tasks and 2 notes each): fixtures scenario `large`"} {
 		if !strings.Contains(md, want) {

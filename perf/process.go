@@ -174,6 +174,29 @@ func (c *child) waitReady(ctx context.Context, path string, hdr http.Header, tim
 	}
 }
 
+// get returns the body of the child's 200 answer to GET path.
+func (c *child) get(ctx context.Context, path string, hdr http.Header) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url()+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = hdr.Clone()
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: readyTimeout}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("perf: %s: GET %s: %w", c.name, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("perf: %s: GET %s: %w", c.name, path, err)
+	}
+	return body, nil
+}
+
 // startReady starts a child and waits until GET path answers 200, retrying
 // the start (a new port) twice if the process exits first, as when another
 // process took the port. On success the caller must stop the child.
@@ -233,6 +256,36 @@ func readRSS(pid int) (int64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("perf: no VmRSS in /proc/%d/status", pid)
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's times:
+// 100 on every Linux the harness runs on.
+const clockTicks = 100
+
+// readCPU returns the CPU time (user and system, every thread) process pid
+// has used, from /proc/<pid>/stat.
+func readCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// pid (comm) state ppid ... utime stime: fields 14 and 15, the 12th and
+	// 13th after the command, which may hold spaces and parentheses.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+1:])
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("perf: unexpected /proc/%d/stat %q", pid, s)
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("perf: /proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 // tailBuffer keeps the last max bytes written to it; safe for concurrent use.

@@ -50,6 +50,9 @@ type Settings struct {
 	AtScaleDataSet string `json:"atScaleDataSet,omitempty"`
 	TwinArgs       string `json:"twinArgs"`
 	BaselineBytes  int    `json:"baselineBytes"`
+	// BaselineListBytes is the size of the twin's list answer, which the
+	// reference servers answer the list with.
+	BaselineListBytes int `json:"baselineListBytes,omitempty"`
 }
 
 // WorkloadReport is one workload's pairs of runs.
@@ -58,16 +61,22 @@ type WorkloadReport struct {
 	Pairs []PairResult `json:"pairs"`
 	// Ratio is the median over the pairs of twin req/s / baseline req/s.
 	Ratio float64 `json:"ratio"`
+	// ValidatorRatio is the median over the pairs of twin req/s / kin
+	// req/s, the server that only validates.
+	ValidatorRatio float64 `json:"validatorRatio,omitempty"`
 	// Target is the ratio the issue aims at; 0 when it sets none.
 	Target float64 `json:"target,omitempty"`
 	Met    *bool   `json:"met,omitempty"`
 }
 
-// PairResult is a baseline run and the twin run that followed it.
+// PairResult is a baseline run, then a run of the server that only
+// validates with kin-openapi, and the twin run that followed them.
 type PairResult struct {
-	Baseline RunResult `json:"baseline"`
-	Twin     RunResult `json:"twin"`
-	Ratio    float64   `json:"ratio"`
+	Baseline       RunResult `json:"baseline"`
+	Validator      RunResult `json:"validator"`
+	Twin           RunResult `json:"twin"`
+	Ratio          float64   `json:"ratio"`
+	ValidatorRatio float64   `json:"validatorRatio"`
 }
 
 // StartupReport is the twin's time from exec to its first 200 on the contact
@@ -91,7 +100,7 @@ type MemoryReport struct {
 }
 
 // median values of a workload's pairs, for the summary.
-func (w WorkloadReport) medians() (base, twin RunResult) {
+func (w WorkloadReport) medians() (base, kin, twin RunResult) {
 	pick := func(f func(PairResult) float64) float64 {
 		xs := make([]float64, len(w.Pairs))
 		for i, p := range w.Pairs {
@@ -100,6 +109,10 @@ func (w WorkloadReport) medians() (base, twin RunResult) {
 		return median(xs)
 	}
 	base.RPS = pick(func(p PairResult) float64 { return p.Baseline.RPS })
+	kin.RPS = pick(func(p PairResult) float64 { return p.Validator.RPS })
+	base.CPUUsPerReq = pick(func(p PairResult) float64 { return p.Baseline.CPUUsPerReq })
+	kin.CPUUsPerReq = pick(func(p PairResult) float64 { return p.Validator.CPUUsPerReq })
+	twin.CPUUsPerReq = pick(func(p PairResult) float64 { return p.Twin.CPUUsPerReq })
 	twin.RPS = pick(func(p PairResult) float64 { return p.Twin.RPS })
 	base.P50Ms = pick(func(p PairResult) float64 { return p.Baseline.P50Ms })
 	twin.P50Ms = pick(func(p PairResult) float64 { return p.Twin.P50Ms })
@@ -107,9 +120,10 @@ func (w WorkloadReport) medians() (base, twin RunResult) {
 	twin.P99Ms = pick(func(p PairResult) float64 { return p.Twin.P99Ms })
 	for _, p := range w.Pairs {
 		base.Errors += p.Baseline.Errors
+		kin.Errors += p.Validator.Errors
 		twin.Errors += p.Twin.Errors
 	}
-	return base, twin
+	return base, kin, twin
 }
 
 // Markdown renders the report as Markdown tables: a summary per workload
@@ -123,32 +137,38 @@ func (r Report) Markdown() string {
 		cpu = ", " + m.CPU
 	}
 	fmt.Fprintf(&b, "%s %s/%s, %d CPUs (GOMAXPROCS %d)%s. Closed loop (%s load generator): %d connections, "+
-		"%s warm-up then %s measured per run, %s per workload (baseline then twin%s), "+
+		"%s warm-up then %s measured per run, %s per workload (baseline, kin, then twin%s), "+
 		"each run on a fresh process. Twin: `contactbridge %s` (auth, validation and journal on, rate limits off) "+
 		"with %s. Baseline: bare net/http answering a fixed %d-byte contact on "+
-		"every path (also for the list, whose twin answer is 100 contacts).\n\n",
+		"every path but the list, which it answers with the twin's own list answer (%d bytes, 100 contacts). "+
+		"kin: the same answers after kin-openapi has routed and validated the request, as the twin asks it to. "+
+		"CPU is the server process's user and system time during the measurement per request.\n\n",
 		m.GoVersion, m.OS, m.Arch, m.NumCPU, m.GOMAXPROCS, cpu, s.Generator, s.Concurrency, s.Warmup, s.Duration,
-		plural(s.Pairs, "pair"), alternation(s.Pairs), s.TwinArgs, s.DataSet, s.BaselineBytes)
+		plural(s.Pairs, "pair"), alternation(s.Pairs), s.TwinArgs, s.DataSet, s.BaselineBytes, s.BaselineListBytes)
 
-	b.WriteString("| workload | baseline req/s | twin req/s | twin/baseline | target | baseline p50 / p99 ms | twin p50 / p99 ms | errors (baseline / twin) |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n")
+	b.WriteString("| workload | baseline req/s | twin req/s | twin/baseline | target | kin req/s | twin/kin | " +
+		"CPU µs/req (baseline / kin / twin) | baseline p50 / p99 ms | twin p50 / p99 ms | errors (baseline / kin / twin) |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, w := range r.Workloads {
-		base, twin := w.medians()
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f× | %s | %s | %s | %d / %d |\n", w.Name, thousands(base.RPS),
-			thousands(twin.RPS), w.Ratio, ratioTarget(w), latency(base), latency(twin), base.Errors, twin.Errors)
+		base, kin, twin := w.medians()
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f× | %s | %s | %.2f× | %s | %s | %s | %d / %d / %d |\n", w.Name, thousands(base.RPS),
+			thousands(twin.RPS), w.Ratio, ratioTarget(w), thousands(kin.RPS), w.ValidatorRatio, cpuPerReq(base, kin, twin),
+			latency(base), latency(twin), base.Errors, kin.Errors, twin.Errors)
 	}
 	if len(r.Workloads) > 0 && len(r.Workloads[0].Pairs) > 1 {
-		b.WriteString("\nReq/s and latencies are medians of the pairs, the ratio the median of the pairs' ratios, errors summed. Every pair:\n\n")
+		b.WriteString("\nReq/s, CPU and latencies are medians of the pairs, the ratios the medians of the pairs' ratios, errors summed. Every pair:\n\n")
 	} else {
 		b.WriteString("\nEvery pair:\n\n")
 	}
-	b.WriteString("| workload | pair | baseline req/s | twin req/s | twin/baseline | baseline p50 / p99 ms | twin p50 / p99 ms | errors (baseline / twin) |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| workload | pair | baseline req/s | twin req/s | twin/baseline | kin req/s | twin/kin | " +
+		"CPU µs/req (baseline / kin / twin) | baseline p50 / p99 ms | twin p50 / p99 ms | errors (baseline / kin / twin) |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, w := range r.Workloads {
 		for i, p := range w.Pairs {
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %.2f× | %s | %s | %d / %d |\n", w.Name, i+1,
-				thousands(p.Baseline.RPS), thousands(p.Twin.RPS), p.Ratio, latency(p.Baseline), latency(p.Twin),
-				p.Baseline.Errors, p.Twin.Errors)
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %.2f× | %s | %.2f× | %s | %s | %s | %d / %d / %d |\n", w.Name, i+1,
+				thousands(p.Baseline.RPS), thousands(p.Twin.RPS), p.Ratio, thousands(p.Validator.RPS), p.ValidatorRatio,
+				cpuPerReq(p.Baseline, p.Validator, p.Twin), latency(p.Baseline), latency(p.Twin),
+				p.Baseline.Errors, p.Validator.Errors, p.Twin.Errors)
 		}
 	}
 
@@ -182,7 +202,7 @@ func alternation(pairs int) string {
 	if pairs < 2 {
 		return ""
 	}
-	return ", alternating: A B A B…"
+	return ", alternating: A K B A K B…"
 }
 
 func ratioTarget(w WorkloadReport) string {
@@ -197,6 +217,14 @@ func metMark(ok bool) string {
 		return "(met)"
 	}
 	return "(**missed**)"
+}
+
+func cpuPerReq(rs ...RunResult) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = strconv.FormatFloat(r.CPUUsPerReq, 'f', 0, 64)
+	}
+	return strings.Join(parts, " / ")
 }
 
 func latency(r RunResult) string { return fmt.Sprintf("%.2f / %.2f", r.P50Ms, r.P99Ms) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/contactbridge/contactbridge/openapi"
 	"github.com/contactbridge/contactbridge/perf"
 )
 
@@ -32,6 +33,8 @@ type benchFlags struct {
 	out           string
 	smoke         bool
 	serveBaseline string
+	baselineList  string
+	validate      bool
 }
 
 func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -41,14 +44,17 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure the HighLevel twin against a bare net/http server",
-		Long: `Runs the twin (contactbridge mock, rate limits off) and a bare net/http baseline
-as child processes on loopback, drives each with the same closed-loop load
-(baseline, twin, baseline, twin... per workload), and reports requests/s,
-p50/p99 latency, errors and the twin/baseline ratio, the twin's start-up time
-and its resident memory idle and with many contacts loaded.
+		Long: `Runs the twin (contactbridge mock, rate limits off), a bare net/http baseline
+(a fixed contact, and the twin's own answer to the list) and kin, the
+baseline's answers after kin-openapi has validated the request, as child
+processes on loopback; drives each with the same closed-loop load (baseline,
+kin, twin, baseline... per workload), and reports requests/s, p50/p99
+latency, each server's CPU per request, errors and the twin/baseline and
+twin/kin ratios, the twin's start-up time and its resident memory idle and
+with many contacts loaded.
 
 Prints a Markdown table and writes the results as JSON (--out). A full run
-takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
+takes about pairs x workloads x 3 x (warmup + duration), plus the at-scale step.
 --smoke is a run of a few seconds.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, &f, stdout, stderr) },
@@ -63,7 +69,11 @@ takes about pairs x workloads x 2 x (warmup + duration), plus the at-scale step.
 	fl.StringVar(&f.out, "out", f.out, "JSON results file, its directory created ("+defaultSmokeOut+" with --smoke)")
 	fl.BoolVar(&f.smoke, "smoke", false, "a short run: 300ms runs after 100ms warm-up, 4 loops, 1 pair, 2000 contacts at scale")
 	fl.StringVar(&f.serveBaseline, "serve-baseline", "", "serve the baseline on this loopback address until stopped (used by the harness)")
+	fl.StringVar(&f.baselineList, "baseline-list", "", "with --serve-baseline: the file whose bytes answer GET /contacts/ (used by the harness)")
+	fl.BoolVar(&f.validate, "baseline-validate", false, "with --serve-baseline: validate each request with kin-openapi first (used by the harness)")
 	_ = fl.MarkHidden("serve-baseline")
+	_ = fl.MarkHidden("baseline-list")
+	_ = fl.MarkHidden("baseline-validate")
 	_ = cmd.RegisterFlagCompletionFunc("workloads", completeWorkloads)
 	return cmd
 }
@@ -94,10 +104,31 @@ func cutLast(s, sep string) (before, after string) {
 	return s[:i], s[i+len(sep):]
 }
 
+// serveBaseline serves a reference server of the harness until stopped.
+func serveBaseline(cmd *cobra.Command, f *benchFlags) error {
+	ctx := cmd.Context()
+	var list []byte
+	if f.baselineList != "" {
+		var err error
+		if list, err = os.ReadFile(f.baselineList); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	h := perf.BaselineHandler(list)
+	if f.validate {
+		spec, err := openapi.LoadHighLevel(ctx, "")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		h = perf.ValidatorHandler(spec, list)
+	}
+	return perf.ServeBaseline(ctx, f.serveBaseline, h)
+}
+
 func runBench(cmd *cobra.Command, f *benchFlags, stdout, stderr io.Writer) error {
 	ctx := cmd.Context()
 	if f.serveBaseline != "" {
-		return perf.ServeBaseline(ctx, f.serveBaseline)
+		return serveBaseline(cmd, f)
 	}
 	opts := perf.DefaultOptions()
 	if f.smoke {

@@ -78,7 +78,7 @@ func CheckDepth(data []byte, max int) error {
 // json.Unmarshal leaves them.
 func Unmarshal(data []byte, v any) error {
 	t := reflect.TypeOf(v)
-	if t != nil && t.Kind() == reflect.Pointer && needsCheck(t.Elem(), map[reflect.Type]bool{}) {
+	if t != nil && t.Kind() == reflect.Pointer && planOf(t.Elem()).suspects(data) {
 		var raw any
 		if err := json.Unmarshal(data, &raw); err != nil {
 			return err
@@ -100,6 +100,92 @@ func custom(t reflect.Type) bool {
 	p := reflect.PointerTo(t)
 	return t.Implements(unmarshalerType) || p.Implements(unmarshalerType) ||
 		t.Implements(textUnmarshalerType) || p.Implements(textUnmarshalerType)
+}
+
+// plan is what Unmarshal knows of a type before it decodes: the field
+// names of every struct a value of the type may hold, so that a text whose
+// keys all pass is decoded once, without the walk of checkKeys.
+type plan struct {
+	// spelling maps each lower-cased field name to its one spelling, or to
+	// "" when the structs spell it in more than one way.
+	spelling map[string]string
+}
+
+var planCache sync.Map // reflect.Type -> *plan
+
+func planOf(t reflect.Type) *plan {
+	if p, ok := planCache.Load(t); ok {
+		return p.(*plan)
+	}
+	p := &plan{}
+	if needsCheck(t, map[reflect.Type]bool{}) {
+		p.spelling = map[string]string{}
+		p.collect(t, map[reflect.Type]bool{})
+	}
+	planCache.Store(t, p)
+	return p
+}
+
+// collect adds the field names of the structs under t, as checkKeys walks
+// them.
+func (p *plan) collect(t reflect.Type, seen map[reflect.Type]bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if seen[t] || custom(t) {
+		return
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		p.collect(t.Elem(), seen)
+	case reflect.Struct:
+		for name, ft := range fieldsOf(t).exact {
+			lower := strings.ToLower(name)
+			if s, ok := p.spelling[lower]; ok && s != name {
+				p.spelling[lower] = ""
+			} else {
+				p.spelling[lower] = name
+			}
+			p.collect(ft, seen)
+		}
+	}
+}
+
+// suspects reports whether data may hold a key that checkKeys would refuse:
+// one that folds to a field name without being its spelling (or with an
+// escape in it). It only scans the text; false means no key can fail.
+func (p *plan) suspects(data []byte) bool {
+	if p.spelling == nil {
+		return false
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] != '"' {
+			continue
+		}
+		start, escaped := i+1, false
+		for i++; i < len(data) && data[i] != '"'; i++ {
+			if data[i] == '\\' {
+				escaped = true
+				i++
+			}
+		}
+		key := data[start:min(i, len(data))]
+		j := i + 1
+		for j < len(data) && (data[j] == ' ' || data[j] == '\t' || data[j] == '\n' || data[j] == '\r') {
+			j++
+		}
+		if j >= len(data) || data[j] != ':' {
+			continue // a value, not a key
+		}
+		if escaped {
+			return true
+		}
+		if s, ok := p.spelling[strings.ToLower(string(key))]; ok && s != string(key) {
+			return true
+		}
+	}
+	return false
 }
 
 // needsCheck reports whether a value of type t holds a struct anywhere,

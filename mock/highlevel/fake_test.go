@@ -43,6 +43,13 @@ func (f *FakeStore) CreateContact(c store.Contact) (store.Contact, error) {
 	return f.CreateContactFn(c)
 }
 func (f *FakeStore) Contact(id string) (store.Contact, error) { return f.ContactFn(id) }
+func (f *FakeStore) ContactFunc(id string, fn func(*store.Contact, *store.Memo)) error {
+	c, err := f.ContactFn(id)
+	if err == nil {
+		fn(&c, nil)
+	}
+	return err
+}
 func (f *FakeStore) UpdateContact(id string, fn func(*store.Contact) error) (store.Contact, error) {
 	return f.UpdateContactFn(id, fn)
 }
@@ -53,8 +60,15 @@ func (f *FakeStore) DeleteContact(id string) error { return f.DeleteContactFn(id
 func (f *FakeStore) FindDuplicate(location, email, phone string) (store.Contact, bool) {
 	return f.FindDuplicateFn(location, email, phone)
 }
-func (f *FakeStore) ContactsPage(location string, after *store.Cursor, limit int, match func(*store.Contact) bool) store.Page {
-	return f.ContactsPageFn(location, after, limit, match)
+func (f *FakeStore) ContactsPageFunc(location string, after *store.Cursor, limit int, match func(*store.Contact) bool, fn func(*store.Contact, *store.Memo)) store.Page {
+	p := f.ContactsPageFn(location, after, limit, match)
+	for i := range p.Contacts {
+		c := &p.Contacts[i]
+		fn(c, nil)
+		p.Last = store.Cursor{DateAdded: c.DateAdded, ID: c.ID}
+	}
+	p.Contacts = nil
+	return p
 }
 func (f *FakeStore) ScanContacts(location string, fn func(*store.Contact) bool) {
 	f.ScanContactsFn(location, fn)

@@ -3,6 +3,7 @@
 package highlevel
 
 import (
+	"cmp"
 	"math"
 	"net/http"
 	"net/url"
@@ -20,11 +21,12 @@ type Store interface {
 	Location(id string) (store.Location, error)
 	CreateContact(c store.Contact) (store.Contact, error)
 	Contact(id string) (store.Contact, error)
+	ContactFunc(id string, fn func(*store.Contact, *store.Memo)) error
 	UpdateContact(id string, fn func(*store.Contact) error) (store.Contact, error)
 	UpsertContact(location, email, phone string, createNew bool, fn func(*store.Contact) error) (store.Contact, bool, error)
 	DeleteContact(id string) error
 	FindDuplicate(location, email, phone string) (store.Contact, bool)
-	ContactsPage(location string, after *store.Cursor, limit int, match func(*store.Contact) bool) store.Page
+	ContactsPageFunc(location string, after *store.Cursor, limit int, match func(*store.Contact) bool, fn func(*store.Contact, *store.Memo)) store.Page
 	ScanContacts(location string, fn func(*store.Contact) bool)
 
 	CreateTask(contact string, t store.Task) (store.Task, error)
@@ -150,10 +152,14 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 		cursor = &store.Cursor{DateAdded: time.UnixMilli(int64(ms)).UTC(), ID: afterID}
 	}
 	query := r.Query.Get("query")
-	page := a.Store.ContactsPage(locationID, cursor, limit, matchQuery(query))
-	contacts := make([]listedContactView, 0, len(page.Contacts))
-	for _, c := range page.Contacts {
-		contacts = append(contacts, viewListed(c))
+	var items [][]byte
+	var renderErr error
+	page := a.Store.ContactsPageFunc(locationID, cursor, limit, matchQuery(query), func(c *store.Contact, m *store.Memo) {
+		b, err := rendered(m, memoListed, c, viewListed)
+		items, renderErr = append(items, b), cmp.Or(renderErr, err)
+	})
+	if renderErr != nil {
+		return pipeline.Response{}, renderErr
 	}
 	current := page.Offset/limit + 1
 	meta := map[string]any{"total": page.Total, "currentPage": current, "nextPage": nil, "prevPage": nil,
@@ -161,8 +167,8 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 	if current > 1 {
 		meta["prevPage"] = current - 1
 	}
-	if page.More && len(page.Contacts) > 0 {
-		last := page.Contacts[len(page.Contacts)-1]
+	if page.More && len(items) > 0 {
+		last := page.Last
 		next := url.Values{"locationId": {locationID}, "startAfter": {strconv.FormatInt(last.DateAdded.UnixMilli(), 10)},
 			"startAfterId": {last.ID}, "limit": {strconv.Itoa(limit)}}
 		if query != "" {
@@ -173,7 +179,11 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 		meta["startAfterId"] = last.ID
 		meta["nextPageUrl"] = a.baseURL() + "/contacts/?" + next.Encode()
 	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"contacts": contacts, "count": page.Total, "meta": meta}), nil
+	body, err := listBody(items, page.Total, meta)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusOK, body), nil
 }
 
 // matchQuery matches contacts whose name, email, phone or company contain
@@ -229,11 +239,20 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := a.contact(r)
-	if err != nil {
+	var location string
+	var body []byte
+	var renderErr error
+	err := a.Store.ContactFunc(r.Path["contactId"], func(c *store.Contact, m *store.Memo) {
+		location = c.LocationID
+		body, renderErr = rendered(m, memoContact, c, viewContact)
+	})
+	if err == nil {
+		err = r.Principal.CanAccess(location)
+	}
+	if err = cmp.Or(err, renderErr); err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"contact": viewContact(c)}), nil
+	return pipeline.JSON(http.StatusOK, contactBody(body)), nil
 }
 
 func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {

@@ -6,6 +6,7 @@ package journal
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock/clock"
@@ -98,6 +99,9 @@ func (f *Filter) match(e *Entry) bool {
 // Journal is a bounded ring buffer of entries, safe for concurrent use.
 type Journal struct {
 	clock clock.Clock
+	// size is len(ring), kept apart for Size, which every request asks:
+	// it takes no lock.
+	size atomic.Int64
 
 	mu    sync.Mutex // guards the fields below
 	ring  []Entry    // len(ring) is the size
@@ -229,14 +233,11 @@ func (j *Journal) Resize(size int) {
 		ring[i] = *j.at(keep - 1 - i)
 	}
 	j.ring, j.start, j.n = ring, 0, keep
+	j.size.Store(int64(size))
 }
 
 // Size returns how many entries the journal keeps at most.
-func (j *Journal) Size() int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return len(j.ring)
-}
+func (j *Journal) Size() int { return int(j.size.Load()) }
 
 // Len returns how many entries the journal holds.
 func (j *Journal) Len() int {

@@ -734,3 +734,31 @@ func TestRecord_RedactsSecretsInBodiesOfOtherTypes(t *testing.T) {
 		t.Fatalf("the rest of the body was lost: %s", out)
 	}
 }
+
+func TestMiddleware_HandsTheWholeBodyOnAsRead(t *testing.T) {
+	t.Parallel()
+	j := journal.New(4, clock.NewManual(epoch))
+	for _, tc := range []struct {
+		name  string
+		size  int
+		whole bool
+	}{
+		{"small", 10, true},
+		{"at the limit", pipeline.MaxBodyBytes, true},
+		{"past the limit", pipeline.MaxBodyBytes + 1, false},
+	} {
+		sent := strings.Repeat("x", tc.size)
+		var whole bool
+		var got string
+		h := j.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, ok := r.Body.(*pipeline.Body)
+			whole = ok && string(b.Bytes()) == sent
+			data, _ := io.ReadAll(r.Body)
+			got = string(data)
+		}))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(sent)))
+		if whole != tc.whole || got != sent {
+			t.Errorf("%s: a pipeline.Body of the bytes %v (want %v), read %d bytes of %d", tc.name, whole, tc.whole, len(got), len(sent))
+		}
+	}
+}

@@ -91,7 +91,8 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 // kept, and returns what was kept and whether the body went on past it.
 //
 // Mostly it reads the body at once and replaces it with one that replays
-// what was read, then the rest of the original. A client that sent
+// what was read (a pipeline.Body when that is the whole body), then the rest
+// of the original. A client that sent
 // "Expect: 100-continue" waits for the server's go-ahead, which net/http
 // gives at the first read of the body: that body is kept as the later
 // stages read it, so a request refused before (a bad token, say) is answered
@@ -106,6 +107,11 @@ func captureBody(r *http.Request) func() ([]byte, bool) {
 		return func() ([]byte, bool) { return tee.kept.Bytes(), tee.over }
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, pipeline.MaxBodyBytes+1))
+	if err == nil && len(data) <= pipeline.MaxBodyBytes {
+		// All of it: the later stages take these bytes.
+		r.Body = pipeline.NewBody(data, r.Body)
+		return func() ([]byte, bool) { return data, false }
+	}
 	rest := io.Reader(r.Body)
 	if err != nil {
 		rest = errReader{err}
@@ -148,8 +154,8 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 type recorder struct {
 	rw        http.ResponseWriter
 	status    int
-	header    http.Header // snapshot taken when the header was written
-	body      bytes.Buffer
+	header    http.Header     // snapshot taken when the header was written
+	body      strings.Builder // its String does not copy
 	truncated bool
 	hijacked  bool
 }
@@ -170,6 +176,9 @@ func (rec *recorder) Write(p []byte) (int, error) {
 		rec.header = rec.rw.Header().Clone()
 	}
 	if room := MaxBody - rec.body.Len(); room > 0 {
+		if rec.body.Len() == 0 {
+			rec.body.Grow(min(room, len(p)))
+		}
 		rec.body.Write(p[:min(room, len(p))])
 		if len(p) > room {
 			rec.truncated = true

@@ -16,7 +16,9 @@ import (
 	"net/url"
 	"runtime/debug"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/contactbridge/contactbridge/internal/jsonguard"
 	"github.com/contactbridge/contactbridge/internal/logkey"
@@ -57,12 +59,49 @@ func (r *Request) Decode(v any) error {
 	return nil
 }
 
+// Body is a request body read whole, within MaxBodyBytes, by the stage that
+// read it first (the journal): it replays the bytes to a reader, and the
+// later stages take them with Bytes instead of reading and copying them
+// again.
+type Body struct {
+	data []byte
+	r    bytes.Reader
+	c    io.Closer
+}
+
+// NewBody returns a Body of data, the whole of a body that closes with c.
+func NewBody(data []byte, c io.Closer) *Body {
+	b := &Body{data: data, c: c}
+	b.r.Reset(data)
+	return b
+}
+
+// Read reads the body.
+func (b *Body) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// Close closes the body the bytes were read from.
+func (b *Body) Close() error { return b.c.Close() }
+
+// Bytes returns the whole body, whatever has been read of it; it must not be
+// changed.
+func (b *Body) Bytes() []byte { return b.data }
+
 // Response is what a handler returns; the pipeline writes it.
 type Response struct {
 	Status int
 	Header http.Header
 	Body   any
 }
+
+// JSONContentType is the content type of the JSON the pipeline writes.
+const JSONContentType = "application/json; charset=utf-8"
+
+// RawJSON is a body already encoded as JSON, written as is.
+type RawJSON []byte
+
+// MarshalJSON returns j, so that a RawJSON body encodes as the JSON it holds
+// wherever it is encoded.
+func (j RawJSON) MarshalJSON() ([]byte, error) { return j, nil }
 
 // Raw is a body written as is, with its content type.
 type Raw struct {
@@ -125,6 +164,11 @@ type Pipeline struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
+	// validated are the routes kin-openapi validates requests on, by
+	// operationId: the spec's, without security requirements, which the
+	// pipeline checks itself (kin's check, with no authenticator, only
+	// reads the body once more).
+	validated map[string]*routers.Route
 }
 
 // ErrMissingHandler is returned by New when an operation has no handler or a
@@ -146,7 +190,14 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	p := &Pipeline{cfg: cfg, log: cfg.Logger.With(logkey.Component, "pipeline", logkey.Spec, cfg.Spec.File)}
+	p := &Pipeline{cfg: cfg, log: cfg.Logger.With(logkey.Component, "pipeline", logkey.Spec, cfg.Spec.File),
+		validated: map[string]*routers.Route{}}
+	for _, op := range cfg.Spec.Operations() {
+		unsecured := *op.Spec
+		unsecured.Security = &openapi3.SecurityRequirements{}
+		p.validated[op.ID] = &routers.Route{Spec: cfg.Spec.Doc, Path: op.Path, PathItem: cfg.Spec.Doc.Paths.Value(op.Path),
+			Method: op.Method, Operation: &unsecured}
+	}
 	var h http.Handler = http.HandlerFunc(p.dispatch)
 	h = p.validateRequest(h)
 	h = p.authorize(h)
@@ -272,14 +323,13 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 		case r.Body == nil || r.Body == http.NoBody:
 		case streamed:
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			// The validator would read the whole body (its security check
-			// does, even with ExcludeRequestBody): it sees none.
+			// The validator must not read the body: it sees none.
 			bare := r.WithContext(r.Context())
 			bare.Body = http.NoBody
 			in := x.validationInput(bare)
 			in.Options.ExcludeRequestBody = true
 		default:
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+			body, err := readBody(w, r)
 			if err != nil {
 				x.Fail(w, r, BadRequest(fmt.Sprintf("Request body unreadable or larger than %d bytes", MaxBodyBytes)))
 				return
@@ -302,14 +352,22 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 	})
 }
 
+// readBody returns r's body, up to MaxBodyBytes: the bytes of a Body an
+// earlier stage read, or else the body read now.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*Body); ok {
+		return b.Bytes(), nil
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+}
+
 func (x *Exchange) validationInput(r *http.Request) *openapi3filter.RequestValidationInput {
 	if x.validate == nil {
 		x.validate = &openapi3filter.RequestValidationInput{
 			Request:    r,
 			PathParams: x.Route.PathParams,
-			Route:      x.Route.Route,
+			Route:      x.p.validated[x.Route.Operation.ID],
 			Options: &openapi3filter.Options{
-				AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
 				MultiError:          true,
 				SkipSettingDefaults: true,
 			},
@@ -365,13 +423,16 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 	case Raw:
 		buf = b.Data
 		h.Set("Content-Type", b.ContentType)
+	case RawJSON:
+		buf = b
+		h.Set("Content-Type", JSONContentType)
 	default:
 		var err error
 		if buf, err = json.Marshal(body); err != nil {
 			x.p.log.ErrorContext(r.Context(), "encode response", logkey.Err, err)
 			status, buf = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
 		}
-		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Content-Type", JSONContentType)
 	}
 	if x.Route != nil && x.Route.Operation.Warning != "" {
 		h.Set("Warning", x.Route.Operation.Warning)
@@ -384,7 +445,7 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 			buf, _ = json.Marshal(x.p.cfg.RenderError(&Error{Status: status,
 				Messages: []string{"strict mode: response does not match the spec: " + briefly(verr)}}))
 			h.Del("Location")
-			h.Set("Content-Type", "application/json; charset=utf-8")
+			h.Set("Content-Type", JSONContentType)
 		}
 	}
 	x.Status = status

@@ -169,3 +169,62 @@ func TestPipeline_Streamed(t *testing.T) {
 		t.Errorf("not streamed: %d %v", r.status, r.body)
 	}
 }
+
+func TestPipeline_TakesABodyReadBeforeWithoutReadingAgain(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"name":"x"}`)
+	var got []byte
+	// An outer stage that read the body whole, as the journal does, over a
+	// body that may not be read again.
+	readFirst := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = pipeline.NewBody(body, io.NopCloser(errorReader{}))
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := pipelinetest.New(t, pipeline.Config{Outer: []pipeline.Middleware{readFirst}, Handlers: map[string]pipeline.HandlerFunc{
+		"create-thing": func(r *pipeline.Request) (pipeline.Response, error) {
+			got = r.Body
+			return pipeline.JSON(http.StatusCreated, map[string]any{}), nil
+		}}})
+	rec := pipelinetest.Serve(h, pipelinetest.NewRequest("POST", "/things", "", `{"name":"ignored: the stage replaced it"}`))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if len(got) == 0 || &got[0] != &body[0] {
+		t.Errorf("the handler's body %q is not the bytes the first stage read", got)
+	}
+	// The validator still sees it: a body that breaks the schema is refused.
+	body = []byte(`{"name":1}`)
+	if rec := pipelinetest.Serve(h, pipelinetest.NewRequest("POST", "/things", "", `{}`)); rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("invalid body read first: status %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestBody_ReadsItsBytes(t *testing.T) {
+	t.Parallel()
+	closed := false
+	b := pipeline.NewBody([]byte("hello"), closerFunc(func() error { closed = true; return nil }))
+	part := make([]byte, 2)
+	if n, err := b.Read(part); n != 2 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	rest, err := io.ReadAll(b)
+	if string(rest) != "llo" || err != nil {
+		t.Errorf("rest = %q, %v", rest, err)
+	}
+	if string(b.Bytes()) != "hello" {
+		t.Errorf("Bytes = %q after reading, want the whole body", b.Bytes())
+	}
+	if err := b.Close(); err != nil || !closed {
+		t.Errorf("Close = %v, closed the original %v", err, closed)
+	}
+}
+
+type errorReader struct{}
+
+func (errorReader) Read([]byte) (int, error) { return 0, errors.New("the body was read already") }
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }

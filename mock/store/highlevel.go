@@ -115,6 +115,7 @@ func (s *Store) createContact(c Contact) (Contact, error) {
 }
 
 func (s *Store) insertContact(c Contact) {
+	c.memo = new(Memo)
 	s.hl.contacts.add(c.ID, c.LocationID, c)
 	s.index(s.hl.contacts.ref(c.ID))
 }
@@ -233,6 +234,20 @@ func (s *Store) Contact(id string) (Contact, error) {
 	return cloneContact(*c), nil
 }
 
+// ContactFunc calls fn with the stored contact id and its Memo, under the
+// store's read lock, instead of copying it; fn must not call the store,
+// change c or keep it.
+func (s *Store) ContactFunc(id string, fn func(c *Contact, m *Memo)) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.hl.contacts.ref(id)
+	if c == nil {
+		return &NotFoundError{Kind: "Contact", ID: id}
+	}
+	fn(c, c.memo)
+	return nil
+}
+
 // UpdateContact applies fn to a copy of the contact and stores the result,
 // checking duplicates again. An error from fn is returned as is and nothing
 // changes.
@@ -263,6 +278,7 @@ func (s *Store) updateContact(c *Contact, fn func(*Contact) error) (Contact, err
 		before = cloneContact(*c)
 	}
 	s.unindex(c)
+	next.memo = new(Memo)
 	*c = next
 	s.index(c)
 	if s.observed() {
@@ -380,6 +396,7 @@ func (s *Store) CountContacts(location string) int {
 func CloneContact(c *Contact) Contact { return cloneContact(*c) }
 
 func cloneContact(c Contact) Contact {
+	c.memo = nil
 	c.Tags = slices.Clone(c.Tags)
 	if c.Tags == nil {
 		c.Tags = []string{}
@@ -409,17 +426,33 @@ func cloneLocation(l Location) Location {
 
 // Page is one page of a location's contacts, newest first.
 type Page struct {
+	// Contacts are the page's contacts; ContactsPageFunc leaves it empty.
 	Contacts []Contact
 	// Total is how many contacts match; Offset how many matching contacts
 	// come before the page.
 	Total, Offset int
 	// More tells whether matching contacts follow the page.
 	More bool
+	// Last is the cursor of the page's last contact (zero for an empty
+	// page): the next page starts after it.
+	Last Cursor
 }
 
 // ContactsPage returns up to limit contacts of location that match (all when
 // match is nil), newest first, after the cursor when it is not nil.
 func (s *Store) ContactsPage(location string, after *Cursor, limit int, match func(*Contact) bool) Page {
+	var out []Contact
+	p := s.ContactsPageFunc(location, after, limit, match, func(c *Contact, _ *Memo) {
+		out = append(out, cloneContact(*c))
+	})
+	p.Contacts = out
+	return p
+}
+
+// ContactsPageFunc is ContactsPage without the copies: it calls fn with each
+// contact of the page in order, and its Memo, under the store's read lock;
+// fn must not call the store, change c or keep it.
+func (s *Store) ContactsPageFunc(location string, after *Cursor, limit int, match func(*Contact) bool, fn func(c *Contact, m *Memo)) Page {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ids := s.hl.contacts.keysOf(location)
@@ -429,24 +462,31 @@ func (s *Store) ContactsPage(location string, after *Cursor, limit int, match fu
 		end, _ = s.hl.contacts.search(location, after.ID, 0, Contact{DateAdded: after.DateAdded})
 	}
 	var p Page
+	n := 0
+	take := func(c *Contact) {
+		fn(c, c.memo)
+		p.Last = Cursor{DateAdded: c.DateAdded, ID: c.ID}
+		n++
+	}
 	if match == nil {
 		p.Total, p.Offset = len(ids), len(ids)-end
-		for i := end - 1; i >= 0 && len(p.Contacts) < limit; i-- {
-			p.Contacts = append(p.Contacts, cloneContact(*at(i)))
+		for i := end - 1; i >= 0 && n < limit; i-- {
+			take(at(i))
 		}
-		p.More = end-len(p.Contacts) > 0
+		p.More = end-n > 0
 		return p
 	}
 	for i := len(ids) - 1; i >= 0; i-- {
-		if !match(at(i)) {
+		c := at(i)
+		if !match(c) {
 			continue
 		}
 		p.Total++
 		switch {
 		case i >= end:
 			p.Offset++
-		case len(p.Contacts) < limit:
-			p.Contacts = append(p.Contacts, cloneContact(*at(i)))
+		case n < limit:
+			take(c)
 		default:
 			p.More = true
 		}

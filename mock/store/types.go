@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Location is a HighLevel sub-account: the unit that owns contacts and that a
 // token is bound to.
@@ -84,6 +87,41 @@ type Contact struct {
 	DateOfBirth *time.Time `json:"dateOfBirth,omitempty"`
 	DateAdded   time.Time  `json:"dateAdded"`
 	DateUpdated time.Time  `json:"dateUpdated"`
+
+	// memo is the stored contact's cache, new with each version; copies
+	// have none.
+	memo *Memo
+}
+
+// Memo is the cache a stored record carries for the API packages: a slot per
+// rendering of the record (its JSON in a list, say), which they fill when
+// they first need it. The store gives a record a new, empty Memo whenever
+// the record changes, so a rendering found in one is always of the record's
+// current version. It is safe for concurrent use; a nil *Memo caches
+// nothing.
+type Memo struct {
+	slots [MemoSlots]atomic.Pointer[[]byte]
+}
+
+// MemoSlots is how many renderings a Memo keeps.
+const MemoSlots = 2
+
+// Load returns the rendering in slot i, or nil.
+func (m *Memo) Load(i int) []byte {
+	if m == nil {
+		return nil
+	}
+	if p := m.slots[i].Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Store keeps b, which must not change afterwards, in slot i.
+func (m *Memo) Store(i int, b []byte) {
+	if m != nil {
+		m.slots[i].Store(&b)
+	}
 }
 
 // Task is a task on a contact.

@@ -1,0 +1,81 @@
+package highlevel
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+func TestListBody_IsWhatEncodingJSONMakes(t *testing.T) {
+	t.Parallel()
+	born := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
+	contacts := []store.Contact{
+		{ID: "c1", LocationID: "L1", FirstName: "Ada <&>", Email: "Ada@Example.com", Tags: []string{"a", "b"},
+			DNDSettings: map[string]store.DNDSetting{"Email": {Status: "active"}}, DateOfBirth: &born,
+			CustomFields: []store.CustomFieldValue{{ID: "f1", Value: "12.5"}}, Followers: []string{"u1"},
+			DateAdded: time.UnixMilli(1709632800123).UTC(), DateUpdated: time.UnixMilli(1709632800999).UTC()},
+		{ID: "c2", LocationID: "L1"},
+	}
+	meta := map[string]any{"total": 2, "currentPage": 1, "nextPage": nil, "prevPage": nil,
+		"startAfter": int64(1709632800123), "startAfterId": "c2", "nextPageUrl": "http://twin.test/contacts/?a=1&b=<2>"}
+	for _, n := range []int{0, 1, 2} {
+		var items [][]byte
+		views := []listedContactView{}
+		for i := range contacts[:n] {
+			var m store.Memo
+			b, err := rendered(&m, memoListed, &contacts[i], viewListed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The second rendering is the one kept.
+			if again, _ := rendered(&m, memoListed, &store.Contact{ID: "other"}, viewListed); !bytes.Equal(again, b) {
+				t.Errorf("rendered again = %s, want the kept %s", again, b)
+			}
+			items = append(items, b)
+			views = append(views, viewListed(contacts[i]))
+		}
+		got, err := listBody(items, 2, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(map[string]any{"contacts": views, "count": 2, "meta": meta})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%d contacts:\n got %s\nwant %s", n, got, want)
+		}
+		if enc, err := json.Marshal(got); err != nil || !bytes.Equal(enc, want) {
+			t.Errorf("%d contacts: encoded again = %s, %v", n, enc, err)
+		}
+	}
+}
+
+func TestContactBody_IsWhatEncodingJSONMakes(t *testing.T) {
+	t.Parallel()
+	c := store.Contact{ID: "c1", LocationID: "L1", FirstName: "Ada <&>", Email: "Ada@Example.com", Tags: []string{"a"},
+		Followers: []string{"u1"}, DateAdded: time.UnixMilli(1709632800123).UTC()}
+	var m store.Memo
+	listed, err := rendered(&m, memoListed, &c, viewListed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := rendered(&m, memoContact, &c, viewContact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two renderings keep to their slots.
+	if bytes.Equal(one, listed) {
+		t.Fatalf("the contact's rendering is its list item's: %s", one)
+	}
+	want, err := json.Marshal(map[string]any{"contact": viewContact(c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := contactBody(one); !bytes.Equal(got, want) {
+		t.Errorf("contactBody:\n got %s\nwant %s", got, want)
+	}
+}
