@@ -145,7 +145,30 @@ type Config struct {
 	MaxAttempts int
 	// ID names this process among the queue's clients ("" makes one).
 	ID string
+	// Periodic jobs are enqueued every interval (and at start) by the
+	// queue's leader, each while no equal one waits.
+	Periodic []Periodic
 }
+
+// Periodic is a job enqueued every interval.
+type Periodic struct {
+	Every time.Duration
+	Args  Args
+}
+
+// SnoozeError is what a WorkFunc returns to have its job run again after
+// For, without counting the attempt as a failure (a tenant out of quota
+// until its reset).
+type SnoozeError struct {
+	For time.Duration
+	Err error
+}
+
+func (e *SnoozeError) Error() string {
+	return fmt.Sprintf("engine: snoozed for %s: %v", e.For.Round(time.Second), e.Err)
+}
+
+func (e *SnoozeError) Unwrap() error { return e.Err }
 
 // withDefaults fills the zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
@@ -176,6 +199,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: worker %q: each needs a kind of its own and a WorkFunc", ErrInvalidConfig, w.Kind)
 		}
 		seen[w.Kind] = true
+	}
+	for _, p := range c.Periodic {
+		if p.Every <= 0 || p.Args == nil {
+			return c, fmt.Errorf("%w: a periodic job needs args and a positive interval", ErrInvalidConfig)
+		}
 	}
 	return c, nil
 }

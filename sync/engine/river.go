@@ -84,6 +84,17 @@ func NewRiver(ctx context.Context, db *state.DB, cfg Config, log *slog.Logger) (
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
 	}
+	for _, p := range cfg.Periodic {
+		raw, err := json.Marshal(p.Args)
+		if err != nil {
+			return nil, fmt.Errorf("engine: periodic %s: %w", p.Args.Kind(), err)
+		}
+		args := jobArgs{kind: p.Args.Kind(), env: envelope{Args: raw}}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(p.Every),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+			}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("engine: river client: %w", err)
@@ -140,7 +151,11 @@ func (w *riverWorker) Work(ctx context.Context, rj *river.Job[jobArgs]) error {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQL(), rj)
 			return err
 		}}
-	return w.work(ctx, j)
+	err := w.work(ctx, j)
+	if snooze, ok := errors.AsType[*SnoozeError](err); ok {
+		return river.JobSnooze(max(snooze.For, 0))
+	}
+	return err
 }
 
 // Enqueue adds a job in tx; see Queue.
