@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
@@ -23,8 +24,14 @@ import (
 	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
-// DefaultListen is the receiver's address by default.
-const DefaultListen = "127.0.0.1:8790"
+// Defaults of Config.
+const (
+	// DefaultListen is the receiver's address by default.
+	DefaultListen = "127.0.0.1:8790"
+	// DefaultReconcileEvery is how often each stream is polled for the
+	// changes webhooks missed.
+	DefaultReconcileEvery = 5 * time.Minute
+)
 
 // ErrInvalidConfig is wrapped by every error a bad Config gives.
 var ErrInvalidConfig = errors.New("run: invalid config")
@@ -44,7 +51,10 @@ type HighLevel struct {
 type M360 struct {
 	BaseURL                string // "" means the live API
 	ClientID, ClientSecret string
-	WebhookSecrets         []string
+	// AccountID is the key's account ("": asked for with GET /v1/account
+	// at start).
+	AccountID      string
+	WebhookSecrets []string
 }
 
 // Config configures the sync. Zero fields take defaults.
@@ -56,8 +66,14 @@ type Config struct {
 	HighLevel HighLevel
 	M360      M360
 	Flows     engine.Flows
-	// Queue tunes the work queue (its Workers are set here).
+	// Queue tunes the work queue (its Workers and Periodic are set here).
 	Queue engine.Config
+	// ReconcileEvery is how often each stream is polled (0:
+	// DefaultReconcileEvery; negative: never).
+	ReconcileEvery time.Duration
+	// Poll tunes the poller (its DB, Queue, Streams and Logger are set
+	// here).
+	Poll engine.PollerConfig
 	// Base sends the API requests (nil: http.DefaultTransport).
 	Base   http.RoundTripper
 	Clock  transport.Clock // nil: the system clock
@@ -66,8 +82,9 @@ type Config struct {
 
 // Sync is the running sync.
 type Sync struct {
-	db    *state.DB
-	queue *engine.River
+	db     *state.DB
+	queue  *engine.River
+	poller *engine.Poller
 	rcv   *receiver.Receiver
 	ln    net.Listener
 	srv   *http.Server
@@ -113,6 +130,13 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 		return nil, err
 	}
 
+	if cfg.M360.AccountID == "" {
+		acct, err := m360api.OK(m.M360GetAccountWithResponse(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("run: the Marketing 360 key's account: %w", err)
+		}
+		cfg.M360.AccountID = strconv.FormatInt(acct.JSON200.Result.Id, 10)
+	}
 	db, err := state.Open(ctx, cfg.DB, state.Options{})
 	if err != nil {
 		return nil, err
@@ -131,8 +155,29 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if err != nil {
 		return err
 	}
+	// The poller enqueues through a queue of its own that only enqueues,
+	// on the same database, so that it is made before the working one.
+	enqueuer, err := engine.NewRiver(ctx, s.db, engine.Config{}, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	pc := cfg.Poll
+	pc.DB, pc.Queue, pc.Logger = s.db, enqueuer, cfg.Logger
+	pc.Streams = append([]engine.Stream{engine.HighLevelContacts(hl, cfg.HighLevel.Location)}, engine.M360Streams(m, cfg.M360.AccountID)...)
+	if pc.Now == nil {
+		pc.Now = cfg.Clock.Now
+	}
+	if s.poller, err = engine.NewPoller(pc); err != nil {
+		return err
+	}
 	qc := cfg.Queue
-	qc.Workers = []engine.Worker{conv.Worker()}
+	qc.Workers = []engine.Worker{conv.Worker(), s.poller.Worker()}
+	switch {
+	case cfg.ReconcileEvery == 0:
+		qc.Periodic = s.poller.Periodic(DefaultReconcileEvery)
+	case cfg.ReconcileEvery > 0:
+		qc.Periodic = s.poller.Periodic(cfg.ReconcileEvery)
+	}
 	if s.queue, err = engine.NewRiver(ctx, s.db, qc, cfg.Logger); err != nil {
 		return err
 	}
@@ -158,6 +203,12 @@ func (s *Sync) Addr() string { return s.ln.Addr().String() }
 // URL is the receiver's base URL; the webhook endpoints are under it at
 // receiver.PathHighLevel and receiver.PathM360.
 func (s *Sync) URL() string { return "http://" + s.Addr() }
+
+// Poller returns the poller: its streams, Backfill.
+func (s *Sync) Poller() *engine.Poller { return s.poller }
+
+// Queue returns the work queue, for its jobs.
+func (s *Sync) Queue() *engine.River { return s.queue }
 
 // Receiver returns the receiver, for its counters.
 func (s *Sync) Receiver() *receiver.Receiver { return s.rcv }
