@@ -85,9 +85,9 @@ type Sync struct {
 	db     *state.DB
 	queue  *engine.River
 	poller *engine.Poller
-	rcv   *receiver.Receiver
-	ln    net.Listener
-	srv   *http.Server
+	rcv    *receiver.Receiver
+	ln     net.Listener
+	srv    *http.Server
 	// served is the receiver's Serve outcome.
 	served chan error
 	log    *slog.Logger
