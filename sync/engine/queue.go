@@ -69,6 +69,8 @@ type Job struct {
 	Kind    string
 	Attempt int // from 1
 	Args    json.RawMessage
+	// CreatedAt is when the job was enqueued.
+	CreatedAt time.Time
 	// complete marks the job completed in a transaction.
 	complete func(ctx context.Context, tx *state.Tx) error
 }
@@ -110,6 +112,8 @@ type JobInfo struct {
 	State   string // available, scheduled, running, retryable, completed, discarded, cancelled, pending
 	Attempt int
 	Args    json.RawMessage
+	// CreatedAt is when it was enqueued.
+	CreatedAt time.Time
 }
 
 // Queue is the durable work queue the sync's parts rely on.

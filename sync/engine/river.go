@@ -146,7 +146,7 @@ type riverWorker struct {
 }
 
 func (w *riverWorker) Work(ctx context.Context, rj *river.Job[jobArgs]) error {
-	j := &Job{ID: rj.ID, Kind: rj.Kind, Attempt: rj.Attempt, Args: rj.Args.env.Args,
+	j := &Job{ID: rj.ID, Kind: rj.Kind, Attempt: rj.Attempt, Args: rj.Args.env.Args, CreatedAt: rj.CreatedAt,
 		complete: func(ctx context.Context, tx *state.Tx) error {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQL(), rj)
 			return err
@@ -254,7 +254,8 @@ func (r *River) Jobs(ctx context.Context, kinds, states []string, limit int) ([]
 		if err := json.Unmarshal(j.EncodedArgs, &env); err != nil {
 			return nil, fmt.Errorf("engine: job %d args: %w", j.ID, err)
 		}
-		out = append(out, JobInfo{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Args: env.Args})
+		out = append(out, JobInfo{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Args: env.Args,
+			CreatedAt: j.CreatedAt})
 	}
 	slices.SortFunc(out, func(a, b JobInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil

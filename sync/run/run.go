@@ -5,6 +5,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/sync/engine"
@@ -37,11 +40,16 @@ const (
 var ErrInvalidConfig = errors.New("run: invalid config")
 
 // HighLevel is the HighLevel connection: a Private Integration Token of
-// one location, and the key its webhooks are signed with.
+// one location, or an OAuth app's tokens of it, and the key its webhooks
+// are signed with.
 type HighLevel struct {
 	BaseURL  string // "" means the live API
 	Token    string
 	Location string
+	// OAuth and Tokens, when Token is "", authorize with the location's
+	// OAuth tokens in Tokens (connect's credentials file), refreshed there.
+	OAuth  *oauth2.Config
+	Tokens transport.TokenStore
 	// WebhookKey is the PEM public key (Ed25519) of x-ghl-signature.
 	WebhookKey string
 }
@@ -78,27 +86,19 @@ type Config struct {
 	Base   http.RoundTripper
 	Clock  transport.Clock // nil: the system clock
 	Logger *slog.Logger
+	// metrics count the API requests; set by clients.
+	metrics *metrics
 }
 
-// Sync is the running sync.
-type Sync struct {
-	db     *state.DB
-	queue  *engine.River
-	poller *engine.Poller
-	rcv    *receiver.Receiver
-	ln     net.Listener
-	srv    *http.Server
-	// served is the receiver's Serve outcome.
-	served chan error
-	log    *slog.Logger
+// Clients are the clients of both APIs that the sync with cfg uses.
+func Clients(cfg Config) (*highlevelapi.ClientWithResponses, *m360api.ClientWithResponses, error) {
+	_, hl, m, _, err := cfg.clients()
+	return hl, m, err
 }
 
-// Start opens the database, starts the queue's workers and the receiver,
-// and returns the running sync; Close stops it.
-func Start(ctx context.Context, cfg Config) (*Sync, error) {
-	if cfg.DB == "" || cfg.HighLevel.Token == "" || cfg.HighLevel.Location == "" || cfg.M360.ClientID == "" {
-		return nil, fmt.Errorf("%w: the database, a HighLevel token and location and a Marketing 360 key are needed", ErrInvalidConfig)
-	}
+// clients fills cfg's defaults, checks it and makes the clients of both
+// APIs and the HighLevel webhook key.
+func (cfg Config) clients() (Config, *highlevelapi.ClientWithResponses, *m360api.ClientWithResponses, ed25519.PublicKey, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
 	}
@@ -108,28 +108,71 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = transport.SystemClock{}
 	}
+	if cfg.metrics == nil {
+		cfg.metrics = newMetrics()
+	}
+	hlAuth := cfg.HighLevel.auth(cfg.Base, cfg.Clock)
+	if cfg.DB == "" || hlAuth == nil || cfg.HighLevel.Location == "" || cfg.M360.ClientID == "" {
+		return cfg, nil, nil, nil, fmt.Errorf("%w: the database, a HighLevel token (or OAuth app and tokens) and location and a Marketing 360 key are needed", ErrInvalidConfig)
+	}
 	var hlKey ed25519.PublicKey
 	if cfg.HighLevel.WebhookKey != "" {
 		k, err := receiver.ParsePublicKey(cfg.HighLevel.WebhookKey)
 		ek, ok := k.(ed25519.PublicKey)
 		if err != nil || !ok {
-			return nil, fmt.Errorf("%w: the HighLevel webhook key is not an Ed25519 PEM public key (%v)", ErrInvalidConfig, err)
+			return cfg, nil, nil, nil, fmt.Errorf("%w: the HighLevel webhook key is not an Ed25519 PEM public key (%v)", ErrInvalidConfig, err)
 		}
 		hlKey = ek
 	}
-	hlStack := transport.New(transport.Config{Auth: &transport.Bearer{Token: cfg.HighLevel.Token, Location: cfg.HighLevel.Location},
-		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.Base})
+	hlStack := transport.New(transport.Config{Auth: hlAuth,
+		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.apiBase(engine.SideHighLevel)})
 	hl, err := highlevelapi.New(cfg.HighLevel.BaseURL, hlStack.Client())
 	if err != nil {
-		return nil, err
+		return cfg, nil, nil, nil, err
 	}
 	mStack := transport.New(transport.Config{Auth: &transport.Basic{ClientID: cfg.M360.ClientID, ClientSecret: cfg.M360.ClientSecret},
-		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.Base})
+		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.apiBase(engine.SideM360)})
 	m, err := m360api.New(cfg.M360.BaseURL, mStack.Client())
+	if err != nil {
+		return cfg, nil, nil, nil, err
+	}
+	return cfg, hl, m, hlKey, nil
+}
+
+// auth is the connection's authorizing layer; nil without a token or
+// OAuth app.
+func (h HighLevel) auth(base http.RoundTripper, clock transport.Clock) transport.Auth {
+	switch {
+	case h.Token != "":
+		return &transport.Bearer{Token: h.Token, Location: h.Location}
+	case h.OAuth != nil && h.Tokens != nil:
+		return &transport.OAuth{Config: h.OAuth, Store: h.Tokens, Key: h.Location, Clock: clock,
+			TokenClient: &http.Client{Transport: cmp.Or(base, http.DefaultTransport)}}
+	}
+	return nil
+}
+
+// Sync is the running sync.
+type Sync struct {
+	db      *state.DB
+	queue   *engine.River
+	poller  *engine.Poller
+	metrics *metrics
+	rcv     *receiver.Receiver
+	ln      net.Listener
+	srv     *http.Server
+	// served is the receiver's Serve outcome.
+	served chan error
+	log    *slog.Logger
+}
+
+// Start opens the database, starts the queue's workers and the receiver,
+// and returns the running sync; Close stops it.
+func Start(ctx context.Context, cfg Config) (*Sync, error) {
+	cfg, hl, m, hlKey, err := cfg.clients()
 	if err != nil {
 		return nil, err
 	}
-
 	if cfg.M360.AccountID == "" {
 		acct, err := m360api.OK(m.M360GetAccountWithResponse(ctx))
 		if err != nil {
@@ -141,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sync{db: db, served: make(chan error, 1), log: cfg.Logger.With(logkey.Component, "sync")}
+	s := &Sync{db: db, served: make(chan error, 1), metrics: cfg.metrics, log: cfg.Logger.With(logkey.Component, "sync")}
 	if err := s.start(ctx, cfg, hl, m, hlKey); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -171,7 +214,7 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 		return err
 	}
 	qc := cfg.Queue
-	qc.Workers = []engine.Worker{conv.Worker(), s.poller.Worker()}
+	qc.Workers = []engine.Worker{s.metrics.timed(conv.Worker()), s.poller.Worker()}
 	switch {
 	case cfg.ReconcileEvery == 0:
 		qc.Periodic = s.poller.Periodic(DefaultReconcileEvery)
@@ -191,7 +234,11 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return errors.Join(fmt.Errorf("run: listen: %w", err), s.queue.Stop(context.WithoutCancel(ctx)))
 	}
-	s.srv = &http.Server{Handler: s.rcv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.metrics.register(s)
+	mux := http.NewServeMux()
+	mux.Handle("/", s.rcv.Handler())
+	mux.Handle(PathMetrics, s.metrics.handler())
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.served <- s.srv.Serve(s.ln) }()
 	s.log.InfoContext(ctx, "sync running", logkey.URL, s.URL())
 	return nil

@@ -3,10 +3,12 @@ package run_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,19 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 	})
 	if n := s.Receiver().Counts().Duplicates; n == 0 {
 		t.Errorf("the receiver saw no duplicate delivery; the toggle is off?")
+	}
+	scraped := scrape(t, s.URL()+run.PathMetrics)
+	for _, want := range []string{
+		`contactbridge_sync_events_total{outcome="new",source="hl-webhook",type="ContactCreate"} 3`,
+		`contactbridge_sync_api_requests_total{api="m360",code="201"}`,
+		`contactbridge_sync_api_requests_total{api="hl",code="200"}`,
+		`contactbridge_sync_jobs{kind="converge",state="completed"}`,
+		`contactbridge_sync_lag_seconds_count`,
+		`contactbridge_sync_webhooks_refused_total{reason="bad-signature"} 0`,
+	} {
+		if !strings.Contains(scraped, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -158,6 +173,21 @@ func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
 			t.Errorf("contact %s: %+v; want one contact, 3 tasks, 1 note", id, c)
 		}
 	}
+}
+
+// scrape returns the metrics at url.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: %d %v", res.StatusCode, err)
+	}
+	return string(body)
 }
 
 // waitFor checks cond at each tick until it holds, for at most wait.
