@@ -101,6 +101,7 @@ func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []st
 		if err := k.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
+		k.Delete(syncSection) // the sync's commands read it
 	case explicit || !errors.Is(err, fs.ErrNotExist):
 		return cfg, fmt.Errorf("config: %w", err)
 	}
@@ -130,10 +131,17 @@ func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []st
 	return cfg, nil
 }
 
+// configFile is the whole config file: mock's settings and the sync's
+// section.
+type configFile struct {
+	mockConfig `yaml:",inline"`
+	Sync       syncConfig `yaml:"sync"`
+}
+
 // checkConfigFile refuses a file with settings that do not exist or do not
 // fit, in the user's words, naming the file and the line.
 func checkConfigFile(path string, data []byte) error {
-	var scratch mockConfig
+	var scratch configFile
 	if err := decodeStrict(data, &scratch); err != nil {
 		return badSetting(errors.New(plainYAMLError(err, path)))
 	}
@@ -144,7 +152,7 @@ func checkConfigFile(path string, data []byte) error {
 // usage error of the mock command: exit status 2, with a --help hint.
 func badSetting(err error) error { return &usageError{command: "contactbridge mock", err: err} }
 
-func decodeStrict(data []byte, into *mockConfig) error {
+func decodeStrict[T any](data []byte, into *T) error {
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -63,6 +64,11 @@ type M360 struct {
 	// at start).
 	AccountID      string
 	WebhookSecrets []string
+	// SubscribeWebhooks subscribes the account's webhooks (every event)
+	// to the receiver at each start and accepts their secret: for twins
+	// that start afresh (up). A live account is subscribed once, and its
+	// secret given in WebhookSecrets.
+	SubscribeWebhooks bool
 }
 
 // Config configures the sync. Zero fields take defaults.
@@ -76,6 +82,9 @@ type Config struct {
 	Flows     engine.Flows
 	// Queue tunes the work queue (its Workers and Periodic are set here).
 	Queue engine.Config
+	// StaleAfter is how long an effect may be inflight before a worker
+	// takes it for a crashed try (0: engine.DefaultStaleAfter).
+	StaleAfter time.Duration
 	// ReconcileEvery is how often each stream is polled (0:
 	// DefaultReconcileEvery; negative: never).
 	ReconcileEvery time.Duration
@@ -193,7 +202,7 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 
 // start starts the queue and the receiver on s.db.
 func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWithResponses, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {
-	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: s.db, HighLevel: hl, M360: m, Flows: cfg.Flows,
+	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: s.db, HighLevel: hl, M360: m, Flows: cfg.Flows, StaleAfter: cfg.StaleAfter,
 		Now: cfg.Clock.Now, Logger: cfg.Logger})
 	if err != nil {
 		return err
@@ -224,15 +233,35 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if s.queue, err = engine.NewRiver(ctx, s.db, qc, cfg.Logger); err != nil {
 		return err
 	}
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fmt.Errorf("run: listen: %w", err)
+	}
+	if err := s.serve(ctx, cfg, m, hlKey); err != nil {
+		return errors.Join(err, s.ln.Close())
+	}
+	return nil
+}
+
+// serve subscribes the Marketing 360 webhooks when asked, starts the
+// queue and serves the receiver and the metrics on s.ln.
+func (s *Sync) serve(ctx context.Context, cfg Config, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {
+	secrets := cfg.M360.WebhookSecrets
+	if cfg.M360.SubscribeWebhooks {
+		res, err := m360api.OK(m.M360CreateWebhookWithResponse(ctx, m360api.WebhookInput{Url: s.URL() + receiver.PathM360,
+			Events: []m360api.WebhookEvent{m360api.ContactCreated, m360api.ContactUpdated, m360api.ContactDeleted,
+				m360api.TaskCreated, m360api.TaskCompleted, m360api.NoteCreated, m360api.EventCreated}}))
+		if err != nil {
+			return fmt.Errorf("run: subscribe the Marketing 360 webhooks: %w", err)
+		}
+		secrets = append(slices.Clip(secrets), res.JSON201.Result.Secret)
+	}
+	var err error
 	if s.rcv, err = receiver.New(receiver.Config{DB: s.db, Queue: s.queue, HighLevelKey: hlKey,
-		M360Secrets: cfg.M360.WebhookSecrets, Now: cfg.Clock.Now, Logger: cfg.Logger}); err != nil {
+		M360Secrets: secrets, Now: cfg.Clock.Now, Logger: cfg.Logger}); err != nil {
 		return err
 	}
 	if err := s.queue.Start(ctx); err != nil {
 		return err
-	}
-	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return errors.Join(fmt.Errorf("run: listen: %w", err), s.queue.Stop(context.WithoutCancel(ctx)))
 	}
 	s.metrics.register(s)
 	mux := http.NewServeMux()
@@ -253,6 +282,9 @@ func (s *Sync) URL() string { return "http://" + s.Addr() }
 
 // Poller returns the poller: its streams, Backfill.
 func (s *Sync) Poller() *engine.Poller { return s.poller }
+
+// DB returns the sync's database.
+func (s *Sync) DB() *state.DB { return s.db }
 
 // Queue returns the work queue, for its jobs.
 func (s *Sync) Queue() *engine.River { return s.queue }
