@@ -46,20 +46,15 @@ func newMetrics() *metrics {
 	return m
 }
 
-// register adds the collectors of s's receiver, inbox and queue.
+// register adds the collectors of s's receiver (when it has one), inbox and
+// queue.
 func (m *metrics) register(s *Sync) {
-	counts := func(name, help string, get func(receiver.Counts) int64) {
-		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(get(s.rcv.Counts())) }))
-	}
-	counts("contactbridge_sync_webhooks_duplicate_total", "Webhook deliveries of an event stored already.",
-		func(c receiver.Counts) int64 { return c.Duplicates })
 	m.reg.MustRegister(&dbCollector{db: s.db, rcv: s.rcv,
 		events: prometheus.NewDesc("contactbridge_sync_events_total",
 			"Events stored in the inbox, by source (hl-webhook, m360-webhook, hl-poll, m360-poll, backfill), type and outcome (new, ignored: an unknown type, ...).",
 			[]string{"source", "type", "outcome"}, nil),
 		refusals: prometheus.NewDesc("contactbridge_sync_webhooks_refused_total",
-			"Webhook deliveries refused, by reason.", []string{"reason"}, nil),
+			"Webhook deliveries refused, by reason (duplicate: an event stored already).", []string{"reason"}, nil),
 		jobs: prometheus.NewDesc("contactbridge_sync_jobs", "The queue's jobs, by kind and state.", []string{"kind", "state"}, nil)})
 }
 
@@ -86,10 +81,12 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, e := range events {
 		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(e.N), e.Source, e.Type, e.State)
 	}
-	rc := c.rcv.Counts()
-	for reason, n := range map[string]int64{"bad-signature": rc.BadSignature, "stale": rc.Stale, "malformed": rc.Malformed,
-		"too-large": rc.TooLarge, "store-failed": rc.StoreFailed, "wrong-method": rc.WrongMethod} {
-		ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(n), reason)
+	if c.rcv != nil {
+		rc := c.rcv.Counts()
+		for reason, n := range map[string]int64{"bad-signature": rc.BadSignature, "stale": rc.Stale, "malformed": rc.Malformed,
+			"too-large": rc.TooLarge, "store-failed": rc.StoreFailed, "wrong-method": rc.WrongMethod, "duplicate": rc.Duplicates} {
+			ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(n), reason)
+		}
 	}
 	jobs, err := engine.JobCounts(ctx, c.db)
 	if err != nil {

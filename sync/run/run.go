@@ -255,17 +255,21 @@ func (s *Sync) serve(ctx context.Context, cfg Config, m *m360api.ClientWithRespo
 		}
 		secrets = append(slices.Clip(secrets), res.JSON201.Result.Secret)
 	}
-	var err error
-	if s.rcv, err = receiver.New(receiver.Config{DB: s.db, Queue: s.queue, HighLevelKey: hlKey,
-		M360Secrets: secrets, Now: cfg.Clock.Now, Logger: cfg.Logger}); err != nil {
-		return err
+	mux := http.NewServeMux()
+	if hlKey != nil || len(secrets) > 0 {
+		var err error
+		if s.rcv, err = receiver.New(receiver.Config{DB: s.db, Queue: s.queue, HighLevelKey: hlKey,
+			M360Secrets: secrets, Now: cfg.Clock.Now, Logger: cfg.Logger}); err != nil {
+			return err
+		}
+		mux.Handle("/", s.rcv.Handler())
+	} else {
+		s.log.WarnContext(ctx, "no webhook key or secret: no webhooks are taken, the reconcile alone finds the changes")
 	}
 	if err := s.queue.Start(ctx); err != nil {
 		return err
 	}
 	s.metrics.register(s)
-	mux := http.NewServeMux()
-	mux.Handle("/", s.rcv.Handler())
 	mux.Handle(PathMetrics, s.metrics.handler())
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.served <- s.srv.Serve(s.ln) }()
@@ -289,7 +293,8 @@ func (s *Sync) DB() *state.DB { return s.db }
 // Queue returns the work queue, for its jobs.
 func (s *Sync) Queue() *engine.River { return s.queue }
 
-// Receiver returns the receiver, for its counters.
+// Receiver returns the receiver, for its counters; nil when the sync has
+// no webhook key or secret (it takes no webhooks then).
 func (s *Sync) Receiver() *receiver.Receiver { return s.rcv }
 
 // Close stops accepting webhooks (the ones being stored finish), lets the
