@@ -88,23 +88,10 @@ func flagSetting(fs *pflag.FlagSet) func(*pflag.Flag) (string, any) {
 func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []string) (mockConfig, error) {
 	cfg := defaultMockConfig()
 	k := koanf.New(".")
-	path, explicit := configPath, configPath != ""
-	if !explicit {
-		path = defaultConfigFile
+	if err := loadConfigFile(k, configPath); err != nil {
+		return cfg, err
 	}
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := checkConfigFile(path, data); err != nil {
-			return cfg, err
-		}
-		if err := k.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
-		}
-		k.Delete(syncSection) // the sync's commands read it
-	case explicit || !errors.Is(err, fs.ErrNotExist):
-		return cfg, fmt.Errorf("config: %w", err)
-	}
+	k.Delete(syncSection) // the sync's commands read it
 	keys := settingKeys()
 	if err := k.Load(env.Provider(".", env.Opt{Prefix: envPrefix, EnvironFunc: environ,
 		TransformFunc: keys.fromEnv}), nil); err != nil {
@@ -136,6 +123,29 @@ func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []st
 type configFile struct {
 	mockConfig `yaml:",inline"`
 	Sync       syncConfig `yaml:"sync"`
+}
+
+// loadConfigFile loads the config file into k: configPath, or
+// ./contactbridge.yaml when it exists. Every setting of the file is
+// checked, mock's and the sync's.
+func loadConfigFile(k *koanf.Koanf, configPath string) error {
+	path, explicit := configPath, configPath != ""
+	if !explicit {
+		path = defaultConfigFile
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := checkConfigFile(path, data); err != nil {
+			return err
+		}
+		if err := k.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+	case explicit || !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
 }
 
 // checkConfigFile refuses a file with settings that do not exist or do not

@@ -60,6 +60,17 @@ func syncCommand(cmd *cobra.Command, configPath *string, stdout io.Writer) (cfg 
 	return cfg, true, enc.Encode(map[string]syncConfig{syncSection: cfg})
 }
 
+// syncRunCommand loads the settings of a sync command that talks to the
+// APIs, as syncCommand does, and makes the running sync's config of them.
+func syncRunCommand(cmd *cobra.Command, configPath *string, stdout, stderr io.Writer) (syncConfig, syncrun.Config, bool, error) {
+	cfg, done, err := syncCommand(cmd, configPath, stdout)
+	if err != nil || done {
+		return cfg, syncrun.Config{}, done, err
+	}
+	rc, err := syncRunConfig(cmd, cfg, stderr)
+	return cfg, rc, false, err
+}
+
 // syncRunConfig is the running sync's config of cfg, logging to stderr.
 func syncRunConfig(cmd *cobra.Command, cfg syncConfig, stderr io.Writer) (syncrun.Config, error) {
 	if cfg.HighLevel.Location == "" || cfg.HighLevel.Token == "" && cfg.HighLevel.ClientID == "" || cfg.M360.ClientID == "" {
@@ -97,12 +108,8 @@ ever, the onboarding tasks and a welcome note in Marketing 360.
 ` + syncSettingsHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, done, err := syncCommand(cmd, configPath, stdout)
+			_, rc, done, err := syncRunCommand(cmd, configPath, stdout, stderr)
 			if err != nil || done {
-				return err
-			}
-			rc, err := syncRunConfig(cmd, cfg, stderr)
-			if err != nil {
 				return err
 			}
 			return runSync(cmd.Context(), rc, func(s *syncrun.Sync) error {
@@ -160,12 +167,8 @@ day (midnight UTC, when the quota resets) and goes on.
 ` + syncSettingsHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, done, err := syncCommand(cmd, configPath, stdout)
+			cfg, rc, done, err := syncRunCommand(cmd, configPath, stdout, stderr)
 			if err != nil || done {
-				return err
-			}
-			rc, err := syncRunConfig(cmd, cfg, stderr)
-			if err != nil {
 				return err
 			}
 			return runBackfill(cmd.Context(), rc, engine.BackfillConfig{Share: cfg.Backfill.Share, DailyQuota: cfg.Backfill.DailyQuota},

@@ -3,14 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"reflect"
 
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/posflag"
-	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 	"golang.org/x/oauth2"
@@ -141,21 +138,8 @@ func syncRunFlags(fl *pflag.FlagSet) {
 func loadSyncConfig(flags *pflag.FlagSet, configPath string, environ func() []string) (syncConfig, error) {
 	cfg := defaultSyncConfig()
 	k := koanf.New(".")
-	path, explicit := configPath, configPath != ""
-	if !explicit {
-		path = defaultConfigFile
-	}
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := checkConfigFile(path, data); err != nil {
-			return cfg, err
-		}
-		if err := k.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
-		}
-	case explicit || !errors.Is(err, fs.ErrNotExist):
-		return cfg, fmt.Errorf("config: %w", err)
+	if err := loadConfigFile(k, configPath); err != nil {
+		return cfg, err
 	}
 	keys := configKeys{}
 	keys.add(reflect.TypeFor[syncConfig](), syncSection+".")

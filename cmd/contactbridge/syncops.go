@@ -159,12 +159,8 @@ works them. The comparison is logged, for sync status.
 ` + syncSettingsHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, done, err := syncCommand(cmd, configPath, stdout)
+			cfg, rc, done, err := syncRunCommand(cmd, configPath, stdout, stderr)
 			if err != nil || done {
-				return err
-			}
-			rc, err := syncRunConfig(cmd, cfg, stderr)
-			if err != nil {
 				return err
 			}
 			return reconcile(cmd.Context(), cfg, rc, dryRun, stdout)
