@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,9 +20,6 @@ const defaultSyncDB = "contactbridge-sync.db"
 
 // stopWait bounds a graceful stop: running jobs get this long to finish.
 const stopWait = 10 * time.Second
-
-// drainTick is how often a backfill looks whether its jobs are done.
-const drainTick = 200 * time.Millisecond
 
 const syncSettingsHelp = `Settings come from, highest first: the flags, CONTACTBRIDGE_SYNC__* environment
 variables (CONTACTBRIDGE_SYNC__HIGHLEVEL__TOKEN=...), the sync: section of the
@@ -202,37 +198,10 @@ func runBackfill(ctx context.Context, rc syncrun.Config, bc engine.BackfillConfi
 	}
 	stats, err := s.Poller().Backfill(ctx, bc)
 	if err == nil {
-		err = drain(ctx, s)
+		err = s.Drain(ctx)
 	}
 	if err == nil {
 		_, err = fmt.Fprintf(stdout, "backfill done: %d records read, %d jobs enqueued and worked\n", stats.Seen, stats.Enqueued)
 	}
 	return errors.Join(err, closeSync(ctx, s))
-}
-
-// drain waits until no converge job waits or runs (a job that failed
-// waits for its retry), or until ctx ends: sync run works the rest then.
-func drain(ctx context.Context, s *syncrun.Sync) error {
-	tick := time.NewTicker(drainTick)
-	defer tick.Stop()
-	for {
-		counts, err := engine.JobCounts(ctx, s.DB())
-		if err != nil {
-			return err
-		}
-		waiting := 0
-		for _, c := range counts {
-			if c.Kind == engine.KindConverge && slices.Contains([]string{"available", "running", "pending", "retryable", "scheduled"}, c.State) {
-				waiting += c.N
-			}
-		}
-		if waiting == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
 }

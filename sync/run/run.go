@@ -287,6 +287,36 @@ func (s *Sync) URL() string { return "http://" + s.Addr() }
 // Poller returns the poller: its streams, Backfill.
 func (s *Sync) Poller() *engine.Poller { return s.poller }
 
+// drainTick is how often Drain looks whether the jobs are done.
+const drainTick = 100 * time.Millisecond
+
+// Drain waits until no converge job waits or runs (a job that failed waits
+// for its retry), or until ctx ends.
+func (s *Sync) Drain(ctx context.Context) error {
+	tick := time.NewTicker(drainTick)
+	defer tick.Stop()
+	for {
+		counts, err := engine.JobCounts(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		waiting := 0
+		for _, c := range counts {
+			if c.Kind == engine.KindConverge && slices.Contains([]string{"available", "running", "pending", "retryable", "scheduled"}, c.State) {
+				waiting += c.N
+			}
+		}
+		if waiting == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("run: drain: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
 // DB returns the sync's database.
 func (s *Sync) DB() *state.DB { return s.db }
 
