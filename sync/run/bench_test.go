@@ -42,8 +42,8 @@ func BenchmarkBackfill(b *testing.B) {
 			HighLevel: run.HighLevel{BaseURL: tw.HighLevelURL(), Token: tw.PIT(), Location: tw.Location()},
 			M360:      run.M360{BaseURL: tw.M360URL(), ClientID: id, ClientSecret: secret},
 			Flows:     engine.DefaultFlows(), ReconcileEvery: -1,
-			Queue:     engine.Config{PollInterval: 10 * time.Millisecond, MaxWorkers: 8},
-			Base:      tw.Base(), Clock: tw.Clock(), Logger: slog.New(slog.DiscardHandler)})
+			Queue: engine.Config{PollInterval: 10 * time.Millisecond, MaxWorkers: 8},
+			Base:  tw.Base(), Clock: tw.Clock(), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
 		}
