@@ -10,6 +10,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/m360api"
 	"github.com/contactbridge/contactbridge/sync/state"
 	"github.com/contactbridge/contactbridge/sync/transport"
@@ -198,7 +199,7 @@ func TestPoller_TenantsAreIsolated(t *testing.T) {
 		enqueue(t, h.db, q, engine.Reconcile{Stream: s})
 	}
 	startRiver(t, q)
-	waitUntil(t, func() bool {
+	twintest.WaitFor(t, wait, func() bool {
 		js := jobs(t, q, engine.KindReconcile)
 		return len(js) == 2 && js[0].State == "retryable" && js[1].State == "completed" && len(jobs(t, q, engine.KindConverge)) > 0 &&
 			allCompleted(jobs(t, q, engine.KindConverge))
@@ -221,19 +222,4 @@ func allCompleted(js []engine.JobInfo) bool {
 		}
 	}
 	return true
-}
-
-// waitUntil polls cond until it holds, failing the test after wait.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(wait)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("the condition did not hold in time")
-		}
-	}
 }

@@ -46,7 +46,7 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 
 	ids := createContacts(t, tw, 3)
 	complete := func(c twintest.Counterpart) bool { return c.Contacts == 1 && len(c.Tasks) == 3 && len(c.Notes) == 1 }
-	waitFor(t, func() bool {
+	twintest.WaitFor(t, wait, func() bool {
 		for _, id := range ids {
 			if !complete(tw.Counterpart(id)) {
 				return false
@@ -157,7 +157,7 @@ func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
 		t.Fatalf("webhook settings: %d %s", status, body)
 	}
 	ids := createContacts(t, tw, 3)
-	waitFor(t, func() bool {
+	twintest.WaitFor(t, wait, func() bool {
 		for _, id := range ids {
 			if c := tw.Counterpart(id); c.Contacts != 1 || len(c.Tasks) != 3 || len(c.Notes) != 1 {
 				return false
@@ -188,19 +188,4 @@ func scrape(t *testing.T, url string) string {
 		t.Fatalf("scrape: %d %v", res.StatusCode, err)
 	}
 	return string(body)
-}
-
-// waitFor checks cond at each tick until it holds, for at most wait.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(wait)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("the condition did not hold in time")
-		}
-	}
 }

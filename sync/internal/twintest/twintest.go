@@ -375,3 +375,20 @@ func (w *Twin) Counterpart(hlID string) Counterpart {
 	slices.Sort(out.Tasks)
 	return out
 }
+
+// WaitFor checks cond every 20 ms until it holds, failing the test after
+// within: for what the sync does on its own (a queue, a poll), which a
+// working sync does well before.
+func WaitFor(tb testing.TB, within time.Duration, cond func() bool) {
+	tb.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(within)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			tb.Fatal("the condition did not hold in time")
+		}
+	}
+}
