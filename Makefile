@@ -70,13 +70,16 @@ test-crash:
 	$(GO) test -race -count=1 -run 'SIGKILL' -v ./sync/engine/
 
 # bench: the in-process pipeline benchmarks, the transport's (stack vs bare
-# client, quota utilisation of both APIs' limits), then the harness (perf/):
+# client, quota utilisation of both APIs' limits), the sync's backfill (10,000
+# contacts with 2 tasks and 2 notes each, limits off: contacts/s; a few
+# minutes), then the harness (perf/):
 # twin vs bare net/http as processes on loopback, start-up and memory; prints
 # Markdown, writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
 BENCHFLAGS ?=
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
 	$(GO) test -run '^$$' -bench . -count 1 ./sync/transport/
+	$(GO) test -run '^$$' -bench Backfill -benchtime 1x -count 1 -timeout 30m ./sync/run/
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The fuzz targets (issue 12), each for FUZZTIME: request bodies of both

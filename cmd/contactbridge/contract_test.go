@@ -39,17 +39,7 @@ highlevel:
 		t.Fatal(err)
 	}
 	banner := startMock(t, "--seed", "1", "--empty", "--config", cfg)
-	field := func(re string) []string {
-		m := regexp.MustCompile(re).FindAllStringSubmatch(banner, -1)
-		if m == nil {
-			t.Fatalf("no %s in the banner:\n%s", re, banner)
-		}
-		var out []string
-		for _, s := range m {
-			out = append(out, s[1])
-		}
-		return out
-	}
+	field := func(re string) []string { return bannerField(t, banner, re) }
 	urls := field(`base URL +(http://\S+)`)
 	s := sandbox{hlURL: urls[0], m360URL: strings.TrimSuffix(urls[1], "/v1"),
 		location: field(`location +(\S+)`)[0], calendar: field(`calendar +(\S+)`)[0],
@@ -69,6 +59,20 @@ highlevel:
 	}
 	t.Cleanup(func() { rateLimitWait = nil })
 	return s
+}
+
+// bannerField is the first group of each match of re in a twin's banner.
+func bannerField(t *testing.T, banner, re string) []string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindAllStringSubmatch(banner, -1)
+	if m == nil {
+		t.Fatalf("no %s in the banner:\n%s", re, banner)
+	}
+	var out []string
+	for _, s := range m {
+		out = append(out, s[1])
+	}
+	return out
 }
 
 func adminCall(t *testing.T, base, method, path string, body, out any) {

@@ -88,22 +88,10 @@ func flagSetting(fs *pflag.FlagSet) func(*pflag.Flag) (string, any) {
 func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []string) (mockConfig, error) {
 	cfg := defaultMockConfig()
 	k := koanf.New(".")
-	path, explicit := configPath, configPath != ""
-	if !explicit {
-		path = defaultConfigFile
+	if err := loadConfigFile(k, configPath); err != nil {
+		return cfg, err
 	}
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := checkConfigFile(path, data); err != nil {
-			return cfg, err
-		}
-		if err := k.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
-		}
-	case explicit || !errors.Is(err, fs.ErrNotExist):
-		return cfg, fmt.Errorf("config: %w", err)
-	}
+	k.Delete(syncSection) // the sync's commands read it
 	keys := settingKeys()
 	if err := k.Load(env.Provider(".", env.Opt{Prefix: envPrefix, EnvironFunc: environ,
 		TransformFunc: keys.fromEnv}), nil); err != nil {
@@ -130,10 +118,40 @@ func loadMockConfig(flags *pflag.FlagSet, configPath string, environ func() []st
 	return cfg, nil
 }
 
+// configFile is the whole config file: mock's settings and the sync's
+// section.
+type configFile struct {
+	mockConfig `yaml:",inline"`
+	Sync       syncConfig `yaml:"sync"`
+}
+
+// loadConfigFile loads the config file into k: configPath, or
+// ./contactbridge.yaml when it exists. Every setting of the file is
+// checked, mock's and the sync's.
+func loadConfigFile(k *koanf.Koanf, configPath string) error {
+	path, explicit := configPath, configPath != ""
+	if !explicit {
+		path = defaultConfigFile
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := checkConfigFile(path, data); err != nil {
+			return err
+		}
+		if err := k.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+	case explicit || !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
 // checkConfigFile refuses a file with settings that do not exist or do not
 // fit, in the user's words, naming the file and the line.
 func checkConfigFile(path string, data []byte) error {
-	var scratch mockConfig
+	var scratch configFile
 	if err := decodeStrict(data, &scratch); err != nil {
 		return badSetting(errors.New(plainYAMLError(err, path)))
 	}
@@ -144,7 +162,7 @@ func checkConfigFile(path string, data []byte) error {
 // usage error of the mock command: exit status 2, with a --help hint.
 func badSetting(err error) error { return &usageError{command: "contactbridge mock", err: err} }
 
-func decodeStrict(data []byte, into *mockConfig) error {
+func decodeStrict[T any](data []byte, into *T) error {
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) {

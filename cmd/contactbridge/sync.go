@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/receiver"
@@ -21,71 +21,103 @@ const defaultSyncDB = "contactbridge-sync.db"
 // stopWait bounds a graceful stop: running jobs get this long to finish.
 const stopWait = 10 * time.Second
 
+const syncSettingsHelp = `Settings come from, highest first: the flags, CONTACTBRIDGE_SYNC__* environment
+variables (CONTACTBRIDGE_SYNC__HIGHLEVEL__TOKEN=...), the sync: section of the
+config file (./contactbridge.yaml when it exists, or --config FILE), the
+defaults; --print-config shows the merged result. Without --hl-token, the
+HighLevel OAuth tokens that connect stored in --credentials are used (and
+refreshed there) for --hl-client-id's app; without --m360-client-secret, the
+Marketing 360 key connect stored.`
+
 func newSyncCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "The sync between a HighLevel location and a Marketing 360 account",
 	}
-	cmd.AddCommand(newSyncRunCmd(stdout, stderr))
+	cmd.AddCommand(newSyncRunCmd(stdout, stderr), newSyncBackfillCmd(stdout, stderr), newSyncStatusCmd(stdout),
+		newSyncReplayCmd(stdout, stderr), newSyncReconcileCmd(stdout, stderr), newSyncCatalogCmd(stdout))
 	return cmd
 }
 
+// syncCommand loads a sync command's settings: the config, or, with
+// --print-config, prints them and says so (done).
+func syncCommand(cmd *cobra.Command, configPath *string, stdout io.Writer) (cfg syncConfig, done bool, err error) {
+	if cfg, err = loadSyncConfig(cmd.Flags(), *configPath, nil); err != nil {
+		return cfg, false, err
+	}
+	if fl := cmd.Flags().Lookup("listen"); fl != nil && !isLoopback(cfg.Listen) {
+		return cfg, false, usageErrorf(cmd, "--listen %s: the receiver binds to loopback only; put a proxy in front of it", cfg.Listen)
+	}
+	if fl := cmd.Flags().Lookup("print-config"); fl == nil || fl.Value.String() != "true" {
+		return cfg, false, nil
+	}
+	enc := yaml.NewEncoder(stdout)
+	enc.SetIndent(2)
+	return cfg, true, enc.Encode(map[string]syncConfig{syncSection: cfg})
+}
+
+// syncRunCommand loads the settings of a sync command that talks to the
+// APIs, as syncCommand does, and makes the running sync's config of them.
+func syncRunCommand(cmd *cobra.Command, configPath *string, stdout, stderr io.Writer) (syncConfig, syncrun.Config, bool, error) {
+	cfg, done, err := syncCommand(cmd, configPath, stdout)
+	if err != nil || done {
+		return cfg, syncrun.Config{}, done, err
+	}
+	rc, err := syncRunConfig(cmd, cfg, stderr)
+	return cfg, rc, false, err
+}
+
+// syncRunConfig is the running sync's config of cfg, logging to stderr.
+func syncRunConfig(cmd *cobra.Command, cfg syncConfig, stderr io.Writer) (syncrun.Config, error) {
+	if cfg.HighLevel.Location == "" || cfg.HighLevel.Token == "" && cfg.HighLevel.ClientID == "" || cfg.M360.ClientID == "" {
+		return syncrun.Config{}, usageErrorf(cmd, "the sync needs a HighLevel location (--hl-location) and its token (--hl-token, or --hl-client-id with the tokens connect stored) and a Marketing 360 key (--m360-client-id)")
+	}
+	rc, err := cfg.runConfig()
+	if err != nil {
+		return rc, err
+	}
+	lv, err := logLevel(cfg.LogLevel)
+	if err != nil {
+		return rc, usageErrorf(cmd, "%w", err)
+	}
+	rc.Logger = newLogger(cmd, stderr, lv)
+	return rc, nil
+}
+
 func newSyncRunCmd(stdout, stderr io.Writer) *cobra.Command {
-	cfg := syncrun.Config{Flows: engine.DefaultFlows()}
-	var keyFile, level string
+	var configPath *string
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Receive webhooks and work the sync's jobs until stopped",
+		Short: "Receive webhooks, poll for what they missed and work the sync's jobs until stopped",
 		Long: `Runs the webhook receiver (HighLevel at ` + receiver.PathHighLevel + `, Marketing 360 at
-` + receiver.PathM360 + `) and the workers of the flows on the sync's database, until
-SIGINT or SIGTERM; then it stops taking webhooks, lets running jobs finish for
-up to ` + stopWait.String() + ` and exits. No job is lost: each waits in the database
-until it completes, and a job cut short is worked again at the next start.
+` + receiver.PathM360 + `, Prometheus metrics at ` + syncrun.PathMetrics + `), the reconcile that polls
+each stream every --reconcile-every for the changes webhooks missed, and the
+workers of the flows on the sync's database, until SIGINT or SIGTERM; then it
+stops taking webhooks, lets running jobs finish for up to ` + stopWait.String() + ` and exits.
+No job is lost: each waits in the database until it completes, and a job cut
+short is worked again at the next start.
 
 Flows: 1. a HighLevel contact, created or updated, makes or updates its
 Marketing 360 contact and a "Follow up: <contact>" task; 2. once per contact
-ever, the onboarding tasks and a welcome note in Marketing 360.`,
+ever, the onboarding tasks and a welcome note in Marketing 360.
+
+` + syncSettingsHelp,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lv, err := logLevel(level)
-			if err != nil {
-				return usageErrorf(cmd, "%w", err)
+			_, rc, done, err := syncRunCommand(cmd, configPath, stdout, stderr)
+			if err != nil || done {
+				return err
 			}
-			if !isLoopback(cfg.Listen) {
-				return usageErrorf(cmd, "--listen %s: the receiver binds to loopback only; put a proxy in front of it", cfg.Listen)
-			}
-			if keyFile != "" {
-				pem, err := os.ReadFile(keyFile)
-				if err != nil {
-					return fmt.Errorf("--hl-webhook-key: %w", err)
-				}
-				cfg.HighLevel.WebhookKey = string(pem)
-			}
-			cfg.Logger = newLogger(cmd, stderr, lv)
-			return runSync(cmd.Context(), cfg, func(s *syncrun.Sync) error {
+			return runSync(cmd.Context(), rc, func(s *syncrun.Sync) error {
 				_, err := fmt.Fprintf(stdout, "sync receiving webhooks at %s%s and %s%s\n", s.URL(), receiver.PathHighLevel, s.URL(), receiver.PathM360)
 				return err
 			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.DB, "db", defaultSyncDB, "the sync's database file (SQLite)")
-	f.StringVar(&cfg.Listen, "listen", syncrun.DefaultListen, "the webhook receiver's address (loopback)")
-	f.StringVar(&cfg.HighLevel.BaseURL, "hl-base-url", "", "HighLevel API base URL (default the live API)")
-	f.StringVar(&cfg.HighLevel.Token, "hl-token", "", "HighLevel Private Integration Token of the location")
-	f.StringVar(&cfg.HighLevel.Location, "hl-location", "", "HighLevel location id")
-	f.StringVar(&keyFile, "hl-webhook-key", "", "PEM file of HighLevel's Ed25519 webhook public key (unset: HighLevel webhooks are refused)")
-	f.StringVar(&cfg.M360.BaseURL, "m360-base-url", "", "Marketing 360 API base URL, without /v1 (default the live API)")
-	f.StringVar(&cfg.M360.ClientID, "m360-client-id", "", "Marketing 360 API key: client id")
-	f.StringVar(&cfg.M360.ClientSecret, "m360-client-secret", "", "Marketing 360 API key: client secret")
-	f.StringSliceVar(&cfg.M360.WebhookSecrets, "m360-webhook-secret", nil, "secret of a Marketing 360 webhook subscription (repeatable)")
-	f.BoolVar(&cfg.Flows.Contacts, "flow-contacts", true, "flow 1: HighLevel contacts to Marketing 360 with a follow-up task")
-	f.BoolVar(&cfg.Flows.Onboarding, "flow-onboarding", true, "flow 2: onboarding tasks and a welcome note, once per contact")
-	f.StringVar(&cfg.Flows.FollowUp, "follow-up", engine.DefaultFollowUp, "the follow-up task's title; {contact} is the contact's name")
-	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")
-	for _, name := range []string{"hl-token", "hl-location", "m360-client-id", "m360-client-secret"} {
-		_ = cmd.MarkFlagRequired(name)
-	}
+	configPath = syncConnectionFlags(f)
+	syncRunFlags(f)
+	f.Bool("print-config", false, "print the effective settings as YAML and exit")
 	return cmd
 }
 
@@ -101,7 +133,75 @@ func runSync(ctx context.Context, cfg syncrun.Config, started func(*syncrun.Sync
 		<-ctx.Done()
 		cfg.Logger.Info("stopping the sync")
 	}
+	return errors.Join(err, closeSync(ctx, s))
+}
+
+// closeSync stops s, giving its running jobs stopWait.
+func closeSync(ctx context.Context, s *syncrun.Sync) error {
 	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopWait)
 	defer cancel()
-	return errors.Join(err, s.Close(stop))
+	return s.Close(stop)
+}
+
+func newSyncBackfillCmd(stdout, stderr io.Writer) *cobra.Command {
+	var configPath *string
+	cmd := &cobra.Command{
+		Use:   "backfill",
+		Short: "Walk every record of both sides once and sync it, resumably, within a share of the day's quota",
+		Long: `Runs the sync (as sync run does) and walks every HighLevel contact and every
+Marketing 360 contact, task, note and event once, enqueuing each record's job,
+then waits for the jobs (a failed one for its retries; Ctrl-C leaves them to
+sync run) and exits. Progress goes to stderr.
+
+It is resumable: each page moves the walk's cursor in the database in the
+transaction that enqueues its jobs, so a backfill stopped (Ctrl-C, a crash,
+kill -9) goes on where it stopped, and a record is synced once. It spends at
+most --backfill-share of a HighLevel location's --daily-quota a day (its
+searches and the read of each contact it enqueues); spent, it waits for the next
+day (midnight UTC, when the quota resets) and goes on.
+
+` + syncSettingsHelp,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, rc, done, err := syncRunCommand(cmd, configPath, stdout, stderr)
+			if err != nil || done {
+				return err
+			}
+			return runBackfill(cmd.Context(), rc, engine.BackfillConfig{Share: cfg.Backfill.Share, DailyQuota: cfg.Backfill.DailyQuota},
+				stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	configPath = syncConnectionFlags(f)
+	syncRunFlags(f)
+	f.Bool("print-config", false, "print the effective settings as YAML and exit")
+	return cmd
+}
+
+// runBackfill starts the sync, backfills, waits until no job of the
+// backfill waits to run, and stops the sync.
+func runBackfill(ctx context.Context, rc syncrun.Config, bc engine.BackfillConfig, stdout, stderr io.Writer) error {
+	s, err := syncrun.Start(ctx, rc)
+	if err != nil {
+		return err
+	}
+	bc.Clock = rc.Clock
+	bc.Progress = func(p engine.BackfillProgress) {
+		switch {
+		case !p.Until.IsZero():
+			fmt.Fprintf(stderr, "backfill %s: %d read; the day's share of the quota is spent, going on at %s\n", p.Stream, p.Read, p.Until.Format(time.RFC3339))
+		case p.End:
+			fmt.Fprintf(stderr, "backfill %s: %d read, %d enqueued, done\n", p.Stream, p.Read, p.Enqueued)
+		default:
+			fmt.Fprintf(stderr, "backfill %s: %d read, %d enqueued, about %d left\n", p.Stream, p.Read, p.Enqueued, p.Left)
+		}
+	}
+	stats, err := s.Poller().Backfill(ctx, bc)
+	if err == nil {
+		err = s.Drain(ctx)
+	}
+	if err == nil {
+		_, err = fmt.Fprintf(stdout, "backfill done: %d records read, %d jobs enqueued and worked\n", stats.Seen, stats.Enqueued)
+	}
+	return errors.Join(err, closeSync(ctx, s))
 }

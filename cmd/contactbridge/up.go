@@ -24,8 +24,8 @@ func newUpCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "up",
 		Short: "Run both twins with the default data and the sync connected to them, in one process",
 		Long: `Starts the HighLevel and Marketing 360 twins with the default data set, and the
-sync connected to them with their default credentials, the twin's HighLevel
-webhooks subscribed to the sync's receiver; all on loopback, in one process,
+sync connected to them with their default credentials, both twins' webhooks
+subscribed to the sync's receiver; all on loopback, in one process,
 until Ctrl-C. It prints the twins' credentials as mock does, then what to try: a curl line that creates a HighLevel
 contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 		Args: noArgs,
@@ -68,7 +68,8 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 	sc := syncrun.Config{DB: db, Listen: listen, Flows: engine.DefaultFlows(), Logger: logger,
 		HighLevel: syncrun.HighLevel{BaseURL: srv.HighLevel.URL(), Token: d.HighLevel.Token, Location: d.HighLevel.Location.ID,
 			WebhookKey: srv.Webhooks().Keys().Public().Ed25519},
-		M360: syncrun.M360{BaseURL: srv.M360.URL(), ClientID: d.M360.Key.ClientID, ClientSecret: d.M360.Key.ClientSecret}}
+		M360: syncrun.M360{BaseURL: srv.M360.URL(), ClientID: d.M360.Key.ClientID, ClientSecret: d.M360.Key.ClientSecret,
+			SubscribeWebhooks: true}}
 	return runSync(ctx, sc, func(s *syncrun.Sync) error {
 		if err := subscribe(ctx, srv, opts.Admin.Token, s.URL()+receiver.PathHighLevel); err != nil {
 			return err
@@ -93,7 +94,8 @@ func printUp(w io.Writer, srv *mock.Server, s *syncrun.Sync) error {
 	_, err := fmt.Fprintf(w, `contactbridge up: the twins and the sync, on loopback (Ctrl-C stops all)
   HighLevel twin        %[1]s   (admin API: %[1]s/__admin/health)
   Marketing 360 twin    %[2]s/v1
-  sync receiver         %[3]s%[4]s (subscribed)
+  sync receiver         %[3]s%[4]s and %[3]s%[10]s (both subscribed)
+  sync metrics          %[3]s%[11]s
 
 Create a HighLevel contact:
   curl -s -X POST '%[1]s/contacts/' -H 'Authorization: Bearer %[5]s' -H 'Version: 2021-07-28' -H 'Content-Type: application/json' -d '{"locationId":"%[6]s","firstName":"Ada","lastName":"Lovelace","email":"ada.up@example.com"}'
@@ -101,6 +103,6 @@ Then see its Marketing 360 contact (externalIds.ghl is the HighLevel id) and the
   curl -s -u '%[7]s:%[8]s' '%[2]s/v1/contacts?email=ada.up@example.com'
   curl -s -u '%[7]s:%[8]s' '%[2]s/v1/tasks?updatedSince=%[9]d'
 `, srv.HighLevel.URL(), srv.M360.URL(), s.URL(), receiver.PathHighLevel, d.HighLevel.Token, d.HighLevel.Location.ID,
-		d.M360.Key.ClientID, d.M360.Key.ClientSecret, time.Now().Unix())
+		d.M360.Key.ClientID, d.M360.Key.ClientSecret, time.Now().Unix(), receiver.PathM360, syncrun.PathMetrics)
 	return err
 }

@@ -76,6 +76,8 @@ type Job struct {
 	Kind    string
 	Attempt int // from 1
 	Args    json.RawMessage
+	// CreatedAt is when the job was enqueued.
+	CreatedAt time.Time
 	// complete marks the job completed in a transaction.
 	complete func(ctx context.Context, tx *state.Tx) error
 }
@@ -117,6 +119,8 @@ type JobInfo struct {
 	State   string // available, scheduled, running, retryable, completed, discarded, cancelled, pending
 	Attempt int
 	Args    json.RawMessage
+	// CreatedAt is when it was enqueued.
+	CreatedAt time.Time
 }
 
 // Queue is the durable work queue the sync's parts rely on.
@@ -152,7 +156,30 @@ type Config struct {
 	MaxAttempts int
 	// ID names this process among the queue's clients ("" makes one).
 	ID string
+	// Periodic jobs are enqueued every interval (and at start) by the
+	// queue's leader, each while no equal one waits.
+	Periodic []Periodic
 }
+
+// Periodic is a job enqueued every interval.
+type Periodic struct {
+	Every time.Duration
+	Args  Args
+}
+
+// SnoozeError is what a WorkFunc returns to have its job run again after
+// For, without counting the attempt as a failure (a tenant out of quota
+// until its reset).
+type SnoozeError struct {
+	For time.Duration
+	Err error
+}
+
+func (e *SnoozeError) Error() string {
+	return fmt.Sprintf("engine: snoozed for %s: %v", e.For.Round(time.Second), e.Err)
+}
+
+func (e *SnoozeError) Unwrap() error { return e.Err }
 
 // withDefaults fills the zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
@@ -183,6 +210,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: worker %q: each needs a kind of its own and a WorkFunc", ErrInvalidConfig, w.Kind)
 		}
 		seen[w.Kind] = true
+	}
+	for _, p := range c.Periodic {
+		if p.Every <= 0 || p.Args == nil {
+			return c, fmt.Errorf("%w: a periodic job needs args and a positive interval", ErrInvalidConfig)
+		}
 	}
 	return c, nil
 }

@@ -84,6 +84,17 @@ func NewRiver(ctx context.Context, db *state.DB, cfg Config, log *slog.Logger) (
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}}
 	}
+	for _, p := range cfg.Periodic {
+		raw, err := json.Marshal(p.Args)
+		if err != nil {
+			return nil, fmt.Errorf("engine: periodic %s: %w", p.Args.Kind(), err)
+		}
+		args := jobArgs{kind: p.Args.Kind(), env: envelope{Args: raw}}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(p.Every),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+			}, &river.PeriodicJobOpts{RunOnStart: true}))
+	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("engine: river client: %w", err)
@@ -135,12 +146,16 @@ type riverWorker struct {
 }
 
 func (w *riverWorker) Work(ctx context.Context, rj *river.Job[jobArgs]) error {
-	j := &Job{ID: rj.ID, Kind: rj.Kind, Attempt: rj.Attempt, Args: rj.Args.env.Args,
+	j := &Job{ID: rj.ID, Kind: rj.Kind, Attempt: rj.Attempt, Args: rj.Args.env.Args, CreatedAt: rj.CreatedAt,
 		complete: func(ctx context.Context, tx *state.Tx) error {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQL(), rj)
 			return err
 		}}
-	return w.work(ctx, j)
+	err := w.work(ctx, j)
+	if snooze, ok := errors.AsType[*SnoozeError](err); ok {
+		return river.JobSnooze(max(snooze.For, 0))
+	}
+	return err
 }
 
 // Enqueue adds a job in tx; see Queue.
@@ -239,7 +254,8 @@ func (r *River) Jobs(ctx context.Context, kinds, states []string, limit int) ([]
 		if err := json.Unmarshal(j.EncodedArgs, &env); err != nil {
 			return nil, fmt.Errorf("engine: job %d args: %w", j.ID, err)
 		}
-		out = append(out, JobInfo{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Args: env.Args})
+		out = append(out, JobInfo{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, Args: env.Args,
+			CreatedAt: j.CreatedAt})
 	}
 	slices.SortFunc(out, func(a, b JobInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil

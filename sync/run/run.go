@@ -5,6 +5,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -12,7 +13,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/sync/engine"
@@ -23,18 +28,29 @@ import (
 	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
-// DefaultListen is the receiver's address by default.
-const DefaultListen = "127.0.0.1:8790"
+// Defaults of Config.
+const (
+	// DefaultListen is the receiver's address by default.
+	DefaultListen = "127.0.0.1:8790"
+	// DefaultReconcileEvery is how often each stream is polled for the
+	// changes webhooks missed.
+	DefaultReconcileEvery = 5 * time.Minute
+)
 
 // ErrInvalidConfig is wrapped by every error a bad Config gives.
 var ErrInvalidConfig = errors.New("run: invalid config")
 
 // HighLevel is the HighLevel connection: a Private Integration Token of
-// one location, and the key its webhooks are signed with.
+// one location, or an OAuth app's tokens of it, and the key its webhooks
+// are signed with.
 type HighLevel struct {
 	BaseURL  string // "" means the live API
 	Token    string
 	Location string
+	// OAuth and Tokens, when Token is "", authorize with the location's
+	// OAuth tokens in Tokens (connect's credentials file), refreshed there.
+	OAuth  *oauth2.Config
+	Tokens transport.TokenStore
 	// WebhookKey is the PEM public key (Ed25519) of x-ghl-signature.
 	WebhookKey string
 }
@@ -44,7 +60,15 @@ type HighLevel struct {
 type M360 struct {
 	BaseURL                string // "" means the live API
 	ClientID, ClientSecret string
-	WebhookSecrets         []string
+	// AccountID is the key's account ("": asked for with GET /v1/account
+	// at start).
+	AccountID      string
+	WebhookSecrets []string
+	// SubscribeWebhooks subscribes the account's webhooks (every event)
+	// to the receiver at each start and accepts their secret: for twins
+	// that start afresh (up). A live account is subscribed once, and its
+	// secret given in WebhookSecrets.
+	SubscribeWebhooks bool
 }
 
 // Config configures the sync. Zero fields take defaults.
@@ -56,32 +80,34 @@ type Config struct {
 	HighLevel HighLevel
 	M360      M360
 	Flows     engine.Flows
-	// Queue tunes the work queue (its Workers are set here).
+	// Queue tunes the work queue (its Workers and Periodic are set here).
 	Queue engine.Config
+	// StaleAfter is how long an effect may be inflight before a worker
+	// takes it for a crashed try (0: engine.DefaultStaleAfter).
+	StaleAfter time.Duration
+	// ReconcileEvery is how often each stream is polled (0:
+	// DefaultReconcileEvery; negative: never).
+	ReconcileEvery time.Duration
+	// Poll tunes the poller (its DB, Queue, Streams and Logger are set
+	// here).
+	Poll engine.PollerConfig
 	// Base sends the API requests (nil: http.DefaultTransport).
 	Base   http.RoundTripper
 	Clock  transport.Clock // nil: the system clock
 	Logger *slog.Logger
+	// metrics count the API requests; set by clients.
+	metrics *metrics
 }
 
-// Sync is the running sync.
-type Sync struct {
-	db    *state.DB
-	queue *engine.River
-	rcv   *receiver.Receiver
-	ln    net.Listener
-	srv   *http.Server
-	// served is the receiver's Serve outcome.
-	served chan error
-	log    *slog.Logger
+// Clients are the clients of both APIs that the sync with cfg uses.
+func Clients(cfg Config) (*highlevelapi.ClientWithResponses, *m360api.ClientWithResponses, error) {
+	_, hl, m, _, err := cfg.clients()
+	return hl, m, err
 }
 
-// Start opens the database, starts the queue's workers and the receiver,
-// and returns the running sync; Close stops it.
-func Start(ctx context.Context, cfg Config) (*Sync, error) {
-	if cfg.DB == "" || cfg.HighLevel.Token == "" || cfg.HighLevel.Location == "" || cfg.M360.ClientID == "" {
-		return nil, fmt.Errorf("%w: the database, a HighLevel token and location and a Marketing 360 key are needed", ErrInvalidConfig)
-	}
+// clients fills cfg's defaults, checks it and makes the clients of both
+// APIs and the HighLevel webhook key.
+func (cfg Config) clients() (Config, *highlevelapi.ClientWithResponses, *m360api.ClientWithResponses, ed25519.PublicKey, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
 	}
@@ -91,33 +117,83 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = transport.SystemClock{}
 	}
+	if cfg.metrics == nil {
+		cfg.metrics = newMetrics()
+	}
+	hlAuth := cfg.HighLevel.auth(cfg.Base, cfg.Clock)
+	if cfg.DB == "" || hlAuth == nil || cfg.HighLevel.Location == "" || cfg.M360.ClientID == "" {
+		return cfg, nil, nil, nil, fmt.Errorf("%w: the database, a HighLevel token (or OAuth app and tokens) and location and a Marketing 360 key are needed", ErrInvalidConfig)
+	}
 	var hlKey ed25519.PublicKey
 	if cfg.HighLevel.WebhookKey != "" {
 		k, err := receiver.ParsePublicKey(cfg.HighLevel.WebhookKey)
 		ek, ok := k.(ed25519.PublicKey)
 		if err != nil || !ok {
-			return nil, fmt.Errorf("%w: the HighLevel webhook key is not an Ed25519 PEM public key (%v)", ErrInvalidConfig, err)
+			return cfg, nil, nil, nil, fmt.Errorf("%w: the HighLevel webhook key is not an Ed25519 PEM public key (%v)", ErrInvalidConfig, err)
 		}
 		hlKey = ek
 	}
-	hlStack := transport.New(transport.Config{Auth: &transport.Bearer{Token: cfg.HighLevel.Token, Location: cfg.HighLevel.Location},
-		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.Base})
+	hlStack := transport.New(transport.Config{Auth: hlAuth,
+		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.apiBase(engine.SideHighLevel)})
 	hl, err := highlevelapi.New(cfg.HighLevel.BaseURL, hlStack.Client())
 	if err != nil {
-		return nil, err
+		return cfg, nil, nil, nil, err
 	}
 	mStack := transport.New(transport.Config{Auth: &transport.Basic{ClientID: cfg.M360.ClientID, ClientSecret: cfg.M360.ClientSecret},
-		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.Base})
+		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.apiBase(engine.SideM360)})
 	m, err := m360api.New(cfg.M360.BaseURL, mStack.Client())
+	if err != nil {
+		return cfg, nil, nil, nil, err
+	}
+	return cfg, hl, m, hlKey, nil
+}
+
+// auth is the connection's authorizing layer; nil without a token or
+// OAuth app.
+func (h HighLevel) auth(base http.RoundTripper, clock transport.Clock) transport.Auth {
+	switch {
+	case h.Token != "":
+		return &transport.Bearer{Token: h.Token, Location: h.Location}
+	case h.OAuth != nil && h.Tokens != nil:
+		return &transport.OAuth{Config: h.OAuth, Store: h.Tokens, Key: h.Location, Clock: clock,
+			TokenClient: &http.Client{Transport: cmp.Or(base, http.DefaultTransport)}}
+	}
+	return nil
+}
+
+// Sync is the running sync.
+type Sync struct {
+	db      *state.DB
+	queue   *engine.River
+	poller  *engine.Poller
+	metrics *metrics
+	rcv     *receiver.Receiver
+	ln      net.Listener
+	srv     *http.Server
+	// served is the receiver's Serve outcome.
+	served chan error
+	log    *slog.Logger
+}
+
+// Start opens the database, starts the queue's workers and the receiver,
+// and returns the running sync; Close stops it.
+func Start(ctx context.Context, cfg Config) (*Sync, error) {
+	cfg, hl, m, hlKey, err := cfg.clients()
 	if err != nil {
 		return nil, err
 	}
-
+	if cfg.M360.AccountID == "" {
+		acct, err := m360api.OK(m.M360GetAccountWithResponse(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("run: the Marketing 360 key's account: %w", err)
+		}
+		cfg.M360.AccountID = strconv.FormatInt(acct.JSON200.Result.Id, 10)
+	}
 	db, err := state.Open(ctx, cfg.DB, state.Options{})
 	if err != nil {
 		return nil, err
 	}
-	s := &Sync{db: db, served: make(chan error, 1), log: cfg.Logger.With(logkey.Component, "sync")}
+	s := &Sync{db: db, served: make(chan error, 1), metrics: cfg.metrics, log: cfg.Logger.With(logkey.Component, "sync")}
 	if err := s.start(ctx, cfg, hl, m, hlKey); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -127,27 +203,76 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 // start starts the queue and the receiver on s.db.
 func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWithResponses, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {
 	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: s.db, HighLevel: engine.HighLevelClient(hl),
-		M360: engine.M360Client(m), Location: cfg.HighLevel.Location, Flows: cfg.Flows,
+		M360: engine.M360Client(m), Location: cfg.HighLevel.Location, Flows: cfg.Flows, StaleAfter: cfg.StaleAfter,
 		Now: cfg.Clock.Now, Logger: cfg.Logger})
 	if err != nil {
 		return err
 	}
+	// The poller enqueues through a queue of its own that only enqueues,
+	// on the same database, so that it is made before the working one.
+	enqueuer, err := engine.NewRiver(ctx, s.db, engine.Config{}, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	pc := cfg.Poll
+	pc.DB, pc.Queue, pc.Logger = s.db, enqueuer, cfg.Logger
+	pc.Streams = append([]engine.Stream{engine.HighLevelContacts(hl, cfg.HighLevel.Location)}, engine.M360Streams(m, cfg.M360.AccountID)...)
+	if pc.Now == nil {
+		pc.Now = cfg.Clock.Now
+	}
+	if s.poller, err = engine.NewPoller(pc); err != nil {
+		return err
+	}
 	qc := cfg.Queue
-	qc.Workers = []engine.Worker{conv.Worker()}
+	qc.Workers = []engine.Worker{s.metrics.timed(conv.Worker()), s.poller.Worker()}
+	switch {
+	case cfg.ReconcileEvery == 0:
+		qc.Periodic = s.poller.Periodic(DefaultReconcileEvery)
+	case cfg.ReconcileEvery > 0:
+		qc.Periodic = s.poller.Periodic(cfg.ReconcileEvery)
+	}
 	if s.queue, err = engine.NewRiver(ctx, s.db, qc, cfg.Logger); err != nil {
 		return err
 	}
-	if s.rcv, err = receiver.New(receiver.Config{DB: s.db, Queue: s.queue, HighLevelKey: hlKey,
-		M360Secrets: cfg.M360.WebhookSecrets, Now: cfg.Clock.Now, Logger: cfg.Logger}); err != nil {
-		return err
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fmt.Errorf("run: listen: %w", err)
+	}
+	if err := s.serve(ctx, cfg, m, hlKey); err != nil {
+		return errors.Join(err, s.ln.Close())
+	}
+	return nil
+}
+
+// serve subscribes the Marketing 360 webhooks when asked, starts the
+// queue and serves the receiver and the metrics on s.ln.
+func (s *Sync) serve(ctx context.Context, cfg Config, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {
+	secrets := cfg.M360.WebhookSecrets
+	if cfg.M360.SubscribeWebhooks {
+		res, err := m360api.OK(m.M360CreateWebhookWithResponse(ctx, m360api.WebhookInput{Url: s.URL() + receiver.PathM360,
+			Events: []m360api.WebhookEvent{m360api.ContactCreated, m360api.ContactUpdated, m360api.ContactDeleted,
+				m360api.TaskCreated, m360api.TaskCompleted, m360api.NoteCreated, m360api.EventCreated}}))
+		if err != nil {
+			return fmt.Errorf("run: subscribe the Marketing 360 webhooks: %w", err)
+		}
+		secrets = append(slices.Clip(secrets), res.JSON201.Result.Secret)
+	}
+	mux := http.NewServeMux()
+	if hlKey != nil || len(secrets) > 0 {
+		var err error
+		if s.rcv, err = receiver.New(receiver.Config{DB: s.db, Queue: s.queue, HighLevelKey: hlKey,
+			M360Secrets: secrets, Now: cfg.Clock.Now, Logger: cfg.Logger}); err != nil {
+			return err
+		}
+		mux.Handle("/", s.rcv.Handler())
+	} else {
+		s.log.WarnContext(ctx, "no webhook key or secret: no webhooks are taken, the reconcile alone finds the changes")
 	}
 	if err := s.queue.Start(ctx); err != nil {
 		return err
 	}
-	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return errors.Join(fmt.Errorf("run: listen: %w", err), s.queue.Stop(context.WithoutCancel(ctx)))
-	}
-	s.srv = &http.Server{Handler: s.rcv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.metrics.register(s)
+	mux.Handle(PathMetrics, s.metrics.handler())
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.served <- s.srv.Serve(s.ln) }()
 	s.log.InfoContext(ctx, "sync running", logkey.URL, s.URL())
 	return nil
@@ -160,7 +285,47 @@ func (s *Sync) Addr() string { return s.ln.Addr().String() }
 // receiver.PathHighLevel and receiver.PathM360.
 func (s *Sync) URL() string { return "http://" + s.Addr() }
 
-// Receiver returns the receiver, for its counters.
+// Poller returns the poller: its streams, Backfill.
+func (s *Sync) Poller() *engine.Poller { return s.poller }
+
+// drainTick is how often Drain looks whether the jobs are done.
+const drainTick = 100 * time.Millisecond
+
+// Drain waits until no converge job waits or runs (a job that failed waits
+// for its retry), or until ctx ends.
+func (s *Sync) Drain(ctx context.Context) error {
+	tick := time.NewTicker(drainTick)
+	defer tick.Stop()
+	for {
+		counts, err := engine.JobCounts(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		waiting := 0
+		for _, c := range counts {
+			if c.Kind == engine.KindConverge && slices.Contains([]string{"available", "running", "pending", "retryable", "scheduled"}, c.State) {
+				waiting += c.N
+			}
+		}
+		if waiting == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("run: drain: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// DB returns the sync's database.
+func (s *Sync) DB() *state.DB { return s.db }
+
+// Queue returns the work queue, for its jobs.
+func (s *Sync) Queue() *engine.River { return s.queue }
+
+// Receiver returns the receiver, for its counters; nil when the sync has
+// no webhook key or secret (it takes no webhooks then).
 func (s *Sync) Receiver() *receiver.Receiver { return s.rcv }
 
 // Close stops accepting webhooks (the ones being stored finish), lets the

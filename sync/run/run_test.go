@@ -3,10 +3,12 @@ package run_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,45 +33,18 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	tw := twintest.New(t, twintest.Options{Listen: true})
-	status, pem := tw.Admin(http.MethodGet, "/__admin/webhooks/keys/ed25519.pem", nil)
-	if status != http.StatusOK {
-		t.Fatalf("webhook key: %d %s", status, pem)
-	}
-	id, secret := tw.M360Key()
-	cfg := run.Config{DB: filepath.Join(t.TempDir(), "sync.db"), Listen: "127.0.0.1:0",
-		HighLevel: run.HighLevel{BaseURL: tw.HighLevelURL(), Token: tw.PIT(), Location: tw.Location(), WebhookKey: string(pem)},
-		M360:      run.M360{BaseURL: tw.M360URL(), ClientID: id, ClientSecret: secret},
-		Flows:     engine.DefaultFlows(), Queue: engine.Config{PollInterval: 20 * time.Millisecond},
-		Base: tw.Base(), Clock: tw.Clock(), Logger: slog.New(slog.DiscardHandler)}
+	cfg := syncConfig(t, tw)
 	s, err := run.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/highlevel/"+tw.App().ClientID,
-		map[string]string{"url": s.URL() + receiver.PathHighLevel}); status != http.StatusOK {
-		t.Fatalf("subscribe: %d %s", status, body)
-	}
+	subscribe(t, tw, s)
 	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings",
 		map[string]any{"duplicates": 1, "updateAfterCreate": true}); status != http.StatusOK {
 		t.Fatalf("webhook settings: %d %s", status, body)
 	}
 
-	stack := transport.New(transport.Config{Auth: &transport.Bearer{Token: tw.PIT(), Location: tw.Location()},
-		Specs: []*openapi.Spec{tw.HighLevelSpec()}, Strict: true, Clock: tw.Clock(), Base: tw.Base()})
-	hl, err := highlevelapi.New(tw.HighLevelURL(), stack.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for i := range 3 {
-		first, email := fmt.Sprint("Grace", i), fmt.Sprintf("grace%d@example.com", i)
-		res, err := highlevelapi.OK(hl.CreateContactWithResponse(ctx, &highlevelapi.CreateContactParams{Version: highlevelapi.CreateContactParamsVersionN20210728},
-			highlevelapi.CreateContactDto{LocationId: tw.Location(), FirstName: &first, Email: &email}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, res.JSON201.Contact.Id)
-	}
+	ids := createContacts(t, tw, 3)
 	complete := func(c twintest.Counterpart) bool { return c.Contacts == 1 && len(c.Tasks) == 3 && len(c.Notes) == 1 }
 	twintest.WaitFor(t, wait, func() bool {
 		for _, id := range ids {
@@ -81,6 +56,19 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 	})
 	if n := s.Receiver().Counts().Duplicates; n == 0 {
 		t.Errorf("the receiver saw no duplicate delivery; the toggle is off?")
+	}
+	scraped := scrape(t, s.URL()+run.PathMetrics)
+	for _, want := range []string{
+		`contactbridge_sync_events_total{outcome="new",source="hl-webhook",type="ContactCreate"} 3`,
+		`contactbridge_sync_api_requests_total{api="m360",code="201"}`,
+		`contactbridge_sync_api_requests_total{api="hl",code="200"}`,
+		`contactbridge_sync_jobs{kind="converge",state="completed"}`,
+		`contactbridge_sync_lag_seconds_count`,
+		`contactbridge_sync_webhooks_refused_total{reason="bad-signature"} 0`,
+	} {
+		if !strings.Contains(scraped, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -99,4 +87,105 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 			t.Errorf("contact %s: %+v; want one contact, 3 tasks (a follow-up), 1 note", id, c)
 		}
 	}
+}
+
+// syncConfig is the sync's config on tw (listening), its own database.
+func syncConfig(t *testing.T, tw *twintest.Twin) run.Config {
+	t.Helper()
+	status, pem := tw.Admin(http.MethodGet, "/__admin/webhooks/keys/ed25519.pem", nil)
+	if status != http.StatusOK {
+		t.Fatalf("webhook key: %d %s", status, pem)
+	}
+	id, secret := tw.M360Key()
+	return run.Config{DB: filepath.Join(t.TempDir(), "sync.db"), Listen: "127.0.0.1:0",
+		HighLevel: run.HighLevel{BaseURL: tw.HighLevelURL(), Token: tw.PIT(), Location: tw.Location(), WebhookKey: string(pem)},
+		M360:      run.M360{BaseURL: tw.M360URL(), ClientID: id, ClientSecret: secret},
+		Flows:     engine.DefaultFlows(), Queue: engine.Config{PollInterval: 20 * time.Millisecond},
+		Base: tw.Base(), Clock: tw.Clock(), Logger: slog.New(slog.DiscardHandler)}
+}
+
+// subscribe subscribes the twin's default app's webhooks to s.
+func subscribe(t *testing.T, tw *twintest.Twin, s *run.Sync) {
+	t.Helper()
+	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/highlevel/"+tw.App().ClientID,
+		map[string]string{"url": s.URL() + receiver.PathHighLevel}); status != http.StatusOK {
+		t.Fatalf("subscribe: %d %s", status, body)
+	}
+}
+
+// createContacts creates n HighLevel contacts Grace<i> and returns their ids.
+func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
+	t.Helper()
+	stack := transport.New(transport.Config{Auth: &transport.Bearer{Token: tw.PIT(), Location: tw.Location()},
+		Specs: []*openapi.Spec{tw.HighLevelSpec()}, Strict: true, Clock: tw.Clock(), Base: tw.Base()})
+	hl, err := highlevelapi.New(tw.HighLevelURL(), stack.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range n {
+		first, email := fmt.Sprint("Grace", i), fmt.Sprintf("grace%d@example.com", i)
+		res, err := highlevelapi.OK(hl.CreateContactWithResponse(context.Background(), &highlevelapi.CreateContactParams{Version: highlevelapi.CreateContactParamsVersionN20210728},
+			highlevelapi.CreateContactDto{LocationId: tw.Location(), FirstName: &first, Email: &email}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.JSON201.Contact.Id)
+	}
+	return ids
+}
+
+// TestSync_ReconcileAloneWhenEveryWebhookIsLost: with the twin losing
+// every webhook (webhooks.drop 1.0), the periodic reconcile alone brings
+// Marketing 360 in line: each contact once, with its tasks and note.
+func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
+	t.Parallel()
+	tw := twintest.New(t, twintest.Options{Listen: true})
+	cfg := syncConfig(t, tw)
+	cfg.ReconcileEvery = time.Second
+	s, err := run.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	subscribe(t, tw, s)
+	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", map[string]any{"drop": 1.0}); status != http.StatusOK {
+		t.Fatalf("webhook settings: %d %s", status, body)
+	}
+	ids := createContacts(t, tw, 3)
+	twintest.WaitFor(t, wait, func() bool {
+		for _, id := range ids {
+			if c := tw.Counterpart(id); c.Contacts != 1 || len(c.Tasks) != 3 || len(c.Notes) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	if n := s.Receiver().Counts().Received; n != 0 {
+		t.Errorf("the receiver stored %d webhooks; the twin was to lose them all", n)
+	}
+	for _, id := range ids {
+		if c := tw.Counterpart(id); c.Contacts != 1 || len(c.Tasks) != 3 || len(c.Notes) != 1 {
+			t.Errorf("contact %s: %+v; want one contact, 3 tasks, 1 note", id, c)
+		}
+	}
+}
+
+// scrape returns the metrics at url.
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: %d %v", res.StatusCode, err)
+	}
+	return string(body)
 }

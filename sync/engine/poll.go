@@ -1,0 +1,476 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/contactbridge/contactbridge/internal/logkey"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/m360api"
+	"github.com/contactbridge/contactbridge/sync/state"
+	"github.com/contactbridge/contactbridge/sync/transport"
+)
+
+// Defaults of PollerConfig.
+const (
+	// DefaultOverlap is how far back each poll re-reads: a search index
+	// that lags (live HighLevel's search is eventually consistent) or a
+	// record updated twice in one second is not missed. What was seen
+	// already is not enqueued again.
+	DefaultOverlap = time.Minute
+	// DefaultMaxPages bounds the pages one poll of a stream reads; the
+	// next poll goes on from its cursor.
+	DefaultMaxPages = 20
+)
+
+// Kinds of run-log entries of the poller.
+const (
+	RunReconcile = "reconcile"
+	RunBackfill  = "backfill"
+)
+
+// KindReconcile is the kind of Reconcile jobs.
+const KindReconcile = "reconcile"
+
+// Reconcile asks to poll one stream for the changes since its cursor and
+// enqueue their Converge jobs. The queue runs one per stream periodically
+// (see Poller.Periodic); each stream is a job of its own, so one tenant
+// unauthorised or out of quota does not hold up the others.
+type Reconcile struct {
+	Stream string `json:"stream"`
+}
+
+// Kind is KindReconcile.
+func (Reconcile) Kind() string { return KindReconcile }
+
+// Unique is true: a reconcile waiting to run absorbs the next.
+func (Reconcile) Unique() bool { return true }
+
+// Enqueuer enqueues a job in a transaction (Queue does).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued, error)
+}
+
+// Stream is one list of changes of one tenant, read page by page from a
+// cursor: HighLevel contacts by dateUpdated (POST /contacts/search),
+// Marketing 360 contacts, tasks, notes and events by updatedSince.
+type Stream struct {
+	// Name names the stream's cursor: "hl:<location>:contacts".
+	Name string
+	// Side, EntityKind and Tenant are those of the Converge jobs it makes.
+	Side, EntityKind, Tenant string
+	read                     func(ctx context.Context, pos position, limit int) (page, error)
+	// pageLimit is the largest page the API serves.
+	pageLimit int
+}
+
+// position is where a stream's walk stands, stored as a cursor's value.
+type position struct {
+	// After is the searchAfter of the last HighLevel contact read.
+	After []any `json:"after,omitempty"`
+	// Since and Page are Marketing 360's updatedSince (epoch seconds) and
+	// the page of the records updated at that second reached so far.
+	Since int64 `json:"since,omitempty"`
+	Page  int   `json:"page,omitempty"`
+	// Done: a backfill walked the whole stream.
+	Done bool `json:"done,omitempty"`
+}
+
+// page is one read of a stream.
+type page struct {
+	changes []change
+	next    position
+	// end: the walk reached the end of the stream.
+	end bool
+	// total is how many records the stream holds from the read on (-1:
+	// unknown).
+	total int
+}
+
+// change is a record found changed, at a version.
+type change struct{ id, version string }
+
+// rewound is pos moved back by overlap, for a new poll.
+func (pos position) rewound(overlap time.Duration) position {
+	switch {
+	case len(pos.After) > 0:
+		if ms, ok := pos.After[0].(float64); ok {
+			return position{After: []any{ms - float64(overlap.Milliseconds()), ""}}
+		}
+		return position{}
+	case pos.Page <= 1 && pos.Since > 0:
+		return position{Since: max(0, pos.Since-int64(overlap/time.Second)), Page: 1}
+	}
+	return pos
+}
+
+// HighLevelContacts is the stream of a location's contacts, oldest update
+// first: POST /contacts/search sorted on dateUpdated, then id, walked with
+// searchAfter and filtered to dateUpdated at or after the cursor.
+func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Stream {
+	return Stream{Name: "hl:" + location + ":contacts", Side: SideHighLevel, EntityKind: EntityContact, Tenant: location,
+		pageLimit: highlevelapi.SearchPageSize,
+		read: func(ctx context.Context, pos position, limit int) (page, error) {
+			body := highlevelapi.SearchBodyV2DTO{LocationId: location, PageLimit: limit,
+				Sort: &[]struct {
+					Direction highlevelapi.SearchBodyV2DTOSortDirection `json:"direction"`
+					Field     highlevelapi.SearchBodyV2DTOSortField     `json:"field"`
+				}{{Direction: highlevelapi.Asc, Field: highlevelapi.SearchBodyV2DTOSortFieldDateUpdated}}}
+			if len(pos.After) > 0 {
+				after := pos.After
+				body.SearchAfter = &after
+				if ms, ok := pos.After[0].(float64); ok {
+					since := time.UnixMilli(int64(ms)).UTC().Format(time.RFC3339Nano)
+					body.Filters = &[]highlevelapi.SearchFilter{{Field: highlevelapi.SearchFilterFieldDateUpdated,
+						Operator: highlevelapi.Range, Value: map[string]string{"gte": since}}}
+				}
+			} else {
+				one := 1
+				body.Page = &one
+			}
+			res, err := highlevelapi.OK(c.SearchContactsAdvancedWithResponse(ctx, nil, body))
+			if err == nil && res.JSON200 == nil {
+				err = highlevelapi.ErrNoBody
+			}
+			if err != nil {
+				return page{}, fmt.Errorf("engine: search HighLevel contacts of %s: %w", location, err)
+			}
+			out := page{next: pos, end: len(res.JSON200.Contacts) < limit, total: int(res.JSON200.Total)}
+			for _, ct := range res.JSON200.Contacts {
+				out.changes = append(out.changes, change{id: ct.Id, version: deref(ct.DateUpdated)})
+				out.next = position{After: ct.SearchAfter}
+			}
+			return out, nil
+		}}
+}
+
+// M360Streams are the streams of a Marketing 360 account: its contacts,
+// tasks, notes and calendar events, by updatedSince.
+func M360Streams(c *m360api.ClientWithResponses, account string) []Stream {
+	return []Stream{
+		m360Stream(account, EntityContact, func(ctx context.Context, since int64, pg, size int) ([]m360api.Contact, int, error) {
+			res, err := m360api.OK(c.M360ListContactsWithResponse(ctx, &m360api.M360ListContactsParams{UpdatedSince: &since, Page: &pg, PageSize: &size}))
+			if err != nil || res.JSON200 == nil {
+				return nil, 0, orNoBody(err)
+			}
+			return res.JSON200.Result, res.JSON200.Total, nil
+		}, func(r m360api.Contact) (int64, int64) { return r.Id, r.Updated }),
+		m360Stream(account, EntityTask, func(ctx context.Context, since int64, pg, size int) ([]m360api.Task, int, error) {
+			res, err := m360api.OK(c.M360ListTasksWithResponse(ctx, &m360api.M360ListTasksParams{UpdatedSince: &since, Page: &pg, PageSize: &size}))
+			if err != nil || res.JSON200 == nil {
+				return nil, 0, orNoBody(err)
+			}
+			return res.JSON200.Result, res.JSON200.Total, nil
+		}, func(r m360api.Task) (int64, int64) { return r.Id, r.Updated }),
+		m360Stream(account, EntityNote, func(ctx context.Context, since int64, pg, size int) ([]m360api.Note, int, error) {
+			res, err := m360api.OK(c.M360ListAccountNotesWithResponse(ctx, &m360api.M360ListAccountNotesParams{UpdatedSince: &since, Page: &pg, PageSize: &size}))
+			if err != nil || res.JSON200 == nil {
+				return nil, 0, orNoBody(err)
+			}
+			return res.JSON200.Result, res.JSON200.Total, nil
+		}, func(r m360api.Note) (int64, int64) { return r.Id, r.Updated }),
+		m360Stream(account, EntityEvent, func(ctx context.Context, since int64, pg, size int) ([]m360api.Event, int, error) {
+			res, err := m360api.OK(c.M360ListEventsWithResponse(ctx, &m360api.M360ListEventsParams{UpdatedSince: &since, Page: &pg, PageSize: &size}))
+			if err != nil || res.JSON200 == nil {
+				return nil, 0, orNoBody(err)
+			}
+			return res.JSON200.Result, res.JSON200.Total, nil
+		}, func(r m360api.Event) (int64, int64) { return r.Id, r.Updated }),
+	}
+}
+
+// orNoBody is err, or m360api.ErrNoBody for a 2xx answer without its body.
+func orNoBody(err error) error {
+	if err != nil {
+		return err
+	}
+	return m360api.ErrNoBody
+}
+
+// m360Stream is a Marketing 360 list walked by updatedSince: each page
+// from the second of the last record read (records of one second are
+// paged through), so that a record updated during the walk, which moves to
+// the list's end, shifts no other out of it.
+func m360Stream[T any](account, kind string, list func(ctx context.Context, since int64, page, size int) ([]T, int, error),
+	key func(T) (id, updated int64)) Stream {
+	return Stream{Name: "m360:" + account + ":" + kind + "s", Side: SideM360, EntityKind: kind, Tenant: account,
+		pageLimit: m360api.DefaultPageSize,
+		read: func(ctx context.Context, pos position, limit int) (page, error) {
+			pg := max(pos.Page, 1)
+			items, total, err := list(ctx, pos.Since, pg, limit)
+			if err != nil {
+				return page{}, fmt.Errorf("engine: list Marketing 360 %ss of %s: %w", kind, account, err)
+			}
+			out := page{end: len(items) < limit, total: total - (pg-1)*limit, next: position{Since: pos.Since, Page: pg + 1}}
+			for _, it := range items {
+				id, updated := key(it)
+				out.changes = append(out.changes, change{id: strconv.FormatInt(id, 10), version: strconv.FormatInt(updated, 10)})
+				if updated > pos.Since {
+					out.next = position{Since: updated, Page: 1}
+				}
+			}
+			if out.end {
+				out.next.Page = 1
+			}
+			return out, nil
+		}}
+}
+
+// PollerConfig configures a Poller. DB, Queue and Streams are needed.
+type PollerConfig struct {
+	DB      *state.DB
+	Queue   Enqueuer
+	Streams []Stream
+	// Overlap: see DefaultOverlap (0 means it). MaxPages: see
+	// DefaultMaxPages (0 means it).
+	Overlap  time.Duration
+	MaxPages int
+	// Now tells the time (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Poller reads the streams of changes and enqueues the Converge jobs of
+// what changed: periodically (reconcile, the safety net under webhooks,
+// which live HighLevel drops on any failure but a 429) and once from the
+// start (backfill). A stream's cursor moves in the transaction that
+// enqueues the jobs of the page it covers, never ahead of them.
+type Poller struct {
+	cfg     PollerConfig
+	streams map[string]Stream
+	log     *slog.Logger
+}
+
+// NewPoller checks cfg and makes a Poller.
+func NewPoller(cfg PollerConfig) (*Poller, error) {
+	if cfg.DB == nil || cfg.Queue == nil {
+		return nil, fmt.Errorf("%w: a poller needs DB and Queue", ErrInvalidConfig)
+	}
+	if cfg.Overlap <= 0 {
+		cfg.Overlap = DefaultOverlap
+	}
+	if cfg.MaxPages <= 0 {
+		cfg.MaxPages = DefaultMaxPages
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Poller{cfg: cfg, streams: map[string]Stream{}, log: cfg.Logger.With(logkey.Component, "poll")}
+	for _, s := range cfg.Streams {
+		if s.Name == "" || s.read == nil || p.streams[s.Name].Name != "" {
+			return nil, fmt.Errorf("%w: stream %q: each needs a name of its own (use HighLevelContacts, M360Streams)", ErrInvalidConfig, s.Name)
+		}
+		p.streams[s.Name] = s
+	}
+	return p, nil
+}
+
+// Streams are the poller's streams' names, in the order given.
+func (p *Poller) Streams() []string {
+	names := make([]string, 0, len(p.cfg.Streams))
+	for _, s := range p.cfg.Streams {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// Periodic are the reconcile jobs of every stream, each every interval.
+func (p *Poller) Periodic(every time.Duration) []Periodic {
+	out := make([]Periodic, 0, len(p.cfg.Streams))
+	for _, s := range p.cfg.Streams {
+		out = append(out, Periodic{Every: every, Args: Reconcile{Stream: s.Name}})
+	}
+	return out
+}
+
+// PollStats count what a poll or a backfill did.
+type PollStats struct {
+	// Pages read, records Seen on them, and the Converge jobs Enqueued
+	// for the records at a version not seen before.
+	Pages, Seen, Enqueued int
+	// End: the stream was read to its end.
+	End bool
+}
+
+func (s *PollStats) add(pg page, enqueued int) {
+	s.Pages++
+	s.Seen += len(pg.changes)
+	s.Enqueued += enqueued
+	s.End = pg.end
+}
+
+// Poll reads a stream from its cursor, moved back by the overlap, for up
+// to MaxPages pages, and enqueues a Converge job for each record at a
+// version the sync has not seen, in the transaction that moves the cursor
+// past the page. A HighLevel contact whose mapping was written at its
+// version needs no job.
+func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
+	s, ok := p.streams[stream]
+	if !ok {
+		return PollStats{}, fmt.Errorf("%w: no stream %q", ErrInvalidConfig, stream)
+	}
+	pos, err := p.position(ctx, s.Name)
+	if err != nil {
+		return PollStats{}, err
+	}
+	pos = pos.rewound(p.cfg.Overlap)
+	var stats PollStats
+	for range p.cfg.MaxPages {
+		pg, enqueued, err := p.step(ctx, s, s.Name, pollSource(s.Side), pos, s.pageLimit, nil)
+		if err != nil {
+			return stats, err
+		}
+		stats.add(pg, enqueued)
+		if pg.end {
+			break
+		}
+		pos = pg.next
+	}
+	return stats, nil
+}
+
+// pollSource is the inbox source of a side's polls.
+func pollSource(side string) string {
+	if side == SideM360 {
+		return state.SourceM360Poll
+	}
+	return state.SourceHighLevelPoll
+}
+
+// position reads a cursor; the start for none.
+func (p *Poller) position(ctx context.Context, name string) (position, error) {
+	c, err := p.cfg.DB.Cursor(ctx, name)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return position{}, nil
+	case err != nil:
+		return position{}, fmt.Errorf("engine: cursor: %w", err)
+	}
+	var pos position
+	if err := json.Unmarshal([]byte(c.Value), &pos); err != nil {
+		return position{}, fmt.Errorf("engine: cursor %s %q: %w", name, c.Value, err)
+	}
+	return pos, nil
+}
+
+// step reads the page of s at pos and, in one transaction, stores its
+// changes in the inbox (source), enqueues their jobs, saves the cursor
+// past it (as cursor, done when the stream ended and done is asked for)
+// and runs also (nil: nothing) with how many jobs it enqueued.
+func (p *Poller) step(ctx context.Context, s Stream, cursor, source string, pos position, limit int,
+	also func(tx *state.Tx, pg page, enqueued int) error) (page, int, error) {
+	pg, err := s.read(ctx, pos, limit)
+	if err != nil {
+		return page{}, 0, err
+	}
+	enqueued := 0
+	err = p.cfg.DB.Tx(ctx, func(tx *state.Tx) error {
+		now := p.cfg.Now()
+		for _, c := range pg.changes {
+			fresh, err := p.record(ctx, tx, s, source, c, now)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				continue
+			}
+			if _, err := p.cfg.Queue.Enqueue(ctx, tx, Converge{Side: s.Side, EntityKind: s.EntityKind, Tenant: s.Tenant, ID: c.id}); err != nil {
+				return err
+			}
+			enqueued++
+		}
+		next := pg.next
+		if source == state.SourceBackfill && pg.end {
+			next.Done = true
+		}
+		raw, err := json.Marshal(next)
+		if err != nil {
+			return fmt.Errorf("engine: cursor %s: %w", cursor, err)
+		}
+		if err := tx.SaveCursor(ctx, state.Cursor{Stream: cursor, Tenant: s.Tenant, Value: string(raw), Overlap: p.cfg.Overlap, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, pg, enqueued)
+		}
+		return nil
+	})
+	if err != nil {
+		return page{}, 0, fmt.Errorf("engine: poll %s: %w", s.Name, err)
+	}
+	p.log.DebugContext(ctx, "polled a page", logkey.Tenant, s.Tenant, logkey.Kind, s.EntityKind, logkey.Count, len(pg.changes),
+		"enqueued", enqueued)
+	return pg, enqueued, nil
+}
+
+// record stores a change in the inbox; fresh is false for a version seen
+// already (or converged already: a HighLevel contact's mapping has it).
+func (p *Poller) record(ctx context.Context, tx *state.Tx, s Stream, source string, c change, now time.Time) (fresh bool, err error) {
+	if s.Side == SideHighLevel && s.EntityKind == EntityContact && c.version != "" {
+		m, err := tx.MappingByHighLevel(ctx, EntityContact, s.Tenant, c.id)
+		switch {
+		case err == nil && m.HLVersion == c.version:
+			return false, nil
+		case err != nil && !errors.Is(err, state.ErrNotFound):
+			return false, err
+		}
+	}
+	body, err := json.Marshal(map[string]string{"id": c.id, "version": c.version})
+	if err != nil {
+		return false, fmt.Errorf("engine: inbox body: %w", err)
+	}
+	return tx.InsertInbox(ctx, state.InboxEvent{Source: source, EventID: s.Side + ":" + s.EntityKind + ":" + c.id + ":" + c.version,
+		Tenant: s.Tenant, Type: s.EntityKind + ".changed", EntityKind: s.EntityKind, EntityID: c.id, EntityVersion: c.version,
+		ReceivedAt: now, Body: body, State: state.InboxNew})
+}
+
+// Worker is the queue's worker of Reconcile jobs: a poll of the stream,
+// logged in the run log. A stream whose tenant's daily quota is spent
+// snoozes until the quota comes back; other errors are retried with the
+// queue's backoff. A stream no longer configured completes.
+func (p *Poller) Worker() Worker {
+	return Worker{Kind: KindReconcile, Work: func(ctx context.Context, job *Job) error {
+		var a Reconcile
+		if err := job.Decode(&a); err != nil {
+			return err
+		}
+		s, ok := p.streams[a.Stream]
+		if !ok {
+			p.log.WarnContext(ctx, "a reconcile job of a stream no longer configured", "stream", a.Stream)
+			return p.cfg.DB.Tx(ctx, func(tx *state.Tx) error { return job.Complete(ctx, tx) })
+		}
+		run, err := p.cfg.DB.StartRun(ctx, RunReconcile, s.Tenant, p.cfg.Now())
+		if err != nil {
+			return err
+		}
+		stats, err := p.Poll(ctx, a.Stream)
+		raw, merr := json.Marshal(map[string]any{"stream": s.Name, "pages": stats.Pages, "seen": stats.Seen, "enqueued": stats.Enqueued})
+		if merr != nil {
+			return fmt.Errorf("engine: run stats: %w", merr)
+		}
+		if err != nil {
+			if ferr := p.cfg.DB.FinishRun(ctx, run, p.cfg.Now(), string(raw), err.Error()); ferr != nil {
+				return errors.Join(err, ferr)
+			}
+			p.log.WarnContext(ctx, "reconcile failed", "stream", s.Name, logkey.Tenant, s.Tenant, logkey.Err, err)
+			if dq, ok := errors.AsType[*transport.DailyQuotaError](err); ok {
+				return &SnoozeError{For: dq.Reset.Sub(p.cfg.Now()), Err: err}
+			}
+			return err
+		}
+		return p.cfg.DB.Tx(ctx, func(tx *state.Tx) error {
+			if err := tx.FinishRun(ctx, run, p.cfg.Now(), string(raw), ""); err != nil {
+				return err
+			}
+			return job.Complete(ctx, tx)
+		})
+	}}
+}

@@ -1,0 +1,225 @@
+package engine_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/internal/twintest"
+	"github.com/contactbridge/contactbridge/sync/m360api"
+	"github.com/contactbridge/contactbridge/sync/state"
+	"github.com/contactbridge/contactbridge/sync/transport"
+)
+
+// fakeQueue records the jobs enqueued, in commit order; a rolled back
+// transaction's are dropped by the caller's test (none here roll back).
+type fakeQueue struct {
+	EnqueueFunc func(args engine.Args) error
+	jobs        []engine.Args
+}
+
+var _ engine.Enqueuer = (*fakeQueue)(nil)
+
+func (q *fakeQueue) Enqueue(_ context.Context, _ *state.Tx, args engine.Args) (engine.Enqueued, error) {
+	if q.EnqueueFunc != nil {
+		if err := q.EnqueueFunc(args); err != nil {
+			return engine.Enqueued{}, err
+		}
+	}
+	q.jobs = append(q.jobs, args)
+	return engine.Enqueued{JobID: int64(len(q.jobs))}, nil
+}
+
+// ids are the entity ids of the Converge jobs enqueued, sorted.
+func (q *fakeQueue) ids() []string {
+	var out []string
+	for _, a := range q.jobs {
+		if c, ok := a.(engine.Converge); ok {
+			out = append(out, c.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// poller makes a poller of streams on the harness's database and clock.
+func (h *harness) poller(t *testing.T, q engine.Enqueuer, streams ...engine.Stream) *engine.Poller {
+	t.Helper()
+	p, err := engine.NewPoller(engine.PollerConfig{DB: h.db, Queue: q, Streams: streams, Now: h.tw.Clock().Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustPoll(t *testing.T, p *engine.Poller, stream string) engine.PollStats {
+	t.Helper()
+	stats, err := p.Poll(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stats
+}
+
+// TestPoller_HighLevelChangesAreEnqueuedOnce: a poll enqueues a job per
+// contact; the next one re-reads its overlap and enqueues nothing; an
+// update enqueues that contact again, and a contact converged at its
+// version is not enqueued.
+func TestPoller_HighLevelChangesAreEnqueuedOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	q := &fakeQueue{}
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
+	p := h.poller(t, q, s)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || !st.End {
+		t.Fatalf("first poll of no contacts: %+v", st)
+	}
+	a, b := h.createContact(t, 1), h.createContact(t, 2)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 2 || !slices.Equal(q.ids(), sorted(a, b)) {
+		t.Fatalf("poll after two creates: %+v, jobs %v; want %s and %s", st, q.ids(), a, b)
+	}
+	q.jobs = nil
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || st.Seen < 2 {
+		t.Fatalf("poll with nothing new: %+v; want the overlap re-read and nothing enqueued", st)
+	}
+
+	h.tw.AdvanceClock(time.Second)
+	first := "Augusta"
+	if _, err := highlevelapi.OK(h.hl.UpdateContactWithResponse(context.Background(), a,
+		&highlevelapi.UpdateContactParams{Version: highlevelapi.UpdateContactParamsVersionN20210728},
+		highlevelapi.UpdateContactDto{FirstName: &first})); err != nil {
+		t.Fatal(err)
+	}
+	// b converged at its version: its mapping says so.
+	c := h.converger(t, nil, nil, 0)
+	done := 0
+	if err := converge(t, c, h.tw.Location(), b, &done); err != nil {
+		t.Fatal(err)
+	}
+	h.tw.AdvanceClock(time.Second)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.ids(), []string{a}) {
+		t.Fatalf("poll after an update: %+v, jobs %v; want %s alone", st, q.ids(), a)
+	}
+	cur, err := h.db.Cursor(context.Background(), s.Name)
+	if err != nil || cur.Tenant != h.tw.Location() {
+		t.Fatalf("cursor %+v, %v", cur, err)
+	}
+}
+
+func sorted(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
+}
+
+// TestPoller_M360Streams: each Marketing 360 stream enqueues its records'
+// jobs, on the Marketing 360 side, once per version.
+func TestPoller_M360Streams(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	first, email := "Mary", "mary.poll@example.com"
+	ct, err := m360api.OK(h.m360.M360CreateContactWithResponse(ctx, m360api.ContactInput{FirstName: &first, Email: &email}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ct.JSON201.Result.Id
+	tk, err := m360api.OK(h.m360.M360CreateTaskWithResponse(ctx, id, m360api.TaskCreate{Title: "Call Mary"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt, err := m360api.OK(h.m360.M360CreateNoteWithResponse(ctx, id, m360api.NoteCreate{Body: "Met Mary"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := m360api.OK(h.m360.M360GetAccountWithResponse(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := strconv.FormatInt(acct.JSON200.Result.Id, 10)
+	streams := engine.M360Streams(h.m360, account)
+	q := &fakeQueue{}
+	p := h.poller(t, q, streams...)
+	want := map[string]string{engine.EntityContact: strconv.FormatInt(id, 10), engine.EntityTask: strconv.FormatInt(tk.JSON201.Result.Id, 10),
+		engine.EntityNote: strconv.FormatInt(nt.JSON201.Result.Id, 10)}
+	for _, s := range streams {
+		q.jobs = nil
+		mustPoll(t, p, s.Name)
+		if w, ok := want[s.EntityKind]; ok && !slices.Contains(q.ids(), w) {
+			t.Errorf("%s: jobs %v; want one for %s", s.Name, q.ids(), w)
+		}
+		for _, a := range q.jobs {
+			if c := a.(engine.Converge); c.Side != engine.SideM360 || c.EntityKind != s.EntityKind || c.Tenant != account {
+				t.Errorf("%s: job %s", s.Name, c)
+			}
+		}
+		q.jobs = nil
+		if st := mustPoll(t, p, s.Name); st.Enqueued != 0 {
+			t.Errorf("%s again: %+v; want nothing new", s.Name, st)
+		}
+	}
+}
+
+// TestPoller_TenantsAreIsolated: on the queue, the reconcile job of a
+// location whose token is refused fails and waits for its retry, while the
+// other location's is done and its contacts are enqueued.
+func TestPoller_TenantsAreIsolated(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	bad, err := highlevelapi.New(h.tw.HighLevelURL(), transport.New(transport.Config{
+		Auth: &transport.Bearer{Token: "pit-revoked", Location: "loc-gone"}, Clock: h.tw.Clock(), Base: h.tw.Base()}).Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.createContact(t, 1)
+	var converged []string
+	conv := engine.Worker{Kind: engine.KindConverge, Work: func(ctx context.Context, job *engine.Job) error {
+		var a engine.Converge
+		if err := job.Decode(&a); err != nil {
+			return err
+		}
+		return h.db.Tx(ctx, func(tx *state.Tx) error {
+			converged = append(converged, a.ID)
+			return job.Complete(ctx, tx)
+		})
+	}}
+	// The poller enqueues through a queue of its own on the database (one
+	// that only enqueues), so that it can be made before the working one.
+	good := engine.HighLevelContacts(h.hl, h.tw.Location())
+	gone := engine.HighLevelContacts(bad, "loc-gone")
+	p := h.poller(t, mustRiver(t, h.db, engine.Config{}), gone, good)
+	q := mustRiver(t, h.db, engine.Config{Workers: []engine.Worker{conv, p.Worker()}, MaxWorkers: 1,
+		Backoff: func(int) time.Duration { return time.Hour }})
+	for _, s := range p.Streams() {
+		enqueue(t, h.db, q, engine.Reconcile{Stream: s})
+	}
+	startRiver(t, q)
+	twintest.WaitFor(t, wait, func() bool {
+		js := jobs(t, q, engine.KindReconcile)
+		return len(js) == 2 && js[0].State == "retryable" && js[1].State == "completed" && len(jobs(t, q, engine.KindConverge)) > 0 &&
+			allCompleted(jobs(t, q, engine.KindConverge))
+	})
+	runs, err := h.db.Runs(context.Background(), engine.RunReconcile, 10)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	for _, r := range runs {
+		if failed := r.Tenant == "loc-gone"; failed != (r.Error != "") {
+			t.Errorf("run of %s: error %q", r.Tenant, r.Error)
+		}
+	}
+}
+
+func allCompleted(js []engine.JobInfo) bool {
+	for _, j := range js {
+		if j.State != "completed" {
+			return false
+		}
+	}
+	return true
+}

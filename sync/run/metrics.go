@@ -1,0 +1,140 @@
+package run
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/receiver"
+	"github.com/contactbridge/contactbridge/sync/state"
+)
+
+// PathMetrics is where the sync's listener serves its Prometheus metrics.
+const PathMetrics = "/metrics"
+
+// scrapeTimeout bounds the database reads of a scrape.
+const scrapeTimeout = 5 * time.Second
+
+// metrics are the sync's Prometheus metrics, on a registry of its own.
+type metrics struct {
+	reg *prometheus.Registry
+	// calls counts the API requests sent (each attempt) by api and status
+	// code ("error" when no answer came); limited counts the 429s.
+	calls, limited *prometheus.CounterVec
+	// lag is the time from a converge job's enqueue (with its webhook or
+	// poll) to its completion.
+	lag prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry(),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contactbridge_sync_api_requests_total",
+			Help: "API requests sent by the sync (each attempt), by API (hl, m360) and status code (error: no answer)."}, []string{"api", "code"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contactbridge_sync_api_rate_limited_total",
+			Help: "API answers 429 Too Many Requests, by API."}, []string{"api"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "contactbridge_sync_lag_seconds",
+			Help:    "Time from an entity's converge job being enqueued (with its webhook or poll) to its effects done.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+	}
+	m.reg.MustRegister(m.calls, m.limited, m.lag)
+	return m
+}
+
+// register adds the collectors of s's receiver (when it has one), inbox and
+// queue.
+func (m *metrics) register(s *Sync) {
+	m.reg.MustRegister(&dbCollector{db: s.db, rcv: s.rcv,
+		events: prometheus.NewDesc("contactbridge_sync_events_total",
+			"Events stored in the inbox, by source (hl-webhook, m360-webhook, hl-poll, m360-poll, backfill), type and outcome (new, ignored: an unknown type, ...).",
+			[]string{"source", "type", "outcome"}, nil),
+		refusals: prometheus.NewDesc("contactbridge_sync_webhooks_refused_total",
+			"Webhook deliveries refused, by reason (duplicate: an event stored already).", []string{"reason"}, nil),
+		jobs: prometheus.NewDesc("contactbridge_sync_jobs", "The queue's jobs, by kind and state.", []string{"kind", "state"}, nil)})
+}
+
+// dbCollector reads the inbox and the queue at each scrape.
+type dbCollector struct {
+	db                     *state.DB
+	rcv                    *receiver.Receiver
+	events, refusals, jobs *prometheus.Desc
+}
+
+func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.events
+	ch <- c.refusals
+	ch <- c.jobs
+}
+
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	events, err := c.db.InboxCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.events, err)
+	}
+	for _, e := range events {
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(e.N), e.Source, e.Type, e.State)
+	}
+	if c.rcv != nil {
+		rc := c.rcv.Counts()
+		for reason, n := range map[string]int64{"bad-signature": rc.BadSignature, "stale": rc.Stale, "malformed": rc.Malformed,
+			"too-large": rc.TooLarge, "store-failed": rc.StoreFailed, "wrong-method": rc.WrongMethod, "duplicate": rc.Duplicates} {
+			ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(n), reason)
+		}
+	}
+	jobs, err := engine.JobCounts(ctx, c.db)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.jobs, err)
+	}
+	for _, j := range jobs {
+		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(j.N), j.Kind, j.State)
+	}
+}
+
+// handler serves the registry.
+func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+// timed is w with the lag of each job it completes observed.
+func (m *metrics) timed(w engine.Worker) engine.Worker {
+	work := w.Work
+	w.Work = func(ctx context.Context, job *engine.Job) error {
+		err := work(ctx, job)
+		if err == nil {
+			m.lag.Observe(time.Since(job.CreatedAt).Seconds())
+		}
+		return err
+	}
+	return w
+}
+
+// apiBase is cfg.Base (http.DefaultTransport when nil) with its requests
+// counted as api's.
+func (cfg Config) apiBase(api string) http.RoundTripper {
+	return &counting{base: cmp.Or(cfg.Base, http.DefaultTransport), api: api, m: cfg.metrics}
+}
+
+// counting counts the requests it sends.
+type counting struct {
+	base http.RoundTripper
+	api  string
+	m    *metrics
+}
+
+func (c *counting) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := c.base.RoundTrip(req)
+	code := "error"
+	if err == nil {
+		code = strconv.Itoa(res.StatusCode)
+		if res.StatusCode == http.StatusTooManyRequests {
+			c.m.limited.WithLabelValues(c.api).Inc()
+		}
+	}
+	c.m.calls.WithLabelValues(c.api, code).Inc()
+	return res, err
+}
