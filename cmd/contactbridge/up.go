@@ -92,6 +92,7 @@ func printUp(w io.Writer, srv *mock.Server, s *syncrun.Sync) error {
 	d := srv.Defaults()
 	_, err := fmt.Fprintf(w, `contactbridge up: the twins and the sync, on loopback (Ctrl-C stops all)
   HighLevel twin        %[1]s   (admin API: %[1]s/__admin/health)
+  dashboard             %[10]s
   Marketing 360 twin    %[2]s/v1
   sync receiver         %[3]s%[4]s (subscribed)
 
@@ -101,6 +102,6 @@ Then see its Marketing 360 contact (externalIds.ghl is the HighLevel id) and the
   curl -s -u '%[7]s:%[8]s' '%[2]s/v1/contacts?email=ada.up@example.com'
   curl -s -u '%[7]s:%[8]s' '%[2]s/v1/tasks?updatedSince=%[9]d'
 `, srv.HighLevel.URL(), srv.M360.URL(), s.URL(), receiver.PathHighLevel, d.HighLevel.Token, d.HighLevel.Location.ID,
-		d.M360.Key.ClientID, d.M360.Key.ClientSecret, time.Now().Unix())
+		d.M360.Key.ClientID, d.M360.Key.ClientSecret, time.Now().Unix(), dashboardURL(srv))
 	return err
 }
