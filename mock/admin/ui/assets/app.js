@@ -412,7 +412,7 @@ async function loadDeliveries() {
   const { deliveries } = await api('/webhooks/deliveries?limit=200');
   $('deliveries').tBodies[0].replaceChildren(...deliveries.map((d) => el('tr', { 'data-id': d.id },
     el('td', {}, d.id + (d.redeliveryOf ? ` (again ${d.redeliveryOf})` : '') + (d.duplicate ? ' (duplicate)' : '')),
-    el('td', {}, d.twin), el('td', {}, d.event), el('td', {}, d.target),
+    el('td', {}, d.twin), el('td', {}, d.event), el('td', {}, d.resource), el('td', {}, d.target),
     el('td', { class: `status ${{ delivered: 's2', pending: 's3' }[d.status] || 's5'}` }, d.status + (d.error ? `: ${d.error}` : '')),
     el('td', { class: 'num' }, d.attempts.length), el('td', { class: 'num' }, d.latencyMs == null ? '' : d.latencyMs.toFixed(1)),
     el('td', {}, d.status === 'invalid' ? '' : el('button', { type: 'button', class: 'secondary', 'aria-label': `Redeliver ${d.id}`,
@@ -421,7 +421,7 @@ async function loadDeliveries() {
         say('webhooks-message', `Queued ${again.id}, again of ${d.id}.`);
         await loadDeliveries();
       }) } }, 'Redeliver')))));
-  if (!deliveries.length) $('deliveries').tBodies[0].append(el('tr', {}, el('td', { colspan: '8', class: 'muted' }, 'No deliveries yet.')));
+  if (!deliveries.length) $('deliveries').tBodies[0].append(el('tr', {}, el('td', { colspan: '9', class: 'muted' }, 'No deliveries yet.')));
 }
 async function loadKeys() {
   const k = await api('/webhooks/keys');
