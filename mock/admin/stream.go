@@ -96,7 +96,7 @@ func (a *API) streamRequests(r *pipeline.Request) (pipeline.Response, error) {
 	q := r.Query
 	status, _ := strconv.Atoi(q.Get("status")) // validated by the spec
 	f := journal.Filter{Twin: q.Get("twin"), Method: q.Get("method"), Path: q.Get("path"),
-		Operation: q.Get("operation"), Status: status}
+		Operation: q.Get("operation"), Status: status, Brief: true}
 	backlog := defaultBacklog
 	if l := q.Get("limit"); l != "" {
 		backlog, _ = strconv.Atoi(l)

@@ -60,6 +60,17 @@ func (e *Entry) settle() {
 	e.Truncated = e.Truncated || cut
 }
 
+// brief returns e without its headers and bodies, its query redacted.
+func (e *Entry) brief() Entry {
+	b := *e
+	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody = nil, nil, "", ""
+	if b.pending {
+		b.Query = redactURLPasswords(redactForm(b.Query))
+		b.pending = false
+	}
+	return b
+}
+
 // Filter selects entries. Its zero value selects them all.
 type Filter struct {
 	Method    string // case-insensitive; "": any
@@ -76,6 +87,10 @@ type Filter struct {
 	Twin string
 	// Location is the principal's location, exact ("": any).
 	Location string
+	// Brief leaves the headers and bodies out of the entries, but for those
+	// of 4xx answers (whose bodies say what refused them): it spares the
+	// redaction of the rest, for readers that show the entries as a list.
+	Brief bool
 }
 
 // The twins an entry can belong to (Filter.Twin, TwinOf).
@@ -273,10 +288,15 @@ func (j *Journal) Entries(f Filter) []Entry {
 		if e.ID <= f.After {
 			break // newest first: the rest are older
 		}
-		if f.match(e) {
-			e.settle()
-			out = append(out, *e)
+		if !f.match(e) {
+			continue
 		}
+		if f.Brief && (e.Status < 400 || e.Status >= 500) {
+			out = append(out, e.brief())
+			continue
+		}
+		e.settle()
+		out = append(out, *e)
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package journal_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock/clock"
@@ -107,5 +109,32 @@ func TestJournal_EntryAfterTwinLocation(t *testing.T) {
 	j.Clear()
 	if _, ok := j.Entry(5); ok || j.LastID() != 5 {
 		t.Errorf("after Clear: Entry(5) %v, LastID %d", ok, j.LastID())
+	}
+}
+
+func TestJournal_BriefEntries(t *testing.T) {
+	t.Parallel()
+	j := journal.New(4, nil)
+	j.Record(journal.Entry{Method: "GET", Path: "/contacts/", Query: "locationId=L&access_token=" + secret, Status: 200,
+		RequestHeaders: map[string][]string{"Authorization": {"Bearer " + secret}}, ResponseBody: `{"contacts":[]}`})
+	j.Record(journal.Entry{Method: "POST", Path: "/contacts/", Status: 422,
+		RequestHeaders:  map[string][]string{"Authorization": {"Bearer " + secret}},
+		ResponseHeaders: map[string][]string{"Content-Type": {"application/json"}},
+		ResponseBody:    `{"statusCode":422,"message":["email must be an email"]}`})
+	got := j.Entries(journal.Filter{Brief: true})
+	if len(got) != 2 {
+		t.Fatalf("%d entries", len(got))
+	}
+	refused, ok := got[0], got[1]
+	if ok.RequestHeaders != nil || ok.ResponseBody != "" || strings.Contains(ok.Query, secret) || !strings.Contains(ok.Query, "locationId=L") {
+		t.Errorf("brief 200: %+v", ok)
+	}
+	// A 4xx keeps what says why, redacted as ever.
+	if !strings.Contains(refused.ResponseBody, "email must be an email") || strings.Contains(fmt.Sprint(refused.RequestHeaders), secret) {
+		t.Errorf("brief 422: %+v", refused)
+	}
+	// The entries themselves stay whole.
+	if e, _ := j.Entry(1); e.ResponseBody != `{"contacts":[]}` || strings.Contains(e.Query, secret) || len(e.RequestHeaders) != 1 {
+		t.Errorf("entry 1 after a brief read: %+v", e)
 	}
 }
