@@ -111,7 +111,7 @@ func poll(what, expr string) chromedp.Action[chromedp.Void] {
 // js runs a JavaScript statement in the page.
 func js(stmt string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](stmt + "; true")(ctx, t)
+		_, err := chromedp.Evaluate[bool](stmt+"; true")(ctx, t)
 		return err
 	})
 }
