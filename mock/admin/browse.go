@@ -82,19 +82,12 @@ func contactMatches(c *store.Contact, query string) bool {
 	if strings.Trim(query, "0123456789+-(). ") != "" {
 		return false
 	}
-	q := digits(query)
-	return len(q) >= 3 && strings.Contains(digits(c.Phone), q)
+	q := phonePunctuation.Replace(query)
+	return len(q) >= 3 && strings.Contains(phonePunctuation.Replace(c.Phone), q)
 }
 
-// digits returns the digits of s.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
-}
+// phonePunctuation drops what phone numbers are written with besides digits.
+var phonePunctuation = strings.NewReplacer("+", "", "-", "", "(", "", ")", "", ".", "", " ", "")
 
 func (a *API) browseContacts(r *pipeline.Request) (pipeline.Response, error) {
 	loc := r.Query.Get("locationId")
