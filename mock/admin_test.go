@@ -154,6 +154,12 @@ func TestAdmin_TokenAndLoopbackGuards(t *testing.T) {
 	e.want(t, e.do(t, "GET", "/__admin/health", "", nil), 401)
 	e.want(t, e.do(t, "GET", "/__admin/health", "wrong", nil), 401)
 	e.want(t, e.do(t, "GET", "/__admin/health", "adm-s3cret", nil), 200)
+	// The dashboard's files hold no data and load without the token; what
+	// they read asks for it.
+	e.want(t, e.do(t, "GET", "/__admin/ui", "", nil), 200)
+	e.want(t, e.do(t, "GET", "/__admin/ui/app.js", "", nil), 200)
+	e.want(t, e.do(t, "GET", "/__admin/requests/stream", "", nil), 401)
+	e.want(t, e.do(t, "GET", "/__admin/state/overview", "", nil), 401)
 
 	// A client that is not on loopback is refused unless allowed.
 	for _, remote := range []bool{false, true} {

@@ -56,6 +56,7 @@ type Server struct {
 	resetMu  sync.Mutex          // one reset at a time
 	webhooks *webhooks.Dispatcher
 	emitter  *emitter
+	admin    *admin.API
 
 	listeners []*listener
 	closeMu   sync.Mutex // guards closed
@@ -185,7 +186,8 @@ func NewServer(opts Options) (*Server, error) {
 			_, err := s.store.M360Account(id)
 			return err == nil
 		},
-		MaxImportBytes: opts.Admin.MaxImportBytes}
+		MaxImportBytes: opts.Admin.MaxImportBytes, Records: s.store}
+	s.admin = adminAPI
 	adm, err := pipeline.New(pipeline.Config{
 		Spec:        adminSpec,
 		Handlers:    adminAPI.Handlers(),
@@ -302,6 +304,9 @@ func (s *Server) Close() error {
 	s.closed = true
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if s.admin != nil {
+		s.admin.Close() // the request streams, which shutdown would wait for
+	}
 	var errs []error
 	for _, l := range s.listeners {
 		errs = append(errs, l.close(ctx))

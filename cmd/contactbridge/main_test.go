@@ -110,6 +110,26 @@ func TestMock_PrintedCurlWorks(t *testing.T) {
 	}
 }
 
+func TestMock_PrintsTheDashboard(t *testing.T) {
+	m := regexp.MustCompile(`dashboard +(http://\S+/__admin/ui)\n`).FindStringSubmatch(startMock(t, "--seed", "2"))
+	if m == nil {
+		t.Fatal("no dashboard line in the banner")
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("dashboard: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// With an admin token the banner says how to give it, never showing it.
+	banner := startMock(t, "--seed", "2", "--admin-token", "adm-t0ken-9")
+	if !strings.Contains(banner, "/__admin/ui#token=<admin token>") || strings.Contains(banner, "adm-t0ken-9") {
+		t.Errorf("banner with an admin token:\n%s", banner)
+	}
+}
+
 func TestMock_SeedMakesBannerReproducible(t *testing.T) {
 	token := regexp.MustCompile(`token +(pit-[0-9a-f-]+)`)
 	a := token.FindStringSubmatch(startMock(t, "--seed", "7"))

@@ -15,6 +15,7 @@ import (
 	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/admin/ui"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
@@ -231,6 +232,9 @@ func isLoopback(addr string) bool {
 	return host == "127.0.0.1" || host == "::1" || host == "localhost" || strings.HasPrefix(host, "127.")
 }
 
+// dashboardURL is where the HighLevel twin serves the dashboard.
+func dashboardURL(srv *mock.Server) string { return srv.HighLevel.URL() + ui.Path }
+
 func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
 	loc, app, url := srv.Defaults().HighLevel.Location, srv.Defaults().HighLevel.App, srv.HighLevel.URL()
 	cal := store.Calendar{ID: "none", Name: "the location has no calendar"} // a loaded state's may have none
@@ -240,6 +244,10 @@ func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
 	limitsLine := "off"
 	if opts.HighLevel.Limits.Enabled {
 		limitsLine = fmt.Sprintf("%d per %s and %d per day, per app and location", opts.HighLevel.Limits.Burst, opts.HighLevel.Limits.Interval, opts.HighLevel.Limits.Daily)
+	}
+	dashboard := dashboardURL(srv)
+	if opts.Admin.Token != "" {
+		dashboard += " (it asks for the admin token; or open " + dashboard + "#token=<admin token>)"
 	}
 	fmt.Fprintf(w, `HighLevel Contacts API v2 twin
   base URL   %[1]s
@@ -254,6 +262,7 @@ func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
   limits     %[11]s
   spec       %[1]s/openapi.yaml
   admin      %[1]s/__admin/health (spec: %[1]s/__admin/openapi.yaml)
+  dashboard  %[12]s
 
 Try it:
   curl -s -H 'Authorization: Bearer %[6]s' -H 'Version: 2021-07-28' '%[1]s/contacts/?locationId=%[2]s&limit=5'
@@ -263,7 +272,8 @@ OAuth (authorization code, auto-approved): open or curl -i
   '%[1]s/oauth/chooselocation?response_type=code&client_id=%[8]s&redirect_uri=%[10]s&scope=contacts.readonly%%20contacts.write'
   then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d code=<code>
 `, url, loc.ID, loc.Name, cal.ID, cal.Name, srv.Defaults().HighLevel.Token,
-		strings.Join(mock.SpecScopes(srv.HighLevel.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine)
+		strings.Join(mock.SpecScopes(srv.HighLevel.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine,
+		dashboard)
 
 	acct, key, m360URL := srv.Defaults().M360.Account, srv.Defaults().M360.Key, srv.M360.URL()
 	m360Limits := "off"

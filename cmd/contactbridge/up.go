@@ -93,6 +93,7 @@ func printUp(w io.Writer, srv *mock.Server, s *syncrun.Sync) error {
 	d := srv.Defaults()
 	_, err := fmt.Fprintf(w, `contactbridge up: the twins and the sync, on loopback (Ctrl-C stops all)
   HighLevel twin        %[1]s   (admin API: %[1]s/__admin/health)
+  dashboard             %[12]s
   Marketing 360 twin    %[2]s/v1
   sync receiver         %[3]s%[4]s and %[3]s%[10]s (both subscribed)
   sync metrics          %[3]s%[11]s
@@ -103,6 +104,6 @@ Then see its Marketing 360 contact (externalIds.ghl is the HighLevel id) and the
   curl -s -u '%[7]s:%[8]s' '%[2]s/v1/contacts?email=ada.up@example.com'
   curl -s -u '%[7]s:%[8]s' '%[2]s/v1/tasks?updatedSince=%[9]d'
 `, srv.HighLevel.URL(), srv.M360.URL(), s.URL(), receiver.PathHighLevel, d.HighLevel.Token, d.HighLevel.Location.ID,
-		d.M360.Key.ClientID, d.M360.Key.ClientSecret, time.Now().Unix(), receiver.PathM360, syncrun.PathMetrics)
+		d.M360.Key.ClientID, d.M360.Key.ClientSecret, time.Now().Unix(), receiver.PathM360, syncrun.PathMetrics, dashboardURL(srv))
 	return err
 }

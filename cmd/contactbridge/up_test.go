@@ -68,11 +68,15 @@ func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
 	}()
 	// The curl lines after the twins' banner, under "contactbridge up:".
 	var curls []string
+	var dashboard string
 	up := false
 	sc := bufio.NewScanner(pr)
 	for len(curls) < 3 && sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		up = up || strings.HasPrefix(line, "contactbridge up:")
+		if d, ok := strings.CutPrefix(line, "dashboard "); up && ok {
+			dashboard = strings.TrimSpace(d)
+		}
 		if up && strings.HasPrefix(line, "curl ") {
 			curls = append(curls, line)
 		}
@@ -80,6 +84,9 @@ func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
 	go io.Copy(io.Discard, pr) //nolint:errcheck // drain until the pipe closes
 	if len(curls) != 3 {
 		t.Fatalf("the banner has %d curl lines; want 3", len(curls))
+	}
+	if !strings.HasSuffix(dashboard, "/__admin/ui") {
+		t.Errorf("up prints the dashboard as %q", dashboard)
 	}
 	res, err := http.DefaultClient.Do(curlLine(t, curls[0]))
 	if err != nil {

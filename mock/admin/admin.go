@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/contactbridge/contactbridge/mock/admin/ui"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/faults"
@@ -68,6 +70,9 @@ type Journal interface {
 	Count(journal.Filter) int
 	Clear()
 	Len() int
+	Entry(id int64) (journal.Entry, bool)
+	LastID() int64
+	Subscribe() (<-chan struct{}, func(), error)
 }
 
 // WebhookSettings are what /__admin/webhooks/settings shows and changes:
@@ -142,6 +147,26 @@ type API struct {
 	// means DefaultMaxImportBytes. The APIs' own limit
 	// (pipeline.MaxBodyBytes) does not apply to it.
 	MaxImportBytes int64
+
+	// Records are the state the dashboard browses.
+	Records Records
+
+	doneOnce  sync.Once
+	closeOnce sync.Once
+	doneCh    chan struct{} // closed by Close
+}
+
+// done is closed by Close.
+func (a *API) done() <-chan struct{} {
+	a.doneOnce.Do(func() { a.doneCh = make(chan struct{}) })
+	return a.doneCh
+}
+
+// Close ends the request streams (GET /__admin/requests/stream), which an
+// http.Server's Shutdown would otherwise wait for.
+func (a *API) Close() {
+	a.done()
+	a.closeOnce.Do(func() { close(a.doneCh) })
 }
 
 // DefaultMaxImportBytes is the default limit of a state import: 1 GiB.
@@ -196,6 +221,17 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"admin-redeliver":                     a.redeliver,
 		"admin-redeliver-matching":            a.redeliverMatching,
 		"admin-uninstall-app":                 a.uninstallApp,
+
+		"admin-stream-requests":      a.streamRequests,
+		"admin-get-request":          a.getRequest,
+		"admin-limits-chart":         a.limitsChart,
+		"admin-state-overview":       a.stateOverview,
+		"admin-browse-contacts":      a.browseContacts,
+		"admin-browse-contact":       a.browseContact,
+		"admin-browse-m360-contacts": a.browseM360Contacts,
+		"admin-browse-m360-contact":  a.browseM360Contact,
+		"admin-ui":                   ui.Page,
+		"admin-ui-asset":             ui.Asset,
 	}
 }
 

@@ -26,6 +26,7 @@ var (
 	_ admin.Webhooks     = (*FakeWebhooks)(nil)
 	_ admin.KeyRing      = (*FakeKeyRing)(nil)
 	_ admin.LeakyLimiter = (*FakeLeakyLimiter)(nil)
+	_ admin.Records      = (*store.Store)(nil)
 )
 
 type FakeStore struct {
@@ -93,11 +94,18 @@ func (f *FakeFaults) Delete(id string) error                 { return f.DeleteFn
 func (f *FakeFaults) Clear()                                 { f.ClearFn() }
 
 type FakeJournal struct {
-	EntriesFn func(journal.Filter) []journal.Entry
-	CountFn   func(journal.Filter) int
-	ClearFn   func()
-	LenFn     func() int
+	EntriesFn   func(journal.Filter) []journal.Entry
+	CountFn     func(journal.Filter) int
+	ClearFn     func()
+	LenFn       func() int
+	EntryFn     func(id int64) (journal.Entry, bool)
+	LastIDFn    func() int64
+	SubscribeFn func() (<-chan struct{}, func(), error)
 }
+
+func (f *FakeJournal) Entry(id int64) (journal.Entry, bool)        { return f.EntryFn(id) }
+func (f *FakeJournal) LastID() int64                               { return f.LastIDFn() }
+func (f *FakeJournal) Subscribe() (<-chan struct{}, func(), error) { return f.SubscribeFn() }
 
 func (f *FakeJournal) Entries(fl journal.Filter) []journal.Entry { return f.EntriesFn(fl) }
 func (f *FakeJournal) Count(fl journal.Filter) int               { return f.CountFn(fl) }

@@ -4,6 +4,7 @@
 package journal
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,17 @@ func (e *Entry) settle() {
 	e.Truncated = e.Truncated || cut
 }
 
+// brief returns e without its headers and bodies, its query redacted.
+func (e *Entry) brief() Entry {
+	b := *e
+	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody = nil, nil, "", ""
+	if b.pending {
+		b.Query = redactURLPasswords(redactForm(b.Query))
+		b.pending = false
+	}
+	return b
+}
+
 // Filter selects entries. Its zero value selects them all.
 type Filter struct {
 	Method    string // case-insensitive; "": any
@@ -69,6 +81,32 @@ type Filter struct {
 	Status int       // exact; 0: any
 	Since  time.Time // entries at or after; zero: any
 	Limit  int       // newest first, at most Limit (0 or less: all)
+	// After keeps the entries with a greater id (0: any).
+	After int64
+	// Twin is TwinHighLevel or TwinM360 ("": any), told by the path:
+	// every Marketing 360 path is under /v1.
+	Twin string
+	// Location is the principal's location, exact ("": any).
+	Location string
+	// Brief leaves the headers and bodies out of the entries, but for those
+	// of 4xx answers (whose bodies say what refused them): it spares the
+	// redaction of the rest, for readers that show the entries as a list.
+	Brief bool
+}
+
+// The twins an entry can belong to (Filter.Twin, TwinOf).
+const (
+	TwinHighLevel = "highlevel"
+	TwinM360      = "m360"
+)
+
+// TwinOf tells which twin served path: Marketing 360 serves everything under
+// /v1, HighLevel nothing.
+func TwinOf(path string) string {
+	if path == "/v1" || strings.HasPrefix(path, "/v1/") {
+		return TwinM360
+	}
+	return TwinHighLevel
 }
 
 func (f *Filter) match(e *Entry) bool {
@@ -93,7 +131,10 @@ func (f *Filter) match(e *Entry) bool {
 	if !f.Since.IsZero() && e.Time.Before(f.Since) {
 		return false
 	}
-	return true
+	if f.Location != "" && f.Location != e.Location {
+		return false
+	}
+	return f.Twin == "" || f.Twin == TwinOf(e.Path)
 }
 
 // Journal is a bounded ring buffer of entries, safe for concurrent use.
@@ -108,6 +149,50 @@ type Journal struct {
 	start int        // index of the oldest entry
 	n     int        // entries held
 	next  int64      // last id assigned
+	subs  []chan struct{}
+}
+
+// MaxSubscribers is how many subscriptions (Subscribe) a journal holds at once.
+const MaxSubscribers = 16
+
+// ErrTooManySubscribers is returned by Subscribe when MaxSubscribers are held.
+var ErrTooManySubscribers = errors.New("journal: too many subscribers")
+
+// Subscribe returns a channel that is signalled after entries are added (one
+// signal stands for any number of entries since the last one was taken: read
+// them with Filter.After), and a function that ends the subscription. The
+// signal never blocks the request that adds the entry.
+func (j *Journal) Subscribe() (<-chan struct{}, func(), error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.subs) >= MaxSubscribers {
+		return nil, nil, ErrTooManySubscribers
+	}
+	c := make(chan struct{}, 1)
+	j.subs = append(j.subs, c)
+	var once sync.Once
+	return c, func() {
+		once.Do(func() {
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			for i, s := range j.subs {
+				if s == c {
+					j.subs = append(j.subs[:i], j.subs[i+1:]...)
+					break
+				}
+			}
+		})
+	}, nil
+}
+
+// signal tells every subscriber that an entry was added. j.mu must be held.
+func (j *Journal) signal() {
+	for _, c := range j.subs {
+		select {
+		case c <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}
 }
 
 // New returns a journal that keeps the newest size entries and tells the
@@ -157,6 +242,7 @@ func (j *Journal) add(e Entry) {
 	}
 	j.next++
 	e.ID = j.next
+	defer j.signal()
 	if j.n < size {
 		j.ring[(j.start+j.n)%size] = e
 		j.n++
@@ -164,6 +250,28 @@ func (j *Journal) add(e Entry) {
 	}
 	j.ring[j.start] = e
 	j.start = (j.start + 1) % size
+}
+
+// LastID returns the id of the newest entry ever added (0: none yet), held
+// or not.
+func (j *Journal) LastID() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.next
+}
+
+// Entry returns the entry with id, if the journal still holds it.
+func (j *Journal) Entry(id int64) (Entry, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	// The ids held are consecutive, the newest being j.next.
+	i := j.next - id
+	if id <= 0 || i < 0 || i >= int64(j.n) {
+		return Entry{}, false
+	}
+	e := j.at(int(i))
+	e.settle()
+	return *e, true
 }
 
 // at returns the i-th newest entry (0 is the newest). j.mu must be held.
@@ -180,10 +288,19 @@ func (j *Journal) Entries(f Filter) []Entry {
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
 		}
-		if e := j.at(i); f.match(e) {
-			e.settle()
-			out = append(out, *e)
+		e := j.at(i)
+		if e.ID <= f.After {
+			break // newest first: the rest are older
 		}
+		if !f.match(e) {
+			continue
+		}
+		if f.Brief && (e.Status < 400 || e.Status >= 500) {
+			out = append(out, e.brief())
+			continue
+		}
+		e.settle()
+		out = append(out, *e)
 	}
 	return out
 }
@@ -197,7 +314,11 @@ func (j *Journal) Count(f Filter) int {
 		if f.Limit > 0 && count == f.Limit {
 			break
 		}
-		if f.match(j.at(i)) {
+		e := j.at(i)
+		if e.ID <= f.After {
+			break
+		}
+		if f.match(e) {
 			count++
 		}
 	}

@@ -109,6 +109,15 @@ type Raw struct {
 	Data        []byte
 }
 
+// Stream is a body its handler writes as it comes (server-sent events): the
+// pipeline writes the status and headers with ContentType, then calls Serve
+// once, which returns when the stream ends. Strict mode checks the status and
+// headers only.
+type Stream struct {
+	ContentType string
+	Serve       func(w http.ResponseWriter)
+}
+
 // JSON is a response with a status and a body.
 func JSON(status int, body any) Response { return Response{Status: status, Body: body} }
 
@@ -426,6 +435,20 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 	case RawJSON:
 		buf = b
 		h.Set("Content-Type", JSONContentType)
+	case Stream:
+		h.Set("Content-Type", b.ContentType)
+		if x.p.cfg.Strict && x.Route != nil {
+			if verr := x.validateResponse(r, status, h, nil); verr != nil {
+				x.p.log.ErrorContext(r.Context(), "response does not match the spec",
+					logkey.Operation, x.Route.Operation.ID, logkey.Status, status, logkey.Err, verr)
+				x.Fail(w, r, fmt.Errorf("strict mode: stream does not match the spec: %w", verr))
+				return
+			}
+		}
+		x.Status = status
+		w.WriteHeader(status)
+		b.Serve(w)
+		return
 	default:
 		var err error
 		if buf, err = json.Marshal(body); err != nil {
