@@ -28,6 +28,8 @@ var wantOperations = []string{
 	"POST /contacts/search",
 	"GET /contacts/search/duplicate",
 	"GET /contacts/business/{businessId}",
+	"POST /contacts/bulk/tags/update/{type}",
+	"POST /contacts/bulk/business",
 	"GET /contacts/{contactId}/tasks",
 	"POST /contacts/{contactId}/tasks",
 	"GET /contacts/{contactId}/tasks/{taskId}",
@@ -55,6 +57,10 @@ var wantOperations = []string{
 	"GET /calendars/events/appointments/{eventId}",
 	"GET /calendars/events",
 	"DELETE /calendars/events/{eventId}",
+	"GET /calendars/appointments/{appointmentId}/notes",
+	"POST /calendars/appointments/{appointmentId}/notes",
+	"PUT /calendars/appointments/{appointmentId}/notes/{noteId}",
+	"DELETE /calendars/appointments/{appointmentId}/notes/{noteId}",
 	// The OAuth server of the next issue.
 	"GET /oauth/chooselocation", "GET /v2/oauth/chooselocation", "POST /oauth/token",
 }
@@ -485,9 +491,9 @@ func Example() {
 		fmt.Println(op.Method, op.Path, op.ID, op.Scopes)
 	}
 	// Output:
+	// GET /calendars/appointments/{appointmentId}/notes get-appointment-notes [calendars/events.readonly]
+	// POST /calendars/appointments/{appointmentId}/notes create-appointment-note [calendars/events.write]
+	// DELETE /calendars/appointments/{appointmentId}/notes/{noteId} delete-appointment-note [calendars/events.write]
+	// PUT /calendars/appointments/{appointmentId}/notes/{noteId} update-appointment-note [calendars/events.write]
 	// GET /calendars/events get-calendar-events [calendars/events.readonly]
-	// POST /calendars/events/appointments create-appointment [calendars/events.write]
-	// GET /calendars/events/appointments/{eventId} get-appointment [calendars/events.readonly]
-	// PUT /calendars/events/appointments/{eventId} edit-appointment [calendars/events.write]
-	// DELETE /calendars/events/{eventId} delete-event [calendars/events.write]
 }

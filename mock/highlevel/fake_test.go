@@ -34,6 +34,11 @@ type FakeStore struct {
 	DeleteAppointmentFn func(id string) error
 
 	LocationAppointmentsFn func(location string, keep func(store.Appointment) bool) []store.Appointment
+
+	CreateAppointmentNoteFn func(appointment string, n store.AppointmentNote) (store.AppointmentNote, error)
+	AppointmentNotesFn      func(appointment string) ([]store.AppointmentNote, error)
+	UpdateAppointmentNoteFn func(appointment, id string, fn func(*store.AppointmentNote) error) (store.AppointmentNote, error)
+	DeleteAppointmentNoteFn func(appointment, id string) error
 }
 
 var _ Store = (*FakeStore)(nil)
@@ -91,4 +96,16 @@ func (f *FakeStore) UpdateAppointment(id string, fn func(*store.Appointment) err
 func (f *FakeStore) DeleteAppointment(id string) error { return f.DeleteAppointmentFn(id) }
 func (f *FakeStore) LocationAppointments(location string, keep func(store.Appointment) bool) []store.Appointment {
 	return f.LocationAppointmentsFn(location, keep)
+}
+func (f *FakeStore) CreateAppointmentNote(appointment string, n store.AppointmentNote) (store.AppointmentNote, error) {
+	return f.CreateAppointmentNoteFn(appointment, n)
+}
+func (f *FakeStore) AppointmentNotes(appointment string) ([]store.AppointmentNote, error) {
+	return f.AppointmentNotesFn(appointment)
+}
+func (f *FakeStore) UpdateAppointmentNote(appointment, id string, fn func(*store.AppointmentNote) error) (store.AppointmentNote, error) {
+	return f.UpdateAppointmentNoteFn(appointment, id, fn)
+}
+func (f *FakeStore) DeleteAppointmentNote(appointment, id string) error {
+	return f.DeleteAppointmentNoteFn(appointment, id)
 }

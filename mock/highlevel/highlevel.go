@@ -45,6 +45,11 @@ type Store interface {
 	UpdateAppointment(id string, fn func(*store.Appointment) error) (store.Appointment, error)
 	DeleteAppointment(id string) error
 	LocationAppointments(location string, keep func(store.Appointment) bool) []store.Appointment
+
+	CreateAppointmentNote(appointment string, n store.AppointmentNote) (store.AppointmentNote, error)
+	AppointmentNotes(appointment string) ([]store.AppointmentNote, error)
+	UpdateAppointmentNote(appointment, id string, fn func(*store.AppointmentNote) error) (store.AppointmentNote, error)
+	DeleteAppointmentNote(appointment, id string) error
 }
 
 // API serves the HighLevel Contacts API.
@@ -69,6 +74,10 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 	notes := &records[store.Note, noteInput, *noteInput, noteView]{api: a, one: "note", many: "notes", idParam: "id",
 		newestFirst: true, view: viewNote, listFn: a.Store.Notes, createFn: a.Store.CreateNote, getFn: a.Store.Note,
 		updateFn: a.Store.UpdateNote, removeFn: a.Store.DeleteNote}
+	appointmentNotes := &records[store.AppointmentNote, appointmentNoteInput, *appointmentNoteInput, appointmentNoteView]{
+		api: a, one: "note", many: "notes", idParam: "noteId", newestFirst: true, view: viewAppointmentNote,
+		owner: a.noteAppointment, removed: map[string]bool{"success": true}, listFn: a.Store.AppointmentNotes,
+		createFn: a.Store.CreateAppointmentNote, updateFn: a.Store.UpdateAppointmentNote, removeFn: a.Store.DeleteAppointmentNote}
 	return map[string]pipeline.HandlerFunc{
 		"get-contacts":                       a.listContacts,
 		"create-contact":                     a.createContact,
@@ -106,6 +115,12 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"get-appointment":                    a.getAppointment,
 		"get-calendar-events":                a.calendarEvents,
 		"delete-event":                       a.deleteEvent,
+		"get-appointment-notes":              appointmentNotes.page,
+		"create-appointment-note":            appointmentNotes.create,
+		"update-appointment-note":            appointmentNotes.update,
+		"delete-appointment-note":            appointmentNotes.remove,
+		"create-association":                 a.bulkTags,
+		"add-remove-contact-from-business":   a.bulkBusiness,
 		"choose-location":                    a.chooseLocation,
 		"choose-location-v2":                 a.chooseLocation,
 		"get-access-token":                   a.token,

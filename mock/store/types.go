@@ -133,6 +133,18 @@ type Appointment struct {
 	DateUpdated time.Time `json:"dateUpdated"`
 }
 
+// AppointmentNote is a note on an appointment (the calendars service's
+// notes, apart from the contact's own).
+type AppointmentNote struct {
+	ID            string `json:"id"`
+	AppointmentID string `json:"appointmentId"`
+	// ContactID is the appointment's contact.
+	ContactID string    `json:"contactId"`
+	Body      string    `json:"body"`
+	UserID    string    `json:"userId,omitempty"`
+	DateAdded time.Time `json:"dateAdded"`
+}
+
 // State is the whole content of a store, as exported and imported.
 type State struct {
 	Locations    []Location    `json:"locations"`
@@ -140,6 +152,8 @@ type State struct {
 	Tasks        []Task        `json:"tasks"`
 	Notes        []Note        `json:"notes"`
 	Appointments []Appointment `json:"appointments"`
+	// AppointmentNotes are the appointments' notes.
+	AppointmentNotes []AppointmentNote `json:"appointmentNotes,omitempty"`
 	// Webhooks are the HighLevel apps' webhook subscriptions (webhooks.go).
 	Webhooks []Webhook `json:"webhooks,omitempty"`
 

@@ -194,6 +194,24 @@ func (e AppointmentSchemaResponseAppointmentStatus) Valid() bool {
 	}
 }
 
+// Defines values for BulkTagsResultType.
+const (
+	BulkTagsError   BulkTagsResultType = "error"
+	BulkTagsSuccess BulkTagsResultType = "success"
+)
+
+// Valid indicates whether the value is a known member of the BulkTagsResultType enum.
+func (e BulkTagsResultType) Valid() bool {
+	switch e {
+	case BulkTagsError:
+		return true
+	case BulkTagsSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CalendarEventDTOAppointmentStatus.
 const (
 	CalendarEventDTOAppointmentStatusActive    CalendarEventDTOAppointmentStatus = "active"
@@ -617,6 +635,78 @@ func (e Version) Valid() bool {
 	}
 }
 
+// Defines values for GetAppointmentNotesParamsVersion.
+const (
+	GetAppointmentNotesParamsVersionN20210415 GetAppointmentNotesParamsVersion = "2021-04-15"
+	GetAppointmentNotesParamsVersionN20230221 GetAppointmentNotesParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the GetAppointmentNotesParamsVersion enum.
+func (e GetAppointmentNotesParamsVersion) Valid() bool {
+	switch e {
+	case GetAppointmentNotesParamsVersionN20210415:
+		return true
+	case GetAppointmentNotesParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAppointmentNoteParamsVersion.
+const (
+	CreateAppointmentNoteParamsVersionN20210415 CreateAppointmentNoteParamsVersion = "2021-04-15"
+	CreateAppointmentNoteParamsVersionN20230221 CreateAppointmentNoteParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the CreateAppointmentNoteParamsVersion enum.
+func (e CreateAppointmentNoteParamsVersion) Valid() bool {
+	switch e {
+	case CreateAppointmentNoteParamsVersionN20210415:
+		return true
+	case CreateAppointmentNoteParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteAppointmentNoteParamsVersion.
+const (
+	DeleteAppointmentNoteParamsVersionN20210415 DeleteAppointmentNoteParamsVersion = "2021-04-15"
+	DeleteAppointmentNoteParamsVersionN20230221 DeleteAppointmentNoteParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the DeleteAppointmentNoteParamsVersion enum.
+func (e DeleteAppointmentNoteParamsVersion) Valid() bool {
+	switch e {
+	case DeleteAppointmentNoteParamsVersionN20210415:
+		return true
+	case DeleteAppointmentNoteParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAppointmentNoteParamsVersion.
+const (
+	UpdateAppointmentNoteParamsVersionN20210415 UpdateAppointmentNoteParamsVersion = "2021-04-15"
+	UpdateAppointmentNoteParamsVersionN20230221 UpdateAppointmentNoteParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAppointmentNoteParamsVersion enum.
+func (e UpdateAppointmentNoteParamsVersion) Valid() bool {
+	switch e {
+	case UpdateAppointmentNoteParamsVersionN20210415:
+		return true
+	case UpdateAppointmentNoteParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetCalendarEventsParamsVersion.
 const (
 	GetCalendarEventsParamsVersionN20210415 GetCalendarEventsParamsVersion = "2021-04-15"
@@ -737,6 +827,42 @@ func (e CreateContactParamsVersion) Valid() bool {
 	case CreateContactParamsVersionN20210728:
 		return true
 	case CreateContactParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddRemoveContactFromBusinessParamsVersion.
+const (
+	AddRemoveContactFromBusinessParamsVersionN20210728 AddRemoveContactFromBusinessParamsVersion = "2021-07-28"
+	AddRemoveContactFromBusinessParamsVersionN20230221 AddRemoveContactFromBusinessParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the AddRemoveContactFromBusinessParamsVersion enum.
+func (e AddRemoveContactFromBusinessParamsVersion) Valid() bool {
+	switch e {
+	case AddRemoveContactFromBusinessParamsVersionN20210728:
+		return true
+	case AddRemoveContactFromBusinessParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssociationParamsVersion.
+const (
+	CreateAssociationParamsVersionN20210728 CreateAssociationParamsVersion = "2021-07-28"
+	CreateAssociationParamsVersionN20230221 CreateAssociationParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssociationParamsVersion enum.
+func (e CreateAssociationParamsVersion) Valid() bool {
+	switch e {
+	case CreateAssociationParamsVersionN20210728:
+		return true
+	case CreateAssociationParamsVersionN20230221:
 		return true
 	default:
 		return false
@@ -1405,6 +1531,32 @@ type AppointmentFieldsAppointmentStatus string
 // AppointmentFieldsMeetingLocationType defines model for AppointmentFields.MeetingLocationType.
 type AppointmentFieldsMeetingLocationType string
 
+// AppointmentNote defines model for AppointmentNote.
+type AppointmentNote struct {
+	Body string `json:"body"`
+
+	// ContactId The appointment's contact.
+	ContactId string `json:"contactId"`
+
+	// DateAdded Example: 2021-07-08T12:02:11.285Z
+	DateAdded string `json:"dateAdded"`
+
+	// Id Example: HGPcayliwcdoUFzvbTok
+	Id     string  `json:"id"`
+	UserId *string `json:"userId,omitempty"`
+}
+
+// AppointmentNoteEnvelope defines model for AppointmentNoteEnvelope.
+type AppointmentNoteEnvelope struct {
+	Note AppointmentNote `json:"note"`
+}
+
+// AppointmentNotesDTO defines model for AppointmentNotesDTO.
+type AppointmentNotesDTO struct {
+	Body   string  `json:"body"`
+	UserId *string `json:"userId,omitempty"`
+}
+
 // AppointmentSchemaResponse defines model for AppointmentSchemaResponse.
 type AppointmentSchemaResponse struct {
 	Address           *string                                     `json:"address,omitempty"`
@@ -1508,6 +1660,21 @@ type BadRequestDTO struct {
 	// StatusCode Example: 400
 	StatusCode float64 `json:"statusCode"`
 }
+
+// BulkTagsResult defines model for BulkTagsResult.
+type BulkTagsResult struct {
+	ContactId string `json:"contactId"`
+
+	// Message Example: Tags updated
+	Message     string             `json:"message"`
+	OldTags     *[]string          `json:"oldTags,omitempty"`
+	TagsAdded   *[]string          `json:"tagsAdded,omitempty"`
+	TagsRemoved *[]string          `json:"tagsRemoved,omitempty"`
+	Type        BulkTagsResultType `json:"type"`
+}
+
+// BulkTagsResultType defines model for BulkTagsResult.Type.
+type BulkTagsResultType string
 
 // CalendarEventDTO An appointment as the calendars service reads it back.
 type CalendarEventDTO struct {
@@ -1710,6 +1877,22 @@ type ContactWritable struct {
 	Tags               *[]string           `json:"tags,omitempty"`
 	Timezone           *string             `json:"timezone,omitempty"`
 	Website            *string             `json:"website,omitempty"`
+}
+
+// ContactsBulkUpateResponse The vendor's name, typo included.
+type ContactsBulkUpateResponse struct {
+	Ids     []string `json:"ids"`
+	Success bool     `json:"success"`
+}
+
+// ContactsBusinessUpdate defines model for ContactsBusinessUpdate.
+type ContactsBusinessUpdate struct {
+	// BusinessId Example: 63b7ec34ea409a9a8bd2a4ff
+	BusinessId *string `json:"businessId"`
+
+	// Ids **[twin]** 1 to 100 contact ids.
+	Ids        []string `json:"ids"`
+	LocationId string   `json:"locationId"`
 }
 
 // ContactsListResponse defines model for ContactsListResponse.
@@ -2321,6 +2504,30 @@ type UpdateNoteDTO struct {
 	UserId *string `json:"userId,omitempty"`
 }
 
+// UpdateTagsDTO defines model for UpdateTagsDTO.
+type UpdateTagsDTO struct {
+	// Contacts The ids of the contacts to change. **[twin]** 1 to 100.
+	Contacts []string `json:"contacts"`
+
+	// LocationId The location the contacts are in.
+	LocationId string `json:"locationId"`
+
+	// RemoveAllTags Remove every tag of the contacts; with the `remove` type only.
+	RemoveAllTags *bool `json:"removeAllTags,omitempty"`
+
+	// Tags The tags to add or remove.
+	Tags []string `json:"tags"`
+}
+
+// UpdateTagsResponseDTO defines model for UpdateTagsResponseDTO.
+type UpdateTagsResponseDTO struct {
+	ErrorCount float64          `json:"errorCount"`
+	Responses  []BulkTagsResult `json:"responses"`
+
+	// Succeded Spelled as the live API spells it. **[twin]** True when no contact failed.
+	Succeded bool `json:"succeded"`
+}
+
 // UpdateTaskBody defines model for UpdateTaskBody.
 type UpdateTaskBody struct {
 	AssignedTo *string    `json:"assignedTo,omitempty"`
@@ -2376,6 +2583,9 @@ type UpsertContactDto struct {
 	Timezone   *string   `json:"timezone,omitempty"`
 	Website    *string   `json:"website,omitempty"`
 }
+
+// AppointmentId Example: ocQHyuzHvysMo5N5VsXc
+type AppointmentId = string
 
 // CalendarsVersion defines model for CalendarsVersion.
 type CalendarsVersion string
@@ -2469,6 +2679,48 @@ type Unauthorized = UnauthorizedDTO
 // Unprocessable defines model for Unprocessable.
 type Unprocessable = UnprocessableDTO
 
+// GetAppointmentNotesParams defines parameters for GetAppointmentNotes.
+type GetAppointmentNotesParams struct {
+	// Limit How many notes to answer.
+	Limit float64 `form:"limit" json:"limit"`
+
+	// Offset How many notes to skip.
+	Offset float64 `form:"offset" json:"offset"`
+
+	// Version API version of the calendars service.
+	Version GetAppointmentNotesParamsVersion `json:"Version"`
+}
+
+// GetAppointmentNotesParamsVersion defines parameters for GetAppointmentNotes.
+type GetAppointmentNotesParamsVersion string
+
+// CreateAppointmentNoteParams defines parameters for CreateAppointmentNote.
+type CreateAppointmentNoteParams struct {
+	// Version API version of the calendars service.
+	Version CreateAppointmentNoteParamsVersion `json:"Version"`
+}
+
+// CreateAppointmentNoteParamsVersion defines parameters for CreateAppointmentNote.
+type CreateAppointmentNoteParamsVersion string
+
+// DeleteAppointmentNoteParams defines parameters for DeleteAppointmentNote.
+type DeleteAppointmentNoteParams struct {
+	// Version API version of the calendars service.
+	Version DeleteAppointmentNoteParamsVersion `json:"Version"`
+}
+
+// DeleteAppointmentNoteParamsVersion defines parameters for DeleteAppointmentNote.
+type DeleteAppointmentNoteParamsVersion string
+
+// UpdateAppointmentNoteParams defines parameters for UpdateAppointmentNote.
+type UpdateAppointmentNoteParams struct {
+	// Version API version of the calendars service.
+	Version UpdateAppointmentNoteParamsVersion `json:"Version"`
+}
+
+// UpdateAppointmentNoteParamsVersion defines parameters for UpdateAppointmentNote.
+type UpdateAppointmentNoteParamsVersion string
+
 // GetCalendarEventsParams defines parameters for GetCalendarEvents.
 type GetCalendarEventsParams struct {
 	LocationId string  `form:"locationId" json:"locationId"`
@@ -2555,6 +2807,24 @@ type CreateContactParams struct {
 
 // CreateContactParamsVersion defines parameters for CreateContact.
 type CreateContactParamsVersion string
+
+// AddRemoveContactFromBusinessParams defines parameters for AddRemoveContactFromBusiness.
+type AddRemoveContactFromBusinessParams struct {
+	// Version API version.
+	Version AddRemoveContactFromBusinessParamsVersion `json:"Version"`
+}
+
+// AddRemoveContactFromBusinessParamsVersion defines parameters for AddRemoveContactFromBusiness.
+type AddRemoveContactFromBusinessParamsVersion string
+
+// CreateAssociationParams defines parameters for CreateAssociation.
+type CreateAssociationParams struct {
+	// Version API version.
+	Version CreateAssociationParamsVersion `json:"Version"`
+}
+
+// CreateAssociationParamsVersion defines parameters for CreateAssociation.
+type CreateAssociationParamsVersion string
 
 // GetContactsByBusinessIdParams defines parameters for GetContactsByBusinessId.
 type GetContactsByBusinessIdParams struct {
@@ -2877,6 +3147,12 @@ type ChooseLocationV2ParamsResponseType string
 // ChooseLocationV2ParamsLoginWindowOpenMode defines parameters for ChooseLocationV2.
 type ChooseLocationV2ParamsLoginWindowOpenMode string
 
+// CreateAppointmentNoteJSONRequestBody defines body for CreateAppointmentNote for application/json ContentType.
+type CreateAppointmentNoteJSONRequestBody = AppointmentNotesDTO
+
+// UpdateAppointmentNoteJSONRequestBody defines body for UpdateAppointmentNote for application/json ContentType.
+type UpdateAppointmentNoteJSONRequestBody = AppointmentNotesDTO
+
 // CreateAppointmentJSONRequestBody defines body for CreateAppointment for application/json ContentType.
 type CreateAppointmentJSONRequestBody = AppointmentCreateSchema
 
@@ -2888,6 +3164,12 @@ type DeleteEventJSONRequestBody = DeleteEventJSONBody
 
 // CreateContactJSONRequestBody defines body for CreateContact for application/json ContentType.
 type CreateContactJSONRequestBody = CreateContactDto
+
+// AddRemoveContactFromBusinessJSONRequestBody defines body for AddRemoveContactFromBusiness for application/json ContentType.
+type AddRemoveContactFromBusinessJSONRequestBody = ContactsBusinessUpdate
+
+// CreateAssociationJSONRequestBody defines body for CreateAssociation for application/json ContentType.
+type CreateAssociationJSONRequestBody = UpdateTagsDTO
 
 // SearchContactsAdvancedJSONRequestBody defines body for SearchContactsAdvanced for application/json ContentType.
 type SearchContactsAdvancedJSONRequestBody = SearchBodyV2DTO
@@ -3154,6 +3436,66 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetAppointmentNotes Get Appointment Notes
+	//
+	// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+	// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+	// a `limit` below 1 is 422.
+	//
+	// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+	GetAppointmentNotes(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAppointmentNoteWithBody Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAppointmentNote Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNote(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAppointmentNote Delete Appointment Note
+	//
+	// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+	// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+	// the update.
+	//
+	// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+	DeleteAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAppointmentNoteWithBody Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAppointmentNote Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCalendarEvents Get Calendar Events
 	//
 	// A location's appointments that start between `startTime` and `endTime` (ms epoch, both
@@ -3269,6 +3611,68 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /contacts/ (the `CreateContact` operationId).
 	CreateContact(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddRemoveContactFromBusinessWithBody Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusinessWithBody(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddRemoveContactFromBusiness Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusiness(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAssociationWithBody Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociationWithBody(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAssociation Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociation(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetContactsByBusinessId Get Contacts By BusinessId
 	//
@@ -3720,6 +4124,126 @@ type ClientInterface interface {
 	ChooseLocationV2(ctx context.Context, params *ChooseLocationV2Params, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// GetAppointmentNotes Get Appointment Notes
+//
+// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+// a `limit` below 1 is 422.
+//
+// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+func (c *Client) GetAppointmentNotes(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAppointmentNotesRequest(c.Server, appointmentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAppointmentNoteWithBody Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *Client) CreateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAppointmentNoteRequestWithBody(c.Server, appointmentId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAppointmentNote Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *Client) CreateAppointmentNote(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAppointmentNoteRequest(c.Server, appointmentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAppointmentNote Delete Appointment Note
+//
+// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+// the update.
+//
+// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+func (c *Client) DeleteAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAppointmentNoteRequest(c.Server, appointmentId, noteId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAppointmentNoteWithBody Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *Client) UpdateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAppointmentNoteRequestWithBody(c.Server, appointmentId, noteId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAppointmentNote Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *Client) UpdateAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAppointmentNoteRequest(c.Server, appointmentId, noteId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetCalendarEvents Get Calendar Events
 //
 // A location's appointments that start between `startTime` and `endTime` (ms epoch, both
@@ -3935,6 +4459,108 @@ func (c *Client) CreateContactWithBody(ctx context.Context, params *CreateContac
 // Corresponds with POST /contacts/ (the `CreateContact` operationId).
 func (c *Client) CreateContact(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateContactRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddRemoveContactFromBusinessWithBody Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *Client) AddRemoveContactFromBusinessWithBody(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddRemoveContactFromBusinessRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddRemoveContactFromBusiness Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *Client) AddRemoveContactFromBusiness(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddRemoveContactFromBusinessRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAssociationWithBody Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *Client) CreateAssociationWithBody(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAssociationRequestWithBody(c.Server, pType, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAssociation Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *Client) CreateAssociation(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAssociationRequest(c.Server, pType, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4884,6 +5510,265 @@ func (c *Client) ChooseLocationV2(ctx context.Context, params *ChooseLocationV2P
 	return c.Client.Do(req)
 }
 
+// NewGetAppointmentNotesRequest constructs an http.Request for the GetAppointmentNotes method
+func NewGetAppointmentNotesRequest(server string, appointmentId AppointmentId, params *GetAppointmentNotesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreateAppointmentNoteRequest calls the generic CreateAppointmentNote builder with application/json body
+func NewCreateAppointmentNoteRequest(server string, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAppointmentNoteRequestWithBody(server, appointmentId, params, "application/json", bodyReader)
+}
+
+// NewCreateAppointmentNoteRequestWithBody constructs an http.Request for the CreateAppointmentNote method, with any body, and a specified content type
+func NewCreateAppointmentNoteRequestWithBody(server string, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteAppointmentNoteRequest constructs an http.Request for the DeleteAppointmentNote method
+func NewDeleteAppointmentNoteRequest(server string, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "noteId", noteId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateAppointmentNoteRequest calls the generic UpdateAppointmentNote builder with application/json body
+func NewUpdateAppointmentNoteRequest(server string, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAppointmentNoteRequestWithBody(server, appointmentId, noteId, params, "application/json", bodyReader)
+}
+
+// NewUpdateAppointmentNoteRequestWithBody constructs an http.Request for the UpdateAppointmentNote method, with any body, and a specified content type
+func NewUpdateAppointmentNoteRequestWithBody(server string, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "noteId", noteId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewGetCalendarEventsRequest constructs an http.Request for the GetCalendarEvents method
 func NewGetCalendarEventsRequest(server string, params *GetCalendarEventsParams) (*http.Request, error) {
 	var err error
@@ -5351,6 +6236,119 @@ func NewCreateContactRequestWithBody(server string, params *CreateContactParams,
 	}
 
 	operationPath := fmt.Sprintf("/contacts/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewAddRemoveContactFromBusinessRequest calls the generic AddRemoveContactFromBusiness builder with application/json body
+func NewAddRemoveContactFromBusinessRequest(server string, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddRemoveContactFromBusinessRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAddRemoveContactFromBusinessRequestWithBody constructs an http.Request for the AddRemoveContactFromBusiness method, with any body, and a specified content type
+func NewAddRemoveContactFromBusinessRequestWithBody(server string, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/bulk/business")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreateAssociationRequest calls the generic CreateAssociation builder with application/json body
+func NewCreateAssociationRequest(server string, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAssociationRequestWithBody(server, pType, params, "application/json", bodyReader)
+}
+
+// NewCreateAssociationRequestWithBody constructs an http.Request for the CreateAssociation method, with any body, and a specified content type
+func NewCreateAssociationRequestWithBody(server string, pType string, params *CreateAssociationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/bulk/tags/update/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -7428,6 +8426,70 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetAppointmentNotesWithResponse Get Appointment Notes
+	//
+	// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+	// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+	// a `limit` below 1 is 422.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+	GetAppointmentNotesWithResponse(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*GetAppointmentNotesResponse, error)
+
+	// CreateAppointmentNoteWithBodyWithResponse Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error)
+
+	// CreateAppointmentNoteWithResponse Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error)
+
+	// DeleteAppointmentNoteWithResponse Delete Appointment Note
+	//
+	// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+	// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+	// the update.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+	DeleteAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*DeleteAppointmentNoteResponse, error)
+
+	// UpdateAppointmentNoteWithBodyWithResponse Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error)
+
+	// UpdateAppointmentNoteWithResponse Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error)
+
 	// GetCalendarEventsWithResponse Get Calendar Events
 	//
 	// A location's appointments that start between `startTime` and `endTime` (ms epoch, both
@@ -7549,6 +8611,68 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /contacts/ (the `CreateContact` operationId).
 	CreateContactWithResponse(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
+
+	// AddRemoveContactFromBusinessWithBodyWithResponse Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusinessWithBodyWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error)
+
+	// AddRemoveContactFromBusinessWithResponse Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusinessWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error)
+
+	// CreateAssociationWithBodyWithResponse Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociationWithBodyWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error)
+
+	// CreateAssociationWithResponse Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociationWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error)
 
 	// GetContactsByBusinessIdWithResponse Get Contacts By BusinessId
 	//
@@ -8028,6 +9152,453 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v2/oauth/chooselocation (the `ChooseLocationV2` operationId).
 	ChooseLocationV2WithResponse(ctx context.Context, params *ChooseLocationV2Params, reqEditors ...RequestEditorFn) (*ChooseLocationV2Response, error)
+}
+
+// GetAppointmentNotesResponse200Headers the declared response headers of an HTTP 200 response for GetAppointmentNotes
+type GetAppointmentNotesResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// GetAppointmentNotesResponse429Headers the declared response headers of an HTTP 429 response for GetAppointmentNotes
+type GetAppointmentNotesResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type GetAppointmentNotesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		HasMore bool              `json:"hasMore"`
+		Notes   []AppointmentNote `json:"notes"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAppointmentNotesResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAppointmentNotesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON200() *struct {
+	HasMore bool              `json:"hasMore"`
+	Notes   []AppointmentNote `json:"notes"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAppointmentNotesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAppointmentNotesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAppointmentNotesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetAppointmentNotesResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAppointmentNotesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAppointmentNoteResponse201Headers the declared response headers of an HTTP 201 response for CreateAppointmentNote
+type CreateAppointmentNoteResponse201Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// CreateAppointmentNoteResponse429Headers the declared response headers of an HTTP 429 response for CreateAppointmentNote
+type CreateAppointmentNoteResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type CreateAppointmentNoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AppointmentNoteEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAppointmentNoteResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAppointmentNoteResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON201() *AppointmentNoteEnvelope {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAppointmentNoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAppointmentNoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAppointmentNoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateAppointmentNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAppointmentNoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteAppointmentNoteResponse200Headers the declared response headers of an HTTP 200 response for DeleteAppointmentNote
+type DeleteAppointmentNoteResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// DeleteAppointmentNoteResponse429Headers the declared response headers of an HTTP 429 response for DeleteAppointmentNote
+type DeleteAppointmentNoteResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type DeleteAppointmentNoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Success bool `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteAppointmentNoteResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteAppointmentNoteResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON200() *struct {
+	Success bool `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAppointmentNoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAppointmentNoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAppointmentNoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteAppointmentNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAppointmentNoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateAppointmentNoteResponse200Headers the declared response headers of an HTTP 200 response for UpdateAppointmentNote
+type UpdateAppointmentNoteResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// UpdateAppointmentNoteResponse429Headers the declared response headers of an HTTP 429 response for UpdateAppointmentNote
+type UpdateAppointmentNoteResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpdateAppointmentNoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppointmentNoteEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateAppointmentNoteResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateAppointmentNoteResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON200() *AppointmentNoteEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateAppointmentNoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateAppointmentNoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateAppointmentNoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateAppointmentNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateAppointmentNoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetCalendarEventsResponse429Headers the declared response headers of an HTTP 429 response for GetCalendarEvents
@@ -8733,6 +10304,214 @@ func (r CreateContactResponse) Bytes() []byte {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateContactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddRemoveContactFromBusinessResponse200Headers the declared response headers of an HTTP 200 response for AddRemoveContactFromBusiness
+type AddRemoveContactFromBusinessResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// AddRemoveContactFromBusinessResponse429Headers the declared response headers of an HTTP 429 response for AddRemoveContactFromBusiness
+type AddRemoveContactFromBusinessResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type AddRemoveContactFromBusinessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContactsBulkUpateResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AddRemoveContactFromBusinessResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AddRemoveContactFromBusinessResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON200() *ContactsBulkUpateResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AddRemoveContactFromBusinessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddRemoveContactFromBusinessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddRemoveContactFromBusinessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r AddRemoveContactFromBusinessResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddRemoveContactFromBusinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAssociationResponse201Headers the declared response headers of an HTTP 201 response for CreateAssociation
+type CreateAssociationResponse201Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// CreateAssociationResponse429Headers the declared response headers of an HTTP 429 response for CreateAssociation
+type CreateAssociationResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type CreateAssociationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *UpdateTagsResponseDTO
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAssociationResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAssociationResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAssociationResponse) GetJSON201() *UpdateTagsResponseDTO {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAssociationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAssociationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAssociationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateAssociationResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateAssociationResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAssociationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAssociationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAssociationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateAssociationResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAssociationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11962,6 +13741,106 @@ func (r ChooseLocationV2Response) ContentType() string {
 	return ""
 }
 
+// GetAppointmentNotesWithResponse Get Appointment Notes
+//
+// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+// a `limit` below 1 is 422.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+func (c *ClientWithResponses) GetAppointmentNotesWithResponse(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*GetAppointmentNotesResponse, error) {
+	rsp, err := c.GetAppointmentNotes(ctx, appointmentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAppointmentNotesResponse(rsp)
+}
+
+// CreateAppointmentNoteWithBodyWithResponse Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *ClientWithResponses) CreateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error) {
+	rsp, err := c.CreateAppointmentNoteWithBody(ctx, appointmentId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAppointmentNoteResponse(rsp)
+}
+
+// CreateAppointmentNoteWithResponse Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *ClientWithResponses) CreateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error) {
+	rsp, err := c.CreateAppointmentNote(ctx, appointmentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAppointmentNoteResponse(rsp)
+}
+
+// DeleteAppointmentNoteWithResponse Delete Appointment Note
+//
+// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+// the update.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+func (c *ClientWithResponses) DeleteAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*DeleteAppointmentNoteResponse, error) {
+	rsp, err := c.DeleteAppointmentNote(ctx, appointmentId, noteId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAppointmentNoteResponse(rsp)
+}
+
+// UpdateAppointmentNoteWithBodyWithResponse Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *ClientWithResponses) UpdateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error) {
+	rsp, err := c.UpdateAppointmentNoteWithBody(ctx, appointmentId, noteId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAppointmentNoteResponse(rsp)
+}
+
+// UpdateAppointmentNoteWithResponse Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *ClientWithResponses) UpdateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error) {
+	rsp, err := c.UpdateAppointmentNote(ctx, appointmentId, noteId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAppointmentNoteResponse(rsp)
+}
+
 // GetCalendarEventsWithResponse Get Calendar Events
 //
 // A location's appointments that start between `startTime` and `endTime` (ms epoch, both
@@ -12148,6 +14027,92 @@ func (c *ClientWithResponses) CreateContactWithResponse(ctx context.Context, par
 		return nil, err
 	}
 	return ParseCreateContactResponse(rsp)
+}
+
+// AddRemoveContactFromBusinessWithBodyWithResponse Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *ClientWithResponses) AddRemoveContactFromBusinessWithBodyWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error) {
+	rsp, err := c.AddRemoveContactFromBusinessWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddRemoveContactFromBusinessResponse(rsp)
+}
+
+// AddRemoveContactFromBusinessWithResponse Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *ClientWithResponses) AddRemoveContactFromBusinessWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error) {
+	rsp, err := c.AddRemoveContactFromBusiness(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddRemoveContactFromBusinessResponse(rsp)
+}
+
+// CreateAssociationWithBodyWithResponse Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *ClientWithResponses) CreateAssociationWithBodyWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error) {
+	rsp, err := c.CreateAssociationWithBody(ctx, pType, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAssociationResponse(rsp)
+}
+
+// CreateAssociationWithResponse Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *ClientWithResponses) CreateAssociationWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error) {
+	rsp, err := c.CreateAssociation(ctx, pType, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAssociationResponse(rsp)
 }
 
 // GetContactsByBusinessIdWithResponse Get Contacts By BusinessId
@@ -12921,6 +14886,620 @@ func (c *ClientWithResponses) ChooseLocationV2WithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseChooseLocationV2Response(rsp)
+}
+
+// ParseGetAppointmentNotesResponse parses an HTTP response from a GetAppointmentNotesWithResponse call
+func ParseGetAppointmentNotesResponse(rsp *http.Response) (*GetAppointmentNotesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAppointmentNotesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			HasMore bool              `json:"hasMore"`
+			Notes   []AppointmentNote `json:"notes"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAppointmentNotesResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAppointmentNotesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAppointmentNoteResponse parses an HTTP response from a CreateAppointmentNoteWithResponse call
+func ParseCreateAppointmentNoteResponse(rsp *http.Response) (*CreateAppointmentNoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAppointmentNoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AppointmentNoteEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAppointmentNoteResponse201Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAppointmentNoteResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAppointmentNoteResponse parses an HTTP response from a DeleteAppointmentNoteWithResponse call
+func ParseDeleteAppointmentNoteResponse(rsp *http.Response) (*DeleteAppointmentNoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAppointmentNoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Success bool `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteAppointmentNoteResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteAppointmentNoteResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateAppointmentNoteResponse parses an HTTP response from a UpdateAppointmentNoteWithResponse call
+func ParseUpdateAppointmentNoteResponse(rsp *http.Response) (*UpdateAppointmentNoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateAppointmentNoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppointmentNoteEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateAppointmentNoteResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateAppointmentNoteResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetCalendarEventsResponse parses an HTTP response from a GetCalendarEventsWithResponse call
@@ -13739,6 +16318,300 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddRemoveContactFromBusinessResponse parses an HTTP response from a AddRemoveContactFromBusinessWithResponse call
+func ParseAddRemoveContactFromBusinessResponse(rsp *http.Response) (*AddRemoveContactFromBusinessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddRemoveContactFromBusinessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContactsBulkUpateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AddRemoveContactFromBusinessResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers AddRemoveContactFromBusinessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAssociationResponse parses an HTTP response from a CreateAssociationWithResponse call
+func ParseCreateAssociationResponse(rsp *http.Response) (*CreateAssociationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAssociationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest UpdateTagsResponseDTO
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAssociationResponse201Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAssociationResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

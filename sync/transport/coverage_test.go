@@ -122,7 +122,13 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 	must(c.GetAppointmentWithResponse(ctx, appt.JSON200.Id, nil))(t, "get-appointment")
 	must(c.GetCalendarEventsWithResponse(ctx, &highlevelapi.GetCalendarEventsParams{LocationId: loc, CalendarId: ptr(w.Calendar()),
 		StartTime: strconv.FormatInt(start.UnixMilli(), 10), EndTime: strconv.FormatInt(start.Add(time.Hour).UnixMilli(), 10)}))(t, "get-calendar-events")
+	apNote := must(c.CreateAppointmentNoteWithResponse(ctx, appt.JSON200.Id, nil, highlevelapi.AppointmentNotesDTO{Body: "Bring the contract"}))(t, "create-appointment-note")
+	must(c.GetAppointmentNotesWithResponse(ctx, appt.JSON200.Id, &highlevelapi.GetAppointmentNotesParams{Limit: 10}))(t, "get-appointment-notes")
+	must(c.UpdateAppointmentNoteWithResponse(ctx, appt.JSON200.Id, apNote.JSON201.Note.Id, nil, highlevelapi.AppointmentNotesDTO{Body: "Signed"}))(t, "update-appointment-note")
+	must(c.DeleteAppointmentNoteWithResponse(ctx, appt.JSON200.Id, apNote.JSON201.Note.Id, nil))(t, "delete-appointment-note")
 	must(c.DeleteEventWithResponse(ctx, appt.JSON200.Id, nil, highlevelapi.DeleteEventJSONRequestBody{}))(t, "delete-event")
+	must(c.CreateAssociationWithResponse(ctx, "add", nil, highlevelapi.UpdateTagsDTO{Contacts: []string{id}, Tags: []string{"bulk"}, LocationId: loc}))(t, "create-association")
+	must(c.AddRemoveContactFromBusinessWithResponse(ctx, nil, highlevelapi.ContactsBusinessUpdate{Ids: []string{id}, LocationId: loc, BusinessId: ptr("biz1")}))(t, "add-remove-contact-from-business")
 
 	consent := highlevelapi.ChooseLocationParams{ResponseType: "code", ClientId: app.ClientID, RedirectUri: app.RedirectURI}
 	must(c.ChooseLocationWithResponse(ctx, &consent))(t, "choose-location")
