@@ -61,7 +61,7 @@ func mustFixture(tb testing.TB, e *twinEnv) fixture {
 func (fx fixture) path(e *twinEnv, template string) string {
 	p := strings.NewReplacer("{contactId}", fx.contact.ID, "{taskId}", fx.task.ID, "{id}", fx.note.ID,
 		"{eventId}", fx.appointment.ID, "{businessId}", fx.business, "{appointmentId}", fx.appointment.ID,
-		"{noteId}", fx.appointmentNote.ID, "{type}", "add").Replace(template)
+		"{noteId}", fx.appointmentNote.ID, "{type}", "add", "{locationId}", e.loc.ID, "{tagId}", "NoSuchTag00000000000").Replace(template)
 	switch template {
 	case "/contacts/", "/contacts/search/duplicate", "/contacts/business/{businessId}":
 		p += "?locationId=" + e.loc.ID
@@ -86,6 +86,10 @@ func (fx fixture) validBody(e *twinEnv, operation string) any {
 		return jsonObj{"completed": true}
 	case "create-note", "create-appointment-note", "update-appointment-note":
 		return jsonObj{"body": "b"}
+	case "create-custom-field":
+		return jsonObj{"name": "Valid", "dataType": "TEXT"}
+	case "update-custom-field", "create-tag", "update-tag":
+		return jsonObj{"name": "valid"}
 	case "create-association":
 		return jsonObj{"locationId": e.loc.ID, "contacts": []string{fx.contact.ID}, "tags": []string{"x"}}
 	case "add-remove-contact-from-business":
@@ -261,6 +265,13 @@ func TestOperations_Validation(t *testing.T) {
 			"contacts": []string{c}, "tags": []string{}, "removeAllTags": true}, "removeAllTags"},
 		{"add-remove-contact-from-business/no ids", "POST", "/contacts/bulk/business", jsonObj{"locationId": loc, "businessId": "b"}, "ids should not be empty"},
 		{"add-remove-contact-from-business/businessId type", "POST", "/contacts/bulk/business", jsonObj{"locationId": loc, "ids": []string{c}, "businessId": 5}, "businessId"},
+		{"create-custom-field/no dataType", "POST", "/locations/" + loc + "/customFields", jsonObj{"name": "x"}, "dataType should not be empty"},
+		{"create-custom-field/dataType", "POST", "/locations/" + loc + "/customFields", jsonObj{"name": "x", "dataType": "COLOUR"}, "dataType"},
+		{"create-custom-field/model", "POST", "/locations/" + loc + "/customFields", jsonObj{"name": "x", "dataType": "TEXT", "model": "deal"}, "model"},
+		{"update-custom-field/no name", "PUT", "/locations/" + loc + "/customFields/" + e.loc.CustomFields[0].ID, jsonObj{"position": 1}, "name should not be empty"},
+		{"get-custom-fields/model", "GET", "/locations/" + loc + "/customFields?model=deal", nil, "model"},
+		{"create-tag/name type", "POST", "/locations/" + loc + "/tags", jsonObj{"name": 5}, "name must be a string"},
+		{"update-tag/no name", "PUT", "/locations/" + loc + "/tags/NoSuchTag00000000000", jsonObj{}, "name should not be empty"},
 		{"create-contact-appointment/no startTime", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal}, "startTime should not be empty"},
 		{"create-contact-appointment/type", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal,
 			"startTime": "2024-03-05T10:00:00Z", "toNotify": "yes"}, "toNotify must be a boolean"},
@@ -334,6 +345,12 @@ func TestOperations_NotFound(t *testing.T) {
 		{"edit-appointment", "PUT", "/calendars/events/appointments/" + unknown, jsonObj{"title": "x"}, "Appointment not found"},
 		{"get-appointment", "GET", "/calendars/events/appointments/" + unknown, nil, "Appointment not found"},
 		{"delete-event", "DELETE", "/calendars/events/" + unknown, jsonObj{}, "Appointment not found"},
+		{"get-custom-field", "GET", "/locations/" + e.loc.ID + "/customFields/" + unknown, nil, "Custom field not found"},
+		{"update-custom-field", "PUT", "/locations/" + e.loc.ID + "/customFields/" + unknown, jsonObj{"name": "x"}, "Custom field not found"},
+		{"delete-custom-field", "DELETE", "/locations/" + e.loc.ID + "/customFields/" + unknown, nil, "Custom field not found"},
+		{"get-tag-by-id", "GET", "/locations/" + e.loc.ID + "/tags/" + unknown, nil, "Tag not found"},
+		{"update-tag", "PUT", "/locations/" + e.loc.ID + "/tags/" + unknown, jsonObj{"name": "x"}, "Tag not found"},
+		{"delete-tag", "DELETE", "/locations/" + e.loc.ID + "/tags/" + unknown, nil, "Tag not found"},
 		{"get-appointment-notes", "GET", "/calendars/appointments/" + unknown + "/notes?limit=5&offset=0", nil, "Appointment not found"},
 		{"create-appointment-note", "POST", "/calendars/appointments/" + unknown + "/notes", jsonObj{"body": "b"}, "Appointment not found"},
 		{"update-appointment-note", "PUT", "/calendars/appointments/" + fx.appointment.ID + "/notes/" + unknown, jsonObj{"body": "b"}, "Note not found"},

@@ -436,10 +436,11 @@ func vendorServedOperations(t *testing.T, srv *mock.Server, docs []vendorDoc) (s
 	return served, otherHost
 }
 
-// loadVendorDocs loads the three vendor documents the twin's operations are in.
+// loadVendorDocs loads the four vendor documents the twin's operations are in.
 func loadVendorDocs(t *testing.T) []vendorDoc {
 	t.Helper()
-	return []vendorDoc{loadVendorDoc(t, "contacts.json"), loadVendorDoc(t, "calendars.json"), loadVendorDoc(t, "oauth.json")}
+	return []vendorDoc{loadVendorDoc(t, "contacts.json"), loadVendorDoc(t, "calendars.json"), loadVendorDoc(t, "oauth.json"),
+		loadVendorDoc(t, "locations.json")}
 }
 
 func TestVendorConformance(t *testing.T) {
@@ -618,6 +619,27 @@ func TestVendorConformance(t *testing.T) {
 	v.do(vcDel(apNotes + "/" + apNoteID).expect(http.StatusOK))
 	v.do(vcDel(apNotes + "/" + apNoteID).expect(http.StatusNotFound))
 
+	// --- the location's custom fields and tags ---
+	fields := "/locations/" + loc.ID + "/customFields"
+	_, field := v.do(vcPost(fields, map[string]any{"name": "Pin code", "dataType": "TEXT", "placeholder": "PIN"}).expect(http.StatusCreated))
+	fieldID := vendorObject(t, field, "customField")["id"].(string)
+	v.do(vcGet(fields).expect(http.StatusOK))
+	v.do(vcGet(fields + "?model=contact").expect(http.StatusOK))
+	v.do(vcGet(fields + "/" + fieldID).expect(http.StatusOK))
+	v.do(vcPut(fields+"/"+fieldID, map[string]any{"name": "Postcode", "position": 2}).expect(http.StatusOK))
+	v.do(vcPost(fields, map[string]any{"name": "Pin code"}).expect(http.StatusUnprocessableEntity))
+	v.do(vcPost(fields, map[string]any{"name": "PIN code", "dataType": "TEXT"}).expect(http.StatusBadRequest))
+	v.do(vcDel(fields + "/" + fieldID).expect(http.StatusOK))
+	locTags := "/locations/" + loc.ID + "/tags"
+	_, tag := v.do(vcPost(locTags, map[string]any{"name": "Engine"}).expect(http.StatusOK))
+	tagID := vendorObject(t, tag, "tag")["id"].(string)
+	v.do(vcGet(locTags).expect(http.StatusOK))
+	v.do(vcGet(locTags + "/" + tagID).expect(http.StatusOK))
+	v.do(vcPut(locTags+"/"+tagID, map[string]any{"name": "Analytical engine"}).expect(http.StatusOK))
+	v.do(vcPost(locTags, map[string]any{"name": 5}).expect(http.StatusUnprocessableEntity))
+	v.do(vcPost(locTags, map[string]any{"name": "analytical engine"}).expect(http.StatusBadRequest))
+	v.do(vcDel(locTags + "/" + tagID).expect(http.StatusOK))
+
 	// --- bulk ---
 	v.do(vcPost("/contacts/bulk/tags/update/add", map[string]any{"locationId": loc.ID,
 		"contacts": []string{ada, "abcdef", charles}, "tags": []string{"tag-1", "tag-2"}}).expect(http.StatusCreated))
@@ -688,7 +710,7 @@ func TestVendorConformance(t *testing.T) {
 	// 400: a missing Version header on every served authenticated operation.
 	ids := map[string]string{"{contactId}": charles, "{taskId}": "nonexistent-task", "{id}": "nonexistent-note",
 		"{eventId}": eventID, "{businessId}": "641c094001436dbc2081e642", "{appointmentId}": eventID,
-		"{noteId}": "nonexistent-note", "{type}": "add"}
+		"{noteId}": "nonexistent-note", "{type}": "add", "{locationId}": loc.ID, "{tagId}": "nonexistent-tag"}
 	for _, e := range vendorServedEndpoints(srv) {
 		p := e.path
 		for k, id := range ids {

@@ -61,11 +61,22 @@ var wantOperations = []string{
 	"POST /calendars/appointments/{appointmentId}/notes",
 	"PUT /calendars/appointments/{appointmentId}/notes/{noteId}",
 	"DELETE /calendars/appointments/{appointmentId}/notes/{noteId}",
+	"GET /locations/{locationId}/customFields",
+	"POST /locations/{locationId}/customFields",
+	"GET /locations/{locationId}/customFields/{id}",
+	"PUT /locations/{locationId}/customFields/{id}",
+	"DELETE /locations/{locationId}/customFields/{id}",
+	"GET /locations/{locationId}/tags",
+	"POST /locations/{locationId}/tags",
+	"GET /locations/{locationId}/tags/{tagId}",
+	"PUT /locations/{locationId}/tags/{tagId}",
+	"DELETE /locations/{locationId}/tags/{tagId}",
 	// The OAuth server of the next issue.
 	"GET /oauth/chooselocation", "GET /v2/oauth/chooselocation", "POST /oauth/token",
 }
 
-var allowedScopes = []string{"contacts.readonly", "contacts.write", "calendars/events.readonly", "calendars/events.write"}
+var allowedScopes = []string{"contacts.readonly", "contacts.write", "calendars/events.readonly", "calendars/events.write",
+	"locations/customFields.readonly", "locations/customFields.write", "locations/tags.readonly", "locations/tags.write"}
 
 func loadEmbedded(t *testing.T) *openapi.Spec {
 	t.Helper()
@@ -206,8 +217,13 @@ func TestEveryOperationDeclaresVersionScopesAndErrors(t *testing.T) {
 			}
 			// Reads need the read scope of their service.
 			read := "contacts.readonly"
-			if strings.HasPrefix(op.Path, "/calendars/") {
+			switch {
+			case strings.HasPrefix(op.Path, "/calendars/"):
 				read = "calendars/events.readonly"
+			case strings.HasPrefix(op.Path, "/locations/{locationId}/customFields"):
+				read = "locations/customFields.readonly"
+			case strings.HasPrefix(op.Path, "/locations/{locationId}/tags"):
+				read = "locations/tags.readonly"
 			}
 			if op.Method == http.MethodGet && !slices.Equal(op.Scopes, []string{read}) {
 				t.Errorf("GET %s: scopes %q, want [%s]", op.Path, op.Scopes, read)

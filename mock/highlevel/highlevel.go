@@ -50,6 +50,18 @@ type Store interface {
 	AppointmentNotes(appointment string) ([]store.AppointmentNote, error)
 	UpdateAppointmentNote(appointment, id string, fn func(*store.AppointmentNote) error) (store.AppointmentNote, error)
 	DeleteAppointmentNote(appointment, id string) error
+
+	CustomFieldDefs(location string) ([]store.CustomFieldDef, error)
+	CreateCustomFieldDef(location string, d store.CustomFieldDef) (store.CustomFieldDef, error)
+	CustomFieldDef(location, id string) (store.CustomFieldDef, error)
+	UpdateCustomFieldDef(location, id string, fn func(*store.CustomFieldDef) error) (store.CustomFieldDef, error)
+	DeleteCustomFieldDef(location, id string) error
+
+	LocationTags(location string) ([]store.LocationTag, error)
+	CreateLocationTag(location string, t store.LocationTag) (store.LocationTag, error)
+	LocationTag(location, id string) (store.LocationTag, error)
+	UpdateLocationTag(location, id string, fn func(*store.LocationTag) error) (store.LocationTag, error)
+	DeleteLocationTag(location, id string) error
 }
 
 // API serves the HighLevel Contacts API.
@@ -121,6 +133,16 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"delete-appointment-note":            appointmentNotes.remove,
 		"create-association":                 a.bulkTags,
 		"add-remove-contact-from-business":   a.bulkBusiness,
+		"get-custom-fields":                  a.listCustomFields,
+		"create-custom-field":                a.createCustomField,
+		"get-custom-field":                   a.getCustomField,
+		"update-custom-field":                a.updateCustomField,
+		"delete-custom-field":                a.deleteCustomField,
+		"get-location-tags":                  a.listLocationTags,
+		"create-tag":                         a.createLocationTag,
+		"get-tag-by-id":                      a.getLocationTag,
+		"update-tag":                         a.updateLocationTag,
+		"delete-tag":                         a.deleteLocationTag,
 		"choose-location":                    a.chooseLocation,
 		"choose-location-v2":                 a.chooseLocation,
 		"get-access-token":                   a.token,

@@ -412,6 +412,10 @@ func cloneLocation(l Location) Location {
 	l.DuplicateOrder = slices.Clone(l.DuplicateOrder)
 	l.Calendars = slices.Clone(l.Calendars)
 	l.CustomFields = slices.Clone(l.CustomFields)
+	for i, d := range l.CustomFields {
+		l.CustomFields[i] = cloneCustomFieldDef(d)
+	}
+	l.Tags = slices.Clone(l.Tags)
 	return l
 }
 

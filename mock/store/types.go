@@ -17,6 +17,9 @@ type Location struct {
 	DuplicateOrder []string         `json:"duplicateOrder,omitempty" yaml:"duplicateOrder,omitempty"`
 	Calendars      []Calendar       `json:"calendars,omitempty" yaml:"calendars,omitempty"`
 	CustomFields   []CustomFieldDef `json:"customFields,omitempty" yaml:"customFields,omitempty"`
+	// Tags are the location's tags, as its tags API manages them
+	// (location_lists.go).
+	Tags []LocationTag `json:"tags,omitempty" yaml:"tags,omitempty"`
 }
 
 // Calendar is a location's calendar that appointments are booked on.
@@ -25,11 +28,20 @@ type Calendar struct {
 	Name string `json:"name" yaml:"name"`
 }
 
-// CustomFieldDef declares a custom field of a location.
+// CustomFieldDef declares a custom field of a location. Key is the
+// vendor's fieldKey ("contact.lead_score"); the rest is what the custom
+// fields API keeps of a definition ("" model is contact).
 type CustomFieldDef struct {
-	ID   string `json:"id" yaml:"id"`
-	Key  string `json:"key" yaml:"key"`
-	Name string `json:"name" yaml:"name"`
+	ID               string   `json:"id" yaml:"id"`
+	Key              string   `json:"key" yaml:"key"`
+	Name             string   `json:"name" yaml:"name"`
+	DataType         string   `json:"dataType,omitempty" yaml:"dataType,omitempty"`
+	Model            string   `json:"model,omitempty" yaml:"model,omitempty"`
+	Placeholder      string   `json:"placeholder,omitempty" yaml:"placeholder,omitempty"`
+	Position         int      `json:"position,omitempty" yaml:"position,omitempty"`
+	AcceptedFormat   []string `json:"acceptedFormat,omitempty" yaml:"acceptedFormat,omitempty"`
+	IsMultipleFile   bool     `json:"isMultipleFile,omitempty" yaml:"isMultipleFile,omitempty"`
+	MaxNumberOfFiles int      `json:"maxNumberOfFiles,omitempty" yaml:"maxNumberOfFiles,omitempty"`
 }
 
 // DNDSetting is the do-not-disturb state of one channel.
