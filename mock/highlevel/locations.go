@@ -194,11 +194,17 @@ func (a *API) updateCustomField(r *pipeline.Request) (pipeline.Response, error) 
 }
 
 func (a *API) deleteCustomField(r *pipeline.Request) (pipeline.Response, error) {
+	return a.deleteInLocation(r, "id", a.Store.DeleteCustomFieldDef)
+}
+
+// deleteInLocation deletes the item of the path's location that the path
+// parameter param names, with remove, and answers {"succeded": true}.
+func (a *API) deleteInLocation(r *pipeline.Request, param string, remove func(location, id string) error) (pipeline.Response, error) {
 	loc, err := a.pathLocation(r)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	if err := a.Store.DeleteCustomFieldDef(loc, r.Path["id"]); err != nil {
+	if err := remove(loc, r.Path[param]); err != nil {
 		return pipeline.Response{}, err
 	}
 	return pipeline.JSON(http.StatusOK, deleted), nil
@@ -296,12 +302,5 @@ func (a *API) updateLocationTag(r *pipeline.Request) (pipeline.Response, error) 
 }
 
 func (a *API) deleteLocationTag(r *pipeline.Request) (pipeline.Response, error) {
-	loc, err := a.pathLocation(r)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
-	if err := a.Store.DeleteLocationTag(loc, r.Path["tagId"]); err != nil {
-		return pipeline.Response{}, err
-	}
-	return pipeline.JSON(http.StatusOK, deleted), nil
+	return a.deleteInLocation(r, "tagId", a.Store.DeleteLocationTag)
 }

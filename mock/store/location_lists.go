@@ -101,17 +101,28 @@ func (ll locationList[T]) create(s *Store, location string, v T) (T, error) {
 	return v, nil
 }
 
-func (ll locationList[T]) get(s *Store, location, id string) (T, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var zero T
+// at returns the location's stored list and the index of the item with
+// id in it, or the NotFoundError of the location or the item. Callers hold
+// mu.
+func (ll locationList[T]) at(s *Store, location, id string) (*[]T, int, error) {
 	items, err := ll.of(s, location)
 	if err != nil {
-		return zero, err
+		return nil, -1, err
 	}
 	i := ll.find(*items, id)
 	if i < 0 {
-		return zero, &NotFoundError{Kind: ll.kind, ID: id}
+		return nil, -1, &NotFoundError{Kind: ll.kind, ID: id}
+	}
+	return items, i, nil
+}
+
+func (ll locationList[T]) get(s *Store, location, id string) (T, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	items, i, err := ll.at(s, location, id)
+	if err != nil {
+		var zero T
+		return zero, err
 	}
 	return (*items)[i], nil
 }
@@ -120,13 +131,9 @@ func (ll locationList[T]) update(s *Store, location, id string, fn func(*T) erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var zero T
-	items, err := ll.of(s, location)
+	items, i, err := ll.at(s, location, id)
 	if err != nil {
 		return zero, err
-	}
-	i := ll.find(*items, id)
-	if i < 0 {
-		return zero, &NotFoundError{Kind: ll.kind, ID: id}
 	}
 	v := (*items)[i]
 	if err := fn(&v); err != nil {
@@ -142,20 +149,14 @@ func (ll locationList[T]) update(s *Store, location, id string, fn func(*T) erro
 	return v, nil
 }
 
-// remove deletes the item with id and returns it. Callers hold mu.
-func (ll locationList[T]) remove(s *Store, location, id string) (T, error) {
-	var zero T
-	items, err := ll.of(s, location)
+// remove deletes the item with id. Callers hold mu.
+func (ll locationList[T]) remove(s *Store, location, id string) error {
+	items, i, err := ll.at(s, location, id)
 	if err != nil {
-		return zero, err
+		return err
 	}
-	i := ll.find(*items, id)
-	if i < 0 {
-		return zero, &NotFoundError{Kind: ll.kind, ID: id}
-	}
-	gone := (*items)[i]
 	*items = slices.Delete(slices.Clone(*items), i, i+1)
-	return gone, nil
+	return nil
 }
 
 // CustomFieldDefs lists a location's custom field definitions, in the order
@@ -195,7 +196,7 @@ func (s *Store) UpdateCustomFieldDef(location, id string, fn func(*CustomFieldDe
 func (s *Store) DeleteCustomFieldDef(location, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := customFieldList.remove(s, location, id); err != nil {
+	if err := customFieldList.remove(s, location, id); err != nil {
 		return err
 	}
 	for _, key := range s.hl.contacts.keysOf(location) {
@@ -233,8 +234,7 @@ func (s *Store) UpdateLocationTag(location, id string, fn func(*LocationTag) err
 func (s *Store) DeleteLocationTag(location, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := tagList.remove(s, location, id)
-	return err
+	return tagList.remove(s, location, id)
 }
 
 func cloneCustomFieldDef(d CustomFieldDef) CustomFieldDef {
