@@ -257,7 +257,7 @@ func (c *conformance) negatives(seq string, o *operation, r *resource) {
 			c.call(seq, "wrong type of "+name, o, nil, wrong, expect4xx)
 		}
 	}
-	if r != nil && strings.Contains(o.path, "{"+r.idParam+"}") {
+	if r != nil && o.inPath(r.idParam) {
 		c.call(seq, "unknown "+r.idParam, o, map[string]any{r.idParam: unknownID(c.gen.known[r.idParam])}, nil, expect4xx)
 	}
 	if c.opts.Limited != "" && secured(o) && !covered(scopes(o), c.opts.LimitedScopes) {

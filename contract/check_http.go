@@ -183,11 +183,12 @@ func (c *conformance) request(o *operation, override, body map[string]any) (*htt
 		if v.Schema != nil {
 			s = v.Schema.Value
 		}
-		_, known := c.gen.known[v.Name]
+		key := o.key(v.Name)
+		_, known := c.gen.known[key]
 		if !v.Required && !known {
 			continue
 		}
-		val := fmt.Sprint(get(v.Name, s))
+		val := fmt.Sprint(get(key, s))
 		switch v.In {
 		case openapi3.ParameterInPath:
 			path = strings.ReplaceAll(path, "{"+v.Name+"}", url.PathEscape(val))

@@ -11,6 +11,29 @@ type operation struct {
 	id, method, path string
 	op               *openapi3.Operation
 	params           openapi3.Parameters
+	// sameAs maps a parameter that names the record another parameter
+	// names elsewhere (x-same-as: the calendars service's appointmentId is
+	// the eventId of its other paths) to that parameter.
+	sameAs map[string]string
+}
+
+// key is the name under which the parameter name's value is known.
+func (o *operation) key(name string) string {
+	if other, ok := o.sameAs[name]; ok {
+		return other
+	}
+	return name
+}
+
+// inPath tells whether o's path holds the parameter known as key.
+func (o *operation) inPath(key string) bool {
+	for _, p := range o.params {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInPath && o.key(p.Value.Name) == key &&
+			strings.Contains(o.path, "{"+p.Value.Name+"}") {
+			return true
+		}
+	}
+	return false
 }
 
 // resource is a collection the document lets a client create in (or,
@@ -40,7 +63,16 @@ func operations(doc *openapi3.T) []*operation {
 			if id == "" {
 				id = method + " " + path
 			}
-			out = append(out, &operation{id: id, method: method, path: path, op: op, params: params})
+			sameAs := map[string]string{}
+			for _, p := range params {
+				if p.Value == nil {
+					continue
+				}
+				if other, ok := p.Value.Extensions["x-same-as"].(string); ok {
+					sameAs[p.Value.Name] = other
+				}
+			}
+			out = append(out, &operation{id: id, method: method, path: path, op: op, params: params, sameAs: sameAs})
 		}
 	}
 	return out
@@ -167,7 +199,7 @@ func descends(r, d *resource) bool {
 // required top-level body field.
 func requires(o *operation, name string) bool {
 	for _, p := range o.params {
-		if p.Value != nil && p.Value.Name == name && p.Value.Required {
+		if p.Value != nil && o.key(p.Value.Name) == name && p.Value.Required {
 			return true
 		}
 	}

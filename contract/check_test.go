@@ -65,10 +65,11 @@ func TestCheck_TwinsConformToTheirSpecs(t *testing.T) {
 const vendorContacts = "../mock/testdata/vendor/highlevel/apps/contacts.json"
 
 // Against the vendor's own contacts.json the twin shows the known
-// differences and nothing else: the vendor operations our spec leaves out
-// are not served, the vendor documents no 404, and its search body schema
-// is empty while the live API (and so the twin) asks for locationId and
-// pageLimit.
+// differences and nothing else: the vendor documents no 404, and its
+// search body schema is empty while the live API (and so the twin) asks
+// for locationId and pageLimit, and its bulk tags path has a {type} it does
+// not declare. Our spec has every operation of the
+// document (were one left out, it would show as not served).
 func TestCheck_VendorDocumentShowsTheKnownDifferences(t *testing.T) {
 	w := startTwins(t, twinOptions{})
 	doc, err := LoadDoc(context.Background(), vendorContacts)
@@ -82,10 +83,10 @@ func TestCheck_VendorDocumentShowsTheKnownDifferences(t *testing.T) {
 			notOurs[id] = true
 		}
 	}
-	if len(notOurs) == 0 || len(rep.Unexercised()) != 0 {
+	if len(notOurs) != 0 || len(rep.Unexercised()) != 0 {
 		t.Fatalf("vendor-only operations %v, not exercised %v", notOurs, rep.Unexercised())
 	}
-	const search = "search-contacts-advanced"
+	const search, bulkTags = "search-contacts-advanced", "create-association"
 	unserved := map[string]bool{}
 	for _, s := range rep.Steps {
 		for _, p := range s.Problems {
@@ -94,6 +95,9 @@ func TestCheck_VendorDocumentShowsTheKnownDifferences(t *testing.T) {
 				unserved[s.Operation] = true
 			case p.Kind == ProblemUndocumented && (s.Status == 404 || s.Operation == search && s.Status == 422):
 			case p.Kind == ProblemStatus && s.Operation == search && s.Status == 422 && !s.Negative():
+			// The document uses {type} in the bulk tags path without
+			// declaring it, so nothing fills it and the twin refuses it.
+			case p.Kind == ProblemStatus && s.Operation == bulkTags && s.Status == 400 && !s.Negative():
 			default:
 				t.Errorf("unexpected difference: %s %s (%s): %s: %s", s.Operation, s.Case, s.Path, p.Kind, p.Text)
 			}

@@ -40,7 +40,9 @@ type fixture struct {
 	task        wireTask
 	note        wireNote
 	appointment wireAppointment
-	business    string
+	// appointmentNote is a note of the appointment.
+	appointmentNote wireAppointmentNote
+	business        string
 }
 
 func mustFixture(tb testing.TB, e *twinEnv) fixture {
@@ -50,6 +52,7 @@ func mustFixture(tb testing.TB, e *twinEnv) fixture {
 	fx.task = e.mustCreateTask(tb, fx.contact.ID, "Call back")
 	fx.note = e.mustCreateNote(tb, fx.contact.ID, "Met at the fair")
 	fx.appointment = e.mustBook(tb, fx.contact.ID, "2024-03-05T10:00:00+05:30")
+	fx.appointmentNote = e.mustCreateAppointmentNote(tb, fx.appointment.ID, "Bring the contract")
 	return fx
 }
 
@@ -57,12 +60,15 @@ func mustFixture(tb testing.TB, e *twinEnv) fixture {
 // the required locationId query parameter.
 func (fx fixture) path(e *twinEnv, template string) string {
 	p := strings.NewReplacer("{contactId}", fx.contact.ID, "{taskId}", fx.task.ID, "{id}", fx.note.ID,
-		"{eventId}", fx.appointment.ID, "{businessId}", fx.business).Replace(template)
+		"{eventId}", fx.appointment.ID, "{businessId}", fx.business, "{appointmentId}", fx.appointment.ID,
+		"{noteId}", fx.appointmentNote.ID, "{type}", "add", "{locationId}", e.loc.ID, "{tagId}", "NoSuchTag00000000000").Replace(template)
 	switch template {
 	case "/contacts/", "/contacts/search/duplicate", "/contacts/business/{businessId}":
 		p += "?locationId=" + e.loc.ID
 	case "/calendars/events":
 		p += "?locationId=" + e.loc.ID + "&calendarId=" + e.loc.Calendars[0].ID + "&startTime=0&endTime=4102444800000"
+	case "/calendars/appointments/{appointmentId}/notes":
+		p += "?limit=10&offset=0"
 	}
 	return p
 }
@@ -78,8 +84,16 @@ func (fx fixture) validBody(e *twinEnv, operation string) any {
 		return jsonObj{"title": "t", "dueDate": "2024-03-08T10:00:00Z", "completed": false}
 	case "update-task-completed":
 		return jsonObj{"completed": true}
-	case "create-note":
+	case "create-note", "create-appointment-note", "update-appointment-note":
 		return jsonObj{"body": "b"}
+	case "create-custom-field":
+		return jsonObj{"name": "Valid", "dataType": "TEXT"}
+	case "update-custom-field", "create-tag", "update-tag":
+		return jsonObj{"name": "valid"}
+	case "create-association":
+		return jsonObj{"locationId": e.loc.ID, "contacts": []string{fx.contact.ID}, "tags": []string{"x"}}
+	case "add-remove-contact-from-business":
+		return jsonObj{"locationId": e.loc.ID, "ids": []string{fx.contact.ID}, "businessId": nil}
 	case "add-tags", "remove-tags":
 		return jsonObj{"tags": []string{"x"}}
 	case "add-followers-contact", "remove-followers-contact":
@@ -157,6 +171,7 @@ func TestOperations_Validation(t *testing.T) {
 	c, tk, n, ap := fx.contact.ID, fx.task.ID, fx.note.ID, fx.appointment.ID
 	loc := e.loc.ID
 	cal := e.loc.Calendars[0].ID
+	apNotes := "/calendars/appointments/" + ap + "/notes"
 	tests := []struct {
 		name, method, path string
 		body               any
@@ -238,6 +253,25 @@ func TestOperations_Validation(t *testing.T) {
 			"&startTime=yesterday&endTime=1", nil, "startTime"},
 		{"get-calendar-events/no endTime", "GET", "/calendars/events?locationId=" + loc + "&calendarId=" + cal + "&startTime=1", nil, "endTime"},
 		{"get-calendar-events/no locationId", "GET", "/calendars/events?calendarId=" + cal + "&startTime=1&endTime=2", nil, "locationId"},
+		{"get-appointment-notes/no limit", "GET", apNotes + "?offset=0", nil, "limit"},
+		{"get-appointment-notes/limit 21", "GET", apNotes + "?limit=21&offset=0", nil, "limit"},
+		{"get-appointment-notes/offset", "GET", apNotes + "?limit=5&offset=-1", nil, "offset"},
+		{"create-appointment-note/no body", "POST", apNotes, jsonObj{"userId": "u"}, "body should not be empty"},
+		{"create-appointment-note/body too long", "POST", apNotes, jsonObj{"body": strings.Repeat("a", 5001)}, "body"},
+		{"update-appointment-note/body type", "PUT", apNotes + "/" + fx.appointmentNote.ID, jsonObj{"body": 5}, "body must be a string"},
+		{"create-association/no contacts", "POST", "/contacts/bulk/tags/update/add", jsonObj{"locationId": loc, "tags": []string{"x"}}, "contacts should not be empty"},
+		{"create-association/tags type", "POST", "/contacts/bulk/tags/update/remove", jsonObj{"locationId": loc, "contacts": []string{c}, "tags": "x"}, "tags must be an array"},
+		{"create-association/removeAllTags with add", "POST", "/contacts/bulk/tags/update/add", jsonObj{"locationId": loc,
+			"contacts": []string{c}, "tags": []string{}, "removeAllTags": true}, "removeAllTags"},
+		{"add-remove-contact-from-business/no ids", "POST", "/contacts/bulk/business", jsonObj{"locationId": loc, "businessId": "b"}, "ids should not be empty"},
+		{"add-remove-contact-from-business/businessId type", "POST", "/contacts/bulk/business", jsonObj{"locationId": loc, "ids": []string{c}, "businessId": 5}, "businessId"},
+		{"create-custom-field/no dataType", "POST", "/locations/" + loc + "/customFields", jsonObj{"name": "x"}, "dataType should not be empty"},
+		{"create-custom-field/dataType", "POST", "/locations/" + loc + "/customFields", jsonObj{"name": "x", "dataType": "COLOUR"}, "dataType"},
+		{"create-custom-field/model", "POST", "/locations/" + loc + "/customFields", jsonObj{"name": "x", "dataType": "TEXT", "model": "deal"}, "model"},
+		{"update-custom-field/no name", "PUT", "/locations/" + loc + "/customFields/" + e.loc.CustomFields[0].ID, jsonObj{"position": 1}, "name should not be empty"},
+		{"get-custom-fields/model", "GET", "/locations/" + loc + "/customFields?model=deal", nil, "model"},
+		{"create-tag/name type", "POST", "/locations/" + loc + "/tags", jsonObj{"name": 5}, "name must be a string"},
+		{"update-tag/no name", "PUT", "/locations/" + loc + "/tags/NoSuchTag00000000000", jsonObj{}, "name should not be empty"},
 		{"create-contact-appointment/no startTime", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal}, "startTime should not be empty"},
 		{"create-contact-appointment/type", "POST", "/contacts/" + c + "/appointments", jsonObj{"calendarId": cal,
 			"startTime": "2024-03-05T10:00:00Z", "toNotify": "yes"}, "toNotify must be a boolean"},
@@ -311,6 +345,18 @@ func TestOperations_NotFound(t *testing.T) {
 		{"edit-appointment", "PUT", "/calendars/events/appointments/" + unknown, jsonObj{"title": "x"}, "Appointment not found"},
 		{"get-appointment", "GET", "/calendars/events/appointments/" + unknown, nil, "Appointment not found"},
 		{"delete-event", "DELETE", "/calendars/events/" + unknown, jsonObj{}, "Appointment not found"},
+		{"get-custom-field", "GET", "/locations/" + e.loc.ID + "/customFields/" + unknown, nil, "Custom field not found"},
+		{"update-custom-field", "PUT", "/locations/" + e.loc.ID + "/customFields/" + unknown, jsonObj{"name": "x"}, "Custom field not found"},
+		{"delete-custom-field", "DELETE", "/locations/" + e.loc.ID + "/customFields/" + unknown, nil, "Custom field not found"},
+		{"get-tag-by-id", "GET", "/locations/" + e.loc.ID + "/tags/" + unknown, nil, "Tag not found"},
+		{"update-tag", "PUT", "/locations/" + e.loc.ID + "/tags/" + unknown, jsonObj{"name": "x"}, "Tag not found"},
+		{"delete-tag", "DELETE", "/locations/" + e.loc.ID + "/tags/" + unknown, nil, "Tag not found"},
+		{"get-appointment-notes", "GET", "/calendars/appointments/" + unknown + "/notes?limit=5&offset=0", nil, "Appointment not found"},
+		{"create-appointment-note", "POST", "/calendars/appointments/" + unknown + "/notes", jsonObj{"body": "b"}, "Appointment not found"},
+		{"update-appointment-note", "PUT", "/calendars/appointments/" + fx.appointment.ID + "/notes/" + unknown, jsonObj{"body": "b"}, "Note not found"},
+		{"update-appointment-note/unknown appointment", "PUT", "/calendars/appointments/" + unknown + "/notes/" + fx.appointmentNote.ID, jsonObj{"body": "b"}, "Appointment not found"},
+		{"delete-appointment-note", "DELETE", "/calendars/appointments/" + fx.appointment.ID + "/notes/" + unknown, nil, "Note not found"},
+		{"delete-appointment-note/unknown appointment", "DELETE", "/calendars/appointments/" + unknown + "/notes/" + fx.appointmentNote.ID, nil, "Appointment not found"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

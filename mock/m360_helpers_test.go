@@ -250,8 +250,16 @@ type m360Contact struct {
 	Types        []m360Ref         `json:"types"`
 	CustomFields map[string]string `json:"customFields"`
 	ExternalIDs  m360ExternalIDs   `json:"externalIds"`
+	NextContact  *int64            `json:"nextContact"`
+	Assignees    *m360Assignees    `json:"assignees"`
 	Created      int64             `json:"created"`
 	Updated      int64             `json:"updated"`
+}
+
+type m360Assignees struct {
+	Username string  `json:"username"`
+	FullName *string `json:"fullName"`
+	Email    *string `json:"email"`
 }
 
 type m360User struct {

@@ -30,7 +30,7 @@ func TestScopes_EveryOperationAgainstEveryScope(t *testing.T) {
 		if !op.Authenticated {
 			continue
 		}
-		path := op.Path
+		path := strings.ReplaceAll(op.Path, "{locationId}", loc)
 		for _, p := range []string{"{contactId}", "{taskId}", "{id}", "{eventId}", "{businessId}"} {
 			path = strings.ReplaceAll(path, p, "unknownid")
 		}

@@ -28,6 +28,8 @@ var wantOperations = []string{
 	"POST /contacts/search",
 	"GET /contacts/search/duplicate",
 	"GET /contacts/business/{businessId}",
+	"POST /contacts/bulk/tags/update/{type}",
+	"POST /contacts/bulk/business",
 	"GET /contacts/{contactId}/tasks",
 	"POST /contacts/{contactId}/tasks",
 	"GET /contacts/{contactId}/tasks/{taskId}",
@@ -55,11 +57,26 @@ var wantOperations = []string{
 	"GET /calendars/events/appointments/{eventId}",
 	"GET /calendars/events",
 	"DELETE /calendars/events/{eventId}",
+	"GET /calendars/appointments/{appointmentId}/notes",
+	"POST /calendars/appointments/{appointmentId}/notes",
+	"PUT /calendars/appointments/{appointmentId}/notes/{noteId}",
+	"DELETE /calendars/appointments/{appointmentId}/notes/{noteId}",
+	"GET /locations/{locationId}/customFields",
+	"POST /locations/{locationId}/customFields",
+	"GET /locations/{locationId}/customFields/{id}",
+	"PUT /locations/{locationId}/customFields/{id}",
+	"DELETE /locations/{locationId}/customFields/{id}",
+	"GET /locations/{locationId}/tags",
+	"POST /locations/{locationId}/tags",
+	"GET /locations/{locationId}/tags/{tagId}",
+	"PUT /locations/{locationId}/tags/{tagId}",
+	"DELETE /locations/{locationId}/tags/{tagId}",
 	// The OAuth server of the next issue.
 	"GET /oauth/chooselocation", "GET /v2/oauth/chooselocation", "POST /oauth/token",
 }
 
-var allowedScopes = []string{"contacts.readonly", "contacts.write", "calendars/events.readonly", "calendars/events.write"}
+var allowedScopes = []string{"contacts.readonly", "contacts.write", "calendars/events.readonly", "calendars/events.write",
+	"locations/customFields.readonly", "locations/customFields.write", "locations/tags.readonly", "locations/tags.write"}
 
 func loadEmbedded(t *testing.T) *openapi.Spec {
 	t.Helper()
@@ -200,8 +217,13 @@ func TestEveryOperationDeclaresVersionScopesAndErrors(t *testing.T) {
 			}
 			// Reads need the read scope of their service.
 			read := "contacts.readonly"
-			if strings.HasPrefix(op.Path, "/calendars/") {
+			switch {
+			case strings.HasPrefix(op.Path, "/calendars/"):
 				read = "calendars/events.readonly"
+			case strings.HasPrefix(op.Path, "/locations/{locationId}/customFields"):
+				read = "locations/customFields.readonly"
+			case strings.HasPrefix(op.Path, "/locations/{locationId}/tags"):
+				read = "locations/tags.readonly"
 			}
 			if op.Method == http.MethodGet && !slices.Equal(op.Scopes, []string{read}) {
 				t.Errorf("GET %s: scopes %q, want [%s]", op.Path, op.Scopes, read)
@@ -485,9 +507,9 @@ func Example() {
 		fmt.Println(op.Method, op.Path, op.ID, op.Scopes)
 	}
 	// Output:
+	// GET /calendars/appointments/{appointmentId}/notes get-appointment-notes [calendars/events.readonly]
+	// POST /calendars/appointments/{appointmentId}/notes create-appointment-note [calendars/events.write]
+	// DELETE /calendars/appointments/{appointmentId}/notes/{noteId} delete-appointment-note [calendars/events.write]
+	// PUT /calendars/appointments/{appointmentId}/notes/{noteId} update-appointment-note [calendars/events.write]
 	// GET /calendars/events get-calendar-events [calendars/events.readonly]
-	// POST /calendars/events/appointments create-appointment [calendars/events.write]
-	// GET /calendars/events/appointments/{eventId} get-appointment [calendars/events.readonly]
-	// PUT /calendars/events/appointments/{eventId} edit-appointment [calendars/events.write]
-	// DELETE /calendars/events/{eventId} delete-event [calendars/events.write]
 }

@@ -142,7 +142,13 @@ func (a *API) createContactAppointment(r *pipeline.Request) (pipeline.Response, 
 // appointment returns the path's appointment and its location when the
 // principal may use them.
 func (a *API) appointment(r *pipeline.Request) (store.Appointment, store.Location, error) {
-	ap, err := a.Store.Appointment(r.Path["eventId"])
+	return a.appointmentAt(r, "eventId")
+}
+
+// appointmentAt is appointment for the appointment the path parameter
+// param names.
+func (a *API) appointmentAt(r *pipeline.Request, param string) (store.Appointment, store.Location, error) {
+	ap, err := a.Store.Appointment(r.Path[param])
 	if err != nil {
 		return ap, store.Location{}, err
 	}
@@ -220,4 +226,24 @@ func (a *API) calendarEvents(r *pipeline.Request) (pipeline.Response, error) {
 		return strings.Compare(x.ID, y.ID)
 	})
 	return pipeline.JSON(http.StatusOK, map[string]any{"events": mapSlice(aps, viewCalendarEvent)}), nil
+}
+
+// --- appointment notes ---
+
+type appointmentNoteInput struct {
+	Body   opt `json:"body"`
+	UserID opt `json:"userId"`
+}
+
+func (in *appointmentNoteInput) apply(n *store.AppointmentNote) error {
+	in.Body.to(&n.Body)
+	in.UserID.to(&n.UserID)
+	return nil
+}
+
+// noteAppointment is the owner of an appointment's notes: the path's
+// appointment, when the principal may use it.
+func (a *API) noteAppointment(r *pipeline.Request) (string, error) {
+	ap, _, err := a.appointmentAt(r, "appointmentId")
+	return ap.ID, err
 }

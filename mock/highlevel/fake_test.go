@@ -34,6 +34,23 @@ type FakeStore struct {
 	DeleteAppointmentFn func(id string) error
 
 	LocationAppointmentsFn func(location string, keep func(store.Appointment) bool) []store.Appointment
+
+	CreateAppointmentNoteFn func(appointment string, n store.AppointmentNote) (store.AppointmentNote, error)
+	AppointmentNotesFn      func(appointment string) ([]store.AppointmentNote, error)
+	UpdateAppointmentNoteFn func(appointment, id string, fn func(*store.AppointmentNote) error) (store.AppointmentNote, error)
+	DeleteAppointmentNoteFn func(appointment, id string) error
+
+	CustomFieldDefsFn      func(location string) ([]store.CustomFieldDef, error)
+	CreateCustomFieldDefFn func(location string, d store.CustomFieldDef) (store.CustomFieldDef, error)
+	CustomFieldDefFn       func(location, id string) (store.CustomFieldDef, error)
+	UpdateCustomFieldDefFn func(location, id string, fn func(*store.CustomFieldDef) error) (store.CustomFieldDef, error)
+	DeleteCustomFieldDefFn func(location, id string) error
+
+	LocationTagsFn      func(location string) ([]store.LocationTag, error)
+	CreateLocationTagFn func(location string, t store.LocationTag) (store.LocationTag, error)
+	LocationTagFn       func(location, id string) (store.LocationTag, error)
+	UpdateLocationTagFn func(location, id string, fn func(*store.LocationTag) error) (store.LocationTag, error)
+	DeleteLocationTagFn func(location, id string) error
 }
 
 var _ Store = (*FakeStore)(nil)
@@ -105,4 +122,46 @@ func (f *FakeStore) UpdateAppointment(id string, fn func(*store.Appointment) err
 func (f *FakeStore) DeleteAppointment(id string) error { return f.DeleteAppointmentFn(id) }
 func (f *FakeStore) LocationAppointments(location string, keep func(store.Appointment) bool) []store.Appointment {
 	return f.LocationAppointmentsFn(location, keep)
+}
+func (f *FakeStore) CreateAppointmentNote(appointment string, n store.AppointmentNote) (store.AppointmentNote, error) {
+	return f.CreateAppointmentNoteFn(appointment, n)
+}
+func (f *FakeStore) AppointmentNotes(appointment string) ([]store.AppointmentNote, error) {
+	return f.AppointmentNotesFn(appointment)
+}
+func (f *FakeStore) UpdateAppointmentNote(appointment, id string, fn func(*store.AppointmentNote) error) (store.AppointmentNote, error) {
+	return f.UpdateAppointmentNoteFn(appointment, id, fn)
+}
+func (f *FakeStore) DeleteAppointmentNote(appointment, id string) error {
+	return f.DeleteAppointmentNoteFn(appointment, id)
+}
+func (f *FakeStore) CustomFieldDefs(location string) ([]store.CustomFieldDef, error) {
+	return f.CustomFieldDefsFn(location)
+}
+func (f *FakeStore) CreateCustomFieldDef(location string, d store.CustomFieldDef) (store.CustomFieldDef, error) {
+	return f.CreateCustomFieldDefFn(location, d)
+}
+func (f *FakeStore) CustomFieldDef(location, id string) (store.CustomFieldDef, error) {
+	return f.CustomFieldDefFn(location, id)
+}
+func (f *FakeStore) UpdateCustomFieldDef(location, id string, fn func(*store.CustomFieldDef) error) (store.CustomFieldDef, error) {
+	return f.UpdateCustomFieldDefFn(location, id, fn)
+}
+func (f *FakeStore) DeleteCustomFieldDef(location, id string) error {
+	return f.DeleteCustomFieldDefFn(location, id)
+}
+func (f *FakeStore) LocationTags(location string) ([]store.LocationTag, error) {
+	return f.LocationTagsFn(location)
+}
+func (f *FakeStore) CreateLocationTag(location string, t store.LocationTag) (store.LocationTag, error) {
+	return f.CreateLocationTagFn(location, t)
+}
+func (f *FakeStore) LocationTag(location, id string) (store.LocationTag, error) {
+	return f.LocationTagFn(location, id)
+}
+func (f *FakeStore) UpdateLocationTag(location, id string, fn func(*store.LocationTag) error) (store.LocationTag, error) {
+	return f.UpdateLocationTagFn(location, id, fn)
+}
+func (f *FakeStore) DeleteLocationTag(location, id string) error {
+	return f.DeleteLocationTagFn(location, id)
 }

@@ -47,6 +47,23 @@ type Store interface {
 	UpdateAppointment(id string, fn func(*store.Appointment) error) (store.Appointment, error)
 	DeleteAppointment(id string) error
 	LocationAppointments(location string, keep func(store.Appointment) bool) []store.Appointment
+
+	CreateAppointmentNote(appointment string, n store.AppointmentNote) (store.AppointmentNote, error)
+	AppointmentNotes(appointment string) ([]store.AppointmentNote, error)
+	UpdateAppointmentNote(appointment, id string, fn func(*store.AppointmentNote) error) (store.AppointmentNote, error)
+	DeleteAppointmentNote(appointment, id string) error
+
+	CustomFieldDefs(location string) ([]store.CustomFieldDef, error)
+	CreateCustomFieldDef(location string, d store.CustomFieldDef) (store.CustomFieldDef, error)
+	CustomFieldDef(location, id string) (store.CustomFieldDef, error)
+	UpdateCustomFieldDef(location, id string, fn func(*store.CustomFieldDef) error) (store.CustomFieldDef, error)
+	DeleteCustomFieldDef(location, id string) error
+
+	LocationTags(location string) ([]store.LocationTag, error)
+	CreateLocationTag(location string, t store.LocationTag) (store.LocationTag, error)
+	LocationTag(location, id string) (store.LocationTag, error)
+	UpdateLocationTag(location, id string, fn func(*store.LocationTag) error) (store.LocationTag, error)
+	DeleteLocationTag(location, id string) error
 }
 
 // API serves the HighLevel Contacts API.
@@ -71,6 +88,10 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 	notes := &records[store.Note, noteInput, *noteInput, noteView]{api: a, one: "note", many: "notes", idParam: "id",
 		newestFirst: true, view: viewNote, listFn: a.Store.Notes, createFn: a.Store.CreateNote, getFn: a.Store.Note,
 		updateFn: a.Store.UpdateNote, removeFn: a.Store.DeleteNote}
+	appointmentNotes := &records[store.AppointmentNote, appointmentNoteInput, *appointmentNoteInput, appointmentNoteView]{
+		api: a, one: "note", many: "notes", idParam: "noteId", newestFirst: true, view: viewAppointmentNote,
+		owner: a.noteAppointment, removed: map[string]bool{"success": true}, listFn: a.Store.AppointmentNotes,
+		createFn: a.Store.CreateAppointmentNote, updateFn: a.Store.UpdateAppointmentNote, removeFn: a.Store.DeleteAppointmentNote}
 	return map[string]pipeline.HandlerFunc{
 		"get-contacts":                       a.listContacts,
 		"create-contact":                     a.createContact,
@@ -108,6 +129,22 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"get-appointment":                    a.getAppointment,
 		"get-calendar-events":                a.calendarEvents,
 		"delete-event":                       a.deleteEvent,
+		"get-appointment-notes":              appointmentNotes.page,
+		"create-appointment-note":            appointmentNotes.create,
+		"update-appointment-note":            appointmentNotes.update,
+		"delete-appointment-note":            appointmentNotes.remove,
+		"create-association":                 a.bulkTags,
+		"add-remove-contact-from-business":   a.bulkBusiness,
+		"get-custom-fields":                  a.listCustomFields,
+		"create-custom-field":                a.createCustomField,
+		"get-custom-field":                   a.getCustomField,
+		"update-custom-field":                a.updateCustomField,
+		"delete-custom-field":                a.deleteCustomField,
+		"get-location-tags":                  a.listLocationTags,
+		"create-tag":                         a.createLocationTag,
+		"get-tag-by-id":                      a.getLocationTag,
+		"update-tag":                         a.updateLocationTag,
+		"delete-tag":                         a.deleteLocationTag,
 		"choose-location":                    a.chooseLocation,
 		"choose-location-v2":                 a.chooseLocation,
 		"get-access-token":                   a.token,

@@ -1,8 +1,10 @@
 package highlevel
 
 import (
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
@@ -13,9 +15,10 @@ type input[T, I any] interface {
 	apply(*T) error
 }
 
-// records serves the operations on one kind of record kept under a contact
-// (tasks, notes): list, create, get, update and delete, each after checking
-// that the contact exists and the token may see it.
+// records serves the operations on one kind of record kept under an owner
+// (a contact's tasks and notes, an appointment's notes): list, create, get,
+// update and delete, each after checking that the owner exists and the
+// token may see it.
 type records[T, I any, PI input[T, I], V any] struct {
 	api *API
 	// one and many name the record in response envelopes ({"task": ...},
@@ -23,25 +26,48 @@ type records[T, I any, PI input[T, I], V any] struct {
 	one, many, idParam string
 	newestFirst        bool
 	view               func(T) V
+	// owner returns the id of the request's owner when the token may see
+	// it; nil is the path's contact.
+	owner func(*pipeline.Request) (string, error)
+	// removed is the answer of a delete; nil is {"succeded": true}.
+	removed any
 
-	listFn   func(contact string) ([]T, error)
-	createFn func(contact string, v T) (T, error)
-	getFn    func(contact, id string) (T, error)
-	updateFn func(contact, id string, fn func(*T) error) (T, error)
-	removeFn func(contact, id string) error
+	listFn   func(owner string) ([]T, error)
+	createFn func(owner string, v T) (T, error)
+	getFn    func(owner, id string) (T, error)
+	updateFn func(owner, id string, fn func(*T) error) (T, error)
+	removeFn func(owner, id string) error
 }
 
-func (k *records[T, I, PI, V]) list(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := k.api.contact(r)
-	if err != nil {
-		return pipeline.Response{}, err
+// ownerOf returns the id of the request's owner.
+func (k *records[T, I, PI, V]) ownerOf(r *pipeline.Request) (string, error) {
+	if k.owner != nil {
+		return k.owner(r)
 	}
-	items, err := k.listFn(c.ID)
+	c, err := k.api.contact(r)
+	return c.ID, err
+}
+
+// items returns the owner's records in the list's order.
+func (k *records[T, I, PI, V]) items(r *pipeline.Request) ([]T, error) {
+	owner, err := k.ownerOf(r)
 	if err != nil {
-		return pipeline.Response{}, err
+		return nil, err
+	}
+	items, err := k.listFn(owner)
+	if err != nil {
+		return nil, err
 	}
 	if k.newestFirst {
 		slices.Reverse(items)
+	}
+	return items, nil
+}
+
+func (k *records[T, I, PI, V]) list(r *pipeline.Request) (pipeline.Response, error) {
+	items, err := k.items(r)
+	if err != nil {
+		return pipeline.Response{}, err
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{k.many: mapSlice(items, k.view)}), nil
 }
@@ -51,7 +77,7 @@ func (k *records[T, I, PI, V]) create(r *pipeline.Request) (pipeline.Response, e
 	if err := r.Decode(&in); err != nil {
 		return pipeline.Response{}, err
 	}
-	c, err := k.api.contact(r)
+	owner, err := k.ownerOf(r)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
@@ -59,7 +85,7 @@ func (k *records[T, I, PI, V]) create(r *pipeline.Request) (pipeline.Response, e
 	if err := PI(&in).apply(&v); err != nil {
 		return pipeline.Response{}, err
 	}
-	created, err := k.createFn(c.ID, v)
+	created, err := k.createFn(owner, v)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
@@ -67,11 +93,11 @@ func (k *records[T, I, PI, V]) create(r *pipeline.Request) (pipeline.Response, e
 }
 
 func (k *records[T, I, PI, V]) get(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := k.api.contact(r)
+	owner, err := k.ownerOf(r)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	v, err := k.getFn(c.ID, r.Path[k.idParam])
+	v, err := k.getFn(owner, r.Path[k.idParam])
 	if err != nil {
 		return pipeline.Response{}, err
 	}
@@ -93,11 +119,11 @@ func (k *records[T, I, PI, V]) patch(only func(I) I) pipeline.HandlerFunc {
 		if only != nil {
 			in = only(in)
 		}
-		c, err := k.api.contact(r)
+		owner, err := k.ownerOf(r)
 		if err != nil {
 			return pipeline.Response{}, err
 		}
-		v, err := k.updateFn(c.ID, r.Path[k.idParam], PI(&in).apply)
+		v, err := k.updateFn(owner, r.Path[k.idParam], PI(&in).apply)
 		if err != nil {
 			return pipeline.Response{}, err
 		}
@@ -106,12 +132,30 @@ func (k *records[T, I, PI, V]) patch(only func(I) I) pipeline.HandlerFunc {
 }
 
 func (k *records[T, I, PI, V]) remove(r *pipeline.Request) (pipeline.Response, error) {
-	c, err := k.api.contact(r)
+	owner, err := k.ownerOf(r)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	if err := k.removeFn(c.ID, r.Path[k.idParam]); err != nil {
+	if err := k.removeFn(owner, r.Path[k.idParam]); err != nil {
 		return pipeline.Response{}, err
 	}
+	if k.removed != nil {
+		return pipeline.JSON(http.StatusOK, k.removed), nil
+	}
 	return pipeline.JSON(http.StatusOK, deleted), nil
+}
+
+// page answers limit of the owner's records from offset, with hasMore when
+// more follow (the calendars service's paging).
+func (k *records[T, I, PI, V]) page(r *pipeline.Request) (pipeline.Response, error) {
+	items, err := k.items(r)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	// Numbers by the spec: limit 1 to 20, offset from 0.
+	limit, _ := strconv.ParseFloat(r.Query.Get("limit"), 64)
+	offset, _ := strconv.ParseFloat(r.Query.Get("offset"), 64)
+	from := min(len(items), int(min(math.Floor(offset), float64(len(items)))))
+	to := min(len(items), from+int(math.Floor(limit)))
+	return pipeline.JSON(http.StatusOK, map[string]any{k.many: mapSlice(items[from:to], k.view), "hasMore": to < len(items)}), nil
 }

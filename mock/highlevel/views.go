@@ -123,6 +123,20 @@ func viewNote(n store.Note) noteView {
 		ContactID: n.ContactID, Title: n.Title, Color: n.Color, Pinned: n.Pinned}
 }
 
+// appointmentNoteView is a note of an appointment, as the calendars service
+// answers it.
+type appointmentNoteView struct {
+	ID        string `json:"id"`
+	Body      string `json:"body"`
+	UserID    string `json:"userId,omitempty"`
+	DateAdded string `json:"dateAdded"`
+	ContactID string `json:"contactId"`
+}
+
+func viewAppointmentNote(n store.AppointmentNote) appointmentNoteView {
+	return appointmentNoteView{ID: n.ID, Body: n.Body, UserID: n.UserID, DateAdded: iso(n.DateAdded), ContactID: n.ContactID}
+}
+
 // eventView is an appointment as GET /contacts/{id}/appointments lists it.
 type eventView struct {
 	ID                string   `json:"id"`

@@ -84,6 +84,15 @@ type contactInput struct {
 	Types        []refInput        `json:"types"`
 	CustomFields map[string]string `json:"customFields"`
 	ExternalIDs  *externalIDsInput `json:"externalIds"`
+	NextContact  *int64            `json:"nextContact"`
+	Assignees    *assigneesInput   `json:"assignees"`
+}
+
+// assigneesInput is the user a contact is assigned to.
+type assigneesInput struct {
+	Username string  `json:"username"`
+	FullName *string `json:"fullName"`
+	Email    *string `json:"email"`
 }
 
 // setExternalIDs writes the externalIds of a partial update onto dst: null
@@ -154,6 +163,19 @@ func (in *contactInput) contact() (store.M360Contact, error) {
 	}
 	if in.ExternalIDs != nil {
 		c.ExternalIDs.GHL = trimmed(in.ExternalIDs.GHL)
+	}
+	if in.NextContact != nil {
+		next := *in.NextContact
+		c.NextContact = &next
+	}
+	if a := in.Assignees; a != nil {
+		c.Assignees = &store.M360Assignee{Username: strings.TrimSpace(a.Username), FullName: trimmed(a.FullName), Email: trimmed(a.Email)}
+		switch {
+		case c.Assignees.Username == "":
+			p.add("assignees.username", "must not be blank")
+		case c.Assignees.Email != "" && !validEmail(c.Assignees.Email):
+			p.add("assignees.email", "must be a valid email address")
+		}
 	}
 	return c, p.err()
 }

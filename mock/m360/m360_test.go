@@ -300,9 +300,14 @@ func TestViews(t *testing.T) {
 	c := viewContact(store.M360Contact{ID: 1, FirstName: "Jane"})
 	got, _ := json.Marshal(c)
 	want := `{"id":1,"firstName":"Jane","lastName":null,"email":null,"phone":null,"company":null,"tags":[],` +
-		`"source":null,"types":[],"customFields":{},"externalIds":{"ghl":null},"created":0,"updated":0}`
+		`"source":null,"types":[],"customFields":{},"externalIds":{"ghl":null},"nextContact":null,"assignees":null,"created":0,"updated":0}`
 	if string(got) != want {
 		t.Errorf("contact view\n got %s\nwant %s", got, want)
+	}
+	next := int64(1700600000)
+	got, _ = json.Marshal(viewContact(store.M360Contact{ID: 1, NextContact: &next, Assignees: &store.M360Assignee{Username: "jdoe", Email: "j@example.com"}}))
+	if !strings.Contains(string(got), `"nextContact":1700600000,"assignees":{"username":"jdoe","fullName":null,"email":"j@example.com"}`) {
+		t.Errorf("contact view with nextContact and assignees: %s", got)
 	}
 	task, _ := json.Marshal(viewTask(store.M360Task{ID: 2, ContactID: 1, Title: "t", Assignee: "amy"}))
 	if !strings.Contains(string(task), `"description":null,"dueAt":null,"completed":false,"completedAt":null,"assignee":{"username":"amy"}`) {

@@ -74,8 +74,16 @@ type contactView struct {
 	Types        []refView         `json:"types"`
 	CustomFields map[string]string `json:"customFields"`
 	ExternalIDs  externalIDsView   `json:"externalIds"`
+	NextContact  *int64            `json:"nextContact"`
+	Assignees    *assigneesView    `json:"assignees"`
 	Created      int64             `json:"created"`
 	Updated      int64             `json:"updated"`
+}
+
+type assigneesView struct {
+	Username string  `json:"username"`
+	FullName *string `json:"fullName"`
+	Email    *string `json:"email"`
 }
 
 func viewContact(c store.M360Contact) contactView {
@@ -98,6 +106,13 @@ func viewContact(c store.M360Contact) contactView {
 	}
 	for _, t := range c.Types {
 		v.Types = append(v.Types, refView{ID: t.ID, Name: t.Name})
+	}
+	if c.NextContact != nil {
+		next := *c.NextContact
+		v.NextContact = &next
+	}
+	if a := c.Assignees; a != nil {
+		v.Assignees = &assigneesView{Username: a.Username, FullName: nullable(a.FullName), Email: nullable(a.Email)}
 	}
 	for k, val := range c.CustomFields {
 		v.CustomFields[k] = val

@@ -31,7 +31,7 @@ func (o Op) String() string {
 
 // Change is one write to a record, with copies of the record before and
 // after it: Before is nil for a creation, After for a deletion. The record
-// is a Contact, Task, Note, Appointment, M360Contact, M360Task, M360Note or
+// is a Contact, Task, Note, Appointment, AppointmentNote, M360Contact, M360Task, M360Note or
 // M360Event value.
 type Change struct {
 	Op Op
@@ -55,7 +55,7 @@ func (c Change) Record() any {
 }
 
 // Observe makes fn receive every change to contacts, tasks, notes,
-// appointments and the Marketing 360 contacts, tasks, notes and calendar
+// appointments, appointment notes and the Marketing 360 contacts, tasks, notes and calendar
 // events, in the order they are written; nil stops it. fn runs under the
 // store's lock: it must not call the store, and must return quickly.
 // Restore (start-up, reset) tells nothing; Import tells what it changed.
@@ -116,6 +116,15 @@ func (s *Store) diff(oldHL *hlTables, oldM360 *m360Tables) {
 	diffRecords(s, &oldHL.notes, &hl.notes, asIs, location, func(c string, _ Note) bool { return gone(c) })
 	diffRecords(s, &oldHL.appointments, &hl.appointments, asIs, location,
 		func(c string, _ Appointment) bool { return gone(c) })
+	// An appointment's notes go with it, and with its contact.
+	diffRecords(s, &oldHL.appointmentNotes, &hl.appointmentNotes, asIs,
+		func(ap string) string {
+			if a := hl.appointments.ref(ap); a != nil {
+				return a.LocationID
+			}
+			return oldHL.appointments.ref(ap).LocationID
+		},
+		func(ap string, _ AppointmentNote) bool { return hl.appointments.ref(ap) == nil })
 
 	// Marketing 360, the same way; its changes name no location.
 	none := func(int64) string { return "" }

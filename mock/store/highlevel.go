@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// hlTables are the HighLevel tables: locations, their contacts, and the
-// contacts' tasks, notes and appointments. Callers hold the store's lock.
+// hlTables are the HighLevel tables: locations, their contacts, the
+// contacts' tasks, notes and appointments, and the appointments' notes.
+// Callers hold the store's lock.
 type hlTables struct {
 	locations map[string]*Location
 	// contacts are grouped by location, each ordered by (DateAdded, ID):
@@ -19,19 +20,22 @@ type hlTables struct {
 	tasks        table[string, string, Task]    // grouped by contact, in creation order
 	notes        table[string, string, Note]
 	appointments table[string, string, Appointment]
-	webhooks     map[string]Webhook // by client id (webhooks.go)
+	// appointmentNotes are grouped by appointment, in creation order.
+	appointmentNotes table[string, string, AppointmentNote]
+	webhooks         map[string]Webhook // by client id (webhooks.go)
 }
 
 func newHLTables() hlTables {
 	return hlTables{
-		locations:    map[string]*Location{},
-		contacts:     newTable[string, string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) }),
-		emails:       map[string]map[string][]string{},
-		phones:       map[string]map[string][]string{},
-		tasks:        newTable[string, string, Task](0, nil),
-		notes:        newTable[string, string, Note](0, nil),
-		appointments: newTable[string, string, Appointment](0, nil),
-		webhooks:     map[string]Webhook{},
+		locations:        map[string]*Location{},
+		contacts:         newTable[string, string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) }),
+		emails:           map[string]map[string][]string{},
+		phones:           map[string]map[string][]string{},
+		tasks:            newTable[string, string, Task](0, nil),
+		notes:            newTable[string, string, Note](0, nil),
+		appointments:     newTable[string, string, Appointment](0, nil),
+		appointmentNotes: newTable[string, string, AppointmentNote](0, nil),
+		webhooks:         map[string]Webhook{},
 	}
 }
 
@@ -345,7 +349,8 @@ func keepLater(s *Store, loc *Location, later []string, fn func(*Contact) error)
 	}
 }
 
-// DeleteContact removes a contact with its tasks, notes and appointments.
+// DeleteContact removes a contact with its tasks, notes and appointments,
+// and the appointments' notes.
 func (s *Store) DeleteContact(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -357,6 +362,9 @@ func (s *Store) DeleteContact(id string) error {
 	s.hl.contacts.remove(id)
 	s.hl.tasks.removeGroup(id)
 	s.hl.notes.removeGroup(id)
+	for _, ap := range s.hl.appointments.keysOf(id) {
+		s.hl.appointmentNotes.removeGroup(ap)
+	}
 	s.hl.appointments.removeGroup(id)
 	if s.observed() {
 		s.tell(Deleted, c.LocationID, cloneContact(c), nil)
@@ -421,6 +429,10 @@ func cloneLocation(l Location) Location {
 	l.DuplicateOrder = slices.Clone(l.DuplicateOrder)
 	l.Calendars = slices.Clone(l.Calendars)
 	l.CustomFields = slices.Clone(l.CustomFields)
+	for i, d := range l.CustomFields {
+		l.CustomFields[i] = cloneCustomFieldDef(d)
+	}
+	l.Tags = slices.Clone(l.Tags)
 	return l
 }
 
@@ -501,6 +513,7 @@ func (s *Store) snapshotHL(st *State) {
 	st.Tasks = s.hl.tasks.all(asIs[Task])
 	st.Notes = s.hl.notes.all(asIs[Note])
 	st.Appointments = s.hl.appointments.all(asIs[Appointment])
+	st.AppointmentNotes = nilIfEmpty(s.hl.appointmentNotes.all(asIs[AppointmentNote]))
 	st.Webhooks = nilIfEmpty(byKey(s.hl.webhooks, cloneWebhook))
 }
 
@@ -531,6 +544,10 @@ func (s *Store) restoreHL(st State) error {
 	}
 	if err := restoreRecords(s, "appointments", &s.hl.appointments, st.Appointments,
 		func(a *Appointment) time.Time { return a.DateUpdated }); err != nil {
+		return err
+	}
+	if err := restoreRecords(s, "appointmentNotes", &s.hl.appointmentNotes, st.AppointmentNotes,
+		(*AppointmentNote).created); err != nil {
 		return err
 	}
 	return s.restoreWebhooks(st.Webhooks)

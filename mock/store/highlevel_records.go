@@ -1,23 +1,66 @@
 package store
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
-// The HighLevel records that belong to a contact: tasks, notes and
-// appointments, each table grouped by contact in creation order.
+// The HighLevel records that belong to a contact (tasks, notes and
+// appointments) or to an appointment (its notes), each table grouped by its
+// owner in creation order.
+
+// owner is the kind of record that owns a table's groups.
+type owner int
+
+const (
+	byContact     owner = iota // tasks, notes and appointments
+	byAppointment              // appointment notes
+)
+
+// kind names the owner in its NotFoundError.
+func (o owner) kind() string {
+	if o == byAppointment {
+		return "Appointment"
+	}
+	return "Contact"
+}
+
+// ownerLocation returns the location of the owner with id; false when there
+// is none. Callers hold mu.
+func (s *Store) ownerLocation(o owner, id string) (string, bool) {
+	if o == byAppointment {
+		ap := s.hl.appointments.ref(id)
+		if ap == nil {
+			return "", false
+		}
+		return ap.LocationID, true
+	}
+	c := s.hl.contacts.ref(id)
+	if c == nil {
+		return "", false
+	}
+	return c.LocationID, true
+}
 
 // hlRecord is what the generic operations need of a record type.
 type hlRecord[T any] interface {
 	*T
-	// key returns the record's id and contact.
-	key() (id, contact string)
-	// identify sets the record's id, contact and creation time.
-	identify(id, contact string, at time.Time)
+	// owner is the kind of record that owns the record.
+	owner() owner
+	// key returns the record's id and owner's id.
+	key() (id, owner string)
+	// identify sets the record's id, owner's id and creation time.
+	identify(id, owner string, at time.Time)
 	// touched records an update at the given time.
 	touched(at time.Time)
 	// created is the record's creation time.
 	created() time.Time
 }
 
+func (*Task) owner() owner            { return byContact }
+func (*Note) owner() owner            { return byContact }
+func (*Appointment) owner() owner     { return byContact }
+func (*AppointmentNote) owner() owner { return byAppointment }
 func (t *Task) key() (string, string) { return t.ID, t.ContactID }
 func (t *Task) identify(id, contact string, at time.Time) {
 	t.ID, t.ContactID, t.DateAdded = id, contact, at
@@ -36,62 +79,83 @@ func (a *Appointment) identify(id, contact string, at time.Time) {
 }
 func (a *Appointment) touched(at time.Time) { a.DateUpdated = at }
 func (a *Appointment) created() time.Time   { return a.DateAdded }
+func (n *AppointmentNote) key() (string, string) {
+	return n.ID, n.AppointmentID
+}
+func (n *AppointmentNote) identify(id, appointment string, at time.Time) {
+	n.ID, n.AppointmentID, n.DateAdded = id, appointment, at
+}
+func (n *AppointmentNote) touched(time.Time)  {}
+func (n *AppointmentNote) created() time.Time { return n.DateAdded }
 
-// location is the location of a stored contact. Callers hold mu.
-func (s *Store) location(contact string) string {
-	return s.hl.contacts.ref(contact).LocationID
+// location is the location of a stored record's owner. Callers hold mu.
+func location[T any, P hlRecord[T]](s *Store, owner string) string {
+	loc, _ := s.ownerLocation(P(nil).owner(), owner)
+	return loc
 }
 
-func createRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], contact string, v T) (T, error) {
+// missingOwner is the owner's NotFoundError when it is not stored, else
+// nil. Callers hold mu.
+func missingOwner[T any, P hlRecord[T]](s *Store, owner string) error {
+	o := P(nil).owner()
+	if _, ok := s.ownerLocation(o, owner); !ok {
+		return &NotFoundError{Kind: o.kind(), ID: owner}
+	}
+	return nil
+}
+
+func createRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], owner string, v T) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.hl.contacts.ref(contact) == nil {
+	if err := missingOwner[T, P](s, owner); err != nil {
 		var zero T
-		return zero, &NotFoundError{Kind: "Contact", ID: contact}
+		return zero, err
 	}
 	id := s.ids.New()
-	P(&v).identify(id, contact, s.stamp())
-	tbl.add(id, contact, v)
+	P(&v).identify(id, owner, s.stamp())
+	tbl.add(id, owner, v)
 	if s.observed() {
-		s.tell(Created, s.location(contact), nil, v)
+		s.tell(Created, location[T, P](s, owner), nil, v)
 	}
 	return v, nil
 }
 
-func listRecords[T any](s *Store, tbl *table[string, string, T], contact string) ([]T, error) {
+func listRecords[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], owner string) ([]T, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.hl.contacts.ref(contact) == nil {
-		return nil, &NotFoundError{Kind: "Contact", ID: contact}
+	if err := missingOwner[T, P](s, owner); err != nil {
+		return nil, err
 	}
-	return tbl.list(contact), nil
+	return tbl.list(owner), nil
 }
 
-// lookup fails with the contact's NotFoundError when contact is named and
-// missing, and with the record's when it is missing or, with contact named,
-// another contact's. Callers hold the lock.
-func lookup[T any](s *Store, tbl *table[string, string, T], kind, contact, id string) (T, error) {
+// lookup fails with the owner's NotFoundError when owner is named and
+// missing, and with the record's when it is missing or, with owner named,
+// another owner's. Callers hold the lock.
+func lookup[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], kind, owner, id string) (T, error) {
 	var zero T
-	if contact != "" && s.hl.contacts.ref(contact) == nil {
-		return zero, &NotFoundError{Kind: "Contact", ID: contact}
+	if owner != "" {
+		if err := missingOwner[T, P](s, owner); err != nil {
+			return zero, err
+		}
 	}
-	v, owner, ok := tbl.get(id)
-	if !ok || (contact != "" && owner != contact) {
+	v, group, ok := tbl.get(id)
+	if !ok || (owner != "" && group != owner) {
 		return zero, &NotFoundError{Kind: kind, ID: id}
 	}
 	return v, nil
 }
 
-func getRecord[T any](s *Store, tbl *table[string, string, T], kind, contact, id string) (T, error) {
+func getRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], kind, owner, id string) (T, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return lookup(s, tbl, kind, contact, id)
+	return lookup[T, P](s, tbl, kind, owner, id)
 }
 
-func updateRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], kind, contact, id string, fn func(*T) error) (T, error) {
+func updateRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], kind, owner, id string, fn func(*T) error) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, err := lookup(s, tbl, kind, contact, id)
+	old, err := lookup[T, P](s, tbl, kind, owner, id)
 	if err != nil {
 		return old, err
 	}
@@ -100,41 +164,48 @@ func updateRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 		var zero T
 		return zero, err
 	}
-	_, owner, _ := tbl.get(id)
-	P(&v).identify(id, owner, P(&old).created())
+	_, group, _ := tbl.get(id)
+	P(&v).identify(id, group, P(&old).created())
 	P(&v).touched(s.stamp())
 	tbl.set(id, v)
 	if s.observed() {
-		s.tell(Updated, s.location(owner), old, v)
+		s.tell(Updated, location[T, P](s, group), old, v)
 	}
 	return v, nil
 }
 
-func deleteRecord[T any](s *Store, tbl *table[string, string, T], kind, contact, id string) error {
+// deleteRecord removes a record; also, when not nil, runs under the lock
+// after the removal, with the record's id (to remove what the record owns).
+func deleteRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T], kind, owner, id string, also func(id string)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, err := lookup(s, tbl, kind, contact, id)
+	v, err := lookup[T, P](s, tbl, kind, owner, id)
 	if err != nil {
 		return err
 	}
-	_, owner, _ := tbl.get(id)
+	_, group, _ := tbl.get(id)
 	tbl.remove(id)
+	if also != nil {
+		also(id)
+	}
 	if s.observed() {
-		s.tell(Deleted, s.location(owner), v, nil)
+		s.tell(Deleted, location[T, P](s, group), v, nil)
 	}
 	return nil
 }
 
 // restoreRecords loads restored records into tbl, in the order given, each
-// under the contact it names, which must be in the state; stamp is the time
+// under the owner it names, which must be in the state; stamp is the time
 // the record was last written. Callers hold mu.
 func restoreRecords[T any, P hlRecord[T]](s *Store, kind string, tbl *table[string, string, T], records []T, stamp func(P) time.Time) error {
 	for _, v := range records {
-		id, contact := P(&v).key()
-		if s.hl.contacts.ref(contact) == nil {
-			return &InvalidError{Field: kind + "[" + id + "].contactId", Reason: "names no contact of the state"}
+		id, owner := P(&v).key()
+		if err := missingOwner[T, P](s, owner); err != nil {
+			o := P(nil).owner()
+			field := strings.ToLower(o.kind()[:1]) + o.kind()[1:] + "Id"
+			return &InvalidError{Field: kind + "[" + id + "]." + field, Reason: "names no " + strings.ToLower(o.kind()) + " of the state"}
 		}
-		tbl.add(id, contact, v)
+		tbl.add(id, owner, v)
 		s.lastStamp = maxTime(s.lastStamp, stamp(P(&v)))
 	}
 	return nil
@@ -160,7 +231,7 @@ func (s *Store) UpdateTask(contact, id string, fn func(*Task) error) (Task, erro
 
 // DeleteTask removes a task.
 func (s *Store) DeleteTask(contact, id string) error {
-	return deleteRecord(s, &s.hl.tasks, "Task", contact, id)
+	return deleteRecord(s, &s.hl.tasks, "Task", contact, id, nil)
 }
 
 // CreateNote adds a note to a contact.
@@ -183,7 +254,7 @@ func (s *Store) UpdateNote(contact, id string, fn func(*Note) error) (Note, erro
 
 // DeleteNote removes a note.
 func (s *Store) DeleteNote(contact, id string) error {
-	return deleteRecord(s, &s.hl.notes, "Note", contact, id)
+	return deleteRecord(s, &s.hl.notes, "Note", contact, id, nil)
 }
 
 // CreateAppointment books an appointment for a contact.
@@ -206,9 +277,10 @@ func (s *Store) UpdateAppointment(id string, fn func(*Appointment) error) (Appoi
 	return updateRecord(s, &s.hl.appointments, "Appointment", "", id, fn)
 }
 
-// DeleteAppointment removes an appointment, whatever its contact.
+// DeleteAppointment removes an appointment, whatever its contact, with its
+// notes.
 func (s *Store) DeleteAppointment(id string) error {
-	return deleteRecord(s, &s.hl.appointments, "Appointment", "", id)
+	return deleteRecord(s, &s.hl.appointments, "Appointment", "", id, s.hl.appointmentNotes.removeGroup)
 }
 
 // LocationAppointments returns the appointments of a location's contacts for
@@ -221,4 +293,31 @@ func (s *Store) LocationAppointments(location string, keep func(Appointment) boo
 		out = append(out, s.hl.appointments.selectIn(contact, keep)...)
 	}
 	return out
+}
+
+// CreateAppointmentNote adds a note to an appointment; it names the
+// appointment's contact.
+func (s *Store) CreateAppointmentNote(appointment string, n AppointmentNote) (AppointmentNote, error) {
+	s.mu.RLock()
+	if ap := s.hl.appointments.ref(appointment); ap != nil {
+		n.ContactID = ap.ContactID
+	}
+	s.mu.RUnlock()
+	return createRecord(s, &s.hl.appointmentNotes, appointment, n)
+}
+
+// AppointmentNotes lists an appointment's notes, oldest first.
+func (s *Store) AppointmentNotes(appointment string) ([]AppointmentNote, error) {
+	return listRecords(s, &s.hl.appointmentNotes, appointment)
+}
+
+// UpdateAppointmentNote applies fn to a copy of a note of an appointment and
+// stores it.
+func (s *Store) UpdateAppointmentNote(appointment, id string, fn func(*AppointmentNote) error) (AppointmentNote, error) {
+	return updateRecord(s, &s.hl.appointmentNotes, "Note", appointment, id, fn)
+}
+
+// DeleteAppointmentNote removes a note of an appointment.
+func (s *Store) DeleteAppointmentNote(appointment, id string) error {
+	return deleteRecord(s, &s.hl.appointmentNotes, "Note", appointment, id, nil)
 }

@@ -47,8 +47,20 @@ type M360Contact struct {
 	Types        []M360Ref         `json:"types,omitempty" yaml:"types,omitempty"`
 	CustomFields map[string]string `json:"customFields,omitempty" yaml:"customFields,omitempty"`
 	ExternalIDs  M360ExternalIDs   `json:"externalIds" yaml:"externalIds"`
-	Created      int64             `json:"created" yaml:"created"`
-	Updated      int64             `json:"updated" yaml:"updated"`
+	// NextContact is when the contact is next to be contacted, in epoch
+	// seconds (nil for never); Assignees the user the contact is assigned
+	// to (the public Contacts Index names the object so).
+	NextContact *int64        `json:"nextContact,omitempty" yaml:"nextContact,omitempty"`
+	Assignees   *M360Assignee `json:"assignees,omitempty" yaml:"assignees,omitempty"`
+	Created     int64         `json:"created" yaml:"created"`
+	Updated     int64         `json:"updated" yaml:"updated"`
+}
+
+// M360Assignee is the user a contact is assigned to.
+type M360Assignee struct {
+	Username string `json:"username" yaml:"username"`
+	FullName string `json:"fullName,omitempty" yaml:"fullName,omitempty"`
+	Email    string `json:"email,omitempty" yaml:"email,omitempty"`
 }
 
 // M360Task is a task on a contact. Assignee is a username ("" for none).
@@ -230,6 +242,11 @@ func (c M360Contact) clone() M360Contact {
 	if c.Source != nil {
 		src := *c.Source
 		c.Source = &src
+	}
+	c.NextContact = cloneInt(c.NextContact)
+	if c.Assignees != nil {
+		a := *c.Assignees
+		c.Assignees = &a
 	}
 	return c
 }

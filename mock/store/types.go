@@ -20,6 +20,9 @@ type Location struct {
 	DuplicateOrder []string         `json:"duplicateOrder,omitempty" yaml:"duplicateOrder,omitempty"`
 	Calendars      []Calendar       `json:"calendars,omitempty" yaml:"calendars,omitempty"`
 	CustomFields   []CustomFieldDef `json:"customFields,omitempty" yaml:"customFields,omitempty"`
+	// Tags are the location's tags, as its tags API manages them
+	// (location_lists.go).
+	Tags []LocationTag `json:"tags,omitempty" yaml:"tags,omitempty"`
 }
 
 // Calendar is a location's calendar that appointments are booked on.
@@ -28,11 +31,20 @@ type Calendar struct {
 	Name string `json:"name" yaml:"name"`
 }
 
-// CustomFieldDef declares a custom field of a location.
+// CustomFieldDef declares a custom field of a location. Key is the
+// vendor's fieldKey ("contact.lead_score"); the rest is what the custom
+// fields API keeps of a definition ("" model is contact).
 type CustomFieldDef struct {
-	ID   string `json:"id" yaml:"id"`
-	Key  string `json:"key" yaml:"key"`
-	Name string `json:"name" yaml:"name"`
+	ID               string   `json:"id" yaml:"id"`
+	Key              string   `json:"key" yaml:"key"`
+	Name             string   `json:"name" yaml:"name"`
+	DataType         string   `json:"dataType,omitempty" yaml:"dataType,omitempty"`
+	Model            string   `json:"model,omitempty" yaml:"model,omitempty"`
+	Placeholder      string   `json:"placeholder,omitempty" yaml:"placeholder,omitempty"`
+	Position         int      `json:"position,omitempty" yaml:"position,omitempty"`
+	AcceptedFormat   []string `json:"acceptedFormat,omitempty" yaml:"acceptedFormat,omitempty"`
+	IsMultipleFile   bool     `json:"isMultipleFile,omitempty" yaml:"isMultipleFile,omitempty"`
+	MaxNumberOfFiles int      `json:"maxNumberOfFiles,omitempty" yaml:"maxNumberOfFiles,omitempty"`
 }
 
 // DNDSetting is the do-not-disturb state of one channel.
@@ -171,6 +183,18 @@ type Appointment struct {
 	DateUpdated time.Time `json:"dateUpdated"`
 }
 
+// AppointmentNote is a note on an appointment (the calendars service's
+// notes, apart from the contact's own).
+type AppointmentNote struct {
+	ID            string `json:"id"`
+	AppointmentID string `json:"appointmentId"`
+	// ContactID is the appointment's contact.
+	ContactID string    `json:"contactId"`
+	Body      string    `json:"body"`
+	UserID    string    `json:"userId,omitempty"`
+	DateAdded time.Time `json:"dateAdded"`
+}
+
 // State is the whole content of a store, as exported and imported.
 type State struct {
 	Locations    []Location    `json:"locations"`
@@ -178,6 +202,8 @@ type State struct {
 	Tasks        []Task        `json:"tasks"`
 	Notes        []Note        `json:"notes"`
 	Appointments []Appointment `json:"appointments"`
+	// AppointmentNotes are the appointments' notes.
+	AppointmentNotes []AppointmentNote `json:"appointmentNotes,omitempty"`
 	// Webhooks are the HighLevel apps' webhook subscriptions (webhooks.go).
 	Webhooks []Webhook `json:"webhooks,omitempty"`
 

@@ -194,6 +194,24 @@ func (e AppointmentSchemaResponseAppointmentStatus) Valid() bool {
 	}
 }
 
+// Defines values for BulkTagsResultType.
+const (
+	BulkTagsError   BulkTagsResultType = "error"
+	BulkTagsSuccess BulkTagsResultType = "success"
+)
+
+// Valid indicates whether the value is a known member of the BulkTagsResultType enum.
+func (e BulkTagsResultType) Valid() bool {
+	switch e {
+	case BulkTagsError:
+		return true
+	case BulkTagsSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CalendarEventDTOAppointmentStatus.
 const (
 	CalendarEventDTOAppointmentStatusActive    CalendarEventDTOAppointmentStatus = "active"
@@ -287,6 +305,102 @@ func (e ContactAppointmentCreateSchemaMeetingLocationType) Valid() bool {
 	case ContactAppointmentCreateSchemaMeetingLocationTypePhone:
 		return true
 	case ContactAppointmentCreateSchemaMeetingLocationTypeZoom:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCustomFieldsDTODataType.
+const (
+	CHECKBOX        CreateCustomFieldsDTODataType = "CHECKBOX"
+	DATE            CreateCustomFieldsDTODataType = "DATE"
+	EMAIL           CreateCustomFieldsDTODataType = "EMAIL"
+	FILEUPLOAD      CreateCustomFieldsDTODataType = "FILE_UPLOAD"
+	FLOAT           CreateCustomFieldsDTODataType = "FLOAT"
+	LARGETEXT       CreateCustomFieldsDTODataType = "LARGE_TEXT"
+	MONETORY        CreateCustomFieldsDTODataType = "MONETORY"
+	MULTIPLEOPTIONS CreateCustomFieldsDTODataType = "MULTIPLE_OPTIONS"
+	NUMERICAL       CreateCustomFieldsDTODataType = "NUMERICAL"
+	PHONE           CreateCustomFieldsDTODataType = "PHONE"
+	RADIO           CreateCustomFieldsDTODataType = "RADIO"
+	SIGNATURE       CreateCustomFieldsDTODataType = "SIGNATURE"
+	SINGLEOPTIONS   CreateCustomFieldsDTODataType = "SINGLE_OPTIONS"
+	TEXT            CreateCustomFieldsDTODataType = "TEXT"
+	TEXTBOXLIST     CreateCustomFieldsDTODataType = "TEXTBOX_LIST"
+	TIME            CreateCustomFieldsDTODataType = "TIME"
+)
+
+// Valid indicates whether the value is a known member of the CreateCustomFieldsDTODataType enum.
+func (e CreateCustomFieldsDTODataType) Valid() bool {
+	switch e {
+	case CHECKBOX:
+		return true
+	case DATE:
+		return true
+	case EMAIL:
+		return true
+	case FILEUPLOAD:
+		return true
+	case FLOAT:
+		return true
+	case LARGETEXT:
+		return true
+	case MONETORY:
+		return true
+	case MULTIPLEOPTIONS:
+		return true
+	case NUMERICAL:
+		return true
+	case PHONE:
+		return true
+	case RADIO:
+		return true
+	case SIGNATURE:
+		return true
+	case SINGLEOPTIONS:
+		return true
+	case TEXT:
+		return true
+	case TEXTBOXLIST:
+		return true
+	case TIME:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCustomFieldsDTOModel.
+const (
+	CreateCustomFieldsDTOModelContact     CreateCustomFieldsDTOModel = "contact"
+	CreateCustomFieldsDTOModelOpportunity CreateCustomFieldsDTOModel = "opportunity"
+)
+
+// Valid indicates whether the value is a known member of the CreateCustomFieldsDTOModel enum.
+func (e CreateCustomFieldsDTOModel) Valid() bool {
+	switch e {
+	case CreateCustomFieldsDTOModelContact:
+		return true
+	case CreateCustomFieldsDTOModelOpportunity:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CustomFieldSchemaModel.
+const (
+	CustomFieldSchemaModelContact     CustomFieldSchemaModel = "contact"
+	CustomFieldSchemaModelOpportunity CustomFieldSchemaModel = "opportunity"
+)
+
+// Valid indicates whether the value is a known member of the CustomFieldSchemaModel enum.
+func (e CustomFieldSchemaModel) Valid() bool {
+	switch e {
+	case CustomFieldSchemaModelContact:
+		return true
+	case CustomFieldSchemaModelOpportunity:
 		return true
 	default:
 		return false
@@ -551,6 +665,24 @@ func (e TokenResponseUserType) Valid() bool {
 	}
 }
 
+// Defines values for UpdateCustomFieldsDTOModel.
+const (
+	UpdateCustomFieldsDTOModelContact     UpdateCustomFieldsDTOModel = "contact"
+	UpdateCustomFieldsDTOModelOpportunity UpdateCustomFieldsDTOModel = "opportunity"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCustomFieldsDTOModel enum.
+func (e UpdateCustomFieldsDTOModel) Valid() bool {
+	switch e {
+	case UpdateCustomFieldsDTOModelContact:
+		return true
+	case UpdateCustomFieldsDTOModelOpportunity:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CalendarsVersion.
 const (
 	CalendarsVersionN20210415 CalendarsVersion = "2021-04-15"
@@ -611,6 +743,78 @@ func (e Version) Valid() bool {
 	case VersionN20210728:
 		return true
 	case VersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAppointmentNotesParamsVersion.
+const (
+	GetAppointmentNotesParamsVersionN20210415 GetAppointmentNotesParamsVersion = "2021-04-15"
+	GetAppointmentNotesParamsVersionN20230221 GetAppointmentNotesParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the GetAppointmentNotesParamsVersion enum.
+func (e GetAppointmentNotesParamsVersion) Valid() bool {
+	switch e {
+	case GetAppointmentNotesParamsVersionN20210415:
+		return true
+	case GetAppointmentNotesParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAppointmentNoteParamsVersion.
+const (
+	CreateAppointmentNoteParamsVersionN20210415 CreateAppointmentNoteParamsVersion = "2021-04-15"
+	CreateAppointmentNoteParamsVersionN20230221 CreateAppointmentNoteParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the CreateAppointmentNoteParamsVersion enum.
+func (e CreateAppointmentNoteParamsVersion) Valid() bool {
+	switch e {
+	case CreateAppointmentNoteParamsVersionN20210415:
+		return true
+	case CreateAppointmentNoteParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteAppointmentNoteParamsVersion.
+const (
+	DeleteAppointmentNoteParamsVersionN20210415 DeleteAppointmentNoteParamsVersion = "2021-04-15"
+	DeleteAppointmentNoteParamsVersionN20230221 DeleteAppointmentNoteParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the DeleteAppointmentNoteParamsVersion enum.
+func (e DeleteAppointmentNoteParamsVersion) Valid() bool {
+	switch e {
+	case DeleteAppointmentNoteParamsVersionN20210415:
+		return true
+	case DeleteAppointmentNoteParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAppointmentNoteParamsVersion.
+const (
+	UpdateAppointmentNoteParamsVersionN20210415 UpdateAppointmentNoteParamsVersion = "2021-04-15"
+	UpdateAppointmentNoteParamsVersionN20230221 UpdateAppointmentNoteParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAppointmentNoteParamsVersion enum.
+func (e UpdateAppointmentNoteParamsVersion) Valid() bool {
+	switch e {
+	case UpdateAppointmentNoteParamsVersionN20210415:
+		return true
+	case UpdateAppointmentNoteParamsVersionN20230221:
 		return true
 	default:
 		return false
@@ -737,6 +941,42 @@ func (e CreateContactParamsVersion) Valid() bool {
 	case CreateContactParamsVersionN20210728:
 		return true
 	case CreateContactParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AddRemoveContactFromBusinessParamsVersion.
+const (
+	AddRemoveContactFromBusinessParamsVersionN20210728 AddRemoveContactFromBusinessParamsVersion = "2021-07-28"
+	AddRemoveContactFromBusinessParamsVersionN20230221 AddRemoveContactFromBusinessParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the AddRemoveContactFromBusinessParamsVersion enum.
+func (e AddRemoveContactFromBusinessParamsVersion) Valid() bool {
+	switch e {
+	case AddRemoveContactFromBusinessParamsVersionN20210728:
+		return true
+	case AddRemoveContactFromBusinessParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAssociationParamsVersion.
+const (
+	CreateAssociationParamsVersionN20210728 CreateAssociationParamsVersion = "2021-07-28"
+	CreateAssociationParamsVersionN20230221 CreateAssociationParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the CreateAssociationParamsVersion enum.
+func (e CreateAssociationParamsVersion) Valid() bool {
+	switch e {
+	case CreateAssociationParamsVersionN20210728:
+		return true
+	case CreateAssociationParamsVersionN20230221:
 		return true
 	default:
 		return false
@@ -1265,6 +1505,207 @@ func (e AddContactToWorkflowParamsVersion) Valid() bool {
 	}
 }
 
+// Defines values for GetCustomFieldsParamsModel.
+const (
+	GetCustomFieldsParamsModelAll         GetCustomFieldsParamsModel = "all"
+	GetCustomFieldsParamsModelContact     GetCustomFieldsParamsModel = "contact"
+	GetCustomFieldsParamsModelOpportunity GetCustomFieldsParamsModel = "opportunity"
+)
+
+// Valid indicates whether the value is a known member of the GetCustomFieldsParamsModel enum.
+func (e GetCustomFieldsParamsModel) Valid() bool {
+	switch e {
+	case GetCustomFieldsParamsModelAll:
+		return true
+	case GetCustomFieldsParamsModelContact:
+		return true
+	case GetCustomFieldsParamsModelOpportunity:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCustomFieldsParamsVersion.
+const (
+	GetCustomFieldsParamsVersionN20210728 GetCustomFieldsParamsVersion = "2021-07-28"
+	GetCustomFieldsParamsVersionN20230221 GetCustomFieldsParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the GetCustomFieldsParamsVersion enum.
+func (e GetCustomFieldsParamsVersion) Valid() bool {
+	switch e {
+	case GetCustomFieldsParamsVersionN20210728:
+		return true
+	case GetCustomFieldsParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateCustomFieldParamsVersion.
+const (
+	CreateCustomFieldParamsVersionN20210728 CreateCustomFieldParamsVersion = "2021-07-28"
+	CreateCustomFieldParamsVersionN20230221 CreateCustomFieldParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the CreateCustomFieldParamsVersion enum.
+func (e CreateCustomFieldParamsVersion) Valid() bool {
+	switch e {
+	case CreateCustomFieldParamsVersionN20210728:
+		return true
+	case CreateCustomFieldParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteCustomFieldParamsVersion.
+const (
+	DeleteCustomFieldParamsVersionN20210728 DeleteCustomFieldParamsVersion = "2021-07-28"
+	DeleteCustomFieldParamsVersionN20230221 DeleteCustomFieldParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the DeleteCustomFieldParamsVersion enum.
+func (e DeleteCustomFieldParamsVersion) Valid() bool {
+	switch e {
+	case DeleteCustomFieldParamsVersionN20210728:
+		return true
+	case DeleteCustomFieldParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCustomFieldParamsVersion.
+const (
+	GetCustomFieldParamsVersionN20210728 GetCustomFieldParamsVersion = "2021-07-28"
+	GetCustomFieldParamsVersionN20230221 GetCustomFieldParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the GetCustomFieldParamsVersion enum.
+func (e GetCustomFieldParamsVersion) Valid() bool {
+	switch e {
+	case GetCustomFieldParamsVersionN20210728:
+		return true
+	case GetCustomFieldParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateCustomFieldParamsVersion.
+const (
+	UpdateCustomFieldParamsVersionN20210728 UpdateCustomFieldParamsVersion = "2021-07-28"
+	UpdateCustomFieldParamsVersionN20230221 UpdateCustomFieldParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the UpdateCustomFieldParamsVersion enum.
+func (e UpdateCustomFieldParamsVersion) Valid() bool {
+	switch e {
+	case UpdateCustomFieldParamsVersionN20210728:
+		return true
+	case UpdateCustomFieldParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLocationTagsParamsVersion.
+const (
+	GetLocationTagsParamsVersionN20210728 GetLocationTagsParamsVersion = "2021-07-28"
+	GetLocationTagsParamsVersionN20230221 GetLocationTagsParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the GetLocationTagsParamsVersion enum.
+func (e GetLocationTagsParamsVersion) Valid() bool {
+	switch e {
+	case GetLocationTagsParamsVersionN20210728:
+		return true
+	case GetLocationTagsParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateTagParamsVersion.
+const (
+	CreateTagParamsVersionN20210728 CreateTagParamsVersion = "2021-07-28"
+	CreateTagParamsVersionN20230221 CreateTagParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the CreateTagParamsVersion enum.
+func (e CreateTagParamsVersion) Valid() bool {
+	switch e {
+	case CreateTagParamsVersionN20210728:
+		return true
+	case CreateTagParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteTagParamsVersion.
+const (
+	DeleteTagParamsVersionN20210728 DeleteTagParamsVersion = "2021-07-28"
+	DeleteTagParamsVersionN20230221 DeleteTagParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the DeleteTagParamsVersion enum.
+func (e DeleteTagParamsVersion) Valid() bool {
+	switch e {
+	case DeleteTagParamsVersionN20210728:
+		return true
+	case DeleteTagParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTagByIdParamsVersion.
+const (
+	GetTagByIdParamsVersionN20210728 GetTagByIdParamsVersion = "2021-07-28"
+	GetTagByIdParamsVersionN20230221 GetTagByIdParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the GetTagByIdParamsVersion enum.
+func (e GetTagByIdParamsVersion) Valid() bool {
+	switch e {
+	case GetTagByIdParamsVersionN20210728:
+		return true
+	case GetTagByIdParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateTagParamsVersion.
+const (
+	UpdateTagParamsVersionN20210728 UpdateTagParamsVersion = "2021-07-28"
+	UpdateTagParamsVersionN20230221 UpdateTagParamsVersion = "2023-02-21"
+)
+
+// Valid indicates whether the value is a known member of the UpdateTagParamsVersion enum.
+func (e UpdateTagParamsVersion) Valid() bool {
+	switch e {
+	case UpdateTagParamsVersionN20210728:
+		return true
+	case UpdateTagParamsVersionN20230221:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChooseLocationParamsResponseType.
 const (
 	ChooseLocationParamsResponseTypeCode ChooseLocationParamsResponseType = "code"
@@ -1405,6 +1846,32 @@ type AppointmentFieldsAppointmentStatus string
 // AppointmentFieldsMeetingLocationType defines model for AppointmentFields.MeetingLocationType.
 type AppointmentFieldsMeetingLocationType string
 
+// AppointmentNote defines model for AppointmentNote.
+type AppointmentNote struct {
+	Body string `json:"body"`
+
+	// ContactId The appointment's contact.
+	ContactId string `json:"contactId"`
+
+	// DateAdded Example: 2021-07-08T12:02:11.285Z
+	DateAdded string `json:"dateAdded"`
+
+	// Id Example: HGPcayliwcdoUFzvbTok
+	Id     string  `json:"id"`
+	UserId *string `json:"userId,omitempty"`
+}
+
+// AppointmentNoteEnvelope defines model for AppointmentNoteEnvelope.
+type AppointmentNoteEnvelope struct {
+	Note AppointmentNote `json:"note"`
+}
+
+// AppointmentNotesDTO defines model for AppointmentNotesDTO.
+type AppointmentNotesDTO struct {
+	Body   string  `json:"body"`
+	UserId *string `json:"userId,omitempty"`
+}
+
 // AppointmentSchemaResponse defines model for AppointmentSchemaResponse.
 type AppointmentSchemaResponse struct {
 	Address           *string                                     `json:"address,omitempty"`
@@ -1508,6 +1975,21 @@ type BadRequestDTO struct {
 	// StatusCode Example: 400
 	StatusCode float64 `json:"statusCode"`
 }
+
+// BulkTagsResult defines model for BulkTagsResult.
+type BulkTagsResult struct {
+	ContactId string `json:"contactId"`
+
+	// Message Example: Tags updated
+	Message     string             `json:"message"`
+	OldTags     *[]string          `json:"oldTags,omitempty"`
+	TagsAdded   *[]string          `json:"tagsAdded,omitempty"`
+	TagsRemoved *[]string          `json:"tagsRemoved,omitempty"`
+	Type        BulkTagsResultType `json:"type"`
+}
+
+// BulkTagsResultType defines model for BulkTagsResult.Type.
+type BulkTagsResultType string
 
 // CalendarEventDTO An appointment as the calendars service reads it back.
 type CalendarEventDTO struct {
@@ -1712,6 +2194,22 @@ type ContactWritable struct {
 	Website            *string             `json:"website,omitempty"`
 }
 
+// ContactsBulkUpateResponse The vendor's name, typo included.
+type ContactsBulkUpateResponse struct {
+	Ids     []string `json:"ids"`
+	Success bool     `json:"success"`
+}
+
+// ContactsBusinessUpdate defines model for ContactsBusinessUpdate.
+type ContactsBusinessUpdate struct {
+	// BusinessId Example: 63b7ec34ea409a9a8bd2a4ff
+	BusinessId *string `json:"businessId"`
+
+	// Ids **[twin]** 1 to 100 contact ids.
+	Ids        []string `json:"ids"`
+	LocationId string   `json:"locationId"`
+}
+
 // ContactsListResponse defines model for ContactsListResponse.
 type ContactsListResponse struct {
 	Contacts []ListedContact `json:"contacts"`
@@ -1776,6 +2274,31 @@ type CreateContactDto struct {
 	Website    *string   `json:"website,omitempty"`
 }
 
+// CreateCustomFieldsDTO defines model for CreateCustomFieldsDTO.
+type CreateCustomFieldsDTO struct {
+	AcceptedFormat *[]string `json:"acceptedFormat,omitempty"`
+
+	// DataType **[twin]** One of the vendor's field types.
+	DataType         CreateCustomFieldsDTODataType `json:"dataType"`
+	IsMultipleFile   *bool                         `json:"isMultipleFile,omitempty"`
+	MaxNumberOfFiles *float64                      `json:"maxNumberOfFiles,omitempty"`
+	Model            *CreateCustomFieldsDTOModel   `json:"model,omitempty"`
+
+	// Name Example: Custom Field
+	Name        string   `json:"name"`
+	Placeholder *string  `json:"placeholder,omitempty"`
+	Position    *float64 `json:"position,omitempty"`
+
+	// TextBoxListOptions **[twin]** Validated, not kept.
+	TextBoxListOptions *[]TextBoxListOption `json:"textBoxListOptions,omitempty"`
+}
+
+// CreateCustomFieldsDTODataType **[twin]** One of the vendor's field types.
+type CreateCustomFieldsDTODataType string
+
+// CreateCustomFieldsDTOModel defines model for CreateCustomFieldsDTO.Model.
+type CreateCustomFieldsDTOModel string
+
 // CreateTaskBody defines model for CreateTaskParams.
 type CreateTaskBody struct {
 	AssignedTo *string `json:"assignedTo,omitempty"`
@@ -1802,8 +2325,17 @@ type CustomField struct {
 	Value string `json:"value"`
 }
 
+// CustomFieldEnvelope defines model for CustomFieldEnvelope.
+type CustomFieldEnvelope struct {
+	CustomField CustomFieldSchema `json:"customField"`
+}
+
 // CustomFieldInput A custom field value to set: `id` (or `key`) and `field_value`, a string, number,
 // array of strings or object depending on the field type. A null `field_value` clears it.
+// The ids and keys are those of the location's definitions (`GET
+// /locations/{locationId}/customFields`). **[twin]** A `key` the location does not define is
+// 422; an `id` it does not define is kept as given (a data set loaded into another location
+// keeps its values), since the vendor documents neither.
 type CustomFieldInput struct {
 	FieldValue *CustomFieldInput_FieldValue `json:"field_value,omitempty"`
 
@@ -1833,6 +2365,36 @@ type CustomFieldInputFieldValue4 = map[string]interface{}
 type CustomFieldInput_FieldValue struct {
 	union json.RawMessage
 }
+
+// CustomFieldSchema defines model for CustomFieldSchema.
+type CustomFieldSchema struct {
+	AcceptedFormat *[]string `json:"acceptedFormat,omitempty"`
+
+	// DataType Example: TEXT
+	DataType string `json:"dataType"`
+
+	// FieldKey Example: contact.pincode
+	FieldKey string `json:"fieldKey"`
+
+	// Id Example: 3sv6UEo51C9Bmpo1cKTq
+	Id                 string                 `json:"id"`
+	IsMultiFileAllowed *bool                  `json:"isMultiFileAllowed,omitempty"`
+	LocationId         string                 `json:"locationId"`
+	MaxFileLimit       *float64               `json:"maxFileLimit,omitempty"`
+	Model              CustomFieldSchemaModel `json:"model"`
+
+	// Name Example: pincode
+	Name string `json:"name"`
+
+	// Placeholder Example: Pin code
+	Placeholder *string `json:"placeholder,omitempty"`
+
+	// Position Example: 0
+	Position float64 `json:"position"`
+}
+
+// CustomFieldSchemaModel defines model for CustomFieldSchema.Model.
+type CustomFieldSchemaModel string
 
 // DndSetting defines model for DndSetting.
 type DndSetting struct {
@@ -1969,6 +2531,21 @@ type ListedContact struct {
 	// Type Example: lead
 	Type    *string `json:"type,omitempty"`
 	Website *string `json:"website,omitempty"`
+}
+
+// LocationTagEnvelope defines model for LocationTagEnvelope.
+type LocationTagEnvelope struct {
+	Tag LocationTagsSchema `json:"tag"`
+}
+
+// LocationTagsSchema defines model for LocationTagsSchema.
+type LocationTagsSchema struct {
+	// Id Example: flGwEuzsfJOia1i1ikRN
+	Id         string `json:"id"`
+	LocationId string `json:"locationId"`
+
+	// Name Example: vip
+	Name string `json:"name"`
 }
 
 // NotFoundDTO defines model for NotFoundDTO.
@@ -2195,6 +2772,15 @@ type TaskWebhook struct {
 	WebhookId string `json:"webhookId"`
 }
 
+// TextBoxListOption defines model for TextBoxListOption.
+type TextBoxListOption struct {
+	// Label Example: First
+	Label *string `json:"label,omitempty"`
+
+	// PrefillValue Example:
+	PrefillValue *string `json:"prefillValue,omitempty"`
+}
+
 // TokenRequest defines model for TokenRequest.
 type TokenRequest struct {
 	ClientId     string                `json:"client_id"`
@@ -2312,6 +2898,27 @@ type UpdateContactDto struct {
 	Website            *string             `json:"website,omitempty"`
 }
 
+// UpdateCustomFieldsDTO defines model for UpdateCustomFieldsDTO.
+type UpdateCustomFieldsDTO struct {
+	AcceptedFormat   *[]string `json:"acceptedFormat,omitempty"`
+	IsMultipleFile   *bool     `json:"isMultipleFile,omitempty"`
+	MaxNumberOfFiles *float64  `json:"maxNumberOfFiles,omitempty"`
+
+	// Model **[twin]** Validated; a definition keeps its model.
+	Model *UpdateCustomFieldsDTOModel `json:"model,omitempty"`
+
+	// Name Example: Custom Field
+	Name        string   `json:"name"`
+	Placeholder *string  `json:"placeholder,omitempty"`
+	Position    *float64 `json:"position,omitempty"`
+
+	// TextBoxListOptions **[twin]** Validated, not kept.
+	TextBoxListOptions *[]TextBoxListOption `json:"textBoxListOptions,omitempty"`
+}
+
+// UpdateCustomFieldsDTOModel **[twin]** Validated; a definition keeps its model.
+type UpdateCustomFieldsDTOModel string
+
 // UpdateNoteDTO defines model for UpdateNoteDTO.
 type UpdateNoteDTO struct {
 	Body   *string `json:"body,omitempty"`
@@ -2319,6 +2926,30 @@ type UpdateNoteDTO struct {
 	Pinned *bool   `json:"pinned,omitempty"`
 	Title  *string `json:"title,omitempty"`
 	UserId *string `json:"userId,omitempty"`
+}
+
+// UpdateTagsDTO defines model for UpdateTagsDTO.
+type UpdateTagsDTO struct {
+	// Contacts The ids of the contacts to change. **[twin]** 1 to 100.
+	Contacts []string `json:"contacts"`
+
+	// LocationId The location the contacts are in.
+	LocationId string `json:"locationId"`
+
+	// RemoveAllTags Remove every tag of the contacts; with the `remove` type only.
+	RemoveAllTags *bool `json:"removeAllTags,omitempty"`
+
+	// Tags The tags to add or remove.
+	Tags []string `json:"tags"`
+}
+
+// UpdateTagsResponseDTO defines model for UpdateTagsResponseDTO.
+type UpdateTagsResponseDTO struct {
+	ErrorCount float64          `json:"errorCount"`
+	Responses  []BulkTagsResult `json:"responses"`
+
+	// Succeded Spelled as the live API spells it. **[twin]** True when no contact failed.
+	Succeded bool `json:"succeded"`
 }
 
 // UpdateTaskBody defines model for UpdateTaskBody.
@@ -2377,6 +3008,15 @@ type UpsertContactDto struct {
 	Website    *string   `json:"website,omitempty"`
 }
 
+// TagBody defines model for tagBody.
+type TagBody struct {
+	// Name Example: vip
+	Name string `json:"name"`
+}
+
+// AppointmentId Example: ocQHyuzHvysMo5N5VsXc
+type AppointmentId = string
+
 // CalendarsVersion defines model for CalendarsVersion.
 type CalendarsVersion string
 
@@ -2394,6 +3034,9 @@ type GhlSignature = string
 
 // LocationIdExtension defines model for LocationIdExtension.
 type LocationIdExtension = string
+
+// LocationIdPath Example: ve9EPM428h8vShlRW1KT
+type LocationIdPath = string
 
 // LoginWindowOpenMode defines model for LoginWindowOpenMode.
 type LoginWindowOpenMode string
@@ -2425,6 +3068,9 @@ type AppointmentOK = AppointmentSchemaResponse
 // BadRequest defines model for BadRequest.
 type BadRequest = BadRequestDTO
 
+// CustomFieldOK defines model for CustomFieldOK.
+type CustomFieldOK = CustomFieldEnvelope
+
 // Deleted defines model for Deleted.
 type Deleted struct {
 	// Succeded Spelled as the live API spells it.
@@ -2433,6 +3079,9 @@ type Deleted struct {
 
 // Forbidden defines model for Forbidden.
 type Forbidden = ForbiddenDTO
+
+// LocationTagOK defines model for LocationTagOK.
+type LocationTagOK = LocationTagEnvelope
 
 // NotFound defines model for NotFound.
 type NotFound = NotFoundDTO
@@ -2468,6 +3117,48 @@ type Unauthorized = UnauthorizedDTO
 
 // Unprocessable defines model for Unprocessable.
 type Unprocessable = UnprocessableDTO
+
+// GetAppointmentNotesParams defines parameters for GetAppointmentNotes.
+type GetAppointmentNotesParams struct {
+	// Limit How many notes to answer.
+	Limit float64 `form:"limit" json:"limit"`
+
+	// Offset How many notes to skip.
+	Offset float64 `form:"offset" json:"offset"`
+
+	// Version API version of the calendars service.
+	Version GetAppointmentNotesParamsVersion `json:"Version"`
+}
+
+// GetAppointmentNotesParamsVersion defines parameters for GetAppointmentNotes.
+type GetAppointmentNotesParamsVersion string
+
+// CreateAppointmentNoteParams defines parameters for CreateAppointmentNote.
+type CreateAppointmentNoteParams struct {
+	// Version API version of the calendars service.
+	Version CreateAppointmentNoteParamsVersion `json:"Version"`
+}
+
+// CreateAppointmentNoteParamsVersion defines parameters for CreateAppointmentNote.
+type CreateAppointmentNoteParamsVersion string
+
+// DeleteAppointmentNoteParams defines parameters for DeleteAppointmentNote.
+type DeleteAppointmentNoteParams struct {
+	// Version API version of the calendars service.
+	Version DeleteAppointmentNoteParamsVersion `json:"Version"`
+}
+
+// DeleteAppointmentNoteParamsVersion defines parameters for DeleteAppointmentNote.
+type DeleteAppointmentNoteParamsVersion string
+
+// UpdateAppointmentNoteParams defines parameters for UpdateAppointmentNote.
+type UpdateAppointmentNoteParams struct {
+	// Version API version of the calendars service.
+	Version UpdateAppointmentNoteParamsVersion `json:"Version"`
+}
+
+// UpdateAppointmentNoteParamsVersion defines parameters for UpdateAppointmentNote.
+type UpdateAppointmentNoteParamsVersion string
 
 // GetCalendarEventsParams defines parameters for GetCalendarEvents.
 type GetCalendarEventsParams struct {
@@ -2555,6 +3246,24 @@ type CreateContactParams struct {
 
 // CreateContactParamsVersion defines parameters for CreateContact.
 type CreateContactParamsVersion string
+
+// AddRemoveContactFromBusinessParams defines parameters for AddRemoveContactFromBusiness.
+type AddRemoveContactFromBusinessParams struct {
+	// Version API version.
+	Version AddRemoveContactFromBusinessParamsVersion `json:"Version"`
+}
+
+// AddRemoveContactFromBusinessParamsVersion defines parameters for AddRemoveContactFromBusiness.
+type AddRemoveContactFromBusinessParamsVersion string
+
+// CreateAssociationParams defines parameters for CreateAssociation.
+type CreateAssociationParams struct {
+	// Version API version.
+	Version CreateAssociationParamsVersion `json:"Version"`
+}
+
+// CreateAssociationParamsVersion defines parameters for CreateAssociation.
+type CreateAssociationParamsVersion string
 
 // GetContactsByBusinessIdParams defines parameters for GetContactsByBusinessId.
 type GetContactsByBusinessIdParams struct {
@@ -2831,6 +3540,101 @@ type AddContactToWorkflowParams struct {
 // AddContactToWorkflowParamsVersion defines parameters for AddContactToWorkflow.
 type AddContactToWorkflowParamsVersion string
 
+// GetCustomFieldsParams defines parameters for GetCustomFields.
+type GetCustomFieldsParams struct {
+	Model *GetCustomFieldsParamsModel `form:"model,omitempty" json:"model,omitempty"`
+
+	// Version API version.
+	Version GetCustomFieldsParamsVersion `json:"Version"`
+}
+
+// GetCustomFieldsParamsModel defines parameters for GetCustomFields.
+type GetCustomFieldsParamsModel string
+
+// GetCustomFieldsParamsVersion defines parameters for GetCustomFields.
+type GetCustomFieldsParamsVersion string
+
+// CreateCustomFieldParams defines parameters for CreateCustomField.
+type CreateCustomFieldParams struct {
+	// Version API version.
+	Version CreateCustomFieldParamsVersion `json:"Version"`
+}
+
+// CreateCustomFieldParamsVersion defines parameters for CreateCustomField.
+type CreateCustomFieldParamsVersion string
+
+// DeleteCustomFieldParams defines parameters for DeleteCustomField.
+type DeleteCustomFieldParams struct {
+	// Version API version.
+	Version DeleteCustomFieldParamsVersion `json:"Version"`
+}
+
+// DeleteCustomFieldParamsVersion defines parameters for DeleteCustomField.
+type DeleteCustomFieldParamsVersion string
+
+// GetCustomFieldParams defines parameters for GetCustomField.
+type GetCustomFieldParams struct {
+	// Version API version.
+	Version GetCustomFieldParamsVersion `json:"Version"`
+}
+
+// GetCustomFieldParamsVersion defines parameters for GetCustomField.
+type GetCustomFieldParamsVersion string
+
+// UpdateCustomFieldParams defines parameters for UpdateCustomField.
+type UpdateCustomFieldParams struct {
+	// Version API version.
+	Version UpdateCustomFieldParamsVersion `json:"Version"`
+}
+
+// UpdateCustomFieldParamsVersion defines parameters for UpdateCustomField.
+type UpdateCustomFieldParamsVersion string
+
+// GetLocationTagsParams defines parameters for GetLocationTags.
+type GetLocationTagsParams struct {
+	// Version API version.
+	Version GetLocationTagsParamsVersion `json:"Version"`
+}
+
+// GetLocationTagsParamsVersion defines parameters for GetLocationTags.
+type GetLocationTagsParamsVersion string
+
+// CreateTagParams defines parameters for CreateTag.
+type CreateTagParams struct {
+	// Version API version.
+	Version CreateTagParamsVersion `json:"Version"`
+}
+
+// CreateTagParamsVersion defines parameters for CreateTag.
+type CreateTagParamsVersion string
+
+// DeleteTagParams defines parameters for DeleteTag.
+type DeleteTagParams struct {
+	// Version API version.
+	Version DeleteTagParamsVersion `json:"Version"`
+}
+
+// DeleteTagParamsVersion defines parameters for DeleteTag.
+type DeleteTagParamsVersion string
+
+// GetTagByIdParams defines parameters for GetTagById.
+type GetTagByIdParams struct {
+	// Version API version.
+	Version GetTagByIdParamsVersion `json:"Version"`
+}
+
+// GetTagByIdParamsVersion defines parameters for GetTagById.
+type GetTagByIdParamsVersion string
+
+// UpdateTagParams defines parameters for UpdateTag.
+type UpdateTagParams struct {
+	// Version API version.
+	Version UpdateTagParamsVersion `json:"Version"`
+}
+
+// UpdateTagParamsVersion defines parameters for UpdateTag.
+type UpdateTagParamsVersion string
+
 // ChooseLocationParams defines parameters for ChooseLocation.
 type ChooseLocationParams struct {
 	ResponseType ChooseLocationParamsResponseType `form:"response_type" json:"response_type"`
@@ -2877,6 +3681,12 @@ type ChooseLocationV2ParamsResponseType string
 // ChooseLocationV2ParamsLoginWindowOpenMode defines parameters for ChooseLocationV2.
 type ChooseLocationV2ParamsLoginWindowOpenMode string
 
+// CreateAppointmentNoteJSONRequestBody defines body for CreateAppointmentNote for application/json ContentType.
+type CreateAppointmentNoteJSONRequestBody = AppointmentNotesDTO
+
+// UpdateAppointmentNoteJSONRequestBody defines body for UpdateAppointmentNote for application/json ContentType.
+type UpdateAppointmentNoteJSONRequestBody = AppointmentNotesDTO
+
 // CreateAppointmentJSONRequestBody defines body for CreateAppointment for application/json ContentType.
 type CreateAppointmentJSONRequestBody = AppointmentCreateSchema
 
@@ -2888,6 +3698,12 @@ type DeleteEventJSONRequestBody = DeleteEventJSONBody
 
 // CreateContactJSONRequestBody defines body for CreateContact for application/json ContentType.
 type CreateContactJSONRequestBody = CreateContactDto
+
+// AddRemoveContactFromBusinessJSONRequestBody defines body for AddRemoveContactFromBusiness for application/json ContentType.
+type AddRemoveContactFromBusinessJSONRequestBody = ContactsBusinessUpdate
+
+// CreateAssociationJSONRequestBody defines body for CreateAssociation for application/json ContentType.
+type CreateAssociationJSONRequestBody = UpdateTagsDTO
 
 // SearchContactsAdvancedJSONRequestBody defines body for SearchContactsAdvanced for application/json ContentType.
 type SearchContactsAdvancedJSONRequestBody = SearchBodyV2DTO
@@ -2936,6 +3752,18 @@ type DeleteContactFromWorkflowJSONRequestBody = CreateWorkflowDto
 
 // AddContactToWorkflowJSONRequestBody defines body for AddContactToWorkflow for application/json ContentType.
 type AddContactToWorkflowJSONRequestBody = CreateWorkflowDto
+
+// CreateCustomFieldJSONRequestBody defines body for CreateCustomField for application/json ContentType.
+type CreateCustomFieldJSONRequestBody = CreateCustomFieldsDTO
+
+// UpdateCustomFieldJSONRequestBody defines body for UpdateCustomField for application/json ContentType.
+type UpdateCustomFieldJSONRequestBody = UpdateCustomFieldsDTO
+
+// CreateTagJSONRequestBody defines body for CreateTag for application/json ContentType.
+type CreateTagJSONRequestBody = TagBody
+
+// UpdateTagJSONRequestBody defines body for UpdateTag for application/json ContentType.
+type UpdateTagJSONRequestBody = TagBody
 
 // GetAccessTokenFormdataRequestBody defines body for GetAccessToken for application/x-www-form-urlencoded ContentType.
 type GetAccessTokenFormdataRequestBody = TokenRequest
@@ -3154,6 +3982,66 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetAppointmentNotes Get Appointment Notes
+	//
+	// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+	// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+	// a `limit` below 1 is 422.
+	//
+	// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+	GetAppointmentNotes(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAppointmentNoteWithBody Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAppointmentNote Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNote(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteAppointmentNote Delete Appointment Note
+	//
+	// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+	// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+	// the update.
+	//
+	// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+	DeleteAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAppointmentNoteWithBody Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAppointmentNote Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCalendarEvents Get Calendar Events
 	//
 	// A location's appointments that start between `startTime` and `endTime` (ms epoch, both
@@ -3269,6 +4157,68 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /contacts/ (the `CreateContact` operationId).
 	CreateContact(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddRemoveContactFromBusinessWithBody Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusinessWithBody(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddRemoveContactFromBusiness Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusiness(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAssociationWithBody Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociationWithBody(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAssociation Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociation(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetContactsByBusinessId Get Contacts By BusinessId
 	//
@@ -3673,6 +4623,140 @@ type ClientInterface interface {
 	// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
 	AddContactToWorkflow(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, body AddContactToWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCustomFields Get Custom Fields
+	//
+	// The location's custom field definitions, those of one `model` or all. Contacts'
+	// `customFields` name them by `id` (or, on writes, by `fieldKey` as `key`). **[twin]** In the
+	// order they were made. A token is bound to its location: another location is 403.
+	//
+	// Corresponds with GET /locations/{locationId}/customFields (the `GetCustomFields` operationId).
+	GetCustomFields(ctx context.Context, locationId LocationIdPath, params *GetCustomFieldsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCustomFieldWithBody Create Custom Field
+	//
+	// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+	// the model and the name in lower case with every run of other characters than letters and
+	// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+	// of the location has is 400; `model` defaults to `contact`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+	CreateCustomFieldWithBody(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCustomField Create Custom Field
+	//
+	// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+	// the model and the name in lower case with every run of other characters than letters and
+	// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+	// of the location has is 400; `model` defaults to `contact`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+	CreateCustomField(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, body CreateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteCustomField Delete Custom Field
+	//
+	// Deletes a definition; `{"succeded": true}`. **[twin]** The location's contacts lose their
+	// values of it, without a change of `dateUpdated` or a webhook. The vendor lists no scope
+	// for this operation; the twin asks for `locations/customFields.write`.
+	//
+	// Corresponds with DELETE /locations/{locationId}/customFields/{id} (the `DeleteCustomField` operationId).
+	DeleteCustomField(ctx context.Context, locationId LocationIdPath, id string, params *DeleteCustomFieldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCustomField Get Custom Field
+	//
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/customFields.readonly`. An unknown id is 404 `Custom field not found`.
+	//
+	// Corresponds with GET /locations/{locationId}/customFields/{id} (the `GetCustomField` operationId).
+	GetCustomField(ctx context.Context, locationId LocationIdPath, id string, params *GetCustomFieldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCustomFieldWithBody Update Custom Field
+	//
+	// Changes a definition: its name (required), placeholder, position, file settings. The
+	// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for
+	// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+	UpdateCustomFieldWithBody(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCustomField Update Custom Field
+	//
+	// Changes a definition: its name (required), placeholder, position, file settings. The
+	// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for
+	// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+	UpdateCustomField(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLocationTags Get Tags
+	//
+	// The location's tags. **[twin]** In the order they were made. The twin keeps them apart
+	// from the contacts' tags: tagging a contact does not add a location tag (live does), and
+	// deleting a location tag leaves the contacts that carry it as they are.
+	//
+	// Corresponds with GET /locations/{locationId}/tags (the `GetLocationTags` operationId).
+	GetLocationTags(ctx context.Context, locationId LocationIdPath, params *GetLocationTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTagWithBody Create Tag
+	//
+	// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+	// lower-cased, as contacts' tags are; a name the location has is 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+	CreateTagWithBody(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTag Create Tag
+	//
+	// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+	// lower-cased, as contacts' tags are; a name the location has is 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+	CreateTag(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, body CreateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTag Delete Tag
+	//
+	// `{"succeded": true}`. **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+	//
+	// Corresponds with DELETE /locations/{locationId}/tags/{tagId} (the `DeleteTag` operationId).
+	DeleteTag(ctx context.Context, locationId LocationIdPath, tagId string, params *DeleteTagParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTagById Get Tag
+	//
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.readonly`. An unknown id is 404 `Tag not found`.
+	//
+	// Corresponds with GET /locations/{locationId}/tags/{tagId} (the `GetTagById` operationId).
+	GetTagById(ctx context.Context, locationId LocationIdPath, tagId string, params *GetTagByIdParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTagWithBody Update Tag
+	//
+	// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+	UpdateTagWithBody(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTag Update Tag
+	//
+	// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+	UpdateTag(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, body UpdateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChooseLocation Authorization page (auto-approving)
 	//
 	// The consent page of the authorization-code flow. The live page is on
@@ -3718,6 +4802,126 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v2/oauth/chooselocation (the `ChooseLocationV2` operationId).
 	ChooseLocationV2(ctx context.Context, params *ChooseLocationV2Params, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetAppointmentNotes Get Appointment Notes
+//
+// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+// a `limit` below 1 is 422.
+//
+// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+func (c *Client) GetAppointmentNotes(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAppointmentNotesRequest(c.Server, appointmentId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAppointmentNoteWithBody Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *Client) CreateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAppointmentNoteRequestWithBody(c.Server, appointmentId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAppointmentNote Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *Client) CreateAppointmentNote(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAppointmentNoteRequest(c.Server, appointmentId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteAppointmentNote Delete Appointment Note
+//
+// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+// the update.
+//
+// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+func (c *Client) DeleteAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAppointmentNoteRequest(c.Server, appointmentId, noteId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAppointmentNoteWithBody Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *Client) UpdateAppointmentNoteWithBody(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAppointmentNoteRequestWithBody(c.Server, appointmentId, noteId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAppointmentNote Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *Client) UpdateAppointmentNote(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAppointmentNoteRequest(c.Server, appointmentId, noteId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetCalendarEvents Get Calendar Events
@@ -3935,6 +5139,108 @@ func (c *Client) CreateContactWithBody(ctx context.Context, params *CreateContac
 // Corresponds with POST /contacts/ (the `CreateContact` operationId).
 func (c *Client) CreateContact(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateContactRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddRemoveContactFromBusinessWithBody Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *Client) AddRemoveContactFromBusinessWithBody(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddRemoveContactFromBusinessRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddRemoveContactFromBusiness Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *Client) AddRemoveContactFromBusiness(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddRemoveContactFromBusinessRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAssociationWithBody Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *Client) CreateAssociationWithBody(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAssociationRequestWithBody(c.Server, pType, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAssociation Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *Client) CreateAssociation(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAssociationRequest(c.Server, pType, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4798,6 +6104,280 @@ func (c *Client) AddContactToWorkflow(ctx context.Context, contactId ContactId, 
 	return c.Client.Do(req)
 }
 
+// GetCustomFields Get Custom Fields
+//
+// The location's custom field definitions, those of one `model` or all. Contacts'
+// `customFields` name them by `id` (or, on writes, by `fieldKey` as `key`). **[twin]** In the
+// order they were made. A token is bound to its location: another location is 403.
+//
+// Corresponds with GET /locations/{locationId}/customFields (the `GetCustomFields` operationId).
+func (c *Client) GetCustomFields(ctx context.Context, locationId LocationIdPath, params *GetCustomFieldsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomFieldsRequest(c.Server, locationId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCustomFieldWithBody Create Custom Field
+//
+// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+// the model and the name in lower case with every run of other characters than letters and
+// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+// of the location has is 400; `model` defaults to `contact`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+func (c *Client) CreateCustomFieldWithBody(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCustomFieldRequestWithBody(c.Server, locationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCustomField Create Custom Field
+//
+// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+// the model and the name in lower case with every run of other characters than letters and
+// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+// of the location has is 400; `model` defaults to `contact`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+func (c *Client) CreateCustomField(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, body CreateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCustomFieldRequest(c.Server, locationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteCustomField Delete Custom Field
+//
+// Deletes a definition; `{"succeded": true}`. **[twin]** The location's contacts lose their
+// values of it, without a change of `dateUpdated` or a webhook. The vendor lists no scope
+// for this operation; the twin asks for `locations/customFields.write`.
+//
+// Corresponds with DELETE /locations/{locationId}/customFields/{id} (the `DeleteCustomField` operationId).
+func (c *Client) DeleteCustomField(ctx context.Context, locationId LocationIdPath, id string, params *DeleteCustomFieldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCustomFieldRequest(c.Server, locationId, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCustomField Get Custom Field
+//
+// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/customFields.readonly`. An unknown id is 404 `Custom field not found`.
+//
+// Corresponds with GET /locations/{locationId}/customFields/{id} (the `GetCustomField` operationId).
+func (c *Client) GetCustomField(ctx context.Context, locationId LocationIdPath, id string, params *GetCustomFieldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomFieldRequest(c.Server, locationId, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCustomFieldWithBody Update Custom Field
+//
+// Changes a definition: its name (required), placeholder, position, file settings. The
+// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+// **[twin]** The vendor lists no scope for this operation; the twin asks for
+// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+func (c *Client) UpdateCustomFieldWithBody(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCustomFieldRequestWithBody(c.Server, locationId, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCustomField Update Custom Field
+//
+// Changes a definition: its name (required), placeholder, position, file settings. The
+// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+// **[twin]** The vendor lists no scope for this operation; the twin asks for
+// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+func (c *Client) UpdateCustomField(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCustomFieldRequest(c.Server, locationId, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLocationTags Get Tags
+//
+// The location's tags. **[twin]** In the order they were made. The twin keeps them apart
+// from the contacts' tags: tagging a contact does not add a location tag (live does), and
+// deleting a location tag leaves the contacts that carry it as they are.
+//
+// Corresponds with GET /locations/{locationId}/tags (the `GetLocationTags` operationId).
+func (c *Client) GetLocationTags(ctx context.Context, locationId LocationIdPath, params *GetLocationTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLocationTagsRequest(c.Server, locationId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTagWithBody Create Tag
+//
+// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+// lower-cased, as contacts' tags are; a name the location has is 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+func (c *Client) CreateTagWithBody(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTagRequestWithBody(c.Server, locationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTag Create Tag
+//
+// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+// lower-cased, as contacts' tags are; a name the location has is 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+func (c *Client) CreateTag(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, body CreateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTagRequest(c.Server, locationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTag Delete Tag
+//
+// `{"succeded": true}`. **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+//
+// Corresponds with DELETE /locations/{locationId}/tags/{tagId} (the `DeleteTag` operationId).
+func (c *Client) DeleteTag(ctx context.Context, locationId LocationIdPath, tagId string, params *DeleteTagParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTagRequest(c.Server, locationId, tagId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTagById Get Tag
+//
+// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.readonly`. An unknown id is 404 `Tag not found`.
+//
+// Corresponds with GET /locations/{locationId}/tags/{tagId} (the `GetTagById` operationId).
+func (c *Client) GetTagById(ctx context.Context, locationId LocationIdPath, tagId string, params *GetTagByIdParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTagByIdRequest(c.Server, locationId, tagId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTagWithBody Update Tag
+//
+// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+func (c *Client) UpdateTagWithBody(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTagRequestWithBody(c.Server, locationId, tagId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTag Update Tag
+//
+// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+func (c *Client) UpdateTag(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, body UpdateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTagRequest(c.Server, locationId, tagId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ChooseLocation Authorization page (auto-approving)
 //
 // The consent page of the authorization-code flow. The live page is on
@@ -4882,6 +6462,265 @@ func (c *Client) ChooseLocationV2(ctx context.Context, params *ChooseLocationV2P
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetAppointmentNotesRequest constructs an http.Request for the GetAppointmentNotes method
+func NewGetAppointmentNotesRequest(server string, appointmentId AppointmentId, params *GetAppointmentNotesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "number", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreateAppointmentNoteRequest calls the generic CreateAppointmentNote builder with application/json body
+func NewCreateAppointmentNoteRequest(server string, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAppointmentNoteRequestWithBody(server, appointmentId, params, "application/json", bodyReader)
+}
+
+// NewCreateAppointmentNoteRequestWithBody constructs an http.Request for the CreateAppointmentNote method, with any body, and a specified content type
+func NewCreateAppointmentNoteRequestWithBody(server string, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteAppointmentNoteRequest constructs an http.Request for the DeleteAppointmentNote method
+func NewDeleteAppointmentNoteRequest(server string, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "noteId", noteId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateAppointmentNoteRequest calls the generic UpdateAppointmentNote builder with application/json body
+func NewUpdateAppointmentNoteRequest(server string, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAppointmentNoteRequestWithBody(server, appointmentId, noteId, params, "application/json", bodyReader)
+}
+
+// NewUpdateAppointmentNoteRequestWithBody constructs an http.Request for the UpdateAppointmentNote method, with any body, and a specified content type
+func NewUpdateAppointmentNoteRequestWithBody(server string, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "appointmentId", appointmentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "noteId", noteId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/calendars/appointments/%s/notes/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
 }
 
 // NewGetCalendarEventsRequest constructs an http.Request for the GetCalendarEvents method
@@ -5351,6 +7190,119 @@ func NewCreateContactRequestWithBody(server string, params *CreateContactParams,
 	}
 
 	operationPath := fmt.Sprintf("/contacts/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewAddRemoveContactFromBusinessRequest calls the generic AddRemoveContactFromBusiness builder with application/json body
+func NewAddRemoveContactFromBusinessRequest(server string, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddRemoveContactFromBusinessRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAddRemoveContactFromBusinessRequestWithBody constructs an http.Request for the AddRemoveContactFromBusiness method, with any body, and a specified content type
+func NewAddRemoveContactFromBusinessRequestWithBody(server string, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/bulk/business")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreateAssociationRequest calls the generic CreateAssociation builder with application/json body
+func NewCreateAssociationRequest(server string, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAssociationRequestWithBody(server, pType, params, "application/json", bodyReader)
+}
+
+// NewCreateAssociationRequestWithBody constructs an http.Request for the CreateAssociation method, with any body, and a specified content type
+func NewCreateAssociationRequestWithBody(server string, pType string, params *CreateAssociationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "type", pType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/contacts/bulk/tags/update/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -7116,6 +9068,597 @@ func NewAddContactToWorkflowRequestWithBody(server string, contactId ContactId, 
 	return req, nil
 }
 
+// NewGetCustomFieldsRequest constructs an http.Request for the GetCustomFields method
+func NewGetCustomFieldsRequest(server string, locationId LocationIdPath, params *GetCustomFieldsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/customFields", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Model != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreateCustomFieldRequest calls the generic CreateCustomField builder with application/json body
+func NewCreateCustomFieldRequest(server string, locationId LocationIdPath, params *CreateCustomFieldParams, body CreateCustomFieldJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCustomFieldRequestWithBody(server, locationId, params, "application/json", bodyReader)
+}
+
+// NewCreateCustomFieldRequestWithBody constructs an http.Request for the CreateCustomField method, with any body, and a specified content type
+func NewCreateCustomFieldRequestWithBody(server string, locationId LocationIdPath, params *CreateCustomFieldParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/customFields", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteCustomFieldRequest constructs an http.Request for the DeleteCustomField method
+func NewDeleteCustomFieldRequest(server string, locationId LocationIdPath, id string, params *DeleteCustomFieldParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/customFields/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetCustomFieldRequest constructs an http.Request for the GetCustomField method
+func NewGetCustomFieldRequest(server string, locationId LocationIdPath, id string, params *GetCustomFieldParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/customFields/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateCustomFieldRequest calls the generic UpdateCustomField builder with application/json body
+func NewUpdateCustomFieldRequest(server string, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, body UpdateCustomFieldJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCustomFieldRequestWithBody(server, locationId, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateCustomFieldRequestWithBody constructs an http.Request for the UpdateCustomField method, with any body, and a specified content type
+func NewUpdateCustomFieldRequestWithBody(server string, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/customFields/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetLocationTagsRequest constructs an http.Request for the GetLocationTags method
+func NewGetLocationTagsRequest(server string, locationId LocationIdPath, params *GetLocationTagsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/tags", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCreateTagRequest calls the generic CreateTag builder with application/json body
+func NewCreateTagRequest(server string, locationId LocationIdPath, params *CreateTagParams, body CreateTagJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTagRequestWithBody(server, locationId, params, "application/json", bodyReader)
+}
+
+// NewCreateTagRequestWithBody constructs an http.Request for the CreateTag method, with any body, and a specified content type
+func NewCreateTagRequestWithBody(server string, locationId LocationIdPath, params *CreateTagParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/tags", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteTagRequest constructs an http.Request for the DeleteTag method
+func NewDeleteTagRequest(server string, locationId LocationIdPath, tagId string, params *DeleteTagParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "tagId", tagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/tags/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetTagByIdRequest constructs an http.Request for the GetTagById method
+func NewGetTagByIdRequest(server string, locationId LocationIdPath, tagId string, params *GetTagByIdParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "tagId", tagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/tags/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateTagRequest calls the generic UpdateTag builder with application/json body
+func NewUpdateTagRequest(server string, locationId LocationIdPath, tagId string, params *UpdateTagParams, body UpdateTagJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTagRequestWithBody(server, locationId, tagId, params, "application/json", bodyReader)
+}
+
+// NewUpdateTagRequestWithBody constructs an http.Request for the UpdateTag method, with any body, and a specified content type
+func NewUpdateTagRequestWithBody(server string, locationId LocationIdPath, tagId string, params *UpdateTagParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "tagId", tagId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/locations/%s/tags/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Version", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewChooseLocationRequest constructs an http.Request for the ChooseLocation method
 func NewChooseLocationRequest(server string, params *ChooseLocationParams) (*http.Request, error) {
 	var err error
@@ -7428,6 +9971,70 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetAppointmentNotesWithResponse Get Appointment Notes
+	//
+	// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+	// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+	// a `limit` below 1 is 422.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+	GetAppointmentNotesWithResponse(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*GetAppointmentNotesResponse, error)
+
+	// CreateAppointmentNoteWithBodyWithResponse Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error)
+
+	// CreateAppointmentNoteWithResponse Create Appointment Note
+	//
+	// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+	// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+	// unknown appointment is 404 `Appointment not found`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+	CreateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error)
+
+	// DeleteAppointmentNoteWithResponse Delete Appointment Note
+	//
+	// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+	// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+	// the update.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+	DeleteAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*DeleteAppointmentNoteResponse, error)
+
+	// UpdateAppointmentNoteWithBodyWithResponse Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error)
+
+	// UpdateAppointmentNoteWithResponse Update Appointment Note
+	//
+	// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+	// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+	UpdateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error)
+
 	// GetCalendarEventsWithResponse Get Calendar Events
 	//
 	// A location's appointments that start between `startTime` and `endTime` (ms epoch, both
@@ -7549,6 +10156,68 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /contacts/ (the `CreateContact` operationId).
 	CreateContactWithResponse(ctx context.Context, params *CreateContactParams, body CreateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateContactResponse, error)
+
+	// AddRemoveContactFromBusinessWithBodyWithResponse Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusinessWithBodyWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error)
+
+	// AddRemoveContactFromBusinessWithResponse Add/Remove Contacts From Business
+	//
+	// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+	// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+	// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+	// `ids` and change nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+	AddRemoveContactFromBusinessWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error)
+
+	// CreateAssociationWithBodyWithResponse Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociationWithBodyWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error)
+
+	// CreateAssociationWithResponse Update Contacts Tags
+	//
+	// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+	// operation id is `create-association`). Each contact is answered on its own line of
+	// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+	// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+	// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+	// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+	// The vendor types the `responses` items as strings while its example has these objects;
+	// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+	// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+	// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+	// /contacts/{contactId}/tags` match them (lower-case, each once).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+	CreateAssociationWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error)
 
 	// GetContactsByBusinessIdWithResponse Get Contacts By BusinessId
 	//
@@ -7979,6 +10648,152 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /contacts/{contactId}/workflow/{workflowId} (the `AddContactToWorkflow` operationId).
 	AddContactToWorkflowWithResponse(ctx context.Context, contactId ContactId, workflowId string, params *AddContactToWorkflowParams, body AddContactToWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*AddContactToWorkflowResponse, error)
 
+	// GetCustomFieldsWithResponse Get Custom Fields
+	//
+	// The location's custom field definitions, those of one `model` or all. Contacts'
+	// `customFields` name them by `id` (or, on writes, by `fieldKey` as `key`). **[twin]** In the
+	// order they were made. A token is bound to its location: another location is 403.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /locations/{locationId}/customFields (the `GetCustomFields` operationId).
+	GetCustomFieldsWithResponse(ctx context.Context, locationId LocationIdPath, params *GetCustomFieldsParams, reqEditors ...RequestEditorFn) (*GetCustomFieldsResponse, error)
+
+	// CreateCustomFieldWithBodyWithResponse Create Custom Field
+	//
+	// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+	// the model and the name in lower case with every run of other characters than letters and
+	// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+	// of the location has is 400; `model` defaults to `contact`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+	CreateCustomFieldWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomFieldResponse, error)
+
+	// CreateCustomFieldWithResponse Create Custom Field
+	//
+	// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+	// the model and the name in lower case with every run of other characters than letters and
+	// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+	// of the location has is 400; `model` defaults to `contact`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+	CreateCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, body CreateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomFieldResponse, error)
+
+	// DeleteCustomFieldWithResponse Delete Custom Field
+	//
+	// Deletes a definition; `{"succeded": true}`. **[twin]** The location's contacts lose their
+	// values of it, without a change of `dateUpdated` or a webhook. The vendor lists no scope
+	// for this operation; the twin asks for `locations/customFields.write`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /locations/{locationId}/customFields/{id} (the `DeleteCustomField` operationId).
+	DeleteCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *DeleteCustomFieldParams, reqEditors ...RequestEditorFn) (*DeleteCustomFieldResponse, error)
+
+	// GetCustomFieldWithResponse Get Custom Field
+	//
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/customFields.readonly`. An unknown id is 404 `Custom field not found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /locations/{locationId}/customFields/{id} (the `GetCustomField` operationId).
+	GetCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *GetCustomFieldParams, reqEditors ...RequestEditorFn) (*GetCustomFieldResponse, error)
+
+	// UpdateCustomFieldWithBodyWithResponse Update Custom Field
+	//
+	// Changes a definition: its name (required), placeholder, position, file settings. The
+	// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for
+	// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+	UpdateCustomFieldWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCustomFieldResponse, error)
+
+	// UpdateCustomFieldWithResponse Update Custom Field
+	//
+	// Changes a definition: its name (required), placeholder, position, file settings. The
+	// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for
+	// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+	UpdateCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomFieldResponse, error)
+
+	// GetLocationTagsWithResponse Get Tags
+	//
+	// The location's tags. **[twin]** In the order they were made. The twin keeps them apart
+	// from the contacts' tags: tagging a contact does not add a location tag (live does), and
+	// deleting a location tag leaves the contacts that carry it as they are.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /locations/{locationId}/tags (the `GetLocationTags` operationId).
+	GetLocationTagsWithResponse(ctx context.Context, locationId LocationIdPath, params *GetLocationTagsParams, reqEditors ...RequestEditorFn) (*GetLocationTagsResponse, error)
+
+	// CreateTagWithBodyWithResponse Create Tag
+	//
+	// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+	// lower-cased, as contacts' tags are; a name the location has is 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+	CreateTagWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTagResponse, error)
+
+	// CreateTagWithResponse Create Tag
+	//
+	// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+	// lower-cased, as contacts' tags are; a name the location has is 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+	CreateTagWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, body CreateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTagResponse, error)
+
+	// DeleteTagWithResponse Delete Tag
+	//
+	// `{"succeded": true}`. **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /locations/{locationId}/tags/{tagId} (the `DeleteTag` operationId).
+	DeleteTagWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *DeleteTagParams, reqEditors ...RequestEditorFn) (*DeleteTagResponse, error)
+
+	// GetTagByIdWithResponse Get Tag
+	//
+	// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.readonly`. An unknown id is 404 `Tag not found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /locations/{locationId}/tags/{tagId} (the `GetTagById` operationId).
+	GetTagByIdWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *GetTagByIdParams, reqEditors ...RequestEditorFn) (*GetTagByIdResponse, error)
+
+	// UpdateTagWithBodyWithResponse Update Tag
+	//
+	// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+	UpdateTagWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTagResponse, error)
+
+	// UpdateTagWithResponse Update Tag
+	//
+	// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+	UpdateTagWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, body UpdateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagResponse, error)
+
 	// ChooseLocationWithResponse Authorization page (auto-approving)
 	//
 	// The consent page of the authorization-code flow. The live page is on
@@ -8028,6 +10843,453 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v2/oauth/chooselocation (the `ChooseLocationV2` operationId).
 	ChooseLocationV2WithResponse(ctx context.Context, params *ChooseLocationV2Params, reqEditors ...RequestEditorFn) (*ChooseLocationV2Response, error)
+}
+
+// GetAppointmentNotesResponse200Headers the declared response headers of an HTTP 200 response for GetAppointmentNotes
+type GetAppointmentNotesResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// GetAppointmentNotesResponse429Headers the declared response headers of an HTTP 429 response for GetAppointmentNotes
+type GetAppointmentNotesResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type GetAppointmentNotesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		HasMore bool              `json:"hasMore"`
+		Notes   []AppointmentNote `json:"notes"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAppointmentNotesResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAppointmentNotesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON200() *struct {
+	HasMore bool              `json:"hasMore"`
+	Notes   []AppointmentNote `json:"notes"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetAppointmentNotesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAppointmentNotesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAppointmentNotesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAppointmentNotesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetAppointmentNotesResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAppointmentNotesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAppointmentNoteResponse201Headers the declared response headers of an HTTP 201 response for CreateAppointmentNote
+type CreateAppointmentNoteResponse201Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// CreateAppointmentNoteResponse429Headers the declared response headers of an HTTP 429 response for CreateAppointmentNote
+type CreateAppointmentNoteResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type CreateAppointmentNoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AppointmentNoteEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAppointmentNoteResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAppointmentNoteResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON201() *AppointmentNoteEnvelope {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateAppointmentNoteResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAppointmentNoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAppointmentNoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAppointmentNoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateAppointmentNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAppointmentNoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteAppointmentNoteResponse200Headers the declared response headers of an HTTP 200 response for DeleteAppointmentNote
+type DeleteAppointmentNoteResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// DeleteAppointmentNoteResponse429Headers the declared response headers of an HTTP 429 response for DeleteAppointmentNote
+type DeleteAppointmentNoteResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type DeleteAppointmentNoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Success bool `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteAppointmentNoteResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteAppointmentNoteResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON200() *struct {
+	Success bool `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteAppointmentNoteResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAppointmentNoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAppointmentNoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAppointmentNoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteAppointmentNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAppointmentNoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateAppointmentNoteResponse200Headers the declared response headers of an HTTP 200 response for UpdateAppointmentNote
+type UpdateAppointmentNoteResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// UpdateAppointmentNoteResponse429Headers the declared response headers of an HTTP 429 response for UpdateAppointmentNote
+type UpdateAppointmentNoteResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpdateAppointmentNoteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppointmentNoteEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateAppointmentNoteResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateAppointmentNoteResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON200() *AppointmentNoteEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateAppointmentNoteResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateAppointmentNoteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateAppointmentNoteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateAppointmentNoteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateAppointmentNoteResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateAppointmentNoteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetCalendarEventsResponse429Headers the declared response headers of an HTTP 429 response for GetCalendarEvents
@@ -8733,6 +11995,214 @@ func (r CreateContactResponse) Bytes() []byte {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateContactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddRemoveContactFromBusinessResponse200Headers the declared response headers of an HTTP 200 response for AddRemoveContactFromBusiness
+type AddRemoveContactFromBusinessResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// AddRemoveContactFromBusinessResponse429Headers the declared response headers of an HTTP 429 response for AddRemoveContactFromBusiness
+type AddRemoveContactFromBusinessResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type AddRemoveContactFromBusinessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContactsBulkUpateResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AddRemoveContactFromBusinessResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AddRemoveContactFromBusinessResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON200() *ContactsBulkUpateResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AddRemoveContactFromBusinessResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AddRemoveContactFromBusinessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddRemoveContactFromBusinessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddRemoveContactFromBusinessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r AddRemoveContactFromBusinessResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddRemoveContactFromBusinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAssociationResponse201Headers the declared response headers of an HTTP 201 response for CreateAssociation
+type CreateAssociationResponse201Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// CreateAssociationResponse429Headers the declared response headers of an HTTP 429 response for CreateAssociation
+type CreateAssociationResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type CreateAssociationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *UpdateTagsResponseDTO
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAssociationResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAssociationResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateAssociationResponse) GetJSON201() *UpdateTagsResponseDTO {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateAssociationResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateAssociationResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateAssociationResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateAssociationResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateAssociationResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAssociationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAssociationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAssociationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateAssociationResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAssociationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11775,6 +15245,1074 @@ func (r AddContactToWorkflowResponse) ContentType() string {
 	return ""
 }
 
+// GetCustomFieldsResponse200Headers the declared response headers of an HTTP 200 response for GetCustomFields
+type GetCustomFieldsResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// GetCustomFieldsResponse429Headers the declared response headers of an HTTP 429 response for GetCustomFields
+type GetCustomFieldsResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type GetCustomFieldsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		CustomFields []CustomFieldSchema `json:"customFields"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomFieldsResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCustomFieldsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomFieldsResponse) GetJSON200() *struct {
+	CustomFields []CustomFieldSchema `json:"customFields"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCustomFieldsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCustomFieldsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCustomFieldsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetCustomFieldsResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCustomFieldsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomFieldsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomFieldsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomFieldsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetCustomFieldsResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomFieldsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateCustomFieldResponse201Headers the declared response headers of an HTTP 201 response for CreateCustomField
+type CreateCustomFieldResponse201Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// CreateCustomFieldResponse429Headers the declared response headers of an HTTP 429 response for CreateCustomField
+type CreateCustomFieldResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type CreateCustomFieldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CustomFieldOK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateCustomFieldResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateCustomFieldResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCustomFieldResponse) GetJSON201() *CustomFieldOK {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateCustomFieldResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateCustomFieldResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateCustomFieldResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateCustomFieldResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateCustomFieldResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCustomFieldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCustomFieldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCustomFieldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateCustomFieldResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCustomFieldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteCustomFieldResponse429Headers the declared response headers of an HTTP 429 response for DeleteCustomField
+type DeleteCustomFieldResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type DeleteCustomFieldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Deleted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteCustomFieldResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteCustomFieldResponse) GetJSON200() *Deleted {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteCustomFieldResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteCustomFieldResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteCustomFieldResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteCustomFieldResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteCustomFieldResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteCustomFieldResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteCustomFieldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteCustomFieldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteCustomFieldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteCustomFieldResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteCustomFieldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCustomFieldResponse200Headers the declared response headers of an HTTP 200 response for GetCustomField
+type GetCustomFieldResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// GetCustomFieldResponse429Headers the declared response headers of an HTTP 429 response for GetCustomField
+type GetCustomFieldResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type GetCustomFieldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomFieldOK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomFieldResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCustomFieldResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomFieldResponse) GetJSON200() *CustomFieldOK {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCustomFieldResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCustomFieldResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCustomFieldResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCustomFieldResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetCustomFieldResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCustomFieldResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomFieldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomFieldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomFieldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetCustomFieldResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomFieldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateCustomFieldResponse200Headers the declared response headers of an HTTP 200 response for UpdateCustomField
+type UpdateCustomFieldResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// UpdateCustomFieldResponse429Headers the declared response headers of an HTTP 429 response for UpdateCustomField
+type UpdateCustomFieldResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpdateCustomFieldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomFieldOK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateCustomFieldResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateCustomFieldResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateCustomFieldResponse) GetJSON200() *CustomFieldOK {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateCustomFieldResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateCustomFieldResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateCustomFieldResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateCustomFieldResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateCustomFieldResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateCustomFieldResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCustomFieldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCustomFieldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCustomFieldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateCustomFieldResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCustomFieldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLocationTagsResponse200Headers the declared response headers of an HTTP 200 response for GetLocationTags
+type GetLocationTagsResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// GetLocationTagsResponse429Headers the declared response headers of an HTTP 429 response for GetLocationTags
+type GetLocationTagsResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type GetLocationTagsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Tags []LocationTagsSchema `json:"tags"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLocationTagsResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLocationTagsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLocationTagsResponse) GetJSON200() *struct {
+	Tags []LocationTagsSchema `json:"tags"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetLocationTagsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetLocationTagsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetLocationTagsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetLocationTagsResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetLocationTagsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLocationTagsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLocationTagsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLocationTagsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetLocationTagsResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLocationTagsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateTagResponse200Headers the declared response headers of an HTTP 200 response for CreateTag
+type CreateTagResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// CreateTagResponse429Headers the declared response headers of an HTTP 429 response for CreateTag
+type CreateTagResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type CreateTagResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LocationTagOK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateTagResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateTagResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateTagResponse) GetJSON200() *LocationTagOK {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTagResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateTagResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateTagResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateTagResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateTagResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTagResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTagResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTagResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateTagResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTagResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteTagResponse429Headers the declared response headers of an HTTP 429 response for DeleteTag
+type DeleteTagResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type DeleteTagResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Deleted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteTagResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteTagResponse) GetJSON200() *Deleted {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTagResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteTagResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteTagResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTagResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteTagResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteTagResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTagResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTagResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTagResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteTagResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTagResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetTagByIdResponse200Headers the declared response headers of an HTTP 200 response for GetTagById
+type GetTagByIdResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// GetTagByIdResponse429Headers the declared response headers of an HTTP 429 response for GetTagById
+type GetTagByIdResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type GetTagByIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LocationTagOK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetTagByIdResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetTagByIdResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTagByIdResponse) GetJSON200() *LocationTagOK {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTagByIdResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTagByIdResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetTagByIdResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTagByIdResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTagByIdResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetTagByIdResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTagByIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTagByIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTagByIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetTagByIdResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTagByIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateTagResponse200Headers the declared response headers of an HTTP 200 response for UpdateTag
+type UpdateTagResponse200Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// UpdateTagResponse429Headers the declared response headers of an HTTP 429 response for UpdateTag
+type UpdateTagResponse429Headers struct {
+	RetryAfter                     *int
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpdateTagResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LocationTagOK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Unprocessable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateTagResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateTagResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateTagResponse) GetJSON200() *LocationTagOK {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateTagResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateTagResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateTagResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateTagResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdateTagResponse) GetJSON422() *Unprocessable {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpdateTagResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateTagResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateTagResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateTagResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r UpdateTagResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateTagResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ChooseLocationResponse302Headers the declared response headers of an HTTP 302 response for ChooseLocation
 type ChooseLocationResponse302Headers struct {
 	Location string
@@ -11960,6 +16498,106 @@ func (r ChooseLocationV2Response) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// GetAppointmentNotesWithResponse Get Appointment Notes
+//
+// An appointment's notes, `limit` (at most 20) from `offset`, with `hasMore` when more
+// follow. **[twin]** Newest first; an unknown appointment is 404 `Appointment not found`;
+// a `limit` below 1 is 422.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /calendars/appointments/{appointmentId}/notes (the `GetAppointmentNotes` operationId).
+func (c *ClientWithResponses) GetAppointmentNotesWithResponse(ctx context.Context, appointmentId AppointmentId, params *GetAppointmentNotesParams, reqEditors ...RequestEditorFn) (*GetAppointmentNotesResponse, error) {
+	rsp, err := c.GetAppointmentNotes(ctx, appointmentId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAppointmentNotesResponse(rsp)
+}
+
+// CreateAppointmentNoteWithBodyWithResponse Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *ClientWithResponses) CreateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error) {
+	rsp, err := c.CreateAppointmentNoteWithBody(ctx, appointmentId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAppointmentNoteResponse(rsp)
+}
+
+// CreateAppointmentNoteWithResponse Create Appointment Note
+//
+// Adds a note to an appointment; 201 with the note, which names the appointment's contact.
+// No webhook is sent (the vendor documents no appointment-note event). **[twin]** An
+// unknown appointment is 404 `Appointment not found`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /calendars/appointments/{appointmentId}/notes (the `CreateAppointmentNote` operationId).
+func (c *ClientWithResponses) CreateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, params *CreateAppointmentNoteParams, body CreateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAppointmentNoteResponse, error) {
+	rsp, err := c.CreateAppointmentNote(ctx, appointmentId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAppointmentNoteResponse(rsp)
+}
+
+// DeleteAppointmentNoteWithResponse Delete Appointment Note
+//
+// Deletes a note; 200 `{"success": true}`, as the vendor documents (neither the contacts
+// service's `succeded` nor the events' `succeeded`). **[twin]** Unknown ids are 404 as for
+// the update.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /calendars/appointments/{appointmentId}/notes/{noteId} (the `DeleteAppointmentNote` operationId).
+func (c *ClientWithResponses) DeleteAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *DeleteAppointmentNoteParams, reqEditors ...RequestEditorFn) (*DeleteAppointmentNoteResponse, error) {
+	rsp, err := c.DeleteAppointmentNote(ctx, appointmentId, noteId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAppointmentNoteResponse(rsp)
+}
+
+// UpdateAppointmentNoteWithBodyWithResponse Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *ClientWithResponses) UpdateAppointmentNoteWithBodyWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error) {
+	rsp, err := c.UpdateAppointmentNoteWithBody(ctx, appointmentId, noteId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAppointmentNoteResponse(rsp)
+}
+
+// UpdateAppointmentNoteWithResponse Update Appointment Note
+//
+// Replaces a note's body (and `userId` when given). **[twin]** An unknown appointment is 404
+// `Appointment not found`; an unknown note, or another appointment's, 404 `Note not found`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /calendars/appointments/{appointmentId}/notes/{noteId} (the `UpdateAppointmentNote` operationId).
+func (c *ClientWithResponses) UpdateAppointmentNoteWithResponse(ctx context.Context, appointmentId AppointmentId, noteId string, params *UpdateAppointmentNoteParams, body UpdateAppointmentNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppointmentNoteResponse, error) {
+	rsp, err := c.UpdateAppointmentNote(ctx, appointmentId, noteId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAppointmentNoteResponse(rsp)
 }
 
 // GetCalendarEventsWithResponse Get Calendar Events
@@ -12148,6 +16786,92 @@ func (c *ClientWithResponses) CreateContactWithResponse(ctx context.Context, par
 		return nil, err
 	}
 	return ParseCreateContactResponse(rsp)
+}
+
+// AddRemoveContactFromBusinessWithBodyWithResponse Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *ClientWithResponses) AddRemoveContactFromBusinessWithBodyWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error) {
+	rsp, err := c.AddRemoveContactFromBusinessWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddRemoveContactFromBusinessResponse(rsp)
+}
+
+// AddRemoveContactFromBusinessWithResponse Add/Remove Contacts From Business
+//
+// Sets the `businessId` of many contacts of a location; a `null` `businessId` removes it.
+// Answers the ids of the contacts changed. Each changed contact sends its `ContactUpdate`.
+// **[twin]** At most 100 ids per call; ids the location does not have are left out of
+// `ids` and change nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/business (the `AddRemoveContactFromBusiness` operationId).
+func (c *ClientWithResponses) AddRemoveContactFromBusinessWithResponse(ctx context.Context, params *AddRemoveContactFromBusinessParams, body AddRemoveContactFromBusinessJSONRequestBody, reqEditors ...RequestEditorFn) (*AddRemoveContactFromBusinessResponse, error) {
+	rsp, err := c.AddRemoveContactFromBusiness(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddRemoveContactFromBusinessResponse(rsp)
+}
+
+// CreateAssociationWithBodyWithResponse Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *ClientWithResponses) CreateAssociationWithBodyWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error) {
+	rsp, err := c.CreateAssociationWithBody(ctx, pType, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAssociationResponse(rsp)
+}
+
+// CreateAssociationWithResponse Update Contacts Tags
+//
+// Adds tags to, or removes them from, many contacts of a location at once (the vendor's
+// operation id is `create-association`). Each contact is answered on its own line of
+// `responses`, in the order given: `success` with `oldTags`, `tagsAdded` and `tagsRemoved`,
+// or `error` with the vendor's message (`contact id is not a valid firebase id`,
+// `contact is deleted`, `contact does not belong to location`). `removeAllTags` (with the
+// `remove` type only) removes every tag. Each changed contact sends its `ContactTagUpdate`.
+// The vendor types the `responses` items as strings while its example has these objects;
+// the twin answers the objects. **[twin]** At most 100 contacts per call; a contact the
+// twin never had answers as a deleted one; `succeded` is true when no contact failed;
+// `removeAllTags` with the `add` type is 422. Tags are matched as `POST|DELETE
+// /contacts/{contactId}/tags` match them (lower-case, each once).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /contacts/bulk/tags/update/{type} (the `CreateAssociation` operationId).
+func (c *ClientWithResponses) CreateAssociationWithResponse(ctx context.Context, pType string, params *CreateAssociationParams, body CreateAssociationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAssociationResponse, error) {
+	rsp, err := c.CreateAssociation(ctx, pType, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAssociationResponse(rsp)
 }
 
 // GetContactsByBusinessIdWithResponse Get Contacts By BusinessId
@@ -12849,6 +17573,236 @@ func (c *ClientWithResponses) AddContactToWorkflowWithResponse(ctx context.Conte
 	return ParseAddContactToWorkflowResponse(rsp)
 }
 
+// GetCustomFieldsWithResponse Get Custom Fields
+//
+// The location's custom field definitions, those of one `model` or all. Contacts'
+// `customFields` name them by `id` (or, on writes, by `fieldKey` as `key`). **[twin]** In the
+// order they were made. A token is bound to its location: another location is 403.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /locations/{locationId}/customFields (the `GetCustomFields` operationId).
+func (c *ClientWithResponses) GetCustomFieldsWithResponse(ctx context.Context, locationId LocationIdPath, params *GetCustomFieldsParams, reqEditors ...RequestEditorFn) (*GetCustomFieldsResponse, error) {
+	rsp, err := c.GetCustomFields(ctx, locationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomFieldsResponse(rsp)
+}
+
+// CreateCustomFieldWithBodyWithResponse Create Custom Field
+//
+// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+// the model and the name in lower case with every run of other characters than letters and
+// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+// of the location has is 400; `model` defaults to `contact`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+func (c *ClientWithResponses) CreateCustomFieldWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomFieldResponse, error) {
+	rsp, err := c.CreateCustomFieldWithBody(ctx, locationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCustomFieldResponse(rsp)
+}
+
+// CreateCustomFieldWithResponse Create Custom Field
+//
+// Adds a custom field definition; 201, as the vendor documents. **[twin]** Its `fieldKey` is
+// the model and the name in lower case with every run of other characters than letters and
+// digits as one `_` (`Lead score` is `contact.lead_score`); a `fieldKey` another definition
+// of the location has is 400; `model` defaults to `contact`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /locations/{locationId}/customFields (the `CreateCustomField` operationId).
+func (c *ClientWithResponses) CreateCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateCustomFieldParams, body CreateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomFieldResponse, error) {
+	rsp, err := c.CreateCustomField(ctx, locationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCustomFieldResponse(rsp)
+}
+
+// DeleteCustomFieldWithResponse Delete Custom Field
+//
+// Deletes a definition; `{"succeded": true}`. **[twin]** The location's contacts lose their
+// values of it, without a change of `dateUpdated` or a webhook. The vendor lists no scope
+// for this operation; the twin asks for `locations/customFields.write`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /locations/{locationId}/customFields/{id} (the `DeleteCustomField` operationId).
+func (c *ClientWithResponses) DeleteCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *DeleteCustomFieldParams, reqEditors ...RequestEditorFn) (*DeleteCustomFieldResponse, error) {
+	rsp, err := c.DeleteCustomField(ctx, locationId, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteCustomFieldResponse(rsp)
+}
+
+// GetCustomFieldWithResponse Get Custom Field
+//
+// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/customFields.readonly`. An unknown id is 404 `Custom field not found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /locations/{locationId}/customFields/{id} (the `GetCustomField` operationId).
+func (c *ClientWithResponses) GetCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *GetCustomFieldParams, reqEditors ...RequestEditorFn) (*GetCustomFieldResponse, error) {
+	rsp, err := c.GetCustomField(ctx, locationId, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomFieldResponse(rsp)
+}
+
+// UpdateCustomFieldWithBodyWithResponse Update Custom Field
+//
+// Changes a definition: its name (required), placeholder, position, file settings. The
+// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+// **[twin]** The vendor lists no scope for this operation; the twin asks for
+// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+func (c *ClientWithResponses) UpdateCustomFieldWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCustomFieldResponse, error) {
+	rsp, err := c.UpdateCustomFieldWithBody(ctx, locationId, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCustomFieldResponse(rsp)
+}
+
+// UpdateCustomFieldWithResponse Update Custom Field
+//
+// Changes a definition: its name (required), placeholder, position, file settings. The
+// `dataType`, `model` and `fieldKey` stay, so the contacts' values still refer to it.
+// **[twin]** The vendor lists no scope for this operation; the twin asks for
+// `locations/customFields.write`. An unknown id is 404 `Custom field not found`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /locations/{locationId}/customFields/{id} (the `UpdateCustomField` operationId).
+func (c *ClientWithResponses) UpdateCustomFieldWithResponse(ctx context.Context, locationId LocationIdPath, id string, params *UpdateCustomFieldParams, body UpdateCustomFieldJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomFieldResponse, error) {
+	rsp, err := c.UpdateCustomField(ctx, locationId, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCustomFieldResponse(rsp)
+}
+
+// GetLocationTagsWithResponse Get Tags
+//
+// The location's tags. **[twin]** In the order they were made. The twin keeps them apart
+// from the contacts' tags: tagging a contact does not add a location tag (live does), and
+// deleting a location tag leaves the contacts that carry it as they are.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /locations/{locationId}/tags (the `GetLocationTags` operationId).
+func (c *ClientWithResponses) GetLocationTagsWithResponse(ctx context.Context, locationId LocationIdPath, params *GetLocationTagsParams, reqEditors ...RequestEditorFn) (*GetLocationTagsResponse, error) {
+	rsp, err := c.GetLocationTags(ctx, locationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLocationTagsResponse(rsp)
+}
+
+// CreateTagWithBodyWithResponse Create Tag
+//
+// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+// lower-cased, as contacts' tags are; a name the location has is 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+func (c *ClientWithResponses) CreateTagWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTagResponse, error) {
+	rsp, err := c.CreateTagWithBody(ctx, locationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTagResponse(rsp)
+}
+
+// CreateTagWithResponse Create Tag
+//
+// Adds a tag; 200 (not 201), as the vendor documents. **[twin]** The name is trimmed and
+// lower-cased, as contacts' tags are; a name the location has is 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /locations/{locationId}/tags (the `CreateTag` operationId).
+func (c *ClientWithResponses) CreateTagWithResponse(ctx context.Context, locationId LocationIdPath, params *CreateTagParams, body CreateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTagResponse, error) {
+	rsp, err := c.CreateTag(ctx, locationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTagResponse(rsp)
+}
+
+// DeleteTagWithResponse Delete Tag
+//
+// `{"succeded": true}`. **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /locations/{locationId}/tags/{tagId} (the `DeleteTag` operationId).
+func (c *ClientWithResponses) DeleteTagWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *DeleteTagParams, reqEditors ...RequestEditorFn) (*DeleteTagResponse, error) {
+	rsp, err := c.DeleteTag(ctx, locationId, tagId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTagResponse(rsp)
+}
+
+// GetTagByIdWithResponse Get Tag
+//
+// **[twin]** The vendor lists no scope for this operation; the twin asks for `locations/tags.readonly`. An unknown id is 404 `Tag not found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /locations/{locationId}/tags/{tagId} (the `GetTagById` operationId).
+func (c *ClientWithResponses) GetTagByIdWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *GetTagByIdParams, reqEditors ...RequestEditorFn) (*GetTagByIdResponse, error) {
+	rsp, err := c.GetTagById(ctx, locationId, tagId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTagByIdResponse(rsp)
+}
+
+// UpdateTagWithBodyWithResponse Update Tag
+//
+// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+func (c *ClientWithResponses) UpdateTagWithBodyWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTagResponse, error) {
+	rsp, err := c.UpdateTagWithBody(ctx, locationId, tagId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTagResponse(rsp)
+}
+
+// UpdateTagWithResponse Update Tag
+//
+// **[twin]** Renames the tag (as create words it); the contacts that carry the old name keep it. The vendor lists no scope for this operation; the twin asks for `locations/tags.write`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /locations/{locationId}/tags/{tagId} (the `UpdateTag` operationId).
+func (c *ClientWithResponses) UpdateTagWithResponse(ctx context.Context, locationId LocationIdPath, tagId string, params *UpdateTagParams, body UpdateTagJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagResponse, error) {
+	rsp, err := c.UpdateTag(ctx, locationId, tagId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTagResponse(rsp)
+}
+
 // ChooseLocationWithResponse Authorization page (auto-approving)
 //
 // The consent page of the authorization-code flow. The live page is on
@@ -12921,6 +17875,620 @@ func (c *ClientWithResponses) ChooseLocationV2WithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseChooseLocationV2Response(rsp)
+}
+
+// ParseGetAppointmentNotesResponse parses an HTTP response from a GetAppointmentNotesWithResponse call
+func ParseGetAppointmentNotesResponse(rsp *http.Response) (*GetAppointmentNotesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAppointmentNotesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			HasMore bool              `json:"hasMore"`
+			Notes   []AppointmentNote `json:"notes"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAppointmentNotesResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAppointmentNotesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAppointmentNoteResponse parses an HTTP response from a CreateAppointmentNoteWithResponse call
+func ParseCreateAppointmentNoteResponse(rsp *http.Response) (*CreateAppointmentNoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAppointmentNoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AppointmentNoteEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAppointmentNoteResponse201Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAppointmentNoteResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteAppointmentNoteResponse parses an HTTP response from a DeleteAppointmentNoteWithResponse call
+func ParseDeleteAppointmentNoteResponse(rsp *http.Response) (*DeleteAppointmentNoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAppointmentNoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Success bool `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteAppointmentNoteResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteAppointmentNoteResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateAppointmentNoteResponse parses an HTTP response from a UpdateAppointmentNoteWithResponse call
+func ParseUpdateAppointmentNoteResponse(rsp *http.Response) (*UpdateAppointmentNoteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateAppointmentNoteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppointmentNoteEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateAppointmentNoteResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateAppointmentNoteResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetCalendarEventsResponse parses an HTTP response from a GetCalendarEventsWithResponse call
@@ -13739,6 +19307,300 @@ func ParseCreateContactResponse(rsp *http.Response) (*CreateContactResponse, err
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateContactResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddRemoveContactFromBusinessResponse parses an HTTP response from a AddRemoveContactFromBusinessWithResponse call
+func ParseAddRemoveContactFromBusinessResponse(rsp *http.Response) (*AddRemoveContactFromBusinessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddRemoveContactFromBusinessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContactsBulkUpateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AddRemoveContactFromBusinessResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers AddRemoveContactFromBusinessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAssociationResponse parses an HTTP response from a CreateAssociationWithResponse call
+func ParseCreateAssociationResponse(rsp *http.Response) (*CreateAssociationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAssociationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest UpdateTagsResponseDTO
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAssociationResponse201Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAssociationResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -17507,6 +23369,1446 @@ func ParseAddContactToWorkflowResponse(rsp *http.Response) (*AddContactToWorkflo
 	switch {
 	case rsp.StatusCode == 429:
 		var headers AddContactToWorkflowResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCustomFieldsResponse parses an HTTP response from a GetCustomFieldsWithResponse call
+func ParseGetCustomFieldsResponse(rsp *http.Response) (*GetCustomFieldsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomFieldsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			CustomFields []CustomFieldSchema `json:"customFields"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomFieldsResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCustomFieldsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateCustomFieldResponse parses an HTTP response from a CreateCustomFieldWithResponse call
+func ParseCreateCustomFieldResponse(rsp *http.Response) (*CreateCustomFieldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCustomFieldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CustomFieldOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateCustomFieldResponse201Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateCustomFieldResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteCustomFieldResponse parses an HTTP response from a DeleteCustomFieldWithResponse call
+func ParseDeleteCustomFieldResponse(rsp *http.Response) (*DeleteCustomFieldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteCustomFieldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Deleted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteCustomFieldResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCustomFieldResponse parses an HTTP response from a GetCustomFieldWithResponse call
+func ParseGetCustomFieldResponse(rsp *http.Response) (*GetCustomFieldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomFieldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomFieldOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomFieldResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCustomFieldResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateCustomFieldResponse parses an HTTP response from a UpdateCustomFieldWithResponse call
+func ParseUpdateCustomFieldResponse(rsp *http.Response) (*UpdateCustomFieldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCustomFieldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomFieldOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateCustomFieldResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateCustomFieldResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLocationTagsResponse parses an HTTP response from a GetLocationTagsWithResponse call
+func ParseGetLocationTagsResponse(rsp *http.Response) (*GetLocationTagsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLocationTagsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Tags []LocationTagsSchema `json:"tags"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLocationTagsResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetLocationTagsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateTagResponse parses an HTTP response from a CreateTagWithResponse call
+func ParseCreateTagResponse(rsp *http.Response) (*CreateTagResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTagResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LocationTagOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateTagResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateTagResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTagResponse parses an HTTP response from a DeleteTagWithResponse call
+func ParseDeleteTagResponse(rsp *http.Response) (*DeleteTagResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTagResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Deleted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteTagResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTagByIdResponse parses an HTTP response from a GetTagByIdWithResponse call
+func ParseGetTagByIdResponse(rsp *http.Response) (*GetTagByIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTagByIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LocationTagOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetTagByIdResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetTagByIdResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateTagResponse parses an HTTP response from a UpdateTagWithResponse call
+func ParseUpdateTagResponse(rsp *http.Response) (*UpdateTagResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateTagResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LocationTagOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateTagResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateTagResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

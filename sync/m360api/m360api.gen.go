@@ -232,9 +232,23 @@ type CampaignResult struct {
 }
 
 // Contact A CRM contact. `id`, `created` and `updated` are public facts; the other fields are
-// **[twin design]**. Unset strings are null; `tags`, `types`, `customFields` and
-// `externalIds` are always present.
+// **[twin design]**, but for `nextContact` and `assignees`, whose names and types are the
+// public Contacts Index's (`nextContact` an integer, here epoch seconds; `assignees` one
+// object `{username, fullName, email}`). Unset strings are null; `tags`, `types`,
+// `customFields` and `externalIds` are always present; `nextContact` and `assignees` are
+// null when unset.
 type Contact struct {
+	Assignees *struct {
+		// Email Example: jane@example.com
+		Email *string `json:"email"`
+
+		// FullName Example: Jane Doe
+		FullName *string `json:"fullName"`
+
+		// Username Example: jdoe
+		Username string `json:"username"`
+	} `json:"assignees"`
+
 	// Company Example: Acme Plumbing
 	Company *string `json:"company"`
 
@@ -259,6 +273,9 @@ type Contact struct {
 	// LastName Example: Doe
 	LastName *string `json:"lastName"`
 
+	// NextContact Example: 1700600000
+	NextContact *int64 `json:"nextContact"`
+
 	// Phone Example: +1 303 555 0100
 	Phone  *string `json:"phone"`
 	Source *struct {
@@ -278,6 +295,12 @@ type Contact struct {
 // kept once each; `customFields` keys are 1 to 64 characters. `id`, `created` and
 // `updated` may be sent back as read and are ignored.
 type ContactInput struct {
+	// Assignees **[twin design]** The user the contact is assigned to, kept as given; `email`, when given, must be a valid address.
+	Assignees *struct {
+		Email    *string `json:"email,omitempty"`
+		FullName *string `json:"fullName,omitempty"`
+		Username string  `json:"username"`
+	} `json:"assignees,omitempty"`
 	Company *string `json:"company,omitempty"`
 
 	// Created Ignored.
@@ -290,8 +313,11 @@ type ContactInput struct {
 	// Id Ignored.
 	Id       *int64  `json:"id,omitempty"`
 	LastName *string `json:"lastName,omitempty"`
-	Phone    *string `json:"phone,omitempty"`
-	Source   *struct {
+
+	// NextContact When the contact is next to be contacted, epoch seconds.
+	NextContact *int64  `json:"nextContact,omitempty"`
+	Phone       *string `json:"phone,omitempty"`
+	Source      *struct {
 		Id   int64   `json:"id"`
 		Name *string `json:"name,omitempty"`
 	} `json:"source,omitempty"`
@@ -318,8 +344,11 @@ type ContactList struct {
 // ContactResult defines model for ContactResult.
 type ContactResult struct {
 	// Result A CRM contact. `id`, `created` and `updated` are public facts; the other fields are
-	// **[twin design]**. Unset strings are null; `tags`, `types`, `customFields` and
-	// `externalIds` are always present.
+	// **[twin design]**, but for `nextContact` and `assignees`, whose names and types are the
+	// public Contacts Index's (`nextContact` an integer, here epoch seconds; `assignees` one
+	// object `{username, fullName, email}`). Unset strings are null; `tags`, `types`,
+	// `customFields` and `externalIds` are always present; `nextContact` and `assignees` are
+	// null when unset.
 	Result Contact `json:"result"`
 }
 

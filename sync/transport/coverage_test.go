@@ -122,7 +122,26 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 	must(c.GetAppointmentWithResponse(ctx, appt.JSON200.Id, nil))(t, "get-appointment")
 	must(c.GetCalendarEventsWithResponse(ctx, &highlevelapi.GetCalendarEventsParams{LocationId: loc, CalendarId: ptr(w.Calendar()),
 		StartTime: strconv.FormatInt(start.UnixMilli(), 10), EndTime: strconv.FormatInt(start.Add(time.Hour).UnixMilli(), 10)}))(t, "get-calendar-events")
+	apNote := must(c.CreateAppointmentNoteWithResponse(ctx, appt.JSON200.Id, nil, highlevelapi.AppointmentNotesDTO{Body: "Bring the contract"}))(t, "create-appointment-note")
+	must(c.GetAppointmentNotesWithResponse(ctx, appt.JSON200.Id, &highlevelapi.GetAppointmentNotesParams{Limit: 10}))(t, "get-appointment-notes")
+	must(c.UpdateAppointmentNoteWithResponse(ctx, appt.JSON200.Id, apNote.JSON201.Note.Id, nil, highlevelapi.AppointmentNotesDTO{Body: "Signed"}))(t, "update-appointment-note")
+	must(c.DeleteAppointmentNoteWithResponse(ctx, appt.JSON200.Id, apNote.JSON201.Note.Id, nil))(t, "delete-appointment-note")
 	must(c.DeleteEventWithResponse(ctx, appt.JSON200.Id, nil, highlevelapi.DeleteEventJSONRequestBody{}))(t, "delete-event")
+	must(c.CreateAssociationWithResponse(ctx, "add", nil, highlevelapi.UpdateTagsDTO{Contacts: []string{id}, Tags: []string{"bulk"}, LocationId: loc}))(t, "create-association")
+	must(c.AddRemoveContactFromBusinessWithResponse(ctx, nil, highlevelapi.ContactsBusinessUpdate{Ids: []string{id}, LocationId: loc, BusinessId: ptr("biz1")}))(t, "add-remove-contact-from-business")
+
+	field := must(c.CreateCustomFieldWithResponse(ctx, loc, nil, highlevelapi.CreateCustomFieldsDTO{Name: "Shoe size", DataType: "NUMERICAL"}))(t, "create-custom-field")
+	fieldID := field.JSON201.CustomField.Id
+	must(c.GetCustomFieldsWithResponse(ctx, loc, nil))(t, "get-custom-fields")
+	must(c.GetCustomFieldWithResponse(ctx, loc, fieldID, nil))(t, "get-custom-field")
+	must(c.UpdateCustomFieldWithResponse(ctx, loc, fieldID, nil, highlevelapi.UpdateCustomFieldsDTO{Name: "Shoe size (EU)"}))(t, "update-custom-field")
+	must(c.DeleteCustomFieldWithResponse(ctx, loc, fieldID, nil))(t, "delete-custom-field")
+	tag := must(c.CreateTagWithResponse(ctx, loc, nil, highlevelapi.TagBody{Name: "vip"}))(t, "create-tag")
+	tagID := tag.JSON200.Tag.Id
+	must(c.GetLocationTagsWithResponse(ctx, loc, nil))(t, "get-location-tags")
+	must(c.GetTagByIdWithResponse(ctx, loc, tagID, nil))(t, "get-tag-by-id")
+	must(c.UpdateTagWithResponse(ctx, loc, tagID, nil, highlevelapi.TagBody{Name: "gold"}))(t, "update-tag")
+	must(c.DeleteTagWithResponse(ctx, loc, tagID, nil))(t, "delete-tag")
 
 	consent := highlevelapi.ChooseLocationParams{ResponseType: "code", ClientId: app.ClientID, RedirectUri: app.RedirectURI}
 	must(c.ChooseLocationWithResponse(ctx, &consent))(t, "choose-location")
