@@ -176,6 +176,10 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("mock: %w", err))
 	}
+	checkRecord, err := recordCheck(spec, m360Spec)
+	if err != nil {
+		return nil, s.fail(err)
+	}
 	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults, Webhooks: s.webhooks, Events: s.emitter,
 		CheckApp: func(a auth.App) error { return checkWebhookApp(a, spec) },
 		Journal:  s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
@@ -185,7 +189,7 @@ func NewServer(opts Options) (*Server, error) {
 			_, err := s.store.M360Account(id)
 			return err == nil
 		},
-		MaxImportBytes: opts.Admin.MaxImportBytes}
+		MaxImportBytes: opts.Admin.MaxImportBytes, CheckRecord: checkRecord}
 	adm, err := pipeline.New(pipeline.Config{
 		Spec:        adminSpec,
 		Handlers:    adminAPI.Handlers(),

@@ -228,7 +228,7 @@ func decodeStateFile(path string) decodedState {
 		return decodedState{err: fmt.Errorf("mock: state: %w", err)}
 	}
 	defer f.Close()
-	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20))
+	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20), nil)
 	if err != nil {
 		return decodedState{err: fmt.Errorf("mock: state %s: %w", path, err)}
 	}
