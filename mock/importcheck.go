@@ -10,6 +10,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/contactbridge/contactbridge/mock/store"
+	"github.com/contactbridge/contactbridge/mock/webhooks"
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
@@ -36,7 +37,9 @@ var importWrites = map[string]struct {
 // enum, pattern, range). The state's own shape differs from the APIs' in
 // places (a Marketing 360 task's assignee is a username, where the write
 // takes {username}); those fields are left to the store's typed decoding.
-func recordCheck(hl, m *openapi.Spec) (store.RecordCheck, error) {
+// A webhook subscription (webhooks, m360Webhooks) is checked as the APIs
+// check one: its URL must not point at the twin (self).
+func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, error) {
 	fields := map[string]map[string]*openapi3.Schema{}
 	for table, w := range importWrites {
 		spec := hl
@@ -51,6 +54,18 @@ func recordCheck(hl, m *openapi.Spec) (store.RecordCheck, error) {
 		properties(op.Spec.RequestBody.Value.Content.Get("application/json").Schema.Value, fields[table])
 	}
 	return func(table string, raw json.RawMessage) error {
+		if table == "webhooks" || table == "m360Webhooks" {
+			var w struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal(raw, &w); err != nil {
+				return fmt.Errorf("not a JSON object: %w", err)
+			}
+			if err := self.Check(w.URL); err != nil {
+				return &store.InvalidError{Field: "url", Reason: err.Error()}
+			}
+			return nil
+		}
 		schemas := fields[table]
 		if schemas == nil {
 			return nil

@@ -320,7 +320,7 @@ func (a *API) listApps(*pipeline.Request) (pipeline.Response, error) {
 	apps := a.Tokens.Apps()
 	for i, app := range apps {
 		if w, found := a.Store.Webhook(app.ClientID); found {
-			apps[i].WebhookURL, apps[i].WebhookEvents = w.URL, w.Events
+			apps[i].WebhookURL, apps[i].WebhookEvents = journal.RedactURLPasswords(w.URL), w.Events
 		}
 	}
 	return ok(map[string]any{"apps": apps})
@@ -348,6 +348,7 @@ func (a *API) createApp(r *pipeline.Request) (pipeline.Response, error) {
 	if err := a.putApp(app); err != nil {
 		return pipeline.Response{}, err
 	}
+	app.WebhookURL = journal.RedactURLPasswords(app.WebhookURL)
 	return pipeline.JSON(http.StatusCreated, app), nil
 }
 

@@ -51,7 +51,7 @@ func (e *Entry) settle() {
 	e.pending = false
 	e.RequestHeaders = redactHeaders(e.RequestHeaders)
 	e.ResponseHeaders = redactHeaders(e.ResponseHeaders)
-	e.Query = redactURLPasswords(redactForm(e.Query))
+	e.Query = RedactURLPasswords(redactForm(e.Query))
 	var cut bool
 	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), []byte(e.RequestBody))
 	e.Truncated = e.Truncated || cut
