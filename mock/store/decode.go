@@ -154,6 +154,9 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		var v T
 		err := jsonguard.CheckDepth(raw, jsonguard.MaxDepth)
 		if err == nil {
+			err = jsonguard.CheckUTF8(raw)
+		}
+		if err == nil {
 			err = jsonguard.Unmarshal(raw, &v)
 		}
 		var typeErr *json.UnmarshalTypeError

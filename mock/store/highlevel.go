@@ -138,7 +138,7 @@ func (s *Store) index(c *Contact) {
 		})
 		m[key] = slices.Insert(ids, i, c.ID)
 	}
-	if e := strings.ToLower(c.Email); e != "" {
+	if e := EmailKey(c.Email); e != "" {
 		add(s.hl.emails[c.LocationID], e)
 	}
 	if c.Phone != "" {
@@ -158,13 +158,17 @@ func (s *Store) unindex(c *Contact) {
 			m[key] = ids
 		}
 	}
-	drop(s.hl.emails[c.LocationID], strings.ToLower(c.Email))
+	drop(s.hl.emails[c.LocationID], EmailKey(c.Email))
 	drop(s.hl.phones[c.LocationID], c.Phone)
 }
 
-// checkDuplicate fails when loc forbids duplicates and c's email or phone
-// belongs to a contact other than self.
+// checkDuplicate fails when c's email is not in NFC (an *InvalidError), or
+// when loc forbids duplicates and c's email or phone belongs to a contact
+// other than self.
 func (s *Store) checkDuplicate(loc *Location, c *Contact, self string) error {
+	if err := checkEmailForm(c.Email); err != nil {
+		return err
+	}
 	if loc.AllowDuplicateContact {
 		return nil
 	}
@@ -182,7 +186,7 @@ func (s *Store) match(location, field string, c *Contact, self string) string {
 	var ids []string
 	switch field {
 	case "email":
-		if e := strings.ToLower(c.Email); e != "" {
+		if e := EmailKey(c.Email); e != "" {
 			ids = s.hl.emails[location][e]
 		}
 	case "phone":
@@ -498,8 +502,13 @@ func (s *Store) restoreHL(st State, p *problems) {
 			continue
 		}
 		var dup *DuplicateError
-		if errors.As(s.checkDuplicate(loc, &c, c.ID), &dup) {
+		var invalid *InvalidError
+		switch err := s.checkDuplicate(loc, &c, c.ID); {
+		case errors.As(err, &dup):
 			p.add("contacts", i, c.ID, dup.Field, "is used by contact "+dup.ContactID+" in a location that forbids duplicates")
+			continue
+		case errors.As(err, &invalid):
+			p.add("contacts", i, c.ID, invalid.Field, invalid.Reason)
 			continue
 		}
 		s.insertContact(cloneContact(c))

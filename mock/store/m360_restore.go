@@ -64,8 +64,13 @@ func (s *Store) restoreM360(st State, p *problems) {
 			continue
 		}
 		var conflict *ConflictError
-		if errors.As(s.m360EmailFree(c.AccountID, c.Email, c.ID), &conflict) {
+		var invalid *InvalidError
+		switch err := s.m360EmailFree(c.AccountID, c.Email, c.ID); {
+		case errors.As(err, &conflict):
 			p.add("m360Contacts", i, m360ID(c.ID), "email", conflict.Reason)
+			continue
+		case errors.As(err, &invalid):
+			p.add("m360Contacts", i, m360ID(c.ID), invalid.Field, invalid.Reason)
 			continue
 		}
 		m.contacts.put(c.clone())
