@@ -80,10 +80,13 @@ bench: build
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The fuzz targets (issue 12), each for FUZZTIME: request bodies of both
-# twins and the journal's redaction. fuzz-ci runs each for 20s; it is not part
-# of make test, which it would lengthen by a minute and more.
+# twins, query parameters of both twins and the admin API, the admin state
+# import, the OAuth token endpoint and the journal's redaction. fuzz-ci runs
+# each for 20s (six targets: about 2.5 minutes with the builds); it is not
+# part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
-FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/journal/:FuzzRedaction
+FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/:FuzzQueryParams ./mock/:FuzzAdminImport \
+	./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
