@@ -85,9 +85,10 @@ func TestHostile_QueryEncodingRefused(t *testing.T) {
 	hl := newTwin(t)
 	m := m360EnvOf(hl.srv, hl.clk)
 	for name, r := range map[string]apiResponse{
-		"highlevel": hl.do(t, "GET", "/contacts/?locationId="+hl.loc.ID+"&query=%zz", nil),
-		"m360":      m.do(t, "GET", "/v1/contacts?page=%zz", nil),
-		"admin":     hl.do(t, "GET", "/__admin/requests?method=%zz", nil),
+		"highlevel":    hl.do(t, "GET", "/contacts/?locationId="+hl.loc.ID+"&query=%zz", nil),
+		"m360":         m.do(t, "GET", "/v1/contacts?page=%zz", nil),
+		"m360 account": m.do(t, "GET", "/v1/account?x=%zz", nil),
+		"admin":        hl.do(t, "GET", "/__admin/requests?method=%zz", nil),
 	} {
 		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "query") {
 			t.Errorf("%s: %d %s, want 400 naming the query", name, r.status, r.body)
