@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/contactbridge
 
-.PHONY: all build build-contract run test test-crash vet bench fuzz fuzz-ci api-docs check-api-docs contract pact-ffi check-pacts clean
+.PHONY: all build build-contract run test test-crash vet bench fuzz fuzz-ci soak api-docs check-api-docs contract pact-ffi check-pacts clean
 
 # Pact (contract/): libpact_ffi from npm into .pact/lib (scripts/pact-ffi.sh),
 # linked by the pact build tag; PACT_DO_NOT_TRACK keeps the verifier from
@@ -83,10 +83,13 @@ bench: build
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The fuzz targets (issue 12), each for FUZZTIME: request bodies of both
-# twins and the journal's redaction. fuzz-ci runs each for 20s; it is not part
-# of make test, which it would lengthen by a minute and more.
+# twins, query parameters of both twins and the admin API, the admin state
+# import, the OAuth token endpoint and the journal's redaction. fuzz-ci runs
+# each for 20s (six targets: about 2.5 minutes with the builds); it is not
+# part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
-FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/journal/:FuzzRedaction
+FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/:FuzzQueryParams ./mock/:FuzzAdminImport \
+	./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
@@ -94,6 +97,14 @@ fuzz:
 	done
 fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20s
+
+# soak: a bounded mixed load on both twins on loopback (SOAK long, at most
+# 50,000 requests per worker), strict, with 0 unexpected answers and the
+# exported state checked against what the answers said (mock TestSoak; not
+# part of make test, which skips it).
+SOAK ?= 60s
+soak:
+	CONTACTBRIDGE_SOAK=$(SOAK) $(GO) test -race -count=1 -run '^TestSoak$$' -v ./mock/
 
 # The exported API of every package, as go doc prints it, committed so that
 # a change of API shows in review (STYLE.md #7).

@@ -202,9 +202,9 @@ func validator(hl, m *openapi.Spec) func(webhooks.Message) error {
 }
 
 // checkWebhookApp refuses an app whose webhook URL or events cannot work.
-func checkWebhookApp(a auth.App, spec *openapi.Spec) error {
+func checkWebhookApp(a auth.App, spec *openapi.Spec, self *webhooks.Self) error {
 	if a.WebhookURL != "" {
-		if err := webhooks.CheckURL(a.WebhookURL); err != nil {
+		if err := self.Check(a.WebhookURL); err != nil {
 			return fmt.Errorf("app %s: webhookUrl %q: %w", a.ClientID, a.WebhookURL, err)
 		}
 	}

@@ -85,7 +85,7 @@ func TestAdmin_ImportLargeState(t *testing.T) {
 		{"malformed", `{"locations": [`, 400, "Invalid JSON body"},
 		{"not an object", `[]`, 400, "Invalid JSON body"},
 		{"a table missing", `{"locations":[],"contacts":[],"tasks":[],"notes":[]}`, 422, "appointments is required"},
-		{"a wrong type", `{"locations":[{"id":5}],"contacts":[],"tasks":[],"notes":[],"appointments":[]}`, 422, "locations.id must be string"},
+		{"a wrong type", `{"locations":[{"id":5}],"contacts":[],"tasks":[],"notes":[],"appointments":[]}`, 422, "locations[0].id must be string"},
 		{"a contact without dateAdded", `{"locations":[{"id":"L","name":"L"}],"contacts":[{"id":"c","locationId":"L"}],"tasks":[],"notes":[],"appointments":[]}`,
 			422, "contacts[0].dateAdded is required"},
 		{"a task without its contact", `{"locations":[],"contacts":[],"tasks":[{"id":"t"}],"notes":[],"appointments":[]}`, 422, "tasks[0].contactId is required"},

@@ -138,6 +138,9 @@ func TestM360_OperationCoverage(t *testing.T) {
 		{"DELETE", fmt.Sprintf("/v1/webhooks/%d", missing), nil, nil, 404, nil},
 		{"DELETE", "/v1/webhooks/0", nil, nil, 400, nil},
 
+		// A query string that does not decode (issue 12).
+		{"GET", "/v1/account?x=%zz", nil, nil, 400, nil},
+
 		// The deletes last: they take the records the rows above use.
 		{"DELETE", fmt.Sprintf("/v1/webhooks/%d", hook.ID), nil, nil, 200, nil},
 		{"DELETE", fmt.Sprintf("/v1/calendar/events/%d", ev.ID), nil, nil, 200, nil},

@@ -238,6 +238,9 @@ func TestOAuth_AuthorizationCodeVariants(t *testing.T) {
 	o := newOAuthTwin(t)
 	other := store.Location{ID: "OauthOtherLoc0000001", Name: "Other"}
 	o.srv.Store().PutLocation(other)
+	installed := o.app
+	installed.Locations = []string{other.ID}
+	o.srv.Tokens().PutApp(installed)
 
 	t.Run("v2 path, second redirect URI, all scopes", func(t *testing.T) {
 		q := o.authorizeQuery("", "")
@@ -261,8 +264,9 @@ func TestOAuth_AuthorizationCodeVariants(t *testing.T) {
 		mustError(t, o.listContacts(t, tok.AccessToken), http.StatusForbidden, locationMessage)
 	})
 	t.Run("code without redirect_uri on exchange", func(t *testing.T) {
+		// RFC 6749 4.1.3: required when the authorization request sent one.
 		code := o.mustCode(t, "/oauth/chooselocation", o.authorizeQuery("contacts.readonly", "s"))
-		o.mustToken(t, o.grant("authorization_code", "code", code))
+		mustOAuthError(t, o.token(t, o.grant("authorization_code", "code", code)), http.StatusBadRequest, "invalid_request")
 	})
 	t.Run("redirect_uri differs on exchange", func(t *testing.T) {
 		code := o.mustCode(t, "/oauth/chooselocation", o.authorizeQuery("contacts.readonly", "s"))
@@ -275,7 +279,7 @@ func TestOAuth_AuthorizationCodeVariants(t *testing.T) {
 		o.srv.Tokens().PutApp(second)
 		code := o.mustCode(t, "/oauth/chooselocation", o.authorizeQuery("contacts.readonly", "s"))
 		r := o.token(t, url.Values{"client_id": {second.ClientID}, "client_secret": {second.ClientSecret},
-			"grant_type": {"authorization_code"}, "code": {code}})
+			"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {o.app.RedirectURIs[0]}})
 		mustOAuthError(t, r, http.StatusBadRequest, "invalid_grant")
 		// The failed attempt did not use the code up for its own app.
 		o.mustExchange(t, code)
@@ -283,7 +287,8 @@ func TestOAuth_AuthorizationCodeVariants(t *testing.T) {
 	t.Run("expired code", func(t *testing.T) {
 		code := o.mustCode(t, "/oauth/chooselocation", o.authorizeQuery("contacts.readonly", "s"))
 		o.clk.Advance(o.srv.Tokens().Lifetimes().Code)
-		mustOAuthError(t, o.token(t, o.grant("authorization_code", "code", code)), http.StatusBadRequest, "invalid_grant")
+		mustOAuthError(t, o.token(t, o.grant("authorization_code", "code", code, "redirect_uri", o.app.RedirectURIs[0])),
+			http.StatusBadRequest, "invalid_grant")
 	})
 }
 

@@ -57,6 +57,8 @@ type Server struct {
 	webhooks *webhooks.Dispatcher
 	emitter  *emitter
 	admin    *admin.API
+	// self is the twin's own listeners, which no webhook may target.
+	self *webhooks.Self
 
 	listeners []*listener
 	closeMu   sync.Mutex // guards closed
@@ -119,6 +121,7 @@ func NewServer(opts Options) (*Server, error) {
 		keys:      auth.NewKeyRing(),
 		early:     early,
 		log:       opts.Logger.With(logkey.Component, "mock"),
+		self:      ownListeners(opts),
 	}
 	s.tokens.Secrets = ids.Token
 	s.tokens.KnownLocation = func(id string) bool {
@@ -177,8 +180,12 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("mock: %w", err))
 	}
+	checkRecord, err := recordCheck(spec, m360Spec, s.self)
+	if err != nil {
+		return nil, s.fail(err)
+	}
 	adminAPI := &admin.API{Store: s.store, Tokens: s.tokens, Limits: s.limiter, Faults: s.faults, Webhooks: s.webhooks, Events: s.emitter,
-		CheckApp: func(a auth.App) error { return checkWebhookApp(a, spec) },
+		CheckApp: func(a auth.App) error { return checkWebhookApp(a, spec, s.self) },
 		Journal:  s.journal, Clock: clk, Reset: s.reset, Spec: openapi.Admin(),
 		M360Keys: s.keys, M360Limits: s.leaky, Secret: ids.Token,
 		DefaultLocation: s.defaults.HighLevel.Location.ID, DefaultM360Account: s.defaults.M360.Account.ID,
@@ -186,7 +193,7 @@ func NewServer(opts Options) (*Server, error) {
 			_, err := s.store.M360Account(id)
 			return err == nil
 		},
-		MaxImportBytes: opts.Admin.MaxImportBytes, Records: s.store}
+		MaxImportBytes: opts.Admin.MaxImportBytes, Records: s.store, CheckRecord: checkRecord}
 	s.admin = adminAPI
 	adm, err := pipeline.New(pipeline.Config{
 		Spec:        adminSpec,
@@ -202,7 +209,7 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, s.fail(fmt.Errorf("mock: admin: %w", err))
 	}
-	m360API := &m360.API{Store: s.store, Secret: func() string { return "whsec_" + ids.Token(32) }}
+	m360API := &m360.API{Store: s.store, Secret: func() string { return "whsec_" + ids.Token(32) }, CheckURL: s.self.Check}
 	mp, err := pipeline.New(pipeline.Config{
 		Spec:              m360Spec,
 		Handlers:          m360API.Handlers(),
@@ -237,6 +244,7 @@ func NewServer(opts Options) (*Server, error) {
 			return nil, err
 		}
 		s.listeners = append(s.listeners, ln)
+		s.self.Listen(ln.url)
 	}
 	return s, nil
 }
@@ -346,7 +354,7 @@ func (s *Server) startWebhooks(seed uint64) error {
 	}
 	s.webhooks, err = webhooks.New(webhooks.Options{Clock: s.clock, Keys: keys, Settings: o.Settings,
 		Workers: o.Workers, LogSize: o.LogSize, Seed: seed, Spool: o.Spool, Validate: validate, Observe: o.Observe,
-		Logger: s.opts.Logger})
+		Self: s.self, Logger: s.opts.Logger})
 	if err != nil {
 		return fmt.Errorf("mock: %w", err)
 	}
@@ -355,6 +363,21 @@ func (s *Server) startWebhooks(seed uint64) error {
 	s.emitter.SetEventOptions(o.EventOptions)
 	s.emitter.start()
 	return nil
+}
+
+// ownListeners is what the twin knows of its own listeners before they
+// listen: the configured addresses (an ephemeral port is added once it is
+// known) and the in-process hosts.
+func ownListeners(opts Options) *webhooks.Self {
+	self := &webhooks.Self{}
+	for _, addr := range []string{opts.HighLevel.Addr, opts.M360.Addr} {
+		if addr != "" {
+			self.Listen("http://" + addr)
+		}
+	}
+	self.Listen("http://" + inProcessHighLevel)
+	self.Listen("http://" + inProcessM360)
+	return self
 }
 
 // accessLog logs each request at debug level, without its headers.

@@ -10,7 +10,6 @@ import (
 	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/store"
-	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
 
 // seedData makes the start-up state: the default location, app and token,
@@ -48,7 +47,7 @@ func (s *Server) seedData(ids *store.IDs) error {
 		Location:     hl.Location.ID,
 	}
 	if u := s.opts.Webhooks.URL; u != "" {
-		if err := webhooks.CheckURL(u); err != nil {
+		if err := s.self.Check(u); err != nil {
 			return fmt.Errorf("mock: webhooks.url %q: %w", u, err)
 		}
 		hl.App.WebhookURL = u
@@ -58,7 +57,7 @@ func (s *Server) seedData(ids *store.IDs) error {
 		if a.ClientID == "" || a.ClientSecret == "" {
 			return fmt.Errorf("mock: a configured app needs clientId and clientSecret")
 		}
-		if err := checkWebhookApp(a, s.HighLevel.spec); err != nil {
+		if err := checkWebhookApp(a, s.HighLevel.spec, s.self); err != nil {
 			return fmt.Errorf("mock: %w", err)
 		}
 		s.store.SetWebhook(store.Webhook{ClientID: a.ClientID, URL: a.WebhookURL, Events: a.WebhookEvents})
@@ -228,7 +227,7 @@ func decodeStateFile(path string) decodedState {
 		return decodedState{err: fmt.Errorf("mock: state: %w", err)}
 	}
 	defer f.Close()
-	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20))
+	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20), nil)
 	if err != nil {
 		return decodedState{err: fmt.Errorf("mock: state %s: %w", path, err)}
 	}

@@ -678,10 +678,11 @@ func TestVendorConformance(t *testing.T) {
 		"redirect_uri", app.RedirectURIs[0])).expect(http.StatusOK))
 	refresh, _ := tok["refresh_token"].(string)
 	v.do(vcForm("/oauth/token", grant("refresh_token", "refresh_token", refresh, "user_type", "Location")).expect(http.StatusOK))
-	v.do(vcForm("/oauth/token", grant("authorization_code", "code", oauthCode("/v2/oauth/chooselocation"))).expect(http.StatusOK))
+	v.do(vcForm("/oauth/token", grant("authorization_code", "code", oauthCode("/v2/oauth/chooselocation"),
+		"redirect_uri", app.RedirectURIs[0])).expect(http.StatusOK))
 	v.do(vcForm("/oauth/token", grant("client_credentials")).expect(http.StatusOK))
 	// 400: a used code and a used refresh token (invalid_grant).
-	v.do(vcForm("/oauth/token", grant("authorization_code", "code", code)).expect(http.StatusBadRequest))
+	v.do(vcForm("/oauth/token", grant("authorization_code", "code", code, "redirect_uri", app.RedirectURIs[0])).expect(http.StatusBadRequest))
 	v.do(vcForm("/oauth/token", grant("refresh_token", "refresh_token", refresh)).expect(http.StatusBadRequest))
 	// 401: a wrong secret, an unknown client (invalid_client).
 	wrong := grant("client_credentials")

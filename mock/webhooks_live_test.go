@@ -44,7 +44,7 @@ func TestWebhooks_AppUninstallRevokesTheTokensAndIsSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, err := e.srv.Tokens().Token(auth.TokenRequest{ClientID: app.ClientID, ClientSecret: app.ClientSecret,
-		GrantType: "authorization_code", Code: code})
+		GrantType: "authorization_code", Code: code, RedirectURI: app.RedirectURIs[0]})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -388,10 +388,15 @@ func TestWebhooks_ScopesInstallsAndFiltersDecideWhoReceives(t *testing.T) {
 		t.Errorf("receivers got %v", got)
 	}
 
-	// An app granted a token for another location is installed there too.
-	r := hl.call(t, apiRequest{method: "POST", path: "/oauth/token", contentType: "application/x-www-form-urlencoded",
-		body: "client_id=tasks-1&client_secret=s&grant_type=client_credentials&location_id=loc2", token: omitHeader})
-	mustStatus(t, r, 200)
+	// No token for a location the app is not installed on; once installed
+	// there (App.Locations), a token, and the location's events.
+	grant := apiRequest{method: "POST", path: "/oauth/token", contentType: "application/x-www-form-urlencoded",
+		body: "client_id=tasks-1&client_secret=s&grant_type=client_credentials&location_id=loc2", token: omitHeader}
+	mustStatus(t, hl.call(t, grant), 400)
+	mustStatus(t, hl.do(t, "POST", "/__admin/apps", jsonObj{"clientId": "tasks-1", "clientSecret": "s",
+		"redirectUris": []string{"http://x/cb"}, "scopes": []string{"contacts.readonly"}, "location": hl.loc.ID,
+		"locations": []string{"loc2"}, "webhookUrl": url + "/tasks", "webhookEvents": []string{"TaskCreate"}}), 201)
+	mustStatus(t, hl.call(t, grant), 200)
 	hl.call(t, apiRequest{method: "POST", path: "/contacts/", token: otherToken, body: jsonObj{"locationId": other.ID, "firstName": "Bob"}})
 	c2 := hl.mustCreateContact(t, jsonObj{"firstName": "Cy"})
 	hl.mustCreateTask(t, c2.ID, "Ping")

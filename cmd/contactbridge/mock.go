@@ -270,7 +270,7 @@ Try it:
     -d '{"locationId":"%[2]s","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}' '%[1]s/contacts/'
 OAuth (authorization code, auto-approved): open or curl -i
   '%[1]s/oauth/chooselocation?response_type=code&client_id=%[8]s&redirect_uri=%[10]s&scope=contacts.readonly%%20contacts.write'
-  then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d code=<code>
+  then: curl -s -X POST '%[1]s/oauth/token' -d client_id=%[8]s -d client_secret=%[9]s -d grant_type=authorization_code -d redirect_uri=%[10]s -d code=<code>
 `, url, loc.ID, loc.Name, cal.ID, cal.Name, srv.Defaults().HighLevel.Token,
 		strings.Join(mock.SpecScopes(srv.HighLevel.Spec()), " "), app.ClientID, app.ClientSecret, app.RedirectURIs[0], limitsLine,
 		dashboard)

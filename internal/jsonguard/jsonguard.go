@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MaxDepth is how deeply the twins let a request body nest objects and
@@ -311,4 +313,82 @@ func collectFields(t reflect.Type, f *structFields, depth int) {
 	for _, et := range embedded {
 		collectFields(et, f, depth+1)
 	}
+}
+
+// ErrInvalidUTF8 is returned by CheckUTF8 for text that is not valid UTF-8.
+var ErrInvalidUTF8 = errors.New("jsonguard: text is not valid UTF-8")
+
+// CheckUTF8 reports ErrInvalidUTF8 when data holds bytes that are not UTF-8,
+// or a JSON string escape of half a surrogate pair ("\ud800" alone):
+// encoding/json would replace either with U+FFFD, storing what the client
+// did not send. Like CheckDepth it reads each byte once and allocates
+// nothing; it does not check that data is valid JSON.
+func CheckUTF8(data []byte) error {
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%w: at byte %d", ErrInvalidUTF8, invalidAt(data))
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(data):
+			if data[i+1] != 'u' {
+				i++ // the escaped byte
+				continue
+			}
+			r, ok := escapedRune(data, i)
+			switch {
+			case !ok:
+				i++
+			case utf16.IsSurrogate(r) && r < 0xdc00:
+				// A high half must be followed by an escaped low half.
+				if low, ok := escapedRune(data, i+6); !ok || low < 0xdc00 || low > 0xdfff {
+					return fmt.Errorf("%w: a lone surrogate escape at byte %d", ErrInvalidUTF8, i)
+				}
+				i += 11
+			case utf16.IsSurrogate(r):
+				return fmt.Errorf("%w: a lone surrogate escape at byte %d", ErrInvalidUTF8, i)
+			default:
+				i += 5
+			}
+		}
+	}
+	return nil
+}
+
+// escapedRune reads the \uXXXX escape at data[i:].
+func escapedRune(data []byte, i int) (rune, bool) {
+	if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, h := range data[i+2 : i+6] {
+		switch {
+		case '0' <= h && h <= '9':
+			r = r<<4 | rune(h-'0')
+		case 'a' <= h && h <= 'f':
+			r = r<<4 | rune(h-'a'+10)
+		case 'A' <= h && h <= 'F':
+			r = r<<4 | rune(h-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// invalidAt is the offset of the first byte of data that is not UTF-8.
+func invalidAt(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
 }

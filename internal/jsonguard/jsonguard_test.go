@@ -98,3 +98,29 @@ func TestUnmarshal_KeyCase(t *testing.T) {
 		t.Fatalf("Unmarshal = %+v, %v", v, err)
 	}
 }
+
+func TestCheckUTF8(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{"ascii", `{"a":"b"}`, true},
+		{"utf-8", `{"a":"Kåre 😀"}`, true},
+		{"escaped pair", `{"a":"\ud83d\ude00"}`, true},
+		{"escaped BMP", `{"a":"\u00e9\\u\"x"}`, true},
+		{"an escaped backslash before u", `{"a":"\\ud800"}`, true},
+		{"raw invalid byte", "{\"a\":\"\xff\"}", false},
+		{"truncated sequence", "{\"a\":\"\xe2\x82\"}", false},
+		{"lone high surrogate", `{"a":"\ud800"}`, false},
+		{"high then not low", `{"a":"\ud800\u0041"}`, false},
+		{"lone low surrogate", `{"a":"\udc00x"}`, false},
+		{"a surrogate key", `{"\udfff":1}`, false},
+	} {
+		err := jsonguard.CheckUTF8([]byte(tc.in))
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, jsonguard.ErrInvalidUTF8)) {
+			t.Errorf("%s: %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

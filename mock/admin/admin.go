@@ -148,6 +148,10 @@ type API struct {
 	// (pipeline.MaxBodyBytes) does not apply to it.
 	MaxImportBytes int64
 
+	// CheckRecord checks each record of an imported state as it decodes
+	// (nil: only what the store checks): against the spec of its API.
+	CheckRecord store.RecordCheck
+
 	// Records are the state the dashboard browses.
 	Records Records
 
@@ -236,14 +240,23 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 }
 
 type errorBody struct {
-	StatusCode int    `json:"statusCode"`
-	Message    string `json:"message"`
-	Error      string `json:"error"`
+	StatusCode int             `json:"statusCode"`
+	Message    string          `json:"message"`
+	Error      string          `json:"error"`
+	Problems   []store.Problem `json:"problems,omitempty"`
+	More       int             `json:"moreProblems,omitempty"`
 }
 
-// RenderError writes admin errors as {statusCode, message, error}.
+// RenderError writes admin errors as {statusCode, message, error}, and a
+// refused state import with what is wrong with it (problems, and how many
+// more there are past the list).
 func RenderError(e *pipeline.Error) any {
-	return errorBody{StatusCode: e.Status, Message: strings.Join(e.Messages, "; "), Error: http.StatusText(e.Status)}
+	body := errorBody{StatusCode: e.Status, Message: strings.Join(e.Messages, "; "), Error: http.StatusText(e.Status)}
+	var imp *store.ImportError
+	if errors.As(e.Err, &imp) {
+		body.Problems, body.More = imp.Problems, imp.More
+	}
+	return body
 }
 
 // TokenAuth checks the admin token; with none configured, every request passes.
@@ -286,13 +299,13 @@ func (a *API) exportState(*pipeline.Request) (pipeline.Response, error) {
 
 // importState decodes the body as a stream, one record at a time (the
 // pipeline hands it over unread: see pipeline.Config.Streamed), so a large
-// state never sits in memory twice.
+// state never sits in memory twice; each record is checked as it decodes
+// (CheckRecord), and the state as a whole when it replaces the old one.
 func (a *API) importState(r *pipeline.Request) (pipeline.Response, error) {
-	st, err := store.DecodeState(bufio.NewReaderSize(r.HTTP.Body, 1<<20))
+	st, err := store.DecodeState(bufio.NewReaderSize(r.HTTP.Body, 1<<20), a.CheckRecord)
 	var tooLarge *http.MaxBytesError
-	var invalid *store.InvalidError
 	switch {
-	case errors.As(err, &tooLarge), errors.As(err, &invalid):
+	case errors.As(err, &tooLarge), errors.Is(err, store.ErrInvalid):
 		return pipeline.Response{}, fmt.Errorf("import state: %w", err)
 	case err != nil:
 		return pipeline.Response{}, pipeline.BadRequest("Invalid JSON body: " + err.Error())
@@ -344,7 +357,7 @@ func (a *API) listApps(*pipeline.Request) (pipeline.Response, error) {
 	apps := a.Tokens.Apps()
 	for i, app := range apps {
 		if w, found := a.Store.Webhook(app.ClientID); found {
-			apps[i].WebhookURL, apps[i].WebhookEvents = w.URL, w.Events
+			apps[i].WebhookURL, apps[i].WebhookEvents = journal.RedactURLPasswords(w.URL), w.Events
 		}
 	}
 	return ok(map[string]any{"apps": apps})
@@ -372,6 +385,7 @@ func (a *API) createApp(r *pipeline.Request) (pipeline.Response, error) {
 	if err := a.putApp(app); err != nil {
 		return pipeline.Response{}, err
 	}
+	app.WebhookURL = journal.RedactURLPasswords(app.WebhookURL)
 	return pipeline.JSON(http.StatusCreated, app), nil
 }
 

@@ -17,6 +17,7 @@ import (
 func MapError(err error) *pipeline.Error {
 	var notFound *store.NotFoundError
 	var invalid *store.InvalidError
+	var imp *store.ImportError
 	var tooLarge *http.MaxBytesError
 	status, msg := 0, err.Error()
 	switch {
@@ -25,6 +26,8 @@ func MapError(err error) *pipeline.Error {
 		msg = fmt.Sprintf("body larger than %d bytes: raise admin.maxImportBytes (--admin-max-import)", tooLarge.Limit)
 	case errors.As(err, &notFound):
 		status, msg = http.StatusNotFound, notFound.Kind+" not found"
+	case errors.As(err, &imp):
+		status, msg = http.StatusUnprocessableEntity, importMessage(imp)
 	case errors.As(err, &invalid):
 		status, msg = http.StatusUnprocessableEntity, invalid.Field+" "+invalid.Reason
 	case errors.Is(err, webhooks.ErrNotFound):
@@ -37,4 +40,14 @@ func MapError(err error) *pipeline.Error {
 		return nil
 	}
 	return &pipeline.Error{Status: status, Messages: []string{msg}, Err: err}
+}
+
+// importMessage is the message of a refused import: how many problems, and
+// the first.
+func importMessage(e *store.ImportError) string {
+	n := len(e.Problems) + e.More
+	if n == 1 {
+		return "the state is refused: " + e.Problems[0].String()
+	}
+	return fmt.Sprintf("the state is refused: %d problems, the first: %s", n, e.Problems[0])
 }

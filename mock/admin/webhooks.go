@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -21,7 +22,7 @@ type subscriptionView struct {
 }
 
 func (a *API) subscription(w store.Webhook) subscriptionView {
-	v := subscriptionView{ClientID: w.ClientID, AppID: auth.App{ClientID: w.ClientID}.AppID(), URL: w.URL,
+	v := subscriptionView{ClientID: w.ClientID, AppID: auth.App{ClientID: w.ClientID}.AppID(), URL: journal.RedactURLPasswords(w.URL),
 		Events: w.Events, Locations: a.Tokens.Locations(w.ClientID)}
 	if v.Events == nil {
 		v.Events = []string{}
@@ -48,7 +49,7 @@ func (a *API) getWebhooks(*pipeline.Request) (pipeline.Response, error) {
 	}
 	m := []m360SubscriptionView{}
 	for _, w := range a.Store.AllM360Webhooks() {
-		m = append(m, m360SubscriptionView{ID: w.ID, AccountID: w.AccountID, URL: w.URL, Events: w.Events})
+		m = append(m, m360SubscriptionView{ID: w.ID, AccountID: w.AccountID, URL: journal.RedactURLPasswords(w.URL), Events: w.Events})
 	}
 	return ok(map[string]any{"keys": a.Webhooks.Keys().Public(), "settings": a.webhookSettings(),
 		"subscriptions": map[string]any{"highlevel": hl, "m360": m}, "deliveries": a.Webhooks.Stats()})
@@ -125,6 +126,15 @@ func (a *API) deleteHighLevelSubscription(r *pipeline.Request) (pipeline.Respons
 	return ok(map[string]bool{"deleted": true})
 }
 
+// shown is deliveries as the admin API shows them: their targets without
+// the passwords they may carry.
+func shown(list []webhooks.Delivery) []webhooks.Delivery {
+	for i := range list {
+		list[i].Target = journal.RedactURLPasswords(list[i].Target)
+	}
+	return list
+}
+
 func (a *API) listDeliveries(r *pipeline.Request) (pipeline.Response, error) {
 	q := r.Query
 	f := webhooks.Filter{Twin: q.Get("twin"), Event: q.Get("event"), Status: q.Get("status"),
@@ -134,7 +144,7 @@ func (a *API) listDeliveries(r *pipeline.Request) (pipeline.Response, error) {
 		f.Since, _ = time.Parse(time.RFC3339Nano, since) // validated by the spec
 	}
 	list, total := a.Webhooks.Deliveries(f)
-	return ok(map[string]any{"deliveries": list, "total": total})
+	return ok(map[string]any{"deliveries": shown(list), "total": total})
 }
 
 func (a *API) getDelivery(r *pipeline.Request) (pipeline.Response, error) {
@@ -142,7 +152,7 @@ func (a *API) getDelivery(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return ok(d)
+	return ok(shown([]webhooks.Delivery{d})[0])
 }
 
 func (a *API) redeliver(r *pipeline.Request) (pipeline.Response, error) {
@@ -150,7 +160,7 @@ func (a *API) redeliver(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusAccepted, d), nil
+	return pipeline.JSON(http.StatusAccepted, shown([]webhooks.Delivery{d})[0]), nil
 }
 
 func (a *API) redeliverMatching(r *pipeline.Request) (pipeline.Response, error) {
@@ -171,7 +181,7 @@ func (a *API) redeliverMatching(r *pipeline.Request) (pipeline.Response, error) 
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusAccepted, map[string]any{"deliveries": list, "total": len(list)}), nil
+	return pipeline.JSON(http.StatusAccepted, map[string]any{"deliveries": shown(list), "total": len(list)}), nil
 }
 
 // uninstallApp removes an app from a location: its tokens there stop

@@ -77,7 +77,8 @@ type Registry struct {
 	apps    map[string]App
 	codes   map[string]*codeGrant
 	refresh map[string]*refreshGrant
-	// installs holds, per app, the locations it was granted tokens for.
+	// installs holds, per app, the locations it is installed on besides its
+	// own (App.Locations, less those uninstalled).
 	installs map[string]map[string]bool
 	life     Lifetimes
 	issued   int
@@ -108,8 +109,8 @@ func (r *Registry) Company() string {
 }
 
 // Reset forgets every token, code and refresh token but the static tokens
-// given, and the installs they made, in one step: no request sees the
-// registry without them. Apps stay.
+// given, in one step: no request sees the registry without them. Apps stay,
+// installed where they are.
 func (r *Registry) Reset(static map[string]Principal) {
 	tokens := make(map[string]Principal, len(static))
 	for k, p := range static {
@@ -121,7 +122,6 @@ func (r *Registry) Reset(static map[string]Principal) {
 	r.tokens = tokens
 	r.codes = map[string]*codeGrant{}
 	r.refresh = map[string]*refreshGrant{}
-	r.installs = map[string]map[string]bool{}
 }
 
 // Add registers token for p.

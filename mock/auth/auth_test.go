@@ -129,7 +129,8 @@ func TestRegistry_Mint(t *testing.T) {
 func TestRegistry_ResetKeepsOnlyTheStaticTokens(t *testing.T) {
 	t.Parallel()
 	r, _ := newRegistry(t)
-	app := auth.App{ClientID: "app-1", ClientSecret: "s", RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"x"}, Location: "L"}
+	app := auth.App{ClientID: "app-1", ClientSecret: "s", RedirectURIs: []string{"http://127.0.0.1/cb"}, Scopes: []string{"x"}, Location: "L",
+		Locations: []string{"L2", "L3"}}
 	r.PutApp(app)
 	minted, _ := r.Mint("L", nil, -1, false)
 	code, err := r.Authorize(app.ClientID, app.RedirectURIs[0], "", "L2")
@@ -155,8 +156,8 @@ func TestRegistry_ResetKeepsOnlyTheStaticTokens(t *testing.T) {
 	if _, err := r.Token(auth.TokenRequest{ClientID: "app-1", ClientSecret: "s", GrantType: "authorization_code", Code: code}); !errors.Is(err, auth.ErrInvalidGrant) {
 		t.Errorf("code survived the reset: %v", err)
 	}
-	if got := r.Locations("app-1"); !slices.Equal(got, []string{"L"}) {
-		t.Errorf("installs survived the reset: %v", got)
+	if got := r.Locations("app-1"); !slices.Equal(got, []string{"L", "L2", "L3"}) {
+		t.Errorf("the app's installs after the reset: %v, want its own", got)
 	}
 	if _, ok := r.App("app-1"); !ok {
 		t.Error("the app did not stay")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ var (
 	ErrInvalidGrant         = errors.New("invalid_grant")
 	ErrUnsupportedGrantType = errors.New("unsupported_grant_type")
 	ErrInvalidScope         = errors.New("invalid_scope")
+	ErrUnauthorizedClient   = errors.New("unauthorized_client")
+	ErrAccessDenied         = errors.New("access_denied")
 	ErrUnknownApp           = errors.New("auth: no such app")
 	ErrRedirectMismatch     = errors.New("auth: redirect_uri is not registered for the app")
 )
@@ -49,6 +52,11 @@ type App struct {
 	// Location is where the twin's consent screen installs the app when the
 	// authorization request names none.
 	Location string `json:"location,omitempty" yaml:"location,omitempty"`
+	// Locations are the other locations the app is installed on. An app
+	// gets tokens (client_credentials, the consent screen, a code or a
+	// refresh) and webhook events only for Location and these: the twin's
+	// consent screen approves at once, so it installs nothing by itself.
+	Locations []string `json:"locations,omitempty" yaml:"locations,omitempty"`
 	// WebhookURL and WebhookEvents are the app's webhook subscription as it
 	// is declared (the config file, POST /__admin/apps) and shown: the URL
 	// that receives the events of the locations the app is installed on (""
@@ -103,8 +111,11 @@ type TokenResponse struct {
 
 type codeGrant struct {
 	clientID, redirectURI, location string
-	scopes                          []string
-	expires                         time.Time
+	// redirectSent tells that the authorization request sent redirect_uri,
+	// which the exchange must then send too (RFC 6749 4.1.3).
+	redirectSent bool
+	scopes       []string
+	expires      time.Time
 }
 
 type refreshGrant struct {
@@ -115,14 +126,21 @@ type refreshGrant struct {
 }
 
 // PutApp registers an app or replaces the one with its client id, without
-// its webhook subscription (see App).
+// its webhook subscription (see App); it is installed on a.Location and
+// a.Locations, and no longer on any other location.
 func (r *Registry) PutApp(a App) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a.RedirectURIs = slices.Clone(a.RedirectURIs)
 	a.Scopes = slices.Clone(a.Scopes)
 	a.WebhookURL, a.WebhookEvents = "", nil
+	installs := map[string]bool{}
+	for _, loc := range a.Locations {
+		installs[loc] = true
+	}
+	a.Locations = nil
 	r.apps[a.ClientID] = a
+	r.installs[a.ClientID] = installs
 }
 
 // App returns the app with the client id.
@@ -130,11 +148,23 @@ func (r *Registry) App(clientID string) (App, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	a, ok := r.apps[clientID]
-	return a, ok
+	return r.withLocations(a), ok
 }
 
-// Locations lists the locations an app is installed on: its own and those
-// it was granted tokens for, sorted.
+// withLocations is a with its Locations: where it is installed besides its
+// own location, sorted. Callers hold mu.
+func (r *Registry) withLocations(a App) App {
+	a.Locations = nil
+	for _, loc := range slices.Sorted(maps.Keys(r.installs[a.ClientID])) {
+		if loc != a.Location {
+			a.Locations = append(a.Locations, loc)
+		}
+	}
+	return a
+}
+
+// Locations lists the locations an app is installed on: its own and the
+// others it was given (App.Locations), sorted.
 func (r *Registry) Locations(clientID string) []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -150,12 +180,17 @@ func (r *Registry) Locations(clientID string) []string {
 }
 
 // Installed tells whether an app is installed on location: its own
-// location, or one it was granted a token for.
+// location, or one of the others it was given.
 func (r *Registry) Installed(clientID, location string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	return r.installed(clientID, location)
+}
+
+// installed is Installed. Callers hold mu.
+func (r *Registry) installed(clientID, location string) bool {
 	a, ok := r.apps[clientID]
-	return ok && (a.Location == location || r.installs[clientID][location])
+	return ok && location != "" && (a.Location == location || r.installs[clientID][location])
 }
 
 // Uninstall removes an app from a location, as the location's user does in
@@ -168,7 +203,7 @@ func (r *Registry) Uninstall(clientID, location string) (int, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a, ok := r.apps[clientID]
-	if !ok || (a.Location != location && !r.installs[clientID][location]) {
+	if !ok || !r.installed(clientID, location) {
 		return 0, false
 	}
 	revoked := 0
@@ -203,7 +238,7 @@ func (r *Registry) Apps() []App {
 	defer r.mu.RUnlock()
 	out := make([]App, 0, len(r.apps))
 	for _, a := range r.apps {
-		out = append(out, a)
+		out = append(out, r.withLocations(a))
 	}
 	slices.SortFunc(out, func(a, b App) int { return strings.Compare(a.ClientID, b.ClientID) })
 	return out
@@ -225,7 +260,8 @@ func (r *Registry) Lifetimes() Lifetimes {
 
 // Authorize is the consent screen, auto-approving: it checks the app, the
 // redirect URI and the scopes (space-separated; empty asks for all of the
-// app's) and returns a single-use code for location (empty: the app's).
+// app's) and returns a single-use code for location (empty: the app's),
+// which must be one the app is installed on (access_denied otherwise).
 func (r *Registry) Authorize(clientID, redirectURI, scope, location string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -246,9 +282,12 @@ func (r *Registry) Authorize(clientID, redirectURI, scope, location string) (str
 	if err := r.checkLocation(location); err != nil {
 		return "", err
 	}
+	if !r.installed(clientID, location) {
+		return "", oauthErr(ErrAccessDenied, "the app is not installed on location %s", location)
+	}
 	code := r.secret(32)
-	r.codes[code] = &codeGrant{clientID: clientID, redirectURI: redirectURI, location: location,
-		scopes: scopes, expires: r.clock.Now().Add(r.life.Code)}
+	r.codes[code] = &codeGrant{clientID: clientID, redirectURI: redirectURI, redirectSent: redirectURI != "",
+		location: location, scopes: scopes, expires: r.clock.Now().Add(r.life.Code)}
 	return code, nil
 }
 
@@ -274,7 +313,10 @@ type TokenRequest struct {
 }
 
 // Token serves the token endpoint: authorization_code, refresh_token and
-// client_credentials grants.
+// client_credentials grants, each only for a location the app is installed
+// on now. A code's exchange must name the authorization request's
+// redirect_uri when that request sent one (RFC 6749 4.1.3); a refresh
+// issues the grant's scopes that the app still has, never more.
 func (r *Registry) Token(req TokenRequest) (TokenResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -289,11 +331,16 @@ func (r *Registry) Token(req TokenRequest) (TokenResponse, error) {
 		if !ok || g.clientID != app.ClientID || !now.Before(g.expires) {
 			return TokenResponse{}, oauthErr(ErrInvalidGrant, "code is invalid, used or expired")
 		}
-		if req.RedirectURI != "" && req.RedirectURI != g.redirectURI {
+		switch {
+		case g.redirectSent && req.RedirectURI == "":
+			return TokenResponse{}, oauthErr(ErrInvalidRequest, "redirect_uri is required: the authorization request sent one")
+		case req.RedirectURI != "" && req.RedirectURI != g.redirectURI:
 			return TokenResponse{}, oauthErr(ErrInvalidGrant, "redirect_uri differs from the authorization request's")
+		case !r.installed(app.ClientID, g.location):
+			return TokenResponse{}, oauthErr(ErrInvalidGrant, "the app is not installed on location %s", g.location)
 		}
 		delete(r.codes, req.Code)
-		return r.issue(app.ClientID, g.location, g.scopes, true), nil
+		return r.issue(app.ClientID, g.location, allowed(app, g.scopes), true), nil
 	case "refresh_token":
 		g, ok := r.refresh[req.RefreshToken]
 		if !ok || g.clientID != app.ClientID || !now.Before(g.expires) {
@@ -302,10 +349,13 @@ func (r *Registry) Token(req TokenRequest) (TokenResponse, error) {
 		if !g.rotatedAt.IsZero() && now.Sub(g.rotatedAt) >= r.life.RefreshGrace {
 			return TokenResponse{}, oauthErr(ErrInvalidGrant, "refresh token has already been used")
 		}
+		if !r.installed(app.ClientID, g.location) {
+			return TokenResponse{}, oauthErr(ErrInvalidGrant, "the app is not installed on location %s", g.location)
+		}
 		if g.rotatedAt.IsZero() {
 			g.rotatedAt = now
 		}
-		return r.issue(app.ClientID, g.location, g.scopes, true), nil
+		return r.issue(app.ClientID, g.location, allowed(app, g.scopes), true), nil
 	case "client_credentials":
 		location := req.Location
 		if location == "" {
@@ -314,11 +364,20 @@ func (r *Registry) Token(req TokenRequest) (TokenResponse, error) {
 		if err := r.checkLocation(location); err != nil {
 			return TokenResponse{}, err
 		}
+		if !r.installed(app.ClientID, location) {
+			return TokenResponse{}, oauthErr(ErrUnauthorizedClient, "the app is not installed on location %s", location)
+		}
 		return r.issue(app.ClientID, location, app.Scopes, false), nil
 	case "":
 		return TokenResponse{}, oauthErr(ErrInvalidRequest, "grant_type is missing")
 	}
 	return TokenResponse{}, oauthErr(ErrUnsupportedGrantType, "grant_type %q is not supported", req.GrantType)
+}
+
+// allowed is the scopes of a grant that app still has: a grant made before
+// the app's scopes were cut issues no more than the app has now.
+func allowed(app App, scopes []string) []string {
+	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !slices.Contains(app.Scopes, s) })
 }
 
 // checkLocation refuses an empty or unknown location. Callers hold mu.
@@ -339,10 +398,6 @@ func (r *Registry) issue(clientID, location string, scopes []string, withRefresh
 	access := r.secret(40)
 	r.tokens[access] = Principal{Kind: OAuthAccess, AppID: clientID, LocationID: location,
 		Scopes: slices.Clone(scopes), ExpiresAt: now.Add(r.life.Access)}
-	if r.installs[clientID] == nil {
-		r.installs[clientID] = map[string]bool{}
-	}
-	r.installs[clientID][location] = true
 	resp := TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(r.life.Access / time.Second),
 		Scope: strings.Join(scopes, " "), UserType: "Location", LocationID: location, CompanyID: r.company,
 		UserID: r.user, Approved: []string{location}}

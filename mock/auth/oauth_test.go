@@ -18,7 +18,8 @@ func newApp(t *testing.T) (*auth.Registry, func(d time.Duration)) {
 	t.Helper()
 	r, clk := newRegistry(t)
 	r.KnownLocation = func(id string) bool { return id == "L" || id == "M" }
-	r.PutApp(auth.App{ClientID: "app-1", ClientSecret: "s3cret", RedirectURIs: []string{redirect}, Scopes: []string{"a", "b"}, Location: "L"})
+	r.PutApp(auth.App{ClientID: "app-1", ClientSecret: "s3cret", RedirectURIs: []string{redirect}, Scopes: []string{"a", "b"}, Location: "L",
+		Locations: []string{"M"}})
 	return r, clk.Advance
 }
 
@@ -136,7 +137,7 @@ func TestRegistry_AuthorizationCodeGrant(t *testing.T) {
 		t.Errorf("principal %+v, %v", p, err)
 	}
 	if got := r.Locations("app-1"); !slices.Equal(got, []string{"L", "M"}) || !r.Installed("app-1", "M") {
-		t.Errorf("locations %v: the grant installs the app", got)
+		t.Errorf("locations %v: the app is installed on its own and its other locations", got)
 	}
 	_, err = r.Token(req)
 	wantOAuth(t, "the code a second time", err, auth.ErrInvalidGrant)
@@ -155,6 +156,9 @@ func TestRegistry_AuthorizationCodeGrant(t *testing.T) {
 	_, err = r.Token(auth.TokenRequest{ClientID: "app-2", ClientSecret: "x", GrantType: "authorization_code", Code: fresh})
 	wantOAuth(t, "another app's code", err, auth.ErrInvalidGrant)
 	req.Code, req.RedirectURI = fresh, ""
+	_, err = r.Token(req)
+	wantOAuth(t, "no redirect_uri where the authorization request sent one", err, auth.ErrInvalidRequest)
+	req.RedirectURI = redirect
 	if resp, err = r.Token(req); err != nil || resp.Scope != "a b" || resp.LocationID != "L" {
 		t.Errorf("every scope of the app, at its location: %+v, %v", resp, err)
 	}
@@ -333,10 +337,70 @@ func mustGrant(t *testing.T, r *auth.Registry, scope, location string) auth.Toke
 		t.Fatal(err)
 	}
 	req := tokenReq("authorization_code")
-	req.Code = code
+	req.Code, req.RedirectURI = code, redirect
 	resp, err := r.Token(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// TestRegistry_OnlyInstalledLocations: no grant gives an app a token for a
+// location it is not installed on, though the location exists (issue 12,
+// class 5); uninstalling stops the refresh too.
+func TestRegistry_OnlyInstalledLocations(t *testing.T) {
+	t.Parallel()
+	r, _ := newApp(t)
+	r.KnownLocation = func(id string) bool { return id == "L" || id == "M" || id == "N" }
+	_, err := r.Authorize("app-1", redirect, "", "N")
+	wantOAuth(t, "the consent screen for another location", err, auth.ErrAccessDenied)
+	req := tokenReq("client_credentials")
+	req.Location = "N"
+	_, err = r.Token(req)
+	wantOAuth(t, "client_credentials for another location", err, auth.ErrUnauthorizedClient)
+
+	// A code and a refresh token of M stop working once the app leaves M.
+	code, err := r.Authorize("app-1", redirect, "", "M")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atM := mustGrant(t, r, "", "M")
+	r.PutApp(auth.App{ClientID: "app-1", ClientSecret: "s3cret", RedirectURIs: []string{redirect}, Scopes: []string{"a", "b"}, Location: "L"})
+	exchange := tokenReq("authorization_code")
+	exchange.Code, exchange.RedirectURI = code, redirect
+	_, err = r.Token(exchange)
+	wantOAuth(t, "a code of a location the app left", err, auth.ErrInvalidGrant)
+	refresh := tokenReq("refresh_token")
+	refresh.RefreshToken = atM.RefreshToken
+	_, err = r.Token(refresh)
+	wantOAuth(t, "a refresh of a location the app left", err, auth.ErrInvalidGrant)
+	if got := r.Locations("app-1"); !slices.Equal(got, []string{"L"}) {
+		t.Errorf("locations %v, want [L]", got)
+	}
+}
+
+// TestRegistry_RefreshNeverWidensScope: after the app's scopes are cut, a
+// refresh (and a code issued before) carries only what the app has now.
+func TestRegistry_RefreshNeverWidensScope(t *testing.T) {
+	t.Parallel()
+	r, _ := newApp(t)
+	code, err := r.Authorize("app-1", redirect, "a b", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, refresh := mustRefreshable(t, r)
+	r.PutApp(auth.App{ClientID: "app-1", ClientSecret: "s3cret", RedirectURIs: []string{redirect}, Scopes: []string{"b"}, Location: "L"})
+	resp, err := r.Token(refresh)
+	if err != nil || resp.Scope != "b" {
+		t.Fatalf("refresh after the cut: %+v, %v; want scope b", resp, err)
+	}
+	p, err := r.Authenticate("Bearer " + resp.AccessToken)
+	if err != nil || !slices.Equal(p.Scopes, []string{"b"}) {
+		t.Errorf("the refreshed token's principal %+v, %v", p, err)
+	}
+	exchange := tokenReq("authorization_code")
+	exchange.Code, exchange.RedirectURI = code, redirect
+	if resp, err := r.Token(exchange); err != nil || resp.Scope != "b" {
+		t.Errorf("a code of before the cut: %+v, %v; want scope b", resp, err)
+	}
 }

@@ -185,8 +185,12 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 	var cursor *store.Cursor
 	// As on the live API, the cursor needs both halves; one alone is ignored.
 	if after, afterID := r.Query.Get("startAfter"), r.Query.Get("startAfterId"); after != "" && afterID != "" {
-		ms, _ := strconv.ParseFloat(after, 64)
-		cursor = &store.Cursor{DateAdded: time.UnixMilli(int64(ms)).UTC(), ID: afterID}
+		ms, _ := strconv.ParseFloat(after, 64) // a number, validated by the spec
+		at, ok := msTime(ms)
+		if !ok {
+			return pipeline.Response{}, pipeline.Unprocessable("startAfter must be a whole number of ms since the epoch, in the years 1 to 9999")
+		}
+		cursor = &store.Cursor{DateAdded: at, ID: afterID}
 	}
 	query := r.Query.Get("query")
 	var items [][]byte

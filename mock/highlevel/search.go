@@ -3,6 +3,7 @@ package highlevel
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -166,12 +167,29 @@ func present(field any) bool {
 func asTime(v any) (time.Time, bool) {
 	switch v := v.(type) {
 	case float64:
-		return time.UnixMilli(int64(v)).UTC(), true
+		return msTime(v)
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, v)
 		return t, err == nil
 	}
 	return time.Time{}, false
+}
+
+// The times a cursor may name, in ms since the epoch: years 1 to 9999, as
+// the twin's dates are written.
+const (
+	minMillis = -62135596800000
+	maxMillis = 253402300799999
+)
+
+// msTime is a time in ms since the epoch; false when ms is not a whole
+// number of the years 1 to 9999 (NaN, ±Inf and what would overflow among
+// them), which no cursor of the twin holds.
+func msTime(ms float64) (time.Time, bool) {
+	if !(ms >= minMillis && ms <= maxMillis) || ms != math.Trunc(ms) {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(ms)).UTC(), true
 }
 
 func inRange(field any, bounds map[string]any) bool {

@@ -53,7 +53,7 @@ func (e *Entry) settle() {
 	e.pending = false
 	e.RequestHeaders = redactHeaders(e.RequestHeaders)
 	e.ResponseHeaders = redactHeaders(e.ResponseHeaders)
-	e.Query = redactURLPasswords(redactForm(e.Query))
+	e.Query = RedactURLPasswords(redactForm(e.Query))
 	var cut bool
 	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), []byte(e.RequestBody))
 	e.Truncated = e.Truncated || cut
@@ -66,7 +66,7 @@ func (e *Entry) brief() Entry {
 	b := *e
 	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody = nil, nil, "", ""
 	if b.pending {
-		b.Query = redactURLPasswords(redactForm(b.Query))
+		b.Query = RedactURLPasswords(redactForm(b.Query))
 		b.pending = false
 	}
 	return b

@@ -33,7 +33,7 @@ var urlHeaders = map[string]bool{
 // redactURL redacts the password of a URL's user info and the secret keys of
 // its query and fragment.
 func redactURL(u string) string {
-	u = redactURLPasswords(u)
+	u = RedactURLPasswords(u)
 	rest, frag, hasFrag := strings.Cut(u, "#")
 	base, query, hasQuery := strings.Cut(rest, "?")
 	out := base
@@ -137,7 +137,7 @@ func redactForm(s string) string {
 		}
 		// A URL with a password, escaped as a value.
 		if value, err := url.QueryUnescape(v); err == nil && value != v {
-			if clean := redactURLPasswords(value); clean != value {
+			if clean := RedactURLPasswords(value); clean != value {
 				pairs[i] = k + "=" + url.QueryEscape(clean)
 				changed = true
 			}
@@ -336,10 +336,10 @@ func multipartValue(data []byte, i int) (vs, ve int, quote bool) {
 	return i, ve, false
 }
 
-// redactURLPasswords redacts the password of every URL with user info in s
+// RedactURLPasswords redacts the password of every URL with user info in s
 // (https://user:password@host): between the first ":" after "://" and the
-// last "@" of the URL's authority.
-func redactURLPasswords(s string) string {
+// last "@" of the URL's authority. The admin API shows webhook URLs with it.
+func RedactURLPasswords(s string) string {
 	var b strings.Builder
 	last := 0
 	for from := 0; ; {
@@ -421,7 +421,7 @@ func redactBody(ct string, body []byte) (string, bool) {
 		body = []byte(redactForm(string(body)))
 	}
 	body = scrubText(body)
-	return cut([]byte(redactURLPasswords(string(body))))
+	return cut([]byte(RedactURLPasswords(string(body))))
 }
 
 // cut returns at most MaxBody bytes of b, ending on a rune boundary, and

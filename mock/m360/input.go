@@ -367,12 +367,16 @@ type webhookInput struct {
 	Events []string `json:"events"`
 }
 
-// webhook validates the input and returns the subscription it describes:
-// events kept once each, in the order given.
-func (in *webhookInput) webhook() (store.M360Webhook, error) {
+// webhook validates the input, its URL by checkURL (nil: webhooks.CheckURL),
+// and returns the subscription it describes: events kept once each, in the
+// order given.
+func (in *webhookInput) webhook(checkURL func(string) error) (store.M360Webhook, error) {
+	if checkURL == nil {
+		checkURL = webhooks.CheckURL
+	}
 	p := problems{}
 	w := store.M360Webhook{URL: strings.TrimSpace(in.URL), Events: []string{}}
-	if err := webhooks.CheckURL(w.URL); err != nil {
+	if err := checkURL(w.URL); err != nil {
 		p.add("url", err.Error())
 	}
 	for i, ev := range in.Events {

@@ -58,6 +58,10 @@ type API struct {
 	// Secret makes webhook signing secrets; nil means 32 random hex digits
 	// from crypto/rand after "whsec_".
 	Secret func() string
+	// CheckURL refuses a webhook URL that cannot be subscribed (one that
+	// points at the twin itself, say); nil checks that it is an absolute
+	// http or https URL.
+	CheckURL func(string) error
 }
 
 // Handlers returns the handler of every operation, by operationId: every
@@ -490,7 +494,7 @@ func (a *API) createWebhook(r *pipeline.Request) (pipeline.Response, error) {
 	if err := r.Decode(&in); err != nil {
 		return fail(err)
 	}
-	w, err := in.webhook()
+	w, err := in.webhook(a.CheckURL)
 	if err != nil {
 		return fail(err)
 	}

@@ -218,7 +218,7 @@ func TestWebhookInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
 			in := decode[webhookInput](t, tt.body)
-			w, err := in.webhook()
+			w, err := in.webhook(nil)
 			fields := fieldsOf(t, err)
 			if len(fields) != len(tt.wantFields) {
 				t.Fatalf("fields = %v, want %v", keys(fields), tt.wantFields)

@@ -327,6 +327,13 @@ func (p *Pipeline) authorize(next http.Handler) http.Handler {
 func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := ExchangeFrom(r.Context())
+		// A query that does not decode is refused, not read in part: the
+		// standard library's Query drops what it cannot decode.
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			x.Fail(w, r, &Error{Status: http.StatusBadRequest, Err: err,
+				Messages: []string{clip("Invalid query string: " + err.Error())}})
+			return
+		}
 		limit, streamed := p.cfg.Streamed[x.Route.Operation.ID]
 		switch {
 		case r.Body == nil || r.Body == http.NoBody:
@@ -348,6 +355,12 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 			if err := jsonguard.CheckDepth(body, jsonguard.MaxDepth); err != nil {
 				x.Fail(w, r, &Error{Status: http.StatusBadRequest, Err: err, Messages: []string{
 					fmt.Sprintf("Request body nests deeper than %d levels", jsonguard.MaxDepth)}})
+				return
+			}
+			// Text that is not UTF-8 is refused, never stored as U+FFFD.
+			if err := jsonguard.CheckUTF8(body); err != nil {
+				x.Fail(w, r, &Error{Status: http.StatusUnprocessableEntity, Err: err,
+					Messages: []string{"Request body holds text that is not valid UTF-8"}})
 				return
 			}
 			x.Body = body

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/contactbridge/contactbridge/internal/jsonguard"
 )
@@ -13,15 +14,23 @@ import (
 // Marketing 360 ones may be left out).
 var stateTables = []string{"locations", "contacts", "tasks", "notes", "appointments"}
 
+// RecordCheck checks one record of a table as it was sent (its JSON, before
+// it decodes); an error is a problem of the record: an *InvalidError names
+// the field and the reason, another error's message is the reason.
+type RecordCheck func(table string, record json.RawMessage) error
+
 // DecodeState reads a state as GET /__admin/state writes it, one record at a
 // time: unlike decoding the whole document at once, it never holds the
-// encoded state in memory, which matters for large states. A state that
-// lacks a HighLevel table, a value of the wrong type or a record without
-// its id (or a contact without its location or dateAdded, a record without
-// its contact), or a key naming a field in another case than the field's,
-// is an *InvalidError naming it; malformed JSON is another error.
-func DecodeState(r io.Reader) (State, error) {
+// encoded state in memory, which matters for large states. Each record is
+// checked as it decodes: by check (nil: none), for its id (and a contact for
+// its location and dateAdded, a record for its contact), for the types of its
+// values and for keys naming a field in another case than the field's. What
+// is wrong, and a state that lacks a HighLevel table, is an *ImportError
+// listing it; malformed JSON is another error. The references between
+// records are checked when the state is restored (Restore, Import).
+func DecodeState(r io.Reader, check RecordCheck) (State, error) {
 	var st State
+	var p problems
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return st, err
@@ -34,28 +43,53 @@ func DecodeState(r io.Reader) (State, error) {
 		}
 		key, _ := tok.(string)
 		seen[key] = true
+		d := tableDecoder{dec: dec, table: key, check: check, p: &p}
 		switch key {
 		case "locations":
-			err = decodeArray(dec, &st.Locations)
+			err = decodeTable(d, &st.Locations, func(l *Location) string { return l.ID }, nil)
 		case "contacts":
-			err = decodeArray(dec, &st.Contacts)
+			err = decodeTable(d, &st.Contacts, func(c *Contact) string { return c.ID }, func(c *Contact) string {
+				switch {
+				case c.LocationID == "":
+					return "locationId"
+				case c.DateAdded.IsZero():
+					return "dateAdded"
+				}
+				return ""
+			})
 		case "tasks":
-			err = decodeArray(dec, &st.Tasks)
+			err = decodeRecords(d, &st.Tasks)
 		case "notes":
-			err = decodeArray(dec, &st.Notes)
+			err = decodeRecords(d, &st.Notes)
 		case "appointments":
-			err = decodeArray(dec, &st.Appointments)
+			err = decodeRecords(d, &st.Appointments)
+		case "webhooks":
+			err = decodeTable(d, &st.Webhooks, func(w *Webhook) string { return w.ClientID }, nil)
+		case "m360Accounts":
+			err = decodeTable(d, &st.M360Accounts, func(a *M360Account) string { return m360ID(a.ID) }, nil)
+		case "m360Contacts":
+			err = decodeTable(d, &st.M360Contacts, func(c *M360Contact) string { return m360ID(c.ID) }, nil)
+		case "m360Tasks":
+			err = decodeTable(d, &st.M360Tasks, func(t *M360Task) string { return m360ID(t.ID) }, nil)
+		case "m360Notes":
+			err = decodeTable(d, &st.M360Notes, func(n *M360Note) string { return m360ID(n.ID) }, nil)
+		case "m360Events":
+			err = decodeTable(d, &st.M360Events, func(e *M360Event) string { return m360ID(e.ID) }, nil)
+		case "m360Campaigns":
+			err = decodeTable(d, &st.M360Campaigns, func(c *M360Campaign) string { return m360ID(c.ID) }, nil)
+		case "m360Triggers":
+			err = decodeTable(d, &st.M360Triggers, func(t *M360Trigger) string { return m360ID(t.ID) }, nil)
+		case "m360Webhooks":
+			err = decodeTable(d, &st.M360Webhooks, func(w *M360Webhook) string { return m360ID(w.ID) }, nil)
 		default:
-			// Other tables (and future ones) decode as a whole.
+			// Other keys decode through State's own JSON mapping, which
+			// refuses a table's name in another case.
 			err = decodeOther(dec, &st, key)
 		}
-		var typeErr *json.UnmarshalTypeError
 		var keyErr *jsonguard.KeyError
 		switch {
 		case errors.As(err, &keyErr):
-			return st, &InvalidError{Field: key + "." + keyErr.Key, Reason: "is not a field (fields are named by their exact case: " + keyErr.Field + ")"}
-		case errors.As(err, &typeErr):
-			return st, &InvalidError{Field: key + fieldOf(typeErr), Reason: "must be " + typeErr.Type.String() + ", not " + typeErr.Value}
+			p.add(key, -1, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
 		case err != nil:
 			return st, fmt.Errorf("store: decode state: %s: %w", key, err)
 		}
@@ -65,60 +99,105 @@ func DecodeState(r io.Reader) (State, error) {
 	}
 	for _, table := range stateTables {
 		if !seen[table] {
-			return st, &InvalidError{Field: table, Reason: "is required (an empty array for none)"}
+			p.add(table, -1, "", "", "is required (an empty array for none)")
 		}
 	}
-	return st, checkRequired(&st)
+	return st, p.err()
 }
 
-func fieldOf(e *json.UnmarshalTypeError) string {
-	if e.Field == "" {
+// m360ID is a Marketing 360 id as a problem names it; "" for none (0).
+func m360ID(id int64) string {
+	if id == 0 {
 		return ""
 	}
-	return "." + e.Field
+	return strconv.FormatInt(id, 10)
 }
 
-// checkRequired refuses the records that lack what identifies them.
-func checkRequired(st *State) error {
-	for i, l := range st.Locations {
-		if l.ID == "" {
-			return missingField("locations", i, "id")
+// tableDecoder reads one table of a state.
+type tableDecoder struct {
+	dec   *json.Decoder
+	table string
+	check RecordCheck
+	p     *problems
+}
+
+// decodeRecords decodes a table of HighLevel contacts' records.
+func decodeRecords[T any, P hlRecord[T]](d tableDecoder, out *[]T) error {
+	return decodeTable(d, out, func(v *T) string { id, _ := P(v).key(); return id }, func(v *T) string {
+		if _, contact := P(v).key(); contact == "" {
+			return "contactId"
 		}
+		return ""
+	})
+}
+
+// decodeTable appends the records of a JSON array (or nothing for null) to
+// *out, each checked as DecodeState says; id is a record's id, missing the
+// first field it lacks besides its id ("" when none, nil for no such check).
+// A record with a problem is not kept. Only malformed JSON ends the table.
+func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) error {
+	tok, err := d.dec.Token()
+	if err != nil {
+		return err
 	}
-	for i, c := range st.Contacts {
+	if tok == nil {
+		return nil
+	}
+	if delim, ok := tok.(json.Delim); !ok || delim != '[' {
+		return fmt.Errorf("want an array, got %v", tok)
+	}
+	for i := 0; d.dec.More(); i++ {
+		var raw json.RawMessage
+		if err := d.dec.Decode(&raw); err != nil {
+			return err
+		}
+		var v T
+		err := jsonguard.CheckDepth(raw, jsonguard.MaxDepth)
+		if err == nil {
+			err = jsonguard.CheckUTF8(raw)
+		}
+		if err == nil {
+			err = jsonguard.Unmarshal(raw, &v)
+		}
+		var typeErr *json.UnmarshalTypeError
+		var keyErr *jsonguard.KeyError
 		switch {
-		case c.ID == "":
-			return missingField("contacts", i, "id")
-		case c.LocationID == "":
-			return missingField("contacts", i, "locationId")
-		case c.DateAdded.IsZero():
-			return missingField("contacts", i, "dateAdded")
+		case errors.As(err, &keyErr):
+			d.p.add(d.table, i, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
+			continue
+		case errors.As(err, &typeErr):
+			d.p.add(d.table, i, "", typeErr.Field, "must be "+typeErr.Type.String()+", not "+typeErr.Value)
+			continue
+		case err != nil:
+			d.p.add(d.table, i, "", "", err.Error())
+			continue
 		}
-	}
-	if err := checkRecords("tasks", st.Tasks); err != nil {
-		return err
-	}
-	if err := checkRecords("notes", st.Notes); err != nil {
-		return err
-	}
-	return checkRecords("appointments", st.Appointments)
-}
-
-// checkRecords refuses HighLevel records without an id or a contact.
-func checkRecords[T any, P hlRecord[T]](table string, records []T) error {
-	for i := range records {
-		switch id, contact := P(&records[i]).key(); {
-		case id == "":
-			return missingField(table, i, "id")
-		case contact == "":
-			return missingField(table, i, "contactId")
+		key := id(&v)
+		if key == "" {
+			d.p.add(d.table, i, "", "id", "is required")
+			continue
 		}
+		if missing != nil {
+			if field := missing(&v); field != "" {
+				d.p.add(d.table, i, key, field, "is required")
+				continue
+			}
+		}
+		if d.check != nil {
+			if err := d.check(d.table, raw); err != nil {
+				var invalid *InvalidError
+				if errors.As(err, &invalid) {
+					d.p.add(d.table, i, key, invalid.Field, invalid.Reason)
+				} else {
+					d.p.add(d.table, i, key, "", err.Error())
+				}
+				continue
+			}
+		}
+		*out = append(*out, v)
 	}
-	return nil
-}
-
-func missingField(table string, i int, field string) error {
-	return &InvalidError{Field: fmt.Sprintf("%s[%d].%s", table, i, field), Reason: "is required"}
+	_, err = d.dec.Token() // ]
+	return err
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {
@@ -130,33 +209,6 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 		return fmt.Errorf("store: decode state: want %q, got %v", want, tok)
 	}
 	return nil
-}
-
-// decodeArray appends the elements of a JSON array (or nothing for null) to *out.
-func decodeArray[T any](dec *json.Decoder, out *[]T) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok == nil {
-		return nil
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return fmt.Errorf("want an array, got %v", tok)
-	}
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
-		}
-		var v T
-		if err := jsonguard.Unmarshal(raw, &v); err != nil {
-			return err
-		}
-		*out = append(*out, v)
-	}
-	_, err = dec.Token() // ]
-	return err
 }
 
 // decodeOther decodes one more field of the state through State's own JSON

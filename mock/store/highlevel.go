@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -142,7 +143,7 @@ func (s *Store) index(c *Contact) {
 		})
 		m[key] = slices.Insert(ids, i, c.ID)
 	}
-	if e := strings.ToLower(c.Email); e != "" {
+	if e := EmailKey(c.Email); e != "" {
 		add(s.hl.emails[c.LocationID], e)
 	}
 	if c.Phone != "" {
@@ -162,13 +163,17 @@ func (s *Store) unindex(c *Contact) {
 			m[key] = ids
 		}
 	}
-	drop(s.hl.emails[c.LocationID], strings.ToLower(c.Email))
+	drop(s.hl.emails[c.LocationID], EmailKey(c.Email))
 	drop(s.hl.phones[c.LocationID], c.Phone)
 }
 
-// checkDuplicate fails when loc forbids duplicates and c's email or phone
-// belongs to a contact other than self.
+// checkDuplicate fails when c's email is not in NFC (an *InvalidError), or
+// when loc forbids duplicates and c's email or phone belongs to a contact
+// other than self.
 func (s *Store) checkDuplicate(loc *Location, c *Contact, self string) error {
+	if err := checkEmailForm(c.Email); err != nil {
+		return err
+	}
 	if loc.AllowDuplicateContact {
 		return nil
 	}
@@ -186,7 +191,7 @@ func (s *Store) match(location, field string, c *Contact, self string) string {
 	var ids []string
 	switch field {
 	case "email":
-		if e := strings.ToLower(c.Email); e != "" {
+		if e := EmailKey(c.Email); e != "" {
 			ids = s.hl.emails[location][e]
 		}
 	case "phone":
@@ -517,38 +522,64 @@ func (s *Store) snapshotHL(st *State) {
 	st.Webhooks = nilIfEmpty(byKey(s.hl.webhooks, cloneWebhook))
 }
 
-// restoreHL loads the HighLevel tables of st into a reset store. Callers
-// hold mu.
-func (s *Store) restoreHL(st State) error {
-	for _, l := range st.Locations {
+// restoreHL loads the HighLevel tables of st into a reset store, adding to p
+// what is wrong: an id used twice in its table, a contact of a location the
+// state lacks, an email or phone used twice in a location that forbids
+// duplicates, a record of a contact the state lacks, an appointment in
+// another location than its contact's.
+// A record with a problem is left out. Callers hold mu.
+func (s *Store) restoreHL(st State, p *problems) {
+	for i, l := range st.Locations {
+		if _, dup := s.hl.locations[l.ID]; dup {
+			p.add("locations", i, l.ID, "id", "is used twice")
+			continue
+		}
 		s.putLocation(l)
 	}
-	// In (dateAdded, id) order, each contact lands at the end of its group.
-	contacts := slices.Clone(st.Contacts)
-	slices.SortFunc(contacts, func(a, b Contact) int { return compareContacts(&a, &b) })
-	for _, c := range contacts {
-		if _, ok := s.hl.locations[c.LocationID]; !ok {
-			return &InvalidError{Field: "contacts[" + c.ID + "].locationId", Reason: "names no location of the state"}
+	// In (dateAdded, id) order, each contact lands at the end of its group;
+	// problems name a contact by its place as sent.
+	order := make([]int, len(st.Contacts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return compareContacts(&st.Contacts[a], &st.Contacts[b]) })
+	for _, i := range order {
+		c := st.Contacts[i]
+		loc, ok := s.hl.locations[c.LocationID]
+		if !ok {
+			p.add("contacts", i, c.ID, "locationId", "names no location of the state")
+			continue
 		}
-		if _, _, dup := s.hl.contacts.get(c.ID); dup || c.ID == "" {
-			return &InvalidError{Field: "contacts[" + c.ID + "].id", Reason: "is empty or used twice"}
+		if _, _, dup := s.hl.contacts.get(c.ID); dup {
+			p.add("contacts", i, c.ID, "id", "is used twice")
+			continue
+		}
+		var dup *DuplicateError
+		var invalid *InvalidError
+		switch err := s.checkDuplicate(loc, &c, c.ID); {
+		case errors.As(err, &dup):
+			p.add("contacts", i, c.ID, dup.Field, "is used by contact "+dup.ContactID+" in a location that forbids duplicates")
+			continue
+		case errors.As(err, &invalid):
+			p.add("contacts", i, c.ID, invalid.Field, invalid.Reason)
+			continue
 		}
 		s.insertContact(cloneContact(c))
 		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
 	}
-	if err := restoreRecords(s, "tasks", &s.hl.tasks, st.Tasks, (*Task).created); err != nil {
-		return err
+	restoreRecords(s, p, "tasks", &s.hl.tasks, st.Tasks, (*Task).created, nil)
+	restoreRecords(s, p, "notes", &s.hl.notes, st.Notes, (*Note).created, nil)
+	restoreRecords(s, p, "appointments", &s.hl.appointments, st.Appointments,
+		func(a *Appointment) time.Time { return a.DateUpdated }, s.checkAppointmentPlace)
+	restoreRecords(s, p, "appointmentNotes", &s.hl.appointmentNotes, st.AppointmentNotes, (*AppointmentNote).created, nil)
+	s.restoreWebhooks(st.Webhooks, p)
+}
+
+// checkAppointmentPlace names the field of a restored appointment that does
+// not fit its contact: its location, when it is another. Callers hold mu.
+func (s *Store) checkAppointmentPlace(a *Appointment) (field, reason string) {
+	if loc, _ := s.ownerLocation(byContact, a.ContactID); a.LocationID != loc {
+		return "locationId", "is not the location of contact " + a.ContactID
 	}
-	if err := restoreRecords(s, "notes", &s.hl.notes, st.Notes, (*Note).created); err != nil {
-		return err
-	}
-	if err := restoreRecords(s, "appointments", &s.hl.appointments, st.Appointments,
-		func(a *Appointment) time.Time { return a.DateUpdated }); err != nil {
-		return err
-	}
-	if err := restoreRecords(s, "appointmentNotes", &s.hl.appointmentNotes, st.AppointmentNotes,
-		(*AppointmentNote).created); err != nil {
-		return err
-	}
-	return s.restoreWebhooks(st.Webhooks)
+	return "", ""
 }

@@ -195,20 +195,32 @@ func deleteRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 }
 
 // restoreRecords loads restored records into tbl, in the order given, each
-// under the owner it names, which must be in the state; stamp is the time
-// the record was last written. Callers hold mu.
-func restoreRecords[T any, P hlRecord[T]](s *Store, kind string, tbl *table[string, string, T], records []T, stamp func(P) time.Time) error {
-	for _, v := range records {
+// under the owner it names, adding to p a record whose id is used twice,
+// whose owner the state lacks or that place (when not nil) finds at fault;
+// stamp is the time the record was last written. Callers hold mu.
+func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, tbl *table[string, string, T], records []T,
+	stamp func(P) time.Time, place func(P) (field, reason string)) {
+	for i, v := range records {
 		id, owner := P(&v).key()
 		if err := missingOwner[T, P](s, owner); err != nil {
 			o := P(nil).owner()
 			field := strings.ToLower(o.kind()[:1]) + o.kind()[1:] + "Id"
-			return &InvalidError{Field: kind + "[" + id + "]." + field, Reason: "names no " + strings.ToLower(o.kind()) + " of the state"}
+			p.add(table, i, id, field, "names no "+strings.ToLower(o.kind())+" of the state")
+			continue
+		}
+		if _, _, dup := tbl.get(id); dup {
+			p.add(table, i, id, "id", "is used twice")
+			continue
+		}
+		if place != nil {
+			if field, reason := place(P(&v)); field != "" {
+				p.add(table, i, id, field, reason)
+				continue
+			}
 		}
 		tbl.add(id, owner, v)
 		s.lastStamp = maxTime(s.lastStamp, stamp(P(&v)))
 	}
-	return nil
 }
 
 // CreateTask adds a task to a contact.

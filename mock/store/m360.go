@@ -206,10 +206,14 @@ func (s *Store) CreateM360Contact(c M360Contact) (M360Contact, error) {
 	return c.clone(), nil
 }
 
-// m360EmailFree fails with a *ConflictError when email belongs to a contact
-// of account other than self. Callers hold mu.
+// m360EmailFree fails with an *InvalidError when email is not in NFC, and
+// with a *ConflictError when it belongs to a contact of account other than
+// self. Callers hold mu.
 func (s *Store) m360EmailFree(account int64, email string, self int64) error {
-	key := strings.ToLower(strings.TrimSpace(email))
+	if err := checkEmailForm(email); err != nil {
+		return err
+	}
+	key := EmailKey(strings.TrimSpace(email))
 	if key == "" {
 		return nil
 	}
@@ -220,7 +224,7 @@ func (s *Store) m360EmailFree(account int64, email string, self int64) error {
 }
 
 func (s *Store) m360IndexEmail(c M360Contact) {
-	key := strings.ToLower(strings.TrimSpace(c.Email))
+	key := EmailKey(strings.TrimSpace(c.Email))
 	if key == "" {
 		return
 	}
@@ -231,7 +235,7 @@ func (s *Store) m360IndexEmail(c M360Contact) {
 }
 
 func (s *Store) m360UnindexEmail(c M360Contact) {
-	key := strings.ToLower(strings.TrimSpace(c.Email))
+	key := EmailKey(strings.TrimSpace(c.Email))
 	if m := s.m360.emails[c.AccountID]; m != nil && m[key] == c.ID {
 		delete(m, key)
 		if len(m) == 0 {
@@ -316,7 +320,7 @@ func (s *Store) M360Contacts(account int64, f M360ContactFilter) ([]M360Contact,
 		return nil, 0, err
 	}
 	var list []M360Contact
-	if email := strings.ToLower(strings.TrimSpace(f.Email)); email != "" {
+	if email := EmailKey(strings.TrimSpace(f.Email)); email != "" {
 		if id, ok := s.m360.emails[account][email]; ok {
 			c, _ := s.m360.contacts.byID(id)
 			list = append(list, c)

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Snapshot and restore of the Marketing 360 tables.
 
@@ -28,115 +25,120 @@ func nilIfEmpty[T any](s []T) []T {
 }
 
 // restoreM360 loads the Marketing 360 tables of st into a reset store,
-// failing when a record's id is not positive or is used twice in its table,
-// when a reference names no record of the record's account, or when an email
-// or a (campaign, contact) trigger is there twice. Callers hold mu.
-func (s *Store) restoreM360(st State) error {
+// adding to p a record whose id is not positive or is used twice in its
+// table, whose reference names no record of the record's account, or whose
+// email or (campaign, contact) trigger is there twice. A record with a
+// problem is left out. Callers hold mu.
+func (s *Store) restoreM360(st State, p *problems) {
 	m := &s.m360
-	bad := func(table string, id int64, field, reason string) error {
-		return &InvalidError{Field: fmt.Sprintf("%s[%d].%s", table, id, field), Reason: reason}
-	}
-	for _, a := range st.M360Accounts {
+	for i, a := range st.M360Accounts {
 		if _, dup := m.accounts[a.ID]; dup || a.ID <= 0 {
-			return bad("m360Accounts", a.ID, "id", "is not positive or is used twice")
+			p.add("m360Accounts", i, m360ID(a.ID), "id", "is not positive or is used twice")
+			continue
 		}
 		m.accounts[a.ID] = a
 		m.nextAcct = max(m.nextAcct, a.ID+1)
 		s.m360Seen(a.Created)
 	}
-	// check checks a record's id and account and, when contact is not nil,
-	// that it names a contact of the account.
-	check := func(table string, used map[int64]bool, id, account int64, contact *int64) error {
+	// check checks record i's id and account and, when contact is not nil,
+	// that it names a contact of the account; false when p has a problem.
+	check := func(table string, i int, used map[int64]bool, id, account int64, contact *int64) bool {
+		bad := func(field, reason string) bool { p.add(table, i, m360ID(id), field, reason); return false }
 		if used[id] || id <= 0 {
-			return bad(table, id, "id", "is not positive or is used twice")
+			return bad("id", "is not positive or is used twice")
 		}
 		used[id] = true
 		if _, ok := m.accounts[account]; !ok {
-			return bad(table, id, "accountId", "names no account of the state")
+			return bad("accountId", "names no account of the state")
 		}
 		if contact != nil {
 			if _, ok := m.contacts.get(account, *contact); !ok {
-				return bad(table, id, "contactId", "names no contact of the account")
+				return bad("contactId", "names no contact of the account")
 			}
 		}
-		return nil
+		return true
 	}
 	used := map[int64]bool{}
-	for _, c := range st.M360Contacts {
-		if err := check("m360Contacts", used, c.ID, c.AccountID, nil); err != nil {
-			return err
+	for i, c := range st.M360Contacts {
+		if !check("m360Contacts", i, used, c.ID, c.AccountID, nil) {
+			continue
 		}
 		var conflict *ConflictError
-		if errors.As(s.m360EmailFree(c.AccountID, c.Email, c.ID), &conflict) {
-			return bad("m360Contacts", c.ID, "email", conflict.Reason)
+		var invalid *InvalidError
+		switch err := s.m360EmailFree(c.AccountID, c.Email, c.ID); {
+		case errors.As(err, &conflict):
+			p.add("m360Contacts", i, m360ID(c.ID), "email", conflict.Reason)
+			continue
+		case errors.As(err, &invalid):
+			p.add("m360Contacts", i, m360ID(c.ID), invalid.Field, invalid.Reason)
+			continue
 		}
 		m.contacts.put(c.clone())
 		s.m360IndexEmail(c)
 		s.m360Seen(c.Created, c.Updated)
 	}
 	used = map[int64]bool{}
-	for _, t := range st.M360Tasks {
-		if err := check("m360Tasks", used, t.ID, t.AccountID, &t.ContactID); err != nil {
-			return err
+	for i, t := range st.M360Tasks {
+		if check("m360Tasks", i, used, t.ID, t.AccountID, &t.ContactID) {
+			m.tasks.put(t.clone())
+			s.m360Seen(t.Created, t.Updated)
 		}
-		m.tasks.put(t.clone())
-		s.m360Seen(t.Created, t.Updated)
 	}
 	used = map[int64]bool{}
-	for _, n := range st.M360Notes {
-		if err := check("m360Notes", used, n.ID, n.AccountID, &n.ContactID); err != nil {
-			return err
+	for i, n := range st.M360Notes {
+		if check("m360Notes", i, used, n.ID, n.AccountID, &n.ContactID) {
+			m.notes.put(n)
+			s.m360Seen(n.Created, n.Updated)
 		}
-		m.notes.put(n)
-		s.m360Seen(n.Created, n.Updated)
 	}
 	used = map[int64]bool{}
-	for _, e := range st.M360Events {
-		if err := check("m360Events", used, e.ID, e.AccountID, &e.ContactID); err != nil {
-			return err
+	for i, e := range st.M360Events {
+		if !check("m360Events", i, used, e.ID, e.AccountID, &e.ContactID) {
+			continue
 		}
 		var invalid *InvalidError
 		if errors.As(s.checkM360Event(&e), &invalid) {
-			return bad("m360Events", e.ID, invalid.Field, invalid.Reason)
+			p.add("m360Events", i, m360ID(e.ID), invalid.Field, invalid.Reason)
+			continue
 		}
 		m.events.put(e)
 		s.m360Seen(e.Created, e.Updated)
 	}
 	used = map[int64]bool{}
-	for _, c := range st.M360Campaigns {
-		if err := check("m360Campaigns", used, c.ID, c.AccountID, nil); err != nil {
-			return err
+	for i, c := range st.M360Campaigns {
+		switch {
+		case !check("m360Campaigns", i, used, c.ID, c.AccountID, nil):
+		case c.Status != M360CampaignActive && c.Status != M360CampaignPaused:
+			p.add("m360Campaigns", i, m360ID(c.ID), "status", "must be active or paused")
+		default:
+			m.campaigns.put(c)
 		}
-		if c.Status != M360CampaignActive && c.Status != M360CampaignPaused {
-			return bad("m360Campaigns", c.ID, "status", "must be active or paused")
-		}
-		m.campaigns.put(c)
 	}
 	used = map[int64]bool{}
-	for _, t := range st.M360Triggers {
-		if err := check("m360Triggers", used, t.ID, t.AccountID, &t.ContactID); err != nil {
-			return err
+	for i, t := range st.M360Triggers {
+		if !check("m360Triggers", i, used, t.ID, t.AccountID, &t.ContactID) {
+			continue
 		}
 		if _, ok := m.campaigns.get(t.AccountID, t.CampaignID); !ok {
-			return bad("m360Triggers", t.ID, "campaignId", "names no campaign of the account")
+			p.add("m360Triggers", i, m360ID(t.ID), "campaignId", "names no campaign of the account")
+			continue
 		}
 		key := [2]int64{t.CampaignID, t.ContactID}
 		if _, dup := m.triggerOf[key]; dup {
-			return bad("m360Triggers", t.ID, "contactId", "is triggered twice for the campaign")
+			p.add("m360Triggers", i, m360ID(t.ID), "contactId", "is triggered twice for the campaign")
+			continue
 		}
 		m.triggers.put(t)
 		m.triggerOf[key] = t.ID
 		s.m360Seen(t.Created)
 	}
 	used = map[int64]bool{}
-	for _, w := range st.M360Webhooks {
-		if err := check("m360Webhooks", used, w.ID, w.AccountID, nil); err != nil {
-			return err
+	for i, w := range st.M360Webhooks {
+		if check("m360Webhooks", i, used, w.ID, w.AccountID, nil) {
+			m.webhooks.put(w.clone())
+			s.m360Seen(w.Created)
 		}
-		m.webhooks.put(w.clone())
-		s.m360Seen(w.Created)
 	}
-	return nil
 }
 
 // m360Seen moves the last second up to restored epoch seconds, so later

@@ -57,8 +57,9 @@ func (s *Store) Snapshot() State {
 }
 
 // Restore replaces the whole state, telling the observer nothing (see
-// Import). It fails, changing nothing, when a record points to a location or
-// contact that the state does not have.
+// Import). It fails with an *ImportError, changing nothing, when a record
+// points to a location, contact or account that the state does not have (or
+// another location's or account's), or uses an id or a unique value twice.
 func (s *Store) Restore(st State) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -69,11 +70,10 @@ func (s *Store) Restore(st State) error {
 func (s *Store) replace(st State) error {
 	hl, m360, lastStamp := s.hl, s.m360, s.lastStamp
 	s.reset()
-	err := s.restoreHL(st)
-	if err == nil {
-		err = s.restoreM360(st)
-	}
-	if err != nil {
+	var p problems
+	s.restoreHL(st, &p)
+	s.restoreM360(st, &p)
+	if err := p.err(); err != nil {
 		s.hl, s.m360, s.lastStamp = hl, m360, lastStamp
 		return err
 	}

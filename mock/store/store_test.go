@@ -853,9 +853,12 @@ func TestRestoreRejectsOrphansAndKeepsState(t *testing.T) {
 			if !errors.Is(err, store.ErrInvalid) {
 				t.Fatalf("Restore = %v, want ErrInvalid", err)
 			}
-			var ie *store.InvalidError
-			if !errors.As(err, &ie) || ie.Field != tc.field {
-				t.Errorf("InvalidError = %+v, want field %s", ie, tc.field)
+			var ie *store.ImportError
+			if !errors.As(err, &ie) || len(ie.Problems) != 1 {
+				t.Fatalf("Restore = %v, want an ImportError of one problem", err)
+			}
+			if p := ie.Problems[0]; p.Table+"["+p.ID+"]."+p.Field != tc.field {
+				t.Errorf("problem %+v, want field %s", p, tc.field)
 			}
 			if got := s.Snapshot(); !reflect.DeepEqual(got, before) {
 				t.Fatal("a rejected Restore changed the state")

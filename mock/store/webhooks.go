@@ -59,19 +59,21 @@ func (s *Store) Webhooks() []Webhook {
 }
 
 // restoreWebhooks loads the HighLevel subscriptions of st into a reset
-// store, failing on one without a client id or URL, or an app's second.
+// store, adding to p one without a client id or URL, or an app's second.
 // Callers hold mu.
-func (s *Store) restoreWebhooks(list []Webhook) error {
-	for _, w := range list {
-		if _, dup := s.hl.webhooks[w.ClientID]; dup || w.ClientID == "" {
-			return &InvalidError{Field: "webhooks[" + w.ClientID + "].clientId", Reason: "is empty or used twice"}
+func (s *Store) restoreWebhooks(list []Webhook, p *problems) {
+	for i, w := range list {
+		switch _, dup := s.hl.webhooks[w.ClientID]; {
+		case w.ClientID == "":
+			p.add("webhooks", i, "", "clientId", "is required")
+		case dup:
+			p.add("webhooks", i, w.ClientID, "clientId", "is used twice")
+		case strings.TrimSpace(w.URL) == "":
+			p.add("webhooks", i, w.ClientID, "url", "is empty")
+		default:
+			s.hl.webhooks[w.ClientID] = cloneWebhook(w)
 		}
-		if strings.TrimSpace(w.URL) == "" {
-			return &InvalidError{Field: "webhooks[" + w.ClientID + "].url", Reason: "is empty"}
-		}
-		s.hl.webhooks[w.ClientID] = cloneWebhook(w)
 	}
-	return nil
 }
 
 // CreateM360Webhook adds a webhook subscription to w.AccountID.

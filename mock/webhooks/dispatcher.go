@@ -51,8 +51,10 @@ type Options struct {
 	// each of its attempts (outside the dispatcher's lock, from the worker
 	// that made the attempt): the place for metrics, dashboards and tests.
 	Observe func(Delivery)
-	// Client sends the attempts; nil means one of the dispatcher's own.
+	// Client sends the attempts; nil means one of the dispatcher's own,
+	// which refuses to connect to Self's listeners when Self is set.
 	Client *http.Client
+	Self   *Self
 	Logger *slog.Logger
 }
 
@@ -130,8 +132,12 @@ func New(opts Options) (*Dispatcher, error) {
 		byID: map[string]*delivery{}, lanes: map[string]*lane{}, changed: make(chan struct{})}
 	if d.client == nil {
 		d.ownsHTTP = true
+		dialer := &net.Dialer{Timeout: 5 * time.Second}
+		if opts.Self != nil {
+			dialer.Control = opts.Self.control
+		}
 		d.client = &http.Client{
-			Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			Transport: &http.Transport{DialContext: dialer.DialContext,
 				MaxIdleConnsPerHost: opts.Workers, IdleConnTimeout: 30 * time.Second},
 			// A redirect is an answer that is not a 2xx, as production treats it.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

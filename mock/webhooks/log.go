@@ -2,28 +2,87 @@ package webhooks
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
 // The delivery log: what became of each delivery, kept for the admin API.
 
-// archive counts a delivery as finished and drops the oldest finished ones
-// beyond the log's size, in batches. Callers hold mu.
+// archive counts a delivery as finished and, past the log's size, drops
+// finished deliveries, in batches, fairly: every subscription keeps an equal
+// share of the log (more when others need less), so a storm of one
+// subscription drops its own deliveries and never wipes another's. Within a
+// subscription the oldest go first, the deliveries that did not fail before
+// those that did. Callers hold mu.
 func (d *Dispatcher) archive(*delivery) {
 	d.finished++
 	if d.finished <= d.logSize+d.logSize/4 {
 		return
 	}
-	drop := d.finished - d.logSize
+	// Each subscription's finished deliveries, oldest first.
+	bySub := map[string][]*delivery{}
+	for _, x := range d.order {
+		if x.Status != StatusPending {
+			k := x.Twin + "/" + x.Subscription
+			bySub[k] = append(bySub[k], x)
+		}
+	}
+	drop := map[*delivery]bool{}
+	for k, keep := range fairShares(bySub, d.logSize) {
+		list := bySub[k]
+		excess := len(list) - keep
+		for _, failed := range []bool{false, true} {
+			for _, x := range list {
+				if excess > 0 && (x.Status == StatusFailed) == failed {
+					drop[x] = true
+					excess--
+				}
+			}
+		}
+	}
 	d.order = slices.DeleteFunc(d.order, func(x *delivery) bool {
-		if drop > 0 && x.Status != StatusPending {
-			drop--
+		if drop[x] {
 			delete(d.byID, x.ID)
 			return true
 		}
 		return false
 	})
-	d.finished = d.logSize
+	d.finished -= len(drop)
+}
+
+// fairShares splits size among the groups of bySub: each keeps at most
+// share of its deliveries, the share as large as size allows, and what the
+// groups under it leave goes to the others one by one, in key order.
+func fairShares(bySub map[string][]*delivery, size int) map[string]int {
+	keys := slices.Sorted(maps.Keys(bySub))
+	kept := func(share int) int {
+		n := 0
+		for _, k := range keys {
+			n += min(len(bySub[k]), share)
+		}
+		return n
+	}
+	// The largest share whose total fits in size (binary search: kept
+	// grows with share).
+	lo, hi := 0, size
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if kept(mid) <= size {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	out := make(map[string]int, len(keys))
+	left := size - kept(lo)
+	for _, k := range keys {
+		out[k] = min(len(bySub[k]), lo)
+		if left > 0 && len(bySub[k]) > lo {
+			out[k]++
+			left--
+		}
+	}
+	return out
 }
 
 func (del *delivery) view() Delivery {

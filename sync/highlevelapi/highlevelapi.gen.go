@@ -2616,7 +2616,7 @@ type NotesDTO struct {
 
 // OAuthErrorDTO defines model for OAuthErrorDTO.
 type OAuthErrorDTO struct {
-	// Error RFC 6749 code (invalid_request, invalid_client, invalid_grant, unsupported_grant_type, invalid_scope), or the HTTP status text for malformed requests.
+	// Error RFC 6749 code (invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope), or the HTTP status text for malformed requests.
 	Error            string  `json:"error"`
 	ErrorDescription *string `json:"error_description,omitempty"`
 
@@ -4763,7 +4763,9 @@ type ClientInterface interface {
 	// marketplace.gohighlevel.com and asks a person to pick a location; **[twin]** the twin approves
 	// at once for `location_id` (a twin extension) or the app's configured location, and redirects
 	// to `redirect_uri` with `code` (and `state`). An unknown app or an unregistered redirect URI is
-	// answered 400 here, never redirected.
+	// answered 400 here, never redirected. **[twin]** Only a location the app is installed on
+	// (its `location` and `locations` in the admin API): another is redirected back with
+	// `error=access_denied`.
 	//
 	// Corresponds with GET /oauth/chooselocation (the `ChooseLocation` operationId).
 	ChooseLocation(ctx context.Context, params *ChooseLocationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4775,7 +4777,11 @@ type ClientInterface interface {
 	// returns a new one and the used one stops working (after a grace window, 0 by default), so two
 	// clients racing to refresh see one of them fail, as in production. Errors carry both the
 	// vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-	// (`invalid_client` is 401, the others 400).
+	// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+	// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+	// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+	// app still has, never more; the code exchange must send `redirect_uri` when the
+	// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4789,7 +4795,11 @@ type ClientInterface interface {
 	// returns a new one and the used one stops working (after a grace window, 0 by default), so two
 	// clients racing to refresh see one of them fail, as in production. Errors carry both the
 	// vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-	// (`invalid_client` is 401, the others 400).
+	// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+	// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+	// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+	// app still has, never more; the code exchange must send `redirect_uri` when the
+	// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -6384,7 +6394,9 @@ func (c *Client) UpdateTag(ctx context.Context, locationId LocationIdPath, tagId
 // marketplace.gohighlevel.com and asks a person to pick a location; **[twin]** the twin approves
 // at once for `location_id` (a twin extension) or the app's configured location, and redirects
 // to `redirect_uri` with `code` (and `state`). An unknown app or an unregistered redirect URI is
-// answered 400 here, never redirected.
+// answered 400 here, never redirected. **[twin]** Only a location the app is installed on
+// (its `location` and `locations` in the admin API): another is redirected back with
+// `error=access_denied`.
 //
 // Corresponds with GET /oauth/chooselocation (the `ChooseLocation` operationId).
 func (c *Client) ChooseLocation(ctx context.Context, params *ChooseLocationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6406,7 +6418,11 @@ func (c *Client) ChooseLocation(ctx context.Context, params *ChooseLocationParam
 // returns a new one and the used one stops working (after a grace window, 0 by default), so two
 // clients racing to refresh see one of them fail, as in production. Errors carry both the
 // vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-// (`invalid_client` is 401, the others 400).
+// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+// app still has, never more; the code exchange must send `redirect_uri` when the
+// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 //
 // Takes any type of body and a specified content type.
 //
@@ -6430,7 +6446,11 @@ func (c *Client) GetAccessTokenWithBody(ctx context.Context, contentType string,
 // returns a new one and the used one stops working (after a grace window, 0 by default), so two
 // clients racing to refresh see one of them fail, as in production. Errors carry both the
 // vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-// (`invalid_client` is 401, the others 400).
+// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+// app still has, never more; the code exchange must send `redirect_uri` when the
+// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -10800,7 +10820,9 @@ type ClientWithResponsesInterface interface {
 	// marketplace.gohighlevel.com and asks a person to pick a location; **[twin]** the twin approves
 	// at once for `location_id` (a twin extension) or the app's configured location, and redirects
 	// to `redirect_uri` with `code` (and `state`). An unknown app or an unregistered redirect URI is
-	// answered 400 here, never redirected.
+	// answered 400 here, never redirected. **[twin]** Only a location the app is installed on
+	// (its `location` and `locations` in the admin API): another is redirected back with
+	// `error=access_denied`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10814,7 +10836,11 @@ type ClientWithResponsesInterface interface {
 	// returns a new one and the used one stops working (after a grace window, 0 by default), so two
 	// clients racing to refresh see one of them fail, as in production. Errors carry both the
 	// vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-	// (`invalid_client` is 401, the others 400).
+	// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+	// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+	// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+	// app still has, never more; the code exchange must send `redirect_uri` when the
+	// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10828,7 +10854,11 @@ type ClientWithResponsesInterface interface {
 	// returns a new one and the used one stops working (after a grace window, 0 by default), so two
 	// clients racing to refresh see one of them fail, as in production. Errors carry both the
 	// vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-	// (`invalid_client` is 401, the others 400).
+	// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+	// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+	// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+	// app still has, never more; the code exchange must send `redirect_uri` when the
+	// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17809,7 +17839,9 @@ func (c *ClientWithResponses) UpdateTagWithResponse(ctx context.Context, locatio
 // marketplace.gohighlevel.com and asks a person to pick a location; **[twin]** the twin approves
 // at once for `location_id` (a twin extension) or the app's configured location, and redirects
 // to `redirect_uri` with `code` (and `state`). An unknown app or an unregistered redirect URI is
-// answered 400 here, never redirected.
+// answered 400 here, never redirected. **[twin]** Only a location the app is installed on
+// (its `location` and `locations` in the admin API): another is redirected back with
+// `error=access_denied`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17829,7 +17861,11 @@ func (c *ClientWithResponses) ChooseLocationWithResponse(ctx context.Context, pa
 // returns a new one and the used one stops working (after a grace window, 0 by default), so two
 // clients racing to refresh see one of them fail, as in production. Errors carry both the
 // vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-// (`invalid_client` is 401, the others 400).
+// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+// app still has, never more; the code exchange must send `redirect_uri` when the
+// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17849,7 +17885,11 @@ func (c *ClientWithResponses) GetAccessTokenWithBodyWithResponse(ctx context.Con
 // returns a new one and the used one stops working (after a grace window, 0 by default), so two
 // clients racing to refresh see one of them fail, as in production. Errors carry both the
 // vendor's `statusCode`/`message` and RFC 6749's `error`/`error_description`
-// (`invalid_client` is 401, the others 400).
+// (`invalid_client` is 401, the others 400). **[twin]** Every grant is only for a location the
+// app is installed on now (`client_credentials` for another: `unauthorized_client`; a code or
+// refresh token of a location the app left: `invalid_grant`); a refresh issues the scopes the
+// app still has, never more; the code exchange must send `redirect_uri` when the
+// authorization request did (RFC 6749 4.1.3; `invalid_request` otherwise).
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -148,7 +148,7 @@ func TestEveryHighLevelOperationThroughTheStrictStack(t *testing.T) {
 	v2 := highlevelapi.ChooseLocationV2Params{ResponseType: "code", ClientId: app.ClientID, RedirectUri: app.RedirectURI}
 	must(c.ChooseLocationV2WithResponse(ctx, &v2))(t, "choose-location-v2")
 	must(c.GetAccessTokenWithFormdataBodyWithResponse(ctx, highlevelapi.TokenRequest{
-		ClientId: app.ClientID, ClientSecret: app.ClientSecret, GrantType: "authorization_code", Code: ptr(w.Authorize("s"))}))(t, "get-access-token")
+		ClientId: app.ClientID, ClientSecret: app.ClientSecret, GrantType: "authorization_code", Code: ptr(w.Authorize("s")), RedirectUri: ptr(app.RedirectURI)}))(t, "get-access-token")
 
 	must(c.DeleteNoteWithResponse(ctx, id, noteID, nil))(t, "delete-note")
 	must(c.DeleteTaskWithResponse(ctx, id, taskID, nil))(t, "delete-task")
