@@ -14,7 +14,9 @@ import (
 
 // wait bounds every wait for the queue to do what it does at once; it is
 // never reached when the code works.
-const wait = 30 * time.Second
+// It is generous because a loaded machine (the race detector, parallel
+// packages) runs the loop tests ten times slower than an idle one.
+const wait = 2 * time.Minute
 
 // effectArgs is a job that makes one effect.
 type effectArgs struct {

@@ -22,7 +22,7 @@ import (
 )
 
 // wait bounds every wait for what the sync does at once.
-const wait = 30 * time.Second
+const wait = 2 * time.Minute
 
 // TestSync_WebhookToMarketing360: the twins on loopback deliver their
 // webhooks (each twice, ContactCreate followed by ContactUpdate) to a
