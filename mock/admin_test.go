@@ -160,6 +160,8 @@ func TestAdmin_TokenAndLoopbackGuards(t *testing.T) {
 	e.want(t, e.do(t, "GET", "/__admin/ui/app.js", "", nil), 200)
 	e.want(t, e.do(t, "GET", "/__admin/requests/stream", "", nil), 401)
 	e.want(t, e.do(t, "GET", "/__admin/state/overview", "", nil), 401)
+	e.want(t, e.do(t, "GET", "/__admin/sync/status", "", nil), 401)
+	e.want(t, e.do(t, "GET", "/__admin/sync/status", "adm-s3cret", nil), 404) // no sync attached
 
 	// A client that is not on loopback is refused unless allowed.
 	for _, remote := range []bool{false, true} {

@@ -294,6 +294,10 @@ func (s *Server) Defaults() Defaults { return s.defaults }
 // and settings.
 func (s *Server) Webhooks() *webhooks.Dispatcher { return s.webhooks }
 
+// AttachSync makes v the sync the dashboard's Sync panel shows (GET
+// /__admin/sync/status and /__admin/sync/differences); nil detaches it.
+func (s *Server) AttachSync(v admin.SyncView) { s.admin.AttachSync(v) }
+
 // Tokens returns the twin's token registry and OAuth server.
 func (s *Server) Tokens() *auth.Registry { return s.tokens }
 

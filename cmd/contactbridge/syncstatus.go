@@ -130,13 +130,23 @@ func readStatus(ctx context.Context, cfg syncConfig, now time.Time) (syncStatus,
 		return syncStatus{}, err
 	}
 	defer db.Close()
-	st := syncStatus{Queue: map[string]int{}}
 	hlAuth := "token"
 	if cfg.HighLevel.Token == "" {
 		hlAuth = "oauth (" + cfg.Credentials + ")"
 	}
-	st.Connections = []statusConnection{{API: engine.SideHighLevel, Tenant: cfg.HighLevel.Location, Auth: hlAuth, BaseURL: cfg.HighLevel.BaseURL},
-		{API: engine.SideM360, Tenant: cfg.M360.ClientID, Auth: "api key", BaseURL: cfg.M360.BaseURL}}
+	return statusOf(ctx, db, q, statusConnections(cfg.HighLevel.Location, hlAuth, cfg.HighLevel.BaseURL, cfg.M360.ClientID, cfg.M360.BaseURL), now)
+}
+
+// statusConnections are the connections status shows: the HighLevel
+// location with how the sync authenticates there, and the Marketing 360 key.
+func statusConnections(location, hlAuth, hlURL, m360Key, m360URL string) []statusConnection {
+	return []statusConnection{{API: engine.SideHighLevel, Tenant: location, Auth: hlAuth, BaseURL: hlURL},
+		{API: engine.SideM360, Tenant: m360Key, Auth: "api key", BaseURL: m360URL}}
+}
+
+// statusOf reads the status from db and q at now, showing conns.
+func statusOf(ctx context.Context, db *state.DB, q *engine.River, conns []statusConnection, now time.Time) (syncStatus, error) {
+	st := syncStatus{Queue: map[string]int{}, Connections: conns}
 	counts, err := engine.JobCounts(ctx, db)
 	if err != nil {
 		return st, err

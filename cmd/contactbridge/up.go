@@ -56,7 +56,7 @@ contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 }
 
 // runUp starts the twins, then the sync on them, subscribes the twin's
-// HighLevel webhooks to the sync, prints what to try and runs until ctx
+// HighLevel webhooks to the sync, attaches the sync to the dashboard, prints what to try and runs until ctx
 // ends; then it stops the sync and the twins.
 func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
 	srv, opts, _, stop, err := startTwins(cfg, logger)
@@ -74,6 +74,11 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 		if err := subscribe(ctx, srv, opts.Admin.Token, s.URL()+receiver.PathHighLevel); err != nil {
 			return err
 		}
+		view, err := newSyncView(s, sc)
+		if err != nil {
+			return err
+		}
+		srv.AttachSync(view)
 		printBanner(stdout, srv, opts)
 		return printUp(stdout, srv, s)
 	})

@@ -107,6 +107,7 @@ func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
 			t.Fatal("no follow-up task in Marketing 360")
 		}
 	}
+	checkSyncView(t, strings.TrimSuffix(dashboard, "/__admin/ui"))
 	cancel(interrupted{os.Interrupt})
 	select {
 	case c := <-code:
@@ -144,4 +145,52 @@ func hasTask(t *testing.T, req *http.Request, title string) bool {
 		}
 	}
 	return false
+}
+
+// checkSyncView reads the dashboard's view of the sync on the HighLevel twin
+// at base: its status holds the connections, the queue and the effects the
+// sync made for the contact, and its differences are counted.
+func checkSyncView(t *testing.T, base string) {
+	t.Helper()
+	var st struct {
+		Connections   []statusConnection `json:"connections"`
+		Queue         map[string]int     `json:"queue"`
+		RecentEffects []statusEffect     `json:"recentEffects"`
+	}
+	getJSON(t, base+"/__admin/sync/status", &st)
+	if len(st.Connections) != 2 || len(st.Queue) == 0 {
+		t.Errorf("sync status: %+v", st)
+	}
+	done := false
+	for _, e := range st.RecentEffects {
+		done = done || (e.Op == "create-task" && e.State == "done")
+	}
+	if !done {
+		t.Errorf("no done create-task among the recent effects: %+v", st.RecentEffects)
+	}
+	var diffs struct {
+		Total       *int             `json:"total"`
+		Differences []viewDifference `json:"differences"`
+	}
+	getJSON(t, base+"/__admin/sync/differences", &diffs)
+	if diffs.Total == nil || len(diffs.Differences) != min(*diffs.Total, differencesShown) {
+		t.Errorf("sync differences: %+v", diffs)
+	}
+}
+
+// getJSON decodes the 200 answer of a GET of url into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(res.Body)
+		t.Fatalf("GET %s: %d %s", url, res.StatusCode, body)
+	}
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }

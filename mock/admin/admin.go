@@ -155,6 +155,9 @@ type API struct {
 	// Records are the state the dashboard browses.
 	Records Records
 
+	syncMu   sync.RWMutex
+	syncView SyncView // see AttachSync
+
 	doneOnce  sync.Once
 	closeOnce sync.Once
 	doneCh    chan struct{} // closed by Close
@@ -234,6 +237,8 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"admin-browse-contact":       a.browseContact,
 		"admin-browse-m360-contacts": a.browseM360Contacts,
 		"admin-browse-m360-contact":  a.browseM360Contact,
+		"admin-sync-status":          a.syncStatus,
+		"admin-sync-differences":     a.syncDifferences,
 		"admin-ui":                   ui.Page,
 		"admin-ui-asset":             ui.Asset,
 	}

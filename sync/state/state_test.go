@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -352,5 +353,29 @@ func TestQuotaCursorsRuns(t *testing.T) {
 	}
 	if runs, _ := db.Runs(ctx, "reconcile", 10); len(runs) != 1 {
 		t.Errorf("reconcile runs: %+v", runs)
+	}
+}
+
+func TestRecentEffects_TheLatestOfEachFlow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	for i, e := range []struct{ key, flow string }{
+		{"a1", "welcome"}, {"b1", "tasks"}, {"a2", "welcome"}, {"a3", "welcome"}, {"b2", "tasks"},
+	} {
+		if _, err := db.PlanEffect(ctx, state.Effect{Key: e.key, Flow: e.flow, Request: []byte{}}, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.RecentEffects(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, e := range got {
+		keys = append(keys, e.Flow+"/"+e.Key)
+	}
+	if want := []string{"tasks/b2", "tasks/b1", "welcome/a3", "welcome/a2"}; !slices.Equal(keys, want) {
+		t.Errorf("recent effects %v; want %v", keys, want)
 	}
 }

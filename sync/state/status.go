@@ -71,6 +71,14 @@ func (q Queries) Status(ctx context.Context, failing int) (Status, error) {
 	return st, nil
 }
 
+// RecentEffects lists, for each flow, up to perFlow of its effects that
+// changed last, by flow and then the latest first.
+func (q Queries) RecentEffects(ctx context.Context, perFlow int) ([]Effect, error) {
+	return list(ctx, q, "recent effects", scanEffect, `SELECT `+effectColumns+` FROM (
+		SELECT *, ROW_NUMBER() OVER (PARTITION BY flow ORDER BY updated_at DESC, id DESC) AS nth FROM effects)
+		WHERE nth <= ? ORDER BY flow, updated_at DESC, id DESC`, perFlow)
+}
+
 // InboxCount is how many stored events of a source and type are in a
 // state.
 type InboxCount struct {

@@ -254,7 +254,27 @@ func TestDashboard_InABrowser(t *testing.T) {
 			created["webhookId"], created["id"], message)
 	}
 
+	// The Sync tab says there is no sync, then shows the attached one's queue and differences.
+	run("the Sync tab without a sync", chromedp.Click(css(`#tab-sync`)),
+		poll("the message", `document.getElementById('sync-message').textContent === 'no sync is attached to this twin (run contactbridge up)'`))
+	srv.AttachSync(fakeSync{})
+	run("the Sync tab with a sync", chromedp.Click(css(`#sync-refresh`)),
+		poll("the queue", `[...document.querySelectorAll('#sync-queue tbody tr')].some(r => r.cells[0].textContent === 'converge/available' && r.cells[1].textContent === '3')`),
+		poll("an effect", `[...document.querySelectorAll('#sync-effects tbody tr')].some(r => r.cells[0].textContent === 'follow-up-task' && r.cells[4].textContent === 'done')`),
+		chromedp.Click(css(`#sync-compare`)),
+		poll("a difference", `[...document.querySelectorAll('#sync-differences tbody tr')].some(r => r.cells[0].textContent === 'hl-1' && r.cells[3].textContent === 'missing in Marketing 360')`))
+	if got := text(`#sync-diff-count`); got != "1 difference." {
+		t.Errorf("the differences' count: %q", got)
+	}
+	screenshot(t, ctx, "dashboard-sync.png")
+
 	run("back to the requests", chromedp.Click(css(`#tab-requests`)))
+	screenshot(t, ctx, "dashboard.png")
+}
+
+// screenshot keeps the page's screenshot under .ci/artifacts as name.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -266,7 +286,30 @@ func TestDashboard_InABrowser(t *testing.T) {
 	if !bytes.HasPrefix(shot, []byte("\x89PNG")) {
 		t.Fatalf("the screenshot is no PNG (%d bytes)", len(shot))
 	}
-	if err := os.WriteFile(filepath.Join(dir, "dashboard.png"), shot, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fakeSync is a sync as the Sync panel reads it (the shapes contactbridge
+// up answers: cmd/contactbridge/syncview.go), with three jobs waiting, one
+// effect done and one difference.
+type fakeSync struct{}
+
+func (fakeSync) Status(context.Context) (any, error) {
+	return map[string]any{
+		"connections": []map[string]string{{"api": "highlevel", "tenant": "loc-1", "auth": "token", "baseURL": "http://127.0.0.1:1"},
+			{"api": "m360", "tenant": "key-1", "auth": "api key", "baseURL": "http://127.0.0.1:2"}},
+		"queue":      map[string]int{"converge/available": 3, "converge/completed": 7},
+		"lagSeconds": 1.5, "lastEvent": "2026-01-01T09:00:00Z",
+		"inbox": map[string]int{"hl-webhook/done": 7}, "effects": map[string]int{"done": 1}, "mappings": map[string]int{"contact": 7},
+		"cursors": []any{}, "lastErrors": []any{},
+		"recentEffects": []map[string]any{{"flow": "follow-up-task", "key": "follow-up-task:hl-1", "op": "create-task", "target": "m360",
+			"state": "done", "attempts": 1, "updatedAt": "2026-01-01T09:00:01Z"}},
+	}, nil
+}
+
+func (fakeSync) Differences(context.Context) (any, error) {
+	return map[string]any{"total": 1, "differences": []map[string]any{{"hlId": "hl-1", "name": "Ada Lovelace", "m360Ids": []string{},
+		"problem": "missing in Marketing 360", "repairable": true}}}, nil
 }

@@ -466,10 +466,60 @@ $('reset').addEventListener('click', guard('twin-message', async () => {
   openStream();
 }));
 
+// --- Sync: the attached sync's status, refreshed while shown, and its differences ---
+const syncEvery = 5000; // ms between refreshes of a shown Sync panel
+let syncTimer;
+function rows(table, items, row, empty) {
+  const body = $(table).tBodies[0];
+  const cols = $(table).tHead.rows[0].cells.length;
+  body.replaceChildren(...items.map((it) => el('tr', {}, ...row(it).map((c) => (c instanceof Node ? c : el('td', {}, c))))));
+  if (!items.length) body.append(el('tr', {}, el('td', { colspan: String(cols), class: 'muted' }, empty)));
+}
+const counted = (m, prefix = '') => Object.keys(m || {}).sort().map((k) => [prefix + k, m[k]]);
+const numCell = (n) => el('td', { class: 'num' }, n);
+// syncShown answers whether the Sync panel is on a page that is shown.
+const syncShown = () => visible('panel-sync') && document.visibilityState === 'visible';
+async function loadSync() {
+  clearTimeout(syncTimer);
+  try {
+    const st = await api('/sync/status');
+    $('sync-body').hidden = false;
+    say('sync-message', '');
+    $('sync-lag').textContent = `Lag ${st.lagSeconds.toFixed(1)} s (the oldest job waiting to run) · last event ${st.lastEvent || 'never'}` +
+      (st.drift ? ` · last reconcile ${st.drift.at}: ${st.drift.differences} differences, ${st.drift.repairs} repairs` : '');
+    rows('sync-connections', st.connections, (c) => [c.api, c.tenant, c.auth, c.baseURL || '(live)'], 'No connections.');
+    rows('sync-queue', counted(st.queue), ([k, n]) => [k, numCell(n)], 'The queue is empty.');
+    rows('sync-counts', [...counted(st.inbox, 'events '), ...counted(st.effects, 'effects '), ...counted(st.mappings, 'mappings ')],
+      ([k, n]) => [k, numCell(n)], 'Nothing stored yet.');
+    rows('sync-effects', st.recentEffects, (e) => [e.flow, e.key, e.op, e.target, statusCellOf(e.state), numCell(e.attempts), e.updatedAt, e.error || ''],
+      'No effects yet.');
+    rows('sync-errors', st.lastErrors || [], (e) => [e.what, e.at, e.error], 'No errors.');
+  } catch (err) {
+    $('sync-body').hidden = err.status === 404;
+    say('sync-message', err.status === 404 ? err.message.replace(/^404: /, '') : err.message, err.status !== 404);
+  }
+  if (syncShown()) syncTimer = setTimeout(() => { if (syncShown()) loadSync(); }, syncEvery);
+}
+function statusCellOf(state) {
+  return el('td', { class: `status ${{ done: 's2', pending: 's3', inflight: 's3' }[state] || 's5'}` }, state);
+}
+async function loadDifferences() {
+  $('sync-diff-count').textContent = 'Comparing…';
+  const r = await api('/sync/differences');
+  const n = `${r.total} difference${r.total === 1 ? '' : 's'}`;
+  $('sync-diff-count').textContent = r.total > r.differences.length ? `${n}; the first ${r.differences.length} shown.` : `${n}.`;
+  rows('sync-differences', r.differences, (d) => [d.hlId, d.name, d.m360Ids.join(', ') || '-', d.problem, d.repairable ? 'yes' : 'no'],
+    'The two sides agree.');
+}
+$('sync-refresh').addEventListener('click', loadSync);
+$('sync-compare').addEventListener('click', () => loadDifferences().catch((err) => { $('sync-diff-count').textContent = err.message; }));
+document.addEventListener('visibilitychange', () => { if (syncShown()) loadSync(); else clearTimeout(syncTimer); });
+
 loaders['tab-state'] = () => loadOverview().catch(showStateError);
 loaders['tab-limits'] = () => loadLimits().catch((err) => say('limits-message', err.message, true));
 loaders['tab-faults'] = () => loadFaults().catch((err) => say('faults-message', err.message, true));
 loaders['tab-webhooks'] = () => Promise.all([loadDeliveries(), loadKeys()]).catch((err) => say('webhooks-message', err.message, true));
+loaders['tab-sync'] = loadSync;
 loaders['tab-twin'] = () => loadClock().catch((err) => say('twin-message', err.message, true));
 
 async function start() {
