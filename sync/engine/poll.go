@@ -92,8 +92,23 @@ type page struct {
 	total int
 }
 
-// change is a record found changed, at a version.
-type change struct{ id, version string }
+// change is a record found changed, at a version; parent is the id of
+// the contact a task, note or event belongs to, which its job needs to read
+// it ("" for a contact).
+type change struct{ id, version, parent string }
+
+// isStart tells that pos is a stream's beginning.
+func (pos position) isStart() bool {
+	return len(pos.After) == 0 && pos.Since == 0 && pos.Page == 0 && !pos.Done
+}
+
+// at is the position of s's changes made from t on.
+func (s Stream) at(t time.Time) position {
+	if s.Side == SideHighLevel {
+		return position{After: []any{float64(t.UnixMilli()), ""}}
+	}
+	return position{Since: t.Unix(), Page: 1}
+}
 
 // rewound is pos moved back by overlap, for a new poll.
 func (pos position) rewound(overlap time.Duration) position {
@@ -159,28 +174,28 @@ func M360Streams(c *m360api.ClientWithResponses, account string) []Stream {
 				return nil, 0, orNoBody(err)
 			}
 			return res.JSON200.Result, res.JSON200.Total, nil
-		}, func(r m360api.Contact) (int64, int64) { return r.Id, r.Updated }),
+		}, func(r m360api.Contact) (int64, int64, int64) { return r.Id, r.Updated, 0 }),
 		m360Stream(account, EntityTask, func(ctx context.Context, since int64, pg, size int) ([]m360api.Task, int, error) {
 			res, err := m360api.OK(c.M360ListTasksWithResponse(ctx, &m360api.M360ListTasksParams{UpdatedSince: &since, Page: &pg, PageSize: &size}))
 			if err != nil || res.JSON200 == nil {
 				return nil, 0, orNoBody(err)
 			}
 			return res.JSON200.Result, res.JSON200.Total, nil
-		}, func(r m360api.Task) (int64, int64) { return r.Id, r.Updated }),
+		}, func(r m360api.Task) (int64, int64, int64) { return r.Id, r.Updated, r.ContactId }),
 		m360Stream(account, EntityNote, func(ctx context.Context, since int64, pg, size int) ([]m360api.Note, int, error) {
 			res, err := m360api.OK(c.M360ListAccountNotesWithResponse(ctx, &m360api.M360ListAccountNotesParams{UpdatedSince: &since, Page: &pg, PageSize: &size}))
 			if err != nil || res.JSON200 == nil {
 				return nil, 0, orNoBody(err)
 			}
 			return res.JSON200.Result, res.JSON200.Total, nil
-		}, func(r m360api.Note) (int64, int64) { return r.Id, r.Updated }),
+		}, func(r m360api.Note) (int64, int64, int64) { return r.Id, r.Updated, r.ContactId }),
 		m360Stream(account, EntityEvent, func(ctx context.Context, since int64, pg, size int) ([]m360api.Event, int, error) {
 			res, err := m360api.OK(c.M360ListEventsWithResponse(ctx, &m360api.M360ListEventsParams{UpdatedSince: &since, Page: &pg, PageSize: &size}))
 			if err != nil || res.JSON200 == nil {
 				return nil, 0, orNoBody(err)
 			}
 			return res.JSON200.Result, res.JSON200.Total, nil
-		}, func(r m360api.Event) (int64, int64) { return r.Id, r.Updated }),
+		}, func(r m360api.Event) (int64, int64, int64) { return r.Id, r.Updated, r.ContactId }),
 	}
 }
 
@@ -197,7 +212,7 @@ func orNoBody(err error) error {
 // paged through), so that a record updated during the walk, which moves to
 // the list's end, shifts no other out of it.
 func m360Stream[T any](account, kind string, list func(ctx context.Context, since int64, page, size int) ([]T, int, error),
-	key func(T) (id, updated int64)) Stream {
+	key func(T) (id, updated, contact int64)) Stream {
 	return Stream{Name: "m360:" + account + ":" + kind + "s", Side: SideM360, EntityKind: kind, Tenant: account,
 		pageLimit: m360api.DefaultPageSize,
 		read: func(ctx context.Context, pos position, limit int) (page, error) {
@@ -208,8 +223,12 @@ func m360Stream[T any](account, kind string, list func(ctx context.Context, sinc
 			}
 			out := page{end: len(items) < limit, total: total - (pg-1)*limit, next: position{Since: pos.Since, Page: pg + 1}}
 			for _, it := range items {
-				id, updated := key(it)
-				out.changes = append(out.changes, change{id: strconv.FormatInt(id, 10), version: strconv.FormatInt(updated, 10)})
+				id, updated, contact := key(it)
+				c := change{id: strconv.FormatInt(id, 10), version: strconv.FormatInt(updated, 10)}
+				if contact != 0 {
+					c.parent = strconv.FormatInt(contact, 10)
+				}
+				out.changes = append(out.changes, c)
 				if updated > pos.Since {
 					out.next = position{Since: updated, Page: 1}
 				}
@@ -230,6 +249,10 @@ type PollerConfig struct {
 	// DefaultMaxPages (0 means it).
 	Overlap  time.Duration
 	MaxPages int
+	// From is where a stream without a cursor starts its polls: the changes
+	// made from then on (zero: the beginning, every record). A backfill
+	// walks every record whatever it is.
+	From time.Time
 	// Now tells the time (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -321,6 +344,9 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 	if err != nil {
 		return PollStats{}, err
 	}
+	if pos.isStart() && !p.cfg.From.IsZero() {
+		pos = s.at(p.cfg.From)
+	}
 	pos = pos.rewound(p.cfg.Overlap)
 	var stats PollStats
 	for range p.cfg.MaxPages {
@@ -382,7 +408,7 @@ func (p *Poller) step(ctx context.Context, s Stream, cursor, source string, pos 
 			if !fresh {
 				continue
 			}
-			if _, err := p.cfg.Queue.Enqueue(ctx, tx, Converge{Side: s.Side, EntityKind: s.EntityKind, Tenant: s.Tenant, ID: c.id}); err != nil {
+			if _, err := p.cfg.Queue.Enqueue(ctx, tx, Converge{Side: s.Side, EntityKind: s.EntityKind, Tenant: s.Tenant, ID: c.id, Parent: c.parent}); err != nil {
 				return err
 			}
 			enqueued++

@@ -112,6 +112,54 @@ func TestPoller_HighLevelChangesAreEnqueuedOnce(t *testing.T) {
 	}
 }
 
+// TestPoller_FromSkipsTheRecordsOfBefore: with From set, a stream without
+// a cursor enqueues only what changed from then on (less the overlap), on
+// both sides; a backfill still walks everything.
+func TestPoller_FromSkipsTheRecordsOfBefore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	old := h.createContact(t, 1)
+	first := "Olga"
+	if _, err := m360api.OK(h.m360.M360CreateContactWithResponse(ctx, m360api.ContactInput{FirstName: &first})); err != nil {
+		t.Fatal(err)
+	}
+	h.tw.AdvanceClock(10 * time.Minute)
+	acct, err := m360api.OK(h.m360.M360GetAccountWithResponse(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl := engine.HighLevelContacts(h.hl, h.tw.Location())
+	m360 := engine.M360Streams(h.m360, strconv.FormatInt(acct.JSON200.Result.Id, 10))[0]
+	q := &fakeQueue{}
+	p, err := engine.NewPoller(engine.PollerConfig{DB: h.db, Queue: q, Streams: []engine.Stream{hl, m360}, Now: h.tw.Clock().Now,
+		From: h.tw.Clock().Now(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.tw.AdvanceClock(time.Second)
+	fresh := h.createContact(t, 2)
+	second := "Nina"
+	made, err := m360api.OK(h.m360.M360CreateContactWithResponse(ctx, m360api.ContactInput{FirstName: &second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := mustPoll(t, p, hl.Name); st.Enqueued != 1 || !slices.Equal(q.ids(), []string{fresh}) {
+		t.Fatalf("HighLevel poll from now: %+v, jobs %v; want %s alone, not %s", st, q.ids(), fresh, old)
+	}
+	q.jobs = nil
+	if st := mustPoll(t, p, m360.Name); st.Enqueued != 1 || !slices.Equal(q.ids(), []string{strconv.FormatInt(made.JSON201.Result.Id, 10)}) {
+		t.Fatalf("Marketing 360 poll from now: %+v, jobs %v; want the new contact alone", st, q.ids())
+	}
+	q.jobs = nil
+	if _, err := p.Backfill(ctx, engine.BackfillConfig{Clock: stopClock{h.tw.Clock()}}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(q.ids(), old) {
+		t.Errorf("backfill jobs %v; want %s among them", q.ids(), old)
+	}
+}
+
 func sorted(ids ...string) []string {
 	slices.Sort(ids)
 	return ids
@@ -154,8 +202,15 @@ func TestPoller_M360Streams(t *testing.T) {
 			t.Errorf("%s: jobs %v; want one for %s", s.Name, q.ids(), w)
 		}
 		for _, a := range q.jobs {
-			if c := a.(engine.Converge); c.Side != engine.SideM360 || c.EntityKind != s.EntityKind || c.Tenant != account {
+			c := a.(engine.Converge)
+			if c.Side != engine.SideM360 || c.EntityKind != s.EntityKind || c.Tenant != account {
 				t.Errorf("%s: job %s", s.Name, c)
+			}
+			// A task's or note's job names its contact, without which the
+			// converger cannot read it.
+			if wantParent := s.EntityKind != engine.EntityContact; wantParent != (c.Parent != "") ||
+				(c.ID == want[s.EntityKind] && wantParent && c.Parent != strconv.FormatInt(id, 10)) {
+				t.Errorf("%s: job %s has parent %q", s.Name, c, c.Parent)
 			}
 		}
 		q.jobs = nil
