@@ -42,6 +42,32 @@ type River struct {
 
 var _ Queue = (*River)(nil)
 
+// routine passes River's records on with its Info (migrations applied,
+// the producer's periodic job counts) as Debug: the sync's own lines say
+// what an operator needs at Info.
+type routine struct{ slog.Handler }
+
+func (r routine) Enabled(ctx context.Context, l slog.Level) bool {
+	return r.Handler.Enabled(ctx, demote(l))
+}
+
+func (r routine) Handle(ctx context.Context, rec slog.Record) error {
+	rec.Level = demote(rec.Level)
+	return r.Handler.Handle(ctx, rec)
+}
+
+func (r routine) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return routine{r.Handler.WithAttrs(attrs)}
+}
+func (r routine) WithGroup(name string) slog.Handler { return routine{r.Handler.WithGroup(name)} }
+
+func demote(l slog.Level) slog.Level {
+	if l == slog.LevelInfo {
+		return slog.LevelDebug
+	}
+	return l
+}
+
 // NewRiver migrates River's tables in db (next to the sync's own) and
 // makes a queue with cfg's workers. log nil means slog.Default().
 func NewRiver(ctx context.Context, db *state.DB, cfg Config, log *slog.Logger) (*River, error) {
@@ -52,7 +78,7 @@ func NewRiver(ctx context.Context, db *state.DB, cfg Config, log *slog.Logger) (
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("component", "queue")
+	log = slog.New(routine{log.Handler()}).With("component", "queue")
 	driver := riversqlite.New(db.SQL())
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
 	if err != nil {
