@@ -128,7 +128,7 @@ func hasTask(t *testing.T, req *http.Request, title string) bool {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	if res.StatusCode == http.StatusTooManyRequests { // the twin's live limit: 5 a second per key, shared with the sync
+	if res.StatusCode == http.StatusTooManyRequests { // the twin's live limit: 5 a second per key
 		return false
 	}
 	var out struct {

@@ -360,7 +360,7 @@ func CheckUTF8(data []byte) error {
 	return nil
 }
 
-// escapedRune reads the \uXXXX escape at data[i:].
+// escapedRune reads the \u escape (four hex digits) at data[i:].
 func escapedRune(data []byte, i int) (rune, bool) {
 	if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
 		return 0, false
