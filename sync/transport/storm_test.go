@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,10 +50,31 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	if res.StatusCode == http.StatusTooManyRequests {
 		now := w.clock.Now()
 		if d, ok := RetryAfter(res.Header, now); ok {
-			w.events = append(w.events, wireEvent{notBefore: now.Add(d)})
+			// The limiter above reads the 429 after it leaves here; a
+			// request may pass it in that moment without breaking any
+			// rule. The 429 counts from when its body is closed, which the
+			// stack does only after the limiter has read it.
+			res.Body = &onClose{ReadCloser: res.Body, closed: func() {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				w.events = append(w.events, wireEvent{notBefore: now.Add(d)})
+			}}
 		}
 	}
 	return res, nil
+}
+
+// onClose calls closed once, when the body is first closed.
+type onClose struct {
+	io.ReadCloser
+	once   sync.Once
+	closed func()
+}
+
+func (b *onClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.closed)
+	return err
 }
 
 // early returns the requests that left before a Retry-After received
