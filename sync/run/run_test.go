@@ -57,7 +57,12 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 	if n := s.Receiver().Counts().Duplicates; n == 0 {
 		t.Errorf("the receiver saw no duplicate delivery; the toggle is off?")
 	}
-	scraped := scrape(t, s.URL()+run.PathMetrics)
+	// The jobs gauge follows the queue's table a moment behind the jobs.
+	var scraped string
+	twintest.WaitFor(t, wait, func() bool {
+		scraped = scrape(t, s.URL()+run.PathMetrics)
+		return strings.Contains(scraped, `contactbridge_sync_jobs{kind="converge",state="completed"}`)
+	})
 	for _, want := range []string{
 		`contactbridge_sync_events_total{outcome="new",source="hl-webhook",type="ContactCreate"} 3`,
 		`contactbridge_sync_api_requests_total{api="m360",code="201"}`,
