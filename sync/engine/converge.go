@@ -52,6 +52,12 @@ type ConvergerConfig struct {
 	StaleAfter time.Duration
 	// Now tells the time (nil: time.Now).
 	Now func() time.Time
+	// Rules are the user rules (nil: none): after each job's flow they
+	// plan actions on the triggers of the entity's change, which run
+	// through the ledger. They need HighLevelHTTP and M360HTTP, which send
+	// the actions' requests (and the rules' reads).
+	Rules                   Rules
+	HighLevelHTTP, M360HTTP Requester
 	// Hook is called at each step of each effect (nil: none); tests crash
 	// the worker with it.
 	Hook   Hook
@@ -67,6 +73,8 @@ type Converger struct {
 	m360       M360
 	location   string
 	flows      Flows
+	rules      Rules
+	requesters map[string]Requester
 	staleAfter time.Duration
 	now        func() time.Time
 	hook       Hook
@@ -82,8 +90,12 @@ func NewConverger(cfg ConvergerConfig) (*Converger, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Converger{db: cfg.DB, hl: cfg.HighLevel, m360: cfg.M360, location: cfg.Location, flows: flows, staleAfter: cfg.StaleAfter,
-		now: cfg.Now, hook: cfg.Hook, log: cfg.Logger}
+	if cfg.Rules != nil && (cfg.HighLevelHTTP.Client == nil || cfg.M360HTTP.Client == nil) {
+		return nil, fmt.Errorf("%w: rules need the requesters of both APIs", ErrInvalidConfig)
+	}
+	c := &Converger{db: cfg.DB, hl: cfg.HighLevel, m360: cfg.M360, location: cfg.Location, flows: flows, rules: cfg.Rules,
+		requesters: map[string]Requester{SideHighLevel: cfg.HighLevelHTTP, SideM360: cfg.M360HTTP},
+		staleAfter: cfg.StaleAfter, now: cfg.Now, hook: cfg.Hook, log: cfg.Logger}
 	if c.staleAfter <= 0 {
 		c.staleAfter = DefaultStaleAfter
 	}
@@ -114,12 +126,25 @@ func (c *Converger) Worker() Worker {
 // Converge brings the counterparts of the entity a names in line with its
 // current state, and calls complete in the transaction that records the
 // outcome (the job's completion). An entity no flow is about completes at
-// once, with a log line.
+// once, with a log line. With rules, the flow's outcome commits first and
+// the rules' part (applyRules) follows, completing the job: a crash
+// between the two runs the flow again, which finds nothing to write.
 func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) error {
 	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
 	if a.Parent != "" {
 		log = log.With(logkey.Parent, a.Parent)
 	}
+	if c.rules == nil {
+		return c.flow(ctx, log, a, complete)
+	}
+	if err := c.flow(ctx, log, a, func(context.Context, *state.Tx) error { return nil }); err != nil {
+		return err
+	}
+	return c.applyRules(ctx, log, a, complete)
+}
+
+// flow is the flow of the entity a names.
+func (c *Converger) flow(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	f := c.flows
 	switch {
 	case a.Side == SideHighLevel && a.EntityKind == EntityContact && f.Contacts:

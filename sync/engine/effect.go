@@ -60,6 +60,10 @@ type effectCall struct {
 	// for a naturally idempotent call (a campaign trigger), which is just
 	// made again.
 	find func(ctx context.Context) (id string, err error)
+	// atMostOnce: without find, the create is not sent again once an
+	// earlier try's outcome is unknown; it is parked instead (a rule's
+	// create of a record that carries no marker).
+	atMostOnce bool
 }
 
 // runEffect makes the planned effect key happen at most once and returns
@@ -97,6 +101,13 @@ func (c *Converger) runEffect(ctx context.Context, key string, call effectCall) 
 	if err := c.hook(StepBeforeCall, key); err != nil {
 		return "", err
 	}
+	if call.atMostOnce {
+		// Read again now that this try owns the effect: another worker's
+		// try may have ended unknown since the read above.
+		if parked, err := c.parkUnknown(ctx, key); parked || err != nil {
+			return "", err
+		}
+	}
 	if e.OutcomeUnknown && call.find != nil {
 		id, err := call.find(ctx)
 		if err != nil {
@@ -131,7 +142,10 @@ func (c *Converger) failEffect(ctx context.Context, key string, cause error) err
 	f := state.Failure{Err: cause.Error(), NextAt: c.now(), OutcomeUnknown: errors.Is(cause, transport.ErrOutcomeUnknown)}
 	var me *m360api.Error
 	var he *highlevelapi.Error
+	var re *ruleError
 	switch {
+	case errors.As(cause, &re):
+		f.Status, f.Dead = re.status, re.permanent()
 	case errors.As(cause, &me):
 		f.Status = me.StatusCode
 		f.Dead = errors.Is(cause, m360api.ErrValidation)
