@@ -27,6 +27,9 @@ type harness struct {
 	path string
 	hl   *highlevelapi.ClientWithResponses
 	m360 *m360api.ClientWithResponses
+	// hlHTTP and m360HTTP are the clients' transports, for rules' raw
+	// requests.
+	hlHTTP, m360HTTP engine.Requester
 	// flows are the converger's (DefaultFlows).
 	flows engine.Flows
 }
@@ -48,7 +51,9 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{tw: tw, db: db, path: path, hl: hl, m360: m, flows: engine.DefaultFlows()}
+	return &harness{tw: tw, db: db, path: path, hl: hl, m360: m, flows: engine.DefaultFlows(),
+		hlHTTP:   engine.Requester{BaseURL: tw.HighLevelURL(), Client: hlStack.Client()},
+		m360HTTP: engine.Requester{BaseURL: tw.M360URL(), Client: mStack.Client()}}
 }
 
 // converger makes a converger on db (the harness's when nil) with hook,

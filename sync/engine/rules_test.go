@@ -1,0 +1,342 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/state"
+	"github.com/contactbridge/contactbridge/sync/transport"
+)
+
+// testRule is a user rule as sync/rules makes one from a rule file, in
+// code: on its trigger, when its condition holds, it plans one action
+// built from the change.
+type testRule struct {
+	name, trigger string
+	// perEntity keys the action by entity only (once ever); else by
+	// entity and version (once per change).
+	perEntity bool
+	when      func(in engine.RuleInput) bool
+	// request builds the action's API, operation, method, path and body.
+	request func(in engine.RuleInput) (api, op, method, path string, body any)
+}
+
+// testRules implement engine.Rules over testRules, which a test may swap
+// (a rule fixed) between jobs.
+type testRules struct {
+	mu    sync.Mutex
+	rules []testRule
+}
+
+func (r *testRules) set(rules ...testRule) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rules = rules
+}
+
+func (r *testRules) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []engine.RuleAction
+	for _, rule := range r.rules {
+		if rule.trigger != in.Trigger || rule.when != nil && !rule.when(in) {
+			continue
+		}
+		api, op, method, path, body := rule.request(in)
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		key := "rule:" + rule.name + ":1:" + in.ID
+		if !rule.perEntity {
+			key += ":" + in.Version
+		}
+		out = append(out, engine.RuleAction{Rule: rule.name, Action: "1", Key: key, API: api, Operation: op,
+			Method: method, Path: path, Body: raw})
+	}
+	return out, nil
+}
+
+// ruleConverger is h.converger with rules, their requests sent through
+// the harness's transports.
+func (h *harness) ruleConverger(t *testing.T, db *state.DB, rules engine.Rules, hook engine.Hook, skew time.Duration) *engine.Converger {
+	t.Helper()
+	if db == nil {
+		db = h.db
+	}
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: engine.HighLevelClient(h.hl),
+		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: h.flows, Rules: rules,
+		HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP, Hook: hook,
+		Now: func() time.Time { return h.tw.Clock().Now().Add(skew) }, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// hasTag tells whether the change's contact carries tag.
+func hasTag(tag string) func(in engine.RuleInput) bool {
+	return func(in engine.RuleInput) bool {
+		tags, _ := in.Contact["tags"].([]any)
+		return slices.Contains(tags, any(tag)) && in.MappedContact != nil
+	}
+}
+
+// triggerCampaign is the request that enters the change's Marketing 360
+// contact into campaign.
+func triggerCampaign(campaign int64) func(in engine.RuleInput) (string, string, string, string, any) {
+	return func(in engine.RuleInput) (string, string, string, string, any) {
+		return engine.SideM360, "m360-trigger-campaign", http.MethodPost, fmt.Sprintf("/v1/campaigns/%d/triggers", campaign),
+			map[string]any{"contactId": in.MappedContact["id"]}
+	}
+}
+
+// ruleCount is rule's line of the ledger's counts (zero when it has none).
+func ruleCount(t *testing.T, db *state.DB, rule string) state.RuleCount {
+	t.Helper()
+	counts, err := db.RuleCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range counts {
+		if c.Rule == rule {
+			return c
+		}
+	}
+	return state.RuleCount{Rule: rule}
+}
+
+// convergeJob works job a once with c and fails the test on an error.
+func convergeJob(t *testing.T, c *engine.Converger, a engine.Converge) {
+	t.Helper()
+	if err := c.Converge(context.Background(), a, func(context.Context, *state.Tx) error { return nil }); err != nil {
+		t.Fatalf("converge %s: %v", a, err)
+	}
+}
+
+// TestRules_TagAddedTriggersACampaignOncePerChange: a rule on
+// ContactTagUpdate (the contact carries "vip") enters the contact into a
+// campaign once: the same change converged again (a webhook delivered
+// twice, a replay, a reconcile poll: each is one more job of the entity)
+// triggers nothing more. Another change runs the per-change rule again,
+// never the per-entity one.
+func TestRules_TagAddedTriggersACampaignOncePerChange(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	active := h.activeCampaigns(t)
+	rules := &testRules{}
+	rules.set(testRule{name: "vip-each", trigger: "highlevel.ContactTagUpdate", when: hasTag("vip"), request: triggerCampaign(active[0])},
+		testRule{name: "vip-once", trigger: "highlevel.ContactTagUpdate", perEntity: true, when: hasTag("vip"),
+			request: triggerCampaign(active[1])})
+	c := h.ruleConverger(t, nil, rules, nil, 0)
+	id := h.createContact(t, 0, "vip")
+	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id}
+	for range 3 {
+		convergeJob(t, c, a)
+	}
+	wantFlows(t, h.tw.Counterpart(id))
+	if got, want := h.timeline(t, id).Triggers, sorted2(active[0], active[1]); !slices.Equal(got, want) {
+		t.Errorf("triggers %v, want %v", got, want)
+	}
+	if n := h.tw.Count("m360-trigger-campaign"); n != 2 {
+		t.Errorf("%d trigger calls after one change converged three times, want 2", n)
+	}
+	// Another change: another tag.
+	tags := []string{"vip", "gold"}
+	if _, err := highlevelapi.OK(h.hl.UpdateContactWithResponse(context.Background(), id, nil,
+		highlevelapi.UpdateContactDto{Tags: &tags})); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		convergeJob(t, c, a)
+	}
+	if n := h.tw.Count("m360-trigger-campaign"); n != 3 {
+		t.Errorf("%d trigger calls after the second change, want 3", n)
+	}
+	if each, once := ruleCount(t, h.db, "vip-each"), ruleCount(t, h.db, "vip-once"); each.Done != 2 || once.Done != 1 ||
+		each.Parked+once.Parked+each.Pending+once.Pending != 0 {
+		t.Errorf("ledger: vip-each %+v, vip-once %+v; want 2 and 1 done", each, once)
+	}
+}
+
+func sorted2(a, b int64) []int64 {
+	out := []int64{a, b}
+	slices.Sort(out)
+	return out
+}
+
+// doneNote is the rule "a Marketing 360 task completed makes a note on
+// its HighLevel contact".
+var doneNote = testRule{name: "done-note", trigger: "m360.task.completed",
+	when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+	request: func(in engine.RuleInput) (string, string, string, string, any) {
+		return engine.APIHighLevel, "create-note", http.MethodPost, "/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/notes",
+			map[string]any{"body": "Done: " + fmt.Sprint(in.Record["title"])}
+	}}
+
+// doneNotes are the HighLevel notes of contact hlID the rule made.
+func (h *harness) doneNotes(hlID string) []string {
+	var out []string
+	for _, n := range h.tw.Export().Notes {
+		if n.ContactID == hlID && strings.HasPrefix(n.Body, "Done: ") {
+			out = append(out, n.Body)
+		}
+	}
+	return out
+}
+
+// TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing: a rule
+// makes a HighLevel note (a POST) when a Marketing 360 task is completed;
+// the worker is stopped abruptly at each step of that create (the intent
+// committed, the call made but not recorded, the success recorded) and
+// restarted on the same database file: the note exists once (found by the
+// marker in its body after the lost answer), and converging again makes
+// nothing more.
+func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) {
+	t.Parallel()
+	for _, step := range []engine.Step{engine.StepBeforeCall, engine.StepAfterCall, engine.StepAfterCommit} {
+		t.Run(string(step), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			rules := &testRules{}
+			rules.set(doneNote)
+			hlID, m360 := h.synced(t, 0)
+			task := h.createM360Task(t, m360, "Quote")
+			a := engine.Converge{Side: engine.SideM360, EntityKind: engine.EntityTask, Tenant: "m360", ID: strconv.FormatInt(task, 10),
+				Parent: strconv.FormatInt(m360, 10)}
+			convergeJob(t, h.ruleConverger(t, nil, rules, nil, 0), a)
+			h.completeM360Task(t, m360, task)
+			crashed := false
+			hook := func(s engine.Step, key string) error {
+				if s == step && strings.HasPrefix(key, "rule:done-note:") {
+					crashed = true
+					return engine.ErrCrash
+				}
+				return nil
+			}
+			err := h.ruleConverger(t, nil, rules, hook, 0).Converge(context.Background(), a,
+				func(context.Context, *state.Tx) error { return nil })
+			if !crashed || !errors.Is(err, engine.ErrCrash) {
+				t.Fatalf("crashed %v, err %v", crashed, err)
+			}
+			db, err := state.Open(context.Background(), h.path, state.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			restarted := h.ruleConverger(t, db, rules, nil, engine.DefaultStaleAfter+time.Second)
+			for range 2 {
+				convergeJob(t, restarted, a)
+			}
+			got := h.doneNotes(hlID)
+			if len(got) != 1 || !strings.HasPrefix(got[0], "Done: Quote\n\n[cb:") {
+				t.Errorf("notes %q, want one Done: Quote with its marker", got)
+			}
+			if c := ruleCount(t, db, "done-note"); c.Done != 1 || c.Parked != 0 || c.Pending != 0 {
+				t.Errorf("ledger %+v, want 1 done", c)
+			}
+			if tl := h.timeline(t, hlID); !slices.Equal(tl.HLTasks, []string{"Quote (done)"}) {
+				t.Errorf("HighLevel tasks %q, want flow 3's Quote, done", tl.HLTasks)
+			}
+		})
+	}
+}
+
+// TestRules_RefusedActionIsParkedAndReplayedAfterTheFix: an action the API
+// refuses (a campaign that does not exist: 404) is parked with its status
+// and error body and does not hold the job; after the rule is fixed,
+// ReplayRule (sync replay --rule) re-queues the entity's job, which
+// re-plans the action on the fixed rule and runs it once.
+func TestRules_RefusedActionIsParkedAndReplayedAfterTheFix(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	active := h.activeCampaigns(t)
+	rules := &testRules{}
+	lead := func(campaign int64) testRule {
+		return testRule{name: "lead", trigger: "highlevel.ContactCreate", perEntity: true,
+			when: func(in engine.RuleInput) bool { return in.MappedContact != nil }, request: triggerCampaign(campaign)}
+	}
+	rules.set(lead(999_999))
+	c := h.ruleConverger(t, nil, rules, nil, 0)
+	id := h.createContact(t, 0)
+	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id}
+	convergeJob(t, c, a)
+	got := ruleCount(t, h.db, "lead")
+	if got.Parked != 1 || got.Unknown != 0 || got.LastStatus != http.StatusNotFound || !strings.Contains(got.LastError, "404") {
+		t.Fatalf("ledger %+v; want one parked with its 404", got)
+	}
+	q := &fakeQueue{}
+	ctx := context.Background()
+	rules.set(lead(active[0]))
+	if n, err := engine.ReplayRule(ctx, h.db, q, "lead", h.tw.Clock().Now(), 100); err != nil || n != 1 {
+		t.Fatalf("replay: %d, %v; want 1", n, err)
+	}
+	if !slices.Equal(q.jobs, []engine.Args{a}) {
+		t.Fatalf("replay enqueued %+v, want the contact's job", q.jobs)
+	}
+	for range 2 {
+		convergeJob(t, c, a)
+	}
+	if got := h.timeline(t, id).Triggers; !slices.Equal(got, []int64{active[0]}) {
+		t.Errorf("triggers %v, want the fixed rule's %d once", got, active[0])
+	}
+	if got := ruleCount(t, h.db, "lead"); got.Done != 1 || got.Parked != 0 {
+		t.Errorf("ledger after the replay %+v; want 1 done", got)
+	}
+	if n, err := engine.ReplayRule(ctx, h.db, q, "lead", h.tw.Clock().Now(), 100); err != nil || n != 0 {
+		t.Errorf("a second replay: %d, %v; want nothing to replay", n, err)
+	}
+}
+
+// TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked: a rule's create that
+// no marker can find again (a Marketing 360 contact without externalIds)
+// answered 500 after its write: it is parked as unknown, not sent again.
+func TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rules := &testRules{}
+	rules.set(testRule{name: "referrer", trigger: "highlevel.ContactTagUpdate", when: hasTag("referred"),
+		request: func(in engine.RuleInput) (string, string, string, string, any) {
+			return engine.SideM360, "m360-create-contact", http.MethodPost, "/v1/contacts",
+				map[string]any{"firstName": "Referrer", "lastName": "of " + fmt.Sprint(in.Contact["firstName"])}
+		}})
+	id, _ := h.synced(t, 0)
+	h.tw.AddFault(`{"match":{"operation":"m360-create-contact"},"effect":{"kind":"error","status":500,"after":true},"times":1}`)
+	tags := []string{"referred"}
+	if _, err := highlevelapi.OK(h.hl.UpdateContactWithResponse(context.Background(), id, nil,
+		highlevelapi.UpdateContactDto{Tags: &tags})); err != nil {
+		t.Fatal(err)
+	}
+	c := h.ruleConverger(t, nil, rules, nil, 0)
+	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id}
+	if err := c.Converge(context.Background(), a, func(context.Context, *state.Tx) error { return nil }); !errors.Is(err, transport.ErrOutcomeUnknown) {
+		t.Fatalf("converge through a 500 after the write: %v; want ErrOutcomeUnknown", err)
+	}
+	for range 2 {
+		convergeJob(t, c, a)
+	}
+	n := 0
+	for _, x := range h.tw.Export().M360Contacts {
+		if x.FirstName == "Referrer" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d referrer contacts in Marketing 360, want the one the lost answer made", n)
+	}
+	if got := ruleCount(t, h.db, "referrer"); got.Parked != 1 || got.Unknown != 1 || got.Done != 0 {
+		t.Errorf("ledger %+v; want one parked as unknown", got)
+	}
+}
