@@ -55,20 +55,24 @@ func (m *metrics) register(s *Sync) {
 			[]string{"source", "type", "outcome"}, nil),
 		refusals: prometheus.NewDesc("contactbridge_sync_webhooks_refused_total",
 			"Webhook deliveries refused, by reason (duplicate: an event stored already).", []string{"reason"}, nil),
-		jobs: prometheus.NewDesc("contactbridge_sync_jobs", "The queue's jobs, by kind and state.", []string{"kind", "state"}, nil)})
+		jobs: prometheus.NewDesc("contactbridge_sync_jobs", "The queue's jobs, by kind and state.", []string{"kind", "state"}, nil),
+		ruleActions: prometheus.NewDesc("contactbridge_sync_rule_actions_total",
+			"User rules' actions in the ledger, by rule and outcome (done; parked: refused, or no longer planned; unknown: parked, its outcome unknown; pending: not run yet, or to be tried again).",
+			[]string{"rule", "outcome"}, nil)})
 }
 
 // dbCollector reads the inbox and the queue at each scrape.
 type dbCollector struct {
-	db                     *state.DB
-	rcv                    *receiver.Receiver
-	events, refusals, jobs *prometheus.Desc
+	db                                  *state.DB
+	rcv                                 *receiver.Receiver
+	events, refusals, jobs, ruleActions *prometheus.Desc
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.events
 	ch <- c.refusals
 	ch <- c.jobs
+	ch <- c.ruleActions
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
@@ -94,6 +98,15 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, j := range jobs {
 		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(j.N), j.Kind, j.State)
+	}
+	rules, err := c.db.RuleCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.ruleActions, err)
+	}
+	for _, r := range rules {
+		for outcome, n := range map[string]int{"done": r.Done, "parked": r.Parked - r.Unknown, "unknown": r.Unknown, "pending": r.Pending} {
+			ch <- prometheus.MustNewConstMetric(c.ruleActions, prometheus.CounterValue, float64(n), r.Rule, outcome)
+		}
 	}
 }
 

@@ -80,6 +80,10 @@ type Config struct {
 	HighLevel HighLevel
 	M360      M360
 	Flows     engine.Flows
+	// Rules are the user rules (nil: none; sync/rules makes them from
+	// the rule files). Their actions' requests go through the same
+	// transports as the clients' (auth, quota, 429 pacing, retries).
+	Rules engine.Rules
 	// Queue tunes the work queue (its Workers and Periodic are set here).
 	Queue engine.Config
 	// StaleAfter is how long an effect may be inflight before a worker
@@ -97,6 +101,9 @@ type Config struct {
 	Logger *slog.Logger
 	// metrics count the API requests; set by clients.
 	metrics *metrics
+	// hlHTTP and m360HTTP are the transports of the clients, for the
+	// rules' requests; set by clients.
+	hlHTTP, m360HTTP *http.Client
 }
 
 // Clients are the clients of both APIs that the sync with cfg uses.
@@ -135,13 +142,15 @@ func (cfg Config) clients() (Config, *highlevelapi.ClientWithResponses, *m360api
 	}
 	hlStack := transport.New(transport.Config{Auth: hlAuth,
 		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.apiBase(engine.SideHighLevel)})
-	hl, err := highlevelapi.New(cfg.HighLevel.BaseURL, hlStack.Client())
+	cfg.hlHTTP = hlStack.Client()
+	hl, err := highlevelapi.New(cfg.HighLevel.BaseURL, cfg.hlHTTP)
 	if err != nil {
 		return cfg, nil, nil, nil, err
 	}
 	mStack := transport.New(transport.Config{Auth: &transport.Basic{ClientID: cfg.M360.ClientID, ClientSecret: cfg.M360.ClientSecret},
 		Clock: cfg.Clock, Logger: cfg.Logger, Base: cfg.apiBase(engine.SideM360)})
-	m, err := m360api.New(cfg.M360.BaseURL, mStack.Client())
+	cfg.m360HTTP = mStack.Client()
+	m, err := m360api.New(cfg.M360.BaseURL, cfg.m360HTTP)
 	if err != nil {
 		return cfg, nil, nil, nil, err
 	}
@@ -204,7 +213,10 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWithResponses, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {
 	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: s.db, HighLevel: engine.HighLevelClient(hl),
 		M360: engine.M360Client(m), Location: cfg.HighLevel.Location, Flows: cfg.Flows, StaleAfter: cfg.StaleAfter,
-		Now: cfg.Clock.Now, Logger: cfg.Logger})
+		Rules:         cfg.Rules,
+		HighLevelHTTP: engine.Requester{BaseURL: cmp.Or(cfg.HighLevel.BaseURL, highlevelapi.DefaultServer), Client: cfg.hlHTTP},
+		M360HTTP:      engine.Requester{BaseURL: cmp.Or(cfg.M360.BaseURL, m360api.DefaultServer), Client: cfg.m360HTTP},
+		Now:           cfg.Clock.Now, Logger: cfg.Logger})
 	if err != nil {
 		return err
 	}
