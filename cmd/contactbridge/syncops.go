@@ -23,10 +23,10 @@ const replayLimit = 10_000
 
 func newSyncReplayCmd(stdout, stderr io.Writer) *cobra.Command {
 	var configPath *string
-	var since string
+	var since, rule string
 	cmd := &cobra.Command{
-		Use:   "replay <webhookId> | --since TIME",
-		Short: "Enqueue again the jobs of stored events: one webhook, or all since a time",
+		Use:   "replay <webhookId> | --since TIME | --rule NAME",
+		Short: "Enqueue again the jobs of stored events (one webhook, or all since a time), or a rule's parked actions",
 		Long: `Finds stored events in the sync's inbox, by webhook id (HighLevel webhookId,
 Marketing 360 delivery id) or all received since --since (RFC 3339, or a
 duration ago such as 2h), and enqueues the converge job of each one's record
@@ -34,10 +34,23 @@ again; a running sync (or the next sync run) works them. The jobs re-read each
 record, so a replay writes only what is missing: nothing is made twice. At most
 ` + fmt.Sprint(replayLimit) + ` events a run, oldest first.
 
+With --rule NAME, the actions of that user rule that were parked (refused by
+the API with a 4xx, no longer planned, or of an unknown outcome) go back to
+pending and their entities' jobs are enqueued: each job plans the action again
+from the rule as it is now (fix the rule first) and the entity's current
+state, and runs it once. A parked action of an unknown outcome is sent again:
+check first that the target does not hold it. At most ` + fmt.Sprint(replayLimit) + ` actions a run.
+
 ` + syncSettingsHelp,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if (len(args) == 1) == (since != "") || len(args) > 1 {
-				return usageErrorf(cmd, "%s takes a webhook id or --since, one of them", cmd.CommandPath())
+			given := 0
+			for _, set := range []bool{len(args) > 0, since != "", rule != ""} {
+				if set {
+					given++
+				}
+			}
+			if given != 1 || len(args) > 1 {
+				return usageErrorf(cmd, "%s takes a webhook id, --since or --rule, one of them", cmd.CommandPath())
 			}
 			return nil
 		},
@@ -45,6 +58,9 @@ record, so a replay writes only what is missing: nothing is made twice. At most
 			cfg, done, err := syncCommand(cmd, configPath, stdout)
 			if err != nil || done {
 				return err
+			}
+			if rule != "" {
+				return replayRule(cmd.Context(), cfg, rule, stdout)
 			}
 			var from time.Time
 			if since != "" {
@@ -58,6 +74,7 @@ record, so a replay writes only what is missing: nothing is made twice. At most
 	f := cmd.Flags()
 	configPath = syncConnectionFlags(f)
 	f.StringVar(&since, "since", "", "replay every event received since this time (RFC 3339, or a duration ago: 2h)")
+	f.StringVar(&rule, "rule", "", "replay the parked actions of this user rule (after fixing it)")
 	f.Bool("print-config", false, "print the effective settings as YAML and exit")
 	return cmd
 }
@@ -139,6 +156,29 @@ func replay(ctx context.Context, cfg syncConfig, ids []string, from time.Time, s
 		len(events), enqueued, joined, skipped)
 	if err == nil && len(events) == replayLimit {
 		_, err = fmt.Fprintf(stdout, "the first %d only: run again with --since %s\n", replayLimit, events[len(events)-1].ReceivedAt.Format(time.RFC3339Nano))
+	}
+	return err
+}
+
+// replayRule puts the parked actions of rule back to pending and enqueues
+// their entities' jobs.
+func replayRule(ctx context.Context, cfg syncConfig, rule string, stdout io.Writer) error {
+	db, q, err := openSyncDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := engine.ReplayRule(ctx, db, q, rule, time.Now(), replayLimit)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		_, err = fmt.Fprintf(stdout, "rule %q has no parked actions (sync status lists each rule's)\n", rule)
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "replayed %d parked actions of rule %q: their entities' jobs are enqueued (sync run works them)\n", n, rule)
+	if err == nil && n == replayLimit {
+		_, err = fmt.Fprintf(stdout, "the first %d only: run again for the rest\n", replayLimit)
 	}
 	return err
 }

@@ -57,6 +57,22 @@ type syncStatus struct {
 	LastErrors []statusError `json:"lastErrors"`
 	// Drift is the last comparison of the two sides (sync reconcile).
 	Drift *statusDrift `json:"drift,omitempty"`
+	// Rules are the user rules' actions, by rule.
+	Rules []statusRule `json:"rules"`
+}
+
+// statusRule is how one user rule's actions stand: done, parked (unknown
+// of them with an unknown outcome: not sent again) with the last parked
+// one's error, and pending (not run yet, or to be tried again).
+type statusRule struct {
+	Rule       string    `json:"rule"`
+	Done       int       `json:"done"`
+	Parked     int       `json:"parked"`
+	Unknown    int       `json:"unknown"`
+	Pending    int       `json:"pending"`
+	LastStatus int       `json:"lastStatus,omitempty"`
+	LastError  string    `json:"lastError,omitempty"`
+	LastParked time.Time `json:"lastParked,omitzero"`
 }
 
 type statusConnection struct {
@@ -94,7 +110,8 @@ func newSyncStatusCmd(stdout io.Writer) *cobra.Command {
 connections, the queue's jobs by kind and state, the lag (the age of the oldest
 job waiting to run), the stored events, effects and mappings, where each poll
 stands, the last errors, and the last comparison of the two sides (sync
-reconcile). The 429s are counted by the running sync on its /metrics
+reconcile), and each user rule's actions: done, parked (with the last error;
+sync replay --rule retries them) and pending. The 429s are counted by the running sync on its /metrics
 (contactbridge_sync_api_rate_limited_total).
 
 ` + syncSettingsHelp,
@@ -172,6 +189,15 @@ func statusOf(ctx context.Context, db *state.DB, q *engine.River, conns []status
 	for _, e := range dbst.Failing {
 		st.LastErrors = append(st.LastErrors, statusError{At: e.UpdatedAt, What: "effect " + e.Key + " (" + e.State + ")", Error: e.LastError})
 	}
+	rules, err := db.RuleCounts(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.Rules = make([]statusRule, 0, len(rules))
+	for _, r := range rules {
+		st.Rules = append(st.Rules, statusRule{Rule: r.Rule, Done: r.Done, Parked: r.Parked, Unknown: r.Unknown, Pending: r.Pending,
+			LastStatus: r.LastStatus, LastError: r.LastError, LastParked: r.LastParked})
+	}
 	runs, err := db.Runs(ctx, "", 50)
 	if err != nil {
 		return st, err
@@ -229,6 +255,17 @@ func printStatus(w io.Writer, st syncStatus) error {
 	}
 	for _, e := range st.LastErrors {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.What, e.At.Format(time.RFC3339), strings.ReplaceAll(e.Error, "\n", " "))
+	}
+	fmt.Fprintln(tw, "\nRULE\tDONE\tPARKED\tPENDING\tLAST PARKED ERROR")
+	if len(st.Rules) == 0 {
+		fmt.Fprintln(tw, "(none has acted)\t\t\t\t")
+	}
+	for _, r := range st.Rules {
+		parked := fmt.Sprint(r.Parked)
+		if r.Unknown > 0 {
+			parked += fmt.Sprintf(" (%d unknown)", r.Unknown)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.Rule, r.Done, parked, r.Pending, strings.ReplaceAll(r.LastError, "\n", " "))
 	}
 	if st.Drift == nil {
 		fmt.Fprintln(tw, "\nDRIFT\tnot compared yet (sync reconcile --dry-run)")

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/m360api"
 	syncrun "github.com/contactbridge/contactbridge/sync/run"
+	"github.com/contactbridge/contactbridge/sync/state"
 )
 
 // Bounds of what the dashboard's Sync panel is sent.
@@ -47,7 +49,10 @@ type dashboardStatus struct {
 }
 
 type statusEffect struct {
+	// Flow is the flow (f1 to f6) or "rule:<name>"; Rule names the user
+	// rule of a rule's action.
 	Flow      string    `json:"flow"`
+	Rule      string    `json:"rule,omitempty"`
 	Key       string    `json:"key"`
 	Op        string    `json:"op"`
 	Target    string    `json:"target"`
@@ -69,7 +74,11 @@ func (v *syncView) Status(ctx context.Context) (any, error) {
 	}
 	out := dashboardStatus{syncStatus: st, RecentEffects: make([]statusEffect, 0, len(effects))}
 	for _, e := range effects {
-		out.RecentEffects = append(out.RecentEffects, statusEffect{Flow: e.Flow, Key: e.Key, Op: e.Op, Target: e.Target,
+		rule, _ := strings.CutPrefix(e.Flow, state.RuleFlowPrefix)
+		if rule == e.Flow {
+			rule = ""
+		}
+		out.RecentEffects = append(out.RecentEffects, statusEffect{Flow: e.Flow, Rule: rule, Key: e.Key, Op: e.Op, Target: e.Target,
 			State: e.State, Attempts: e.Attempts, UpdatedAt: e.UpdatedAt, Error: e.LastError})
 	}
 	return out, nil
