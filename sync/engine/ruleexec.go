@@ -105,6 +105,11 @@ type ruleChange struct {
 // one of the entity still open, and stores the new snapshot with the job's
 // completion.
 func (c *Converger) applyRules(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+	if !addressable(a.Side, a.EntityKind, a.ID, a.Parent) {
+		// A kind the rules have no trigger for, or a child whose event did
+		// not name its parent (the flow logged it; the poll names it).
+		return c.done(ctx, complete)
+	}
 	ch, err := c.ruleChangeOf(ctx, a)
 	if err != nil {
 		return err
@@ -407,14 +412,20 @@ var recordPaths = map[string]struct{ path, key string }{
 	SideM360 + "." + EntityEvent:            {"/v1/calendar/events/{id}", "result"},
 }
 
-// readRecord reads a record through its API as JSON; nil when it is gone
-// (404, or a HighLevel contact marked deleted) or cannot be addressed (a
-// kind without a path, a child without its parent).
-func (c *Converger) readRecord(ctx context.Context, side, kind, id, parent string) (map[string]any, error) {
+// addressable tells whether a record can be read: its kind has a path,
+// and its parent is known when the path needs one.
+func addressable(side, kind, id, parent string) bool {
 	p, ok := recordPaths[side+"."+kind]
-	if !ok || id == "" || strings.Contains(p.path, "{parent}") && parent == "" {
+	return ok && id != "" && (parent != "" || !strings.Contains(p.path, "{parent}"))
+}
+
+// readRecord reads a record through its API as JSON; nil when it is gone
+// (404, or a HighLevel contact marked deleted) or cannot be addressed.
+func (c *Converger) readRecord(ctx context.Context, side, kind, id, parent string) (map[string]any, error) {
+	if !addressable(side, kind, id, parent) {
 		return nil, nil
 	}
+	p := recordPaths[side+"."+kind]
 	path := strings.NewReplacer("{id}", url.PathEscape(id), "{parent}", url.PathEscape(parent)).Replace(p.path)
 	status, body, err := c.send(ctx, side, http.MethodGet, path, nil, nil)
 	switch {
