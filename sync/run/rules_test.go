@@ -10,6 +10,7 @@ import (
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/run"
+	"github.com/contactbridge/contactbridge/sync/state"
 )
 
 // newLeadRule enters each new HighLevel contact's Marketing 360
@@ -28,7 +29,8 @@ func (r newLeadRule) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
 // TestSync_RuleActsOnWebhooksOnceAndIsCountedByRule: a running sync with
 // a user rule, the twin delivering every webhook twice (and a
 // ContactUpdate after each ContactCreate): each new contact is entered
-// into the campaign once, and /metrics counts the rule's actions done.
+// into the campaign once, also after a replay of every contact's job and a
+// reconcile poll, and /metrics counts the rule's actions done.
 func TestSync_RuleActsOnWebhooksOnceAndIsCountedByRule(t *testing.T) {
 	t.Parallel()
 	tw := twintest.New(t, twintest.Options{Listen: true})
@@ -62,7 +64,29 @@ func TestSync_RuleActsOnWebhooksOnceAndIsCountedByRule(t *testing.T) {
 		scraped = scrape(t, s.URL()+run.PathMetrics)
 		return strings.Contains(scraped, want)
 	})
-	if err := s.Drain(context.Background()); err != nil {
+	ctx := context.Background()
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A replay of every contact's job and a reconcile poll of every
+	// stream: nothing more is triggered.
+	if err := s.DB().Tx(ctx, func(tx *state.Tx) error {
+		for _, id := range ids {
+			if _, err := s.Queue().Enqueue(ctx, tx, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact,
+				Tenant: tw.Location(), ID: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stream := range s.Poller().Streams() {
+		if _, err := s.Poller().Poll(ctx, stream); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
