@@ -261,7 +261,15 @@ func (c *Converger) runRules(ctx context.Context, log *slog.Logger, a Converge, 
 			}
 			continue
 		}
-		if _, err := c.runEffect(ctx, e.Key, c.ruleCall(e.Key, requestOf(acts[i], req.Trigger, a))); err != nil {
+		next := requestOf(acts[i], req.Trigger, a)
+		if why := invalidAction(next); why != "" {
+			if err := c.db.Park(ctx, e.Key, state.Failure{Err: "the action cannot be sent: " + why}, c.now()); err != nil &&
+				!errors.Is(err, state.ErrConflict) {
+				return fmt.Errorf("engine: park %s: %w", e.Key, err)
+			}
+			continue
+		}
+		if _, err := c.runEffect(ctx, e.Key, c.ruleCall(e.Key, next)); err != nil {
 			return err
 		}
 	}
@@ -269,12 +277,16 @@ func (c *Converger) runRules(ctx context.Context, log *slog.Logger, a Converge, 
 }
 
 // planRuleAction stores act, planned on trigger, in the ledger (left as it
-// is when its key is planned already). An action whose body is not JSON is
+// is when its key is planned already). An action that cannot be sent (an
+// unknown API, a method or path missing, a body too large or not JSON) is
 // parked at once with why.
 func (c *Converger) planRuleAction(ctx context.Context, tx *state.Tx, a Converge, trigger string, act RuleAction) error {
+	if act.Key == "" || act.Rule == "" {
+		return fmt.Errorf("%w: rule %q action %q has no rule name or key", ErrInvalidConfig, act.Rule, act.Action)
+	}
 	req := requestOf(act, trigger, a)
-	bad := len(act.Body) > 0 && !json.Valid(act.Body)
-	if bad {
+	bad := invalidAction(req)
+	if bad != "" {
 		req.Body = nil
 	}
 	raw, err := json.Marshal(req)
@@ -287,10 +299,28 @@ func (c *Converger) planRuleAction(ctx context.Context, tx *state.Tx, a Converge
 	if err != nil {
 		return fmt.Errorf("engine: plan rule %s action %s: %w", act.Rule, act.Action, err)
 	}
-	if planned && bad {
-		return tx.Park(ctx, act.Key, state.Failure{Err: "the action's body is not JSON"}, c.now())
+	if planned && bad != "" {
+		return tx.Park(ctx, act.Key, state.Failure{Err: "the action cannot be sent: " + bad}, c.now())
 	}
 	return nil
+}
+
+// maxActionBody bounds a rule action's request body.
+const maxActionBody = 1 << 20
+
+// invalidAction tells why req cannot be sent; "" when it can.
+func invalidAction(req ruleRequest) string {
+	switch {
+	case req.API != SideHighLevel && req.API != SideM360:
+		return fmt.Sprintf("API %q is neither %s nor %s", req.API, APIHighLevel, SideM360)
+	case req.Method == "" || !strings.HasPrefix(req.Path, "/"):
+		return "no method, or a path that does not start with /"
+	case len(req.Body) > maxActionBody:
+		return fmt.Sprintf("a body of %d bytes, over %d", len(req.Body), maxActionBody)
+	case len(req.Body) > 0 && !json.Valid(req.Body):
+		return "a body that is not JSON"
+	}
+	return ""
 }
 
 // APIHighLevel is how a RuleAction names the HighLevel API (its side is

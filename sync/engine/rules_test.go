@@ -55,9 +55,12 @@ func (r *testRules) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
 			continue
 		}
 		api, op, method, path, body := rule.request(in)
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
+		raw, ok := body.([]byte)
+		if !ok {
+			var err error
+			if raw, err = json.Marshal(body); err != nil {
+				return nil, err
+			}
 		}
 		key := "rule:" + rule.name + ":1:" + in.ID
 		if !rule.perEntity {
@@ -197,60 +200,93 @@ func (h *harness) doneNotes(hlID string) []string {
 	return out
 }
 
-// TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing: a rule
-// makes a HighLevel note (a POST) when a Marketing 360 task is completed;
-// the worker is stopped abruptly at each step of that create (the intent
-// committed, the call made but not recorded, the success recorded) and
-// restarted on the same database file: the note exists once (found by the
-// marker in its body after the lost answer), and converging again makes
-// nothing more.
+// closerContact is the rule "a Marketing 360 task completed makes a
+// Marketing 360 contact": a create whose record cannot carry a marker.
+var closerContact = testRule{name: "closer", trigger: "m360.task.completed",
+	request: func(in engine.RuleInput) (string, string, string, string, any) {
+		return engine.SideM360, "m360-create-contact", http.MethodPost, "/v1/contacts",
+			map[string]any{"firstName": "Closer", "lastName": fmt.Sprint(in.Record["title"])}
+	}}
+
+// closers counts the Marketing 360 contacts closerContact made.
+func (h *harness) closers() int {
+	n := 0
+	for _, x := range h.tw.Export().M360Contacts {
+		if x.FirstName == "Closer" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing: rules
+// make a HighLevel note (a POST that carries a marker in its body) and a
+// Marketing 360 contact (a POST with nothing to carry one) when a
+// Marketing 360 task is completed; the worker is stopped abruptly at each
+// step of each create (the intent committed, the call made but not
+// recorded, the success recorded) and restarted on the same database
+// file. The note exists once (found by its marker after the lost answer);
+// the contact exists once and its action is done, or its action is parked
+// as unknown (the crash came after the intent, before the outcome): never
+// twice. Converging again makes nothing more.
 func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) {
 	t.Parallel()
 	for _, step := range []engine.Step{engine.StepBeforeCall, engine.StepAfterCall, engine.StepAfterCommit} {
-		t.Run(string(step), func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
-			rules := &testRules{}
-			rules.set(doneNote)
-			hlID, m360 := h.synced(t, 0)
-			task := h.createM360Task(t, m360, "Quote")
-			a := engine.Converge{Side: engine.SideM360, EntityKind: engine.EntityTask, Tenant: "m360", ID: strconv.FormatInt(task, 10),
-				Parent: strconv.FormatInt(m360, 10)}
-			convergeJob(t, h.ruleConverger(t, nil, rules, nil, 0), a)
-			h.completeM360Task(t, m360, task)
-			crashed := false
-			hook := func(s engine.Step, key string) error {
-				if s == step && strings.HasPrefix(key, "rule:done-note:") {
-					crashed = true
-					return engine.ErrCrash
+		for _, rule := range []testRule{doneNote, closerContact} {
+			t.Run(string(step)+"/"+rule.name, func(t *testing.T) {
+				t.Parallel()
+				h := newHarness(t)
+				rules := &testRules{}
+				rules.set(rule)
+				hlID, m360 := h.synced(t, 0)
+				task := h.createM360Task(t, m360, "Quote")
+				a := engine.Converge{Side: engine.SideM360, EntityKind: engine.EntityTask, Tenant: "m360", ID: strconv.FormatInt(task, 10),
+					Parent: strconv.FormatInt(m360, 10)}
+				convergeJob(t, h.ruleConverger(t, nil, rules, nil, 0), a)
+				h.completeM360Task(t, m360, task)
+				crashed := false
+				hook := func(s engine.Step, key string) error {
+					if s == step && strings.HasPrefix(key, "rule:"+rule.name+":") {
+						crashed = true
+						return engine.ErrCrash
+					}
+					return nil
 				}
-				return nil
-			}
-			err := h.ruleConverger(t, nil, rules, hook, 0).Converge(context.Background(), a,
-				func(context.Context, *state.Tx) error { return nil })
-			if !crashed || !errors.Is(err, engine.ErrCrash) {
-				t.Fatalf("crashed %v, err %v", crashed, err)
-			}
-			db, err := state.Open(context.Background(), h.path, state.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			restarted := h.ruleConverger(t, db, rules, nil, engine.DefaultStaleAfter+time.Second)
-			for range 2 {
-				convergeJob(t, restarted, a)
-			}
-			got := h.doneNotes(hlID)
-			if len(got) != 1 || !strings.HasPrefix(got[0], "Done: Quote\n\n[cb:") {
-				t.Errorf("notes %q, want one Done: Quote with its marker", got)
-			}
-			if c := ruleCount(t, db, "done-note"); c.Done != 1 || c.Parked != 0 || c.Pending != 0 {
-				t.Errorf("ledger %+v, want 1 done", c)
-			}
-			if tl := h.timeline(t, hlID); !slices.Equal(tl.HLTasks, []string{"Quote (done)"}) {
-				t.Errorf("HighLevel tasks %q, want flow 3's Quote, done", tl.HLTasks)
-			}
-		})
+				err := h.ruleConverger(t, nil, rules, hook, 0).Converge(context.Background(), a,
+					func(context.Context, *state.Tx) error { return nil })
+				if !crashed || !errors.Is(err, engine.ErrCrash) {
+					t.Fatalf("crashed %v, err %v", crashed, err)
+				}
+				db, err := state.Open(context.Background(), h.path, state.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				restarted := h.ruleConverger(t, db, rules, nil, engine.DefaultStaleAfter+time.Second)
+				for range 2 {
+					convergeJob(t, restarted, a)
+				}
+				c := ruleCount(t, db, rule.name)
+				switch rule.name {
+				case doneNote.name:
+					got := h.doneNotes(hlID)
+					if len(got) != 1 || !strings.HasPrefix(got[0], "Done: Quote\n\n[cb:") {
+						t.Errorf("notes %q, want one Done: Quote with its marker", got)
+					}
+					if c.Done != 1 || c.Parked != 0 || c.Pending != 0 {
+						t.Errorf("ledger %+v, want 1 done", c)
+					}
+				default:
+					n := h.closers()
+					if n > 1 || c.Pending != 0 || !(n == 1 && c.Done == 1 || c.Parked == 1 && c.Unknown == 1) {
+						t.Errorf("%d contacts made, ledger %+v; want 1 and done, or at most 1 and parked as unknown", n, c)
+					}
+				}
+				if tl := h.timeline(t, hlID); !slices.Equal(tl.HLTasks, []string{"Quote (done)"}) {
+					t.Errorf("HighLevel tasks %q, want flow 3's Quote, done", tl.HLTasks)
+				}
+			})
+		}
 	}
 }
 
@@ -297,6 +333,33 @@ func TestRules_RefusedActionIsParkedAndReplayedAfterTheFix(t *testing.T) {
 	}
 	if n, err := engine.ReplayRule(ctx, h.db, q, "lead", h.tw.Clock().Now(), 100); err != nil || n != 0 {
 		t.Errorf("a second replay: %d, %v; want nothing to replay", n, err)
+	}
+}
+
+// TestRules_AnActionThatCannotBeSentIsParked: a body that is not JSON,
+// an unknown API: each action is parked at once with why, sends nothing
+// and does not hold the job.
+func TestRules_AnActionThatCannotBeSentIsParked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rules := &testRules{}
+	rules.set(testRule{name: "broken-body", trigger: "highlevel.ContactCreate",
+		request: func(engine.RuleInput) (string, string, string, string, any) {
+			return engine.SideM360, "m360-create-note", http.MethodPost, "/v1/contacts/1/notes", []byte(`{"body":`)
+		}}, testRule{name: "no-api", trigger: "highlevel.ContactCreate",
+		request: func(engine.RuleInput) (string, string, string, string, any) {
+			return "salesforce", "create", http.MethodPost, "/contacts", map[string]any{}
+		}})
+	id := h.createContact(t, 0)
+	convergeJob(t, h.ruleConverger(t, nil, rules, nil, 0),
+		engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id})
+	for rule, why := range map[string]string{"broken-body": "not JSON", "no-api": `API "salesforce"`} {
+		if got := ruleCount(t, h.db, rule); got.Parked != 1 || !strings.Contains(got.LastError, why) {
+			t.Errorf("%s: ledger %+v; want parked for %s", rule, got, why)
+		}
+	}
+	if n := h.tw.Count("m360-create-note"); n != 1 {
+		t.Errorf("%d note creates, want the welcome note's only", n)
 	}
 }
 
