@@ -93,8 +93,9 @@ func ruleLane(a Converge) string {
 
 // ruleChange is what the rules see of a job's entity.
 type ruleChange struct {
+	// prev is the last snapshot (nil: never seen, or gone), cur the
+	// re-read (nil: gone); version and snapshot are cur's.
 	prev, cur map[string]any
-	seen      state.Seen
 	version   string
 	snapshot  []byte
 }
@@ -189,13 +190,13 @@ func (c *Converger) ruleChangeOf(ctx context.Context, a Converge) (ruleChange, e
 			return ch, fmt.Errorf("engine: snapshot of %s: %w", a, err)
 		}
 	}
-	ch.seen, err = c.db.Seen(ctx, a.Side, a.EntityKind, a.Tenant, a.ID)
+	seen, err := c.db.Seen(ctx, a.Side, a.EntityKind, a.Tenant, a.ID)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 	case err != nil:
 		return ch, fmt.Errorf("engine: rules of %s: %w", a, err)
-	case !ch.seen.Gone:
-		if ch.prev, err = decodeRecord(ch.seen.Snapshot); err != nil {
+	case !seen.Gone:
+		if ch.prev, err = decodeRecord(seen.Snapshot); err != nil {
 			return ch, fmt.Errorf("engine: last snapshot of %s: %w", a, err)
 		}
 	}
@@ -255,23 +256,30 @@ func (c *Converger) runRules(ctx context.Context, log *slog.Logger, a Converge, 
 		i := slices.IndexFunc(acts, func(act RuleAction) bool { return act.Rule == req.Rule && act.Action == req.Action })
 		if i < 0 {
 			log.InfoContext(ctx, "a rule no longer plans its action on the entity as it is now; parked", logkey.Effect, e.Key)
-			if err := c.db.Park(ctx, e.Key, state.Failure{Err: "the rule no longer plans this action (its condition is false, or the rule changed)"},
-				c.now()); err != nil && !errors.Is(err, state.ErrConflict) {
-				return fmt.Errorf("engine: park %s: %w", e.Key, err)
+			if err := c.park(ctx, e.Key, "the rule no longer plans this action (its condition is false, or the rule changed)"); err != nil {
+				return err
 			}
 			continue
 		}
 		next := requestOf(acts[i], req.Trigger, a)
 		if why := invalidAction(next); why != "" {
-			if err := c.db.Park(ctx, e.Key, state.Failure{Err: "the action cannot be sent: " + why}, c.now()); err != nil &&
-				!errors.Is(err, state.ErrConflict) {
-				return fmt.Errorf("engine: park %s: %w", e.Key, err)
+			if err := c.park(ctx, e.Key, "the action cannot be sent: "+why); err != nil {
+				return err
 			}
 			continue
 		}
 		if _, err := c.runEffect(ctx, e.Key, c.ruleCall(e.Key, next)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// park gives up on the open rule effect key for why (one finished
+// meanwhile by another job is left as it is).
+func (c *Converger) park(ctx context.Context, key, why string) error {
+	if err := c.db.Park(ctx, key, state.Failure{Err: why}, c.now()); err != nil && !errors.Is(err, state.ErrConflict) {
+		return fmt.Errorf("engine: park %s: %w", key, err)
 	}
 	return nil
 }
