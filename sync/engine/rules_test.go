@@ -294,7 +294,8 @@ func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) 
 // refuses (a campaign that does not exist: 404) is parked with its status
 // and error body and does not hold the job; after the rule is fixed,
 // ReplayRule (sync replay --rule) re-queues the entity's job, which
-// re-plans the action on the fixed rule and runs it once.
+// re-plans the action on the fixed rule and runs it once (replayed while
+// the rule is off, it is parked again, as no longer planned).
 func TestRules_RefusedActionIsParkedAndReplayedAfterTheFix(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -315,6 +316,16 @@ func TestRules_RefusedActionIsParkedAndReplayedAfterTheFix(t *testing.T) {
 	}
 	q := &fakeQueue{}
 	ctx := context.Background()
+	// Replayed while the rule is switched off: parked again, for that.
+	rules.set()
+	if n, err := engine.ReplayRule(ctx, h.db, q, "lead", h.tw.Clock().Now(), 100); err != nil || n != 1 {
+		t.Fatalf("replay: %d, %v; want 1", n, err)
+	}
+	convergeJob(t, c, a)
+	if got := ruleCount(t, h.db, "lead"); got.Parked != 1 || !strings.Contains(got.LastError, "no longer plans") {
+		t.Fatalf("ledger after a replay without the rule %+v; want parked as no longer planned", got)
+	}
+	q.jobs = nil
 	rules.set(lead(active[0]))
 	if n, err := engine.ReplayRule(ctx, h.db, q, "lead", h.tw.Clock().Now(), 100); err != nil || n != 1 {
 		t.Fatalf("replay: %d, %v; want 1", n, err)
