@@ -72,7 +72,8 @@ test-crash:
 # bench: the in-process pipeline benchmarks, the transport's (stack vs bare
 # client, quota utilisation of both APIs' limits), the sync's backfill (10,000
 # contacts with 2 tasks and 2 notes each, limits off: contacts/s; a few
-# minutes), then the harness (perf/):
+# minutes; and 1,000 without and with a user rule acting on each, the time
+# ratio), then the harness (perf/):
 # twin vs bare net/http as processes on loopback, start-up and memory; prints
 # Markdown, writes .bench/results.json. BENCHFLAGS=--smoke for a run of seconds.
 BENCHFLAGS ?=
