@@ -489,7 +489,9 @@ async function loadSync() {
       (st.drift ? ` · last reconcile ${st.drift.at}: ${st.drift.differences} differences, ${st.drift.repairs} repairs` : '');
     rows('sync-connections', st.connections, (c) => [c.api, c.tenant, c.auth, c.baseURL || '(live)'], 'No connections.');
     rows('sync-queue', counted(st.queue), ([k, n]) => [k, numCell(n)], 'The queue is empty.');
-    rows('sync-counts', [...counted(st.inbox, 'events '), ...counted(st.effects, 'effects '), ...counted(st.mappings, 'mappings ')],
+    const ruleCounts = (st.rules || []).flatMap((r) =>
+      [[`rule ${r.rule} done`, r.done], [`rule ${r.rule} parked`, r.parked], [`rule ${r.rule} pending`, r.pending]]);
+    rows('sync-counts', [...counted(st.inbox, 'events '), ...counted(st.effects, 'effects '), ...counted(st.mappings, 'mappings '), ...ruleCounts],
       ([k, n]) => [k, numCell(n)], 'Nothing stored yet.');
     rows('sync-effects', st.recentEffects, (e) => [e.flow, e.key, e.op, e.target, statusCellOf(e.state), numCell(e.attempts), e.updatedAt, e.error || ''],
       'No effects yet.');
