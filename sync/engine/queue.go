@@ -4,7 +4,8 @@
 // enqueued in the caller's transaction and completed in the worker's; and
 // the Converger, which works converge jobs by the Flows (1 to 6) over two
 // small API interfaces of its own (HighLevel, M360), every create through
-// the effects ledger.
+// the effects ledger, and then the user Rules on the triggers of each
+// entity's change (triggers.go, ruleexec.go).
 package engine
 
 import (
