@@ -414,3 +414,37 @@ func TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked(t *testing.T) {
 		t.Errorf("ledger %+v; want one parked as unknown", got)
 	}
 }
+
+// TestRules_DeletionTriggersWithTheLastSnapshot: a HighLevel note deleted
+// names NoteDelete, its rule sees the note as last seen (the API has it no
+// more), and its action (a Marketing 360 note, marked) runs once, beside
+// flow 4's deletion of the note's counterpart.
+func TestRules_DeletionTriggersWithTheLastSnapshot(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rules := &testRules{}
+	rules.set(testRule{name: "note-gone", trigger: "highlevel.NoteDelete",
+		when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+		request: func(in engine.RuleInput) (string, string, string, string, any) {
+			return engine.SideM360, "m360-create-note", http.MethodPost, "/v1/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/notes",
+				map[string]any{"body": "Deleted: " + fmt.Sprint(in.Record["body"])}
+		}})
+	hlID, _ := h.synced(t, 0)
+	note := h.createHLNote(t, hlID, "Likes tea")
+	c := h.ruleConverger(t, nil, rules, nil, 0)
+	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityNote, Tenant: h.tw.Location(), ID: note, Parent: hlID}
+	convergeJob(t, c, a)
+	if got := h.timeline(t, hlID).M360Notes; !slices.Equal(got, []string{"Likes tea", "Welcome, Ada Lovelace!"}) {
+		t.Fatalf("Marketing 360 notes %q before the deletion", got)
+	}
+	h.deleteHLNote(t, hlID, note)
+	for range 2 {
+		convergeJob(t, c, a)
+	}
+	if got := h.timeline(t, hlID).M360Notes; !slices.Equal(got, []string{"Deleted: Likes tea", "Welcome, Ada Lovelace!"}) {
+		t.Errorf("Marketing 360 notes %q, want the rule's once and the mirrored note deleted", got)
+	}
+	if got := ruleCount(t, h.db, "note-gone"); got.Done != 1 || got.Parked+got.Pending != 0 {
+		t.Errorf("ledger %+v, want 1 done", got)
+	}
+}
