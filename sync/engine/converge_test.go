@@ -30,8 +30,10 @@ type harness struct {
 	// hlHTTP and m360HTTP are the clients' transports, for rules' raw
 	// requests.
 	hlHTTP, m360HTTP engine.Requester
-	// flows are the converger's (DefaultFlows).
+	// flows are the converger's (DefaultFlows); rules its user rules
+	// (none when nil), their requests sent through hlHTTP and m360HTTP.
 	flows engine.Flows
+	rules engine.Rules
 }
 
 func newHarness(t *testing.T) *harness {
@@ -57,14 +59,15 @@ func newHarness(t *testing.T) *harness {
 }
 
 // converger makes a converger on db (the harness's when nil) with hook,
-// on the twins' clock moved by skew.
+// on the twins' clock moved by skew, with the harness's flows and rules.
 func (h *harness) converger(t *testing.T, db *state.DB, hook engine.Hook, skew time.Duration) *engine.Converger {
 	t.Helper()
 	if db == nil {
 		db = h.db
 	}
 	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: engine.HighLevelClient(h.hl),
-		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: h.flows,
+		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: h.flows, Rules: h.rules,
+		HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP,
 		Hook: hook, Now: func() time.Time { return h.tw.Clock().Now().Add(skew) }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/internal/twintest"
+	"github.com/contactbridge/contactbridge/sync/m360api"
 	"github.com/contactbridge/contactbridge/sync/state"
 	"github.com/contactbridge/contactbridge/sync/transport"
 )
@@ -72,23 +74,6 @@ func (r *testRules) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
 	return out, nil
 }
 
-// ruleConverger is h.converger with rules, their requests sent through
-// the harness's transports.
-func (h *harness) ruleConverger(t *testing.T, db *state.DB, rules engine.Rules, hook engine.Hook, skew time.Duration) *engine.Converger {
-	t.Helper()
-	if db == nil {
-		db = h.db
-	}
-	c, err := engine.NewConverger(engine.ConvergerConfig{DB: db, HighLevel: engine.HighLevelClient(h.hl),
-		M360: engine.M360Client(h.m360), Location: h.tw.Location(), Flows: h.flows, Rules: rules,
-		HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP, Hook: hook,
-		Now: func() time.Time { return h.tw.Clock().Now().Add(skew) }, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // hasTag tells whether the change's contact carries tag.
 func hasTag(tag string) func(in engine.RuleInput) bool {
 	return func(in engine.RuleInput) bool {
@@ -140,10 +125,11 @@ func TestRules_TagAddedTriggersACampaignOncePerChange(t *testing.T) {
 	h := newHarness(t)
 	active := h.activeCampaigns(t)
 	rules := &testRules{}
+	h.rules = rules
 	rules.set(testRule{name: "vip-each", trigger: "highlevel.ContactTagUpdate", when: hasTag("vip"), request: triggerCampaign(active[0])},
 		testRule{name: "vip-once", trigger: "highlevel.ContactTagUpdate", perEntity: true, when: hasTag("vip"),
 			request: triggerCampaign(active[1])})
-	c := h.ruleConverger(t, nil, rules, nil, 0)
+	c := h.converger(t, nil, nil, 0)
 	id := h.createContact(t, 0, "vip")
 	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id}
 	for range 3 {
@@ -237,12 +223,13 @@ func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) 
 				t.Parallel()
 				h := newHarness(t)
 				rules := &testRules{}
+				h.rules = rules
 				rules.set(rule)
 				hlID, m360 := h.synced(t, 0)
 				task := h.createM360Task(t, m360, "Quote")
 				a := engine.Converge{Side: engine.SideM360, EntityKind: engine.EntityTask, Tenant: "m360", ID: strconv.FormatInt(task, 10),
 					Parent: strconv.FormatInt(m360, 10)}
-				convergeJob(t, h.ruleConverger(t, nil, rules, nil, 0), a)
+				convergeJob(t, h.converger(t, nil, nil, 0), a)
 				h.completeM360Task(t, m360, task)
 				crashed := false
 				hook := func(s engine.Step, key string) error {
@@ -252,7 +239,7 @@ func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) 
 					}
 					return nil
 				}
-				err := h.ruleConverger(t, nil, rules, hook, 0).Converge(context.Background(), a,
+				err := h.converger(t, nil, hook, 0).Converge(context.Background(), a,
 					func(context.Context, *state.Tx) error { return nil })
 				if !crashed || !errors.Is(err, engine.ErrCrash) {
 					t.Fatalf("crashed %v, err %v", crashed, err)
@@ -262,7 +249,7 @@ func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) 
 					t.Fatal(err)
 				}
 				defer db.Close()
-				restarted := h.ruleConverger(t, db, rules, nil, engine.DefaultStaleAfter+time.Second)
+				restarted := h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second)
 				for range 2 {
 					convergeJob(t, restarted, a)
 				}
@@ -301,12 +288,13 @@ func TestRules_RefusedActionIsParkedAndReplayedAfterTheFix(t *testing.T) {
 	h := newHarness(t)
 	active := h.activeCampaigns(t)
 	rules := &testRules{}
+	h.rules = rules
 	lead := func(campaign int64) testRule {
 		return testRule{name: "lead", trigger: "highlevel.ContactCreate", perEntity: true,
 			when: func(in engine.RuleInput) bool { return in.MappedContact != nil }, request: triggerCampaign(campaign)}
 	}
 	rules.set(lead(999_999))
-	c := h.ruleConverger(t, nil, rules, nil, 0)
+	c := h.converger(t, nil, nil, 0)
 	id := h.createContact(t, 0)
 	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id}
 	convergeJob(t, c, a)
@@ -354,6 +342,7 @@ func TestRules_AnActionThatCannotBeSentIsParked(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	rules := &testRules{}
+	h.rules = rules
 	rules.set(testRule{name: "broken-body", trigger: "highlevel.ContactCreate",
 		request: func(engine.RuleInput) (string, string, string, string, any) {
 			return engine.SideM360, "m360-create-note", http.MethodPost, "/v1/contacts/1/notes", []byte(`{"body":`)
@@ -362,7 +351,7 @@ func TestRules_AnActionThatCannotBeSentIsParked(t *testing.T) {
 			return "salesforce", "create", http.MethodPost, "/contacts", map[string]any{}
 		}})
 	id := h.createContact(t, 0)
-	convergeJob(t, h.ruleConverger(t, nil, rules, nil, 0),
+	convergeJob(t, h.converger(t, nil, nil, 0),
 		engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id})
 	for rule, why := range map[string]string{"broken-body": "not JSON", "no-api": `API "salesforce"`} {
 		if got := ruleCount(t, h.db, rule); got.Parked != 1 || !strings.Contains(got.LastError, why) {
@@ -381,6 +370,7 @@ func TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	rules := &testRules{}
+	h.rules = rules
 	rules.set(testRule{name: "referrer", trigger: "highlevel.ContactTagUpdate", when: hasTag("referred"),
 		request: func(in engine.RuleInput) (string, string, string, string, any) {
 			return engine.SideM360, "m360-create-contact", http.MethodPost, "/v1/contacts",
@@ -393,7 +383,7 @@ func TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked(t *testing.T) {
 		highlevelapi.UpdateContactDto{Tags: &tags})); err != nil {
 		t.Fatal(err)
 	}
-	c := h.ruleConverger(t, nil, rules, nil, 0)
+	c := h.converger(t, nil, nil, 0)
 	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id}
 	if err := c.Converge(context.Background(), a, func(context.Context, *state.Tx) error { return nil }); !errors.Is(err, transport.ErrOutcomeUnknown) {
 		t.Fatalf("converge through a 500 after the write: %v; want ErrOutcomeUnknown", err)
@@ -423,6 +413,7 @@ func TestRules_DeletionTriggersWithTheLastSnapshot(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	rules := &testRules{}
+	h.rules = rules
 	rules.set(testRule{name: "note-gone", trigger: "highlevel.NoteDelete",
 		when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
 		request: func(in engine.RuleInput) (string, string, string, string, any) {
@@ -431,7 +422,7 @@ func TestRules_DeletionTriggersWithTheLastSnapshot(t *testing.T) {
 		}})
 	hlID, _ := h.synced(t, 0)
 	note := h.createHLNote(t, hlID, "Likes tea")
-	c := h.ruleConverger(t, nil, rules, nil, 0)
+	c := h.converger(t, nil, nil, 0)
 	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityNote, Tenant: h.tw.Location(), ID: note, Parent: hlID}
 	convergeJob(t, c, a)
 	if got := h.timeline(t, hlID).M360Notes; !slices.Equal(got, []string{"Likes tea", "Welcome, Ada Lovelace!"}) {
@@ -446,5 +437,74 @@ func TestRules_DeletionTriggersWithTheLastSnapshot(t *testing.T) {
 	}
 	if got := ruleCount(t, h.db, "note-gone"); got.Done != 1 || got.Parked+got.Pending != 0 {
 		t.Errorf("ledger %+v, want 1 done", got)
+	}
+}
+
+// withoutMarker is a text without the sync's marker line.
+func withoutMarker(s string) string {
+	if i := strings.Index(s, "\n\n[cb:"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// TestLoop_RulesOfBothDirectionsDoNotLoop runs the flows and two rules
+// (a Marketing 360 note -> a HighLevel note; a HighLevel note -> a
+// Marketing 360 task) with both twins' webhooks on (each delivered twice)
+// until nothing moves: each record the rules make exists once, and the
+// records the sync made (flows' and rules' alike, marked) trigger no rule.
+// Every delivery sent again changes nothing.
+func TestLoop_RulesOfBothDirectionsDoNotLoop(t *testing.T) {
+	t.Parallel()
+	rules := &testRules{}
+	rules.set(testRule{name: "m360-note-to-hl", trigger: "m360.note.created",
+		when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+		request: func(in engine.RuleInput) (string, string, string, string, any) {
+			return engine.APIHighLevel, "create-note", http.MethodPost, "/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/notes",
+				map[string]any{"body": "From Marketing 360: " + fmt.Sprint(in.Record["body"])}
+		}}, testRule{name: "hl-note-to-task", trigger: "highlevel.NoteCreate",
+		when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+		request: func(in engine.RuleInput) (string, string, string, string, any) {
+			return engine.SideM360, "m360-create-task", http.MethodPost, "/v1/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/tasks",
+				map[string]any{"title": "Read: " + fmt.Sprint(in.Record["body"])}
+		}})
+	l := newLoop(t, func(h *harness) engine.Flows { h.rules = rules; return engine.DefaultFlows() })
+	id := l.createContact(t, 0)
+	twintest.WaitFor(t, wait, func() bool { c := l.tw.Counterpart(id); return len(c.Tasks) == 3 && len(c.Notes) == 1 })
+	m360 := l.m360ContactOf(t, id)
+	l.createHLNote(t, id, "Likes tea")
+	if _, err := m360api.OK(l.m360.M360CreateNoteWithResponse(context.Background(), m360, m360api.NoteCreate{Body: "Hi"})); err != nil {
+		t.Fatal(err)
+	}
+	l.settle(t)
+	want := timeline{HLNotes: []string{"From Marketing 360: Hi", "Likes tea"},
+		M360Tasks: []string{"Book the onboarding call with Ada Lovelace", "Follow up: Ada Lovelace", "Read: Likes tea",
+			"Send the welcome pack to Ada Lovelace"},
+		M360Notes: []string{"From Marketing 360: Hi", "Hi", "Likes tea", "Welcome, Ada Lovelace!"}}
+	check := func(step string) {
+		t.Helper()
+		got := l.timeline(t, id)
+		for _, list := range [][]string{got.HLNotes, got.M360Notes} {
+			for i := range list {
+				list[i] = withoutMarker(list[i])
+			}
+			slices.Sort(list)
+		}
+		wantTimeline(t, step, got, want)
+		for rule, n := range map[string]int{"m360-note-to-hl": 1, "hl-note-to-task": 1} {
+			if c := ruleCount(t, l.db, rule); c.Done != n || c.Parked+c.Pending != 0 {
+				t.Errorf("%s: %s ledger %+v, want %d done", step, rule, c, n)
+			}
+		}
+	}
+	check("settled")
+	made := l.createCounts(t)
+	if status, body := l.tw.Admin(http.MethodPost, "/__admin/webhooks/deliveries/redeliver", map[string]any{}); status != http.StatusAccepted {
+		t.Fatalf("redeliver: %d %s", status, body)
+	}
+	l.settle(t)
+	check("redelivered")
+	if got := l.createCounts(t); !maps.Equal(got, made) {
+		t.Errorf("creates after the redeliveries %v, want %v (none more)", got, made)
 	}
 }
