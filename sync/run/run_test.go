@@ -118,8 +118,8 @@ func subscribe(t *testing.T, tw *twintest.Twin, s *run.Sync) {
 	}
 }
 
-// createContacts creates n HighLevel contacts Grace<i> and returns their ids.
-func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
+// hlClient is a HighLevel client of tw's location, as a person's.
+func hlClient(t *testing.T, tw *twintest.Twin) *highlevelapi.ClientWithResponses {
 	t.Helper()
 	stack := transport.New(transport.Config{Auth: &transport.Bearer{Token: tw.PIT(), Location: tw.Location()},
 		Specs: []*openapi.Spec{tw.HighLevelSpec()}, Strict: true, Clock: tw.Clock(), Base: tw.Base()})
@@ -127,6 +127,13 @@ func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return hl
+}
+
+// createContacts creates n HighLevel contacts Grace<i> and returns their ids.
+func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
+	t.Helper()
+	hl := hlClient(t, tw)
 	var ids []string
 	for i := range n {
 		first, email := fmt.Sprint("Grace", i), fmt.Sprintf("grace%d@example.com", i)
