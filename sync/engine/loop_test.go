@@ -69,7 +69,8 @@ func newLoop(t *testing.T, flows func(h *harness) engine.Flows) *loop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := []m360api.WebhookEvent{"contact.created", "contact.updated", "task.created", "task.completed", "note.created", "event.created"}
+	events := []m360api.WebhookEvent{"contact.created", "contact.updated", "task.created", "task.updated", "task.completed", "task.deleted",
+		"note.created", "event.created"}
 	sub, err := m360api.OK(h.m360.M360CreateWebhookWithResponse(ctx, m360api.WebhookInput{Url: srv.URL + receiver.PathM360, Events: events}))
 	if err != nil {
 		t.Fatal(err)

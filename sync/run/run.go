@@ -258,7 +258,7 @@ func (s *Sync) serve(ctx context.Context, cfg Config, m *m360api.ClientWithRespo
 	if cfg.M360.SubscribeWebhooks {
 		res, err := m360api.OK(m.M360CreateWebhookWithResponse(ctx, m360api.WebhookInput{Url: s.URL() + receiver.PathM360,
 			Events: []m360api.WebhookEvent{m360api.ContactCreated, m360api.ContactUpdated, m360api.ContactDeleted,
-				m360api.TaskCreated, m360api.TaskCompleted, m360api.NoteCreated, m360api.EventCreated}}))
+				m360api.TaskCreated, m360api.TaskUpdated, m360api.TaskCompleted, m360api.TaskDeleted, m360api.NoteCreated, m360api.EventCreated}}))
 		if err != nil {
 			return fmt.Errorf("run: subscribe the Marketing 360 webhooks: %w", err)
 		}
