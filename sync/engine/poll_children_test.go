@@ -12,14 +12,7 @@ import (
 
 // jobsOf are the Converge jobs of q as "<kind> <id> <parent>", sorted.
 func (q *fakeQueue) jobsOf() []string {
-	var out []string
-	for _, a := range q.jobs {
-		if c, ok := a.(engine.Converge); ok {
-			out = append(out, c.EntityKind+" "+c.ID+" "+c.Parent)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return q.list(func(c engine.Converge) string { return c.EntityKind + " " + c.ID + " " + c.Parent })
 }
 
 // TestPoller_HighLevelChildren: a poll of the children stream enqueues a

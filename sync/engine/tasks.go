@@ -129,14 +129,14 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, 
 	case m.Origin == state.OriginM360:
 		want := have
 		want.Body = markText(have.Body, key)
-		if next.HLHash, err = c.updateHighLevelTask(ctx, log, hlContact, m.HLID, want); err != nil {
+		if next.HLHash, err = c.updateHighLevelTask(ctx, log, hlContact, m.HLID, to(want)); err != nil {
 			return err
 		}
 	default:
 		// Flow 6's counterpart: HighLevel has the content; a completion
 		// made here crosses over.
 		if t.Completed {
-			if next.HLHash, err = c.completeHighLevelTask(ctx, hlContact, m.HLID); err != nil {
+			if next.HLHash, err = c.updateHighLevelTask(ctx, log, hlContact, m.HLID, completed); err != nil {
 				return err
 			}
 		}
@@ -176,11 +176,54 @@ func (c *Converger) m360TaskGone(ctx context.Context, log *slog.Logger, a Conver
 	return c.saveMapping(ctx, m, next, complete)
 }
 
-// updateHighLevelTask writes to HighLevel task id what differs from want
-// (its title, body and due date; a completion through PUT …/completed)
-// and returns the hash of the task as it then is: hashDeleted when it is
-// gone.
-func (c *Converger) updateHighLevelTask(ctx context.Context, log *slog.Logger, contact, id string, want taskContent) (string, error) {
+// taskChange is how a task's content moves: from what it is to what a
+// flow wants of it.
+type taskChange func(have taskContent) taskContent
+
+// to is the change to want (a want without a due date keeps the task's).
+func to(want taskContent) taskChange {
+	return func(have taskContent) taskContent {
+		if want.Due == 0 {
+			want.Due = have.Due
+		}
+		return want
+	}
+}
+
+// completed is the change that completes a task.
+func completed(have taskContent) taskContent {
+	have.Completed = true
+	return have
+}
+
+// taskDiff are the fields of want that differ from have (nil: the same).
+type taskDiff struct {
+	title, body *string
+	due         *int64
+	completed   *bool
+}
+
+func diffTasks(have, want taskContent) (d taskDiff, changed bool) {
+	if have.Title != want.Title {
+		d.title = &want.Title
+	}
+	if have.Body != want.Body {
+		d.body = &want.Body
+	}
+	if have.Due != want.Due {
+		d.due = &want.Due
+	}
+	if have.Completed != want.Completed {
+		d.completed = &want.Completed
+	}
+	return d, d != taskDiff{}
+}
+
+// updateHighLevelTask moves HighLevel task id by change, writing only what
+// differs (its title, body and due date; a completion through PUT
+// …/completed; HighLevel tasks are not uncompleted), and returns the hash
+// of the task as it then is: hashDeleted when it is gone.
+func (c *Converger) updateHighLevelTask(ctx context.Context, log *slog.Logger, contact, id string, change taskChange) (string, error) {
 	cur, err := c.hl.Task(ctx, contact, id)
 	switch {
 	case highlevelapi.IsNotFound(err):
@@ -189,16 +232,10 @@ func (c *Converger) updateHighLevelTask(ctx context.Context, log *slog.Logger, c
 	case err != nil:
 		return "", err
 	}
-	have := hlTaskContent(cur)
-	var in highlevelapi.UpdateTaskBody
-	if have.Title != want.Title {
-		in.Title = &want.Title
-	}
-	if have.Body != want.Body {
-		in.Body = &want.Body
-	}
-	if want.Due != 0 && have.Due != want.Due {
-		due := time.Unix(want.Due, 0).UTC()
+	d, _ := diffTasks(hlTaskContent(cur), change(hlTaskContent(cur)))
+	in := highlevelapi.UpdateTaskBody{Title: d.title, Body: d.body}
+	if d.due != nil {
+		due := time.Unix(*d.due, 0).UTC()
 		in.DueDate = &due
 	}
 	if in != (highlevelapi.UpdateTaskBody{}) {
@@ -206,27 +243,7 @@ func (c *Converger) updateHighLevelTask(ctx context.Context, log *slog.Logger, c
 			return "", err
 		}
 	}
-	if want.Completed && !cur.Completed {
-		if err := c.hl.CompleteTask(ctx, contact, id); err != nil {
-			return "", err
-		}
-		cur.Completed = true
-	}
-	return hashOf(hlTaskContent(cur))
-}
-
-// completeHighLevelTask completes a HighLevel task unless it is completed
-// already, and returns the hash of the task as it then is (hashDeleted
-// when it is gone).
-func (c *Converger) completeHighLevelTask(ctx context.Context, contact, id string) (string, error) {
-	cur, err := c.hl.Task(ctx, contact, id)
-	switch {
-	case highlevelapi.IsNotFound(err):
-		return hashDeleted, nil
-	case err != nil:
-		return "", err
-	}
-	if !cur.Completed {
+	if d.completed != nil && *d.completed {
 		if err := c.hl.CompleteTask(ctx, contact, id); err != nil {
 			return "", err
 		}
@@ -327,14 +344,14 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Conve
 		}
 		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel, M360Hash: hash}
 	case m.Origin == state.OriginHighLevel:
-		if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, have); err != nil {
+		if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, to(have)); err != nil {
 			return err
 		}
 	default:
 		// Flow 3's task: Marketing 360 has the content; a completion made
 		// here crosses over.
 		if t.Completed {
-			if next.M360Hash, err = c.completeM360Task(ctx, contact, m.M360ID); err != nil {
+			if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, completed); err != nil {
 				return err
 			}
 		}
@@ -367,35 +384,10 @@ func (c *Converger) highLevelTaskGone(ctx context.Context, log *slog.Logger, a C
 	}, complete)
 }
 
-// completeM360Task completes a Marketing 360 task unless it is completed
-// already, and returns the hash of the task as it then is (hashDeleted when
-// it is gone).
-func (c *Converger) completeM360Task(ctx context.Context, contact int64, taskID string) (string, error) {
-	id, err := parseM360ID(taskID)
-	if err != nil {
-		return "", err
-	}
-	cur, err := c.m360.Task(ctx, contact, id)
-	switch {
-	case m360api.IsNotFound(err):
-		return hashDeleted, nil
-	case err != nil:
-		return "", err
-	}
-	if !cur.Completed {
-		done := true
-		if err := c.m360.UpdateTask(ctx, contact, id, m360api.TaskUpdate{Completed: &done}); err != nil {
-			return "", err
-		}
-		cur.Completed = true
-	}
-	return hashOf(m360TaskContent(cur))
-}
-
-// updateM360Task writes to Marketing 360 task taskID what differs from
-// want (title, description, due date, completion) and returns the hash of
-// the task as it then is: hashDeleted when it is gone.
-func (c *Converger) updateM360Task(ctx context.Context, log *slog.Logger, contact int64, taskID string, want taskContent) (string, error) {
+// updateM360Task moves Marketing 360 task taskID by change, writing only
+// what differs (title, description, due date, completion), and returns the
+// hash of the task as it then is: hashDeleted when it is gone.
+func (c *Converger) updateM360Task(ctx context.Context, log *slog.Logger, contact int64, taskID string, change taskChange) (string, error) {
 	id, err := parseM360ID(taskID)
 	if err != nil {
 		return "", err
@@ -409,27 +401,13 @@ func (c *Converger) updateM360Task(ctx context.Context, log *slog.Logger, contac
 		return "", err
 	}
 	have := m360TaskContent(cur)
-	var in m360api.TaskUpdate
-	if have.Title != want.Title {
-		in.Title = &want.Title
-	}
-	if have.Body != want.Body {
-		in.Description = &want.Body
-	}
-	if want.Due != 0 && have.Due != want.Due {
-		in.DueAt = &want.Due
-	}
-	if have.Completed != want.Completed {
-		in.Completed = &want.Completed
-	}
-	if in != (m360api.TaskUpdate{}) {
+	want := change(have)
+	if d, changed := diffTasks(have, want); changed {
+		in := m360api.TaskUpdate{Title: d.title, Description: d.body, DueAt: d.due, Completed: d.completed}
 		if err := c.m360.UpdateTask(ctx, contact, id, in); err != nil {
 			return "", err
 		}
-		have.Title, have.Body, have.Completed = want.Title, want.Body, want.Completed
-		if want.Due != 0 {
-			have.Due = want.Due
-		}
+		have = want
 	}
 	return hashOf(have)
 }

@@ -3,14 +3,12 @@ package run_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/internal/twintest"
-	"github.com/contactbridge/contactbridge/sync/run"
 )
 
 // TestSync_ReconcileAloneMirrorsTasksNotesAndAppointments: with the twin
@@ -22,21 +20,8 @@ func TestSync_ReconcileAloneMirrorsTasksNotesAndAppointments(t *testing.T) {
 	ctx := context.Background()
 	tw := twintest.New(t, twintest.Options{Listen: true})
 	cfg := syncConfig(t, tw)
-	cfg.ReconcileEvery = time.Second
 	cfg.HighLevel.Calendars = []string{tw.Calendar()}
-	s, err := run.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	subscribe(t, tw, s)
-	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", map[string]any{"drop": 1.0}); status != http.StatusOK {
-		t.Fatalf("webhook settings: %d %s", status, body)
-	}
+	s := startLossy(t, tw, cfg)
 	hl := hlClient(t, tw)
 	ids := createContacts(t, tw, 2)
 	tasks := map[string]string{}

@@ -153,21 +153,7 @@ func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
 func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
 	t.Parallel()
 	tw := twintest.New(t, twintest.Options{Listen: true})
-	cfg := syncConfig(t, tw)
-	cfg.ReconcileEvery = time.Second
-	s, err := run.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	subscribe(t, tw, s)
-	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", map[string]any{"drop": 1.0}); status != http.StatusOK {
-		t.Fatalf("webhook settings: %d %s", status, body)
-	}
+	s := startLossy(t, tw, syncConfig(t, tw))
 	ids := createContacts(t, tw, 3)
 	twintest.WaitFor(t, wait, func() bool {
 		for _, id := range ids {
@@ -185,6 +171,28 @@ func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
 			t.Errorf("contact %s: %+v; want one contact, 3 tasks, 1 note", id, c)
 		}
 	}
+}
+
+// startLossy starts the sync of cfg on tw reconciling every second, with
+// tw losing every webhook (webhooks.drop 1.0) it is subscribed to; the
+// test's end closes it.
+func startLossy(t *testing.T, tw *twintest.Twin, cfg run.Config) *run.Sync {
+	t.Helper()
+	cfg.ReconcileEvery = time.Second
+	s, err := run.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	subscribe(t, tw, s)
+	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", map[string]any{"drop": 1.0}); status != http.StatusOK {
+		t.Fatalf("webhook settings: %d %s", status, body)
+	}
+	return s
 }
 
 // scrape returns the metrics at url.
