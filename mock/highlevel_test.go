@@ -53,6 +53,8 @@ func mustFixture(tb testing.TB, e *twinEnv) fixture {
 	fx.note = e.mustCreateNote(tb, fx.contact.ID, "Met at the fair")
 	fx.appointment = e.mustBook(tb, fx.contact.ID, "2024-03-05T10:00:00+05:30")
 	fx.appointmentNote = e.mustCreateAppointmentNote(tb, fx.appointment.ID, "Bring the contract")
+	// The task and the note bumped the contact's dateUpdated.
+	fx.contact = mustDo[wireContactEnvelope](tb, e, "GET", "/contacts/"+fx.contact.ID, nil, http.StatusOK).Contact
 	return fx
 }
 

@@ -30,7 +30,7 @@ func TestWebhookCatalogs_AreTheIssueLists(t *testing.T) {
 			"ContactDelete", "ContactDndUpdate", "ContactTagUpdate", "ContactUpdate", "NoteCreate", "NoteDelete",
 			"NoteUpdate", "TaskComplete", "TaskCreate", "TaskDelete"}},
 		{"m360", m360, []string{"contact.created", "contact.deleted", "contact.updated", "event.created",
-			"note.created", "task.completed", "task.created"}},
+			"note.created", "task.completed", "task.created", "task.deleted", "task.updated"}},
 	} {
 		var got []string
 		for _, w := range tc.spec.Webhooks() {

@@ -2,19 +2,40 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/contactbridge/contactbridge/adminapi"
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/receiver"
 	syncrun "github.com/contactbridge/contactbridge/sync/run"
+	"github.com/contactbridge/contactbridge/sync/state"
+)
+
+// upSeed is the seed of up's twins unless --seed gives another: the same
+// ids, credentials and keys at every start, so the printed curls stay the
+// same from run to run.
+const upSeed = 1
+
+// upMark is the cursor in up's database that names the twins' data the
+// database was last synced with (its fingerprint), or upRunning while up
+// runs: a database left by a killed up is never taken for a clean one.
+const (
+	upMark    = "up:twins"
+	upRunning = "running"
 )
 
 func newUpCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -27,7 +48,14 @@ func newUpCmd(stdout, stderr io.Writer) *cobra.Command {
 sync connected to them with their default credentials, both twins' webhooks
 subscribed to the sync's receiver; all on loopback, in one process,
 until Ctrl-C. It prints the twins' credentials as mock does, then what to try: a curl line that creates a HighLevel
-contact, and one that shows the Marketing 360 tasks the sync made for it.`,
+contact, and one that shows the Marketing 360 tasks the sync made for it.
+
+The twins keep their data in memory: each start has the default data again
+(the same ids each time, from a fixed seed unless --seed). The database is
+kept to resume on only while it describes those twins: when the last run
+changed their data (a contact made), up starts the database afresh, so no
+job waits for records that are gone and nothing is made twice. A --db that
+up did not make (sync run's) is refused, never touched.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lv, err := logLevel(level)
@@ -48,9 +76,9 @@ contact, and one that shows the Marketing 360 tasks the sync made for it.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.HighLevel.Addr, "addr", cfg.HighLevel.Addr, "address of the HighLevel twin (loopback)")
 	f.StringVar(&cfg.M360.Addr, "m360-addr", cfg.M360.Addr, "address of the Marketing 360 twin (loopback)")
-	f.Uint64Var(&cfg.Seed, "seed", 0, "seed for the twins' ids, secrets and keys (the clock stays real)")
+	f.Uint64Var(&cfg.Seed, "seed", upSeed, "seed for the twins' ids, secrets and keys (the clock stays real)")
 	f.StringVar(&listen, "listen", syncrun.DefaultListen, "address of the sync's webhook receiver (loopback)")
-	f.StringVar(&db, "db", defaultSyncDB, "the sync's database file (SQLite); kept across runs, so a restart makes nothing twice")
+	f.StringVar(&db, "db", defaultSyncDB, "the sync's database file (SQLite); resumed on while it describes the twins' data, else started afresh")
 	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
@@ -64,6 +92,23 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 		return err
 	}
 	defer func() { err = errors.Join(err, stop()) }()
+	start, err := twinsFingerprint(srv)
+	if err != nil {
+		return err
+	}
+	if err := claimUpDB(ctx, db, start, logger); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			return // the mark stays "running": the next start begins afresh
+		}
+		end, err2 := twinsFingerprint(srv)
+		if err2 == nil {
+			err2 = markUpDB(context.WithoutCancel(ctx), db, end)
+		}
+		err = err2
+	}()
 	d := srv.Defaults()
 	// The sync has its own Marketing 360 key, so that its bucket (five
 	// requests a second per key) is not the one the printed curls spend.
@@ -74,7 +119,7 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 	}
 	sc := syncrun.Config{DB: db, Listen: listen, Flows: engine.DefaultFlows(), Logger: logger,
 		HighLevel: syncrun.HighLevel{BaseURL: srv.HighLevel.URL(), Token: d.HighLevel.Token, Location: d.HighLevel.Location.ID,
-			WebhookKey: srv.Webhooks().Keys().Public().Ed25519},
+			WebhookKey: srv.Webhooks().Keys().Public().Ed25519, Calendars: calendarIDs(d.HighLevel.Location.Calendars)},
 		M360: syncrun.M360{BaseURL: srv.M360.URL(), ClientID: key.ClientID, ClientSecret: key.ClientSecret,
 			SubscribeWebhooks: true},
 		// The twins' default data is the accounts' past: the sync follows
@@ -93,6 +138,83 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 		printBanner(stdout, srv, opts)
 		return printUp(stdout, srv, s)
 	})
+}
+
+// calendarIDs are the ids of cals.
+func calendarIDs(cals []store.Calendar) []string {
+	out := make([]string, 0, len(cals))
+	for _, c := range cals {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+// twinsFingerprint is a hash of the twins' records (both APIs'), the
+// subscriptions and the accounts' start times left out: what a database
+// synced with them describes.
+func twinsFingerprint(srv *mock.Server) (string, error) {
+	st := srv.Store().Snapshot()
+	st.Webhooks, st.M360Webhooks = nil, nil
+	for i := range st.M360Accounts {
+		st.M360Accounts[i].Created = 0
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("up: the twins' state: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// claimUpDB readies up's database at path for twins of fingerprint: kept
+// when it was last synced with that data, made afresh when it was synced
+// with other data (or left by a killed up), made when missing; then marked
+// as running. A database up did not make is refused.
+func claimUpDB(ctx context.Context, path, fingerprint string, logger *slog.Logger) error {
+	_, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return markUpDB(ctx, path, upRunning)
+	case err != nil:
+		return fmt.Errorf("up: --db %s: %w", path, err)
+	}
+	db, err := state.Open(ctx, path, state.Options{})
+	if err != nil {
+		return fmt.Errorf("up: --db %s: %w", path, err)
+	}
+	mark, err := db.Cursor(ctx, upMark)
+	err = errors.Join(err, db.Close())
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return fmt.Errorf("up: --db %s is a sync database up did not make (sync run's?): up leaves it alone; give it a file of its own", path)
+	case err != nil:
+		return fmt.Errorf("up: --db %s: %w", path, err)
+	case mark.Value == fingerprint:
+		logger.Info("up: the twins hold the data the database was synced with; resuming on it", logkey.DB, path)
+	default:
+		logger.Info("up: the twins start with their default data, not the data the database was synced with; starting it afresh",
+			logkey.DB, path)
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("up: start --db %s afresh: %w", path, err)
+			}
+		}
+	}
+	return markUpDB(ctx, path, upRunning)
+}
+
+// markUpDB records value as the twins' data up's database at path
+// describes (upRunning while up runs).
+func markUpDB(ctx context.Context, path, value string) error {
+	db, err := state.Open(ctx, path, state.Options{})
+	if err != nil {
+		return fmt.Errorf("up: --db %s: %w", path, err)
+	}
+	err = db.SaveCursor(ctx, state.Cursor{Stream: upMark, Value: value, UpdatedAt: time.Now()})
+	if err = errors.Join(err, db.Close()); err != nil {
+		return fmt.Errorf("up: mark --db %s: %w", path, err)
+	}
+	return nil
 }
 
 // subscribe sets the default app's webhook URL on the HighLevel twin, through

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,9 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/contactbridge/contactbridge/sync/state"
 )
 
 // upCurl reads a curl line of the up banner: its headers, basic auth
@@ -51,44 +56,54 @@ func curlLine(t *testing.T, line string) *http.Request {
 	return req
 }
 
-// TestUp_PrintedCurlsShowTheSyncAtWork runs `contactbridge up` on free
-// ports; the printed curl creates a HighLevel contact, and the printed
-// Marketing 360 curl soon lists its follow-up task; an interrupt stops all,
-// exiting as the signal.
-func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
-	t.Parallel()
+// upWait bounds every wait for what up does at once.
+const upWait = 2 * time.Minute
+
+// upRun is a `contactbridge up` running in the test.
+type upRun struct {
+	curls     []string // the banner's curl lines, under "contactbridge up:"
+	dashboard string
+	cancel    context.CancelCauseFunc
+	code      chan int
+}
+
+// startUp runs `contactbridge up` on free ports and database db, its log
+// (at level) to stderr, and reads its banner.
+func startUp(t *testing.T, db, level string, stderr io.Writer) *upRun {
+	t.Helper()
 	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
+	u := &upRun{cancel: cancel, code: make(chan int, 1)}
+	t.Cleanup(func() { cancel(nil) })
 	pr, pw := io.Pipe()
-	code := make(chan int, 1)
 	go func() {
-		code <- Main(ctx, []string{"up", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-			"--db", filepath.Join(t.TempDir(), "sync.db"), "--log-level", "error"}, pw, io.Discard)
+		u.code <- Main(ctx, []string{"up", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+			"--db", db, "--log-level", level}, pw, stderr)
 		pw.Close()
 	}()
-	// The curl lines after the twins' banner, under "contactbridge up:".
-	var curls []string
-	var dashboard string
 	up := false
 	sc := bufio.NewScanner(pr)
-	for len(curls) < 3 && sc.Scan() {
+	for len(u.curls) < 3 && sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		up = up || strings.HasPrefix(line, "contactbridge up:")
 		if d, ok := strings.CutPrefix(line, "dashboard "); up && ok {
-			dashboard = strings.TrimSpace(d)
+			u.dashboard = strings.TrimSpace(d)
 		}
 		if up && strings.HasPrefix(line, "curl ") {
-			curls = append(curls, line)
+			u.curls = append(u.curls, line)
 		}
 	}
 	go io.Copy(io.Discard, pr) //nolint:errcheck // drain until the pipe closes
-	if len(curls) != 3 {
-		t.Fatalf("the banner has %d curl lines; want 3", len(curls))
+	if len(u.curls) != 3 {
+		t.Fatalf("the banner has %d curl lines; want 3", len(u.curls))
 	}
-	if !strings.HasSuffix(dashboard, "/__admin/ui") {
-		t.Errorf("up prints the dashboard as %q", dashboard)
-	}
-	res, err := http.DefaultClient.Do(curlLine(t, curls[0]))
+	return u
+}
+
+// createAndWait sends the banner's create-contact curl and waits until the
+// Marketing 360 task list shows the contact's follow-up task.
+func (u *upRun) createAndWait(t *testing.T) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(curlLine(t, u.curls[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,27 +111,165 @@ func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("create contact: %d", res.StatusCode)
 	}
-
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for !hasTask(t, curlLine(t, curls[2]), "Follow up: Ada Lovelace") {
+	deadline := time.After(upWait)
+	for !hasTask(t, curlLine(t, u.curls[2]), "Follow up: Ada Lovelace") {
 		select {
 		case <-tick.C:
 		case <-deadline:
 			t.Fatal("no follow-up task in Marketing 360")
 		}
 	}
-	checkSyncView(t, strings.TrimSuffix(dashboard, "/__admin/ui"))
-	cancel(interrupted{os.Interrupt})
+}
+
+// interrupt stops up as Ctrl-C does and checks that it exits as the
+// signal.
+func (u *upRun) interrupt(t *testing.T) {
+	t.Helper()
+	u.cancel(interrupted{os.Interrupt})
 	select {
-	case c := <-code:
+	case c := <-u.code:
 		if c != 130 {
 			t.Errorf("exit status %d; want 130", c)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(upWait):
 		t.Fatal("up did not stop")
 	}
+}
+
+// TestUp_PrintedCurlsShowTheSyncAtWork runs `contactbridge up` on free
+// ports; the printed curl creates a HighLevel contact, and the printed
+// Marketing 360 curl soon lists its follow-up task; an interrupt stops all,
+// exiting as the signal.
+func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
+	t.Parallel()
+	u := startUp(t, filepath.Join(t.TempDir(), "sync.db"), "error", io.Discard)
+	if !strings.HasSuffix(u.dashboard, "/__admin/ui") {
+		t.Errorf("up prints the dashboard as %q", u.dashboard)
+	}
+	u.createAndWait(t)
+	checkSyncView(t, strings.TrimSuffix(u.dashboard, "/__admin/ui"))
+	u.interrupt(t)
+}
+
+// lockedBuffer is a bytes.Buffer safe for the writes of up's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestUp_RunAgainOnItsDatabase: up run again on the database of a run that
+// changed the twins' data starts the database afresh (the twins start
+// with their default data again) and runs quietly: no warning, no record
+// gone, the printed curls the same and the contact's counterpart made
+// once; run again on the database of a run that changed nothing, it
+// resumes on it. A database up did not make is refused and left as it is.
+func TestUp_RunAgainOnItsDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "sync.db")
+	var first lockedBuffer
+	u := startUp(t, db, "info", &first)
+	u.createAndWait(t)
+	u.interrupt(t)
+
+	var second lockedBuffer
+	again := startUp(t, db, "info", &second)
+	if !slices.Equal(credentials(again.curls), credentials(u.curls)) {
+		t.Errorf("the curls changed from one run to the next:\n%q\n%q", u.curls, again.curls)
+	}
+	again.createAndWait(t)
+	counterpart := countM360(t, again.curls[1])
+	again.interrupt(t)
+	log := second.String()
+	for _, bad := range []string{`"level":"WARN"`, `"level":"ERROR"`, "gone"} {
+		if strings.Contains(log, bad) {
+			t.Errorf("the second run logged %q:\n%s", bad, log)
+		}
+	}
+	if !strings.Contains(log, "starting it afresh") {
+		t.Errorf("the second run did not say it started the database afresh:\n%s", log)
+	}
+	if counterpart != 1 {
+		t.Errorf("the second run's contact has %d Marketing 360 contacts; want 1", counterpart)
+	}
+
+	// A run that changes nothing leaves a database the next one resumes on.
+	var quiet lockedBuffer
+	startUp(t, db, "info", io.Discard).interrupt(t)
+	startUp(t, db, "info", &quiet).interrupt(t)
+	if !strings.Contains(quiet.String(), "resuming on it") {
+		t.Errorf("a run after one that changed nothing did not resume:\n%s", quiet.String())
+	}
+
+	// sync run's database is not up's.
+	other := filepath.Join(dir, "other.db")
+	sdb, err := state.Open(context.Background(), other, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if code := Main(context.Background(), []string{"up", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0",
+		"--listen", "127.0.0.1:0", "--db", other}, &out, &errs); code == 0 || !strings.Contains(errs.String(), "up did not make") {
+		t.Errorf("up on a database it did not make: exit %d, %s", code, errs.String())
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("the database up did not make: %v", err)
+	}
+}
+
+// credentials are the curl lines without their ports and times: the
+// credentials, ids and bodies.
+func credentials(curls []string) []string {
+	out := make([]string, len(curls))
+	for i, c := range curls {
+		out[i] = portOrTime.ReplaceAllString(c, "")
+	}
+	return out
+}
+
+var portOrTime = regexp.MustCompile(`:\d+/|=\d+'`)
+
+// countM360 is how many contacts the Marketing 360 list req asks for
+// holds (retried while the twin answers 429).
+func countM360(t *testing.T, line string) int {
+	t.Helper()
+	for range 100 {
+		res, err := http.DefaultClient.Do(curlLine(t, line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Result []json.RawMessage `json:"result"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&out)
+		res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests {
+			continue
+		}
+		if res.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("list contacts: %d %v", res.StatusCode, err)
+		}
+		return len(out.Result)
+	}
+	t.Fatal("the Marketing 360 twin answered 429 a hundred times")
+	return 0
 }
 
 // hasTask tells whether the task list req asks for holds a task titled

@@ -53,4 +53,5 @@ const (
 	Tenant = "tenant" // a HighLevel location or Marketing 360 account
 	Effect = "effect" // an effect's key in the sync's ledger (welcome-note:<hlContactId>)
 	Parent = "parent" // the record an entity belongs to (a task's or a note's contact)
+	DB     = "db"     // the sync's database file
 )

@@ -359,7 +359,7 @@ type triggerInput struct {
 
 // WebhookEvents are the events a subscription may name.
 var WebhookEvents = []string{
-	ContactCreated, ContactUpdated, ContactDeleted, TaskCreated, TaskCompleted, NoteCreated, EventCreated,
+	ContactCreated, ContactUpdated, ContactDeleted, TaskCreated, TaskUpdated, TaskCompleted, TaskDeleted, NoteCreated, EventCreated,
 }
 
 type webhookInput struct {

@@ -14,7 +14,9 @@ const (
 	ContactUpdated = "contact.updated"
 	ContactDeleted = "contact.deleted"
 	TaskCreated    = "task.created"
+	TaskUpdated    = "task.updated"
 	TaskCompleted  = "task.completed"
+	TaskDeleted    = "task.deleted"
 	NoteCreated    = "note.created"
 	EventCreated   = "event.created"
 )
@@ -47,8 +49,9 @@ func (e Event) Body(id string, at time.Time) ([]byte, error) {
 }
 
 // Events returns the webhook events a change to the store makes: none for a
-// change the catalog has no event for (a task edit that does not complete
-// it, a note or calendar event edited or deleted).
+// change the catalog has no event for (a note or calendar event edited or
+// deleted). A task's edit that completes it is a task.completed, any other a
+// task.updated.
 func Events(ch store.Change) []Event {
 	types := map[store.Op]string{}
 	var account, contact int64
@@ -58,7 +61,7 @@ func Events(ch store.Change) []Event {
 		types = map[store.Op]string{store.Created: ContactCreated, store.Updated: ContactUpdated, store.Deleted: ContactDeleted}
 		account, contact, data = rec.AccountID, rec.ID, viewContact(rec)
 	case store.M360Task:
-		types[store.Created] = TaskCreated
+		types[store.Created], types[store.Updated], types[store.Deleted] = TaskCreated, TaskUpdated, TaskDeleted
 		if before, _ := ch.Before.(store.M360Task); !before.Completed && rec.Completed {
 			types[store.Updated] = TaskCompleted
 		}

@@ -55,6 +55,29 @@ type hlRecord[T any] interface {
 	touched(at time.Time)
 	// created is the record's creation time.
 	created() time.Time
+	// touchesOwner tells that a change of the record is a change of its
+	// owner too: a task's or a note's bumps its contact's dateUpdated.
+	touchesOwner() bool
+}
+
+func (*Task) touchesOwner() bool            { return true }
+func (*Note) touchesOwner() bool            { return true }
+func (*Appointment) touchesOwner() bool     { return false }
+func (*AppointmentNote) touchesOwner() bool { return false }
+
+// touchOwner bumps the dateUpdated of the contact that owns a record whose
+// change touches it (see hlRecord.touchesOwner), as of at, with no webhook:
+// the twin's choice, which lets a poll of the contacts by dateUpdated find
+// the contacts whose tasks or notes changed (openapi/highlevel.yaml, POST
+// /contacts/search). Callers hold mu.
+func touchOwner[T any, P hlRecord[T]](s *Store, owner string, at time.Time) {
+	if !P(nil).touchesOwner() {
+		return
+	}
+	if c := s.hl.contacts.ref(owner); c != nil {
+		c.DateUpdated = at
+		c.memo = new(Memo)
+	}
 }
 
 func (*Task) owner() owner            { return byContact }
@@ -112,8 +135,10 @@ func createRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 		return zero, err
 	}
 	id := s.ids.New()
-	P(&v).identify(id, owner, s.stamp())
+	at := s.stamp()
+	P(&v).identify(id, owner, at)
 	tbl.add(id, owner, v)
+	touchOwner[T, P](s, owner, at)
 	if s.observed() {
 		s.tell(Created, location[T, P](s, owner), nil, v)
 	}
@@ -166,8 +191,10 @@ func updateRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 	}
 	_, group, _ := tbl.get(id)
 	P(&v).identify(id, group, P(&old).created())
-	P(&v).touched(s.stamp())
+	at := s.stamp()
+	P(&v).touched(at)
 	tbl.set(id, v)
+	touchOwner[T, P](s, group, at)
 	if s.observed() {
 		s.tell(Updated, location[T, P](s, group), old, v)
 	}
@@ -185,6 +212,9 @@ func deleteRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 	}
 	_, group, _ := tbl.get(id)
 	tbl.remove(id)
+	if P(nil).touchesOwner() {
+		touchOwner[T, P](s, group, s.stamp())
+	}
 	if also != nil {
 		also(id)
 	}

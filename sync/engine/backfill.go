@@ -59,8 +59,9 @@ func budgetCursor(tenant string) string { return "backfill-budget:" + tenant }
 // backfillCursor names the cursor of a stream's backfill.
 func backfillCursor(stream string) string { return "backfill:" + stream }
 
-// Backfill walks every stream once from its start, enqueuing a Converge job
-// for each record at a version not seen yet, as Poll does. It is
+// Backfill walks every stream (but HighLevelChildren's, polled only) once
+// from its start, enqueuing a Converge job for each record at a version not
+// seen yet, as Poll does. It is
 // resumable: each page moves the stream's backfill cursor in the
 // transaction that enqueues its jobs, and a stream walked to its end is not
 // walked again. HighLevel streams spend at most cfg.Share of the
@@ -80,6 +81,9 @@ func (p *Poller) Backfill(ctx context.Context, cfg BackfillConfig) (PollStats, e
 	}
 	var all PollStats
 	for _, s := range p.cfg.Streams {
+		if s.children != nil {
+			continue // polled only: see HighLevelChildren
+		}
 		stats, err := p.backfillStream(ctx, s, cfg)
 		all.Pages, all.Seen, all.Enqueued = all.Pages+stats.Pages, all.Seen+stats.Seen, all.Enqueued+stats.Enqueued
 		if err != nil {

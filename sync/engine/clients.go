@@ -17,8 +17,11 @@ type HighLevel interface {
 	Task(ctx context.Context, contactID, id string) (highlevelapi.Task, error)
 	Tasks(ctx context.Context, contactID string) ([]highlevelapi.Task, error)
 	CreateTask(ctx context.Context, contactID string, in highlevelapi.CreateTaskBody) (highlevelapi.Task, error)
+	// UpdateTask is a partial update: the fields in is without keep theirs.
+	UpdateTask(ctx context.Context, contactID, id string, in highlevelapi.UpdateTaskBody) (highlevelapi.Task, error)
 	// CompleteTask is PUT /contacts/{contactId}/tasks/{taskId}/completed.
 	CompleteTask(ctx context.Context, contactID, id string) error
+	DeleteTask(ctx context.Context, contactID, id string) error
 	Note(ctx context.Context, contactID, id string) (highlevelapi.Note, error)
 	Appointment(ctx context.Context, id string) (highlevelapi.CalendarEventDTO, error)
 }
@@ -36,6 +39,7 @@ type M360 interface {
 	Tasks(ctx context.Context, contactID int64, externalID string) ([]m360api.Task, error)
 	CreateTask(ctx context.Context, contactID int64, in m360api.TaskCreate) (m360api.Task, error)
 	UpdateTask(ctx context.Context, contactID, id int64, in m360api.TaskUpdate) error
+	DeleteTask(ctx context.Context, contactID, id int64) error
 	Note(ctx context.Context, contactID, id int64) (m360api.Note, error)
 	Notes(ctx context.Context, contactID int64, externalID string) ([]m360api.Note, error)
 	CreateNote(ctx context.Context, contactID int64, in m360api.NoteCreate) (m360api.Note, error)
@@ -104,6 +108,24 @@ func (h hlClient) CompleteTask(ctx context.Context, contactID, id string) error 
 		highlevelapi.UpdateTaskCompletedJSONRequestBody{Completed: true}))
 	if err != nil {
 		return fmt.Errorf("engine: complete HighLevel task %s: %w", id, err)
+	}
+	return nil
+}
+
+func (h hlClient) UpdateTask(ctx context.Context, contactID, id string, in highlevelapi.UpdateTaskBody) (highlevelapi.Task, error) {
+	res, err := highlevelapi.OK(h.c.UpdateTaskWithResponse(ctx, contactID, id,
+		&highlevelapi.UpdateTaskParams{Version: highlevelapi.UpdateTaskParamsVersionN20210728}, in))
+	if err != nil {
+		return highlevelapi.Task{}, fmt.Errorf("engine: update HighLevel task %s: %w", id, err)
+	}
+	return res.JSON200.Task, nil
+}
+
+func (h hlClient) DeleteTask(ctx context.Context, contactID, id string) error {
+	_, err := highlevelapi.OK(h.c.DeleteTaskWithResponse(ctx, contactID, id,
+		&highlevelapi.DeleteTaskParams{Version: highlevelapi.DeleteTaskParamsVersionN20210728}))
+	if err != nil {
+		return fmt.Errorf("engine: delete HighLevel task %s: %w", id, err)
 	}
 	return nil
 }
@@ -189,6 +211,13 @@ func (m m360Client) CreateTask(ctx context.Context, contactID int64, in m360api.
 func (m m360Client) UpdateTask(ctx context.Context, contactID, id int64, in m360api.TaskUpdate) error {
 	if _, err := m360api.OK(m.c.M360UpdateTaskWithResponse(ctx, contactID, id, in)); err != nil {
 		return fmt.Errorf("engine: update Marketing 360 task %d: %w", id, err)
+	}
+	return nil
+}
+
+func (m m360Client) DeleteTask(ctx context.Context, contactID, id int64) error {
+	if _, err := m360api.OK(m.c.M360DeleteTaskWithResponse(ctx, contactID, id)); err != nil {
+		return fmt.Errorf("engine: delete Marketing 360 task %d: %w", id, err)
 	}
 	return nil
 }

@@ -20,10 +20,19 @@ import (
 var creates = []string{"create-task", "create-note", "m360-create-contact", "m360-create-task", "m360-create-note",
 	"m360-create-event", "m360-trigger-campaign"}
 
+// taskWrites are the operations that edit or delete tasks on either twin.
+var taskWrites = []string{"update-task", "update-task-completed", "delete-task", "m360-update-task", "m360-delete-task"}
+
 func (h *harness) createCounts(t *testing.T) map[string]int {
 	t.Helper()
+	return h.counts(t, slices.Concat(creates, taskWrites))
+}
+
+// counts are how many requests of each operation the twins served.
+func (h *harness) counts(t *testing.T, ops []string) map[string]int {
+	t.Helper()
 	out := map[string]int{}
-	for _, op := range creates {
+	for _, op := range ops {
 		out[op] = h.tw.Count(op)
 	}
 	return out
@@ -70,10 +79,12 @@ func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 	m360 := l.m360ContactOf(t, id)
 
 	l.createHLTask(t, id, "Call")
+	visit := l.createHLTask(t, id, "Visit")
 	tea := l.createHLNote(t, id, "Likes tea")
 	temp := l.createHLNote(t, id, "Temporary")
 	demo := l.createAppointment(t, id, "Demo")
 	quote := l.createM360Task(t, m360, "Quote")
+	brochure := l.createM360Task(t, m360, "Brochure")
 	l.settle(t)
 	onboarding := []string{"Book the onboarding call with Ada Lovelace", "Follow up: Ada Lovelace", "Send the welcome pack to Ada Lovelace"}
 	tasks := func(extra ...string) []string {
@@ -82,8 +93,8 @@ func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 		return out
 	}
 	wantTimeline(t, "created", l.timeline(t, id), timeline{
-		HLTasks: []string{"Call", "Quote"}, HLNotes: []string{"Likes tea", "Temporary"},
-		M360Tasks: tasks("Call", "Quote"), M360Notes: []string{"Likes tea", "Temporary", "Welcome, Ada Lovelace!"},
+		HLTasks: []string{"Brochure", "Call", "Quote", "Visit"}, HLNotes: []string{"Likes tea", "Temporary"},
+		M360Tasks: tasks("Brochure", "Call", "Quote", "Visit"), M360Notes: []string{"Likes tea", "Temporary", "Welcome, Ada Lovelace!"},
 		M360Events: []string{"Demo scheduled"}, Triggers: []int64{campaign}})
 	for _, x := range l.tw.Export().Tasks {
 		if x.Title == "Quote" && !hasMarker(x.Body) {
@@ -97,10 +108,36 @@ func TestLoop_BothDirectionsUntilQuiescentWithoutEchoes(t *testing.T) {
 	l.deleteHLNote(t, id, temp)
 	l.deleteAppointment(t, demo)
 	l.settle(t)
-	want := timeline{HLTasks: []string{"Call (done)", "Quote (done)"}, HLNotes: []string{"Likes green tea"},
-		M360Tasks: tasks("Call (done)", "Quote (done)"), M360Notes: []string{"Likes green tea", "Welcome, Ada Lovelace!"},
+	want := timeline{HLTasks: []string{"Brochure", "Call (done)", "Quote (done)", "Visit"}, HLNotes: []string{"Likes green tea"},
+		M360Tasks: tasks("Brochure", "Call (done)", "Quote (done)", "Visit"), M360Notes: []string{"Likes green tea", "Welcome, Ada Lovelace!"},
 		Triggers: []int64{campaign}}
 	wantTimeline(t, "changed", l.timeline(t, id), want)
+
+	// Edits and deletions, each side's own: a HighLevel task's edit (which
+	// no webhook tells: reconcile finds it) and deletion (flow 6), a
+	// Marketing 360 task's edit and deletion (flow 3). Each is one write
+	// on the other side, and none comes back.
+	before := l.counts(t, taskWrites)
+	l.updateHLTask(t, id, visit, "Visit on Monday")
+	l.deleteHLTask(t, id, l.hlTaskID(t, id, "Call"))
+	l.updateM360Task(t, m360, brochure, "Brochure in print")
+	l.deleteM360Task(t, m360, quote)
+	l.reconcile(t)
+	l.settle(t)
+	l.reconcile(t)
+	l.settle(t)
+	want = timeline{HLTasks: []string{"Brochure in print", "Visit on Monday"}, HLNotes: []string{"Likes green tea"},
+		M360Tasks: tasks("Brochure in print", "Visit on Monday"), M360Notes: []string{"Likes green tea", "Welcome, Ada Lovelace!"},
+		Triggers: []int64{campaign}}
+	wantTimeline(t, "edited and deleted", l.timeline(t, id), want)
+	// A person's write and the sync's, per operation; no completion.
+	wantWrites := map[string]int{"update-task": 2, "update-task-completed": 0, "delete-task": 2, "m360-update-task": 2, "m360-delete-task": 2}
+	after := l.counts(t, taskWrites)
+	for op, n := range wantWrites {
+		if got := after[op] - before[op]; got != n {
+			t.Errorf("%s: %d requests for the edits and deletions, want %d (the person's and the sync's)", op, got, n)
+		}
+	}
 	if d := l.deliveries(t); d.Failed != 0 {
 		t.Errorf("%d deliveries failed", d.Failed)
 	}

@@ -69,7 +69,8 @@ func newLoop(t *testing.T, flows func(h *harness) engine.Flows) *loop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := []m360api.WebhookEvent{"contact.created", "contact.updated", "task.created", "task.completed", "note.created", "event.created"}
+	events := []m360api.WebhookEvent{"contact.created", "contact.updated", "task.created", "task.updated", "task.completed", "task.deleted",
+		"note.created", "event.created"}
 	sub, err := m360api.OK(h.m360.M360CreateWebhookWithResponse(ctx, m360api.WebhookInput{Url: srv.URL + receiver.PathM360, Events: events}))
 	if err != nil {
 		t.Fatal(err)
@@ -327,6 +328,44 @@ func (h *harness) completeM360Task(t *testing.T, contact, id int64) {
 		m360api.TaskUpdate{Completed: &done})); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func (h *harness) updateHLTask(t *testing.T, hlID, taskID, title string) {
+	t.Helper()
+	if _, err := highlevelapi.OK(h.hl.UpdateTaskWithResponse(context.Background(), hlID, taskID, nil,
+		highlevelapi.UpdateTaskBody{Title: &title})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) deleteHLTask(t *testing.T, hlID, taskID string) {
+	t.Helper()
+	if _, err := highlevelapi.OK(h.hl.DeleteTaskWithResponse(context.Background(), hlID, taskID, nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) updateM360Task(t *testing.T, contact, id int64, title string) {
+	t.Helper()
+	if _, err := m360api.OK(h.m360.M360UpdateTaskWithResponse(context.Background(), contact, id,
+		m360api.TaskUpdate{Title: &title})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) deleteM360Task(t *testing.T, contact, id int64) {
+	t.Helper()
+	if _, err := m360api.OK(h.m360.M360DeleteTaskWithResponse(context.Background(), contact, id)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reconcile polls the location's tasks and notes once, as the periodic
+// reconcile does, enqueuing on the loop's queue.
+func (l *loop) reconcile(t *testing.T) {
+	t.Helper()
+	s := engine.HighLevelChildren(l.hl, l.tw.Location())
+	mustPoll(t, l.poller(t, l.q, s), s.Name)
 }
 
 // hasMarker tells whether a HighLevel text carries the sync's marker.

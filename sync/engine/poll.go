@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -26,7 +27,20 @@ const (
 	// DefaultMaxPages bounds the pages one poll of a stream reads; the
 	// next poll goes on from its cursor.
 	DefaultMaxPages = 20
+	// ChildrenPageSize is how many changed contacts one page of
+	// HighLevelChildren reads: each costs two requests more (its tasks,
+	// its notes).
+	ChildrenPageSize = 50
+	// AppointmentsBack and AppointmentsAhead are the window of start times
+	// in which HighLevelAppointments looks for changed appointments.
+	AppointmentsBack  = 30 * 24 * time.Hour
+	AppointmentsAhead = 365 * 24 * time.Hour
 )
+
+// entityChildren is the kind of a HighLevelChildren stream's own changes:
+// a contact whose tasks and notes were listed at a version, which makes no
+// job (its tasks and notes do).
+const entityChildren = "children"
 
 // Kinds of run-log entries of the poller.
 const (
@@ -67,6 +81,11 @@ type Stream struct {
 	read                     func(ctx context.Context, pos position, limit int) (page, error)
 	// pageLimit is the largest page the API serves.
 	pageLimit int
+	// children lists the records of a changed record (a HighLevel
+	// contact's tasks and notes), each a change of its own kind: the
+	// stream's own changes then make no jobs, their children's do. A
+	// stream with children is polled, not backfilled.
+	children func(ctx context.Context, parent string) ([]change, error)
 }
 
 // position is where a stream's walk stands, stored as a cursor's value.
@@ -94,8 +113,17 @@ type page struct {
 
 // change is a record found changed, at a version; parent is the id of
 // the contact a task, note or event belongs to, which its job needs to read
-// it ("" for a contact).
-type change struct{ id, version, parent string }
+// it ("" for a contact); kind is its entity kind when it is not the
+// stream's (a child's).
+type change struct{ id, version, parent, kind string }
+
+// kindIn is the entity kind of c in stream s.
+func (c change) kindIn(s Stream) string {
+	if c.kind != "" {
+		return c.kind
+	}
+	return s.EntityKind
+}
 
 // isStart tells that pos is a stream's beginning.
 func (pos position) isStart() bool {
@@ -160,6 +188,98 @@ func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Str
 				out.changes = append(out.changes, change{id: ct.Id, version: deref(ct.DateUpdated)})
 				out.next = position{After: ct.SearchAfter}
 			}
+			return out, nil
+		}}
+}
+
+// HighLevelChildren is the stream of the tasks and notes of a location's
+// contacts: the contacts found changed as HighLevelContacts finds them (a
+// task's or note's change moves its contact's dateUpdated; see the
+// search's description in openapi/highlevel.yaml), each listed once per
+// version of the contact (GET /contacts/{id}/tasks and …/notes), and a
+// job enqueued for each task or note at a content not seen before. The API
+// has no location-wide "changed since" for tasks and notes. A deletion is
+// not seen here (its webhook carries it).
+func HighLevelChildren(c *highlevelapi.ClientWithResponses, location string) Stream {
+	s := HighLevelContacts(c, location)
+	s.Name, s.EntityKind, s.pageLimit = "hl:"+location+":children", entityChildren, ChildrenPageSize
+	s.children = func(ctx context.Context, contact string) ([]change, error) {
+		tasks, err := highlevelapi.OK(c.GetAllTasksWithResponse(ctx, contact,
+			&highlevelapi.GetAllTasksParams{Version: highlevelapi.GetAllTasksParamsVersionN20210728}))
+		if err == nil && tasks.JSON200 == nil {
+			err = highlevelapi.ErrNoBody
+		}
+		if err != nil {
+			return nil, fmt.Errorf("engine: list the tasks of HighLevel contact %s: %w", contact, err)
+		}
+		notes, err := highlevelapi.OK(c.GetAllNotesWithResponse(ctx, contact,
+			&highlevelapi.GetAllNotesParams{Version: highlevelapi.GetAllNotesParamsVersionN20210728}))
+		if err == nil && notes.JSON200 == nil {
+			err = highlevelapi.ErrNoBody
+		}
+		if err != nil {
+			return nil, fmt.Errorf("engine: list the notes of HighLevel contact %s: %w", contact, err)
+		}
+		out := make([]change, 0, len(tasks.JSON200.Tasks)+len(notes.JSON200.Notes))
+		for _, t := range tasks.JSON200.Tasks {
+			v, err := hashOf(hlTaskContent(t))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, change{id: t.Id, version: v, parent: contact, kind: EntityTask})
+		}
+		for _, n := range notes.JSON200.Notes {
+			v, err := hashOf(n.Body)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, change{id: n.Id, version: v, parent: contact, kind: EntityNote})
+		}
+		return out, nil
+	}
+	return s
+}
+
+// HighLevelAppointments is the stream of a location's appointments on
+// calendars, by dateUpdated: GET /calendars/events of each calendar (the
+// API needs one) over the start times from AppointmentsBack before now to
+// AppointmentsAhead after, read whole (the list has no pages) and kept
+// from the cursor's dateUpdated on. An appointment starting outside the
+// window, or deleted, is not seen here (its webhook carries it).
+func HighLevelAppointments(c *highlevelapi.ClientWithResponses, location string, calendars []string, now func() time.Time) Stream {
+	return Stream{Name: "hl:" + location + ":appointments", Side: SideHighLevel, EntityKind: EntityAppointment, Tenant: location,
+		pageLimit: 1,
+		read: func(ctx context.Context, pos position, _ int) (page, error) {
+			var since float64
+			if len(pos.After) > 0 {
+				since, _ = pos.After[0].(float64)
+			}
+			from := strconv.FormatInt(now().Add(-AppointmentsBack).UnixMilli(), 10)
+			to := strconv.FormatInt(now().Add(AppointmentsAhead).UnixMilli(), 10)
+			out := page{end: true, total: -1}
+			newest := since
+			for _, cal := range calendars {
+				res, err := highlevelapi.OK(c.GetCalendarEventsWithResponse(ctx, &highlevelapi.GetCalendarEventsParams{LocationId: location,
+					CalendarId: &cal, StartTime: from, EndTime: to, Version: highlevelapi.GetCalendarEventsParamsVersionN20210415}))
+				if err == nil && res.JSON200 == nil {
+					err = highlevelapi.ErrNoBody
+				}
+				if err != nil {
+					return page{}, fmt.Errorf("engine: list the appointments of calendar %s of %s: %w", cal, location, err)
+				}
+				for _, ev := range res.JSON200.Events {
+					var ms float64
+					if at, err := time.Parse(time.RFC3339, ev.DateUpdated); err == nil {
+						ms = float64(at.UnixMilli())
+					}
+					if ms < since && ms != 0 {
+						continue
+					}
+					out.changes = append(out.changes, change{id: ev.Id, version: ev.DateUpdated, parent: ev.ContactId})
+					newest = max(newest, ms)
+				}
+			}
+			out.next = position{After: []any{newest, ""}}
 			return out, nil
 		}}
 }
@@ -397,18 +517,22 @@ func (p *Poller) step(ctx context.Context, s Stream, cursor, source string, pos 
 	if err != nil {
 		return page{}, 0, err
 	}
+	kids, err := p.children(ctx, s, source, pg)
+	if err != nil {
+		return page{}, 0, err
+	}
 	enqueued := 0
 	err = p.cfg.DB.Tx(ctx, func(tx *state.Tx) error {
 		now := p.cfg.Now()
-		for _, c := range pg.changes {
+		for i, c := range slices.Concat(pg.changes, kids) {
 			fresh, err := p.record(ctx, tx, s, source, c, now)
 			if err != nil {
 				return err
 			}
-			if !fresh {
+			if !fresh || (s.children != nil && i < len(pg.changes)) {
 				continue
 			}
-			if _, err := p.cfg.Queue.Enqueue(ctx, tx, Converge{Side: s.Side, EntityKind: s.EntityKind, Tenant: s.Tenant, ID: c.id, Parent: c.parent}); err != nil {
+			if _, err := p.cfg.Queue.Enqueue(ctx, tx, Converge{Side: s.Side, EntityKind: c.kindIn(s), Tenant: s.Tenant, ID: c.id, Parent: c.parent}); err != nil {
 				return err
 			}
 			enqueued++
@@ -437,10 +561,44 @@ func (p *Poller) step(ctx context.Context, s Stream, cursor, source string, pos 
 	return pg, enqueued, nil
 }
 
+// children lists the children of the changes on pg of a stream with
+// children (none for another), skipping the records listed at their
+// version already (the inbox has them) and those gone meanwhile.
+func (p *Poller) children(ctx context.Context, s Stream, source string, pg page) ([]change, error) {
+	if s.children == nil {
+		return nil, nil
+	}
+	var out []change
+	for _, c := range pg.changes {
+		_, err := p.cfg.DB.InboxEvent(ctx, source, inboxID(s, c))
+		switch {
+		case err == nil:
+			continue
+		case !errors.Is(err, state.ErrNotFound):
+			return nil, fmt.Errorf("engine: inbox: %w", err)
+		}
+		kids, err := s.children(ctx, c.id)
+		switch {
+		case highlevelapi.IsNotFound(err):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out = append(out, kids...)
+	}
+	return out, nil
+}
+
+// inboxID is the inbox's event id of change c of stream s.
+func inboxID(s Stream, c change) string {
+	return s.Side + ":" + c.kindIn(s) + ":" + c.id + ":" + c.version
+}
+
 // record stores a change in the inbox; fresh is false for a version seen
 // already (or converged already: a HighLevel contact's mapping has it).
 func (p *Poller) record(ctx context.Context, tx *state.Tx, s Stream, source string, c change, now time.Time) (fresh bool, err error) {
-	if s.Side == SideHighLevel && s.EntityKind == EntityContact && c.version != "" {
+	kind := c.kindIn(s)
+	if s.Side == SideHighLevel && kind == EntityContact && c.version != "" {
 		m, err := tx.MappingByHighLevel(ctx, EntityContact, s.Tenant, c.id)
 		switch {
 		case err == nil && m.HLVersion == c.version:
@@ -453,8 +611,8 @@ func (p *Poller) record(ctx context.Context, tx *state.Tx, s Stream, source stri
 	if err != nil {
 		return false, fmt.Errorf("engine: inbox body: %w", err)
 	}
-	return tx.InsertInbox(ctx, state.InboxEvent{Source: source, EventID: s.Side + ":" + s.EntityKind + ":" + c.id + ":" + c.version,
-		Tenant: s.Tenant, Type: s.EntityKind + ".changed", EntityKind: s.EntityKind, EntityID: c.id, EntityVersion: c.version,
+	return tx.InsertInbox(ctx, state.InboxEvent{Source: source, EventID: inboxID(s, c),
+		Tenant: s.Tenant, Type: kind + ".changed", EntityKind: kind, EntityID: c.id, EntityVersion: c.version,
 		ReceivedAt: now, Body: body, State: state.InboxNew})
 }
 

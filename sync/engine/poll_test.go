@@ -36,11 +36,14 @@ func (q *fakeQueue) Enqueue(_ context.Context, _ *state.Tx, args engine.Args) (e
 }
 
 // ids are the entity ids of the Converge jobs enqueued, sorted.
-func (q *fakeQueue) ids() []string {
+func (q *fakeQueue) ids() []string { return q.list(func(c engine.Converge) string { return c.ID }) }
+
+// list is what show says of each Converge job enqueued, sorted.
+func (q *fakeQueue) list(show func(engine.Converge) string) []string {
 	var out []string
 	for _, a := range q.jobs {
 		if c, ok := a.(engine.Converge); ok {
-			out = append(out, c.ID)
+			out = append(out, show(c))
 		}
 	}
 	slices.Sort(out)

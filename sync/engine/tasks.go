@@ -16,11 +16,9 @@ import (
 	"github.com/contactbridge/contactbridge/sync/state"
 )
 
-// Hashes a mapping records for states rather than contents.
-const (
-	hashCompleted = "completed" // the task is completed on both sides
-	hashDeleted   = "deleted"   // the record is deleted and so is its counterpart
-)
+// hashDeleted is the hash a mapping records for a record deleted (and its
+// counterpart deleted, or left alone as its flow says), not for a content.
+const hashDeleted = "deleted"
 
 // markerInText finds a marker written into a HighLevel text (a task's
 // body), which has no external id to carry it.
@@ -31,11 +29,39 @@ func markText(text, key string) string {
 	return strings.TrimSpace(text + "\n\n[" + Marker(key) + "]")
 }
 
+// taskContent is what the mirroring of a task compares and writes, the same
+// on both sides: a HighLevel task's body is a Marketing 360 task's
+// description, its dueDate the dueAt (seconds; 0 for none).
+type taskContent struct {
+	Title     string `json:"title"`
+	Body      string `json:"body"`
+	Due       int64  `json:"due"`
+	Completed bool   `json:"completed"`
+}
+
+func hlTaskContent(t highlevelapi.Task) taskContent {
+	out := taskContent{Title: t.Title, Body: deref(t.Body), Completed: t.Completed}
+	if due, err := time.Parse(time.RFC3339Nano, t.DueDate); err == nil {
+		out.Due = due.Unix()
+	}
+	return out
+}
+
+func m360TaskContent(t m360api.Task) taskContent {
+	out := taskContent{Title: t.Title, Body: deref(t.Description), Completed: t.Completed}
+	if t.DueAt != nil {
+		out.Due = *t.DueAt
+	}
+	return out
+}
+
 // m360Task is flow 3: a Marketing 360 task made there becomes a HighLevel
-// task under its contact's counterpart (once, through the ledger), and its
-// completion completes that task. A task the sync made from HighLevel
-// (externalIds.ghl set: flows 1, 2 and 6) is never mirrored back; only its
-// completion is.
+// task under its contact's counterpart (once, through the ledger); its
+// edits (title, description, due date) rewrite that task, its completion
+// completes it and its deletion deletes it. A task the sync made from
+// HighLevel (externalIds.ghl set: flows 1, 2 and 6) is never mirrored back;
+// only its completion is. A task whose content hashes as last written or
+// seen (M360Hash) needs no write: the sync's own writes do not echo.
 func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	contact, err := parseM360ID(a.Parent)
 	if err != nil {
@@ -49,8 +75,7 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, 
 	t, err := c.m360.Task(ctx, contact, id)
 	switch {
 	case m360api.IsNotFound(err):
-		log.InfoContext(ctx, "Marketing 360 task is gone; nothing to sync")
-		return c.done(ctx, complete)
+		return c.m360TaskGone(ctx, log, a, complete)
 	case err != nil:
 		return err
 	}
@@ -75,33 +100,156 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, 
 	if err != nil {
 		return err
 	}
-	hlTask := m.HLID
-	if fromHL && hlTask == "" {
+	if fromHL && m.HLID == "" {
 		log.DebugContext(ctx, "a task the sync made from HighLevel; not mirrored back")
 		return c.done(ctx, complete)
 	}
+	have := m360TaskContent(t)
+	hash, err := hashOf(have)
+	if err != nil {
+		return err
+	}
+	if m.HLID != "" && (m.M360Hash == hash || m.HLHash == hashDeleted) {
+		log.DebugContext(ctx, "the task is as last written or seen, or its HighLevel task is deleted; nothing to do")
+		return c.done(ctx, complete)
+	}
+	key := "f3:hl-task:" + a.ID
 	next := m
-	if hlTask == "" {
-		key := "f3:hl-task:" + a.ID
+	switch {
+	case m.HLID == "":
 		p := plan{key: key, flow: flowM360Tasks, op: opCreateTask, text: t.Title, target: state.OriginHighLevel}
 		if err := c.planEffects(ctx, tenant, "m360-task:"+a.ID, []plan{p}); err != nil {
 			return err
 		}
-		if hlTask, err = c.runEffect(ctx, key, c.highLevelTaskCall(hlContact, key, t)); err != nil || hlTask == "" {
+		hlTask, err := c.runEffect(ctx, key, c.highLevelTaskCall(hlContact, key, t))
+		if err != nil || hlTask == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
 		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask, M360ID: a.ID, Origin: state.OriginM360}
-		if t.Completed {
-			next.HLHash, next.M360Hash = hashCompleted, hashCompleted
-		}
-	}
-	if t.Completed && next.HLHash != hashCompleted {
-		if err := c.hl.CompleteTask(ctx, hlContact, hlTask); err != nil && !highlevelapi.IsNotFound(err) {
+	case m.Origin == state.OriginM360:
+		want := have
+		want.Body = markText(have.Body, key)
+		if next.HLHash, err = c.updateHighLevelTask(ctx, log, hlContact, m.HLID, to(want)); err != nil {
 			return err
 		}
-		next.HLHash, next.M360Hash = hashCompleted, hashCompleted
+	default:
+		// Flow 6's counterpart: HighLevel has the content; a completion
+		// made here crosses over.
+		if t.Completed {
+			if next.HLHash, err = c.updateHighLevelTask(ctx, log, hlContact, m.HLID, completed); err != nil {
+				return err
+			}
+		}
+	}
+	next.M360Hash = hash
+	return c.saveMapping(ctx, m, next, complete)
+}
+
+// m360TaskGone is flow 3 for a Marketing 360 task that is gone: the
+// HighLevel task made from it is deleted, once. The mapping is looked up
+// under the converger's Location (the task's contact cannot be read).
+func (c *Converger) m360TaskGone(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+	m, err := c.mapping(ctx, EntityTask, c.location, "", a.ID)
+	if err != nil {
+		return err
+	}
+	if m.HLID == "" || m.HLHash == hashDeleted || m.M360Hash == hashDeleted {
+		log.InfoContext(ctx, "Marketing 360 task is gone; nothing to sync")
+		return c.done(ctx, complete)
+	}
+	next := m
+	next.M360Hash = hashDeleted
+	if m.Origin == state.OriginM360 {
+		contact, err := c.mapping(ctx, EntityContact, c.location, "", a.Parent)
+		if err != nil {
+			return err
+		}
+		if contact.HLID == "" {
+			return fmt.Errorf("engine: Marketing 360 contact %s: %w", a.Parent, ErrNoCounterpart)
+		}
+		if err := c.hl.DeleteTask(ctx, contact.HLID, m.HLID); err != nil && !highlevelapi.IsNotFound(err) {
+			return err
+		}
+		log.InfoContext(ctx, "Marketing 360 task is gone; its HighLevel task is deleted", logkey.Entity, m.HLID)
+		next.HLHash = hashDeleted
 	}
 	return c.saveMapping(ctx, m, next, complete)
+}
+
+// taskChange is how a task's content moves: from what it is to what a
+// flow wants of it.
+type taskChange func(have taskContent) taskContent
+
+// to is the change to want (a want without a due date keeps the task's).
+func to(want taskContent) taskChange {
+	return func(have taskContent) taskContent {
+		if want.Due == 0 {
+			want.Due = have.Due
+		}
+		return want
+	}
+}
+
+// completed is the change that completes a task.
+func completed(have taskContent) taskContent {
+	have.Completed = true
+	return have
+}
+
+// taskDiff are the fields of want that differ from have (nil: the same).
+type taskDiff struct {
+	title, body *string
+	due         *int64
+	completed   *bool
+}
+
+func diffTasks(have, want taskContent) (d taskDiff, changed bool) {
+	if have.Title != want.Title {
+		d.title = &want.Title
+	}
+	if have.Body != want.Body {
+		d.body = &want.Body
+	}
+	if have.Due != want.Due {
+		d.due = &want.Due
+	}
+	if have.Completed != want.Completed {
+		d.completed = &want.Completed
+	}
+	return d, d != taskDiff{}
+}
+
+// updateHighLevelTask moves HighLevel task id by change, writing only what
+// differs (its title, body and due date; a completion through PUT
+// …/completed; HighLevel tasks are not uncompleted), and returns the hash
+// of the task as it then is: hashDeleted when it is gone.
+func (c *Converger) updateHighLevelTask(ctx context.Context, log *slog.Logger, contact, id string, change taskChange) (string, error) {
+	cur, err := c.hl.Task(ctx, contact, id)
+	switch {
+	case highlevelapi.IsNotFound(err):
+		log.WarnContext(ctx, "the HighLevel task was deleted there; not made again", logkey.Entity, id)
+		return hashDeleted, nil
+	case err != nil:
+		return "", err
+	}
+	d, _ := diffTasks(hlTaskContent(cur), change(hlTaskContent(cur)))
+	in := highlevelapi.UpdateTaskBody{Title: d.title, Body: d.body}
+	if d.due != nil {
+		due := time.Unix(*d.due, 0).UTC()
+		in.DueDate = &due
+	}
+	if in != (highlevelapi.UpdateTaskBody{}) {
+		if cur, err = c.hl.UpdateTask(ctx, contact, id, in); err != nil {
+			return "", err
+		}
+	}
+	if d.completed != nil && *d.completed {
+		if err := c.hl.CompleteTask(ctx, contact, id); err != nil {
+			return "", err
+		}
+		cur.Completed = true
+	}
+	return hashOf(hlTaskContent(cur))
 }
 
 // highLevelTaskCall creates the HighLevel task of Marketing 360 task t
@@ -139,28 +287,39 @@ func (c *Converger) highLevelTaskCall(hlContact, key string, t m360api.Task) eff
 }
 
 // highLevelTask is flow 6: a HighLevel task made there becomes a Marketing
-// 360 task on its contact's counterpart (once, through the ledger), and its
-// completion completes it. A task flow 3 made (its body marked) is never
-// mirrored back; only its completion is.
+// 360 task on its contact's counterpart (once, through the ledger); its
+// edits (title, body, due date) and its completion rewrite that task, and
+// its deletion deletes it. A task flow 3 made (its body marked) is never
+// mirrored back; only its completion is. A task whose content hashes as
+// last written or seen (HLHash) needs no write: the sync's own writes do
+// not echo.
 func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	if a.Parent == "" {
 		log.WarnContext(ctx, "a HighLevel task event without its contactId (live payloads may lack it): the task cannot be read; reconcile finds it")
 		return c.done(ctx, complete)
 	}
-	t, err := c.hl.Task(ctx, a.Parent, a.ID)
-	switch {
-	case highlevelapi.IsNotFound(err):
-		log.InfoContext(ctx, "HighLevel task is gone; nothing to sync")
-		return c.done(ctx, complete)
-	case err != nil:
-		return err
-	}
 	m, err := c.mapping(ctx, EntityTask, a.Tenant, a.ID, "")
 	if err != nil {
 		return err
 	}
+	t, err := c.hl.Task(ctx, a.Parent, a.ID)
+	switch {
+	case highlevelapi.IsNotFound(err):
+		return c.highLevelTaskGone(ctx, log, a, m, complete)
+	case err != nil:
+		return err
+	}
 	if markerInText.MatchString(deref(t.Body)) && m.M360ID == "" {
 		log.DebugContext(ctx, "a task the sync made from Marketing 360; not mirrored back")
+		return c.done(ctx, complete)
+	}
+	have := hlTaskContent(t)
+	hash, err := hashOf(have)
+	if err != nil {
+		return err
+	}
+	if m.M360ID != "" && (m.HLHash == hash || m.M360Hash == hashDeleted) {
+		log.DebugContext(ctx, "the task is as last written or seen, or its Marketing 360 task is deleted; nothing to do")
 		return c.done(ctx, complete)
 	}
 	contact, err := c.m360ContactOf(ctx, a.Tenant, t.ContactId)
@@ -168,53 +327,89 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Conve
 		return err
 	}
 	next := m
-	if m.M360ID == "" {
+	switch {
+	case m.M360ID == "":
 		key := "f6:m360-task:" + a.ID
 		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
 		if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+t.ContactId, []plan{p}); err != nil {
 			return err
 		}
 		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}
-		if due, err := time.Parse(time.RFC3339Nano, t.DueDate); err == nil {
-			at := due.Unix()
-			in.DueAt = &at
+		if have.Due != 0 {
+			in.DueAt = &have.Due
 		}
 		id, err := c.runEffect(ctx, key, c.m360TaskCall(contact, key, in))
 		if err != nil || id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
-		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel}
-		if t.Completed {
-			next.HLHash, next.M360Hash = hashCompleted, hashCompleted
-		}
-	}
-	if t.Completed && next.M360Hash != hashCompleted {
-		if err := c.completeM360Task(ctx, contact, next.M360ID); err != nil {
+		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel, M360Hash: hash}
+	case m.Origin == state.OriginHighLevel:
+		if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, to(have)); err != nil {
 			return err
 		}
-		next.HLHash, next.M360Hash = hashCompleted, hashCompleted
+	default:
+		// Flow 3's task: Marketing 360 has the content; a completion made
+		// here crosses over.
+		if t.Completed {
+			if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, completed); err != nil {
+				return err
+			}
+		}
 	}
+	next.HLHash = hash
 	return c.saveMapping(ctx, m, next, complete)
 }
 
-// completeM360Task completes a Marketing 360 task unless it is completed
-// (or gone) already.
-func (c *Converger) completeM360Task(ctx context.Context, contact int64, taskID string) error {
+// highLevelTaskGone is flow 6 for a HighLevel task that is gone: its
+// Marketing 360 task is deleted, once. Flow 3's task deleted in HighLevel
+// leaves its Marketing 360 task, the original, alone.
+func (c *Converger) highLevelTaskGone(ctx context.Context, log *slog.Logger, a Converge, m state.Mapping,
+	complete func(context.Context, *state.Tx) error) error {
+	if m.Origin != state.OriginHighLevel {
+		if m.M360ID == "" || m.HLHash == hashDeleted {
+			log.InfoContext(ctx, "HighLevel task is gone; nothing to sync")
+			return c.done(ctx, complete)
+		}
+		next := m
+		next.HLHash = hashDeleted
+		log.InfoContext(ctx, "HighLevel task made from Marketing 360 is gone; the Marketing 360 task stays", logkey.Entity, m.M360ID)
+		return c.saveMapping(ctx, m, next, complete)
+	}
+	return c.deleteCounterpart(ctx, log, m, func(ctx context.Context, id int64) error {
+		contact, err := c.m360ContactOf(ctx, a.Tenant, a.Parent)
+		if err != nil {
+			return err
+		}
+		return c.m360.DeleteTask(ctx, contact, id)
+	}, complete)
+}
+
+// updateM360Task moves Marketing 360 task taskID by change, writing only
+// what differs (title, description, due date, completion), and returns the
+// hash of the task as it then is: hashDeleted when it is gone.
+func (c *Converger) updateM360Task(ctx context.Context, log *slog.Logger, contact int64, taskID string, change taskChange) (string, error) {
 	id, err := parseM360ID(taskID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	cur, err := c.m360.Task(ctx, contact, id)
 	switch {
 	case m360api.IsNotFound(err):
-		return nil
+		log.WarnContext(ctx, "the Marketing 360 task was deleted there; not made again", logkey.Entity, taskID)
+		return hashDeleted, nil
 	case err != nil:
-		return err
-	case cur.Completed:
-		return nil
+		return "", err
 	}
-	done := true
-	return c.m360.UpdateTask(ctx, contact, id, m360api.TaskUpdate{Completed: &done})
+	have := m360TaskContent(cur)
+	want := change(have)
+	if d, changed := diffTasks(have, want); changed {
+		in := m360api.TaskUpdate{Title: d.title, Description: d.body, DueAt: d.due, Completed: d.completed}
+		if err := c.m360.UpdateTask(ctx, contact, id, in); err != nil {
+			return "", err
+		}
+		have = want
+	}
+	return hashOf(have)
 }
 
 // mapping returns the mapping of a record by its HighLevel id (when hlID

@@ -4244,7 +4244,12 @@ type ClientInterface interface {
 	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 	// asc}]`) without skipping any. Every change the live API reports as a contact update
-	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+	// does a task or note of the contact created, edited or deleted (without a
+	// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+	// changed (the API has no location-wide "changed since" for them). Whether the live API
+	// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+	// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 	// non-string id is 422.
 	//
@@ -4270,7 +4275,12 @@ type ClientInterface interface {
 	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 	// asc}]`) without skipping any. Every change the live API reports as a contact update
-	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+	// does a task or note of the contact created, edited or deleted (without a
+	// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+	// changed (the API has no location-wide "changed since" for them). Whether the live API
+	// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+	// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 	// non-string id is 422.
 	//
@@ -5295,7 +5305,12 @@ func (c *Client) GetContactsByBusinessId(ctx context.Context, businessId string,
 // other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 // operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 // asc}]`) without skipping any. Every change the live API reports as a contact update
-// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+// does a task or note of the contact created, edited or deleted (without a
+// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+// changed (the API has no location-wide "changed since" for them). Whether the live API
+// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 // A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 // non-string id is 422.
 //
@@ -5331,7 +5346,12 @@ func (c *Client) SearchContactsAdvancedWithBody(ctx context.Context, params *Sea
 // other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 // operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 // asc}]`) without skipping any. Every change the live API reports as a contact update
-// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+// does a task or note of the contact created, edited or deleted (without a
+// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+// changed (the API has no location-wide "changed since" for them). Whether the live API
+// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 // A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 // non-string id is 422.
 //
@@ -10265,7 +10285,12 @@ type ClientWithResponsesInterface interface {
 	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 	// asc}]`) without skipping any. Every change the live API reports as a contact update
-	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+	// does a task or note of the contact created, edited or deleted (without a
+	// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+	// changed (the API has no location-wide "changed since" for them). Whether the live API
+	// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+	// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 	// non-string id is 422.
 	//
@@ -10291,7 +10316,12 @@ type ClientWithResponsesInterface interface {
 	// other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 	// operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 	// asc}]`) without skipping any. Every change the live API reports as a contact update
-	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+	// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+	// does a task or note of the contact created, edited or deleted (without a
+	// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+	// changed (the API has no location-wide "changed since" for them). Whether the live API
+	// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+	// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 	// A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 	// non-string id is 422.
 	//
@@ -16936,7 +16966,12 @@ func (c *ClientWithResponses) GetContactsByBusinessIdWithResponse(ctx context.Co
 // other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 // operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 // asc}]`) without skipping any. Every change the live API reports as a contact update
-// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+// does a task or note of the contact created, edited or deleted (without a
+// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+// changed (the API has no location-wide "changed since" for them). Whether the live API
+// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 // A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 // non-string id is 422.
 //
@@ -16968,7 +17003,12 @@ func (c *ClientWithResponses) SearchContactsAdvancedWithBodyWithResponse(ctx con
 // other, so a poller can page through `dateUpdated` (`filters: [{field: dateUpdated,
 // operator: range, value: {gt: <last seen>}}]`, `sort: [{field: dateUpdated, direction:
 // asc}]`) without skipping any. Every change the live API reports as a contact update
-// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`.
+// (fields, tags added or removed, DND, custom fields, business) moves `dateUpdated`; so
+// does a task or note of the contact created, edited or deleted (without a
+// `ContactUpdate` webhook), which lets a poller find the contacts whose tasks and notes
+// changed (the API has no location-wide "changed since" for them). Whether the live API
+// moves `dateUpdated` for a task or note is unverified. An appointment's change does not
+// (appointments have a `dateUpdated` of their own: `GET /calendars/events`).
 // A `searchAfter` with the wrong number of values, a non-time value for a time sort or a
 // non-string id is 422.
 //

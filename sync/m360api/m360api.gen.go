@@ -160,6 +160,8 @@ const (
 	NoteCreated    WebhookEvent = "note.created"
 	TaskCompleted  WebhookEvent = "task.completed"
 	TaskCreated    WebhookEvent = "task.created"
+	TaskDeleted    WebhookEvent = "task.deleted"
+	TaskUpdated    WebhookEvent = "task.updated"
 )
 
 // Valid indicates whether the value is a known member of the WebhookEvent enum.
@@ -178,6 +180,10 @@ func (e WebhookEvent) Valid() bool {
 	case TaskCompleted:
 		return true
 	case TaskCreated:
+		return true
+	case TaskDeleted:
+		return true
+	case TaskUpdated:
 		return true
 	default:
 		return false

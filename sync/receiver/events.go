@@ -58,7 +58,7 @@ var highLevelKinds = map[string]string{
 // m360Kinds maps Marketing 360 event types to the kind they are about.
 var m360Kinds = map[string]string{
 	"contact.created": KindContact, "contact.updated": KindContact, "contact.deleted": KindContact,
-	"task.created": KindTask, "task.completed": KindTask,
+	"task.created": KindTask, "task.updated": KindTask, "task.completed": KindTask, "task.deleted": KindTask,
 	"note.created": KindNote, "event.created": KindEvent,
 }
 

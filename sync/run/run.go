@@ -53,6 +53,10 @@ type HighLevel struct {
 	Tokens transport.TokenStore
 	// WebhookKey is the PEM public key (Ed25519) of x-ghl-signature.
 	WebhookKey string
+	// Calendars are the location's calendars whose appointments reconcile
+	// polls (GET /calendars/events lists one calendar's); none: the
+	// appointments come by webhook only.
+	Calendars []string
 }
 
 // M360 is the Marketing 360 connection: an API key, and the secrets of
@@ -228,10 +232,14 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	}
 	pc := cfg.Poll
 	pc.DB, pc.Queue, pc.Logger = s.db, enqueuer, cfg.Logger
-	pc.Streams = append([]engine.Stream{engine.HighLevelContacts(hl, cfg.HighLevel.Location)}, engine.M360Streams(m, cfg.M360.AccountID)...)
 	if pc.Now == nil {
 		pc.Now = cfg.Clock.Now
 	}
+	pc.Streams = []engine.Stream{engine.HighLevelContacts(hl, cfg.HighLevel.Location), engine.HighLevelChildren(hl, cfg.HighLevel.Location)}
+	if len(cfg.HighLevel.Calendars) > 0 {
+		pc.Streams = append(pc.Streams, engine.HighLevelAppointments(hl, cfg.HighLevel.Location, cfg.HighLevel.Calendars, pc.Now))
+	}
+	pc.Streams = append(pc.Streams, engine.M360Streams(m, cfg.M360.AccountID)...)
 	if s.poller, err = engine.NewPoller(pc); err != nil {
 		return err
 	}
@@ -262,7 +270,7 @@ func (s *Sync) serve(ctx context.Context, cfg Config, m *m360api.ClientWithRespo
 	if cfg.M360.SubscribeWebhooks {
 		res, err := m360api.OK(m.M360CreateWebhookWithResponse(ctx, m360api.WebhookInput{Url: s.URL() + receiver.PathM360,
 			Events: []m360api.WebhookEvent{m360api.ContactCreated, m360api.ContactUpdated, m360api.ContactDeleted,
-				m360api.TaskCreated, m360api.TaskCompleted, m360api.NoteCreated, m360api.EventCreated}}))
+				m360api.TaskCreated, m360api.TaskUpdated, m360api.TaskCompleted, m360api.TaskDeleted, m360api.NoteCreated, m360api.EventCreated}}))
 		if err != nil {
 			return fmt.Errorf("run: subscribe the Marketing 360 webhooks: %w", err)
 		}

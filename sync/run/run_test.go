@@ -118,8 +118,8 @@ func subscribe(t *testing.T, tw *twintest.Twin, s *run.Sync) {
 	}
 }
 
-// createContacts creates n HighLevel contacts Grace<i> and returns their ids.
-func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
+// hlClient is a HighLevel client of tw's location, as a person's.
+func hlClient(t *testing.T, tw *twintest.Twin) *highlevelapi.ClientWithResponses {
 	t.Helper()
 	stack := transport.New(transport.Config{Auth: &transport.Bearer{Token: tw.PIT(), Location: tw.Location()},
 		Specs: []*openapi.Spec{tw.HighLevelSpec()}, Strict: true, Clock: tw.Clock(), Base: tw.Base()})
@@ -127,6 +127,13 @@ func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return hl
+}
+
+// createContacts creates n HighLevel contacts Grace<i> and returns their ids.
+func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
+	t.Helper()
+	hl := hlClient(t, tw)
 	var ids []string
 	for i := range n {
 		first, email := fmt.Sprint("Grace", i), fmt.Sprintf("grace%d@example.com", i)
@@ -146,21 +153,7 @@ func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
 func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
 	t.Parallel()
 	tw := twintest.New(t, twintest.Options{Listen: true})
-	cfg := syncConfig(t, tw)
-	cfg.ReconcileEvery = time.Second
-	s, err := run.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	subscribe(t, tw, s)
-	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", map[string]any{"drop": 1.0}); status != http.StatusOK {
-		t.Fatalf("webhook settings: %d %s", status, body)
-	}
+	s := startLossy(t, tw, syncConfig(t, tw))
 	ids := createContacts(t, tw, 3)
 	twintest.WaitFor(t, wait, func() bool {
 		for _, id := range ids {
@@ -178,6 +171,28 @@ func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
 			t.Errorf("contact %s: %+v; want one contact, 3 tasks, 1 note", id, c)
 		}
 	}
+}
+
+// startLossy starts the sync of cfg on tw reconciling every second, with
+// tw losing every webhook (webhooks.drop 1.0) it is subscribed to; the
+// test's end closes it.
+func startLossy(t *testing.T, tw *twintest.Twin, cfg run.Config) *run.Sync {
+	t.Helper()
+	cfg.ReconcileEvery = time.Second
+	s, err := run.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	subscribe(t, tw, s)
+	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", map[string]any{"drop": 1.0}); status != http.StatusOK {
+		t.Fatalf("webhook settings: %d %s", status, body)
+	}
+	return s
 }
 
 // scrape returns the metrics at url.

@@ -1,0 +1,92 @@
+package engine_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+)
+
+// jobsOf are the Converge jobs of q as "<kind> <id> <parent>", sorted.
+func (q *fakeQueue) jobsOf() []string {
+	return q.list(func(c engine.Converge) string { return c.EntityKind + " " + c.ID + " " + c.Parent })
+}
+
+// TestPoller_HighLevelChildren: a poll of the children stream enqueues a
+// job for each task and note of the contacts changed (their contact named,
+// on the HighLevel side) and none for the contacts themselves; a poll with
+// nothing new lists no contact again and enqueues nothing; a task's edit
+// enqueues that task alone.
+func TestPoller_HighLevelChildren(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	a := h.createContact(t, 1)
+	h.createContact(t, 2) // changed too, with neither task nor note: no job
+	call := h.createHLTask(t, a, "Call")
+	tea := h.createHLNote(t, a, "Likes tea")
+	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	q := &fakeQueue{}
+	p := h.poller(t, q, s)
+	st := mustPoll(t, p, s.Name)
+	if want := sorted("task "+call+" "+a, "note "+tea+" "+a); !slices.Equal(q.jobsOf(), want) || st.Enqueued != 2 {
+		t.Fatalf("first poll: %+v, jobs %q; want %q", st, q.jobsOf(), want)
+	}
+	for _, j := range q.jobs {
+		if c := j.(engine.Converge); c.Side != engine.SideHighLevel || c.Tenant != h.tw.Location() {
+			t.Errorf("job %s", c)
+		}
+	}
+	q.jobs = nil
+	before := h.tw.Count("get-all-tasks")
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || st.Seen < 2 {
+		t.Fatalf("poll with nothing new: %+v, jobs %q", st, q.jobsOf())
+	}
+	if n := h.tw.Count("get-all-tasks") - before; n != 0 {
+		t.Errorf("the poll with nothing new listed the tasks of %d contacts; want none (listed at their versions already)", n)
+	}
+
+	h.tw.AdvanceClock(time.Second)
+	title := "Call back"
+	if _, err := highlevelapi.OK(h.hl.UpdateTaskWithResponse(ctx, a, call, nil, highlevelapi.UpdateTaskBody{Title: &title})); err != nil {
+		t.Fatal(err)
+	}
+	h.tw.AdvanceClock(time.Second)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.jobsOf(), []string{"task " + call + " " + a}) {
+		t.Fatalf("poll after a task's edit: %+v, jobs %q; want the task alone", st, q.jobsOf())
+	}
+}
+
+// TestPoller_HighLevelAppointments: a poll of the appointments stream
+// enqueues a job for each appointment on the calendars in the window
+// (its contact named), once per dateUpdated; a reschedule enqueues it
+// again.
+func TestPoller_HighLevelAppointments(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	a := h.createContact(t, 1)
+	demo := h.createAppointment(t, a, "Demo")
+	s := engine.HighLevelAppointments(h.hl, h.tw.Location(), []string{h.tw.Calendar()}, h.tw.Clock().Now)
+	q := &fakeQueue{}
+	p := h.poller(t, q, s)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.jobsOf(), []string{"appointment " + demo + " " + a}) {
+		t.Fatalf("first poll: %+v, jobs %q", st, q.jobsOf())
+	}
+	q.jobs = nil
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 {
+		t.Fatalf("poll with nothing new: %+v, jobs %q", st, q.jobsOf())
+	}
+	h.tw.AdvanceClock(2 * time.Second)
+	title := "Demo, second go"
+	if _, err := highlevelapi.OK(h.hl.EditAppointmentWithResponse(ctx, demo, nil, highlevelapi.EditAppointmentJSONRequestBody{Title: &title})); err != nil {
+		t.Fatal(err)
+	}
+	h.tw.AdvanceClock(time.Second)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.jobsOf(), []string{"appointment " + demo + " " + a}) {
+		t.Fatalf("poll after an edit: %+v, jobs %q", st, q.jobsOf())
+	}
+}
