@@ -172,7 +172,12 @@ type Sync struct {
 	srv     *http.Server
 	// served is the receiver's Serve outcome.
 	served chan error
-	log    *slog.Logger
+	// stopRecording ends the writer of the 429 counts, recorded once it
+	// returned.
+	stopRecording context.CancelFunc
+	recorded      chan struct{}
+	clock         transport.Clock
+	log           *slog.Logger
 }
 
 // Start opens the database, starts the queue's workers and the receiver,
@@ -193,10 +198,17 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sync{db: db, served: make(chan error, 1), metrics: cfg.metrics, log: cfg.Logger.With(logkey.Component, "sync")}
+	s := &Sync{db: db, served: make(chan error, 1), metrics: cfg.metrics, recorded: make(chan struct{}), clock: cfg.Clock,
+		log: cfg.Logger.With(logkey.Component, "sync")}
 	if err := s.start(ctx, cfg, hl, m, hlKey); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopRecording = stop
+	go func() {
+		defer close(s.recorded)
+		s.metrics.rateLimited.run(rctx, s.db, s.clock.Now, s.log)
+	}()
 	return s, nil
 }
 
@@ -288,6 +300,9 @@ func (s *Sync) URL() string { return "http://" + s.Addr() }
 // Poller returns the poller: its streams, Backfill.
 func (s *Sync) Poller() *engine.Poller { return s.poller }
 
+// recordWait bounds the recording of the last 429s at Close.
+const recordWait = 5 * time.Second
+
 // drainTick is how often Drain looks whether the jobs are done.
 const drainTick = 100 * time.Millisecond
 
@@ -330,14 +345,20 @@ func (s *Sync) Receiver() *receiver.Receiver { return s.rcv }
 
 // Close stops accepting webhooks (the ones being stored finish), lets the
 // running jobs finish until ctx ends (then cancels them: they are tried
-// again at the next start), and closes the database. No job is lost: each
-// is in the database until it completes.
+// again at the next start), records the 429s counted last and closes the
+// database. No job is lost: each is in the database until it completes.
 func (s *Sync) Close(ctx context.Context) error {
 	errShutdown := s.srv.Shutdown(ctx)
 	if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
 		errShutdown = errors.Join(errShutdown, err)
 	}
-	errs := errors.Join(errShutdown, s.queue.Stop(ctx), s.db.Close())
+	errStop := s.queue.Stop(ctx)
+	s.stopRecording()
+	<-s.recorded
+	// The last 429s are recorded even when ctx has ended.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
+	defer cancel()
+	errs := errors.Join(errShutdown, errStop, s.metrics.rateLimited.flush(fctx, s.db, s.clock.Now()), s.db.Close())
 	if errs != nil {
 		return fmt.Errorf("run: close: %w", errs)
 	}
