@@ -121,23 +121,33 @@ func subscribe(t testing.TB, tw *twintest.Twin, s *run.Sync) {
 // createContacts creates n HighLevel contacts Grace<i> and returns their ids.
 func createContacts(t testing.TB, tw *twintest.Twin, n int) []string {
 	t.Helper()
+	create := contactMaker(t, tw)
+	var ids []string
+	for i := range n {
+		ids = append(ids, create(i))
+	}
+	return ids
+}
+
+// contactMaker returns a func that creates HighLevel contact Grace<i>
+// (grace<i>@example.com) on tw and returns its id.
+func contactMaker(t testing.TB, tw *twintest.Twin) func(i int) string {
+	t.Helper()
 	stack := transport.New(transport.Config{Auth: &transport.Bearer{Token: tw.PIT(), Location: tw.Location()},
 		Specs: []*openapi.Spec{tw.HighLevelSpec()}, Strict: true, Clock: tw.Clock(), Base: tw.Base()})
 	hl, err := highlevelapi.New(tw.HighLevelURL(), stack.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for i := range n {
+	return func(i int) string {
 		first, email := fmt.Sprint("Grace", i), fmt.Sprintf("grace%d@example.com", i)
 		res, err := highlevelapi.OK(hl.CreateContactWithResponse(context.Background(), &highlevelapi.CreateContactParams{Version: highlevelapi.CreateContactParamsVersionN20210728},
 			highlevelapi.CreateContactDto{LocationId: tw.Location(), FirstName: &first, Email: &email}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, res.JSON201.Contact.Id)
+		return res.JSON201.Contact.Id
 	}
-	return ids
 }
 
 // TestSync_ReconcileAloneWhenEveryWebhookIsLost: with the twin losing
