@@ -56,7 +56,7 @@ func seed(b *testing.B, tw *twintest.Twin, n int) {
 }
 
 // benchConfig is the sync's config on tw for a benchmark: its own
-// database, no reconcile, no logs, the queue's workers and poll as given.
+// database, no reconcile, no logs, the queue as given.
 func benchConfig(b *testing.B, tw *twintest.Twin, queue engine.Config) run.Config {
 	id, secret := tw.M360Key()
 	return run.Config{DB: filepath.Join(b.TempDir(), "sync.db"), Listen: "127.0.0.1:0",
@@ -71,14 +71,15 @@ func benchConfig(b *testing.B, tw *twintest.Twin, queue engine.Config) run.Confi
 // process with their limits off, and reports the contacts synced a second
 // and the CPU time (of the whole process: the twins' share included) a
 // contact took: each gets its Marketing 360 contact, 3 tasks and a note
-// (flows 1 and 2), from the walk's start until no job is left.
+// (flows 1 and 2), from the walk's start until no job is left. The queue
+// has its default settings.
 func BenchmarkBackfill(b *testing.B) {
 	n := benchContacts(b)
 	for range b.N {
 		b.StopTimer()
 		tw := twintest.New(b, twintest.Options{Loose: true})
 		seed(b, tw, n)
-		s, err := run.Start(context.Background(), benchConfig(b, tw, engine.Config{PollInterval: 10 * time.Millisecond, MaxWorkers: 32}))
+		s, err := run.Start(context.Background(), benchConfig(b, tw, engine.Config{}))
 		if err != nil {
 			b.Fatal(err)
 		}

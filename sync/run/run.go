@@ -220,12 +220,10 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if err != nil {
 		return err
 	}
-	// The poller enqueues through a queue of its own that only enqueues,
-	// on the same database, so that it is made before the working one.
-	enqueuer, err := engine.NewRiver(ctx, s.db, engine.Config{}, cfg.Logger)
-	if err != nil {
-		return err
-	}
+	// The poller is made before the working queue, which works its jobs,
+	// and enqueues through it once it is made: a job enqueued through the
+	// queue that works it is fetched at once, not at the next poll.
+	enqueuer := &laterQueue{}
 	pc := cfg.Poll
 	pc.DB, pc.Queue, pc.Logger = s.db, enqueuer, cfg.Logger
 	pc.Streams = append([]engine.Stream{engine.HighLevelContacts(hl, cfg.HighLevel.Location)}, engine.M360Streams(m, cfg.M360.AccountID)...)
@@ -246,6 +244,7 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if s.queue, err = engine.NewRiver(ctx, s.db, qc, cfg.Logger); err != nil {
 		return err
 	}
+	enqueuer.q = s.queue
 	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return fmt.Errorf("run: listen: %w", err)
 	}
@@ -253,6 +252,14 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 		return errors.Join(err, s.ln.Close())
 	}
 	return nil
+}
+
+// laterQueue enqueues through q, set before the queue starts (nothing
+// enqueues earlier).
+type laterQueue struct{ q *engine.River }
+
+func (l *laterQueue) Enqueue(ctx context.Context, tx *state.Tx, args engine.Args) (engine.Enqueued, error) {
+	return l.q.Enqueue(ctx, tx, args)
 }
 
 // serve subscribes the Marketing 360 webhooks when asked, starts the
