@@ -52,6 +52,9 @@ type syncStatus struct {
 	Effects  map[string]int `json:"effects"`
 	Mappings map[string]int `json:"mappings"`
 	Cursors  []statusCursor `json:"cursors"`
+	// RateLimited counts the answers 429 by API (hl, m360) since the
+	// database was made.
+	RateLimited map[string]int `json:"rateLimited"`
 	// LastErrors are the failing effects and the failed runs, the latest
 	// first.
 	LastErrors []statusError `json:"lastErrors"`
@@ -105,13 +108,14 @@ func newSyncStatusCmd(stdout io.Writer) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the sync's connections, queue depth, lag, last errors and drift",
+		Short: "Show the sync's connections, queue depth, lag, 429s, last errors and drift",
 		Long: `Reads the sync's database (a running sync may be using it) and shows the
 connections, the queue's jobs by kind and state, the lag (the age of the oldest
 job waiting to run), the stored events, effects and mappings, where each poll
-stands, the last errors, and the last comparison of the two sides (sync
-reconcile), and each user rule's actions: done, parked (with the last error;
-sync replay --rule retries them) and pending. The 429s are counted by the running sync on its /metrics
+stands, the answers 429 Too Many Requests by API, the last errors, the last
+comparison of the two sides (sync reconcile), and each user rule's actions:
+done, parked (with the last error; sync replay --rule retries them) and
+pending. The running sync also counts the 429s on its /metrics
 (contactbridge_sync_api_rate_limited_total).
 
 ` + syncSettingsHelp,
@@ -183,6 +187,10 @@ func statusOf(ctx context.Context, db *state.DB, q *engine.River, conns []status
 		return st, err
 	}
 	st.LastEvent, st.Inbox, st.Effects, st.Mappings = dbst.LastEvent, dbst.Inbox, dbst.Effects, dbst.Mappings
+	st.RateLimited = map[string]int{engine.SideHighLevel: 0, engine.SideM360: 0}
+	for api, n := range dbst.RateLimited {
+		st.RateLimited[api] = int(n)
+	}
 	for _, c := range dbst.Cursors {
 		st.Cursors = append(st.Cursors, statusCursor{Stream: c.Stream, Value: c.Value, UpdatedAt: c.UpdatedAt})
 	}
@@ -236,7 +244,7 @@ func printStatus(w io.Writer, st syncStatus) error {
 	for _, sec := range []struct {
 		title string
 		m     map[string]int
-	}{{"QUEUE (kind/state)", st.Queue}, {"EVENTS (source/state)", st.Inbox}, {"EFFECTS (state)", st.Effects}, {"MAPPINGS (kind)", st.Mappings}} {
+	}{{"QUEUE (kind/state)", st.Queue}, {"EVENTS (source/state)", st.Inbox}, {"EFFECTS (state)", st.Effects}, {"MAPPINGS (kind)", st.Mappings}, {"429s (api)", st.RateLimited}} {
 		fmt.Fprintf(tw, "\n%s\tCOUNT\n", sec.title)
 		if len(sec.m) == 0 {
 			fmt.Fprintln(tw, "(none)\t0")

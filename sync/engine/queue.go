@@ -141,14 +141,19 @@ type Queue interface {
 type Config struct {
 	// Workers work the jobs; a queue without workers only enqueues.
 	Workers []Worker
-	// MaxWorkers is how many jobs run at once (default 4).
+	// MaxWorkers is how many jobs run at once (default 32: a job waits on
+	// the APIs most of its time, and the transport's limiter, not the
+	// workers, keeps the requests within the quotas).
 	MaxWorkers int
 	// JobTimeout ends a job's context (default 1m). It must be finite: a
 	// job whose process died is rescued only after RescueAfter, which
 	// must be longer (default JobTimeout + 1m).
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
-	// PollInterval is how often the queue looks for jobs (default 1s).
+	// PollInterval is how often the queue looks for jobs when it has not
+	// been told of any (default 1s). A job enqueued through the queue that
+	// works it, and a job completed, make it look at once (at most every
+	// fetchCooldown).
 	PollInterval time.Duration
 	// Backoff is the wait before the retry after the n-th failed attempt
 	// (nil: River's default, n⁴ seconds with jitter).
@@ -185,7 +190,7 @@ func (e *SnoozeError) Unwrap() error { return e.Err }
 // withDefaults fills the zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
 	if c.MaxWorkers <= 0 {
-		c.MaxWorkers = 4
+		c.MaxWorkers = 32
 	}
 	if c.JobTimeout == 0 {
 		c.JobTimeout = time.Minute

@@ -3,13 +3,18 @@ package run
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/receiver"
 	"github.com/contactbridge/contactbridge/sync/state"
@@ -30,6 +35,8 @@ type metrics struct {
 	// lag is the time from a converge job's enqueue (with its webhook or
 	// poll) to its completion.
 	lag prometheus.Histogram
+	// rateLimited keeps the 429s for the state database.
+	rateLimited *limitedLog
 }
 
 func newMetrics() *metrics {
@@ -41,6 +48,7 @@ func newMetrics() *metrics {
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "contactbridge_sync_lag_seconds",
 			Help:    "Time from an entity's converge job being enqueued (with its webhook or poll) to its effects done.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+		rateLimited: &limitedLog{pending: map[string]int64{}, wake: make(chan struct{}, 1)},
 	}
 	m.reg.MustRegister(m.calls, m.limited, m.lag)
 	return m
@@ -146,8 +154,66 @@ func (c *counting) RoundTrip(req *http.Request) (*http.Response, error) {
 		code = strconv.Itoa(res.StatusCode)
 		if res.StatusCode == http.StatusTooManyRequests {
 			c.m.limited.WithLabelValues(c.api).Inc()
+			c.m.rateLimited.add(c.api)
 		}
 	}
 	c.m.calls.WithLabelValues(c.api, code).Inc()
 	return res, err
+}
+
+// limitedLog records the 429s in the state database, where sync status
+// (another process) reads them: the transport counts each in memory and
+// wakes the writer, which adds what it finds in one transaction per API,
+// off the request's path (a request may be sent while its caller holds the
+// database's single connection).
+type limitedLog struct {
+	mu      sync.Mutex
+	pending map[string]int64 // by API, not written yet
+	wake    chan struct{}    // buffered 1: something is pending
+}
+
+func (l *limitedLog) add(api string) {
+	l.mu.Lock()
+	l.pending[api]++
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush writes the pending counts; what fails to be written stays
+// pending.
+func (l *limitedLog) flush(ctx context.Context, db *state.DB, at time.Time) error {
+	l.mu.Lock()
+	pending := l.pending
+	l.pending = map[string]int64{}
+	l.mu.Unlock()
+	var errs []error
+	for api, n := range pending {
+		if err := db.AddRateLimited(ctx, api, n, at); err != nil {
+			errs = append(errs, err)
+			l.mu.Lock()
+			l.pending[api] += n
+			l.mu.Unlock()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("run: record the 429s: %w", err)
+	}
+	return nil
+}
+
+// run writes the counts each time the transport wakes it, until ctx ends.
+func (l *limitedLog) run(ctx context.Context, db *state.DB, now func() time.Time, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+			if err := l.flush(ctx, db, now()); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "the 429 counts were not recorded; tried again at the next 429 or at stop", logkey.Err, err)
+			}
+		}
+	}
 }

@@ -185,7 +185,12 @@ type Sync struct {
 	srv     *http.Server
 	// served is the receiver's Serve outcome.
 	served chan error
-	log    *slog.Logger
+	// stopRecording ends the writer of the 429 counts, recorded once it
+	// returned.
+	stopRecording context.CancelFunc
+	recorded      chan struct{}
+	clock         transport.Clock
+	log           *slog.Logger
 }
 
 // Start opens the database, starts the queue's workers and the receiver,
@@ -206,10 +211,17 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sync{db: db, served: make(chan error, 1), metrics: cfg.metrics, log: cfg.Logger.With(logkey.Component, "sync")}
+	s := &Sync{db: db, served: make(chan error, 1), metrics: cfg.metrics, recorded: make(chan struct{}), clock: cfg.Clock,
+		log: cfg.Logger.With(logkey.Component, "sync")}
 	if err := s.start(ctx, cfg, hl, m, hlKey); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopRecording = stop
+	go func() {
+		defer close(s.recorded)
+		s.metrics.rateLimited.run(rctx, s.db, s.clock.Now, s.log)
+	}()
 	return s, nil
 }
 
@@ -224,12 +236,10 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if err != nil {
 		return err
 	}
-	// The poller enqueues through a queue of its own that only enqueues,
-	// on the same database, so that it is made before the working one.
-	enqueuer, err := engine.NewRiver(ctx, s.db, engine.Config{}, cfg.Logger)
-	if err != nil {
-		return err
-	}
+	// The poller is made before the working queue, which works its jobs,
+	// and enqueues through it once it is made: a job enqueued through the
+	// queue that works it is fetched at once, not at the next poll.
+	enqueuer := &laterQueue{}
 	pc := cfg.Poll
 	pc.DB, pc.Queue, pc.Logger = s.db, enqueuer, cfg.Logger
 	if pc.Now == nil {
@@ -254,6 +264,7 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if s.queue, err = engine.NewRiver(ctx, s.db, qc, cfg.Logger); err != nil {
 		return err
 	}
+	enqueuer.q = s.queue
 	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return fmt.Errorf("run: listen: %w", err)
 	}
@@ -261,6 +272,14 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 		return errors.Join(err, s.ln.Close())
 	}
 	return nil
+}
+
+// laterQueue enqueues through q, set before the queue starts (nothing
+// enqueues earlier).
+type laterQueue struct{ q *engine.River }
+
+func (l *laterQueue) Enqueue(ctx context.Context, tx *state.Tx, args engine.Args) (engine.Enqueued, error) {
+	return l.q.Enqueue(ctx, tx, args)
 }
 
 // serve subscribes the Marketing 360 webhooks when asked, starts the
@@ -308,6 +327,9 @@ func (s *Sync) URL() string { return "http://" + s.Addr() }
 // Poller returns the poller: its streams, Backfill.
 func (s *Sync) Poller() *engine.Poller { return s.poller }
 
+// recordWait bounds the recording of the last 429s at Close.
+const recordWait = 5 * time.Second
+
 // drainTick is how often Drain looks whether the jobs are done.
 const drainTick = 100 * time.Millisecond
 
@@ -350,14 +372,20 @@ func (s *Sync) Receiver() *receiver.Receiver { return s.rcv }
 
 // Close stops accepting webhooks (the ones being stored finish), lets the
 // running jobs finish until ctx ends (then cancels them: they are tried
-// again at the next start), and closes the database. No job is lost: each
-// is in the database until it completes.
+// again at the next start), records the 429s counted last and closes the
+// database. No job is lost: each is in the database until it completes.
 func (s *Sync) Close(ctx context.Context) error {
 	errShutdown := s.srv.Shutdown(ctx)
 	if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
 		errShutdown = errors.Join(errShutdown, err)
 	}
-	errs := errors.Join(errShutdown, s.queue.Stop(ctx), s.db.Close())
+	errStop := s.queue.Stop(ctx)
+	s.stopRecording()
+	<-s.recorded
+	// The last 429s are recorded even when ctx has ended.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWait)
+	defer cancel()
+	errs := errors.Join(errShutdown, errStop, s.metrics.rateLimited.flush(fctx, s.db, s.clock.Now()), s.db.Close())
 	if errs != nil {
 		return fmt.Errorf("run: close: %w", errs)
 	}

@@ -95,7 +95,7 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 }
 
 // syncConfig is the sync's config on tw (listening), its own database.
-func syncConfig(t *testing.T, tw *twintest.Twin) run.Config {
+func syncConfig(t testing.TB, tw *twintest.Twin) run.Config {
 	t.Helper()
 	status, pem := tw.Admin(http.MethodGet, "/__admin/webhooks/keys/ed25519.pem", nil)
 	if status != http.StatusOK {
@@ -110,7 +110,7 @@ func syncConfig(t *testing.T, tw *twintest.Twin) run.Config {
 }
 
 // subscribe subscribes the twin's default app's webhooks to s.
-func subscribe(t *testing.T, tw *twintest.Twin, s *run.Sync) {
+func subscribe(t testing.TB, tw *twintest.Twin, s *run.Sync) {
 	t.Helper()
 	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/highlevel/"+tw.App().ClientID,
 		map[string]string{"url": s.URL() + receiver.PathHighLevel}); status != http.StatusOK {
@@ -119,7 +119,7 @@ func subscribe(t *testing.T, tw *twintest.Twin, s *run.Sync) {
 }
 
 // hlClient is a HighLevel client of tw's location, as a person's.
-func hlClient(t *testing.T, tw *twintest.Twin) *highlevelapi.ClientWithResponses {
+func hlClient(t testing.TB, tw *twintest.Twin) *highlevelapi.ClientWithResponses {
 	t.Helper()
 	stack := transport.New(transport.Config{Auth: &transport.Bearer{Token: tw.PIT(), Location: tw.Location()},
 		Specs: []*openapi.Spec{tw.HighLevelSpec()}, Strict: true, Clock: tw.Clock(), Base: tw.Base()})
@@ -131,20 +131,30 @@ func hlClient(t *testing.T, tw *twintest.Twin) *highlevelapi.ClientWithResponses
 }
 
 // createContacts creates n HighLevel contacts Grace<i> and returns their ids.
-func createContacts(t *testing.T, tw *twintest.Twin, n int) []string {
+func createContacts(t testing.TB, tw *twintest.Twin, n int) []string {
 	t.Helper()
-	hl := hlClient(t, tw)
+	create := contactMaker(t, tw)
 	var ids []string
 	for i := range n {
+		ids = append(ids, create(i))
+	}
+	return ids
+}
+
+// contactMaker returns a func that creates HighLevel contact Grace<i>
+// (grace<i>@example.com) on tw and returns its id.
+func contactMaker(t testing.TB, tw *twintest.Twin) func(i int) string {
+	t.Helper()
+	hl := hlClient(t, tw)
+	return func(i int) string {
 		first, email := fmt.Sprint("Grace", i), fmt.Sprintf("grace%d@example.com", i)
 		res, err := highlevelapi.OK(hl.CreateContactWithResponse(context.Background(), &highlevelapi.CreateContactParams{Version: highlevelapi.CreateContactParamsVersionN20210728},
 			highlevelapi.CreateContactDto{LocationId: tw.Location(), FirstName: &first, Email: &email}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, res.JSON201.Contact.Id)
+		return res.JSON201.Contact.Id
 	}
-	return ids
 }
 
 // TestSync_ReconcileAloneWhenEveryWebhookIsLost: with the twin losing

@@ -41,8 +41,8 @@ func TestOpen_MigratesOnceAndKeepsData(t *testing.T) {
 		t.Errorf("journal_mode %q (%v), want wal", mode, err)
 	}
 	var sync, fk int
-	if err := db.SQL().QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil || sync != 2 {
-		t.Errorf("synchronous %d (%v), want 2 (FULL)", sync, err)
+	if err := db.SQL().QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil || sync != 1 {
+		t.Errorf("synchronous %d (%v), want 1 (NORMAL)", sync, err)
 	}
 	if err := db.SQL().QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("foreign_keys %d (%v), want 1", fk, err)

@@ -13,6 +13,9 @@ type Status struct {
 	Inbox, Effects, Mappings map[string]int
 	// Cursors are every stream's cursor, by name.
 	Cursors []Cursor
+	// RateLimited counts the answers 429 by API (hl, m360), as the sync
+	// recorded them (AddRateLimited).
+	RateLimited map[string]int64
 	// Failing are the last effects that failed or were given up on, the
 	// latest first.
 	Failing []Effect
@@ -20,8 +23,8 @@ type Status struct {
 	LastEvent time.Time
 }
 
-// Status counts the inbox, effects and mappings, and lists the cursors and
-// up to failing of the effects that failed last.
+// Status counts the inbox, effects, mappings and 429s, and lists the
+// cursors and up to failing of the effects that failed last.
 func (q Queries) Status(ctx context.Context, failing int) (Status, error) {
 	st := Status{Inbox: map[string]int{}, Effects: map[string]int{}, Mappings: map[string]int{}}
 	type count struct {
@@ -56,7 +59,11 @@ func (q Queries) Status(ctx context.Context, failing int) (Status, error) {
 		err := s.Scan(&c.Stream, &c.Tenant, &c.Value, &overlap, &at)
 		c.Overlap, c.UpdatedAt = time.Duration(overlap)*time.Millisecond, fromMillis(at)
 		return c, err
-	}, `SELECT stream, tenant, value, overlap_ms, updated_at FROM cursors ORDER BY stream`); err != nil {
+	}, `SELECT stream, tenant, value, overlap_ms, updated_at FROM cursors WHERE stream NOT LIKE ? ORDER BY stream`,
+		rateLimitedPrefix+"%"); err != nil {
+		return Status{}, err
+	}
+	if st.RateLimited, err = q.RateLimited(ctx); err != nil {
 		return Status{}, err
 	}
 	if st.Failing, err = list(ctx, q, "failing effects", scanEffect, `SELECT `+effectColumns+` FROM effects

@@ -103,8 +103,9 @@ func (l *Limiter) send(req *http.Request, base http.RoundTripper) (*http.Respons
 		return nil, closeBody(req, err)
 	}
 	l.count(1, 0)
+	sent := clk.Now()
 	res, err := base.RoundTrip(req)
-	if daily := p.release(epoch, res); daily != nil {
+	if daily := p.release(epoch, sent, res); daily != nil {
 		drain(res)
 		return nil, daily
 	}
@@ -162,18 +163,39 @@ type pacer struct {
 	epoch      int
 	fresh      bool // no answer of this epoch yet
 	room       int
-	unlimited  bool      // answers carry no quota headers
-	openedAt   time.Time // when this epoch's probe opened a window; zero when it did not
+	unlimited  bool // answers carry no quota headers
+	opened     opener
 	interval   time.Duration
 	pauseUntil time.Time
 	dailyUntil time.Time
 	bucket     *leaky // set once the answers tell a leaky bucket
 }
 
+// opener is the last request whose answer told that it opened a window
+// (the first the server counted in it: Remaining is Limit-1): the window
+// opened between its send and its answer.
+type opener struct{ sent, answered time.Time }
+
+// windowEnd is when the window of a request sent at sent and answered at
+// now, which spent it, surely ends: Interval after the last opener's
+// answer when the request was in the opener's window, Interval after now
+// otherwise. The request was in it when it was sent after the opener's
+// answer (so it reached the server after the window opened) and answered
+// before Interval from the opener's send (so it reached the server before
+// the window ended). This holds whether or not the limiter saw the
+// window open while it was pacing: a window that the demand did not fill
+// ends unseen, and the next one is opened by whichever request comes.
+func (o opener) windowEnd(sent, now time.Time, interval time.Duration) time.Time {
+	if !o.answered.IsZero() && !sent.Before(o.answered) && now.Before(o.sent.Add(interval)) {
+		return o.answered.Add(interval)
+	}
+	return now.Add(interval)
+}
+
 // newEpoch starts an epoch with room for one request. Callers hold mu.
 func (p *pacer) newEpoch() {
 	p.epoch++
-	p.fresh, p.room, p.openedAt = true, 1, time.Time{}
+	p.fresh, p.room = true, 1
 }
 
 func (p *pacer) broadcast() {
@@ -262,10 +284,10 @@ func (p *pacer) awaitChange(ctx context.Context) error {
 	}
 }
 
-// release ends a request of epoch answered with res (nil when none). It
-// returns the *DailyQuotaError that replaces a 429 refusing the request for
-// the daily quota.
-func (p *pacer) release(epoch int, res *http.Response) *DailyQuotaError {
+// release ends a request of epoch, sent at sent, answered with res (nil
+// when none). It returns the *DailyQuotaError that replaces a 429 refusing
+// the request for the daily quota.
+func (p *pacer) release(epoch int, sent time.Time, res *http.Response) *DailyQuotaError {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.broadcast()
@@ -287,25 +309,19 @@ func (p *pacer) release(epoch int, res *http.Response) *DailyQuotaError {
 	case ok:
 		p.unlimited = false
 		p.interval = q.Interval
+		if q.Remaining == q.Limit-1 && res.StatusCode != http.StatusTooManyRequests {
+			p.opened = opener{sent: sent, answered: now}
+		}
 		switch {
 		case epoch != p.epoch:
 		case p.fresh:
 			p.room, p.fresh = q.Remaining-p.inflight, false
-			if q.Remaining == q.Limit-1 {
-				p.openedAt = now
-			}
 		default:
 			p.room = min(p.room, q.Remaining-p.inflight)
 		}
 		if q.Remaining <= 0 {
 			p.room = min(p.room, 0)
-			// The window ends at most Interval after the probe's answer
-			// that opened it, or else after this answer.
-			end := now.Add(q.Interval)
-			if epoch == p.epoch && !p.openedAt.IsZero() && p.openedAt.Add(q.Interval).After(now) {
-				end = p.openedAt.Add(q.Interval)
-			}
-			p.pause(end)
+			p.pause(p.opened.windowEnd(sent, now, q.Interval))
 		}
 	case res.StatusCode >= 200 && res.StatusCode < 300 && p.bucket == nil:
 		// A success without quota headers: no limits here. (Errors may

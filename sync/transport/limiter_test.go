@@ -263,7 +263,7 @@ func TestLimiterWindowCountsInFlight(t *testing.T) {
 	}
 	probe := mustStart()
 	cannotStart() // nothing is known while the probe is out
-	p.release(probe, quota(4))
+	p.release(probe, clk.Now(), quota(4))
 	var epochs [4]int
 	for i := range epochs {
 		epochs[i] = mustStart()
@@ -271,11 +271,11 @@ func TestLimiterWindowCountsInFlight(t *testing.T) {
 	cannotStart()
 	// The server counted them 3, 2, 1, 0 and the answers come back out of
 	// order: the room never grows back.
-	p.release(epochs[1], quota(2)) // 2 - 3 in flight
-	p.release(epochs[0], quota(3)) // late: 3 - 2 would allow one
+	p.release(epochs[1], clk.Now(), quota(2)) // 2 - 3 in flight
+	p.release(epochs[0], clk.Now(), quota(3)) // late: 3 - 2 would allow one
 	cannotStart()
-	p.release(epochs[2], quota(1))
-	p.release(epochs[3], quota(0)) // spent: pause to the window's end
+	p.release(epochs[2], clk.Now(), quota(1))
+	p.release(epochs[3], clk.Now(), quota(0)) // spent: pause to the window's end
 	if n := len(clk.Sleeps()); n != 0 {
 		t.Fatalf("paused before a request needed to")
 	}
@@ -284,12 +284,69 @@ func TestLimiterWindowCountsInFlight(t *testing.T) {
 		t.Errorf("sleeps %v; epoch %d", sleeps, next)
 	}
 	cannotStart()
-	p.release(next, quota(4))
+	p.release(next, clk.Now(), quota(4))
 	last := mustStart()
 	// A 429 pauses for Retry-After.
-	p.release(last, response(http.StatusTooManyRequests, http.Header{HeaderRetryAfter: {"3"}}, ""))
+	p.release(last, clk.Now(), response(http.StatusTooManyRequests, http.Header{HeaderRetryAfter: {"3"}}, ""))
 	mustStart()
 	if sleeps := clk.Sleeps(); len(sleeps) != 2 || sleeps[1] != 3*time.Second {
 		t.Errorf("sleeps %v, want 10 s then 3 s", sleeps)
+	}
+}
+
+// A window that the demand did not fill ends unseen, and the request that
+// comes next opens the next one; when that window is spent, the pause ends
+// Interval after the answer of the request that opened it, not Interval
+// after the last answer; a request that may have reached the server in
+// another window pauses Interval after its answer.
+func TestLimiterWindowOpenedUnseen(t *testing.T) {
+	clk := newFakeClock()
+	lim := &Limiter{Clock: clk}
+	p := lim.pacer("loc")
+	ctx := t.Context()
+	quota := func(remaining int) *http.Response {
+		h := http.Header{}
+		h.Set(HeaderRateLimitMax, "5")
+		h.Set(HeaderRateLimitRemaining, strconv.Itoa(remaining))
+		h.Set(HeaderRateLimitInterval, "10000")
+		return response(200, h, "")
+	}
+	// send acquires, sends at the clock's time and is answered remaining
+	// after d more.
+	send := func(d time.Duration, remaining int) {
+		t.Helper()
+		e, err := p.acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := clk.Now()
+		clk.Advance(d)
+		p.release(e, sent, quota(remaining))
+	}
+	start := clk.Now()
+	send(0, 4) // the probe opens the first window
+	send(0, 3)
+	clk.Advance(11 * time.Second) // the first window ends unseen
+	send(time.Second, 4)          // this one opened the second, answered at +12 s
+	send(0, 3)
+	send(0, 2)
+	send(0, 1)
+	send(time.Second, 0) // the second window is spent, at +13 s
+	send(0, 4)           // waits for the second window's end
+	if sleeps := clk.Sleeps(); len(sleeps) != 1 || !start.Add(13*time.Second).Add(sleeps[0]).Equal(start.Add(22*time.Second)) {
+		t.Fatalf("sleeps %v; want one, to +22 s (10 s after the opener's answer), not +23 s", sleeps)
+	}
+
+	// The opener of the third window was answered at +22 s; a request
+	// answered after +32 s may have reached the server in a fourth
+	// window: it pauses 10 s from its own answer.
+	send(0, 3)
+	send(0, 2)
+	send(0, 1)
+	at := clk.Now()
+	send(10*time.Second+time.Millisecond, 0)
+	send(0, 4)
+	if sleeps := clk.Sleeps(); len(sleeps) != 2 || !at.Add(10*time.Second+time.Millisecond).Add(sleeps[1]).Equal(at.Add(20*time.Second+time.Millisecond)) {
+		t.Fatalf("sleeps %v; want the second 10 s from the last answer", sleeps)
 	}
 }
