@@ -1,0 +1,298 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/contactbridge/contactbridge/sync/engine"
+)
+
+// ErrPlan is what an error of Plan is (errors.Is): an action whose
+// condition or template could not be evaluated on the change.
+var ErrPlan = errors.New("rules: an action could not be planned")
+
+// rule is a compiled rule.
+type rule struct {
+	name, file string
+	line       int
+	enabled    bool
+	on         []string
+	cond       *condition
+	once       string
+	actions    []*action
+	builtin    *builtinRule
+}
+
+// Set is a loaded, checked set of rules: the default ones (which the
+// engine runs as its flows) and the user's (which Plan plans). It is
+// safe for concurrent use.
+type Set struct {
+	cat       *Catalog
+	rules     []*rule
+	byTrigger map[string][]*rule // enabled user rules
+	flows     engine.Flows
+}
+
+var _ engine.Rules = (*Set)(nil)
+
+// Flows are the engine's flows the default rules describe: each on or off
+// as its rule is enabled, with its steps' texts (in the engine's {contact}
+// form), over the config's flows given to Load.
+func (s *Set) Flows() (engine.Flows, error) { return s.flows, nil }
+
+// Summary counts a set's rules, their triggers and actions.
+type Summary struct {
+	// Rules and Enabled count every rule and those enabled; Default the
+	// default ones among them.
+	Rules, Enabled, Default int
+	// Triggers are the distinct triggers of the enabled rules; Actions
+	// their actions (built-in steps included).
+	Triggers, Actions int
+}
+
+// Summary counts the set.
+func (s *Set) Summary() Summary {
+	var sum Summary
+	triggers := map[string]bool{}
+	for _, r := range s.rules {
+		sum.Rules++
+		if r.builtin != nil {
+			sum.Default++
+		}
+		if !r.enabled {
+			continue
+		}
+		sum.Enabled++
+		sum.Actions += len(r.actions)
+		for _, t := range r.on {
+			triggers[t] = true
+		}
+	}
+	sum.Triggers = len(triggers)
+	return sum
+}
+
+// Result is what one rule makes of a change, as `rules test` shows it.
+type Result struct {
+	Rule string
+	// Default tells a default rule (the engine runs its steps; they are
+	// not planned here).
+	Default bool
+	// Matched tells whether the rule acts on the change; Reason says why
+	// not (disabled, another trigger, the condition is false).
+	Matched bool
+	Reason  string
+	// Condition and Value are the rule's condition and its value ("" and
+	// true for a rule without one).
+	Condition string
+	Value     bool
+	// Actions are the requests of a matched user rule.
+	Actions []engine.RuleAction
+	// Err is why the condition or an action could not be evaluated.
+	Err error
+}
+
+// Plan implements engine.Rules: the actions of every enabled user rule
+// whose trigger is in.Trigger and whose condition holds. An action whose
+// template fails (a field the record lacks) is left out and named in the
+// error, which is ErrPlan; the other actions are returned with it.
+func (s *Set) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
+	rules := s.byTrigger[in.Trigger]
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	vars := variables(in)
+	var (
+		out  []engine.RuleAction
+		errs []error
+	)
+	for _, r := range rules {
+		actions, err := s.plan(r, in, vars)
+		out = append(out, actions...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("%w: %w", ErrPlan, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// plan is one rule's actions on a change.
+func (s *Set) plan(r *rule, in engine.RuleInput, vars map[string]any) ([]engine.RuleAction, error) {
+	ok, err := r.cond.eval(in.Trigger, vars)
+	if err != nil || !ok {
+		if err != nil {
+			err = fmt.Errorf("rule %s: %w", r.name, err)
+		}
+		return nil, err
+	}
+	var (
+		out  []engine.RuleAction
+		errs []error
+		data map[string]any
+	)
+	for _, a := range r.actions {
+		if data == nil {
+			data = templateData(vars)
+		}
+		ra, err := a.request(data)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule %s, action %s: %w", r.name, a.name, err))
+			continue
+		}
+		ra.Rule, ra.Action = r.name, a.name
+		ra.Key = "rule:" + r.name + ":" + a.name + ":" + in.ID
+		if r.once == OncePerChange {
+			ra.Key += ":" + in.Version
+		}
+		out = append(out, ra)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Explain is what every rule makes of a change: matched or not and why,
+// the condition's value, the requests. It sends nothing.
+func (s *Set) Explain(in engine.RuleInput) []Result {
+	vars := variables(in)
+	out := make([]Result, 0, len(s.rules))
+	for _, r := range s.rules {
+		res := Result{Rule: r.name, Default: r.builtin != nil, Value: true}
+		if r.cond != nil {
+			res.Condition = r.cond.text
+		}
+		triggered := false
+		for _, t := range r.on {
+			triggered = triggered || t == in.Trigger
+		}
+		switch {
+		case !r.enabled:
+			res.Reason = "disabled"
+		case !triggered:
+			res.Reason = "its triggers are " + strings.Join(r.on, ", ") + ", not " + in.Trigger
+		case r.builtin != nil:
+			res.Matched, res.Reason = true, "a default rule: the engine runs its steps ("+stepList(r)+")"
+		default:
+			var err error
+			if res.Value, err = r.cond.eval(in.Trigger, vars); err != nil {
+				res.Err, res.Reason = err, "its condition failed"
+				break
+			}
+			if !res.Value {
+				res.Reason = "its condition is false"
+				break
+			}
+			res.Matched = true
+			res.Actions, res.Err = s.plan(r, in, vars)
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func stepList(r *rule) string {
+	steps := make([]string, len(r.actions))
+	for i, a := range r.actions {
+		steps[i] = a.step
+	}
+	return strings.Join(steps, ", ")
+}
+
+// variables are the change as conditions see it.
+func variables(in engine.RuleInput) map[string]any {
+	or := func(m map[string]any) map[string]any {
+		if m == nil {
+			return map[string]any{}
+		}
+		return m
+	}
+	hl, m := or(in.Contact), or(in.MappedContact)
+	if strings.HasPrefix(in.Trigger, APIM360+".") {
+		hl, m = m, hl
+	}
+	return map[string]any{
+		varTrigger:   in.Trigger,
+		varEntity:    or(in.Record),
+		varMapped:    or(in.Mapped),
+		varContact:   or(in.Contact),
+		varM360:      map[string]any{varContact: m},
+		varHighLevel: map[string]any{varContact: hl},
+	}
+}
+
+// templateData is vars with JSON's integral numbers made integers, so a
+// template prints an id as 1000000, not 1e+06.
+func templateData(vars map[string]any) map[string]any {
+	return integral(vars).(map[string]any)
+}
+
+func integral(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
+			return int64(x)
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = integral(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = integral(e)
+		}
+		return out
+	}
+	return v
+}
+
+// request renders an action's request.
+func (a *action) request(data map[string]any) (engine.RuleAction, error) {
+	ra := engine.RuleAction{API: a.api, Operation: a.op, Method: a.method}
+	path := a.path
+	for _, p := range a.pathParams {
+		v, err := p.values[0].render(data, p.shape)
+		if err != nil {
+			return ra, fmt.Errorf("params.%s: %w", p.name, err)
+		}
+		s := fmt.Sprint(v)
+		if s == "" {
+			return ra, fmt.Errorf("params.%s: the path parameter is empty", p.name)
+		}
+		path = strings.ReplaceAll(path, "{"+p.name+"}", url.PathEscape(s))
+	}
+	ra.Path = path
+	for _, p := range a.query {
+		if ra.Query == nil {
+			ra.Query = url.Values{}
+		}
+		for _, t := range p.values {
+			v, err := t.render(data, p.shape)
+			if err != nil {
+				return ra, fmt.Errorf("params.%s: %w", p.name, err)
+			}
+			ra.Query.Add(p.name, fmt.Sprint(v))
+		}
+	}
+	if a.body != nil {
+		v, err := a.body.value(data)
+		if err != nil {
+			return ra, fmt.Errorf("body: %w", err)
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return ra, fmt.Errorf("body: %w", err)
+		}
+		ra.Body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
+	return ra, nil
+}
