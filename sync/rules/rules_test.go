@@ -287,3 +287,28 @@ func TestCustomFieldsAndMaps(t *testing.T) {
 		t.Errorf("Plan = %+v", got)
 	}
 }
+
+func FuzzLoad(f *testing.F) {
+	for _, s := range []string{"rules:\n  - name: r\n    on: highlevel.ContactCreate\n    if: contact.email != \"\"\n    do:\n      - operation: m360-create-contact\n        body: {email: \"{{ .contact.email }}\"}\n",
+		"rules: [{name: contacts, enabled: false}]", "rules:\n  - name: x\n    on: [m360.task.completed]\n    do: [{operation: create-note, params: {contactId: \"{{ .highlevel.contact.id }}\"}, body: {body: \"{{ range .contact.tags }}{{ . }}{{ end }}\"}}]\n",
+		"rules: &a [*a]", "rules:\n\t- x", ""} {
+		f.Add([]byte(s))
+	}
+	f.Add(Default())
+	c := catalog(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := Load(Options{Catalog: c}, Source{Name: "f.yaml", Data: data})
+		if err == nil {
+			return
+		}
+		var ps Problems
+		if !errors.As(err, &ps) || len(ps) == 0 {
+			t.Fatalf("err = %v, want Problems", err)
+		}
+		for _, p := range ps {
+			if p.File != "f.yaml" && p.File != DefaultFile || p.Line < 1 || p.Column < 1 {
+				t.Fatalf("problem without a line: %+v", p)
+			}
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
@@ -43,6 +44,39 @@ var _ engine.Rules = (*Set)(nil)
 // as its rule is enabled, with its steps' texts (in the engine's {contact}
 // form), over the config's flows given to Load.
 func (s *Set) Flows() (engine.Flows, error) { return s.flows, nil }
+
+// RuleInfo describes a rule of a set.
+type RuleInfo struct {
+	Name string
+	// File and Line are where it is defined (DefaultFile for a default
+	// rule, even one a rule file changed).
+	File string
+	Line int
+	// Default tells a default rule, Enabled whether it runs.
+	Default, Enabled bool
+	On               []string
+	Once             string
+	// Actions are its actions' names (a default rule's: its steps).
+	Actions []string
+}
+
+// Rules describes the set's rules, default ones first.
+func (s *Set) Rules() []RuleInfo {
+	out := make([]RuleInfo, len(s.rules))
+	for i, r := range s.rules {
+		info := RuleInfo{Name: r.name, File: r.file, Line: r.line, Default: r.builtin != nil, Enabled: r.enabled,
+			On: slices.Clone(r.on), Once: r.once}
+		for _, a := range r.actions {
+			name := a.name
+			if a.step != "" {
+				name = a.step
+			}
+			info.Actions = append(info.Actions, name)
+		}
+		out[i] = info
+	}
+	return out
+}
 
 // Summary counts a set's rules, their triggers and actions.
 type Summary struct {
@@ -105,13 +139,13 @@ func (s *Set) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	vars := variables(in)
+	ch := newChange(in)
 	var (
 		out  []engine.RuleAction
 		errs []error
 	)
 	for _, r := range rules {
-		actions, err := s.plan(r, in, vars)
+		actions, err := s.plan(r, in, ch)
 		out = append(out, actions...)
 		if err != nil {
 			errs = append(errs, err)
@@ -124,8 +158,8 @@ func (s *Set) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
 }
 
 // plan is one rule's actions on a change.
-func (s *Set) plan(r *rule, in engine.RuleInput, vars map[string]any) ([]engine.RuleAction, error) {
-	ok, err := r.cond.eval(in.Trigger, vars)
+func (s *Set) plan(r *rule, in engine.RuleInput, ch *change) ([]engine.RuleAction, error) {
+	ok, err := r.cond.eval(in.Trigger, ch.vars)
 	if err != nil || !ok {
 		if err != nil {
 			err = fmt.Errorf("rule %s: %w", r.name, err)
@@ -135,13 +169,9 @@ func (s *Set) plan(r *rule, in engine.RuleInput, vars map[string]any) ([]engine.
 	var (
 		out  []engine.RuleAction
 		errs []error
-		data map[string]any
 	)
 	for _, a := range r.actions {
-		if data == nil {
-			data = templateData(vars)
-		}
-		ra, err := a.request(data)
+		ra, err := a.request(ch.templateData())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %s, action %s: %w", r.name, a.name, err))
 			continue
@@ -159,7 +189,7 @@ func (s *Set) plan(r *rule, in engine.RuleInput, vars map[string]any) ([]engine.
 // Explain is what every rule makes of a change: matched or not and why,
 // the condition's value, the requests. It sends nothing.
 func (s *Set) Explain(in engine.RuleInput) []Result {
-	vars := variables(in)
+	ch := newChange(in)
 	out := make([]Result, 0, len(s.rules))
 	for _, r := range s.rules {
 		res := Result{Rule: r.name, Default: r.builtin != nil, Value: true}
@@ -179,7 +209,7 @@ func (s *Set) Explain(in engine.RuleInput) []Result {
 			res.Matched, res.Reason = true, "a default rule: the engine runs its steps ("+stepList(r)+")"
 		default:
 			var err error
-			if res.Value, err = r.cond.eval(in.Trigger, vars); err != nil {
+			if res.Value, err = r.cond.eval(in.Trigger, ch.vars); err != nil {
 				res.Err, res.Reason = err, "its condition failed"
 				break
 			}
@@ -188,7 +218,7 @@ func (s *Set) Explain(in engine.RuleInput) []Result {
 				break
 			}
 			res.Matched = true
-			res.Actions, res.Err = s.plan(r, in, vars)
+			res.Actions, res.Err = s.plan(r, in, ch)
 		}
 		out = append(out, res)
 	}
@@ -201,6 +231,23 @@ func stepList(r *rule) string {
 		steps[i] = a.step
 	}
 	return strings.Join(steps, ", ")
+}
+
+// change is a change as the rules see it: the variables of conditions and
+// those of templates, made once for all rules when one needs them.
+type change struct {
+	vars, data map[string]any
+}
+
+func newChange(in engine.RuleInput) *change { return &change{vars: variables(in)} }
+
+// templateData is vars with JSON's integral numbers made integers, so a
+// template prints an id as 1000000, not 1e+06.
+func (ch *change) templateData() map[string]any {
+	if ch.data == nil {
+		ch.data = integral(ch.vars).(map[string]any)
+	}
+	return ch.data
 }
 
 // variables are the change as conditions see it.
@@ -223,12 +270,6 @@ func variables(in engine.RuleInput) map[string]any {
 		varM360:      map[string]any{varContact: m},
 		varHighLevel: map[string]any{varContact: hl},
 	}
-}
-
-// templateData is vars with JSON's integral numbers made integers, so a
-// template prints an id as 1000000, not 1e+06.
-func templateData(vars map[string]any) map[string]any {
-	return integral(vars).(map[string]any)
 }
 
 func integral(v any) any {
