@@ -403,7 +403,7 @@ func printResults(w io.Writer, in engine.RuleInput, results []rules.Result) erro
 		default:
 			fmt.Fprintln(w, "not matched: "+r.Reason)
 		}
-		if r.Condition != "" && r.Reason != "disabled" && !strings.HasPrefix(r.Reason, "its triggers") {
+		if r.Condition != "" && r.Evaluated {
 			fmt.Fprintf(w, "    if %s  =>  %t\n", r.Condition, r.Value)
 		}
 		for _, a := range r.Actions {
@@ -439,7 +439,7 @@ type ruleResultJSON struct {
 	Matched   bool             `json:"matched"`
 	Reason    string           `json:"reason,omitempty"`
 	Condition string           `json:"condition,omitempty"`
-	Value     bool             `json:"value"`
+	Value     *bool            `json:"value,omitempty"`
 	Actions   []ruleActionJSON `json:"actions,omitempty"`
 	Error     string           `json:"error,omitempty"`
 }
@@ -464,7 +464,10 @@ func printResultsJSON(w io.Writer, in engine.RuleInput, results []rules.Result) 
 		Rules   []ruleResultJSON `json:"rules"`
 	}{Trigger: in.Trigger, Entity: in.Entity, ID: in.ID, Version: in.Version, Rules: []ruleResultJSON{}}
 	for _, r := range results {
-		j := ruleResultJSON{Rule: r.Rule, Default: r.Default, Matched: r.Matched, Reason: r.Reason, Condition: r.Condition, Value: r.Value}
+		j := ruleResultJSON{Rule: r.Rule, Default: r.Default, Matched: r.Matched, Reason: r.Reason, Condition: r.Condition}
+		if r.Evaluated {
+			j.Value = &r.Value
+		}
 		if r.Err != nil {
 			j.Error = r.Err.Error()
 		}

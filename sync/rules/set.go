@@ -120,9 +120,11 @@ type Result struct {
 	// not (disabled, another trigger, the condition is false).
 	Matched bool
 	Reason  string
-	// Condition and Value are the rule's condition and its value ("" and
-	// true for a rule without one).
+	// Condition is the rule's condition ("" for none); Evaluated tells
+	// whether it was evaluated on the change (the rule is on and has its
+	// trigger) and Value is its value then (true for no condition).
 	Condition string
+	Evaluated bool
 	Value     bool
 	// Actions are the requests of a matched user rule.
 	Actions []engine.RuleAction
@@ -192,7 +194,7 @@ func (s *Set) Explain(in engine.RuleInput) []Result {
 	ch := newChange(in)
 	out := make([]Result, 0, len(s.rules))
 	for _, r := range s.rules {
-		res := Result{Rule: r.name, Default: r.builtin != nil, Value: true}
+		res := Result{Rule: r.name, Default: r.builtin != nil}
 		if r.cond != nil {
 			res.Condition = r.cond.text
 		}
@@ -209,6 +211,7 @@ func (s *Set) Explain(in engine.RuleInput) []Result {
 			res.Matched, res.Reason = true, "a default rule: the engine runs its steps ("+stepList(r)+")"
 		default:
 			var err error
+			res.Evaluated = true
 			if res.Value, err = r.cond.eval(in.Trigger, ch.vars); err != nil {
 				res.Err, res.Reason = err, "its condition failed"
 				break
