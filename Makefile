@@ -70,7 +70,8 @@ test-crash:
 	$(GO) test -race -count=1 -run 'SIGKILL' -v ./sync/engine/
 
 # bench: the in-process pipeline benchmarks, the transport's (stack vs bare
-# client, quota utilisation of both APIs' limits), the sync's backfill (10,000
+# client, quota utilisation of both APIs' limits), the rules' (one event
+# planned with 1 rule and with 100 loaded), the sync's backfill (10,000
 # contacts with 2 tasks and 2 notes each, limits off: contacts/s; a few
 # minutes), then the harness (perf/):
 # twin vs bare net/http as processes on loopback, start-up and memory; prints
@@ -79,17 +80,19 @@ BENCHFLAGS ?=
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
 	$(GO) test -run '^$$' -bench . -count 1 ./sync/transport/
+	$(GO) test -run '^$$' -bench Plan -benchmem -count 1 ./sync/rules/
 	$(GO) test -run '^$$' -bench Backfill -benchtime 1x -count 1 -timeout 30m ./sync/run/
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The fuzz targets (issue 12), each for FUZZTIME: request bodies of both
 # twins, query parameters of both twins and the admin API, the admin state
-# import, the OAuth token endpoint and the journal's redaction. fuzz-ci runs
-# each for 20s (six targets: about 2.5 minutes with the builds); it is not
+# import, the OAuth token endpoint, the journal's redaction and the rule
+# loader. fuzz-ci runs each for 20s (seven targets: about 3 minutes with the
+# builds); it is not
 # part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
 FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/:FuzzQueryParams ./mock/:FuzzAdminImport \
-	./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction
+	./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./sync/rules/:FuzzLoad
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
