@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,5 +224,51 @@ func TestRulesTest_Usage(t *testing.T) {
 	notHook := writeTestFile(t, filepath.Join(t.TempDir(), "x.json"), `{"hello":"world"}`)
 	if code, _, errs := runCode(t, "rules", "test", "--event", notHook); code != exitUsage || !strings.Contains(errs, "the body has no type") {
 		t.Errorf("exit %d: %s", code, errs)
+	}
+}
+
+// TestUp_RefusesInvalidRules: up checks ./rules before it starts the twins.
+func TestUp_RefusesInvalidRules(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "rules", "bad.yaml"), "rules:\n  - name: x\n    on: highlevel.Nothing\n    do: [{operation: get-contact, params: {contactId: a}}]\n")
+	t.Chdir(dir)
+	code, out, errs := runCode(t, "up", "--addr", "127.0.0.1:0", "--m360-addr", "127.0.0.1:0", "--listen", "127.0.0.1:0")
+	want := filepath.Join("rules", "bad.yaml") + `:3:9: rules[1](x).on: unknown event "highlevel.Nothing"`
+	if code != exitFailed || !strings.Contains(errs, want) || strings.Contains(out, "http://") {
+		t.Errorf("up: exit %d, want %d and %q\n%s%s", code, exitFailed, want, out, errs)
+	}
+}
+
+// TestCheckedFlows_RuleFileOverFlowsOverDefaults: what sync run runs is a
+// rule file's change of a default rule, else sync.flows, else the default.
+func TestCheckedFlows_RuleFileOverFlowsOverDefaults(t *testing.T) {
+	dir := t.TempDir()
+	config := writeTestFile(t, filepath.Join(dir, "contactbridge.yaml"), `sync:
+  flows:
+    followUp: "From the config: {contact}"
+    welcomeNote: "Hello {contact}"
+    onboarding: false
+  rulesDir: mine
+`)
+	writeTestFile(t, filepath.Join(dir, "mine", "flows.yaml"), `rules:
+  - name: contacts
+    do:
+      - builtin: mirror-contact
+      - builtin: follow-up-task
+        title: "From the rules: {{ .contact.name }}"
+  - name: m360-tasks
+    enabled: false
+`)
+	cfg, err := loadSyncConfig(newSyncRunCmd(io.Discard, io.Discard).Flags(), config, func() []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := checkedFlows(context.Background(), cfg, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.FollowUp != "From the rules: {contact}" || f.WelcomeNote != "Hello {contact}" || f.Onboarding || f.M360Tasks ||
+		!f.Contacts || !f.Notes || !f.Tasks {
+		t.Errorf("flows %+v", f)
 	}
 }

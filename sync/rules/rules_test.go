@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -160,6 +161,9 @@ func TestExamplesPlanTheirRequests(t *testing.T) {
 					t.Logf("body %s", a.Body)
 				}
 			}
+			for _, a := range got {
+				checkAgainstSpec(t, a)
+			}
 		})
 	}
 	// The condition is false without the tag; the rules of other triggers
@@ -311,4 +315,28 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkAgainstSpec checks a planned request against its operation in the
+// spec: the path matches the operation's route and the body its request
+// schema.
+func checkAgainstSpec(t *testing.T, a engine.RuleAction) {
+	t.Helper()
+	api, op, ok := catalog(t).operation(a.Operation)
+	if !ok || api != a.API || op.Method != a.Method {
+		t.Fatalf("%s: not an operation of %s", a.Operation, a.API)
+	}
+	req := httptest.NewRequest(a.Method, "http://127.0.0.1"+a.Path, nil)
+	route, err := catalog(t).specs[api].FindRoute(req)
+	if err != nil || route.Operation.ID != a.Operation {
+		t.Errorf("%s %s routes to %v, %v; want %s", a.Method, a.Path, route, err, a.Operation)
+	}
+	var body any
+	if err := json.Unmarshal(a.Body, &body); err != nil {
+		t.Fatalf("body %s: %v", a.Body, err)
+	}
+	schema := op.Spec.RequestBody.Value.Content.Get("application/json").Schema.Value
+	if err := schema.VisitJSON(body); err != nil {
+		t.Errorf("body %s does not match %s's request schema: %v", a.Body, a.Operation, err)
+	}
 }
