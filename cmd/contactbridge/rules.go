@@ -124,7 +124,7 @@ func ruleSet(ctx context.Context, cfg syncConfig, configPath string, files []str
 	} else if sources, err = ruleSources(cfg, configPath); err != nil {
 		return nil, err
 	}
-	cat, err := rules.DefaultCatalog(ctx)
+	cat, err := rules.DefaultCatalog()
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func runRulesTest(cmd *cobra.Command, f rulesTestFlags, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	cat, err := rules.DefaultCatalog(ctx)
+	cat, err := rules.DefaultCatalog()
 	if err != nil {
 		return err
 	}

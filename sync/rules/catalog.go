@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/common/types"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -53,9 +54,12 @@ var entityKinds = map[string]struct{ kind, highlevel, m360 string }{
 	"event":       {engine.EntityEvent, "CalendarEventDTO", "Event"},
 }
 
-// DefaultCatalog loads the embedded specs (the ones the twins serve and
-// `sync catalog` lists) into a Catalog.
-func DefaultCatalog(ctx context.Context) (*Catalog, error) {
+// DefaultCatalog is the Catalog of the embedded specs (the ones the twins
+// serve and `sync catalog` lists), loaded once for the process.
+func DefaultCatalog() (*Catalog, error) { return defaultCatalog() }
+
+var defaultCatalog = sync.OnceValues(func() (*Catalog, error) {
+	ctx := context.Background()
 	hl, err := openapi.LoadHighLevel(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
@@ -65,7 +69,7 @@ func DefaultCatalog(ctx context.Context) (*Catalog, error) {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	return NewCatalog(hl, m)
-}
+})
 
 // NewCatalog makes the Catalog of the two specs.
 func NewCatalog(highlevel, m360 *openapi.Spec) (*Catalog, error) {

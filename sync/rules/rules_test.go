@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -23,7 +22,7 @@ var (
 
 func catalog(t testing.TB) *Catalog {
 	t.Helper()
-	catOnce.Do(func() { cat, catErr = DefaultCatalog(context.Background()) })
+	catOnce.Do(func() { cat, catErr = DefaultCatalog() })
 	if catErr != nil {
 		t.Fatal(catErr)
 	}
