@@ -300,7 +300,7 @@ func runRulesTest(cmd *cobra.Command, f rulesTestFlags, stdout io.Writer) error 
 	if err != nil {
 		return usageErrorf(cmd, "%w", err)
 	}
-	if err := f.fill(ctx, &in, db); err != nil {
+	if err := f.fill(ctx, &in, db, cfg.HighLevel.Location); err != nil {
 		return err
 	}
 	results := set.Explain(in)
@@ -325,8 +325,10 @@ func inboxBody(ctx context.Context, db *state.DB, id string) ([]byte, error) {
 }
 
 // fill sets the entity and the contacts of in from the flags' files and,
-// with a database, the contact's counterpart from its mapping.
-func (f rulesTestFlags) fill(ctx context.Context, in *engine.RuleInput, db *state.DB) error {
+// with a database, the contact's counterpart from its mapping (the sync's
+// mappings are the HighLevel location's: a Marketing 360 event's is the
+// configured location's).
+func (f rulesTestFlags) fill(ctx context.Context, in *engine.RuleInput, db *state.DB, location string) error {
 	for _, x := range []struct {
 		path string
 		into *map[string]any
@@ -350,12 +352,15 @@ func (f rulesTestFlags) fill(ctx context.Context, in *engine.RuleInput, db *stat
 	if db == nil || in.MappedContact != nil {
 		return nil
 	}
-	return mappedContact(ctx, db, in)
+	if strings.HasPrefix(in.Trigger, rules.APIHighLevel+".") {
+		location = in.Location
+	}
+	return mappedContact(ctx, db, in, location)
 }
 
 // mappedContact sets in's counterpart contact to its id, as the sync's
-// mappings have it.
-func mappedContact(ctx context.Context, db *state.DB, in *engine.RuleInput) error {
+// mappings of the location have it.
+func mappedContact(ctx context.Context, db *state.DB, in *engine.RuleInput, location string) error {
 	id := fmt.Sprint(in.Record["id"])
 	if in.Entity != engine.EntityContact {
 		id = fmt.Sprint(in.Record["contactId"])
@@ -365,12 +370,12 @@ func mappedContact(ctx context.Context, db *state.DB, in *engine.RuleInput) erro
 		err error
 	)
 	if strings.HasPrefix(in.Trigger, rules.APIM360+".") {
-		m, err = db.MappingByM360(ctx, engine.EntityContact, in.Location, id)
+		m, err = db.MappingByM360(ctx, engine.EntityContact, location, id)
 		if err == nil {
 			in.MappedContact = map[string]any{"id": m.HLID}
 		}
 	} else {
-		m, err = db.MappingByHighLevel(ctx, engine.EntityContact, in.Location, id)
+		m, err = db.MappingByHighLevel(ctx, engine.EntityContact, location, id)
 		if err == nil && m.M360ID != "" {
 			id, perr := strconv.ParseInt(m.M360ID, 10, 64)
 			if perr != nil {

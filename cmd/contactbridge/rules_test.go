@@ -177,14 +177,15 @@ func TestRulesTest_ReplayFromTheInbox(t *testing.T) {
 		State: state.InboxPlanned}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CreateMapping(ctx, state.Mapping{Kind: "contact", Tenant: "900", HLID: "hlC0ntact000000000001", M360ID: "1001",
+	if _, err := db.CreateMapping(ctx, state.Mapping{Kind: "contact", Tenant: "loc0000000000000000001", HLID: "hlC0ntact000000000001", M360ID: "1001",
 		Origin: "hl", UpdatedAt: time.Unix(1793700000, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out := mustRun(t, "rules", "test", "--config", emptyConfig(t), "--db", path, "--replay", "wh-m360-1",
+	config := writeTestFile(t, filepath.Join(dir, "contactbridge.yaml"), "sync:\n  highlevel: {location: loc0000000000000000001}\n")
+	out := mustRun(t, "rules", "test", "--config", config, "--db", path, "--replay", "wh-m360-1",
 		"--rules", filepath.Join(rulesTestdata, "examples.yaml"), "--json")
 	var got struct {
 		Trigger string `json:"trigger"`

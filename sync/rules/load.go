@@ -248,10 +248,7 @@ func (l *loader) read(src Source) []*rawRule {
 		}
 		_, v := lookup(n, key)
 		if v == nil {
-			if key == path[0] && len(path) > 1 {
-				return nil // contactbridge.yaml without that section
-			}
-			return nil
+			return nil // no rules there: a config file without them
 		}
 		n = v
 	}
