@@ -14,14 +14,14 @@ import (
 // Built-in steps: the engine's flows (sync/engine/flows.go), which the
 // default rules are made of.
 const (
-	StepMirrorContact     = "mirror-contact"
-	StepFollowUpTask      = "follow-up-task"
-	StepOnboarding        = "onboarding"
-	StepMirrorM360Task    = "mirror-m360-task"
-	StepMirrorNote        = "mirror-note"
-	StepMirrorAppointment = "mirror-appointment"
-	StepMirrorTask        = "mirror-task"
-	StepCampaignRules     = "campaign-rules"
+	stepMirrorContact     = "mirror-contact"
+	stepFollowUpTask      = "follow-up-task"
+	stepOnboarding        = "onboarding"
+	stepMirrorM360Task    = "mirror-m360-task"
+	stepMirrorNote        = "mirror-note"
+	stepMirrorAppointment = "mirror-appointment"
+	stepMirrorTask        = "mirror-task"
+	stepCampaignRules     = "campaign-rules"
 )
 
 // builtinRule is a default rule the engine runs itself: its steps, in
@@ -32,17 +32,17 @@ type builtinRule struct {
 }
 
 var builtins = map[string]*builtinRule{
-	"contacts":     {[]string{StepMirrorContact, StepFollowUpTask}, func(f *engine.Flows) *bool { return &f.Contacts }},
-	"onboarding":   {[]string{StepOnboarding}, func(f *engine.Flows) *bool { return &f.Onboarding }},
-	"m360-tasks":   {[]string{StepMirrorM360Task}, func(f *engine.Flows) *bool { return &f.M360Tasks }},
-	"notes":        {[]string{StepMirrorNote}, func(f *engine.Flows) *bool { return &f.Notes }},
-	"appointments": {[]string{StepMirrorAppointment}, func(f *engine.Flows) *bool { return &f.Appointments }},
-	"tasks":        {[]string{StepMirrorTask}, func(f *engine.Flows) *bool { return &f.Tasks }},
-	"campaigns":    {[]string{StepCampaignRules}, func(f *engine.Flows) *bool { return &f.Campaigns }},
+	"contacts":     {[]string{stepMirrorContact, stepFollowUpTask}, func(f *engine.Flows) *bool { return &f.Contacts }},
+	"onboarding":   {[]string{stepOnboarding}, func(f *engine.Flows) *bool { return &f.Onboarding }},
+	"m360-tasks":   {[]string{stepMirrorM360Task}, func(f *engine.Flows) *bool { return &f.M360Tasks }},
+	"notes":        {[]string{stepMirrorNote}, func(f *engine.Flows) *bool { return &f.Notes }},
+	"appointments": {[]string{stepMirrorAppointment}, func(f *engine.Flows) *bool { return &f.Appointments }},
+	"tasks":        {[]string{stepMirrorTask}, func(f *engine.Flows) *bool { return &f.Tasks }},
+	"campaigns":    {[]string{stepCampaignRules}, func(f *engine.Flows) *bool { return &f.Campaigns }},
 }
 
 // stepTexts are the texts each step takes.
-var stepTexts = map[string][]string{StepFollowUpTask: {"title"}, StepOnboarding: {"tasks", "note"}}
+var stepTexts = map[string][]string{stepFollowUpTask: {"title"}, stepOnboarding: {"tasks", "note"}}
 
 // step reads a built-in step.
 func (l *loader) step(fields map[string]located, loc located, field string, r *rule, a *action) {
@@ -178,11 +178,11 @@ func builtinFlows(f *engine.Flows, raw *rawRule, r *rule) {
 	}
 	for _, a := range r.actions {
 		switch a.step {
-		case StepFollowUpTask:
+		case stepFollowUpTask:
 			if a.title != "" {
 				f.FollowUp = a.title
 			}
-		case StepOnboarding:
+		case stepOnboarding:
 			if a.tasks != nil {
 				f.OnboardingTasks = a.tasks
 			}

@@ -52,8 +52,8 @@ var ErrInvalid = errors.New("rules: invalid rule file")
 type Problem struct {
 	File         string
 	Line, Column int
-	// Field is the rule's field the problem is in: "rules[2].if",
-	// "rules[1].do[1].body.contactId".
+	// Field is the field the problem is in: "rules[2](vip).if",
+	// "rules[1](vip).do[1].body.contactId" (the rule named once it is known).
 	Field   string
 	Message string
 }
@@ -246,7 +246,7 @@ func (l *loader) read(src Source) []*rawRule {
 			l.add(src.Name, n, key, "expected a mapping with a %q key", key)
 			return nil
 		}
-		_, v := lookup(n, key)
+		v := lookup(n, key)
 		if v == nil {
 			return nil // no rules there: a config file without them
 		}
@@ -308,17 +308,14 @@ func depth(n *yaml.Node, d int) int {
 	return most
 }
 
-// lookup finds a key of a mapping node.
-func lookup(n *yaml.Node, key string) (k, v *yaml.Node) {
-	if n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
+// lookup finds the value of a key of a mapping node.
+func lookup(n *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i], n.Content[i+1]
+			return n.Content[i+1]
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // scalar reads a field that must be a string.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,14 @@ func TestDefaultSetIsTheFlows(t *testing.T) {
 	// No default rule is planned: the engine runs them.
 	if actions, err := s.Plan(event(t, "highlevel-ContactTagUpdate.json")); err != nil || len(actions) != 0 {
 		t.Errorf("Plan of the default set = %v, %v", actions, err)
+	}
+}
+
+func TestTriggersAreTheWebhooksWithAnEntity(t *testing.T) {
+	triggers := catalog(t).Triggers()
+	if len(triggers) != 21 || !slices.Contains(triggers, "highlevel.ContactTagUpdate") ||
+		!slices.Contains(triggers, "m360.task.completed") || slices.Contains(triggers, "highlevel.AppUninstall") {
+		t.Errorf("triggers: %v", triggers)
 	}
 }
 
