@@ -93,7 +93,8 @@ func (l *loader) action(file string, n *yaml.Node, field string, index int, r *r
 	}
 	api, op, ok := l.cat.operation(id)
 	if !ok {
-		l.add(file, loc.val, field+".operation", "unknown operation %q (the actions are `contactbridge sync catalog`'s)", id)
+		l.add(file, loc.val, field+".operation", "unknown operation %q (the actions are `contactbridge sync catalog`'s)%s", id,
+			suggestion(id, l.cat.operationIDs()))
 		return nil
 	}
 	a.api, a.op, a.method, a.path = api, op.ID, op.Method, op.Path

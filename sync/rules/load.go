@@ -408,7 +408,8 @@ func (l *loader) triggers(loc located, field string) []string {
 			continue
 		}
 		if _, ok := l.cat.triggers[n.Value]; !ok {
-			l.add(loc.file, n, field, "unknown event %q (the triggers are `contactbridge sync catalog`'s, prefixed by their API: highlevel.ContactCreate, m360.task.completed)", n.Value)
+			l.add(loc.file, n, field, "unknown event %q (the triggers are `contactbridge sync catalog`'s, prefixed by their API: highlevel.ContactCreate, m360.task.completed)%s",
+				n.Value, suggestion(n.Value, l.cat.Triggers()))
 			continue
 		}
 		if !slices.Contains(out, n.Value) {

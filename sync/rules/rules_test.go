@@ -215,9 +215,12 @@ func TestBrokenFilesNameTheirLine(t *testing.T) {
 		want       string // the problem's line:col: field: message, in part
 	}{
 		{"unknown event", rule("    on: [highlevel.ContactCreated]\n    do: [{operation: get-contact, params: {contactId: x}}]\n"),
-			`f.yaml:3:10: rules[1](r).on: unknown event "highlevel.ContactCreated"`},
+			`f.yaml:3:10: rules[1](r).on: unknown event "highlevel.ContactCreated" (the triggers are ` + "`contactbridge sync catalog`'s" +
+				`, prefixed by their API: highlevel.ContactCreate, m360.task.completed); did you mean highlevel.ContactCreate?`},
 		{"unknown operation", rule("    on: highlevel.ContactCreate\n    do:\n      - operation: m360-trigger\n"),
 			`f.yaml:5:20: rules[1](r).do[1].operation: unknown operation "m360-trigger"`},
+		{"unknown operation, close", rule("    on: highlevel.ContactCreate\n    do:\n      - operation: m360-trigger-campain\n"),
+			`f.yaml:5:20: rules[1](r).do[1].operation: unknown operation "m360-trigger-campain" (the actions are ` + "`contactbridge sync catalog`'s); did you mean m360-trigger-campaign?"},
 		{"unknown field in condition", rule("    on: highlevel.ContactCreate\n    if: '\"vip\" in contact.tag'\n    do: [{operation: get-contact, params: {contactId: x}}]\n"),
 			`f.yaml:4:26: rules[1](r).if: undefined field 'tag'`},
 		{"condition not a bool", rule("    on: highlevel.ContactCreate\n    if: contact.email\n    do: [{operation: get-contact, params: {contactId: x}}]\n"),
