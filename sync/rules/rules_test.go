@@ -252,6 +252,8 @@ func TestBrokenFilesNameTheirLine(t *testing.T) {
 			`f.yaml:4:5: rules[1].when: unknown field`},
 		{"template syntax", rule("    on: highlevel.ContactCreate\n    do:\n      - operation: get-contact\n        params: {contactId: \"{{ .contact.id \"}\n"),
 			`f.yaml:6:29: rules[1](r).do[1].params.contactId: template: unclosed action`},
+		{"template define", rule("    on: highlevel.ContactCreate\n    do:\n      - operation: get-contact\n        params: {contactId: '{{define \"x\"}}{{end}}'}\n"),
+			`f.yaml:6:29: rules[1](r).do[1].params.contactId: template: {{ define }} is not supported`},
 		{"builtin in a user rule", rule("    on: highlevel.ContactCreate\n    do: [{builtin: mirror-contact}]\n"),
 			`f.yaml:4:20: rules[1](r).do[1].builtin: built-in steps belong to the default rules`},
 		{"default rule's trigger", "rules:\n  - name: contacts\n    on: [highlevel.ContactDelete]\n",

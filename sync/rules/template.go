@@ -66,7 +66,7 @@ func (l *loader) template(file string, n *yaml.Node, field string, triggers []st
 		l.add(file, n, field, "template: %s", msg)
 		return nil
 	}
-	if len(t.Templates()) > 1 {
+	if t.Tree == nil || len(t.Templates()) > 1 {
 		l.add(file, n, field, "template: {{ define }} is not supported")
 		return nil
 	}
