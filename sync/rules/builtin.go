@@ -150,7 +150,7 @@ func (l *loader) checkBuiltin(raw *rawRule, r *rule) {
 		return
 	}
 	for _, k := range []string{"on", "once"} {
-		if f := raw.fields[k]; f.file != DefaultFile && f.val != nil && !sameValue(f.val, raw.defaults[k].val) {
+		if f := raw.fields[k]; !f.builtin && f.val != nil && !sameValue(f.val, raw.defaults[k].val) {
 			l.add(f.file, f.key, raw.field+"."+k, "the %s of a default rule is the engine's: change enabled or its steps' texts", k)
 		}
 	}
@@ -170,10 +170,10 @@ func (l *loader) checkBuiltin(raw *rawRule, r *rule) {
 // on or off, and its texts; what the file does not set stays as the
 // config's flows have it.
 func builtinFlows(f *engine.Flows, raw *rawRule, r *rule) {
-	if raw.fields["enabled"].file != DefaultFile && raw.fields["enabled"].val != nil {
+	if e := raw.fields["enabled"]; !e.builtin && e.val != nil {
 		*r.builtin.flow(f) = r.enabled
 	}
-	if raw.fields["do"].file == DefaultFile {
+	if raw.fields["do"].builtin {
 		return
 	}
 	for _, a := range r.actions {

@@ -89,6 +89,8 @@ type Source struct {
 	Name string
 	Data []byte
 	Path []string
+	// builtin marks the default rules' own file.
+	builtin bool
 }
 
 // Options of Load.
@@ -101,10 +103,11 @@ type Options struct {
 	Flows *engine.Flows
 }
 
-// located is a node of a file.
+// located is a node of a file; builtin tells the default rules' file.
 type located struct {
 	file     string
 	key, val *yaml.Node
+	builtin  bool
 }
 
 // rawRule is a rule as read, its fields by name, before it is compiled.
@@ -114,10 +117,11 @@ type rawRule struct {
 	field  string // "rules[2]"
 	name   string
 	fields map[string]located
-	// overridden tells a default rule a rule file changed; defaults are
+	// builtin tells a rule of the default file; overridden one a rule
+	// file changed, and defaults are
 	// its fields as the default file has them.
-	overridden bool
-	defaults   map[string]located
+	builtin, overridden bool
+	defaults            map[string]located
 }
 
 var ruleFields = []string{"name", "enabled", "on", "if", "once", "do"}
@@ -147,7 +151,7 @@ func Load(opts Options, sources ...Source) (*Set, error) {
 		return nil, errors.New("rules: Load needs a Catalog")
 	}
 	l := &loader{cat: opts.Catalog}
-	defaults := l.read(Source{Name: DefaultFile, Data: defaultYAML})
+	defaults := l.read(Source{Name: DefaultFile, Data: defaultYAML, builtin: true})
 	byName := map[string]*rawRule{}
 	var order []*rawRule
 	for _, r := range defaults {
@@ -267,7 +271,7 @@ func (l *loader) read(src Source) []*rawRule {
 			l.add(src.Name, rn, rf, "a rule is a mapping (name, on, if, once, do)")
 			continue
 		}
-		r := &rawRule{file: src.Name, node: rn, field: rf, fields: map[string]located{}}
+		r := &rawRule{file: src.Name, node: rn, field: rf, fields: map[string]located{}, builtin: src.builtin}
 		for j := 0; j+1 < len(rn.Content); j += 2 {
 			k, v := rn.Content[j], rn.Content[j+1]
 			if !slices.Contains(ruleFields, k.Value) {
@@ -278,7 +282,7 @@ func (l *loader) read(src Source) []*rawRule {
 				l.add(src.Name, k, rf+"."+k.Value, "set twice")
 				continue
 			}
-			r.fields[k.Value] = located{file: src.Name, key: k, val: v}
+			r.fields[k.Value] = located{file: src.Name, key: k, val: v, builtin: src.builtin}
 		}
 		name, ok := r.fields["name"]
 		switch {
@@ -332,18 +336,14 @@ func (l *loader) scalar(loc located, field string) (string, bool) {
 func (l *loader) compile(raw *rawRule) *rule {
 	before := len(l.problems)
 	r := &rule{name: raw.name, file: raw.file, line: raw.node.Line, enabled: true, once: OncePerChange}
-	f := func(name string) (located, bool) {
-		loc, ok := raw.fields[name]
-		return loc, ok
-	}
-	if loc, ok := f("enabled"); ok {
+	if loc, ok := raw.fields["enabled"]; ok {
 		var b bool
 		if loc.val.Kind != yaml.ScalarNode || loc.val.Decode(&b) != nil {
 			l.add(loc.file, loc.val, raw.field+".enabled", "expected true or false")
 		}
 		r.enabled = b
 	}
-	if loc, ok := f("once"); ok {
+	if loc, ok := raw.fields["once"]; ok {
 		if v, ok := l.scalar(loc, raw.field+".once"); ok {
 			if v != OncePerChange && v != OncePerEntity {
 				l.add(loc.file, loc.val, raw.field+".once", "%q is neither %s nor %s", v, OncePerChange, OncePerEntity)
@@ -351,19 +351,19 @@ func (l *loader) compile(raw *rawRule) *rule {
 			r.once = v
 		}
 	}
-	loc, ok := f("on")
+	loc, ok := raw.fields["on"]
 	if !ok {
 		l.add(raw.file, raw.node, raw.field+".on", "a rule needs a trigger (on: [highlevel.ContactCreate, ...])")
 		return nil
 	}
 	r.on = l.triggers(loc, raw.field+".on")
-	if raw.file == DefaultFile {
+	if raw.builtin {
 		r.builtin = builtins[raw.name]
 	}
-	if cond, ok := f("if"); ok {
+	if cond, ok := raw.fields["if"]; ok {
 		r.cond = l.condition(cond, raw.field+".if", r.on)
 	}
-	do, ok := f("do")
+	do, ok := raw.fields["do"]
 	switch {
 	case !ok:
 		l.add(raw.file, raw.node, raw.field+".do", "a rule needs actions (do: [...])")

@@ -123,6 +123,14 @@ func TestOverrideDefaultRules(t *testing.T) {
 	if !reflect.DeepEqual(f, want) {
 		t.Errorf("Flows() = %+v, want %+v", f, want)
 	}
+	// A rule file of the default file's name is a rule file all the same.
+	s, err = Load(Options{Catalog: catalog(t), Flows: &base}, Source{Name: DefaultFile, Data: []byte(file)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ = s.Flows(); !reflect.DeepEqual(f, want) {
+		t.Errorf("Flows() of %s = %+v, want %+v", DefaultFile, f, want)
+	}
 }
 
 func TestExamplesPlanTheirRequests(t *testing.T) {
