@@ -200,14 +200,20 @@ func ruleSources(cfg syncConfig, configPath string) ([]rules.Source, error) {
 	return sources, nil
 }
 
-// checkedFlows loads the configured rules for sync run and up: the flows
-// they describe, or errInvalidRules with every problem.
-func checkedFlows(ctx context.Context, cfg syncConfig, configPath string) (engine.Flows, error) {
-	set, err := ruleSet(ctx, cfg, configPath, nil)
+// checkedRules loads the rules as ruleSet does, for the commands that run
+// them: the set, or errInvalidRules with every problem.
+func checkedRules(ctx context.Context, cfg syncConfig, configPath string, files []string) (*rules.Set, error) {
+	set, err := ruleSet(ctx, cfg, configPath, files)
 	var ps rules.Problems
 	if errors.As(err, &ps) {
-		return engine.Flows{}, fmt.Errorf("%w:\n%s", errInvalidRules, ps.Error())
+		return nil, fmt.Errorf("%w:\n%s", errInvalidRules, ps.Error())
 	}
+	return set, err
+}
+
+// checkedFlows are the flows the configured rules describe.
+func checkedFlows(ctx context.Context, cfg syncConfig, configPath string) (engine.Flows, error) {
+	set, err := checkedRules(ctx, cfg, configPath, nil)
 	if err != nil {
 		return engine.Flows{}, err
 	}
@@ -264,11 +270,7 @@ func runRulesTest(cmd *cobra.Command, f rulesTestFlags, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	set, err := ruleSet(ctx, cfg, f.config, f.rules)
-	var ps rules.Problems
-	if errors.As(err, &ps) {
-		return fmt.Errorf("%w:\n%s", errInvalidRules, ps.Error())
-	}
+	set, err := checkedRules(ctx, cfg, f.config, f.rules)
 	if err != nil {
 		return err
 	}
