@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -359,5 +360,28 @@ func checkAgainstSpec(t *testing.T, a engine.RuleAction) {
 	schema := op.Spec.RequestBody.Value.Content.Get("application/json").Schema.Value
 	if err := schema.VisitJSON(body); err != nil {
 		t.Errorf("body %s does not match %s's request schema: %v", a.Body, a.Operation, err)
+	}
+}
+
+func TestConditionCostIsBounded(t *testing.T) {
+	s, err := load(t, Source{Name: "r.yaml", Data: []byte(`rules:
+  - name: costly
+    on: highlevel.ContactUpdate
+    if: 'contact.tags.all(a, contact.tags.all(b, contact.tags.all(c, a + b + c != "")))'
+    do:
+      - operation: get-contact
+        params: {contactId: "{{ .contact.id }}"}
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := make([]any, 100)
+	for i := range tags {
+		tags[i] = fmt.Sprint("t", i)
+	}
+	c := map[string]any{"id": "c1", "tags": tags}
+	got, err := s.Plan(engine.RuleInput{Trigger: "highlevel.ContactUpdate", ID: "c1", Version: "1", Record: c, Contact: c})
+	if !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), "cost limit") || len(got) != 0 {
+		t.Errorf("Plan = %v, %v; want the cost limit", got, err)
 	}
 }
