@@ -385,3 +385,26 @@ func TestConditionCostIsBounded(t *testing.T) {
 		t.Errorf("Plan = %v, %v; want the cost limit", got, err)
 	}
 }
+
+func TestTemplatesPrintIdsAsIntegers(t *testing.T) {
+	s, err := load(t, Source{Name: "r.yaml", Data: []byte(`rules:
+  - name: note
+    on: highlevel.ContactUpdate
+    do:
+      - operation: create-note
+        params: {contactId: "{{ .contact.id }}"}
+        body: {body: "Marketing 360 contact {{ .m360.contact.id }}, tags {{ json .m360.contact.tags }}"}
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{"id": float64(12345678), "tags": []any{"a"}}
+	c := map[string]any{"id": "c1"}
+	got, err := s.Plan(engine.RuleInput{Trigger: "highlevel.ContactUpdate", ID: "c1", Version: "1", Record: c, Contact: c, MappedContact: m})
+	if err != nil || len(got) != 1 || string(got[0].Body) != `{"body":"Marketing 360 contact 12345678, tags [\"a\"]"}` {
+		t.Fatalf("Plan = %+v, %v", got, err)
+	}
+	if _, ok := m["id"].(float64); !ok {
+		t.Error("Plan changed the caller's record")
+	}
+}

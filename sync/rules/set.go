@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -248,7 +249,8 @@ func newChange(in engine.RuleInput) *change { return &change{vars: variables(in)
 // template prints an id as 1000000, not 1e+06.
 func (ch *change) templateData() map[string]any {
 	if ch.data == nil {
-		ch.data = integral(ch.vars).(map[string]any)
+		data, _ := integral(ch.vars)
+		ch.data = data.(map[string]any)
 	}
 	return ch.data
 }
@@ -275,26 +277,43 @@ func variables(in engine.RuleInput) map[string]any {
 	}
 }
 
-func integral(v any) any {
+// integral is v with its integral float64s made int64s, copying only the
+// maps and lists that hold one (records are shared with the caller);
+// changed tells whether it made anything.
+func integral(v any) (out any, changed bool) {
 	switch x := v.(type) {
 	case float64:
 		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
-			return int64(x)
+			return int64(x), true
 		}
 	case map[string]any:
-		out := make(map[string]any, len(x))
+		var m map[string]any
 		for k, e := range x {
-			out[k] = integral(e)
+			if n, ok := integral(e); ok {
+				if m == nil {
+					m = maps.Clone(x)
+				}
+				m[k] = n
+			}
 		}
-		return out
+		if m != nil {
+			return m, true
+		}
 	case []any:
-		out := make([]any, len(x))
+		var l []any
 		for i, e := range x {
-			out[i] = integral(e)
+			if n, ok := integral(e); ok {
+				if l == nil {
+					l = slices.Clone(x)
+				}
+				l[i] = n
+			}
 		}
-		return out
+		if l != nil {
+			return l, true
+		}
 	}
-	return v
+	return v, false
 }
 
 // request renders an action's request.
