@@ -309,6 +309,9 @@ func runRulesTest(cmd *cobra.Command, f rulesTestFlags, stdout io.Writer) error 
 	if f.json {
 		return printResultsJSON(stdout, in, results)
 	}
+	if f.entity == "" {
+		fmt.Fprintln(stdout, "(the entity is the webhook's payload; --entity gives the record as the sync re-reads it)")
+	}
 	return printResults(stdout, in, results)
 }
 
