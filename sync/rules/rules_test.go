@@ -408,3 +408,33 @@ func TestTemplatesPrintIdsAsIntegers(t *testing.T) {
 		t.Error("Plan changed the caller's record")
 	}
 }
+
+func TestPlanIsSafeForConcurrentUse(t *testing.T) {
+	data, err := os.ReadFile("testdata/examples.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := load(t, Source{Name: "examples.yaml", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := event(t, "highlevel-ContactTagUpdate.json")
+	in.MappedContact = readJSON(t, "m360-contact.json")
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				if actions, err := s.Plan(in); err != nil || len(actions) != 1 {
+					errs <- fmt.Errorf("Plan = %v, %v", actions, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
