@@ -70,7 +70,8 @@ test-crash:
 	$(GO) test -race -count=1 -run 'SIGKILL' -v ./sync/engine/
 
 # bench: the in-process pipeline benchmarks, the transport's (stack vs bare
-# client, quota utilisation of both APIs' limits), the sync's (./sync/run/:
+# client, quota utilisation of both APIs' limits), the rules' (one event
+# planned with 1 rule and with 100 loaded), the sync's (./sync/run/:
 # backfill of BENCH_CONTACTS contacts with 2 tasks and 2 notes each, limits
 # off: contacts/s and CPU per contact; the same 1,000 without and with a user
 # rule acting on each, the time ratio; webhook-to-effect latency p50/p99;
@@ -84,18 +85,19 @@ BENCH_CONTACTS ?= 1000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
 	$(GO) test -run '^$$' -bench . -count 1 ./sync/transport/
+	$(GO) test -run '^$$' -bench Plan -benchmem -count 1 ./sync/rules/
 	CONTACTBRIDGE_BENCH_CONTACTS=$(BENCH_CONTACTS) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./sync/run/
 	./$(BIN) bench $(BENCHFLAGS)
 
 # The fuzz targets (issue 12), each for FUZZTIME: request bodies of both
 # twins, query parameters of both twins and the admin API, the admin state
-# import, the OAuth token endpoint, the journal's redaction and what the
-# sync's rules read from API answers. fuzz-ci runs each for 20s (seven
-# targets: about 3 minutes with the builds); it is not
+# import, the OAuth token endpoint, the journal's redaction, what the sync's
+# rules read from API answers and the rule loader. fuzz-ci runs each for 20s
+# (eight targets: about 3.5 minutes with the builds); it is not
 # part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
 FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/:FuzzQueryParams ./mock/:FuzzAdminImport \
-	./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./sync/engine/:FuzzRuleAnswers
+	./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./sync/engine/:FuzzRuleAnswers ./sync/rules/:FuzzLoad
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \

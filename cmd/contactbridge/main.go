@@ -133,6 +133,7 @@ command line; 130 interrupted (SIGINT), 143 stopped (SIGTERM).`,
 	root.AddCommand(newConnectCmd(stdout))
 	root.AddCommand(newContractCmd(stdout, stderr))
 	root.AddCommand(newSyncCmd(stdout, stderr))
+	root.AddCommand(newRulesCmd(stdout, stderr))
 	root.AddCommand(newUpCmd(stdout, stderr))
 	root.SetHelpCommand(newHelpCmd(root))
 	return root.ExecuteContext(ctx)

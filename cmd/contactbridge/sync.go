@@ -64,6 +64,12 @@ func syncRunCommand(cmd *cobra.Command, configPath *string, stdout, stderr io.Wr
 		return cfg, syncrun.Config{}, done, err
 	}
 	rc, err := syncRunConfig(cmd, cfg, stderr)
+	if err != nil {
+		return cfg, rc, false, err
+	}
+	// The rules are checked before anything runs: a set with a problem
+	// does not start.
+	rc.Flows, rc.Rules, err = checkedFlows(cmd.Context(), cfg, *configPath)
 	return cfg, rc, false, err
 }
 

@@ -39,6 +39,11 @@ type syncConfig struct {
 	Backfill       syncBackfill   `yaml:"backfill"`
 	Queue          syncQueue      `yaml:"queue"`
 	LogLevel       string         `yaml:"logLevel"`
+	// Rules are the rules of the config file itself (read with their lines
+	// from the file, see ruleSources); RulesDir a folder of rule files
+	// (default: rules/ next to the config file, when it exists).
+	Rules    []any  `yaml:"rules,omitempty"`
+	RulesDir string `yaml:"rulesDir,omitempty"`
 }
 
 // syncHighLevel is the HighLevel connection: a Private Integration Token,

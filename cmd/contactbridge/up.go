@@ -87,6 +87,12 @@ up did not make (sync run's) is refused, never touched.`,
 // HighLevel webhooks to the sync, attaches the sync to the dashboard, prints what to try and runs until ctx
 // ends; then it stops the sync and the twins.
 func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
+	// The rules (./contactbridge.yaml's sync.rules, ./rules) are checked
+	// before anything starts.
+	flows, userRules, err := checkedFlows(ctx, defaultSyncConfig(), "")
+	if err != nil {
+		return err
+	}
 	srv, opts, _, stop, err := startTwins(cfg, logger)
 	if err != nil {
 		return err
@@ -117,7 +123,7 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 	if err != nil {
 		return fmt.Errorf("up: a Marketing 360 key for the sync: %w", err)
 	}
-	sc := syncrun.Config{DB: db, Listen: listen, Flows: engine.DefaultFlows(), Logger: logger,
+	sc := syncrun.Config{DB: db, Listen: listen, Flows: flows, Rules: userRules, Logger: logger,
 		HighLevel: syncrun.HighLevel{BaseURL: srv.HighLevel.URL(), Token: d.HighLevel.Token, Location: d.HighLevel.Location.ID,
 			WebhookKey: srv.Webhooks().Keys().Public().Ed25519, Calendars: calendarIDs(d.HighLevel.Location.Calendars)},
 		M360: syncrun.M360{BaseURL: srv.M360.URL(), ClientID: key.ClientID, ClientSecret: key.ClientSecret,

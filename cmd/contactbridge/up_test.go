@@ -347,3 +347,108 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 }
+
+// TestUp_UserRuleActs follows the README's first rule as a new user would:
+// rules/vip.yaml in the directory up runs from; a HighLevel contact from
+// a webinar, then tagged vip, is entered into the Marketing 360 campaign
+// once, and sync status counts the rule's action done.
+func TestUp_UserRuleActs(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "rules", "vip.yaml"), `rules:
+  - name: vip-webinar-campaign
+    on: [highlevel.ContactTagUpdate]
+    if: '"vip" in contact.tags && contact.source == "webinar"'
+    do:
+      - name: trigger
+        operation: m360-trigger-campaign
+        params: {campaignId: "1001"}
+        body: {contactId: "{{ .m360.contact.id }}"}
+`)
+	t.Chdir(dir)
+	db := filepath.Join(dir, "sync.db")
+	u := startUp(t, db, "error", io.Discard)
+
+	m360 := curlLine(t, u.curls[2])
+	triggers := func() int {
+		req, err := http.NewRequest(http.MethodGet, m360.URL.Scheme+"://"+m360.URL.Host+"/v1/campaigns/1001/triggers", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = m360.Header.Clone()
+		if user, pass, ok := m360.BasicAuth(); ok {
+			req.SetBasicAuth(user, pass)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var list struct {
+			Result []json.RawMessage `json:"result"`
+		}
+		if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&list) != nil {
+			t.Fatalf("campaign triggers: %d", res.StatusCode)
+		}
+		return len(list.Result)
+	}
+	before := triggers() // the default data's
+
+	create := curlLine(t, strings.Replace(u.curls[0], `"firstName"`, `"source":"webinar","firstName"`, 1))
+	var created struct {
+		Contact struct {
+			ID string `json:"id"`
+		} `json:"contact"`
+	}
+	res, err := http.DefaultClient.Do(create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(res.Body).Decode(&created)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusCreated || created.Contact.ID == "" {
+		t.Fatalf("create contact: %d %v", res.StatusCode, err)
+	}
+	tag, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(create.URL.String(), "/")+"/"+created.Contact.ID+"/tags",
+		strings.NewReader(`{"tags":["vip"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag.Header = create.Header.Clone()
+	res, err = http.DefaultClient.Do(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK {
+		t.Fatalf("add tag: %d", res.StatusCode)
+	}
+
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(upWait)
+	for triggers() == before {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the rule did not trigger the campaign")
+		}
+	}
+	if n := triggers() - before; n != 1 {
+		t.Errorf("the rule entered %d contacts into the campaign; want 1", n)
+	}
+	u.interrupt(t)
+	code, out, errs := runCode(t, "sync", "status", "--db", db, "--json")
+	var status struct {
+		Rules []struct {
+			Rule                   string
+			Done, Parked, Pending int
+		} `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(out), &status); code != 0 || err != nil {
+		t.Fatalf("sync status: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	if len(status.Rules) != 1 || status.Rules[0].Rule != "vip-webinar-campaign" || status.Rules[0].Done != 1 ||
+		status.Rules[0].Parked+status.Rules[0].Pending != 0 {
+		t.Errorf("sync status counts the rules %+v; want vip-webinar-campaign done once", status.Rules)
+	}
+}
