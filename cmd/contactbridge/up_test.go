@@ -440,7 +440,7 @@ func TestUp_UserRuleActs(t *testing.T) {
 	code, out, errs := runCode(t, "sync", "status", "--db", db, "--json")
 	var status struct {
 		Rules []struct {
-			Rule                   string
+			Rule                  string
 			Done, Parked, Pending int
 		} `json:"rules"`
 	}
