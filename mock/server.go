@@ -220,7 +220,7 @@ func NewServer(opts Options) (*Server, error) {
 		ScopeDeniedStatus: http.StatusForbidden,
 		Challenge:         `Basic realm="Marketing 360"`,
 		Outer: []pipeline.Middleware{s.journal.Middleware(), accessLog(s.log), s.faults.Middleware(),
-			pipeline.RequireContentLength()},
+			s.leaky.Preset(), pipeline.RequireContentLength()},
 		Inner:  []pipeline.Middleware{s.leaky.Middleware()},
 		Logger: opts.Logger,
 	})
