@@ -432,11 +432,24 @@ func TestM360_ContactWorkflow(t *testing.T) {
 		t.Fatalf("campaign %+v", camp)
 	}
 
-	// A replace clears what it leaves out.
-	r := m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{"firstName": "Janet", "id": 1, "created": 2, "updated": 3}, 200).Result
-	if r.ID != c.ID || r.Created != c.Created || *r.FirstName != "Janet" || r.Email != nil || r.LastName != nil ||
-		len(r.Tags) != 0 || r.Source != nil || len(r.Types) != 0 || len(r.CustomFields) != 0 || r.ExternalIDs.GHL != nil || r.Updated <= c.Updated {
-		t.Fatalf("replaced %+v", r)
+	// The contact PUT is partial, as the others: what it leaves out keeps
+	// its value, null and "" clear, a list or map sent replaces it whole.
+	r := m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{"firstName": "Janet", "id": 1, "created": 2, "updated": 3,
+		"lastName": nil, "company": "", "tags": []string{"won"}, "customFields": jsonObj{"tier": "gold"}}, 200).Result
+	if r.ID != c.ID || r.Created != c.Created || *r.FirstName != "Janet" || *r.Email != *c.Email || *r.Phone != *c.Phone ||
+		r.LastName != nil || r.Company != nil || !slices.Equal(r.Tags, []string{"won"}) || r.Source == nil || len(r.Types) != 1 ||
+		len(r.CustomFields) != 1 || r.CustomFields["tier"] != "gold" || *r.ExternalIDs.GHL != *c.ExternalIDs.GHL || r.Updated <= c.Updated {
+		t.Fatalf("updated %+v", r)
+	}
+	// An empty body changes nothing but the update time.
+	e.clk.Advance(time.Second)
+	same := m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{}, 200).Result
+	if *same.FirstName != "Janet" || !slices.Equal(same.Tags, r.Tags) || same.Source == nil || same.Updated <= r.Updated {
+		t.Fatalf("empty update %+v", same)
+	}
+	r = m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{"source": nil, "types": nil, "customFields": nil, "externalIds": nil, "tags": nil}, 200).Result
+	if r.Source != nil || len(r.Types) != 0 || len(r.CustomFields) != 0 || r.ExternalIDs.GHL != nil || len(r.Tags) != 0 || *r.FirstName != "Janet" {
+		t.Fatalf("cleared %+v", r)
 	}
 }
 
@@ -549,7 +562,7 @@ func TestM360_Lookup(t *testing.T) {
 }
 
 // TestM360_UniqueEmail: a used email is 409 with fields.email, on create and
-// on replace, case-insensitively, within one account only.
+// on update, case-insensitively, within one account only.
 func TestM360_UniqueEmail(t *testing.T) {
 	t.Parallel()
 	e := newM360(t, mock.Options{})
@@ -564,7 +577,7 @@ func TestM360_UniqueEmail(t *testing.T) {
 		t.Fatalf("own email: %+v", self)
 	}
 	// A freed email may be taken; contacts without email never conflict.
-	m360Must[m360Result[m360Contact]](t, e, "PUT", fmt.Sprintf("/v1/contacts/%d", john.ID), jsonObj{"firstName": "John"}, 200)
+	m360Must[m360Result[m360Contact]](t, e, "PUT", fmt.Sprintf("/v1/contacts/%d", john.ID), jsonObj{"firstName": "John", "email": nil}, 200)
 	e.mustContact(t, jsonObj{"email": "john@example.com"})
 	e.mustContact(t, jsonObj{"firstName": "No email"})
 	e.mustContact(t, jsonObj{"firstName": "No email either", "email": nil})
