@@ -276,7 +276,7 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewContact(created)}), nil
+	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewCreated(created)}), nil
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {

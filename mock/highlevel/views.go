@@ -75,9 +75,27 @@ func viewContact(c store.Contact) contactView {
 	if d := c.DateOfBirth; d != nil {
 		// The vendor counts birth months from 0, as JavaScript does.
 		month, day := int(d.Month())-1, d.Day()
-		v.DateOfBirth, v.BirthMonth, v.BirthDay = iso(*d), &month, &day
+		v.DateOfBirth, v.BirthMonth, v.BirthDay = d.Format(time.DateOnly), &month, &day
 	}
 	return v
+}
+
+// viewCreated is the contact as the create answers it: as GET does, but
+// with dateOfBirth as an ISO time at midnight UTC, as the vendor documents
+// the create response (CreateContactSchema) apart from the others
+// (GetContectByIdSchema: YYYY-MM-DD).
+func viewCreated(c store.Contact) contactView {
+	v := viewContact(c)
+	v.DateOfBirth = birthISO(c)
+	return v
+}
+
+// birthISO is the contact's date of birth as an ISO time, "" without one.
+func birthISO(c store.Contact) string {
+	if c.DateOfBirth == nil {
+		return ""
+	}
+	return iso(*c.DateOfBirth)
 }
 
 // listedContactView is a contact in a list: the vendor's list items add

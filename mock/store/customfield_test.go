@@ -1,0 +1,52 @@
+package store_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/contactbridge/contactbridge/mock/store"
+)
+
+// TestCustomFieldValue_JSON: a value keeps its JSON type through encoding
+// and decoding (a string is no number, even "42"), states written before
+// values had types read back as strings, and a value that is not JSON is
+// refused.
+func TestCustomFieldValue_JSON(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in, out string
+		want    store.CustomFieldValue
+	}{
+		{`{"id":"F","value":"42"}`, `{"id":"F","value":"42"}`, store.CustomFieldValue{ID: "F", Value: "42"}},
+		{`{"id":"F","value":42}`, `{"id":"F","value":42}`, store.CustomFieldValue{ID: "F", Value: "42", JSON: true}},
+		{`{"id":"F","value":[ "a", "b" ]}`, `{"id":"F","value":["a","b"]}`, store.CustomFieldValue{ID: "F", Value: `["a","b"]`, JSON: true}},
+		{`{"id":"F","value":{"k":{"url":"u"}}}`, `{"id":"F","value":{"k":{"url":"u"}}}`, store.CustomFieldValue{ID: "F", Value: `{"k":{"url":"u"}}`, JSON: true}},
+		{`{"id":"F","value":true}`, `{"id":"F","value":true}`, store.CustomFieldValue{ID: "F", Value: "true", JSON: true}},
+		{`{"id":"F","value":"say \"hi\""}`, `{"id":"F","value":"say \"hi\""}`, store.CustomFieldValue{ID: "F", Value: `say "hi"`}},
+		{`{"id":"F"}`, `{"id":"F","value":""}`, store.CustomFieldValue{ID: "F"}},
+	} {
+		var got store.CustomFieldValue
+		if err := json.Unmarshal([]byte(tc.in), &got); err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: decoded %+v, want %+v", tc.in, got, tc.want)
+		}
+		b, err := json.Marshal(got)
+		if err != nil || string(b) != tc.out {
+			t.Errorf("%s: encoded %s, %v; want %s", tc.in, b, err, tc.out)
+		}
+	}
+	for _, bad := range []string{`{"id":"F","value":}`, `{"id":5,"value":"x"}`, `[]`} {
+		var v store.CustomFieldValue
+		if err := json.Unmarshal([]byte(bad), &v); err == nil {
+			t.Errorf("%s decoded to %+v", bad, v)
+		}
+	}
+	if _, err := json.Marshal(store.CustomFieldValue{ID: "F", Value: "{", JSON: true}); err == nil {
+		t.Error("a value flagged JSON that is not JSON encoded")
+	}
+	if _, err := store.NewCustomFieldValue("F", []byte(`"unterminated`)); err == nil {
+		t.Error("NewCustomFieldValue took a broken string")
+	}
+}
