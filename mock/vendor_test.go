@@ -523,7 +523,7 @@ func TestVendorConformance(t *testing.T) {
 		{"key": loc.CustomFields[1].Key, "field_value": []string{"morning", "evening"}},
 		{"id": loc.CustomFields[0].ID, "field_value": map[string]any{"f31175d4": map[string]any{
 			"meta": map[string]any{"originalname": "plan.pdf", "mimetype": "application/pdf", "size": 1024},
-			"url": "https://example.com/plan.pdf", "documentId": "w2M9qTZ0ZJz8rGt02jdJ"}}},
+			"url":  "https://example.com/plan.pdf", "documentId": "w2M9qTZ0ZJz8rGt02jdJ"}}},
 	}}).expect(http.StatusOK))
 	v.do(vcGet("/contacts/" + ada).expect(http.StatusOK))
 	v.do(vcGet("/contacts/" + charles).expect(http.StatusOK))
