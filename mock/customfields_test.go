@@ -6,10 +6,13 @@ package mock_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"testing"
 
+	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
@@ -218,5 +221,52 @@ func TestContacts_DateOfBirth(t *testing.T) {
 		if u := mustDo[contactUpdated](t, e, "PUT", path, jsonObj{"dateOfBirth": clear}, http.StatusOK).Contact; u.DateOfBirth != "" || u.BirthMonth != nil {
 			t.Errorf("cleared with %v: %q %v", clear, u.DateOfBirth, u.BirthMonth)
 		}
+	}
+}
+
+// TestContacts_ListProjection: with HighLevel.ListProjection the contact
+// lists answer the vendor's list projection, and nothing else; GET of one
+// contact still answers it whole. Without it, list items are full contacts.
+func TestContacts_ListProjection(t *testing.T) {
+	t.Parallel()
+	projection := []string{"attributions", "businessId", "country", "customFields", "dateAdded", "email", "followers",
+		"id", "locationId", "source", "tags", "timezone"}
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint("projection ", on), func(t *testing.T) {
+			t.Parallel()
+			e := newTwinWith(t, mock.Options{Seed: 1, HighLevel: mock.HighLevelOptions{ListProjection: on}})
+			c := e.mustCreateContact(t, jsonObj{"firstName": "Proj", "lastName": "Ected", "email": "proj@example.com", "timezone": "Europe/Paris",
+				"country": "FR", "source": "form", "businessId": "641c094001436dbc2081e642", "city": "Lyon", "dateOfBirth": "1990-01-02",
+				"tags": []string{"a"}, "customFields": []jsonObj{{"id": e.loc.CustomFields[0].ID, "field_value": 3}}})
+			type items struct {
+				Contacts []map[string]any `json:"contacts"`
+			}
+			for _, l := range []items{
+				mustDo[items](t, e, "GET", "/contacts/?locationId="+e.loc.ID+"&query=proj", nil, http.StatusOK),
+				mustDo[items](t, e, "POST", "/contacts/search", jsonObj{"locationId": e.loc.ID, "pageLimit": 5, "query": "proj"}, http.StatusOK),
+			} {
+				if len(l.Contacts) != 1 {
+					t.Fatalf("listed %v", l.Contacts)
+				}
+				item := l.Contacts[0]
+				delete(item, "searchAfter")
+				keys := slices.Sorted(maps.Keys(item))
+				if on && !slices.Equal(keys, projection) {
+					t.Errorf("projected item has %v, want %v", keys, projection)
+				}
+				if !on && (item["city"] != "Lyon" || item["firstName"] != "Proj" || item["dateOfBirth"] != "1990-01-02") {
+					t.Errorf("full item %v", item)
+				}
+				if item["id"] != c.ID || item["email"] != "proj@example.com" || fmt.Sprint(item["customFields"]) != fmt.Sprintf("[map[id:%s value:3]]", e.loc.CustomFields[0].ID) {
+					t.Errorf("item %v", item)
+				}
+			}
+			type one struct {
+				Contact map[string]any `json:"contact"`
+			}
+			if got := mustDo[one](t, e, "GET", "/contacts/"+c.ID, nil, http.StatusOK).Contact; got["city"] != "Lyon" || got["firstName"] != "Proj" {
+				t.Errorf("GET of the contact %v", got)
+			}
+		})
 	}
 }
