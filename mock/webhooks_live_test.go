@@ -123,3 +123,26 @@ func TestWebhooks_ContactPayloadsAsLive(t *testing.T) {
 		t.Errorf("ContactDndUpdate Email %v", email)
 	}
 }
+
+// TestWebhooks_TagChangeAlsoSendsContactUpdateUnderItsToggle: through the
+// twin, a tag-only change sends ContactTagUpdate alone, and with
+// updateOnTagChange also a ContactUpdate first, as live is reported to;
+// a change of other fields is not doubled.
+func TestWebhooks_TagChangeAlsoSendsContactUpdateUnderItsToggle(t *testing.T) {
+	e := newHookEnv(t, mock.Options{})
+	hl := e.hl
+	c := hl.mustCreateContact(t, jsonObj{"firstName": "Tag"})
+	path := "/contacts/" + c.ID + "/tags"
+	mustStatus(t, hl.do(t, "POST", path, jsonObj{"tags": []string{"one"}}), 201)
+	types, _ := e.events(t, 2)
+	wantEvents(t, types, "ContactCreate", "ContactTagUpdate")
+
+	mustStatus(t, hl.do(t, "PUT", "/__admin/webhooks/settings", jsonObj{"updateOnTagChange": true}), 200)
+	mustStatus(t, hl.do(t, "POST", path, jsonObj{"tags": []string{"two"}}), 201)
+	mustStatus(t, hl.do(t, "PUT", "/contacts/"+c.ID, jsonObj{"lastName": "Less"}), 200)
+	types, got := e.events(t, 3)
+	wantEvents(t, types, "ContactUpdate", "ContactTagUpdate", "ContactUpdate")
+	if fmt.Sprint(got[0].fields["tags"]) != "[one two]" || got[1].str("webhookId") == got[0].str("webhookId") {
+		t.Errorf("the tag change's ContactUpdate %s / ContactTagUpdate %s", got[0].body, got[1].body)
+	}
+}
