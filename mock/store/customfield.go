@@ -27,7 +27,13 @@ var UnknownFieldsPolicies = []string{UnknownFieldsKeep, UnknownFieldsDrop, Unkno
 // object) as its compact JSON text. raw must be one valid JSON value.
 func NewCustomFieldValue(id string, raw []byte) (CustomFieldValue, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
+	if len(raw) > 1 && raw[0] == '"' {
+		// A plain string (no escapes, no control bytes: the common case,
+		// and the one an import of 100,000 contacts is made of) is taken as
+		// is; any other goes through the decoder.
+		if body := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && plainString(body) {
+			return CustomFieldValue{ID: id, Value: string(body)}, nil
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return CustomFieldValue{}, fmt.Errorf("custom field %s: %w", id, err)
@@ -39,6 +45,17 @@ func NewCustomFieldValue(id string, raw []byte) (CustomFieldValue, error) {
 		return CustomFieldValue{}, fmt.Errorf("custom field %s: %w", id, err)
 	}
 	return CustomFieldValue{ID: id, Value: compact.String(), JSON: true}, nil
+}
+
+// plainString tells whether b, the inside of a JSON string, needs no
+// decoding: no escape, no quote, no control byte, only ASCII.
+func plainString(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Raw is the value as JSON, in the type it was written with.

@@ -50,3 +50,26 @@ func TestCustomFieldValue_JSON(t *testing.T) {
 		t.Error("NewCustomFieldValue took a broken string")
 	}
 }
+
+// FuzzCustomFieldValue: any input either is refused or decodes to a value
+// that encodes to JSON which decodes back to the same value.
+func FuzzCustomFieldValue(f *testing.F) {
+	for _, s := range []string{`{"id":"F","value":"42"}`, `{"id":"F","value":42}`, `{"id":"F","value":"a\"b"}`,
+		`{"id":"F","value":"\u00e9t\u00e9"}`, `{"id":"F","value":"été"}`, `{"id":"F","value":[1,{"a":null}]}`, `{"id":"F"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var v store.CustomFieldValue
+		if json.Unmarshal([]byte(in), &v) != nil {
+			return
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("%q decoded to %+v, which does not encode: %v", in, v, err)
+		}
+		var back store.CustomFieldValue
+		if err := json.Unmarshal(b, &back); err != nil || back != v {
+			t.Fatalf("%q: %+v encoded as %s, decoded back as %+v, %v", in, v, b, back, err)
+		}
+	})
+}
