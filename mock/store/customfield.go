@@ -83,6 +83,10 @@ func (v CustomFieldValue) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads {"id", "value"}; the value may be of any JSON type.
 func (v *CustomFieldValue) UnmarshalJSON(b []byte) error {
+	if fast, ok := compactCustomField(b); ok {
+		*v = fast
+		return nil
+	}
 	var w customFieldWire
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
@@ -97,4 +101,23 @@ func (v *CustomFieldValue) UnmarshalJSON(b []byte) error {
 	}
 	*v = nv
 	return nil
+}
+
+// compactCustomField reads the form the twin writes, {"id":"…","value":…}
+// with nothing else and a plain id, without the decoder's reflection: a
+// state's contacts hold many. Any other form (spaces, other members, an
+// escaped id) says !ok and is decoded in full. The decoder has checked b is
+// one JSON value before calling UnmarshalJSON.
+func compactCustomField(b []byte) (CustomFieldValue, bool) {
+	const pre, mid = `{"id":"`, `","value":`
+	if !bytes.HasPrefix(b, []byte(pre)) || b[len(b)-1] != '}' {
+		return CustomFieldValue{}, false
+	}
+	rest := b[len(pre) : len(b)-1]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || !plainString(rest[:end]) || !bytes.HasPrefix(rest[end:], []byte(mid)) {
+		return CustomFieldValue{}, false
+	}
+	v, err := NewCustomFieldValue(string(rest[:end]), rest[end+len(mid):])
+	return v, err == nil
 }

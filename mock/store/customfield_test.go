@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -70,6 +71,45 @@ func FuzzCustomFieldValue(f *testing.F) {
 		var back store.CustomFieldValue
 		if err := json.Unmarshal(b, &back); err != nil || back != v {
 			t.Fatalf("%q: %+v encoded as %s, decoded back as %+v, %v", in, v, b, back, err)
+		}
+	})
+}
+
+// BenchmarkCustomFieldValues_Decode: decoding 1,000 custom field values
+// (strings, as a generated data set holds them, and a tenth numbers) as
+// the store does, against the same JSON into a plain {id, value} struct,
+// the decode before values kept their type.
+func BenchmarkCustomFieldValues_Decode(b *testing.B) {
+	var buf []byte
+	buf = append(buf, '[')
+	for i := range 1000 {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if i%10 == 0 {
+			buf = fmt.Appendf(buf, `{"id":"dsField%013d","value":%d}`, i, i)
+		} else {
+			buf = fmt.Appendf(buf, `{"id":"dsField%013d","value":"word %d"}`, i, i)
+		}
+	}
+	buf = append(buf, ']')
+	b.Run("store", func(b *testing.B) {
+		for b.Loop() {
+			var v []store.CustomFieldValue
+			if err := json.Unmarshal(buf, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("plain struct", func(b *testing.B) {
+		for b.Loop() {
+			var v []struct {
+				ID    string          `json:"id"`
+				Value json.RawMessage `json:"value"`
+			}
+			if err := json.Unmarshal(buf, &v); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
