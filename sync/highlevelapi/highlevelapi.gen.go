@@ -2516,7 +2516,13 @@ type InboundDndSettings struct {
 // InboundDndSettingsAllStatus defines model for InboundDndSettings.All.Status.
 type InboundDndSettingsAllStatus string
 
-// ListedContact A contact in a list. The live list is a projection; the twin returns the full contact, which includes every field of the vendor's projection; `attributions` is an empty array, `followers` the contact's followers.
+// ListedContact A contact in a list. The vendor documents its list items as a projection
+// (ContactsSearchSchema: `id`, `locationId`, `email`, `timezone`, `country`, `source`,
+// `dateAdded`, `customFields`, `tags`, `businessId`, `attributions`, `followers`).
+// **[twin]** By default the twin returns the full contact, which includes every field of
+// the projection (existing clients keep what they read); with `--list-projection`
+// (`highlevel.listProjection`) it returns the projection only. `attributions` is an empty
+// array, `followers` the contact's followers.
 type ListedContact struct {
 	Address1          *string             `json:"address1,omitempty"`
 	AssignedTo        *string             `json:"assignedTo,omitempty"`
