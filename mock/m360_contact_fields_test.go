@@ -27,10 +27,14 @@ func TestM360_ContactNextContactAndAssignees(t *testing.T) {
 		got.Assignees.Username != "jdoe" || got.Assignees.Email == nil || *got.Assignees.Email != "jdoe@example.com" {
 		t.Errorf("read back %+v", got)
 	}
-	// A replace that leaves them out clears them, as every other field.
-	replaced := m360Must[m360Result[m360Contact]](t, e, "PUT", path, jsonObj{"firstName": "Jane"}, http.StatusOK).Result
-	if replaced.NextContact != nil || replaced.Assignees != nil {
-		t.Errorf("replace kept nextContact %v, assignees %+v", replaced.NextContact, replaced.Assignees)
+	// A PUT that leaves them out keeps them; null clears them.
+	kept := m360Must[m360Result[m360Contact]](t, e, "PUT", path, jsonObj{"firstName": "Jane"}, http.StatusOK).Result
+	if kept.NextContact == nil || *kept.NextContact != 1709900000 || kept.Assignees == nil || kept.Assignees.Username != "jdoe" {
+		t.Errorf("update lost nextContact %v, assignees %+v", kept.NextContact, kept.Assignees)
+	}
+	cleared := m360Must[m360Result[m360Contact]](t, e, "PUT", path, jsonObj{"nextContact": nil, "assignees": nil}, http.StatusOK).Result
+	if cleared.NextContact != nil || cleared.Assignees != nil || cleared.FirstName == nil {
+		t.Errorf("null kept nextContact %v, assignees %+v", cleared.NextContact, cleared.Assignees)
 	}
 	// Refused: a blank username, a bad email, a negative time.
 	m360MustError(t, e.do(t, "PUT", path, jsonObj{"assignees": jsonObj{"username": "  "}}), http.StatusUnprocessableEntity, "assignees.username")

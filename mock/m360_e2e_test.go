@@ -432,11 +432,24 @@ func TestM360_ContactWorkflow(t *testing.T) {
 		t.Fatalf("campaign %+v", camp)
 	}
 
-	// A replace clears what it leaves out.
-	r := m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{"firstName": "Janet", "id": 1, "created": 2, "updated": 3}, 200).Result
-	if r.ID != c.ID || r.Created != c.Created || *r.FirstName != "Janet" || r.Email != nil || r.LastName != nil ||
-		len(r.Tags) != 0 || r.Source != nil || len(r.Types) != 0 || len(r.CustomFields) != 0 || r.ExternalIDs.GHL != nil || r.Updated <= c.Updated {
-		t.Fatalf("replaced %+v", r)
+	// The contact PUT is partial, as the others: what it leaves out keeps
+	// its value, null and "" clear, a list or map sent replaces it whole.
+	r := m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{"firstName": "Janet", "id": 1, "created": 2, "updated": 3,
+		"lastName": nil, "company": "", "tags": []string{"won"}, "customFields": jsonObj{"tier": "gold"}}, 200).Result
+	if r.ID != c.ID || r.Created != c.Created || *r.FirstName != "Janet" || *r.Email != *c.Email || *r.Phone != *c.Phone ||
+		r.LastName != nil || r.Company != nil || !slices.Equal(r.Tags, []string{"won"}) || r.Source == nil || len(r.Types) != 1 ||
+		len(r.CustomFields) != 1 || r.CustomFields["tier"] != "gold" || *r.ExternalIDs.GHL != *c.ExternalIDs.GHL || r.Updated <= c.Updated {
+		t.Fatalf("updated %+v", r)
+	}
+	// An empty body changes nothing but the update time.
+	e.clk.Advance(time.Second)
+	same := m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{}, 200).Result
+	if *same.FirstName != "Janet" || !slices.Equal(same.Tags, r.Tags) || same.Source == nil || same.Updated <= r.Updated {
+		t.Fatalf("empty update %+v", same)
+	}
+	r = m360Must[m360Result[m360Contact]](t, e, "PUT", base, jsonObj{"source": nil, "types": nil, "customFields": nil, "externalIds": nil, "tags": nil}, 200).Result
+	if r.Source != nil || len(r.Types) != 0 || len(r.CustomFields) != 0 || r.ExternalIDs.GHL != nil || len(r.Tags) != 0 || *r.FirstName != "Janet" {
+		t.Fatalf("cleared %+v", r)
 	}
 }
 
@@ -549,7 +562,7 @@ func TestM360_Lookup(t *testing.T) {
 }
 
 // TestM360_UniqueEmail: a used email is 409 with fields.email, on create and
-// on replace, case-insensitively, within one account only.
+// on update, case-insensitively, within one account only.
 func TestM360_UniqueEmail(t *testing.T) {
 	t.Parallel()
 	e := newM360(t, mock.Options{})
@@ -564,7 +577,7 @@ func TestM360_UniqueEmail(t *testing.T) {
 		t.Fatalf("own email: %+v", self)
 	}
 	// A freed email may be taken; contacts without email never conflict.
-	m360Must[m360Result[m360Contact]](t, e, "PUT", fmt.Sprintf("/v1/contacts/%d", john.ID), jsonObj{"firstName": "John"}, 200)
+	m360Must[m360Result[m360Contact]](t, e, "PUT", fmt.Sprintf("/v1/contacts/%d", john.ID), jsonObj{"firstName": "John", "email": nil}, 200)
 	e.mustContact(t, jsonObj{"email": "john@example.com"})
 	e.mustContact(t, jsonObj{"firstName": "No email"})
 	e.mustContact(t, jsonObj{"firstName": "No email either", "email": nil})
@@ -878,9 +891,14 @@ func TestM360_RateLimits(t *testing.T) {
 		t.Fatalf("after 200ms: remaining %q", r.header.Get("X-Rate-Limit-Remaining"))
 	}
 	mustStatus(t, e.do(t, "GET", "/v1/contacts", nil), 429)
-	// Bad credentials are not counted against anyone (and carry no headers).
+	// Bad credentials are not counted against anyone, but carry the headers
+	// of the bucket their client id names: the default key's, full.
 	r = e.send(t, m360Req{method: "GET", path: "/v1/contacts", id: e.key.ClientID, secret: "wrong"})
 	m360MustError(t, r, 401)
+	if r.header.Get("X-Rate-Limit-Remaining") != "0" || r.header.Get("X-Rate-Limit-Limit") != "5" ||
+		r.header.Get("X-Rate-Limit-Reset") != strconv.FormatInt(now+2, 10) { // t0+0.2s, full: drained at t0+1.2s, rounded up
+		t.Fatalf("401 headers %v", r.header)
+	}
 	// The admin API shows the buckets and can turn limits off.
 	st := m360Must[struct {
 		Config  map[string]any   `json:"config"`
@@ -936,6 +954,32 @@ func TestM360_RateLimitHeadersOnEveryStatus(t *testing.T) {
 		mustStatus(t, r, tc.status)
 		if r.header.Get("X-Rate-Limit-Limit") != "100" || r.header.Get("X-Rate-Limit-Remaining") == "" || r.header.Get("X-Rate-Limit-Reset") == "" {
 			t.Errorf("%s %s %d: headers %v", tc.method, tc.path, tc.status, r.header)
+		}
+	}
+	// Refused before the scope check: 401 (no key, an unknown key, a wrong
+	// secret) and 403 (a permission missing) carry the headers too. A 401
+	// is not counted and shows the level of the bucket its client id names
+	// (the default key's 8 requests so far, or an empty bucket); Reset is
+	// when that bucket is empty, from the same level. A 403 is counted.
+	now := clockStart.Unix()
+	readOnly := e.mintKey(t, e.srv.Defaults().M360.Account.ID, "contacts:read")
+	for _, tc := range []struct {
+		name             string
+		r                m360Resp
+		status           int
+		remaining, reset int64
+	}{
+		{"no key", e.send(t, m360Req{method: "GET", path: "/v1/contacts", id: m360NoAuth}), 401, 100, now},
+		{"unknown key", e.send(t, m360Req{method: "GET", path: "/v1/contacts", id: "m360_nobody", secret: "x"}), 401, 100, now},
+		{"wrong secret", e.send(t, m360Req{method: "GET", path: "/v1/contacts", id: e.key.ClientID, secret: "wrong"}), 401, 92, now + 1},
+		{"wrong secret again", e.send(t, m360Req{method: "GET", path: "/v1/contacts", id: e.key.ClientID, secret: "wrong"}), 401, 92, now + 1},
+		{"no permission", e.as(t, readOnly, "POST", "/v1/contacts", jsonObj{"firstName": "Z"}), 403, 99, now + 1},
+		{"no permission, counted", e.as(t, readOnly, "POST", "/v1/contacts", jsonObj{"firstName": "Z"}), 403, 98, now + 1},
+	} {
+		m360MustError(t, tc.r, tc.status)
+		if tc.r.header.Get("X-Rate-Limit-Limit") != "100" || tc.r.header.Get("X-Rate-Limit-Remaining") != strconv.FormatInt(tc.remaining, 10) ||
+			tc.r.header.Get("X-Rate-Limit-Reset") != strconv.FormatInt(tc.reset, 10) {
+			t.Errorf("%s: %d headers %v; want remaining %d, reset %d", tc.name, tc.status, tc.r.header, tc.remaining, tc.reset)
 		}
 	}
 }

@@ -70,6 +70,12 @@ type HighLevelOptions struct {
 	Tokens    []TokenOptions   `yaml:"tokens,omitempty"`
 	// Limits are the rate limits; nil means none.
 	Limits *limits.Config `yaml:"limits,omitempty"`
+	// ListProjection makes the contact lists (GET /contacts/, POST
+	// /contacts/search) answer each contact as the vendor's list projection
+	// documents it (ContactsSearchSchema: id, locationId, email, timezone,
+	// country, source, dateAdded, customFields, tags, businessId,
+	// attributions, followers) instead of the full contact.
+	ListProjection bool `yaml:"listProjection,omitempty"`
 }
 
 // M360Options configure the Marketing 360 twin.

@@ -164,7 +164,7 @@ func NewServer(opts Options) (*Server, error) {
 	}
 
 	api := &highlevel.API{Store: s.store, OAuth: s.tokens, TraceID: func() string { return uuid.Format(ids.Token(32)) },
-		BaseURL: s.HighLevel.URL}
+		BaseURL: s.HighLevel.URL, ListProjection: opts.HighLevel.ListProjection}
 	hl, err := pipeline.New(pipeline.Config{
 		Spec:              spec,
 		Handlers:          api.Handlers(),
@@ -220,7 +220,7 @@ func NewServer(opts Options) (*Server, error) {
 		ScopeDeniedStatus: http.StatusForbidden,
 		Challenge:         `Basic realm="Marketing 360"`,
 		Outer: []pipeline.Middleware{s.journal.Middleware(), accessLog(s.log), s.faults.Middleware(),
-			pipeline.RequireContentLength()},
+			s.leaky.Preset(), pipeline.RequireContentLength()},
 		Inner:  []pipeline.Middleware{s.leaky.Middleware()},
 		Logger: opts.Logger,
 	})

@@ -425,9 +425,11 @@ type wireContact struct {
 	SearchAfter  json.RawMessage   `json:"searchAfter"`
 }
 
+// wireCustomField is a custom field as answered: Value in its JSON type
+// (string, float64, []any, map[string]any).
 type wireCustomField struct {
 	ID    string `json:"id"`
-	Value string `json:"value"`
+	Value any    `json:"value"`
 }
 
 type wireContactEnvelope struct {

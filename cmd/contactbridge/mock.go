@@ -83,6 +83,7 @@ CONTACTBRIDGE_HIGHLEVEL__LIMITS__RETRY_AFTER=false, CONTACTBRIDGE_LOG_LEVEL=debu
 	keyed(fl, fl.Duration, "highlevel.limits.interval", "burst-interval", hl.Limits.Interval.Std(), "HighLevel burst window length")
 	keyed(fl, fl.Int, "highlevel.limits.daily", "daily", hl.Limits.Daily, "HighLevel requests per day, per app and location")
 	keyed(fl, fl.Bool, "highlevel.limits.retryAfter", "retry-after", hl.Limits.RetryAfter, "send Retry-After with HighLevel 429s")
+	keyed(fl, fl.Bool, "highlevel.listProjection", "list-projection", false, "list contacts (GET /contacts/, POST /contacts/search) as the vendor's list projection (id, locationId, email, timezone, country, source, dateAdded, customFields, tags, businessId, attributions, followers), not as full contacts")
 	keyed(fl, fl.Int, "highlevel.auth.scopeDeniedStatus", "scope-denied-status", 401, "status for a token without the scope: 401 as the live API, or 403 as RFC 6750")
 	keyed(fl, fl.String, "m360.addr", "m360-addr", d.M360.Addr, "address of the Marketing 360 twin (loopback only)")
 	keyed(fl, fl.String, "m360.spec", "m360-spec", "", "serve this OpenAPI file instead of the embedded Marketing 360 spec")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,27 @@ func TestTaskInput_RefusesABadDueDate(t *testing.T) {
 	in = taskInput{DueDate: opt{Set: true, V: "2024-03-05T10:00:00+02:00"}}
 	if err := in.apply(&task); err != nil || !task.DueDate.Equal(time.Date(2024, 3, 5, 8, 0, 0, 0, time.UTC)) || task.DueDate.Location() != time.UTC {
 		t.Errorf("apply = %v, due %v; want 08:00 UTC", err, task.DueDate)
+	}
+}
+
+// TestSetCustomField_WhatTheSpecAlsoRefuses: the handler refuses on its
+// own what the spec's validation refuses before it (an array of non-strings,
+// a value that is no JSON), so a body that reaches it unchecked is refused
+// the same; a good value is kept in its type, replacing the old in place.
+func TestSetCustomField_WhatTheSpecAlsoRefuses(t *testing.T) {
+	t.Parallel()
+	loc := store.Location{ID: "L1", CustomFields: []store.CustomFieldDef{{ID: "F1", Key: "contact.a"}, {ID: "F2", Key: "contact.b"}}}
+	c := store.Contact{CustomFields: []store.CustomFieldValue{{ID: "F1", Value: "x"}, {ID: "F2", Value: "y"}}}
+	for raw, want := range map[string]string{`[1,2]`: "an array value must hold strings", `{"a":`: "field_value is not a JSON value"} {
+		if got := setCustomField(&c, loc, customFieldInput{ID: "F1", FieldValue: []byte(raw)}); got != want {
+			t.Errorf("%s: %q, want %q", raw, got, want)
+		}
+	}
+	if got := setCustomField(&c, loc, customFieldInput{Key: "contact.a", FieldValue: []byte(` [ "p" , "q" ] `)}); got != "" {
+		t.Fatal(got)
+	}
+	want := []store.CustomFieldValue{{ID: "F1", Value: `["p","q"]`, JSON: true}, {ID: "F2", Value: "y"}}
+	if !slices.Equal(c.CustomFields, want) {
+		t.Errorf("fields %+v, want %+v", c.CustomFields, want)
 	}
 }

@@ -77,6 +77,9 @@ type API struct {
 	// with; never the request's Host, which the client chooses. Nil makes
 	// links relative.
 	BaseURL func() string
+	// ListProjection lists contacts (GET /contacts/, POST /contacts/search)
+	// as the vendor's list projection, not as full contacts.
+	ListProjection bool
 }
 
 // Handlers returns the handler of every operation, by operationId: every
@@ -196,7 +199,7 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 	var items [][]byte
 	var renderErr error
 	page := a.Store.ContactsPageFunc(locationID, cursor, limit, matchQuery(query), func(c *store.Contact, m *store.Memo) {
-		b, err := rendered(m, memoListed, c, viewListed)
+		b, err := rendered(m, memoListed, c, a.listed)
 		items, renderErr = append(items, b), cmp.Or(renderErr, err)
 	})
 	if renderErr != nil {
@@ -276,7 +279,7 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewContact(created)}), nil
+	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewCreated(created)}), nil
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {

@@ -3,6 +3,7 @@ package highlevel
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/mail"
 	"slices"
 	"strings"
@@ -35,10 +36,15 @@ func (o opt) to(dst *string) {
 	}
 }
 
+// customFieldInput is one custom field of a write, in any of the vendor's
+// variants: the field by id, by key, or by both (naming the same field), and
+// its value as field_value (the vendor's writes) or value (its answers, so a
+// contact read can be written back). A null value clears the field.
 type customFieldInput struct {
 	ID         string          `json:"id"`
 	Key        string          `json:"key"`
 	FieldValue json.RawMessage `json:"field_value"`
+	Value      json.RawMessage `json:"value"`
 }
 
 // contactInput is the body of create, update and upsert.
@@ -140,9 +146,9 @@ func (in *contactInput) apply(c *store.Contact, loc store.Location) error {
 	if in.Tags != nil {
 		c.Tags = addTags(nil, *in.Tags)
 	}
-	for _, f := range in.CustomFields {
+	for i, f := range in.CustomFields {
 		if err := setCustomField(c, loc, f); err != "" {
-			problems = append(problems, err)
+			problems = append(problems, fmt.Sprintf("customFields[%d]: %s", i, err))
 		}
 	}
 	if c.Type == "" {
@@ -167,28 +173,63 @@ func merge(dst, src map[string]store.DNDSetting) map[string]store.DNDSetting {
 	return dst
 }
 
-// setCustomField sets (or, with a null value, clears) one custom field. It
-// returns a problem, or "".
+// setCustomField sets (or, with a null value, clears) one custom field,
+// keeping its value in the JSON type it was sent with. An id the location
+// does not define is kept, dropped or refused as the location says
+// (store.Location.UnknownCustomFields). It returns a problem, or "".
 func setCustomField(c *store.Contact, loc store.Location, f customFieldInput) string {
-	id := f.ID
-	if id == "" {
+	id, known := f.ID, false
+	switch {
+	case f.Key != "":
 		i := slices.IndexFunc(loc.CustomFields, func(d store.CustomFieldDef) bool { return d.Key == f.Key })
 		if i < 0 {
-			return "customFields: no custom field with key " + f.Key + " in this location"
+			return "no custom field with key " + f.Key + " in this location"
 		}
-		id = loc.CustomFields[i].ID
+		if id != "" && id != loc.CustomFields[i].ID {
+			return "id " + id + " and key " + f.Key + " name different custom fields"
+		}
+		id, known = loc.CustomFields[i].ID, true
+	case id == "":
+		return "needs the custom field's id or key"
+	default:
+		known = slices.ContainsFunc(loc.CustomFields, func(d store.CustomFieldDef) bool { return d.ID == id })
 	}
-	c.CustomFields = slices.DeleteFunc(c.CustomFields, func(v store.CustomFieldValue) bool { return v.ID == id })
 	raw := bytes.TrimSpace(f.FieldValue)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+	switch value := bytes.TrimSpace(f.Value); {
+	case len(raw) > 0 && len(value) > 0:
+		return "give field_value or value, not both"
+	case len(raw) == 0 && len(value) == 0:
+		return "needs field_value (null clears the field)"
+	case len(raw) == 0:
+		raw = value
+	}
+	if !known {
+		switch loc.UnknownCustomFields {
+		case store.UnknownFieldsReject:
+			return "no custom field with id " + id + " in this location"
+		case store.UnknownFieldsDrop:
+			return ""
+		}
+	}
+	if bytes.Equal(raw, []byte("null")) {
+		c.CustomFields = slices.DeleteFunc(c.CustomFields, func(v store.CustomFieldValue) bool { return v.ID == id })
 		return ""
 	}
-	value := string(raw)
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		value = s
+	if raw[0] == '[' {
+		var items []string
+		if json.Unmarshal(raw, &items) != nil {
+			return "an array value must hold strings"
+		}
 	}
-	c.CustomFields = append(c.CustomFields, store.CustomFieldValue{ID: id, Value: value})
+	v, err := store.NewCustomFieldValue(id, raw)
+	if err != nil {
+		return "field_value is not a JSON value"
+	}
+	if i := slices.IndexFunc(c.CustomFields, func(v store.CustomFieldValue) bool { return v.ID == id }); i >= 0 {
+		c.CustomFields[i] = v // in place: a field keeps its place among the contact's
+	} else {
+		c.CustomFields = append(c.CustomFields, v)
+	}
 	return ""
 }
 

@@ -11,7 +11,7 @@ import (
 
 // The slots of a stored contact's Memo.
 const (
-	memoListed  = iota // the contact as a list item (listedContactView)
+	memoListed  = iota // the contact as a list item (API.listed: the API's choice is fixed)
 	memoContact        // the contact as GET /contacts/{id} shows it (contactView)
 )
 

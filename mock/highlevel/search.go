@@ -303,11 +303,7 @@ func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
 		})
 	}
 	page := found[start : start+min(in.PageLimit, len(found)-start)]
-	type searched struct {
-		listedContactView
-		SearchAfter []any `json:"searchAfter"`
-	}
-	out := make([]searched, 0, len(page))
+	out := make([]any, 0, len(page))
 	for _, h := range page {
 		after := make([]any, 0, len(h.key))
 		for _, v := range h.key {
@@ -316,7 +312,7 @@ func (a *API) searchContacts(r *pipeline.Request) (pipeline.Response, error) {
 			}
 			after = append(after, v)
 		}
-		out = append(out, searched{listedContactView: viewListed(h.c), SearchAfter: after})
+		out = append(out, a.searched(h.c, after))
 	}
 	return pipeline.JSON(http.StatusOK, map[string]any{"contacts": out, "total": len(found)}), nil
 }

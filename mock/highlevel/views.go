@@ -75,9 +75,27 @@ func viewContact(c store.Contact) contactView {
 	if d := c.DateOfBirth; d != nil {
 		// The vendor counts birth months from 0, as JavaScript does.
 		month, day := int(d.Month())-1, d.Day()
-		v.DateOfBirth, v.BirthMonth, v.BirthDay = iso(*d), &month, &day
+		v.DateOfBirth, v.BirthMonth, v.BirthDay = d.Format(time.DateOnly), &month, &day
 	}
 	return v
+}
+
+// viewCreated is the contact as the create answers it: as GET does, but
+// with dateOfBirth as an ISO time at midnight UTC, as the vendor documents
+// the create response (CreateContactSchema) apart from the others
+// (GetContectByIdSchema: YYYY-MM-DD).
+func viewCreated(c store.Contact) contactView {
+	v := viewContact(c)
+	v.DateOfBirth = birthISO(c)
+	return v
+}
+
+// birthISO is the contact's date of birth as an ISO time, "" without one.
+func birthISO(c store.Contact) string {
+	if c.DateOfBirth == nil {
+		return ""
+	}
+	return iso(*c.DateOfBirth)
 }
 
 // listedContactView is a contact in a list: the vendor's list items add
@@ -90,6 +108,55 @@ type listedContactView struct {
 
 func viewListed(c store.Contact) listedContactView {
 	return listedContactView{contactView: viewContact(c), Attributions: []any{}, Followers: nonNil(c.Followers)}
+}
+
+// projectedContactView is a contact in a list as the vendor documents its
+// list items (ContactsSearchSchema), a projection of the full contact.
+type projectedContactView struct {
+	ID           string                   `json:"id"`
+	LocationID   string                   `json:"locationId"`
+	Email        string                   `json:"email,omitempty"`
+	Timezone     string                   `json:"timezone,omitempty"`
+	Country      string                   `json:"country,omitempty"`
+	Source       string                   `json:"source,omitempty"`
+	DateAdded    string                   `json:"dateAdded"`
+	CustomFields []store.CustomFieldValue `json:"customFields"`
+	Tags         []string                 `json:"tags"`
+	BusinessID   string                   `json:"businessId,omitempty"`
+	Attributions []any                    `json:"attributions"`
+	Followers    []string                 `json:"followers"`
+}
+
+// listed is c as this API lists contacts: the full contact with
+// attributions and followers (viewListed), or with ListProjection the
+// vendor's projection.
+func (a *API) listed(c store.Contact) any {
+	if a.ListProjection {
+		return projected(c)
+	}
+	return viewListed(c)
+}
+
+// searched is c as the search lists it: as listed, with the sort values
+// that page after it.
+func (a *API) searched(c store.Contact, after []any) any {
+	if a.ListProjection {
+		return struct {
+			projectedContactView
+			SearchAfter []any `json:"searchAfter"`
+		}{projected(c), after}
+	}
+	return struct {
+		listedContactView
+		SearchAfter []any `json:"searchAfter"`
+	}{viewListed(c), after}
+}
+
+func projected(c store.Contact) projectedContactView {
+	v := viewContact(c)
+	return projectedContactView{ID: v.ID, LocationID: v.LocationID, Email: v.Email, Timezone: v.Timezone,
+		Country: v.Country, Source: v.Source, DateAdded: v.DateAdded, CustomFields: v.CustomFields, Tags: v.Tags,
+		BusinessID: v.BusinessID, Attributions: []any{}, Followers: nonNil(c.Followers)}
 }
 
 type taskView struct {

@@ -181,7 +181,7 @@ func (h contactHook) with(e hookEnvelope) any { h.hookEnvelope = e; return h }
 func contactHookOf(c store.Contact, dnd bool) contactHook {
 	v := viewContact(c)
 	h := contactHook{ID: v.ID, Address1: v.Address1, City: v.City, State: v.State, CompanyName: v.CompanyName,
-		Country: v.Country, Source: v.Source, DateAdded: v.DateAdded, DateOfBirth: v.DateOfBirth, DND: v.DND,
+		Country: v.Country, Source: v.Source, DateAdded: v.DateAdded, DateOfBirth: birthISO(c), DND: v.DND,
 		Email: v.Email, Name: v.Name, FirstName: v.FirstName, LastName: v.LastName, Phone: v.Phone,
 		PostalCode: v.PostalCode, Tags: v.Tags, Website: v.Website, Attachments: []string{},
 		AssignedTo: v.AssignedTo, CustomFields: v.CustomFields}

@@ -177,6 +177,26 @@ func (l *Leaky) Take(key string) LeakyDecision {
 	return d
 }
 
+// Peek is the level of key's bucket without counting a request (Allowed is
+// whether one would fit now). It makes no bucket for a key that has none:
+// an empty bucket is reported.
+func (l *Leaky) Peek(key string) LeakyDecision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.cfg.Enabled {
+		return LeakyDecision{Allowed: true}
+	}
+	now := l.clock.Now()
+	level := 0.0
+	if b, ok := l.buckets[key]; ok {
+		l.drain(b, now)
+		level = b.level
+	}
+	capacity := float64(l.cfg.Capacity)
+	return LeakyDecision{Allowed: level+1 <= capacity+1e-9, Limited: true, Limit: l.cfg.Capacity,
+		Remaining: max(0, int(math.Floor(capacity-level+1e-9))), Reset: now.Add(l.untilLevel(level, 0))}
+}
+
 // Status lists the buckets that are not empty.
 func (l *Leaky) Status() []LeakyStatus {
 	l.mu.Lock()
@@ -201,17 +221,40 @@ func (l *Leaky) Status() []LeakyStatus {
 func (l *Leaky) Middleware() pipeline.Middleware {
 	return middleware(func(p *auth.Principal, h http.Header) verdict {
 		d := l.Take(p.AppID)
-		if d.Limited {
-			h.Set(HeaderLeakyLimit, strconv.Itoa(d.Limit))
-			h.Set(HeaderLeakyRemaining, strconv.Itoa(d.Remaining))
-			h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
-		}
+		setLeakyHeaders(h, d)
 		if d.Allowed {
 			return verdict{allowed: true}
 		}
 		return verdict{message: fmt.Sprintf("Rate limit exceeded: the bucket holds %d requests per API key", d.Limit),
 			retryAfter: d.RetryAfter, sendRetryAfter: l.Config().RetryAfter}
 	})
+}
+
+// Preset is the step before authentication: it sets the X-Rate-Limit-*
+// headers of the bucket the request's Basic credentials name by client id
+// (whether or not the secret is right), without counting the request, so an
+// answer refused before the bucket is asked (401, 411) carries them as every
+// other does. Middleware replaces them with the counted level once the
+// request is authenticated. A request naming no client id reports an empty
+// bucket.
+func (l *Leaky) Preset() pipeline.Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, _, _ := r.BasicAuth()
+			setLeakyHeaders(w.Header(), l.Peek(id))
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// setLeakyHeaders writes d's X-Rate-Limit-* headers; an unlimited decision
+// writes none.
+func setLeakyHeaders(h http.Header, d LeakyDecision) {
+	if d.Limited {
+		h.Set(HeaderLeakyLimit, strconv.Itoa(d.Limit))
+		h.Set(HeaderLeakyRemaining, strconv.Itoa(d.Remaining))
+		h.Set(HeaderLeakyReset, strconv.FormatInt(ceilUnix(d.Reset), 10))
+	}
 }
 
 // ceilUnix is t in whole epoch seconds, rounded up.

@@ -112,3 +112,38 @@ func TestLeaky_OffAndConfig(t *testing.T) {
 		t.Fatalf("after reset: %+v", st)
 	}
 }
+
+// TestLeaky_PeekCountsNothing: Peek reports the level Take would (the
+// remaining room and when the bucket is empty) without adding to it, and
+// makes no bucket for a key that has none.
+func TestLeaky_PeekCountsNothing(t *testing.T) {
+	t.Parallel()
+	l, clk := newLeaky(t, limits.DefaultLeakyConfig())
+	if d := l.Peek("nobody"); !d.Allowed || !d.Limited || d.Remaining != 5 || !d.Reset.Equal(clk.Now()) {
+		t.Fatalf("empty bucket: %+v", d)
+	}
+	if n := limits.LeakyBucketCount(l); n != 0 {
+		t.Fatalf("Peek made %d buckets", n)
+	}
+	for range 3 {
+		l.Take("k")
+	}
+	for range 4 {
+		if d := l.Peek("k"); !d.Allowed || d.Remaining != 2 || !d.Reset.Equal(clk.Now().Add(600*time.Millisecond)) {
+			t.Fatalf("after 3: %+v", d)
+		}
+	}
+	l.Take("k")
+	l.Take("k")
+	if d := l.Peek("k"); d.Allowed || d.Remaining != 0 {
+		t.Fatalf("full: %+v", d)
+	}
+	clk.Advance(200 * time.Millisecond)
+	if d := l.Peek("k"); !d.Allowed || d.Remaining != 1 || !d.Reset.Equal(clk.Now().Add(800*time.Millisecond)) {
+		t.Fatalf("after 200ms: %+v", d)
+	}
+	off, _ := newLeaky(t, limits.LeakyConfig{})
+	if d := off.Peek("k"); d.Limited || !d.Allowed {
+		t.Fatalf("limits off: %+v", d)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock/auth"
@@ -122,20 +123,30 @@ func TestListContacts_DefaultPaging(t *testing.T) {
 	}
 }
 
-func TestReplaceContact_ClearsWhatTheBodyLeavesOut(t *testing.T) {
+// TestUpdateContact_Partial: the contact PUT writes what the body names
+// (null and "" clear, a list sent replaces the list) and keeps the rest, as
+// the other PUTs of the API do.
+func TestUpdateContact_Partial(t *testing.T) {
 	t.Parallel()
-	stored := store.M360Contact{ID: 7, AccountID: 1001, FirstName: "Jane", Company: "Acme", Tags: []string{"vip"}}
 	var written store.M360Contact
 	fake := &FakeStore{UpdateM360ContactFn: func(account, id int64, fn func(*store.M360Contact) error) (store.M360Contact, error) {
-		written = stored
+		written = store.M360Contact{ID: 7, AccountID: 1001, FirstName: "Jane", LastName: "Doe", Phone: "+13035550100",
+			Company: "Acme", Tags: []string{"vip", "east"}, CustomFields: map[string]string{"a": "1", "b": "2"}}
 		err := fn(&written)
 		return written, err
 	}}
 	if _, err := call(t, fake, "m360-replace-contact", keyOf("1001"), map[string]string{"contactId": "7"}, nil,
-		`{"firstName":"Janet"}`); err != nil {
+		`{"firstName":"Janet","lastName":null,"phone":"","tags":["west"],"customFields":{"c":"3"}}`); err != nil {
 		t.Fatal(err)
 	}
-	if written.FirstName != "Janet" || written.Company != "" || len(written.Tags) != 0 {
-		t.Errorf("written %+v: want only the first name", written)
+	want := store.M360Contact{ID: 7, AccountID: 1001, FirstName: "Janet", Company: "Acme", Tags: []string{"west"},
+		CustomFields: map[string]string{"c": "3"}}
+	if !reflect.DeepEqual(written, want) {
+		t.Errorf("written %+v\nwant    %+v", written, want)
+	}
+	// A refused update writes nothing: the store sees fn's error.
+	if _, err := call(t, fake, "m360-replace-contact", keyOf("1001"), map[string]string{"contactId": "7"}, nil,
+		`{"email":"nope"}`); err == nil {
+		t.Fatal("a bad email was accepted")
 	}
 }

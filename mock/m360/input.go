@@ -71,21 +71,22 @@ type externalIDsInput struct {
 	GHL *string `json:"ghl"`
 }
 
-// contactInput is the body of create and replace: every writable field,
-// absent and null alike meaning unset.
+// contactInput is the body of create and of the partial update: a field
+// left out keeps its value (on create: is unset), null or "" clears it, and a
+// field sent replaces its whole value (tags, types and customFields too).
 type contactInput struct {
-	FirstName    *string           `json:"firstName"`
-	LastName     *string           `json:"lastName"`
-	Email        *string           `json:"email"`
-	Phone        *string           `json:"phone"`
-	Company      *string           `json:"company"`
-	Tags         []string          `json:"tags"`
-	Source       *refInput         `json:"source"`
-	Types        []refInput        `json:"types"`
-	CustomFields map[string]string `json:"customFields"`
-	ExternalIDs  *externalIDsInput `json:"externalIds"`
-	NextContact  *int64            `json:"nextContact"`
-	Assignees    *assigneesInput   `json:"assignees"`
+	FirstName    opt[string]            `json:"firstName"`
+	LastName     opt[string]            `json:"lastName"`
+	Email        opt[string]            `json:"email"`
+	Phone        opt[string]            `json:"phone"`
+	Company      opt[string]            `json:"company"`
+	Tags         opt[[]string]          `json:"tags"`
+	Source       opt[refInput]          `json:"source"`
+	Types        opt[[]refInput]        `json:"types"`
+	CustomFields opt[map[string]string] `json:"customFields"`
+	ExternalIDs  opt[externalIDsInput]  `json:"externalIds"`
+	NextContact  opt[int64]             `json:"nextContact"`
+	Assignees    opt[assigneesInput]    `json:"assignees"`
 }
 
 // assigneesInput is the user a contact is assigned to.
@@ -110,74 +111,91 @@ func trimmed(p *string) string {
 	return strings.TrimSpace(*p)
 }
 
-// contact validates the input and returns the contact it describes (without
-// identity or timestamps), or a 422 naming the fields at fault.
-func (in *contactInput) contact() (store.M360Contact, error) {
+// apply validates the fields sent and writes them onto c, or returns a 422
+// naming the fields at fault. Create applies onto a blank contact.
+func (in *contactInput) apply(c *store.M360Contact) error {
 	p := problems{}
-	c := store.M360Contact{
-		FirstName: trimmed(in.FirstName),
-		LastName:  trimmed(in.LastName),
-		Email:     trimmed(in.Email),
-		Phone:     trimmed(in.Phone),
-		Company:   trimmed(in.Company),
+	for _, f := range []struct {
+		v   opt[string]
+		dst *string
+	}{{in.FirstName, &c.FirstName}, {in.LastName, &c.LastName}, {in.Email, &c.Email}, {in.Phone, &c.Phone}, {in.Company, &c.Company}} {
+		if f.v.Set {
+			*f.dst = strings.TrimSpace(f.v.V)
+		}
 	}
-	if c.Email != "" && !validEmail(c.Email) {
+	if in.Email.Set && c.Email != "" && !validEmail(c.Email) {
 		p.add("email", "must be a valid email address")
 	}
-	if c.Phone != "" && !validPhone(c.Phone) {
+	if in.Phone.Set && c.Phone != "" && !validPhone(c.Phone) {
 		p.add("phone", "must be a phone number: 7 to 15 digits, with optional +, spaces, dots, dashes and parentheses")
 	}
-	for i, tag := range in.Tags {
-		tag = strings.TrimSpace(tag)
-		switch {
-		case tag == "":
-			p.add(fmt.Sprintf("tags.%d", i), "must not be blank")
-		case !slices.Contains(c.Tags, tag):
-			c.Tags = append(c.Tags, tag)
+	if in.Tags.Set {
+		c.Tags = nil
+		for i, tag := range in.Tags.V {
+			tag = strings.TrimSpace(tag)
+			switch {
+			case tag == "":
+				p.add(fmt.Sprintf("tags.%d", i), "must not be blank")
+			case !slices.Contains(c.Tags, tag):
+				c.Tags = append(c.Tags, tag)
+			}
 		}
 	}
-	if in.Source != nil {
-		if in.Source.ID < 1 {
-			p.add("source.id", "must be a positive integer")
-		}
-		c.Source = &store.M360Ref{ID: in.Source.ID, Name: strings.TrimSpace(in.Source.Name)}
-	}
-	for i, t := range in.Types {
-		switch {
-		case t.ID < 1:
-			p.add(fmt.Sprintf("types.%d.id", i), "must be a positive integer")
-		case !slices.ContainsFunc(c.Types, func(r store.M360Ref) bool { return r.ID == t.ID }):
-			c.Types = append(c.Types, store.M360Ref{ID: t.ID, Name: strings.TrimSpace(t.Name)})
+	if in.Source.Set {
+		c.Source = nil
+		if !in.Source.Null {
+			if in.Source.V.ID < 1 {
+				p.add("source.id", "must be a positive integer")
+			}
+			c.Source = &store.M360Ref{ID: in.Source.V.ID, Name: strings.TrimSpace(in.Source.V.Name)}
 		}
 	}
-	for key, value := range in.CustomFields {
-		k := strings.TrimSpace(key)
-		if n := utf8.RuneCountInString(k); n < 1 || n > 64 {
-			p.add("customFields", "keys must be 1 to 64 characters")
-			continue
-		}
-		if c.CustomFields == nil {
-			c.CustomFields = map[string]string{}
-		}
-		c.CustomFields[k] = value
-	}
-	if in.ExternalIDs != nil {
-		c.ExternalIDs.GHL = trimmed(in.ExternalIDs.GHL)
-	}
-	if in.NextContact != nil {
-		next := *in.NextContact
-		c.NextContact = &next
-	}
-	if a := in.Assignees; a != nil {
-		c.Assignees = &store.M360Assignee{Username: strings.TrimSpace(a.Username), FullName: trimmed(a.FullName), Email: trimmed(a.Email)}
-		switch {
-		case c.Assignees.Username == "":
-			p.add("assignees.username", "must not be blank")
-		case c.Assignees.Email != "" && !validEmail(c.Assignees.Email):
-			p.add("assignees.email", "must be a valid email address")
+	if in.Types.Set {
+		c.Types = nil
+		for i, t := range in.Types.V {
+			switch {
+			case t.ID < 1:
+				p.add(fmt.Sprintf("types.%d.id", i), "must be a positive integer")
+			case !slices.ContainsFunc(c.Types, func(r store.M360Ref) bool { return r.ID == t.ID }):
+				c.Types = append(c.Types, store.M360Ref{ID: t.ID, Name: strings.TrimSpace(t.Name)})
+			}
 		}
 	}
-	return c, p.err()
+	if in.CustomFields.Set {
+		c.CustomFields = nil
+		for key, value := range in.CustomFields.V {
+			k := strings.TrimSpace(key)
+			if n := utf8.RuneCountInString(k); n < 1 || n > 64 {
+				p.add("customFields", "keys must be 1 to 64 characters")
+				continue
+			}
+			if c.CustomFields == nil {
+				c.CustomFields = map[string]string{}
+			}
+			c.CustomFields[k] = value
+		}
+	}
+	setExternalIDs(in.ExternalIDs, &c.ExternalIDs)
+	if in.NextContact.Set {
+		c.NextContact = nil
+		if !in.NextContact.Null {
+			next := in.NextContact.V
+			c.NextContact = &next
+		}
+	}
+	if a := in.Assignees; a.Set {
+		c.Assignees = nil
+		if !a.Null {
+			c.Assignees = &store.M360Assignee{Username: strings.TrimSpace(a.V.Username), FullName: trimmed(a.V.FullName), Email: trimmed(a.V.Email)}
+			switch {
+			case c.Assignees.Username == "":
+				p.add("assignees.username", "must not be blank")
+			case c.Assignees.Email != "" && !validEmail(c.Assignees.Email):
+				p.add("assignees.email", "must be a valid email address")
+			}
+		}
+	}
+	return p.err()
 }
 
 // validEmail accepts a bare address (no display name) whose domain has a dot.

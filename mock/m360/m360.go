@@ -73,7 +73,7 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 		"m360-list-contacts":          a.listContacts,
 		"m360-create-contact":         a.createContact,
 		"m360-get-contact":            a.getContact,
-		"m360-replace-contact":        a.replaceContact,
+		"m360-replace-contact":        a.updateContact,
 		"m360-delete-contact":         a.deleteContact,
 		"m360-list-contact-tasks":     a.listContactTasks,
 		"m360-create-task":            tasks.create,
@@ -260,24 +260,19 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 		}, viewContact)
 }
 
-func decodeContact(r *pipeline.Request) (store.M360Contact, error) {
-	var in contactInput
-	if err := r.Decode(&in); err != nil {
-		return store.M360Contact{}, err
-	}
-	return in.contact()
-}
-
 func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	acct, err := account(r)
 	if err != nil {
 		return fail(err)
 	}
-	c, err := decodeContact(r)
-	if err != nil {
+	var in contactInput
+	if err := r.Decode(&in); err != nil {
 		return fail(err)
 	}
-	c.AccountID = acct
+	c := store.M360Contact{AccountID: acct}
+	if err := in.apply(&c); err != nil {
+		return fail(err)
+	}
 	c, err = a.Store.CreateM360Contact(c)
 	if err != nil {
 		return fail(err)
@@ -297,20 +292,18 @@ func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
 	return ok(result[contactView]{viewContact(c)})
 }
 
-// replaceContact replaces every writable field: the ones left out are cleared.
-func (a *API) replaceContact(r *pipeline.Request) (pipeline.Response, error) {
+// updateContact is the partial update of PUT: the fields sent replace
+// theirs, the rest keep their value, as every PUT of this API does.
+func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	acct, id, err := ids(r, "contactId", "Contact")
 	if err != nil {
 		return fail(err)
 	}
-	next, err := decodeContact(r)
-	if err != nil {
+	var in contactInput
+	if err := r.Decode(&in); err != nil {
 		return fail(err)
 	}
-	c, err := a.Store.UpdateM360Contact(acct, id[0], func(c *store.M360Contact) error {
-		*c = next // the store keeps the id, account and created time
-		return nil
-	})
+	c, err := a.Store.UpdateM360Contact(acct, id[0], in.apply)
 	if err != nil {
 		return fail(err)
 	}

@@ -76,7 +76,8 @@ func TestContactInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := decode[contactInput](t, tt.body)
-			got, err := in.contact()
+			var got store.M360Contact
+			err := in.apply(&got)
 			fields := fieldsOf(t, err)
 			for _, f := range tt.wantFields {
 				if _, ok := fields[f]; !ok {

@@ -534,6 +534,9 @@ func (s *Store) restoreHL(st State, p *problems) {
 			p.add("locations", i, l.ID, "id", "is used twice")
 			continue
 		}
+		if l.UnknownCustomFields != "" && !slices.Contains(UnknownFieldsPolicies, l.UnknownCustomFields) {
+			p.add("locations", i, l.ID, "unknownCustomFields", "must be one of keep, drop, reject")
+		}
 		s.putLocation(l)
 	}
 	// In (dateAdded, id) order, each contact lands at the end of its group;

@@ -23,6 +23,10 @@ type Location struct {
 	// Tags are the location's tags, as its tags API manages them
 	// (location_lists.go).
 	Tags []LocationTag `json:"tags,omitempty" yaml:"tags,omitempty"`
+	// UnknownCustomFields is what a contact write does with a custom field
+	// id the location does not define: UnknownFieldsKeep ("", the default),
+	// UnknownFieldsDrop or UnknownFieldsReject.
+	UnknownCustomFields string `json:"unknownCustomFields,omitempty" yaml:"unknownCustomFields,omitempty"`
 }
 
 // Calendar is a location's calendar that appointments are booked on.
@@ -54,11 +58,15 @@ type DNDSetting struct {
 	Code    string `json:"code,omitempty"`
 }
 
-// CustomFieldValue is a custom field set on a contact. Value is kept as the
-// JSON text the client sent, so nothing is lost.
+// CustomFieldValue is a custom field set on a contact, kept in the JSON type
+// it was written with: Value is a string value as is, or, with JSON set,
+// the JSON text of a number, boolean, array or object. It encodes as the
+// vendor answers it, {"id", "value"} with value in that type
+// (customfield.go).
 type CustomFieldValue struct {
-	ID    string `json:"id"`
-	Value string `json:"value"`
+	ID    string
+	Value string
+	JSON  bool
 }
 
 // Contact is a contact of a location.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -39,7 +40,8 @@ func (f Flows) campaignPlans(hl highlevelapi.Contact, first bool) []plan {
 }
 
 // fieldValue is a contact's value of a rule's field: type, source, or a
-// custom field by id.
+// custom field by id (a string as is, a value of another JSON type, such as
+// a number or a multi-select's array, as its JSON text).
 func fieldValue(hl highlevelapi.Contact, field string) string {
 	switch field {
 	case "type":
@@ -49,7 +51,14 @@ func fieldValue(hl highlevelapi.Contact, field string) string {
 	}
 	for _, cf := range hl.CustomFields {
 		if cf.Id == field {
-			return cf.Value
+			if s, ok := cf.Value.(string); ok {
+				return s
+			}
+			b, err := json.Marshal(cf.Value)
+			if err != nil {
+				return ""
+			}
+			return string(b)
 		}
 	}
 	return ""

@@ -165,6 +165,21 @@ func TestConverger_HighLevelContactMakesItsCounterpartOnce(t *testing.T) {
 	if !slices.Equal(got.Tags, tags) {
 		t.Errorf("tags after the update: %q; want %q", got.Tags, tags)
 	}
+
+	// A field cleared in HighLevel is cleared in Marketing 360, whose PUT
+	// is partial: the sync sends it as "".
+	none := ""
+	if _, err := highlevelapi.OK(h.hl.UpdateContactWithResponse(context.Background(), id,
+		&highlevelapi.UpdateContactParams{Version: highlevelapi.UpdateContactParamsVersionN20210728},
+		highlevelapi.UpdateContactDto{Email: &none})); err != nil {
+		t.Fatal(err)
+	}
+	if err := converge(t, c, h.tw.Location(), id, &done); err != nil {
+		t.Fatal(err)
+	}
+	if got = h.tw.Counterpart(id); got.Email != "" || got.Contacts != 1 || !slices.Equal(got.Tags, tags) {
+		t.Errorf("after the email was cleared: %d contacts, email %q, tags %q; want 1, none, %q", got.Contacts, got.Email, got.Tags, tags)
+	}
 }
 
 // TestConverger_CrashAtEachStepLosesAndDuplicatesNothing stops the

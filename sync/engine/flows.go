@@ -203,9 +203,10 @@ func contactName(hl highlevelapi.Contact) string {
 }
 
 // mergeContact is the Marketing 360 contact cur with the mapped fields of
-// want: what a full PUT sends, keeping what the sync does not map
-// (company, types, source, other custom fields). It also tells whether
-// anything mapped differs.
+// want: what the PUT sends, keeping what the sync does not map (company,
+// types, source, other custom fields). The PUT is a partial update, so a
+// mapped string HighLevel lacks is sent as "", which clears it. It also
+// tells whether anything mapped differs.
 func mergeContact(cur m360api.Contact, want m360api.ContactInput) (m360api.ContactInput, bool) {
 	fields := maps.Clone(cur.CustomFields)
 	if fields == nil {
@@ -221,6 +222,11 @@ func mergeContact(cur m360api.Contact, want m360api.ContactInput) (m360api.Conta
 		deref(cur.Email) != deref(want.Email) || deref(cur.Phone) != deref(want.Phone) ||
 		strings.Join(cur.Tags, "\x00") != strings.Join(*want.Tags, "\x00") || deref(cur.ExternalIds.Ghl) != deref(want.ExternalIds.Ghl)
 	out := want
+	for _, f := range []**string{&out.FirstName, &out.LastName, &out.Email, &out.Phone} {
+		if *f == nil {
+			*f = new(string)
+		}
+	}
 	out.CustomFields = &fields
 	out.Company = cur.Company
 	if len(cur.Types) > 0 {

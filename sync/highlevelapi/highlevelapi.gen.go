@@ -2032,17 +2032,25 @@ type Contact struct {
 	AssignedTo        *string            `json:"assignedTo,omitempty"`
 	AttributionSource *AttributionSource `json:"attributionSource,omitempty"`
 	BirthDay          *float64           `json:"birthDay,omitempty"`
-	BirthMonth        *float64           `json:"birthMonth,omitempty"`
-	BusinessId        *string            `json:"businessId,omitempty"`
-	City              *string            `json:"city,omitempty"`
-	CompanyName       *string            `json:"companyName,omitempty"`
-	Country           *string            `json:"country,omitempty"`
-	CustomFields      []CustomField      `json:"customFields"`
+
+	// BirthMonth The month of dateOfBirth, counted from 0 (January) as the vendor does.
+	BirthMonth   *float64      `json:"birthMonth,omitempty"`
+	BusinessId   *string       `json:"businessId,omitempty"`
+	City         *string       `json:"city,omitempty"`
+	CompanyName  *string       `json:"companyName,omitempty"`
+	Country      *string       `json:"country,omitempty"`
+	CustomFields []CustomField `json:"customFields"`
 
 	// DateAdded Example: 2021-07-02T05:18:26.704Z
 	DateAdded string `json:"dateAdded"`
 
-	// DateOfBirth Example: 1990-09-25T00:00:00.000Z
+	// DateOfBirth `YYYY-MM-DD` as GET, update, upsert and the lists answer it (the vendor's
+	// GetContectByIdSchema: "Date format YYYY-MM-DD"); the create answers it as an ISO time
+	// at midnight UTC (the vendor's CreateContactSchema: `1990-09-25T00:00:00.000Z`), as do
+	// the webhooks.
+	//
+	//
+	// Example: 1990-09-25
 	DateOfBirth *string `json:"dateOfBirth,omitempty"`
 
 	// DateUpdated Example: 2021-07-02T05:18:26.704Z
@@ -2174,7 +2182,12 @@ type ContactWritable struct {
 	Country      *string             `json:"country,omitempty"`
 	CustomFields *[]CustomFieldInput `json:"customFields,omitempty"`
 
-	// DateOfBirth YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY.
+	// DateOfBirth The vendor's formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD,
+	// MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY. **[twin]** Also an ISO-8601 time
+	// (`1990-09-25T00:00:00.000Z`, as the create answers it), whose date is kept. The vendor
+	// types the field `object` without naming another format; the twin takes strings only
+	// (a number is 422). Null or `""` clears it; any other string is 422.
+	//
 	//
 	// Example: 1990-09-25
 	DateOfBirth        *string             `json:"dateOfBirth,omitempty"`
@@ -2248,7 +2261,12 @@ type CreateContactDto struct {
 	Country      *string             `json:"country,omitempty"`
 	CustomFields *[]CustomFieldInput `json:"customFields,omitempty"`
 
-	// DateOfBirth YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY.
+	// DateOfBirth The vendor's formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD,
+	// MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY. **[twin]** Also an ISO-8601 time
+	// (`1990-09-25T00:00:00.000Z`, as the create answers it), whose date is kept. The vendor
+	// types the field `object` without naming another format; the twin takes strings only
+	// (a number is 422). Null or `""` clears it; any other string is 422.
+	//
 	//
 	// Example: 1990-09-25
 	DateOfBirth *string      `json:"dateOfBirth,omitempty"`
@@ -2316,13 +2334,17 @@ type CreateWorkflowDto struct {
 	EventStartTime *time.Time `json:"eventStartTime,omitempty"`
 }
 
-// CustomField A custom field value as returned. Non-string values are returned as their JSON text.
+// CustomField A custom field value as returned: `value` in the JSON type it was written with (a string,
+// number, boolean, array of strings or object). The vendor's GET schema types it as a
+// string; its writes' examples and its webhook documentation carry the other types.
 type CustomField struct {
 	// Id Example: MgobCB14YMVKuE4Ka8p1
 	Id string `json:"id"`
 
-	// Value Example: name
-	Value string `json:"value"`
+	// Value The value, in its own JSON type.
+	//
+	// Example: name
+	Value interface{} `json:"value"`
 }
 
 // CustomFieldEnvelope defines model for CustomFieldEnvelope.
@@ -2330,40 +2352,35 @@ type CustomFieldEnvelope struct {
 	CustomField CustomFieldSchema `json:"customField"`
 }
 
-// CustomFieldInput A custom field value to set: `id` (or `key`) and `field_value`, a string, number,
-// array of strings or object depending on the field type. A null `field_value` clears it.
+// CustomFieldInput A custom field value to set, in any of the vendor's variants: the field by `id`, by
+// `key` (its `fieldKey`), or by both (then they must name the same field: 422 otherwise);
+// the value as `field_value`, a string, number, array of strings or object depending on
+// the field type (a file upload's is an object of files). A null value clears the field.
 // The ids and keys are those of the location's definitions (`GET
-// /locations/{locationId}/customFields`). **[twin]** A `key` the location does not define is
-// 422; an `id` it does not define is kept as given (a data set loaded into another location
-// keeps its values), since the vendor documents neither.
+// /locations/{locationId}/customFields`). **[twin]** The value is kept in the JSON type
+// it was sent with and answered so (`{id, value}`); the twin does not check it against the
+// field's `dataType`. `value` may be sent instead of `field_value` (the answers' name, as
+// clients write back what they read; the live API is reported to take it); both at once,
+// or neither, is 422. A `key` the location does not define is 422. An `id` it does not
+// define is what the location's `unknownCustomFields` setting says, since the vendor
+// documents none: `keep` (the default: stored as given, so a data set loaded into another
+// location keeps its values), `drop` (left out, the rest written) or `reject` (422).
 type CustomFieldInput struct {
-	FieldValue *CustomFieldInput_FieldValue `json:"field_value,omitempty"`
+	// FieldValue A custom field's value, typed as the field is.
+	//
+	// Example: My Text
+	FieldValue *CustomFieldValue `json:"field_value,omitempty"`
 
 	// Id Example: 6dvNaf7VhkQ9snc5vnjJ
 	Id *string `json:"id,omitempty"`
 
 	// Key Example: my_custom_field
 	Key *string `json:"key,omitempty"`
-}
 
-// CustomFieldInputFieldValue0 defines model for CustomFieldInput.FieldValue.0.
-type CustomFieldInputFieldValue0 = string
-
-// CustomFieldInputFieldValue1 defines model for CustomFieldInput.FieldValue.1.
-type CustomFieldInputFieldValue1 = float64
-
-// CustomFieldInputFieldValue2 defines model for CustomFieldInput.FieldValue.2.
-type CustomFieldInputFieldValue2 = bool
-
-// CustomFieldInputFieldValue3 defines model for CustomFieldInput.FieldValue.3.
-type CustomFieldInputFieldValue3 = []string
-
-// CustomFieldInputFieldValue4 defines model for CustomFieldInput.FieldValue.4.
-type CustomFieldInputFieldValue4 = map[string]interface{}
-
-// CustomFieldInput_FieldValue defines model for CustomFieldInput.FieldValue.
-type CustomFieldInput_FieldValue struct {
-	union json.RawMessage
+	// Value A custom field's value, typed as the field is.
+	//
+	// Example: My Text
+	Value *CustomFieldValue `json:"value,omitempty"`
 }
 
 // CustomFieldSchema defines model for CustomFieldSchema.
@@ -2395,6 +2412,28 @@ type CustomFieldSchema struct {
 
 // CustomFieldSchemaModel defines model for CustomFieldSchema.Model.
 type CustomFieldSchemaModel string
+
+// CustomFieldValue A custom field's value, typed as the field is.
+//
+// Example: My Text
+type CustomFieldValue struct {
+	union json.RawMessage
+}
+
+// CustomFieldValue0 defines model for CustomFieldValue.0.
+type CustomFieldValue0 = string
+
+// CustomFieldValue1 defines model for CustomFieldValue.1.
+type CustomFieldValue1 = float64
+
+// CustomFieldValue2 defines model for CustomFieldValue.2.
+type CustomFieldValue2 = bool
+
+// CustomFieldValue3 defines model for CustomFieldValue.3.
+type CustomFieldValue3 = []string
+
+// CustomFieldValue4 defines model for CustomFieldValue.4.
+type CustomFieldValue4 = map[string]interface{}
 
 // DndSetting defines model for DndSetting.
 type DndSetting struct {
@@ -2477,24 +2516,38 @@ type InboundDndSettings struct {
 // InboundDndSettingsAllStatus defines model for InboundDndSettings.All.Status.
 type InboundDndSettingsAllStatus string
 
-// ListedContact A contact in a list. The live list is a projection; the twin returns the full contact, which includes every field of the vendor's projection; `attributions` is an empty array, `followers` the contact's followers.
+// ListedContact A contact in a list. The vendor documents its list items as a projection
+// (ContactsSearchSchema: `id`, `locationId`, `email`, `timezone`, `country`, `source`,
+// `dateAdded`, `customFields`, `tags`, `businessId`, `attributions`, `followers`).
+// **[twin]** By default the twin returns the full contact, which includes every field of
+// the projection (existing clients keep what they read); with `--list-projection`
+// (`highlevel.listProjection`) it returns the projection only. `attributions` is an empty
+// array, `followers` the contact's followers.
 type ListedContact struct {
 	Address1          *string             `json:"address1,omitempty"`
 	AssignedTo        *string             `json:"assignedTo,omitempty"`
 	AttributionSource *AttributionSource  `json:"attributionSource,omitempty"`
 	Attributions      []AttributionSource `json:"attributions"`
 	BirthDay          *float64            `json:"birthDay,omitempty"`
-	BirthMonth        *float64            `json:"birthMonth,omitempty"`
-	BusinessId        *string             `json:"businessId,omitempty"`
-	City              *string             `json:"city,omitempty"`
-	CompanyName       *string             `json:"companyName,omitempty"`
-	Country           *string             `json:"country,omitempty"`
-	CustomFields      []CustomField       `json:"customFields"`
+
+	// BirthMonth The month of dateOfBirth, counted from 0 (January) as the vendor does.
+	BirthMonth   *float64      `json:"birthMonth,omitempty"`
+	BusinessId   *string       `json:"businessId,omitempty"`
+	City         *string       `json:"city,omitempty"`
+	CompanyName  *string       `json:"companyName,omitempty"`
+	Country      *string       `json:"country,omitempty"`
+	CustomFields []CustomField `json:"customFields"`
 
 	// DateAdded Example: 2021-07-02T05:18:26.704Z
 	DateAdded string `json:"dateAdded"`
 
-	// DateOfBirth Example: 1990-09-25T00:00:00.000Z
+	// DateOfBirth `YYYY-MM-DD` as GET, update, upsert and the lists answer it (the vendor's
+	// GetContectByIdSchema: "Date format YYYY-MM-DD"); the create answers it as an ISO time
+	// at midnight UTC (the vendor's CreateContactSchema: `1990-09-25T00:00:00.000Z`), as do
+	// the webhooks.
+	//
+	//
+	// Example: 1990-09-25
 	DateOfBirth *string `json:"dateOfBirth,omitempty"`
 
 	// DateUpdated Example: 2021-07-02T05:18:26.704Z
@@ -2669,17 +2722,25 @@ type SearchedContact struct {
 	AttributionSource *AttributionSource  `json:"attributionSource,omitempty"`
 	Attributions      []AttributionSource `json:"attributions"`
 	BirthDay          *float64            `json:"birthDay,omitempty"`
-	BirthMonth        *float64            `json:"birthMonth,omitempty"`
-	BusinessId        *string             `json:"businessId,omitempty"`
-	City              *string             `json:"city,omitempty"`
-	CompanyName       *string             `json:"companyName,omitempty"`
-	Country           *string             `json:"country,omitempty"`
-	CustomFields      []CustomField       `json:"customFields"`
+
+	// BirthMonth The month of dateOfBirth, counted from 0 (January) as the vendor does.
+	BirthMonth   *float64      `json:"birthMonth,omitempty"`
+	BusinessId   *string       `json:"businessId,omitempty"`
+	City         *string       `json:"city,omitempty"`
+	CompanyName  *string       `json:"companyName,omitempty"`
+	Country      *string       `json:"country,omitempty"`
+	CustomFields []CustomField `json:"customFields"`
 
 	// DateAdded Example: 2021-07-02T05:18:26.704Z
 	DateAdded string `json:"dateAdded"`
 
-	// DateOfBirth Example: 1990-09-25T00:00:00.000Z
+	// DateOfBirth `YYYY-MM-DD` as GET, update, upsert and the lists answer it (the vendor's
+	// GetContectByIdSchema: "Date format YYYY-MM-DD"); the create answers it as an ISO time
+	// at midnight UTC (the vendor's CreateContactSchema: `1990-09-25T00:00:00.000Z`), as do
+	// the webhooks.
+	//
+	//
+	// Example: 1990-09-25
 	DateOfBirth *string `json:"dateOfBirth,omitempty"`
 
 	// DateUpdated Example: 2021-07-02T05:18:26.704Z
@@ -2878,7 +2939,12 @@ type UpdateContactDto struct {
 	Country      *string             `json:"country,omitempty"`
 	CustomFields *[]CustomFieldInput `json:"customFields,omitempty"`
 
-	// DateOfBirth YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY.
+	// DateOfBirth The vendor's formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD,
+	// MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY. **[twin]** Also an ISO-8601 time
+	// (`1990-09-25T00:00:00.000Z`, as the create answers it), whose date is kept. The vendor
+	// types the field `object` without naming another format; the twin takes strings only
+	// (a number is 422). Null or `""` clears it; any other string is 422.
+	//
 	//
 	// Example: 1990-09-25
 	DateOfBirth        *string             `json:"dateOfBirth,omitempty"`
@@ -2982,7 +3048,12 @@ type UpsertContactDto struct {
 	CreateNewIfDuplicateAllowed *bool               `json:"createNewIfDuplicateAllowed,omitempty"`
 	CustomFields                *[]CustomFieldInput `json:"customFields,omitempty"`
 
-	// DateOfBirth YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD, MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY.
+	// DateOfBirth The vendor's formats: YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY, YYYY.MM.DD,
+	// MM.DD.YYYY, YYYY_MM_DD or MM_DD_YYYY. **[twin]** Also an ISO-8601 time
+	// (`1990-09-25T00:00:00.000Z`, as the create answers it), whose date is kept. The vendor
+	// types the field `object` without naming another format; the twin takes strings only
+	// (a number is 422). Null or `""` clears it; any other string is 422.
+	//
 	//
 	// Example: 1990-09-25
 	DateOfBirth *string      `json:"dateOfBirth,omitempty"`
@@ -3768,22 +3839,22 @@ type UpdateTagJSONRequestBody = TagBody
 // GetAccessTokenFormdataRequestBody defines body for GetAccessToken for application/x-www-form-urlencoded ContentType.
 type GetAccessTokenFormdataRequestBody = TokenRequest
 
-// AsCustomFieldInputFieldValue0 returns the union data inside the CustomFieldInput_FieldValue as a CustomFieldInputFieldValue0
-func (t CustomFieldInput_FieldValue) AsCustomFieldInputFieldValue0() (CustomFieldInputFieldValue0, error) {
-	var body CustomFieldInputFieldValue0
+// AsCustomFieldValue0 returns the union data inside the CustomFieldValue as a CustomFieldValue0
+func (t CustomFieldValue) AsCustomFieldValue0() (CustomFieldValue0, error) {
+	var body CustomFieldValue0
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromCustomFieldInputFieldValue0 overwrites any union data inside the CustomFieldInput_FieldValue as the provided CustomFieldInputFieldValue0
-func (t *CustomFieldInput_FieldValue) FromCustomFieldInputFieldValue0(v CustomFieldInputFieldValue0) error {
+// FromCustomFieldValue0 overwrites any union data inside the CustomFieldValue as the provided CustomFieldValue0
+func (t *CustomFieldValue) FromCustomFieldValue0(v CustomFieldValue0) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeCustomFieldInputFieldValue0 performs a merge with any union data inside the CustomFieldInput_FieldValue, using the provided CustomFieldInputFieldValue0
-func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue0(v CustomFieldInputFieldValue0) error {
+// MergeCustomFieldValue0 performs a merge with any union data inside the CustomFieldValue, using the provided CustomFieldValue0
+func (t *CustomFieldValue) MergeCustomFieldValue0(v CustomFieldValue0) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3794,22 +3865,22 @@ func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue0(v CustomF
 	return err
 }
 
-// AsCustomFieldInputFieldValue1 returns the union data inside the CustomFieldInput_FieldValue as a CustomFieldInputFieldValue1
-func (t CustomFieldInput_FieldValue) AsCustomFieldInputFieldValue1() (CustomFieldInputFieldValue1, error) {
-	var body CustomFieldInputFieldValue1
+// AsCustomFieldValue1 returns the union data inside the CustomFieldValue as a CustomFieldValue1
+func (t CustomFieldValue) AsCustomFieldValue1() (CustomFieldValue1, error) {
+	var body CustomFieldValue1
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromCustomFieldInputFieldValue1 overwrites any union data inside the CustomFieldInput_FieldValue as the provided CustomFieldInputFieldValue1
-func (t *CustomFieldInput_FieldValue) FromCustomFieldInputFieldValue1(v CustomFieldInputFieldValue1) error {
+// FromCustomFieldValue1 overwrites any union data inside the CustomFieldValue as the provided CustomFieldValue1
+func (t *CustomFieldValue) FromCustomFieldValue1(v CustomFieldValue1) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeCustomFieldInputFieldValue1 performs a merge with any union data inside the CustomFieldInput_FieldValue, using the provided CustomFieldInputFieldValue1
-func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue1(v CustomFieldInputFieldValue1) error {
+// MergeCustomFieldValue1 performs a merge with any union data inside the CustomFieldValue, using the provided CustomFieldValue1
+func (t *CustomFieldValue) MergeCustomFieldValue1(v CustomFieldValue1) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3820,22 +3891,22 @@ func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue1(v CustomF
 	return err
 }
 
-// AsCustomFieldInputFieldValue2 returns the union data inside the CustomFieldInput_FieldValue as a CustomFieldInputFieldValue2
-func (t CustomFieldInput_FieldValue) AsCustomFieldInputFieldValue2() (CustomFieldInputFieldValue2, error) {
-	var body CustomFieldInputFieldValue2
+// AsCustomFieldValue2 returns the union data inside the CustomFieldValue as a CustomFieldValue2
+func (t CustomFieldValue) AsCustomFieldValue2() (CustomFieldValue2, error) {
+	var body CustomFieldValue2
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromCustomFieldInputFieldValue2 overwrites any union data inside the CustomFieldInput_FieldValue as the provided CustomFieldInputFieldValue2
-func (t *CustomFieldInput_FieldValue) FromCustomFieldInputFieldValue2(v CustomFieldInputFieldValue2) error {
+// FromCustomFieldValue2 overwrites any union data inside the CustomFieldValue as the provided CustomFieldValue2
+func (t *CustomFieldValue) FromCustomFieldValue2(v CustomFieldValue2) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeCustomFieldInputFieldValue2 performs a merge with any union data inside the CustomFieldInput_FieldValue, using the provided CustomFieldInputFieldValue2
-func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue2(v CustomFieldInputFieldValue2) error {
+// MergeCustomFieldValue2 performs a merge with any union data inside the CustomFieldValue, using the provided CustomFieldValue2
+func (t *CustomFieldValue) MergeCustomFieldValue2(v CustomFieldValue2) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3846,22 +3917,22 @@ func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue2(v CustomF
 	return err
 }
 
-// AsCustomFieldInputFieldValue3 returns the union data inside the CustomFieldInput_FieldValue as a CustomFieldInputFieldValue3
-func (t CustomFieldInput_FieldValue) AsCustomFieldInputFieldValue3() (CustomFieldInputFieldValue3, error) {
-	var body CustomFieldInputFieldValue3
+// AsCustomFieldValue3 returns the union data inside the CustomFieldValue as a CustomFieldValue3
+func (t CustomFieldValue) AsCustomFieldValue3() (CustomFieldValue3, error) {
+	var body CustomFieldValue3
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromCustomFieldInputFieldValue3 overwrites any union data inside the CustomFieldInput_FieldValue as the provided CustomFieldInputFieldValue3
-func (t *CustomFieldInput_FieldValue) FromCustomFieldInputFieldValue3(v CustomFieldInputFieldValue3) error {
+// FromCustomFieldValue3 overwrites any union data inside the CustomFieldValue as the provided CustomFieldValue3
+func (t *CustomFieldValue) FromCustomFieldValue3(v CustomFieldValue3) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeCustomFieldInputFieldValue3 performs a merge with any union data inside the CustomFieldInput_FieldValue, using the provided CustomFieldInputFieldValue3
-func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue3(v CustomFieldInputFieldValue3) error {
+// MergeCustomFieldValue3 performs a merge with any union data inside the CustomFieldValue, using the provided CustomFieldValue3
+func (t *CustomFieldValue) MergeCustomFieldValue3(v CustomFieldValue3) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3872,22 +3943,22 @@ func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue3(v CustomF
 	return err
 }
 
-// AsCustomFieldInputFieldValue4 returns the union data inside the CustomFieldInput_FieldValue as a CustomFieldInputFieldValue4
-func (t CustomFieldInput_FieldValue) AsCustomFieldInputFieldValue4() (CustomFieldInputFieldValue4, error) {
-	var body CustomFieldInputFieldValue4
+// AsCustomFieldValue4 returns the union data inside the CustomFieldValue as a CustomFieldValue4
+func (t CustomFieldValue) AsCustomFieldValue4() (CustomFieldValue4, error) {
+	var body CustomFieldValue4
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromCustomFieldInputFieldValue4 overwrites any union data inside the CustomFieldInput_FieldValue as the provided CustomFieldInputFieldValue4
-func (t *CustomFieldInput_FieldValue) FromCustomFieldInputFieldValue4(v CustomFieldInputFieldValue4) error {
+// FromCustomFieldValue4 overwrites any union data inside the CustomFieldValue as the provided CustomFieldValue4
+func (t *CustomFieldValue) FromCustomFieldValue4(v CustomFieldValue4) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeCustomFieldInputFieldValue4 performs a merge with any union data inside the CustomFieldInput_FieldValue, using the provided CustomFieldInputFieldValue4
-func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue4(v CustomFieldInputFieldValue4) error {
+// MergeCustomFieldValue4 performs a merge with any union data inside the CustomFieldValue, using the provided CustomFieldValue4
+func (t *CustomFieldValue) MergeCustomFieldValue4(v CustomFieldValue4) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -3898,12 +3969,12 @@ func (t *CustomFieldInput_FieldValue) MergeCustomFieldInputFieldValue4(v CustomF
 	return err
 }
 
-func (t CustomFieldInput_FieldValue) MarshalJSON() ([]byte, error) {
+func (t CustomFieldValue) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *CustomFieldInput_FieldValue) UnmarshalJSON(b []byte) error {
+func (t *CustomFieldValue) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }

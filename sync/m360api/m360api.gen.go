@@ -1164,22 +1164,26 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/contacts/{contactId} (the `M360GetContact` operationId).
 	M360GetContact(ctx context.Context, contactId ContactId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// M360ReplaceContactWithBody Replace a contact
+	// M360ReplaceContactWithBody Update a contact
 	//
-	// **[twin design]** A full replace of the writable fields: a field left out is cleared
-	// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-	// empty). The email stays unique (409 `conflict` with `fields.email`).
+	// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+	// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+	// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+	// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+	// full replace, so that clients built on it keep their method names.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/contacts/{contactId} (the `M360ReplaceContact` operationId).
 	M360ReplaceContactWithBody(ctx context.Context, contactId ContactId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// M360ReplaceContact Replace a contact
+	// M360ReplaceContact Update a contact
 	//
-	// **[twin design]** A full replace of the writable fields: a field left out is cleared
-	// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-	// empty). The email stays unique (409 `conflict` with `fields.email`).
+	// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+	// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+	// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+	// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+	// full replace, so that clients built on it keep their method names.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1696,11 +1700,13 @@ func (c *Client) M360GetContact(ctx context.Context, contactId ContactId, reqEdi
 	return c.Client.Do(req)
 }
 
-// M360ReplaceContactWithBody Replace a contact
+// M360ReplaceContactWithBody Update a contact
 //
-// **[twin design]** A full replace of the writable fields: a field left out is cleared
-// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-// empty). The email stays unique (409 `conflict` with `fields.email`).
+// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+// full replace, so that clients built on it keep their method names.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1717,11 +1723,13 @@ func (c *Client) M360ReplaceContactWithBody(ctx context.Context, contactId Conta
 	return c.Client.Do(req)
 }
 
-// M360ReplaceContact Replace a contact
+// M360ReplaceContact Update a contact
 //
-// **[twin design]** A full replace of the writable fields: a field left out is cleared
-// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-// empty). The email stays unique (409 `conflict` with `fields.email`).
+// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+// full replace, so that clients built on it keep their method names.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4020,22 +4028,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/contacts/{contactId} (the `M360GetContact` operationId).
 	M360GetContactWithResponse(ctx context.Context, contactId ContactId, reqEditors ...RequestEditorFn) (*M360GetContactResponse, error)
 
-	// M360ReplaceContactWithBodyWithResponse Replace a contact
+	// M360ReplaceContactWithBodyWithResponse Update a contact
 	//
-	// **[twin design]** A full replace of the writable fields: a field left out is cleared
-	// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-	// empty). The email stays unique (409 `conflict` with `fields.email`).
+	// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+	// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+	// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+	// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+	// full replace, so that clients built on it keep their method names.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/contacts/{contactId} (the `M360ReplaceContact` operationId).
 	M360ReplaceContactWithBodyWithResponse(ctx context.Context, contactId ContactId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*M360ReplaceContactResponse, error)
 
-	// M360ReplaceContactWithResponse Replace a contact
+	// M360ReplaceContactWithResponse Update a contact
 	//
-	// **[twin design]** A full replace of the writable fields: a field left out is cleared
-	// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-	// empty). The email stays unique (409 `conflict` with `fields.email`).
+	// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+	// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+	// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+	// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+	// full replace, so that clients built on it keep their method names.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9638,11 +9650,13 @@ func (c *ClientWithResponses) M360GetContactWithResponse(ctx context.Context, co
 	return ParseM360GetContactResponse(rsp)
 }
 
-// M360ReplaceContactWithBodyWithResponse Replace a contact
+// M360ReplaceContactWithBodyWithResponse Update a contact
 //
-// **[twin design]** A full replace of the writable fields: a field left out is cleared
-// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-// empty). The email stays unique (409 `conflict` with `fields.email`).
+// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+// full replace, so that clients built on it keep their method names.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9655,11 +9669,13 @@ func (c *ClientWithResponses) M360ReplaceContactWithBodyWithResponse(ctx context
 	return ParseM360ReplaceContactResponse(rsp)
 }
 
-// M360ReplaceContactWithResponse Replace a contact
+// M360ReplaceContactWithResponse Update a contact
 //
-// **[twin design]** A full replace of the writable fields: a field left out is cleared
-// (strings to null, `tags` and `types` to `[]`, `customFields` and `externalIds` to
-// empty). The email stays unique (409 `conflict` with `fields.email`).
+// **[twin design]** A **partial** update, as every `PUT` of this API: fields left out keep
+// their value; `null` (or `""` for a string) clears one; a field sent replaces its whole
+// value (`tags`, `types` and `customFields` are not merged). The email stays unique (409
+// `conflict` with `fields.email`). The operation id keeps the name it had when this was a
+// full replace, so that clients built on it keep their method names.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
