@@ -24,7 +24,9 @@ import (
 //	HighLevel appointment  AppointmentCreate; changed AppointmentUpdate; gone AppointmentDelete
 //	Marketing 360 contact  contact.created; changed contact.updated; gone contact.deleted
 //	Marketing 360 task     task.created (and task.completed when created completed);
-//	                       completed turned true task.completed
+//	                       changed task.updated, or task.completed alone when
+//	                       completed turned true;
+//	                       gone task.deleted
 //	Marketing 360 note     note.created
 //	Marketing 360 event    event.created
 //
@@ -47,7 +49,7 @@ var triggerCatalog = map[string]triggerNames{
 	SideHighLevel + "." + EntityNote:        {create: "NoteCreate", update: "NoteUpdate", remove: "NoteDelete"},
 	SideHighLevel + "." + EntityAppointment: {create: "AppointmentCreate", update: "AppointmentUpdate", remove: "AppointmentDelete"},
 	SideM360 + "." + EntityContact:          {create: "contact.created", update: "contact.updated", remove: "contact.deleted"},
-	SideM360 + "." + EntityTask:             {create: "task.created", complete: "task.completed"},
+	SideM360 + "." + EntityTask:             {create: "task.created", update: "task.updated", remove: "task.deleted", complete: "task.completed"},
 	SideM360 + "." + EntityNote:             {create: "note.created"},
 	SideM360 + "." + EntityEvent:            {create: "event.created"},
 }
@@ -85,10 +87,13 @@ func triggersOf(side, kind string, prev, cur map[string]any) []string {
 		add(names.dnd, cur["dnd"] == true)
 		add(names.complete, cur["completed"] == true)
 	default:
-		add(names.update, !reflect.DeepEqual(content(prev), content(cur)))
+		// An edit that completes a task is its completion, not an update
+		// (as the Marketing 360 twin sends it).
+		completes := prev["completed"] != true && cur["completed"] == true
+		add(names.update, !completes && !reflect.DeepEqual(content(prev), content(cur)))
 		add(names.tags, !reflect.DeepEqual(prev["tags"], cur["tags"]) && !(empty(prev["tags"]) && empty(cur["tags"])))
 		add(names.dnd, !reflect.DeepEqual(prev["dnd"], cur["dnd"]) || !reflect.DeepEqual(prev["dndSettings"], cur["dndSettings"]))
-		add(names.complete, prev["completed"] != true && cur["completed"] == true)
+		add(names.complete, completes)
 	}
 	return out
 }

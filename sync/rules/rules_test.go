@@ -97,7 +97,7 @@ func TestDefaultSetIsTheFlows(t *testing.T) {
 
 func TestTriggersAreTheWebhooksWithAnEntity(t *testing.T) {
 	triggers := catalog(t).Triggers()
-	if len(triggers) != 21 || !slices.Contains(triggers, "highlevel.ContactTagUpdate") ||
+	if len(triggers) != 23 || !slices.Contains(triggers, "m360.task.deleted") || !slices.Contains(triggers, "highlevel.ContactTagUpdate") ||
 		!slices.Contains(triggers, "m360.task.completed") || slices.Contains(triggers, "highlevel.AppUninstall") {
 		t.Errorf("triggers: %v", triggers)
 	}
