@@ -191,22 +191,38 @@ func (t *table[K, G, T]) selectIn(g G, keep func(T) bool) []T {
 
 // keys returns every key, in order (across groups).
 func (t *table[K, G, T]) keys() []K {
-	keys := make([]K, 0, len(t.rows))
-	for k := range t.rows {
-		keys = append(keys, k)
+	rows := t.sorted()
+	keys := make([]K, len(rows))
+	for i, r := range rows {
+		keys[i] = r.key
 	}
-	slices.SortFunc(keys, func(a, b K) int { return t.compare(t.rows[a], a, t.rows[b], b) })
 	return keys
 }
 
 // all returns every record, in order (across groups), copied by clone.
 func (t *table[K, G, T]) all(clone func(T) T) []T {
-	keys := t.keys()
-	out := make([]T, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, clone(t.rows[k].v))
+	rows := t.sorted()
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = clone(r.e.v)
 	}
 	return out
+}
+
+// keyed is a key and its entry, for sorting without looking either up.
+type keyed[K cmp.Ordered, G comparable, T any] struct {
+	key K
+	e   *entry[G, T]
+}
+
+// sorted returns every row, in order (across groups).
+func (t *table[K, G, T]) sorted() []keyed[K, G, T] {
+	rows := make([]keyed[K, G, T], 0, len(t.rows))
+	for k, e := range t.rows {
+		rows = append(rows, keyed[K, G, T]{k, e})
+	}
+	slices.SortFunc(rows, func(a, b keyed[K, G, T]) int { return t.compare(a.e, a.key, b.e, b.key) })
+	return rows
 }
 
 // size is the number of records.
