@@ -366,7 +366,7 @@ func TestReport_MarkdownAndJSON(t *testing.T) {
 			{Baseline: RunResult{RPS: 10000, P50Ms: 1, P99Ms: 2}, Twin: RunResult{RPS: 6000, P50Ms: 2, P99Ms: 4, Errors: 3}, Ratio: 0.6},
 		}}},
 		Startup: StartupReport{TwinMs: 42, TwinSamplesMs: []float64{42}, TargetMs: TargetStartupMs},
-		Memory:  MemoryReport{IdleContacts: 1000, IdleRSSMB: 20, TargetIdleMB: 50, AtScaleContacts: 100000, AtScaleRSSMB: 500, TargetAtScaleMB: 400,
+		Memory: MemoryReport{IdleContacts: 1000, IdleRSSMB: 20, TargetIdleMB: 50, AtScaleContacts: 100000, AtScaleRSSMB: 500, TargetAtScaleMB: 400,
 			AtScaleStartupMs: 2500, AtScaleStartupCPUMs: 3100, AtScaleStateMB: 153},
 	}
 	md := rep.Markdown()
