@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -141,7 +142,12 @@ func decodeRecords[T any, P hlRecord[T]](d tableDecoder, out *[]T) error {
 // *out, each checked as DecodeState says; id is a record's id, missing the
 // first field it lacks besides its id ("" when none, nil for no such check).
 // A record with a problem is not kept. Only malformed JSON ends the table.
-func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) error {
+//
+// The caller's goroutine reads the records' text, a batch at a time, and a
+// second one decodes and checks them, in order, meanwhile: the two halves
+// of the work cost about the same. decodeTable returns once that goroutine
+// has ended; a panic in it (a check's) is raised again in the caller's.
+func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) (err error) {
 	switch d.dec.PeekKind() {
 	case 'n':
 		_, err := d.dec.ReadToken()
@@ -157,52 +163,128 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		}
 		return fmt.Errorf("want an array, got %v", tok)
 	}
-	for i := 0; d.dec.PeekKind() != ']'; i++ {
+	full := make(chan *rawBatch, batchesInFlight)
+	free := make(chan *rawBatch, batchesInFlight)
+	for range batchesInFlight {
+		free <- new(rawBatch)
+	}
+	done := make(chan any, 1) // the decoder's panic, or nil
+	go func() {
+		defer func() {
+			p := recover()
+			for b := range full { // after a panic, let the reader finish
+				free <- b
+			}
+			done <- p
+		}()
+		i := 0
+		for b := range full {
+			for start, end := range b.records() {
+				decodeInto(d, out, id, missing, i, b.text[start:end])
+				i++
+			}
+			b.reset()
+			free <- b
+		}
+	}()
+	defer func() {
+		close(full)
+		if p := <-done; p != nil {
+			panic(p)
+		}
+	}()
+	b := <-free
+	for d.dec.PeekKind() != ']' {
 		raw, err := d.dec.ReadValue()
 		if err != nil {
 			return err
 		}
-		var v T
-		err = decodeRecord(raw, &v)
-		var typeErr *json.UnmarshalTypeError
-		var keyErr *jsonguard.KeyError
-		switch {
-		case errors.As(err, &keyErr):
-			d.p.add(d.table, i, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
-			continue
-		case errors.As(err, &typeErr):
-			d.p.add(d.table, i, "", typeErr.Field, "must be "+typeErr.Type.String()+", not "+typeErr.Value)
-			continue
-		case err != nil:
-			d.p.add(d.table, i, "", "", err.Error())
-			continue
+		if b.add(raw) == recordsPerBatch {
+			full <- b
+			b = <-free
 		}
-		key := id(&v)
-		if key == "" {
-			d.p.add(d.table, i, "", "id", "is required")
-			continue
-		}
-		if missing != nil {
-			if field := missing(&v); field != "" {
-				d.p.add(d.table, i, key, field, "is required")
-				continue
-			}
-		}
-		if d.check != nil {
-			if err := d.check(d.table, json.RawMessage(raw)); err != nil {
-				var invalid *InvalidError
-				if errors.As(err, &invalid) {
-					d.p.add(d.table, i, key, invalid.Field, invalid.Reason)
-				} else {
-					d.p.add(d.table, i, key, "", err.Error())
-				}
-				continue
-			}
-		}
-		*out = append(*out, v)
 	}
-	_, err := d.dec.ReadToken() // ]
+	full <- b
+	_, err = d.dec.ReadToken() // ]
 	return err
+}
+
+// batchesInFlight and recordsPerBatch size the hand-over of decodeTable:
+// enough to keep both goroutines busy, little enough to hold few records.
+const (
+	batchesInFlight = 4
+	recordsPerBatch = 256
+)
+
+// rawBatch is the text of a run of records, one after the other.
+type rawBatch struct {
+	text []byte
+	ends []int
+}
+
+// add appends a record's text and returns how many the batch holds.
+func (b *rawBatch) add(raw []byte) int {
+	b.text = append(b.text, raw...)
+	b.ends = append(b.ends, len(b.text))
+	return len(b.ends)
+}
+
+// records yields where each record starts and ends in text.
+func (b *rawBatch) records() iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		start := 0
+		for _, end := range b.ends {
+			if !yield(start, end) {
+				return
+			}
+			start = end
+		}
+	}
+}
+
+func (b *rawBatch) reset() { b.text, b.ends = b.text[:0], b.ends[:0] }
+
+// decodeInto decodes and checks record i of a table, whose text is raw, and
+// appends it to *out, or adds its problem to d.p.
+func decodeInto[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string, i int, raw []byte) {
+	var v T
+	err := decodeRecord(raw, &v)
+	var typeErr *json.UnmarshalTypeError
+	var keyErr *jsonguard.KeyError
+	switch {
+	case errors.As(err, &keyErr):
+		d.p.add(d.table, i, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
+		return
+	case errors.As(err, &typeErr):
+		d.p.add(d.table, i, "", typeErr.Field, "must be "+typeErr.Type.String()+", not "+typeErr.Value)
+		return
+	case err != nil:
+		d.p.add(d.table, i, "", "", err.Error())
+		return
+	}
+	key := id(&v)
+	if key == "" {
+		d.p.add(d.table, i, "", "id", "is required")
+		return
+	}
+	if missing != nil {
+		if field := missing(&v); field != "" {
+			d.p.add(d.table, i, key, field, "is required")
+			return
+		}
+	}
+	if d.check != nil {
+		if err := d.check(d.table, json.RawMessage(raw)); err != nil {
+			var invalid *InvalidError
+			if errors.As(err, &invalid) {
+				d.p.add(d.table, i, key, invalid.Field, invalid.Reason)
+			} else {
+				d.p.add(d.table, i, key, "", err.Error())
+			}
+			return
+		}
+	}
+	*out = append(*out, v)
 }
 
 // strictRecord is how decodeRecord first reads a record: names by their

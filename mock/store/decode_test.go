@@ -2,6 +2,9 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,4 +113,53 @@ func takesStrict[T any](t *testing.T, rec T) {
 		t.Errorf("%T as exported: the strict pass refused it: %v", rec, err)
 	}
 	sameDecoding[T](t, raw)
+}
+
+// TestDecodeStatePipeline proves the hand-over of decodeTable: many
+// batches of records decode in order, a malformed record ends the table
+// with an error, and a check's panic reaches the caller's goroutine (where
+// the pipeline's recovery sees it) instead of killing the process.
+func TestDecodeStatePipeline(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"locations":[{"id":"L1","name":"One"}],"tasks":[],"notes":[],"appointments":[],"contacts":[`)
+	n := 3*recordsPerBatch + 7
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"c%05d","locationId":"L1","dateAdded":"2025-01-01T00:00:00Z"}`, i)
+	}
+	b.WriteString(`]}`)
+	st, err := DecodeState(strings.NewReader(b.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Contacts) != n {
+		t.Fatalf("%d contacts, want %d", len(st.Contacts), n)
+	}
+	for i, c := range st.Contacts {
+		if want := fmt.Sprintf("c%05d", i); c.ID != want {
+			t.Fatalf("contact %d is %s, want %s", i, c.ID, want)
+		}
+	}
+
+	broken := strings.Replace(b.String(), `{"id":"c00600"`, `{"id":"c00600",,`, 1)
+	if _, err := DecodeState(strings.NewReader(broken), nil); err == nil || errors.Is(err, ErrInvalid) {
+		t.Errorf("malformed record: %v, want a JSON error", err)
+	}
+
+	calls := 0
+	check := func(table string, _ json.RawMessage) error {
+		if calls++; calls == recordsPerBatch+3 {
+			panic("check broke")
+		}
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != "check broke" {
+			t.Errorf("recovered %v, want the check's panic", p)
+		}
+	}()
+	_, _ = DecodeState(strings.NewReader(b.String()), check)
+	t.Error("the check's panic did not reach the caller")
 }
