@@ -91,14 +91,15 @@ bench: build
 
 # The fuzz targets (issue 12), each for FUZZTIME: request bodies of both
 # twins, query parameters of both twins and the admin API, the admin state
-# import, the OAuth token endpoint, the journal's redaction, a contact's
-# custom field values (their JSON form), what the sync's rules read from API
-# answers and the rule loader. fuzz-ci runs each for 20s (nine targets:
-# about 4 minutes with the builds); it is not
+# import, the state's strict record decoding against the guarded one, the
+# OAuth token endpoint, the journal's redaction, a contact's custom field
+# values (their JSON form), what the sync's rules read from API answers and
+# the rule loader. fuzz-ci runs each for 20s (ten targets: about 4.5 minutes
+# with the builds); it is not
 # part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
 FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/:FuzzQueryParams ./mock/:FuzzAdminImport \
-	./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./mock/store/:FuzzCustomFieldValue \
+	./mock/store/:FuzzStrictDecode ./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./mock/store/:FuzzCustomFieldValue \
 	./sync/engine/:FuzzRuleAnswers ./sync/rules/:FuzzLoad
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -1,13 +1,17 @@
 package mock
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -70,13 +74,13 @@ func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, e
 		if schemas == nil {
 			return nil
 		}
-		var rec map[string]any
-		if err := json.Unmarshal(raw, &rec); err != nil {
+		values, err := declaredValues(raw, schemas)
+		if err != nil {
 			return fmt.Errorf("not a JSON object: %w", err)
 		}
-		for _, key := range slices.Sorted(maps.Keys(rec)) {
-			s, v := schemas[key], rec[key]
-			if s == nil || !typed(s, v) {
+		for _, f := range values {
+			s, v := schemas[f.key], f.value
+			if !typed(s, v) {
 				continue
 			}
 			if err := s.VisitJSON(v); err != nil {
@@ -85,11 +89,67 @@ func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, e
 				if errors.As(err, &se) {
 					reason = se.Reason
 				}
-				return &store.InvalidError{Field: key, Reason: reason}
+				return &store.InvalidError{Field: f.key, Reason: reason}
 			}
 		}
 		return nil
 	}, nil
+}
+
+// member is one member of a JSON object: its key and its value, as
+// encoding/json decodes into any.
+type member struct {
+	key   string
+	value any
+}
+
+// lenient reads a record as encoding/json reads it into a map: a key given
+// twice keeps its last value, invalid UTF-8 is not an error here (the
+// record's decoding has judged it).
+var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// decoders are the decoders of declaredValues, reused (one holds buffers
+// of a few kilobytes).
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
+
+// declaredValues returns the members of the object raw whose keys schemas
+// declares, by key (the last of a key given twice), without decoding the
+// others, so that a record's check costs what its declared fields do.
+func declaredValues(raw []byte, schemas map[string]*openapi3.Schema) ([]member, error) {
+	dec := decoders.Get().(*jsontext.Decoder)
+	dec.Reset(bytes.NewReader(raw), lenient...)
+	defer decoders.Put(dec) // holding raw until its next use
+	if tok, err := dec.ReadToken(); err != nil {
+		return nil, err
+	} else if tok.Kind() != '{' {
+		return nil, fmt.Errorf("got %v", tok)
+	}
+	var out []member
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		key := tok.String()
+		if schemas[key] == nil {
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var value any
+		if err := jsonv2.UnmarshalDecode(dec, &value); err != nil {
+			return nil, err
+		}
+		m := member{key: key, value: value}
+		if i := slices.IndexFunc(out, func(m member) bool { return m.key == key }); i >= 0 {
+			out[i] = m
+		} else {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	return out, nil
 }
 
 // properties adds the properties s declares, itself and through allOf, to into.

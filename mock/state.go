@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 
 	"github.com/contactbridge/contactbridge/internal/uuid"
@@ -246,21 +247,30 @@ func overlay(base, top store.State) store.State {
 	out := top
 	out.Locations = mergeBy(base.Locations, top.Locations, func(l store.Location) string { return l.ID })
 	out.Webhooks = mergeBy(base.Webhooks, top.Webhooks, func(w store.Webhook) string { return w.ClientID })
-	out.Contacts = append(base.Contacts, top.Contacts...)
-	out.Tasks = append(base.Tasks, top.Tasks...)
-	out.Notes = append(base.Notes, top.Notes...)
-	out.Appointments = append(base.Appointments, top.Appointments...)
+	out.Contacts = concat(base.Contacts, top.Contacts)
+	out.Tasks = concat(base.Tasks, top.Tasks)
+	out.Notes = concat(base.Notes, top.Notes)
+	out.Appointments = concat(base.Appointments, top.Appointments)
 	if len(top.M360Accounts) == 0 {
 		out.M360Accounts = base.M360Accounts
-		out.M360Campaigns = append(base.M360Campaigns, top.M360Campaigns...)
-		out.M360Contacts = append(base.M360Contacts, top.M360Contacts...)
-		out.M360Tasks = append(base.M360Tasks, top.M360Tasks...)
-		out.M360Notes = append(base.M360Notes, top.M360Notes...)
-		out.M360Events = append(base.M360Events, top.M360Events...)
-		out.M360Triggers = append(base.M360Triggers, top.M360Triggers...)
-		out.M360Webhooks = append(base.M360Webhooks, top.M360Webhooks...)
+		out.M360Campaigns = concat(base.M360Campaigns, top.M360Campaigns)
+		out.M360Contacts = concat(base.M360Contacts, top.M360Contacts)
+		out.M360Tasks = concat(base.M360Tasks, top.M360Tasks)
+		out.M360Notes = concat(base.M360Notes, top.M360Notes)
+		out.M360Events = concat(base.M360Events, top.M360Events)
+		out.M360Triggers = concat(base.M360Triggers, top.M360Triggers)
+		out.M360Webhooks = concat(base.M360Webhooks, top.M360Webhooks)
 	}
 	return out
+}
+
+// concat is base's items, then top's: top itself when base has none, as it
+// has none of a large state file's records, which are then not copied.
+func concat[T any](base, top []T) []T {
+	if len(base) == 0 {
+		return top
+	}
+	return append(slices.Clip(base), top...)
 }
 
 // mergeBy is base's items whose key top lacks, then top's.

@@ -70,11 +70,13 @@ const (
 	DefaultDataSet      = 1000
 )
 
-// Targets from the issue; reported, not asserted.
+// Targets from the issues; reported, not asserted. The start-up targets
+// are issue 19's.
 const (
-	TargetStartupMs   = 150
-	TargetIdleRSSMB   = 50
-	TargetAtScaleRSSM = 400
+	TargetStartupMs        = 100
+	TargetAtScaleStartupMs = 2000
+	TargetIdleRSSMB        = 50
+	TargetAtScaleRSSM      = 400
 )
 
 // Seeds: the twin's (ids, token, frozen clock) and the load's. The data sets
@@ -377,7 +379,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	h.logf("data set: %s; %.1f MB, made and written in %s", rep.Settings.DataSet, mb(size), time.Since(t0).Round(time.Millisecond))
 
 	// Start-up and idle memory, on a twin that has served one request.
-	startup, rss, list, err := h.measureTwin(ctx, h.state, readyTimeout)
+	startup, _, rss, list, err := h.measureTwin(ctx, h.state, readyTimeout)
 	if err != nil {
 		return Report{}, err
 	}
@@ -411,43 +413,46 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		rep.Settings.AtScaleDataSet = describe(ds, dsOpts, "without its Marketing 360 side")
 		h.logf("at-scale data set: %s; %.1f MB, made and written in %s", rep.Settings.AtScaleDataSet, mb(size),
 			time.Since(t0).Round(time.Millisecond))
-		startup, rss, _, err := h.measureTwin(ctx, path, atScaleReadyTimeout)
+		startup, cpu, rss, _, err := h.measureTwin(ctx, path, atScaleReadyTimeout)
 		if err != nil {
 			return Report{}, err
 		}
 		_ = os.Remove(path)
 		rep.Memory.AtScaleContacts, rep.Memory.AtScaleRSSMB = n, mb(rss)
 		rep.Memory.AtScaleStartupMs, rep.Memory.AtScaleStateMB = ms(startup), mb(size)
-		h.logf("at scale: start-up %.0f ms, RSS %.1f MB", ms(startup), mb(rss))
+		rep.Memory.AtScaleStartupCPUMs = ms(cpu)
+		h.logf("at scale: start-up %.0f ms (%.0f ms of CPU), RSS %.1f MB", ms(startup), ms(cpu), mb(rss))
 	}
 	rep.Memory.TargetIdleMB, rep.Memory.TargetAtScaleMB = TargetIdleRSSMB, TargetAtScaleRSSM
 	return rep, nil
 }
 
 // measureTwin starts a twin on state, waits for its first 200 on the list,
-// lets it settle and reads its resident memory; then it reads the list once
-// more and returns the answer.
-func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Duration) (time.Duration, int64, []byte, error) {
+// reads the CPU time it took to get there (0 without /proc), lets it settle
+// and reads its resident memory; then it reads the list once more and
+// returns the answer.
+func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Duration) (startup, cpu time.Duration, rss int64, list []byte, err error) {
 	c, startup, err := startReady(ctx, h.twinProc(state), h.listPath(), h.authHeader(), timeout)
 	if err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, nil, err
 	}
 	defer c.stop()
+	cpu, _ = readCPU(c.pid()) // like the workloads' CPU, left out where /proc is not
 	select {
 	case <-ctx.Done():
-		return 0, 0, nil, ctx.Err()
+		return 0, 0, 0, nil, ctx.Err()
 	case <-time.After(idleSettle):
 	}
-	rss, err := readRSS(c.pid())
+	rss, err = readRSS(c.pid())
 	if errors.Is(err, errNoRSS) {
 		h.logf("%v", err)
 		err = nil
 	}
 	if err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, nil, err
 	}
-	list, err := c.get(ctx, h.listPath(), h.authHeader())
-	return startup, rss, list, err
+	list, err = c.get(ctx, h.listPath(), h.authHeader())
+	return startup, cpu, rss, list, err
 }
 
 // runWorkload runs the pairs of workload w: baseline, kin, then twin, each a fresh

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/contactbridge/contactbridge/internal/jsonguard"
 )
@@ -31,17 +35,20 @@ type RecordCheck func(table string, record json.RawMessage) error
 func DecodeState(r io.Reader, check RecordCheck) (State, error) {
 	var st State
 	var p problems
-	dec := json.NewDecoder(r)
+	// The stream itself takes what a record may hold and v1 takes (a name
+	// twice, invalid UTF-8): such a record is a problem of its own, not
+	// malformed JSON.
+	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	if err := expectDelim(dec, '{'); err != nil {
 		return st, err
 	}
 	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return st, fmt.Errorf("store: decode state: %w", err)
 		}
-		key, _ := tok.(string)
+		key := tok.String()
 		seen[key] = true
 		d := tableDecoder{dec: dec, table: key, check: check, p: &p}
 		switch key {
@@ -115,7 +122,7 @@ func m360ID(id int64) string {
 
 // tableDecoder reads one table of a state.
 type tableDecoder struct {
-	dec   *json.Decoder
+	dec   *jsontext.Decoder
 	table string
 	check RecordCheck
 	p     *problems
@@ -135,77 +142,195 @@ func decodeRecords[T any, P hlRecord[T]](d tableDecoder, out *[]T) error {
 // *out, each checked as DecodeState says; id is a record's id, missing the
 // first field it lacks besides its id ("" when none, nil for no such check).
 // A record with a problem is not kept. Only malformed JSON ends the table.
-func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) error {
-	tok, err := d.dec.Token()
-	if err != nil {
+//
+// The caller's goroutine reads the records' text, a batch at a time, and a
+// second one decodes and checks them, in order, meanwhile: the two halves
+// of the work cost about the same. decodeTable returns once that goroutine
+// has ended; a panic in it (a check's) is raised again in the caller's.
+func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) (err error) {
+	switch d.dec.PeekKind() {
+	case 'n':
+		_, err := d.dec.ReadToken()
 		return err
-	}
-	if tok == nil {
-		return nil
-	}
-	if delim, ok := tok.(json.Delim); !ok || delim != '[' {
-		return fmt.Errorf("want an array, got %v", tok)
-	}
-	for i := 0; d.dec.More(); i++ {
-		var raw json.RawMessage
-		if err := d.dec.Decode(&raw); err != nil {
+	case '[':
+		if _, err := d.dec.ReadToken(); err != nil {
 			return err
 		}
-		var v T
-		err := jsonguard.CheckDepth(raw, jsonguard.MaxDepth)
-		if err == nil {
-			err = jsonguard.CheckUTF8(raw)
+	default:
+		tok, err := d.dec.ReadToken()
+		if err != nil {
+			return err
 		}
-		if err == nil {
-			err = jsonguard.Unmarshal(raw, &v)
-		}
-		var typeErr *json.UnmarshalTypeError
-		var keyErr *jsonguard.KeyError
-		switch {
-		case errors.As(err, &keyErr):
-			d.p.add(d.table, i, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
-			continue
-		case errors.As(err, &typeErr):
-			d.p.add(d.table, i, "", typeErr.Field, "must be "+typeErr.Type.String()+", not "+typeErr.Value)
-			continue
-		case err != nil:
-			d.p.add(d.table, i, "", "", err.Error())
-			continue
-		}
-		key := id(&v)
-		if key == "" {
-			d.p.add(d.table, i, "", "id", "is required")
-			continue
-		}
-		if missing != nil {
-			if field := missing(&v); field != "" {
-				d.p.add(d.table, i, key, field, "is required")
-				continue
-			}
-		}
-		if d.check != nil {
-			if err := d.check(d.table, raw); err != nil {
-				var invalid *InvalidError
-				if errors.As(err, &invalid) {
-					d.p.add(d.table, i, key, invalid.Field, invalid.Reason)
-				} else {
-					d.p.add(d.table, i, key, "", err.Error())
-				}
-				continue
-			}
-		}
-		*out = append(*out, v)
+		return fmt.Errorf("want an array, got %v", tok)
 	}
-	_, err = d.dec.Token() // ]
+	full := make(chan *rawBatch, batchesInFlight)
+	free := make(chan *rawBatch, batchesInFlight)
+	for range batchesInFlight {
+		free <- new(rawBatch)
+	}
+	done := make(chan any, 1) // the decoder's panic, or nil
+	go func() {
+		defer func() {
+			p := recover()
+			for b := range full { // after a panic, let the reader finish
+				free <- b
+			}
+			done <- p
+		}()
+		i := 0
+		for b := range full {
+			for start, end := range b.records() {
+				decodeInto(d, out, id, missing, i, b.text[start:end])
+				i++
+			}
+			b.reset()
+			free <- b
+		}
+	}()
+	defer func() {
+		close(full)
+		if p := <-done; p != nil {
+			panic(p)
+		}
+	}()
+	b := <-free
+	for d.dec.PeekKind() != ']' {
+		raw, err := d.dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		if b.add(raw) == recordsPerBatch {
+			full <- b
+			b = <-free
+		}
+	}
+	full <- b
+	_, err = d.dec.ReadToken() // ]
 	return err
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
+// batchesInFlight and recordsPerBatch size the hand-over of decodeTable:
+// enough to keep both goroutines busy, little enough to hold few records.
+const (
+	batchesInFlight = 4
+	recordsPerBatch = 256
+)
+
+// rawBatch is the text of a run of records, one after the other.
+type rawBatch struct {
+	text []byte
+	ends []int
+}
+
+// add appends a record's text and returns how many the batch holds.
+func (b *rawBatch) add(raw []byte) int {
+	b.text = append(b.text, raw...)
+	b.ends = append(b.ends, len(b.text))
+	return len(b.ends)
+}
+
+// records yields where each record starts and ends in text.
+func (b *rawBatch) records() iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		start := 0
+		for _, end := range b.ends {
+			if !yield(start, end) {
+				return
+			}
+			start = end
+		}
+	}
+}
+
+func (b *rawBatch) reset() { b.text, b.ends = b.text[:0], b.ends[:0] }
+
+// decodeInto decodes and checks record i of a table, whose text is raw, and
+// appends it to *out, or adds its problem to d.p.
+func decodeInto[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string, i int, raw []byte) {
+	var v T
+	err := decodeRecord(raw, &v)
+	var typeErr *json.UnmarshalTypeError
+	var keyErr *jsonguard.KeyError
+	switch {
+	case errors.As(err, &keyErr):
+		d.p.add(d.table, i, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
+		return
+	case errors.As(err, &typeErr):
+		d.p.add(d.table, i, "", typeErr.Field, "must be "+typeErr.Type.String()+", not "+typeErr.Value)
+		return
+	case err != nil:
+		d.p.add(d.table, i, "", "", err.Error())
+		return
+	}
+	key := id(&v)
+	if key == "" {
+		d.p.add(d.table, i, "", "id", "is required")
+		return
+	}
+	if missing != nil {
+		if field := missing(&v); field != "" {
+			d.p.add(d.table, i, key, field, "is required")
+			return
+		}
+	}
+	if d.check != nil {
+		if err := d.check(d.table, json.RawMessage(raw)); err != nil {
+			var invalid *InvalidError
+			if errors.As(err, &invalid) {
+				d.p.add(d.table, i, key, invalid.Field, invalid.Reason)
+			} else {
+				d.p.add(d.table, i, key, "", err.Error())
+			}
+			return
+		}
+	}
+	*out = append(*out, v)
+}
+
+// strictRecord is how decodeRecord first reads a record: names by their
+// exact case, none unknown or given twice, strings valid UTF-8.
+var strictRecord = jsonv2.RejectUnknownMembers(true)
+
+// decodeRecord decodes one record of a state into v, as jsonguard does for
+// a request body (its depth bounded, its strings valid UTF-8, its keys by
+// their exact case). A record as the store exports it decodes in one strict
+// pass (strictDecode); any other, which that pass refuses, is decoded again
+// by guardedDecode, which says what is wrong with it, if anything.
+func decodeRecord[T any](raw []byte, v *T) error {
+	if strictDecode(raw, v) == nil {
+		return nil
+	}
+	*v = *new(T)
+	return guardedDecode(raw, v)
+}
+
+// strictDecode decodes with encoding/json/v2's decoder, several times faster
+// than v1's, refusing what guardedDecode could refuse or read differently:
+// a key in another case than its field's, an unknown key, a key twice,
+// invalid UTF-8. The record types hold no value of open type (any, raw
+// JSON), so a record that decodes is no deeper than its type. A fuzz test
+// (FuzzStrictDecode) holds it to this: what it decodes, guardedDecode
+// decodes to the same value.
+func strictDecode[T any](raw []byte, v *T) error { return jsonv2.Unmarshal(raw, v, strictRecord) }
+
+// guardedDecode is jsonguard's decoding of a request body: its depth
+// bounded, its strings valid UTF-8, its keys by their exact case.
+func guardedDecode[T any](raw []byte, v *T) error {
+	if err := jsonguard.CheckDepth(raw, jsonguard.MaxDepth); err != nil {
+		return err
+	}
+	if err := jsonguard.CheckUTF8(raw); err != nil {
+		return err
+	}
+	return jsonguard.Unmarshal(raw, v)
+}
+
+func expectDelim(dec *jsontext.Decoder, want jsontext.Kind) error {
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return fmt.Errorf("store: decode state: %w", err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
+	if tok.Kind() != want {
 		return fmt.Errorf("store: decode state: want %q, got %v", want, tok)
 	}
 	return nil
@@ -213,12 +338,12 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 
 // decodeOther decodes one more field of the state through State's own JSON
 // mapping, so every table State declares is read.
-func decodeOther(dec *json.Decoder, st *State, key string) error {
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
+func decodeOther(dec *jsontext.Decoder, st *State, key string) error {
+	raw, err := dec.ReadValue()
+	if err != nil {
 		return err
 	}
-	field, err := json.Marshal(map[string]json.RawMessage{key: raw})
+	field, err := json.Marshal(map[string]json.RawMessage{key: json.RawMessage(raw)})
 	if err != nil {
 		return err
 	}

@@ -546,6 +546,7 @@ func (s *Store) restoreHL(st State, p *problems) {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return compareContacts(&st.Contacts[a], &st.Contacts[b]) })
+	s.hl.contacts.reserve(len(st.Contacts))
 	for _, i := range order {
 		c := st.Contacts[i]
 		loc, ok := s.hl.locations[c.LocationID]

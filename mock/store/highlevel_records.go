@@ -230,6 +230,7 @@ func deleteRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 // stamp is the time the record was last written. Callers hold mu.
 func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, tbl *table[string, string, T], records []T,
 	stamp func(P) time.Time, place func(P) (field, reason string)) {
+	tbl.reserve(len(records))
 	for i, v := range records {
 		id, owner := P(&v).key()
 		if err := missingOwner[T, P](s, owner); err != nil {

@@ -14,7 +14,10 @@ import (
 // Its callers hold the store's lock. It stores and returns values as given:
 // the store clones what goes in and out.
 type table[K cmp.Ordered, G comparable, T any] struct {
-	rows   map[K]*entry[G, T]
+	rows map[K]*entry[G, T]
+	// slab holds entries made ahead by reserve, which insert takes before
+	// it allocates one of its own.
+	slab   []entry[G, T]
 	groups map[G][]K // each group's keys, in order
 	// order, when not nil, orders the records (and must not change for a
 	// stored one); otherwise their sequence numbers do.
@@ -46,10 +49,16 @@ func (t *table[K, G, T]) compare(a *entry[G, T], ka K, b *entry[G, T], kb K) int
 }
 
 // search returns where a record v with key and sequence seq would sit in
-// group g, and whether key is there.
+// group g, and whether key is there. A record after the group's last, as
+// every new record and every restored one in order is, is found by one
+// comparison.
 func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
 	probe := &entry[G, T]{v: v, group: g, seq: seq}
-	return slices.BinarySearchFunc(t.groups[g], key, func(k, key K) int {
+	keys := t.groups[g]
+	if n := len(keys); n == 0 || t.compare(t.rows[keys[n-1]], keys[n-1], probe, key) < 0 {
+		return n, false
+	}
+	return slices.BinarySearchFunc(keys, key, func(k, key K) int {
 		return t.compare(t.rows[k], k, probe, key)
 	})
 }
@@ -58,9 +67,28 @@ func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
 // number seq, moving the sequence past it.
 func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 	i, _ := t.search(g, key, seq, v)
-	t.rows[key] = &entry[G, T]{v: v, group: g, seq: seq}
+	var e *entry[G, T]
+	if len(t.slab) > 0 {
+		e, t.slab = &t.slab[0], t.slab[1:]
+	} else {
+		e = new(entry[G, T])
+	}
+	*e = entry[G, T]{v: v, group: g, seq: seq}
+	t.rows[key] = e
 	t.groups[g] = slices.Insert(t.groups[g], i, key)
 	t.next = max(t.next, seq+1)
+}
+
+// reserve makes room for n more records in an empty table, in one
+// allocation each for the index and the records, rather than growing them
+// record by record (a restore knows how many it adds). A reserved entry
+// stays allocated, with the others of its slab, until the last of them goes.
+func (t *table[K, G, T]) reserve(n int) {
+	if len(t.rows) > 0 || n <= 0 {
+		return
+	}
+	t.rows = make(map[K]*entry[G, T], n)
+	t.slab = make([]entry[G, T], n)
 }
 
 // add stores v under key, which must be new, in group g, after every
@@ -163,22 +191,38 @@ func (t *table[K, G, T]) selectIn(g G, keep func(T) bool) []T {
 
 // keys returns every key, in order (across groups).
 func (t *table[K, G, T]) keys() []K {
-	keys := make([]K, 0, len(t.rows))
-	for k := range t.rows {
-		keys = append(keys, k)
+	rows := t.sorted()
+	keys := make([]K, len(rows))
+	for i, r := range rows {
+		keys[i] = r.key
 	}
-	slices.SortFunc(keys, func(a, b K) int { return t.compare(t.rows[a], a, t.rows[b], b) })
 	return keys
 }
 
 // all returns every record, in order (across groups), copied by clone.
 func (t *table[K, G, T]) all(clone func(T) T) []T {
-	keys := t.keys()
-	out := make([]T, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, clone(t.rows[k].v))
+	rows := t.sorted()
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = clone(r.e.v)
 	}
 	return out
+}
+
+// keyed is a key and its entry, for sorting without looking either up.
+type keyed[K cmp.Ordered, G comparable, T any] struct {
+	key K
+	e   *entry[G, T]
+}
+
+// sorted returns every row, in order (across groups).
+func (t *table[K, G, T]) sorted() []keyed[K, G, T] {
+	rows := make([]keyed[K, G, T], 0, len(t.rows))
+	for k, e := range t.rows {
+		rows = append(rows, keyed[K, G, T]{k, e})
+	}
+	slices.SortFunc(rows, func(a, b keyed[K, G, T]) int { return t.compare(a.e, a.key, b.e, b.key) })
+	return rows
 }
 
 // size is the number of records.
