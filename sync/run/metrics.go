@@ -118,8 +118,17 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// handler serves the registry.
-func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+// handler serves the registry. A collector that fails (a database read
+// past scrapeTimeout on a busy machine) costs only its own metrics: the
+// others are served, and the failure is logged to log.
+func (m *metrics) handler(log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, ErrorLog: scrapeLog{log}})
+}
+
+// scrapeLog is promhttp's error log on slog.
+type scrapeLog struct{ log *slog.Logger }
+
+func (l scrapeLog) Println(v ...any) { l.log.Warn("metrics scrape", logkey.Err, fmt.Sprint(v...)) }
 
 // timed is w with the lag of each job it completes observed.
 func (m *metrics) timed(w engine.Worker) engine.Worker {

@@ -310,7 +310,7 @@ func (s *Sync) serve(ctx context.Context, cfg Config, m *m360api.ClientWithRespo
 		return err
 	}
 	s.metrics.register(s)
-	mux.Handle(PathMetrics, s.metrics.handler())
+	mux.Handle(PathMetrics, s.metrics.handler(s.log))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.served <- s.srv.Serve(s.ln) }()
 	s.log.InfoContext(ctx, "sync running", logkey.URL, s.URL())
