@@ -200,7 +200,8 @@ func TestSyncConfig_FlagsBeatEnvironmentBeatFileBeatDefaults(t *testing.T) {
 
 // TestSyncConfig_FlowsAndCampaignRulesReachTheEngine: every flow is on by
 // default, as engine.DefaultFlows has them; the file switches one off and
-// defines a campaign rule, and the running sync's config has both.
+// defines a campaign rule, and the running sync's config has both; the
+// calendars the reconcile polls come from the file, or the flags.
 func TestSyncConfig_FlowsAndCampaignRulesReachTheEngine(t *testing.T) {
 	t.Parallel()
 	cfg, err := loadSyncConfig(newSyncRunCmd(io.Discard, io.Discard).Flags(), "", func() []string { return nil })
@@ -217,7 +218,7 @@ func TestSyncConfig_FlowsAndCampaignRulesReachTheEngine(t *testing.T) {
 		t.Errorf("default flows %+v; want engine.DefaultFlows %+v", got, def)
 	}
 	path := filepath.Join(t.TempDir(), "contactbridge.yaml")
-	file := "sync:\n  flows:\n    m360Tasks: false\n    campaignRules:\n      - {name: vip, campaign: 7, on: tag-added, tag: vip}\n"
+	file := "sync:\n  highlevel: {calendars: [cal-file]}\n  flows:\n    m360Tasks: false\n    campaignRules:\n      - {name: vip, campaign: 7, on: tag-added, tag: vip}\n"
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +235,19 @@ func TestSyncConfig_FlowsAndCampaignRulesReachTheEngine(t *testing.T) {
 	want := []engine.CampaignRule{{Name: "vip", Campaign: 7, On: engine.RuleTagAdded, Tag: "vip"}}
 	if f := rc.Flows; f.M360Tasks || f.Notes || !f.Tasks || !f.Campaigns || !slices.Equal(f.CampaignRules, want) {
 		t.Errorf("flows from the file and flags: %+v", f)
+	}
+	if !slices.Equal(rc.HighLevel.Calendars, []string{"cal-file"}) {
+		t.Errorf("calendars from the file: %q", rc.HighLevel.Calendars)
+	}
+	cmd = newSyncRunCmd(io.Discard, io.Discard)
+	if err := cmd.ParseFlags([]string{"--hl-calendar", "cal-a", "--hl-calendar", "cal-b"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = loadSyncConfig(cmd.Flags(), path, func() []string { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if rc, err = cfg.runConfig(); err != nil || !slices.Equal(rc.HighLevel.Calendars, []string{"cal-a", "cal-b"}) {
+		t.Errorf("calendars from the flags: %q, %v", rc.HighLevel.Calendars, err)
 	}
 }
 

@@ -56,6 +56,9 @@ type syncHighLevel struct {
 	ClientSecret string `yaml:"clientSecret"`
 	// WebhookKey is a PEM file of the Ed25519 webhook public key.
 	WebhookKey string `yaml:"webhookKey"`
+	// Calendars are the location's calendars whose appointments the
+	// reconcile polls (none: appointments come by webhook only).
+	Calendars []string `yaml:"calendars"`
 }
 
 // syncM360 is the Marketing 360 connection; without a secret, the key
@@ -157,6 +160,7 @@ func syncRunFlags(fl *pflag.FlagSet) {
 	d := defaultSyncConfig()
 	keyed(fl, fl.String, "sync.listen", "listen", d.Listen, "the webhook receiver's address (loopback)")
 	keyed(fl, fl.String, "sync.highlevel.webhookKey", "hl-webhook-key", "", "PEM file of HighLevel's Ed25519 webhook public key (unset: HighLevel webhooks are refused)")
+	keyed(fl, fl.StringSlice, "sync.highlevel.calendars", "hl-calendar", nil, "a HighLevel calendar whose appointments the reconcile polls (repeatable; none: appointments come by webhook only)")
 	keyed(fl, fl.StringSlice, "sync.m360.webhookSecrets", "m360-webhook-secret", nil, "secret of a Marketing 360 webhook subscription (repeatable)")
 	keyed(fl, fl.Duration, "sync.reconcileEvery", "reconcile-every", d.ReconcileEvery.Std(), "how often each stream is polled for what webhooks missed (negative: never)")
 	keyed(fl, fl.Bool, "sync.flows.contacts", "flow-contacts", d.Flows.Contacts, "flow 1: HighLevel contacts to Marketing 360 with a follow-up task")
@@ -206,7 +210,8 @@ func loadSyncConfig(flags *pflag.FlagSet, configPath string, environ func() []st
 // key without its secret.
 func (c syncConfig) runConfig() (syncrun.Config, error) {
 	rc := syncrun.Config{DB: c.DB, Listen: c.Listen, ReconcileEvery: c.ReconcileEvery.Std(),
-		HighLevel: syncrun.HighLevel{BaseURL: c.HighLevel.BaseURL, Token: c.HighLevel.Token, Location: c.HighLevel.Location},
+		HighLevel: syncrun.HighLevel{BaseURL: c.HighLevel.BaseURL, Token: c.HighLevel.Token, Location: c.HighLevel.Location,
+			Calendars: c.HighLevel.Calendars},
 		M360: syncrun.M360{BaseURL: c.M360.BaseURL, ClientID: c.M360.ClientID, ClientSecret: c.M360.ClientSecret,
 			WebhookSecrets: c.M360.WebhookSecrets},
 		Queue:      engine.Config{MaxWorkers: c.Queue.Workers, JobTimeout: c.Queue.JobTimeout.Std(), RescueAfter: c.Queue.RescueAfter.Std()},
