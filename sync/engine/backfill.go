@@ -23,9 +23,14 @@ const (
 // BackfillConfig configures a backfill.
 type BackfillConfig struct {
 	// Share is the share of a HighLevel location's DailyQuota the backfill
-	// may spend a day (0: DefaultBackfillShare): its searches and the
-	// read of each contact it enqueues. Spent, it waits for the next day
-	// (midnight UTC, as the quota resets) and goes on where it stopped.
+	// may spend a day (0: DefaultBackfillShare): each request its walks
+	// make (a search, a contact's lists of tasks and notes, a calendar's
+	// list) and the read of each job it enqueues. Spent, it waits for the
+	// next day (midnight UTC, as the quota resets) and goes on where it
+	// stopped. A contact whose tasks and notes alone outnumber a day's
+	// share is read whole on a day of its own; the appointments of the
+	// calendars are read whole (the API has no pages), their jobs counted
+	// but not bounded.
 	Share      float64
 	DailyQuota int
 	// Clock tells the time and waits for the next day (nil: the system
@@ -59,12 +64,13 @@ func budgetCursor(tenant string) string { return "backfill-budget:" + tenant }
 // backfillCursor names the cursor of a stream's backfill.
 func backfillCursor(stream string) string { return "backfill:" + stream }
 
-// Backfill walks every stream (but HighLevelChildren's, polled only) once
-// from its start, enqueuing a Converge job for each record at a version not
-// seen yet, as Poll does. It is
-// resumable: each page moves the stream's backfill cursor in the
-// transaction that enqueues its jobs, and a stream walked to its end is not
-// walked again. HighLevel streams spend at most cfg.Share of the
+// Backfill walks every stream once from its start, in the order given
+// (HighLevel contacts before their tasks, notes and appointments, whose
+// jobs wait with the queue's backoff for their contact's counterpart),
+// enqueuing a Converge job for each record at a version not seen yet, as
+// Poll does. It is resumable: each page moves the stream's backfill cursor
+// in the transaction that enqueues its jobs, and a stream walked to its end
+// is not walked again. HighLevel streams spend at most cfg.Share of the
 // location's daily quota a day.
 func (p *Poller) Backfill(ctx context.Context, cfg BackfillConfig) (PollStats, error) {
 	if cfg.Share <= 0 {
@@ -81,9 +87,6 @@ func (p *Poller) Backfill(ctx context.Context, cfg BackfillConfig) (PollStats, e
 	}
 	var all PollStats
 	for _, s := range p.cfg.Streams {
-		if s.children != nil {
-			continue // polled only: see HighLevelChildren
-		}
 		stats, err := p.backfillStream(ctx, s, cfg)
 		all.Pages, all.Seen, all.Enqueued = all.Pages+stats.Pages, all.Seen+stats.Seen, all.Enqueued+stats.Enqueued
 		if err != nil {
@@ -118,14 +121,15 @@ func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfi
 	// Each page costs a request; each day at least one page can be read,
 	// so the walk ends: it is bounded by the records and the days.
 	for !stats.End {
-		limit := s.pageLimit
+		w := walk{cursor: cursor, source: state.SourceBackfill, limit: s.pageLimit, left: math.MaxInt, fresh: true}
 		var spent budget
 		if budgeted {
 			if spent, err = p.spent(ctx, s.Tenant, cfg.Clock.Now()); err != nil {
 				return stats, err
 			}
-			limit = min(limit, allowed-spent.Spent-1)
-			if limit < 1 {
+			w.left, w.fresh = allowed-spent.Spent, spent.Spent == 0
+			w.limit = min(w.limit, (w.left-1)/s.recordCost)
+			if w.limit < 1 {
 				until := nextDay(cfg.Clock.Now())
 				cfg.Progress(BackfillProgress{Stream: s.Name, Read: stats.Seen, Left: -1, Enqueued: stats.Enqueued, Until: until})
 				p.log.InfoContext(ctx, "the backfill's share of the day's quota is spent; going on tomorrow", logkey.Tenant, s.Tenant,
@@ -136,17 +140,18 @@ func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfi
 				continue
 			}
 		}
-		pg, enqueued, err := p.step(ctx, s, cursor, state.SourceBackfill, pos, limit, func(tx *state.Tx, pg page, enqueued int) error {
+		w.also = func(tx *state.Tx, pg page, enqueued int) error {
 			if !budgeted {
 				return nil
 			}
-			spent.Spent += 1 + enqueued
+			spent.Spent += pg.requests + enqueued
 			raw, err := json.Marshal(spent)
 			if err != nil {
 				return fmt.Errorf("engine: backfill budget: %w", err)
 			}
 			return tx.SaveCursor(ctx, state.Cursor{Stream: budgetCursor(s.Tenant), Tenant: s.Tenant, Value: string(raw), UpdatedAt: cfg.Clock.Now()})
-		})
+		}
+		pg, enqueued, err := p.step(ctx, s, pos, w)
 		if err != nil {
 			return stats, err
 		}

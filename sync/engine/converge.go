@@ -197,7 +197,7 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Co
 	if c.flows.Campaigns {
 		children = append(children, c.flows.campaignPlans(hl, m.ID == 0)...)
 	}
-	if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+hl.Id, append([]plan{contact}, children...)); err != nil {
+	if err := c.planEffects(ctx, a.Tenant, contactLane(hl.Id), append([]plan{contact}, children...)); err != nil {
 		return err
 	}
 	m360ID := m.M360ID

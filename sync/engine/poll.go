@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -41,6 +42,24 @@ const (
 // a contact whose tasks and notes were listed at a version, which makes no
 // job (its tasks and notes do).
 const entityChildren = "children"
+
+// The effect keys of the Marketing 360 counterparts of a HighLevel task
+// (flow 6) and note (flow 4) are these prefixes and the HighLevel id; the
+// effects run in their contact's lane (contactLane). The poller finds a
+// contact's mapped tasks and notes by them.
+const (
+	keyM360Task = "f6:m360-task:"
+	keyM360Note = "f4:m360-note:"
+)
+
+// contactLane is the effects' lane of HighLevel contact id: its own
+// effects and its children's run one at a time.
+func contactLane(id string) string { return "hl-contact:" + id }
+
+// goneVersion is the version of a change that tells a mapped record is no
+// longer listed, seen so at version at (its contact's version, or its
+// mapping's last write): one job per such sighting.
+func goneVersion(at string) string { return "gone@" + at }
 
 // Kinds of run-log entries of the poller.
 const (
@@ -81,10 +100,13 @@ type Stream struct {
 	read                     func(ctx context.Context, pos position, limit int) (page, error)
 	// pageLimit is the largest page the API serves.
 	pageLimit int
+	// recordCost is the fewest requests each record of a page costs
+	// beyond the page's read: the read of its job (1), or the lists of its
+	// children (2). A backfill sizes its pages by it.
+	recordCost int
 	// children lists the records of a changed record (a HighLevel
 	// contact's tasks and notes), each a change of its own kind: the
-	// stream's own changes then make no jobs, their children's do. A
-	// stream with children is polled, not backfilled.
+	// stream's own changes then make no jobs, their children's do.
 	children func(ctx context.Context, parent string) ([]change, error)
 }
 
@@ -109,13 +131,23 @@ type page struct {
 	// total is how many records the stream holds from the read on (-1:
 	// unknown).
 	total int
+	// requests is how many requests the read made.
+	requests int
+	// listed are the ids of every record the stream holds, when the read
+	// lists them whole (nil: it does not): a mapped record not among them
+	// is looked at again (deleted, or gone out of the list's window).
+	listed map[string]bool
 }
 
 // change is a record found changed, at a version; parent is the id of
 // the contact a task, note or event belongs to, which its job needs to read
 // it ("" for a contact); kind is its entity kind when it is not the
-// stream's (a child's).
-type change struct{ id, version, parent, kind string }
+// stream's (a child's); after is where a walk stands past it (a HighLevel
+// contact's searchAfter).
+type change struct {
+	id, version, parent, kind string
+	after                     []any
+}
 
 // kindIn is the entity kind of c in stream s.
 func (c change) kindIn(s Stream) string {
@@ -157,7 +189,7 @@ func (pos position) rewound(overlap time.Duration) position {
 // searchAfter and filtered to dateUpdated at or after the cursor.
 func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Stream {
 	return Stream{Name: "hl:" + location + ":contacts", Side: SideHighLevel, EntityKind: EntityContact, Tenant: location,
-		pageLimit: highlevelapi.SearchPageSize,
+		pageLimit: highlevelapi.SearchPageSize, recordCost: 1,
 		read: func(ctx context.Context, pos position, limit int) (page, error) {
 			body := highlevelapi.SearchBodyV2DTO{LocationId: location, PageLimit: limit,
 				Sort: &[]struct {
@@ -183,9 +215,9 @@ func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Str
 			if err != nil {
 				return page{}, fmt.Errorf("engine: search HighLevel contacts of %s: %w", location, err)
 			}
-			out := page{next: pos, end: len(res.JSON200.Contacts) < limit, total: int(res.JSON200.Total)}
+			out := page{next: pos, end: len(res.JSON200.Contacts) < limit, total: int(res.JSON200.Total), requests: 1}
 			for _, ct := range res.JSON200.Contacts {
-				out.changes = append(out.changes, change{id: ct.Id, version: deref(ct.DateUpdated)})
+				out.changes = append(out.changes, change{id: ct.Id, version: deref(ct.DateUpdated), after: ct.SearchAfter})
 				out.next = position{After: ct.SearchAfter}
 			}
 			return out, nil
@@ -198,11 +230,14 @@ func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Str
 // search's description in openapi/highlevel.yaml), each listed once per
 // version of the contact (GET /contacts/{id}/tasks and …/notes), and a
 // job enqueued for each task or note at a content not seen before. The API
-// has no location-wide "changed since" for tasks and notes. A deletion is
-// not seen here (its webhook carries it).
+// has no location-wide "changed since" for tasks and notes. A deletion
+// moves the contact's dateUpdated too: a task or note the sync mirrored
+// (flows 6 and 4) that its contact's lists no longer hold gets a job,
+// which finds it gone and deletes its counterpart, as its lost webhook
+// would have.
 func HighLevelChildren(c *highlevelapi.ClientWithResponses, location string) Stream {
 	s := HighLevelContacts(c, location)
-	s.Name, s.EntityKind, s.pageLimit = "hl:"+location+":children", entityChildren, ChildrenPageSize
+	s.Name, s.EntityKind, s.pageLimit, s.recordCost = "hl:"+location+":children", entityChildren, ChildrenPageSize, 2
 	s.children = func(ctx context.Context, contact string) ([]change, error) {
 		tasks, err := highlevelapi.OK(c.GetAllTasksWithResponse(ctx, contact,
 			&highlevelapi.GetAllTasksParams{Version: highlevelapi.GetAllTasksParamsVersionN20210728}))
@@ -245,10 +280,14 @@ func HighLevelChildren(c *highlevelapi.ClientWithResponses, location string) Str
 // API needs one) over the start times from AppointmentsBack before now to
 // AppointmentsAhead after, read whole (the list has no pages) and kept
 // from the cursor's dateUpdated on. An appointment starting outside the
-// window, or deleted, is not seen here (its webhook carries it).
+// window is not seen here (its webhook carries it). A mapped appointment
+// the lists no longer hold (deleted, moved out of the window or to a
+// calendar not polled) gets a job, once per write of its mapping: the job
+// finds it gone and deletes its counterpart, as its lost webhook would
+// have, or finds it unchanged.
 func HighLevelAppointments(c *highlevelapi.ClientWithResponses, location string, calendars []string, now func() time.Time) Stream {
 	return Stream{Name: "hl:" + location + ":appointments", Side: SideHighLevel, EntityKind: EntityAppointment, Tenant: location,
-		pageLimit: 1,
+		pageLimit: 1, recordCost: 1,
 		read: func(ctx context.Context, pos position, _ int) (page, error) {
 			var since float64
 			if len(pos.After) > 0 {
@@ -256,7 +295,7 @@ func HighLevelAppointments(c *highlevelapi.ClientWithResponses, location string,
 			}
 			from := strconv.FormatInt(now().Add(-AppointmentsBack).UnixMilli(), 10)
 			to := strconv.FormatInt(now().Add(AppointmentsAhead).UnixMilli(), 10)
-			out := page{end: true, total: -1}
+			out := page{end: true, total: -1, requests: len(calendars), listed: map[string]bool{}}
 			newest := since
 			for _, cal := range calendars {
 				res, err := highlevelapi.OK(c.GetCalendarEventsWithResponse(ctx, &highlevelapi.GetCalendarEventsParams{LocationId: location,
@@ -268,6 +307,7 @@ func HighLevelAppointments(c *highlevelapi.ClientWithResponses, location string,
 					return page{}, fmt.Errorf("engine: list the appointments of calendar %s of %s: %w", cal, location, err)
 				}
 				for _, ev := range res.JSON200.Events {
+					out.listed[ev.Id] = true
 					var ms float64
 					if at, err := time.Parse(time.RFC3339, ev.DateUpdated); err == nil {
 						ms = float64(at.UnixMilli())
@@ -334,14 +374,14 @@ func orNoBody(err error) error {
 func m360Stream[T any](account, kind string, list func(ctx context.Context, since int64, page, size int) ([]T, int, error),
 	key func(T) (id, updated, contact int64)) Stream {
 	return Stream{Name: "m360:" + account + ":" + kind + "s", Side: SideM360, EntityKind: kind, Tenant: account,
-		pageLimit: m360api.DefaultPageSize,
+		pageLimit: m360api.DefaultPageSize, recordCost: 1,
 		read: func(ctx context.Context, pos position, limit int) (page, error) {
 			pg := max(pos.Page, 1)
 			items, total, err := list(ctx, pos.Since, pg, limit)
 			if err != nil {
 				return page{}, fmt.Errorf("engine: list Marketing 360 %ss of %s: %w", kind, account, err)
 			}
-			out := page{end: len(items) < limit, total: total - (pg-1)*limit, next: position{Since: pos.Since, Page: pg + 1}}
+			out := page{end: len(items) < limit, total: total - (pg-1)*limit, next: position{Since: pos.Since, Page: pg + 1}, requests: 1}
 			for _, it := range items {
 				id, updated, contact := key(it)
 				c := change{id: strconv.FormatInt(id, 10), version: strconv.FormatInt(updated, 10)}
@@ -470,7 +510,8 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 	pos = pos.rewound(p.cfg.Overlap)
 	var stats PollStats
 	for range p.cfg.MaxPages {
-		pg, enqueued, err := p.step(ctx, s, s.Name, pollSource(s.Side), pos, s.pageLimit, nil)
+		pg, enqueued, err := p.step(ctx, s, pos, walk{cursor: s.Name, source: pollSource(s.Side), limit: s.pageLimit,
+			left: math.MaxInt, fresh: true})
 		if err != nil {
 			return stats, err
 		}
@@ -507,25 +548,43 @@ func (p *Poller) position(ctx context.Context, name string) (position, error) {
 	return pos, nil
 }
 
+// walk is how a step reads a page: its cursor and inbox source, up to
+// limit records, spending at most left requests (the read of each job it
+// enqueues included) but when the page's first record alone costs more on
+// a fresh day's walk: that record is read whole, or the walk would stop
+// there for good.
+type walk struct {
+	cursor, source string
+	limit, left    int
+	fresh          bool
+	// also runs in the page's transaction with how many jobs it enqueued
+	// (nil: nothing).
+	also func(tx *state.Tx, pg page, enqueued int) error
+}
+
 // step reads the page of s at pos and, in one transaction, stores its
-// changes in the inbox (source), enqueues their jobs, saves the cursor
-// past it (as cursor, done when the stream ended and done is asked for)
-// and runs also (nil: nothing) with how many jobs it enqueued.
-func (p *Poller) step(ctx context.Context, s Stream, cursor, source string, pos position, limit int,
-	also func(tx *state.Tx, pg page, enqueued int) error) (page, int, error) {
-	pg, err := s.read(ctx, pos, limit)
+// changes in the inbox (w.source), enqueues their jobs, saves the cursor
+// past it (as w.cursor, done when the stream ended in a backfill) and runs
+// w.also. A page of a stream with children ends before the first record
+// whose children would spend more than w.left.
+func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page, int, error) {
+	pg, err := s.read(ctx, pos, w.limit)
 	if err != nil {
 		return page{}, 0, err
 	}
-	kids, err := p.children(ctx, s, source, pg)
+	kids, err := p.children(ctx, s, w, pos, &pg)
+	if err != nil {
+		return page{}, 0, err
+	}
+	gone, err := p.unlisted(ctx, s, pg)
 	if err != nil {
 		return page{}, 0, err
 	}
 	enqueued := 0
 	err = p.cfg.DB.Tx(ctx, func(tx *state.Tx) error {
 		now := p.cfg.Now()
-		for i, c := range slices.Concat(pg.changes, kids) {
-			fresh, err := p.record(ctx, tx, s, source, c, now)
+		for i, c := range slices.Concat(pg.changes, kids, gone) {
+			fresh, err := p.record(ctx, tx, s, w.source, c, now)
 			if err != nil {
 				return err
 			}
@@ -538,18 +597,18 @@ func (p *Poller) step(ctx context.Context, s Stream, cursor, source string, pos 
 			enqueued++
 		}
 		next := pg.next
-		if source == state.SourceBackfill && pg.end {
+		if w.source == state.SourceBackfill && pg.end {
 			next.Done = true
 		}
 		raw, err := json.Marshal(next)
 		if err != nil {
-			return fmt.Errorf("engine: cursor %s: %w", cursor, err)
+			return fmt.Errorf("engine: cursor %s: %w", w.cursor, err)
 		}
-		if err := tx.SaveCursor(ctx, state.Cursor{Stream: cursor, Tenant: s.Tenant, Value: string(raw), Overlap: p.cfg.Overlap, UpdatedAt: now}); err != nil {
+		if err := tx.SaveCursor(ctx, state.Cursor{Stream: w.cursor, Tenant: s.Tenant, Value: string(raw), Overlap: p.cfg.Overlap, UpdatedAt: now}); err != nil {
 			return err
 		}
-		if also != nil {
-			return also(tx, pg, enqueued)
+		if w.also != nil {
+			return w.also(tx, pg, enqueued)
 		}
 		return nil
 	})
@@ -561,22 +620,31 @@ func (p *Poller) step(ctx context.Context, s Stream, cursor, source string, pos 
 	return pg, enqueued, nil
 }
 
-// children lists the children of the changes on pg of a stream with
-// children (none for another), skipping the records listed at their
-// version already (the inbox has them) and those gone meanwhile.
-func (p *Poller) children(ctx context.Context, s Stream, source string, pg page) ([]change, error) {
+// children lists the children of the changes on pg (read at pos) of a
+// stream with children (none for another), skipping the records listed at
+// their version already (the inbox has them) and those gone meanwhile, and
+// adding, for each record listed, a change of each mapped child its lists
+// no longer hold. It counts its lists in pg.requests; when the next
+// record's lists and jobs would spend more than w.left (each job a
+// request), pg ends before that record.
+func (p *Poller) children(ctx context.Context, s Stream, w walk, pos position, pg *page) ([]change, error) {
 	if s.children == nil {
 		return nil, nil
 	}
 	var out []change
-	for _, c := range pg.changes {
-		_, err := p.cfg.DB.InboxEvent(ctx, source, inboxID(s, c))
+	for i, c := range pg.changes {
+		_, err := p.cfg.DB.InboxEvent(ctx, w.source, inboxID(s, c))
 		switch {
 		case err == nil:
 			continue
 		case !errors.Is(err, state.ErrNotFound):
 			return nil, fmt.Errorf("engine: inbox: %w", err)
 		}
+		if pg.requests+len(out)+s.recordCost > w.left {
+			pg.cut(i, pos)
+			break
+		}
+		pg.requests += s.recordCost
 		kids, err := s.children(ctx, c.id)
 		switch {
 		case highlevelapi.IsNotFound(err):
@@ -584,7 +652,70 @@ func (p *Poller) children(ctx context.Context, s Stream, source string, pg page)
 		case err != nil:
 			return nil, err
 		}
+		gone, err := p.goneChildren(ctx, s.Tenant, c, kids)
+		if err != nil {
+			return nil, err
+		}
+		if pg.requests+len(out)+len(kids)+len(gone) > w.left && (i > 0 || !w.fresh) {
+			pg.cut(i, pos)
+			break
+		}
 		out = append(out, kids...)
+		out = append(out, gone...)
+	}
+	return out, nil
+}
+
+// cut ends pg before its i-th change (read from pos): the walk goes on
+// from there.
+func (pg *page) cut(i int, pos position) {
+	pg.changes, pg.end, pg.next = pg.changes[:i], false, pos
+	if i > 0 {
+		pg.next = position{After: pg.changes[i-1].after}
+	}
+}
+
+// goneChildren are the changes of the tasks and notes of HighLevel contact
+// c whose counterparts the sync made (flows 6 and 4) and that kids, its
+// lists, no longer hold: deleted, their webhooks lost maybe.
+func (p *Poller) goneChildren(ctx context.Context, tenant string, c change, kids []change) ([]change, error) {
+	listed := make(map[string]bool, len(kids))
+	for _, k := range kids {
+		listed[k.kind+":"+k.id] = true
+	}
+	var out []change
+	for _, kind := range []struct{ kind, key string }{{EntityTask, keyM360Task}, {EntityNote, keyM360Note}} {
+		ms, err := p.cfg.DB.MappingsOfLane(ctx, kind.kind, tenant, contactLane(c.id), kind.key, hashDeleted)
+		if err != nil {
+			return nil, fmt.Errorf("engine: the mapped %ss of contact %s: %w", kind.kind, c.id, err)
+		}
+		for _, m := range ms {
+			if !listed[kind.kind+":"+m.HLID] {
+				out = append(out, change{id: m.HLID, version: goneVersion(c.version), parent: c.id, kind: kind.kind})
+			}
+		}
+	}
+	return out, nil
+}
+
+// unlisted are the changes of the mapped records of s that pg, a read
+// that lists them whole, does not hold (none for another read), each at
+// the time of its mapping's last write: its job, which finds it deleted or
+// as it was, writes its mapping only when there is something to write, so
+// a record that stays out of the list is looked at once.
+func (p *Poller) unlisted(ctx context.Context, s Stream, pg page) ([]change, error) {
+	if pg.listed == nil {
+		return nil, nil
+	}
+	ms, err := p.cfg.DB.MappingsOfKind(ctx, s.EntityKind, s.Tenant, hashDeleted)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the mapped %ss: %w", s.EntityKind, err)
+	}
+	var out []change
+	for _, m := range ms {
+		if !pg.listed[m.HLID] {
+			out = append(out, change{id: m.HLID, version: goneVersion(strconv.FormatInt(m.UpdatedAt.UnixMilli(), 10))})
+		}
 	}
 	return out, nil
 }

@@ -329,9 +329,9 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Conve
 	next := m
 	switch {
 	case m.M360ID == "":
-		key := "f6:m360-task:" + a.ID
+		key := keyM360Task + a.ID
 		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
-		if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+t.ContactId, []plan{p}); err != nil {
+		if err := c.planEffects(ctx, a.Tenant, contactLane(t.ContactId), []plan{p}); err != nil {
 			return err
 		}
 		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}

@@ -50,7 +50,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, a Conve
 		return err
 	}
 	return c.mirror(ctx, log, a, m, hash, mirrorCalls{
-		plan:   plan{key: "f4:m360-note:" + a.ID, flow: flowTimeline, op: opCreateNote},
+		plan:   plan{key: keyM360Note + a.ID, flow: flowTimeline, op: opCreateNote},
 		create: func(key string) effectCall { return c.m360NoteCall(contact, key, n.Body) },
 		update: func(ctx context.Context, id int64) error {
 			return c.m360.UpdateNote(ctx, contact, id, m360api.NoteUpdate{Body: &n.Body})
@@ -118,7 +118,7 @@ func (c *Converger) mirror(ctx context.Context, log *slog.Logger, a Converge, m 
 		log.InfoContext(ctx, "the record was deleted; its counterpart is not made again")
 		return c.done(ctx, complete)
 	case m.M360ID == "":
-		if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+a.Parent, []plan{calls.plan}); err != nil {
+		if err := c.planEffects(ctx, a.Tenant, contactLane(a.Parent), []plan{calls.plan}); err != nil {
 			return err
 		}
 		id, err := c.runEffect(ctx, calls.plan.key, calls.create(calls.plan.key))

@@ -95,3 +95,23 @@ func (q Queries) mappingBy(ctx context.Context, column, kind, tenant, id string)
 // nullString stores "" as NULL, so that unmapped sides do not collide in
 // the unique keys.
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// MappingsOfLane returns the mappings of kind in tenant whose counterpart
+// an effect of lane made, the effect's key being keyPrefix followed by the
+// mapped HighLevel id (a HighLevel contact's tasks and notes: their effects
+// run in the contact's lane), but those with a hash equal to except, oldest
+// first.
+func (q Queries) MappingsOfLane(ctx context.Context, kind, tenant, lane, keyPrefix, except string) ([]Mapping, error) {
+	return list(ctx, q, "list "+kind+" mappings of lane "+lane, scanMapping, `SELECT `+mappingColumns+` FROM mappings
+		WHERE kind = ? AND tenant = ? AND hl_hash <> ? AND m360_hash <> ? AND hl_id IN (
+		  SELECT substr(effect_key, ?) FROM effects WHERE lane = ? AND substr(effect_key, 1, ?) = ?)
+		ORDER BY id`, kind, tenant, except, except, len(keyPrefix)+1, lane, len(keyPrefix), keyPrefix)
+}
+
+// MappingsOfKind returns the mappings of kind in tenant that have a
+// HighLevel id, but those with a hash equal to except, oldest first.
+func (q Queries) MappingsOfKind(ctx context.Context, kind, tenant, except string) ([]Mapping, error) {
+	return list(ctx, q, "list "+kind+" mappings", scanMapping, `SELECT `+mappingColumns+` FROM mappings
+		WHERE kind = ? AND tenant = ? AND hl_id IS NOT NULL AND hl_hash <> ? AND m360_hash <> ? ORDER BY id`,
+		kind, tenant, except, except)
+}

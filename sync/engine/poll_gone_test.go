@@ -1,0 +1,164 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/sync/engine"
+)
+
+// convergeAll works each Converge job of q once with c, then forgets them.
+func convergeAll(t *testing.T, c *engine.Converger, q *fakeQueue) {
+	t.Helper()
+	for _, a := range q.jobs {
+		convergeJob(t, c, a.(engine.Converge))
+	}
+	q.jobs = nil
+}
+
+// TestPoller_HighLevelChildrenSeesDeletions: a task and a note the sync
+// mirrored, deleted in HighLevel with no webhook to tell, get a job at the
+// next poll of the children stream (their contact's lists no longer hold
+// them), which deletes their Marketing 360 counterparts; the contact's
+// other task and note get none and stay; a poll after that enqueues
+// nothing.
+func TestPoller_HighLevelChildrenSeesDeletions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.createContact(t, 1)
+	call, tea := h.createHLTask(t, a, "Call"), h.createHLNote(t, a, "Likes tea")
+	h.createHLTask(t, a, "Stay")
+	h.createHLNote(t, a, "Kept note")
+	c := h.converger(t, nil, nil, 0)
+	done := 0
+	if err := converge(t, c, h.tw.Location(), a, &done); err != nil {
+		t.Fatal(err)
+	}
+	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	q := &fakeQueue{}
+	p := h.poller(t, q, s)
+	mustPoll(t, p, s.Name)
+	convergeAll(t, c, q)
+	before := h.timeline(t, a)
+	for _, want := range []string{"Call", "Stay"} {
+		if !slices.Contains(before.M360Tasks, want) {
+			t.Fatalf("Marketing 360 tasks %q lack %q before the deletions", before.M360Tasks, want)
+		}
+	}
+	if !slices.Contains(before.M360Notes, "Likes tea") || !slices.Contains(before.M360Notes, "Kept note") {
+		t.Fatalf("Marketing 360 notes %q before the deletions", before.M360Notes)
+	}
+
+	h.tw.AdvanceClock(time.Second)
+	h.deleteHLTask(t, a, call)
+	h.deleteHLNote(t, a, tea)
+	h.tw.AdvanceClock(time.Second)
+	if st := mustPoll(t, p, s.Name); !slices.Equal(q.jobsOf(), sorted("task "+call+" "+a, "note "+tea+" "+a)) {
+		t.Fatalf("poll after the deletions: %+v, jobs %q; want the deleted task and note alone", st, q.jobsOf())
+	}
+	convergeAll(t, c, q)
+	after := h.timeline(t, a)
+	wantTasks := slices.DeleteFunc(slices.Clone(before.M360Tasks), func(s string) bool { return s == "Call" })
+	wantNotes := slices.DeleteFunc(slices.Clone(before.M360Notes), func(s string) bool { return s == "Likes tea" })
+	if !slices.Equal(after.M360Tasks, wantTasks) || !slices.Equal(after.M360Notes, wantNotes) {
+		t.Errorf("Marketing 360 tasks %q, notes %q; want %q, %q", after.M360Tasks, after.M360Notes, wantTasks, wantNotes)
+	}
+	if !slices.Equal(after.HLTasks, []string{"Stay"}) || !slices.Equal(after.HLNotes, []string{"Kept note"}) {
+		t.Errorf("HighLevel tasks %q, notes %q; want what was left of them", after.HLTasks, after.HLNotes)
+	}
+	h.tw.AdvanceClock(time.Second)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 {
+		t.Fatalf("poll after the deletions were mirrored: %+v, jobs %q; want none", st, q.jobsOf())
+	}
+}
+
+// TestPoller_HighLevelAppointmentsSeesDeletions: an appointment the sync
+// mirrored, deleted in HighLevel with no webhook to tell, gets a job at
+// the next poll of the appointments stream (the calendar no longer lists
+// it), which deletes its Marketing 360 event; the other appointment gets
+// none and its event stays; the next poll enqueues nothing.
+func TestPoller_HighLevelAppointmentsSeesDeletions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.createContact(t, 1)
+	demo := h.createAppointment(t, a, "Demo")
+	h.createAppointment(t, a, "Review")
+	c := h.converger(t, nil, nil, 0)
+	done := 0
+	if err := converge(t, c, h.tw.Location(), a, &done); err != nil {
+		t.Fatal(err)
+	}
+	s := engine.HighLevelAppointments(h.hl, h.tw.Location(), []string{h.tw.Calendar()}, h.tw.Clock().Now)
+	q := &fakeQueue{}
+	p := h.poller(t, q, s)
+	mustPoll(t, p, s.Name)
+	convergeAll(t, c, q)
+	if got := h.timeline(t, a).M360Events; !slices.Equal(got, []string{"Demo scheduled", "Review scheduled"}) {
+		t.Fatalf("Marketing 360 events %q before the deletion", got)
+	}
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 {
+		t.Fatalf("poll with nothing new: %+v, jobs %q; want none (both listed)", st, q.jobsOf())
+	}
+
+	h.tw.AdvanceClock(time.Second)
+	h.deleteAppointment(t, demo)
+	if st := mustPoll(t, p, s.Name); !slices.Equal(q.jobsOf(), []string{"appointment " + demo + " "}) {
+		t.Fatalf("poll after the deletion: %+v, jobs %q; want the deleted appointment alone", st, q.jobsOf())
+	}
+	convergeAll(t, c, q)
+	if got := h.timeline(t, a).M360Events; !slices.Equal(got, []string{"Review scheduled"}) {
+		t.Errorf("Marketing 360 events %q; want Review's alone", got)
+	}
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 {
+		t.Fatalf("poll after the deletion was mirrored: %+v, jobs %q; want none", st, q.jobsOf())
+	}
+}
+
+// TestBackfill_ChildrenSpendTheirShareADay: the backfill walks the
+// children stream within its share: with a share of 10 requests a day,
+// each day's walk of 4 contacts with a task and a note each (a search, two
+// lists a contact, and a read per job) spends at most 10 HighLevel
+// requests, stops before the contact that would spend more, goes on the
+// next day, and enqueues each task and note once.
+func TestBackfill_ChildrenSpendTheirShareADay(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var want []string
+	for i := range 4 {
+		a := h.createContact(t, i)
+		want = append(want, "task "+h.createHLTask(t, a, "Call")+" "+a, "note "+h.createHLNote(t, a, "Tea")+" "+a)
+	}
+	slices.Sort(want)
+	q := &fakeQueue{}
+	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 20, Clock: stopClock{h.tw.Clock()}}
+	requests := func() int {
+		return h.tw.Count("search-contacts-advanced") + h.tw.Count("get-all-tasks") + h.tw.Count("get-all-notes")
+	}
+	for day := 1; ; day++ {
+		before, jobs := requests(), len(q.jobs)
+		stats, err := h.poller(t, q, s).Backfill(context.Background(), cfg)
+		if spent := requests() - before + len(q.jobs) - jobs; spent > 10 {
+			t.Errorf("day %d: %d requests and jobs; want at most 10", day, spent)
+		}
+		if err == nil {
+			if !stats.End || day != 2 {
+				t.Errorf("ended on day %d: %+v; want the end on day 2 (2 contacts a day)", day, stats)
+			}
+			break
+		}
+		if !errors.Is(err, errStopped) || day > 2 {
+			t.Fatalf("day %d: %v", day, err)
+		}
+		if n := len(q.jobs) - jobs; n != 4 {
+			t.Errorf("day %d: %d jobs; want 4 (two contacts' task and note)", day, n)
+		}
+		h.tw.Clock().Advance(24 * time.Hour)
+	}
+	if got := q.jobsOf(); !slices.Equal(got, want) {
+		t.Fatalf("jobs %q; want each task and note once: %q", got, want)
+	}
+}
