@@ -154,17 +154,19 @@ func newSyncBackfillCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backfill",
 		Short: "Walk every record of both sides once and sync it, resumably, within a share of the day's quota",
-		Long: `Runs the sync (as sync run does) and walks every HighLevel contact and every
+		Long: `Runs the sync (as sync run does) and walks every HighLevel contact, then their
+tasks and notes, then the appointments of the --hl-calendar calendars, and every
 Marketing 360 contact, task, note and event once, enqueuing each record's job,
 then waits for the jobs (a failed one for its retries; Ctrl-C leaves them to
-sync run) and exits. Progress goes to stderr.
+sync run) and exits. Progress goes to stderr, a line a page of each stream.
 
 It is resumable: each page moves the walk's cursor in the database in the
 transaction that enqueues its jobs, so a backfill stopped (Ctrl-C, a crash,
 kill -9) goes on where it stopped, and a record is synced once. It spends at
-most --backfill-share of a HighLevel location's --daily-quota a day (its
-searches and the read of each contact it enqueues); spent, it waits for the next
-day (midnight UTC, when the quota resets) and goes on.
+most --backfill-share of a HighLevel location's --daily-quota a day (each
+request of its walks: a search, a contact's two lists, a calendar's list; and
+the read of each record it enqueues); spent, it waits for the next day
+(midnight UTC, when the quota resets) and goes on.
 
 ` + syncSettingsHelp,
 		Args: noArgs,
