@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/run"
-	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
 // totals counts the records of both twins, from the export.
@@ -175,19 +173,12 @@ func TestSync_ReconcileMirrorsDeletionsWhenWebhooksAreLost(t *testing.T) {
 	}
 }
 
-// stopClock refuses to wait for the next day: the backfill stops there,
-// as a process stopped would.
-type stopClock struct{ transport.Clock }
-
-var errStopped = errors.New("stopped instead of waiting")
-
-func (stopClock) SleepUntil(context.Context, time.Time) error { return errStopped }
-
 // TestSync_BackfillOfChildrenStoppedMidWayResumesOnce: a backfill within
-// a share too small for a day stops in the children's stream (the day's
-// share spent after two contacts, whose jobs are worked), the sync is stopped, and a new one
-// on the same database goes on, day after day: afterwards each contact's
-// task, note and appointment are mirrored once, none lost, none doubled.
+// a share too small for a day is stopped (as by Ctrl-C) in the children's
+// stream, waiting for the next day after two contacts (whose jobs are
+// worked); the sync is stopped, and a new one on the same database goes on,
+// day after day: afterwards each contact's task, note and appointment are
+// mirrored once, none lost, none doubled.
 func TestSync_BackfillOfChildrenStoppedMidWayResumesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -200,13 +191,21 @@ func TestSync_BackfillOfChildrenStoppedMidWayResumesOnce(t *testing.T) {
 	// The contacts' stream spends a search and a read a contact (7); each
 	// contact's children two lists and two reads: the share of 16 stops
 	// the children's stream after two contacts.
-	bc := engine.BackfillConfig{Share: 1, DailyQuota: 16, Clock: stopClock{tw.Clock()}}
+	bc := engine.BackfillConfig{Share: 1, DailyQuota: 16, Clock: tw.Clock()}
 
+	// Stopped (as by Ctrl-C) when it starts to wait for the next day.
 	s := startQuiet(t, cfg)
 	var stopped []engine.BackfillProgress
-	bc.Progress = func(p engine.BackfillProgress) { stopped = append(stopped, p) }
-	if _, err := s.Poller().Backfill(ctx, bc); !errors.Is(err, errStopped) {
-		t.Fatalf("the first backfill: %v; want it stopped for the next day", err)
+	first, stop := context.WithCancel(ctx)
+	defer stop()
+	bc.Progress = func(p engine.BackfillProgress) {
+		stopped = append(stopped, p)
+		if !p.Until.IsZero() {
+			stop()
+		}
+	}
+	if _, err := s.Poller().Backfill(first, bc); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the first backfill: %v; want it stopped waiting for the next day", err)
 	}
 	if last := stopped[len(stopped)-1]; last.Stream != "hl:"+tw.Location()+":children" || last.Until.IsZero() {
 		t.Fatalf("stopped at %+v; want in the children's stream, waiting for the next day", last)
@@ -224,7 +223,6 @@ func TestSync_BackfillOfChildrenStoppedMidWayResumesOnce(t *testing.T) {
 		t.Fatalf("%d contacts' tasks and notes mirrored when the first backfill stopped; want 2 (the day's share)", partly)
 	}
 
-	bc.Clock = tw.Clock()
 	s = startQuiet(t, cfg)
 	defer func() {
 		if err := s.Close(ctx); err != nil {
