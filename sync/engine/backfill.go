@@ -52,10 +52,14 @@ type BackfillProgress struct {
 	Until time.Time
 }
 
-// budget is a tenant's spending of a day, stored as a cursor.
+// budget is a tenant's spending of a day, stored as a cursor. Full: what
+// is left of the day's share cannot hold a stream's next record (a
+// contact with more tasks and notes than that); the walk waits for the
+// next day rather than read it again.
 type budget struct {
 	Day   string `json:"day"`
 	Spent int    `json:"spent"`
+	Full  bool   `json:"full,omitempty"`
 }
 
 // budgetCursor names the cursor of a tenant's backfill spending.
@@ -129,7 +133,7 @@ func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfi
 			}
 			w.left, w.fresh = allowed-spent.Spent, spent.Spent == 0
 			w.limit = min(w.limit, (w.left-1)/s.recordCost)
-			if w.limit < 1 {
+			if w.limit < 1 || spent.Full {
 				until := nextDay(cfg.Clock.Now())
 				cfg.Progress(BackfillProgress{Stream: s.Name, Read: stats.Seen, Left: -1, Enqueued: stats.Enqueued, Until: until})
 				p.log.InfoContext(ctx, "the backfill's share of the day's quota is spent; going on tomorrow", logkey.Tenant, s.Tenant,
@@ -145,6 +149,7 @@ func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfi
 				return nil
 			}
 			spent.Spent += pg.requests + enqueued
+			spent.Full = pg.full
 			raw, err := json.Marshal(spent)
 			if err != nil {
 				return fmt.Errorf("engine: backfill budget: %w", err)

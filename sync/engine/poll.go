@@ -133,6 +133,9 @@ type page struct {
 	total int
 	// requests is how many requests the read made.
 	requests int
+	// full: the page ends before a record whose requests the walk's
+	// budget could not hold (see walk).
+	full bool
 	// listed are the ids of every record the stream holds, when the read
 	// lists them whole (nil: it does not): a mapped record not among them
 	// is looked at again (deleted, or gone out of the list's window).
@@ -666,10 +669,10 @@ func (p *Poller) children(ctx context.Context, s Stream, w walk, pos position, p
 	return out, nil
 }
 
-// cut ends pg before its i-th change (read from pos): the walk goes on
-// from there.
+// cut ends pg before its i-th change (read from pos), which the walk's
+// budget cannot hold: the walk goes on from there.
 func (pg *page) cut(i int, pos position) {
-	pg.changes, pg.end, pg.next = pg.changes[:i], false, pos
+	pg.changes, pg.end, pg.next, pg.full = pg.changes[:i], false, pos, true
 	if i > 0 {
 		pg.next = position{After: pg.changes[i-1].after}
 	}

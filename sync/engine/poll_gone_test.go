@@ -162,3 +162,52 @@ func TestBackfill_ChildrenSpendTheirShareADay(t *testing.T) {
 		t.Fatalf("jobs %q; want each task and note once: %q", got, want)
 	}
 }
+
+// TestBackfill_AContactTooBigForTheDayWaitsForAFreshOne: with 10 requests
+// a day, a contact whose lists and jobs would pass what is left of the
+// day (B: a search, 2 lists and 5 reads after A's 4) waits for the next
+// day, which reads it at once and no other; a contact whose tasks alone
+// pass a whole day's share (C: 12) is read whole on a fresh day of its
+// own, the one overshoot the walk allows (or it would never be read).
+// Each task is enqueued once.
+func TestBackfill_AContactTooBigForTheDayWaitsForAFreshOne(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var want []string
+	for i, tasks := range []int{1, 5, 12} {
+		a := h.createContact(t, i)
+		for range tasks {
+			want = append(want, h.createHLTask(t, a, "Call"))
+		}
+	}
+	slices.Sort(want)
+	q := &fakeQueue{}
+	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 20, Clock: stopClock{h.tw.Clock()}}
+	requests := func() int {
+		return h.tw.Count("search-contacts-advanced") + h.tw.Count("get-all-tasks") + h.tw.Count("get-all-notes")
+	}
+	// Each day: the jobs enqueued and the requests and jobs spent.
+	type day struct{ jobs, spent int }
+	var days []day
+	for len(days) < 5 {
+		before, jobs := requests(), len(q.jobs)
+		_, err := h.poller(t, q, s).Backfill(context.Background(), cfg)
+		days = append(days, day{len(q.jobs) - jobs, requests() - before + len(q.jobs) - jobs})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errStopped) {
+			t.Fatal(err)
+		}
+		h.tw.Clock().Advance(24 * time.Hour)
+	}
+	// Day 1: A (1 search, 2 lists, 1 job) and B's lists, B left; day 2: B
+	// (1 + 2 + 5) and C's lists, C left; day 3: C alone (1 + 2 + 12).
+	if wantDays := []day{{1, 6}, {5, 10}, {12, 15}}; !slices.Equal(days, wantDays) {
+		t.Errorf("days (jobs, spent) %v; want %v", days, wantDays)
+	}
+	if got := q.ids(); !slices.Equal(got, want) {
+		t.Fatalf("jobs %v; want each task once: %v", got, want)
+	}
+}
