@@ -63,9 +63,7 @@ func backfillAll(t *testing.T, s *run.Sync, bc engine.BackfillConfig) (engine.Po
 func TestSync_BackfillMirrorsExistingTasksNotesAndAppointmentsOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tw := twintest.New(t, twintest.Options{Listen: true})
-	cfg := syncConfig(t, tw)
-	cfg.HighLevel.Calendars = []string{tw.Calendar()}
+	tw, cfg := calendarTwins(t)
 	ids := createContacts(t, tw, 3)
 	timelineOf(t, tw, hlClient(t, tw), ids)
 	before := totalsOf(tw)
@@ -131,9 +129,7 @@ func TestSync_BackfillMirrorsExistingTasksNotesAndAppointmentsOnce(t *testing.T)
 func TestSync_ReconcileMirrorsDeletionsWhenWebhooksAreLost(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tw := twintest.New(t, twintest.Options{Listen: true})
-	cfg := syncConfig(t, tw)
-	cfg.HighLevel.Calendars = []string{tw.Calendar()}
+	tw, cfg := calendarTwins(t)
 	startLossy(t, tw, cfg)
 	hl := hlClient(t, tw)
 	ids := createContacts(t, tw, 2)
@@ -182,9 +178,7 @@ func TestSync_ReconcileMirrorsDeletionsWhenWebhooksAreLost(t *testing.T) {
 func TestSync_BackfillOfChildrenStoppedMidWayResumesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tw := twintest.New(t, twintest.Options{Listen: true})
-	cfg := syncConfig(t, tw)
-	cfg.HighLevel.Calendars = []string{tw.Calendar()}
+	tw, cfg := calendarTwins(t)
 	const n = 6
 	ids := createContacts(t, tw, n)
 	timelineOf(t, tw, hlClient(t, tw), ids)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/internal/twintest"
+	"github.com/contactbridge/contactbridge/sync/run"
 )
 
 // timeline are the HighLevel records timelineOf gave contact Grace<i>:
@@ -53,6 +54,16 @@ func mirrored(tw *twintest.Twin, i int, id, task string) bool {
 		len(c.Notes) == 2 && slices.Contains(c.Notes, fmt.Sprint("Grace", i, " likes tea")) && events(tw, c.ID) == 1
 }
 
+// calendarTwins are both twins on loopback and the sync's config on them,
+// the twin's calendar polled for appointments.
+func calendarTwins(t *testing.T) (*twintest.Twin, run.Config) {
+	t.Helper()
+	tw := twintest.New(t, twintest.Options{Listen: true})
+	cfg := syncConfig(t, tw)
+	cfg.HighLevel.Calendars = []string{tw.Calendar()}
+	return tw, cfg
+}
+
 // TestSync_ReconcileAloneMirrorsTasksNotesAndAppointments: with the twin
 // losing every webhook (webhooks.drop 1.0), the periodic reconcile alone
 // brings Marketing 360 in line with the HighLevel tasks, notes and
@@ -60,9 +71,7 @@ func mirrored(tw *twintest.Twin, i int, id, task string) bool {
 func TestSync_ReconcileAloneMirrorsTasksNotesAndAppointments(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	tw := twintest.New(t, twintest.Options{Listen: true})
-	cfg := syncConfig(t, tw)
-	cfg.HighLevel.Calendars = []string{tw.Calendar()}
+	tw, cfg := calendarTwins(t)
 	s := startLossy(t, tw, cfg)
 	hl := hlClient(t, tw)
 	ids := createContacts(t, tw, 2)
