@@ -240,9 +240,9 @@ func TestUp_RefusesInvalidRules(t *testing.T) {
 	}
 }
 
-// TestCheckedFlows_RuleFileOverFlowsOverDefaults: what sync run runs is a
+// TestRunnableRules_RuleFileOverFlowsOverDefaults: what sync run runs is a
 // rule file's change of a default rule, else sync.flows, else the default.
-func TestCheckedFlows_RuleFileOverFlowsOverDefaults(t *testing.T) {
+func TestRunnableRules_RuleFileOverFlowsOverDefaults(t *testing.T) {
 	dir := t.TempDir()
 	config := writeTestFile(t, filepath.Join(dir, "contactbridge.yaml"), `sync:
   flows:
@@ -264,7 +264,7 @@ func TestCheckedFlows_RuleFileOverFlowsOverDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, userRules, err := checkedFlows(context.Background(), cfg, config)
+	f, userRules, err := runnableRules(context.Background(), cfg, config)
 	if err != nil {
 		t.Fatal(err)
 	}

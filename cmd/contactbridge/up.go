@@ -89,7 +89,7 @@ up did not make (sync run's) is refused, never touched.`,
 func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
 	// The rules (./contactbridge.yaml's sync.rules, ./rules) are checked
 	// before anything starts.
-	flows, userRules, err := checkedFlows(ctx, defaultSyncConfig(), "")
+	flows, userRules, err := runnableRules(ctx, defaultSyncConfig(), "")
 	if err != nil {
 		return err
 	}
