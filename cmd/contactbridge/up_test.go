@@ -354,16 +354,7 @@ func getJSON(t *testing.T, url string, v any) {
 // once, and sync status counts the rule's action done.
 func TestUp_UserRuleActs(t *testing.T) {
 	dir := t.TempDir()
-	writeTestFile(t, filepath.Join(dir, "rules", "vip.yaml"), `rules:
-  - name: vip-webinar-campaign
-    on: [highlevel.ContactTagUpdate]
-    if: '"vip" in contact.tags && contact.source == "webinar"'
-    do:
-      - name: trigger
-        operation: m360-trigger-campaign
-        params: {campaignId: "1001"}
-        body: {contactId: "{{ .m360.contact.id }}"}
-`)
+	writeTestFile(t, filepath.Join(dir, "rules", "vip.yaml"), readString(t, readmeRule))
 	t.Chdir(dir)
 	db := filepath.Join(dir, "sync.db")
 	u := startUp(t, db, "error", io.Discard)
