@@ -105,13 +105,8 @@ func startUp(t *testing.T, db, level string, stderr io.Writer) *upRun {
 // Marketing 360 task list shows the contact's follow-up task.
 func (u *upRun) createAndWait(t *testing.T) {
 	t.Helper()
-	res, err := http.DefaultClient.Do(curlLine(t, u.curls[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("create contact: %d", res.StatusCode)
+	if code := answerStatus(t, curlLine(t, u.curls[0])); code != http.StatusCreated {
+		t.Fatalf("create contact: %d", code)
 	}
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
@@ -219,14 +214,8 @@ func (u *upRun) tryIt(t *testing.T) {
 	if err := json.NewDecoder(create.Body).Decode(&person); err != nil || person.Email == "" {
 		t.Fatalf("the HighLevel Try it create sends no email: %s", hl)
 	}
-	create = curlLine(t, hl) // its body was read
-	res, err := http.DefaultClient.Do(create)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("the HighLevel Try it create: %d", res.StatusCode)
+	if code := answerStatus(t, curlLine(t, hl)); code != http.StatusCreated {
+		t.Fatalf("the HighLevel Try it create: %d", code)
 	}
 	counterpart := strings.Replace(u.curls[1], "email=ada.up@example.com", "email="+person.Email, 1)
 	tick := time.NewTicker(300 * time.Millisecond)
@@ -240,16 +229,12 @@ func (u *upRun) tryIt(t *testing.T) {
 		}
 	}
 	for {
-		res, err := http.DefaultClient.Do(curlLine(t, m360))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode == http.StatusCreated {
+		switch code := answerStatus(t, curlLine(t, m360)); code {
+		case http.StatusCreated:
 			return
-		}
-		if res.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("the Marketing 360 Try it create after the HighLevel one: %d", res.StatusCode)
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("the Marketing 360 Try it create after the HighLevel one: %d", code)
 		}
 		select {
 		case <-tick.C:
@@ -257,6 +242,17 @@ func (u *upRun) tryIt(t *testing.T) {
 			t.Fatal("the Marketing 360 Try it create answered 429 until the deadline")
 		}
 	}
+}
+
+// answerStatus sends req and returns the status of its answer.
+func answerStatus(t *testing.T, req *http.Request) int {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // lockedBuffer is a bytes.Buffer safe for the writes of up's goroutines.
