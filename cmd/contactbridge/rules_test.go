@@ -16,6 +16,9 @@ import (
 
 const rulesTestdata = "../../sync/rules/testdata"
 
+// readme is the project's README, whose examples the tests hold to.
+const readme = "../../README.md"
+
 // readmeRule is the README's first rule (Your first rule, step 1), as
 // TestReadme_FirstRuleIsReadmeRule keeps it.
 const readmeRule = "testdata/vip.yaml"
@@ -62,7 +65,7 @@ func TestReadme_FirstRuleIsReadmeRule(t *testing.T) {
 		want.WriteString(line)
 	}
 	want.WriteString("   ```\n")
-	if !strings.Contains(readString(t, "../../README.md"), want.String()) {
+	if !strings.Contains(readString(t, readme), want.String()) {
 		t.Errorf("README.md lacks %s as its first rule:\n%s", readmeRule, want.String())
 	}
 }
@@ -71,7 +74,7 @@ func TestReadme_FirstRuleIsReadmeRule(t *testing.T) {
 // first rule in rules/ of the directory it runs from, rules check ends
 // with the summary line the README shows.
 func TestRulesCheck_ReadmeFirstRulePrintsTheReadmeSummary(t *testing.T) {
-	rule, readme := readString(t, readmeRule), readString(t, "../../README.md")
+	rule, text := readString(t, readmeRule), readString(t, readme)
 	dir := t.TempDir()
 	writeTestFile(t, filepath.Join(dir, "rules", "vip.yaml"), rule)
 	t.Chdir(dir)
@@ -80,7 +83,7 @@ func TestRulesCheck_ReadmeFirstRulePrintsTheReadmeSummary(t *testing.T) {
 	if !strings.HasPrefix(summary, "ok: ") || !strings.Contains(summary, "1 yours") {
 		t.Fatalf("rules check ends with %q, want the summary of the default rules and the README's:\n%s", summary, out)
 	}
-	if !strings.Contains(readme, "`"+summary+"`") {
+	if !strings.Contains(text, "`"+summary+"`") {
 		t.Errorf("README.md does not show rules check's summary `%s`", summary)
 	}
 }
