@@ -231,7 +231,7 @@ record is created with is deleted again.`,
 	fl.StringVar(&f.readOnlyID, "readonly-client-id", "", "Marketing 360 key with --readonly-scopes only: client id")
 	fl.StringVar(&f.readOnlySecret, "readonly-client-secret", "", "Marketing 360 key with --readonly-scopes only: secret")
 	fl.StringSliceVar(&f.readOnlyScopes, "readonly-scopes", nil,
-		"the scopes of the read-only credential (default: HighLevel's readonly scopes, Marketing 360's :read permissions)")
+		"the scopes of the read-only credential, which must hold no more (default: HighLevel's contacts.readonly and calendars/events.readonly, Marketing 360's :read permissions)")
 	fl.StringToStringVar(&f.values, "value", nil, "a known parameter or field value, name=value (repeatable)")
 	_ = cmd.MarkFlagRequired("spec")
 	_ = cmd.MarkFlagRequired("base-url")

@@ -172,7 +172,7 @@ func runMock(cmd *cobra.Command, cfg mockConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	printBanner(stdout, srv, opts)
+	printBanner(stdout, srv, opts, "")
 	logger.Info("twins serving", logkey.HighLevel, srv.HighLevel.URL(), logkey.M360, srv.M360.URL(), logkey.Data, data,
 		logkey.Strict, opts.Strict, logkey.Limits, opts.HighLevel.Limits.Enabled)
 	<-cmd.Context().Done()
@@ -236,7 +236,10 @@ func isLoopback(addr string) bool {
 // dashboardURL is where the HighLevel twin serves the dashboard.
 func dashboardURL(srv *mock.Server) string { return srv.HighLevel.URL() + ui.Path }
 
-func printBanner(w io.Writer, srv *mock.Server, opts mock.Options) {
+// printBanner prints the twins' addresses, credentials and curls to try;
+// syncHook is the receiver up subscribed the default app's webhooks to
+// ("" for mock).
+func printBanner(w io.Writer, srv *mock.Server, opts mock.Options, syncHook string) {
 	loc, app, url := srv.Defaults().HighLevel.Location, srv.Defaults().HighLevel.App, srv.HighLevel.URL()
 	cal := store.Calendar{ID: "none", Name: "the location has no calendar"} // a loaded state's may have none
 	if len(loc.Calendars) > 0 {
@@ -294,13 +297,25 @@ Marketing 360 twin
 
 Try it:
   curl -s -u '%[4]s:%[5]s' '%[1]s/v1/contacts?page=1&pageSize=25'
-  curl -s -u '%[4]s:%[5]s' -H 'Content-Type: application/json' -d '{"firstName":"Ada","email":"ada@example.com"}' '%[1]s/v1/contacts'
+  curl -s -u '%[4]s:%[5]s' -H 'Content-Type: application/json' -d '{"firstName":"Grace","email":"grace@example.com"}' '%[1]s/v1/contacts'
 `, m360URL, acct.ID, acct.Name, key.ClientID, key.ClientSecret, strings.Join(key.Permissions, " "), m360Limits)
 
 	keys := srv.Webhooks().Keys().Public()
-	subscribed := "none: --webhook-url URL, or"
-	if opts.Webhooks.URL != "" {
-		subscribed = opts.Webhooks.URL + " (the default app); more with"
+	// The default app has one webhook URL: the curl that sets it replaces
+	// it. Under up it is the sync's receiver, which another URL would take
+	// the webhooks from: a receiver of the user's gets them from an app of
+	// its own.
+	setURL := fmt.Sprintf(`curl -s -X PUT -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:9000/hooks"}' '%s/__admin/webhooks/highlevel/%s'`,
+		url, app.ClientID)
+	subscribe := "none: --webhook-url URL, or\n             " + setURL
+	switch {
+	case syncHook != "":
+		subscribe = fmt.Sprintf(`%s (the default app: the sync's receiver; another URL
+             for it would take the webhooks from the sync); an app of your own gets them too:
+             curl -s -X POST -H 'Content-Type: application/json' -d '{"clientId":"my-app","clientSecret":"s3cret","redirectUris":["http://127.0.0.1:9000/cb"],"scopes":["contacts.readonly"],"location":"%s","webhookUrl":"http://127.0.0.1:9000/hooks"}' '%s/__admin/apps'`,
+			syncHook, loc.ID, url)
+	case opts.Webhooks.URL != "":
+		subscribe = opts.Webhooks.URL + " (the default app); change it with\n             " + setURL
 	}
 	rsaLine := "off (--webhook-rsa)"
 	if keys.RSA != "" {
@@ -313,12 +328,11 @@ Webhooks
              (also at %[1]s/__admin/webhooks/keys/ed25519.pem):
 %[2]s  legacy     %[3]s
   subscribe  %[4]s
-             curl -s -X PUT -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:9000/hooks"}' '%[1]s/__admin/webhooks/highlevel/%[5]s'
   Marketing 360  subscribe through the API; deliveries carry X-M360-Signature: t=<epoch>,v1=<hex HMAC-SHA256(secret, t.body)>
-             curl -s -u '%[6]s:%[7]s' -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:9000/m360","events":["contact.created"]}' '%[8]s/v1/webhooks'
-  retries    %[9]d attempts, backoff from %[10]s
+             curl -s -u '%[5]s:%[6]s' -H 'Content-Type: application/json' -d '{"url":"http://127.0.0.1:9000/m360","events":["contact.created"]}' '%[7]s/v1/webhooks'
+  retries    %[8]d attempts, backoff from %[9]s
   log        curl -s '%[1]s/__admin/webhooks/deliveries'
-`, url, indent(keys.Ed25519, "             "), rsaLine, subscribed, app.ClientID, key.ClientID, key.ClientSecret, m360URL,
+`, url, indent(keys.Ed25519, "             "), rsaLine, subscribe, key.ClientID, key.ClientSecret, m360URL,
 		opts.Webhooks.Attempts, opts.Webhooks.Backoff)
 }
 

@@ -211,10 +211,11 @@ func checkedRules(ctx context.Context, cfg syncConfig, configPath string, files 
 	return set, err
 }
 
-// checkedFlows are the flows the configured rules describe, and the rules
-// themselves when any of the user's is on (nil otherwise: the converger
-// then runs the flows alone, without the rules' reads and snapshots).
-func checkedFlows(ctx context.Context, cfg syncConfig, configPath string) (engine.Flows, engine.Rules, error) {
+// runnableRules checks the configured rules and returns what the sync runs
+// of them: the flows the default rules describe, and the rule set when any
+// of the user's rules is on (nil otherwise: the converger then runs the
+// flows alone, without the rules' reads and snapshots).
+func runnableRules(ctx context.Context, cfg syncConfig, configPath string) (engine.Flows, engine.Rules, error) {
 	set, err := checkedRules(ctx, cfg, configPath, nil)
 	if err != nil {
 		return engine.Flows{}, nil, err

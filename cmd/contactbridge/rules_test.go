@@ -16,6 +16,13 @@ import (
 
 const rulesTestdata = "../../sync/rules/testdata"
 
+// readme is the project's README, whose examples the tests hold to.
+const readme = "../../README.md"
+
+// readmeRule is the README's first rule (Your first rule, step 1), as
+// TestReadme_FirstRuleIsReadmeRule keeps it.
+const readmeRule = "testdata/vip.yaml"
+
 // runCode runs a command line and returns its exit status and output.
 func runCode(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -43,6 +50,41 @@ func TestRulesCheck_ValidSetPrintsItsSummary(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestReadme_FirstRuleIsReadmeRule: the README's first rule is the text of
+// readmeRule, which the tests run, indented as the list item has it.
+func TestReadme_FirstRuleIsReadmeRule(t *testing.T) {
+	var want strings.Builder
+	want.WriteString("   ```yaml\n")
+	for line := range strings.Lines(readString(t, readmeRule)) {
+		if line != "\n" {
+			want.WriteString("   ")
+		}
+		want.WriteString(line)
+	}
+	want.WriteString("   ```\n")
+	if !strings.Contains(readString(t, readme), want.String()) {
+		t.Errorf("README.md lacks %s as its first rule:\n%s", readmeRule, want.String())
+	}
+}
+
+// TestRulesCheck_ReadmeFirstRulePrintsTheReadmeSummary: with the README's
+// first rule in rules/ of the directory it runs from, rules check ends
+// with the summary line the README shows.
+func TestRulesCheck_ReadmeFirstRulePrintsTheReadmeSummary(t *testing.T) {
+	rule, text := readString(t, readmeRule), readString(t, readme)
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "rules", "vip.yaml"), rule)
+	t.Chdir(dir)
+	out := strings.TrimSpace(mustRun(t, "rules", "check"))
+	summary := out[strings.LastIndexByte(out, '\n')+1:]
+	if !strings.HasPrefix(summary, "ok: ") || !strings.Contains(summary, "1 yours") {
+		t.Fatalf("rules check ends with %q, want the summary of the default rules and the README's:\n%s", summary, out)
+	}
+	if !strings.Contains(text, "`"+summary+"`") {
+		t.Errorf("README.md does not show rules check's summary `%s`", summary)
 	}
 }
 
@@ -240,9 +282,9 @@ func TestUp_RefusesInvalidRules(t *testing.T) {
 	}
 }
 
-// TestCheckedFlows_RuleFileOverFlowsOverDefaults: what sync run runs is a
+// TestRunnableRules_RuleFileOverFlowsOverDefaults: what sync run runs is a
 // rule file's change of a default rule, else sync.flows, else the default.
-func TestCheckedFlows_RuleFileOverFlowsOverDefaults(t *testing.T) {
+func TestRunnableRules_RuleFileOverFlowsOverDefaults(t *testing.T) {
 	dir := t.TempDir()
 	config := writeTestFile(t, filepath.Join(dir, "contactbridge.yaml"), `sync:
   flows:
@@ -264,7 +306,7 @@ func TestCheckedFlows_RuleFileOverFlowsOverDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, userRules, err := checkedFlows(context.Background(), cfg, config)
+	f, userRules, err := runnableRules(context.Background(), cfg, config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func syncRunCommand(cmd *cobra.Command, configPath *string, stdout, stderr io.Wr
 	}
 	// The rules are checked before anything runs: a set with a problem
 	// does not start.
-	rc.Flows, rc.Rules, err = checkedFlows(cmd.Context(), cfg, *configPath)
+	rc.Flows, rc.Rules, err = runnableRules(cmd.Context(), cfg, *configPath)
 	return cfg, rc, false, err
 }
 

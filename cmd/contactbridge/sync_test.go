@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -144,6 +145,33 @@ func mustRun(t *testing.T, args ...string) string {
 		t.Fatalf("%v: exit %d\n%s%s", args, code, out.String(), errs.String())
 	}
 	return out.String()
+}
+
+// TestReadme_SyncConfigExampleLoads: the README's example of the sync:
+// section is a config file sync run takes (a key it does not know would
+// be an error), and the flows it shows are the defaults.
+func TestReadme_SyncConfigExampleLoads(t *testing.T) {
+	t.Parallel()
+	_, rest, found := strings.Cut(readString(t, readme), "```yaml\nsync:\n")
+	example, _, closed := strings.Cut(rest, "```")
+	if !found || !closed {
+		t.Fatal("README.md has no example of the sync: section")
+	}
+	path := writeTestFile(t, filepath.Join(t.TempDir(), "contactbridge.yaml"), "sync:\n"+example)
+	cfg, err := loadSyncConfig(newSyncRunCmd(io.Discard, io.Discard).Flags(), path, func() []string { return nil })
+	if err != nil {
+		t.Fatalf("the README's sync: example: %v\n%s", err, example)
+	}
+	got, want := cfg.Flows, defaultSyncConfig().Flows
+	if len(got.CampaignRules) == 0 && len(want.CampaignRules) == 0 { // [] in the file, none by default
+		got.CampaignRules, want.CampaignRules = nil, nil
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the README's flows %+v, want the defaults %+v", got, want)
+	}
+	if !slices.Equal(cfg.HighLevel.Calendars, []string{"CAL"}) || cfg.Queue.Workers != 32 {
+		t.Errorf("the README's example read as %+v", cfg)
+	}
 }
 
 // TestSyncConfig_FlagsBeatEnvironmentBeatFileBeatDefaults: the sync:

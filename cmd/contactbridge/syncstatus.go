@@ -155,7 +155,17 @@ func readStatus(ctx context.Context, cfg syncConfig, now time.Time) (syncStatus,
 	if cfg.HighLevel.Token == "" {
 		hlAuth = "oauth (" + cfg.Credentials + ")"
 	}
-	return statusOf(ctx, db, q, statusConnections(cfg.HighLevel.Location, hlAuth, cfg.HighLevel.BaseURL, cfg.M360.ClientID, cfg.M360.BaseURL), now)
+	conns := statusConnections(cfg.HighLevel.Location, hlAuth, cfg.HighLevel.BaseURL, cfg.M360.ClientID, cfg.M360.BaseURL)
+	// up's database names the twins its sync ran on.
+	switch c, err := db.Cursor(ctx, upConns); {
+	case err == nil:
+		if err := json.Unmarshal([]byte(c.Value), &conns); err != nil {
+			return syncStatus{}, fmt.Errorf("sync status: %s: %w", upConns, err)
+		}
+	case !errors.Is(err, state.ErrNotFound):
+		return syncStatus{}, fmt.Errorf("sync status: %w", err)
+	}
+	return statusOf(ctx, db, q, conns, now)
 }
 
 // statusConnections are the connections status shows: the HighLevel
@@ -192,6 +202,9 @@ func statusOf(ctx context.Context, db *state.DB, q *engine.River, conns []status
 		st.RateLimited[api] = int(n)
 	}
 	for _, c := range dbst.Cursors {
+		if c.Stream == upConns { // shown as the connections
+			continue
+		}
 		st.Cursors = append(st.Cursors, statusCursor{Stream: c.Stream, Value: c.Value, UpdatedAt: c.UpdatedAt})
 	}
 	for _, e := range dbst.Failing {

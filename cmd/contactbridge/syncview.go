@@ -39,7 +39,7 @@ func newSyncView(s *syncrun.Sync, cfg syncrun.Config) (*syncView, error) {
 		return nil, err
 	}
 	return &syncView{sync: s, hl: hl, m: m, location: cfg.HighLevel.Location, now: time.Now,
-		conns: statusConnections(cfg.HighLevel.Location, "token", cfg.HighLevel.BaseURL, cfg.M360.ClientID, cfg.M360.BaseURL)}, nil
+		conns: upConnections(cfg)}, nil
 }
 
 // dashboardStatus is sync status with each flow's latest effects.

@@ -38,6 +38,11 @@ const (
 	upRunning = "running"
 )
 
+// upConns is the cursor in up's database that holds its sync's
+// connections (JSON), which sync status shows for that database: the
+// config's are not the ones up runs with.
+const upConns = "up:connections"
+
 func newUpCmd(stdout, stderr io.Writer) *cobra.Command {
 	cfg := defaultMockConfig()
 	var listen, db, level string
@@ -89,7 +94,7 @@ up did not make (sync run's) is refused, never touched.`,
 func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
 	// The rules (./contactbridge.yaml's sync.rules, ./rules) are checked
 	// before anything starts.
-	flows, userRules, err := checkedFlows(ctx, defaultSyncConfig(), "")
+	flows, userRules, err := runnableRules(ctx, defaultSyncConfig(), "")
 	if err != nil {
 		return err
 	}
@@ -132,6 +137,9 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 		// what changes from now on (sync backfill would walk the rest),
 		// so that what the printed curls do happens at once.
 		Poll: engine.PollerConfig{From: time.Now()}}
+	if err := saveUpConnections(ctx, db, upConnections(sc)); err != nil {
+		return err
+	}
 	return runSync(ctx, sc, func(s *syncrun.Sync) error {
 		if err := subscribe(ctx, srv, opts.Admin.Token, s.URL()+receiver.PathHighLevel); err != nil {
 			return err
@@ -141,7 +149,7 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 			return err
 		}
 		srv.AttachSync(view)
-		printBanner(stdout, srv, opts)
+		printBanner(stdout, srv, opts, s.URL()+receiver.PathHighLevel)
 		return printUp(stdout, srv, s)
 	})
 }
@@ -212,15 +220,36 @@ func claimUpDB(ctx context.Context, path, fingerprint string, logger *slog.Logge
 // markUpDB records value as the twins' data up's database at path
 // describes (upRunning while up runs).
 func markUpDB(ctx context.Context, path, value string) error {
+	return saveUpCursor(ctx, path, upMark, value)
+}
+
+// saveUpConnections records conns as the connections of up's database at
+// path.
+func saveUpConnections(ctx context.Context, path string, conns []statusConnection) error {
+	raw, err := json.Marshal(conns)
+	if err != nil {
+		return fmt.Errorf("up: the sync's connections: %w", err)
+	}
+	return saveUpCursor(ctx, path, upConns, string(raw))
+}
+
+// saveUpCursor sets the cursor stream of up's database at path to value.
+func saveUpCursor(ctx context.Context, path, stream, value string) error {
 	db, err := state.Open(ctx, path, state.Options{})
 	if err != nil {
 		return fmt.Errorf("up: --db %s: %w", path, err)
 	}
-	err = db.SaveCursor(ctx, state.Cursor{Stream: upMark, Value: value, UpdatedAt: time.Now()})
+	err = db.SaveCursor(ctx, state.Cursor{Stream: stream, Value: value, UpdatedAt: time.Now()})
 	if err = errors.Join(err, db.Close()); err != nil {
-		return fmt.Errorf("up: mark --db %s: %w", path, err)
+		return fmt.Errorf("up: %s of --db %s: %w", stream, path, err)
 	}
 	return nil
+}
+
+// upConnections are the connections of up's sync of cfg, as status and
+// the dashboard show them.
+func upConnections(cfg syncrun.Config) []statusConnection {
+	return statusConnections(cfg.HighLevel.Location, "token", cfg.HighLevel.BaseURL, cfg.M360.ClientID, cfg.M360.BaseURL)
 }
 
 // subscribe sets the default app's webhook URL on the HighLevel twin, through

@@ -42,7 +42,7 @@ func curlLine(t *testing.T, line string) *http.Request {
 			url = m[5]
 		}
 	}
-	if strings.Contains(line, "-X POST") {
+	if strings.Contains(line, "-X POST") || body != "" { // curl -d posts
 		method = http.MethodPost
 	}
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -61,6 +61,7 @@ const upWait = 2 * time.Minute
 
 // upRun is a `contactbridge up` running in the test.
 type upRun struct {
+	banner    []string // every line of the banner, trimmed
 	curls     []string // the banner's curl lines, under "contactbridge up:"
 	dashboard string
 	cancel    context.CancelCauseFunc
@@ -84,6 +85,7 @@ func startUp(t *testing.T, db, level string, stderr io.Writer) *upRun {
 	sc := bufio.NewScanner(pr)
 	for len(u.curls) < 3 && sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		u.banner = append(u.banner, line)
 		up = up || strings.HasPrefix(line, "contactbridge up:")
 		if d, ok := strings.CutPrefix(line, "dashboard "); up && ok {
 			u.dashboard = strings.TrimSpace(d)
@@ -103,13 +105,8 @@ func startUp(t *testing.T, db, level string, stderr io.Writer) *upRun {
 // Marketing 360 task list shows the contact's follow-up task.
 func (u *upRun) createAndWait(t *testing.T) {
 	t.Helper()
-	res, err := http.DefaultClient.Do(curlLine(t, u.curls[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("create contact: %d", res.StatusCode)
+	if code := answerStatus(t, curlLine(t, u.curls[0])); code != http.StatusCreated {
+		t.Fatalf("create contact: %d", code)
 	}
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
@@ -141,16 +138,121 @@ func (u *upRun) interrupt(t *testing.T) {
 // TestUp_PrintedCurlsShowTheSyncAtWork runs `contactbridge up` on free
 // ports; the printed curl creates a HighLevel contact, and the printed
 // Marketing 360 curl soon lists its follow-up task; an interrupt stops all,
-// exiting as the signal.
+// exiting as the signal. The banner prints no curl that would take the
+// default app's webhooks from the sync, and sync status on up's database
+// shows the twins as its connections, not the config's.
 func TestUp_PrintedCurlsShowTheSyncAtWork(t *testing.T) {
 	t.Parallel()
-	u := startUp(t, filepath.Join(t.TempDir(), "sync.db"), "error", io.Discard)
+	db := filepath.Join(t.TempDir(), "sync.db")
+	u := startUp(t, db, "error", io.Discard)
 	if !strings.HasSuffix(u.dashboard, "/__admin/ui") {
 		t.Errorf("up prints the dashboard as %q", u.dashboard)
 	}
+	receiver := ""
+	for _, line := range u.banner {
+		if strings.Contains(line, "/__admin/webhooks/highlevel/") {
+			t.Errorf("the banner prints a curl that moves the sync's webhooks: %s", line)
+		}
+		if r, ok := strings.CutPrefix(line, "subscribe  "); ok {
+			receiver, _, _ = strings.Cut(r, " ")
+		}
+	}
+	if !strings.HasPrefix(receiver, "http://127.0.0.1:") || !strings.HasSuffix(receiver, "/webhooks/highlevel") {
+		t.Errorf("the banner's subscribe line names %q, want the sync's receiver:\n%s", receiver, strings.Join(u.banner, "\n"))
+	}
 	u.createAndWait(t)
 	checkSyncView(t, strings.TrimSuffix(u.dashboard, "/__admin/ui"))
+	u.tryIt(t)
 	u.interrupt(t)
+
+	code, out, errs := runCode(t, "sync", "status", "--db", db, "--json")
+	var status struct {
+		Connections []statusConnection `json:"connections"`
+		Cursors     []statusCursor     `json:"cursors"`
+	}
+	if err := json.Unmarshal([]byte(out), &status); code != 0 || err != nil {
+		t.Fatalf("sync status: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	hl, m360 := curlLine(t, u.curls[0]).URL, curlLine(t, u.curls[1]).URL
+	if len(status.Connections) != 2 || status.Connections[0].BaseURL != hl.Scheme+"://"+hl.Host ||
+		status.Connections[0].Tenant == "" || status.Connections[1].BaseURL != m360.Scheme+"://"+m360.Host {
+		t.Errorf("sync status on up's database shows the connections %+v; want the twins at %s and %s", status.Connections, hl.Host, m360.Host)
+	}
+	for _, c := range status.Cursors {
+		if c.Stream == upConns {
+			t.Errorf("sync status lists %s as a stream", upConns)
+		}
+	}
+}
+
+// tryIt sends the creates of the twins' "Try it" lines as printed, one
+// after the other: the HighLevel contact, then, once the sync has made its
+// Marketing 360 contact, the Marketing 360 one, which is another person
+// (the same email would be a 409).
+func (u *upRun) tryIt(t *testing.T) {
+	t.Helper()
+	var hl, m360 string
+	for i := 0; i < len(u.banner); i++ {
+		line := u.banner[i]
+		for strings.HasSuffix(line, "\\") && i+1 < len(u.banner) {
+			i++
+			line = strings.TrimSuffix(line, "\\") + u.banner[i]
+		}
+		switch {
+		case !strings.HasPrefix(line, "curl ") || !strings.Contains(line, "-d '"):
+		case strings.HasSuffix(line, "/contacts/'") && hl == "":
+			hl = line
+		case strings.HasSuffix(line, "/v1/contacts'") && m360 == "":
+			m360 = line
+		}
+	}
+	if hl == "" || m360 == "" {
+		t.Fatalf("the banner lacks a Try it create of either twin:\n%s", strings.Join(u.banner, "\n"))
+	}
+	create := curlLine(t, hl)
+	var person struct{ Email string }
+	if err := json.NewDecoder(create.Body).Decode(&person); err != nil || person.Email == "" {
+		t.Fatalf("the HighLevel Try it create sends no email: %s", hl)
+	}
+	if code := answerStatus(t, curlLine(t, hl)); code != http.StatusCreated {
+		t.Fatalf("the HighLevel Try it create: %d", code)
+	}
+	counterpart := strings.Replace(u.curls[1], "email=ada.up@example.com", "email="+person.Email, 1)
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(upWait)
+	for countM360(t, counterpart) == 0 {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("the sync made no Marketing 360 contact of %s", person.Email)
+		}
+	}
+	for {
+		switch code := answerStatus(t, curlLine(t, m360)); code {
+		case http.StatusCreated:
+			return
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("the Marketing 360 Try it create after the HighLevel one: %d", code)
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the Marketing 360 Try it create answered 429 until the deadline")
+		}
+	}
+}
+
+// answerStatus sends req and returns the status of its answer.
+func answerStatus(t *testing.T, req *http.Request) int {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // lockedBuffer is a bytes.Buffer safe for the writes of up's goroutines.
@@ -354,16 +456,7 @@ func getJSON(t *testing.T, url string, v any) {
 // once, and sync status counts the rule's action done.
 func TestUp_UserRuleActs(t *testing.T) {
 	dir := t.TempDir()
-	writeTestFile(t, filepath.Join(dir, "rules", "vip.yaml"), `rules:
-  - name: vip-webinar-campaign
-    on: [highlevel.ContactTagUpdate]
-    if: '"vip" in contact.tags && contact.source == "webinar"'
-    do:
-      - name: trigger
-        operation: m360-trigger-campaign
-        params: {campaignId: "1001"}
-        body: {contactId: "{{ .m360.contact.id }}"}
-`)
+	writeTestFile(t, filepath.Join(dir, "rules", "vip.yaml"), readString(t, readmeRule))
 	t.Chdir(dir)
 	db := filepath.Join(dir, "sync.db")
 	u := startUp(t, db, "error", io.Discard)

@@ -74,6 +74,19 @@ func (r *testRules) Plan(in engine.RuleInput) ([]engine.RuleAction, error) {
 	return out, nil
 }
 
+// newRuleHarness is a harness whose convergers run the rules of the
+// testRules it returns (none until the test sets them).
+func newRuleHarness(t *testing.T) (*harness, *testRules) {
+	t.Helper()
+	h := newHarness(t)
+	rules := &testRules{}
+	h.rules = rules
+	return h, rules
+}
+
+// mapped tells whether the change's contact has its counterpart.
+func mapped(in engine.RuleInput) bool { return in.MappedContact != nil }
+
 // hasTag tells whether the change's contact carries tag.
 func hasTag(tag string) func(in engine.RuleInput) bool {
 	return func(in engine.RuleInput) bool {
@@ -122,10 +135,8 @@ func convergeJob(t *testing.T, c *engine.Converger, a engine.Converge) {
 // never the per-entity one.
 func TestRules_TagAddedTriggersACampaignOncePerChange(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h, rules := newRuleHarness(t)
 	active := h.activeCampaigns(t)
-	rules := &testRules{}
-	h.rules = rules
 	rules.set(testRule{name: "vip-each", trigger: "highlevel.ContactTagUpdate", when: hasTag("vip"), request: triggerCampaign(active[0])},
 		testRule{name: "vip-once", trigger: "highlevel.ContactTagUpdate", perEntity: true, when: hasTag("vip"),
 			request: triggerCampaign(active[1])})
@@ -169,7 +180,7 @@ func sorted2(a, b int64) []int64 {
 // doneNote is the rule "a Marketing 360 task completed makes a note on
 // its HighLevel contact".
 var doneNote = testRule{name: "done-note", trigger: "m360.task.completed",
-	when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+	when: mapped,
 	request: func(in engine.RuleInput) (string, string, string, string, any) {
 		return engine.APIHighLevel, "create-note", http.MethodPost, "/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/notes",
 			map[string]any{"body": "Done: " + fmt.Sprint(in.Record["title"])}
@@ -194,11 +205,12 @@ var closerContact = testRule{name: "closer", trigger: "m360.task.completed",
 			map[string]any{"firstName": "Closer", "lastName": fmt.Sprint(in.Record["title"])}
 	}}
 
-// closers counts the Marketing 360 contacts closerContact made.
-func (h *harness) closers() int {
+// m360Named counts the Marketing 360 contacts of first name first (the
+// rules' creates name theirs).
+func (h *harness) m360Named(first string) int {
 	n := 0
 	for _, x := range h.tw.Export().M360Contacts {
-		if x.FirstName == "Closer" {
+		if x.FirstName == first {
 			n++
 		}
 	}
@@ -221,9 +233,7 @@ func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) 
 		for _, rule := range []testRule{doneNote, closerContact} {
 			t.Run(string(step)+"/"+rule.name, func(t *testing.T) {
 				t.Parallel()
-				h := newHarness(t)
-				rules := &testRules{}
-				h.rules = rules
+				h, rules := newRuleHarness(t)
 				rules.set(rule)
 				hlID, m360 := h.synced(t, 0)
 				task := h.createM360Task(t, m360, "Quote")
@@ -264,7 +274,7 @@ func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) 
 						t.Errorf("ledger %+v, want 1 done", c)
 					}
 				default:
-					n := h.closers()
+					n := h.m360Named("Closer")
 					if n > 1 || c.Pending != 0 || !(n == 1 && c.Done == 1 || c.Parked == 1 && c.Unknown == 1) {
 						t.Errorf("%d contacts made, ledger %+v; want 1 and done, or at most 1 and parked as unknown", n, c)
 					}
@@ -285,13 +295,11 @@ func TestRules_CrashAtEachStepOfARuleCreateLosesAndDoublesNothing(t *testing.T) 
 // the rule is off, it is parked again, as no longer planned).
 func TestRules_RefusedActionIsParkedAndReplayedAfterTheFix(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h, rules := newRuleHarness(t)
 	active := h.activeCampaigns(t)
-	rules := &testRules{}
-	h.rules = rules
 	lead := func(campaign int64) testRule {
 		return testRule{name: "lead", trigger: "highlevel.ContactCreate", perEntity: true,
-			when: func(in engine.RuleInput) bool { return in.MappedContact != nil }, request: triggerCampaign(campaign)}
+			when: mapped, request: triggerCampaign(campaign)}
 	}
 	rules.set(lead(999_999))
 	c := h.converger(t, nil, nil, 0)
@@ -340,9 +348,7 @@ func TestRules_RefusedActionIsParkedAndReplayedAfterTheFix(t *testing.T) {
 // and does not hold the job.
 func TestRules_AnActionThatCannotBeSentIsParked(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	rules := &testRules{}
-	h.rules = rules
+	h, rules := newRuleHarness(t)
 	rules.set(testRule{name: "broken-body", trigger: "highlevel.ContactCreate",
 		request: func(engine.RuleInput) (string, string, string, string, any) {
 			return engine.SideM360, "m360-create-note", http.MethodPost, "/v1/contacts/1/notes", []byte(`{"body":`)
@@ -368,9 +374,7 @@ func TestRules_AnActionThatCannotBeSentIsParked(t *testing.T) {
 // answered 500 after its write: it is parked as unknown, not sent again.
 func TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	rules := &testRules{}
-	h.rules = rules
+	h, rules := newRuleHarness(t)
 	rules.set(testRule{name: "referrer", trigger: "highlevel.ContactTagUpdate", when: hasTag("referred"),
 		request: func(in engine.RuleInput) (string, string, string, string, any) {
 			return engine.SideM360, "m360-create-contact", http.MethodPost, "/v1/contacts",
@@ -391,13 +395,7 @@ func TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked(t *testing.T) {
 	for range 2 {
 		convergeJob(t, c, a)
 	}
-	n := 0
-	for _, x := range h.tw.Export().M360Contacts {
-		if x.FirstName == "Referrer" {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := h.m360Named("Referrer"); n != 1 {
 		t.Errorf("%d referrer contacts in Marketing 360, want the one the lost answer made", n)
 	}
 	if got := ruleCount(t, h.db, "referrer"); got.Parked != 1 || got.Unknown != 1 || got.Done != 0 {
@@ -411,11 +409,9 @@ func TestRules_UnknownOutcomeOfAnUnmarkedCreateIsParked(t *testing.T) {
 // flow 4's deletion of the note's counterpart.
 func TestRules_DeletionTriggersWithTheLastSnapshot(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	rules := &testRules{}
-	h.rules = rules
+	h, rules := newRuleHarness(t)
 	rules.set(testRule{name: "note-gone", trigger: "highlevel.NoteDelete",
-		when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+		when: mapped,
 		request: func(in engine.RuleInput) (string, string, string, string, any) {
 			return engine.SideM360, "m360-create-note", http.MethodPost, "/v1/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/notes",
 				map[string]any{"body": "Deleted: " + fmt.Sprint(in.Record["body"])}
@@ -458,12 +454,12 @@ func TestLoop_RulesOfBothDirectionsDoNotLoop(t *testing.T) {
 	t.Parallel()
 	rules := &testRules{}
 	rules.set(testRule{name: "m360-note-to-hl", trigger: "m360.note.created",
-		when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+		when: mapped,
 		request: func(in engine.RuleInput) (string, string, string, string, any) {
 			return engine.APIHighLevel, "create-note", http.MethodPost, "/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/notes",
 				map[string]any{"body": "From Marketing 360: " + fmt.Sprint(in.Record["body"])}
 		}}, testRule{name: "hl-note-to-task", trigger: "highlevel.NoteCreate",
-		when: func(in engine.RuleInput) bool { return in.MappedContact != nil },
+		when: mapped,
 		request: func(in engine.RuleInput) (string, string, string, string, any) {
 			return engine.SideM360, "m360-create-task", http.MethodPost, "/v1/contacts/" + fmt.Sprint(in.MappedContact["id"]) + "/tasks",
 				map[string]any{"title": "Read: " + fmt.Sprint(in.Record["body"])}

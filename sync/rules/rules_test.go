@@ -36,6 +36,20 @@ func load(t testing.TB, files ...Source) (*Set, error) {
 	return Load(Options{Catalog: catalog(t)}, files...)
 }
 
+// loadExamples loads testdata/examples.yaml, the three example rules.
+func loadExamples(t testing.TB) *Set {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "examples.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := load(t, Source{Name: "examples.yaml", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func readJSON(t testing.TB, name string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -135,14 +149,7 @@ func TestOverrideDefaultRules(t *testing.T) {
 }
 
 func TestExamplesPlanTheirRequests(t *testing.T) {
-	data, err := os.ReadFile("testdata/examples.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := load(t, Source{Name: "examples.yaml", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := loadExamples(t)
 	hl, m := readJSON(t, "highlevel-contact.json"), readJSON(t, "m360-contact.json")
 
 	tag := event(t, "highlevel-ContactTagUpdate.json")
@@ -189,29 +196,6 @@ func TestExamplesPlanTheirRequests(t *testing.T) {
 	tag.Contact = tag.Record
 	if got, err := s.Plan(tag); err != nil || len(got) != 0 {
 		t.Errorf("Plan without the tag = %v, %v", got, err)
-	}
-}
-
-func TestPlanNamesAMissingField(t *testing.T) {
-	s, err := load(t, Source{Name: "r.yaml", Data: []byte(`rules:
-  - name: mail
-    on: highlevel.ContactCreate
-    do:
-      - operation: m360-create-contact
-        body: {email: "{{ .contact.email }}"}
-      - operation: m360-create-contact
-        body: {email: "fixed@example.com"}
-`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Plan(engine.RuleInput{Trigger: "highlevel.ContactCreate", ID: "c1", Version: "v1",
-		Record: map[string]any{"id": "c1"}, Contact: map[string]any{"id": "c1"}})
-	if !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), ".contact.email is not set") {
-		t.Errorf("err = %v, want ErrPlan naming .contact.email", err)
-	}
-	if len(got) != 1 || got[0].Action != "2" || got[0].Key != "rule:mail:2:c1:v1" {
-		t.Errorf("actions = %+v, want the second one alone", got)
 	}
 }
 
@@ -286,34 +270,6 @@ func TestBrokenFilesNameTheirLine(t *testing.T) {
 	}
 }
 
-func TestCustomFieldsAndMaps(t *testing.T) {
-	// additionalProperties maps take any key; lists of objects are typed
-	// in comprehensions; has() tells a field the record lacks.
-	s, err := load(t, Source{Name: "r.yaml", Data: []byte(`rules:
-  - name: mapped-field
-    on: m360.contact.updated
-    if: 'contact.customFields["favorite_color"] == "blue" && !has(contact.email) && contact.id > 1000'
-    do:
-      - operation: update-contact
-        params: {contactId: "{{ .highlevel.contact.id }}"}
-        body: {source: "{{ .contact.customFields.favorite_color }}", dnd: "{{ .contact.customFields.dnd }}"}
-`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := engine.RuleInput{Trigger: "m360.contact.updated", ID: "1001", Version: "7",
-		Record:        map[string]any{"id": float64(1001), "customFields": map[string]any{"favorite_color": "blue", "dnd": "true"}},
-		MappedContact: map[string]any{"id": "hl/1"}}
-	in.Contact = in.Record
-	got, err := s.Plan(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Path != "/contacts/hl%2F1" || string(got[0].Body) != `{"dnd":true,"source":"blue"}` {
-		t.Errorf("Plan = %+v", got)
-	}
-}
-
 func FuzzLoad(f *testing.F) {
 	for _, s := range []string{"rules:\n  - name: r\n    on: highlevel.ContactCreate\n    if: contact.email != \"\"\n    do:\n      - operation: m360-create-contact\n        body: {email: \"{{ .contact.email }}\"}\n",
 		"rules: [{name: contacts, enabled: false}]", "rules:\n  - name: x\n    on: [m360.task.completed]\n    do: [{operation: create-note, params: {contactId: \"{{ .highlevel.contact.id }}\"}, body: {body: \"{{ range .contact.tags }}{{ . }}{{ end }}\"}}]\n",
@@ -363,61 +319,91 @@ func checkAgainstSpec(t *testing.T, a engine.RuleAction) {
 	}
 }
 
-func TestConditionCostIsBounded(t *testing.T) {
-	s, err := load(t, Source{Name: "r.yaml", Data: []byte(`rules:
-  - name: costly
+// planned is what a test checks of a planned action (its rule and action
+// are in its key; its API and method follow from its operation).
+type planned struct{ key, operation, path, body string }
+
+// TestPlanOfOneRule: a rule file of one rule, planned for one change: the
+// actions it plans and, for those it cannot, an ErrPlan that says why.
+func TestPlanOfOneRule(t *testing.T) {
+	tags := make([]any, 100)
+	for i := range tags {
+		tags[i] = fmt.Sprint("t", i)
+	}
+	c1 := map[string]any{"id": "c1"}
+	many := map[string]any{"id": "c1", "tags": tags}
+	m360 := map[string]any{"id": float64(12345678), "tags": []any{"a"}}
+	blue := map[string]any{"id": float64(1001), "customFields": map[string]any{"favorite_color": "blue", "dnd": "true"}}
+	for _, tc := range []struct {
+		name, rule string
+		in         engine.RuleInput
+		want       []planned
+		err        string // in the ErrPlan; "" for none
+	}{
+		{"a missing field fails its action only", `  - name: mail
+    on: highlevel.ContactCreate
+    do:
+      - operation: m360-create-contact
+        body: {email: "{{ .contact.email }}"}
+      - operation: m360-create-contact
+        body: {email: "fixed@example.com"}
+`, engine.RuleInput{Trigger: "highlevel.ContactCreate", ID: "c1", Version: "v1", Record: c1, Contact: c1},
+			[]planned{{"rule:mail:2:c1:v1", "m360-create-contact", "/v1/contacts", `{"email":"fixed@example.com"}`}},
+			".contact.email is not set"},
+		// additionalProperties maps take any key; lists of objects are
+		// typed in comprehensions; has() tells a field the record lacks.
+		{"custom fields and maps", `  - name: mapped-field
+    on: m360.contact.updated
+    if: 'contact.customFields["favorite_color"] == "blue" && !has(contact.email) && contact.id > 1000'
+    do:
+      - operation: update-contact
+        params: {contactId: "{{ .highlevel.contact.id }}"}
+        body: {source: "{{ .contact.customFields.favorite_color }}", dnd: "{{ .contact.customFields.dnd }}"}
+`, engine.RuleInput{Trigger: "m360.contact.updated", ID: "1001", Version: "7", Record: blue, Contact: blue,
+			MappedContact: map[string]any{"id": "hl/1"}},
+			[]planned{{"rule:mapped-field:1:1001:7", "update-contact", "/contacts/hl%2F1", `{"dnd":true,"source":"blue"}`}}, ""},
+		{"a condition's cost is bounded", `  - name: costly
     on: highlevel.ContactUpdate
     if: 'contact.tags.all(a, contact.tags.all(b, contact.tags.all(c, a + b + c != "")))'
     do:
       - operation: get-contact
         params: {contactId: "{{ .contact.id }}"}
-`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tags := make([]any, 100)
-	for i := range tags {
-		tags[i] = fmt.Sprint("t", i)
-	}
-	c := map[string]any{"id": "c1", "tags": tags}
-	got, err := s.Plan(engine.RuleInput{Trigger: "highlevel.ContactUpdate", ID: "c1", Version: "1", Record: c, Contact: c})
-	if !errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), "cost limit") || len(got) != 0 {
-		t.Errorf("Plan = %v, %v; want the cost limit", got, err)
-	}
-}
-
-func TestTemplatesPrintIdsAsIntegers(t *testing.T) {
-	s, err := load(t, Source{Name: "r.yaml", Data: []byte(`rules:
-  - name: note
+`, engine.RuleInput{Trigger: "highlevel.ContactUpdate", ID: "c1", Version: "1", Record: many, Contact: many},
+			nil, "cost limit"},
+		{"templates print ids as integers", `  - name: note
     on: highlevel.ContactUpdate
     do:
       - operation: create-note
         params: {contactId: "{{ .contact.id }}"}
         body: {body: "Marketing 360 contact {{ .m360.contact.id }}, tags {{ json .m360.contact.tags }}"}
-`)})
-	if err != nil {
-		t.Fatal(err)
+`, engine.RuleInput{Trigger: "highlevel.ContactUpdate", ID: "c1", Version: "1", Record: c1, Contact: c1, MappedContact: m360},
+			[]planned{{"rule:note:1:c1:1", "create-note", "/contacts/c1/notes", `{"body":"Marketing 360 contact 12345678, tags [\"a\"]"}`}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := load(t, Source{Name: "r.yaml", Data: []byte("rules:\n" + tc.rule)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			actions, err := s.Plan(tc.in)
+			if tc.err == "" && err != nil || tc.err != "" && (!errors.Is(err, ErrPlan) || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("err = %v, want %q", err, tc.err)
+			}
+			var got []planned
+			for _, a := range actions {
+				got = append(got, planned{a.Key, a.Operation, a.Path, string(a.Body)})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Plan:\n got %q\nwant %q", got, tc.want)
+			}
+		})
 	}
-	m := map[string]any{"id": float64(12345678), "tags": []any{"a"}}
-	c := map[string]any{"id": "c1"}
-	got, err := s.Plan(engine.RuleInput{Trigger: "highlevel.ContactUpdate", ID: "c1", Version: "1", Record: c, Contact: c, MappedContact: m})
-	if err != nil || len(got) != 1 || string(got[0].Body) != `{"body":"Marketing 360 contact 12345678, tags [\"a\"]"}` {
-		t.Fatalf("Plan = %+v, %v", got, err)
-	}
-	if _, ok := m["id"].(float64); !ok {
+	if _, ok := m360["id"].(float64); !ok {
 		t.Error("Plan changed the caller's record")
 	}
 }
 
 func TestPlanIsSafeForConcurrentUse(t *testing.T) {
-	data, err := os.ReadFile("testdata/examples.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := load(t, Source{Name: "examples.yaml", Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := loadExamples(t)
 	in := event(t, "highlevel-ContactTagUpdate.json")
 	in.MappedContact = readJSON(t, "m360-contact.json")
 	var wg sync.WaitGroup

@@ -43,20 +43,7 @@ func TestSync_RuleActsOnWebhooksOnceAndIsCountedByRule(t *testing.T) {
 	}
 	cfg := syncConfig(t, tw)
 	cfg.Rules = newLeadRule{campaign: campaign}
-	s, err := run.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	subscribe(t, tw, s)
-	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings",
-		map[string]any{"duplicates": 1, "updateAfterCreate": true}); status != http.StatusOK {
-		t.Fatalf("webhook settings: %d %s", status, body)
-	}
+	s := startSync(t, tw, cfg, map[string]any{"duplicates": 1, "updateAfterCreate": true})
 	ids := createContacts(t, tw, 2)
 	want := `contactbridge_sync_rule_actions_total{outcome="done",rule="new-lead"} 2`
 	var scraped string

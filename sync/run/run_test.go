@@ -189,6 +189,14 @@ func TestSync_ReconcileAloneWhenEveryWebhookIsLost(t *testing.T) {
 func startLossy(t *testing.T, tw *twintest.Twin, cfg run.Config) *run.Sync {
 	t.Helper()
 	cfg.ReconcileEvery = time.Second
+	return startSync(t, tw, cfg, map[string]any{"drop": 1.0})
+}
+
+// startSync starts the sync of cfg on tw, subscribes tw's webhooks to it
+// and puts tw's webhook settings (PUT /__admin/webhooks/settings); the
+// test's end closes it.
+func startSync(t *testing.T, tw *twintest.Twin, cfg run.Config, settings map[string]any) *run.Sync {
+	t.Helper()
 	s, err := run.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +207,7 @@ func startLossy(t *testing.T, tw *twintest.Twin, cfg run.Config) *run.Sync {
 		}
 	})
 	subscribe(t, tw, s)
-	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", map[string]any{"drop": 1.0}); status != http.StatusOK {
+	if status, body := tw.Admin(http.MethodPut, "/__admin/webhooks/settings", settings); status != http.StatusOK {
 		t.Fatalf("webhook settings: %d %s", status, body)
 	}
 	return s

@@ -228,6 +228,15 @@ func TestLimiterFollowsAChangedLimit(t *testing.T) {
 	}
 }
 
+// quota is a 200 of a window of 5 requests per 10 s with remaining left.
+func quota(remaining int) *http.Response {
+	h := http.Header{}
+	h.Set(HeaderRateLimitMax, "5")
+	h.Set(HeaderRateLimitRemaining, strconv.Itoa(remaining))
+	h.Set(HeaderRateLimitInterval, "10000")
+	return response(200, h, "")
+}
+
 // The pacer of a window never lets more requests start than the answers
 // allow, counting those in flight, and an answer that arrives late does
 // not raise the room a later one left. (fixtures load's own gate had this
@@ -237,13 +246,6 @@ func TestLimiterWindowCountsInFlight(t *testing.T) {
 	lim := &Limiter{Clock: clk}
 	p := lim.pacer("loc")
 	ctx := t.Context()
-	quota := func(remaining int) *http.Response {
-		h := http.Header{}
-		h.Set(HeaderRateLimitMax, "5")
-		h.Set(HeaderRateLimitRemaining, strconv.Itoa(remaining))
-		h.Set(HeaderRateLimitInterval, "10000")
-		return response(200, h, "")
-	}
 	mustStart := func() int {
 		t.Helper()
 		e, err := p.acquire(ctx)
@@ -304,13 +306,6 @@ func TestLimiterWindowOpenedUnseen(t *testing.T) {
 	lim := &Limiter{Clock: clk}
 	p := lim.pacer("loc")
 	ctx := t.Context()
-	quota := func(remaining int) *http.Response {
-		h := http.Header{}
-		h.Set(HeaderRateLimitMax, "5")
-		h.Set(HeaderRateLimitRemaining, strconv.Itoa(remaining))
-		h.Set(HeaderRateLimitInterval, "10000")
-		return response(200, h, "")
-	}
 	// send acquires, sends at the clock's time and is answered remaining
 	// after d more.
 	send := func(d time.Duration, remaining int) {
