@@ -25,7 +25,8 @@ var embeddedDocs = []struct {
 
 // The document each generated function builds is, once its references are
 // resolved, the one kin-openapi's loader makes of the YAML, to the last
-// unexported field.
+// unexported field; it validates, and validating it changes nothing, which
+// is why loadEmbedded does not validate it again at every load.
 func TestEmbeddedDocIsTheYAMLs(t *testing.T) {
 	for _, e := range embeddedDocs {
 		want, err := openapi3.NewLoader().LoadFromData(e.yaml)
@@ -38,6 +39,12 @@ func TestEmbeddedDocIsTheYAMLs(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: the generated document is not the YAML's (run go generate ./openapi/)", e.file)
+		}
+		if err := want.Validate(t.Context()); err != nil {
+			t.Errorf("%s: %v", e.file, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: validating the document changed it", e.file)
 		}
 	}
 }
