@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -571,11 +572,33 @@ func (s *Store) restoreHL(st State, p *problems) {
 		s.insertContact(cloneContact(c))
 		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
 	}
-	restoreRecords(s, p, "tasks", &s.hl.tasks, st.Tasks, (*Task).created, nil)
-	restoreRecords(s, p, "notes", &s.hl.notes, st.Notes, (*Note).created, nil)
-	restoreRecords(s, p, "appointments", &s.hl.appointments, st.Appointments,
-		func(a *Appointment) time.Time { return a.DateUpdated }, s.checkAppointmentPlace)
-	restoreRecords(s, p, "appointmentNotes", &s.hl.appointmentNotes, st.AppointmentNotes, (*AppointmentNote).created, nil)
+	// The contacts' records fill a table each, checked against the
+	// contacts, which no longer change, and the appointments' notes against
+	// the appointments: the tables restore at once, each with problems of
+	// its own, listed after in the tables' order, as one after the other
+	// would have. At 100,000 contacts with 400,000 tasks and notes this is
+	// half of the restore.
+	var tasks, notes, appointments problems
+	var stamps [3]time.Time
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		stamps[0] = restoreRecords(s, &tasks, "tasks", &s.hl.tasks, st.Tasks, (*Task).created, nil)
+	})
+	wg.Go(func() {
+		stamps[1] = restoreRecords(s, &notes, "notes", &s.hl.notes, st.Notes, (*Note).created, nil)
+	})
+	wg.Go(func() {
+		stamps[2] = maxTime(
+			restoreRecords(s, &appointments, "appointments", &s.hl.appointments, st.Appointments,
+				func(a *Appointment) time.Time { return a.DateUpdated }, s.checkAppointmentPlace),
+			restoreRecords(s, &appointments, "appointmentNotes", &s.hl.appointmentNotes, st.AppointmentNotes,
+				(*AppointmentNote).created, nil))
+	})
+	wg.Wait()
+	p.merge(&tasks)
+	p.merge(&notes)
+	p.merge(&appointments)
+	s.lastStamp = maxTime(s.lastStamp, stamps[0], stamps[1], stamps[2])
 	s.restoreWebhooks(st.Webhooks, p)
 }
 
