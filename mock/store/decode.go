@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"strconv"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -169,6 +170,11 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		free <- new(rawBatch)
 	}
 	done := make(chan any, 1) // the decoder's panic, or nil
+	// The records decode into chunks, put together once at the end: growing
+	// one slice of a large table moved each record several times (8% of the
+	// CPU of a start at 100,000 contacts) and left it up to half unused.
+	var chunks [][]T
+	var chunk []T
 	go func() {
 		defer func() {
 			p := recover()
@@ -180,7 +186,10 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		i := 0
 		for b := range full {
 			for start, end := range b.records() {
-				decodeInto(d, out, id, missing, i, b.text[start:end])
+				if len(chunk) == recordsPerChunk {
+					chunks, chunk = append(chunks, chunk), make([]T, 0, recordsPerChunk)
+				}
+				decodeInto(d, &chunk, id, missing, i, b.text[start:end])
 				i++
 			}
 			b.reset()
@@ -191,6 +200,12 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		close(full)
 		if p := <-done; p != nil {
 			panic(p)
+		}
+		switch {
+		case len(chunks) == 0 && len(*out) == 0:
+			*out = chunk
+		default:
+			*out = slices.Concat(append(append([][]T{*out}, chunks...), chunk)...)
 		}
 	}()
 	b := <-free
@@ -215,6 +230,10 @@ const (
 	batchesInFlight = 4
 	recordsPerBatch = 256
 )
+
+// recordsPerChunk is the size of the chunks decodeTable decodes a table
+// into (a smaller table into one slice, grown as needed).
+const recordsPerChunk = 4096
 
 // rawBatch is the text of a run of records, one after the other.
 type rawBatch struct {
