@@ -1,13 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -144,10 +147,15 @@ func decodeRecords[T any, P hlRecord[T]](d tableDecoder, out *[]T) error {
 // first field it lacks besides its id ("" when none, nil for no such check).
 // A record with a problem is not kept. Only malformed JSON ends the table.
 //
-// The caller's goroutine reads the records' text, a batch at a time, and a
-// second one decodes and checks them, in order, meanwhile: the two halves
-// of the work cost about the same. decodeTable returns once that goroutine
-// has ended; a panic in it (a check's) is raised again in the caller's.
+// The caller's goroutine reads the records' text, a batch at a time, and
+// decoders decode and check the batches meanwhile: one per CPU (reading
+// costs about a third of decoding), or one when there is a check, which
+// need not be safe for concurrent use. Each batch decodes into records and
+// problems of its own, put together in the batches' order at the end, as
+// one decoder taking the records in turn would have; the records are moved
+// once, rather than each time a growing slice of a large table would move
+// them. decodeTable returns once the decoders have ended; a panic in one (a
+// check's) is raised again in the caller's.
 func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) (err error) {
 	switch d.dec.PeekKind() {
 	case 'n':
@@ -164,64 +172,89 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		}
 		return fmt.Errorf("want an array, got %v", tok)
 	}
+	decoders := 1
+	if d.check == nil {
+		decoders = runtime.GOMAXPROCS(0)
+	}
 	full := make(chan *rawBatch, batchesInFlight)
-	free := make(chan *rawBatch, batchesInFlight)
-	for range batchesInFlight {
+	free := make(chan *rawBatch, batchesInFlight+decoders)
+	for range batchesInFlight + decoders {
 		free <- new(rawBatch)
 	}
-	done := make(chan any, 1) // the decoder's panic, or nil
-	// The records decode into chunks, put together once at the end: growing
-	// one slice of a large table moved each record several times (8% of the
-	// CPU of a start at 100,000 contacts) and left it up to half unused.
-	var chunks [][]T
-	var chunk []T
-	go func() {
-		defer func() {
-			p := recover()
-			for b := range full { // after a panic, let the reader finish
-				free <- b
-			}
-			done <- p
-		}()
-		i := 0
-		for b := range full {
-			for start, end := range b.records() {
-				if len(chunk) == recordsPerChunk {
-					chunks, chunk = append(chunks, chunk), make([]T, 0, recordsPerChunk)
+	var mu sync.Mutex // guards decoded
+	var decoded []decodedBatch[T]
+	panics := make(chan any, decoders) // each decoder's panic, or nil
+	for range decoders {
+		go func() {
+			defer func() {
+				p := recover()
+				for b := range full { // after a panic, let the reader finish
+					free <- b
 				}
-				decodeInto(d, &chunk, id, missing, i, b.text[start:end])
-				i++
+				panics <- p
+			}()
+			for b := range full {
+				db := decodedBatch[T]{seq: b.seq, records: make([]T, 0, len(b.ends))}
+				bd := d
+				bd.p = &db.p
+				i := b.first
+				for start, end := range b.records() {
+					decodeInto(bd, &db.records, id, missing, i, b.text[start:end])
+					i++
+				}
+				b.reset()
+				free <- b
+				mu.Lock()
+				decoded = append(decoded, db)
+				mu.Unlock()
 			}
-			b.reset()
-			free <- b
-		}
-	}()
+		}()
+	}
 	defer func() {
 		close(full)
-		if p := <-done; p != nil {
-			panic(p)
+		var raised any
+		for range decoders {
+			if p := <-panics; p != nil && raised == nil {
+				raised = p
+			}
 		}
-		switch {
-		case len(chunks) == 0 && len(*out) == 0:
-			*out = chunk
-		default:
-			*out = slices.Concat(append(append([][]T{*out}, chunks...), chunk)...)
+		if raised != nil {
+			panic(raised)
 		}
+		slices.SortFunc(decoded, func(a, b decodedBatch[T]) int { return cmp.Compare(a.seq, b.seq) })
+		parts := [][]T{*out}
+		for _, db := range decoded {
+			parts = append(parts, db.records)
+			d.p.merge(&db.p)
+		}
+		*out = slices.Concat(parts...)
 	}()
-	b := <-free
+	b, n, seq := <-free, 0, 0
+	b.first, b.seq = n, seq
 	for d.dec.PeekKind() != ']' {
 		raw, err := d.dec.ReadValue()
 		if err != nil {
 			return err
 		}
+		n++
 		if b.add(raw) == recordsPerBatch {
 			full <- b
+			seq++
 			b = <-free
+			b.first, b.seq = n, seq
 		}
 	}
 	full <- b
 	_, err = d.dec.ReadToken() // ]
 	return err
+}
+
+// decodedBatch is a batch of records decoded: the ones kept, and the
+// problems of the others.
+type decodedBatch[T any] struct {
+	seq     int // the batch's place in its table
+	records []T
+	p       problems
 }
 
 // batchesInFlight and recordsPerBatch size the hand-over of decodeTable:
@@ -231,14 +264,12 @@ const (
 	recordsPerBatch = 256
 )
 
-// recordsPerChunk is the size of the chunks decodeTable decodes a table
-// into (a smaller table into one slice, grown as needed).
-const recordsPerChunk = 4096
-
 // rawBatch is the text of a run of records, one after the other.
 type rawBatch struct {
-	text []byte
-	ends []int
+	seq   int // the batch's place in its table
+	first int // the first record's place in its table
+	text  []byte
+	ends  []int
 }
 
 // add appends a record's text and returns how many the batch holds.

@@ -164,11 +164,11 @@ func TestDecodeStatePipeline(t *testing.T) {
 	t.Error("the check's panic did not reach the caller")
 }
 
-// A table of more records than a chunk (recordsPerChunk) decodes in its
-// order, its problems named by their place as sent, and a table named twice
-// adds its second run to the first.
+// A table of many batches (recordsPerBatch), decoded by several decoders,
+// decodes in its order, its problems named by their place as sent, and a
+// table named twice adds its second run to the first.
 func TestDecodeStateLargeTableInOrder(t *testing.T) {
-	const n = 3*recordsPerChunk + 17
+	const n = 40*recordsPerBatch + 17
 	var b strings.Builder
 	b.WriteString(`{"locations":[],"contacts":[],"notes":[],"appointments":[],"tasks":[`)
 	var bad []int
