@@ -552,7 +552,7 @@ func (s *Store) restoreHL(st State, p *problems) {
 	if !slices.IsSortedFunc(order, byAdded) {
 		slices.SortStableFunc(order, byAdded)
 	}
-	s.hl.contacts.reserve(len(st.Contacts))
+	s.hl.contacts.reserve(len(st.Contacts), len(s.hl.locations))
 	for _, i := range order {
 		c := st.Contacts[i]
 		loc, ok := s.hl.locations[c.LocationID]

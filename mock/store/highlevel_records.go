@@ -232,7 +232,11 @@ func deleteRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 // writes tbl alone. Callers hold mu.
 func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, tbl *table[string, string, T], records []T,
 	stamp func(P) time.Time, place func(P) (field, reason string)) (latest time.Time) {
-	tbl.reserve(len(records))
+	owners := s.hl.contacts.size()
+	if P(nil).owner() == byAppointment {
+		owners = s.hl.appointments.size()
+	}
+	tbl.reserve(len(records), owners)
 	for i, v := range records {
 		id, owner := P(&v).key()
 		if err := missingOwner[T, P](s, owner); err != nil {
