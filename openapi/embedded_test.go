@@ -8,25 +8,28 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/contactbridge/contactbridge/openapi/internal/catalog"
 	"github.com/contactbridge/contactbridge/openapi/internal/golit"
 )
 
 // embeddedDocs are the embedded specs with the functions go:generate made
 // from them.
 var embeddedDocs = []struct {
-	file string
-	yaml []byte
-	doc  func() *openapi3.T
+	file     string
+	yaml     []byte
+	doc      func() *openapi3.T
+	webhooks func() map[string]*openapi3.PathItem
 }{
-	{HighLevelFile, highLevelYAML, highLevelDoc},
-	{Marketing360File, marketing360YAML, marketing360Doc},
-	{AdminFile, adminYAML, adminDoc},
+	{HighLevelFile, highLevelYAML, highLevelDoc, highLevelWebhooks},
+	{Marketing360File, marketing360YAML, marketing360Doc, marketing360Webhooks},
+	{AdminFile, adminYAML, adminDoc, adminWebhooks},
 }
 
 // The document each generated function builds is, once its references are
 // resolved, the one kin-openapi's loader makes of the YAML, to the last
 // unexported field; it validates, and validating it changes nothing, which
-// is why loadEmbedded does not validate it again at every load.
+// is why loadEmbedded does not validate it again at every load. The webhook
+// catalog's items are the ones catalog.Items reads from the YAML's document.
 func TestEmbeddedDocIsTheYAMLs(t *testing.T) {
 	for _, e := range embeddedDocs {
 		want, err := openapi3.NewLoader().LoadFromData(e.yaml)
@@ -45,6 +48,13 @@ func TestEmbeddedDocIsTheYAMLs(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: validating the document changed it", e.file)
+		}
+		items, err := catalog.Items(want)
+		if err != nil {
+			t.Fatalf("%s: %v", e.file, err)
+		}
+		if !reflect.DeepEqual(e.webhooks(), items) {
+			t.Errorf("%s: the generated webhook catalog is not the YAML's (run go generate ./openapi/)", e.file)
 		}
 	}
 }

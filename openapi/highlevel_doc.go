@@ -8452,3 +8452,838 @@ func highLevelDoc() *openapi3.T {
 		}},
 	}
 }
+
+// highLevelWebhooks builds the items of the webhook catalog of highlevel.yaml (nil for none), as catalog.Items reads them.
+func highLevelWebhooks() map[string]*openapi3.PathItem {
+	return map[string]*openapi3.PathItem{
+		"AppUninstall": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "The app was uninstalled from a location",
+				Description: "Sent to the app's webhook URL when it is removed from a location (on the twin:\n`POST /__admin/apps/{clientId}/uninstall`); its tokens for the location no longer work.\nThe body is the envelope only, `type` as the vendor's example spells it (`UNINSTALL`).\n",
+				OperationID: "webhook-app-uninstall",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Ref: "#/components/schemas/AppUninstallWebhook",
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"AppointmentCreate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("calendars/events.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "An appointment was booked",
+				Description: "The appointment nested under `appointment`, its times in the offset they were booked\nin (`2023-09-25T16:00:00+05:30`). **[twin]** The vendor names no scope for appointment\nevents; the twin asks for `calendars/events.readonly`.\n",
+				OperationID: "webhook-appointment-create",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/AppointmentWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("AppointmentCreate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"AppointmentDelete": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("calendars/events.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "An appointment was removed",
+				Description: "Sent when an appointment is deleted (DELETE /calendars/events/{eventId}), or when an import drops one.",
+				OperationID: "webhook-appointment-delete",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/AppointmentWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("AppointmentDelete")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"AppointmentUpdate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("calendars/events.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "An appointment was changed",
+				Description: "The vendor's example says `\"type\":\"AppointmentCreate\"` (a documentation slip); the twin sends `AppointmentUpdate`.",
+				OperationID: "webhook-appointment-update",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/AppointmentWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("AppointmentUpdate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"ContactCreate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact was created",
+				Description: "Sent to each app installed on the location that has a webhook URL and the event's\nscope. The body is flat: the contact's fields next to the envelope (`type`,\n`locationId`, `companyId`, `appId`, `versionId`, `webhookId`, `timestamp`, as live\npayloads carry them). Empty fields are left out. A contact created with DND set\ncarries its full `dndSettings` (every channel), as ContactDndUpdate does.\n",
+				OperationID: "webhook-contact-create",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/ContactWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("ContactCreate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"ContactDelete": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact was deleted",
+				Description: "The contact as it was. Its tasks, notes and appointments go with it without events of their own.",
+				OperationID: "webhook-contact-delete",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/ContactWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("ContactDelete")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"ContactDndUpdate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact's DND settings changed",
+				Description: "The contact with its full `dndSettings`, every channel (`Call`, `Email`, `SMS`,\n`WhatsApp`, `GMB`, `FB`), as live sends them; a channel the contact has no setting of\nshows `active` when its `dnd` is set, else `inactive` (the twin's reading). Never\n`inboundDndSettings`, as live.\n",
+				OperationID: "webhook-contact-dnd-update",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/ContactWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Required: []string{"dndSettings"},
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("ContactDndUpdate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"ContactTagUpdate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact's tags changed",
+				Description: "Sent to each app installed on the location that has a webhook URL and the event's\nscope. The body is flat: the contact's fields next to the envelope (`type`,\n`locationId`, `companyId`, `appId`, `versionId`, `webhookId`, `timestamp`, as live\npayloads carry them). Empty fields are left out. A contact created with DND set\ncarries its full `dndSettings` (every channel), as ContactDndUpdate does.\n",
+				OperationID: "webhook-contact-tag-update",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/ContactWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("ContactTagUpdate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"ContactUpdate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact was updated",
+				Description: "Sent when a contact's fields change (through PUT, upsert or an import). A change of\nonly its tags sends ContactTagUpdate instead (and a ContactUpdate before it with the\n`updateOnTagChange` realism setting, as live is reported to), of only its DND settings\nContactDndUpdate; a change of both kinds sends ContactUpdate first, then the others.\n",
+				OperationID: "webhook-contact-update",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/ContactWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("ContactUpdate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"NoteCreate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A note was added",
+				Description: "The vendor documents `id, body, contactId, dateAdded`. **[twin]** `userId` is sent\nwhen the note has one, unless the `missingFields` realism setting is on: live Note\nevents are built from that allowlist and lack it (highlevel-api-docs#312).\n",
+				OperationID: "webhook-note-create",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/NoteWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("NoteCreate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"NoteDelete": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A note was deleted",
+				Description: "The vendor documents `id, body, contactId, dateAdded`. **[twin]** `userId` is sent\nwhen the note has one, unless the `missingFields` realism setting is on: live Note\nevents are built from that allowlist and lack it (highlevel-api-docs#312).\n",
+				OperationID: "webhook-note-delete",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/NoteWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("NoteDelete")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"NoteUpdate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A note was changed",
+				Description: "The vendor documents `id, body, contactId, dateAdded`. **[twin]** `userId` is sent\nwhen the note has one, unless the `missingFields` realism setting is on: live Note\nevents are built from that allowlist and lack it (highlevel-api-docs#312).\n",
+				OperationID: "webhook-note-update",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/NoteWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("NoteUpdate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"TaskComplete": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A task was marked completed",
+				Description: "Sent when `completed` turns true. There is no event for other task edits (no TaskUpdate), as live.",
+				OperationID: "webhook-task-complete",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/TaskWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Required: []string{"contactId"},
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("TaskComplete")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"TaskCreate": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A task was created",
+				Description: "The task, flat. The live API is reported to leave out `contactId` and `body` at times\n(highlevel-api-docs#332); the twin does so with the `missingFields` realism setting.\n",
+				OperationID: "webhook-task-create",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/TaskWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("TaskCreate")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"TaskDelete": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Extensions: map[string]any{
+					"x-scopes": []any{string("contacts.readonly")},
+				},
+				Tags:        []string{"Webhooks"},
+				Summary:     "A task was deleted",
+				Description: "The task as it was.",
+				OperationID: "webhook-task-delete",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/GhlSignature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/WhSignature",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/TaskWebhook",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Required: []string{"contactId"},
+												Properties: openapi3.Schemas{
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("TaskDelete")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. With the `live` retry policy (the vendor's\ndocumented behaviour) only a 429 is retried, six times about 10 minutes apart, and\nanything else drops the event. **[twin]** With the `twin` policy (the default)\nanything else, or no answer within the timeout, is retried with exponential backoff\nup to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+	}
+}

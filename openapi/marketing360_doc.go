@@ -4631,3 +4631,531 @@ func marketing360Doc() *openapi3.T {
 		}},
 	}
 }
+
+// marketing360Webhooks builds the items of the webhook catalog of marketing360.yaml (nil for none), as catalog.Items reads them.
+func marketing360Webhooks() map[string]*openapi3.PathItem {
+	return map[string]*openapi3.PathItem{
+		"contact.created": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact was created",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-contact-created",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Contact",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("contact.created")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"contact.deleted": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact was deleted (the contact as it was; its tasks, notes and events go with it without events of their own)",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-contact-deleted",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Contact",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("contact.deleted")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"contact.updated": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A contact was changed",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-contact-updated",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Contact",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("contact.updated")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"event.created": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A calendar event was created",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-event-created",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Event",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("event.created")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"note.created": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A note was added",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-note-created",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Note",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("note.created")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"task.completed": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A task was marked completed (`completed` turned true)",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-task-completed",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Task",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("task.completed")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"task.created": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A task was created",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-task-created",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Task",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("task.created")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"task.deleted": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A task was deleted (data is the task as it was)",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-task-deleted",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Task",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("task.deleted")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+		"task.updated": &openapi3.PathItem{
+			Post: &openapi3.Operation{
+				Tags:        []string{"Webhooks"},
+				Summary:     "A task was edited other than by its completion (title, description, due date, assignee)",
+				Description: "**[twin design]** Sent to every subscription of the account that lists the event.\nThe body is `{id, type, occurred, accountId, data}`: `data` is the record as the API\nreturns it. Signed with the subscription's secret in `X-M360-Signature`.\n",
+				OperationID: "m360-webhook-task-updated",
+				Parameters: openapi3.Parameters{&openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360Signature",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360EventHeader",
+				}, &openapi3.ParameterRef{
+					Ref: "#/components/parameters/M360DeliveryHeader",
+				}},
+				RequestBody: &openapi3.RequestBodyRef{
+					Value: &openapi3.RequestBody{
+						Required: true,
+						Content: openapi3.Content{
+							"application/json": &openapi3.MediaType{
+								Schema: &openapi3.SchemaRef{
+									Value: &openapi3.Schema{
+										AllOf: openapi3.SchemaRefs{&openapi3.SchemaRef{
+											Ref: "#/components/schemas/WebhookDelivery",
+										}, &openapi3.SchemaRef{
+											Value: &openapi3.Schema{
+												Properties: openapi3.Schemas{
+													"data": &openapi3.SchemaRef{
+														Ref: "#/components/schemas/Task",
+													},
+													"type": &openapi3.SchemaRef{
+														Value: &openapi3.Schema{
+															Enum: []any{string("task.updated")},
+														},
+													},
+												},
+											},
+										}},
+									},
+								},
+							},
+						},
+					},
+				},
+				Responses: func() *openapi3.Responses {
+					v := &openapi3.Responses{
+						Extensions: map[string]any{},
+					}
+					v.Set("200", &openapi3.ResponseRef{
+						Value: &openapi3.Response{
+							Description: func() *string {
+								v := string("Any 2xx acknowledges the delivery. Anything else, or no answer within the timeout,\nis retried with exponential backoff up to the configured attempts.\n")
+								return &v
+							}(),
+						},
+					})
+					return v
+				}(),
+			},
+		},
+	}
+}

@@ -9,12 +9,14 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/contactbridge/contactbridge/openapi/internal/catalog"
 )
 
 // WebhooksKey is the extension that holds a spec's webhook catalog: event
 // name -> a Path Item whose post operation is the delivery (the shape of
 // OpenAPI 3.1's webhooks, which 3.0 documents spell x-webhooks).
-const WebhooksKey = "x-webhooks"
+const WebhooksKey = catalog.Key
 
 // ErrPayload is wrapped by every error Webhook.Validate returns for a body
 // that does not match the event's schema.
@@ -77,21 +79,13 @@ func (w *Webhook) Validate(body []byte) error {
 	return fmt.Errorf("%w: %s: %s", ErrPayload, w.Name, strings.Join(problems, "; "))
 }
 
-// loadWebhooks reads the catalog of doc (none when it has no x-webhooks):
-// each event's post operation, its refs resolved against doc's components
-// and validated as the document's own operations are.
-func loadWebhooks(ctx context.Context, file string, doc *openapi3.T) ([]*Webhook, error) {
-	ext, ok := doc.Extensions[WebhooksKey]
-	if !ok {
+// loadWebhooks reads the catalog of doc from its items (nil when doc has
+// none; catalog.Items): each event's post operation, its refs resolved
+// against doc's components and validated as the document's own operations
+// are.
+func loadWebhooks(ctx context.Context, file string, doc *openapi3.T, items map[string]*openapi3.PathItem) ([]*Webhook, error) {
+	if items == nil {
 		return nil, nil
-	}
-	raw, err := json.Marshal(ext)
-	if err != nil {
-		return nil, &SpecError{File: file, Err: fmt.Errorf("%s: %w", WebhooksKey, err)}
-	}
-	var items map[string]*openapi3.PathItem
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, &SpecError{File: file, Err: fmt.Errorf("%s: %w", WebhooksKey, err)}
 	}
 	// The events, as paths of a document that shares doc's components, are
 	// resolved by the library as any operation is.
