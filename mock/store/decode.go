@@ -148,8 +148,9 @@ func decodeRecords[T any, P hlRecord[T]](d tableDecoder, out *[]T) error {
 // A record with a problem is not kept. Only malformed JSON ends the table.
 //
 // The caller's goroutine reads the records' text, a batch at a time, and
-// decoders decode and check the batches meanwhile: one per CPU (reading
-// costs about a third of decoding), or one when there is a check, which
+// decoders decode and check the batches meanwhile: one per CPU up to
+// maxDecoders (reading costs about a third of decoding, so one reader
+// keeps about three busy), or one when there is a check, which
 // need not be safe for concurrent use. Each batch decodes into records and
 // problems of its own, put together in the batches' order at the end, as
 // one decoder taking the records in turn would have; the records are moved
@@ -174,7 +175,7 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 	}
 	decoders := 1
 	if d.check == nil {
-		decoders = runtime.GOMAXPROCS(0)
+		decoders = min(runtime.GOMAXPROCS(0), maxDecoders)
 	}
 	full := make(chan *rawBatch, batchesInFlight)
 	free := make(chan *rawBatch, batchesInFlight+decoders)
@@ -256,6 +257,10 @@ type decodedBatch[T any] struct {
 	records []T
 	p       problems
 }
+
+// maxDecoders bounds the decoders of a table: past it they would wait on
+// the one reader.
+const maxDecoders = 4
 
 // batchesInFlight and recordsPerBatch size the hand-over of decodeTable:
 // enough to keep both goroutines busy, little enough to hold few records.
