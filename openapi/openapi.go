@@ -18,6 +18,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/contactbridge/contactbridge/openapi/internal/catalog"
 )
 
 //go:embed highlevel.yaml
@@ -44,7 +46,33 @@ func HighLevel() []byte { return slices.Clone(highLevelYAML) }
 func Admin() []byte { return slices.Clone(adminYAML) }
 
 // LoadAdmin loads the embedded admin API spec.
-func LoadAdmin(ctx context.Context) (*Spec, error) { return Load(ctx, AdminFile, adminYAML) }
+func LoadAdmin(ctx context.Context) (*Spec, error) {
+	return loadEmbedded(ctx, AdminFile, adminYAML, adminDoc, adminWebhooks)
+}
+
+//go:generate go run ./internal/golit/gen
+
+// loadEmbedded loads an embedded spec from doc, the function go generate
+// made of its YAML (internal/golit), which builds the document the YAML
+// parses to without parsing it: most of a load's time otherwise; webhooks
+// builds its webhook catalog's items (catalog.Items) as doc does. The
+// document is resolved and built as Load does it, but not validated again:
+// it is the YAML's document, which a test validates (and finds unchanged by
+// validation), and it cannot change after the build. Should resolving or
+// building fail, Load reports the YAML's problem, with its line.
+func loadEmbedded(ctx context.Context, file string, data []byte, doc func() *openapi3.T,
+	webhooks func() map[string]*openapi3.PathItem) (*Spec, error) {
+	d := doc()
+	if err := openapi3.NewLoader().ResolveRefsIn(d, nil); err != nil {
+		return Load(ctx, file, data)
+	}
+	spec, err := build(ctx, file, d, webhooks())
+	if err != nil {
+		return Load(ctx, file, data)
+	}
+	spec.source = data
+	return spec, nil
+}
 
 // ErrInvalidSpec is wrapped by every error Load returns for a spec that does
 // not parse or does not validate.
@@ -125,7 +153,7 @@ func Load(ctx context.Context, file string, data []byte) (*Spec, error) {
 		}
 		return nil, &SpecError{File: file, Line: line, Err: err}
 	}
-	spec, err := build(ctx, file, doc)
+	spec, err := buildParsed(ctx, file, doc)
 	if err != nil {
 		var se *SpecError
 		if errors.As(err, &se) && se.Line == 0 {
@@ -149,10 +177,20 @@ func loadLocated(ctx context.Context, file string, data []byte, problem error) (
 	if err != nil {
 		return nil, problem
 	}
-	if _, err := build(ctx, file, doc); err != nil {
+	if _, err := buildParsed(ctx, file, doc); err != nil {
 		return nil, err
 	}
 	return nil, problem
+}
+
+// buildParsed builds a spec from a document the loader parsed, its webhook
+// catalog read from it.
+func buildParsed(ctx context.Context, file string, doc *openapi3.T) (*Spec, error) {
+	items, err := catalog.Items(doc)
+	if err != nil {
+		return nil, &SpecError{File: file, Err: err}
+	}
+	return build(ctx, file, doc, items)
 }
 
 // LoadFile loads and validates the spec at path.
@@ -170,7 +208,7 @@ func LoadHighLevel(ctx context.Context, path string) (*Spec, error) {
 	if path != "" {
 		return LoadFile(ctx, path)
 	}
-	return Load(ctx, HighLevelFile, highLevelYAML)
+	return loadEmbedded(ctx, HighLevelFile, highLevelYAML, highLevelDoc, highLevelWebhooks)
 }
 
 // LoadMarketing360 loads the Marketing 360 spec: the embedded one, or the
@@ -179,10 +217,12 @@ func LoadMarketing360(ctx context.Context, path string) (*Spec, error) {
 	if path != "" {
 		return LoadFile(ctx, path)
 	}
-	return Load(ctx, Marketing360File, marketing360YAML)
+	return loadEmbedded(ctx, Marketing360File, marketing360YAML, marketing360Doc, marketing360Webhooks)
 }
 
-func build(ctx context.Context, file string, doc *openapi3.T) (*Spec, error) {
+// build builds a spec from its resolved document and the items of its
+// webhook catalog (nil for none).
+func build(ctx context.Context, file string, doc *openapi3.T, webhooks map[string]*openapi3.PathItem) (*Spec, error) {
 	// Route on paths alone: the twin answers on whatever host and port it is given.
 	routed := *doc
 	routed.Servers = nil
@@ -241,7 +281,7 @@ func build(ctx context.Context, file string, doc *openapi3.T) (*Spec, error) {
 	slices.SortFunc(s.operations, func(a, b *Operation) int {
 		return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method)
 	})
-	if s.webhooks, err = loadWebhooks(ctx, file, doc); err != nil {
+	if s.webhooks, err = loadWebhooks(ctx, file, doc, webhooks); err != nil {
 		return nil, err
 	}
 	return s, nil

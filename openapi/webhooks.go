@@ -77,21 +77,13 @@ func (w *Webhook) Validate(body []byte) error {
 	return fmt.Errorf("%w: %s: %s", ErrPayload, w.Name, strings.Join(problems, "; "))
 }
 
-// loadWebhooks reads the catalog of doc (none when it has no x-webhooks):
-// each event's post operation, its refs resolved against doc's components
-// and validated as the document's own operations are.
-func loadWebhooks(ctx context.Context, file string, doc *openapi3.T) ([]*Webhook, error) {
-	ext, ok := doc.Extensions[WebhooksKey]
-	if !ok {
+// loadWebhooks reads the catalog of doc from its items (nil when doc has
+// none; catalog.Items): each event's post operation, its refs resolved
+// against doc's components and validated as the document's own operations
+// are.
+func loadWebhooks(ctx context.Context, file string, doc *openapi3.T, items map[string]*openapi3.PathItem) ([]*Webhook, error) {
+	if items == nil {
 		return nil, nil
-	}
-	raw, err := json.Marshal(ext)
-	if err != nil {
-		return nil, &SpecError{File: file, Err: fmt.Errorf("%s: %w", WebhooksKey, err)}
-	}
-	var items map[string]*openapi3.PathItem
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, &SpecError{File: file, Err: fmt.Errorf("%s: %w", WebhooksKey, err)}
 	}
 	// The events, as paths of a document that shares doc's components, are
 	// resolved by the library as any operation is.

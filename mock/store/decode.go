@@ -1,12 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"runtime"
+	"slices"
 	"strconv"
+	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -143,10 +147,16 @@ func decodeRecords[T any, P hlRecord[T]](d tableDecoder, out *[]T) error {
 // first field it lacks besides its id ("" when none, nil for no such check).
 // A record with a problem is not kept. Only malformed JSON ends the table.
 //
-// The caller's goroutine reads the records' text, a batch at a time, and a
-// second one decodes and checks them, in order, meanwhile: the two halves
-// of the work cost about the same. decodeTable returns once that goroutine
-// has ended; a panic in it (a check's) is raised again in the caller's.
+// The caller's goroutine reads the records' text, a batch at a time, and
+// decoders decode and check the batches meanwhile: one per CPU up to
+// maxDecoders (reading costs about a third of decoding, so one reader
+// keeps about three busy), or one when there is a check, which
+// need not be safe for concurrent use. Each batch decodes into records and
+// problems of its own, put together in the batches' order at the end, as
+// one decoder taking the records in turn would have; the records are moved
+// once, rather than each time a growing slice of a large table would move
+// them. decodeTable returns once the decoders have ended; a panic in one (a
+// check's) is raised again in the caller's.
 func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) (err error) {
 	switch d.dec.PeekKind() {
 	case 'n':
@@ -163,51 +173,94 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		}
 		return fmt.Errorf("want an array, got %v", tok)
 	}
+	decoders := 1
+	if d.check == nil {
+		decoders = min(runtime.GOMAXPROCS(0), maxDecoders)
+	}
 	full := make(chan *rawBatch, batchesInFlight)
-	free := make(chan *rawBatch, batchesInFlight)
-	for range batchesInFlight {
+	free := make(chan *rawBatch, batchesInFlight+decoders)
+	for range batchesInFlight + decoders {
 		free <- new(rawBatch)
 	}
-	done := make(chan any, 1) // the decoder's panic, or nil
-	go func() {
-		defer func() {
-			p := recover()
-			for b := range full { // after a panic, let the reader finish
+	var mu sync.Mutex // guards decoded
+	var decoded []decodedBatch[T]
+	panics := make(chan any, decoders) // each decoder's panic, or nil
+	for range decoders {
+		go func() {
+			defer func() {
+				p := recover()
+				for b := range full { // after a panic, let the reader finish
+					free <- b
+				}
+				panics <- p
+			}()
+			for b := range full {
+				db := decodedBatch[T]{seq: b.seq, records: make([]T, 0, len(b.ends))}
+				bd := d
+				bd.p = &db.p
+				i := b.first
+				for start, end := range b.records() {
+					decodeInto(bd, &db.records, id, missing, i, b.text[start:end])
+					i++
+				}
+				b.reset()
 				free <- b
+				mu.Lock()
+				decoded = append(decoded, db)
+				mu.Unlock()
 			}
-			done <- p
 		}()
-		i := 0
-		for b := range full {
-			for start, end := range b.records() {
-				decodeInto(d, out, id, missing, i, b.text[start:end])
-				i++
-			}
-			b.reset()
-			free <- b
-		}
-	}()
+	}
 	defer func() {
 		close(full)
-		if p := <-done; p != nil {
-			panic(p)
+		var raised any
+		for range decoders {
+			if p := <-panics; p != nil && raised == nil {
+				raised = p
+			}
 		}
+		if raised != nil {
+			panic(raised)
+		}
+		slices.SortFunc(decoded, func(a, b decodedBatch[T]) int { return cmp.Compare(a.seq, b.seq) })
+		parts := [][]T{*out}
+		for _, db := range decoded {
+			parts = append(parts, db.records)
+			d.p.merge(&db.p)
+		}
+		*out = slices.Concat(parts...)
 	}()
-	b := <-free
+	b, n, seq := <-free, 0, 0
+	b.first, b.seq = n, seq
 	for d.dec.PeekKind() != ']' {
 		raw, err := d.dec.ReadValue()
 		if err != nil {
 			return err
 		}
+		n++
 		if b.add(raw) == recordsPerBatch {
 			full <- b
+			seq++
 			b = <-free
+			b.first, b.seq = n, seq
 		}
 	}
 	full <- b
 	_, err = d.dec.ReadToken() // ]
 	return err
 }
+
+// decodedBatch is a batch of records decoded: the ones kept, and the
+// problems of the others.
+type decodedBatch[T any] struct {
+	seq     int // the batch's place in its table
+	records []T
+	p       problems
+}
+
+// maxDecoders bounds the decoders of a table: past it they would wait on
+// the one reader.
+const maxDecoders = 4
 
 // batchesInFlight and recordsPerBatch size the hand-over of decodeTable:
 // enough to keep both goroutines busy, little enough to hold few records.
@@ -218,8 +271,10 @@ const (
 
 // rawBatch is the text of a run of records, one after the other.
 type rawBatch struct {
-	text []byte
-	ends []int
+	seq   int // the batch's place in its table
+	first int // the first record's place in its table
+	text  []byte
+	ends  []int
 }
 
 // add appends a record's text and returns how many the batch holds.

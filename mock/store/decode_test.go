@@ -163,3 +163,54 @@ func TestDecodeStatePipeline(t *testing.T) {
 	_, _ = DecodeState(strings.NewReader(b.String()), check)
 	t.Error("the check's panic did not reach the caller")
 }
+
+// A table of many batches (recordsPerBatch), decoded by several decoders,
+// decodes in its order, its problems named by their place as sent, and a
+// table named twice adds its second run to the first.
+func TestDecodeStateLargeTableInOrder(t *testing.T) {
+	const n = 40*recordsPerBatch + 17
+	var b strings.Builder
+	b.WriteString(`{"locations":[],"contacts":[],"notes":[],"appointments":[],"tasks":[`)
+	var bad []int
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		if i%1000 == 999 { // no contactId: a problem, not kept
+			fmt.Fprintf(&b, `{"id":"t%d","title":"x","dateAdded":"2025-01-01T00:00:00Z"}`, i)
+			bad = append(bad, i)
+			continue
+		}
+		fmt.Fprintf(&b, `{"id":"t%d","contactId":"c1","title":"x","dateAdded":"2025-01-01T00:00:00Z"}`, i)
+	}
+	b.WriteString(`],"tasks":[{"id":"last","contactId":"c1","title":"x","dateAdded":"2025-01-01T00:00:00Z"}]}`)
+	st, err := DecodeState(strings.NewReader(b.String()), nil)
+	var ie *ImportError
+	if !errors.As(err, &ie) {
+		t.Fatalf("DecodeState = %v, want an ImportError", err)
+	}
+	if len(ie.Problems) != len(bad) {
+		t.Fatalf("%d problems, want %d: %v", len(ie.Problems), len(bad), err)
+	}
+	for k, p := range ie.Problems {
+		if p.Table != "tasks" || p.Index != bad[k] || p.Field != "contactId" {
+			t.Errorf("problem %d: %+v, want tasks[%d].contactId", k, p, bad[k])
+		}
+	}
+	if want := n - len(bad) + 1; len(st.Tasks) != want {
+		t.Fatalf("%d tasks, want %d", len(st.Tasks), want)
+	}
+	i := 0
+	for _, task := range st.Tasks[:len(st.Tasks)-1] {
+		if i%1000 == 999 {
+			i++
+		}
+		if want := fmt.Sprintf("t%d", i); task.ID != want {
+			t.Fatalf("task %q where %q was due", task.ID, want)
+		}
+		i++
+	}
+	if last := st.Tasks[len(st.Tasks)-1]; last.ID != "last" {
+		t.Errorf("the second tasks run decoded as %q", last.ID)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -545,8 +546,13 @@ func (s *Store) restoreHL(st State, p *problems) {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return compareContacts(&st.Contacts[a], &st.Contacts[b]) })
-	s.hl.contacts.reserve(len(st.Contacts))
+	// A state as Snapshot exports it is in that order already: checking
+	// costs a pass, sorting many (a tenth of the restore of 100,000).
+	byAdded := func(a, b int) int { return compareContacts(&st.Contacts[a], &st.Contacts[b]) }
+	if !slices.IsSortedFunc(order, byAdded) {
+		slices.SortStableFunc(order, byAdded)
+	}
+	s.hl.contacts.reserve(len(st.Contacts), len(s.hl.locations))
 	for _, i := range order {
 		c := st.Contacts[i]
 		loc, ok := s.hl.locations[c.LocationID]
@@ -571,11 +577,33 @@ func (s *Store) restoreHL(st State, p *problems) {
 		s.insertContact(cloneContact(c))
 		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
 	}
-	restoreRecords(s, p, "tasks", &s.hl.tasks, st.Tasks, (*Task).created, nil)
-	restoreRecords(s, p, "notes", &s.hl.notes, st.Notes, (*Note).created, nil)
-	restoreRecords(s, p, "appointments", &s.hl.appointments, st.Appointments,
-		func(a *Appointment) time.Time { return a.DateUpdated }, s.checkAppointmentPlace)
-	restoreRecords(s, p, "appointmentNotes", &s.hl.appointmentNotes, st.AppointmentNotes, (*AppointmentNote).created, nil)
+	// The contacts' records fill a table each, checked against the
+	// contacts, which no longer change, and the appointments' notes against
+	// the appointments: the tables restore at once, each with problems of
+	// its own, listed after in the tables' order, as one after the other
+	// would have. At 100,000 contacts with 400,000 tasks and notes this is
+	// half of the restore.
+	var tasks, notes, appointments problems
+	var stamps [3]time.Time
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		stamps[0] = restoreRecords(s, &tasks, "tasks", &s.hl.tasks, st.Tasks, (*Task).created, nil)
+	})
+	wg.Go(func() {
+		stamps[1] = restoreRecords(s, &notes, "notes", &s.hl.notes, st.Notes, (*Note).created, nil)
+	})
+	wg.Go(func() {
+		stamps[2] = maxTime(
+			restoreRecords(s, &appointments, "appointments", &s.hl.appointments, st.Appointments,
+				func(a *Appointment) time.Time { return a.DateUpdated }, s.checkAppointmentPlace),
+			restoreRecords(s, &appointments, "appointmentNotes", &s.hl.appointmentNotes, st.AppointmentNotes,
+				(*AppointmentNote).created, nil))
+	})
+	wg.Wait()
+	p.merge(&tasks)
+	p.merge(&notes)
+	p.merge(&appointments)
+	s.lastStamp = maxTime(s.lastStamp, stamps[0], stamps[1], stamps[2])
 	s.restoreWebhooks(st.Webhooks, p)
 }
 

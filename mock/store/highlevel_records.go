@@ -227,10 +227,16 @@ func deleteRecord[T any, P hlRecord[T]](s *Store, tbl *table[string, string, T],
 // restoreRecords loads restored records into tbl, in the order given, each
 // under the owner it names, adding to p a record whose id is used twice,
 // whose owner the state lacks or that place (when not nil) finds at fault;
-// stamp is the time the record was last written. Callers hold mu.
+// stamp is the time the record was last written; it returns the latest
+// stamp of the records it stored. It reads the store's tables but tbl, and
+// writes tbl alone. Callers hold mu.
 func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, tbl *table[string, string, T], records []T,
-	stamp func(P) time.Time, place func(P) (field, reason string)) {
-	tbl.reserve(len(records))
+	stamp func(P) time.Time, place func(P) (field, reason string)) (latest time.Time) {
+	owners := s.hl.contacts.size()
+	if P(nil).owner() == byAppointment {
+		owners = s.hl.appointments.size()
+	}
+	tbl.reserve(len(records), owners)
 	for i, v := range records {
 		id, owner := P(&v).key()
 		if err := missingOwner[T, P](s, owner); err != nil {
@@ -250,8 +256,9 @@ func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, t
 			}
 		}
 		tbl.add(id, owner, v)
-		s.lastStamp = maxTime(s.lastStamp, stamp(P(&v)))
+		latest = maxTime(latest, stamp(P(&v)))
 	}
+	return latest
 }
 
 // CreateTask adds a task to a contact.

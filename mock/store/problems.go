@@ -79,6 +79,18 @@ func (p *problems) add(table string, i int, id, field, reason string) {
 	p.list = append(p.list, Problem{Table: table, Index: i, ID: id, Field: field, Reason: reason})
 }
 
+// merge adds q's problems after p's, as if each had been added to p.
+func (p *problems) merge(q *problems) {
+	for _, pr := range q.list {
+		if len(p.list) == MaxProblems {
+			p.more++
+			continue
+		}
+		p.list = append(p.list, pr)
+	}
+	p.more += q.more
+}
+
 // err is the *ImportError of the problems, nil when there are none.
 func (p *problems) err() error {
 	if len(p.list) == 0 {

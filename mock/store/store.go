@@ -70,9 +70,14 @@ func (s *Store) Restore(st State) error {
 func (s *Store) replace(st State) error {
 	hl, m360, lastStamp := s.hl, s.m360, s.lastStamp
 	s.reset()
-	var p problems
+	// The two APIs' tables share nothing: they restore at once, and the
+	// Marketing 360 problems are listed after the HighLevel ones.
+	var p, m360Problems problems
+	var wg sync.WaitGroup
+	wg.Go(func() { s.restoreM360(st, &m360Problems) })
 	s.restoreHL(st, &p)
-	s.restoreM360(st, &p)
+	wg.Wait()
+	p.merge(&m360Problems)
 	if err := p.err(); err != nil {
 		s.hl, s.m360, s.lastStamp = hl, m360, lastStamp
 		return err

@@ -1085,3 +1085,52 @@ func TestWebhooks_SetListResetAndRoundTrip(t *testing.T) {
 		t.Errorf("a state without subscriptions left %+v (%v)", s.Webhooks(), err)
 	}
 }
+
+// The tables restore at once, but their problems are listed as if one after
+// the other: the tables' order (tasks, notes, appointments, appointment
+// notes, webhooks, then Marketing 360), each in its records' order, the
+// first MaxProblems of them all and a count of the rest.
+func TestRestoreListsProblemsInTableOrder(t *testing.T) {
+	s, clk := newStore(t, 1)
+	populate(t, s, clk)
+	st := s.Snapshot()
+	var want []string
+	orphans := func(table string, n int, add func(id string)) {
+		for i := range n {
+			id := fmt.Sprintf("%s-%02d", table, i)
+			add(id)
+			want = append(want, table+"["+id+"]")
+		}
+	}
+	orphans("tasks", 20, func(id string) { st.Tasks = append(st.Tasks, store.Task{ID: id, ContactID: "ghost"}) })
+	orphans("notes", 20, func(id string) { st.Notes = append(st.Notes, store.Note{ID: id, ContactID: "ghost"}) })
+	orphans("appointments", 5, func(id string) {
+		st.Appointments = append(st.Appointments, store.Appointment{ID: id, ContactID: "ghost"})
+	})
+	orphans("appointmentNotes", 3, func(id string) {
+		st.AppointmentNotes = append(st.AppointmentNotes, store.AppointmentNote{ID: id, AppointmentID: "ghost"})
+	})
+	st.Webhooks = append(st.Webhooks, store.Webhook{ClientID: "webhooks-00"})
+	want = append(want, "webhooks[webhooks-00]")
+	st.M360Accounts = append(st.M360Accounts, store.M360Account{ID: 7, Name: "Seven"})
+	for i := range 4 {
+		id := int64(100 + i)
+		st.M360Contacts = append(st.M360Contacts, store.M360Contact{ID: id, AccountID: 999})
+		want = append(want, fmt.Sprintf("m360Contacts[%d]", id))
+	}
+
+	var ie *store.ImportError
+	if err := s.Restore(st); !errors.As(err, &ie) {
+		t.Fatalf("Restore = %v, want an ImportError", err)
+	}
+	var got []string
+	for _, p := range ie.Problems {
+		got = append(got, p.Table+"["+p.ID+"]")
+	}
+	if !slices.Equal(got, want[:store.MaxProblems]) {
+		t.Errorf("problems\n%v\nwant\n%v", got, want[:store.MaxProblems])
+	}
+	if ie.More != len(want)-store.MaxProblems {
+		t.Errorf("More = %d, want %d", ie.More, len(want)-store.MaxProblems)
+	}
+}

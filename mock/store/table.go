@@ -79,15 +79,17 @@ func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 	t.next = max(t.next, seq+1)
 }
 
-// reserve makes room for n more records in an empty table, in one
-// allocation each for the index and the records, rather than growing them
-// record by record (a restore knows how many it adds). A reserved entry
-// stays allocated, with the others of its slab, until the last of them goes.
-func (t *table[K, G, T]) reserve(n int) {
+// reserve makes room for n more records in an empty table, in groups
+// groups at most, in one allocation each for the indexes and the records,
+// rather than growing them record by record (a restore knows how many it
+// adds, and how many owners there are). A reserved entry stays allocated,
+// with the others of its slab, until the last of them goes.
+func (t *table[K, G, T]) reserve(n, groups int) {
 	if len(t.rows) > 0 || n <= 0 {
 		return
 	}
 	t.rows = make(map[K]*entry[G, T], n)
+	t.groups = make(map[G][]K, min(n, groups))
 	t.slab = make([]entry[G, T], n)
 }
 

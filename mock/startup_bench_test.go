@@ -1,0 +1,72 @@
+package mock_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/contactbridge/contactbridge/fixtures"
+	"github.com/contactbridge/contactbridge/mock"
+)
+
+// BenchmarkNewServer is the twin's start-up as contactbridge bench measures
+// it, short of the process and its listeners: the three specs, the state
+// file of the workloads' data set (the fixtures scenario "default" at 1,000
+// contacts) decoded and restored, the pipelines built.
+//
+//	go test -run '^$' -bench 'NewServer$' -benchtime 20x ./mock/
+func BenchmarkNewServer(b *testing.B) {
+	benchNewServer(b, "default", func(o *fixtures.Options) { o.Contacts, o.Seed = 1000, 42 })
+}
+
+// BenchmarkNewServer100k is the start-up at the bench's scale: the fixtures
+// scenario "large" without its Marketing 360 side (100,000 contacts,
+// 200,000 tasks, 200,000 notes; a 163 MB state file).
+//
+//	go test -run '^$' -bench 'NewServer100k' -benchtime 3x ./mock/
+func BenchmarkNewServer100k(b *testing.B) {
+	benchNewServer(b, "large", func(o *fixtures.Options) { o.LinkedShare, o.M360Contacts = 0, 0 })
+}
+
+// benchNewServer starts twins, one after the other, on a state file of the
+// scenario, tuned by tune.
+func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options)) {
+	o, err := fixtures.Scenario(scenario)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tune(&o)
+	ds, err := fixtures.Generate(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "state.json")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if err := json.NewEncoder(w).Encode(ds.State); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	ds = fixtures.Dataset{}
+	b.ReportAllocs()
+	for b.Loop() {
+		srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, StateFile: path, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := srv.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
