@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math/bits"
 	"slices"
-	"strings"
 	"sync"
 	"unicode/utf16"
 
@@ -71,7 +72,7 @@ func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, e
 			return fmt.Errorf("not a JSON object: %w", err)
 		}
 		for _, f := range values {
-			c, v := checks[f.key], f.value
+			c, v := checks.fields[f.index], f.value
 			if !typed(c.schema, v) || (c.valid != nil && c.valid(v)) {
 				continue
 			}
@@ -81,7 +82,7 @@ func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, e
 				if errors.As(err, &se) {
 					reason = se.Reason
 				}
-				return &store.InvalidError{Field: f.key, Reason: reason}
+				return &store.InvalidError{Field: c.name, Reason: reason}
 			}
 		}
 		return nil
@@ -89,9 +90,9 @@ func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, e
 }
 
 // importFields are the checks of the fields each table's write declares,
-// by table and field name, each built once.
-func importFields(hl, m *openapi.Spec) (map[string]map[string]fieldCheck, error) {
-	fields := map[string]map[string]fieldCheck{}
+// by table, each built once.
+func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
+	tables := map[string]*tableCheck{}
 	for table, w := range importWrites {
 		spec := hl
 		if w.m360 {
@@ -103,13 +104,30 @@ func importFields(hl, m *openapi.Spec) (map[string]map[string]fieldCheck, error)
 		}
 		schemas := map[string]*openapi3.Schema{}
 		properties(op.Spec.RequestBody.Value.Content.Get("application/json").Schema.Value, schemas)
-		fields[table] = map[string]fieldCheck{}
-		for name, s := range schemas {
-			fields[table][name] = fieldCheck{schema: s, valid: compileValid(s)}
+		if len(schemas) > maxDeclared {
+			return nil, fmt.Errorf("mock: import check: %s declares %d fields, more than %d", w.op, len(schemas), maxDeclared)
 		}
+		t := &tableCheck{index: map[string]int{}}
+		for _, name := range slices.Sorted(maps.Keys(schemas)) {
+			t.index[name] = len(t.fields)
+			t.fields = append(t.fields, fieldCheck{name: name, schema: schemas[name], valid: compileValid(schemas[name])})
+		}
+		tables[table] = t
 	}
-	return fields, nil
+	return tables, nil
 }
+
+// tableCheck is the check of a table's records: the fields its write
+// declares, in name order (the order a record's problems are looked for
+// in), and where each is in fields.
+type tableCheck struct {
+	fields []fieldCheck
+	index  map[string]int
+}
+
+// maxDeclared bounds the fields a write declares (a record's are kept in a
+// bit set).
+const maxDeclared = 64
 
 // fieldCheck is the check of a field a write's schema declares: kin-openapi's
 // VisitJSON of its schema, and before it, for the schemas whose every
@@ -119,6 +137,7 @@ func importFields(hl, m *openapi.Spec) (map[string]map[string]fieldCheck, error)
 // call: most of an import's CPU). A false leaves the verdict and its
 // wording to VisitJSON.
 type fieldCheck struct {
+	name   string
 	schema *openapi3.Schema
 	valid  func(v any) bool // nil: VisitJSON alone
 }
@@ -196,10 +215,10 @@ func validString(s *openapi3.Schema, v string) bool {
 	return true
 }
 
-// member is one member of a JSON object: its key and its value, as
-// encoding/json decodes into any.
+// member is one declared member of a JSON object: where its field is in
+// its table's fields, and its value, as encoding/json decodes into any.
 type member struct {
-	key   string
+	index int
 	value any
 }
 
@@ -212,10 +231,10 @@ var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 // of a few kilobytes).
 var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
 
-// declaredValues returns the members of the object raw whose keys checks
-// declares, by key (the last of a key given twice), without decoding the
-// others, so that a record's check costs what its declared fields do.
-func declaredValues(raw []byte, checks map[string]fieldCheck) ([]member, error) {
+// declaredValues returns the members of the object raw that t declares,
+// in t's order, each once (the last of a key given twice), without decoding
+// the others, so that a record's check costs what its declared fields do.
+func declaredValues(raw []byte, t *tableCheck) ([]member, error) {
 	dec := decoders.Get().(*jsontext.Decoder)
 	dec.Reset(bytes.NewReader(raw), lenient...)
 	defer decoders.Put(dec) // holding raw until its next use
@@ -224,7 +243,8 @@ func declaredValues(raw []byte, checks map[string]fieldCheck) ([]member, error) 
 	} else if tok.Kind() != '{' {
 		return nil, fmt.Errorf("got %v", tok)
 	}
-	var out []member
+	var values [maxDeclared]any
+	var present uint64
 	for dec.PeekKind() != '}' {
 		quoted, err := dec.ReadValue()
 		if err != nil {
@@ -234,35 +254,59 @@ func declaredValues(raw []byte, checks map[string]fieldCheck) ([]member, error) 
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := checks[string(key)]; !ok {
+		i, ok := t.index[string(key)]
+		if !ok {
 			if err := dec.SkipValue(); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		name := string(key) // key is the decoder's, until its next read
-		var value any
-		switch dec.PeekKind() {
-		case '"': // the common case, without UnmarshalDecode's reflection
-			tok, err := dec.ReadToken()
+		if values[i], err = anyValue(dec); err != nil {
+			return nil, err
+		}
+		present |= 1 << i
+	}
+	out := make([]member, 0, bits.OnesCount64(present))
+	for i := range t.fields {
+		if present&(1<<i) != 0 {
+			out = append(out, member{index: i, value: values[i]})
+		}
+	}
+	return out, nil
+}
+
+// anyValue decodes the next value as jsonv2.UnmarshalDecode decodes into
+// any, the strings and booleans, alone or in arrays (most of a record),
+// without its reflection.
+func anyValue(dec *jsontext.Decoder) (any, error) {
+	switch dec.PeekKind() {
+	case '"', 't', 'f':
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		if tok.Kind() == '"' {
+			return tok.String(), nil
+		}
+		return tok.Bool(), nil
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		xs := []any{}
+		for dec.PeekKind() != ']' {
+			x, err := anyValue(dec)
 			if err != nil {
 				return nil, err
 			}
-			value = tok.String()
-		default:
-			if err := jsonv2.UnmarshalDecode(dec, &value); err != nil {
-				return nil, err
-			}
+			xs = append(xs, x)
 		}
-		m := member{key: name, value: value}
-		if i := slices.IndexFunc(out, func(m member) bool { return m.key == name }); i >= 0 {
-			out[i] = m
-		} else {
-			out = append(out, m)
-		}
+		_, err := dec.ReadToken()
+		return xs, err
 	}
-	slices.SortFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	return out, nil
+	var v any
+	err := jsonv2.UnmarshalDecode(dec, &v)
+	return v, err
 }
 
 // memberName is the name of an object member from its JSON string: the

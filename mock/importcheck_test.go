@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
@@ -43,7 +46,8 @@ func TestImportCheck_ValidOnlyWhatKinAccepts(t *testing.T) {
 	}
 	compiled, accepted, refused := 0, 0, 0
 	for table, checks := range fields {
-		for name, c := range checks {
+		for _, c := range checks.fields {
+			name := c.name
 			if c.valid == nil {
 				continue
 			}
@@ -83,15 +87,26 @@ func TestImportCheck_ValidOnlyWhatKinAccepts(t *testing.T) {
 // skipped whatever they hold.
 func TestImportCheck_DeclaredValues(t *testing.T) {
 	t.Parallel()
-	checks := map[string]fieldCheck{"email": {}, "tags": {}, "dnd": {}, "title": {}}
-	raw := `{"email":"a@x","skip":{"deep":[1,{"email":"no"}]},"t\u0061gs":["x",2],"dnd":true,"email":"b@x","title":"T\u00e9"}`
+	checks := &tableCheck{fields: []fieldCheck{{name: "dnd"}, {name: "email"}, {name: "tags"}, {name: "title"}},
+		index: map[string]int{"dnd": 0, "email": 1, "tags": 2, "title": 3}}
+	raw := `{"email":"a@x","skip":{"deep":[1,{"email":"no"}]},"t\u0061gs":["x",2,{"k":[null]},[]],"dnd":true,"email":"b@x","title":"T\u00e9"}`
 	got, err := declaredValues([]byte(raw), checks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []member{{"dnd", true}, {"email", "b@x"}, {"tags", []any{"x", 2.0}}, {"title", "Té"}}
+	want := []member{{0, true}, {1, "b@x"}, {2, []any{"x", 2.0, map[string]any{"k": []any{nil}}, []any{}}}, {3, "Té"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("declaredValues = %#v, want %#v", got, want)
+	}
+	// Each value as jsonv2 decodes it into any.
+	var whole map[string]any
+	if err := jsonv2.Unmarshal([]byte(raw), &whole, jsontext.AllowDuplicateNames(true)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if name := checks.fields[m.index].name; !reflect.DeepEqual(m.value, whole[name]) {
+			t.Errorf("%s = %#v, jsonv2 decodes %#v", name, m.value, whole[name])
+		}
 	}
 	if _, err := declaredValues([]byte(`["not an object"]`), checks); err == nil {
 		t.Error("an array read as a record")
