@@ -67,25 +67,7 @@ func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, e
 		if checks == nil {
 			return nil
 		}
-		values, err := declaredValues(raw, checks)
-		if err != nil {
-			return fmt.Errorf("not a JSON object: %w", err)
-		}
-		for _, f := range values {
-			c, v := checks.fields[f.index], f.value
-			if !typed(c.schema, v) || (c.valid != nil && c.valid(v)) {
-				continue
-			}
-			if err := c.schema.VisitJSON(v); err != nil {
-				reason := err.Error()
-				var se *openapi3.SchemaError
-				if errors.As(err, &se) {
-					reason = se.Reason
-				}
-				return &store.InvalidError{Field: c.name, Reason: reason}
-			}
-		}
-		return nil
+		return checks.check(raw)
 	}, nil
 }
 
@@ -110,7 +92,11 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 		t := &tableCheck{index: map[string]int{}}
 		for _, name := range slices.Sorted(maps.Keys(schemas)) {
 			t.index[name] = len(t.fields)
-			t.fields = append(t.fields, fieldCheck{name: name, schema: schemas[name], valid: compileValid(schemas[name])})
+			c := fieldCheck{name: name, schema: schemas[name], valid: compileValid(schemas[name])}
+			if c.valid == nil {
+				c.accepted = &acceptedTexts{texts: map[string]struct{}{}}
+			}
+			t.fields = append(t.fields, c)
 		}
 		tables[table] = t
 	}
@@ -118,15 +104,15 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 }
 
 // tableCheck is the check of a table's records: the fields its write
-// declares, in name order (the order a record's problems are looked for
-// in), and where each is in fields.
+// declares, in name order (a record's first problem is that of the first
+// by name), and where each is in fields.
 type tableCheck struct {
 	fields []fieldCheck
 	index  map[string]int
 }
 
-// maxDeclared bounds the fields a write declares (a record's are kept in a
-// bit set).
+// maxDeclared bounds the fields a write declares (a record's problems are
+// kept in a bit set).
 const maxDeclared = 64
 
 // fieldCheck is the check of a field a write's schema declares: kin-openapi's
@@ -139,7 +125,78 @@ const maxDeclared = 64
 type fieldCheck struct {
 	name   string
 	schema *openapi3.Schema
-	valid  func(v any) bool // nil: VisitJSON alone
+	valid  func(v any) bool // nil: VisitJSON alone, and accepted
+	// accepted are the texts of values VisitJSON accepted, for a field
+	// without valid (objects, arrays of objects: a contact's custom fields
+	// repeat across a data set): the same text decodes to the same value,
+	// which VisitJSON judges the same.
+	accepted *acceptedTexts
+}
+
+// visit is VisitJSON's verdict on v, as the problem it makes.
+func (c *fieldCheck) visit(v any) *store.InvalidError {
+	err := c.schema.VisitJSON(v)
+	if err == nil {
+		return nil
+	}
+	reason := err.Error()
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		reason = se.Reason
+	}
+	return &store.InvalidError{Field: c.name, Reason: reason}
+}
+
+// checkValue reads the field's value from dec and judges it: its problem,
+// or an error when it is not JSON.
+func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, error) {
+	if c.valid != nil {
+		v, err := anyValue(dec)
+		if err != nil || !typed(c.schema, v) || c.valid(v) {
+			return nil, err
+		}
+		return c.visit(v), nil
+	}
+	raw, err := dec.ReadValue() // dec's, until its next read
+	if err != nil || c.accepted.has(raw) {
+		return nil, err
+	}
+	var v any
+	if err := jsonv2.Unmarshal(raw, &v, lenient...); err != nil {
+		return nil, err
+	}
+	if !typed(c.schema, v) {
+		return nil, nil
+	}
+	if problem := c.visit(v); problem != nil {
+		return problem, nil
+	}
+	c.accepted.add(raw)
+	return nil, nil
+}
+
+// acceptedTexts is a set of JSON texts, bounded (past maxAccepted, none is
+// added) and safe for concurrent use (imports may run side by side).
+type acceptedTexts struct {
+	mu    sync.RWMutex
+	texts map[string]struct{}
+}
+
+const maxAccepted = 4096
+
+func (a *acceptedTexts) has(raw []byte) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	_, ok := a.texts[string(raw)]
+	return ok
+}
+
+func (a *acceptedTexts) add(raw []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.texts) < maxAccepted {
+		a.texts[string(raw)] = struct{}{}
+	}
 }
 
 // compileValid returns a check that is true of a value (as encoding/json
@@ -215,13 +272,6 @@ func validString(s *openapi3.Schema, v string) bool {
 	return true
 }
 
-// member is one declared member of a JSON object: where its field is in
-// its table's fields, and its value, as encoding/json decodes into any.
-type member struct {
-	index int
-	value any
-}
-
 // lenient reads a record as encoding/json reads it into a map: a key given
 // twice keeps its last value, invalid UTF-8 is not an error here (the
 // record's decoding has judged it).
@@ -231,48 +281,58 @@ var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 // of a few kilobytes).
 var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
 
-// declaredValues returns the members of the object raw that t declares,
-// in t's order, each once (the last of a key given twice), without decoding
-// the others, so that a record's check costs what its declared fields do.
-func declaredValues(raw []byte, t *tableCheck) ([]member, error) {
+// check checks the members of the object raw that t declares, without
+// decoding the others, so that a record's check costs what its declared
+// fields do. A key given twice is judged by its last value; the problem
+// told is that of the first field by name.
+func (t *tableCheck) check(raw []byte) error {
 	dec := decoders.Get().(*jsontext.Decoder)
 	dec.Reset(bytes.NewReader(raw), lenient...)
 	defer decoders.Put(dec) // holding raw until its next use
-	if tok, err := dec.ReadToken(); err != nil {
-		return nil, err
-	} else if tok.Kind() != '{' {
-		return nil, fmt.Errorf("got %v", tok)
-	}
-	var values [maxDeclared]any
-	var present uint64
-	for dec.PeekKind() != '}' {
-		quoted, err := dec.ReadValue()
-		if err != nil {
-			return nil, err
+	var problems [maxDeclared]*store.InvalidError
+	var failed uint64
+	err := func() error {
+		if tok, err := dec.ReadToken(); err != nil {
+			return err
+		} else if tok.Kind() != '{' {
+			return fmt.Errorf("got %v", tok)
 		}
-		key, err := memberName(quoted)
-		if err != nil {
-			return nil, err
-		}
-		i, ok := t.index[string(key)]
-		if !ok {
-			if err := dec.SkipValue(); err != nil {
-				return nil, err
+		for dec.PeekKind() != '}' {
+			quoted, err := dec.ReadValue()
+			if err != nil {
+				return err
 			}
-			continue
+			key, err := memberName(quoted)
+			if err != nil {
+				return err
+			}
+			i, ok := t.index[string(key)]
+			if !ok {
+				if err := dec.SkipValue(); err != nil {
+					return err
+				}
+				continue
+			}
+			problem, err := t.fields[i].checkValue(dec)
+			if err != nil {
+				return err
+			}
+			problems[i] = problem
+			if problem != nil {
+				failed |= 1 << i
+			} else {
+				failed &^= 1 << i
+			}
 		}
-		if values[i], err = anyValue(dec); err != nil {
-			return nil, err
-		}
-		present |= 1 << i
+		return nil
+	}()
+	if err != nil {
+		return fmt.Errorf("not a JSON object: %w", err)
 	}
-	out := make([]member, 0, bits.OnesCount64(present))
-	for i := range t.fields {
-		if present&(1<<i) != 0 {
-			out = append(out, member{index: i, value: values[i]})
-		}
+	if failed == 0 {
+		return nil
 	}
-	return out, nil
+	return problems[bits.TrailingZeros64(failed)]
 }
 
 // anyValue decodes the next value as jsonv2.UnmarshalDecode decodes into

@@ -1,6 +1,8 @@
 package mock
 
 import (
+	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
@@ -81,34 +84,75 @@ func TestImportCheck_ValidOnlyWhatKinAccepts(t *testing.T) {
 	}
 }
 
-// TestImportCheck_DeclaredValues reads the declared members of a record as
-// encoding/json reads them into a map: a key given twice keeps its last
-// value, an escaped key is its unescaped name, undeclared members are
-// skipped whatever they hold.
-func TestImportCheck_DeclaredValues(t *testing.T) {
+// TestImportCheck_Values decodes a record's values as jsonv2 decodes them
+// into any (the fast path takes strings, booleans and arrays from tokens).
+func TestImportCheck_Values(t *testing.T) {
 	t.Parallel()
-	checks := &tableCheck{fields: []fieldCheck{{name: "dnd"}, {name: "email"}, {name: "tags"}, {name: "title"}},
-		index: map[string]int{"dnd": 0, "email": 1, "tags": 2, "title": 3}}
-	raw := `{"email":"a@x","skip":{"deep":[1,{"email":"no"}]},"t\u0061gs":["x",2,{"k":[null]},[]],"dnd":true,"email":"b@x","title":"T\u00e9"}`
-	got, err := declaredValues([]byte(raw), checks)
+	raw := `{"a":"x\u00e9","b":true,"c":["x",2,{"k":[null]},[],false],"d":{"e":[1.5]},"f":null,"g":-3e2}`
+	var want map[string]any
+	if err := jsonv2.Unmarshal([]byte(raw), &want); err != nil {
+		t.Fatal(err)
+	}
+	dec := jsontext.NewDecoder(strings.NewReader(raw))
+	if _, err := dec.ReadToken(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[name.String()], err = anyValue(dec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("anyValue read %#v, jsonv2 %#v", got, want)
+	}
+}
+
+// TestImportCheck_Record: a record's problem is that of its first declared
+// field by name, whatever the members' order; a key given twice is judged
+// by its last value (an escaped key by its name); a value VisitJSON refused
+// is refused again (only accepted ones are remembered); undeclared members
+// are not judged, and what is not an object is an error.
+func TestImportCheck_Record(t *testing.T) {
+	t.Parallel()
+	hl, err := openapi.LoadHighLevel(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []member{{0, true}, {1, "b@x"}, {2, []any{"x", 2.0, map[string]any{"k": []any{nil}}, []any{}}}, {3, "Té"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("declaredValues = %#v, want %#v", got, want)
-	}
-	// Each value as jsonv2 decodes it into any.
-	var whole map[string]any
-	if err := jsonv2.Unmarshal([]byte(raw), &whole, jsontext.AllowDuplicateNames(true)); err != nil {
+	m, err := openapi.LoadMarketing360(t.Context(), "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range got {
-		if name := checks.fields[m.index].name; !reflect.DeepEqual(m.value, whole[name]) {
-			t.Errorf("%s = %#v, jsonv2 decodes %#v", name, m.value, whole[name])
+	check, err := recordCheck(hl, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := func(n int) string { return `"` + strings.Repeat("x", n) + `"` }
+	badFields := `[{"id":"f1","value":"ok"},"not an object"]`
+	for _, c := range []struct{ record, field string }{
+		{`{"firstName":` + long(300) + `,"email":` + long(400) + `}`, "email"},
+		{`{"email":` + long(400) + `,"firstName":` + long(300) + `}`, "email"},
+		{`{"email":` + long(400) + `,"email":"a@example.com"}`, ""},
+		{`{"email":"a@example.com","em\u0061il":` + long(400) + `}`, "email"},
+		{`{"customFields":[{"id":"f1","value":"ok"}],"notDeclared":` + long(400) + `}`, ""},
+		{`{"customFields":[{"id":"f1","value":"ok"}]}`, ""},
+		{`{"customFields":` + badFields + `}`, "customFields"},
+		{`{"customFields":` + badFields + `}`, "customFields"},
+	} {
+		err := check("contacts", json.RawMessage(c.record))
+		var invalid *store.InvalidError
+		switch {
+		case c.field == "" && err != nil:
+			t.Errorf("%.80s: %v, want none", c.record, err)
+		case c.field != "" && (!errors.As(err, &invalid) || invalid.Field != c.field || invalid.Reason == ""):
+			t.Errorf("%.80s: %v, want a problem with %s", c.record, err, c.field)
 		}
 	}
-	if _, err := declaredValues([]byte(`["not an object"]`), checks); err == nil {
-		t.Error("an array read as a record")
+	if err := check("contacts", json.RawMessage(`["not an object"]`)); err == nil || errors.As(err, new(*store.InvalidError)) {
+		t.Errorf("an array checked as a record: %v", err)
 	}
 }
