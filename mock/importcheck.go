@@ -175,14 +175,18 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 	return nil, nil
 }
 
-// acceptedTexts is a set of JSON texts, bounded (past maxAccepted, none is
-// added) and safe for concurrent use (imports may run side by side).
+// acceptedTexts is a set of JSON texts, bounded (texts longer than
+// maxAcceptedText are not added, nor any past maxAccepted) and safe for
+// concurrent use (imports may run side by side).
 type acceptedTexts struct {
 	mu    sync.RWMutex
 	texts map[string]struct{}
 }
 
-const maxAccepted = 4096
+const (
+	maxAccepted     = 4096
+	maxAcceptedText = 512
+)
 
 func (a *acceptedTexts) has(raw []byte) bool {
 	a.mu.RLock()
@@ -194,7 +198,7 @@ func (a *acceptedTexts) has(raw []byte) bool {
 func (a *acceptedTexts) add(raw []byte) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.texts) < maxAccepted {
+	if len(a.texts) < maxAccepted && len(raw) <= maxAcceptedText {
 		a.texts[string(raw)] = struct{}{}
 	}
 }
@@ -245,8 +249,8 @@ func compileValid(s *openapi3.Schema) func(any) bool {
 
 // validString is VisitJSON's verdict on a string for a string schema
 // without a pattern: one of its enum (kin compares a string to the enum's
-// strings), its length in kin's count within minLength and maxLength, its
-// format's validator (when one is defined) content.
+// strings), its length in kin's count within minLength and maxLength, and
+// its format's validator, when one is defined, satisfied.
 func validString(s *openapi3.Schema, v string) bool {
 	if len(s.Enum) > 0 && !slices.ContainsFunc(s.Enum, func(e any) bool { es, ok := e.(string); return ok && es == v }) {
 		return false
