@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -205,9 +206,9 @@ func (a *acceptedTexts) add(raw []byte) {
 
 // compileValid returns a check that is true of a value (as encoding/json
 // decodes into any) only when s.VisitJSON accepts it: for a string schema
-// with an enum, lengths or a format (a pattern is left to VisitJSON), a
-// boolean without an enum, an array of those with item counts; nil for any
-// other schema. It follows VisitJSON of kin-openapi's OpenAPI 3.0
+// with an enum, lengths or a format (a pattern is left to VisitJSON), an
+// integer with a format and bounds, a boolean without an enum, an array of
+// those with item counts; nil for any other schema. It follows VisitJSON of kin-openapi's OpenAPI 3.0
 // validation with no options; TestImportCheck_ValidOnlyWhatKinAccepts
 // holds the two together.
 func compileValid(s *openapi3.Schema) func(any) bool {
@@ -219,6 +220,12 @@ func compileValid(s *openapi3.Schema) func(any) bool {
 		return func(v any) bool {
 			str, ok := v.(string)
 			return ok && validString(s, str)
+		}
+	case s.Type.Is(openapi3.TypeInteger) && len(s.Enum) == 0 && !s.ExclusiveMin.IsSet() && !s.ExclusiveMax.IsSet() &&
+		s.MultipleOf == nil:
+		return func(v any) bool {
+			f, ok := v.(float64)
+			return ok && validInteger(s, f)
 		}
 	case s.Type.Is(openapi3.TypeBoolean) && len(s.Enum) == 0:
 		return func(v any) bool {
@@ -245,6 +252,31 @@ func compileValid(s *openapi3.Schema) func(any) bool {
 		}
 	}
 	return nil
+}
+
+// validInteger is VisitJSON's verdict on a number for an integer schema
+// without an enum, exclusive bounds or multipleOf: integral, its format's
+// validator, when one is defined, satisfied (as kin maps the number to an
+// int64), within minimum and maximum.
+func validInteger(s *openapi3.Schema, f float64) bool {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
+		return false
+	}
+	if fv, ok := openapi3.SchemaIntegerFormats[s.Format]; ok && s.Format != "" {
+		var err error
+		switch {
+		case f == float64(math.MaxInt64): // rounds up to 2^63
+			err = fv.Validate(math.MaxInt64)
+		case f >= float64(math.MinInt64) && f < float64(math.MaxInt64):
+			err = fv.Validate(int64(f))
+		default:
+			return false
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return (s.Min == nil || *s.Min <= f) && (s.Max == nil || *s.Max >= f)
 }
 
 // validString is VisitJSON's verdict on a string for a string schema

@@ -3,6 +3,7 @@ package mock
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -41,6 +42,7 @@ func TestImportCheck_ValidOnlyWhatKinAccepts(t *testing.T) {
 	values = append(values, "2025-01-01T00:00:00Z", "2025-01-01T00:00:00.123Z", "2025-01-01T00:00:00+02:00",
 		"2025-13-01T00:00:00Z", "2025-01-01", "not a date", "#FFAA00", "#ffaa0", "\x00", "a\u2028b",
 		true, false, 0.0, 1.5, float64(1<<53), nil, map[string]any{"a": "b"},
+		-1.0, 1.0, 1769900000.0, 1e18, -1e19, 1e19, float64(math.MaxInt64), float64(math.MinInt64), 2147483648.0, -2147483649.0,
 		[]any{}, []any{"a"}, []any{"a", 1.0}, []any{nil}, []any{"a", "a"}, []any{strings.Repeat("t", 101)})
 	tags := make([]any, 0, 200)
 	for i := range 200 {
