@@ -94,6 +94,7 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 		for _, name := range slices.Sorted(maps.Keys(schemas)) {
 			t.index[name] = len(t.fields)
 			c := fieldCheck{name: name, schema: schemas[name], valid: compileValid(schemas[name])}
+			c.text = c.valid != nil && c.schema.Type.Is(openapi3.TypeString)
 			if c.valid == nil {
 				c.accepted = &acceptedTexts{texts: map[string]struct{}{}}
 			}
@@ -127,6 +128,9 @@ type fieldCheck struct {
 	name   string
 	schema *openapi3.Schema
 	valid  func(v any) bool // nil: VisitJSON alone, and accepted
+	// text: a string schema whose valid is validString, which a plain
+	// ASCII string is judged by from its JSON text, without a copy.
+	text bool
 	// accepted are the texts of values VisitJSON accepted, for a field
 	// without valid (objects, arrays of objects: a contact's custom fields
 	// repeat across a data set): the same text decodes to the same value,
@@ -151,6 +155,26 @@ func (c *fieldCheck) visit(v any) *store.InvalidError {
 // checkValue reads the field's value from dec and judges it: its problem,
 // or an error when it is not JSON.
 func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, error) {
+	if c.text && dec.PeekKind() == '"' {
+		raw, err := dec.ReadValue() // dec's, until its next read
+		if err != nil {
+			return nil, err
+		}
+		if text := raw[1 : len(raw)-1]; plainASCII(text) {
+			if validString(c.schema, text) {
+				return nil, nil
+			}
+			return c.visit(string(text)), nil
+		}
+		v, err := jsontext.AppendUnquote(nil, raw)
+		if err != nil {
+			return nil, err
+		}
+		if validString(c.schema, v) {
+			return nil, nil
+		}
+		return c.visit(string(v)), nil
+	}
 	if c.valid != nil {
 		v, err := anyValue(dec)
 		if err != nil || !typed(c.schema, v) || c.valid(v) {
@@ -283,13 +307,13 @@ func validInteger(s *openapi3.Schema, f float64) bool {
 // without a pattern: one of its enum (kin compares a string to the enum's
 // strings), its length in kin's count within minLength and maxLength, and
 // its format's validator, when one is defined, satisfied.
-func validString(s *openapi3.Schema, v string) bool {
-	if len(s.Enum) > 0 && !slices.ContainsFunc(s.Enum, func(e any) bool { es, ok := e.(string); return ok && es == v }) {
+func validString[T ~string | ~[]byte](s *openapi3.Schema, v T) bool {
+	if len(s.Enum) > 0 && !slices.ContainsFunc(s.Enum, func(e any) bool { es, ok := e.(string); return ok && es == string(v) }) {
 		return false
 	}
 	if s.MinLength != 0 || s.MaxLength != nil {
 		var n uint64
-		for _, r := range v {
+		for _, r := range string(v) {
 			if utf16.IsSurrogate(r) {
 				n += 2
 			} else {
@@ -301,7 +325,7 @@ func validString(s *openapi3.Schema, v string) bool {
 		}
 	}
 	if s.Format != "" {
-		if f, ok := openapi3.SchemaStringFormats[s.Format]; ok && f.Validate(v) != nil {
+		if f, ok := openapi3.SchemaStringFormats[s.Format]; ok && f.Validate(string(v)) != nil {
 			return false
 		}
 	}
@@ -403,6 +427,17 @@ func anyValue(dec *jsontext.Decoder) (any, error) {
 	var v any
 	err := jsonv2.UnmarshalDecode(dec, &v)
 	return v, err
+}
+
+// plainASCII tells whether a JSON string's text is printable ASCII
+// without escapes: the string itself.
+func plainASCII(text []byte) bool {
+	for _, c := range text {
+		if c < 0x20 || c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // memberName is the name of an object member from its JSON string: the

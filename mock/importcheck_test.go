@@ -72,6 +72,9 @@ func TestImportCheck_ValidOnlyWhatKinAccepts(t *testing.T) {
 				if got := c.valid(v); got != kin {
 					t.Errorf("%s.%s: compiled check says %v of %.60v, VisitJSON %v", table, name, got, v, kin)
 				}
+				if str, ok := v.(string); ok && c.text && validString(c.schema, []byte(str)) != kin {
+					t.Errorf("%s.%s: the check of the text says %v of %.60v, VisitJSON %v", table, name, !kin, v, kin)
+				}
 				if kin {
 					accepted++
 				} else {
