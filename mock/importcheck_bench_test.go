@@ -5,21 +5,13 @@ import (
 	"testing"
 
 	"github.com/contactbridge/contactbridge/fixtures"
-	"github.com/contactbridge/contactbridge/openapi"
 )
 
 // BenchmarkImportCheck checks the records of a generated data set (2,000
 // contacts with 2 tasks and 2 notes each) as an import does, a record at a
 // time: ns/op is per record.
 func BenchmarkImportCheck(b *testing.B) {
-	hl, err := openapi.LoadHighLevel(b.Context(), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := openapi.LoadMarketing360(b.Context(), "")
-	if err != nil {
-		b.Fatal(err)
-	}
+	hl, m := importSpecs(b)
 	check, err := recordCheck(hl, m, nil)
 	if err != nil {
 		b.Fatal(err)

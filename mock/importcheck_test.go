@@ -23,14 +23,7 @@ import (
 // refuses (and refuses, for VisitJSON to word, what it refuses).
 func TestImportCheck_ValidOnlyWhatKinAccepts(t *testing.T) {
 	t.Parallel()
-	hl, err := openapi.LoadHighLevel(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := openapi.LoadMarketing360(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hl, m := importSpecs(t)
 	fields, err := importFields(hl, m)
 	if err != nil {
 		t.Fatal(err)
@@ -124,14 +117,7 @@ func TestImportCheck_Values(t *testing.T) {
 // are not judged, and what is not an object is an error.
 func TestImportCheck_Record(t *testing.T) {
 	t.Parallel()
-	hl, err := openapi.LoadHighLevel(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := openapi.LoadMarketing360(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hl, m := importSpecs(t)
 	check, err := recordCheck(hl, m, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -160,4 +146,18 @@ func TestImportCheck_Record(t *testing.T) {
 	if err := check("contacts", json.RawMessage(`["not an object"]`)); err == nil || errors.As(err, new(*store.InvalidError)) {
 		t.Errorf("an array checked as a record: %v", err)
 	}
+}
+
+// importSpecs loads the embedded specs whose writes an import is checked
+// against.
+func importSpecs(tb testing.TB) (hl, m *openapi.Spec) {
+	tb.Helper()
+	hl, err := openapi.LoadHighLevel(tb.Context(), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if m, err = openapi.LoadMarketing360(tb.Context(), ""); err != nil {
+		tb.Fatal(err)
+	}
+	return hl, m
 }
