@@ -8,6 +8,7 @@ package jsonstream
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -17,7 +18,7 @@ var marshalerType = reflect.TypeFor[json.Marshaler]()
 
 // Encode writes v as json.Marshal encodes it: a struct (one without a
 // MarshalJSON of its own) a field at a time, a slice a value at a time,
-// each value by json.Marshal.
+// each value as json.Marshal encodes it.
 func Encode(w *bufio.Writer, v reflect.Value) error {
 	switch {
 	case v.Kind() == reflect.Struct && !v.Type().Implements(marshalerType):
@@ -25,16 +26,20 @@ func Encode(w *bufio.Writer, v reflect.Value) error {
 			func(f Field) bool { return f.OmitEmpty && Empty(v.Field(f.Index)) },
 			func(f Field) error { return Encode(w, v.Field(f.Index)) })
 	case v.Kind() == reflect.Slice && !v.IsNil() && !v.Type().Implements(marshalerType):
+		// An encoder into one buffer writes each value as json.Marshal
+		// does, and a newline, without a new slice a value.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		w.WriteByte('[')
 		for i := range v.Len() {
 			if i > 0 {
 				w.WriteByte(',')
 			}
-			b, err := json.Marshal(v.Index(i).Interface())
-			if err != nil {
+			buf.Reset()
+			if err := enc.Encode(v.Index(i).Interface()); err != nil {
 				return err
 			}
-			w.Write(b)
+			w.Write(buf.Bytes()[:buf.Len()-1])
 		}
 		return w.WriteByte(']')
 	}
