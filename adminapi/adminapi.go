@@ -7,15 +7,20 @@
 package adminapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
+
+	"github.com/contactbridge/contactbridge/internal/jsonstream"
 )
 
 // Client calls one twin's admin API. Its zero value is not usable: set
@@ -52,6 +57,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(res, method, path, out)
+}
+
+// decodeAnswer decodes the 2xx answer res into out (nil to drop it) and
+// closes its body.
+func decodeAnswer(res *http.Response, method, path string, out any) error {
 	defer res.Body.Close()
 	if out == nil {
 		_, _ = io.Copy(io.Discard, res.Body)
@@ -81,6 +92,42 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		}
 		body = bytes.NewReader(raw)
 	}
+	return c.roundTrip(ctx, method, path, query, body)
+}
+
+// sendStreamed is send with in encoded as it is sent, a field and a slice
+// value at a time (jsonstream), so that a large body (a whole state) is
+// never held encoded; the encoding goroutine has ended when it returns.
+func (c *Client) sendStreamed(ctx context.Context, method, path string, query url.Values, in any) (*http.Response, error) {
+	pr, pw := io.Pipe()
+	encoded := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(pw, 256<<10)
+		err := jsonstream.Encode(w, reflect.ValueOf(in))
+		if err == nil {
+			err = w.Flush()
+		}
+		encoded <- err
+		pw.CloseWithError(err) // nil: EOF, the body's end
+	}()
+	res, err := c.roundTrip(ctx, method, path, query, pr)
+	// The transport has read the body to its end or given up on it (and
+	// closed it): either way the encoder stops, at its end or at its next
+	// write, which fails.
+	pr.Close()
+	encErr := <-encoded
+	if encErr != nil && !errors.Is(encErr, io.ErrClosedPipe) {
+		if res != nil {
+			res.Body.Close()
+		}
+		return nil, fmt.Errorf("adminapi: %s %s: encode the body: %w", method, path, encErr)
+	}
+	return res, err
+}
+
+// roundTrip sends one request with body (nil: none) and returns a 2xx
+// answer, whose body the caller closes; any other status is an *Error.
+func (c *Client) roundTrip(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Response, error) {
 	u := strings.TrimRight(c.BaseURL, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -90,7 +137,7 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return nil, fmt.Errorf("adminapi: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {
@@ -187,6 +234,15 @@ func (c *Client) ImportStateQuietly(ctx context.Context, state any) (StateCounts
 	return c.importState(ctx, state, url.Values{"events": {"false"}})
 }
 
+// importState sends state streamed: a whole state is the largest body the
+// admin API takes (a hundred thousand contacts are a quarter of a
+// gigabyte).
 func (c *Client) importState(ctx context.Context, state any, q url.Values) (StateCounts, error) {
-	return call[StateCounts](ctx, c, http.MethodPut, "/__admin/state", q, state)
+	const path = "/__admin/state"
+	var counts StateCounts
+	res, err := c.sendStreamed(ctx, http.MethodPut, path, q, state)
+	if err != nil {
+		return counts, err
+	}
+	return counts, decodeAnswer(res, http.MethodPut, path, &counts)
 }

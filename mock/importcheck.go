@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"math/bits"
 	"slices"
-	"strings"
 	"sync"
+	"unicode/utf16"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	jsonv2 "github.com/go-json-experiment/json"
@@ -44,18 +47,9 @@ var importWrites = map[string]struct {
 // A webhook subscription (webhooks, m360Webhooks) is checked as the APIs
 // check one: its URL must not point at the twin (self).
 func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, error) {
-	fields := map[string]map[string]*openapi3.Schema{}
-	for table, w := range importWrites {
-		spec := hl
-		if w.m360 {
-			spec = m
-		}
-		op, ok := spec.Operation(w.op)
-		if !ok || op.Spec.RequestBody == nil || op.Spec.RequestBody.Value.Content.Get("application/json") == nil {
-			return nil, fmt.Errorf("mock: import check: %s has no operation %s with a JSON body", spec.File, w.op)
-		}
-		fields[table] = map[string]*openapi3.Schema{}
-		properties(op.Spec.RequestBody.Value.Content.Get("application/json").Schema.Value, fields[table])
+	fields, err := importFields(hl, m)
+	if err != nil {
+		return nil, err
 	}
 	return func(table string, raw json.RawMessage) error {
 		if table == "webhooks" || table == "m360Webhooks" {
@@ -70,37 +64,272 @@ func recordCheck(hl, m *openapi.Spec, self *webhooks.Self) (store.RecordCheck, e
 			}
 			return nil
 		}
-		schemas := fields[table]
-		if schemas == nil {
+		checks := fields[table]
+		if checks == nil {
 			return nil
 		}
-		values, err := declaredValues(raw, schemas)
-		if err != nil {
-			return fmt.Errorf("not a JSON object: %w", err)
-		}
-		for _, f := range values {
-			s, v := schemas[f.key], f.value
-			if !typed(s, v) {
-				continue
-			}
-			if err := s.VisitJSON(v); err != nil {
-				reason := err.Error()
-				var se *openapi3.SchemaError
-				if errors.As(err, &se) {
-					reason = se.Reason
-				}
-				return &store.InvalidError{Field: f.key, Reason: reason}
-			}
-		}
-		return nil
+		return checks.check(raw)
 	}, nil
 }
 
-// member is one member of a JSON object: its key and its value, as
-// encoding/json decodes into any.
-type member struct {
-	key   string
-	value any
+// importFields are the checks of the fields each table's write declares,
+// by table, each built once.
+func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
+	tables := map[string]*tableCheck{}
+	for table, w := range importWrites {
+		spec := hl
+		if w.m360 {
+			spec = m
+		}
+		op, ok := spec.Operation(w.op)
+		if !ok || op.Spec.RequestBody == nil || op.Spec.RequestBody.Value.Content.Get("application/json") == nil {
+			return nil, fmt.Errorf("mock: import check: %s has no operation %s with a JSON body", spec.File, w.op)
+		}
+		schemas := map[string]*openapi3.Schema{}
+		properties(op.Spec.RequestBody.Value.Content.Get("application/json").Schema.Value, schemas)
+		if len(schemas) > maxDeclared {
+			return nil, fmt.Errorf("mock: import check: %s declares %d fields, more than %d", w.op, len(schemas), maxDeclared)
+		}
+		t := &tableCheck{index: map[string]int{}}
+		for _, name := range slices.Sorted(maps.Keys(schemas)) {
+			t.index[name] = len(t.fields)
+			c := fieldCheck{name: name, schema: schemas[name], valid: compileValid(schemas[name])}
+			c.text = c.valid != nil && c.schema.Type.Is(openapi3.TypeString)
+			if c.valid == nil {
+				c.accepted = &acceptedTexts{texts: map[string]struct{}{}}
+			}
+			t.fields = append(t.fields, c)
+		}
+		tables[table] = t
+	}
+	return tables, nil
+}
+
+// tableCheck is the check of a table's records: the fields its write
+// declares, in name order (a record's first problem is that of the first
+// by name), and where each is in fields.
+type tableCheck struct {
+	fields []fieldCheck
+	index  map[string]int
+}
+
+// maxDeclared bounds the fields a write declares (a record's problems are
+// kept in a bit set).
+const maxDeclared = 64
+
+// fieldCheck is the check of a field a write's schema declares: kin-openapi's
+// VisitJSON of its schema, and before it, for the schemas whose every
+// constraint compileValid knows, valid, which says true only of a value
+// VisitJSON accepts, at a fraction of its cost (VisitJSON allocates its
+// settings, walks the schema and tests it for emptiness with a map on every
+// call: most of an import's CPU). A false leaves the verdict and its
+// wording to VisitJSON.
+type fieldCheck struct {
+	name   string
+	schema *openapi3.Schema
+	valid  func(v any) bool // nil: VisitJSON alone, and accepted
+	// text: a string schema whose valid is validString, which a plain
+	// ASCII string is judged by from its JSON text, without a copy.
+	text bool
+	// accepted are the texts of values VisitJSON accepted, for a field
+	// without valid (objects, arrays of objects: a contact's custom fields
+	// repeat across a data set): the same text decodes to the same value,
+	// which VisitJSON judges the same.
+	accepted *acceptedTexts
+}
+
+// visit is VisitJSON's verdict on v, as the problem it makes.
+func (c *fieldCheck) visit(v any) *store.InvalidError {
+	err := c.schema.VisitJSON(v)
+	if err == nil {
+		return nil
+	}
+	reason := err.Error()
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		reason = se.Reason
+	}
+	return &store.InvalidError{Field: c.name, Reason: reason}
+}
+
+// checkValue reads the field's value from dec and judges it: its problem,
+// or an error when it is not JSON.
+func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, error) {
+	if c.text && dec.PeekKind() == '"' {
+		raw, err := dec.ReadValue() // dec's, until its next read
+		if err != nil {
+			return nil, err
+		}
+		if text := raw[1 : len(raw)-1]; plainASCII(text) {
+			if validString(c.schema, text) {
+				return nil, nil
+			}
+			return c.visit(string(text)), nil
+		}
+		v, err := jsontext.AppendUnquote(nil, raw)
+		if err != nil {
+			return nil, err
+		}
+		if validString(c.schema, v) {
+			return nil, nil
+		}
+		return c.visit(string(v)), nil
+	}
+	if c.valid != nil {
+		v, err := anyValue(dec)
+		if err != nil || !typed(c.schema, v) || c.valid(v) {
+			return nil, err
+		}
+		return c.visit(v), nil
+	}
+	raw, err := dec.ReadValue() // dec's, until its next read
+	if err != nil || c.accepted.has(raw) {
+		return nil, err
+	}
+	var v any
+	if err := jsonv2.Unmarshal(raw, &v, lenient...); err != nil {
+		return nil, err
+	}
+	if !typed(c.schema, v) {
+		return nil, nil
+	}
+	if problem := c.visit(v); problem != nil {
+		return problem, nil
+	}
+	c.accepted.add(raw)
+	return nil, nil
+}
+
+// acceptedTexts is a set of JSON texts, bounded (texts longer than
+// maxAcceptedText are not added, nor any past maxAccepted) and safe for
+// concurrent use (imports may run side by side).
+type acceptedTexts struct {
+	mu    sync.RWMutex
+	texts map[string]struct{}
+}
+
+const (
+	maxAccepted     = 4096
+	maxAcceptedText = 512
+)
+
+func (a *acceptedTexts) has(raw []byte) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	_, ok := a.texts[string(raw)]
+	return ok
+}
+
+func (a *acceptedTexts) add(raw []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.texts) < maxAccepted && len(raw) <= maxAcceptedText {
+		a.texts[string(raw)] = struct{}{}
+	}
+}
+
+// compileValid returns a check that is true of a value (as encoding/json
+// decodes into any) only when s.VisitJSON accepts it: for a string schema
+// with an enum, lengths or a format (a pattern is left to VisitJSON), an
+// integer with a format and bounds, a boolean without an enum, an array of
+// those with item counts; nil for any other schema. It follows VisitJSON of kin-openapi's OpenAPI 3.0
+// validation with no options; TestImportCheck_ValidOnlyWhatKinAccepts
+// holds the two together.
+func compileValid(s *openapi3.Schema) func(any) bool {
+	if s == nil || s.Type == nil || s.Always != nil || s.Not != nil || len(s.OneOf)+len(s.AnyOf)+len(s.AllOf) > 0 {
+		return nil
+	}
+	switch {
+	case s.Type.Is(openapi3.TypeString) && s.Pattern == "":
+		return func(v any) bool {
+			str, ok := v.(string)
+			return ok && validString(s, str)
+		}
+	case s.Type.Is(openapi3.TypeInteger) && len(s.Enum) == 0 && !s.ExclusiveMin.IsSet() && !s.ExclusiveMax.IsSet() &&
+		s.MultipleOf == nil:
+		return func(v any) bool {
+			f, ok := v.(float64)
+			return ok && validInteger(s, f)
+		}
+	case s.Type.Is(openapi3.TypeBoolean) && len(s.Enum) == 0:
+		return func(v any) bool {
+			_, ok := v.(bool)
+			return ok
+		}
+	case s.Type.Is(openapi3.TypeArray) && len(s.Enum) == 0 && !s.UniqueItems && len(s.PrefixItems) == 0 &&
+		s.Items != nil && s.Items.Value != nil:
+		item := compileValid(s.Items.Value)
+		if item == nil {
+			return nil
+		}
+		return func(v any) bool {
+			xs, ok := v.([]any)
+			if !ok || uint64(len(xs)) < s.MinItems || (s.MaxItems != nil && uint64(len(xs)) > *s.MaxItems) {
+				return false
+			}
+			for _, x := range xs {
+				if !item(x) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return nil
+}
+
+// validInteger is VisitJSON's verdict on a number for an integer schema
+// without an enum, exclusive bounds or multipleOf: integral, its format's
+// validator, when one is defined, satisfied (as kin maps the number to an
+// int64), within minimum and maximum.
+func validInteger(s *openapi3.Schema, f float64) bool {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
+		return false
+	}
+	if fv, ok := openapi3.SchemaIntegerFormats[s.Format]; ok && s.Format != "" {
+		var err error
+		switch {
+		case f == float64(math.MaxInt64): // rounds up to 2^63
+			err = fv.Validate(math.MaxInt64)
+		case f >= float64(math.MinInt64) && f < float64(math.MaxInt64):
+			err = fv.Validate(int64(f))
+		default:
+			return false
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return (s.Min == nil || *s.Min <= f) && (s.Max == nil || *s.Max >= f)
+}
+
+// validString is VisitJSON's verdict on a string for a string schema
+// without a pattern: one of its enum (kin compares a string to the enum's
+// strings), its length in kin's count within minLength and maxLength, and
+// its format's validator, when one is defined, satisfied.
+func validString[T ~string | ~[]byte](s *openapi3.Schema, v T) bool {
+	if len(s.Enum) > 0 && !slices.ContainsFunc(s.Enum, func(e any) bool { es, ok := e.(string); return ok && es == string(v) }) {
+		return false
+	}
+	if s.MinLength != 0 || s.MaxLength != nil {
+		var n uint64
+		for _, r := range string(v) {
+			if utf16.IsSurrogate(r) {
+				n += 2
+			} else {
+				n++
+			}
+		}
+		if n < s.MinLength || (s.MaxLength != nil && n > *s.MaxLength) {
+			return false
+		}
+	}
+	if s.Format != "" {
+		if f, ok := openapi3.SchemaStringFormats[s.Format]; ok && f.Validate(string(v)) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // lenient reads a record as encoding/json reads it into a map: a key given
@@ -112,44 +341,112 @@ var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 // of a few kilobytes).
 var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
 
-// declaredValues returns the members of the object raw whose keys schemas
-// declares, by key (the last of a key given twice), without decoding the
-// others, so that a record's check costs what its declared fields do.
-func declaredValues(raw []byte, schemas map[string]*openapi3.Schema) ([]member, error) {
+// check checks the members of the object raw that t declares, without
+// decoding the others, so that a record's check costs what its declared
+// fields do. A key given twice is judged by its last value; the problem
+// told is that of the first field by name.
+func (t *tableCheck) check(raw []byte) error {
 	dec := decoders.Get().(*jsontext.Decoder)
 	dec.Reset(bytes.NewReader(raw), lenient...)
 	defer decoders.Put(dec) // holding raw until its next use
-	if tok, err := dec.ReadToken(); err != nil {
-		return nil, err
-	} else if tok.Kind() != '{' {
-		return nil, fmt.Errorf("got %v", tok)
+	var problems [maxDeclared]*store.InvalidError
+	var failed uint64
+	err := func() error {
+		if tok, err := dec.ReadToken(); err != nil {
+			return err
+		} else if tok.Kind() != '{' {
+			return fmt.Errorf("got %v", tok)
+		}
+		for dec.PeekKind() != '}' {
+			quoted, err := dec.ReadValue()
+			if err != nil {
+				return err
+			}
+			key, err := memberName(quoted)
+			if err != nil {
+				return err
+			}
+			i, ok := t.index[string(key)]
+			if !ok {
+				if err := dec.SkipValue(); err != nil {
+					return err
+				}
+				continue
+			}
+			problem, err := t.fields[i].checkValue(dec)
+			if err != nil {
+				return err
+			}
+			problems[i] = problem
+			if problem != nil {
+				failed |= 1 << i
+			} else {
+				failed &^= 1 << i
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return fmt.Errorf("not a JSON object: %w", err)
 	}
-	var out []member
-	for dec.PeekKind() != '}' {
+	if failed == 0 {
+		return nil
+	}
+	return problems[bits.TrailingZeros64(failed)]
+}
+
+// anyValue decodes the next value as jsonv2.UnmarshalDecode decodes into
+// any, the strings and booleans, alone or in arrays (most of a record),
+// without its reflection.
+func anyValue(dec *jsontext.Decoder) (any, error) {
+	switch dec.PeekKind() {
+	case '"', 't', 'f':
 		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil, err
 		}
-		key := tok.String()
-		if schemas[key] == nil {
-			if err := dec.SkipValue(); err != nil {
-				return nil, err
-			}
-			continue
+		if tok.Kind() == '"' {
+			return tok.String(), nil
 		}
-		var value any
-		if err := jsonv2.UnmarshalDecode(dec, &value); err != nil {
+		return tok.Bool(), nil
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
 			return nil, err
 		}
-		m := member{key: key, value: value}
-		if i := slices.IndexFunc(out, func(m member) bool { return m.key == key }); i >= 0 {
-			out[i] = m
-		} else {
-			out = append(out, m)
+		xs := []any{}
+		for dec.PeekKind() != ']' {
+			x, err := anyValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			xs = append(xs, x)
+		}
+		_, err := dec.ReadToken()
+		return xs, err
+	}
+	var v any
+	err := jsonv2.UnmarshalDecode(dec, &v)
+	return v, err
+}
+
+// plainASCII tells whether a JSON string's text is printable ASCII
+// without escapes: the string itself.
+func plainASCII(text []byte) bool {
+	for _, c := range text {
+		if c < 0x20 || c >= 0x80 || c == '\\' {
+			return false
 		}
 	}
-	slices.SortFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	return out, nil
+	return true
+}
+
+// memberName is the name of an object member from its JSON string: the
+// text between the quotes, unquoted only when it has an escape.
+func memberName(quoted jsontext.Value) ([]byte, error) {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return quoted[1 : len(quoted)-1], nil
+	}
+	return jsontext.AppendUnquote(nil, quoted)
 }
 
 // properties adds the properties s declares, itself and through allOf, to into.

@@ -172,13 +172,8 @@ func generate(o fixtures.Options, out string, ndjson bool, stdout, stderr io.Wri
 		}()
 		w, name = f, out
 	}
-	fmt.Fprintf(stderr, "generating %s (seed %d): %d HighLevel contacts, %d more in Marketing 360\n", o.Scenario, o.Seed, o.Contacts, o.M360Contacts)
-	ds, err := fixtures.Generate(o)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "writing %s\n", name)
-	if err := fixtures.Write(w, ds, ndjson); err != nil {
+	fmt.Fprintf(stderr, "generating %s (seed %d) to %s: %d HighLevel contacts, %d more in Marketing 360\n", o.Scenario, o.Seed, name, o.Contacts, o.M360Contacts)
+	if err := fixtures.Stream(w, o, ndjson, ""); err != nil {
 		return fmt.Errorf("fixtures generate: writing %s: %w", name, err)
 	}
 	fmt.Fprintf(stderr, "wrote %s\n", name)

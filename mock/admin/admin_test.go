@@ -148,26 +148,36 @@ func TestAPI_ImportStateChoosesImportOrRestore(t *testing.T) {
 		StatsFn:   func() store.Stats { return store.Stats{Locations: 1, Contacts: 2, Tasks: 3, Notes: 4, Appointments: 5} },
 	}
 	h := newHandler(t, &admin.API{Store: fs})
-	body := `{"locations":[{"id":"L","name":"Main"}],"contacts":[{"id":"c1","locationId":"L","dateAdded":"2024-01-01T00:00:00Z","firstName":"Ada"}],"tasks":[],"notes":[],"appointments":[]}`
+	records := `"locations":[{"id":"L","name":"Main"}],"contacts":[{"id":"c1","locationId":"L","dateAdded":"2024-01-01T00:00:00Z","firstName":"Ada"}],"tasks":[],"notes":[],"appointments":[]`
+	body := `{` + records + `,"webhooks":[{"clientId":"app","url":"https://hooks.example/hl"}]}`
+	m360Only := `{` + records + `,"m360Webhooks":[{"id":1,"accountId":1001,"url":"https://hooks.example/m","events":["contact.created"],"secret":"s","created":1}]}`
 	a := call(t, h, http.MethodPut, "/__admin/state", body).want(t, http.StatusOK)
 	if a.body["contacts"] != 2.0 || a.body["appointments"] != 5.0 {
 		t.Errorf("counts come from Stats: %s", a.raw)
 	}
 	call(t, h, http.MethodPut, "/__admin/state?events=false", body).want(t, http.StatusOK)
 	call(t, h, http.MethodPut, "/__admin/state?events=true", body).want(t, http.StatusOK)
-	if len(imported) != 2 || len(restored) != 1 {
+	call(t, h, http.MethodPut, "/__admin/state", m360Only).want(t, http.StatusOK)
+	if len(imported) != 3 || len(restored) != 1 {
 		t.Fatalf("imports %d, restores %d", len(imported), len(restored))
 	}
 	if c := restored[0].Contacts; len(c) != 1 || c[0].FirstName != "Ada" || c[0].LocationID != "L" {
 		t.Errorf("restored %+v", restored[0])
 	}
+	// A state without subscriptions has nowhere to send its changes: it
+	// is restored, events or not.
+	call(t, h, http.MethodPut, "/__admin/state", `{`+records+`}`).want(t, http.StatusOK)
+	if len(imported) != 3 || len(restored) != 2 {
+		t.Errorf("a state without subscriptions: imports %d, restores %d, want 3 and 2", len(imported), len(restored))
+	}
 }
 
 func TestAPI_ImportStateErrors(t *testing.T) {
 	t.Parallel()
-	fs := &FakeStore{ImportFn: func(store.State) error {
+	refuse := func(store.State) error {
 		return &store.InvalidError{Field: "contacts[0].locationId", Reason: "names no location"}
-	}}
+	}
+	fs := &FakeStore{ImportFn: refuse, RestoreFn: refuse} // a state without subscriptions is restored
 	h := newHandler(t, &admin.API{Store: fs})
 	a := call(t, h, http.MethodPut, "/__admin/state", `{"locations":[],"contacts":[],"tasks":[],"notes":[],"appointments":[]}`).
 		want(t, http.StatusUnprocessableEntity)
