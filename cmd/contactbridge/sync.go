@@ -117,7 +117,7 @@ ever, the onboarding tasks and a welcome note in Marketing 360.
 			return runSync(cmd.Context(), rc, func(s *syncrun.Sync) error {
 				_, err := fmt.Fprintf(stdout, "sync receiving webhooks at %s%s and %s%s\n", s.URL(), receiver.PathHighLevel, s.URL(), receiver.PathM360)
 				return err
-			})
+			}, nil)
 		},
 	}
 	f := cmd.Flags()
@@ -129,7 +129,10 @@ ever, the onboarding tasks and a welcome note in Marketing 360.
 
 // runSync runs the sync until ctx ends, telling started when it is up
 // (an error from it stops the sync at once), then stops it gracefully.
-func runSync(ctx context.Context, cfg syncrun.Config, started func(*syncrun.Sync) error) error {
+//
+// Stopping, it stops the work first, then calls idle (when not nil) while
+// the receiver still answers, then closes the sync.
+func runSync(ctx context.Context, cfg syncrun.Config, started func(*syncrun.Sync) error, idle func() error) error {
 	s, err := syncrun.Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -139,14 +142,19 @@ func runSync(ctx context.Context, cfg syncrun.Config, started func(*syncrun.Sync
 		<-ctx.Done()
 		cfg.Logger.Info("stopping the sync")
 	}
-	return errors.Join(err, closeSync(ctx, s))
+	return errors.Join(err, closeSync(ctx, s, idle))
 }
 
-// closeSync stops s, giving its running jobs stopWait.
-func closeSync(ctx context.Context, s *syncrun.Sync) error {
+// closeSync stops s, giving its running jobs stopWait, calling idle (when
+// not nil) once they have stopped and before the receiver does.
+func closeSync(ctx context.Context, s *syncrun.Sync, idle func() error) error {
 	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopWait)
 	defer cancel()
-	return s.Close(stop)
+	err := s.StopWork(stop)
+	if idle != nil {
+		err = errors.Join(err, idle())
+	}
+	return errors.Join(err, s.Close(stop))
 }
 
 func newSyncBackfillCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -211,5 +219,5 @@ func runBackfill(ctx context.Context, rc syncrun.Config, bc engine.BackfillConfi
 	if err == nil {
 		_, err = fmt.Fprintf(stdout, "backfill done: %d records read, %d jobs enqueued and worked\n", stats.Seen, stats.Enqueued)
 	}
-	return errors.Join(err, closeSync(ctx, s))
+	return errors.Join(err, closeSync(ctx, s, nil))
 }

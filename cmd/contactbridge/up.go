@@ -90,7 +90,7 @@ up did not make (sync run's) is refused, never touched.`,
 
 // runUp starts the twins, then the sync on them, subscribes the twin's
 // HighLevel webhooks to the sync, attaches the sync to the dashboard, prints what to try and runs until ctx
-// ends; then it stops the sync and the twins.
+// ends; then it stops the sync's work, the twins and the sync.
 func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.Logger, stdout io.Writer) (err error) {
 	// The rules (./contactbridge.yaml's sync.rules, ./rules) are checked
 	// before anything starts.
@@ -151,7 +151,10 @@ func runUp(ctx context.Context, cfg mockConfig, listen, db string, logger *slog.
 		srv.AttachSync(view)
 		printBanner(stdout, srv, opts, s.URL()+receiver.PathHighLevel)
 		return printUp(stdout, srv, s)
-	})
+		// Stopping: once the sync's jobs have stopped, the twins close
+		// first, their last webhooks (of the sync's last writes) delivered
+		// to the receiver, which still answers.
+	}, srv.Close)
 }
 
 // calendarIDs are the ids of cals.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -191,6 +192,9 @@ type Sync struct {
 	recorded      chan struct{}
 	clock         transport.Clock
 	log           *slog.Logger
+	// stopWork stops the queue once, with stopWorkErr its outcome.
+	stopWork    sync.Once
+	stopWorkErr error
 }
 
 // Start opens the database, starts the queue's workers and the receiver,
@@ -370,16 +374,28 @@ func (s *Sync) Queue() *engine.River { return s.queue }
 // no webhook key or secret (it takes no webhooks then).
 func (s *Sync) Receiver() *receiver.Receiver { return s.rcv }
 
-// Close stops accepting webhooks (the ones being stored finish), lets the
-// running jobs finish until ctx ends (then cancels them: they are tried
-// again at the next start), records the 429s counted last and closes the
-// database. No job is lost: each is in the database until it completes.
+// StopWork stops the queue's workers: the running jobs finish until ctx
+// ends (then they are cancelled and tried again at the next start). The
+// receiver goes on answering: a webhook that comes meanwhile is stored
+// with its job, worked at the next start. Close calls it; a caller that
+// must still let webhooks in once no job runs (up: the twins' last
+// deliveries, made by the sync's last writes) calls it first.
+func (s *Sync) StopWork(ctx context.Context) error {
+	s.stopWork.Do(func() { s.stopWorkErr = s.queue.Stop(ctx) })
+	return s.stopWorkErr
+}
+
+// Close stops the work (StopWork), then stops accepting webhooks (the ones
+// being stored finish), records the 429s counted last and closes the
+// database. No job is lost: each is in the database until it completes;
+// and the receiver answers until the last job has stopped, so the webhooks
+// of the sync's last writes are stored, not refused.
 func (s *Sync) Close(ctx context.Context) error {
+	errStop := s.StopWork(ctx)
 	errShutdown := s.srv.Shutdown(ctx)
 	if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
 		errShutdown = errors.Join(errShutdown, err)
 	}
-	errStop := s.queue.Stop(ctx)
 	s.stopRecording()
 	<-s.recorded
 	// The last 429s are recorded even when ctx has ended.

@@ -227,3 +227,44 @@ func scrape(t *testing.T, url string) string {
 	}
 	return string(body)
 }
+
+// TestSync_WebhooksAfterTheWorkStoppedAreKept: once StopWork returns no job
+// runs, yet the receiver still answers; a webhook that comes then (up's
+// twins deliver the webhooks of the sync's last writes as they close) is
+// stored with its job, and the next start works it.
+func TestSync_WebhooksAfterTheWorkStoppedAreKept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tw := twintest.New(t, twintest.Options{Listen: true})
+	cfg := syncConfig(t, tw)
+	s, err := run.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe(t, tw, s)
+	if err := s.StopWork(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := createContacts(t, tw, 1)
+	twintest.WaitFor(t, wait, func() bool { return s.Receiver().Counts().JobsEnqueued >= 1 })
+	if c := tw.Counterpart(ids[0]); c.Contacts != 0 {
+		t.Errorf("a job ran after StopWork: %+v", c)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = run.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := s.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	twintest.WaitFor(t, wait, func() bool {
+		c := tw.Counterpart(ids[0])
+		return c.Contacts == 1 && len(c.Tasks) == 3 && len(c.Notes) == 1
+	})
+}
