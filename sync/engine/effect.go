@@ -54,7 +54,8 @@ func Marker(key string) string {
 // effectCall is how to make one effect happen and how to find what an
 // earlier try may have made.
 type effectCall struct {
-	// create makes the record and returns its id and the answer's status.
+	// create makes the record and returns its id and the answer's status
+	// (0 for a record it adopted instead of making it).
 	create func(ctx context.Context) (id string, status int, err error)
 	// find looks the record up by its marker; "" when there is none. Nil
 	// for a naturally idempotent call (a campaign trigger), which is just
@@ -66,79 +67,94 @@ type effectCall struct {
 	atMostOnce bool
 }
 
-// runEffect makes the planned effect key happen at most once and returns
-// its remote record's id; "" for an effect given up on (dead). The intent
-// is committed before the call; an effect found inflight since before
-// StaleAfter (a crash) or one whose outcome is unknown is looked up by its
-// marker before any new create.
-func (c *Converger) runEffect(ctx context.Context, key string, call effectCall) (string, error) {
+// runEffect makes the planned effect key happen at most once through the
+// job's ledger l and returns its remote record's id ("" for an effect given
+// up on: dead) and whether this try's create made it (answered with a
+// status: not an earlier try, not a record found or adopted). The effect is read, resolved when found inflight since
+// before StaleAfter (a crash or a lost answer: its outcome is unknown) and
+// started in one transaction with what l owes, committed before the call;
+// an effect whose outcome is unknown is looked up by its marker before any
+// new create. Its success is owed to l.
+func (c *Converger) runEffect(ctx context.Context, l *ledger, key string, call effectCall) (id string, made bool, err error) {
 	log := c.log.With(logkey.Effect, key)
-	e, err := c.db.Effect(ctx, key)
-	if err != nil {
-		return "", fmt.Errorf("engine: effect %s: %w", key, err)
+	if len(l.owed) == 0 {
+		// Nothing to commit: an effect done or given up on needs no
+		// transaction.
+		e, err := c.db.Effect(ctx, key)
+		switch {
+		case err != nil:
+			return "", false, fmt.Errorf("engine: effect %s: %w", key, err)
+		case e.State == state.EffectDone:
+			return e.RemoteID, false, nil
+		case e.State == state.EffectDead:
+			return "", false, nil
+		}
+	}
+	var e state.Effect
+	if err := l.tx(ctx, func(tx *state.Tx) error {
+		var err error
+		if e, err = tx.Effect(ctx, key); err != nil {
+			return fmt.Errorf("engine: effect %s: %w", key, err)
+		}
+		switch e.State {
+		case state.EffectDone, state.EffectDead:
+			return nil
+		case state.EffectInflight:
+			if c.now().Sub(e.InflightSince) < c.staleAfter {
+				// Another job of the same entity started it a moment ago.
+				return fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
+			}
+			log.WarnContext(ctx, "effect found inflight after a crash or a lost answer; looking it up before any new create")
+			if err := tx.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
+				return fmt.Errorf("engine: resolve inflight effect: %w", err)
+			}
+			e.OutcomeUnknown = true
+		}
+		if err := tx.StartEffect(ctx, key, c.now()); err != nil {
+			return fmt.Errorf("engine: start effect: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return "", false, err
 	}
 	switch e.State {
 	case state.EffectDone:
-		return e.RemoteID, nil
+		return e.RemoteID, false, nil
 	case state.EffectDead:
-		return "", nil
-	case state.EffectInflight:
-		if c.now().Sub(e.InflightSince) < c.staleAfter {
-			return "", fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
-		}
-		log.WarnContext(ctx, "effect found inflight after a crash or a lost answer; looking it up before any new create")
-		if err := c.db.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
-			return "", fmt.Errorf("engine: resolve inflight effect: %w", err)
-		}
-		e.OutcomeUnknown = true
+		return "", false, nil
 	}
-	if err := c.db.StartEffect(ctx, key, c.now()); errors.Is(err, state.ErrConflict) {
-		// Another job of the same entity started it a moment ago.
-		return "", fmt.Errorf("engine: effect %s: %w", key, ErrEffectBusy)
-	} else if err != nil {
-		return "", fmt.Errorf("engine: start effect: %w", err)
+	if err := l.hook(StepBeforeCall, key); err != nil {
+		return "", false, err
 	}
-	if err := c.hook(StepBeforeCall, key); err != nil {
-		return "", err
-	}
-	if call.atMostOnce {
-		// Read again now that this try owns the effect: another worker's
-		// try may have ended unknown since the read above.
-		if parked, err := c.parkUnknown(ctx, key); parked || err != nil {
-			return "", err
-		}
+	if call.atMostOnce && e.OutcomeUnknown {
+		return "", false, c.parkUnknown(ctx, l, key, e)
 	}
 	if e.OutcomeUnknown && call.find != nil {
 		id, err := call.find(ctx)
 		if err != nil {
-			return "", c.failEffect(ctx, key, fmt.Errorf("look up by marker: %w", err))
+			return "", false, c.failEffect(ctx, l, key, fmt.Errorf("look up by marker: %w", err))
 		}
 		if id != "" {
 			log.InfoContext(ctx, "effect found by its marker; adopted", logkey.Entity, id)
-			return id, c.completeEffect(ctx, key, id, 0)
+			l.owe(key, id, 0)
+			return id, false, nil
 		}
 	}
 	id, status, err := call.create(ctx)
 	if err != nil {
-		return "", c.failEffect(ctx, key, err)
+		return "", false, c.failEffect(ctx, l, key, err)
 	}
-	if err := c.hook(StepAfterCall, key); err != nil {
-		return "", err
+	if err := l.hook(StepAfterCall, key); err != nil {
+		return "", false, err
 	}
-	return id, c.completeEffect(ctx, key, id, status)
-}
-
-func (c *Converger) completeEffect(ctx context.Context, key, id string, status int) error {
-	if err := c.db.CompleteEffect(ctx, key, id, status, c.now()); err != nil {
-		return fmt.Errorf("engine: complete effect: %w", err)
-	}
-	return c.hook(StepAfterCommit, key)
+	l.owe(key, id, status)
+	return id, status != 0, nil
 }
 
 // failEffect records a failed try and returns the error the job fails
 // with: nil for an effect given up on (a request the API refuses as
 // invalid is never retried), so that it does not hold the others back.
-func (c *Converger) failEffect(ctx context.Context, key string, cause error) error {
+func (c *Converger) failEffect(ctx context.Context, l *ledger, key string, cause error) error {
 	f := state.Failure{Err: cause.Error(), NextAt: c.now(), OutcomeUnknown: errors.Is(cause, transport.ErrOutcomeUnknown)}
 	var me *m360api.Error
 	var he *highlevelapi.Error
@@ -153,7 +169,7 @@ func (c *Converger) failEffect(ctx context.Context, key string, cause error) err
 		f.Status = he.StatusCode
 		f.Dead = errors.Is(cause, highlevelapi.ErrValidation)
 	}
-	if err := c.db.FailEffect(ctx, key, f, c.now()); err != nil {
+	if err := l.tx(ctx, func(tx *state.Tx) error { return tx.FailEffect(ctx, key, f, c.now()) }); err != nil {
 		return fmt.Errorf("engine: fail effect %s (%w): %w", key, cause, err)
 	}
 	if f.Dead {
@@ -171,10 +187,11 @@ type plan struct {
 	campaign                    int64
 }
 
-// planEffects plans the effects of one lane in one transaction (keys
-// planned already are left as they are).
-func (c *Converger) planEffects(ctx context.Context, tenant, lane string, plans []plan) error {
-	return c.db.Tx(ctx, func(tx *state.Tx) error {
+// planEffects owes l the plans of one lane's effects (keys planned
+// already are left as they are): they are stored with the job's next
+// transaction, before any call.
+func (c *Converger) planEffects(l *ledger, tenant, lane string, plans []plan) {
+	l.owed = append(l.owed, owed{write: func(ctx context.Context, tx *state.Tx) error {
 		for _, p := range plans {
 			target := p.target
 			if target == "" {
@@ -187,7 +204,119 @@ func (c *Converger) planEffects(ctx context.Context, tenant, lane string, plans 
 			}
 		}
 		return nil
-	})
+	}})
+}
+
+// ledger is one job's way through the effects ledger. The writes a job
+// owes it (the effects it plans, an effect's success) are not committed
+// on their own: they go with the job's next transaction, which is the next
+// effect's intent (committed, as always, before that effect's call), the
+// record of a failed try, or the end of the job's effects (settle). A
+// crash before that leaves the success unrecorded, the effect inflight:
+// looked up by its marker after StaleAfter, as a crash just after the call
+// always was. A job's run of several effects so commits once an effect
+// instead of twice.
+type ledger struct {
+	c    *Converger
+	owed []owed
+	// stopped: a Hook stopped the job, as a crash would; nothing more is
+	// written.
+	stopped bool
+}
+
+// owed is a write owed to the ledger; done names the effect whose success
+// it records ("" for a plan), for StepAfterCommit once it is committed.
+type owed struct {
+	write func(ctx context.Context, tx *state.Tx) error
+	done  string
+}
+
+// ledger starts a job's ledger.
+func (c *Converger) ledger() *ledger { return &ledger{c: c} }
+
+// pay makes the owed writes in tx; committed must follow tx's commit.
+func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
+	for _, o := range l.owed {
+		if err := o.write(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// committed forgets the writes paid in a transaction that committed and
+// calls StepAfterCommit for the successes among them.
+func (l *ledger) committed() error {
+	paid := l.owed
+	l.owed = nil
+	for _, o := range paid {
+		if o.done == "" {
+			continue
+		}
+		if err := l.hook(StepAfterCommit, o.done); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a transaction after the owed writes.
+func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
+	if err := l.c.db.Tx(ctx, func(tx *state.Tx) error {
+		if err := l.pay(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	}); err != nil {
+		return err
+	}
+	return l.committed()
+}
+
+// settle commits what the job owes the ledger, if anything (not after a
+// Hook stopped the job).
+func (l *ledger) settle(ctx context.Context) error {
+	if len(l.owed) == 0 || l.stopped {
+		return nil
+	}
+	return l.tx(ctx, func(*state.Tx) error { return nil })
+}
+
+// hook calls the converger's Hook; an error stops the job.
+func (l *ledger) hook(step Step, key string) error {
+	if err := l.c.hook(step, key); err != nil {
+		l.stopped = true
+		return err
+	}
+	return nil
+}
+
+// complete is the job's completion complete, made after what the job
+// still owes the ledger in the same transaction: the plans of a job that
+// ran none of its effects. (The flows settle their effects' successes
+// before they complete, so that StepAfterCommit comes before the
+// completion.) Once paid they are forgotten: if that transaction fails, the
+// job fails and its retry plans again.
+func (l *ledger) complete(complete func(context.Context, *state.Tx) error) func(context.Context, *state.Tx) error {
+	return func(ctx context.Context, tx *state.Tx) error {
+		if err := l.pay(ctx, tx); err != nil {
+			return err
+		}
+		l.owed = nil
+		return complete(ctx, tx)
+	}
+}
+
+// owe records that effect key's call made (or found) remoteID, answered
+// status: owed to the ledger until the job's next transaction.
+func (l *ledger) owe(key, remoteID string, status int) {
+	now := l.c.now()
+	l.owed = append(l.owed, owed{done: key, write: func(ctx context.Context, tx *state.Tx) error {
+		if err := tx.CompleteEffect(ctx, key, remoteID, status, now); err != nil {
+			return fmt.Errorf("engine: complete effect: %w", err)
+		}
+		return nil
+	}})
 }
 
 // noHook is the Hook of a converger without one.

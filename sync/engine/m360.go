@@ -13,13 +13,16 @@ import (
 
 // upsertM360Contact makes the Marketing 360 contact carry want's mapped
 // fields and returns its id: the mapped one (mappedID), or one created
-// through the ledger (effect key) or adopted. "" when the mapped contact
-// was deleted in Marketing 360: a person's deletion is not undone.
-func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, mappedID, key string, want m360api.ContactInput) (string, error) {
+// through the ledger l (effect key) or adopted. "" when the mapped contact
+// was deleted in Marketing 360: a person's deletion is not undone. A
+// contact this call just created from want carries it already and is not
+// read again.
+func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, l *ledger, mappedID, key string, want m360api.ContactInput) (string, error) {
 	id := mappedID
 	if id == "" {
+		var made bool
 		var err error
-		if id, err = c.runEffect(ctx, key, c.createContactCall(want)); err != nil || id == "" {
+		if id, made, err = c.runEffect(ctx, l, key, c.createContactCall(want)); err != nil || id == "" || made {
 			return id, err
 		}
 	}

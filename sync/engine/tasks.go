@@ -62,7 +62,7 @@ func m360TaskContent(t m360api.Task) taskContent {
 // HighLevel (externalIds.ghl set: flows 1, 2 and 6) is never mirrored back;
 // only its completion is. A task whose content hashes as last written or
 // seen (M360Hash) needs no write: the sync's own writes do not echo.
-func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	contact, err := parseM360ID(a.Parent)
 	if err != nil {
 		log.WarnContext(ctx, "a Marketing 360 task event without its contact: the task cannot be read; reconcile finds it", logkey.Err, err)
@@ -118,10 +118,11 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, 
 	switch {
 	case m.HLID == "":
 		p := plan{key: key, flow: flowM360Tasks, op: opCreateTask, text: t.Title, target: state.OriginHighLevel}
-		if err := c.planEffects(ctx, tenant, "m360-task:"+a.ID, []plan{p}); err != nil {
-			return err
+		c.planEffects(l, tenant, "m360-task:"+a.ID, []plan{p})
+		hlTask, _, err := c.runEffect(ctx, l, key, c.highLevelTaskCall(hlContact, key, t))
+		if err == nil {
+			err = l.settle(ctx)
 		}
-		hlTask, err := c.runEffect(ctx, key, c.highLevelTaskCall(hlContact, key, t))
 		if err != nil || hlTask == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
@@ -293,7 +294,7 @@ func (c *Converger) highLevelTaskCall(hlContact, key string, t m360api.Task) eff
 // mirrored back; only its completion is. A task whose content hashes as
 // last written or seen (HLHash) needs no write: the sync's own writes do
 // not echo.
-func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	if a.Parent == "" {
 		log.WarnContext(ctx, "a HighLevel task event without its contactId (live payloads may lack it): the task cannot be read; reconcile finds it")
 		return c.done(ctx, complete)
@@ -331,14 +332,15 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Conve
 	case m.M360ID == "":
 		key := "f6:m360-task:" + a.ID
 		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
-		if err := c.planEffects(ctx, a.Tenant, "hl-contact:"+t.ContactId, []plan{p}); err != nil {
-			return err
-		}
+		c.planEffects(l, a.Tenant, "hl-contact:"+t.ContactId, []plan{p})
 		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}
 		if have.Due != 0 {
 			in.DueAt = &have.Due
 		}
-		id, err := c.runEffect(ctx, key, c.m360TaskCall(contact, key, in))
+		id, _, err := c.runEffect(ctx, l, key, c.m360TaskCall(contact, key, in))
+		if err == nil {
+			err = l.settle(ctx)
+		}
 		if err != nil || id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
