@@ -219,10 +219,12 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	if err != nil {
 		return err
 	}
-	for _, p := range children {
-		if _, _, err := c.runEffect(ctx, l, p.key, c.effectCall(id, p)); err != nil {
-			return err
-		}
+	runs := make([]effectRun, len(children))
+	for i, p := range children {
+		runs[i] = effectRun{key: p.key, call: c.effectCall(id, p)}
+	}
+	if _, err := c.runEffects(ctx, l, runs); err != nil {
+		return err
 	}
 	if err := l.settle(ctx); err != nil {
 		return err

@@ -67,94 +67,150 @@ type effectCall struct {
 	atMostOnce bool
 }
 
-// runEffect makes the planned effect key happen at most once through the
-// job's ledger l and returns its remote record's id ("" for an effect given
-// up on: dead) and whether this try's create made it (answered with a
-// status: not an earlier try, not a record found or adopted). The effect is read, resolved when found inflight since
-// before StaleAfter (a crash or a lost answer: its outcome is unknown) and
-// started in one transaction with what l owes, committed before the call;
-// an effect whose outcome is unknown is looked up by its marker before any
-// new create. Its success is owed to l.
-func (c *Converger) runEffect(ctx context.Context, l *ledger, key string, call effectCall) (id string, made bool, err error) {
-	log := c.log.With(logkey.Effect, key)
-	if len(l.owed) == 0 {
+// effectRun is one effect of a job's batch: its key and how to make it.
+type effectRun struct {
+	key  string
+	call effectCall
+}
+
+// ran is what runEffects did of one effect: its remote record's id (""
+// for an effect given up on: dead) and whether this try's create made it
+// (answered with a status: not an earlier try, not a record found or
+// adopted).
+type ran struct {
+	id   string
+	made bool
+}
+
+// runEffect is runEffects of one effect.
+func (c *Converger) runEffect(ctx context.Context, l *ledger, key string, call effectCall) (ran, error) {
+	out, err := c.runEffects(ctx, l, []effectRun{{key: key, call: call}})
+	if err != nil {
+		return ran{}, err
+	}
+	return out[0], nil
+}
+
+// runEffects makes each planned effect of runs happen at most once through
+// the job's ledger l, in order, and tells what it did of each. The effects
+// to make are read, resolved when found inflight since before StaleAfter
+// (a crash or a lost answer: their outcome is unknown) and started in one
+// transaction with what l owes: every intent is committed before any call.
+// An effect whose outcome is unknown is looked up by its marker before any
+// new create. Each success is owed to l. When a call fails, the effects
+// started after it, never sent, are failed with it (tried again with no
+// lookup); a crash leaves them inflight, looked up after StaleAfter.
+func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun) ([]ran, error) {
+	out := make([]ran, len(runs))
+	todo := make([]int, 0, len(runs))
+	for i, r := range runs {
+		if len(l.owed) > 0 {
+			todo = append(todo, i)
+			continue
+		}
 		// Nothing to commit: an effect done or given up on needs no
 		// transaction.
-		e, err := c.db.Effect(ctx, key)
+		e, err := c.db.Effect(ctx, r.key)
 		switch {
 		case err != nil:
-			return "", false, fmt.Errorf("engine: effect %s: %w", key, err)
+			return nil, fmt.Errorf("engine: effect %s: %w", r.key, err)
 		case e.State == state.EffectDone:
-			return e.RemoteID, false, nil
-		case e.State == state.EffectDead:
-			return "", false, nil
+			out[i].id = e.RemoteID
+		case e.State != state.EffectDead:
+			todo = append(todo, i)
 		}
 	}
-	var e state.Effect
+	if len(todo) == 0 && len(l.owed) == 0 {
+		return out, nil
+	}
+	started := make([]int, 0, len(todo))
+	tries := make([]state.Effect, len(runs)) // as each started
 	if err := l.tx(ctx, func(tx *state.Tx) error {
-		var err error
-		if e, err = tx.Effect(ctx, key); err != nil {
-			return fmt.Errorf("engine: effect %s: %w", key, err)
-		}
-		switch e.State {
-		case state.EffectDone, state.EffectDead:
-			return nil
-		case state.EffectInflight:
-			if c.now().Sub(e.InflightSince) < c.staleAfter {
-				// Another job of the same entity started it a moment ago.
-				return fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
+		for _, i := range todo {
+			key := runs[i].key
+			e, err := tx.Effect(ctx, key)
+			if err != nil {
+				return fmt.Errorf("engine: effect %s: %w", key, err)
 			}
-			log.WarnContext(ctx, "effect found inflight after a crash or a lost answer; looking it up before any new create")
-			if err := tx.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
-				return fmt.Errorf("engine: resolve inflight effect: %w", err)
+			switch e.State {
+			case state.EffectDone:
+				out[i].id = e.RemoteID
+				continue
+			case state.EffectDead:
+				continue
+			case state.EffectInflight:
+				if c.now().Sub(e.InflightSince) < c.staleAfter {
+					// Another job of the same entity started it a moment ago.
+					return fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
+				}
+				c.log.WarnContext(ctx, "effect found inflight after a crash or a lost answer; looking it up before any new create", logkey.Effect, key)
+				if err := tx.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
+					return fmt.Errorf("engine: resolve inflight effect: %w", err)
+				}
+				e.OutcomeUnknown = true
 			}
-			e.OutcomeUnknown = true
-		}
-		if err := tx.StartEffect(ctx, key, c.now()); err != nil {
-			return fmt.Errorf("engine: start effect: %w", err)
+			if err := tx.StartEffect(ctx, key, c.now()); err != nil {
+				return fmt.Errorf("engine: start effect: %w", err)
+			}
+			started, tries[i] = append(started, i), e
 		}
 		return nil
 	}); err != nil {
-		return "", false, err
+		return nil, err
 	}
-	switch e.State {
-	case state.EffectDone:
-		return e.RemoteID, false, nil
-	case state.EffectDead:
-		return "", false, nil
-	}
-	if err := l.hook(StepBeforeCall, key); err != nil {
-		return "", false, err
-	}
-	if call.atMostOnce && e.OutcomeUnknown {
-		return "", false, c.parkUnknown(ctx, l, key, e)
-	}
-	if e.OutcomeUnknown && call.find != nil {
-		id, err := call.find(ctx)
+	for n, i := range started {
+		rest := make([]string, 0, len(started)-n-1)
+		for _, j := range started[n+1:] {
+			rest = append(rest, runs[j].key)
+		}
+		id, status, err := c.callEffect(ctx, l, runs[i], tries[i], rest)
 		if err != nil {
-			return "", false, c.failEffect(ctx, l, key, fmt.Errorf("look up by marker: %w", err))
+			return nil, err
+		}
+		out[i] = ran{id: id, made: status != 0}
+	}
+	return out, nil
+}
+
+// callEffect makes r's call, its effect started as e; rest are the keys of
+// the effects started with it and not called yet, failed with it unless it
+// is given up on. It returns the record's id and the answer's status (0
+// for a record found by its marker or adopted).
+func (c *Converger) callEffect(ctx context.Context, l *ledger, r effectRun, e state.Effect, rest []string) (string, int, error) {
+	if err := l.hook(StepBeforeCall, r.key); err != nil {
+		return "", 0, err
+	}
+	if r.call.atMostOnce && e.OutcomeUnknown {
+		return "", 0, c.parkUnknown(ctx, l, r.key, e)
+	}
+	if e.OutcomeUnknown && r.call.find != nil {
+		id, err := r.call.find(ctx)
+		if err != nil {
+			return "", 0, c.failEffect(ctx, l, r.key, fmt.Errorf("look up by marker: %w", err), rest)
 		}
 		if id != "" {
-			log.InfoContext(ctx, "effect found by its marker; adopted", logkey.Entity, id)
-			l.owe(key, id, 0)
-			return id, false, nil
+			c.log.InfoContext(ctx, "effect found by its marker; adopted", logkey.Effect, r.key, logkey.Entity, id)
+			l.owe(r.key, id, 0)
+			return id, 0, nil
 		}
 	}
-	id, status, err := call.create(ctx)
+	id, status, err := r.call.create(ctx)
 	if err != nil {
-		return "", false, c.failEffect(ctx, l, key, err)
+		return "", 0, c.failEffect(ctx, l, r.key, err, rest)
 	}
-	if err := l.hook(StepAfterCall, key); err != nil {
-		return "", false, err
+	if err := l.hook(StepAfterCall, r.key); err != nil {
+		return "", 0, err
 	}
-	l.owe(key, id, status)
-	return id, status != 0, nil
+	l.owe(r.key, id, status)
+	return id, status, nil
 }
 
 // failEffect records a failed try and returns the error the job fails
 // with: nil for an effect given up on (a request the API refuses as
 // invalid is never retried), so that it does not hold the others back.
-func (c *Converger) failEffect(ctx context.Context, l *ledger, key string, cause error) error {
+// Otherwise the effects rest, started with it and never sent, are failed
+// with it, their outcome known: tried again later without a lookup.
+func (c *Converger) failEffect(ctx context.Context, l *ledger, key string, cause error, rest []string) error {
 	f := state.Failure{Err: cause.Error(), NextAt: c.now(), OutcomeUnknown: errors.Is(cause, transport.ErrOutcomeUnknown)}
 	var me *m360api.Error
 	var he *highlevelapi.Error
@@ -169,7 +225,20 @@ func (c *Converger) failEffect(ctx context.Context, l *ledger, key string, cause
 		f.Status = he.StatusCode
 		f.Dead = errors.Is(cause, highlevelapi.ErrValidation)
 	}
-	if err := l.tx(ctx, func(tx *state.Tx) error { return tx.FailEffect(ctx, key, f, c.now()) }); err != nil {
+	if err := l.tx(ctx, func(tx *state.Tx) error {
+		if err := tx.FailEffect(ctx, key, f, c.now()); err != nil {
+			return err
+		}
+		if f.Dead {
+			return nil
+		}
+		for _, k := range rest {
+			if err := tx.FailEffect(ctx, k, state.Failure{Err: "not sent: " + key + " failed before it", NextAt: c.now()}, c.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("engine: fail effect %s (%w): %w", key, cause, err)
 	}
 	if f.Dead {

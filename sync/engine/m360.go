@@ -20,11 +20,11 @@ import (
 func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, l *ledger, mappedID, key string, want m360api.ContactInput) (string, error) {
 	id := mappedID
 	if id == "" {
-		var made bool
-		var err error
-		if id, made, err = c.runEffect(ctx, l, key, c.createContactCall(want)); err != nil || id == "" || made {
-			return id, err
+		r, err := c.runEffect(ctx, l, key, c.createContactCall(want))
+		if err != nil || r.id == "" || r.made {
+			return r.id, err
 		}
+		id = r.id
 	}
 	n, err := parseM360ID(id)
 	if err != nil {

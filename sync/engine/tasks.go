@@ -119,14 +119,14 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	case m.HLID == "":
 		p := plan{key: key, flow: flowM360Tasks, op: opCreateTask, text: t.Title, target: state.OriginHighLevel}
 		c.planEffects(l, tenant, "m360-task:"+a.ID, []plan{p})
-		hlTask, _, err := c.runEffect(ctx, l, key, c.highLevelTaskCall(hlContact, key, t))
+		hlTask, err := c.runEffect(ctx, l, key, c.highLevelTaskCall(hlContact, key, t))
 		if err == nil {
 			err = l.settle(ctx)
 		}
-		if err != nil || hlTask == "" {
+		if err != nil || hlTask.id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
-		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask, M360ID: a.ID, Origin: state.OriginM360}
+		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask.id, M360ID: a.ID, Origin: state.OriginM360}
 	case m.Origin == state.OriginM360:
 		want := have
 		want.Body = markText(have.Body, key)
@@ -337,14 +337,14 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 		if have.Due != 0 {
 			in.DueAt = &have.Due
 		}
-		id, _, err := c.runEffect(ctx, l, key, c.m360TaskCall(contact, key, in))
+		task, err := c.runEffect(ctx, l, key, c.m360TaskCall(contact, key, in))
 		if err == nil {
 			err = l.settle(ctx)
 		}
-		if err != nil || id == "" {
+		if err != nil || task.id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
-		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel, M360Hash: hash}
+		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: task.id, Origin: state.OriginHighLevel, M360Hash: hash}
 	case m.Origin == state.OriginHighLevel:
 		if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, to(have)); err != nil {
 			return err

@@ -119,14 +119,14 @@ func (c *Converger) mirror(ctx context.Context, log *slog.Logger, l *ledger, a C
 		return c.done(ctx, complete)
 	case m.M360ID == "":
 		c.planEffects(l, a.Tenant, "hl-contact:"+a.Parent, []plan{calls.plan})
-		id, _, err := c.runEffect(ctx, l, calls.plan.key, calls.create(calls.plan.key))
+		created, err := c.runEffect(ctx, l, calls.plan.key, calls.create(calls.plan.key))
 		if err == nil {
 			err = l.settle(ctx)
 		}
-		if err != nil || id == "" {
+		if err != nil || created.id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
-		next = state.Mapping{Kind: a.EntityKind, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel}
+		next = state.Mapping{Kind: a.EntityKind, Tenant: a.Tenant, HLID: a.ID, M360ID: created.id, Origin: state.OriginHighLevel}
 	case m.M360Hash != hash:
 		id, err := parseM360ID(m.M360ID)
 		if err != nil {

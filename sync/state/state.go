@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -61,7 +62,8 @@ type Options struct {
 // the Tx, never the DB (it would wait for itself).
 type DB struct {
 	Queries
-	db *sql.DB
+	db      *sql.DB
+	commits atomic.Uint64
 }
 
 // Open opens (creating it when missing) the database at path and migrates
@@ -148,8 +150,13 @@ func (d *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("state: commit: %w", err)
 	}
+	d.commits.Add(1)
 	return nil
 }
+
+// Commits is how many transactions Tx has committed (not the single
+// statements of the DB's own methods, not the work queue's).
+func (d *DB) Commits() uint64 { return d.commits.Load() }
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
