@@ -59,10 +59,12 @@ type Options struct {
 //
 // The database has a single connection, as River's SQLite driver asks: a
 // transaction holds it until it ends, so code inside a transaction must use
-// the Tx, never the DB (it would wait for itself).
+// the Tx, never the DB (it would wait for itself). (A second connection
+// only checkpoints the WAL: see checkpointEvery.)
 type DB struct {
 	Queries
 	db      *sql.DB
+	ckpt    *checkpointer
 	commits atomic.Uint64
 }
 
@@ -87,8 +89,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	// The checkpointer copies the WAL, off the connection the statements
+	// share (see checkpointEvery).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
-	db := sql.OpenDB(&connector{dsn: "file:" + path + "?" + q.Encode(), drv: &sqlite.Driver{}})
+	conn := &connector{dsn: "file:" + path + "?" + q.Encode(), drv: &sqlite.Driver{}}
+	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
@@ -96,7 +102,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
-	return &DB{Queries: Queries{q: db}, db: db}, nil
+	return &DB{Queries: Queries{q: db}, db: db, ckpt: startCheckpointer(conn)}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -118,9 +124,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // SQL returns the database handle, for the work queue that shares it.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Close closes the database.
+// Close stops the checkpoints and closes the database (the last
+// connection to close checkpoints what is left of the WAL).
 func (d *DB) Close() error {
-	if err := d.db.Close(); err != nil {
+	if err := errors.Join(d.ckpt.close(), d.db.Close()); err != nil {
 		return fmt.Errorf("state: close: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -377,5 +378,56 @@ func TestRecentEffects_TheLatestOfEachFlow(t *testing.T) {
 	}
 	if want := []string{"tasks/b2", "tasks/b1", "welcome/a3", "welcome/a2"}; !slices.Equal(keys, want) {
 		t.Errorf("recent effects %v; want %v", keys, want)
+	}
+}
+
+// TestDB_CheckpointsTheWALOnAConnectionOfItsOwn: the statements'
+// connection never checkpoints (wal_autocheckpoint 0), and what it commits
+// still reaches the database file, past the WAL, within moments; Close
+// leaves no WAL behind.
+func TestDB_CheckpointsTheWALOnAConnectionOfItsOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sync.db")
+	db, err := state.Open(ctx, path, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages int
+	if err := db.SQL().QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil || pages != 0 {
+		t.Fatalf("wal_autocheckpoint %d (%v), want 0 on the statements' connection", pages, err)
+	}
+	size := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	const blob = 1 << 20 // 256 pages, more than the schema's
+	err = db.Tx(ctx, func(tx *state.Tx) error {
+		if _, err := tx.SQL().ExecContext(ctx, `CREATE TABLE test_blobs (b BLOB NOT NULL)`); err != nil {
+			return err
+		}
+		_, err := tx.SQL().ExecContext(ctx, `INSERT INTO test_blobs (b) VALUES (randomblob(?))`, blob)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wait = 10 * time.Second
+	for deadline := time.Now().Add(wait); size(path) < blob; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file holds %d bytes %s after the commit, want the %d committed: no checkpoint", size(path), wait, blob)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := size(path + "-wal"); n != 0 {
+		t.Errorf("a WAL of %d bytes after Close, want none", n)
 	}
 }
