@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -275,5 +277,37 @@ func TestConfig_Refused(t *testing.T) {
 				t.Errorf("NewRiver: %v, want ErrInvalidConfig", err)
 			}
 		})
+	}
+}
+
+// TestWaitingJobs_CountsTheKindsUnfinishedJobs: of four test-effect jobs,
+// one completed and three waiting, and a job of another kind, WaitingJobs
+// counts three, as JobCounts does; none of a kind with no job.
+func TestWaitingJobs_CountsTheKindsUnfinishedJobs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := mustDB(t)
+	q := mustRiver(t, db, engine.Config{})
+	for i := range 4 {
+		enqueue(t, db, q, effectArgs{Key: strconv.Itoa(i)})
+	}
+	enqueue(t, db, q, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: "t", ID: "c1"})
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = datetime('now')
+		WHERE id = (SELECT min(id) FROM river_job WHERE kind = 'test-effect')`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := engine.WaitingJobs(ctx, db, "test-effect")
+	if err != nil || n != 3 {
+		t.Fatalf("WaitingJobs: %d, %v; want 3", n, err)
+	}
+	counts, err := engine.JobCounts(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.Index(counts, engine.JobCount{Kind: "test-effect", State: "available", N: 3}); i < 0 {
+		t.Errorf("JobCounts %+v; want 3 test-effect jobs available", counts)
+	}
+	if n, err := engine.WaitingJobs(ctx, db, "no-such-kind"); err != nil || n != 0 {
+		t.Errorf("WaitingJobs of a kind with no job: %d, %v; want 0", n, err)
 	}
 }

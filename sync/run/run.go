@@ -355,15 +355,9 @@ func (s *Sync) Drain(ctx context.Context) error {
 	tick := time.NewTicker(drainTick)
 	defer tick.Stop()
 	for {
-		counts, err := engine.JobCounts(ctx, s.db)
+		waiting, err := engine.WaitingJobs(ctx, s.db, engine.KindConverge)
 		if err != nil {
 			return err
-		}
-		waiting := 0
-		for _, c := range counts {
-			if c.Kind == engine.KindConverge && slices.Contains([]string{"available", "running", "pending", "retryable", "scheduled"}, c.State) {
-				waiting += c.N
-			}
 		}
 		if waiting == 0 {
 			return nil
