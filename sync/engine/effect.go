@@ -128,17 +128,16 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun)
 	if err := l.tx(ctx, func(tx *state.Tx) error {
 		for _, i := range todo {
 			key := runs[i].key
-			e, err := tx.Effect(ctx, key)
+			e, took, err := tx.TakeEffect(ctx, key, c.now())
 			if err != nil {
-				return fmt.Errorf("engine: effect %s: %w", key, err)
+				return fmt.Errorf("engine: start effect: %w", err)
 			}
-			switch e.State {
-			case state.EffectDone:
+			switch {
+			case took:
+			case e.State == state.EffectDone:
 				out[i].id = e.RemoteID
 				continue
-			case state.EffectDead:
-				continue
-			case state.EffectInflight:
+			case e.State == state.EffectInflight:
 				if c.now().Sub(e.InflightSince) < c.staleAfter {
 					// Another job of the same entity started it a moment ago.
 					return fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
@@ -147,10 +146,12 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun)
 				if err := tx.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
 					return fmt.Errorf("engine: resolve inflight effect: %w", err)
 				}
+				if err := tx.StartEffect(ctx, key, c.now()); err != nil {
+					return fmt.Errorf("engine: start effect: %w", err)
+				}
 				e.OutcomeUnknown = true
-			}
-			if err := tx.StartEffect(ctx, key, c.now()); err != nil {
-				return fmt.Errorf("engine: start effect: %w", err)
+			default: // dead
+				continue
 			}
 			started, tries[i] = append(started, i), e
 		}

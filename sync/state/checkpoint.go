@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -25,9 +26,10 @@ const checkpointEvery = 100 * time.Millisecond
 // checkpointer runs the PASSIVE checkpoints of a database on a connection
 // of its own until stopped.
 type checkpointer struct {
-	conn *sql.DB
-	stop chan struct{}
-	done chan struct{}
+	conn     *sql.DB
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 	// err is the last checkpoint's failure (nil once one succeeds), read
 	// after done.
 	err error
@@ -78,9 +80,9 @@ func (k *checkpointer) checkpoint() error {
 const checkpointTimeout = 30 * time.Second
 
 // close stops the checkpoints and closes their connection; it returns the
-// last checkpoint's failure, if it failed.
+// last checkpoint's failure, if it failed. Closing again does nothing more.
 func (k *checkpointer) close() error {
-	close(k.stop)
+	k.stopOnce.Do(func() { close(k.stop) })
 	<-k.done
 	return errors.Join(k.err, k.conn.Close())
 }

@@ -109,6 +109,26 @@ func (q Queries) StartEffect(ctx context.Context, key string, now time.Time) err
 	return q.changedOrWhy(ctx, res, key, "start")
 }
 
+// TakeEffect starts the effect key as StartEffect does when it is pending
+// or failed, and returns it as it then is with started true; otherwise it
+// returns it as it is (done, dead, or inflight) with started false. One
+// statement where reading the effect and starting it take two.
+func (q Queries) TakeEffect(ctx context.Context, key string, now time.Time) (e Effect, started bool, err error) {
+	e, err = scanEffect(q.q.QueryRowContext(ctx, `UPDATE effects
+		SET state = ?, attempts = attempts + 1, inflight_since = ?, updated_at = ?
+		WHERE effect_key = ? AND state IN (?, ?)
+		RETURNING `+effectColumns,
+		EffectInflight, millis(now), millis(now), key, EffectPending, EffectFailed))
+	switch {
+	case err == nil:
+		return e, true, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return Effect{}, false, fmt.Errorf("state: take effect %s: %w", key, classify(err))
+	}
+	e, err = q.Effect(ctx, key)
+	return e, false, err
+}
+
 // changedOrWhy tells, after an update guarded by state, why it changed
 // nothing: ErrNotFound or ErrConflict (the effect is in another state).
 func (q Queries) changedOrWhy(ctx context.Context, res sql.Result, key, what string) error {

@@ -384,7 +384,7 @@ func TestRecentEffects_TheLatestOfEachFlow(t *testing.T) {
 // TestDB_CheckpointsTheWALOnAConnectionOfItsOwn: the statements'
 // connection never checkpoints (wal_autocheckpoint 0), and what it commits
 // still reaches the database file, past the WAL, within moments; Close
-// leaves no WAL behind.
+// leaves no WAL behind, and closing again does nothing.
 func TestDB_CheckpointsTheWALOnAConnectionOfItsOwn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -429,5 +429,47 @@ func TestDB_CheckpointsTheWALOnAConnectionOfItsOwn(t *testing.T) {
 	}
 	if n := size(path + "-wal"); n != 0 {
 		t.Errorf("a WAL of %d bytes after Close, want none", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("Close again: %v", err)
+	}
+}
+
+// TestTakeEffect_StartsOnlyAPendingOrFailedEffect: a pending effect is
+// taken (inflight, one attempt); an inflight one is not, and is returned
+// as it is; a failed one whose outcome is unknown is taken with the flag;
+// a done one is returned with its record; a missing one is ErrNotFound.
+func TestTakeEffect_StartsOnlyAPendingOrFailedEffect(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	const key = "f1:follow-up:c1"
+	if _, err := db.PlanEffect(ctx, state.Effect{Key: key, Flow: "f1", Target: "m360", Tenant: "t", Lane: "hl-contact:c1",
+		Op: "create-task", Request: []byte{}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	e, took, err := db.TakeEffect(ctx, key, t0)
+	if err != nil || !took || e.State != state.EffectInflight || e.Attempts != 1 || !e.InflightSince.Equal(t0) || e.OutcomeUnknown {
+		t.Fatalf("take a pending effect: %+v %v %v; want taken, inflight, 1 attempt", e, took, err)
+	}
+	if e, took, err = db.TakeEffect(ctx, key, t0.Add(time.Second)); err != nil || took || e.State != state.EffectInflight ||
+		e.Attempts != 1 || !e.InflightSince.Equal(t0) {
+		t.Fatalf("take an inflight effect: %+v %v %v; want it as it was, not taken", e, took, err)
+	}
+	if err := db.FailEffect(ctx, key, state.Failure{Status: 504, Err: "timeout", NextAt: t0, OutcomeUnknown: true}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, took, err = db.TakeEffect(ctx, key, t0.Add(time.Minute)); err != nil || !took || e.Attempts != 2 || !e.OutcomeUnknown ||
+		e.LastStatus != 504 {
+		t.Fatalf("take a failed effect: %+v %v %v; want taken at attempt 2, its outcome unknown, its last status kept", e, took, err)
+	}
+	if err := db.CompleteEffect(ctx, key, "task-1", 201, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, took, err = db.TakeEffect(ctx, key, t0.Add(2*time.Minute)); err != nil || took || e.State != state.EffectDone || e.RemoteID != "task-1" {
+		t.Fatalf("take a done effect: %+v %v %v; want it done, not taken", e, took, err)
+	}
+	if _, took, err := db.TakeEffect(ctx, "f1:follow-up:nobody", t0); !errors.Is(err, state.ErrNotFound) || took {
+		t.Errorf("take a missing effect: %v %v; want ErrNotFound", took, err)
 	}
 }
