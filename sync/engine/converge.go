@@ -130,25 +130,21 @@ func (c *Converger) Worker() Worker {
 // the rules' part (applyRules) follows, completing the job: a crash
 // between the two runs the flow again, which finds nothing to write. The
 // job's effects go through one ledger: what the job still owes it when it
-// fails is committed then, with the failure.
+// fails (an effect's success) is committed then.
 func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) (err error) {
 	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
 	if a.Parent != "" {
 		log = log.With(logkey.Parent, a.Parent)
 	}
 	l := c.ledger()
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, l.settle(ctx))
-		}
-	}()
+	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	if c.rules == nil {
-		return c.flow(ctx, log, l, a, l.complete(complete))
+		return c.flow(ctx, log, l, a, complete)
 	}
-	if err := c.flow(ctx, log, l, a, l.complete(func(context.Context, *state.Tx) error { return nil })); err != nil {
+	if err := c.flow(ctx, log, l, a, func(context.Context, *state.Tx) error { return nil }); err != nil {
 		return err
 	}
-	return c.applyRules(ctx, log, l, a, l.complete(complete))
+	return c.applyRules(ctx, log, l, a, complete)
 }
 
 // flow is the flow of the entity a names, its effects through l.
@@ -205,10 +201,11 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	if c.flows.Campaigns {
 		children = append(children, c.flows.campaignPlans(hl, m.ID == 0)...)
 	}
-	c.planEffects(l, a.Tenant, "hl-contact:"+hl.Id, append([]plan{contact}, children...))
+	lane := "hl-contact:" + hl.Id
 	m360ID := m.M360ID
 	if m360ID == "" || m.M360Hash != hash {
-		if m360ID, err = c.upsertM360Contact(ctx, log, l, m.M360ID, contact.key, want); err != nil {
+		run := effectRun{key: contact.key, call: c.createContactCall(want), plan: c.planned(a.Tenant, lane, contact)}
+		if m360ID, err = c.upsertM360Contact(ctx, log, l, m.M360ID, run, want); err != nil {
 			return err
 		}
 	}
@@ -221,7 +218,7 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	}
 	runs := make([]effectRun, len(children))
 	for i, p := range children {
-		runs[i] = effectRun{key: p.key, call: c.effectCall(id, p)}
+		runs[i] = effectRun{key: p.key, call: c.effectCall(id, p), plan: c.planned(a.Tenant, lane, p)}
 	}
 	if _, err := c.runEffects(ctx, l, runs); err != nil {
 		return err

@@ -67,10 +67,13 @@ type effectCall struct {
 	atMostOnce bool
 }
 
-// effectRun is one effect of a job's batch: its key and how to make it.
+// effectRun is one effect of a job's batch: its key, how to make it, and
+// what the ledger plans for it when its key is new (nil: it is planned
+// already, as a rule's action is).
 type effectRun struct {
 	key  string
 	call effectCall
+	plan *state.Effect
 }
 
 // ran is what runEffects did of one effect: its remote record's id (""
@@ -83,19 +86,20 @@ type ran struct {
 }
 
 // runEffect is runEffects of one effect.
-func (c *Converger) runEffect(ctx context.Context, l *ledger, key string, call effectCall) (ran, error) {
-	out, err := c.runEffects(ctx, l, []effectRun{{key: key, call: call}})
+func (c *Converger) runEffect(ctx context.Context, l *ledger, r effectRun) (ran, error) {
+	out, err := c.runEffects(ctx, l, []effectRun{r})
 	if err != nil {
 		return ran{}, err
 	}
 	return out[0], nil
 }
 
-// runEffects makes each planned effect of runs happen at most once through
-// the job's ledger l, in order, and tells what it did of each. The effects
-// to make are read, resolved when found inflight since before StaleAfter
-// (a crash or a lost answer: their outcome is unknown) and started in one
-// transaction with what l owes: every intent is committed before any call.
+// runEffects makes each effect of runs happen at most once through the
+// job's ledger l, in order, and tells what it did of each. The effects to
+// make are planned when new (keys planned already are left as they are),
+// resolved when found inflight since before StaleAfter (a crash or a lost
+// answer: their outcome is unknown) and started in one transaction with
+// what l owes: every intent is committed before any call.
 // An effect whose outcome is unknown is looked up by its marker before any
 // new create. Each success is owed to l. When a call fails, the effects
 // started after it, never sent, are failed with it (tried again with no
@@ -112,6 +116,8 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun)
 		// transaction.
 		e, err := c.db.Effect(ctx, r.key)
 		switch {
+		case errors.Is(err, state.ErrNotFound) && r.plan != nil:
+			todo = append(todo, i)
 		case err != nil:
 			return nil, fmt.Errorf("engine: effect %s: %w", r.key, err)
 		case e.State == state.EffectDone:
@@ -128,7 +134,14 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun)
 	if err := l.tx(ctx, func(tx *state.Tx) error {
 		for _, i := range todo {
 			key := runs[i].key
-			e, took, err := tx.TakeEffect(ctx, key, c.now())
+			var e state.Effect
+			var took bool
+			var err error
+			if p := runs[i].plan; p != nil {
+				e, took, err = tx.PlanAndTakeEffect(ctx, *p, c.now())
+			} else {
+				e, took, err = tx.TakeEffect(ctx, key, c.now())
+			}
 			if err != nil {
 				return fmt.Errorf("engine: start effect: %w", err)
 			}
@@ -249,7 +262,7 @@ func (c *Converger) failEffect(ctx context.Context, l *ledger, key string, cause
 	return fmt.Errorf("engine: effect %s: %w", key, cause)
 }
 
-// plan is an effect to plan; see planEffects. text is the task's title or
+// plan is an effect to plan; see planned. text is the task's title or
 // the note's body; target is the side written ("" means Marketing 360);
 // campaign is a trigger's campaign.
 type plan struct {
@@ -257,35 +270,24 @@ type plan struct {
 	campaign                    int64
 }
 
-// planEffects owes l the plans of one lane's effects (keys planned
-// already are left as they are): they are stored with the job's next
-// transaction, before any call.
-func (c *Converger) planEffects(l *ledger, tenant, lane string, plans []plan) {
-	l.owed = append(l.owed, owed{write: func(ctx context.Context, tx *state.Tx) error {
-		for _, p := range plans {
-			target := p.target
-			if target == "" {
-				target = state.OriginM360
-			}
-			e := state.Effect{Key: p.key, Flow: p.flow, Target: target, Tenant: tenant, Lane: lane, Op: p.op,
-				Request: []byte{}, Marker: Marker(p.key)}
-			if _, err := tx.PlanEffect(ctx, e, c.now()); err != nil {
-				return fmt.Errorf("engine: plan: %w", err)
-			}
-		}
-		return nil
-	}})
+// planned is the effect the ledger plans for p in the lane of tenant, to
+// run with p's key.
+func (c *Converger) planned(tenant, lane string, p plan) *state.Effect {
+	target := p.target
+	if target == "" {
+		target = state.OriginM360
+	}
+	return &state.Effect{Key: p.key, Flow: p.flow, Target: target, Tenant: tenant, Lane: lane, Op: p.op,
+		Request: []byte{}, Marker: Marker(p.key)}
 }
 
 // ledger is one job's way through the effects ledger. The writes a job
-// owes it (the effects it plans, an effect's success) are not committed
-// on their own: they go with the job's next transaction, which is the next
-// effect's intent (committed, as always, before that effect's call), the
-// record of a failed try, or the end of the job's effects (settle). A
-// crash before that leaves the success unrecorded, the effect inflight:
-// looked up by its marker after StaleAfter, as a crash just after the call
-// always was. A job's run of several effects so commits once an effect
-// instead of twice.
+// owes it (an effect's success) are not committed on their own: they go
+// with the job's next transaction, which is the next effects' intents
+// (committed, as always, before their calls), the record of a failed try,
+// or the end of the job's effects (settle). A crash before that leaves
+// the success unrecorded, the effect inflight: looked up by its marker
+// after StaleAfter, as a crash just after the call always was.
 type ledger struct {
 	c    *Converger
 	owed []owed
@@ -294,8 +296,8 @@ type ledger struct {
 	stopped bool
 }
 
-// owed is a write owed to the ledger; done names the effect whose success
-// it records ("" for a plan), for StepAfterCommit once it is committed.
+// owed is a write owed to the ledger: the success of effect done, for
+// StepAfterCommit once it is committed.
 type owed struct {
 	write func(ctx context.Context, tx *state.Tx) error
 	done  string
@@ -320,9 +322,6 @@ func (l *ledger) committed() error {
 	paid := l.owed
 	l.owed = nil
 	for _, o := range paid {
-		if o.done == "" {
-			continue
-		}
 		if err := l.hook(StepAfterCommit, o.done); err != nil {
 			return err
 		}
@@ -359,22 +358,6 @@ func (l *ledger) hook(step Step, key string) error {
 		return err
 	}
 	return nil
-}
-
-// complete is the job's completion complete, made after what the job
-// still owes the ledger in the same transaction: the plans of a job that
-// ran none of its effects. (The flows settle their effects' successes
-// before they complete, so that StepAfterCommit comes before the
-// completion.) Once paid they are forgotten: if that transaction fails, the
-// job fails and its retry plans again.
-func (l *ledger) complete(complete func(context.Context, *state.Tx) error) func(context.Context, *state.Tx) error {
-	return func(ctx context.Context, tx *state.Tx) error {
-		if err := l.pay(ctx, tx); err != nil {
-			return err
-		}
-		l.owed = nil
-		return complete(ctx, tx)
-	}
 }
 
 // owe records that effect key's call made (or found) remoteID, answered

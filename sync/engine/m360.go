@@ -13,14 +13,15 @@ import (
 
 // upsertM360Contact makes the Marketing 360 contact carry want's mapped
 // fields and returns its id: the mapped one (mappedID), or one created
-// through the ledger l (effect key) or adopted. "" when the mapped contact
+// through the ledger l (by create, createContactCall's) or adopted. "" when the mapped contact
 // was deleted in Marketing 360: a person's deletion is not undone. A
 // contact this call just created from want carries it already and is not
 // read again.
-func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, l *ledger, mappedID, key string, want m360api.ContactInput) (string, error) {
+func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, l *ledger, mappedID string, create effectRun,
+	want m360api.ContactInput) (string, error) {
 	id := mappedID
 	if id == "" {
-		r, err := c.runEffect(ctx, l, key, c.createContactCall(want))
+		r, err := c.runEffect(ctx, l, create)
 		if err != nil || r.id == "" || r.made {
 			return r.id, err
 		}

@@ -268,7 +268,7 @@ func (c *Converger) runRules(ctx context.Context, log *slog.Logger, l *ledger, a
 			}
 			continue
 		}
-		if _, err := c.runEffect(ctx, l, e.Key, c.ruleCall(e.Key, next)); err != nil {
+		if _, err := c.runEffect(ctx, l, effectRun{key: e.Key, call: c.ruleCall(e.Key, next)}); err != nil {
 			return err
 		}
 	}

@@ -118,8 +118,8 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	switch {
 	case m.HLID == "":
 		p := plan{key: key, flow: flowM360Tasks, op: opCreateTask, text: t.Title, target: state.OriginHighLevel}
-		c.planEffects(l, tenant, "m360-task:"+a.ID, []plan{p})
-		hlTask, err := c.runEffect(ctx, l, key, c.highLevelTaskCall(hlContact, key, t))
+		hlTask, err := c.runEffect(ctx, l, effectRun{key: key, call: c.highLevelTaskCall(hlContact, key, t),
+			plan: c.planned(tenant, "m360-task:"+a.ID, p)})
 		if err == nil {
 			err = l.settle(ctx)
 		}
@@ -332,12 +332,12 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 	case m.M360ID == "":
 		key := "f6:m360-task:" + a.ID
 		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
-		c.planEffects(l, a.Tenant, "hl-contact:"+t.ContactId, []plan{p})
 		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}
 		if have.Due != 0 {
 			in.DueAt = &have.Due
 		}
-		task, err := c.runEffect(ctx, l, key, c.m360TaskCall(contact, key, in))
+		task, err := c.runEffect(ctx, l, effectRun{key: key, call: c.m360TaskCall(contact, key, in),
+			plan: c.planned(a.Tenant, "hl-contact:"+t.ContactId, p)})
 		if err == nil {
 			err = l.settle(ctx)
 		}

@@ -118,8 +118,8 @@ func (c *Converger) mirror(ctx context.Context, log *slog.Logger, l *ledger, a C
 		log.InfoContext(ctx, "the record was deleted; its counterpart is not made again")
 		return c.done(ctx, complete)
 	case m.M360ID == "":
-		c.planEffects(l, a.Tenant, "hl-contact:"+a.Parent, []plan{calls.plan})
-		created, err := c.runEffect(ctx, l, calls.plan.key, calls.create(calls.plan.key))
+		created, err := c.runEffect(ctx, l, effectRun{key: calls.plan.key, call: calls.create(calls.plan.key),
+			plan: c.planned(a.Tenant, "hl-contact:"+a.Parent, calls.plan)})
 		if err == nil {
 			err = l.settle(ctx)
 		}

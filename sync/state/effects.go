@@ -129,6 +129,29 @@ func (q Queries) TakeEffect(ctx context.Context, key string, now time.Time) (e E
 	return e, false, err
 }
 
+// PlanAndTakeEffect is PlanEffect and TakeEffect in one: an effect whose
+// key is new is stored started (inflight, one attempt, since now) and
+// returned with started true, in one statement; one planned already is
+// taken as TakeEffect takes it.
+func (q Queries) PlanAndTakeEffect(ctx context.Context, e Effect, now time.Time) (_ Effect, started bool, err error) {
+	at := fromMillis(millis(now))
+	err = q.q.QueryRowContext(ctx, `INSERT INTO effects
+		(effect_key, flow, target, tenant, lane, op, request, marker, state, attempts, next_at, inflight_since, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+		ON CONFLICT (effect_key) DO NOTHING
+		RETURNING id`,
+		e.Key, e.Flow, e.Target, e.Tenant, e.Lane, e.Op, e.Request, e.Marker, EffectInflight, millis(at), millis(at),
+		millis(at), millis(at)).Scan(&e.ID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return q.TakeEffect(ctx, e.Key, now)
+	case err != nil:
+		return Effect{}, false, fmt.Errorf("state: plan effect %s: %w", e.Key, classify(err))
+	}
+	e.State, e.Attempts, e.NextAt, e.InflightSince, e.CreatedAt, e.UpdatedAt = EffectInflight, 1, at, at, at, at
+	return e, true, nil
+}
+
 // changedOrWhy tells, after an update guarded by state, why it changed
 // nothing: ErrNotFound or ErrConflict (the effect is in another state).
 func (q Queries) changedOrWhy(ctx context.Context, res sql.Result, key, what string) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -471,5 +472,44 @@ func TestTakeEffect_StartsOnlyAPendingOrFailedEffect(t *testing.T) {
 	}
 	if _, took, err := db.TakeEffect(ctx, "f1:follow-up:nobody", t0); !errors.Is(err, state.ErrNotFound) || took {
 		t.Errorf("take a missing effect: %v %v; want ErrNotFound", took, err)
+	}
+}
+
+// TestPlanAndTakeEffect_StoresANewEffectStarted: a new key is stored
+// inflight after one attempt, as it is returned, with its plan's fields; a
+// key planned already is taken or not as TakeEffect says, its plan left as
+// it was.
+func TestPlanAndTakeEffect_StoresANewEffectStarted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	plan := state.Effect{Key: "f2:welcome-note:c1", Flow: "f2", Target: "m360", Tenant: "t", Lane: "hl-contact:c1",
+		Op: "create-note", Request: []byte{}, Marker: "cb:0123456789abcdef"}
+	got, took, err := db.PlanAndTakeEffect(ctx, plan, t0)
+	if err != nil || !took {
+		t.Fatalf("plan and take a new effect: %v %v; want taken", took, err)
+	}
+	stored, err := db.Effect(ctx, plan.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.State != state.EffectInflight || stored.Attempts != 1 || !stored.InflightSince.Equal(t0) || stored.Lane != plan.Lane ||
+		stored.Marker != plan.Marker || stored.ID == 0 {
+		t.Errorf("stored %+v; want inflight after 1 attempt since %s, with the plan's lane and marker", stored, t0)
+	}
+	got.Request, stored.Request = nil, nil // empty either way
+	if !reflect.DeepEqual(got, stored) {
+		t.Errorf("returned %+v\nstored   %+v", got, stored)
+	}
+	other := plan
+	other.Lane = "elsewhere"
+	if e, took, err := db.PlanAndTakeEffect(ctx, other, t0.Add(time.Second)); err != nil || took || e.Attempts != 1 || e.Lane != plan.Lane {
+		t.Errorf("plan and take an inflight effect: %+v %v %v; want it as it was, not taken", e, took, err)
+	}
+	if err := db.FailEffect(ctx, plan.Key, state.Failure{Err: "boom", NextAt: t0}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, took, err := db.PlanAndTakeEffect(ctx, other, t0.Add(time.Minute)); err != nil || !took || e.Attempts != 2 || e.Lane != plan.Lane {
+		t.Errorf("plan and take a failed effect: %+v %v %v; want taken at attempt 2, its plan as it was", e, took, err)
 	}
 }
