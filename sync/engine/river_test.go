@@ -280,34 +280,37 @@ func TestConfig_Refused(t *testing.T) {
 	}
 }
 
-// TestWaitingJobs_CountsTheKindsUnfinishedJobs: of four test-effect jobs,
-// one completed and three waiting, and a job of another kind, WaitingJobs
-// counts three, as JobCounts does; none of a kind with no job.
-func TestWaitingJobs_CountsTheKindsUnfinishedJobs(t *testing.T) {
+// TestWaiting_TellsAKindWithAnUnfinishedJob: with test-effect jobs
+// waiting (and JobCounts saying so) and a converge job completed, Waiting
+// tells test-effect jobs waiting and no converge job; completed, none of
+// either.
+func TestWaiting_TellsAKindWithAnUnfinishedJob(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, _ := mustDB(t)
 	q := mustRiver(t, db, engine.Config{})
-	for i := range 4 {
+	for i := range 3 {
 		enqueue(t, db, q, effectArgs{Key: strconv.Itoa(i)})
 	}
 	enqueue(t, db, q, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: "t", ID: "c1"})
-	if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = datetime('now')
-		WHERE id = (SELECT min(id) FROM river_job WHERE kind = 'test-effect')`); err != nil {
-		t.Fatal(err)
+	complete := func(kind string) {
+		t.Helper()
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = datetime('now') WHERE kind = ?`, kind); err != nil {
+			t.Fatal(err)
+		}
 	}
-	n, err := engine.WaitingJobs(ctx, db, "test-effect")
-	if err != nil || n != 3 {
-		t.Fatalf("WaitingJobs: %d, %v; want 3", n, err)
-	}
+	complete(engine.KindConverge)
 	counts, err := engine.JobCounts(ctx, db)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || !slices.Contains(counts, engine.JobCount{Kind: "test-effect", State: "available", N: 3}) {
+		t.Fatalf("JobCounts %+v, %v; want 3 test-effect jobs available", counts, err)
 	}
-	if i := slices.Index(counts, engine.JobCount{Kind: "test-effect", State: "available", N: 3}); i < 0 {
-		t.Errorf("JobCounts %+v; want 3 test-effect jobs available", counts)
+	for kind, want := range map[string]bool{"test-effect": true, engine.KindConverge: false, "no-such-kind": false} {
+		if got, err := engine.Waiting(ctx, db, kind); err != nil || got != want {
+			t.Errorf("Waiting(%s): %v, %v; want %v", kind, got, err, want)
+		}
 	}
-	if n, err := engine.WaitingJobs(ctx, db, "no-such-kind"); err != nil || n != 0 {
-		t.Errorf("WaitingJobs of a kind with no job: %d, %v; want 0", n, err)
+	complete("test-effect")
+	if got, err := engine.Waiting(ctx, db, "test-effect"); err != nil || got {
+		t.Errorf("Waiting(test-effect) once completed: %v, %v; want false", got, err)
 	}
 }

@@ -355,11 +355,11 @@ func (s *Sync) Drain(ctx context.Context) error {
 	tick := time.NewTicker(drainTick)
 	defer tick.Stop()
 	for {
-		waiting, err := engine.WaitingJobs(ctx, s.db, engine.KindConverge)
+		waiting, err := engine.Waiting(ctx, s.db, engine.KindConverge)
 		if err != nil {
 			return err
 		}
-		if waiting == 0 {
+		if !waiting {
 			return nil
 		}
 		select {
