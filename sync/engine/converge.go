@@ -220,7 +220,7 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	for i, p := range children {
 		runs[i] = effectRun{key: p.key, call: c.effectCall(id, p), plan: c.planned(a.Tenant, lane, p)}
 	}
-	if _, err := c.runEffects(ctx, l, runs); err != nil {
+	if _, err := c.runEffects(ctx, l, runs, m.M360ID != ""); err != nil {
 		return err
 	}
 	if err := l.settle(ctx); err != nil {

@@ -85,9 +85,10 @@ type ran struct {
 	made bool
 }
 
-// runEffect is runEffects of one effect.
+// runEffect is runEffects of one effect not made before (its entity is
+// not mapped yet, or it is a rule's action still open).
 func (c *Converger) runEffect(ctx context.Context, l *ledger, r effectRun) (ran, error) {
-	out, err := c.runEffects(ctx, l, []effectRun{r})
+	out, err := c.runEffects(ctx, l, []effectRun{r}, false)
 	if err != nil {
 		return ran{}, err
 	}
@@ -104,30 +105,39 @@ func (c *Converger) runEffect(ctx context.Context, l *ledger, r effectRun) (ran,
 // new create. Each success is owed to l. When a call fails, the effects
 // started after it, never sent, are failed with it (tried again with no
 // lookup); a crash leaves them inflight, looked up after StaleAfter.
-func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun) ([]ran, error) {
+//
+// made says the effects were probably made before (their entity is
+// mapped already): unless l owes a write, one read of them all comes
+// first, and spares the transaction when each is done or given up on.
+func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun, made bool) ([]ran, error) {
 	out := make([]ran, len(runs))
 	todo := make([]int, 0, len(runs))
-	for i, r := range runs {
-		if len(l.owed) > 0 {
-			todo = append(todo, i)
-			continue
+	if made && len(l.owed) == 0 {
+		keys := make([]string, len(runs))
+		for i, r := range runs {
+			keys[i] = r.key
 		}
-		// Nothing to commit: an effect done or given up on needs no
-		// transaction.
-		e, err := c.db.Effect(ctx, r.key)
-		switch {
-		case errors.Is(err, state.ErrNotFound) && r.plan != nil:
-			todo = append(todo, i)
-		case err != nil:
-			return nil, fmt.Errorf("engine: effect %s: %w", r.key, err)
-		case e.State == state.EffectDone:
-			out[i].id = e.RemoteID
-		case e.State != state.EffectDead:
+		known, err := c.db.Effects(ctx, keys)
+		if err != nil {
+			return nil, fmt.Errorf("engine: effects: %w", err)
+		}
+		for i, r := range runs {
+			switch e, ok := known[r.key]; {
+			case ok && e.State == state.EffectDone:
+				out[i].id = e.RemoteID
+			case ok && e.State == state.EffectDead:
+				// Given up on: nothing to run.
+			default:
+				todo = append(todo, i)
+			}
+		}
+		if len(todo) == 0 {
+			return out, nil
+		}
+	} else {
+		for i := range runs {
 			todo = append(todo, i)
 		}
-	}
-	if len(todo) == 0 && len(l.owed) == 0 {
-		return out, nil
 	}
 	started := make([]int, 0, len(todo))
 	tries := make([]state.Effect, len(runs)) // as each started

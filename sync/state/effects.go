@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -92,6 +93,28 @@ func (q Queries) Effect(ctx context.Context, key string) (Effect, error) {
 		return Effect{}, scanErr(err, "effect "+key)
 	}
 	return e, nil
+}
+
+// Effects returns the effects of keys that are planned, by key (a key
+// not planned is absent): one query for them all.
+func (q Queries) Effects(ctx context.Context, keys []string) (map[string]Effect, error) {
+	if len(keys) == 0 {
+		return map[string]Effect{}, nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	found, err := list(ctx, q, "effects", scanEffect, `SELECT `+effectColumns+` FROM effects WHERE effect_key IN (?`+
+		strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Effect, len(found))
+	for _, e := range found {
+		out[e.Key] = e
+	}
+	return out, nil
 }
 
 // StartEffect records the intent to make an effect's call, to be committed

@@ -513,3 +513,24 @@ func TestPlanAndTakeEffect_StoresANewEffectStarted(t *testing.T) {
 		t.Errorf("plan and take a failed effect: %+v %v %v; want taken at attempt 2, its plan as it was", e, took, err)
 	}
 }
+
+// TestEffects_ReadsThePlannedOnesOfKeys: of three keys, the two planned
+// come back by key, the other is absent; no key reads nothing.
+func TestEffects_ReadsThePlannedOnesOfKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	for _, k := range []string{"a", "b"} {
+		if _, err := db.PlanEffect(ctx, state.Effect{Key: k, Flow: "f1", Target: "m360", Tenant: "t", Lane: "l", Op: "create-task",
+			Request: []byte{}}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Effects(ctx, []string{"a", "missing", "b"})
+	if err != nil || len(got) != 2 || got["a"].Key != "a" || got["b"].State != state.EffectPending {
+		t.Fatalf("Effects: %+v, %v; want a and b, pending", got, err)
+	}
+	if got, err := db.Effects(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("Effects of no key: %+v, %v; want none", got, err)
+	}
+}
