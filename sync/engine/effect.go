@@ -106,13 +106,13 @@ func (c *Converger) runEffect(ctx context.Context, l *ledger, r effectRun) (ran,
 // started after it, never sent, are failed with it (tried again with no
 // lookup); a crash leaves them inflight, looked up after StaleAfter.
 //
-// made says the effects were probably made before (their entity is
-// mapped already): unless l owes a write, one read of them all comes
+// mapped says their entity is mapped already, so the effects were
+// probably made before: unless l owes a write, one read of them all comes
 // first, and spares the transaction when each is done or given up on.
-func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun, made bool) ([]ran, error) {
+func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun, mapped bool) ([]ran, error) {
 	out := make([]ran, len(runs))
 	todo := make([]int, 0, len(runs))
-	if made && len(l.owed) == 0 {
+	if mapped && len(l.owed) == 0 {
 		keys := make([]string, len(runs))
 		for i, r := range runs {
 			keys[i] = r.key
@@ -306,33 +306,35 @@ type ledger struct {
 	stopped bool
 }
 
-// owed is a write owed to the ledger: the success of effect done, for
-// StepAfterCommit once it is committed.
+// owed is a success owed to the ledger: effect key's call made (or found)
+// remoteID at at, answered status.
 type owed struct {
-	write func(ctx context.Context, tx *state.Tx) error
-	done  string
+	key, remoteID string
+	status        int
+	at            time.Time
 }
 
 // ledger starts a job's ledger.
 func (c *Converger) ledger() *ledger { return &ledger{c: c} }
 
-// pay makes the owed writes in tx; committed must follow tx's commit.
+// pay records the owed successes in tx; committed must follow tx's
+// commit.
 func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 	for _, o := range l.owed {
-		if err := o.write(ctx, tx); err != nil {
-			return err
+		if err := tx.CompleteEffect(ctx, o.key, o.remoteID, o.status, o.at); err != nil {
+			return fmt.Errorf("engine: complete effect: %w", err)
 		}
 	}
 	return nil
 }
 
-// committed forgets the writes paid in a transaction that committed and
-// calls StepAfterCommit for the successes among them.
+// committed forgets the successes paid in a transaction that committed
+// and calls StepAfterCommit for each.
 func (l *ledger) committed() error {
 	paid := l.owed
 	l.owed = nil
 	for _, o := range paid {
-		if err := l.hook(StepAfterCommit, o.done); err != nil {
+		if err := l.hook(StepAfterCommit, o.key); err != nil {
 			return err
 		}
 	}
@@ -373,13 +375,7 @@ func (l *ledger) hook(step Step, key string) error {
 // owe records that effect key's call made (or found) remoteID, answered
 // status: owed to the ledger until the job's next transaction.
 func (l *ledger) owe(key, remoteID string, status int) {
-	now := l.c.now()
-	l.owed = append(l.owed, owed{done: key, write: func(ctx context.Context, tx *state.Tx) error {
-		if err := tx.CompleteEffect(ctx, key, remoteID, status, now); err != nil {
-			return fmt.Errorf("engine: complete effect: %w", err)
-		}
-		return nil
-	}})
+	l.owed = append(l.owed, owed{key: key, remoteID: remoteID, status: status, at: l.c.now()})
 }
 
 // noHook is the Hook of a converger without one.
