@@ -128,35 +128,39 @@ func (c *Converger) Worker() Worker {
 // outcome (the job's completion). An entity no flow is about completes at
 // once, with a log line. With rules, the flow's outcome commits first and
 // the rules' part (applyRules) follows, completing the job: a crash
-// between the two runs the flow again, which finds nothing to write.
-func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) error {
+// between the two runs the flow again, which finds nothing to write. The
+// job's effects go through one ledger: what the job still owes it when it
+// fails (an effect's success) is committed then.
+func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) (err error) {
 	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
 	if a.Parent != "" {
 		log = log.With(logkey.Parent, a.Parent)
 	}
+	l := c.ledger()
+	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	if c.rules == nil {
-		return c.flow(ctx, log, a, complete)
+		return c.flow(ctx, log, l, a, complete)
 	}
-	if err := c.flow(ctx, log, a, func(context.Context, *state.Tx) error { return nil }); err != nil {
+	if err := c.flow(ctx, log, l, a, func(context.Context, *state.Tx) error { return nil }); err != nil {
 		return err
 	}
-	return c.applyRules(ctx, log, a, complete)
+	return c.applyRules(ctx, log, l, a, complete)
 }
 
-// flow is the flow of the entity a names.
-func (c *Converger) flow(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+// flow is the flow of the entity a names, its effects through l.
+func (c *Converger) flow(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	f := c.flows
 	switch {
 	case a.Side == SideHighLevel && a.EntityKind == EntityContact && f.Contacts:
-		return c.highLevelContact(ctx, log, a, complete)
+		return c.highLevelContact(ctx, log, l, a, complete)
 	case a.Side == SideHighLevel && a.EntityKind == EntityTask && f.Tasks:
-		return c.highLevelTask(ctx, log, a, complete)
+		return c.highLevelTask(ctx, log, l, a, complete)
 	case a.Side == SideHighLevel && a.EntityKind == EntityNote && f.Notes:
-		return c.highLevelNote(ctx, log, a, complete)
+		return c.highLevelNote(ctx, log, l, a, complete)
 	case a.Side == SideHighLevel && a.EntityKind == EntityAppointment && f.Appointments:
-		return c.highLevelAppointment(ctx, log, a, complete)
+		return c.highLevelAppointment(ctx, log, l, a, complete)
 	case a.Side == SideM360 && a.EntityKind == EntityTask && f.M360Tasks:
-		return c.m360Task(ctx, log, a, complete)
+		return c.m360Task(ctx, log, l, a, complete)
 	default:
 		log.DebugContext(ctx, "no flow for this entity; nothing to do")
 		return c.done(ctx, complete)
@@ -171,7 +175,7 @@ func (c *Converger) done(ctx context.Context, complete func(context.Context, *st
 // highLevelContact is flows 1 and 2: the Marketing 360 contact of a
 // HighLevel contact, created or updated to its mapped fields, its
 // follow-up task, and (once ever) its onboarding tasks and welcome note.
-func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	hl, err := c.hl.Contact(ctx, a.ID)
 	switch {
 	case highlevelapi.IsNotFound(err):
@@ -197,12 +201,11 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Co
 	if c.flows.Campaigns {
 		children = append(children, c.flows.campaignPlans(hl, m.ID == 0)...)
 	}
-	if err := c.planEffects(ctx, a.Tenant, contactLane(hl.Id), append([]plan{contact}, children...)); err != nil {
-		return err
-	}
+	lane := contactLane(hl.Id)
 	m360ID := m.M360ID
 	if m360ID == "" || m.M360Hash != hash {
-		if m360ID, err = c.upsertM360Contact(ctx, log, m.M360ID, contact.key, want); err != nil {
+		run := effectRun{key: contact.key, call: c.createContactCall(want), plan: c.planned(a.Tenant, lane, contact)}
+		if m360ID, err = c.upsertM360Contact(ctx, log, l, m.M360ID, run, want); err != nil {
 			return err
 		}
 	}
@@ -213,10 +216,15 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, a Co
 	if err != nil {
 		return err
 	}
-	for _, p := range children {
-		if _, err := c.runEffect(ctx, p.key, c.effectCall(id, p)); err != nil {
-			return err
-		}
+	runs := make([]effectRun, len(children))
+	for i, p := range children {
+		runs[i] = effectRun{key: p.key, call: c.effectCall(id, p), plan: c.planned(a.Tenant, lane, p)}
+	}
+	if _, err := c.runEffects(ctx, l, runs, m.M360ID != ""); err != nil {
+		return err
+	}
+	if err := l.settle(ctx); err != nil {
+		return err
 	}
 	next := state.Mapping{Kind: EntityContact, Tenant: a.Tenant, HLID: hl.Id, M360ID: m360ID, Origin: state.OriginHighLevel,
 		HLHash: hash, M360Hash: hash, HLVersion: deref(hl.DateUpdated), M360Version: m.M360Version}

@@ -243,6 +243,39 @@ func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a 
 	}
 }
 
+// TestConverger_NewContactCommitsOnceAnEffect: a new contact's five
+// effects (its Marketing 360 contact, then the follow-up task, the
+// onboarding tasks and the welcome note) and its mapping take four
+// transactions: the contact's plan and intent; its success with the plans
+// and intents of the other four; their successes; the mapping with the
+// job's completion. The contact just made from the mapped fields is not
+// read back; converging again writes nothing but the completion.
+func TestConverger_NewContactCommitsOnceAnEffect(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.createContact(t, 0)
+	c := h.converger(t, nil, nil, 0)
+	done, before := 0, h.db.Commits()
+	if err := converge(t, c, h.tw.Location(), id, &done); err != nil || done != 1 {
+		t.Fatalf("converge: %v, done %d", err, done)
+	}
+	if n := h.db.Commits() - before; n != 4 {
+		t.Errorf("%d transactions for a new contact, want 4", n)
+	}
+	if n := h.tw.Count("m360-get-contact"); n != 0 {
+		t.Errorf("%d reads of the Marketing 360 contact just made, want none", n)
+	}
+	wantFlows(t, h.tw.Counterpart(id))
+	before = h.db.Commits()
+	if err := converge(t, c, h.tw.Location(), id, &done); err != nil || done != 2 {
+		t.Fatalf("converge again: %v, done %d", err, done)
+	}
+	if n := h.db.Commits() - before; n != 1 {
+		t.Errorf("%d transactions converging an unchanged contact, want 1 (the completion)", n)
+	}
+	wantFlows(t, h.tw.Counterpart(id))
+}
+
 // TestConverger_InflightEffectOfALiveWorkerIsNotRaced: an effect started a
 // moment ago (another worker's call under way) makes the job try again
 // later, creating nothing.

@@ -35,3 +35,35 @@ func JobCounts(ctx context.Context, db *state.DB) ([]JobCount, error) {
 	}
 	return out, nil
 }
+
+// waitingStates are the states of a job not finished: waiting to run,
+// running, or waiting for its retry.
+var waitingStates = []any{"available", "pending", "retryable", "running", "scheduled"}
+
+// Waiting tells whether a job of kind is not finished (available, pending,
+// retryable, running, scheduled). It reads the unfinished jobs through
+// River's index on the state until it meets one of kind (the first, when
+// kind is most of them), where a count reads every one of them and
+// JobCounts every job the queue keeps: a backfill's thousands. (The kind is
+// tested here, not in the query: with it there, SQLite reads the kind's
+// index, every job of the kind, finished or not.)
+func Waiting(ctx context.Context, db *state.DB, kind string) (bool, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT kind FROM river_job WHERE state IN (?, ?, ?, ?, ?)`, waitingStates...)
+	if err != nil {
+		return false, fmt.Errorf("engine: look for %s jobs waiting: %w", kind, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return false, fmt.Errorf("engine: look for %s jobs waiting: %w", kind, err)
+		}
+		if k == kind {
+			return true, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("engine: look for %s jobs waiting: %w", kind, err)
+	}
+	return false, nil
+}

@@ -54,7 +54,8 @@ func Marker(key string) string {
 // effectCall is how to make one effect happen and how to find what an
 // earlier try may have made.
 type effectCall struct {
-	// create makes the record and returns its id and the answer's status.
+	// create makes the record and returns its id and the answer's status
+	// (0 for a record it adopted instead of making it).
 	create func(ctx context.Context) (id string, status int, err error)
 	// find looks the record up by its marker; "" when there is none. Nil
 	// for a naturally idempotent call (a campaign trigger), which is just
@@ -66,79 +67,174 @@ type effectCall struct {
 	atMostOnce bool
 }
 
-// runEffect makes the planned effect key happen at most once and returns
-// its remote record's id; "" for an effect given up on (dead). The intent
-// is committed before the call; an effect found inflight since before
-// StaleAfter (a crash) or one whose outcome is unknown is looked up by its
-// marker before any new create.
-func (c *Converger) runEffect(ctx context.Context, key string, call effectCall) (string, error) {
-	log := c.log.With(logkey.Effect, key)
-	e, err := c.db.Effect(ctx, key)
-	if err != nil {
-		return "", fmt.Errorf("engine: effect %s: %w", key, err)
-	}
-	switch e.State {
-	case state.EffectDone:
-		return e.RemoteID, nil
-	case state.EffectDead:
-		return "", nil
-	case state.EffectInflight:
-		if c.now().Sub(e.InflightSince) < c.staleAfter {
-			return "", fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
-		}
-		log.WarnContext(ctx, "effect found inflight after a crash or a lost answer; looking it up before any new create")
-		if err := c.db.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
-			return "", fmt.Errorf("engine: resolve inflight effect: %w", err)
-		}
-		e.OutcomeUnknown = true
-	}
-	if err := c.db.StartEffect(ctx, key, c.now()); errors.Is(err, state.ErrConflict) {
-		// Another job of the same entity started it a moment ago.
-		return "", fmt.Errorf("engine: effect %s: %w", key, ErrEffectBusy)
-	} else if err != nil {
-		return "", fmt.Errorf("engine: start effect: %w", err)
-	}
-	if err := c.hook(StepBeforeCall, key); err != nil {
-		return "", err
-	}
-	if call.atMostOnce {
-		// Read again now that this try owns the effect: another worker's
-		// try may have ended unknown since the read above.
-		if parked, err := c.parkUnknown(ctx, key); parked || err != nil {
-			return "", err
-		}
-	}
-	if e.OutcomeUnknown && call.find != nil {
-		id, err := call.find(ctx)
-		if err != nil {
-			return "", c.failEffect(ctx, key, fmt.Errorf("look up by marker: %w", err))
-		}
-		if id != "" {
-			log.InfoContext(ctx, "effect found by its marker; adopted", logkey.Entity, id)
-			return id, c.completeEffect(ctx, key, id, 0)
-		}
-	}
-	id, status, err := call.create(ctx)
-	if err != nil {
-		return "", c.failEffect(ctx, key, err)
-	}
-	if err := c.hook(StepAfterCall, key); err != nil {
-		return "", err
-	}
-	return id, c.completeEffect(ctx, key, id, status)
+// effectRun is one effect of a job's batch: its key, how to make it, and
+// what the ledger plans for it when its key is new (nil: it is planned
+// already, as a rule's action is).
+type effectRun struct {
+	key  string
+	call effectCall
+	plan *state.Effect
 }
 
-func (c *Converger) completeEffect(ctx context.Context, key, id string, status int) error {
-	if err := c.db.CompleteEffect(ctx, key, id, status, c.now()); err != nil {
-		return fmt.Errorf("engine: complete effect: %w", err)
+// ran is what runEffects did of one effect: its remote record's id (""
+// for an effect given up on: dead) and whether this try's create made it
+// (answered with a status: not an earlier try, not a record found or
+// adopted).
+type ran struct {
+	id   string
+	made bool
+}
+
+// runEffect is runEffects of one effect not made before (its entity is
+// not mapped yet, or it is a rule's action still open).
+func (c *Converger) runEffect(ctx context.Context, l *ledger, r effectRun) (ran, error) {
+	out, err := c.runEffects(ctx, l, []effectRun{r}, false)
+	if err != nil {
+		return ran{}, err
 	}
-	return c.hook(StepAfterCommit, key)
+	return out[0], nil
+}
+
+// runEffects makes each effect of runs happen at most once through the
+// job's ledger l, in order, and tells what it did of each. The effects to
+// make are planned when new (keys planned already are left as they are),
+// resolved when found inflight since before StaleAfter (a crash or a lost
+// answer: their outcome is unknown) and started in one transaction with
+// what l owes: every intent is committed before any call.
+// An effect whose outcome is unknown is looked up by its marker before any
+// new create. Each success is owed to l. When a call fails, the effects
+// started after it, never sent, are failed with it (tried again with no
+// lookup); a crash leaves them inflight, looked up after StaleAfter.
+//
+// mapped says their entity is mapped already, so the effects were
+// probably made before: unless l owes a write, one read of them all comes
+// first, and spares the transaction when each is done or given up on.
+func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun, mapped bool) ([]ran, error) {
+	out := make([]ran, len(runs))
+	todo := make([]int, 0, len(runs))
+	if mapped && len(l.owed) == 0 {
+		keys := make([]string, len(runs))
+		for i, r := range runs {
+			keys[i] = r.key
+		}
+		known, err := c.db.Effects(ctx, keys)
+		if err != nil {
+			return nil, fmt.Errorf("engine: effects: %w", err)
+		}
+		for i, r := range runs {
+			switch e, ok := known[r.key]; {
+			case ok && e.State == state.EffectDone:
+				out[i].id = e.RemoteID
+			case ok && e.State == state.EffectDead:
+				// Given up on: nothing to run.
+			default:
+				todo = append(todo, i)
+			}
+		}
+		if len(todo) == 0 {
+			return out, nil
+		}
+	} else {
+		for i := range runs {
+			todo = append(todo, i)
+		}
+	}
+	started := make([]int, 0, len(todo))
+	tries := make([]state.Effect, len(runs)) // as each started
+	if err := l.tx(ctx, func(tx *state.Tx) error {
+		for _, i := range todo {
+			key := runs[i].key
+			var e state.Effect
+			var took bool
+			var err error
+			if p := runs[i].plan; p != nil {
+				e, took, err = tx.PlanAndTakeEffect(ctx, *p, c.now())
+			} else {
+				e, took, err = tx.TakeEffect(ctx, key, c.now())
+			}
+			if err != nil {
+				return fmt.Errorf("engine: start effect: %w", err)
+			}
+			switch {
+			case took:
+			case e.State == state.EffectDone:
+				out[i].id = e.RemoteID
+				continue
+			case e.State == state.EffectInflight:
+				if c.now().Sub(e.InflightSince) < c.staleAfter {
+					// Another job of the same entity started it a moment ago.
+					return fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
+				}
+				c.log.WarnContext(ctx, "effect found inflight after a crash or a lost answer; looking it up before any new create", logkey.Effect, key)
+				if err := tx.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
+					return fmt.Errorf("engine: resolve inflight effect: %w", err)
+				}
+				if err := tx.StartEffect(ctx, key, c.now()); err != nil {
+					return fmt.Errorf("engine: start effect: %w", err)
+				}
+				e.OutcomeUnknown = true
+			default: // dead
+				continue
+			}
+			started, tries[i] = append(started, i), e
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for n, i := range started {
+		rest := make([]string, 0, len(started)-n-1)
+		for _, j := range started[n+1:] {
+			rest = append(rest, runs[j].key)
+		}
+		id, status, err := c.callEffect(ctx, l, runs[i], tries[i], rest)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ran{id: id, made: status != 0}
+	}
+	return out, nil
+}
+
+// callEffect makes r's call, its effect started as e; rest are the keys of
+// the effects started with it and not called yet, failed with it unless it
+// is given up on. It returns the record's id and the answer's status (0
+// for a record found by its marker or adopted).
+func (c *Converger) callEffect(ctx context.Context, l *ledger, r effectRun, e state.Effect, rest []string) (string, int, error) {
+	if err := l.hook(StepBeforeCall, r.key); err != nil {
+		return "", 0, err
+	}
+	if r.call.atMostOnce && e.OutcomeUnknown {
+		return "", 0, c.parkUnknown(ctx, l, r.key, e)
+	}
+	if e.OutcomeUnknown && r.call.find != nil {
+		id, err := r.call.find(ctx)
+		if err != nil {
+			return "", 0, c.failEffect(ctx, l, r.key, fmt.Errorf("look up by marker: %w", err), rest)
+		}
+		if id != "" {
+			c.log.InfoContext(ctx, "effect found by its marker; adopted", logkey.Effect, r.key, logkey.Entity, id)
+			l.owe(r.key, id, 0)
+			return id, 0, nil
+		}
+	}
+	id, status, err := r.call.create(ctx)
+	if err != nil {
+		return "", 0, c.failEffect(ctx, l, r.key, err, rest)
+	}
+	if err := l.hook(StepAfterCall, r.key); err != nil {
+		return "", 0, err
+	}
+	l.owe(r.key, id, status)
+	return id, status, nil
 }
 
 // failEffect records a failed try and returns the error the job fails
 // with: nil for an effect given up on (a request the API refuses as
 // invalid is never retried), so that it does not hold the others back.
-func (c *Converger) failEffect(ctx context.Context, key string, cause error) error {
+// Otherwise the effects rest, started with it and never sent, are failed
+// with it, their outcome known: tried again later without a lookup.
+func (c *Converger) failEffect(ctx context.Context, l *ledger, key string, cause error, rest []string) error {
 	f := state.Failure{Err: cause.Error(), NextAt: c.now(), OutcomeUnknown: errors.Is(cause, transport.ErrOutcomeUnknown)}
 	var me *m360api.Error
 	var he *highlevelapi.Error
@@ -153,7 +249,20 @@ func (c *Converger) failEffect(ctx context.Context, key string, cause error) err
 		f.Status = he.StatusCode
 		f.Dead = errors.Is(cause, highlevelapi.ErrValidation)
 	}
-	if err := c.db.FailEffect(ctx, key, f, c.now()); err != nil {
+	if err := l.tx(ctx, func(tx *state.Tx) error {
+		if err := tx.FailEffect(ctx, key, f, c.now()); err != nil {
+			return err
+		}
+		if f.Dead {
+			return nil
+		}
+		for _, k := range rest {
+			if err := tx.FailEffect(ctx, k, state.Failure{Err: "not sent: " + key + " failed before it", NextAt: c.now()}, c.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("engine: fail effect %s (%w): %w", key, cause, err)
 	}
 	if f.Dead {
@@ -163,7 +272,7 @@ func (c *Converger) failEffect(ctx context.Context, key string, cause error) err
 	return fmt.Errorf("engine: effect %s: %w", key, cause)
 }
 
-// plan is an effect to plan; see planEffects. text is the task's title or
+// plan is an effect to plan; see planned. text is the task's title or
 // the note's body; target is the side written ("" means Marketing 360);
 // campaign is a trigger's campaign.
 type plan struct {
@@ -171,23 +280,102 @@ type plan struct {
 	campaign                    int64
 }
 
-// planEffects plans the effects of one lane in one transaction (keys
-// planned already are left as they are).
-func (c *Converger) planEffects(ctx context.Context, tenant, lane string, plans []plan) error {
-	return c.db.Tx(ctx, func(tx *state.Tx) error {
-		for _, p := range plans {
-			target := p.target
-			if target == "" {
-				target = state.OriginM360
-			}
-			e := state.Effect{Key: p.key, Flow: p.flow, Target: target, Tenant: tenant, Lane: lane, Op: p.op,
-				Request: []byte{}, Marker: Marker(p.key)}
-			if _, err := tx.PlanEffect(ctx, e, c.now()); err != nil {
-				return fmt.Errorf("engine: plan: %w", err)
-			}
+// planned is the effect the ledger plans for p in the lane of tenant, to
+// run with p's key.
+func (c *Converger) planned(tenant, lane string, p plan) *state.Effect {
+	target := p.target
+	if target == "" {
+		target = state.OriginM360
+	}
+	return &state.Effect{Key: p.key, Flow: p.flow, Target: target, Tenant: tenant, Lane: lane, Op: p.op,
+		Request: []byte{}, Marker: Marker(p.key)}
+}
+
+// ledger is one job's way through the effects ledger. The writes a job
+// owes it (an effect's success) are not committed on their own: they go
+// with the job's next transaction, which is the next effects' intents
+// (committed, as always, before their calls), the record of a failed try,
+// or the end of the job's effects (settle). A crash before that leaves
+// the success unrecorded, the effect inflight: looked up by its marker
+// after StaleAfter, as a crash just after the call always was.
+type ledger struct {
+	c    *Converger
+	owed []owed
+	// stopped: a Hook stopped the job, as a crash would; nothing more is
+	// written.
+	stopped bool
+}
+
+// owed is a success owed to the ledger: effect key's call made (or found)
+// remoteID at at, answered status.
+type owed struct {
+	key, remoteID string
+	status        int
+	at            time.Time
+}
+
+// ledger starts a job's ledger.
+func (c *Converger) ledger() *ledger { return &ledger{c: c} }
+
+// pay records the owed successes in tx; committed must follow tx's
+// commit.
+func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
+	for _, o := range l.owed {
+		if err := tx.CompleteEffect(ctx, o.key, o.remoteID, o.status, o.at); err != nil {
+			return fmt.Errorf("engine: complete effect: %w", err)
 		}
+	}
+	return nil
+}
+
+// committed forgets the successes paid in a transaction that committed
+// and calls StepAfterCommit for each.
+func (l *ledger) committed() error {
+	paid := l.owed
+	l.owed = nil
+	for _, o := range paid {
+		if err := l.hook(StepAfterCommit, o.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a transaction after the owed writes.
+func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
+	if err := l.c.db.Tx(ctx, func(tx *state.Tx) error {
+		if err := l.pay(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	}); err != nil {
+		return err
+	}
+	return l.committed()
+}
+
+// settle commits what the job owes the ledger, if anything (not after a
+// Hook stopped the job).
+func (l *ledger) settle(ctx context.Context) error {
+	if len(l.owed) == 0 || l.stopped {
 		return nil
-	})
+	}
+	return l.tx(ctx, func(*state.Tx) error { return nil })
+}
+
+// hook calls the converger's Hook; an error stops the job.
+func (l *ledger) hook(step Step, key string) error {
+	if err := l.c.hook(step, key); err != nil {
+		l.stopped = true
+		return err
+	}
+	return nil
+}
+
+// owe records that effect key's call made (or found) remoteID, answered
+// status: owed to the ledger until the job's next transaction.
+func (l *ledger) owe(key, remoteID string, status int) {
+	l.owed = append(l.owed, owed{key: key, remoteID: remoteID, status: status, at: l.c.now()})
 }
 
 // noHook is the Hook of a converger without one.

@@ -13,15 +13,19 @@ import (
 
 // upsertM360Contact makes the Marketing 360 contact carry want's mapped
 // fields and returns its id: the mapped one (mappedID), or one created
-// through the ledger (effect key) or adopted. "" when the mapped contact
-// was deleted in Marketing 360: a person's deletion is not undone.
-func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, mappedID, key string, want m360api.ContactInput) (string, error) {
+// through the ledger l (by create, createContactCall's) or adopted. "" when the mapped contact
+// was deleted in Marketing 360: a person's deletion is not undone. A
+// contact this call just created from want carries it already and is not
+// read again.
+func (c *Converger) upsertM360Contact(ctx context.Context, log *slog.Logger, l *ledger, mappedID string, create effectRun,
+	want m360api.ContactInput) (string, error) {
 	id := mappedID
 	if id == "" {
-		var err error
-		if id, err = c.runEffect(ctx, key, c.createContactCall(want)); err != nil || id == "" {
-			return id, err
+		r, err := c.runEffect(ctx, l, create)
+		if err != nil || r.id == "" || r.made {
+			return r.id, err
 		}
+		id = r.id
 	}
 	n, err := parseM360ID(id)
 	if err != nil {

@@ -137,13 +137,16 @@ type Queue interface {
 	Stop(ctx context.Context) error
 }
 
+// DefaultMaxWorkers is how many jobs a queue runs at once by default: a
+// job waits on the APIs most of its time, and the transport's limiter, not
+// the workers, keeps the requests within the quotas.
+const DefaultMaxWorkers = 32
+
 // Config configures a queue. Zero fields take defaults.
 type Config struct {
 	// Workers work the jobs; a queue without workers only enqueues.
 	Workers []Worker
-	// MaxWorkers is how many jobs run at once (default 32: a job waits on
-	// the APIs most of its time, and the transport's limiter, not the
-	// workers, keeps the requests within the quotas).
+	// MaxWorkers is how many jobs run at once (0: DefaultMaxWorkers).
 	MaxWorkers int
 	// JobTimeout ends a job's context (default 1m). It must be finite: a
 	// job whose process died is rescued only after RescueAfter, which
@@ -190,7 +193,7 @@ func (e *SnoozeError) Unwrap() error { return e.Err }
 // withDefaults fills the zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
 	if c.MaxWorkers <= 0 {
-		c.MaxWorkers = 32
+		c.MaxWorkers = DefaultMaxWorkers
 	}
 	if c.JobTimeout == 0 {
 		c.JobTimeout = time.Minute

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -275,5 +277,40 @@ func TestConfig_Refused(t *testing.T) {
 				t.Errorf("NewRiver: %v, want ErrInvalidConfig", err)
 			}
 		})
+	}
+}
+
+// TestWaiting_TellsAKindWithAnUnfinishedJob: with test-effect jobs
+// waiting (and JobCounts saying so) and a converge job completed, Waiting
+// tells test-effect jobs waiting and no converge job; completed, none of
+// either.
+func TestWaiting_TellsAKindWithAnUnfinishedJob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := mustDB(t)
+	q := mustRiver(t, db, engine.Config{})
+	for i := range 3 {
+		enqueue(t, db, q, effectArgs{Key: strconv.Itoa(i)})
+	}
+	enqueue(t, db, q, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: "t", ID: "c1"})
+	complete := func(kind string) {
+		t.Helper()
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = datetime('now') WHERE kind = ?`, kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	complete(engine.KindConverge)
+	counts, err := engine.JobCounts(ctx, db)
+	if err != nil || !slices.Contains(counts, engine.JobCount{Kind: "test-effect", State: "available", N: 3}) {
+		t.Fatalf("JobCounts %+v, %v; want 3 test-effect jobs available", counts, err)
+	}
+	for kind, want := range map[string]bool{"test-effect": true, engine.KindConverge: false, "no-such-kind": false} {
+		if got, err := engine.Waiting(ctx, db, kind); err != nil || got != want {
+			t.Errorf("Waiting(%s): %v, %v; want %v", kind, got, err, want)
+		}
+	}
+	complete("test-effect")
+	if got, err := engine.Waiting(ctx, db, "test-effect"); err != nil || got {
+		t.Errorf("Waiting(test-effect) once completed: %v, %v; want false", got, err)
 	}
 }

@@ -105,7 +105,7 @@ type ruleChange struct {
 // the actions the rules ask for in the ledger, runs them and every earlier
 // one of the entity still open, and stores the new snapshot with the job's
 // completion.
-func (c *Converger) applyRules(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) applyRules(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	if !addressable(a.Side, a.EntityKind, a.ID, a.Parent) {
 		// A kind the rules have no trigger for, or a child whose event did
 		// not name its parent (the flow logged it; the poll names it).
@@ -126,7 +126,7 @@ func (c *Converger) applyRules(ctx context.Context, log *slog.Logger, a Converge
 		return fmt.Errorf("engine: rules of %s: %w", a, err)
 	}
 	if len(triggers) > 0 || len(open) > 0 {
-		if err := c.runRules(ctx, log, a, ch, triggers); err != nil {
+		if err := c.runRules(ctx, log, l, a, ch, triggers); err != nil {
 			return err
 		}
 	}
@@ -206,7 +206,7 @@ func (c *Converger) ruleChangeOf(ctx context.Context, a Converge) (ruleChange, e
 // runRules plans the actions the rules ask for on triggers, and runs them
 // with the entity's other open ones, each re-planned from its trigger on
 // the entity's current state.
-func (c *Converger) runRules(ctx context.Context, log *slog.Logger, a Converge, ch ruleChange, triggers []string) error {
+func (c *Converger) runRules(ctx context.Context, log *slog.Logger, l *ledger, a Converge, ch ruleChange, triggers []string) error {
 	in, err := c.ruleInput(ctx, a, ch)
 	if err != nil {
 		return err
@@ -224,7 +224,7 @@ func (c *Converger) runRules(ctx context.Context, log *slog.Logger, a Converge, 
 		planned[trigger] = acts
 		return acts, nil
 	}
-	if err := c.db.Tx(ctx, func(tx *state.Tx) error {
+	if err := l.tx(ctx, func(tx *state.Tx) error {
 		for _, trigger := range triggers {
 			acts, err := plan(trigger)
 			if err != nil {
@@ -268,11 +268,11 @@ func (c *Converger) runRules(ctx context.Context, log *slog.Logger, a Converge, 
 			}
 			continue
 		}
-		if _, err := c.runEffect(ctx, e.Key, c.ruleCall(e.Key, next)); err != nil {
+		if _, err := c.runEffect(ctx, l, effectRun{key: e.Key, call: c.ruleCall(e.Key, next)}); err != nil {
 			return err
 		}
 	}
-	return nil
+	return l.settle(ctx)
 }
 
 // park gives up on the open rule effect key for why (one finished
@@ -683,22 +683,15 @@ func idOf(answer []byte) string {
 	return ""
 }
 
-// parkUnknown parks the effect key, just started, when an earlier try's
-// outcome is unknown: its create cannot be looked up, so it is not sent
-// again (at most once). True when it parked it.
-func (c *Converger) parkUnknown(ctx context.Context, key string) (bool, error) {
-	e, err := c.db.Effect(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("engine: effect %s: %w", key, err)
-	}
-	if !e.OutcomeUnknown {
-		return false, nil
-	}
+// parkUnknown parks the effect key, just started (as e was when it
+// started), whose earlier try's outcome is unknown: its create cannot be
+// looked up, so it is not sent again (at most once).
+func (c *Converger) parkUnknown(ctx context.Context, l *ledger, key string, e state.Effect) error {
 	c.log.WarnContext(ctx, "a rule's create whose outcome is unknown and that cannot be looked up; parked, not sent again", logkey.Effect, key)
 	f := state.Failure{Err: "outcome unknown (" + e.LastError + "); not sent again: check the target, then sync replay --rule sends it",
 		Status: e.LastStatus, OutcomeUnknown: true}
-	if err := c.db.Park(ctx, key, f, c.now()); err != nil {
-		return false, fmt.Errorf("engine: park %s: %w", key, err)
+	if err := l.tx(ctx, func(tx *state.Tx) error { return tx.Park(ctx, key, f, c.now()) }); err != nil {
+		return fmt.Errorf("engine: park %s: %w", key, err)
 	}
-	return true, nil
+	return nil
 }

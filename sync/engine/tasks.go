@@ -62,7 +62,7 @@ func m360TaskContent(t m360api.Task) taskContent {
 // HighLevel (externalIds.ghl set: flows 1, 2 and 6) is never mirrored back;
 // only its completion is. A task whose content hashes as last written or
 // seen (M360Hash) needs no write: the sync's own writes do not echo.
-func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	contact, err := parseM360ID(a.Parent)
 	if err != nil {
 		log.WarnContext(ctx, "a Marketing 360 task event without its contact: the task cannot be read; reconcile finds it", logkey.Err, err)
@@ -118,14 +118,15 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, a Converge, 
 	switch {
 	case m.HLID == "":
 		p := plan{key: key, flow: flowM360Tasks, op: opCreateTask, text: t.Title, target: state.OriginHighLevel}
-		if err := c.planEffects(ctx, tenant, "m360-task:"+a.ID, []plan{p}); err != nil {
-			return err
+		hlTask, err := c.runEffect(ctx, l, effectRun{key: key, call: c.highLevelTaskCall(hlContact, key, t),
+			plan: c.planned(tenant, "m360-task:"+a.ID, p)})
+		if err == nil {
+			err = l.settle(ctx)
 		}
-		hlTask, err := c.runEffect(ctx, key, c.highLevelTaskCall(hlContact, key, t))
-		if err != nil || hlTask == "" {
+		if err != nil || hlTask.id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
-		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask, M360ID: a.ID, Origin: state.OriginM360}
+		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask.id, M360ID: a.ID, Origin: state.OriginM360}
 	case m.Origin == state.OriginM360:
 		want := have
 		want.Body = markText(have.Body, key)
@@ -293,7 +294,7 @@ func (c *Converger) highLevelTaskCall(hlContact, key string, t m360api.Task) eff
 // mirrored back; only its completion is. A task whose content hashes as
 // last written or seen (HLHash) needs no write: the sync's own writes do
 // not echo.
-func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	if a.Parent == "" {
 		log.WarnContext(ctx, "a HighLevel task event without its contactId (live payloads may lack it): the task cannot be read; reconcile finds it")
 		return c.done(ctx, complete)
@@ -331,18 +332,19 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, a Conve
 	case m.M360ID == "":
 		key := keyM360Task + a.ID
 		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
-		if err := c.planEffects(ctx, a.Tenant, contactLane(t.ContactId), []plan{p}); err != nil {
-			return err
-		}
 		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}
 		if have.Due != 0 {
 			in.DueAt = &have.Due
 		}
-		id, err := c.runEffect(ctx, key, c.m360TaskCall(contact, key, in))
-		if err != nil || id == "" {
+		task, err := c.runEffect(ctx, l, effectRun{key: key, call: c.m360TaskCall(contact, key, in),
+			plan: c.planned(a.Tenant, contactLane(t.ContactId), p)})
+		if err == nil {
+			err = l.settle(ctx)
+		}
+		if err != nil || task.id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
-		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel, M360Hash: hash}
+		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: task.id, Origin: state.OriginHighLevel, M360Hash: hash}
 	case m.Origin == state.OriginHighLevel:
 		if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, to(have)); err != nil {
 			return err

@@ -19,7 +19,7 @@ import (
 // highLevelNote is flow 4 for notes (and flow 6's): a HighLevel note
 // becomes a Marketing 360 note on its contact's counterpart (once, through
 // the ledger); an edit rewrites it, a deletion deletes it once.
-func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	if a.Parent == "" {
 		log.WarnContext(ctx, "a HighLevel note event without its contactId: the note cannot be read; reconcile finds it")
 		return c.done(ctx, complete)
@@ -49,7 +49,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, a Conve
 	if err != nil {
 		return err
 	}
-	return c.mirror(ctx, log, a, m, hash, mirrorCalls{
+	return c.mirror(ctx, log, l, a, m, hash, mirrorCalls{
 		plan:   plan{key: keyM360Note + a.ID, flow: flowTimeline, op: opCreateNote},
 		create: func(key string) effectCall { return c.m360NoteCall(contact, key, n.Body) },
 		update: func(ctx context.Context, id int64) error {
@@ -62,7 +62,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, a Conve
 // becomes a Marketing 360 calendar event with its contact's counterpart
 // (once, through the ledger); a change rewrites it, a deletion deletes it
 // once.
-func (c *Converger) highLevelAppointment(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) highLevelAppointment(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	m, err := c.mapping(ctx, EntityAppointment, a.Tenant, a.ID, "")
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func (c *Converger) highLevelAppointment(ctx context.Context, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
-	return c.mirror(ctx, log, a, m, hash, mirrorCalls{
+	return c.mirror(ctx, log, l, a, m, hash, mirrorCalls{
 		plan:   plan{key: "f4:m360-event:" + a.ID, flow: flowTimeline, op: opCreateEvent},
 		create: func(key string) effectCall { return c.m360EventCall(key, want) },
 		update: func(ctx context.Context, id int64) error {
@@ -110,7 +110,7 @@ type mirrorCalls struct {
 // is none, rewritten when the hash differs from the one last written, left
 // alone when it is the same (the sync's own write coming back) or when the
 // record was deleted. The mapping and the job's completion commit together.
-func (c *Converger) mirror(ctx context.Context, log *slog.Logger, a Converge, m state.Mapping, hash string, calls mirrorCalls,
+func (c *Converger) mirror(ctx context.Context, log *slog.Logger, l *ledger, a Converge, m state.Mapping, hash string, calls mirrorCalls,
 	complete func(context.Context, *state.Tx) error) error {
 	next := m
 	switch {
@@ -118,14 +118,15 @@ func (c *Converger) mirror(ctx context.Context, log *slog.Logger, a Converge, m 
 		log.InfoContext(ctx, "the record was deleted; its counterpart is not made again")
 		return c.done(ctx, complete)
 	case m.M360ID == "":
-		if err := c.planEffects(ctx, a.Tenant, contactLane(a.Parent), []plan{calls.plan}); err != nil {
-			return err
+		created, err := c.runEffect(ctx, l, effectRun{key: calls.plan.key, call: calls.create(calls.plan.key),
+			plan: c.planned(a.Tenant, contactLane(a.Parent), calls.plan)})
+		if err == nil {
+			err = l.settle(ctx)
 		}
-		id, err := c.runEffect(ctx, calls.plan.key, calls.create(calls.plan.key))
-		if err != nil || id == "" {
+		if err != nil || created.id == "" {
 			return c.doneUnless(ctx, err, complete)
 		}
-		next = state.Mapping{Kind: a.EntityKind, Tenant: a.Tenant, HLID: a.ID, M360ID: id, Origin: state.OriginHighLevel}
+		next = state.Mapping{Kind: a.EntityKind, Tenant: a.Tenant, HLID: a.ID, M360ID: created.id, Origin: state.OriginHighLevel}
 	case m.M360Hash != hash:
 		id, err := parseM360ID(m.M360ID)
 		if err != nil {

@@ -100,7 +100,9 @@ type Config struct {
 	// Poll tunes the poller (its DB, Queue, Streams and Logger are set
 	// here).
 	Poll engine.PollerConfig
-	// Base sends the API requests (nil: http.DefaultTransport).
+	// Base sends the API requests. nil: Start sends them on a transport of
+	// its own, transport.Pooled with an idle connection to each API for
+	// each of the queue's workers; Clients on http.DefaultTransport.
 	Base   http.RoundTripper
 	Clock  transport.Clock // nil: the system clock
 	Logger *slog.Logger
@@ -191,7 +193,10 @@ type Sync struct {
 	stopRecording context.CancelFunc
 	recorded      chan struct{}
 	clock         transport.Clock
-	log           *slog.Logger
+	// pooled sends the API requests when the Config named no Base (nil
+	// otherwise); its idle connections are closed with the sync.
+	pooled *http.Transport
+	log    *slog.Logger
 	// stopWork stops the queue once, with stopWorkErr its outcome.
 	stopWork    sync.Once
 	stopWorkErr error
@@ -199,7 +204,18 @@ type Sync struct {
 
 // Start opens the database, starts the queue's workers and the receiver,
 // and returns the running sync; Close stops it.
-func Start(ctx context.Context, cfg Config) (*Sync, error) {
+func Start(ctx context.Context, cfg Config) (_ *Sync, err error) {
+	var pooled *http.Transport
+	if cfg.Base == nil {
+		// A connection to each API for each job under way.
+		pooled = transport.Pooled(cmp.Or(max(cfg.Queue.MaxWorkers, 0), engine.DefaultMaxWorkers))
+		cfg.Base = pooled
+		defer func() {
+			if err != nil {
+				pooled.CloseIdleConnections()
+			}
+		}()
+	}
 	cfg, hl, m, hlKey, err := cfg.clients()
 	if err != nil {
 		return nil, err
@@ -216,7 +232,7 @@ func Start(ctx context.Context, cfg Config) (*Sync, error) {
 		return nil, err
 	}
 	s := &Sync{db: db, served: make(chan error, 1), metrics: cfg.metrics, recorded: make(chan struct{}), clock: cfg.Clock,
-		log: cfg.Logger.With(logkey.Component, "sync")}
+		pooled: pooled, log: cfg.Logger.With(logkey.Component, "sync")}
 	if err := s.start(ctx, cfg, hl, m, hlKey); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -343,17 +359,11 @@ func (s *Sync) Drain(ctx context.Context) error {
 	tick := time.NewTicker(drainTick)
 	defer tick.Stop()
 	for {
-		counts, err := engine.JobCounts(ctx, s.db)
+		waiting, err := engine.Waiting(ctx, s.db, engine.KindConverge)
 		if err != nil {
 			return err
 		}
-		waiting := 0
-		for _, c := range counts {
-			if c.Kind == engine.KindConverge && slices.Contains([]string{"available", "running", "pending", "retryable", "scheduled"}, c.State) {
-				waiting += c.N
-			}
-		}
-		if waiting == 0 {
+		if !waiting {
 			return nil
 		}
 		select {
@@ -395,6 +405,9 @@ func (s *Sync) Close(ctx context.Context) error {
 	errShutdown := s.srv.Shutdown(ctx)
 	if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
 		errShutdown = errors.Join(errShutdown, err)
+	}
+	if s.pooled != nil {
+		s.pooled.CloseIdleConnections()
 	}
 	s.stopRecording()
 	<-s.recorded

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -94,6 +95,28 @@ func (q Queries) Effect(ctx context.Context, key string) (Effect, error) {
 	return e, nil
 }
 
+// Effects returns the effects of keys that are planned, by key (a key
+// not planned is absent): one query for them all.
+func (q Queries) Effects(ctx context.Context, keys []string) (map[string]Effect, error) {
+	if len(keys) == 0 {
+		return map[string]Effect{}, nil
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	found, err := list(ctx, q, "effects", scanEffect, `SELECT `+effectColumns+` FROM effects WHERE effect_key IN (?`+
+		strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Effect, len(found))
+	for _, e := range found {
+		out[e.Key] = e
+	}
+	return out, nil
+}
+
 // StartEffect records the intent to make an effect's call, to be committed
 // before the call: inflight, one attempt more, since now. Only a pending or
 // failed effect starts; ErrConflict for one in another state (inflight
@@ -107,6 +130,49 @@ func (q Queries) StartEffect(ctx context.Context, key string, now time.Time) err
 		return err
 	}
 	return q.changedOrWhy(ctx, res, key, "start")
+}
+
+// TakeEffect starts the effect key as StartEffect does when it is pending
+// or failed, and returns it as it then is with started true; otherwise it
+// returns it as it is (done, dead, or inflight) with started false. One
+// statement where reading the effect and starting it take two.
+func (q Queries) TakeEffect(ctx context.Context, key string, now time.Time) (e Effect, started bool, err error) {
+	e, err = scanEffect(q.q.QueryRowContext(ctx, `UPDATE effects
+		SET state = ?, attempts = attempts + 1, inflight_since = ?, updated_at = ?
+		WHERE effect_key = ? AND state IN (?, ?)
+		RETURNING `+effectColumns,
+		EffectInflight, millis(now), millis(now), key, EffectPending, EffectFailed))
+	switch {
+	case err == nil:
+		return e, true, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return Effect{}, false, fmt.Errorf("state: take effect %s: %w", key, classify(err))
+	}
+	e, err = q.Effect(ctx, key)
+	return e, false, err
+}
+
+// PlanAndTakeEffect is PlanEffect and TakeEffect in one: an effect whose
+// key is new is stored started (inflight, one attempt, since now) and
+// returned with started true, in one statement; one planned already is
+// taken as TakeEffect takes it.
+func (q Queries) PlanAndTakeEffect(ctx context.Context, e Effect, now time.Time) (_ Effect, started bool, err error) {
+	at := fromMillis(millis(now))
+	err = q.q.QueryRowContext(ctx, `INSERT INTO effects
+		(effect_key, flow, target, tenant, lane, op, request, marker, state, attempts, next_at, inflight_since, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+		ON CONFLICT (effect_key) DO NOTHING
+		RETURNING id`,
+		e.Key, e.Flow, e.Target, e.Tenant, e.Lane, e.Op, e.Request, e.Marker, EffectInflight, millis(at), millis(at),
+		millis(at), millis(at)).Scan(&e.ID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return q.TakeEffect(ctx, e.Key, now)
+	case err != nil:
+		return Effect{}, false, fmt.Errorf("state: plan effect %s: %w", e.Key, classify(err))
+	}
+	e.State, e.Attempts, e.NextAt, e.InflightSince, e.CreatedAt, e.UpdatedAt = EffectInflight, 1, at, at, at, at
+	return e, true, nil
 }
 
 // changedOrWhy tells, after an update guarded by state, why it changed

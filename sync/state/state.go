@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -58,10 +59,13 @@ type Options struct {
 //
 // The database has a single connection, as River's SQLite driver asks: a
 // transaction holds it until it ends, so code inside a transaction must use
-// the Tx, never the DB (it would wait for itself).
+// the Tx, never the DB (it would wait for itself). A second connection
+// only checkpoints the WAL, every 100 ms, off the first one's way.
 type DB struct {
 	Queries
-	db *sql.DB
+	db      *sql.DB
+	ckpt    *checkpointer
+	commits atomic.Uint64
 }
 
 // Open opens (creating it when missing) the database at path and migrates
@@ -85,8 +89,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	// The checkpointer copies the WAL, off the connection the statements
+	// share (see checkpointEvery).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
-	db := sql.OpenDB(&connector{dsn: "file:" + path + "?" + q.Encode(), drv: &sqlite.Driver{}})
+	conn := &connector{dsn: "file:" + path + "?" + q.Encode(), drv: &sqlite.Driver{}}
+	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
@@ -94,7 +102,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
-	return &DB{Queries: Queries{q: db}, db: db}, nil
+	return &DB{Queries: Queries{q: db}, db: db, ckpt: startCheckpointer(conn)}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -116,9 +124,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // SQL returns the database handle, for the work queue that shares it.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Close closes the database.
+// Close stops the checkpoints and closes the database (the last
+// connection to close checkpoints what is left of the WAL).
 func (d *DB) Close() error {
-	if err := d.db.Close(); err != nil {
+	if err := errors.Join(d.ckpt.close(), d.db.Close()); err != nil {
 		return fmt.Errorf("state: close: %w", err)
 	}
 	return nil
@@ -148,8 +157,13 @@ func (d *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("state: commit: %w", err)
 	}
+	d.commits.Add(1)
 	return nil
 }
+
+// Commits is how many transactions Tx has committed (not the single
+// statements of the DB's own methods, not the work queue's).
+func (d *DB) Commits() uint64 { return d.commits.Load() }
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {

@@ -3,7 +3,9 @@ package state_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -377,5 +379,158 @@ func TestRecentEffects_TheLatestOfEachFlow(t *testing.T) {
 	}
 	if want := []string{"tasks/b2", "tasks/b1", "welcome/a3", "welcome/a2"}; !slices.Equal(keys, want) {
 		t.Errorf("recent effects %v; want %v", keys, want)
+	}
+}
+
+// TestDB_CheckpointsTheWALOnAConnectionOfItsOwn: the statements'
+// connection never checkpoints (wal_autocheckpoint 0), and what it commits
+// still reaches the database file, past the WAL, within moments; Close
+// leaves no WAL behind, and closing again does nothing.
+func TestDB_CheckpointsTheWALOnAConnectionOfItsOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sync.db")
+	db, err := state.Open(ctx, path, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages int
+	if err := db.SQL().QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil || pages != 0 {
+		t.Fatalf("wal_autocheckpoint %d (%v), want 0 on the statements' connection", pages, err)
+	}
+	size := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	const blob = 1 << 20 // 256 pages, more than the schema's
+	err = db.Tx(ctx, func(tx *state.Tx) error {
+		if _, err := tx.SQL().ExecContext(ctx, `CREATE TABLE test_blobs (b BLOB NOT NULL)`); err != nil {
+			return err
+		}
+		_, err := tx.SQL().ExecContext(ctx, `INSERT INTO test_blobs (b) VALUES (randomblob(?))`, blob)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wait = 10 * time.Second
+	for deadline := time.Now().Add(wait); size(path) < blob; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file holds %d bytes %s after the commit, want the %d committed: no checkpoint", size(path), wait, blob)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := size(path + "-wal"); n != 0 {
+		t.Errorf("a WAL of %d bytes after Close, want none", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("Close again: %v", err)
+	}
+}
+
+// TestTakeEffect_StartsOnlyAPendingOrFailedEffect: a pending effect is
+// taken (inflight, one attempt); an inflight one is not, and is returned
+// as it is; a failed one whose outcome is unknown is taken with the flag;
+// a done one is returned with its record; a missing one is ErrNotFound.
+func TestTakeEffect_StartsOnlyAPendingOrFailedEffect(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	const key = "f1:follow-up:c1"
+	if _, err := db.PlanEffect(ctx, state.Effect{Key: key, Flow: "f1", Target: "m360", Tenant: "t", Lane: "hl-contact:c1",
+		Op: "create-task", Request: []byte{}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	e, took, err := db.TakeEffect(ctx, key, t0)
+	if err != nil || !took || e.State != state.EffectInflight || e.Attempts != 1 || !e.InflightSince.Equal(t0) || e.OutcomeUnknown {
+		t.Fatalf("take a pending effect: %+v %v %v; want taken, inflight, 1 attempt", e, took, err)
+	}
+	if e, took, err = db.TakeEffect(ctx, key, t0.Add(time.Second)); err != nil || took || e.State != state.EffectInflight ||
+		e.Attempts != 1 || !e.InflightSince.Equal(t0) {
+		t.Fatalf("take an inflight effect: %+v %v %v; want it as it was, not taken", e, took, err)
+	}
+	if err := db.FailEffect(ctx, key, state.Failure{Status: 504, Err: "timeout", NextAt: t0, OutcomeUnknown: true}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, took, err = db.TakeEffect(ctx, key, t0.Add(time.Minute)); err != nil || !took || e.Attempts != 2 || !e.OutcomeUnknown ||
+		e.LastStatus != 504 {
+		t.Fatalf("take a failed effect: %+v %v %v; want taken at attempt 2, its outcome unknown, its last status kept", e, took, err)
+	}
+	if err := db.CompleteEffect(ctx, key, "task-1", 201, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, took, err = db.TakeEffect(ctx, key, t0.Add(2*time.Minute)); err != nil || took || e.State != state.EffectDone || e.RemoteID != "task-1" {
+		t.Fatalf("take a done effect: %+v %v %v; want it done, not taken", e, took, err)
+	}
+	if _, took, err := db.TakeEffect(ctx, "f1:follow-up:nobody", t0); !errors.Is(err, state.ErrNotFound) || took {
+		t.Errorf("take a missing effect: %v %v; want ErrNotFound", took, err)
+	}
+}
+
+// TestPlanAndTakeEffect_StoresANewEffectStarted: a new key is stored
+// inflight after one attempt, as it is returned, with its plan's fields; a
+// key planned already is taken or not as TakeEffect says, its plan left as
+// it was.
+func TestPlanAndTakeEffect_StoresANewEffectStarted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	plan := state.Effect{Key: "f2:welcome-note:c1", Flow: "f2", Target: "m360", Tenant: "t", Lane: "hl-contact:c1",
+		Op: "create-note", Request: []byte{}, Marker: "cb:0123456789abcdef"}
+	got, took, err := db.PlanAndTakeEffect(ctx, plan, t0)
+	if err != nil || !took {
+		t.Fatalf("plan and take a new effect: %v %v; want taken", took, err)
+	}
+	stored, err := db.Effect(ctx, plan.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.State != state.EffectInflight || stored.Attempts != 1 || !stored.InflightSince.Equal(t0) || stored.Lane != plan.Lane ||
+		stored.Marker != plan.Marker || stored.ID == 0 {
+		t.Errorf("stored %+v; want inflight after 1 attempt since %s, with the plan's lane and marker", stored, t0)
+	}
+	got.Request, stored.Request = nil, nil // empty either way
+	if !reflect.DeepEqual(got, stored) {
+		t.Errorf("returned %+v\nstored   %+v", got, stored)
+	}
+	other := plan
+	other.Lane = "elsewhere"
+	if e, took, err := db.PlanAndTakeEffect(ctx, other, t0.Add(time.Second)); err != nil || took || e.Attempts != 1 || e.Lane != plan.Lane {
+		t.Errorf("plan and take an inflight effect: %+v %v %v; want it as it was, not taken", e, took, err)
+	}
+	if err := db.FailEffect(ctx, plan.Key, state.Failure{Err: "boom", NextAt: t0}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, took, err := db.PlanAndTakeEffect(ctx, other, t0.Add(time.Minute)); err != nil || !took || e.Attempts != 2 || e.Lane != plan.Lane {
+		t.Errorf("plan and take a failed effect: %+v %v %v; want taken at attempt 2, its plan as it was", e, took, err)
+	}
+}
+
+// TestEffects_ReadsThePlannedOnesOfKeys: of three keys, the two planned
+// come back by key, the other is absent; no key reads nothing.
+func TestEffects_ReadsThePlannedOnesOfKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	for _, k := range []string{"a", "b"} {
+		if _, err := db.PlanEffect(ctx, state.Effect{Key: k, Flow: "f1", Target: "m360", Tenant: "t", Lane: "l", Op: "create-task",
+			Request: []byte{}}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Effects(ctx, []string{"a", "missing", "b"})
+	if err != nil || len(got) != 2 || got["a"].Key != "a" || got["b"].State != state.EffectPending {
+		t.Fatalf("Effects: %+v, %v; want a and b, pending", got, err)
+	}
+	if got, err := db.Effects(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("Effects of no key: %+v, %v; want none", got, err)
 	}
 }
