@@ -162,9 +162,10 @@ func newSyncBackfillCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backfill",
 		Short: "Walk every record of both sides once and sync it, resumably, within a share of the day's quota",
-		Long: `Runs the sync (as sync run does) and walks every HighLevel contact, then their
-tasks and notes, then the appointments of the --hl-calendar calendars, and every
-Marketing 360 contact, task, note and event once, enqueuing each record's job,
+		Long: `Runs the sync (as sync run does) and walks every Marketing 360 contact, task,
+note and event (first: before the sync writes there), then every HighLevel
+contact, their tasks and notes, and the appointments of the --hl-calendar
+calendars once, enqueuing each record's job,
 then waits for the jobs (a failed one for its retries; Ctrl-C leaves them to
 sync run) and exits. Progress goes to stderr, a line a page of each stream.
 

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
@@ -68,11 +70,15 @@ func budgetCursor(tenant string) string { return "backfill-budget:" + tenant }
 // backfillCursor names the cursor of a stream's backfill.
 func backfillCursor(stream string) string { return "backfill:" + stream }
 
-// Backfill walks every stream once from its start, in the order given
-// (HighLevel contacts before their tasks, notes and appointments, whose
-// jobs wait with the queue's backoff for their contact's counterpart),
-// enqueuing a Converge job for each record at a version not seen yet, as
-// Poll does. It is resumable: each page moves the stream's backfill cursor
+// Backfill walks every stream once from its start: the Marketing 360
+// streams first, then the HighLevel ones in the order given (contacts
+// before their tasks, notes and appointments, whose jobs wait with the
+// queue's backoff for their contact's counterpart), enqueuing a Converge
+// job for each record at a version not seen yet, as Poll does. Marketing
+// 360 goes first because the backfill's own jobs write there: walked
+// after, it would list the records the sync has just made, each one more
+// job that finds nothing to do (its Marketing 360 tasks' jobs wait, as
+// HighLevel children's do, for their contacts' counterparts). It is resumable: each page moves the stream's backfill cursor
 // in the transaction that enqueues its jobs, and a stream walked to its end
 // is not walked again. HighLevel streams spend at most cfg.Share of the
 // location's daily quota a day.
@@ -90,7 +96,9 @@ func (p *Poller) Backfill(ctx context.Context, cfg BackfillConfig) (PollStats, e
 		cfg.Progress = func(BackfillProgress) {}
 	}
 	var all PollStats
-	for _, s := range p.cfg.Streams {
+	streams := slices.Clone(p.cfg.Streams)
+	slices.SortStableFunc(streams, func(a, b Stream) int { return cmp.Compare(sideOrder(a.Side), sideOrder(b.Side)) })
+	for _, s := range streams {
 		stats, err := p.backfillStream(ctx, s, cfg)
 		all.Pages, all.Seen, all.Enqueued = all.Pages+stats.Pages, all.Seen+stats.Seen, all.Enqueued+stats.Enqueued
 		if err != nil {
@@ -99,6 +107,14 @@ func (p *Poller) Backfill(ctx context.Context, cfg BackfillConfig) (PollStats, e
 	}
 	all.End = true
 	return all, nil
+}
+
+// sideOrder is a side's place in a backfill: Marketing 360 first.
+func sideOrder(side string) int {
+	if side == SideM360 {
+		return 0
+	}
+	return 1
 }
 
 // backfillStream walks one stream to its end, logging it in the run log.

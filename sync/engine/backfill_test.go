@@ -3,11 +3,14 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/m360api"
 	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
@@ -64,5 +67,58 @@ func TestBackfill_SpendsItsShareADayAndResumes(t *testing.T) {
 	runs, err := h.db.Runs(context.Background(), engine.RunBackfill, 10)
 	if err != nil || len(runs) != 2 || runs[1].Error == "" || runs[0].Error != "" {
 		t.Fatalf("runs %+v, %v; want the stopped one and the finished one", runs, err)
+	}
+}
+
+// TestBackfill_WalksMarketing360BeforeTheSyncWritesThere: the Marketing 360
+// streams are walked before the HighLevel ones, whatever their order, so
+// the records the backfill's own jobs make there meanwhile (each HighLevel
+// contact's job makes a Marketing 360 contact; here the queue makes one as
+// the job is enqueued) are not walked as more jobs: the only Marketing 360
+// job is the contact that was there before.
+func TestBackfill_WalksMarketing360BeforeTheSyncWritesThere(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	first, email := "Mary", "mary.before@example.com"
+	ct, err := m360api.OK(h.m360.M360CreateContactWithResponse(ctx, m360api.ContactInput{FirstName: &first, Email: &email}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := strconv.FormatInt(ct.JSON201.Result.Id, 10)
+	for i := range 3 {
+		h.createContact(t, i)
+	}
+	acct, err := m360api.OK(h.m360.M360GetAccountWithResponse(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := 0
+	q := &fakeQueue{EnqueueFunc: func(args engine.Args) error {
+		if c, ok := args.(engine.Converge); !ok || c.Side != engine.SideHighLevel {
+			return nil
+		}
+		made++
+		name, email := "Made", fmt.Sprintf("made%d@example.com", made)
+		_, err := m360api.OK(h.m360.M360CreateContactWithResponse(ctx, m360api.ContactInput{FirstName: &name, Email: &email}))
+		return err
+	}}
+	streams := append([]engine.Stream{engine.HighLevelContacts(h.hl, h.tw.Location())},
+		engine.M360Streams(h.m360, strconv.FormatInt(acct.JSON200.Result.Id, 10))...)
+	if _, err := h.poller(t, q, streams...).Backfill(ctx, engine.BackfillConfig{Clock: h.tw.Clock()}); err != nil {
+		t.Fatal(err)
+	}
+	var m360Jobs []string
+	for i, a := range q.jobs {
+		c := a.(engine.Converge)
+		if c.Side == engine.SideM360 {
+			m360Jobs = append(m360Jobs, c.ID)
+			if i >= len(m360Jobs) {
+				t.Errorf("job %d (%s) is Marketing 360's after a HighLevel one", i, c)
+			}
+		}
+	}
+	if made != 3 || !slices.Equal(m360Jobs, []string{before}) {
+		t.Fatalf("%d contacts made meanwhile; Marketing 360 jobs %v, want only the one there before (%s)", made, m360Jobs, before)
 	}
 }
