@@ -79,6 +79,8 @@ type Converger struct {
 	now        func() time.Time
 	hook       Hook
 	log        *slog.Logger
+	// entities serializes the jobs of an entity.
+	entities entityLocks
 }
 
 // NewConverger checks cfg and makes a Converger.
@@ -136,6 +138,11 @@ func (c *Converger) Converge(ctx context.Context, a Converge, complete func(cont
 	if a.Parent != "" {
 		log = log.With(logkey.Parent, a.Parent)
 	}
+	unlock, err := c.entities.lock(ctx, entityKey(a))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	l := c.ledger()
 	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	if c.rules == nil {

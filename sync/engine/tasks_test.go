@@ -2,12 +2,15 @@ package engine_test
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/state"
 )
 
@@ -67,5 +70,80 @@ func TestConverger_TaskCopiesDeletedByAPersonAreNotMadeAgain(t *testing.T) {
 	want["m360-update-task"]++ // the person's
 	if !maps.Equal(after, want) {
 		t.Errorf("requests after the copies were deleted %v, want %v (the people's edits alone)", after, want)
+	}
+}
+
+// blockingTasks is a HighLevel client whose first read of task id waits
+// until release is closed, telling entered when it starts; a read of id
+// while another is under way is told on beside.
+type blockingTasks struct {
+	engine.HighLevel
+	id               string
+	entered, release chan struct{}
+	beside           chan struct{}
+	reading          atomic.Int32
+	first            atomic.Bool
+}
+
+func (b *blockingTasks) Task(ctx context.Context, contactID, id string) (highlevelapi.Task, error) {
+	if id == b.id {
+		if b.reading.Add(1) > 1 {
+			b.beside <- struct{}{}
+		}
+		defer b.reading.Add(-1)
+		if b.first.CompareAndSwap(false, true) {
+			close(b.entered)
+			<-b.release
+		}
+	}
+	return b.HighLevel.Task(ctx, contactID, id)
+}
+
+// TestConverger_AnEntitysJobsRunOneAtATime: two jobs of one HighLevel
+// task, deleted there (its webhook's job, and the reconcile's that found
+// it gone, as River lets a second job in once the first runs): the second
+// waits for the first, then finds the deletion mirrored; the Marketing
+// 360 copy is deleted once, not by both.
+func TestConverger_AnEntitysJobsRunOneAtATime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id, m360 := h.synced(t, 0)
+	loc := h.tw.Location()
+	call := h.createHLTask(t, id, "Call")
+	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityTask, Tenant: loc, ID: call, Parent: id}
+	work(t, h.converger(t, nil, nil, 0), a)
+	if got := h.m360Task(t, m360, "Call"); got.ID == 0 {
+		t.Fatal("the task was not mirrored")
+	}
+	h.deleteHLTask(t, id, call)
+	before := h.counts(t, []string{"m360-delete-task"})["m360-delete-task"]
+
+	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: call, entered: make(chan struct{}), release: make(chan struct{}),
+		beside: make(chan struct{}, 2)}
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: loc, Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := make(chan struct{}, 2)
+	c.SetEntityWait(func() { waits <- struct{}{} })
+	errs := make(chan error, 2)
+	converge := func() { errs <- c.Converge(context.Background(), a, func(context.Context, *state.Tx) error { return nil }) }
+	go converge()
+	<-hl.entered
+	go converge()
+	select {
+	case <-waits:
+	case <-hl.beside:
+		t.Error("the second job read the task beside the first")
+	}
+	close(hl.release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.counts(t, []string{"m360-delete-task"})["m360-delete-task"] - before; n != 1 {
+		t.Errorf("%d deletions of the Marketing 360 copy; want 1", n)
 	}
 }
