@@ -128,7 +128,9 @@ func TestConverger_AnEntitysJobsRunOneAtATime(t *testing.T) {
 	waits := make(chan struct{}, 2)
 	c.SetEntityWait(func() { waits <- struct{}{} })
 	errs := make(chan error, 2)
-	converge := func() { errs <- c.Converge(context.Background(), a, func(context.Context, *state.Tx) error { return nil }) }
+	converge := func() {
+		errs <- c.Converge(context.Background(), a, func(context.Context, *state.Tx) error { return nil })
+	}
 	go converge()
 	<-hl.entered
 	go converge()
