@@ -16,6 +16,7 @@ import (
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/admin/ui"
+	"github.com/contactbridge/contactbridge/mock/gctune"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
@@ -217,11 +218,18 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 		}
 		return os.Remove(made)
 	}
+	// The collector set for a server (unless GOGC or GOMEMLIMIT says
+	// otherwise), from the start: loading the state allocates too.
+	untune := gctune.Start(gctune.Default)
 	srv, err := mock.NewServer(opts)
 	if err != nil {
+		untune()
 		return nil, opts, "", nil, errors.Join(err, remove())
 	}
-	return srv, opts, data, func() error { return errors.Join(srv.Close(), remove()) }, nil
+	return srv, opts, data, func() error {
+		defer untune()
+		return errors.Join(srv.Close(), remove())
+	}, nil
 }
 
 func isLoopback(addr string) bool {
