@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -102,6 +103,40 @@ type RawJSON []byte
 // MarshalJSON returns j, so that a RawJSON body encodes as the JSON it holds
 // wherever it is encoded.
 func (j RawJSON) MarshalJSON() ([]byte, error) { return j, nil }
+
+// JSONParts is a body already encoded as JSON in parts, written as their
+// concatenation: a page of cached renderings with the JSON around them, say.
+// The pipeline joins the parts in a buffer it reuses from one response to
+// the next, so that a large body costs no allocation (and no clearing of
+// one) on each request. The parts must not change until the write returns.
+type JSONParts [][]byte
+
+// Len is the length of the body the parts make.
+func (p JSONParts) Len() int {
+	n := 0
+	for _, b := range p {
+		n += len(b)
+	}
+	return n
+}
+
+// AppendTo appends the body the parts make to dst.
+func (p JSONParts) AppendTo(dst []byte) []byte {
+	for _, b := range p {
+		dst = append(dst, b...)
+	}
+	return dst
+}
+
+// MarshalJSON returns the parts joined, so that a JSONParts body encodes as
+// the JSON it holds wherever it is encoded.
+func (p JSONParts) MarshalJSON() ([]byte, error) { return p.AppendTo(make([]byte, 0, p.Len())), nil }
+
+// joinBuffers are the buffers Write joins JSONParts in; maxJoinBuffer is
+// the largest kept for reuse (a larger one is left to the collector).
+var joinBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxJoinBuffer = 1 << 20
 
 // Raw is a body written as is, with its content type.
 type Raw struct {
@@ -465,6 +500,19 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 		h.Set("Content-Type", b.ContentType)
 	case RawJSON:
 		buf = b
+		h.Set("Content-Type", JSONContentType)
+	case JSONParts:
+		// Every stage after this one (strict validation, the journal, the
+		// connection) copies what it keeps of buf before Write returns.
+		pooled := joinBuffers.Get().(*[]byte)
+		joined := b.AppendTo((*pooled)[:0])
+		defer func() {
+			if cap(joined) <= maxJoinBuffer {
+				*pooled = joined[:0]
+				joinBuffers.Put(pooled)
+			}
+		}()
+		buf = joined
 		h.Set("Content-Type", JSONContentType)
 	case Stream:
 		h.Set("Content-Type", b.ContentType)
