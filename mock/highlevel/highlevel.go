@@ -285,20 +285,23 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
-	var location string
-	var body []byte
-	var renderErr error
+	// One value for what the callback finds (one allocation, not three).
+	var got struct {
+		location string
+		body     []byte
+		err      error
+	}
 	err := a.Store.ContactFunc(r.Path["contactId"], func(c *store.Contact, m *store.Memo) {
-		location = c.LocationID
-		body, renderErr = rendered(m, memoContact, c, viewContact)
+		got.location = c.LocationID
+		got.body, got.err = rendered(m, memoContact, c, viewContact)
 	})
 	if err == nil {
-		err = r.Principal.CanAccess(location)
+		err = r.Principal.CanAccess(got.location)
 	}
-	if err = cmp.Or(err, renderErr); err != nil {
+	if err = cmp.Or(err, got.err); err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, contactBody(body)), nil
+	return pipeline.JSON(http.StatusOK, contactBody(got.body)), nil
 }
 
 func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
