@@ -218,14 +218,15 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 		}
 		return os.Remove(made)
 	}
-	// The collector set for a server (unless GOGC or GOMEMLIMIT says
-	// otherwise), from the start: loading the state allocates too.
-	untune := gctune.Start(gctune.Default)
 	srv, err := mock.NewServer(opts)
 	if err != nil {
-		untune()
 		return nil, opts, "", nil, errors.Join(err, remove())
 	}
+	// The collector set for serving (unless GOGC or GOMEMLIMIT says
+	// otherwise) once the state is loaded: loading keeps the default, so
+	// that the garbage of decoding the state does not pile up to stay in
+	// the idle twin's memory.
+	untune := gctune.Start(gctune.Default)
 	return srv, opts, data, func() error {
 		defer untune()
 		return errors.Join(srv.Close(), remove())
