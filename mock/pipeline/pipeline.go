@@ -291,6 +291,7 @@ type Exchange struct {
 	p        *Pipeline
 	routeErr error
 	validate *openapi3filter.RequestValidationInput
+	query    url.Values // the request's query, once validateRequest has parsed it
 }
 
 // OperationID names the matched operation, or "" for an unknown route.
@@ -370,11 +371,14 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 		x := ExchangeFrom(r.Context())
 		// A query that does not decode is refused, not read in part: the
 		// standard library's Query drops what it cannot decode.
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		query, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
 			x.Fail(w, r, &Error{Status: http.StatusBadRequest, Err: err,
 				Messages: []string{clip("Invalid query string: " + err.Error())}})
 			return
 		}
+		// Parsed once, for the validator and the handler.
+		x.query = query
 		limit, streamed := p.cfg.Streamed[x.Route.Operation.ID]
 		switch {
 		case r.Body == nil || r.Body == http.NoBody:
@@ -439,9 +443,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 func (x *Exchange) validationInput(r *http.Request) *openapi3filter.RequestValidationInput {
 	if x.validate == nil {
 		x.validate = &openapi3filter.RequestValidationInput{
-			Request:    r,
-			PathParams: x.Route.PathParams,
-			Route:      x.p.validated[x.Route.Operation.ID],
+			Request:     r,
+			QueryParams: x.query,
+			PathParams:  x.Route.PathParams,
+			Route:       x.p.validated[x.Route.Operation.ID],
 			Options: &openapi3filter.Options{
 				MultiError:          true,
 				SkipSettingDefaults: true,
@@ -457,7 +462,7 @@ func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
 		HTTP:      r,
 		Operation: x.Route.Operation,
 		Path:      x.Route.PathParams,
-		Query:     r.URL.Query(),
+		Query:     x.query,
 		Body:      x.Body,
 		Principal: x.Principal,
 	}
