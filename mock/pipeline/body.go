@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -21,6 +22,9 @@ import (
 type jsonBody struct {
 	body  *openapi3.RequestBody
 	media *openapi3.MediaType
+	// schema is the media type's schema, or one that accepts the same
+	// values in fewer visits (see flatAllOf).
+	schema *openapi3.Schema
 }
 
 // prepareJSONBody returns the jsonBody of op, or nil when kin-openapi must
@@ -42,7 +46,58 @@ func prepareJSONBody(doc *openapi3.T, op *openapi3.Operation) *jsonBody {
 	if declaresReadOnly(media.Schema, map[*openapi3.Schema]bool{}) {
 		return nil
 	}
-	return &jsonBody{body: body, media: media}
+	return &jsonBody{body: body, media: media, schema: flatAllOf(media.Schema.Value)}
+}
+
+// flatAllOf returns one object schema that accepts exactly the values s
+// accepts when s is an allOf of object schemas that say nothing but their
+// properties and required ones (or of such allOfs) and constrains nothing
+// itself; otherwise s. kin-openapi visits an object once for s and once
+// for each part, each time sorting its keys; the flat schema visits it
+// once. A property of several parts must match each part's schema.
+func flatAllOf(s *openapi3.Schema) *openapi3.Schema {
+	if len(s.AllOf) == 0 || s.Discriminator != nil {
+		return s
+	}
+	own := *s
+	own.AllOf, own.Title, own.Description, own.Example, own.Extensions, own.Origin = nil, "", "", nil, nil, nil
+	if !own.IsEmpty() {
+		return s
+	}
+	flat := &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, Properties: openapi3.Schemas{}}
+	for _, part := range s.AllOf {
+		if part.Value == nil {
+			return s
+		}
+		p := flatAllOf(part.Value)
+		if !plainObject(p) {
+			return s
+		}
+		for name, ref := range p.Properties {
+			if prev, ok := flat.Properties[name]; ok {
+				ref = &openapi3.SchemaRef{Value: &openapi3.Schema{AllOf: openapi3.SchemaRefs{prev, ref}}}
+			}
+			flat.Properties[name] = ref
+		}
+		for _, name := range p.Required {
+			if !slices.Contains(flat.Required, name) {
+				flat.Required = append(flat.Required, name)
+			}
+		}
+	}
+	return flat
+}
+
+// plainObject reports whether s is an object schema that says nothing but
+// its properties and required ones: any other object with those passes.
+func plainObject(s *openapi3.Schema) bool {
+	if s.Type == nil || len(*s.Type) != 1 || !s.Type.Is(openapi3.TypeObject) || s.Discriminator != nil {
+		return false
+	}
+	rest := *s
+	rest.Type, rest.Properties, rest.Required = nil, nil, nil
+	rest.Title, rest.Description, rest.Example, rest.Extensions, rest.Origin = "", "", nil, nil, nil
+	return rest.IsEmpty()
 }
 
 // declaresReadOnly reports whether ref or any schema under it is readOnly.
@@ -94,5 +149,5 @@ func (b *jsonBody) valid(r *http.Request, data []byte) bool {
 	if err != nil {
 		return false
 	}
-	return b.media.Schema.Value.VisitJSON(value) == nil
+	return b.schema.VisitJSON(value) == nil
 }
