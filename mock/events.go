@@ -99,11 +99,13 @@ func (e *emitter) flush() {
 
 // route sends a change's events to their subscribers.
 func (e *emitter) route(c store.Change) {
-	events := highlevel.Events(c, e.EventOptions())
-	var subs []store.Webhook
+	// The events are made only for subscribers: making them (comparing
+	// the record with its former version) is most of the cost of a change.
+	var events []highlevel.Event
 	var company string
-	if len(events) > 0 {
-		subs, company = e.store.Webhooks(), e.apps.Company()
+	subs := e.store.Webhooks()
+	if len(subs) > 0 {
+		events, company = highlevel.Events(c, e.EventOptions()), e.apps.Company()
 	}
 	for _, ev := range events {
 		hook, ok := e.hl.Webhook(ev.Type)

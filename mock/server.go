@@ -391,6 +391,10 @@ func accessLog(log *slog.Logger) pipeline.Middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			next.ServeHTTP(w, r)
+			// Asked first: the arguments cost allocations even unlogged.
+			if !log.Enabled(r.Context(), slog.LevelDebug) {
+				return
+			}
 			x := pipeline.ExchangeFrom(r.Context())
 			log.DebugContext(r.Context(), "request", logkey.Method, r.Method, logkey.Path, r.URL.Path,
 				logkey.Operation, x.OperationID(), logkey.Status, x.Status, logkey.Duration, time.Since(start))

@@ -16,6 +16,7 @@ import (
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/admin/ui"
+	"github.com/contactbridge/contactbridge/mock/gctune"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 )
@@ -221,7 +222,15 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 	if err != nil {
 		return nil, opts, "", nil, errors.Join(err, remove())
 	}
-	return srv, opts, data, func() error { return errors.Join(srv.Close(), remove()) }, nil
+	// The collector set for serving (unless GOGC or GOMEMLIMIT says
+	// otherwise) once the state is loaded: loading keeps the default, so
+	// that the garbage of decoding the state does not pile up to stay in
+	// the idle twin's memory.
+	untune := gctune.Start(gctune.Default)
+	return srv, opts, data, func() error {
+		defer untune()
+		return errors.Join(srv.Close(), remove())
+	}, nil
 }
 
 func isLoopback(addr string) bool {

@@ -1,6 +1,7 @@
 package highlevel
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -227,5 +228,30 @@ func TestSetCustomField_WhatTheSpecAlsoRefuses(t *testing.T) {
 	want := []store.CustomFieldValue{{ID: "F1", Value: `["p","q"]`, JSON: true}, {ID: "F2", Value: "y"}}
 	if !slices.Equal(c.CustomFields, want) {
 		t.Errorf("fields %+v, want %+v", c.CustomFields, want)
+	}
+}
+
+// TestOpt_DecodesAsEncodingJSON: opt's value is what encoding/json makes of
+// the JSON, escapes and invalid UTF-8 included, and a value that is not a
+// string is refused as encoding/json refuses it.
+func TestOpt_DecodesAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`"Ada"`, `""`, `"  padded "`, `"caf\u00e9"`, `"café"`, `"a\"b"`, `"a\\b"`, `"\n"`,
+		`"tab\tx"`, "\"\xff\xfe\"", "\"ok\xc3\"", `"日本"`, `"\ud83d\ude00"`, `5`, `true`, `["a"]`, `{"a":1}`} {
+		var got struct {
+			F opt `json:"f"`
+		}
+		var want struct {
+			F *string `json:"f"`
+		}
+		doc := []byte(`{"f":` + in + `}`)
+		gotErr, wantErr := json.Unmarshal(doc, &got), json.Unmarshal(doc, &want)
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Errorf("%s: error %v, want %v", in, gotErr, wantErr)
+			continue
+		}
+		if gotErr == nil && (!got.F.Set || got.F.Null || got.F.V != *want.F) {
+			t.Errorf("%s: %+v, want %q", in, got.F, *want.F)
+		}
 	}
 }

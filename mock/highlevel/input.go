@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -24,6 +25,13 @@ func (o *opt) UnmarshalJSON(b []byte) error {
 	o.Set = true
 	if bytes.Equal(b, []byte("null")) {
 		o.Null, o.V = true, ""
+		return nil
+	}
+	// encoding/json hands over valid JSON: a string without escapes, in
+	// valid UTF-8, is its bytes, which a second json.Unmarshal (a scan and a
+	// decoder of its own for each field) would only copy.
+	if n := len(b); n >= 2 && b[0] == '"' && bytes.IndexByte(b[1:n-1], '\\') < 0 && utf8.Valid(b[1:n-1]) {
+		o.V = string(b[1 : n-1])
 		return nil
 	}
 	return json.Unmarshal(b, &o.V)

@@ -31,37 +31,47 @@ func rendered[V any](m *store.Memo, slot int, c *store.Contact, view func(store.
 }
 
 // contactBody is the JSON of {"contact": contact}, contact encoded.
-func contactBody(contact []byte) pipeline.RawJSON {
-	buf := make([]byte, 0, len(`{"contact":}`)+len(contact))
-	buf = append(buf, `{"contact":`...)
-	buf = append(buf, contact...)
-	return append(buf, '}')
+func contactBody(contact []byte) pipeline.JSONParts {
+	return pipeline.JSONParts{contactOpen, contact, closeBrace}
 }
 
-// listBody is the JSON of {"contacts": [items...], "count": count, "meta":
-// meta}, byte for byte what encoding/json makes of that map when items are
-// the encoded contacts.
-func listBody(items [][]byte, count int, meta map[string]any) (pipeline.RawJSON, error) {
+// The constant parts of the bodies.
+var (
+	contactOpen = []byte(`{"contact":`)
+	listOpen    = []byte(`{"contacts":[`)
+	comma       = []byte(`,`)
+	closeBrace  = []byte(`}`)
+)
+
+// listParts gathers the parts of a list's body: the JSON around the items, and
+// the items as they come.
+type listParts struct{ parts pipeline.JSONParts }
+
+// newListParts returns the parts of a list of up to limit items.
+func newListParts(limit int) *listParts {
+	l := &listParts{parts: make(pipeline.JSONParts, 0, 2*min(limit, 100)+4)}
+	l.parts = append(l.parts, listOpen)
+	return l
+}
+
+// add appends an encoded item.
+func (l *listParts) add(item []byte) {
+	if len(l.parts) > 1 {
+		l.parts = append(l.parts, comma)
+	}
+	l.parts = append(l.parts, item)
+}
+
+// body is the JSON of {"contacts": [items...], "count": count, "meta":
+// meta}, byte for byte what encoding/json makes of that map when the items
+// are the encoded contacts.
+func (l *listParts) body(count int, meta map[string]any) (pipeline.JSONParts, error) {
 	m, err := json.Marshal(meta)
 	if err != nil {
 		return nil, fmt.Errorf("render list meta: %w", err)
 	}
-	n := len(`{"contacts":[],"count":,"meta":}`) + 20 + len(m) + len(items)
-	for _, b := range items {
-		n += len(b)
-	}
-	buf := make([]byte, 0, n)
-	buf = append(buf, `{"contacts":[`...)
-	for i, b := range items {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, b...)
-	}
-	buf = append(buf, `],"count":`...)
-	buf = strconv.AppendInt(buf, int64(count), 10)
-	buf = append(buf, `,"meta":`...)
-	buf = append(buf, m...)
-	buf = append(buf, '}')
-	return buf, nil
+	tail := append([]byte(`],"count":`), strconv.Itoa(count)...)
+	tail = append(tail, `,"meta":`...)
+	tail = append(tail, m...)
+	return append(l.parts, tail, closeBrace), nil
 }

@@ -22,7 +22,7 @@ func TestListBody_IsWhatEncodingJSONMakes(t *testing.T) {
 	meta := map[string]any{"total": 2, "currentPage": 1, "nextPage": nil, "prevPage": nil,
 		"startAfter": int64(1709632800123), "startAfterId": "c2", "nextPageUrl": "http://twin.test/contacts/?a=1&b=<2>"}
 	for _, n := range []int{0, 1, 2} {
-		var items [][]byte
+		items := newListParts(n)
 		views := []listedContactView{}
 		for i := range contacts[:n] {
 			var m store.Memo
@@ -34,10 +34,11 @@ func TestListBody_IsWhatEncodingJSONMakes(t *testing.T) {
 			if again, _ := rendered(&m, memoListed, &store.Contact{ID: "other"}, viewListed); !bytes.Equal(again, b) {
 				t.Errorf("rendered again = %s, want the kept %s", again, b)
 			}
-			items = append(items, b)
+			items.add(b)
 			views = append(views, viewListed(contacts[i]))
 		}
-		got, err := listBody(items, 2, meta)
+		parts, err := items.body(2, meta)
+		got := parts.AppendTo(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +49,10 @@ func TestListBody_IsWhatEncodingJSONMakes(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%d contacts:\n got %s\nwant %s", n, got, want)
 		}
-		if enc, err := json.Marshal(got); err != nil || !bytes.Equal(enc, want) {
+		if parts.Len() != len(want) {
+			t.Errorf("%d contacts: Len %d, want %d", n, parts.Len(), len(want))
+		}
+		if enc, err := json.Marshal(parts); err != nil || !bytes.Equal(enc, want) {
 			t.Errorf("%d contacts: encoded again = %s, %v", n, enc, err)
 		}
 	}
@@ -75,7 +79,7 @@ func TestContactBody_IsWhatEncodingJSONMakes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := contactBody(one); !bytes.Equal(got, want) {
+	if got := contactBody(one).AppendTo(nil); !bytes.Equal(got, want) {
 		t.Errorf("contactBody:\n got %s\nwant %s", got, want)
 	}
 }

@@ -63,7 +63,7 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 		Path:           r.URL.Path,
 		Query:          r.URL.RawQuery,
 		Status:         status,
-		RequestHeaders: cloneHeader(r.Header),
+		RequestHeaders: r.Header.Clone(), // one allocation for all the values
 		Truncated:      reqPartial || rec.truncated,
 		pending:        true,
 	}
@@ -74,11 +74,11 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 			e.Location = x.Principal.LocationID
 		}
 	}
-	header := rec.header
-	if header == nil {
-		header = rec.rw.Header() // nothing written: what the handler had set
+	// The snapshot taken when the header was written is the entry's own.
+	e.ResponseHeaders = rec.header
+	if e.ResponseHeaders == nil {
+		e.ResponseHeaders = rec.rw.Header().Clone() // nothing written: what the handler had set
 	}
-	e.ResponseHeaders = cloneHeader(header)
 	if len(reqBody) > MaxBody {
 		reqBody, e.Truncated = reqBody[:MaxBody], true
 	}

@@ -277,6 +277,11 @@ func (l *Limiter) Status() []BucketStatus {
 	return out
 }
 
+// canonicalHeaders are the X-RateLimit-* headers' keys as http.Header
+// holds them, in the order Middleware sets them.
+var canonicalHeaders = [...]string{http.CanonicalHeaderKey(HeaderMax), http.CanonicalHeaderKey(HeaderRemaining),
+	http.CanonicalHeaderKey(HeaderInterval), http.CanonicalHeaderKey(HeaderDaily), http.CanonicalHeaderKey(HeaderDailyRemaining)}
+
 // Middleware counts every authenticated request against its principal's app
 // and location, sets the X-RateLimit-* headers on the response, and answers
 // 429 Too Many Requests, without calling the rest of the chain, over a
@@ -285,11 +290,13 @@ func (l *Limiter) Middleware() pipeline.Middleware {
 	return middleware(func(p *auth.Principal, h http.Header) verdict {
 		d, retryAfter := l.take(Key{AppID: p.AppID, LocationID: p.LocationID})
 		if d.Limited {
-			h.Set(HeaderMax, strconv.Itoa(d.Max))
-			h.Set(HeaderRemaining, strconv.Itoa(d.Remaining))
-			h.Set(HeaderInterval, strconv.FormatInt(d.Interval.Milliseconds(), 10))
-			h.Set(HeaderDaily, strconv.Itoa(d.Daily))
-			h.Set(HeaderDailyRemaining, strconv.Itoa(d.DailyRemaining))
+			// As h.Set would, with the keys canonical already and one
+			// allocation for the five values.
+			v := []string{strconv.Itoa(d.Max), strconv.Itoa(d.Remaining), strconv.FormatInt(d.Interval.Milliseconds(), 10),
+				strconv.Itoa(d.Daily), strconv.Itoa(d.DailyRemaining)}
+			for i, k := range canonicalHeaders {
+				h[k] = v[i : i+1 : i+1]
+			}
 		}
 		return verdict{allowed: d.Allowed, message: "Too Many Requests", retryAfter: d.RetryAfter, sendRetryAfter: retryAfter}
 	})

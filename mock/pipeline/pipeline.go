@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -103,6 +104,40 @@ type RawJSON []byte
 // wherever it is encoded.
 func (j RawJSON) MarshalJSON() ([]byte, error) { return j, nil }
 
+// JSONParts is a body already encoded as JSON in parts, written as their
+// concatenation: a page of cached renderings with the JSON around them, say.
+// The pipeline joins the parts in a buffer it reuses from one response to
+// the next, so that a large body costs no allocation (and no clearing of
+// one) on each request. The parts must not change until the write returns.
+type JSONParts [][]byte
+
+// Len is the length of the body the parts make.
+func (p JSONParts) Len() int {
+	n := 0
+	for _, b := range p {
+		n += len(b)
+	}
+	return n
+}
+
+// AppendTo appends the body the parts make to dst.
+func (p JSONParts) AppendTo(dst []byte) []byte {
+	for _, b := range p {
+		dst = append(dst, b...)
+	}
+	return dst
+}
+
+// MarshalJSON returns the parts joined, so that a JSONParts body encodes as
+// the JSON it holds wherever it is encoded.
+func (p JSONParts) MarshalJSON() ([]byte, error) { return p.AppendTo(make([]byte, 0, p.Len())), nil }
+
+// joinBuffers are the buffers Write joins JSONParts in; maxJoinBuffer is
+// the largest kept for reuse (a larger one is left to the collector).
+var joinBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxJoinBuffer = 1 << 20
+
 // Raw is a body written as is, with its content type.
 type Raw struct {
 	ContentType string
@@ -178,6 +213,9 @@ type Pipeline struct {
 	// pipeline checks itself (kin's check, with no authenticator, only
 	// reads the body once more).
 	validated map[string]*routers.Route
+	// bodies are the JSON bodies the pipeline checks itself, by
+	// operationId (see jsonBody).
+	bodies map[string]*jsonBody
 }
 
 // ErrMissingHandler is returned by New when an operation has no handler or a
@@ -200,8 +238,11 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.Logger = slog.Default()
 	}
 	p := &Pipeline{cfg: cfg, log: cfg.Logger.With(logkey.Component, "pipeline", logkey.Spec, cfg.Spec.File),
-		validated: map[string]*routers.Route{}}
+		validated: map[string]*routers.Route{}, bodies: map[string]*jsonBody{}}
 	for _, op := range cfg.Spec.Operations() {
+		if b := prepareJSONBody(cfg.Spec.Doc, op.Spec); b != nil {
+			p.bodies[op.ID] = b
+		}
 		unsecured := *op.Spec
 		unsecured.Security = &openapi3.SecurityRequirements{}
 		p.validated[op.ID] = &routers.Route{Spec: cfg.Spec.Doc, Path: op.Path, PathItem: cfg.Spec.Doc.Paths.Value(op.Path),
@@ -250,6 +291,7 @@ type Exchange struct {
 	p        *Pipeline
 	routeErr error
 	validate *openapi3filter.RequestValidationInput
+	query    url.Values // the request's query, once validateRequest has parsed it
 }
 
 // OperationID names the matched operation, or "" for an unknown route.
@@ -329,11 +371,14 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 		x := ExchangeFrom(r.Context())
 		// A query that does not decode is refused, not read in part: the
 		// standard library's Query drops what it cannot decode.
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		query, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
 			x.Fail(w, r, &Error{Status: http.StatusBadRequest, Err: err,
 				Messages: []string{clip("Invalid query string: " + err.Error())}})
 			return
 		}
+		// Parsed once, for the validator and the handler.
+		x.query = query
 		limit, streamed := p.cfg.Streamed[x.Route.Operation.ID]
 		switch {
 		case r.Body == nil || r.Body == http.NoBody:
@@ -365,6 +410,18 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 			}
 			x.Body = body
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			if jb := p.bodies[x.Route.Operation.ID]; jb != nil {
+				// Parameters by kin-openapi, the body here; when either
+				// fails, kin-openapi's whole pass below words the errors.
+				in := x.validationInput(r)
+				in.Options.ExcludeRequestBody = true
+				err := openapi3filter.ValidateRequest(r.Context(), in)
+				in.Options.ExcludeRequestBody = false
+				if err == nil && jb.valid(r, body) {
+					next.ServeHTTP(w, r)
+					return
+				}
+			}
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
 			x.Fail(w, r, requestError(err))
@@ -386,9 +443,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 func (x *Exchange) validationInput(r *http.Request) *openapi3filter.RequestValidationInput {
 	if x.validate == nil {
 		x.validate = &openapi3filter.RequestValidationInput{
-			Request:    r,
-			PathParams: x.Route.PathParams,
-			Route:      x.p.validated[x.Route.Operation.ID],
+			Request:     r,
+			QueryParams: x.query,
+			PathParams:  x.Route.PathParams,
+			Route:       x.p.validated[x.Route.Operation.ID],
 			Options: &openapi3filter.Options{
 				MultiError:          true,
 				SkipSettingDefaults: true,
@@ -404,7 +462,7 @@ func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
 		HTTP:      r,
 		Operation: x.Route.Operation,
 		Path:      x.Route.PathParams,
-		Query:     r.URL.Query(),
+		Query:     x.query,
 		Body:      x.Body,
 		Principal: x.Principal,
 	}
@@ -447,6 +505,19 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 		h.Set("Content-Type", b.ContentType)
 	case RawJSON:
 		buf = b
+		h.Set("Content-Type", JSONContentType)
+	case JSONParts:
+		// Every stage after this one (strict validation, the journal, the
+		// connection) copies what it keeps of buf before Write returns.
+		pooled := joinBuffers.Get().(*[]byte)
+		joined := b.AppendTo((*pooled)[:0])
+		defer func() {
+			if cap(joined) <= maxJoinBuffer {
+				*pooled = joined[:0]
+				joinBuffers.Put(pooled)
+			}
+		}()
+		buf = joined
 		h.Set("Content-Type", JSONContentType)
 	case Stream:
 		h.Set("Content-Type", b.ContentType)

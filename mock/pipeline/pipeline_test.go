@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
@@ -228,3 +229,33 @@ func (errorReader) Read([]byte) (int, error) { return 0, errors.New("the body wa
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// TestPipeline_WritesJSONPartsJoined: a JSONParts body is written as its
+// parts joined, in strict mode too (a drifting one is refused), while many
+// responses of different sizes share the pipeline's buffers.
+func TestPipeline_WritesJSONPartsJoined(t *testing.T) {
+	t.Parallel()
+	h := fixture{strict: true, handlers: map[string]pipeline.HandlerFunc{"get-thing": func(r *pipeline.Request) (pipeline.Response, error) {
+		if r.Path["id"] == "drift" {
+			return pipeline.JSON(http.StatusOK, pipeline.JSONParts{[]byte(`{"name":`), []byte(`5}`)}), nil
+		}
+		return pipeline.JSON(http.StatusOK, pipeline.JSONParts{[]byte(`{"name":"`), []byte(r.Path["id"]), []byte(`"}`)}), nil
+	}}}.build(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				id := strings.Repeat(string(rune('a'+g)), 1+(i*37)%300)
+				rec := pipelinetest.Serve(h, pipelinetest.NewRequest("GET", "/things/"+id, "good", ""))
+				if want := `{"name":"` + id + `"}`; rec.Code != http.StatusOK || rec.Body.String() != want {
+					t.Errorf("GET /things/%s: %d %s, want 200 %s", id, rec.Code, rec.Body, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := do(t, h, "GET", "/things/drift", "good", ""); got.status != http.StatusInternalServerError {
+		t.Errorf("drifting parts in strict mode: %d %v, want 500", got.status, got.body)
+	}
+}

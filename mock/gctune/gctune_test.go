@@ -1,0 +1,105 @@
+package gctune_test
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/mock/gctune"
+)
+
+func TestLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		floor       int64
+		live, other uint64
+		want        int64
+	}{
+		{"small heap: the floor", 256 << 20, 20 << 20, 10 << 20, 256 << 20},
+		{"large heap: twice live plus the rest", 256 << 20, 200 << 20, 10 << 20, 410 << 20},
+		{"no floor", 0, 1 << 20, 0, 2 << 20},
+		{"overflow: no limit", 0, math.MaxUint64 / 2, 10, math.MaxInt64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := gctune.Limit(tc.floor, tc.live, tc.other); got != tc.want {
+				t.Errorf("Limit(%d, %d, %d) = %d, want %d", tc.floor, tc.live, tc.other, got, tc.want)
+			}
+		})
+	}
+}
+
+// read returns the process's GOGC and memory limit as the runtime has them.
+func read(t *testing.T) (percent uint64, limit uint64) {
+	t.Helper()
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
+}
+
+var keep [][]byte // the test's live heap, out of the compiler's sight
+
+// TestStart_LimitFollowsTheLiveHeap: with no floor, the limit set after a
+// collection is at least twice the live heap (never less room than GOGC=100
+// gives), it follows the heap as it grows, and stop puts the settings back.
+func TestStart_LimitFollowsTheLiveHeap(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	prevPercent, prevLimit := read(t)
+	stop := gctune.Start(gctune.Settings{Percent: 300, Floor: 0})
+	defer stop()
+	if p, _ := read(t); p != 300 {
+		t.Fatalf("GOGC after Start = %d, want 300", p)
+	}
+	for _, mb := range []int{16, 64} {
+		for range mb {
+			keep = append(keep, make([]byte, 1<<20))
+		}
+		live := uint64(len(keep)) << 20
+		// The limit is set by a cleanup after a collection, from the live
+		// heap that collection found (until then it is the one of an
+		// earlier heap): wait for it, within a deadline, collecting again
+		// meanwhile.
+		low, high := 2*live, 4*live+64<<20 // twice the heap, and the rest
+		deadline := time.Now().Add(10 * time.Second)
+		var limit uint64
+		for {
+			runtime.GC()
+			if _, limit = read(t); limit >= low && limit <= high || time.Now().After(deadline) {
+				break
+			}
+			runtime.Gosched()
+		}
+		if limit < low || limit > high {
+			t.Fatalf("with %d MiB live, limit %d MiB, want %d to %d MiB", mb, limit>>20, low>>20, high>>20)
+		}
+	}
+	keep = nil
+	stop()
+	if p, l := read(t); p != prevPercent || l != prevLimit {
+		t.Errorf("after stop: GOGC %d, limit %d; want %d, %d as before", p, l, prevPercent, prevLimit)
+	}
+	stop() // a second stop changes nothing
+}
+
+// TestStart_EnvironmentWins: GOGC or GOMEMLIMIT in the environment is the
+// user's choice, which Start leaves alone.
+func TestStart_EnvironmentWins(t *testing.T) {
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv("GOGC", "")
+			t.Setenv("GOMEMLIMIT", "")
+			t.Setenv(env, "150")
+			prev := debug.SetGCPercent(123)
+			defer debug.SetGCPercent(prev)
+			prevPercent, prevLimit := read(t)
+			stop := gctune.Start(gctune.Default)
+			if p, l := read(t); p != prevPercent || l != prevLimit {
+				t.Errorf("with %s set: GOGC %d, limit %d; want %d, %d as they were", env, p, l, prevPercent, prevLimit)
+			}
+			stop()
+		})
+	}
+}

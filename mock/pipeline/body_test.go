@@ -1,0 +1,270 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/contactbridge/contactbridge/openapi"
+)
+
+// checkBodies are request bodies of every shape: valid and not, for the
+// contacts' schemas (customFields' oneOf, dndSettings, tags) and others.
+var checkBodies = []string{
+	`{}`, `[]`, `"x"`, `null`, `1`, `{`, `{"a":1}{"b":2}`, `{"name":"x"}`,
+	`{"locationId":"ve9EPM428h8vShlRW1KT"}`,
+	`{"locationId":"ve9EPM428h8vShlRW1KT","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com","phone":"+18832327657","tags":["vip","2024"],"source":"public api"}`,
+	`{"locationId":"ve9EPM428h8vShlRW1KT","email":5}`,
+	`{"locationId":"","firstName":"Ada"}`,
+	`{"firstName":"Augusta","companyName":"Analytical Engines","tags":["perf","updated"],"source":"bench"}`,
+	`{"firstName":null,"tags":null,"dnd":true}`,
+	`{"tags":"vip"}`, `{"tags":[1,2]}`,
+	`{"customFields":[{"id":"yXSAo1oE2Yw1I6LuLEU6","field_value":"x"},{"key":"contact.plan","value":["a","b"]}]}`,
+	`{"customFields":[{"id":"a","value":{"url":"x"}}]}`, `{"customFields":[{"value":1}]}`, `{"customFields":{"id":"a"}}`,
+	`{"dndSettings":{"Email":{"status":"active"}}}`, `{"dndSettings":{"Email":{"status":"sometimes"}}}`,
+	`{"dateOfBirth":"1990/09/25"}`, `{"dateOfBirth":19900925}`, `{"unknownProperty":true}`,
+	`{"title":"Call","dueDate":"2024-01-01T00:00:00.000Z","completed":false}`, `{"body":"a note","userId":"u"}`,
+	`{"tags":["a"],"contacts":["x"]}`, `{"ids":["a"],"businessId":null}`,
+	`{"calendarId":"c","locationId":"l","contactId":"x","startTime":"2024-01-01T10:00:00+00:00"}`,
+	`{"firstName":"Ada","email":"ada@example.com","phone":"+18832327657","Email":"x"}`,
+}
+
+// TestJSONBody_AgreesWithKinOpenAPI: for every operation of the twins'
+// specs whose body the pipeline checks itself, and every body and content
+// type, its check accepts exactly what kin-openapi's own pass accepts.
+func TestJSONBody_AgreesWithKinOpenAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin := func(ctx context.Context, _ string) (*openapi.Spec, error) { return openapi.LoadAdmin(ctx) }
+	for _, load := range []func(context.Context, string) (*openapi.Spec, error){openapi.LoadHighLevel, openapi.LoadMarketing360, admin} {
+		spec, err := load(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked, flattened := 0, 0
+		for _, op := range spec.Operations() {
+			jb := prepareJSONBody(spec.Doc, op.Spec)
+			if jb == nil {
+				continue
+			}
+			checked++
+			if jb.schema != jb.media.Schema.Value {
+				flattened++
+			}
+			route, err := spec.FindRoute(httptest.NewRequest(op.Method, "http://twin"+op.Path, nil))
+			if err != nil {
+				t.Fatalf("%s: %v", op.ID, err)
+			}
+			for _, contentType := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON", "text/plain", ""} {
+				for _, body := range checkBodies {
+					r := httptest.NewRequest(op.Method, "http://twin"+op.Path, bytes.NewReader([]byte(body)))
+					if contentType != "" {
+						r.Header.Set("Content-Type", contentType)
+					}
+					got := jb.valid(r, []byte(body))
+					r.Body = io.NopCloser(bytes.NewReader([]byte(body))) // as kin-openapi is given it
+					kin := openapi3filter.ValidateRequestBody(ctx, &openapi3filter.RequestValidationInput{
+						Request: r, PathParams: route.PathParams, Route: route.Route,
+						Options: &openapi3filter.Options{MultiError: true, SkipSettingDefaults: true},
+					}, op.Spec.RequestBody.Value)
+					if got != (kin == nil) {
+						t.Errorf("%s, %q, %s: the pipeline's check says valid %v, kin-openapi says %v", op.ID, contentType, body, got, kin)
+					}
+				}
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no operation's body is checked by the pipeline", spec.File)
+		}
+		if spec.File == openapi.HighLevelFile && flattened < 3 {
+			t.Errorf("%s: %d bodies checked on a flat allOf, want the create, update and upsert DTOs", spec.File, flattened)
+		}
+	}
+}
+
+// TestPrepareJSONBody_LeavesReadOnlyToKinOpenAPI: a body whose schema
+// declares a readOnly property, at any depth, is validated by kin-openapi's
+// request pass, which refuses the property.
+func TestPrepareJSONBody_LeavesReadOnlyToKinOpenAPI(t *testing.T) {
+	t.Parallel()
+	const doc = `openapi: 3.0.3
+info: {title: ro, version: '1'}
+paths:
+  /flat:
+    post:
+      operationId: flat
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, properties: {id: {type: string, readOnly: true}, name: {type: string}}}
+      responses: {'200': {description: ok}}
+  /deep:
+    post:
+      operationId: deep
+      requestBody:
+        content:
+          application/json:
+            schema:
+              allOf:
+                - type: object
+                  properties:
+                    items:
+                      type: array
+                      items: {oneOf: [{$ref: '#/components/schemas/Node'}, {type: string}]}
+      responses: {'200': {description: ok}}
+  /plain:
+    post:
+      operationId: plain
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Plain'}
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    Node:
+      type: object
+      properties:
+        child: {$ref: '#/components/schemas/Node'}
+        stamp: {type: string, readOnly: true}
+    Plain:
+      type: object
+      properties:
+        self: {$ref: '#/components/schemas/Plain'}
+`
+	spec, err := openapi.Load(context.Background(), "ro.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"flat": false, "deep": false, "plain": true} {
+		op, ok := spec.Operation(id)
+		if !ok {
+			t.Fatalf("no operation %s", id)
+		}
+		if got := prepareJSONBody(spec.Doc, op.Spec) != nil; got != want {
+			t.Errorf("%s: checked by the pipeline %v, want %v", id, got, want)
+		}
+	}
+}
+
+// TestFlatAllOf_AcceptsWhatTheAllOfAccepts: a property of two parts must
+// match both, the required ones of every part stay required, nested allOfs
+// flatten, and a part that says more than properties (here
+// additionalProperties: false, which would refuse the other part's
+// properties) leaves the allOf as it is.
+func TestFlatAllOf_AcceptsWhatTheAllOfAccepts(t *testing.T) {
+	t.Parallel()
+	const doc = `openapi: 3.0.3
+info: {title: flat, version: '1'}
+paths: {}
+components:
+  schemas:
+    A:
+      type: object
+      required: [a]
+      properties:
+        a: {type: string}
+        x: {type: string, minLength: 2}
+    B:
+      allOf:
+        - $ref: '#/components/schemas/A'
+        - type: object
+          required: [b]
+          properties:
+            b: {type: integer}
+            x: {type: string, maxLength: 3}
+    Flat:
+      description: nested
+      allOf:
+        - $ref: '#/components/schemas/B'
+        - type: object
+          properties: {c: {type: boolean}}
+    Closed:
+      allOf:
+        - $ref: '#/components/schemas/A'
+        - type: object
+          additionalProperties: false
+          properties: {b: {type: integer}}
+    Nullable:
+      allOf:
+        - $ref: '#/components/schemas/A'
+        - type: object
+          nullable: true
+          properties: {b: {type: integer}}
+`
+	spec, err := openapi.Load(context.Background(), "flat.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []string{`{"a":"x","b":1}`, `{"a":"x","b":1,"x":"ab"}`, `{"a":"x","b":1,"x":"a"}`, `{"a":"x","b":1,"x":"abcd"}`,
+		`{"b":1}`, `{"a":"x"}`, `{"a":1,"b":1}`, `{"a":"x","b":"1"}`, `{"a":"x","b":1,"c":true}`, `{"a":"x","b":1,"c":"no"}`,
+		`{"a":"x","b":1,"other":[1]}`, `null`, `[]`, `"x"`}
+	for name, wantFlat := range map[string]bool{"Flat": true, "B": true, "Closed": false, "Nullable": false} {
+		s := spec.Doc.Components.Schemas[name].Value
+		flat := flatAllOf(s)
+		if (flat != s) != wantFlat {
+			t.Errorf("%s: flattened %v, want %v", name, flat != s, wantFlat)
+		}
+		for _, v := range values {
+			var value any
+			if err := json.Unmarshal([]byte(v), &value); err != nil {
+				t.Fatal(err)
+			}
+			want, got := s.VisitJSON(value) == nil, flat.VisitJSON(value) == nil
+			if got != want {
+				t.Errorf("%s, %s: the flat schema says valid %v, the allOf %v", name, v, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkJSONBody checks the create-contact body of the benchmarks
+// against its schema as the spec has it (an allOf) and flattened, side by
+// side, after kin-openapi's own pass (VisitAsRequest) on the same body.
+func BenchmarkJSONBody(b *testing.B) {
+	spec, err := openapi.LoadHighLevel(context.Background(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	op, _ := spec.Operation("create-contact")
+	jb := prepareJSONBody(spec.Doc, op.Spec)
+	body := []byte(`{"locationId":"ve9EPM428h8vShlRW1KT","firstName":"Ada","lastName":"Lovelace","email":"ada@example.com","phone":"+18832327657","companyName":"Analytical Engines","city":"London","country":"GB","source":"public api","tags":["vip","2024"]}`)
+	route, err := spec.FindRoute(httptest.NewRequest("POST", "http://twin/contacts/", nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("kin", func(b *testing.B) {
+		b.ReportAllocs()
+		r := httptest.NewRequest("POST", "http://twin/contacts/", nil)
+		r.Header.Set("Content-Type", "application/json")
+		for b.Loop() {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if err := openapi3filter.ValidateRequestBody(r.Context(), &openapi3filter.RequestValidationInput{Request: r, Route: route.Route,
+				Options: &openapi3filter.Options{MultiError: true, SkipSettingDefaults: true}}, op.Spec.RequestBody.Value); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, side := range []struct {
+		name   string
+		schema *openapi3.Schema
+	}{{"allOf", jb.media.Schema.Value}, {"flat", jb.schema}} {
+		b.Run(side.name, func(b *testing.B) {
+			b.ReportAllocs()
+			check := &jsonBody{body: jb.body, media: jb.media, schema: side.schema}
+			r := httptest.NewRequest("POST", "http://twin/contacts/", nil)
+			r.Header.Set("Content-Type", "application/json")
+			for b.Loop() {
+				if !check.valid(r, body) {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
+}
