@@ -111,7 +111,7 @@ func (c *Converger) runEffect(ctx context.Context, l *ledger, r effectRun) (ran,
 // first, and spares the transaction when each is done or given up on.
 func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun, mapped bool) ([]ran, error) {
 	out := make([]ran, len(runs))
-	todo := make([]int, 0, len(runs))
+	pending := make([]int, 0, len(runs))
 	if mapped && len(l.owed) == 0 {
 		keys := make([]string, len(runs))
 		for i, r := range runs {
@@ -128,21 +128,21 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 			case ok && e.State == state.EffectDead:
 				// Given up on: nothing to run.
 			default:
-				todo = append(todo, i)
+				pending = append(pending, i)
 			}
 		}
-		if len(todo) == 0 {
+		if len(pending) == 0 {
 			return out, nil
 		}
 	} else {
 		for i := range runs {
-			todo = append(todo, i)
+			pending = append(pending, i)
 		}
 	}
-	started := make([]int, 0, len(todo))
+	started := make([]int, 0, len(pending))
 	tries := make([]state.Effect, len(runs)) // as each started
 	if err := l.tx(ctx, func(tx *state.Tx) error {
-		for _, i := range todo {
+		for _, i := range pending {
 			key := runs[i].key
 			var e state.Effect
 			var took bool
