@@ -368,3 +368,33 @@ func TestConverger_UnknownOutcomeIsLookedUpBeforeACreate(t *testing.T) {
 		t.Errorf("effect %+v, %v; want done, adopted (status 0)", e, err)
 	}
 }
+
+// TestConverger_AMadeEffectIsRecordedWhenTheJobsContextEnds: the job's
+// context ends (its timeout, a stop) right after a call made its record;
+// the job fails, but what it made is recorded done, not left inflight to
+// be looked up (or, without a marker, parked as unknown).
+func TestConverger_AMadeEffectIsRecordedWhenTheJobsContextEnds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.createContact(t, 0)
+	key := "f1:follow-up:" + id
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := h.converger(t, nil, func(step engine.Step, k string) error {
+		if step == engine.StepAfterCall && k == key {
+			cancel()
+		}
+		return nil
+	}, 0)
+	a := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: id}
+	if err := c.Converge(ctx, a, func(context.Context, *state.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("converge: %v; want the context's end", err)
+	}
+	e, err := h.db.Effect(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.State != state.EffectDone || e.RemoteID == "" {
+		t.Fatalf("effect %s: %s (remote %q); want done with the task made", key, e.State, e.RemoteID)
+	}
+}

@@ -355,13 +355,22 @@ func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
 }
 
 // settle commits what the job owes the ledger, if anything (not after a
-// Hook stopped the job).
+// Hook stopped the job). It records calls that were made, so the job's
+// context ending (its timeout, a stop) does not stop it: that would leave
+// a made effect inflight, looked up again, or, for one without a marker,
+// parked as unknown and perhaps sent twice. settleWait bounds it.
 func (l *ledger) settle(ctx context.Context) error {
 	if len(l.owed) == 0 || l.stopped {
 		return nil
 	}
-	return l.tx(ctx, func(*state.Tx) error { return nil })
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleWait)
+	defer cancel()
+	return l.tx(sctx, func(*state.Tx) error { return nil })
 }
+
+// settleWait bounds the commit of what a job owes the ledger once its
+// context has ended.
+const settleWait = 10 * time.Second
 
 // hook calls the converger's Hook; an error stops the job.
 func (l *ledger) hook(step Step, key string) error {
