@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
@@ -138,6 +139,8 @@ func TestConverger_AnEntitysJobsRunOneAtATime(t *testing.T) {
 	case <-waits:
 	case <-hl.beside:
 		t.Error("the second job read the task beside the first")
+	case <-time.After(wait):
+		t.Error("the second job neither waited for the first nor read the task")
 	}
 	close(hl.release)
 	for range 2 {
