@@ -166,10 +166,10 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 			}
 			return c.visit(string(text)), nil
 		}
-		v, err := jsontext.AppendUnquote(nil, raw)
-		if err != nil {
-			return nil, err
-		}
+		// The decoder checked the syntax; AppendUnquote's only error left
+		// is invalid UTF-8, which it has replaced with U+FFFD as the store's
+		// decoding (and the check before this one) does: not a refusal.
+		v, _ := jsontext.AppendUnquote(nil, raw)
 		if validString(c.schema, v) {
 			return nil, nil
 		}
@@ -362,10 +362,7 @@ func (t *tableCheck) check(raw []byte) error {
 			if err != nil {
 				return err
 			}
-			key, err := memberName(quoted)
-			if err != nil {
-				return err
-			}
+			key := memberName(quoted)
 			i, ok := t.index[string(key)]
 			if !ok {
 				if err := dec.SkipValue(); err != nil {
@@ -442,11 +439,12 @@ func plainASCII(text []byte) bool {
 
 // memberName is the name of an object member from its JSON string: the
 // text between the quotes, unquoted only when it has an escape.
-func memberName(quoted jsontext.Value) ([]byte, error) {
+func memberName(quoted jsontext.Value) []byte {
 	if bytes.IndexByte(quoted, '\\') < 0 {
-		return quoted[1 : len(quoted)-1], nil
+		return quoted[1 : len(quoted)-1]
 	}
-	return jsontext.AppendUnquote(nil, quoted)
+	name, _ := jsontext.AppendUnquote(nil, quoted) // invalid UTF-8 replaced, as in checkValue
+	return name
 }
 
 // properties adds the properties s declares, itself and through allOf, to into.

@@ -133,6 +133,10 @@ func TestImportCheck_Record(t *testing.T) {
 		{`{"customFields":[{"id":"f1","value":"ok"}]}`, ""},
 		{`{"customFields":` + badFields + `}`, "customFields"},
 		{`{"customFields":` + badFields + `}`, "customFields"},
+		// Invalid UTF-8 is taken as U+FFFD, as the store decodes it (and
+		// encoding/json with kin-openapi did), in a value and in a key.
+		{"{\"firstName\":\"caf\xe9 \u00e9\"}", ""},
+		{"{\"first\\u004eame\":\"Ren\xe9\",\"x\\u00e9\xff\":1}", ""},
 	} {
 		err := check("contacts", json.RawMessage(c.record))
 		var invalid *store.InvalidError
