@@ -223,9 +223,10 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 		return nil, opts, "", nil, errors.Join(err, remove())
 	}
 	// The collector set for serving (unless GOGC or GOMEMLIMIT says
-	// otherwise) once the state is loaded: loading keeps the default, so
-	// that the garbage of decoding the state does not pile up to stay in
-	// the idle twin's memory.
+	// otherwise) once the state is loaded: a small state loads at the
+	// default, so that the garbage of decoding it does not pile up to stay
+	// in the idle twin's memory (a state file over 32 MB loads at the pace
+	// mock sets for it, put back once loaded).
 	untune := gctune.Start(gctune.Default)
 	return srv, opts, data, func() error {
 		defer untune()
