@@ -75,10 +75,3 @@ func TestEmbeddedDocUpToDate(t *testing.T) {
 		}
 	}
 }
-
-// The catalog the loader reads is the one the package names.
-func TestWebhooksKeyIsTheCatalogs(t *testing.T) {
-	if WebhooksKey != catalog.Key {
-		t.Errorf("WebhooksKey %q, catalog.Key %q", WebhooksKey, catalog.Key)
-	}
-}

@@ -9,12 +9,14 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/contactbridge/contactbridge/openapi/internal/catalog"
 )
 
 // WebhooksKey is the extension that holds a spec's webhook catalog: event
 // name -> a Path Item whose post operation is the delivery (the shape of
 // OpenAPI 3.1's webhooks, which 3.0 documents spell x-webhooks).
-const WebhooksKey = "x-webhooks"
+const WebhooksKey = catalog.Key
 
 // ErrPayload is wrapped by every error Webhook.Validate returns for a body
 // that does not match the event's schema.
