@@ -215,6 +215,16 @@ func TestConverger_CrashAtEachStepLosesAndDuplicatesNothing(t *testing.T) {
 // crash happened there and the restarted run completed the job.
 func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a engine.Converge) {
 	t.Helper()
+	h.crashAndRestartJob(t, step, key, func(c *engine.Converger, complete func(context.Context, *state.Tx) error) error {
+		return c.Converge(context.Background(), a, complete)
+	})
+}
+
+// crashAndRestartJob is crashAndRestart of the job work works with a
+// converger.
+func (h *harness) crashAndRestartJob(t *testing.T, step engine.Step, key string,
+	work func(*engine.Converger, func(context.Context, *state.Tx) error) error) {
+	t.Helper()
 	crashed := false
 	hook := func(s engine.Step, k string) error {
 		if s == step && k == key {
@@ -225,7 +235,7 @@ func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a 
 	}
 	done := 0
 	complete := func(context.Context, *state.Tx) error { done++; return nil }
-	err := h.converger(t, nil, hook, 0).Converge(context.Background(), a, complete)
+	err := work(h.converger(t, nil, hook, 0), complete)
 	if !crashed || !errors.Is(err, engine.ErrCrash) || done != 0 {
 		t.Fatalf("%s: crashed %v, err %v, done %d", key, crashed, err, done)
 	}
@@ -234,7 +244,7 @@ func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a 
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second).Converge(context.Background(), a, complete)
+	err = work(h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second), complete)
 	if cerr := db.Close(); cerr != nil {
 		t.Fatal(cerr)
 	}
