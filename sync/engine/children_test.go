@@ -141,3 +141,21 @@ func TestConverger_AChildsOwnJobAndItsChildrenJobCreateItOnce(t *testing.T) {
 	}
 	h.wantChildren(t, f)
 }
+
+// TestConverger_ChildrenJobCommitsTwiceAChild: a children job of four new
+// tasks and notes commits twice for each: its effect's plan and intent;
+// its success with its mapping (and, for the last, the job's completion).
+func TestConverger_ChildrenJobCommitsTwiceAChild(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	done, before := 0, h.db.Commits()
+	if err := h.converger(t, nil, nil, 0).ConvergeChildren(context.Background(), f.job,
+		func(context.Context, *state.Tx) error { done++; return nil }); err != nil || done != 1 {
+		t.Fatalf("converge the children: %v, done %d", err, done)
+	}
+	if n := h.db.Commits() - before; n != uint64(2*len(f.job.Children)) {
+		t.Errorf("%d transactions for %d new children, want %d", n, len(f.job.Children), 2*len(f.job.Children))
+	}
+	h.wantChildren(t, f)
+}

@@ -173,13 +173,24 @@ func (c *Converger) Converge(ctx context.Context, a Converge, complete func(cont
 	defer unlock()
 	l := c.ledger()
 	defer func() { err = errors.Join(err, l.settle(ctx)) }()
+	// The flow's last transaction (its mapping's, its completion) pays
+	// what the job owes the ledger: a flow that returns nil committed it.
 	if c.rules == nil {
-		return c.flow(ctx, log, l, a, complete)
+		if err := c.flow(ctx, log, l, a, l.completing(complete)); err != nil {
+			return err
+		}
+		return l.committed()
 	}
-	if err := c.flow(ctx, log, l, a, func(context.Context, *state.Tx) error { return nil }); err != nil {
+	if err := c.flow(ctx, log, l, a, l.completing(func(context.Context, *state.Tx) error { return nil })); err != nil {
 		return err
 	}
-	return c.applyRules(ctx, log, l, a, complete)
+	if err := l.committed(); err != nil {
+		return err
+	}
+	if err := c.applyRules(ctx, log, l, a, l.completing(complete)); err != nil {
+		return err
+	}
+	return l.committed()
 }
 
 // flow is the flow of the entity a names, its effects through l.
@@ -256,9 +267,6 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 		runs[i] = effectRun{key: p.key, call: c.effectCall(id, p), plan: c.planned(a.Tenant, lane, p)}
 	}
 	if _, err := c.runEffects(ctx, l, runs, m.M360ID != ""); err != nil {
-		return err
-	}
-	if err := l.settle(ctx); err != nil {
 		return err
 	}
 	next := state.Mapping{Kind: EntityContact, Tenant: a.Tenant, HLID: hl.Id, M360ID: m360ID, Origin: state.OriginHighLevel,
