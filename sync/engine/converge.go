@@ -114,15 +114,43 @@ func NewConverger(cfg ConvergerConfig) (*Converger, error) {
 	return c, nil
 }
 
-// Worker is the queue's worker of Converge jobs.
+// Worker is the queue's worker of Converge jobs, children jobs
+// (ConvergeChildren) among them.
 func (c *Converger) Worker() Worker {
 	return Worker{Kind: KindConverge, Work: func(ctx context.Context, job *Job) error {
-		var a Converge
+		var a ConvergeChildren
 		if err := job.Decode(&a); err != nil {
 			return err
 		}
-		return c.Converge(ctx, a, job.Complete)
+		if a.EntityKind == EntityChildren {
+			return c.ConvergeChildren(ctx, a, job.Complete)
+		}
+		return c.Converge(ctx, a.Converge, job.Complete)
 	}}
+}
+
+// ConvergeChildren works a children job: it converges each of a's
+// children in turn, each under its own entity lock with its own ledger, as
+// the child's own job would, and calls complete with the last: a child
+// that fails (one whose contact has no counterpart yet) fails the job,
+// whose retry finds the children before it converged already.
+func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) error {
+	if a.Side != SideHighLevel || a.EntityKind != EntityChildren || len(a.Children) == 0 {
+		c.log.WarnContext(ctx, "a children job of no HighLevel children; nothing to do", logkey.API, a.Side, logkey.Kind, a.EntityKind,
+			logkey.Entity, a.ID)
+		return c.done(ctx, complete)
+	}
+	for i, k := range a.Children {
+		last := complete
+		if i < len(a.Children)-1 {
+			last = func(context.Context, *state.Tx) error { return nil }
+		}
+		one := Converge{Side: a.Side, EntityKind: k.Kind, Tenant: a.Tenant, ID: k.ID, Parent: a.ID}
+		if err := c.Converge(ctx, one, last); err != nil {
+			return fmt.Errorf("engine: %s %s, child %d of %d of HighLevel contact %s: %w", k.Kind, k.ID, i+1, len(a.Children), a.ID, err)
+		}
+	}
+	return nil
 }
 
 // Converge brings the counterparts of the entity a names in line with its
@@ -145,13 +173,24 @@ func (c *Converger) Converge(ctx context.Context, a Converge, complete func(cont
 	defer unlock()
 	l := c.ledger()
 	defer func() { err = errors.Join(err, l.settle(ctx)) }()
+	// The flow's last transaction (its mapping's, its completion) pays
+	// what the job owes the ledger: a flow that returns nil committed it.
 	if c.rules == nil {
-		return c.flow(ctx, log, l, a, complete)
+		if err := c.flow(ctx, log, l, a, l.completing(complete)); err != nil {
+			return err
+		}
+		return l.committed()
 	}
-	if err := c.flow(ctx, log, l, a, func(context.Context, *state.Tx) error { return nil }); err != nil {
+	if err := c.flow(ctx, log, l, a, l.completing(func(context.Context, *state.Tx) error { return nil })); err != nil {
 		return err
 	}
-	return c.applyRules(ctx, log, l, a, complete)
+	if err := l.committed(); err != nil {
+		return err
+	}
+	if err := c.applyRules(ctx, log, l, a, l.completing(complete)); err != nil {
+		return err
+	}
+	return l.committed()
 }
 
 // flow is the flow of the entity a names, its effects through l.
@@ -228,9 +267,6 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 		runs[i] = effectRun{key: p.key, call: c.effectCall(id, p), plan: c.planned(a.Tenant, lane, p)}
 	}
 	if _, err := c.runEffects(ctx, l, runs, m.M360ID != ""); err != nil {
-		return err
-	}
-	if err := l.settle(ctx); err != nil {
 		return err
 	}
 	next := state.Mapping{Kind: EntityContact, Tenant: a.Tenant, HLID: hl.Id, M360ID: m360ID, Origin: state.OriginHighLevel,

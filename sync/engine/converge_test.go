@@ -215,6 +215,16 @@ func TestConverger_CrashAtEachStepLosesAndDuplicatesNothing(t *testing.T) {
 // crash happened there and the restarted run completed the job.
 func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a engine.Converge) {
 	t.Helper()
+	h.crashAndRestartJob(t, step, key, func(c *engine.Converger, complete func(context.Context, *state.Tx) error) error {
+		return c.Converge(context.Background(), a, complete)
+	})
+}
+
+// crashAndRestartJob is crashAndRestart of the job work works with a
+// converger.
+func (h *harness) crashAndRestartJob(t *testing.T, step engine.Step, key string,
+	work func(*engine.Converger, func(context.Context, *state.Tx) error) error) {
+	t.Helper()
 	crashed := false
 	hook := func(s engine.Step, k string) error {
 		if s == step && k == key {
@@ -225,8 +235,13 @@ func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a 
 	}
 	done := 0
 	complete := func(context.Context, *state.Tx) error { done++; return nil }
-	err := h.converger(t, nil, hook, 0).Converge(context.Background(), a, complete)
-	if !crashed || !errors.Is(err, engine.ErrCrash) || done != 0 {
+	err := work(h.converger(t, nil, hook, 0), complete)
+	// The successes of a job's last effects commit with its completion: a
+	// crash after that commit comes after the job completed (River would
+	// not run it again; the run below is then one more job of the entity,
+	// as a duplicate event makes).
+	crashDone := done
+	if !crashed || !errors.Is(err, engine.ErrCrash) || done > 1 || (done == 1 && step != engine.StepAfterCommit) {
 		t.Fatalf("%s: crashed %v, err %v, done %d", key, crashed, err, done)
 	}
 	// An effect left inflight is looked up before any create.
@@ -234,20 +249,20 @@ func (h *harness) crashAndRestart(t *testing.T, step engine.Step, key string, a 
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second).Converge(context.Background(), a, complete)
+	err = work(h.converger(t, db, nil, engine.DefaultStaleAfter+time.Second), complete)
 	if cerr := db.Close(); cerr != nil {
 		t.Fatal(cerr)
 	}
-	if err != nil || done != 1 {
+	if err != nil || done != crashDone+1 {
 		t.Fatalf("%s: after the restart: %v, done %d", key, err, done)
 	}
 }
 
 // TestConverger_NewContactCommitsOnceAnEffect: a new contact's five
 // effects (its Marketing 360 contact, then the follow-up task, the
-// onboarding tasks and the welcome note) and its mapping take four
+// onboarding tasks and the welcome note) and its mapping take three
 // transactions: the contact's plan and intent; its success with the plans
-// and intents of the other four; their successes; the mapping with the
+// and intents of the other four; their successes with the mapping and the
 // job's completion. The contact just made from the mapped fields is not
 // read back; converging again writes nothing but the completion.
 func TestConverger_NewContactCommitsOnceAnEffect(t *testing.T) {
@@ -259,8 +274,8 @@ func TestConverger_NewContactCommitsOnceAnEffect(t *testing.T) {
 	if err := converge(t, c, h.tw.Location(), id, &done); err != nil || done != 1 {
 		t.Fatalf("converge: %v, done %d", err, done)
 	}
-	if n := h.db.Commits() - before; n != 4 {
-		t.Errorf("%d transactions for a new contact, want 4", n)
+	if n := h.db.Commits() - before; n != 3 {
+		t.Errorf("%d transactions for a new contact, want 3", n)
 	}
 	if n := h.tw.Count("m360-get-contact"); n != 0 {
 		t.Errorf("%d reads of the Marketing 360 contact just made, want none", n)

@@ -301,6 +301,8 @@ func (c *Converger) planned(tenant, lane string, p plan) *state.Effect {
 type ledger struct {
 	c    *Converger
 	owed []owed
+	// paid is how many of owed the last pay recorded.
+	paid int
 	// stopped: a Hook stopped the job, as a crash would; nothing more is
 	// written.
 	stopped bool
@@ -325,14 +327,15 @@ func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 			return fmt.Errorf("engine: complete effect: %w", err)
 		}
 	}
+	l.paid = len(l.owed)
 	return nil
 }
 
 // committed forgets the successes paid in a transaction that committed
 // and calls StepAfterCommit for each.
 func (l *ledger) committed() error {
-	paid := l.owed
-	l.owed = nil
+	paid := l.owed[:l.paid]
+	l.owed, l.paid = l.owed[l.paid:], 0
 	for _, o := range paid {
 		if err := l.hook(StepAfterCommit, o.key); err != nil {
 			return err
@@ -352,6 +355,20 @@ func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
 		return err
 	}
 	return l.committed()
+}
+
+// completing is complete with what the job owes the ledger paid first in
+// its transaction: the successes of the effects a job made commit with the
+// mapping they made and the job's completion, not in a transaction of
+// their own. Once that transaction committed, committed must follow; if it
+// rolled back, settle pays them.
+func (l *ledger) completing(complete func(context.Context, *state.Tx) error) func(context.Context, *state.Tx) error {
+	return func(ctx context.Context, tx *state.Tx) error {
+		if err := l.pay(ctx, tx); err != nil {
+			return err
+		}
+		return complete(ctx, tx)
+	}
 }
 
 // settle commits what the job owes the ledger, if anything (not after a

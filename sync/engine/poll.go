@@ -38,10 +38,11 @@ const (
 	AppointmentsAhead = 365 * 24 * time.Hour
 )
 
-// entityChildren is the kind of a HighLevelChildren stream's own changes:
-// a contact whose tasks and notes were listed at a version, which makes no
-// job (its tasks and notes do).
-const entityChildren = "children"
+// EntityChildren is the kind of a HighLevelChildren stream's own changes
+// (a contact whose tasks and notes were listed at a version) and of the
+// one Converge job a listing makes for the contact's tasks and notes found
+// at a content not seen before (Converge.Children).
+const EntityChildren = "children"
 
 // The effect keys of the Marketing 360 counterparts of a HighLevel task
 // (flow 6) and note (flow 4) are these prefixes and the HighLevel id; the
@@ -231,8 +232,9 @@ func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Str
 // contacts: the contacts found changed as HighLevelContacts finds them (a
 // task's or note's change moves its contact's dateUpdated; see the
 // search's description in openapi/highlevel.yaml), each listed once per
-// version of the contact (GET /contacts/{id}/tasks and …/notes), and a
-// job enqueued for each task or note at a content not seen before. The API
+// version of the contact (GET /contacts/{id}/tasks and …/notes), and one
+// job enqueued for the contact's tasks and notes at a content not seen
+// before (EntityChildren), which converges each in turn. The API
 // has no location-wide "changed since" for tasks and notes. A deletion
 // moves the contact's dateUpdated too: a task or note the sync mirrored
 // (flows 6 and 4) that its contact's lists no longer hold gets a job,
@@ -240,7 +242,7 @@ func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Str
 // would have.
 func HighLevelChildren(c *highlevelapi.ClientWithResponses, location string) Stream {
 	s := HighLevelContacts(c, location)
-	s.Name, s.EntityKind, s.pageLimit, s.recordCost = "hl:"+location+":children", entityChildren, ChildrenPageSize, 2
+	s.Name, s.EntityKind, s.pageLimit, s.recordCost = "hl:"+location+":children", EntityChildren, ChildrenPageSize, 2
 	s.children = func(ctx context.Context, contact string) ([]change, error) {
 		tasks, err := highlevelapi.OK(c.GetAllTasksWithResponse(ctx, contact,
 			&highlevelapi.GetAllTasksParams{Version: highlevelapi.GetAllTasksParamsVersionN20210728}))
@@ -479,8 +481,9 @@ func (p *Poller) Periodic(every time.Duration) []Periodic {
 
 // PollStats count what a poll or a backfill did.
 type PollStats struct {
-	// Pages read, records Seen on them, and the Converge jobs Enqueued
-	// for the records at a version not seen before.
+	// Pages read, records Seen on them, and the records at a version not
+	// seen before Enqueued in Converge jobs (a children job counts each
+	// of its children: each is read).
 	Pages, Seen, Enqueued int
 	// End: the stream was read to its end.
 	End bool
@@ -568,7 +571,7 @@ type walk struct {
 // step reads the page of s at pos and, in one transaction, stores its
 // changes in the inbox (w.source), enqueues their jobs, saves the cursor
 // past it (as w.cursor, done when the stream ended in a backfill) and runs
-// w.also. A page of a stream with children ends before the first record
+// w.also; it returns the page and the records enqueued. A page of a stream with children ends before the first record
 // whose children would spend more than w.left.
 func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page, int, error) {
 	pg, err := s.read(ctx, pos, w.limit)
@@ -586,6 +589,9 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 	enqueued := 0
 	err = p.cfg.DB.Tx(ctx, func(tx *state.Tx) error {
 		now := p.cfg.Now()
+		// A stream with children: one job for each record's fresh children
+		// (children lists them record after record).
+		var families []ConvergeChildren
 		for i, c := range slices.Concat(pg.changes, kids, gone) {
 			fresh, err := p.record(ctx, tx, s, w.source, c, now)
 			if err != nil {
@@ -594,10 +600,23 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 			if !fresh || (s.children != nil && i < len(pg.changes)) {
 				continue
 			}
+			enqueued++
+			if s.children != nil {
+				if n := len(families); n == 0 || families[n-1].Converge.ID != c.parent {
+					families = append(families, ConvergeChildren{Converge: Converge{Side: s.Side, EntityKind: EntityChildren, Tenant: s.Tenant, ID: c.parent}})
+				}
+				f := &families[len(families)-1]
+				f.Children = append(f.Children, Child{Kind: c.kindIn(s), ID: c.id})
+				continue
+			}
 			if _, err := p.cfg.Queue.Enqueue(ctx, tx, Converge{Side: s.Side, EntityKind: c.kindIn(s), Tenant: s.Tenant, ID: c.id, Parent: c.parent}); err != nil {
 				return err
 			}
-			enqueued++
+		}
+		for _, f := range families {
+			if _, err := p.cfg.Queue.Enqueue(ctx, tx, f); err != nil {
+				return err
+			}
 		}
 		next := pg.next
 		if w.source == state.SourceBackfill && pg.end {

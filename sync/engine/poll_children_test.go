@@ -15,11 +15,11 @@ func (q *fakeQueue) jobsOf() []string {
 	return q.list(func(c engine.Converge) string { return c.EntityKind + " " + c.ID + " " + c.Parent })
 }
 
-// TestPoller_HighLevelChildren: a poll of the children stream enqueues a
-// job for each task and note of the contacts changed (their contact named,
-// on the HighLevel side) and none for the contacts themselves; a poll with
-// nothing new lists no contact again and enqueues nothing; a task's edit
-// enqueues that task alone.
+// TestPoller_HighLevelChildren: a poll of the children stream enqueues one
+// children job for each contact changed with tasks or notes, listing each
+// of them (their contact named, on the HighLevel side), and none for the
+// contacts themselves; a poll with nothing new lists no contact again and
+// enqueues nothing; a task's edit enqueues that task alone.
 func TestPoller_HighLevelChildren(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -35,10 +35,12 @@ func TestPoller_HighLevelChildren(t *testing.T) {
 	if want := sorted("task "+call+" "+a, "note "+tea+" "+a); !slices.Equal(q.jobsOf(), want) || st.Enqueued != 2 {
 		t.Fatalf("first poll: %+v, jobs %q; want %q", st, q.jobsOf(), want)
 	}
-	for _, j := range q.jobs {
-		if c := j.(engine.Converge); c.Side != engine.SideHighLevel || c.Tenant != h.tw.Location() {
-			t.Errorf("job %s", c)
-		}
+	if len(q.jobs) != 1 {
+		t.Fatalf("%d jobs %+v, want one children job of contact %s", len(q.jobs), q.jobs, a)
+	}
+	if c, ok := q.jobs[0].(engine.ConvergeChildren); !ok || c.Side != engine.SideHighLevel || c.Tenant != h.tw.Location() ||
+		c.EntityKind != engine.EntityChildren || c.ID != a || c.Kind() != engine.KindConverge {
+		t.Errorf("job %+v, want contact %s's children job", q.jobs[0], a)
 	}
 	q.jobs = nil
 	before := h.tw.Count("get-all-tasks")

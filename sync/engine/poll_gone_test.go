@@ -8,13 +8,22 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/state"
 )
 
-// convergeAll works each Converge job of q once with c, then forgets them.
+// convergeAll works each Converge job of q (children jobs among them)
+// once with c, then forgets them.
 func convergeAll(t *testing.T, c *engine.Converger, q *fakeQueue) {
 	t.Helper()
 	for _, a := range q.jobs {
-		convergeJob(t, c, a.(engine.Converge))
+		switch a := a.(type) {
+		case engine.ConvergeChildren:
+			if err := c.ConvergeChildren(context.Background(), a, func(context.Context, *state.Tx) error { return nil }); err != nil {
+				t.Fatalf("converge the children of %s: %v", a.ID, err)
+			}
+		default:
+			convergeJob(t, c, a.(engine.Converge))
+		}
 	}
 	q.jobs = nil
 }
@@ -117,8 +126,9 @@ func TestPoller_HighLevelAppointmentsSeesDeletions(t *testing.T) {
 	}
 }
 
-// backfillDay is what one day's backfill did: the jobs it enqueued, and
-// the HighLevel requests it made and the jobs' reads (spent).
+// backfillDay is what one day's backfill did: the tasks and notes it
+// enqueued (in children jobs), and the HighLevel requests it made and the
+// reads of those tasks and notes (spent).
 type backfillDay struct{ jobs, spent int }
 
 // backfillChildrenByDays backfills the children's stream into q with a
@@ -134,9 +144,9 @@ func (h *harness) backfillChildrenByDays(t *testing.T, q *fakeQueue) []backfillD
 	}
 	var days []backfillDay
 	for len(days) < 5 {
-		before, jobs := requests(), len(q.jobs)
+		before, jobs := requests(), len(q.ids())
 		_, err := h.poller(t, q, s).Backfill(context.Background(), cfg)
-		days = append(days, backfillDay{len(q.jobs) - jobs, requests() - before + len(q.jobs) - jobs})
+		days = append(days, backfillDay{len(q.ids()) - jobs, requests() - before + len(q.ids()) - jobs})
 		if err == nil {
 			break
 		}

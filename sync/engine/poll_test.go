@@ -38,12 +38,18 @@ func (q *fakeQueue) Enqueue(_ context.Context, _ *state.Tx, args engine.Args) (e
 // ids are the entity ids of the Converge jobs enqueued, sorted.
 func (q *fakeQueue) ids() []string { return q.list(func(c engine.Converge) string { return c.ID }) }
 
-// list is what show says of each Converge job enqueued, sorted.
+// list is what show says of each Converge job enqueued, sorted; a
+// children job is each of its children as its own job would be.
 func (q *fakeQueue) list(show func(engine.Converge) string) []string {
 	var out []string
 	for _, a := range q.jobs {
-		if c, ok := a.(engine.Converge); ok {
+		switch c := a.(type) {
+		case engine.Converge:
 			out = append(out, show(c))
+		case engine.ConvergeChildren:
+			for _, k := range c.Children {
+				out = append(out, show(engine.Converge{Side: c.Side, EntityKind: k.Kind, Tenant: c.Tenant, ID: k.ID, Parent: c.ID}))
+			}
 		}
 	}
 	slices.Sort(out)

@@ -53,6 +53,21 @@ type Converge struct {
 	Parent string `json:"parent,omitempty"`
 }
 
+// ConvergeChildren is a children job: a Converge job (its kind) of
+// EntityKind EntityChildren, ID a HighLevel contact, that converges each
+// of Children, the contact's tasks and notes, in turn as its own job
+// would, its Parent the contact.
+type ConvergeChildren struct {
+	Converge
+	Children []Child `json:"children"`
+}
+
+// Child is a record of a children job: its kind (task, note) and id.
+type Child struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
 // Kind is KindConverge.
 func (Converge) Kind() string { return KindConverge }
 

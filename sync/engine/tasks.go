@@ -83,9 +83,13 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	if fromHL && c.location != "" {
 		// Most such tasks are flows 1 and 2's, never mapped: known without
 		// reading the contacts.
-		if m, err := c.mapping(ctx, EntityTask, c.location, "", a.ID); err != nil || m.HLID == "" {
+		m, err := c.mapping(ctx, EntityTask, c.location, "", a.ID)
+		if err != nil {
+			return err
+		}
+		if m.HLID == "" {
 			log.DebugContext(ctx, "a task the sync made from HighLevel; not mirrored back")
-			return c.doneUnless(ctx, err, complete)
+			return c.done(ctx, complete)
 		}
 	}
 	hlContact, tenant, err := c.highLevelContactOf(ctx, contact)
@@ -118,15 +122,12 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	switch {
 	case m.HLID == "":
 		p := plan{key: key, flow: flowM360Tasks, op: opCreateTask, text: t.Title, target: state.OriginHighLevel}
-		hlTask, err := c.runEffect(ctx, l, effectRun{key: key, call: c.highLevelTaskCall(hlContact, key, t),
-			plan: c.planned(tenant, "m360-task:"+a.ID, p)})
-		if err == nil {
-			err = l.settle(ctx)
+		hlTask, ok, err := c.create(ctx, l, effectRun{key: key, call: c.highLevelTaskCall(hlContact, key, t),
+			plan: c.planned(tenant, "m360-task:"+a.ID, p)}, complete)
+		if !ok {
+			return err
 		}
-		if err != nil || hlTask.id == "" {
-			return c.doneUnless(ctx, err, complete)
-		}
-		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask.id, M360ID: a.ID, Origin: state.OriginM360}
+		next = state.Mapping{Kind: EntityTask, Tenant: tenant, HLID: hlTask, M360ID: a.ID, Origin: state.OriginM360}
 	case m.Origin == state.OriginM360:
 		want := have
 		want.Body = markText(have.Body, key)
@@ -336,15 +337,12 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 		if have.Due != 0 {
 			in.DueAt = &have.Due
 		}
-		task, err := c.runEffect(ctx, l, effectRun{key: key, call: c.m360TaskCall(contact, key, in),
-			plan: c.planned(a.Tenant, contactLane(t.ContactId), p)})
-		if err == nil {
-			err = l.settle(ctx)
+		task, ok, err := c.create(ctx, l, effectRun{key: key, call: c.m360TaskCall(contact, key, in),
+			plan: c.planned(a.Tenant, contactLane(t.ContactId), p)}, complete)
+		if !ok {
+			return err
 		}
-		if err != nil || task.id == "" {
-			return c.doneUnless(ctx, err, complete)
-		}
-		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: task.id, Origin: state.OriginHighLevel, M360Hash: hash}
+		next = state.Mapping{Kind: EntityTask, Tenant: a.Tenant, HLID: a.ID, M360ID: task, Origin: state.OriginHighLevel, M360Hash: hash}
 	case m.Origin == state.OriginHighLevel:
 		if next.M360Hash, err = c.updateM360Task(ctx, log, contact, m.M360ID, to(have)); err != nil {
 			return err
@@ -464,13 +462,19 @@ func (c *Converger) saveMapping(ctx context.Context, old, next state.Mapping, co
 	})
 }
 
-// doneUnless returns err, or completes the job when it is nil (an effect
-// given up on: runEffect logged it).
-func (c *Converger) doneUnless(ctx context.Context, err error, complete func(context.Context, *state.Tx) error) error {
-	if err != nil {
-		return err
+// create runs r, the create of a record not mapped yet, and returns the
+// record's id, its success owed to l (paid with the mapping the caller
+// saves). ok is false when the job goes no further: r failed (err), or it
+// was given up on (runEffect logged it) and the job is completed.
+func (c *Converger) create(ctx context.Context, l *ledger, r effectRun, complete func(context.Context, *state.Tx) error) (id string, ok bool, err error) {
+	made, err := c.runEffect(ctx, l, r)
+	switch {
+	case err != nil:
+		return "", false, err
+	case made.id == "":
+		return "", false, c.done(ctx, complete)
 	}
-	return c.done(ctx, complete)
+	return made.id, true, nil
 }
 
 // m360ContactOf is the Marketing 360 counterpart of HighLevel contact

@@ -118,15 +118,12 @@ func (c *Converger) mirror(ctx context.Context, log *slog.Logger, l *ledger, a C
 		log.InfoContext(ctx, "the record was deleted; its counterpart is not made again")
 		return c.done(ctx, complete)
 	case m.M360ID == "":
-		created, err := c.runEffect(ctx, l, effectRun{key: calls.plan.key, call: calls.create(calls.plan.key),
-			plan: c.planned(a.Tenant, contactLane(a.Parent), calls.plan)})
-		if err == nil {
-			err = l.settle(ctx)
+		created, ok, err := c.create(ctx, l, effectRun{key: calls.plan.key, call: calls.create(calls.plan.key),
+			plan: c.planned(a.Tenant, contactLane(a.Parent), calls.plan)}, complete)
+		if !ok {
+			return err
 		}
-		if err != nil || created.id == "" {
-			return c.doneUnless(ctx, err, complete)
-		}
-		next = state.Mapping{Kind: a.EntityKind, Tenant: a.Tenant, HLID: a.ID, M360ID: created.id, Origin: state.OriginHighLevel}
+		next = state.Mapping{Kind: a.EntityKind, Tenant: a.Tenant, HLID: a.ID, M360ID: created, Origin: state.OriginHighLevel}
 	case m.M360Hash != hash:
 		id, err := parseM360ID(m.M360ID)
 		if err != nil {

@@ -82,6 +82,14 @@ func BenchmarkBackfill(b *testing.B) {
 			b.ReportMetric(float64(used.Microseconds())/1000/float64(n), "cpu-ms/contact")
 		}
 	}
+	// Of the last run: the converge jobs, the sync's transactions and the
+	// statements of the database (the queue's included) a contact took.
+	for _, m := range []struct {
+		unit string
+		v    int
+	}{{"jobs/contact", lastBackfill.jobs}, {"commits/contact", lastBackfill.commits}, {"stmts/contact", lastBackfill.statements}} {
+		b.ReportMetric(float64(m.v)/float64(n), m.unit)
+	}
 }
 
 // observer notes, under the sync's transport, each Marketing 360 contact
@@ -286,6 +294,14 @@ func BenchmarkBackfillRules(b *testing.B) {
 	}
 }
 
+// lastBackfill is what the last backfill's run counted: its converge
+// jobs (-1 for more than maxListed), the sync's transactions and the
+// database's statements.
+var lastBackfill struct{ jobs, commits, statements int }
+
+// maxListed bounds the jobs a benchmark lists (the queue's own bound).
+const maxListed = 10000
+
 // backfill backfills n contacts as BenchmarkBackfill says (with
 // newLeadRule on the twin's first active campaign when rule is true) and
 // returns the time it took and the CPU time the process spent.
@@ -306,6 +322,7 @@ func backfill(b *testing.B, n int, rule bool) (elapsed, used time.Duration) {
 		b.Fatal(err)
 	}
 	b.StartTimer()
+	commits, statements := s.DB().Commits(), s.DB().Statements()
 	start, cpu := time.Now(), cpuTime()
 	stats, err := s.Poller().Backfill(context.Background(), engine.BackfillConfig{DailyQuota: 1 << 30, Clock: tw.Clock()})
 	if err == nil {
@@ -315,6 +332,15 @@ func backfill(b *testing.B, n int, rule bool) (elapsed, used time.Duration) {
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
+	}
+	lastBackfill.commits, lastBackfill.statements = int(s.DB().Commits()-commits), int(s.DB().Statements()-statements)
+	jobs, err := s.Queue().Jobs(context.Background(), []string{engine.KindConverge}, nil, maxListed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lastBackfill.jobs = len(jobs)
+	if len(jobs) == maxListed {
+		lastBackfill.jobs = -1
 	}
 	if err := s.Close(context.Background()); err != nil {
 		b.Fatal(err)

@@ -64,6 +64,7 @@ type Options struct {
 type DB struct {
 	Queries
 	db      *sql.DB
+	conn    *connector
 	ckpt    *checkpointer
 	commits atomic.Uint64
 }
@@ -102,7 +103,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
-	return &DB{Queries: Queries{q: db}, db: db, ckpt: startCheckpointer(conn)}, nil
+	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(conn)}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -164,6 +165,10 @@ func (d *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 // Commits is how many transactions Tx has committed (not the single
 // statements of the DB's own methods, not the work queue's).
 func (d *DB) Commits() uint64 { return d.commits.Load() }
+
+// Statements is how many SQL statements the database's connections have
+// run: the sync's, the work queue's and the WAL checkpoints'.
+func (d *DB) Statements() uint64 { return d.conn.statements.Load() }
 
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -28,6 +29,8 @@ const stmtCacheSize = 256
 type connector struct {
 	dsn string
 	drv *sqlite.Driver
+	// statements counts the statements its connections run.
+	statements atomic.Uint64
 }
 
 // Connect opens a connection.
@@ -36,7 +39,7 @@ func (c *connector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(raw)
+	return newCachingConn(raw, &c.statements)
 }
 
 // Driver is the underlying SQLite driver.
@@ -61,13 +64,13 @@ type contextStmt interface {
 	driver.StmtQueryContext
 }
 
-func newCachingConn(raw driver.Conn) (driver.Conn, error) {
+func newCachingConn(raw driver.Conn, statements *atomic.Uint64) (driver.Conn, error) {
 	sc, ok := raw.(sqliteConn)
 	if !ok {
 		_ = raw.Close()
 		return nil, fmt.Errorf("state: the SQLite connection (%T) lacks the context methods", raw)
 	}
-	return &cachingConn{sqliteConn: sc, byText: map[string]*lru.Element{}, order: lru.New()}, nil
+	return &cachingConn{sqliteConn: sc, byText: map[string]*lru.Element{}, order: lru.New(), statements: statements}, nil
 }
 
 // cachingConn is a connection with an LRU cache of prepared statements.
@@ -77,6 +80,8 @@ type cachingConn struct {
 	sqliteConn
 	byText map[string]*lru.Element // of *cachedStmt
 	order  *lru.List               // most recently used first
+	// statements counts the statements run (ExecContext, QueryContext).
+	statements *atomic.Uint64
 }
 
 // cachedStmt is a prepared statement; busy while rows of it are open (a
@@ -128,6 +133,7 @@ func (c *cachingConn) evict() {
 
 // ExecContext runs a statement from the cache.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.statements.Add(1)
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -141,6 +147,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 // QueryContext runs a query from the cache; its statement is busy until
 // the rows close.
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.statements.Add(1)
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err

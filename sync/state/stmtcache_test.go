@@ -126,3 +126,21 @@ func TestStatementCache(t *testing.T) {
 		}
 	}
 }
+
+// TestDB_Statements counts each statement run on the database: five
+// queries move it by five (and by more only for the WAL's checkpoints,
+// every 100 ms on their own connection).
+func TestDB_Statements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	before := db.Statements()
+	for range 5 {
+		if _, err := db.Cursor(ctx, "none"); !errors.Is(err, state.ErrNotFound) {
+			t.Fatalf("cursor: %v, want not found", err)
+		}
+	}
+	if n := db.Statements() - before; n < 5 || n > 5+10 {
+		t.Errorf("%d statements counted for 5 queries", n)
+	}
+}

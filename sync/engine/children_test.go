@@ -1,0 +1,161 @@
+package engine_test
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/state"
+)
+
+// family is a synced HighLevel contact with two tasks and two notes made
+// there, and its children job.
+type family struct {
+	contact string
+	job     engine.ConvergeChildren
+	// keys are the effect keys of the children's creates, in the job's
+	// order.
+	keys []string
+}
+
+// newFamily makes contact Ada number n, synced, and its children.
+func (h *harness) newFamily(t *testing.T, n int) family {
+	t.Helper()
+	id, _ := h.synced(t, n)
+	f := family{contact: id, job: engine.ConvergeChildren{Converge: engine.Converge{Side: engine.SideHighLevel,
+		EntityKind: engine.EntityChildren, Tenant: h.tw.Location(), ID: id}}}
+	for _, k := range []struct{ kind, text string }{{engine.EntityTask, "Call"}, {engine.EntityNote, "Likes tea"},
+		{engine.EntityTask, "Write"}, {engine.EntityNote, "Likes coffee"}} {
+		if k.kind == engine.EntityTask {
+			child := h.createHLTask(t, id, k.text)
+			f.job.Children = append(f.job.Children, engine.Child{Kind: k.kind, ID: child})
+			f.keys = append(f.keys, "f6:m360-task:"+child)
+			continue
+		}
+		child := h.createHLNote(t, id, k.text)
+		f.job.Children = append(f.job.Children, engine.Child{Kind: k.kind, ID: child})
+		f.keys = append(f.keys, "f4:m360-note:"+child)
+	}
+	return f
+}
+
+// wantChildren fails the test unless Marketing 360 holds each of f's tasks
+// and notes once, beside the flows' records.
+func (h *harness) wantChildren(t *testing.T, f family) {
+	t.Helper()
+	tl := h.timeline(t, f.contact)
+	tasks := slices.DeleteFunc(slices.Clone(tl.M360Tasks), func(s string) bool { return s != "Call" && s != "Write" })
+	slices.Sort(tasks)
+	if want := []string{"Call", "Write"}; !slices.Equal(tasks, want) {
+		t.Errorf("Marketing 360 tasks of the children %q, want %q", tasks, want)
+	}
+	notes := slices.Sorted(slices.Values(tl.M360Notes))
+	if want := []string{"Likes coffee", "Likes tea", "Welcome, Ada Lovelace!"}; !slices.Equal(notes, want) {
+		t.Errorf("Marketing 360 notes %q, want %q", notes, want)
+	}
+}
+
+// TestConverger_ChildrenJobCrashedAtEachChildLosesAndDuplicatesNothing: a
+// contact's children job (two tasks, two notes) is stopped abruptly at
+// each step of each child's create (the intent committed, the call made
+// but not recorded, the success recorded: the job killed after that
+// child) and restarted on the same database file, as a new process
+// would: afterwards each task and note exists once in Marketing 360, the
+// job completed once, and working it again writes nothing.
+func TestConverger_ChildrenJobCrashedAtEachChildLosesAndDuplicatesNothing(t *testing.T) {
+	t.Parallel()
+	for _, step := range []engine.Step{engine.StepBeforeCall, engine.StepAfterCall, engine.StepAfterCommit} {
+		t.Run(string(step), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			for i := range 4 {
+				f := h.newFamily(t, i)
+				work := func(c *engine.Converger, complete func(context.Context, *state.Tx) error) error {
+					return c.ConvergeChildren(context.Background(), f.job, complete)
+				}
+				h.crashAndRestartJob(t, step, f.keys[i], work)
+				before := h.counts(t, []string{"m360-create-task", "m360-create-note"})
+				done := 0
+				if err := work(h.converger(t, nil, nil, 0), func(context.Context, *state.Tx) error { done++; return nil }); err != nil || done != 1 {
+					t.Fatalf("child %d: work again: %v, done %d", i, err, done)
+				}
+				if after := h.counts(t, []string{"m360-create-task", "m360-create-note"}); !maps.Equal(after, before) {
+					t.Errorf("child %d: working the job again created %v (before %v)", i, after, before)
+				}
+				h.wantChildren(t, f)
+			}
+		})
+	}
+}
+
+// TestConverger_AChildsOwnJobAndItsChildrenJobCreateItOnce: a task's own
+// job (its webhook's) and its contact's children job (the backfill's or
+// the reconcile's) run at once: the children job converges the contact's
+// other children, waits for the task's own job (the task's entity lock)
+// instead of reading the task beside it, then finds it mirrored; the task
+// and each note exist once in Marketing 360.
+func TestConverger_AChildsOwnJobAndItsChildrenJobCreateItOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	call := f.job.Children[0].ID
+	// The task last, so that the children job reaches it while its own
+	// job holds it.
+	f.job.Children = append(f.job.Children[1:], f.job.Children[0])
+	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: call, entered: make(chan struct{}), release: make(chan struct{}),
+		beside: make(chan struct{}, 2)}
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: h.tw.Location(), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := make(chan struct{}, 2)
+	c.SetEntityWait(func() { waits <- struct{}{} })
+	errs := make(chan error, 2)
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	go func() {
+		errs <- c.Converge(context.Background(), engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityTask,
+			Tenant: h.tw.Location(), ID: call, Parent: f.contact}, nothing)
+	}()
+	<-hl.entered
+	go func() { errs <- c.ConvergeChildren(context.Background(), f.job, nothing) }()
+	select {
+	case <-waits:
+	case <-hl.beside:
+		t.Error("the children job read the task beside its own job")
+	case <-time.After(wait):
+		t.Error("the children job neither waited for the task's own job nor read the task")
+	}
+	close(hl.release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.counts(t, []string{"m360-create-task"})["m360-create-task"]; n != 3+2 {
+		t.Errorf("%d Marketing 360 tasks created; want 5 (the flows' 3, Call and Write once each)", n)
+	}
+	h.wantChildren(t, f)
+}
+
+// TestConverger_ChildrenJobCommitsTwiceAChild: a children job of four new
+// tasks and notes commits twice for each: its effect's plan and intent;
+// its success with its mapping (and, for the last, the job's completion).
+func TestConverger_ChildrenJobCommitsTwiceAChild(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	done, before := 0, h.db.Commits()
+	if err := h.converger(t, nil, nil, 0).ConvergeChildren(context.Background(), f.job,
+		func(context.Context, *state.Tx) error { done++; return nil }); err != nil || done != 1 {
+		t.Fatalf("converge the children: %v, done %d", err, done)
+	}
+	if n := h.db.Commits() - before; n != uint64(2*len(f.job.Children)) {
+		t.Errorf("%d transactions for %d new children, want %d", n, len(f.job.Children), 2*len(f.job.Children))
+	}
+	h.wantChildren(t, f)
+}
