@@ -61,8 +61,11 @@ type Server struct {
 	self *webhooks.Self
 
 	listeners []*listener
-	closeMu   sync.Mutex // guards closed
-	closed    bool
+	// freeing is the return of a large state's decoding garbage to the OS,
+	// in the background (giveBack); Close waits for it.
+	freeing sync.WaitGroup
+	closeMu sync.Mutex // guards closed
+	closed  bool
 }
 
 // The hosts of the twins' URLs without a listener (Options.NoListener).
@@ -95,7 +98,7 @@ func NewServer(opts Options) (*Server, error) {
 	// one result.
 	var early chan decodedState
 	if opts.StateFile != "" {
-		defer paceForLargeState(opts.StateFile)()
+		defer paceLargeLoad(opts.StateFile)()
 		early = make(chan decodedState, 1)
 		go func() { early <- decodeStateFile(opts.StateFile) }()
 	}
@@ -130,6 +133,7 @@ func NewServer(opts Options) (*Server, error) {
 		return err == nil
 	}
 	if err := s.seedData(ids); err != nil {
+		s.freeing.Wait()
 		return nil, err
 	}
 	limitCfg := limits.Config{}
@@ -332,6 +336,7 @@ func (s *Server) Close() error {
 	dctx, dcancel := context.WithTimeout(context.Background(), drain)
 	defer dcancel()
 	errs = append(errs, s.webhooks.Close(dctx))
+	s.freeing.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mock: close: %w", err)
 	}
