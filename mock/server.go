@@ -61,11 +61,8 @@ type Server struct {
 	self *webhooks.Self
 
 	listeners []*listener
-	// freeing is the return of a large state's decoding garbage to the OS,
-	// in the background (giveBack); Close waits for it.
-	freeing sync.WaitGroup
-	closeMu sync.Mutex // guards closed
-	closed  bool
+	closeMu   sync.Mutex // guards closed
+	closed    bool
 }
 
 // The hosts of the twins' URLs without a listener (Options.NoListener).
@@ -133,7 +130,6 @@ func NewServer(opts Options) (*Server, error) {
 		return err == nil
 	}
 	if err := s.seedData(ids); err != nil {
-		s.freeing.Wait()
 		return nil, err
 	}
 	limitCfg := limits.Config{}
@@ -336,7 +332,6 @@ func (s *Server) Close() error {
 	dctx, dcancel := context.WithTimeout(context.Background(), drain)
 	defer dcancel()
 	errs = append(errs, s.webhooks.Close(dctx))
-	s.freeing.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mock: close: %w", err)
 	}

@@ -173,24 +173,16 @@ func (s *Server) loadStart(file decodedState) error {
 	if err := s.store.Restore(st); err != nil {
 		return fmt.Errorf("mock: start-up state: %w", err)
 	}
-	// Decoding a large state leaves garbage behind: give it back rather
-	// than carry it while serving (not worth a collection for a small one).
+	// Decoding a large state leaves garbage behind: give it back now rather
+	// than carry it while serving (not worth a pause for a small one).
 	if large {
-		s.giveBack()
+		debug.FreeOSMemory()
 	}
 	return nil
 }
 
-// giveBack returns the garbage of a large state's decoding to the OS in the
-// background, off the start-up's path: a forced collection and the
-// scavenging of a few hundred MB take 230-260 ms at 100,000 contacts, which
-// the twin serves meanwhile. Close waits for it.
-func (s *Server) giveBack() {
-	s.freeing.Go(debug.FreeOSMemory)
-}
-
 // largeStateBytes is the size past which a state file is large: its
-// decoding garbage is returned to the OS after the restore (giveBack), and
+// decoding garbage is returned to the OS after the restore, and
 // the collector's tuner, when the process runs one, paces its load
 // (gctune.LoadLarge; measured side by side at 100,000 contacts and 400,000
 // tasks and notes, a 163 MB file, NewServer with GOGC=100 and at 400:
