@@ -95,7 +95,7 @@ func NewServer(opts Options) (*Server, error) {
 	// one result.
 	var early chan decodedState
 	if opts.StateFile != "" {
-		defer paceForLargeState(opts.StateFile)()
+		defer paceLargeLoad(opts.StateFile)()
 		early = make(chan decodedState, 1)
 		go func() { early <- decodeStateFile(opts.StateFile) }()
 	}

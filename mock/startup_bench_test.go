@@ -10,6 +10,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/fixtures"
 	"github.com/contactbridge/contactbridge/mock"
+	"github.com/contactbridge/contactbridge/mock/gctune"
 )
 
 // BenchmarkNewServer is the twin's start-up as contactbridge bench measures
@@ -32,7 +33,8 @@ func BenchmarkNewServer100k(b *testing.B) {
 }
 
 // benchNewServer starts twins, one after the other, on a state file of the
-// scenario, tuned by tune.
+// scenario, tuned by tune, with the collector tuned as contactbridge mock
+// tunes it before its twin starts.
 func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options)) {
 	o, err := fixtures.Scenario(scenario)
 	if err != nil {
@@ -59,6 +61,7 @@ func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options))
 		b.Fatal(err)
 	}
 	ds = fixtures.Dataset{}
+	defer gctune.Start(gctune.Default)()
 	b.ReportAllocs()
 	for b.Loop() {
 		srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, StateFile: path, Logger: slog.New(slog.DiscardHandler)})

@@ -7,10 +7,10 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/contactbridge/contactbridge/internal/uuid"
 	"github.com/contactbridge/contactbridge/mock/auth"
+	"github.com/contactbridge/contactbridge/mock/gctune"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
@@ -182,52 +182,23 @@ func (s *Server) loadStart(file decodedState) error {
 }
 
 // largeStateBytes is the size past which a state file is large: its
-// decoding garbage is returned to the OS after the restore, and the
-// collector is paced for it meanwhile (paceForLargeState).
+// decoding garbage is returned to the OS after the restore, and
+// the collector's tuner, when the process runs one, paces its load
+// (gctune.LoadLarge; measured side by side at 100,000 contacts and 400,000
+// tasks and notes, a 163 MB file, NewServer with GOGC=100 and at 400:
+// 3.55-3.74 s -> 2.82-3.18 s, load 7 on 2 cores).
 const largeStateBytes = 32 << 20
 
-// largeStateGCPercent is the collector's pace (GOGC) while a large state
-// file is decoded and restored: the heap grows from nothing to hundreds of
-// MB of live records, which at the default 100 takes ~17 collections, each
-// marking all that is live so far; at 400, 6. Measured side by side at
-// 100,000 contacts and 400,000 tasks and notes (a 163 MB file), NewServer
-// with GOGC=100 set and without: 3.55-3.74 s -> 2.82-3.18 s (load 7 on 2
-// cores), peak RSS 546-569 -> 709-725 MB, the RSS once started unchanged
-// (330-337 MB: loadStart gives the garbage back).
-const largeStateGCPercent = 400
-
-// gcPace holds the pace of the collector while any large state loads: the
-// first load sets it, the last one to end puts the one before back.
-var gcPace struct {
-	sync.Mutex
-	loads int
-	saved int
-}
-
-// paceForLargeState sets the collector's pace for loading the state file
-// at path when it is large, and returns what puts it back; nothing when it
-// is not, or when the process runs with GOGC set by its user (a memory
-// limit, GOMEMLIMIT, holds either way).
-func paceForLargeState(path string) (restore func()) {
-	if path == "" || os.Getenv("GOGC") != "" {
+// paceLargeLoad tells the tuner (gctune) that the state file at path loads,
+// when it is large, and returns what ends that.
+func paceLargeLoad(path string) (done func()) {
+	if path == "" {
 		return func() {}
 	}
 	if info, err := os.Stat(path); err != nil || info.Size() <= largeStateBytes {
 		return func() {}
 	}
-	gcPace.Lock()
-	defer gcPace.Unlock()
-	if gcPace.loads == 0 {
-		gcPace.saved = debug.SetGCPercent(largeStateGCPercent)
-	}
-	gcPace.loads++
-	return func() {
-		gcPace.Lock()
-		defer gcPace.Unlock()
-		if gcPace.loads--; gcPace.loads == 0 {
-			debug.SetGCPercent(gcPace.saved)
-		}
-	}
+	return gctune.LoadLarge()
 }
 
 // readStateFile is the state file, decoded (zero without one): at start,
@@ -377,7 +348,7 @@ func (s *Server) reset() error {
 	// Pending webhooks go first: a write that lands while the state is
 	// swapped keeps its event.
 	s.emitter.reset()
-	defer paceForLargeState(s.opts.StateFile)()
+	defer paceLargeLoad(s.opts.StateFile)()
 	file := s.readStateFile()
 	if file.err != nil {
 		return fmt.Errorf("reset: %w", file.err)

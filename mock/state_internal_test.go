@@ -1,26 +1,20 @@
 package mock
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"testing"
+
+	"github.com/contactbridge/contactbridge/mock/gctune"
 )
 
-// gcPercent reads the collector's pace.
-func gcPercent() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
-}
-
-// A large state file paces the collector while it loads, overlapping loads
-// keep the pace until the last ends, and the pace before is put back; a
-// small file, or GOGC set by the user, leaves the pace alone.
-func TestPaceForLargeState(t *testing.T) {
+// A large state file lifts the tuner's memory limit while it loads, and the
+// limit comes back once it has loaded; a small file, or none, leaves it.
+func TestPaceLargeLoad(t *testing.T) {
 	t.Setenv("GOGC", "")
-	before := debug.SetGCPercent(150)
-	t.Cleanup(func() { debug.SetGCPercent(before) })
+	t.Setenv("GOMEMLIMIT", "")
 	dir := t.TempDir()
 	large, small := filepath.Join(dir, "large.json"), filepath.Join(dir, "small.json")
 	for path, size := range map[string]int64{large: largeStateBytes + 1, small: 1 << 10} {
@@ -35,30 +29,24 @@ func TestPaceForLargeState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-
-	paceForLargeState(small)()
-	paceForLargeState("")()
-	if p := gcPercent(); p != 150 {
-		t.Fatalf("after a small state: GOGC %d, want 150", p)
+	limit := func() int64 { return debug.SetMemoryLimit(-1) } // -1 reads it
+	stop := gctune.Start(gctune.Default)
+	defer stop()
+	tuned := limit()
+	if tuned == math.MaxInt64 {
+		t.Fatal("no memory limit once tuned")
 	}
-	first := paceForLargeState(large)
-	second := paceForLargeState(large)
-	if p := gcPercent(); p != largeStateGCPercent {
-		t.Fatalf("while a large state loads: GOGC %d, want %d", p, largeStateGCPercent)
+	paceLargeLoad(small)()
+	paceLargeLoad("")()
+	if l := limit(); l == math.MaxInt64 {
+		t.Fatal("a small state lifted the memory limit")
 	}
-	first()
-	if p := gcPercent(); p != largeStateGCPercent {
-		t.Fatalf("while the second load goes on: GOGC %d, want %d", p, largeStateGCPercent)
+	done := paceLargeLoad(large)
+	if l := limit(); l != math.MaxInt64 {
+		t.Fatalf("while a large state loads: limit %d, want none", l)
 	}
-	second()
-	if p := gcPercent(); p != 150 {
-		t.Fatalf("after both loads: GOGC %d, want 150", p)
+	done()
+	if l := limit(); l == math.MaxInt64 {
+		t.Fatal("the memory limit stayed lifted after the large state loaded")
 	}
-
-	t.Setenv("GOGC", "100")
-	restore := paceForLargeState(large)
-	if p := gcPercent(); p != 150 {
-		t.Fatalf("with GOGC set by the user: GOGC %d, want 150", p)
-	}
-	restore()
 }

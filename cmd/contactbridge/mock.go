@@ -218,16 +218,18 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 		}
 		return os.Remove(made)
 	}
+	// The collector's one owner (unless GOGC or GOMEMLIMIT says otherwise)
+	// from before the state loads: at the default pace while it loads, so
+	// that a small state's decoding garbage does not pile up to stay in the
+	// idle twin's memory, at gctune's pace for a state file over 32 MB (the
+	// mock tells it, at a reset too), and for serving once loaded.
+	untune := gctune.Start(gctune.Default)
 	srv, err := mock.NewServer(opts)
 	if err != nil {
+		untune()
 		return nil, opts, "", nil, errors.Join(err, remove())
 	}
-	// The collector set for serving (unless GOGC or GOMEMLIMIT says
-	// otherwise) once the state is loaded: a small state loads at the
-	// default, so that the garbage of decoding it does not pile up to stay
-	// in the idle twin's memory (a state file over 32 MB loads at the pace
-	// mock sets for it, put back once loaded).
-	untune := gctune.Start(gctune.Default)
+	gctune.Serving()
 	return srv, opts, data, func() error {
 		defer untune()
 		return errors.Join(srv.Close(), remove())

@@ -10,6 +10,14 @@
 // twice the live heap plus the runtime's other memory. So a small twin
 // collects up to five times less often, and a large one (100,000 contacts)
 // as often as by default, with the default's peak.
+//
+// The tuner is the one owner of the collector's settings in the process,
+// from before the state loads to the end: until Serving it keeps the
+// default GOGC=100 (a small state's decoding garbage does not pile up to
+// stay in the idle twin's memory), and while a large state loads (LoadLarge,
+// at start or at a reset while serving) it paces the collector at Percent
+// with no memory limit, since the heap grows from nothing to hundreds of MB
+// of live records.
 package gctune
 
 import (
@@ -42,16 +50,34 @@ func Limit(floor int64, live, other uint64) int64 {
 	return max(floor, int64(2*live+other))
 }
 
+// loadPercent is the collector's pace before serving: the runtime's default.
+const loadPercent = 100
+
 // tuner keeps the memory limit after every collection: a cleanup on a
 // sentinel runs once the collector has freed it, then arms a new one.
 type tuner struct {
-	floor int64
+	floor   int64
+	percent int
 
 	mu          sync.Mutex // guards the fields below
 	stopped     bool
+	serving     bool // Serving was called
+	loads       int  // large loads going on (LoadLarge)
 	prevPercent int
 	prevLimit   int64
 	samples     []metrics.Sample
+}
+
+// active is the process's tuner, between Start and its stop; nil otherwise.
+var active struct {
+	sync.Mutex
+	t *tuner
+}
+
+func current() *tuner {
+	active.Lock()
+	defer active.Unlock()
+	return active.t
 }
 
 // sentinel is freed by the first collection after it is made. It holds a
@@ -62,15 +88,22 @@ type sentinel struct {
 	_ [2]int
 }
 
-// Start applies s to the process unless GOGC or GOMEMLIMIT is set in its
-// environment (their value wins, and Start does nothing), and returns stop,
-// which puts back the settings found and ends the tuning. Start is for a
-// process's main; one tuning at a time.
+// Start tunes the process with s unless GOGC or GOMEMLIMIT is set in its
+// environment (their value wins, and Start does nothing, nor do Serving and
+// LoadLarge), and returns stop, which puts back the settings found and ends
+// the tuning. Until Serving, the pace is the default; the memory limit holds
+// from the start. Start is for a process's main, before its state loads; one
+// tuning at a time (a second Start while one runs does nothing).
 func Start(s Settings) (stop func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
-	t := &tuner{floor: s.Floor, samples: []metrics.Sample{
+	active.Lock()
+	defer active.Unlock()
+	if active.t != nil {
+		return func() {}
+	}
+	t := &tuner{floor: s.Floor, percent: s.Percent, samples: []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/objects:bytes"},
@@ -80,11 +113,59 @@ func Start(s Settings) (stop func()) {
 	}}
 	t.mu.Lock()
 	t.prevLimit = debug.SetMemoryLimit(s.Floor)
-	t.prevPercent = debug.SetGCPercent(s.Percent)
+	t.prevPercent = debug.SetGCPercent(loadPercent)
 	t.adjustLocked()
 	t.mu.Unlock()
 	t.arm()
+	active.t = t
 	return t.stop
+}
+
+// Serving sets the pace for serving, Settings.Percent, once the process's
+// state has loaded; nothing without a tuning.
+func Serving() {
+	t := current()
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return
+	}
+	t.serving = true
+	t.adjustLocked()
+}
+
+// LoadLarge paces the collector for loading a large state: Settings.Percent
+// with no memory limit until done is called (the load's peak is the
+// process's, as the live heap grows from nothing: at GOGC=100 it would take
+// ~17 collections, each marking all that is live so far, at 400 six).
+// Overlapping loads keep the pace until the last ends. Nothing without a
+// tuning.
+func LoadLarge() (done func()) {
+	t := current()
+	if t == nil {
+		return func() {}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return func() {}
+	}
+	t.loads++
+	t.adjustLocked()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.loads--
+			if !t.stopped {
+				t.adjustLocked()
+			}
+		})
+	}
 }
 
 func (t *tuner) arm() {
@@ -103,7 +184,17 @@ func (t *tuner) collected() {
 	t.arm()
 }
 
+// adjustLocked sets the pace and the memory limit for the tuner's phase.
 func (t *tuner) adjustLocked() {
+	if t.serving || t.loads > 0 {
+		debug.SetGCPercent(t.percent)
+	} else {
+		debug.SetGCPercent(loadPercent)
+	}
+	if t.loads > 0 {
+		debug.SetMemoryLimit(math.MaxInt64)
+		return
+	}
 	metrics.Read(t.samples)
 	v := func(i int) uint64 {
 		if t.samples[i].Value.Kind() != metrics.KindUint64 {
@@ -122,6 +213,11 @@ func (t *tuner) adjustLocked() {
 }
 
 func (t *tuner) stop() {
+	active.Lock()
+	if active.t == t {
+		active.t = nil
+	}
+	active.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped {
