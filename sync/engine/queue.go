@@ -205,11 +205,18 @@ func (e *SnoozeError) Error() string {
 
 func (e *SnoozeError) Unwrap() error { return e.Err }
 
+// RunsAtOnce is how many jobs a queue of c runs at once: MaxWorkers, or
+// DefaultMaxWorkers when it is not positive.
+func (c Config) RunsAtOnce() int {
+	if c.MaxWorkers <= 0 {
+		return DefaultMaxWorkers
+	}
+	return c.MaxWorkers
+}
+
 // withDefaults fills the zero fields and checks the rest.
 func (c Config) withDefaults() (Config, error) {
-	if c.MaxWorkers <= 0 {
-		c.MaxWorkers = DefaultMaxWorkers
-	}
+	c.MaxWorkers = c.RunsAtOnce()
 	if c.JobTimeout == 0 {
 		c.JobTimeout = time.Minute
 	}

@@ -208,7 +208,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sync, err error) {
 	var pooled *http.Transport
 	if cfg.Base == nil {
 		// A connection to each API for each job under way.
-		pooled = transport.Pooled(cmp.Or(max(cfg.Queue.MaxWorkers, 0), engine.DefaultMaxWorkers))
+		pooled = transport.Pooled(cfg.Queue.RunsAtOnce())
 		cfg.Base = pooled
 		defer func() {
 			if err != nil {

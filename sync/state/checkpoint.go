@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ const checkpointEvery = 100 * time.Millisecond
 // of its own until stopped.
 type checkpointer struct {
 	conn     *sql.DB
+	log      *slog.Logger
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -41,21 +43,33 @@ func startCheckpointer(c *connector) *checkpointer {
 	conn.SetMaxOpenConns(1)
 	conn.SetMaxIdleConns(1)
 	conn.SetConnMaxLifetime(0)
-	k := &checkpointer{conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
-	go k.run()
+	k := &checkpointer{conn: conn, log: slog.Default(), stop: make(chan struct{}), done: make(chan struct{})}
+	tick := time.NewTicker(checkpointEvery)
+	go func() {
+		defer tick.Stop()
+		k.run(tick.C, k.checkpoint)
+	}()
 	return k
 }
 
-func (k *checkpointer) run() {
+// run calls checkpoint at each tick until stopped. The first failure of a
+// streak is logged when it happens (the streak's next ones, every tick,
+// are not), and the recovery that ends it.
+func (k *checkpointer) run(tick <-chan time.Time, checkpoint func() error) {
 	defer close(k.done)
-	tick := time.NewTicker(checkpointEvery)
-	defer tick.Stop()
 	for {
 		select {
 		case <-k.stop:
 			return
-		case <-tick.C:
-			k.err = k.checkpoint()
+		case <-tick:
+			err := checkpoint()
+			switch {
+			case err != nil && k.err == nil:
+				k.log.Warn("state: WAL checkpoints failing", "err", err)
+			case err == nil && k.err != nil:
+				k.log.Info("state: WAL checkpoints succeed again")
+			}
+			k.err = err
 		}
 	}
 }
