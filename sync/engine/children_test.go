@@ -222,3 +222,33 @@ func TestConverger_AChildThatFailsHoldsBackNoOtherChild(t *testing.T) {
 	}
 	h.wantChildren(t, f)
 }
+
+// TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds: the
+// children job's context ends just after its second child's create: that
+// success, owed to be committed with the child's mapping, is committed all
+// the same (on a context of its own), and the job stops there.
+func TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := h.converger(t, nil, func(step engine.Step, k string) error {
+		if step == engine.StepAfterCall && k == f.keys[1] {
+			cancel()
+		}
+		return nil
+	}, 0)
+	if err := c.ConvergeChildren(ctx, f.job, func(context.Context, *state.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("converge the children: %v; want the context's end", err)
+	}
+	for i, key := range f.keys {
+		e, err := h.db.Effect(context.Background(), key)
+		switch {
+		case i < 2 && (err != nil || e.State != state.EffectDone || e.RemoteID == ""):
+			t.Errorf("effect %s: %+v, %v; want done with its record", key, e, err)
+		case i >= 2 && !errors.Is(err, state.ErrNotFound):
+			t.Errorf("effect %s after the context ended: %+v, %v; want none", key, e, err)
+		}
+	}
+}
