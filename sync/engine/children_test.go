@@ -2,13 +2,16 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
+	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/state"
 )
 
@@ -158,4 +161,94 @@ func TestConverger_ChildrenJobCommitsTwiceAChild(t *testing.T) {
 		t.Errorf("%d transactions for %d new children, want %d", n, len(f.job.Children), 2*len(f.job.Children))
 	}
 	h.wantChildren(t, f)
+}
+
+// errNoteDown is the failure of failingNote's reads.
+var errNoteDown = errors.New("the note cannot be read")
+
+// failingNote is a HighLevel client whose reads of note id fail while
+// down is set.
+type failingNote struct {
+	engine.HighLevel
+	id   string
+	down atomic.Bool
+}
+
+func (f *failingNote) Note(ctx context.Context, contactID, id string) (highlevelapi.Note, error) {
+	if id == f.id && f.down.Load() {
+		return highlevelapi.Note{}, errNoteDown
+	}
+	return f.HighLevel.Note(ctx, contactID, id)
+}
+
+// TestConverger_AChildThatFailsHoldsBackNoOtherChild: the second of a
+// children job's four children fails: the job fails with its error,
+// uncompleted, but the third and fourth are mirrored all the same (a job
+// that stopped at the failure would leave them to its retries, and drop
+// them with its last attempt); once the note can be read, the retry
+// mirrors it, creates nothing else and completes the job.
+func TestConverger_AChildThatFailsHoldsBackNoOtherChild(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	hl := &failingNote{HighLevel: engine.HighLevelClient(h.hl), id: f.job.Children[1].ID}
+	hl.down.Store(true)
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: h.tw.Location(), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := 0
+	complete := func(context.Context, *state.Tx) error { done++; return nil }
+	if err := c.ConvergeChildren(context.Background(), f.job, complete); !errors.Is(err, errNoteDown) || done != 0 {
+		t.Fatalf("converge the children with a note down: %v, done %d; want the note's failure, not done", err, done)
+	}
+	tl := h.timeline(t, f.contact)
+	if !slices.Contains(tl.M360Tasks, "Write") || !slices.Contains(tl.M360Notes, "Likes coffee") {
+		t.Errorf("after the second child failed: Marketing 360 tasks %q, notes %q; want the third and fourth child's (Write, Likes coffee)",
+			tl.M360Tasks, tl.M360Notes)
+	}
+	if slices.Contains(tl.M360Notes, "Likes tea") {
+		t.Errorf("the note that cannot be read was mirrored: %q", tl.M360Notes)
+	}
+	hl.down.Store(false)
+	before := h.counts(t, []string{"m360-create-task", "m360-create-note"})
+	if err := c.ConvergeChildren(context.Background(), f.job, complete); err != nil || done != 1 {
+		t.Fatalf("the retry: %v, done %d", err, done)
+	}
+	if after := h.counts(t, []string{"m360-create-task", "m360-create-note"}); after["m360-create-task"] != before["m360-create-task"] ||
+		after["m360-create-note"] != before["m360-create-note"]+1 {
+		t.Errorf("the retry created %v (before %v); want the one note", after, before)
+	}
+	h.wantChildren(t, f)
+}
+
+// TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds: the
+// children job's context ends just after its second child's create: that
+// success, owed to be committed with the child's mapping, is committed all
+// the same (on a context of its own), and the job stops there.
+func TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := h.converger(t, nil, func(step engine.Step, k string) error {
+		if step == engine.StepAfterCall && k == f.keys[1] {
+			cancel()
+		}
+		return nil
+	}, 0)
+	if err := c.ConvergeChildren(ctx, f.job, func(context.Context, *state.Tx) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("converge the children: %v; want the context's end", err)
+	}
+	for i, key := range f.keys {
+		e, err := h.db.Effect(context.Background(), key)
+		switch {
+		case i < 2 && (err != nil || e.State != state.EffectDone || e.RemoteID == ""):
+			t.Errorf("effect %s: %+v, %v; want done with its record", key, e, err)
+		case i >= 2 && !errors.Is(err, state.ErrNotFound):
+			t.Errorf("effect %s after the context ended: %+v, %v; want none", key, e, err)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/contactbridge/contactbridge/internal/logkey"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
 	"github.com/contactbridge/contactbridge/sync/state"
+	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
 // Sides and entity kinds of Converge jobs (as sync/receiver names them).
@@ -131,26 +132,47 @@ func (c *Converger) Worker() Worker {
 
 // ConvergeChildren works a children job: it converges each of a's
 // children in turn, each under its own entity lock with its own ledger, as
-// the child's own job would, and calls complete with the last: a child
-// that fails (one whose contact has no counterpart yet) fails the job,
-// whose retry finds the children before it converged already.
+// the child's own job would, and calls complete with the last when every
+// child converged. A child that fails does not hold back those after it
+// (the job's retry would stop at it again, and its last attempt would drop
+// them): the job fails with its error once the others converged, and its
+// retry finds those converged already. A failure every child would share
+// stops the job at once: the contact has no counterpart yet, the job's
+// context ended, its tenant is out of quota (a snooze), a Hook crashed it.
 func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) error {
 	if a.Side != SideHighLevel || a.EntityKind != EntityChildren || len(a.Children) == 0 {
 		c.log.WarnContext(ctx, "a children job of no HighLevel children; nothing to do", logkey.API, a.Side, logkey.Kind, a.EntityKind,
 			logkey.Entity, a.ID)
 		return c.done(ctx, complete)
 	}
+	var failed error
 	for i, k := range a.Children {
 		last := complete
-		if i < len(a.Children)-1 {
+		if i < len(a.Children)-1 || failed != nil {
 			last = func(context.Context, *state.Tx) error { return nil }
 		}
 		one := Converge{Side: a.Side, EntityKind: k.Kind, Tenant: a.Tenant, ID: k.ID, Parent: a.ID}
-		if err := c.Converge(ctx, one, last); err != nil {
-			return fmt.Errorf("engine: %s %s, child %d of %d of HighLevel contact %s: %w", k.Kind, k.ID, i+1, len(a.Children), a.ID, err)
+		err := c.Converge(ctx, one, last)
+		if err == nil {
+			continue
 		}
+		err = fmt.Errorf("engine: %s %s, child %d of %d of HighLevel contact %s: %w", k.Kind, k.ID, i+1, len(a.Children), a.ID, err)
+		if sharedFailure(ctx, err) {
+			return errors.Join(failed, err)
+		}
+		c.log.WarnContext(ctx, "a child of a children job failed; converging the others", logkey.Tenant, a.Tenant, logkey.Parent, a.ID,
+			logkey.Kind, k.Kind, logkey.Entity, k.ID, logkey.Err, err)
+		failed = errors.Join(failed, err)
 	}
-	return nil
+	return failed
+}
+
+// sharedFailure tells whether err, a child's failure in a children job,
+// would be the next child's too (see ConvergeChildren).
+func sharedFailure(ctx context.Context, err error) bool {
+	_, snooze := errors.AsType[*SnoozeError](err)
+	_, quota := errors.AsType[*transport.DailyQuotaError](err)
+	return ctx.Err() != nil || snooze || quota || errors.Is(err, ErrNoCounterpart) || errors.Is(err, ErrCrash)
 }
 
 // Converge brings the counterparts of the entity a names in line with its

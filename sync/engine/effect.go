@@ -295,7 +295,9 @@ func (c *Converger) planned(tenant, lane string, p plan) *state.Effect {
 // owes it (an effect's success) are not committed on their own: they go
 // with the job's next transaction, which is the next effects' intents
 // (committed, as always, before their calls), the record of a failed try,
-// or the end of the job's effects (settle). A crash before that leaves
+// or the job's last, its mapping's and its completion's (completing);
+// when the job fails or its context ends first, settle commits them on a
+// context of its own. A crash before that leaves
 // the success unrecorded, the effect inflight: looked up by its marker
 // after StaleAfter, as a crash just after the call always was.
 type ledger struct {

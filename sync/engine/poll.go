@@ -44,6 +44,16 @@ const (
 // at a content not seen before (Converge.Children).
 const EntityChildren = "children"
 
+// ChildrenPerJob is the most children a children job converges: a
+// contact with more makes a job of each ChildrenPerJob. A job converges
+// its children one after the other within one JobTimeout (1 minute by
+// default), each a read and a create or two, which wait for the quota:
+// the 32 workers of a backfill share a location's 10 requests a second,
+// about 3 s a request each. A job of every child of a contact with dozens
+// would time out before its end, and its retries, which read again the
+// children converged before, would not get further.
+const ChildrenPerJob = 8
+
 // The effect keys of the Marketing 360 counterparts of a HighLevel task
 // (flow 6) and note (flow 4) are these prefixes and the HighLevel id; the
 // effects run in their contact's lane (contactLane). The poller finds a
@@ -590,7 +600,8 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 	err = p.cfg.DB.Tx(ctx, func(tx *state.Tx) error {
 		now := p.cfg.Now()
 		// A stream with children: one job for each record's fresh children
-		// (children lists them record after record).
+		// (children lists them record after record), or one for each
+		// ChildrenPerJob of them.
 		var families []ConvergeChildren
 		for i, c := range slices.Concat(pg.changes, kids, gone) {
 			fresh, err := p.record(ctx, tx, s, w.source, c, now)
@@ -602,7 +613,7 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 			}
 			enqueued++
 			if s.children != nil {
-				if n := len(families); n == 0 || families[n-1].Converge.ID != c.parent {
+				if n := len(families); n == 0 || families[n-1].Converge.ID != c.parent || len(families[n-1].Children) == ChildrenPerJob {
 					families = append(families, ConvergeChildren{Converge: Converge{Side: s.Side, EntityKind: EntityChildren, Tenant: s.Tenant, ID: c.parent}})
 				}
 				f := &families[len(families)-1]

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -90,5 +91,32 @@ func TestPoller_HighLevelAppointments(t *testing.T) {
 	h.tw.AdvanceClock(time.Second)
 	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.jobsOf(), []string{"appointment " + demo + " " + a}) {
 		t.Fatalf("poll after an edit: %+v, jobs %q", st, q.jobsOf())
+	}
+}
+
+// TestPoller_HighLevelChildrenOfABigFamily: a contact with more tasks and
+// notes than ChildrenPerJob has them in several children jobs of at most
+// ChildrenPerJob each, every one of them once: a job of them all would
+// run longer than a job's timeout under the live limits.
+func TestPoller_HighLevelChildrenOfABigFamily(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.createContact(t, 1)
+	var want []string
+	for i := range engine.ChildrenPerJob + 3 {
+		want = append(want, "note "+h.createHLNote(t, a, fmt.Sprintf("Note %d", i))+" "+a)
+	}
+	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	q := &fakeQueue{}
+	if st := mustPoll(t, h.poller(t, q, s), s.Name); st.Enqueued != len(want) || !slices.Equal(q.jobsOf(), sorted(want...)) {
+		t.Fatalf("poll: %+v, jobs %q; want %q", st, q.jobsOf(), sorted(want...))
+	}
+	if len(q.jobs) != 2 {
+		t.Errorf("%d jobs for %d children, want 2", len(q.jobs), len(want))
+	}
+	for _, j := range q.jobs {
+		if c, ok := j.(engine.ConvergeChildren); !ok || c.ID != a || len(c.Children) > engine.ChildrenPerJob {
+			t.Errorf("job %+v, want a children job of contact %s of at most %d", j, a, engine.ChildrenPerJob)
+		}
 	}
 }
