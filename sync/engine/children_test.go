@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
@@ -126,19 +125,7 @@ func TestConverger_AChildsOwnJobAndItsChildrenJobCreateItOnce(t *testing.T) {
 	}()
 	<-hl.entered
 	go func() { errs <- c.ConvergeChildren(context.Background(), f.job, nothing) }()
-	select {
-	case <-waits:
-	case <-hl.beside:
-		t.Error("the children job read the task beside its own job")
-	case <-time.After(wait):
-		t.Error("the children job neither waited for the task's own job nor read the task")
-	}
-	close(hl.release)
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
+	hl.secondWaited(t, waits, errs, "the children job")
 	if n := h.counts(t, []string{"m360-create-task"})["m360-create-task"]; n != 3+2 {
 		t.Errorf("%d Marketing 360 tasks created; want 5 (the flows' 3, Call and Write once each)", n)
 	}

@@ -100,6 +100,27 @@ func (b *blockingTasks) Task(ctx context.Context, contactID, id string) (highlev
 	return b.HighLevel.Task(ctx, contactID, id)
 }
 
+// secondWaited fails t unless the second of two jobs reading b's task
+// (called second) waited for the first, which holds the read until
+// release, instead of reading beside it; it then lets the first go on and
+// fails t on an error of either (errs has their two).
+func (b *blockingTasks) secondWaited(t *testing.T, waits <-chan struct{}, errs <-chan error, second string) {
+	t.Helper()
+	select {
+	case <-waits:
+	case <-b.beside:
+		t.Errorf("%s read the task beside the first job", second)
+	case <-time.After(wait):
+		t.Errorf("%s neither waited for the first job nor read the task", second)
+	}
+	close(b.release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestConverger_AnEntitysJobsRunOneAtATime: two jobs of one HighLevel
 // task, deleted there (its webhook's job, and the reconcile's that found
 // it gone, as River lets a second job in once the first runs): the second
@@ -135,19 +156,7 @@ func TestConverger_AnEntitysJobsRunOneAtATime(t *testing.T) {
 	go converge()
 	<-hl.entered
 	go converge()
-	select {
-	case <-waits:
-	case <-hl.beside:
-		t.Error("the second job read the task beside the first")
-	case <-time.After(wait):
-		t.Error("the second job neither waited for the first nor read the task")
-	}
-	close(hl.release)
-	for range 2 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
+	hl.secondWaited(t, waits, errs, "the second job")
 	if n := h.counts(t, []string{"m360-delete-task"})["m360-delete-task"] - before; n != 1 {
 		t.Errorf("%d deletions of the Marketing 360 copy; want 1", n)
 	}
