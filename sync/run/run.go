@@ -227,7 +227,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sync, err error) {
 		}
 		cfg.M360.AccountID = strconv.FormatInt(acct.JSON200.Result.Id, 10)
 	}
-	db, err := state.Open(ctx, cfg.DB, state.Options{})
+	db, err := state.Open(ctx, cfg.DB, state.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

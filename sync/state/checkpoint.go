@@ -37,13 +37,14 @@ type checkpointer struct {
 	err error
 }
 
-// startCheckpointer opens its connection with c and starts it.
-func startCheckpointer(c *connector) *checkpointer {
+// startCheckpointer opens its connection with c and starts it, its
+// failures logged to log.
+func startCheckpointer(c *connector, log *slog.Logger) *checkpointer {
 	conn := sql.OpenDB(c)
 	conn.SetMaxOpenConns(1)
 	conn.SetMaxIdleConns(1)
 	conn.SetConnMaxLifetime(0)
-	k := &checkpointer{conn: conn, log: slog.Default(), stop: make(chan struct{}), done: make(chan struct{})}
+	k := &checkpointer{conn: conn, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	tick := time.NewTicker(checkpointEvery)
 	go func() {
 		defer tick.Stop()

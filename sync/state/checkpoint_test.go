@@ -85,3 +85,22 @@ func TestCheckpointer_LogsAFailureStreakOnceAndReportsItAtClose(t *testing.T) {
 		t.Errorf("the recovery logged %d times, want 1:\n%s", got, logs.String())
 	}
 }
+
+// TestOpen_CheckpointerLogsToTheOptionsLogger: the checkpointer's failures
+// go to the logger Open was given (the sync's, with its format and level),
+// not to the process's default one.
+func TestOpen_CheckpointerLogsToTheOptionsLogger(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "sync.db"), Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if db.ckpt.log != logger {
+		t.Error("the checkpointer logs to another logger than Options.Logger")
+	}
+}

@@ -12,12 +12,14 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -52,6 +54,9 @@ type Options struct {
 	// the last commits before the WAL's next checkpoint, never corrupt the
 	// database. It costs the sync about half its throughput.
 	FullSync bool
+	// Logger takes what the database says of itself while open: its WAL
+	// checkpoints failing (nil: slog.Default()).
+	Logger *slog.Logger
 }
 
 // DB is the sync's database. Its repository methods (those of Queries) run
@@ -103,7 +108,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
-	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(conn)}, nil
+	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(conn, cmp.Or(opts.Logger, slog.Default()))}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
