@@ -15,34 +15,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/lockedbuf"
 	"github.com/contactbridge/contactbridge/mock"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/limits"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
-// syncBuffer collects logs from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type admEnv struct {
 	srv   *mock.Server
 	clk   *clock.Manual
-	logs  *syncBuffer
+	logs  *lockedbuf.Buffer
 	token string
 }
 
@@ -51,7 +34,7 @@ type admEnv struct {
 func newAdmTwin(t *testing.T, opts mock.Options) *admEnv {
 	t.Helper()
 	clk := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	logs := &syncBuffer{}
+	logs := &lockedbuf.Buffer{}
 	opts.NoListener, opts.Strict, opts.Clock = true, true, clk
 	if opts.Seed == 0 {
 		opts.Seed = 11

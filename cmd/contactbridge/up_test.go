@@ -12,10 +12,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/contactbridge/contactbridge/internal/lockedbuf"
 	"github.com/contactbridge/contactbridge/sync/state"
 )
 
@@ -255,24 +255,6 @@ func answerStatus(t *testing.T, req *http.Request) int {
 	return res.StatusCode
 }
 
-// lockedBuffer is a bytes.Buffer safe for the writes of up's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestUp_RunAgainOnItsDatabase: up run again on the database of a run that
 // changed the twins' data starts the database afresh (the twins start
 // with their default data again) and runs quietly: no warning, no record
@@ -283,12 +265,12 @@ func TestUp_RunAgainOnItsDatabase(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sync.db")
-	var first lockedBuffer
+	var first lockedbuf.Buffer
 	u := startUp(t, db, "info", &first)
 	u.createAndWait(t)
 	u.interrupt(t)
 
-	var second lockedBuffer
+	var second lockedbuf.Buffer
 	again := startUp(t, db, "info", &second)
 	if !slices.Equal(credentials(again.curls), credentials(u.curls)) {
 		t.Errorf("the curls changed from one run to the next:\n%q\n%q", u.curls, again.curls)
@@ -310,7 +292,7 @@ func TestUp_RunAgainOnItsDatabase(t *testing.T) {
 	}
 
 	// A run that changes nothing leaves a database the next one resumes on.
-	var quiet lockedBuffer
+	var quiet lockedbuf.Buffer
 	startUp(t, db, "info", io.Discard).interrupt(t)
 	startUp(t, db, "info", &quiet).interrupt(t)
 	if !strings.Contains(quiet.String(), "resuming on it") {

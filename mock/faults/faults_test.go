@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/contactbridge/contactbridge/internal/lockedbuf"
 	"github.com/contactbridge/contactbridge/mock/faults"
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
@@ -835,27 +836,9 @@ times: 1
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for a logger.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLog(t *testing.T) {
 	t.Parallel()
-	var buf lockedBuffer
+	var buf lockedbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	in := faults.New(faults.Options{Logger: log})
 	mustAdd(t, in, faults.Rule{ID: "boom", Effect: faults.Effect{Kind: faults.KindError, Status: 500}})

@@ -1,44 +1,25 @@
 package state
 
 import (
-	"bytes"
 	"database/sql"
 	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"modernc.org/sqlite"
+
+	"github.com/contactbridge/contactbridge/internal/lockedbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for the checkpointer's goroutine and
-// the test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestCheckpointer_LogsAFailureStreakOnceAndReportsItAtClose: checkpoints
 // that fail three ticks running log one warning when the first fails; one
 // that succeeds logs the recovery; the next failure logs again, and Close
 // returns it.
 func TestCheckpointer_LogsAFailureStreakOnceAndReportsItAtClose(t *testing.T) {
-	var logs syncBuffer
+	var logs lockedbuf.Buffer
 	conn := sql.OpenDB(&connector{dsn: "file:" + filepath.Join(t.TempDir(), "unused.db"), drv: &sqlite.Driver{}})
 	k := &checkpointer{conn: conn, log: slog.New(slog.NewTextHandler(&logs, nil)),
 		stop: make(chan struct{}), done: make(chan struct{})}
