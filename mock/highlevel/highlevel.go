@@ -258,11 +258,27 @@ func (a *API) baseURL() string {
 
 func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
 	var in contactInput
+	if in.fromValue(r.Value) {
+		return &in, nil
+	}
+	in = contactInput{}
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
 	return &in, nil
 }
+
+// createdBody and updatedBody are the answers of create and update, their
+// keys in the order encoding/json wrote them from a map.
+type (
+	createdBody struct {
+		Contact contactView `json:"contact"`
+	}
+	updatedBody struct {
+		Contact  contactView `json:"contact"`
+		Succeded bool        `json:"succeded"` // sic: the vendor's spelling
+	}
+)
 
 func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
@@ -281,7 +297,7 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewCreated(created)}), nil
+	return pipeline.JSON(http.StatusCreated, createdBody{Contact: viewCreated(created)}), nil
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
@@ -321,7 +337,7 @@ func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"succeded": true, "contact": viewContact(updated)}), nil
+	return pipeline.JSON(http.StatusOK, updatedBody{Contact: viewContact(updated), Succeded: true}), nil
 }
 
 func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {

@@ -1,13 +1,11 @@
 package pipeline
 
 import (
-	"bytes"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 )
 
 // jsonBody is an operation's JSON request body that the pipeline checks
@@ -125,29 +123,24 @@ func declaresReadOnly(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) b
 	return false
 }
 
-// valid reports whether data, the body of r, is a JSON value its schema
-// accepts. false says only that kin-openapi's own pass must word the
-// problem: a content type other than JSON, a body that does not decode or
-// does not match.
-func (b *jsonBody) valid(r *http.Request, data []byte) bool {
+// decode returns data, the body of r, decoded as kin-openapi decodes a JSON
+// body (decodeValue), when its schema accepts it. false says only that
+// kin-openapi's own pass must word the problem: a content type other than
+// JSON, a body that is not one JSON value or does not match.
+func (b *jsonBody) decode(r *http.Request, data []byte) (any, bool) {
 	contentType := r.Header.Get("Content-Type")
 	if len(data) == 0 || b.body.Content.Get(contentType) != b.media {
-		return false
+		return nil, false
 	}
 	// As kin-openapi picks the decoder: the media type, lower case,
 	// without its parameters.
 	mediaType, _, _ := strings.Cut(contentType, ";")
 	if strings.ToLower(strings.TrimSpace(mediaType)) != "application/json" {
-		return false
+		return nil, false
 	}
-	decode := openapi3filter.RegisteredBodyDecoder("application/json")
-	if decode == nil {
-		return false
+	value, err := decodeValue(data)
+	if err != nil || b.schema.VisitJSON(value) != nil {
+		return nil, false
 	}
-	value, err := decode(bytes.NewReader(data), r.Header, b.media.Schema,
-		func(name string) *openapi3.Encoding { return b.media.Encoding[name] })
-	if err != nil {
-		return false
-	}
-	return b.schema.VisitJSON(value) == nil
+	return value, true
 }

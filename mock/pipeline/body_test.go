@@ -37,7 +37,10 @@ var checkBodies = []string{
 
 // TestJSONBody_AgreesWithKinOpenAPI: for every operation of the twins'
 // specs whose body the pipeline checks itself, and every body and content
-// type, its check accepts exactly what kin-openapi's own pass accepts.
+// type, its check accepts exactly what kin-openapi's own pass accepts, but
+// for a body that is more than one JSON value: kin-openapi validates the
+// first and ignores the rest, which the check leaves to it (and the
+// handler's decoding refuses).
 func TestJSONBody_AgreesWithKinOpenAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -67,13 +70,13 @@ func TestJSONBody_AgreesWithKinOpenAPI(t *testing.T) {
 					if contentType != "" {
 						r.Header.Set("Content-Type", contentType)
 					}
-					got := jb.valid(r, []byte(body))
+					_, got := jb.decode(r, []byte(body))
 					r.Body = io.NopCloser(bytes.NewReader([]byte(body))) // as kin-openapi is given it
 					kin := openapi3filter.ValidateRequestBody(ctx, &openapi3filter.RequestValidationInput{
 						Request: r, PathParams: route.PathParams, Route: route.Route,
 						Options: &openapi3filter.Options{MultiError: true, SkipSettingDefaults: true},
 					}, op.Spec.RequestBody.Value)
-					if got != (kin == nil) {
+					if got != (kin == nil) && (got || json.Valid([]byte(body))) {
 						t.Errorf("%s, %q, %s: the pipeline's check says valid %v, kin-openapi says %v", op.ID, contentType, body, got, kin)
 					}
 				}
@@ -261,7 +264,7 @@ func BenchmarkJSONBody(b *testing.B) {
 			r := httptest.NewRequest("POST", "http://twin/contacts/", nil)
 			r.Header.Set("Content-Type", "application/json")
 			for b.Loop() {
-				if !check.valid(r, body) {
+				if _, ok := check.decode(r, body); !ok {
 					b.Fatal("refused")
 				}
 			}

@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// valueDecoders are the decoders of decodeValue, reused (each holds buffers
+// of a few kilobytes).
+var valueDecoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
+
+// valueOptions read a body as encoding/json's Decoder does: a key given
+// twice keeps its last value, and an escaped lone surrogate is U+FFFD (the
+// body's bytes are valid UTF-8: the pipeline has checked them).
+var valueOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// errTrailing is a body with more after its value than white space.
+var errTrailing = errors.New("pipeline: data after the JSON value")
+
+// decodeValue decodes data, which must be one JSON value and nothing but
+// white space around it, into what kin-openapi's JSON body decoder makes of
+// it (encoding/json into any, numbers as json.Number): objects as
+// map[string]any, arrays as []any, strings, json.Number, bool and nil. It
+// reads the text once, token by token, without encoding/json's reflection
+// and its scanner's second pass. Unlike kin-openapi's decoder, it refuses
+// what follows the value, as the handlers' decoding (json.Unmarshal) does.
+func decodeValue(data []byte) (any, error) {
+	dec := valueDecoders.Get().(*jsontext.Decoder)
+	dec.Reset(bytes.NewReader(data), valueOptions...)
+	defer func() {
+		dec.Reset(bytes.NewReader(nil)) // not holding data until its next use
+		valueDecoders.Put(dec)
+	}()
+	v, err := readValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return nil, errTrailing
+	}
+	return v, nil
+}
+
+// readValue reads the next value of dec (see decodeValue).
+func readValue(dec *jsontext.Decoder) (any, error) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	case 'n':
+		return nil, nil
+	case '[':
+		xs := []any{}
+		for dec.PeekKind() != ']' {
+			x, err := readValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			xs = append(xs, x)
+		}
+		_, err := dec.ReadToken()
+		return xs, err
+	case '{':
+		m := map[string]any{}
+		for dec.PeekKind() != '}' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			key := tok.String() // before the next read voids tok
+			v, err := readValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = v
+		}
+		_, err := dec.ReadToken()
+		return m, err
+	}
+	return nil, errors.New("pipeline: unexpected JSON token") // the decoder reports syntax errors itself
+}
