@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/contactbridge/contactbridge/mock/fastcheck"
 )
 
 // jsonBody is an operation's JSON request body that the pipeline checks
@@ -23,6 +25,10 @@ type jsonBody struct {
 	// schema is the media type's schema, or one that accepts the same
 	// values in fewer visits (see flatAllOf).
 	schema *openapi3.Schema
+	// check is schema's compiled check (fastcheck.Object), true only of a
+	// value schema accepts; nil when it has none. Where it says false,
+	// schema.VisitJSON judges.
+	check func(any) bool
 }
 
 // prepareJSONBody returns the jsonBody of op, or nil when kin-openapi must
@@ -44,7 +50,8 @@ func prepareJSONBody(doc *openapi3.T, op *openapi3.Operation) *jsonBody {
 	if declaresReadOnly(media.Schema, map[*openapi3.Schema]bool{}) {
 		return nil
 	}
-	return &jsonBody{body: body, media: media, schema: flatAllOf(media.Schema.Value)}
+	schema := flatAllOf(media.Schema.Value)
+	return &jsonBody{body: body, media: media, schema: schema, check: fastcheck.Object(schema)}
 }
 
 // flatAllOf returns one object schema that accepts exactly the values s
@@ -68,7 +75,7 @@ func flatAllOf(s *openapi3.Schema) *openapi3.Schema {
 			return s
 		}
 		p := flatAllOf(part.Value)
-		if !plainObject(p) {
+		if !fastcheck.PlainObject(p) {
 			return s
 		}
 		for name, ref := range p.Properties {
@@ -84,18 +91,6 @@ func flatAllOf(s *openapi3.Schema) *openapi3.Schema {
 		}
 	}
 	return flat
-}
-
-// plainObject reports whether s is an object schema that says nothing but
-// its properties and required ones: any other object with those passes.
-func plainObject(s *openapi3.Schema) bool {
-	if s.Type == nil || len(*s.Type) != 1 || !s.Type.Is(openapi3.TypeObject) || s.Discriminator != nil {
-		return false
-	}
-	rest := *s
-	rest.Type, rest.Properties, rest.Required = nil, nil, nil
-	rest.Title, rest.Description, rest.Example, rest.Extensions, rest.Origin = "", "", nil, nil, nil
-	return rest.IsEmpty()
 }
 
 // declaresReadOnly reports whether ref or any schema under it is readOnly.
@@ -139,7 +134,7 @@ func (b *jsonBody) decode(r *http.Request, data []byte) (any, bool) {
 		return nil, false
 	}
 	value, err := decodeValue(data)
-	if err != nil || b.schema.VisitJSON(value) != nil {
+	if err != nil || !(b.check != nil && b.check(value)) && b.schema.VisitJSON(value) != nil {
 		return nil, false
 	}
 	return value, true
