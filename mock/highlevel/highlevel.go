@@ -268,18 +268,6 @@ func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
 	return &in, nil
 }
 
-// createdBody and updatedBody are the answers of create and update, their
-// keys in the order encoding/json wrote them from a map.
-type (
-	createdBody struct {
-		Contact contactView `json:"contact"`
-	}
-	updatedBody struct {
-		Contact  contactView `json:"contact"`
-		Succeded bool        `json:"succeded"` // sic: the vendor's spelling
-	}
-)
-
 func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	in, err := a.decodeContact(r)
 	if err != nil {
@@ -297,7 +285,12 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusCreated, createdBody{Contact: viewCreated(created)}), nil
+	v := viewCreated(created)
+	body, err := appendContactView(append(make([]byte, 0, 512), contactOpen...), &v)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, pipeline.RawJSON(append(body, '}'))), nil
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
@@ -337,7 +330,13 @@ func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, updatedBody{Contact: viewContact(updated), Succeded: true}), nil
+	v := viewContact(updated)
+	body, err := appendContactView(append(make([]byte, 0, 512), contactOpen...), &v)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	// The keys in the order encoding/json wrote them from a map.
+	return pipeline.JSON(http.StatusOK, pipeline.RawJSON(append(body, `,"succeded":true}`...))), nil
 }
 
 func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
