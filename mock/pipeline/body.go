@@ -29,6 +29,9 @@ type jsonBody struct {
 	// value schema accepts; nil when it has none. Where it says false,
 	// schema.VisitJSON judges.
 	check func(any) bool
+	// names are the schema's property names, which most of a body's keys
+	// are (decodeValue).
+	names map[string]string
 }
 
 // prepareJSONBody returns the jsonBody of op, or nil when kin-openapi must
@@ -51,7 +54,11 @@ func prepareJSONBody(doc *openapi3.T, op *openapi3.Operation) *jsonBody {
 		return nil
 	}
 	schema := flatAllOf(media.Schema.Value)
-	return &jsonBody{body: body, media: media, schema: schema, check: fastcheck.Object(schema)}
+	names := make(map[string]string, len(schema.Properties))
+	for name := range schema.Properties {
+		names[name] = name
+	}
+	return &jsonBody{body: body, media: media, schema: schema, check: fastcheck.Object(schema), names: names}
 }
 
 // flatAllOf returns one object schema that accepts exactly the values s
@@ -133,7 +140,7 @@ func (b *jsonBody) decode(r *http.Request, data []byte) (any, bool) {
 	if strings.ToLower(strings.TrimSpace(mediaType)) != "application/json" {
 		return nil, false
 	}
-	value, err := decodeValue(data)
+	value, err := decodeValue(data, b.names)
 	if err != nil || !(b.check != nil && b.check(value)) && b.schema.VisitJSON(value) != nil {
 		return nil, false
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -29,14 +30,18 @@ var errTrailing = errors.New("pipeline: data after the JSON value")
 // reads the text once, token by token, without encoding/json's reflection
 // and its scanner's second pass. Unlike kin-openapi's decoder, it refuses
 // what follows the value, as the handlers' decoding (json.Unmarshal) does.
-func decodeValue(data []byte) (any, error) {
+//
+// names are strings an object's keys are likely to be (a schema's property
+// names): a key spelled as one of them, without escapes, is that string
+// rather than a new one.
+func decodeValue(data []byte, names map[string]string) (any, error) {
 	dec := valueDecoders.Get().(*jsontext.Decoder)
 	dec.Reset(bytes.NewReader(data), valueOptions...)
 	defer func() {
 		dec.Reset(bytes.NewReader(nil)) // not holding data until its next use
 		valueDecoders.Put(dec)
 	}()
-	v, err := readValue(dec)
+	v, err := readValue(dec, names)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +52,7 @@ func decodeValue(data []byte) (any, error) {
 }
 
 // readValue reads the next value of dec (see decodeValue).
-func readValue(dec *jsontext.Decoder) (any, error) {
+func readValue(dec *jsontext.Decoder, names map[string]string) (any, error) {
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, err
@@ -64,7 +69,7 @@ func readValue(dec *jsontext.Decoder) (any, error) {
 	case '[':
 		xs := []any{}
 		for dec.PeekKind() != ']' {
-			x, err := readValue(dec)
+			x, err := readValue(dec, names)
 			if err != nil {
 				return nil, err
 			}
@@ -75,12 +80,11 @@ func readValue(dec *jsontext.Decoder) (any, error) {
 	case '{':
 		m := map[string]any{}
 		for dec.PeekKind() != '}' {
-			tok, err := dec.ReadToken()
+			key, err := readName(dec, names)
 			if err != nil {
 				return nil, err
 			}
-			key := tok.String() // before the next read voids tok
-			v, err := readValue(dec)
+			v, err := readValue(dec, names)
 			if err != nil {
 				return nil, err
 			}
@@ -90,4 +94,24 @@ func readValue(dec *jsontext.Decoder) (any, error) {
 		return m, err
 	}
 	return nil, errors.New("pipeline: unexpected JSON token") // the decoder reports syntax errors itself
+}
+
+// readName reads an object member's name: one of names when it is spelled
+// so without escapes, else the name unquoted.
+func readName(dec *jsontext.Decoder, names map[string]string) (string, error) {
+	quoted, err := dec.ReadValue() // dec's, until its next read
+	if err != nil {
+		return "", err
+	}
+	if text := quoted[1 : len(quoted)-1]; bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
+		if name, ok := names[string(text)]; ok {
+			return name, nil
+		}
+		return string(text), nil
+	}
+	// The decoder has checked the syntax: the one error left is invalid
+	// UTF-8 (or a lone surrogate escape), which AppendUnquote replaces with
+	// U+FFFD, as encoding/json does.
+	name, _ := jsontext.AppendUnquote(nil, quoted)
+	return string(name), nil
 }

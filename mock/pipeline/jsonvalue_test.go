@@ -17,7 +17,7 @@ import (
 // reads the first value and ignores the rest).
 func checkDecodeValue(t testing.TB, data []byte) {
 	t.Helper()
-	got, err := decodeValue(data)
+	got, err := decodeValue(data, map[string]string{"a": "a", "dup": "dup", "name": "name"})
 	kin, kinErr := openapi3filter.RegisteredBodyDecoder("application/json")(bytes.NewReader(data), http.Header{}, nil, nil)
 	switch {
 	case err == nil && kinErr != nil:
@@ -40,14 +40,16 @@ func TestDecodeValue_AsKinOpenAPI(t *testing.T) {
 		`"\ud800 lone"`, `"\udc00"`,
 		`[1,2`, `{"a":}`, `{"a" 1}`, `{"a":1}x`, `{"a":1} {"b":2}`, `{"a":1},`, ``, ` `, `nul`, `01`, `1.`, `-`,
 		`{"a":1}` + "\n\t ",
+		`{"name":"x","n\u0061me":"y","\ud800":1,"a\"b":2,"":3}`,
+		"{\"\xc7\":true,\"name\xff\":1}", // invalid UTF-8 (which the pipeline refuses before)
 		"\"tab\there\"",
 	} {
 		checkDecodeValue(t, []byte(data))
 	}
-	if _, err := decodeValue([]byte(`{"a":1} x`)); err == nil {
+	if _, err := decodeValue([]byte(`{"a":1} x`), nil); err == nil {
 		t.Fatal("decodeValue took data after the value")
 	}
-	if _, err := decodeValue([]byte(`{"a":1} {}`)); !errors.Is(err, errTrailing) {
+	if _, err := decodeValue([]byte(`{"a":1} {}`), nil); !errors.Is(err, errTrailing) {
 		t.Fatalf("a second value: %v, want errTrailing", err)
 	}
 }
