@@ -441,8 +441,40 @@ func removeTags(tags, less []string) []string {
 }
 
 func validEmail(s string) bool {
+	if plainAddress(s) {
+		return true
+	}
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Name == "" && a.Address == s
+}
+
+// plainAddress reports whether s is local@domain, each a dot-atom of
+// ASCII atext (RFC 5322: letters, digits and !#$%&'*+-/=?^_`{|}~, dots
+// between them): an address net/mail takes as it is, which most are, told
+// without its parser's allocations.
+func plainAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && dotAtom(local) && dotAtom(domain)
+}
+
+// dotAtom reports whether s is atoms of atext joined by single dots.
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // normalizePhone returns the E.164 form of a phone number: digits after a

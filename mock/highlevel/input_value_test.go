@@ -3,6 +3,7 @@ package highlevel
 import (
 	"bytes"
 	"net/http"
+	"net/mail"
 	"reflect"
 	"strings"
 	"testing"
@@ -105,4 +106,36 @@ func FuzzContactInputFromValue(f *testing.F) {
 		}
 		checkFromValue(t, string(body))
 	})
+}
+
+// FuzzPlainAddress holds plainAddress to net/mail: an address it takes
+// must be one validEmail's parser takes as it is.
+func FuzzPlainAddress(f *testing.F) {
+	for _, seed := range []string{"ada@example.com", "a.b+c@d-e.f", "a..b@c", ".a@b", "a@b.", "a@", "@b", "a b@c", "é@x.y", "a@b@c", "!#$%&'*+-/=?^_`{|}~@x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainAddress(s) {
+			return
+		}
+		if a, err := mail.ParseAddress(s); err != nil || a.Name != "" || a.Address != s {
+			t.Fatalf("plainAddress takes %q, net/mail: %v, %+v", s, err, a)
+		}
+	})
+}
+
+func TestPlainAddress(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"ada@example.com": true, "a.b+c@d-e.f": true, "x@y": true, "!#$%&'*+-/=?^_`{|}~@x": true,
+		"a..b@c": false, ".a@b": false, "a.@b": false, "a@b.": false, "a@.b": false, "a@": false, "@b": false,
+		"a b@c": false, "é@x.y": false, "a@b@c": false, `"a"@b`: false, "a@[1.2.3.4]": false, "": false,
+	} {
+		if got := plainAddress(s); got != want {
+			t.Errorf("plainAddress(%q) = %v, want %v", s, got, want)
+		}
+		if want && !validEmail(s) {
+			t.Errorf("validEmail(%q) = false", s)
+		}
+	}
 }
