@@ -313,10 +313,11 @@ func BenchmarkJSONBody(b *testing.B) {
 	for _, side := range []struct {
 		name   string
 		schema *openapi3.Schema
-	}{{"allOf", jb.media.Schema.Value}, {"flat", jb.schema}} {
+		check  func(any) bool
+	}{{"allOf", jb.media.Schema.Value, nil}, {"flat", jb.schema, nil}, {"compiled", jb.schema, jb.check}} {
 		b.Run(side.name, func(b *testing.B) {
 			b.ReportAllocs()
-			check := &jsonBody{body: jb.body, media: jb.media, schema: side.schema}
+			check := &jsonBody{body: jb.body, media: jb.media, schema: side.schema, check: side.check, names: jb.names}
 			r := httptest.NewRequest("POST", "http://twin/contacts/", nil)
 			r.Header.Set("Content-Type", "application/json")
 			for b.Loop() {
