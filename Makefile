@@ -93,14 +93,19 @@ bench: build
 # twins, query parameters of both twins and the admin API, the admin state
 # import, the state's strict record decoding against the guarded one, the
 # OAuth token endpoint, the journal's redaction, a contact's custom field
-# values (their JSON form), what the sync's rules read from API answers and
-# the rule loader. fuzz-ci runs each for 20s (ten targets: about 4.5 minutes
+# values (their JSON form), the pipeline's decoding and compiled check of a
+# body against kin-openapi's, the HighLevel contact input built from the
+# validator's value against the one decoded from the body, a contact's
+# encoding against encoding/json's, the plain e-mail check against net/mail,
+# what the sync's rules read from API answers and the rule loader. fuzz-ci
+# runs each for 20s (fifteen targets: about 6 minutes
 # with the builds); it is not
 # part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
 FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/:FuzzQueryParams ./mock/:FuzzAdminImport \
 	./mock/store/:FuzzStrictDecode ./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./mock/store/:FuzzCustomFieldValue \
-	./sync/engine/:FuzzRuleAnswers ./sync/rules/:FuzzLoad
+	./mock/pipeline/:FuzzDecodeValue ./mock/pipeline/:FuzzJSONBody ./mock/highlevel/:FuzzContactInputFromValue \
+	./mock/highlevel/:FuzzAppendContactView ./mock/highlevel/:FuzzPlainAddress ./sync/engine/:FuzzRuleAnswers ./sync/rules/:FuzzLoad
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \

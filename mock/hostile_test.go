@@ -123,6 +123,44 @@ func TestHostile_KeyCase(t *testing.T) {
 	}
 }
 
+// TestHostile_BodyAsValidated: a contact's create stores the body the
+// validator checked, from the value it decoded: a key that encoding/json
+// would fold into a field (long s, dotless i) is refused as one in the
+// wrong case, a body with more than one value is refused, and a key given
+// twice is stored with its last value, the one validation checked.
+func TestHostile_BodyAsValidated(t *testing.T) {
+	t.Parallel()
+	hl := newTwin(t)
+	loc := fmt.Sprintf(`{"locationId":%q,`, hl.loc.ID)
+	long := strings.Repeat("n", 10_000)
+	for _, tc := range []struct {
+		body   string
+		status int
+		want   string // in the answer
+	}{
+		{loc + `"firſtName":"` + long + `"}`, http.StatusUnprocessableEntity, "firſtName"},
+		{loc + `"fırstName":"` + long + `"}`, http.StatusUnprocessableEntity, "fırstName"},
+		{loc + `"firstName":"Ada"} {"firstName":"Eve"}`, http.StatusBadRequest, "Invalid JSON body"},
+		{loc + `"firstName":"Ada"}x`, http.StatusBadRequest, "Invalid JSON body"},
+		{loc + `"firstName":1,"firstName":"Ada"}`, http.StatusCreated, `"firstName":"Ada"`},
+		{loc + `"firstName":"` + long + `","firstName":"Ada","lastName":"O\"Neil \u00e9","tags":[],"email":null}`,
+			http.StatusCreated, `"lastName":"O\"Neil é"`},
+	} {
+		r := hl.do(t, "POST", "/contacts/", tc.body)
+		if r.status != tc.status || !strings.Contains(string(r.body), tc.want) {
+			t.Errorf("%.80s: %s, want %d with %s", tc.body, r, tc.status, tc.want)
+		}
+		if r.status != http.StatusCreated {
+			continue
+		}
+		c := mustDecode[wireContactEnvelope](t, r).Contact
+		got := mustDo[wireContactEnvelope](t, hl, "GET", "/contacts/"+c.ID, nil, http.StatusOK).Contact
+		if got.FirstName != "Ada" || len(got.Tags) != 0 {
+			t.Errorf("stored %+v, want firstName Ada and no tags", got)
+		}
+	}
+}
+
 // TestHostile_ManyTags: 95,000 tags in one request are stored once each;
 // adding them is linear (it ran under the store's lock in 29 s when it was
 // quadratic; BenchmarkManyTags measures it).

@@ -6,16 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"math/bits"
 	"slices"
 	"sync"
-	"unicode/utf16"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/contactbridge/contactbridge/mock/fastcheck"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
 	"github.com/contactbridge/contactbridge/openapi"
@@ -93,7 +92,7 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 		t := &tableCheck{index: map[string]int{}}
 		for _, name := range slices.Sorted(maps.Keys(schemas)) {
 			t.index[name] = len(t.fields)
-			c := fieldCheck{name: name, schema: schemas[name], valid: compileValid(schemas[name])}
+			c := fieldCheck{name: name, schema: schemas[name], valid: fastcheck.Compile(schemas[name])}
 			c.text = c.valid != nil && c.schema.Type.Is(openapi3.TypeString)
 			if c.valid == nil {
 				c.accepted = &acceptedTexts{texts: map[string]struct{}{}}
@@ -119,7 +118,7 @@ const maxDeclared = 64
 
 // fieldCheck is the check of a field a write's schema declares: kin-openapi's
 // VisitJSON of its schema, and before it, for the schemas whose every
-// constraint compileValid knows, valid, which says true only of a value
+// constraint fastcheck.Compile knows, valid, which says true only of a value
 // VisitJSON accepts, at a fraction of its cost (VisitJSON allocates its
 // settings, walks the schema and tests it for emptiness with a map on every
 // call: most of an import's CPU). A false leaves the verdict and its
@@ -161,7 +160,7 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 			return nil, err
 		}
 		if text := raw[1 : len(raw)-1]; plainASCII(text) {
-			if validString(c.schema, text) {
+			if fastcheck.String(c.schema, text) {
 				return nil, nil
 			}
 			return c.visit(string(text)), nil
@@ -170,7 +169,7 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 		// is invalid UTF-8, which it has replaced with U+FFFD as the store's
 		// decoding (and the check before this one) does: not a refusal.
 		v, _ := jsontext.AppendUnquote(nil, raw)
-		if validString(c.schema, v) {
+		if fastcheck.String(c.schema, v) {
 			return nil, nil
 		}
 		return c.visit(string(v)), nil
@@ -226,110 +225,6 @@ func (a *acceptedTexts) add(raw []byte) {
 	if len(a.texts) < maxAccepted && len(raw) <= maxAcceptedText {
 		a.texts[string(raw)] = struct{}{}
 	}
-}
-
-// compileValid returns a check that is true of a value (as encoding/json
-// decodes into any) only when s.VisitJSON accepts it: for a string schema
-// with an enum, lengths or a format (a pattern is left to VisitJSON), an
-// integer with a format and bounds, a boolean without an enum, an array of
-// those with item counts; nil for any other schema. It follows VisitJSON of kin-openapi's OpenAPI 3.0
-// validation with no options; TestImportCheck_ValidOnlyWhatKinAccepts
-// holds the two together.
-func compileValid(s *openapi3.Schema) func(any) bool {
-	if s == nil || s.Type == nil || s.Always != nil || s.Not != nil || len(s.OneOf)+len(s.AnyOf)+len(s.AllOf) > 0 {
-		return nil
-	}
-	switch {
-	case s.Type.Is(openapi3.TypeString) && s.Pattern == "":
-		return func(v any) bool {
-			str, ok := v.(string)
-			return ok && validString(s, str)
-		}
-	case s.Type.Is(openapi3.TypeInteger) && len(s.Enum) == 0 && !s.ExclusiveMin.IsSet() && !s.ExclusiveMax.IsSet() &&
-		s.MultipleOf == nil:
-		return func(v any) bool {
-			f, ok := v.(float64)
-			return ok && validInteger(s, f)
-		}
-	case s.Type.Is(openapi3.TypeBoolean) && len(s.Enum) == 0:
-		return func(v any) bool {
-			_, ok := v.(bool)
-			return ok
-		}
-	case s.Type.Is(openapi3.TypeArray) && len(s.Enum) == 0 && !s.UniqueItems && len(s.PrefixItems) == 0 &&
-		s.Items != nil && s.Items.Value != nil:
-		item := compileValid(s.Items.Value)
-		if item == nil {
-			return nil
-		}
-		return func(v any) bool {
-			xs, ok := v.([]any)
-			if !ok || uint64(len(xs)) < s.MinItems || (s.MaxItems != nil && uint64(len(xs)) > *s.MaxItems) {
-				return false
-			}
-			for _, x := range xs {
-				if !item(x) {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	return nil
-}
-
-// validInteger is VisitJSON's verdict on a number for an integer schema
-// without an enum, exclusive bounds or multipleOf: integral, its format's
-// validator, when one is defined, satisfied (as kin maps the number to an
-// int64), within minimum and maximum.
-func validInteger(s *openapi3.Schema, f float64) bool {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
-		return false
-	}
-	if fv, ok := openapi3.SchemaIntegerFormats[s.Format]; ok && s.Format != "" {
-		var err error
-		switch {
-		case f == float64(math.MaxInt64): // rounds up to 2^63
-			err = fv.Validate(math.MaxInt64)
-		case f >= float64(math.MinInt64) && f < float64(math.MaxInt64):
-			err = fv.Validate(int64(f))
-		default:
-			return false
-		}
-		if err != nil {
-			return false
-		}
-	}
-	return (s.Min == nil || *s.Min <= f) && (s.Max == nil || *s.Max >= f)
-}
-
-// validString is VisitJSON's verdict on a string for a string schema
-// without a pattern: one of its enum (kin compares a string to the enum's
-// strings), its length in kin's count within minLength and maxLength, and
-// its format's validator, when one is defined, satisfied.
-func validString[T ~string | ~[]byte](s *openapi3.Schema, v T) bool {
-	if len(s.Enum) > 0 && !slices.ContainsFunc(s.Enum, func(e any) bool { es, ok := e.(string); return ok && es == string(v) }) {
-		return false
-	}
-	if s.MinLength != 0 || s.MaxLength != nil {
-		var n uint64
-		for _, r := range string(v) {
-			if utf16.IsSurrogate(r) {
-				n += 2
-			} else {
-				n++
-			}
-		}
-		if n < s.MinLength || (s.MaxLength != nil && n > *s.MaxLength) {
-			return false
-		}
-	}
-	if s.Format != "" {
-		if f, ok := openapi3.SchemaStringFormats[s.Format]; ok && f.Validate(string(v)) != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // lenient reads a record as encoding/json reads it into a map: a key given

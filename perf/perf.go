@@ -77,6 +77,7 @@ const (
 	TargetAtScaleStartupMs = 2000
 	TargetIdleRSSMB        = 50
 	TargetAtScaleRSSM      = 400
+	TargetAtScaleLoadRSSMB = 500
 )
 
 // Seeds: the twin's (ids, token, frozen clock) and the load's. The data sets
@@ -379,7 +380,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	h.logf("data set: %s; %.1f MB, made and written in %s", rep.Settings.DataSet, mb(size), time.Since(t0).Round(time.Millisecond))
 
 	// Start-up and idle memory, on a twin that has served one request.
-	startup, _, rss, list, err := h.measureTwin(ctx, h.state, readyTimeout)
+	startup, _, rss, list, err := h.measureTwin(ctx, h.state, readyTimeout, nil)
 	if err != nil {
 		return Report{}, err
 	}
@@ -413,25 +414,44 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		rep.Settings.AtScaleDataSet = describe(ds, dsOpts, "without its Marketing 360 side")
 		h.logf("at-scale data set: %s; %.1f MB, made and written in %s", rep.Settings.AtScaleDataSet, mb(size),
 			time.Since(t0).Round(time.Millisecond))
-		startup, cpu, rss, _, err := h.measureTwin(ctx, path, atScaleReadyTimeout)
+		load := &atScaleLoad{contacts: samplesOf(&ds.State, h.location.ID)}
+		startup, cpu, rss, _, err := h.measureTwin(ctx, path, atScaleReadyTimeout, load)
 		if err != nil {
 			return Report{}, err
 		}
 		_ = os.Remove(path)
+		rep.Memory.AtScaleLoadRSSMB, rep.Memory.AtScaleLoadRequests = mb(load.peak), load.result.Requests
+		rep.Memory.AtScaleLoadErrors = load.result.Errors
+		h.logf("at scale under the %s load: %d requests, %d errors, peak RSS %.1f MB", WorkloadMixed,
+			load.result.Requests, load.result.Errors, mb(load.peak))
 		rep.Memory.AtScaleContacts, rep.Memory.AtScaleRSSMB = n, mb(rss)
 		rep.Memory.AtScaleStartupMs, rep.Memory.AtScaleStateMB = ms(startup), mb(size)
 		rep.Memory.AtScaleStartupCPUMs = ms(cpu)
 		h.logf("at scale: start-up %.0f ms (%.0f ms of CPU), RSS %.1f MB", ms(startup), ms(cpu), mb(rss))
 	}
 	rep.Memory.TargetIdleMB, rep.Memory.TargetAtScaleMB = TargetIdleRSSMB, TargetAtScaleRSSM
+	rep.Memory.TargetAtScaleLoadMB = TargetAtScaleLoadRSSMB
 	return rep, nil
 }
 
+// atScaleLoad is the load measureTwin runs on the at-scale twin after
+// reading its idle memory, and what it saw: the mixed workload on the
+// data set's contacts, with the twin's resident memory read every
+// rssSampleEvery; peak is the most of those readings.
+type atScaleLoad struct {
+	contacts []sample
+	result   RunResult
+	peak     int64
+}
+
+// rssSampleEvery is how often the at-scale load reads the twin's memory.
+const rssSampleEvery = 100 * time.Millisecond
+
 // measureTwin starts a twin on state, waits for its first 200 on the list,
 // reads the CPU time it took to get there (0 without /proc), lets it settle
-// and reads its resident memory; then it reads the list once more and
-// returns the answer.
-func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Duration) (startup, cpu time.Duration, rss int64, list []byte, err error) {
+// and reads its resident memory; then it reads the list once more, runs
+// load when there is one, and returns the answer.
+func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Duration, load *atScaleLoad) (startup, cpu time.Duration, rss int64, list []byte, err error) {
 	c, startup, err := startReady(ctx, h.twinProc(state), h.listPath(), h.authHeader(), timeout)
 	if err != nil {
 		return 0, 0, 0, nil, err
@@ -451,8 +471,55 @@ func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Du
 	if err != nil {
 		return 0, 0, 0, nil, err
 	}
-	list, err = c.get(ctx, h.listPath(), h.authHeader())
-	return startup, cpu, rss, list, err
+	if list, err = c.get(ctx, h.listPath(), h.authHeader()); err != nil || load == nil {
+		return startup, cpu, rss, list, err
+	}
+	if err := h.runAtScaleLoad(ctx, c, load); err != nil {
+		return 0, 0, 0, nil, err
+	}
+	return startup, cpu, rss, list, nil
+}
+
+// runAtScaleLoad runs load on the twin c, reading its memory as it goes.
+func (h *harness) runAtScaleLoad(ctx context.Context, c *child, load *atScaleLoad) error {
+	if len(load.contacts) == 0 {
+		return errors.New("perf: the at-scale data set has no contact in the twin's default location")
+	}
+	t := &target{baseURL: c.url(), token: h.token, locationID: h.location.ID, contacts: load.contacts, seq: &h.seq}
+	spec := loadSpec{workload: WorkloadMixed, concurrency: h.opts.Concurrency, warmup: h.opts.Warmup,
+		duration: h.opts.Duration, seed: loadSeed}
+	sampling, stop := context.WithCancel(ctx)
+	peak := make(chan int64, 1)
+	go func() { peak <- sampleRSS(sampling, c.pid()) }()
+	res, err := runLoad(ctx, t, spec)
+	stop()
+	load.peak = <-peak
+	if err != nil {
+		return fmt.Errorf("perf: at-scale load: %w", err)
+	}
+	if c.exited() {
+		return c.exitError()
+	}
+	load.result = res
+	return nil
+}
+
+// sampleRSS reads the resident memory of process pid every rssSampleEvery
+// until ctx is done, and returns the most it read (0 without /proc).
+func sampleRSS(ctx context.Context, pid int) int64 {
+	tick := time.NewTicker(rssSampleEvery)
+	defer tick.Stop()
+	var most int64
+	for {
+		if rss, err := readRSS(pid); err == nil {
+			most = max(most, rss)
+		}
+		select {
+		case <-ctx.Done():
+			return most
+		case <-tick.C:
+		}
+	}
 }
 
 // runWorkload runs the pairs of workload w: baseline, kin, then twin, each a fresh

@@ -491,13 +491,16 @@ func TestRun_Smoke(t *testing.T) {
 	if rep.Startup.TwinMs <= 0 || len(rep.Startup.TwinSamplesMs) != 1+len(AllWorkloads) {
 		t.Errorf("start-up %+v", rep.Startup)
 	}
-	if runtime.GOOS == "linux" && (rep.Memory.IdleRSSMB <= 0 || rep.Memory.AtScaleRSSMB <= 0) {
+	if runtime.GOOS == "linux" && (rep.Memory.IdleRSSMB <= 0 || rep.Memory.AtScaleRSSMB <= 0 || rep.Memory.AtScaleLoadRSSMB <= 0) {
 		t.Errorf("memory %+v", rep.Memory)
+	}
+	if rep.Memory.AtScaleLoadRequests <= 0 || rep.Memory.AtScaleLoadErrors != 0 {
+		t.Errorf("at-scale load: %d requests, %d errors", rep.Memory.AtScaleLoadRequests, rep.Memory.AtScaleLoadErrors)
 	}
 	if rep.Memory.AtScaleContacts != 2000 {
 		t.Errorf("at-scale contacts %d", rep.Memory.AtScaleContacts)
 	}
-	if md := rep.Markdown(); !strings.Contains(md, "| mixed |") {
+	if md := rep.Markdown(); !strings.Contains(md, "| mixed |") || !strings.Contains(md, "under the mixed load") {
 		t.Errorf("markdown:\n%s", md)
 	}
 	t.Logf("\n%s", rep.Markdown())

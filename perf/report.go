@@ -101,6 +101,13 @@ type MemoryReport struct {
 	AtScaleStartupCPUMs float64 `json:"atScaleStartupCpuMs,omitempty"`
 	AtScaleStateMB      float64 `json:"atScaleStateMB,omitempty"`
 	TargetAtScaleMB     float64 `json:"targetAtScaleMB"`
+	// AtScaleLoadRSSMB is the most resident memory the at-scale twin held
+	// under the mixed workload (read every 100 ms, warm-up included), with
+	// the requests and errors of that load.
+	AtScaleLoadRSSMB    float64 `json:"atScaleLoadRssMB,omitempty"`
+	AtScaleLoadRequests int64   `json:"atScaleLoadRequests,omitempty"`
+	AtScaleLoadErrors   int64   `json:"atScaleLoadErrors,omitempty"`
+	TargetAtScaleLoadMB float64 `json:"targetAtScaleLoadMB"`
 }
 
 // median values of a workload's pairs, for the summary.
@@ -193,6 +200,10 @@ func (r Report) Markdown() string {
 		if mem.AtScaleStartupCPUMs > 0 {
 			fmt.Fprintf(&b, "| CPU time of that start-up (every thread) | %s ms | |\n", thousands(mem.AtScaleStartupCPUMs))
 		}
+		fmt.Fprintf(&b, "| resident memory under the mixed load, %s HighLevel contacts (most of readings every 100 ms; %s requests, %s errors) | %.1f MB | < %.0f MB %s |\n",
+			thousands(float64(mem.AtScaleContacts)), thousands(float64(mem.AtScaleLoadRequests)), thousands(float64(mem.AtScaleLoadErrors)),
+			mem.AtScaleLoadRSSMB, mem.TargetAtScaleLoadMB,
+			metMark(mem.AtScaleLoadRSSMB > 0 && mem.AtScaleLoadRSSMB < mem.TargetAtScaleLoadMB && mem.AtScaleLoadErrors == 0))
 	}
 	b.WriteString("\nMB are MiB (VmRSS of the twin process after its first answer).\n")
 	return b.String()

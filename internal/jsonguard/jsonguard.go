@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -108,7 +109,7 @@ func custom(t reflect.Type) bool {
 // names of every struct a value of the type may hold, so that a text whose
 // keys all pass is decoded once, without the walk of checkKeys.
 type plan struct {
-	// spelling maps each lower-cased field name to its one spelling, or to
+	// spelling maps each folded field name (fold) to its one spelling, or to
 	// "" when the structs spell it in more than one way.
 	spelling map[string]string
 }
@@ -143,7 +144,7 @@ func (p *plan) collect(t reflect.Type, seen map[reflect.Type]bool) {
 		p.collect(t.Elem(), seen)
 	case reflect.Struct:
 		for name, ft := range fieldsOf(t).exact {
-			lower := strings.ToLower(name)
+			lower := fold(name)
 			if s, ok := p.spelling[lower]; ok && s != name {
 				p.spelling[lower] = ""
 			} else {
@@ -183,7 +184,7 @@ func (p *plan) suspects(data []byte) bool {
 		if escaped {
 			return true
 		}
-		if s, ok := p.spelling[strings.ToLower(string(key))]; ok && s != string(key) {
+		if s, ok := p.spelling[fold(string(key))]; ok && s != string(key) {
 			return true
 		}
 	}
@@ -241,7 +242,7 @@ func checkKeys(raw any, t reflect.Type) error {
 			for k, e := range v {
 				f, ok := fields.exact[k]
 				if !ok {
-					if name, ok := fields.folded[strings.ToLower(k)]; ok {
+					if name, ok := fields.folded[fold(k)]; ok {
 						return &KeyError{Key: k, Field: name}
 					}
 					continue
@@ -255,10 +256,19 @@ func checkKeys(raw any, t reflect.Type) error {
 	return nil
 }
 
+// fold returns s as encoding/json compares a key with a field's name: each
+// letter mapped to its upper case, then to that one's lower case. Unlike
+// strings.ToLower, it folds "ſ" (long s) to "s" and "ı" (dotless i) to
+// "i", as encoding/json does, so "ſource" is caught as a spelling of
+// "source".
+func fold(s string) string {
+	return strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, s)
+}
+
 // structFields are the JSON names of a struct's fields.
 type structFields struct {
 	exact  map[string]reflect.Type // by name, the field's type
-	folded map[string]string       // by lower-cased name, the name
+	folded map[string]string       // by folded name (fold), the name
 }
 
 var fieldCache sync.Map // reflect.Type -> *structFields
@@ -308,7 +318,7 @@ func collectFields(t reflect.Type, f *structFields, depth int) {
 			continue
 		}
 		f.exact[name] = sf.Type
-		f.folded[strings.ToLower(name)] = name
+		f.folded[fold(name)] = name
 	}
 	for _, et := range embedded {
 		collectFields(et, f, depth+1)

@@ -83,6 +83,12 @@ func TestUnmarshal_KeyCase(t *testing.T) {
 		{"embedded", `{"Kind":"k"}`, "Kind"},
 		{"untagged", `{"untagged":"u"}`, "untagged"},
 		{"exact and folded together", `{"firstName":"a","firstname":"b"}`, "firstname"},
+		// encoding/json folds a key's letters as ToLower(ToUpper(r)), which
+		// maps long s and dotless i to ASCII (strings.ToLower does not).
+		{"long s", `{"firſtName":"a"}`, "firſtName"},
+		{"dotless i", `{"items":[{"name":"x"}],"fırstName":"a"}`, "fırstName"},
+		{"kelvin sign", "{\"\u212aind\":\"k\"}", "\u212aind"},
+		{"long s naming no field", `{"ſ":1,"items":[{"ſname":"b"}]}`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

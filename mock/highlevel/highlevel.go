@@ -258,6 +258,10 @@ func (a *API) baseURL() string {
 
 func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
 	var in contactInput
+	if in.fromValue(r.Value) {
+		return &in, nil
+	}
+	in = contactInput{}
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
@@ -281,7 +285,12 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusCreated, map[string]any{"contact": viewCreated(created)}), nil
+	v := viewCreated(created)
+	body, err := appendContactView(append(make([]byte, 0, 512), contactOpen...), &v)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	return pipeline.JSON(http.StatusCreated, pipeline.RawJSON(append(body, '}'))), nil
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
@@ -321,7 +330,13 @@ func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"succeded": true, "contact": viewContact(updated)}), nil
+	v := viewContact(updated)
+	body, err := appendContactView(append(make([]byte, 0, 512), contactOpen...), &v)
+	if err != nil {
+		return pipeline.Response{}, err
+	}
+	// The keys in the order encoding/json wrote them from a map.
+	return pipeline.JSON(http.StatusOK, pipeline.RawJSON(append(body, `,"succeded":true}`...))), nil
 }
 
 func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {

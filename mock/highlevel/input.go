@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/mail"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -83,6 +84,174 @@ type contactInput struct {
 	CustomFields       []customFieldInput          `json:"customFields"`
 
 	CreateNewIfDuplicateAllowed bool `json:"createNewIfDuplicateAllowed"`
+}
+
+// contactInputFields are the JSON names of contactInput's fields, folded
+// as encoding/json compares a key with them (see fromValue).
+var contactInputFields = func() map[string]bool {
+	t := reflect.TypeFor[contactInput]()
+	names := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names[strings.ToLower(name)] = true
+	}
+	return names
+}()
+
+// fromValue fills in from v, the body as the pipeline decoded it to
+// validate it (pipeline.Request.Value), and reports whether it could: the
+// input is then what Request.Decode would make of the same body, which is
+// decoded a second time only when fromValue returns false. It does not
+// for what it does not build itself (custom fields, DND settings), for a
+// value of another type than its field's (Decode words the error), and for
+// a key that is not a field's exact name but may be taken for one: ASCII
+// in another case, or any key with a letter outside ASCII, which
+// encoding/json may fold to a field's name ("ſource"). Decode refuses
+// the first and places the second.
+func (in *contactInput) fromValue(v any) bool {
+	body, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	for key, value := range body {
+		var ok bool
+		switch key {
+		case "locationId":
+			ok = setString(&in.LocationID, value)
+		case "firstName":
+			ok = in.FirstName.from(value)
+		case "lastName":
+			ok = in.LastName.from(value)
+		case "name":
+			ok = in.Name.from(value)
+		case "email":
+			ok = in.Email.from(value)
+		case "phone":
+			ok = in.Phone.from(value)
+		case "address1":
+			ok = in.Address1.from(value)
+		case "city":
+			ok = in.City.from(value)
+		case "state":
+			ok = in.State.from(value)
+		case "postalCode":
+			ok = in.PostalCode.from(value)
+		case "website":
+			ok = in.Website.from(value)
+		case "timezone":
+			ok = in.Timezone.from(value)
+		case "source":
+			ok = in.Source.from(value)
+		case "country":
+			ok = in.Country.from(value)
+		case "assignedTo":
+			ok = in.AssignedTo.from(value)
+		case "businessId":
+			ok = in.BusinessID.from(value)
+		case "companyName":
+			ok = in.CompanyName.from(value)
+		case "gender":
+			ok = in.Gender.from(value)
+		case "dateOfBirth":
+			ok = in.DateOfBirth.from(value)
+		case "dnd":
+			ok = setBoolPtr(&in.DND, value)
+		case "tags":
+			ok = setStringsPtr(&in.Tags, value)
+		case "createNewIfDuplicateAllowed":
+			ok = setBool(&in.CreateNewIfDuplicateAllowed, value)
+		case "dndSettings", "inboundDndSettings", "customFields":
+			// Left to Decode, by their types' own rules (ok stays false).
+		default:
+			ok = !contactInputFields[strings.ToLower(key)] && isASCII(key)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// from sets the field from a decoded JSON value, as UnmarshalJSON would
+// from its text: false for a value that is neither a string nor null.
+func (o *opt) from(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		*o = opt{Set: true, Null: true}
+	case string:
+		*o = opt{Set: true, V: v}
+	default:
+		return false
+	}
+	return true
+}
+
+// setString, setBool, setBoolPtr and setStringsPtr set a field from a
+// decoded JSON value as encoding/json would from its text (null leaves a
+// string or bool as it is and sets a pointer to nil); false for a value of
+// another type.
+func setString(dst *string, v any) bool {
+	switch v := v.(type) {
+	case nil:
+	case string:
+		*dst = v
+	default:
+		return false
+	}
+	return true
+}
+
+func setBool(dst *bool, v any) bool {
+	switch v := v.(type) {
+	case nil:
+	case bool:
+		*dst = v
+	default:
+		return false
+	}
+	return true
+}
+
+func setBoolPtr(dst **bool, v any) bool {
+	switch v := v.(type) {
+	case nil:
+		*dst = nil
+	case bool:
+		*dst = &v
+	default:
+		return false
+	}
+	return true
+}
+
+func setStringsPtr(dst **[]string, v any) bool {
+	switch v := v.(type) {
+	case nil:
+		*dst = nil
+	case []any:
+		out := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return false
+			}
+			out[i] = s
+		}
+		*dst = &out
+	default:
+		return false
+	}
+	return true
 }
 
 // normalized returns the email and phone the input would store, for
@@ -272,8 +441,40 @@ func removeTags(tags, less []string) []string {
 }
 
 func validEmail(s string) bool {
+	if plainAddress(s) {
+		return true
+	}
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Name == "" && a.Address == s
+}
+
+// plainAddress reports whether s is local@domain, each a dot-atom of
+// ASCII atext (RFC 5322: letters, digits and !#$%&'*+-/=?^_`{|}~, dots
+// between them): an address net/mail takes as it is, which most are, told
+// without its parser's allocations.
+func plainAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && dotAtom(local) && dotAtom(domain)
+}
+
+// dotAtom reports whether s is atoms of atext joined by single dots.
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // normalizePhone returns the E.164 form of a phone number: digits after a

@@ -1,13 +1,13 @@
 package pipeline
 
 import (
-	"bytes"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/contactbridge/contactbridge/mock/fastcheck"
 )
 
 // jsonBody is an operation's JSON request body that the pipeline checks
@@ -25,6 +25,13 @@ type jsonBody struct {
 	// schema is the media type's schema, or one that accepts the same
 	// values in fewer visits (see flatAllOf).
 	schema *openapi3.Schema
+	// check is schema's compiled check (fastcheck.Object), true only of a
+	// value schema accepts; nil when it has none. Where it says false,
+	// schema.VisitJSON judges.
+	check func(any) bool
+	// names are the schema's property names, which most of a body's keys
+	// are (decodeValue).
+	names map[string]string
 }
 
 // prepareJSONBody returns the jsonBody of op, or nil when kin-openapi must
@@ -46,7 +53,12 @@ func prepareJSONBody(doc *openapi3.T, op *openapi3.Operation) *jsonBody {
 	if declaresReadOnly(media.Schema, map[*openapi3.Schema]bool{}) {
 		return nil
 	}
-	return &jsonBody{body: body, media: media, schema: flatAllOf(media.Schema.Value)}
+	schema := flatAllOf(media.Schema.Value)
+	names := make(map[string]string, len(schema.Properties))
+	for name := range schema.Properties {
+		names[name] = name
+	}
+	return &jsonBody{body: body, media: media, schema: schema, check: fastcheck.Object(schema), names: names}
 }
 
 // flatAllOf returns one object schema that accepts exactly the values s
@@ -70,7 +82,7 @@ func flatAllOf(s *openapi3.Schema) *openapi3.Schema {
 			return s
 		}
 		p := flatAllOf(part.Value)
-		if !plainObject(p) {
+		if !fastcheck.PlainObject(p) {
 			return s
 		}
 		for name, ref := range p.Properties {
@@ -86,18 +98,6 @@ func flatAllOf(s *openapi3.Schema) *openapi3.Schema {
 		}
 	}
 	return flat
-}
-
-// plainObject reports whether s is an object schema that says nothing but
-// its properties and required ones: any other object with those passes.
-func plainObject(s *openapi3.Schema) bool {
-	if s.Type == nil || len(*s.Type) != 1 || !s.Type.Is(openapi3.TypeObject) || s.Discriminator != nil {
-		return false
-	}
-	rest := *s
-	rest.Type, rest.Properties, rest.Required = nil, nil, nil
-	rest.Title, rest.Description, rest.Example, rest.Extensions, rest.Origin = "", "", nil, nil, nil
-	return rest.IsEmpty()
 }
 
 // declaresReadOnly reports whether ref or any schema under it is readOnly.
@@ -125,29 +125,24 @@ func declaresReadOnly(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) b
 	return false
 }
 
-// valid reports whether data, the body of r, is a JSON value its schema
-// accepts. false says only that kin-openapi's own pass must word the
-// problem: a content type other than JSON, a body that does not decode or
-// does not match.
-func (b *jsonBody) valid(r *http.Request, data []byte) bool {
+// decode returns data, the body of r, decoded as kin-openapi decodes a JSON
+// body (decodeValue), when its schema accepts it. false says only that
+// kin-openapi's own pass must word the problem: a content type other than
+// JSON, a body that is not one JSON value or does not match.
+func (b *jsonBody) decode(r *http.Request, data []byte) (any, bool) {
 	contentType := r.Header.Get("Content-Type")
 	if len(data) == 0 || b.body.Content.Get(contentType) != b.media {
-		return false
+		return nil, false
 	}
 	// As kin-openapi picks the decoder: the media type, lower case,
 	// without its parameters.
 	mediaType, _, _ := strings.Cut(contentType, ";")
 	if strings.ToLower(strings.TrimSpace(mediaType)) != "application/json" {
-		return false
+		return nil, false
 	}
-	decode := openapi3filter.RegisteredBodyDecoder("application/json")
-	if decode == nil {
-		return false
+	value, err := decodeValue(data, b.names)
+	if err != nil || !(b.check != nil && b.check(value)) && b.schema.VisitJSON(value) != nil {
+		return nil, false
 	}
-	value, err := decode(bytes.NewReader(data), r.Header, b.media.Schema,
-		func(name string) *openapi3.Encoding { return b.media.Encoding[name] })
-	if err != nil {
-		return false
-	}
-	return b.schema.VisitJSON(value) == nil
+	return value, true
 }

@@ -38,6 +38,13 @@ type Request struct {
 	Path      map[string]string
 	Query     url.Values
 	Body      []byte
+	// Value is Body as the validator decoded it when it checked it against
+	// the operation's schema (objects as map[string]any, numbers as
+	// json.Number, the last of duplicate keys), or nil when kin-openapi's
+	// own pass validated the body. A handler may build its input from it
+	// instead of decoding Body again, keeping Decode's rules: a key that
+	// names a field only in another case is refused.
+	Value     any
 	Principal *auth.Principal
 }
 
@@ -292,6 +299,7 @@ type Exchange struct {
 	routeErr error
 	validate *openapi3filter.RequestValidationInput
 	query    url.Values // the request's query, once validateRequest has parsed it
+	value    any        // the body as validateRequest decoded and checked it (Request.Value)
 }
 
 // OperationID names the matched operation, or "" for an unknown route.
@@ -417,7 +425,11 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 				in.Options.ExcludeRequestBody = true
 				err := openapi3filter.ValidateRequest(r.Context(), in)
 				in.Options.ExcludeRequestBody = false
-				if err == nil && jb.valid(r, body) {
+				ok := false
+				if err == nil {
+					x.value, ok = jb.decode(r, body)
+				}
+				if ok {
 					next.ServeHTTP(w, r)
 					return
 				}
@@ -464,6 +476,7 @@ func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
 		Path:      x.Route.PathParams,
 		Query:     x.query,
 		Body:      x.Body,
+		Value:     x.value,
 		Principal: x.Principal,
 	}
 	resp, err := p.cfg.Handlers[x.Route.Operation.ID](req)
