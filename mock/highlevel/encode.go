@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/contactbridge/contactbridge/mock/store"
 )
 
 // appendContactView appends the JSON of v, the bytes json.Marshal writes
@@ -15,39 +17,30 @@ import (
 func appendContactView(b []byte, v *contactView) ([]byte, error) {
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, v.ID)
-	b = appendOmitEmpty(b, "name", v.Name)
+	b = appendOmitEmpty(b, field{"name", v.Name})
 	b = append(b, `,"locationId":`...)
 	b = appendJSONString(b, v.LocationID)
-	b = appendOmitEmpty(b, "firstName", v.FirstName)
-	b = appendOmitEmpty(b, "lastName", v.LastName)
-	b = appendOmitEmpty(b, "email", v.Email)
-	b = appendOmitEmpty(b, "emailLowerCase", v.EmailLowerCase)
-	b = appendOmitEmpty(b, "timezone", v.Timezone)
-	b = appendOmitEmpty(b, "companyName", v.CompanyName)
-	b = appendOmitEmpty(b, "phone", v.Phone)
+	b = appendOmitEmpty(b, field{"firstName", v.FirstName}, field{"lastName", v.LastName}, field{"email", v.Email},
+		field{"emailLowerCase", v.EmailLowerCase}, field{"timezone", v.Timezone}, field{"companyName", v.CompanyName},
+		field{"phone", v.Phone})
 	b = append(b, `,"dnd":`...)
 	b = strconv.AppendBool(b, v.DND)
 	var err error
-	if len(v.DNDSettings) > 0 {
-		if b, err = appendMarshaled(append(b, `,"dndSettings":`...), v.DNDSettings); err != nil {
+	for _, m := range [...]struct {
+		name     string
+		settings map[string]store.DNDSetting
+	}{{"dndSettings", v.DNDSettings}, {"inboundDndSettings", v.InboundDNDSettings}} {
+		if len(m.settings) == 0 {
+			continue
+		}
+		b = append(append(append(b, ',', '"'), m.name...), '"', ':')
+		if b, err = appendMarshaled(b, m.settings); err != nil {
 			return nil, err
 		}
 	}
-	if len(v.InboundDNDSettings) > 0 {
-		if b, err = appendMarshaled(append(b, `,"inboundDndSettings":`...), v.InboundDNDSettings); err != nil {
-			return nil, err
-		}
-	}
-	b = appendOmitEmpty(b, "type", v.Type)
-	b = appendOmitEmpty(b, "source", v.Source)
-	b = appendOmitEmpty(b, "assignedTo", v.AssignedTo)
-	b = appendOmitEmpty(b, "address1", v.Address1)
-	b = appendOmitEmpty(b, "city", v.City)
-	b = appendOmitEmpty(b, "state", v.State)
-	b = appendOmitEmpty(b, "country", v.Country)
-	b = appendOmitEmpty(b, "postalCode", v.PostalCode)
-	b = appendOmitEmpty(b, "website", v.Website)
-	b = appendOmitEmpty(b, "gender", v.Gender)
+	b = appendOmitEmpty(b, field{"type", v.Type}, field{"source", v.Source}, field{"assignedTo", v.AssignedTo},
+		field{"address1", v.Address1}, field{"city", v.City}, field{"state", v.State}, field{"country", v.Country},
+		field{"postalCode", v.PostalCode}, field{"website", v.Website}, field{"gender", v.Gender})
 	b = append(b, `,"tags":`...)
 	if v.Tags == nil {
 		b = append(b, "null"...)
@@ -61,7 +54,7 @@ func appendContactView(b []byte, v *contactView) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	b = appendOmitEmpty(b, "dateOfBirth", v.DateOfBirth)
+	b = appendOmitEmpty(b, field{"dateOfBirth", v.DateOfBirth})
 	if v.BirthMonth != nil {
 		b = strconv.AppendInt(append(b, `,"birthMonth":`...), int64(*v.BirthMonth), 10)
 	}
@@ -74,9 +67,8 @@ func appendContactView(b []byte, v *contactView) ([]byte, error) {
 	b = appendJSONString(b, v.DateUpdated)
 	b = append(b, `,"deleted":`...)
 	b = strconv.AppendBool(b, v.Deleted)
-	b = appendOmitEmpty(b, "firstNameLowerCase", v.FirstNameLowerCase)
-	b = appendOmitEmpty(b, "lastNameLowerCase", v.LastNameLowerCase)
-	b = appendOmitEmpty(b, "fullNameLowerCase", v.FullNameLowerCase)
+	b = appendOmitEmpty(b, field{"firstNameLowerCase", v.FirstNameLowerCase}, field{"lastNameLowerCase", v.LastNameLowerCase},
+		field{"fullNameLowerCase", v.FullNameLowerCase})
 	b = append(b, `,"customFields":`...)
 	switch {
 	case v.CustomFields == nil:
@@ -88,19 +80,24 @@ func appendContactView(b []byte, v *contactView) ([]byte, error) {
 			return nil, err
 		}
 	}
-	b = appendOmitEmpty(b, "businessId", v.BusinessID)
+	b = appendOmitEmpty(b, field{"businessId", v.BusinessID})
 	return append(b, '}'), nil
 }
 
-// appendOmitEmpty appends `,"name":` and s, unless s is empty.
-func appendOmitEmpty(b []byte, name, s string) []byte {
-	if s == "" {
-		return b
+// field is a string member of an object: its name and value.
+type field struct{ name, value string }
+
+// appendOmitEmpty appends `,"name":value` for each of fields whose value
+// is not empty.
+func appendOmitEmpty(b []byte, fields ...field) []byte {
+	for _, f := range fields {
+		if f.value == "" {
+			continue
+		}
+		b = append(append(append(b, ',', '"'), f.name...), '"', ':')
+		b = appendJSONString(b, f.value)
 	}
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return appendJSONString(b, s)
+	return b
 }
 
 // appendJSONString appends s as json.Marshal writes it: printable ASCII

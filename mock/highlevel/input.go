@@ -117,7 +117,7 @@ func (in *contactInput) fromValue(v any) bool {
 		var ok bool
 		switch key {
 		case "locationId":
-			ok = setString(&in.LocationID, value)
+			ok = setScalar(&in.LocationID, value)
 		case "firstName":
 			ok = in.FirstName.from(value)
 		case "lastName":
@@ -159,7 +159,7 @@ func (in *contactInput) fromValue(v any) bool {
 		case "tags":
 			ok = setStringsPtr(&in.Tags, value)
 		case "createNewIfDuplicateAllowed":
-			ok = setBool(&in.CreateNewIfDuplicateAllowed, value)
+			ok = setScalar(&in.CreateNewIfDuplicateAllowed, value)
 		case "dndSettings", "inboundDndSettings", "customFields":
 			// Left to Decode, by their types' own rules (ok stays false).
 		default:
@@ -196,25 +196,13 @@ func (o *opt) from(v any) bool {
 	return true
 }
 
-// setString, setBool, setBoolPtr and setStringsPtr set a field from a
-// decoded JSON value as encoding/json would from its text (null leaves a
-// string or bool as it is and sets a pointer to nil); false for a value of
-// another type.
-func setString(dst *string, v any) bool {
+// setScalar, setBoolPtr and setStringsPtr set a field from a decoded JSON
+// value as encoding/json would from its text (null leaves a string or bool
+// as it is and sets a pointer to nil); false for a value of another type.
+func setScalar[T string | bool](dst *T, v any) bool {
 	switch v := v.(type) {
 	case nil:
-	case string:
-		*dst = v
-	default:
-		return false
-	}
-	return true
-}
-
-func setBool(dst *bool, v any) bool {
-	switch v := v.(type) {
-	case nil:
-	case bool:
+	case T:
 		*dst = v
 	default:
 		return false
