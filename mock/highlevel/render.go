@@ -62,15 +62,30 @@ func (l *listParts) add(item []byte) {
 	l.parts = append(l.parts, item)
 }
 
+// listMeta is the meta of a page of contacts, its fields in the order
+// encoding/json sorts a map's keys, so that it encodes byte for byte as the
+// map of the same members does; nil is null.
+type listMeta struct {
+	CurrentPage  int     `json:"currentPage"`
+	NextPage     *int    `json:"nextPage"`
+	NextPageURL  *string `json:"nextPageUrl"`
+	PrevPage     *int    `json:"prevPage"`
+	StartAfter   *int64  `json:"startAfter"`
+	StartAfterID *string `json:"startAfterId"`
+	Total        int     `json:"total"`
+}
+
 // body is the JSON of {"contacts": [items...], "count": count, "meta":
 // meta}, byte for byte what encoding/json makes of that map when the items
 // are the encoded contacts.
-func (l *listParts) body(count int, meta map[string]any) (pipeline.JSONParts, error) {
+func (l *listParts) body(count int, meta any) (pipeline.JSONParts, error) {
 	m, err := json.Marshal(meta)
 	if err != nil {
 		return nil, fmt.Errorf("render list meta: %w", err)
 	}
-	tail := append([]byte(`],"count":`), strconv.Itoa(count)...)
+	tail := make([]byte, 0, len(`],"count":,"meta":`)+20+len(m))
+	tail = append(tail, `],"count":`...)
+	tail = strconv.AppendInt(tail, int64(count), 10)
 	tail = append(tail, `,"meta":`...)
 	tail = append(tail, m...)
 	return append(l.parts, tail, closeBrace), nil
