@@ -292,6 +292,21 @@ type Exchange struct {
 	routeErr error
 	validate *openapi3filter.RequestValidationInput
 	query    url.Values // the request's query, once validateRequest has parsed it
+	// parts and joined are, while Write writes a JSONParts body, the parts
+	// and the buffer it joined them in (see PartsOf).
+	parts  JSONParts
+	joined []byte
+}
+
+// PartsOf returns the parts of the JSONParts body being written when p is
+// the whole of what Write joined them in: a stage that keeps what it passes
+// on may keep the parts, which do not change, instead of a copy of p, which
+// Write reuses once it returns. It returns false for any other p.
+func (x *Exchange) PartsOf(p []byte) (JSONParts, bool) {
+	if x == nil || len(p) == 0 || len(p) != len(x.joined) || &p[0] != &x.joined[0] {
+		return nil, false
+	}
+	return x.parts, true
 }
 
 // OperationID names the matched operation, or "" for an unknown route.
@@ -508,10 +523,13 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 		h.Set("Content-Type", JSONContentType)
 	case JSONParts:
 		// Every stage after this one (strict validation, the journal, the
-		// connection) copies what it keeps of buf before Write returns.
+		// connection) copies what it keeps of buf before Write returns, or
+		// keeps the parts (PartsOf).
 		pooled := joinBuffers.Get().(*[]byte)
 		joined := b.AppendTo((*pooled)[:0])
+		x.parts, x.joined = b, joined
 		defer func() {
+			x.parts, x.joined = nil, nil
 			if cap(joined) <= maxJoinBuffer {
 				*pooled = joined[:0]
 				joinBuffers.Put(pooled)
