@@ -108,7 +108,8 @@ func (j RawJSON) MarshalJSON() ([]byte, error) { return j, nil }
 // concatenation: a page of cached renderings with the JSON around them, say.
 // The pipeline joins the parts in a buffer it reuses from one response to
 // the next, so that a large body costs no allocation (and no clearing of
-// one) on each request. The parts must not change until the write returns.
+// one) on each request. The parts must never change once handed over: a
+// stage may keep them past the write (PartsOf).
 type JSONParts [][]byte
 
 // Len is the length of the body the parts make.
