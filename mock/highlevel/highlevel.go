@@ -205,6 +205,7 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 		n, renderErr = n+1, cmp.Or(renderErr, err)
 	})
 	if renderErr != nil {
+		items.release()
 		return pipeline.Response{}, renderErr
 	}
 	current := page.Offset/limit + 1
@@ -227,9 +228,10 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 	}
 	body, err := items.body(page.Total, meta)
 	if err != nil {
+		items.release()
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, body), nil
+	return pipeline.Response{Status: http.StatusOK, Body: body, Done: items.release}, nil
 }
 
 // matchQuery matches contacts whose name, email, phone or company contain

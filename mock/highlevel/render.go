@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -47,11 +48,25 @@ var (
 // the items as they come.
 type listParts struct{ parts pipeline.JSONParts }
 
+// listPartsPool holds the listParts released, for the next lists: a page
+// of 100 costs no allocation of its 204 parts.
+var listPartsPool = sync.Pool{New: func() any { return new(listParts) }}
+
 // newListParts returns the parts of a list of up to limit items.
 func newListParts(limit int) *listParts {
-	l := &listParts{parts: make(pipeline.JSONParts, 0, 2*min(limit, 100)+4)}
-	l.parts = append(l.parts, listOpen)
+	l := listPartsPool.Get().(*listParts)
+	if n := 2*min(limit, 100) + 4; cap(l.parts) < n {
+		l.parts = make(pipeline.JSONParts, 0, n)
+	}
+	l.parts = append(l.parts[:0], listOpen)
 	return l
+}
+
+// release hands l back for reuse (pipeline.Response.Done): the body its
+// parts made must be written.
+func (l *listParts) release() {
+	clear(l.parts[:cap(l.parts)]) // the pool keeps no rendering alive
+	listPartsPool.Put(l)
 }
 
 // add appends an encoded item.

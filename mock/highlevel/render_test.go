@@ -109,3 +109,19 @@ func TestListMeta_EncodesAsTheMapOfItsMembers(t *testing.T) {
 		}
 	}
 }
+
+func TestListParts_ReleaseKeepsNoRendering(t *testing.T) {
+	t.Parallel()
+	l := newListParts(3)
+	l.add([]byte(`{"id":"c1"}`))
+	if _, err := l.body(1, listMeta{CurrentPage: 1, Total: 1}); err != nil {
+		t.Fatal(err)
+	}
+	parts := l.parts[:cap(l.parts)]
+	l.release()
+	for i, p := range parts {
+		if p != nil {
+			t.Errorf("part %d of the released parts is %q, want nil", i, p)
+		}
+	}
+}

@@ -92,6 +92,10 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   any
+	// Done, when set, is called once Body is written (or failed to be):
+	// the memory Body is held in is the handler's to reuse from then on
+	// (a JSONParts' slice, say; its parts never change).
+	Done func()
 }
 
 // JSONContentType is the content type of the JSON the pipeline writes.
@@ -486,6 +490,9 @@ func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		x.Fail(w, r, err)
 		return
+	}
+	if resp.Done != nil {
+		defer resp.Done()
 	}
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
