@@ -221,6 +221,8 @@ type Pipeline struct {
 	// bodies are the JSON bodies the pipeline checks itself, by
 	// operationId (see jsonBody).
 	bodies map[string]*jsonBody
+	// accepted are the bodiless requests kin-openapi has accepted.
+	accepted *acceptedMemo
 }
 
 // ErrMissingHandler is returned by New when an operation has no handler or a
@@ -243,8 +245,9 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.Logger = slog.Default()
 	}
 	p := &Pipeline{cfg: cfg, log: cfg.Logger.With(logkey.Component, "pipeline", logkey.Spec, cfg.Spec.File),
-		validated: map[string]*routers.Route{}, bodies: map[string]*jsonBody{}}
+		validated: map[string]*routers.Route{}, bodies: map[string]*jsonBody{}, accepted: newAcceptedMemo()}
 	for _, op := range cfg.Spec.Operations() {
+		p.accepted.prepare(op.ID, cfg.Spec.Doc.Paths.Value(op.Path), op.Spec)
 		if b := prepareJSONBody(cfg.Spec.Doc, op.Spec); b != nil {
 			p.bodies[op.ID] = b
 		}
@@ -443,9 +446,15 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 				}
 			}
 		}
-		if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
-			x.Fail(w, r, requestError(err))
-			return
+		key, memo := p.accepted.key(x.Route.Operation.ID, r)
+		if !memo || !p.accepted.accepted(key) {
+			if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
+				x.Fail(w, r, requestError(err))
+				return
+			}
+			if memo {
+				p.accepted.accept(key)
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
