@@ -46,7 +46,7 @@ func newAcceptedMemo() *acceptedMemo {
 // prepare notes the parameters of the operation op (on the path item
 // item), when its verdicts may be remembered.
 func (m *acceptedMemo) prepare(id string, item *openapi3.PathItem, op *openapi3.Operation) {
-	if op.RequestBody != nil {
+	if item == nil || op.RequestBody != nil {
 		return
 	}
 	in := &inputParams{}
