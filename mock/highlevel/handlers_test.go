@@ -106,6 +106,33 @@ func TestListContacts_MetaNamesTheNextPage(t *testing.T) {
 	}
 }
 
+func TestListContacts_NextPageURLIsTheEncodedCursor(t *testing.T) {
+	t.Parallel()
+	last := store.Contact{ID: "c 2/&?", LocationID: "L1", DateAdded: time.UnixMilli(1709632800123).UTC()}
+	fake := &FakeStore{LocationFn: inL1,
+		ContactsPageFn: func(string, *store.Cursor, int, func(*store.Contact) bool) store.Page {
+			return store.Page{Contacts: []store.Contact{last}, Total: 7, More: true}
+		}}
+	for _, query := range []string{"", "ja né&x=1+2"} {
+		q := url.Values{"locationId": {"L1"}, "limit": {"1"}}
+		if query != "" {
+			q.Set("query", query)
+		}
+		resp, err := serve(t, fake, "get-contacts", request(q, nil, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := url.Values{"locationId": {"L1"}, "limit": {"1"}, "startAfter": {"1709632800123"}, "startAfterId": {last.ID}}
+		if query != "" {
+			next.Set("query", query)
+		}
+		meta := pipelinetest.Body(t, resp)["meta"].(map[string]any)
+		if want := "http://twin.test/contacts/?" + next.Encode(); meta["nextPageUrl"] != want {
+			t.Errorf("query %q: nextPageUrl = %v, want %s", query, meta["nextPageUrl"], want)
+		}
+	}
+}
+
 func TestContactRoutes_AnotherLocationsContactIsForbidden(t *testing.T) {
 	t.Parallel()
 	// Only the read is set: a write on the fake would panic.

@@ -205,31 +205,33 @@ func (a *API) listContacts(r *pipeline.Request) (pipeline.Response, error) {
 		n, renderErr = n+1, cmp.Or(renderErr, err)
 	})
 	if renderErr != nil {
+		items.release()
 		return pipeline.Response{}, renderErr
 	}
 	current := page.Offset/limit + 1
-	meta := map[string]any{"total": page.Total, "currentPage": current, "nextPage": nil, "prevPage": nil,
-		"startAfter": nil, "startAfterId": nil, "nextPageUrl": nil}
+	meta := listMeta{CurrentPage: current, Total: page.Total}
 	if current > 1 {
-		meta["prevPage"] = current - 1
+		meta.PrevPage = new(current - 1)
 	}
 	if page.More && n > 0 {
 		last := page.Last
-		next := url.Values{"locationId": {locationID}, "startAfter": {strconv.FormatInt(last.DateAdded.UnixMilli(), 10)},
-			"startAfterId": {last.ID}, "limit": {strconv.Itoa(limit)}}
+		startAfter := last.DateAdded.UnixMilli()
+		q := ""
 		if query != "" {
-			next.Set("query", query)
+			q = "&query=" + url.QueryEscape(query)
 		}
-		meta["nextPage"] = current + 1
-		meta["startAfter"] = last.DateAdded.UnixMilli()
-		meta["startAfterId"] = last.ID
-		meta["nextPageUrl"] = a.baseURL() + "/contacts/?" + next.Encode()
+		// The parameters in the order url.Values.Encode gives them: by name.
+		meta.NextPageURL = new(a.baseURL() + "/contacts/?limit=" + strconv.Itoa(limit) + "&locationId=" +
+			url.QueryEscape(locationID) + q + "&startAfter=" + strconv.FormatInt(startAfter, 10) +
+			"&startAfterId=" + url.QueryEscape(last.ID))
+		meta.NextPage, meta.StartAfter, meta.StartAfterID = new(current+1), &startAfter, &last.ID
 	}
 	body, err := items.body(page.Total, meta)
 	if err != nil {
+		items.release()
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, body), nil
+	return pipeline.Response{Status: http.StatusOK, Body: body, Done: items.release}, nil
 }
 
 // matchQuery matches contacts whose name, email, phone or company contain

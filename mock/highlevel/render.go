@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -47,11 +48,25 @@ var (
 // the items as they come.
 type listParts struct{ parts pipeline.JSONParts }
 
+// listPartsPool holds the listParts released, for the next lists: a page
+// of 100 costs no allocation of its 204 parts.
+var listPartsPool = sync.Pool{New: func() any { return new(listParts) }}
+
 // newListParts returns the parts of a list of up to limit items.
 func newListParts(limit int) *listParts {
-	l := &listParts{parts: make(pipeline.JSONParts, 0, 2*min(limit, 100)+4)}
-	l.parts = append(l.parts, listOpen)
+	l := listPartsPool.Get().(*listParts)
+	if n := 2*min(limit, 100) + 4; cap(l.parts) < n {
+		l.parts = make(pipeline.JSONParts, 0, n)
+	}
+	l.parts = append(l.parts[:0], listOpen)
 	return l
+}
+
+// release hands l back for reuse (pipeline.Response.Done): the body its
+// parts made must be written.
+func (l *listParts) release() {
+	clear(l.parts[:cap(l.parts)]) // the pool keeps no rendering alive
+	listPartsPool.Put(l)
 }
 
 // add appends an encoded item.
@@ -62,15 +77,30 @@ func (l *listParts) add(item []byte) {
 	l.parts = append(l.parts, item)
 }
 
+// listMeta is the meta of a page of contacts, its fields in the order
+// encoding/json sorts a map's keys, so that it encodes byte for byte as the
+// map of the same members does; nil is null.
+type listMeta struct {
+	CurrentPage  int     `json:"currentPage"`
+	NextPage     *int    `json:"nextPage"`
+	NextPageURL  *string `json:"nextPageUrl"`
+	PrevPage     *int    `json:"prevPage"`
+	StartAfter   *int64  `json:"startAfter"`
+	StartAfterID *string `json:"startAfterId"`
+	Total        int     `json:"total"`
+}
+
 // body is the JSON of {"contacts": [items...], "count": count, "meta":
 // meta}, byte for byte what encoding/json makes of that map when the items
 // are the encoded contacts.
-func (l *listParts) body(count int, meta map[string]any) (pipeline.JSONParts, error) {
+func (l *listParts) body(count int, meta any) (pipeline.JSONParts, error) {
 	m, err := json.Marshal(meta)
 	if err != nil {
 		return nil, fmt.Errorf("render list meta: %w", err)
 	}
-	tail := append([]byte(`],"count":`), strconv.Itoa(count)...)
+	tail := make([]byte, 0, len(`],"count":,"meta":`)+20+len(m))
+	tail = append(tail, `],"count":`...)
+	tail = strconv.AppendInt(tail, int64(count), 10)
 	tail = append(tail, `,"meta":`...)
 	tail = append(tail, m...)
 	return append(l.parts, tail, closeBrace), nil

@@ -83,3 +83,45 @@ func TestContactBody_IsWhatEncodingJSONMakes(t *testing.T) {
 		t.Errorf("contactBody:\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestListMeta_EncodesAsTheMapOfItsMembers(t *testing.T) {
+	t.Parallel()
+	after, id, link := int64(1709632800123), "c<2>", "http://twin.test/contacts/?a=1&b=<2>\u2028"
+	for _, tc := range []struct {
+		meta listMeta
+		want map[string]any
+	}{
+		{listMeta{CurrentPage: 1, Total: 0},
+			map[string]any{"total": 0, "currentPage": 1, "nextPage": nil, "prevPage": nil, "startAfter": nil, "startAfterId": nil, "nextPageUrl": nil}},
+		{listMeta{CurrentPage: 2, Total: 7, PrevPage: new(1), NextPage: new(3), StartAfter: &after, StartAfterID: &id, NextPageURL: &link},
+			map[string]any{"total": 7, "currentPage": 2, "nextPage": 3, "prevPage": 1, "startAfter": after, "startAfterId": id, "nextPageUrl": link}},
+	} {
+		got, err := json.Marshal(tc.meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(tc.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}
+
+func TestListParts_ReleaseKeepsNoRendering(t *testing.T) {
+	t.Parallel()
+	l := newListParts(3)
+	l.add([]byte(`{"id":"c1"}`))
+	if _, err := l.body(1, listMeta{CurrentPage: 1, Total: 1}); err != nil {
+		t.Fatal(err)
+	}
+	parts := l.parts[:cap(l.parts)]
+	l.release()
+	for i, p := range parts {
+		if p != nil {
+			t.Errorf("part %d of the released parts is %q, want nil", i, p)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock/clock"
+	"github.com/contactbridge/contactbridge/mock/pipeline"
 )
 
 // MaxBody is how many bytes of each body an entry keeps.
@@ -43,6 +44,9 @@ type Entry struct {
 	// pending marks an entry stored as captured: its secrets are redacted
 	// when it is first read, off the request path.
 	pending bool
+	// responseParts, when not nil, is the response body, up to MaxBody,
+	// as the parts it was written from, joined when the entry settles.
+	responseParts pipeline.JSONParts
 }
 
 // settle redacts a pending entry in place and cuts its bodies at MaxBody.
@@ -57,14 +61,18 @@ func (e *Entry) settle() {
 	var cut bool
 	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), []byte(e.RequestBody))
 	e.Truncated = e.Truncated || cut
-	e.ResponseBody, cut = redactBody(contentType(e.ResponseHeaders), []byte(e.ResponseBody))
+	resp := []byte(e.ResponseBody)
+	if e.responseParts != nil {
+		resp, e.responseParts = e.responseParts.AppendTo(make([]byte, 0, e.responseParts.Len())), nil
+	}
+	e.ResponseBody, cut = redactBody(contentType(e.ResponseHeaders), resp)
 	e.Truncated = e.Truncated || cut
 }
 
 // brief returns e without its headers and bodies, its query redacted.
 func (e *Entry) brief() Entry {
 	b := *e
-	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody = nil, nil, "", ""
+	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody, b.responseParts = nil, nil, "", "", nil
 	if b.pending {
 		b.Query = RedactURLPasswords(redactForm(b.Query))
 		b.pending = false

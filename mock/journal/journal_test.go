@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -760,5 +761,86 @@ func TestMiddleware_HandsTheWholeBodyOnAsRead(t *testing.T) {
 		if whole != tc.whole || got != sent {
 			t.Errorf("%s: a pipeline.Body of the bytes %v (want %v), read %d bytes of %d", tc.name, whole, tc.whole, len(got), len(sent))
 		}
+	}
+}
+
+// partsBody is a JSON body of n string items of size bytes each, as parts.
+func partsBody(n, size int, fill byte) pipeline.JSONParts {
+	item := []byte(`"` + strings.Repeat(string(fill), size-2) + `"`)
+	parts := pipeline.JSONParts{[]byte(`{"items":[`)}
+	for i := range n {
+		if i > 0 {
+			parts = append(parts, []byte(`,`))
+		}
+		parts = append(parts, item)
+	}
+	return append(parts, []byte(`]}`))
+}
+
+func TestMiddleware_KeepsAJSONPartsBodyAsWritten(t *testing.T) {
+	t.Parallel()
+	// then, when set, writes more after the handler's body.
+	var then atomic.Pointer[string]
+	after := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			if s := then.Load(); s != nil {
+				_, _ = io.WriteString(w, *s)
+			}
+		})
+	}
+	var body atomic.Pointer[pipeline.JSONParts]
+	j := journal.New(10, clock.NewManual(epoch))
+	h := pipelinetest.New(t, pipeline.Config{Outer: []pipeline.Middleware{j.Middleware(), after},
+		Handlers: map[string]pipeline.HandlerFunc{"get-open": func(*pipeline.Request) (pipeline.Response, error) {
+			return pipeline.JSON(http.StatusOK, *body.Load()), nil
+		}}})
+	send := func(parts pipeline.JSONParts, extra *string) string {
+		t.Helper()
+		body.Store(&parts)
+		then.Store(extra)
+		rec := pipelinetest.Serve(h, pipelinetest.NewRequest("GET", "/open", "", ""))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d", rec.Code)
+		}
+		return rec.Body.String()
+	}
+	serve := func(parts pipeline.JSONParts, extra *string) (sent string, e journal.Entry) {
+		t.Helper()
+		sent = send(parts, extra)
+		es := j.Entries(journal.Filter{Limit: 1})
+		if len(es) != 1 {
+			t.Fatalf("%d entries", len(es))
+		}
+		return sent, es[0]
+	}
+	more := ` and more`
+	for _, tc := range []struct {
+		name  string
+		parts pipeline.JSONParts
+		extra *string
+	}{
+		{"under MaxBody", partsBody(10, 100, 'a'), nil},
+		{"many parts over MaxBody", partsBody(300, 100, 'b'), nil},
+		{"a part cut at MaxBody", partsBody(3, journal.MaxBody/2+7, 'c'), nil},
+		{"parts over twice MaxBody", partsBody(1, 3*journal.MaxBody, 'd'), nil},
+		{"a write after the parts", partsBody(10, 100, 'e'), &more},
+		{"a write after parts over MaxBody", partsBody(300, 100, 'f'), &more},
+	} {
+		sent, e := serve(tc.parts, tc.extra)
+		want := sent[:min(len(sent), journal.MaxBody)]
+		if e.ResponseBody != want || e.Truncated != (len(sent) > journal.MaxBody) {
+			t.Errorf("%s: kept %d bytes %.40q... (truncated %v), want the %d first of the %d sent %.40q...",
+				tc.name, len(e.ResponseBody), e.ResponseBody, e.Truncated, len(want), len(sent), want)
+		}
+	}
+	// An entry read after later requests (which reuse the pipeline's
+	// buffers) still holds its own body.
+	first := send(partsBody(20, 50, 'x'), nil)
+	for range 3 {
+		send(partsBody(20, 50, 'y'), nil)
+	}
+	if es := j.Entries(journal.Filter{}); es[3].ResponseBody != first {
+		t.Errorf("the older entry holds %.60q..., want %.60q...", es[3].ResponseBody, first)
 	}
 }

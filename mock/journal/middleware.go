@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ func (j *Journal) Middleware() pipeline.Middleware {
 			}
 			start := j.clock.Now()
 			body := captureBody(r)
-			rec := &recorder{rw: w}
+			rec := &recorder{rw: w, x: pipeline.ExchangeFrom(r.Context())}
 			defer func() {
 				v := recover()
 				status := rec.status
@@ -83,7 +84,11 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 		reqBody, e.Truncated = reqBody[:MaxBody], true
 	}
 	e.RequestBody = string(reqBody)
-	e.ResponseBody = rec.body.String()
+	if rec.parts != nil {
+		e.responseParts = rec.parts
+	} else {
+		e.ResponseBody = rec.body.String()
+	}
 	return e
 }
 
@@ -150,12 +155,17 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // recorder passes a response through to the client, keeping its status, its
-// headers as sent and up to MaxBody of its body.
+// headers as sent and up to MaxBody of its body: in body, or, when the body
+// is a pipeline.JSONParts written whole, as the parts that make up its start
+// (which saves copying it on each request; the entry joins them when first
+// read).
 type recorder struct {
 	rw        http.ResponseWriter
+	x         *pipeline.Exchange // nil outside a pipeline
 	status    int
 	header    http.Header     // snapshot taken when the header was written
 	body      strings.Builder // its String does not copy
+	parts     pipeline.JSONParts
 	truncated bool
 	hijacked  bool
 }
@@ -175,6 +185,28 @@ func (rec *recorder) Write(p []byte) (int, error) {
 		rec.status = http.StatusOK
 		rec.header = rec.rw.Header().Clone()
 	}
+	rec.keep(p)
+	return rec.rw.Write(p)
+}
+
+// keep keeps what it may of p, the next bytes of the body.
+func (rec *recorder) keep(p []byte) {
+	if rec.parts == nil && rec.body.Len() == 0 && !rec.truncated {
+		if parts, ok := rec.x.PartsOf(p); ok {
+			if rec.parts = partsPrefix(parts, MaxBody); rec.parts != nil {
+				rec.truncated = len(p) > MaxBody
+				return
+			}
+		}
+	}
+	if rec.parts != nil {
+		// A second write after a body of parts: the parts become bytes.
+		rec.body.Grow(min(MaxBody, rec.parts.Len()+len(p)))
+		for _, b := range rec.parts {
+			rec.body.Write(b)
+		}
+		rec.parts = nil
+	}
 	if room := MaxBody - rec.body.Len(); room > 0 {
 		if rec.body.Len() == 0 {
 			rec.body.Grow(min(room, len(p)))
@@ -186,7 +218,27 @@ func (rec *recorder) Write(p []byte) (int, error) {
 	} else if len(p) > 0 {
 		rec.truncated = true
 	}
-	return rec.rw.Write(p)
+}
+
+// partsPrefix returns the parts that make up the first n bytes of parts'
+// body, the last one cut; nil when those parts are over 2n bytes in all
+// (before the cut), so that an entry never holds on to much more than it
+// shows: such a body is copied instead.
+func partsPrefix(parts pipeline.JSONParts, n int) pipeline.JSONParts {
+	held, k := 0, 0
+	for k < len(parts) && held < n {
+		held += len(parts[k])
+		k++
+	}
+	if held > 2*n {
+		return nil
+	}
+	out := slices.Clone(parts[:k])
+	if held > n {
+		last := out[len(out)-1]
+		out[len(out)-1] = last[:len(last)-(held-n)]
+	}
+	return out
 }
 
 // Unwrap lets http.ResponseController reach the client's writer.

@@ -99,6 +99,10 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   any
+	// Done, when set, is called once Body is written (or failed to be):
+	// the memory Body is held in is the handler's to reuse from then on
+	// (a JSONParts' slice, say; its parts never change).
+	Done func()
 }
 
 // JSONContentType is the content type of the JSON the pipeline writes.
@@ -115,7 +119,8 @@ func (j RawJSON) MarshalJSON() ([]byte, error) { return j, nil }
 // concatenation: a page of cached renderings with the JSON around them, say.
 // The pipeline joins the parts in a buffer it reuses from one response to
 // the next, so that a large body costs no allocation (and no clearing of
-// one) on each request. The parts must not change until the write returns.
+// one) on each request. The parts must never change once handed over: a
+// stage may keep them past the write (PartsOf).
 type JSONParts [][]byte
 
 // Len is the length of the body the parts make.
@@ -223,6 +228,8 @@ type Pipeline struct {
 	// bodies are the JSON bodies the pipeline checks itself, by
 	// operationId (see jsonBody).
 	bodies map[string]*jsonBody
+	// accepted are the bodiless requests kin-openapi has accepted.
+	accepted *acceptedMemo
 }
 
 // ErrMissingHandler is returned by New when an operation has no handler or a
@@ -245,8 +252,9 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.Logger = slog.Default()
 	}
 	p := &Pipeline{cfg: cfg, log: cfg.Logger.With(logkey.Component, "pipeline", logkey.Spec, cfg.Spec.File),
-		validated: map[string]*routers.Route{}, bodies: map[string]*jsonBody{}}
+		validated: map[string]*routers.Route{}, bodies: map[string]*jsonBody{}, accepted: newAcceptedMemo()}
 	for _, op := range cfg.Spec.Operations() {
+		p.accepted.prepare(op.ID, cfg.Spec.Doc.Paths.Value(op.Path), op.Spec)
 		if b := prepareJSONBody(cfg.Spec.Doc, op.Spec); b != nil {
 			p.bodies[op.ID] = b
 		}
@@ -300,6 +308,21 @@ type Exchange struct {
 	validate *openapi3filter.RequestValidationInput
 	query    url.Values // the request's query, once validateRequest has parsed it
 	value    any        // the body as validateRequest decoded and checked it (Request.Value)
+	// parts and joined are, while Write writes a JSONParts body, the parts
+	// and the buffer it joined them in (see PartsOf).
+	parts  JSONParts
+	joined []byte
+}
+
+// PartsOf returns the parts of the JSONParts body being written when p is
+// the whole of what Write joined them in: a stage that keeps what it passes
+// on may keep the parts, which do not change, instead of a copy of p, which
+// Write reuses once it returns. It returns false for any other p.
+func (x *Exchange) PartsOf(p []byte) (JSONParts, bool) {
+	if x == nil || len(p) == 0 || len(p) != len(x.joined) || &p[0] != &x.joined[0] {
+		return nil, false
+	}
+	return x.parts, true
 }
 
 // OperationID names the matched operation, or "" for an unknown route.
@@ -435,9 +458,15 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 				}
 			}
 		}
-		if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
-			x.Fail(w, r, requestError(err))
-			return
+		key, memo := p.accepted.key(x.Route.Operation.ID, r)
+		if !memo || !p.accepted.accepted(key) {
+			if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
+				x.Fail(w, r, requestError(err))
+				return
+			}
+			if memo {
+				p.accepted.accept(key)
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -484,6 +513,9 @@ func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {
 		x.Fail(w, r, err)
 		return
 	}
+	if resp.Done != nil {
+		defer resp.Done()
+	}
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
@@ -521,10 +553,13 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 		h.Set("Content-Type", JSONContentType)
 	case JSONParts:
 		// Every stage after this one (strict validation, the journal, the
-		// connection) copies what it keeps of buf before Write returns.
+		// connection) copies what it keeps of buf before Write returns, or
+		// keeps the parts (PartsOf).
 		pooled := joinBuffers.Get().(*[]byte)
 		joined := b.AppendTo((*pooled)[:0])
+		x.parts, x.joined = b, joined
 		defer func() {
+			x.parts, x.joined = nil, nil
 			if cap(joined) <= maxJoinBuffer {
 				*pooled = joined[:0]
 				joinBuffers.Put(pooled)

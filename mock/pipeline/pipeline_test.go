@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +258,24 @@ func TestPipeline_WritesJSONPartsJoined(t *testing.T) {
 	wg.Wait()
 	if got := do(t, h, "GET", "/things/drift", "good", ""); got.status != http.StatusInternalServerError {
 		t.Errorf("drifting parts in strict mode: %d %v, want 500", got.status, got.body)
+	}
+}
+
+func TestPipeline_CallsDoneOnceTheBodyIsWritten(t *testing.T) {
+	t.Parallel()
+	for _, strict := range []bool{false, true} {
+		var rec *httptest.ResponseRecorder
+		var written []string // what the client had when Done was called
+		h := pipelinetest.New(t, pipeline.Config{Strict: strict, Handlers: map[string]pipeline.HandlerFunc{
+			"get-open": func(*pipeline.Request) (pipeline.Response, error) {
+				return pipeline.Response{Status: http.StatusOK, Body: pipeline.JSONParts{[]byte(`{"a":`), []byte(`1}`)},
+					Done: func() { written = append(written, rec.Body.String()) }}, nil
+			},
+		}})
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, pipelinetest.NewRequest("GET", "/open", "", ""))
+		if rec.Code != http.StatusOK || len(written) != 1 || written[0] != `{"a":1}` {
+			t.Errorf("strict %v: %d %s; Done called %d times, after %q", strict, rec.Code, rec.Body, len(written), written)
+		}
 	}
 }

@@ -1,0 +1,85 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/contactbridge/contactbridge/mock/pipeline"
+	"github.com/contactbridge/contactbridge/mock/pipeline/pipelinetest"
+	"github.com/contactbridge/contactbridge/openapi"
+)
+
+// itemsSpec has an operation whose every kind of parameter can be refused.
+const itemsSpec = `openapi: 3.0.3
+info: {title: items, version: '1'}
+paths:
+  /items/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string, maxLength: 3}}
+    get:
+      operationId: get-item
+      parameters:
+        - {name: limit, in: query, schema: {type: integer, maximum: 10}}
+        - {name: Version, in: header, required: true, schema: {type: string, enum: ['1']}}
+        - {name: session, in: cookie, schema: {type: string, maxLength: 2}}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: object}}}}
+`
+
+func TestPipeline_RemembersOnlyTheRequestsItAccepted(t *testing.T) {
+	t.Parallel()
+	spec, err := openapi.Load(context.Background(), "items.yaml", []byte(itemsSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pipeline.New(pipeline.Config{Spec: spec, RenderError: pipelinetest.Render,
+		Logger: slog.New(slog.DiscardHandler), Handlers: map[string]pipeline.HandlerFunc{
+			"get-item": func(*pipeline.Request) (pipeline.Response, error) {
+				return pipeline.JSON(http.StatusOK, map[string]any{}), nil
+			},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(target, version, cookie string) int {
+		req := httptest.NewRequest("GET", target, nil) // no body, as net/http serves a GET
+		req.Header.Set("Version", version)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		return pipelinetest.Serve(h, req).Code
+	}
+	// Each accepted request, then the same with one input that is refused,
+	// twice: what was accepted before does not answer for it.
+	for _, tc := range []struct{ name, target, version, cookie string }{
+		{"path", "/items/abcd?limit=5", "1", ""},
+		{"query", "/items/abc?limit=11", "1", ""},
+		{"header", "/items/abc?limit=5", "2", ""},
+		{"cookie", "/items/abc?limit=5", "1", "session=abc"},
+	} {
+		for range 2 {
+			if got := get("/items/abc?limit=5", "1", "session=ab"); got != http.StatusOK {
+				t.Fatalf("the valid request: %d", got)
+			}
+			if got := get("/items/abc?limit=5", "1", ""); got != http.StatusOK {
+				t.Fatalf("the valid request without its cookie: %d", got)
+			}
+			if got := get(tc.target, tc.version, tc.cookie); got < 400 || got >= 500 {
+				t.Errorf("%s refused: %d, want 4xx", tc.name, got)
+			}
+		}
+	}
+	// Past what it remembers, it validates as before.
+	for i := range 5000 {
+		if got := get(fmt.Sprintf("/items/%d?limit=%d", i%1000, i%11), "1", ""); got != http.StatusOK {
+			t.Fatalf("request %d: %d", i, got)
+		}
+	}
+	if got := get("/items/1?limit=11", "1", ""); got < 400 || got >= 500 {
+		t.Errorf("after many: %d, want 4xx", got)
+	}
+}
