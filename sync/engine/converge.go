@@ -193,6 +193,16 @@ func (c *Converger) Converge(ctx context.Context, a Converge, complete func(cont
 		return err
 	}
 	defer unlock()
+	// The events of the entity received so far are worked by this job,
+	// which reads its state from now on: the transaction that completes it
+	// marks them planned.
+	began, job := c.now(), complete
+	complete = func(ctx context.Context, tx *state.Tx) error {
+		if _, err := tx.PlanInbox(ctx, a.EntityKind, a.Tenant, a.ID, began); err != nil {
+			return fmt.Errorf("engine: %s %s: %w", a.EntityKind, a.ID, err)
+		}
+		return job(ctx, tx)
+	}
 	l := c.ledger()
 	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	// The flow's last transaction (its mapping's, its completion) pays

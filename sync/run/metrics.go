@@ -59,8 +59,11 @@ func newMetrics() *metrics {
 func (m *metrics) register(s *Sync) {
 	m.reg.MustRegister(&dbCollector{db: s.db, rcv: s.rcv,
 		events: prometheus.NewDesc("contactbridge_sync_events_total",
-			"Events stored in the inbox, by source (hl-webhook, m360-webhook, hl-poll, m360-poll, backfill), type and outcome (new, ignored: an unknown type, ...).",
+			"Events stored in the inbox, by source (hl-webhook, m360-webhook, hl-poll, m360-poll, backfill), type and outcome (new: stored for its job, ignored: an unknown type).",
 			[]string{"source", "type", "outcome"}, nil),
+		inbox: prometheus.NewDesc("contactbridge_sync_inbox_events",
+			"The inbox's events, by source and state (new: its job has not worked it yet; planned: worked; ignored).",
+			[]string{"source", "state"}, nil),
 		refusals: prometheus.NewDesc("contactbridge_sync_webhooks_refused_total",
 			"Webhook deliveries refused, by reason (duplicate: an event stored already).", []string{"reason"}, nil),
 		jobs: prometheus.NewDesc("contactbridge_sync_jobs", "The queue's jobs, by kind and state.", []string{"kind", "state"}, nil),
@@ -73,11 +76,12 @@ func (m *metrics) register(s *Sync) {
 type dbCollector struct {
 	db                                  *state.DB
 	rcv                                 *receiver.Receiver
-	events, refusals, jobs, ruleActions *prometheus.Desc
+	events, inbox, refusals, jobs, ruleActions *prometheus.Desc
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.events
+	ch <- c.inbox
 	ch <- c.refusals
 	ch <- c.jobs
 	ch <- c.ruleActions
@@ -90,8 +94,24 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.events, err)
 	}
+	// The counter counts each event once, by what it was when stored: a
+	// planned event was new (the gauge tells the states of now).
+	type received struct{ source, typ, outcome string }
+	counted := map[received]int64{}
+	states := map[[2]string]int64{}
 	for _, e := range events {
-		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(e.N), e.Source, e.Type, e.State)
+		outcome := "new"
+		if e.State == state.InboxIgnored {
+			outcome = "ignored"
+		}
+		counted[received{e.Source, e.Type, outcome}] += int64(e.N)
+		states[[2]string{e.Source, e.State}] += int64(e.N)
+	}
+	for k, n := range counted {
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(n), k.source, k.typ, k.outcome)
+	}
+	for k, n := range states {
+		ch <- prometheus.MustNewConstMetric(c.inbox, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 	if c.rcv != nil {
 		rc := c.rcv.Counts()

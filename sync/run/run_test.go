@@ -18,6 +18,7 @@ import (
 	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/receiver"
 	"github.com/contactbridge/contactbridge/sync/run"
+	"github.com/contactbridge/contactbridge/sync/state"
 	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
@@ -65,6 +66,7 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 	})
 	for _, want := range []string{
 		`contactbridge_sync_events_total{outcome="new",source="hl-webhook",type="ContactCreate"} 3`,
+		`contactbridge_sync_inbox_events{source="hl-webhook",state="planned"}`,
 		`contactbridge_sync_api_requests_total{api="m360",code="201"}`,
 		`contactbridge_sync_api_requests_total{api="hl",code="200"}`,
 		`contactbridge_sync_jobs{kind="converge",state="completed"}`,
@@ -74,6 +76,14 @@ func TestSync_WebhookToMarketing360(t *testing.T) {
 		if !strings.Contains(scraped, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// Every event received was worked: none is left new.
+	twintest.WaitFor(t, wait, func() bool {
+		left, err := s.DB().InboxEvents(ctx, state.InboxFilter{State: state.InboxNew})
+		return err == nil && len(left) == 0
+	})
+	if planned, err := s.DB().InboxEvents(ctx, state.InboxFilter{State: state.InboxPlanned}); err != nil || len(planned) < len(ids) {
+		t.Errorf("%d events planned (%v), want one a contact at least", len(planned), err)
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)

@@ -88,6 +88,24 @@ func (q Queries) SetInboxState(ctx context.Context, source, eventID, state strin
 	return one(res, "set inbox state of "+source+"/"+eventID)
 }
 
+// PlanInbox moves to InboxPlanned the events still InboxNew of the entity
+// kind/id of tenant received up to through: those a job that began reading
+// the entity at through has worked (it read the entity's state after them).
+// It returns how many it moved.
+func (q Queries) PlanInbox(ctx context.Context, kind, tenant, id string, through time.Time) (int64, error) {
+	res, err := q.exec(ctx, "plan inbox events", `UPDATE inbox SET state = ?
+		WHERE entity_kind = ? AND tenant = ? AND entity_id = ? AND received_at <= ? AND state = ?`,
+		InboxPlanned, kind, tenant, id, millis(through), InboxNew)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("state: plan inbox events: %w", err)
+	}
+	return n, nil
+}
+
 // InboxFilter selects stored events; zero fields select all.
 type InboxFilter struct {
 	Source, Tenant, EntityKind, EntityID, State string

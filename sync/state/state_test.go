@@ -73,6 +73,48 @@ func TestOpen_RefusesAPathThatIsNotAFile(t *testing.T) {
 	}
 }
 
+// TestPlanInbox: the events still new of one entity, received up to the
+// time given, are planned; later ones, other entities' (another kind, id or
+// tenant) and events in another state are left as they are.
+func TestPlanInbox(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	rows := []struct {
+		id, tenant, kind, entity, state string
+		at                              time.Duration
+		planned                         bool
+	}{
+		{"a", "loc", "contact", "c1", state.InboxNew, 0, true},
+		{"b", "loc", "contact", "c1", state.InboxNew, 2 * time.Second, true},
+		{"c", "loc", "contact", "c1", state.InboxNew, 2*time.Second + time.Millisecond, false},
+		{"d", "loc", "contact", "c2", state.InboxNew, 0, false},
+		{"e", "loc", "task", "c1", state.InboxNew, 0, false},
+		{"f", "other", "contact", "c1", state.InboxNew, 0, false},
+		{"g", "loc", "contact", "c1", state.InboxIgnored, 0, false},
+	}
+	for _, r := range rows {
+		if _, err := db.InsertInbox(ctx, state.InboxEvent{Source: state.SourceHighLevelWebhook, EventID: r.id, Tenant: r.tenant,
+			Type: "ContactUpdate", EntityKind: r.kind, EntityID: r.entity, ReceivedAt: t0.Add(r.at), Body: []byte(`{}`), State: r.state}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := db.PlanInbox(ctx, "contact", "loc", "c1", t0.Add(2*time.Second))
+	if err != nil || n != 2 {
+		t.Fatalf("PlanInbox = %d, %v; want 2", n, err)
+	}
+	for _, r := range rows {
+		got, err := db.InboxEvent(ctx, state.SourceHighLevelWebhook, r.id)
+		want := r.state
+		if r.planned {
+			want = state.InboxPlanned
+		}
+		if err != nil || got.State != want {
+			t.Errorf("event %s: %q (%v), want %q", r.id, got.State, err, want)
+		}
+	}
+}
+
 func TestInbox_StoresOnceAndLists(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
