@@ -74,8 +74,8 @@ func (m *metrics) register(s *Sync) {
 
 // dbCollector reads the inbox and the queue at each scrape.
 type dbCollector struct {
-	db                                  *state.DB
-	rcv                                 *receiver.Receiver
+	db                                         *state.DB
+	rcv                                        *receiver.Receiver
 	events, inbox, refusals, jobs, ruleActions *prometheus.Desc
 }
 
