@@ -123,10 +123,19 @@ func (c *Converger) Worker() Worker {
 		if err := job.Decode(&a); err != nil {
 			return err
 		}
+		var err error
 		if a.EntityKind == EntityChildren {
-			return c.ConvergeChildren(ctx, a, job.Complete)
+			err = c.ConvergeChildren(ctx, a, job.Complete)
+		} else {
+			err = c.Converge(ctx, a.Converge, job.Complete)
 		}
-		return c.Converge(ctx, a.Converge, job.Complete)
+		// A tenant out of its day's quota is waited for, not failed: the
+		// attempts a job has would be spent in minutes, and its change
+		// dropped with the last.
+		if dq, ok := errors.AsType[*transport.DailyQuotaError](err); ok {
+			return &SnoozeError{For: max(dq.Reset.Sub(c.now()), 0), Err: err}
+		}
+		return err
 	}}
 }
 
