@@ -220,16 +220,16 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 	}
 	// The collector's one owner (unless GOGC or GOMEMLIMIT says otherwise)
 	// from before the state loads: at the default pace while it loads, so
-	// that a small state's decoding garbage does not pile up to stay in the
-	// idle twin's memory, at gctune's pace for a state file over 32 MB (the
-	// mock tells it, at a reset too), and for serving once loaded.
+	// that a small state's decoding garbage does not pile up, at gctune's
+	// pace for a state file over 32 MB (the mock tells it, at a reset too),
+	// and for serving once loaded, when the mock has it return the load's
+	// garbage to the OS (gctune.Serving).
 	untune := gctune.Start(gctune.Default)
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		untune()
 		return nil, opts, "", nil, errors.Join(err, remove())
 	}
-	gctune.Serving()
 	return srv, opts, data, func() error {
 		defer untune()
 		return errors.Join(srv.Close(), remove())

@@ -157,3 +157,32 @@ func TestPhases(t *testing.T) {
 		t.Fatal("Serving after stop tuned the process")
 	}
 }
+
+// forcedGCs is the number of collections the process forced so far.
+func forcedGCs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// TestServing_ReleasesTheLoad: with a tuning, Serving collects and returns
+// the heap to the OS (a forced collection) and says so; without one, or
+// after stop, it does neither.
+func TestServing_ReleasesTheLoad(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	before := forcedGCs()
+	if gctune.Serving() || forcedGCs() != before {
+		t.Fatal("Serving without a tuning released the heap")
+	}
+	stop := gctune.Start(gctune.Default)
+	before = forcedGCs()
+	if !gctune.Serving() || forcedGCs() == before {
+		t.Fatalf("Serving with a tuning: no release (%d forced collections before and after)", before)
+	}
+	stop()
+	before = forcedGCs()
+	if gctune.Serving() || forcedGCs() != before {
+		t.Fatal("Serving after stop released the heap")
+	}
+}
