@@ -63,7 +63,7 @@ func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options))
 	ds = fixtures.Dataset{}
 	b.ReportAllocs()
 	for b.Loop() {
-		untune := gctune.Start(gctune.Default) // each start from the load's pace
+		untune := gctune.Start(gctune.Default) // each start tuned as a process's
 		srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, StateFile: path, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
