@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/contactbridge/contactbridge/mock/auth"
 	"github.com/contactbridge/contactbridge/mock/clock"
 	"github.com/contactbridge/contactbridge/mock/faults"
+	"github.com/contactbridge/contactbridge/mock/gctune"
 	"github.com/contactbridge/contactbridge/mock/highlevel"
 	"github.com/contactbridge/contactbridge/mock/journal"
 	"github.com/contactbridge/contactbridge/mock/limits"
@@ -129,7 +131,8 @@ func NewServer(opts Options) (*Server, error) {
 		_, err := s.store.Location(id)
 		return err == nil
 	}
-	if err := s.seedData(ids); err != nil {
+	large, err := s.seedData(ids)
+	if err != nil {
 		return nil, err
 	}
 	limitCfg := limits.Config{}
@@ -229,6 +232,13 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, s.fail(fmt.Errorf("mock: marketing 360: %w", err))
 	}
 	s.HighLevel.handler, s.M360.handler = withAdmin(adm, spec, hl), withAdmin(adm, m360Spec, mp)
+	// What start-up left (the specs' loads, the state's decoding, the data's
+	// generation) goes back to the OS before serving: in a process tuned
+	// for serving (gctune.Serving) always, otherwise a large state file's
+	// only (a test starts many small twins, each not worth a collection).
+	if !gctune.Serving() && large {
+		debug.FreeOSMemory()
+	}
 	if opts.NoListener {
 		s.HighLevel.url, s.M360.url = "http://"+inProcessHighLevel, "http://"+inProcessM360
 		t := handlerTransport{inProcessHighLevel: s.HighLevel.handler, inProcessM360: s.M360.handler}

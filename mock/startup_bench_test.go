@@ -61,9 +61,9 @@ func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options))
 		b.Fatal(err)
 	}
 	ds = fixtures.Dataset{}
-	defer gctune.Start(gctune.Default)()
 	b.ReportAllocs()
 	for b.Loop() {
+		untune := gctune.Start(gctune.Default) // each start tuned as a process's
 		srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, StateFile: path, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
@@ -71,5 +71,6 @@ func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options))
 		if err := srv.Close(); err != nil {
 			b.Fatal(err)
 		}
+		untune()
 	}
 }

@@ -18,10 +18,11 @@ import (
 // and the configured locations, apps and tokens. It is what reset returns to.
 // When the state file lacks the made default location, the default token
 // and app are for its busiest location instead (as for accounts: seedM360).
-func (s *Server) seedData(ids *store.IDs) error {
+// It reports whether the state file was large.
+func (s *Server) seedData(ids *store.IDs) (large bool, err error) {
 	file := s.readStateFile()
 	if file.err != nil {
-		return file.err
+		return false, file.err
 	}
 	hl := &s.defaults.HighLevel
 	hl.Location = defaultLocation(ids)
@@ -35,7 +36,7 @@ func (s *Server) seedData(ids *store.IDs) error {
 	s.store.PutLocation(hl.Location)
 	for _, l := range s.opts.HighLevel.Locations {
 		if l.ID == "" {
-			return fmt.Errorf("mock: a configured location has no id")
+			return false, fmt.Errorf("mock: a configured location has no id")
 		}
 		s.store.PutLocation(l)
 	}
@@ -50,17 +51,17 @@ func (s *Server) seedData(ids *store.IDs) error {
 	}
 	if u := s.opts.Webhooks.URL; u != "" {
 		if err := s.self.Check(u); err != nil {
-			return fmt.Errorf("mock: webhooks.url %q: %w", u, err)
+			return false, fmt.Errorf("mock: webhooks.url %q: %w", u, err)
 		}
 		hl.App.WebhookURL = u
 	}
 	apps := append([]auth.App{hl.App}, s.opts.HighLevel.Apps...)
 	for _, a := range apps {
 		if a.ClientID == "" || a.ClientSecret == "" {
-			return fmt.Errorf("mock: a configured app needs clientId and clientSecret")
+			return false, fmt.Errorf("mock: a configured app needs clientId and clientSecret")
 		}
 		if err := checkWebhookApp(a, s.HighLevel.spec, s.self); err != nil {
-			return fmt.Errorf("mock: %w", err)
+			return false, fmt.Errorf("mock: %w", err)
 		}
 		s.store.SetWebhook(store.Webhook{ClientID: a.ClientID, URL: a.WebhookURL, Events: a.WebhookEvents})
 		s.tokens.PutApp(a)
@@ -76,25 +77,25 @@ func (s *Server) seedData(ids *store.IDs) error {
 	life.RefreshGrace = ao.RefreshGrace.Std()
 	s.tokens.SetLifetimes(life)
 	if err := s.seedM360(ids, file.st); err != nil {
-		return err
+		return false, err
 	}
 	// The start-up state without the state file: reset reads the file again
 	// rather than keep a second copy of a large state in memory.
 	s.initial = s.store.Snapshot()
-	if err := s.loadStart(file); err != nil {
-		return err
+	if large, err = s.loadStart(file); err != nil {
+		return false, err
 	}
 	keys, err := s.staticKeys()
 	if err != nil {
-		return err
+		return false, err
 	}
 	tokens, err := s.staticTokens()
 	if err != nil {
-		return err
+		return false, err
 	}
 	s.keys.Reset(keys)
 	s.tokens.Reset(tokens)
-	return nil
+	return large, nil
 }
 
 // seedM360 makes the default Marketing 360 account, its campaigns and key;
@@ -147,7 +148,8 @@ func (s *Server) staticKeys() ([]auth.KeyEntry, error) {
 
 // startState is the start-up state: the defaults, with the state file and
 // the generated data laid over them when given. It reports whether it came
-// from a large file, whose decoding garbage is worth returning to the OS.
+// from a large file, whose decoding garbage is worth returning to the OS
+// after a reset.
 func (s *Server) startState(file decodedState) (store.State, bool, error) {
 	st, large := s.initial, false
 	if s.opts.StateFile != "" {
@@ -164,26 +166,21 @@ func (s *Server) startState(file decodedState) (store.State, bool, error) {
 }
 
 // loadStart makes the store hold the start-up state, in one step, with the
-// state file read by readStateFile.
-func (s *Server) loadStart(file decodedState) error {
+// state file read by readStateFile, and reports whether the file was large.
+func (s *Server) loadStart(file decodedState) (large bool, err error) {
 	st, large, err := s.startState(file)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := s.store.Restore(st); err != nil {
-		return fmt.Errorf("mock: start-up state: %w", err)
+		return false, fmt.Errorf("mock: start-up state: %w", err)
 	}
-	// Decoding a large state leaves garbage behind: give it back now rather
-	// than carry it while serving (not worth a pause for a small one).
-	if large {
-		debug.FreeOSMemory()
-	}
-	return nil
+	return large, nil
 }
 
 // largeStateBytes is the size past which a state file is large: its
-// decoding garbage is returned to the OS after the restore, and
-// the collector's tuner, when the process runs one, paces its load
+// decoding garbage is returned to the OS after a reset (NewServer returns
+// all its start-up's), and the collector's tuner, when the process runs one, paces its load
 // (gctune.LoadLarge; measured side by side at 100,000 contacts and 400,000
 // tasks and notes, a 163 MB file, NewServer with GOGC=100 and at 400:
 // 3.55-3.74 s -> 2.82-3.18 s, load 7 on 2 cores).
@@ -353,8 +350,15 @@ func (s *Server) reset() error {
 	if file.err != nil {
 		return fmt.Errorf("reset: %w", file.err)
 	}
-	if err := s.loadStart(file); err != nil {
+	large, err := s.loadStart(file)
+	if err != nil {
 		return fmt.Errorf("reset: %w", err)
+	}
+	// Decoding a large state leaves garbage behind: give it back now rather
+	// than carry it while serving (a small one's is not worth a pause at
+	// every reset).
+	if large {
+		debug.FreeOSMemory()
 	}
 	keys, err := s.staticKeys()
 	if err != nil {

@@ -219,17 +219,16 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 		return os.Remove(made)
 	}
 	// The collector's one owner (unless GOGC or GOMEMLIMIT says otherwise)
-	// from before the state loads: at the default pace while it loads, so
-	// that a small state's decoding garbage does not pile up to stay in the
-	// idle twin's memory, at gctune's pace for a state file over 32 MB (the
-	// mock tells it, at a reset too), and for serving once loaded.
+	// from before the state loads: at gctune's pace, with no memory limit
+	// while a state file over 32 MB loads (the mock tells it, at a reset
+	// too), and the load's garbage returned to the OS before the twins
+	// serve (the mock calls gctune.Serving).
 	untune := gctune.Start(gctune.Default)
 	srv, err := mock.NewServer(opts)
 	if err != nil {
 		untune()
 		return nil, opts, "", nil, errors.Join(err, remove())
 	}
-	gctune.Serving()
 	return srv, opts, data, func() error {
 		defer untune()
 		return errors.Join(srv.Close(), remove())

@@ -50,7 +50,6 @@ func TestStart_LimitFollowsTheLiveHeap(t *testing.T) {
 	prevPercent, prevLimit := read(t)
 	stop := gctune.Start(gctune.Settings{Percent: 300, Floor: 0})
 	defer stop()
-	gctune.Serving()
 	if p, _ := read(t); p != 300 {
 		t.Fatalf("GOGC after Start = %d, want 300", p)
 	}
@@ -112,9 +111,9 @@ func gogc(t *testing.T) uint64 {
 	return p
 }
 
-// TestPhases: the default pace until Serving, the tuned one after; a large
-// load paces at Percent with no limit until the last of overlapping loads
-// ends; a second Start while one runs changes nothing.
+// TestPhases: the tuned pace from Start on; a large load lifts the memory
+// limit until the last of overlapping loads ends, at start as at a reset
+// while serving; a second Start while one runs changes nothing.
 func TestPhases(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -122,8 +121,8 @@ func TestPhases(t *testing.T) {
 	stop := gctune.Start(s)
 	defer stop()
 	gctune.Start(gctune.Settings{Percent: 50, Floor: 1})()
-	if p, l := read(t); p != 100 || l < 64<<20 || l == math.MaxInt64 {
-		t.Fatalf("before Serving: GOGC %d, limit %d; want 100 and at least the floor", p, l)
+	if p, l := read(t); p != 300 || l < 64<<20 || l == math.MaxInt64 {
+		t.Fatalf("after Start: GOGC %d, limit %d; want 300 and at least the floor", p, l)
 	}
 	first, second := gctune.LoadLarge(), gctune.LoadLarge()
 	if p, l := read(t); p != 300 || l != math.MaxInt64 {
@@ -135,13 +134,10 @@ func TestPhases(t *testing.T) {
 		t.Fatalf("while the second load goes on: GOGC %d, limit %d; want 300, none", p, l)
 	}
 	second()
-	if p, l := read(t); p != 100 || l == math.MaxInt64 {
-		t.Fatalf("after the loads, before Serving: GOGC %d, limit %d; want 100, a limit", p, l)
+	if p, l := read(t); p != 300 || l == math.MaxInt64 {
+		t.Fatalf("after the loads: GOGC %d, limit %d; want 300, a limit", p, l)
 	}
 	gctune.Serving()
-	if p := gogc(t); p != 300 {
-		t.Fatalf("serving: GOGC %d, want 300", p)
-	}
 	done := gctune.LoadLarge() // a reset while serving
 	if _, l := read(t); l != math.MaxInt64 {
 		t.Fatalf("a large load while serving: limit %d, want none", l)
@@ -151,9 +147,40 @@ func TestPhases(t *testing.T) {
 		t.Fatalf("after a reset's load: GOGC %d, limit %d; want 300, a limit", p, l)
 	}
 	stop()
-	gctune.Serving()
+	if p := gogc(t); p == 300 {
+		t.Fatal("stop left the tuned pace")
+	}
 	gctune.LoadLarge()()
 	if p := gogc(t); p == 300 {
-		t.Fatal("Serving after stop tuned the process")
+		t.Fatal("LoadLarge after stop tuned the process")
+	}
+}
+
+// forcedGCs is the number of collections the process forced so far.
+func forcedGCs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// TestServing_ReleasesTheLoad: with a tuning, Serving collects and returns
+// the heap to the OS (a forced collection) and says so; without one, or
+// after stop, it does neither.
+func TestServing_ReleasesTheLoad(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	before := forcedGCs()
+	if gctune.Serving() || forcedGCs() != before {
+		t.Fatal("Serving without a tuning released the heap")
+	}
+	stop := gctune.Start(gctune.Default)
+	before = forcedGCs()
+	if !gctune.Serving() || forcedGCs() == before {
+		t.Fatalf("Serving with a tuning: no release (%d forced collections before and after)", before)
+	}
+	stop()
+	before = forcedGCs()
+	if gctune.Serving() || forcedGCs() != before {
+		t.Fatal("Serving after stop released the heap")
 	}
 }
