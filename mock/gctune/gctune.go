@@ -5,14 +5,11 @@
 // rendered answers, journal entries), so it collects very often: 18-30% of
 // its CPU under load. Start lets the heap grow to five times its live size
 // (GOGC=400) while that stays under a floor (256 MiB by default), and keeps a
-// soft memory limit that lets a large heap grow by half its live size: after
-// every collection the limit is set to the larger of the floor and one and a
-// half times the live heap plus the runtime's other memory. So a small twin
-// collects up to five times less often than by default, and a large one as
-// at GOGC=50: with 100,000 contacts (their 400,000 tasks and notes) under
-// the bench's mixed load, 471 MiB resident at the most against 605 at
-// GOGC=100's pace, for 19% fewer requests served (one run each, `contactbridge
-// bench`'s at-scale step), which keeps the issue's 500 MB bound.
+// soft memory limit that never lets the heap grow less than GOGC=100 would:
+// after every collection the limit is set to the larger of the floor and
+// twice the live heap plus the runtime's other memory. So a small twin
+// collects up to five times less often, and a large one (100,000 contacts)
+// as often as by default, with the default's peak.
 //
 // The tuner is the one owner of the collector's settings in the process,
 // from before the state loads to the end, at Percent throughout: the
@@ -48,12 +45,12 @@ var Default = Settings{Percent: 400, Floor: 256 << 20}
 
 // Limit is the memory limit after a collection that found live bytes of
 // live heap, with other bytes of the runtime's memory besides the heap: the
-// larger of floor and the most GOGC=50 would let the process use.
+// larger of floor and the most GOGC=100 would let the process use.
 func Limit(floor int64, live, other uint64) int64 {
 	if live > math.MaxInt64/4 || other > math.MaxInt64/4 {
 		return math.MaxInt64
 	}
-	return max(floor, int64(live+live/2+other))
+	return max(floor, int64(2*live+other))
 }
 
 // tuner keeps the memory limit after every collection: a cleanup on a
@@ -145,8 +142,8 @@ func Serving() bool {
 
 // LoadLarge lifts the memory limit for loading a large state until done is
 // called (the load's peak is the process's, as the live heap grows from
-// nothing: under the limit, which follows 1.5 times the live heap, it would
-// collect about as often as at GOGC=50, more than 17 collections each marking all
+// nothing: under the limit, which follows twice the live heap, it would
+// collect about as often as at GOGC=100, ~17 collections each marking all
 // that is live so far; at Percent=400 alone, six). Overlapping loads keep
 // it lifted until the last ends. Nothing without a tuning.
 func LoadLarge() (done func()) {

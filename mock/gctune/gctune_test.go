@@ -19,8 +19,8 @@ func TestLimit(t *testing.T) {
 		want        int64
 	}{
 		{"small heap: the floor", 256 << 20, 20 << 20, 10 << 20, 256 << 20},
-		{"large heap: live and half again, plus the rest", 256 << 20, 200 << 20, 10 << 20, 310 << 20},
-		{"no floor", 0, 2 << 20, 0, 3 << 20},
+		{"large heap: twice live plus the rest", 256 << 20, 200 << 20, 10 << 20, 410 << 20},
+		{"no floor", 0, 1 << 20, 0, 2 << 20},
 		{"overflow: no limit", 0, math.MaxUint64 / 2, 10, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestStart_LimitFollowsTheLiveHeap(t *testing.T) {
 		// heap that collection found (until then it is the one of an
 		// earlier heap): wait for it, within a deadline, collecting again
 		// meanwhile.
-		low, high := live+live/2, 3*live+64<<20 // one and a half times the heap, and the rest
+		low, high := 2*live, 4*live+64<<20 // twice the heap, and the rest
 		deadline := time.Now().Add(10 * time.Second)
 		var limit uint64
 		for {
