@@ -1134,3 +1134,45 @@ func TestRestoreListsProblemsInTableOrder(t *testing.T) {
 		t.Errorf("More = %d, want %d", ie.More, len(want)-store.MaxProblems)
 	}
 }
+
+// TestRestore_UnsortedContactsKeepTheFirstOfOneID: contacts restored out of
+// (dateAdded, id) order are sorted, and of two sent with one id (and one
+// dateAdded) the first sent is kept and the second refused, whatever the
+// sort does with equal keys.
+func TestRestore_UnsortedContactsKeepTheFirstOfOneID(t *testing.T) {
+	t.Parallel()
+	s, clk := newStore(t, 1)
+	populate(t, s, clk)
+	st := s.Snapshot()
+	if len(st.Contacts) < 2 {
+		t.Fatalf("%d contacts populated, want 2 at least", len(st.Contacts))
+	}
+	first, second := st.Contacts[0], st.Contacts[0]
+	first.FirstName, second.FirstName = "Sent first", "Sent second"
+	// Reversed, so that the restore must sort; the two copies side by side
+	// many times, so that an unstable sort would swap some of them.
+	var contacts []store.Contact
+	for i := len(st.Contacts) - 1; i > 0; i-- {
+		contacts = append(contacts, st.Contacts[i])
+	}
+	at := len(contacts) // the first copy's place
+	contacts = append(contacts, first)
+	for range 40 {
+		contacts = append(contacts, second)
+	}
+	st.Contacts = contacts
+	err := s.Restore(st)
+	if err == nil || strings.Contains(err.Error(), fmt.Sprintf("contacts[%d].id", at)) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("contacts[%d].id", at+1)) {
+		t.Fatalf("Restore = %v, want the copies after contacts[%d] refused as used twice", err, at)
+	}
+	// A refused restore keeps the state: restore the first copy alone.
+	st.Contacts = contacts[:len(contacts)-40]
+	if err := s.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Contact(first.ID)
+	if err != nil || got.FirstName != "Sent first" {
+		t.Fatalf("contact %s: %q (%v), want the first sent", first.ID, got.FirstName, err)
+	}
+}
