@@ -287,12 +287,17 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	v := viewCreated(created)
+	return contactAnswer(http.StatusCreated, viewCreated(created), "}")
+}
+
+// contactAnswer is the answer {"contact": v...} with status, the members
+// after the contact in rest (and the closing brace).
+func contactAnswer(status int, v contactView, rest string) (pipeline.Response, error) {
 	body, err := appendContactView(append(make([]byte, 0, 512), contactOpen...), &v)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusCreated, pipeline.RawJSON(append(body, '}'))), nil
+	return pipeline.JSON(status, pipeline.RawJSON(append(body, rest...))), nil
 }
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
@@ -332,13 +337,8 @@ func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	v := viewContact(updated)
-	body, err := appendContactView(append(make([]byte, 0, 512), contactOpen...), &v)
-	if err != nil {
-		return pipeline.Response{}, err
-	}
 	// The keys in the order encoding/json wrote them from a map.
-	return pipeline.JSON(http.StatusOK, pipeline.RawJSON(append(body, `,"succeded":true}`...))), nil
+	return contactAnswer(http.StatusOK, viewContact(updated), `,"succeded":true}`)
 }
 
 func (a *API) deleteContact(r *pipeline.Request) (pipeline.Response, error) {
