@@ -9,8 +9,8 @@ import (
 )
 
 // appendContactView appends the JSON of v, the bytes json.Marshal writes
-// for it, without encoding/json's reflection: a contact's answer is encoded
-// for every create and update. A string that is not plain ASCII, and the
+// for it, without encoding/json's reflection: for the answers of create and
+// update, and the rendering GET keeps of each version of a contact. A string that is not plain ASCII, and the
 // maps and custom fields (rare, and of their own rules), are encoded by
 // json.Marshal itself. TestAppendContactView_AsEncodingJSON holds the two
 // together.

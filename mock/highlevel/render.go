@@ -23,7 +23,14 @@ func rendered[V any](m *store.Memo, slot int, c *store.Contact, view func(store.
 	if b := m.Load(slot); b != nil {
 		return b, nil
 	}
-	b, err := json.Marshal(view(*c))
+	v := view(*c)
+	var b []byte
+	var err error
+	if cv, ok := any(v).(contactView); ok {
+		b, err = appendContactView(nil, &cv) // json.Marshal's bytes, without its reflection
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("render contact %s: %w", c.ID, err)
 	}
