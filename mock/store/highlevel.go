@@ -25,10 +25,13 @@ type hlTables struct {
 	// appointmentNotes are grouped by appointment, in creation order.
 	appointmentNotes table[string, string, AppointmentNote]
 	webhooks         map[string]Webhook // by client id (webhooks.go)
+	// memos is the budget of the contacts' renderings (Memo).
+	memos *memoCache
 }
 
-func newHLTables() hlTables {
+func newHLTables(memoBudget int64) hlTables {
 	return hlTables{
+		memos:            newMemoCache(memoBudget),
 		locations:        map[string]*Location{},
 		contacts:         newTable[string, string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) }),
 		emails:           map[string]map[string][]string{},
@@ -121,7 +124,7 @@ func (s *Store) createContact(c Contact) (Contact, error) {
 }
 
 func (s *Store) insertContact(c Contact) {
-	c.memo = new(Memo)
+	c.memo = s.hl.memos.newMemo()
 	s.hl.contacts.add(c.ID, c.LocationID, c)
 	s.index(s.hl.contacts.ref(c.ID))
 }
@@ -288,7 +291,8 @@ func (s *Store) updateContact(c *Contact, fn func(*Contact) error) (Contact, err
 		before = cloneContact(*c)
 	}
 	s.unindex(c)
-	next.memo = new(Memo)
+	next.memo = c.memo // cloneContact left it out: renewMemo releases it
+	s.renewMemo(&next)
 	*c = next
 	s.index(c)
 	if s.observed() {
@@ -365,6 +369,7 @@ func (s *Store) DeleteContact(id string) error {
 		return &NotFoundError{Kind: "Contact", ID: id}
 	}
 	s.unindex(&c)
+	c.memo.release()
 	s.hl.contacts.remove(id)
 	s.hl.tasks.removeGroup(id)
 	s.hl.notes.removeGroup(id)

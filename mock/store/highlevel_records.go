@@ -76,7 +76,7 @@ func touchOwner[T any, P hlRecord[T]](s *Store, owner string, at time.Time) {
 	}
 	if c := s.hl.contacts.ref(owner); c != nil {
 		c.DateUpdated = at
-		c.memo = new(Memo)
+		s.renewMemo(c)
 	}
 }
 

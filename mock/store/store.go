@@ -21,6 +21,9 @@ import (
 type Store struct {
 	clock clock.Clock
 	ids   *IDs
+	// memoBudget is the bytes the contacts' renderings may hold
+	// (DefaultMemoBudget).
+	memoBudget int64
 
 	mu sync.RWMutex // guards everything below
 	// lastStamp is the latest HighLevel time written or restored: stamps
@@ -33,13 +36,13 @@ type Store struct {
 
 // New returns an empty store that stamps records with clk and names them with ids.
 func New(clk clock.Clock, ids *IDs) *Store {
-	s := &Store{clock: clk, ids: ids}
+	s := &Store{clock: clk, ids: ids, memoBudget: DefaultMemoBudget}
 	s.reset()
 	return s
 }
 
 func (s *Store) reset() {
-	s.hl = newHLTables()
+	s.hl = newHLTables(s.memoBudget)
 	s.m360 = newM360Tables()
 }
 
