@@ -25,6 +25,15 @@ func (o owner) kind() string {
 	return "Contact"
 }
 
+// storedOwner returns the id of the stored owner with id, the copy the
+// store keeps; it must be stored. Callers hold mu.
+func (s *Store) storedOwner(o owner, id string) string {
+	if o == byAppointment {
+		return s.hl.appointments.ref(id).ID
+	}
+	return s.hl.contacts.ref(id).ID
+}
+
 // ownerLocation returns the location of the owner with id; false when there
 // is none. Callers hold mu.
 func (s *Store) ownerLocation(o owner, id string) (string, bool) {
@@ -58,7 +67,15 @@ type hlRecord[T any] interface {
 	// touchesOwner tells that a change of the record is a change of its
 	// owner too: a task's or a note's bumps its contact's dateUpdated.
 	touchesOwner() bool
+	// reown sets the record's owner's id: a restore makes it the stored
+	// owner's, one string for all the owner's records.
+	reown(owner string)
 }
+
+func (t *Task) reown(contact string)                { t.ContactID = contact }
+func (n *Note) reown(contact string)                { n.ContactID = contact }
+func (a *Appointment) reown(contact string)         { a.ContactID = contact }
+func (n *AppointmentNote) reown(appointment string) { n.AppointmentID = appointment }
 
 func (*Task) touchesOwner() bool            { return true }
 func (*Note) touchesOwner() bool            { return true }
@@ -255,6 +272,8 @@ func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, t
 				continue
 			}
 		}
+		owner = s.storedOwner(P(nil).owner(), owner)
+		P(&v).reown(owner)
 		tbl.add(id, owner, v)
 		latest = maxTime(latest, stamp(P(&v)))
 	}
