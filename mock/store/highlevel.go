@@ -31,15 +31,16 @@ type hlTables struct {
 
 func newHLTables(memoBudget int64) hlTables {
 	return hlTables{
-		memos:            newMemoCache(memoBudget),
-		locations:        map[string]*Location{},
-		contacts:         newTable[string, string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) }),
+		memos:     newMemoCache(memoBudget),
+		locations: map[string]*Location{},
+		contacts: newTable[string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) },
+			func(c *Contact) string { return c.LocationID }),
 		emails:           map[string]idIndex{},
 		phones:           map[string]idIndex{},
-		tasks:            newTable[string, string, Task](0, nil),
-		notes:            newTable[string, string, Note](0, nil),
-		appointments:     newTable[string, string, Appointment](0, nil),
-		appointmentNotes: newTable[string, string, AppointmentNote](0, nil),
+		tasks:            newTable[string](0, nil, ownerOf[Task]),
+		notes:            newTable[string](0, nil, ownerOf[Note]),
+		appointments:     newTable[string](0, nil, ownerOf[Appointment]),
+		appointmentNotes: newTable[string](0, nil, ownerOf[AppointmentNote]),
 		webhooks:         map[string]Webhook{},
 	}
 }

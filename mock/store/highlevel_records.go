@@ -128,6 +128,12 @@ func (n *AppointmentNote) identify(id, appointment string, at time.Time) {
 func (n *AppointmentNote) touched(time.Time)  {}
 func (n *AppointmentNote) created() time.Time { return n.DateAdded }
 
+// ownerOf is a record's owner's id, its group in its table.
+func ownerOf[T any, P hlRecord[T]](v P) string {
+	_, owner := v.key()
+	return owner
+}
+
 // location is the location of a stored record's owner. Callers hold mu.
 func location[T any, P hlRecord[T]](s *Store, owner string) string {
 	loc, _ := s.ownerLocation(P(nil).owner(), owner)
