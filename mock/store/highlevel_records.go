@@ -26,12 +26,18 @@ func (o owner) kind() string {
 }
 
 // storedOwner returns the id of the stored owner with id, the copy the
-// store keeps; it must be stored. Callers hold mu.
-func (s *Store) storedOwner(o owner, id string) string {
+// store keeps; false when there is none. Callers hold mu.
+func (s *Store) storedOwner(o owner, id string) (string, bool) {
 	if o == byAppointment {
-		return s.hl.appointments.ref(id).ID
+		if ap := s.hl.appointments.ref(id); ap != nil {
+			return ap.ID, true
+		}
+		return "", false
 	}
-	return s.hl.contacts.ref(id).ID
+	if c := s.hl.contacts.ref(id); c != nil {
+		return c.ID, true
+	}
+	return "", false
 }
 
 // ownerLocation returns the location of the owner with id; false when there
@@ -262,7 +268,8 @@ func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, t
 	tbl.reserve(len(records), owners)
 	for i, v := range records {
 		id, owner := P(&v).key()
-		if err := missingOwner[T, P](s, owner); err != nil {
+		owner, ok := s.storedOwner(P(nil).owner(), owner)
+		if !ok {
 			o := P(nil).owner()
 			field := strings.ToLower(o.kind()[:1]) + o.kind()[1:] + "Id"
 			p.add(table, i, id, field, "names no "+strings.ToLower(o.kind())+" of the state")
@@ -278,7 +285,6 @@ func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, t
 				continue
 			}
 		}
-		owner = s.storedOwner(P(nil).owner(), owner)
 		P(&v).reown(owner)
 		tbl.add(id, owner, v)
 		latest = maxTime(latest, stamp(P(&v)))
