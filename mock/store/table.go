@@ -70,7 +70,11 @@ func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
 // insert stores v under key, which must be new, in group g (v's) with
 // sequence number seq, moving the sequence past it.
 func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
-	i, _ := t.search(g, key, seq, v)
+	keys := t.groups[g]
+	i := len(keys) // past every stored sequence number, by sequence: last
+	if t.order != nil || seq < t.next {
+		i, _ = t.search(g, key, seq, v)
+	}
 	var e *entry[G, T]
 	if len(t.slab) > 0 {
 		e, t.slab = &t.slab[0], t.slab[1:]
@@ -79,7 +83,7 @@ func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 	}
 	*e = entry[G, T]{v: v, seq: seq}
 	t.rows[key] = e
-	t.groups[g] = slices.Insert(t.groups[g], i, key)
+	t.groups[g] = slices.Insert(keys, i, key)
 	t.next = max(t.next, seq+1)
 }
 
