@@ -148,8 +148,8 @@ func Serving() bool {
 // LoadLarge lifts the memory limit for loading a large state until done is
 // called (the load's peak is the process's, as the live heap grows from
 // nothing: under the limit, which follows 1.75 times the live heap, it would
-// collect about as often as at GOGC=100, ~17 collections each marking all
-// that is live so far; at Percent=400 alone, six). Overlapping loads keep
+// collect more often than GOGC=100's ~17 collections, each marking all that
+// is live so far; at Percent=400 alone, six). Overlapping loads keep
 // it lifted until the last ends. Nothing without a tuning.
 func LoadLarge() (done func()) {
 	t := current()

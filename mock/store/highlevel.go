@@ -29,9 +29,9 @@ type hlTables struct {
 	memos *memoCache
 }
 
-func newHLTables(memoBudget int64) hlTables {
+func newHLTables() hlTables {
 	return hlTables{
-		memos:     newMemoCache(memoBudget),
+		memos:     newMemoCache(defaultMemoBudget),
 		locations: map[string]*Location{},
 		contacts: newTable[string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) },
 			func(c *Contact) string { return c.LocationID }),

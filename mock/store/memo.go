@@ -5,15 +5,15 @@ import (
 	"sync/atomic"
 )
 
-// DefaultMemoBudget is the bytes the renderings of a store's contacts may
+// defaultMemoBudget is the bytes the renderings of a store's contacts may
 // hold at once (Memo): at the default data set's 1,000 contacts every
 // rendering fits (~870 bytes each, two per contact: ~1.7 MB), at 100,000
 // about 4,800 do, where without a budget a twin under load came to hold a
-// rendering of every contact it had served (~170 MB at 100,000, twice that
-// in resident memory at the collector's pace). Each MB of budget is up to
-// two of a large twin's resident memory; past the lists' and a working
-// set's renderings, more buys few hits.
-const DefaultMemoBudget = 4 << 20
+// rendering of every contact it had served (~170 MB at 100,000, nearly
+// twice that in resident memory at the collector's pace, gctune). Each MB
+// of budget is up to 1.75 of a large twin's resident memory; past the
+// lists' and a working set's renderings, more buys few hits.
+const defaultMemoBudget = 4 << 20
 
 // memoCache is the byte budget the renderings of a store's memos share. It
 // counts the bytes their slots hold and remembers, oldest first, the slots

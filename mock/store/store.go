@@ -21,9 +21,6 @@ import (
 type Store struct {
 	clock clock.Clock
 	ids   *IDs
-	// memoBudget is the bytes the contacts' renderings may hold
-	// (DefaultMemoBudget).
-	memoBudget int64
 
 	mu sync.RWMutex // guards everything below
 	// lastStamp is the latest HighLevel time written or restored: stamps
@@ -36,13 +33,13 @@ type Store struct {
 
 // New returns an empty store that stamps records with clk and names them with ids.
 func New(clk clock.Clock, ids *IDs) *Store {
-	s := &Store{clock: clk, ids: ids, memoBudget: DefaultMemoBudget}
+	s := &Store{clock: clk, ids: ids}
 	s.reset()
 	return s
 }
 
 func (s *Store) reset() {
-	s.hl = newHLTables(s.memoBudget)
+	s.hl = newHLTables()
 	s.m360 = newM360Tables()
 }
 
