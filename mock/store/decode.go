@@ -126,10 +126,11 @@ func m360ID(id int64) string {
 
 // tableDecoder reads one table of a state.
 type tableDecoder struct {
-	dec   *jsontext.Decoder
-	table string
-	check RecordCheck
-	p     *problems
+	dec    *jsontext.Decoder
+	table  string
+	check  RecordCheck
+	p      *problems
+	packer *packer // the decoder's (compact.go)
 }
 
 // decodeRecords decodes a table of HighLevel contacts' records.
@@ -194,10 +195,11 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 				}
 				panics <- p
 			}()
+			pk := newPacker()
 			for b := range full {
 				db := decodedBatch[T]{seq: b.seq, records: make([]T, 0, len(b.ends))}
 				bd := d
-				bd.p = &db.p
+				bd.p, bd.packer = &db.p, pk
 				i := b.first
 				for start, end := range b.records() {
 					decodeInto(bd, &db.records, id, missing, i, b.text[start:end])
@@ -339,6 +341,7 @@ func decodeInto[T any](d tableDecoder, out *[]T, id func(*T) string, missing fun
 			return
 		}
 	}
+	compactRecord(&v, d.packer)
 	*out = append(*out, v)
 }
 

@@ -17,26 +17,30 @@ type hlTables struct {
 	// contacts are grouped by location, each ordered by (DateAdded, ID):
 	// lists walk a group from the end, newest first.
 	contacts     table[string, string, Contact]
-	emails       map[string]map[string][]string // location -> lower-case email -> contact ids
-	phones       map[string]map[string][]string // location -> phone -> contact ids
-	tasks        table[string, string, Task]    // grouped by contact, in creation order
+	emails       map[string]idIndex          // location -> lower-case email -> contact ids
+	phones       map[string]idIndex          // location -> phone -> contact ids
+	tasks        table[string, string, Task] // grouped by contact, in creation order
 	notes        table[string, string, Note]
 	appointments table[string, string, Appointment]
 	// appointmentNotes are grouped by appointment, in creation order.
 	appointmentNotes table[string, string, AppointmentNote]
 	webhooks         map[string]Webhook // by client id (webhooks.go)
+	// memos is the budget of the contacts' renderings (Memo).
+	memos *memoCache
 }
 
 func newHLTables() hlTables {
 	return hlTables{
-		locations:        map[string]*Location{},
-		contacts:         newTable[string, string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) }),
-		emails:           map[string]map[string][]string{},
-		phones:           map[string]map[string][]string{},
-		tasks:            newTable[string, string, Task](0, nil),
-		notes:            newTable[string, string, Note](0, nil),
-		appointments:     newTable[string, string, Appointment](0, nil),
-		appointmentNotes: newTable[string, string, AppointmentNote](0, nil),
+		memos:     newMemoCache(defaultMemoBudget),
+		locations: map[string]*Location{},
+		contacts: newTable[string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) },
+			func(c *Contact) string { return c.LocationID }),
+		emails:           map[string]idIndex{},
+		phones:           map[string]idIndex{},
+		tasks:            newTable[string](0, nil, ownerOf[Task]),
+		notes:            newTable[string](0, nil, ownerOf[Note]),
+		appointments:     newTable[string](0, nil, ownerOf[Appointment]),
+		appointmentNotes: newTable[string](0, nil, ownerOf[AppointmentNote]),
 		webhooks:         map[string]Webhook{},
 	}
 }
@@ -63,9 +67,9 @@ func (s *Store) PutLocation(l Location) {
 func (s *Store) putLocation(l Location) {
 	c := cloneLocation(l)
 	s.hl.locations[l.ID] = &c
-	if s.hl.emails[l.ID] == nil {
-		s.hl.emails[l.ID] = map[string][]string{}
-		s.hl.phones[l.ID] = map[string][]string{}
+	if _, ok := s.hl.emails[l.ID]; !ok {
+		s.hl.emails[l.ID] = newIDIndex()
+		s.hl.phones[l.ID] = newIDIndex()
 	}
 }
 
@@ -121,7 +125,7 @@ func (s *Store) createContact(c Contact) (Contact, error) {
 }
 
 func (s *Store) insertContact(c Contact) {
-	c.memo = new(Memo)
+	c.memo = s.hl.memos.newMemo()
 	s.hl.contacts.add(c.ID, c.LocationID, c)
 	s.index(s.hl.contacts.ref(c.ID))
 }
@@ -137,12 +141,16 @@ func compareContacts(a, b *Contact) int {
 // so that match finds the oldest contact even after an update re-indexes one.
 // c must be stored.
 func (s *Store) index(c *Contact) {
-	add := func(m map[string][]string, key string) {
-		ids := m[key]
+	add := func(x idIndex, key string) {
+		if _, taken := x.first[key]; !taken {
+			x.first[key] = c.ID
+			return
+		}
+		ids := x.ids(key)
 		i, _ := slices.BinarySearchFunc(ids, c, func(id string, c *Contact) int {
 			return compareContacts(s.hl.contacts.ref(id), c)
 		})
-		m[key] = slices.Insert(ids, i, c.ID)
+		x.set(key, slices.Insert(ids, i, c.ID))
 	}
 	if e := EmailKey(c.Email); e != "" {
 		add(s.hl.emails[c.LocationID], e)
@@ -153,16 +161,15 @@ func (s *Store) index(c *Contact) {
 }
 
 func (s *Store) unindex(c *Contact) {
-	drop := func(m map[string][]string, key string) {
+	drop := func(x idIndex, key string) {
 		if key == "" {
 			return
 		}
-		ids := slices.DeleteFunc(m[key], func(id string) bool { return id == c.ID })
-		if len(ids) == 0 {
-			delete(m, key)
-		} else {
-			m[key] = ids
+		if x.first[key] == c.ID && len(x.more[key]) == 0 {
+			delete(x.first, key)
+			return
 		}
+		x.set(key, slices.DeleteFunc(x.ids(key), func(id string) bool { return id == c.ID }))
 	}
 	drop(s.hl.emails[c.LocationID], EmailKey(c.Email))
 	drop(s.hl.phones[c.LocationID], c.Phone)
@@ -189,20 +196,14 @@ func (s *Store) checkDuplicate(loc *Location, c *Contact, self string) error {
 // match returns the oldest contact of location whose field (email or phone)
 // equals c's, other than self; "" when none.
 func (s *Store) match(location, field string, c *Contact, self string) string {
-	var ids []string
 	switch field {
 	case "email":
 		if e := EmailKey(c.Email); e != "" {
-			ids = s.hl.emails[location][e]
+			return s.hl.emails[location].firstOther(e, self)
 		}
 	case "phone":
 		if c.Phone != "" {
-			ids = s.hl.phones[location][c.Phone]
-		}
-	}
-	for _, id := range ids {
-		if id != self {
-			return id
+			return s.hl.phones[location].firstOther(c.Phone, self)
 		}
 	}
 	return ""
@@ -288,7 +289,8 @@ func (s *Store) updateContact(c *Contact, fn func(*Contact) error) (Contact, err
 		before = cloneContact(*c)
 	}
 	s.unindex(c)
-	next.memo = new(Memo)
+	next.memo = c.memo // cloneContact left it out: renewMemo releases it
+	s.renewMemo(&next)
 	*c = next
 	s.index(c)
 	if s.observed() {
@@ -365,6 +367,7 @@ func (s *Store) DeleteContact(id string) error {
 		return &NotFoundError{Kind: "Contact", ID: id}
 	}
 	s.unindex(&c)
+	c.memo.release()
 	s.hl.contacts.remove(id)
 	s.hl.tasks.removeGroup(id)
 	s.hl.notes.removeGroup(id)
@@ -574,7 +577,9 @@ func (s *Store) restoreHL(st State, p *problems) {
 			p.add("contacts", i, c.ID, invalid.Field, invalid.Reason)
 			continue
 		}
-		s.insertContact(cloneContact(c))
+		stored := cloneContact(c)
+		stored.LocationID = loc.ID // one string for the location's contacts
+		s.insertContact(stored)
 		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
 	}
 	// The contacts' records fill a table each, checked against the

@@ -25,6 +25,21 @@ func (o owner) kind() string {
 	return "Contact"
 }
 
+// storedOwner returns the id of the stored owner with id, the copy the
+// store keeps; false when there is none. Callers hold mu.
+func (s *Store) storedOwner(o owner, id string) (string, bool) {
+	if o == byAppointment {
+		if ap := s.hl.appointments.ref(id); ap != nil {
+			return ap.ID, true
+		}
+		return "", false
+	}
+	if c := s.hl.contacts.ref(id); c != nil {
+		return c.ID, true
+	}
+	return "", false
+}
+
 // ownerLocation returns the location of the owner with id; false when there
 // is none. Callers hold mu.
 func (s *Store) ownerLocation(o owner, id string) (string, bool) {
@@ -58,7 +73,15 @@ type hlRecord[T any] interface {
 	// touchesOwner tells that a change of the record is a change of its
 	// owner too: a task's or a note's bumps its contact's dateUpdated.
 	touchesOwner() bool
+	// reown sets the record's owner's id: a restore makes it the stored
+	// owner's, one string for all the owner's records.
+	reown(owner string)
 }
+
+func (t *Task) reown(contact string)                { t.ContactID = contact }
+func (n *Note) reown(contact string)                { n.ContactID = contact }
+func (a *Appointment) reown(contact string)         { a.ContactID = contact }
+func (n *AppointmentNote) reown(appointment string) { n.AppointmentID = appointment }
 
 func (*Task) touchesOwner() bool            { return true }
 func (*Note) touchesOwner() bool            { return true }
@@ -76,7 +99,7 @@ func touchOwner[T any, P hlRecord[T]](s *Store, owner string, at time.Time) {
 	}
 	if c := s.hl.contacts.ref(owner); c != nil {
 		c.DateUpdated = at
-		c.memo = new(Memo)
+		s.renewMemo(c)
 	}
 }
 
@@ -110,6 +133,12 @@ func (n *AppointmentNote) identify(id, appointment string, at time.Time) {
 }
 func (n *AppointmentNote) touched(time.Time)  {}
 func (n *AppointmentNote) created() time.Time { return n.DateAdded }
+
+// ownerOf is a record's owner's id, its group in its table.
+func ownerOf[T any, P hlRecord[T]](v P) string {
+	_, owner := v.key()
+	return owner
+}
 
 // location is the location of a stored record's owner. Callers hold mu.
 func location[T any, P hlRecord[T]](s *Store, owner string) string {
@@ -239,7 +268,8 @@ func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, t
 	tbl.reserve(len(records), owners)
 	for i, v := range records {
 		id, owner := P(&v).key()
-		if err := missingOwner[T, P](s, owner); err != nil {
+		owner, ok := s.storedOwner(P(nil).owner(), owner)
+		if !ok {
 			o := P(nil).owner()
 			field := strings.ToLower(o.kind()[:1]) + o.kind()[1:] + "Id"
 			p.add(table, i, id, field, "names no "+strings.ToLower(o.kind())+" of the state")
@@ -255,6 +285,7 @@ func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, t
 				continue
 			}
 		}
+		P(&v).reown(owner)
 		tbl.add(id, owner, v)
 		latest = maxTime(latest, stamp(P(&v)))
 	}

@@ -17,7 +17,7 @@ type m360Table[T any, P m360Row[T]] struct {
 }
 
 func newM360Table[T any, P m360Row[T]]() m360Table[T, P] {
-	return m360Table[T, P]{t: newTable[int64, int64, T](M360FirstID, nil)}
+	return m360Table[T, P]{t: newTable[int64](M360FirstID, nil, func(v *T) int64 { _, account := P(v).key(); return account })}
 }
 
 // add stores v under the table's next id and returns it.

@@ -22,19 +22,23 @@ type table[K cmp.Ordered, G comparable, T any] struct {
 	// order, when not nil, orders the records (and must not change for a
 	// stored one); otherwise their sequence numbers do.
 	order func(a, b *T) int
-	next  int64 // the sequence number add gives
+	// groupOf is a record's group, which its record names (its owner's id)
+	// and which must not change for a stored one: entries need not keep it
+	// too (16 bytes a record, 8 MB at 100,000 contacts with 400,000 tasks
+	// and notes).
+	groupOf func(*T) G
+	next    int64 // the sequence number add gives
 }
 
 type entry[G comparable, T any] struct {
-	v     T
-	group G
-	seq   int64
+	v   T
+	seq int64
 }
 
 // newTable returns an empty table whose first sequence number is first,
-// ordered by order (nil: by sequence).
-func newTable[K cmp.Ordered, G comparable, T any](first int64, order func(a, b *T) int) table[K, G, T] {
-	return table[K, G, T]{rows: map[K]*entry[G, T]{}, groups: map[G][]K{}, order: order, next: first}
+// ordered by order (nil: by sequence), its records grouped by groupOf.
+func newTable[K cmp.Ordered, G comparable, T any](first int64, order func(a, b *T) int, groupOf func(*T) G) table[K, G, T] {
+	return table[K, G, T]{rows: map[K]*entry[G, T]{}, groups: map[G][]K{}, order: order, groupOf: groupOf, next: first}
 }
 
 func (t *table[K, G, T]) compare(a *entry[G, T], ka K, b *entry[G, T], kb K) int {
@@ -53,7 +57,7 @@ func (t *table[K, G, T]) compare(a *entry[G, T], ka K, b *entry[G, T], kb K) int
 // every new record and every restored one in order is, is found by one
 // comparison.
 func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
-	probe := &entry[G, T]{v: v, group: g, seq: seq}
+	probe := &entry[G, T]{v: v, seq: seq}
 	keys := t.groups[g]
 	if n := len(keys); n == 0 || t.compare(t.rows[keys[n-1]], keys[n-1], probe, key) < 0 {
 		return n, false
@@ -63,19 +67,23 @@ func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
 	})
 }
 
-// insert stores v under key, which must be new, in group g with sequence
-// number seq, moving the sequence past it.
+// insert stores v under key, which must be new, in group g (v's) with
+// sequence number seq, moving the sequence past it.
 func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
-	i, _ := t.search(g, key, seq, v)
+	keys := t.groups[g]
+	i := len(keys) // past every stored sequence number, by sequence: last
+	if t.order != nil || seq < t.next {
+		i, _ = t.search(g, key, seq, v)
+	}
 	var e *entry[G, T]
 	if len(t.slab) > 0 {
 		e, t.slab = &t.slab[0], t.slab[1:]
 	} else {
 		e = new(entry[G, T])
 	}
-	*e = entry[G, T]{v: v, group: g, seq: seq}
+	*e = entry[G, T]{v: v, seq: seq}
 	t.rows[key] = e
-	t.groups[g] = slices.Insert(t.groups[g], i, key)
+	t.groups[g] = slices.Insert(keys, i, key)
 	t.next = max(t.next, seq+1)
 }
 
@@ -93,7 +101,7 @@ func (t *table[K, G, T]) reserve(n, groups int) {
 	t.slab = make([]entry[G, T], n)
 }
 
-// add stores v under key, which must be new, in group g, after every
+// add stores v under key, which must be new, in group g (v's), after every
 // record added before it.
 func (t *table[K, G, T]) add(key K, g G, v T) { t.insert(key, g, t.next, v) }
 
@@ -105,7 +113,7 @@ func (t *table[K, G, T]) get(key K) (T, G, bool) {
 		var g G
 		return v, g, false
 	}
-	return e.v, e.group, true
+	return e.v, t.groupOf(&e.v), true
 }
 
 // in returns the record with key when it is in group g.
@@ -137,8 +145,9 @@ func (t *table[K, G, T]) remove(key K) {
 	if !ok {
 		return
 	}
-	if i, found := t.search(e.group, key, e.seq, e.v); found {
-		t.setGroup(e.group, slices.Delete(t.groups[e.group], i, i+1))
+	g := t.groupOf(&e.v)
+	if i, found := t.search(g, key, e.seq, e.v); found {
+		t.setGroup(g, slices.Delete(t.groups[g], i, i+1))
 	}
 	delete(t.rows, key)
 }

@@ -12,6 +12,14 @@ type row struct {
 	rank  int
 }
 
+func groupOf(r *row) string { return r.group }
+
+// accountRow is a row of a table keyed and grouped by int64.
+type accountRow struct {
+	rank    int
+	account int64
+}
+
 func keysIn(tb testing.TB, got []row) []string {
 	tb.Helper()
 	out := make([]string, 0, len(got))
@@ -23,7 +31,7 @@ func keysIn(tb testing.TB, got []row) []string {
 
 func TestTable_GroupsKeepSequenceOrder(t *testing.T) {
 	t.Parallel()
-	tbl := newTable[string, string, row](0, nil)
+	tbl := newTable[string](0, nil, groupOf)
 	for _, r := range []row{{"c", "g1", 0}, {"a", "g2", 0}, {"b", "g1", 0}, {"d", "g1", 0}} {
 		tbl.add(r.key, r.group, r)
 	}
@@ -51,7 +59,7 @@ func TestTable_GroupsKeepSequenceOrder(t *testing.T) {
 
 func TestTable_OrderFunction(t *testing.T) {
 	t.Parallel()
-	tbl := newTable[string, string](0, func(a, b *row) int { return cmp.Compare(a.rank, b.rank) })
+	tbl := newTable[string](0, func(a, b *row) int { return cmp.Compare(a.rank, b.rank) }, groupOf)
 	for _, r := range []row{{"b", "g", 2}, {"z", "g", 1}, {"a", "g", 2}, {"m", "g", 3}} {
 		tbl.add(r.key, r.group, r)
 	}
@@ -79,17 +87,17 @@ func TestTable_OrderFunction(t *testing.T) {
 
 func TestTable_Removal(t *testing.T) {
 	t.Parallel()
-	tbl := newTable[int64, int64, row](M360FirstID, nil)
+	tbl := newTable[int64](M360FirstID, nil, func(r *accountRow) int64 { return r.account })
 	for i, g := range []int64{1, 2, 1, 1, 2} {
 		id := tbl.next
-		tbl.insert(id, g, id, row{rank: i})
+		tbl.insert(id, g, id, accountRow{rank: i, account: g})
 	}
 	tbl.remove(1002)
 	tbl.remove(9999) // not there: nothing happens
 	if got := tbl.keysOf(2); !slices.Equal(got, []int64{1005}) {
 		t.Errorf("group 2 = %v after removing 1002", got)
 	}
-	tbl.removeWhere(1, func(r row) bool { return r.rank == 2 })
+	tbl.removeWhere(1, func(r accountRow) bool { return r.rank == 2 })
 	if got := tbl.keysOf(1); !slices.Equal(got, []int64{1001, 1004}) {
 		t.Errorf("group 1 = %v after removing rank 2", got)
 	}
@@ -97,7 +105,7 @@ func TestTable_Removal(t *testing.T) {
 	if _, _, ok := tbl.get(1001); ok || tbl.size() != 1 || len(tbl.groups) != 1 {
 		t.Errorf("after removing group 1: size %d, groups %v", tbl.size(), tbl.groups)
 	}
-	tbl.removeWhere(2, func(row) bool { return true })
+	tbl.removeWhere(2, func(accountRow) bool { return true })
 	if tbl.size() != 0 || len(tbl.groups) != 0 {
 		t.Errorf("emptied table holds %d records in %d groups", tbl.size(), len(tbl.groups))
 	}

@@ -119,8 +119,14 @@ type Contact struct {
 // the record changes, so a rendering found in one is always of the record's
 // current version. It is safe for concurrent use; a nil *Memo caches
 // nothing.
+//
+// The renderings of all the memos of a store's tables share one byte budget
+// (memoCache, memo.go): past it, the ones kept longest are dropped, to be
+// made again when next needed, so that a large store does not come to hold
+// a rendering of every record it has served.
 type Memo struct {
 	slots [MemoSlots]atomic.Pointer[[]byte]
+	cache *memoCache // nil: no budget
 }
 
 // MemoSlots is how many renderings a Memo keeps.
@@ -137,10 +143,15 @@ func (m *Memo) Load(i int) []byte {
 	return nil
 }
 
-// Store keeps b, which must not change afterwards, in slot i.
+// Store keeps b, which must not change afterwards, in slot i, until the
+// record changes or the budget drops it.
 func (m *Memo) Store(i int, b []byte) {
-	if m != nil {
-		m.slots[i].Store(&b)
+	if m == nil {
+		return
+	}
+	old := m.slots[i].Swap(&b)
+	if m.cache != nil {
+		m.cache.kept(m, i, len(b)-size(old))
 	}
 }
 
