@@ -384,7 +384,15 @@ func (a *API) upsertContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"new": isNew, "contact": viewContact(c), "traceId": a.TraceID()}), nil
+	return contactAnswer(http.StatusOK, viewContact(c), upsertRest(isNew, a.TraceID()))
+}
+
+// upsertRest is what an upsert's answer has after its contact: the members
+// new and traceId, in the order encoding/json writes a map's keys.
+func upsertRest(isNew bool, traceID string) string {
+	b := strconv.AppendBool(append(make([]byte, 0, 32+len(traceID)), `,"new":`...), isNew)
+	b = appendJSONString(append(b, `,"traceId":`...), traceID)
+	return string(append(b, '}'))
 }
 
 func (a *API) duplicateContact(r *pipeline.Request) (pipeline.Response, error) {
