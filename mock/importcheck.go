@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/contactbridge/contactbridge/internal/jsonvalue"
 	"github.com/contactbridge/contactbridge/mock/fastcheck"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -175,7 +175,7 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 		return c.visit(string(v)), nil
 	}
 	if c.valid != nil {
-		v, err := anyValue(dec)
+		v, err := jsonvalue.Read(dec, nil, jsonvalue.Float64)
 		if err != nil || !typed(c.schema, v) || c.valid(v) {
 			return nil, err
 		}
@@ -186,7 +186,7 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 		return nil, err
 	}
 	var v any
-	if err := jsonv2.Unmarshal(raw, &v, lenient...); err != nil {
+	if err := jsonv2.Unmarshal(raw, &v, jsonvalue.Lenient...); err != nil {
 		return nil, err
 	}
 	if !typed(c.schema, v) {
@@ -227,23 +227,13 @@ func (a *acceptedTexts) add(raw []byte) {
 	}
 }
 
-// lenient reads a record as encoding/json reads it into a map: a key given
-// twice keeps its last value, invalid UTF-8 is not an error here (the
-// record's decoding has judged it).
-var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-
-// decoders are the decoders of declaredValues, reused (one holds buffers
-// of a few kilobytes).
-var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
-
 // check checks the members of the object raw that t declares, without
 // decoding the others, so that a record's check costs what its declared
 // fields do. A key given twice is judged by its last value; the problem
 // told is that of the first field by name.
 func (t *tableCheck) check(raw []byte) error {
-	dec := decoders.Get().(*jsontext.Decoder)
-	dec.Reset(bytes.NewReader(raw), lenient...)
-	defer decoders.Put(dec) // holding raw until its next use
+	dec, release := jsonvalue.Decoder(raw)
+	defer release()
 	var problems [maxDeclared]*store.InvalidError
 	var failed uint64
 	err := func() error {
@@ -257,7 +247,7 @@ func (t *tableCheck) check(raw []byte) error {
 			if err != nil {
 				return err
 			}
-			key := memberName(quoted)
+			key := jsonvalue.RawName(quoted)
 			i, ok := t.index[string(key)]
 			if !ok {
 				if err := dec.SkipValue(); err != nil {
@@ -287,40 +277,6 @@ func (t *tableCheck) check(raw []byte) error {
 	return problems[bits.TrailingZeros64(failed)]
 }
 
-// anyValue decodes the next value as jsonv2.UnmarshalDecode decodes into
-// any, the strings and booleans, alone or in arrays (most of a record),
-// without its reflection.
-func anyValue(dec *jsontext.Decoder) (any, error) {
-	switch dec.PeekKind() {
-	case '"', 't', 'f':
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return nil, err
-		}
-		if tok.Kind() == '"' {
-			return tok.String(), nil
-		}
-		return tok.Bool(), nil
-	case '[':
-		if _, err := dec.ReadToken(); err != nil {
-			return nil, err
-		}
-		xs := []any{}
-		for dec.PeekKind() != ']' {
-			x, err := anyValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			xs = append(xs, x)
-		}
-		_, err := dec.ReadToken()
-		return xs, err
-	}
-	var v any
-	err := jsonv2.UnmarshalDecode(dec, &v)
-	return v, err
-}
-
 // plainASCII tells whether a JSON string's text is printable ASCII
 // without escapes: the string itself.
 func plainASCII(text []byte) bool {
@@ -330,16 +286,6 @@ func plainASCII(text []byte) bool {
 		}
 	}
 	return true
-}
-
-// memberName is the name of an object member from its JSON string: the
-// text between the quotes, unquoted only when it has an escape.
-func memberName(quoted jsontext.Value) []byte {
-	if bytes.IndexByte(quoted, '\\') < 0 {
-		return quoted[1 : len(quoted)-1]
-	}
-	name, _ := jsontext.AppendUnquote(nil, quoted) // invalid UTF-8 replaced, as in checkValue
-	return name
 }
 
 // properties adds the properties s declares, itself and through allOf, to into.

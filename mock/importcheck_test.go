@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
-
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/contactbridge/contactbridge/mock/fastcheck"
 	"github.com/contactbridge/contactbridge/mock/store"
@@ -80,34 +76,6 @@ func TestImportCheck_ValidOnlyWhatKinAccepts(t *testing.T) {
 	t.Logf("%d fields compiled; %d values accepted, %d refused", compiled, accepted, refused)
 	if compiled < 40 || accepted == 0 || refused == 0 {
 		t.Errorf("%d fields compiled, %d values accepted and %d refused: want many, and both verdicts", compiled, accepted, refused)
-	}
-}
-
-// TestImportCheck_Values decodes a record's values as jsonv2 decodes them
-// into any (the fast path takes strings, booleans and arrays from tokens).
-func TestImportCheck_Values(t *testing.T) {
-	t.Parallel()
-	raw := `{"a":"x\u00e9","b":true,"c":["x",2,{"k":[null]},[],false],"d":{"e":[1.5]},"f":null,"g":-3e2}`
-	var want map[string]any
-	if err := jsonv2.Unmarshal([]byte(raw), &want); err != nil {
-		t.Fatal(err)
-	}
-	dec := jsontext.NewDecoder(strings.NewReader(raw))
-	if _, err := dec.ReadToken(); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]any{}
-	for dec.PeekKind() != '}' {
-		name, err := dec.ReadToken()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got[name.String()], err = anyValue(dec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("anyValue read %#v, jsonv2 %#v", got, want)
 	}
 }
 
