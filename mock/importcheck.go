@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"math/bits"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -89,10 +91,14 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 		if len(schemas) > maxDeclared {
 			return nil, fmt.Errorf("mock: import check: %s declares %d fields, more than %d", w.op, len(schemas), maxDeclared)
 		}
+		zeros := storedZeros(table)
 		t := &tableCheck{index: map[string]int{}}
 		for _, name := range slices.Sorted(maps.Keys(schemas)) {
 			t.index[name] = len(t.fields)
 			c := fieldCheck{name: name, schema: schemas[name], valid: fastcheck.Compile(schemas[name])}
+			if z, ok := zeros[name]; ok && typed(c.schema, z) {
+				c.zero = z
+			}
 			c.text = c.valid != nil && c.schema.Type.Is(openapi3.TypeString)
 			if c.valid == nil {
 				c.accepted = &acceptedTexts{texts: map[string]struct{}{}}
@@ -102,6 +108,51 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 		tables[table] = t
 	}
 	return tables, nil
+}
+
+// storedZeros are, by JSON name, the fields of a table's records that the
+// state always writes (no omitempty) and that hold a string, a bool or a
+// number, each with the zero value a record without it is stored with.
+func storedZeros(table string) map[string]any {
+	state := reflect.TypeFor[store.State]()
+	for i := range state.NumField() {
+		f := state.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != table || f.Type.Kind() != reflect.Slice {
+			continue
+		}
+		zeros := map[string]any{}
+		addZeros(f.Type.Elem(), zeros)
+		return zeros
+	}
+	return nil
+}
+
+// addZeros adds the always-written scalar fields of the struct type t (and
+// of the structs it embeds) to zeros.
+func addZeros(t reflect.Type, zeros map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			addZeros(f.Type, zeros)
+			continue
+		case !f.IsExported() || name == "-" || slices.Contains(strings.Split(opts, ","), "omitempty"):
+			continue
+		case name == "":
+			name = f.Name
+		}
+		switch f.Type.Kind() {
+		case reflect.String:
+			zeros[name] = ""
+		case reflect.Bool:
+			zeros[name] = false
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+			zeros[name] = float64(0)
+		}
+	}
 }
 
 // tableCheck is the check of a table's records: the fields its write
@@ -135,6 +186,20 @@ type fieldCheck struct {
 	// repeat across a data set): the same text decodes to the same value,
 	// which VisitJSON judges the same.
 	accepted *acceptedTexts
+	// zero, when not nil, is what the store holds, and exports, for the
+	// field when a record leaves it out or gives it as null ("", false or
+	// 0): a field the state always writes (storedZeros). It is judged as
+	// that value, so that what an import accepts is what its export shows.
+	zero any
+}
+
+// judge is the verdict on v, a value of the field: valid's when it says
+// yes, else VisitJSON's.
+func (c *fieldCheck) judge(v any) *store.InvalidError {
+	if c.valid != nil && c.valid(v) {
+		return nil
+	}
+	return c.visit(v)
 }
 
 // visit is VisitJSON's verdict on v, as the problem it makes.
@@ -235,7 +300,16 @@ func (t *tableCheck) check(raw []byte) error {
 	dec, release := jsonvalue.Decoder(raw)
 	defer release()
 	var problems [maxDeclared]*store.InvalidError
-	var failed uint64
+	var failed, seen uint64
+	note := func(i int, problem *store.InvalidError) {
+		problems[i] = problem
+		seen |= 1 << i
+		if problem != nil {
+			failed |= 1 << i
+		} else {
+			failed &^= 1 << i
+		}
+	}
 	err := func() error {
 		if tok, err := dec.ReadToken(); err != nil {
 			return err
@@ -255,21 +329,29 @@ func (t *tableCheck) check(raw []byte) error {
 				}
 				continue
 			}
-			problem, err := t.fields[i].checkValue(dec)
+			c := &t.fields[i]
+			if c.zero != nil && dec.PeekKind() == 'n' {
+				if err := dec.SkipValue(); err != nil {
+					return err
+				}
+				note(i, c.judge(c.zero))
+				continue
+			}
+			problem, err := c.checkValue(dec)
 			if err != nil {
 				return err
 			}
-			problems[i] = problem
-			if problem != nil {
-				failed |= 1 << i
-			} else {
-				failed &^= 1 << i
-			}
+			note(i, problem)
 		}
 		return nil
 	}()
 	if err != nil {
 		return fmt.Errorf("not a JSON object: %w", err)
+	}
+	for i := range t.fields {
+		if c := &t.fields[i]; c.zero != nil && seen&(1<<i) == 0 {
+			note(i, c.judge(c.zero))
+		}
 	}
 	if failed == 0 {
 		return nil
