@@ -48,9 +48,14 @@ type emitter struct {
 	wake    chan struct{} // holds one wake-up
 
 	routeMu sync.Mutex // held while changes are routed, so reset waits for them
-	mu      sync.Mutex // guards queue
+	mu      sync.Mutex // guards queue and spare
 	queue   []store.Change
+	spare   []store.Change // the queue flush last routed, emptied, for the next
 }
+
+// maxSpareQueue is the most changes a spare queue may hold room for: one
+// that grew past it in a burst is left to the collector.
+const maxSpareQueue = 1024
 
 // start has the store tell e its changes, and starts routing them; close
 // stops it.
@@ -90,10 +95,16 @@ func (e *emitter) flush() {
 	defer e.routeMu.Unlock()
 	e.mu.Lock()
 	queue := e.queue
-	e.queue = nil
+	e.queue, e.spare = e.spare, nil
 	e.mu.Unlock()
 	for _, c := range queue {
 		e.route(c)
+	}
+	if cap(queue) <= maxSpareQueue {
+		clear(queue) // keeps no record alive
+		e.mu.Lock()
+		e.spare = queue[:0]
+		e.mu.Unlock()
 	}
 }
 

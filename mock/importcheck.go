@@ -1,19 +1,21 @@
 package mock
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"math/bits"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/contactbridge/contactbridge/internal/jsonvalue"
 	"github.com/contactbridge/contactbridge/mock/fastcheck"
 	"github.com/contactbridge/contactbridge/mock/store"
 	"github.com/contactbridge/contactbridge/mock/webhooks"
@@ -89,10 +91,14 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 		if len(schemas) > maxDeclared {
 			return nil, fmt.Errorf("mock: import check: %s declares %d fields, more than %d", w.op, len(schemas), maxDeclared)
 		}
+		zeros := storedZeros(table)
 		t := &tableCheck{index: map[string]int{}}
 		for _, name := range slices.Sorted(maps.Keys(schemas)) {
 			t.index[name] = len(t.fields)
 			c := fieldCheck{name: name, schema: schemas[name], valid: fastcheck.Compile(schemas[name])}
+			if z, ok := zeros[name]; ok && typed(c.schema, z) {
+				c.zero = z
+			}
 			c.text = c.valid != nil && c.schema.Type.Is(openapi3.TypeString)
 			if c.valid == nil {
 				c.accepted = &acceptedTexts{texts: map[string]struct{}{}}
@@ -102,6 +108,51 @@ func importFields(hl, m *openapi.Spec) (map[string]*tableCheck, error) {
 		tables[table] = t
 	}
 	return tables, nil
+}
+
+// storedZeros are, by JSON name, the fields of a table's records that the
+// state always writes (no omitempty) and that hold a string, a bool or a
+// number, each with the zero value a record without it is stored with.
+func storedZeros(table string) map[string]any {
+	state := reflect.TypeFor[store.State]()
+	for i := range state.NumField() {
+		f := state.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != table || f.Type.Kind() != reflect.Slice {
+			continue
+		}
+		zeros := map[string]any{}
+		addZeros(f.Type.Elem(), zeros)
+		return zeros
+	}
+	return nil
+}
+
+// addZeros adds the always-written scalar fields of the struct type t (and
+// of the structs it embeds) to zeros.
+func addZeros(t reflect.Type, zeros map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			addZeros(f.Type, zeros)
+			continue
+		case !f.IsExported() || name == "-" || slices.Contains(strings.Split(opts, ","), "omitempty"):
+			continue
+		case name == "":
+			name = f.Name
+		}
+		switch f.Type.Kind() {
+		case reflect.String:
+			zeros[name] = ""
+		case reflect.Bool:
+			zeros[name] = false
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+			zeros[name] = float64(0)
+		}
+	}
 }
 
 // tableCheck is the check of a table's records: the fields its write
@@ -135,6 +186,20 @@ type fieldCheck struct {
 	// repeat across a data set): the same text decodes to the same value,
 	// which VisitJSON judges the same.
 	accepted *acceptedTexts
+	// zero, when not nil, is what the store holds, and exports, for the
+	// field when a record leaves it out or gives it as null ("", false or
+	// 0): a field the state always writes (storedZeros). It is judged as
+	// that value, so that what an import accepts is what its export shows.
+	zero any
+}
+
+// judge is the verdict on v, a value of the field: valid's when it says
+// yes, else VisitJSON's.
+func (c *fieldCheck) judge(v any) *store.InvalidError {
+	if c.valid != nil && c.valid(v) {
+		return nil
+	}
+	return c.visit(v)
 }
 
 // visit is VisitJSON's verdict on v, as the problem it makes.
@@ -175,7 +240,7 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 		return c.visit(string(v)), nil
 	}
 	if c.valid != nil {
-		v, err := anyValue(dec)
+		v, err := jsonvalue.Read(dec, nil, jsonvalue.Float64)
 		if err != nil || !typed(c.schema, v) || c.valid(v) {
 			return nil, err
 		}
@@ -186,7 +251,7 @@ func (c *fieldCheck) checkValue(dec *jsontext.Decoder) (*store.InvalidError, err
 		return nil, err
 	}
 	var v any
-	if err := jsonv2.Unmarshal(raw, &v, lenient...); err != nil {
+	if err := jsonv2.Unmarshal(raw, &v, jsonvalue.Lenient...); err != nil {
 		return nil, err
 	}
 	if !typed(c.schema, v) {
@@ -227,25 +292,24 @@ func (a *acceptedTexts) add(raw []byte) {
 	}
 }
 
-// lenient reads a record as encoding/json reads it into a map: a key given
-// twice keeps its last value, invalid UTF-8 is not an error here (the
-// record's decoding has judged it).
-var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-
-// decoders are the decoders of declaredValues, reused (one holds buffers
-// of a few kilobytes).
-var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
-
 // check checks the members of the object raw that t declares, without
 // decoding the others, so that a record's check costs what its declared
 // fields do. A key given twice is judged by its last value; the problem
 // told is that of the first field by name.
 func (t *tableCheck) check(raw []byte) error {
-	dec := decoders.Get().(*jsontext.Decoder)
-	dec.Reset(bytes.NewReader(raw), lenient...)
-	defer decoders.Put(dec) // holding raw until its next use
+	dec, release := jsonvalue.Decoder(raw)
+	defer release()
 	var problems [maxDeclared]*store.InvalidError
-	var failed uint64
+	var failed, seen uint64
+	note := func(i int, problem *store.InvalidError) {
+		problems[i] = problem
+		seen |= 1 << i
+		if problem != nil {
+			failed |= 1 << i
+		} else {
+			failed &^= 1 << i
+		}
+	}
 	err := func() error {
 		if tok, err := dec.ReadToken(); err != nil {
 			return err
@@ -257,7 +321,7 @@ func (t *tableCheck) check(raw []byte) error {
 			if err != nil {
 				return err
 			}
-			key := memberName(quoted)
+			key := jsonvalue.RawName(quoted)
 			i, ok := t.index[string(key)]
 			if !ok {
 				if err := dec.SkipValue(); err != nil {
@@ -265,60 +329,34 @@ func (t *tableCheck) check(raw []byte) error {
 				}
 				continue
 			}
-			problem, err := t.fields[i].checkValue(dec)
+			c := &t.fields[i]
+			if c.zero != nil && dec.PeekKind() == 'n' {
+				if err := dec.SkipValue(); err != nil {
+					return err
+				}
+				note(i, c.judge(c.zero))
+				continue
+			}
+			problem, err := c.checkValue(dec)
 			if err != nil {
 				return err
 			}
-			problems[i] = problem
-			if problem != nil {
-				failed |= 1 << i
-			} else {
-				failed &^= 1 << i
-			}
+			note(i, problem)
 		}
 		return nil
 	}()
 	if err != nil {
 		return fmt.Errorf("not a JSON object: %w", err)
 	}
+	for i := range t.fields {
+		if c := &t.fields[i]; c.zero != nil && seen&(1<<i) == 0 {
+			note(i, c.judge(c.zero))
+		}
+	}
 	if failed == 0 {
 		return nil
 	}
 	return problems[bits.TrailingZeros64(failed)]
-}
-
-// anyValue decodes the next value as jsonv2.UnmarshalDecode decodes into
-// any, the strings and booleans, alone or in arrays (most of a record),
-// without its reflection.
-func anyValue(dec *jsontext.Decoder) (any, error) {
-	switch dec.PeekKind() {
-	case '"', 't', 'f':
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return nil, err
-		}
-		if tok.Kind() == '"' {
-			return tok.String(), nil
-		}
-		return tok.Bool(), nil
-	case '[':
-		if _, err := dec.ReadToken(); err != nil {
-			return nil, err
-		}
-		xs := []any{}
-		for dec.PeekKind() != ']' {
-			x, err := anyValue(dec)
-			if err != nil {
-				return nil, err
-			}
-			xs = append(xs, x)
-		}
-		_, err := dec.ReadToken()
-		return xs, err
-	}
-	var v any
-	err := jsonv2.UnmarshalDecode(dec, &v)
-	return v, err
 }
 
 // plainASCII tells whether a JSON string's text is printable ASCII
@@ -330,16 +368,6 @@ func plainASCII(text []byte) bool {
 		}
 	}
 	return true
-}
-
-// memberName is the name of an object member from its JSON string: the
-// text between the quotes, unquoted only when it has an escape.
-func memberName(quoted jsontext.Value) []byte {
-	if bytes.IndexByte(quoted, '\\') < 0 {
-		return quoted[1 : len(quoted)-1]
-	}
-	name, _ := jsontext.AppendUnquote(nil, quoted) // invalid UTF-8 replaced, as in checkValue
-	return name
 }
 
 // properties adds the properties s declares, itself and through allOf, to into.

@@ -88,14 +88,13 @@ func (a *API) listAppointments(r *pipeline.Request) (pipeline.Response, error) {
 	return pipeline.JSON(http.StatusOK, map[string]any{"events": mapSlice(aps, viewEvent)}), nil
 }
 
-// book creates an appointment for contact c from the input.
 // book creates an appointment for contact c from the input, refusing a
 // locationId that is not the contact's, and answers it with status.
 func (a *API) book(c store.Contact, in *appointmentInput, status int) (pipeline.Response, error) {
 	if in.LocationID.Set && in.LocationID.V != c.LocationID {
 		return pipeline.Response{}, pipeline.BadRequest("contact " + c.ID + " is not in location " + in.LocationID.V)
 	}
-	loc, err := a.Store.Location(c.LocationID)
+	loc, err := a.Store.LocationShared(c.LocationID)
 	if err != nil {
 		return pipeline.Response{}, err
 	}

@@ -55,7 +55,7 @@ type FakeStore struct {
 
 var _ Store = (*FakeStore)(nil)
 
-func (f *FakeStore) Location(id string) (store.Location, error) { return f.LocationFn(id) }
+func (f *FakeStore) LocationShared(id string) (store.Location, error) { return f.LocationFn(id) }
 func (f *FakeStore) CreateContact(c store.Contact) (store.Contact, error) {
 	return f.CreateContactFn(c)
 }

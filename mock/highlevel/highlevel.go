@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
@@ -18,7 +19,8 @@ import (
 
 // Store is what the handlers need of the twin's state.
 type Store interface {
-	Location(id string) (store.Location, error)
+	// LocationShared returns a location whose lists are the store's, to read.
+	LocationShared(id string) (store.Location, error)
 	CreateContact(c store.Contact) (store.Contact, error)
 	Contact(id string) (store.Contact, error)
 	ContactFunc(id string, fn func(*store.Contact, *store.Memo)) error
@@ -156,12 +158,13 @@ func (a *API) Handlers() map[string]pipeline.HandlerFunc {
 
 var deleted = map[string]bool{"succeded": true}
 
-// location returns a location the principal may use.
+// location returns a location the principal may use, its lists the
+// store's (Store.LocationShared): read, never changed.
 func (a *API) location(r *pipeline.Request, id string) (store.Location, error) {
 	if err := r.Principal.CanAccess(id); err != nil {
 		return store.Location{}, err
 	}
-	return a.Store.Location(id)
+	return a.Store.LocationShared(id)
 }
 
 // contact returns the path's contact when the principal may see it.
@@ -293,12 +296,26 @@ func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {
 // contactAnswer is the answer {"contact": v...} with status, the members
 // after the contact in rest (and the closing brace).
 func contactAnswer(status int, v contactView, rest string) (pipeline.Response, error) {
-	body, err := appendContactView(append(make([]byte, 0, 512), contactOpen...), &v)
+	scratch := answerBuffers.Get().(*[]byte)
+	body, err := appendContactView(append((*scratch)[:0], contactOpen...), &v)
+	if cap(body) <= maxAnswerBuffer {
+		*scratch = body[:0]
+		defer answerBuffers.Put(scratch)
+	}
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(status, pipeline.RawJSON(append(body, rest...))), nil
+	// One allocation of the answer's size, where appending to a fresh
+	// buffer would grow it two or three times.
+	answer := make([]byte, 0, len(body)+len(rest))
+	return pipeline.JSON(status, pipeline.RawJSON(append(append(answer, body...), rest...))), nil
 }
+
+// answerBuffers are the buffers contactAnswer encodes in before it copies
+// the answer out; maxAnswerBuffer is the largest kept for reuse.
+const maxAnswerBuffer = 64 << 10
+
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 func (a *API) getContact(r *pipeline.Request) (pipeline.Response, error) {
 	// One value for what the callback finds (one allocation, not three).
@@ -329,7 +346,7 @@ func (a *API) updateContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	loc, err := a.Store.Location(c.LocationID)
+	loc, err := a.Store.LocationShared(c.LocationID)
 	if err != nil {
 		return pipeline.Response{}, err
 	}
@@ -367,7 +384,15 @@ func (a *API) upsertContact(r *pipeline.Request) (pipeline.Response, error) {
 	if err != nil {
 		return pipeline.Response{}, err
 	}
-	return pipeline.JSON(http.StatusOK, map[string]any{"new": isNew, "contact": viewContact(c), "traceId": a.TraceID()}), nil
+	return contactAnswer(http.StatusOK, viewContact(c), upsertRest(isNew, a.TraceID()))
+}
+
+// upsertRest is what an upsert's answer has after its contact: the members
+// new and traceId, in the order encoding/json writes a map's keys.
+func upsertRest(isNew bool, traceID string) string {
+	b := strconv.AppendBool(append(make([]byte, 0, 32+len(traceID)), `,"new":`...), isNew)
+	b = appendJSONString(append(b, `,"traceId":`...), traceID)
+	return string(append(b, '}'))
 }
 
 func (a *API) duplicateContact(r *pipeline.Request) (pipeline.Response, error) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactbridge/contactbridge/mock/pipeline"
 	"github.com/contactbridge/contactbridge/mock/store"
 )
 
@@ -122,6 +123,29 @@ func TestListParts_ReleaseKeepsNoRendering(t *testing.T) {
 	for i, p := range parts {
 		if p != nil {
 			t.Errorf("part %d of the released parts is %q, want nil", i, p)
+		}
+	}
+}
+
+// TestUpsertAnswer_IsWhatEncodingJSONMakes: an upsert's answer is byte for
+// byte the map {"new", "contact", "traceId"} as encoding/json writes it.
+func TestUpsertAnswer_IsWhatEncodingJSONMakes(t *testing.T) {
+	t.Parallel()
+	c := store.Contact{ID: "c1", LocationID: "L1", FirstName: "Ada <&>", Email: "Ada@Example.com", Tags: []string{"a"},
+		DateAdded: time.UnixMilli(1709632800123).UTC()}
+	for _, isNew := range []bool{true, false} {
+		for _, trace := range []string{"0f3c", `a"b<c>\u2028`, ""} {
+			res, err := contactAnswer(200, viewContact(c), upsertRest(isNew, trace))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(map[string]any{"new": isNew, "contact": viewContact(c), "traceId": trace})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := []byte(res.Body.(pipeline.RawJSON)); !bytes.Equal(got, want) {
+				t.Errorf("new %v, trace %q:\n got %s\nwant %s", isNew, trace, got, want)
+			}
 		}
 	}
 }

@@ -58,13 +58,16 @@ func (j *Journal) Middleware() pipeline.Middleware {
 // first read (Entry.settle), which keeps the request path cheap.
 func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recorder, reqBody []byte, reqPartial bool) Entry {
 	e := Entry{
-		Time:           start,
-		DurationMs:     float64(j.clock.Now().Sub(start)) / float64(time.Millisecond),
-		Method:         r.Method,
-		Path:           r.URL.Path,
-		Query:          r.URL.RawQuery,
-		Status:         status,
-		RequestHeaders: r.Header.Clone(), // one allocation for all the values
+		Time:       start,
+		DurationMs: float64(j.clock.Now().Sub(start)) / float64(time.Millisecond),
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		Query:      r.URL.RawQuery,
+		Status:     status,
+		// The request's own header, not a copy: the exchange is over, and
+		// nothing changes a request's header once its handler has returned
+		// (the redaction makes the entry's own copy when it settles).
+		RequestHeaders: r.Header,
 		Truncated:      reqPartial || rec.truncated,
 		pending:        true,
 	}

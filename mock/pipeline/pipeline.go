@@ -108,7 +108,8 @@ type Response struct {
 // JSONContentType is the content type of the JSON the pipeline writes.
 const JSONContentType = "application/json; charset=utf-8"
 
-// RawJSON is a body already encoded as JSON, written as is.
+// RawJSON is a body already encoded as JSON, written as is. It must never
+// change once handed over: a stage may keep it past the write (PartsOf).
 type RawJSON []byte
 
 // MarshalJSON returns j, so that a RawJSON body encodes as the JSON it holds
@@ -315,9 +316,10 @@ type Exchange struct {
 }
 
 // PartsOf returns the parts of the JSONParts body being written when p is
-// the whole of what Write joined them in: a stage that keeps what it passes
+// the whole of what Write joined them in (or, for a RawJSON body, the body
+// as its one part when p is all of it): a stage that keeps what it passes
 // on may keep the parts, which do not change, instead of a copy of p, which
-// Write reuses once it returns. It returns false for any other p.
+// Write may reuse once it returns. It returns false for any other p.
 func (x *Exchange) PartsOf(p []byte) (JSONParts, bool) {
 	if x == nil || len(p) == 0 || len(p) != len(x.joined) || &p[0] != &x.joined[0] {
 		return nil, false
@@ -550,6 +552,10 @@ func (x *Exchange) Write(w http.ResponseWriter, r *http.Request, status int, bod
 		h.Set("Content-Type", b.ContentType)
 	case RawJSON:
 		buf = b
+		if len(b) > 0 {
+			x.parts, x.joined = JSONParts{b}, b
+			defer func() { x.parts, x.joined = nil, nil }()
+		}
 		h.Set("Content-Type", JSONContentType)
 	case JSONParts:
 		// Every stage after this one (strict validation, the journal, the

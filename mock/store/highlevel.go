@@ -84,6 +84,20 @@ func (s *Store) Location(id string) (Location, error) {
 	return cloneLocation(*l), nil
 }
 
+// LocationShared returns a location as Location does, but its lists are the
+// store's own, not copies: to read, never to change. The store never
+// changes a stored location's lists in place (a change stores new ones), so
+// what LocationShared returned stays as it was.
+func (s *Store) LocationShared(id string) (Location, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l, ok := s.hl.locations[id]
+	if !ok {
+		return Location{}, &NotFoundError{Kind: "Location", ID: id}
+	}
+	return *l, nil
+}
+
 // Locations lists the locations by id.
 func (s *Store) Locations() []Location {
 	s.mu.RLock()
@@ -100,11 +114,22 @@ func (s *Store) locationsByID() []Location {
 // It fails with a *DuplicateError when the location forbids duplicates and
 // the email or phone is taken.
 func (s *Store) CreateContact(c Contact) (Contact, error) {
+	// The copies are made outside the lock, which an allocation may hold
+	// while it helps the collector. The one returned is of the stored
+	// version, whose lists and maps never change in place (a change stores
+	// new ones), so it can be made after the lock is let go.
+	c = cloneContact(c)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.createContact(c)
+	stored, err := s.createContact(c)
+	s.mu.Unlock()
+	if err != nil {
+		return Contact{}, err
+	}
+	return cloneContact(stored), nil
 }
 
+// createContact stores c, whose lists and maps become the store's, and
+// returns it as stored (sharing them: to read, or to copy). Callers hold mu.
 func (s *Store) createContact(c Contact) (Contact, error) {
 	loc, ok := s.hl.locations[c.LocationID]
 	if !ok {
@@ -116,12 +141,11 @@ func (s *Store) createContact(c Contact) (Contact, error) {
 	c.ID = s.ids.New()
 	c.DateAdded = s.stamp()
 	c.DateUpdated = c.DateAdded
-	stored := cloneContact(c)
-	s.insertContact(stored)
+	s.insertContact(c)
 	if s.observed() {
-		s.tell(Created, stored.LocationID, nil, cloneContact(stored))
+		s.tell(Created, c.LocationID, nil, c) // the stored version, which never changes
 	}
-	return cloneContact(stored), nil
+	return c, nil
 }
 
 func (s *Store) insertContact(c Contact) {
@@ -325,8 +349,11 @@ func (s *Store) UpsertContact(location, email, phone string, createNew bool, fn 
 		return Contact{}, false, err
 	}
 	c.LocationID = location
-	created, err := s.createContact(c)
-	return created, true, err
+	created, err := s.createContact(cloneContact(c))
+	if err != nil {
+		return Contact{}, true, err
+	}
+	return cloneContact(created), true, nil
 }
 
 // keepLater wraps an upsert's fn: a field later in the match order that would

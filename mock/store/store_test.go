@@ -1176,3 +1176,51 @@ func TestRestore_UnsortedContactsKeepTheFirstOfOneID(t *testing.T) {
 		t.Fatalf("contact %s: %q (%v), want the first sent", first.ID, got.FirstName, err)
 	}
 }
+
+// TestLocationShared_StaysAsItWas: what LocationShared returned is not
+// changed by any later change of the location's lists, since the store
+// never changes a stored list in place.
+func TestLocationShared_StaysAsItWas(t *testing.T) {
+	s, _ := newStore(t, 1)
+	d, err := s.CreateCustomFieldDef(loc, store.CustomFieldDef{Key: "contact.a", Name: "A", AcceptedFormat: []string{".pdf"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := s.CreateLocationTag(loc, store.LocationTag{Name: "vip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := s.LocationShared(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Location(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(shared, want) {
+		t.Fatalf("LocationShared = %+v, Location = %+v", shared, want)
+	}
+	if _, err := s.UpdateCustomFieldDef(loc, d.ID, func(d *store.CustomFieldDef) error {
+		d.Name, d.AcceptedFormat[0] = "B", ".png"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateCustomFieldDef(loc, store.CustomFieldDef{Key: "contact.c", Name: "C"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateLocationTag(loc, tag.ID, func(t *store.LocationTag) error { t.Name = "gold"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteLocationTag(loc, tag.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCustomFieldDef(loc, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.PutLocation(store.Location{ID: loc, Name: "Renamed"})
+	if !reflect.DeepEqual(shared, want) {
+		t.Errorf("after the changes LocationShared's answer is %+v, want it as it was: %+v", shared, want)
+	}
+}
