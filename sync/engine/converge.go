@@ -155,13 +155,14 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 		return c.done(ctx, complete)
 	}
 	var failed error
+	shared := &kin{tenant: a.Tenant, contact: a.ID}
 	for i, k := range a.Children {
 		last := complete
 		if i < len(a.Children)-1 || failed != nil {
 			last = func(context.Context, *state.Tx) error { return nil }
 		}
 		one := Converge{Side: a.Side, EntityKind: k.Kind, Tenant: a.Tenant, ID: k.ID, Parent: a.ID}
-		err := c.Converge(ctx, one, last)
+		err := c.converge(ctx, one, last, shared)
 		if err == nil {
 			continue
 		}
@@ -192,7 +193,20 @@ func sharedFailure(ctx context.Context, err error) bool {
 // between the two runs the flow again, which finds nothing to write. The
 // job's effects go through one ledger: what the job still owes it when it
 // fails (an effect's success) is committed then.
-func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) (err error) {
+func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) error {
+	return c.converge(ctx, a, complete, nil)
+}
+
+// kin is what the children of one children job share: their contact and
+// its Marketing 360 counterpart, read once for them all (0 until read).
+type kin struct {
+	tenant, contact string
+	m360            int64
+}
+
+// converge is Converge of a child of a children job that shares shared
+// with its siblings (nil for a job of its own).
+func (c *Converger) converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error, shared *kin) (err error) {
 	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
 	if a.Parent != "" {
 		log = log.With(logkey.Parent, a.Parent)
@@ -213,6 +227,7 @@ func (c *Converger) Converge(ctx context.Context, a Converge, complete func(cont
 		return job(ctx, tx)
 	}
 	l := c.ledger()
+	l.kin = shared
 	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	// The flow's last transaction (its mapping's, its completion) pays
 	// what the job owes the ledger: a flow that returns nil committed it.

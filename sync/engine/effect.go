@@ -308,6 +308,8 @@ type ledger struct {
 	// stopped: a Hook stopped the job, as a crash would; nothing more is
 	// written.
 	stopped bool
+	// kin is shared by the children of a children job (nil for another).
+	kin *kin
 }
 
 // owed is a success owed to the ledger: effect key's call made (or found)

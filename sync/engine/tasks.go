@@ -324,7 +324,7 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 		log.DebugContext(ctx, "the task is as last written or seen, or its Marketing 360 task is deleted; nothing to do")
 		return c.done(ctx, complete)
 	}
-	contact, err := c.m360ContactOf(ctx, a.Tenant, t.ContactId)
+	contact, err := c.kinContact(ctx, l, a.Tenant, t.ContactId)
 	if err != nil {
 		return err
 	}
@@ -431,25 +431,32 @@ func (c *Converger) mapping(ctx context.Context, kind, tenant, hlID, m360ID stri
 // saveMapping stores next (a new mapping when old has no ID, else old
 // rewritten), unless it equals old, and completes the job in the same
 // transaction. A mapping another job of the same entity stored meanwhile
-// (a second job runs beside a running one) is rewritten, not duplicated.
+// (a second job runs beside a running one) is rewritten, not duplicated:
+// the new mapping is inserted first, and read only when the insert
+// conflicts, which is rare (one statement, not two, for a new record).
 func (c *Converger) saveMapping(ctx context.Context, old, next state.Mapping, complete func(context.Context, *state.Tx) error) error {
 	next.ID, next.UpdatedAt = old.ID, old.UpdatedAt
 	changed := next != old
 	next.UpdatedAt = c.now()
 	return c.db.Tx(ctx, func(tx *state.Tx) error {
 		if old.ID == 0 {
-			cur, err := tx.MappingByHighLevel(ctx, next.Kind, next.Tenant, next.HLID)
+			_, err := tx.CreateMapping(ctx, next)
+			switch {
+			case err == nil:
+				return complete(ctx, tx)
+			case !errors.Is(err, state.ErrConflict):
+				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+			}
+			cur, rerr := tx.MappingByHighLevel(ctx, next.Kind, next.Tenant, next.HLID)
 			if next.HLID == "" {
-				cur, err = tx.MappingByM360(ctx, next.Kind, next.Tenant, next.M360ID)
+				cur, rerr = tx.MappingByM360(ctx, next.Kind, next.Tenant, next.M360ID)
 			}
 			switch {
-			case errors.Is(err, state.ErrNotFound):
-				if _, err := tx.CreateMapping(ctx, next); err != nil {
-					return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
-				}
-				return complete(ctx, tx)
-			case err != nil:
+			case errors.Is(rerr, state.ErrNotFound):
+				// The other side's id is mapped elsewhere.
 				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+			case rerr != nil:
+				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, rerr)
 			}
 			next.ID = cur.ID
 		}
@@ -488,6 +495,24 @@ func (c *Converger) m360ContactOf(ctx context.Context, tenant, hlID string) (int
 		return 0, fmt.Errorf("engine: HighLevel contact %s: %w", hlID, ErrNoCounterpart)
 	}
 	return parseM360ID(m.M360ID)
+}
+
+// kinContact is m360ContactOf, read once for the children of a
+// children job that share l.kin: a contact's counterpart, once mapped,
+// stays.
+func (c *Converger) kinContact(ctx context.Context, l *ledger, tenant, hlID string) (int64, error) {
+	k := l.kin
+	if k == nil || k.tenant != tenant || k.contact != hlID {
+		return c.m360ContactOf(ctx, tenant, hlID)
+	}
+	if k.m360 == 0 {
+		id, err := c.m360ContactOf(ctx, tenant, hlID)
+		if err != nil {
+			return 0, err
+		}
+		k.m360 = id
+	}
+	return k.m360, nil
 }
 
 // highLevelContactOf is the HighLevel counterpart of Marketing 360 contact

@@ -41,7 +41,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledg
 	if err != nil {
 		return err
 	}
-	contact, err := c.m360ContactOf(ctx, a.Tenant, n.ContactId)
+	contact, err := c.kinContact(ctx, l, a.Tenant, n.ContactId)
 	if err != nil {
 		return err
 	}

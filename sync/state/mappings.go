@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -33,15 +34,21 @@ type Mapping struct {
 }
 
 // CreateMapping stores a new mapping and returns its id; ErrConflict when
-// either id is mapped already.
+// either id is mapped already. The conflict is not a failed statement
+// (ON CONFLICT DO NOTHING), so a transaction goes on after it on Postgres
+// too, which aborts a transaction at its first error: a caller may insert
+// first and read the mapping only on a conflict.
 func (q Queries) CreateMapping(ctx context.Context, m Mapping) (int64, error) {
 	var id int64
 	err := q.q.QueryRowContext(ctx, `INSERT INTO mappings
 		(kind, tenant, hl_id, m360_id, origin, hl_hash, m360_hash, hl_ver, m360_ver, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 		m.Kind, m.Tenant, nullString(m.HLID), nullString(m.M360ID), m.Origin, m.HLHash, m.M360Hash,
 		m.HLVersion, m.M360Version, millis(m.UpdatedAt)).Scan(&id)
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("state: create %s mapping %s/%s: %w", m.Kind, m.HLID, m.M360ID, ErrConflict)
+	case err != nil:
 		return 0, fmt.Errorf("state: create %s mapping %s/%s: %w", m.Kind, m.HLID, m.M360ID, classify(err))
 	}
 	return id, nil
