@@ -177,8 +177,19 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 		}
 		defer unlock()
 	}
+	records := make([]state.Record, len(children))
+	for i, one := range children {
+		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
+	}
+	mapped, err := c.db.MappingsByHighLevel(ctx, a.Tenant, records)
+	if err != nil {
+		return fmt.Errorf("engine: the mappings of the children of HighLevel contact %s: %w", a.ID, err)
+	}
 	l := c.ledger()
-	l.kin = &kin{tenant: a.Tenant, contact: a.ID}
+	l.kin = &kin{tenant: a.Tenant, contact: a.ID, mapped: mapped, unread: map[state.Record]bool{}}
+	for _, r := range records {
+		l.kin.unread[r] = true
+	}
 	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	var failed error
 	for i, one := range children {
@@ -230,10 +241,15 @@ func (c *Converger) Converge(ctx context.Context, a Converge, complete func(cont
 }
 
 // kin is what the children of one children job share: their contact and
-// its Marketing 360 counterpart, read once for them all (0 until read).
+// its Marketing 360 counterpart, read once for them all (0 until read),
+// and their mappings, read in one statement (under their entity locks)
+// before the first child: mapped has those that exist, unread the
+// children whose flow has not read theirs yet.
 type kin struct {
 	tenant, contact string
 	m360            int64
+	mapped          map[state.Record]state.Mapping
+	unread          map[state.Record]bool
 }
 
 // converge is Converge through ledger l, the entity's lock held; what l

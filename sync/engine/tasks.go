@@ -300,7 +300,7 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 		log.WarnContext(ctx, "a HighLevel task event without its contactId (live payloads may lack it): the task cannot be read; reconcile finds it")
 		return c.done(ctx, l, complete)
 	}
-	m, err := c.mapping(ctx, EntityTask, a.Tenant, a.ID, "")
+	m, err := c.kinMapping(ctx, l, EntityTask, a.Tenant, a.ID)
 	if err != nil {
 		return err
 	}
@@ -496,6 +496,18 @@ func (c *Converger) m360ContactOf(ctx context.Context, tenant, hlID string) (int
 		return 0, fmt.Errorf("engine: HighLevel contact %s: %w", hlID, ErrNoCounterpart)
 	}
 	return parseM360ID(m.M360ID)
+}
+
+// kinMapping is mapping of a HighLevel record, read once in a children
+// job's statement of its children's mappings (l.kin) when it is one of
+// them and its flow has not read it yet.
+func (c *Converger) kinMapping(ctx context.Context, l *ledger, kind, tenant, hlID string) (state.Mapping, error) {
+	r := state.Record{Kind: kind, ID: hlID}
+	if k := l.kin; k != nil && k.tenant == tenant && k.unread[r] {
+		delete(k.unread, r)
+		return k.mapped[r], nil
+	}
+	return c.mapping(ctx, kind, tenant, hlID, "")
 }
 
 // kinContact is m360ContactOf, read once for the children of a

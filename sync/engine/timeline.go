@@ -24,7 +24,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledg
 		log.WarnContext(ctx, "a HighLevel note event without its contactId: the note cannot be read; reconcile finds it")
 		return c.done(ctx, l, complete)
 	}
-	m, err := c.mapping(ctx, EntityNote, a.Tenant, a.ID, "")
+	m, err := c.kinMapping(ctx, l, EntityNote, a.Tenant, a.ID)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -97,6 +99,45 @@ func (q Queries) mappingBy(ctx context.Context, column, kind, tenant, id string)
 		return Mapping{}, scanErr(err, fmt.Sprintf("%s mapping %s=%s", kind, column, id))
 	}
 	return m, nil
+}
+
+// Record names a record of one side: its entity kind and id.
+type Record struct{ Kind, ID string }
+
+// MappingsByHighLevel returns the mappings of the HighLevel records of
+// tenant that have one, keyed by record: one statement for many
+// MappingByHighLevel.
+func (q Queries) MappingsByHighLevel(ctx context.Context, tenant string, records []Record) (map[Record]Mapping, error) {
+	if len(records) == 0 {
+		return map[Record]Mapping{}, nil
+	}
+	kinds, ids := map[string]bool{}, map[string]bool{}
+	kindArgs, idArgs := []any{}, []any{}
+	for _, r := range records {
+		if !kinds[r.Kind] {
+			kinds[r.Kind], kindArgs = true, append(kindArgs, r.Kind)
+		}
+		if !ids[r.ID] {
+			ids[r.ID], idArgs = true, append(idArgs, r.ID)
+		}
+	}
+	found, err := list(ctx, q, "list mappings by HighLevel id", scanMapping, `SELECT `+mappingColumns+` FROM mappings
+		WHERE kind IN (?`+strings.Repeat(", ?", len(kindArgs)-1)+`) AND tenant = ? AND hl_id IN (?`+strings.Repeat(", ?", len(idArgs)-1)+`)`,
+		slices.Concat(kindArgs, []any{tenant}, idArgs)...)
+	if err != nil {
+		return nil, err
+	}
+	asked := make(map[Record]bool, len(records))
+	for _, r := range records {
+		asked[r] = true
+	}
+	out := make(map[Record]Mapping, len(found))
+	for _, m := range found {
+		if r := (Record{Kind: m.Kind, ID: m.HLID}); asked[r] {
+			out[r] = m
+		}
+	}
+	return out, nil
 }
 
 // nullString stores "" as NULL, so that unmapped sides do not collide in
