@@ -8,6 +8,7 @@ package mock_test
 // operation was never reached with a 2xx, a 404 or a 400/422.
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -1077,6 +1078,67 @@ func TestContacts_ByBusiness(t *testing.T) {
 				t.Errorf("ids %v count %d, want %v count %d", ids, got.Count, tt.want, tt.count)
 			}
 		})
+	}
+}
+
+// TestContacts_SearchPagesAreTheSortedHits: the pages of a search (by
+// page number and by searchAfter, each way of a sort, last names in no
+// order and some shared) are the hits sorted whole (then by id), cut in
+// pages, and total is every hit: the search keeps only a page's worth of
+// the hits it scans.
+func TestContacts_SearchPagesAreTheSortedHits(t *testing.T) {
+	t.Parallel()
+	e := newTwin(t)
+	const n, limit = 60, 7
+	created := mustCreateMany(t, e, n, time.Minute, func(i int) jsonObj {
+		return jsonObj{"firstName": fmt.Sprint("P", i), "lastName": fmt.Sprintf("L%02d", (i*37)%23), "email": fmt.Sprintf("p%d@x.com", i)}
+	})
+	for _, dir := range []string{"asc", "desc"} {
+		want := slices.Clone(created)
+		slices.SortFunc(want, func(x, y wireContact) int {
+			c := strings.Compare(x.LastName, y.LastName)
+			if dir == "desc" {
+				c = -c
+			}
+			return cmp.Or(c, strings.Compare(x.ID, y.ID))
+		})
+		var wantIDs []string
+		for _, c := range want {
+			wantIDs = append(wantIDs, c.ID)
+		}
+		search := func(body jsonObj) ([]wireContact, int) {
+			body["locationId"], body["pageLimit"], body["sort"] = e.loc.ID, limit, []jsonObj{{"field": "lastName", "direction": dir}}
+			got := mustDo[struct {
+				Contacts []wireContact `json:"contacts"`
+				Total    int           `json:"total"`
+			}](t, e, "POST", "/contacts/search", body, http.StatusOK)
+			return got.Contacts, got.Total
+		}
+		var byPage, byCursor []string
+		var after json.RawMessage
+		for page := 1; page <= n/limit+2; page++ {
+			got, total := search(jsonObj{"page": page})
+			for _, c := range got {
+				byPage = append(byPage, c.ID)
+			}
+			body := jsonObj{}
+			if after != nil {
+				body["searchAfter"] = after
+			}
+			got, total2 := search(body)
+			for _, c := range got {
+				byCursor = append(byCursor, c.ID)
+			}
+			if len(got) > 0 {
+				after = got[len(got)-1].SearchAfter
+			}
+			if total != n || total2 != n {
+				t.Errorf("%s: page %d: total %d and %d, want %d", dir, page, total, total2, n)
+			}
+		}
+		if !slices.Equal(byPage, wantIDs) || !slices.Equal(byCursor, wantIDs) {
+			t.Errorf("%s: by page %v,\nby searchAfter %v,\nwant %v", dir, byPage, byCursor, wantIDs)
+		}
 	}
 }
 

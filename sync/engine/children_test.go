@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
@@ -132,10 +133,12 @@ func TestConverger_AChildsOwnJobAndItsChildrenJobCreateItOnce(t *testing.T) {
 	h.wantChildren(t, f)
 }
 
-// TestConverger_ChildrenJobCommitsTwiceAChild: a children job of four new
-// tasks and notes commits twice for each: its effect's plan and intent;
-// its success with its mapping (and, for the last, the job's completion).
-func TestConverger_ChildrenJobCommitsTwiceAChild(t *testing.T) {
+// TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore: a children job
+// of four new tasks and notes commits once for each, its effect's plan
+// and intent, with the success and the mapping of the child before it,
+// and once more: the last child's success and mapping with the job's
+// completion.
+func TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	f := h.newFamily(t, 0)
@@ -144,8 +147,8 @@ func TestConverger_ChildrenJobCommitsTwiceAChild(t *testing.T) {
 		func(context.Context, *state.Tx) error { done++; return nil }); err != nil || done != 1 {
 		t.Fatalf("converge the children: %v, done %d", err, done)
 	}
-	if n := h.db.Commits() - before; n != uint64(2*len(f.job.Children)) {
-		t.Errorf("%d transactions for %d new children, want %d", n, len(f.job.Children), 2*len(f.job.Children))
+	if n := h.db.Commits() - before; n != uint64(len(f.job.Children)+1) {
+		t.Errorf("%d transactions for %d new children, want %d", n, len(f.job.Children), len(f.job.Children)+1)
 	}
 	h.wantChildren(t, f)
 }
@@ -238,4 +241,94 @@ func TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds(t *testing
 			t.Errorf("effect %s after the context ended: %+v, %v; want none", key, e, err)
 		}
 	}
+}
+
+// TestConverger_ChildrenJobCrashedBetweenChildrenLosesAndDuplicatesNothing:
+// a children job's child's success and mapping commit with the next
+// child's intent. Stopped abruptly just after that commit (the success
+// of child k recorded, child k+1's create not sent), the database holds
+// child k done and mapped and child k+1 inflight, unmapped, both or
+// neither: after a restart each task and note exists once in Marketing
+// 360, and working the job again creates nothing.
+func TestConverger_ChildrenJobCrashedBetweenChildrenLosesAndDuplicatesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	ops := []string{"m360-create-task", "m360-create-note"}
+	for k := range 3 {
+		f := h.newFamily(t, k)
+		hook := func(s engine.Step, key string) error {
+			if s == engine.StepAfterCommit && key == f.keys[k] {
+				return engine.ErrCrash
+			}
+			return nil
+		}
+		nothing := func(context.Context, *state.Tx) error { return nil }
+		if err := h.converger(t, nil, hook, 0).ConvergeChildren(ctx, f.job, nothing); !errors.Is(err, engine.ErrCrash) {
+			t.Fatalf("child %d: %v, want the crash", k, err)
+		}
+		for i, child := range f.job.Children[k : k+2] {
+			e, err := h.db.Effect(ctx, f.keys[k+i])
+			if err != nil {
+				t.Fatalf("child %d: effect %s: %v", k+i, f.keys[k+i], err)
+			}
+			m, merr := h.db.MappingByHighLevel(ctx, child.Kind, h.tw.Location(), child.ID)
+			switch {
+			case i == 0 && (e.State != state.EffectDone || merr != nil || m.M360ID != e.RemoteID):
+				t.Errorf("child %d after the crash: effect %+v, mapping %+v (%v); want done and mapped to its record", k, e, m, merr)
+			case i == 1 && (e.State != state.EffectInflight || !errors.Is(merr, state.ErrNotFound)):
+				t.Errorf("child %d after the crash: effect %+v, mapping %+v (%v); want inflight, unmapped", k+1, e, m, merr)
+			}
+		}
+		done := 0
+		complete := func(context.Context, *state.Tx) error { done++; return nil }
+		if err := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second).ConvergeChildren(ctx, f.job, complete); err != nil || done != 1 {
+			t.Fatalf("child %d: after the restart: %v, done %d", k, err, done)
+		}
+		h.wantChildren(t, f)
+		before := h.counts(t, ops)
+		if err := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second).ConvergeChildren(ctx, f.job, complete); err != nil || done != 2 {
+			t.Fatalf("child %d: work again: %v, done %d", k, err, done)
+		}
+		if after := h.counts(t, ops); !maps.Equal(after, before) {
+			t.Errorf("child %d: working the job again created %v (before %v)", k, after, before)
+		}
+	}
+}
+
+// TestConverger_AChildsJobWaitsForItsChildrenJobsCommit: a children job
+// holds its children's entity locks to its end, so a child's own job
+// (its webhook's) that comes while the children job works the next child,
+// its mapping not committed yet, waits for it instead of reading it
+// unmapped; it then finds the child mirrored, and each task and note
+// exists once.
+func TestConverger_AChildsJobWaitsForItsChildrenJobsCommit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	// The third child, a task, is read last of the first three: the
+	// children job stops there, the second (a note) converged.
+	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: f.job.Children[2].ID, entered: make(chan struct{}),
+		release: make(chan struct{}), beside: make(chan struct{}, 2)}
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: h.tw.Location(), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := make(chan struct{}, 2)
+	errs := make(chan error, 2)
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	go func() { errs <- c.ConvergeChildren(context.Background(), f.job, nothing) }()
+	<-hl.entered
+	c.SetEntityWait(func() { waits <- struct{}{} })
+	note := f.job.Children[1]
+	go func() {
+		errs <- c.Converge(context.Background(), engine.Converge{Side: engine.SideHighLevel, EntityKind: note.Kind,
+			Tenant: h.tw.Location(), ID: note.ID, Parent: f.contact}, nothing)
+	}()
+	hl.secondWaited(t, waits, errs, "the note's own job")
+	if n := h.counts(t, []string{"m360-create-note"})["m360-create-note"]; n != 1+2 {
+		t.Errorf("%d Marketing 360 notes created; want 3 (the welcome note, Likes tea and Likes coffee once each)", n)
+	}
+	h.wantChildren(t, f)
 }

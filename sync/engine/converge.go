@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
@@ -140,37 +141,73 @@ func (c *Converger) Worker() Worker {
 }
 
 // ConvergeChildren works a children job: it converges each of a's
-// children in turn, each under its own entity lock with its own ledger, as
-// the child's own job would, and calls complete with the last when every
-// child converged. A child that fails does not hold back those after it
-// (the job's retry would stop at it again, and its last attempt would drop
-// them): the job fails with its error once the others converged, and its
-// retry finds those converged already. A failure every child would share
-// stops the job at once: the contact has no counterpart yet, the job's
-// context ended, its tenant is out of quota (a snooze), a Hook crashed it.
-func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) error {
+// children in turn, as the child's own job would, and calls complete with
+// the last when every child converged. It takes every child's entity lock
+// first (in the order of their keys, so that two children jobs of one
+// contact cannot each hold what the other waits for) and holds them to its
+// end: a child's last transaction (its mapping and its events planned,
+// after its success) is then not committed on its own but with the job's
+// next one (the next child's intent, or the job's completion), and no
+// other job of the child reads its mapping before it commits. Without
+// rules, a children job of n new tasks and notes commits n+1 times, not
+// 2n. A child that fails does not hold back those after it (the job's
+// retry would stop at it again, and its last attempt would drop them): the
+// job fails with its error once the others converged, and its retry finds
+// those converged already; what the children made is committed when the
+// job ends (settle). A failure every child would share stops the job at
+// once: the contact has no counterpart yet, the job's context ended, its
+// tenant is out of quota (a snooze), a Hook crashed it.
+func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) (err error) {
 	if a.Side != SideHighLevel || a.EntityKind != EntityChildren || len(a.Children) == 0 {
 		c.log.WarnContext(ctx, "a children job of no HighLevel children; nothing to do", logkey.API, a.Side, logkey.Kind, a.EntityKind,
 			logkey.Entity, a.ID)
-		return c.done(ctx, complete)
+		return c.done(ctx, nil, complete)
 	}
-	var failed error
+	children := make([]Converge, len(a.Children))
+	keys := make([]string, 0, len(a.Children))
 	for i, k := range a.Children {
+		children[i] = Converge{Side: a.Side, EntityKind: k.Kind, Tenant: a.Tenant, ID: k.ID, Parent: a.ID}
+		keys = append(keys, entityKey(children[i]))
+	}
+	slices.Sort(keys)
+	for _, key := range slices.Compact(keys) {
+		unlock, err := c.entities.lock(ctx, key)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	records := make([]state.Record, len(children))
+	for i, one := range children {
+		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
+	}
+	mapped, err := c.db.MappingsByHighLevel(ctx, a.Tenant, records)
+	if err != nil {
+		return fmt.Errorf("engine: the mappings of the children of HighLevel contact %s: %w", a.ID, err)
+	}
+	l := c.ledger()
+	l.kin = &kin{tenant: a.Tenant, contact: a.ID, mapped: mapped, unread: map[state.Record]bool{}}
+	for _, r := range records {
+		l.kin.unread[r] = true
+	}
+	defer func() { err = errors.Join(err, l.settle(ctx)) }()
+	var failed error
+	for i, one := range children {
 		last := complete
-		if i < len(a.Children)-1 || failed != nil {
+		if i < len(children)-1 || failed != nil {
 			last = func(context.Context, *state.Tx) error { return nil }
 		}
-		one := Converge{Side: a.Side, EntityKind: k.Kind, Tenant: a.Tenant, ID: k.ID, Parent: a.ID}
-		err := c.Converge(ctx, one, last)
+		l.deferring = c.rules == nil && i < len(children)-1
+		err := c.converge(ctx, one, last, l)
 		if err == nil {
 			continue
 		}
-		err = fmt.Errorf("engine: %s %s, child %d of %d of HighLevel contact %s: %w", k.Kind, k.ID, i+1, len(a.Children), a.ID, err)
+		err = fmt.Errorf("engine: %s %s, child %d of %d of HighLevel contact %s: %w", one.EntityKind, one.ID, i+1, len(children), a.ID, err)
 		if sharedFailure(ctx, err) {
 			return errors.Join(failed, err)
 		}
 		c.log.WarnContext(ctx, "a child of a children job failed; converging the others", logkey.Tenant, a.Tenant, logkey.Parent, a.ID,
-			logkey.Kind, k.Kind, logkey.Entity, k.ID, logkey.Err, err)
+			logkey.Kind, one.EntityKind, logkey.Entity, one.ID, logkey.Err, err)
 		failed = errors.Join(failed, err)
 	}
 	return failed
@@ -193,15 +230,37 @@ func sharedFailure(ctx context.Context, err error) bool {
 // job's effects go through one ledger: what the job still owes it when it
 // fails (an effect's success) is committed then.
 func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) (err error) {
-	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
-	if a.Parent != "" {
-		log = log.With(logkey.Parent, a.Parent)
-	}
 	unlock, err := c.entities.lock(ctx, entityKey(a))
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	l := c.ledger()
+	defer func() { err = errors.Join(err, l.settle(ctx)) }()
+	return c.converge(ctx, a, complete, l)
+}
+
+// kin is what the children of one children job share: their contact and
+// its Marketing 360 counterpart, read once for them all (0 until read),
+// and their mappings, read in one statement (under their entity locks)
+// before the first child: mapped has those that exist, unread the
+// children whose flow has not read theirs yet.
+type kin struct {
+	tenant, contact string
+	m360            int64
+	mapped          map[state.Record]state.Mapping
+	unread          map[state.Record]bool
+}
+
+// converge is Converge through ledger l, the entity's lock held; what l
+// is owed at its end is the caller's to settle. A child of a children job
+// shares l with its siblings; when l is deferring, the flow's last
+// transaction is left to the ledger's next (see ConvergeChildren).
+func (c *Converger) converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error, l *ledger) error {
+	log := c.log.With(logkey.API, a.Side, logkey.Kind, a.EntityKind, logkey.Tenant, a.Tenant, logkey.Entity, a.ID)
+	if a.Parent != "" {
+		log = log.With(logkey.Parent, a.Parent)
+	}
 	// The events of the entity received so far are worked by this job,
 	// which reads its state from now on: the transaction that completes it
 	// marks them planned.
@@ -212,11 +271,14 @@ func (c *Converger) Converge(ctx context.Context, a Converge, complete func(cont
 		}
 		return job(ctx, tx)
 	}
-	l := c.ledger()
-	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	// The flow's last transaction (its mapping's, its completion) pays
-	// what the job owes the ledger: a flow that returns nil committed it.
+	// what the job owes the ledger: a flow that returns nil committed it,
+	// or, deferring, left it to the ledger's next transaction, which pays
+	// it with the rest.
 	if c.rules == nil {
+		if l.deferring {
+			return c.flow(ctx, log, l, a, complete)
+		}
 		if err := c.flow(ctx, log, l, a, l.completing(complete)); err != nil {
 			return err
 		}
@@ -250,13 +312,17 @@ func (c *Converger) flow(ctx context.Context, log *slog.Logger, l *ledger, a Con
 		return c.m360Task(ctx, log, l, a, complete)
 	default:
 		log.DebugContext(ctx, "no flow for this entity; nothing to do")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 }
 
-// done completes the job with nothing else written.
-func (c *Converger) done(ctx context.Context, complete func(context.Context, *state.Tx) error) error {
-	return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+// done completes the job with nothing else written, through l (nil: in
+// a transaction of its own).
+func (c *Converger) done(ctx context.Context, l *ledger, complete func(context.Context, *state.Tx) error) error {
+	if l == nil {
+		return c.db.Tx(ctx, func(tx *state.Tx) error { return complete(ctx, tx) })
+	}
+	return l.close(ctx, complete)
 }
 
 // highLevelContact is flows 1 and 2: the Marketing 360 contact of a
@@ -267,13 +333,13 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	switch {
 	case highlevelapi.IsNotFound(err):
 		log.InfoContext(ctx, "HighLevel contact is gone; nothing to sync")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	case err != nil:
 		return err
 	}
 	if hl.Deleted != nil && *hl.Deleted {
 		log.InfoContext(ctx, "HighLevel contact is deleted; nothing to sync")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	want := desiredContact(hl)
 	hash, err := hashOf(want)
@@ -297,7 +363,7 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 		}
 	}
 	if m360ID == "" {
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	id, err := parseM360ID(m360ID)
 	if err != nil {
@@ -315,5 +381,5 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	if m.ID != 0 {
 		next.Origin = m.Origin
 	}
-	return c.saveMapping(ctx, m, next, complete)
+	return c.saveMapping(ctx, l, m, next, complete)
 }

@@ -299,15 +299,24 @@ func (c *Converger) planned(tenant, lane string, p plan) *state.Effect {
 // when the job fails or its context ends first, settle commits them on a
 // context of its own. A crash before that leaves
 // the success unrecorded, the effect inflight: looked up by its marker
-// after StaleAfter, as a crash just after the call always was.
+// after StaleAfter, as a crash just after the call always was. A children
+// job's children share one ledger; while it is deferring, a child's last
+// transaction (close) is owed too, and goes with the next.
 type ledger struct {
 	c    *Converger
 	owed []owed
-	// paid is how many of owed the last pay recorded.
-	paid int
+	// later are the last transactions of children closed while deferring,
+	// owed as the successes are.
+	later []func(context.Context, *state.Tx) error
+	// paid and ran are how many of owed and later the last pay recorded.
+	paid, ran int
 	// stopped: a Hook stopped the job, as a crash would; nothing more is
 	// written.
 	stopped bool
+	// deferring: close leaves its transaction to the ledger's next.
+	deferring bool
+	// kin is shared by the children of a children job (nil for another).
+	kin *kin
 }
 
 // owed is a success owed to the ledger: effect key's call made (or found)
@@ -321,29 +330,46 @@ type owed struct {
 // ledger starts a job's ledger.
 func (c *Converger) ledger() *ledger { return &ledger{c: c} }
 
-// pay records the owed successes in tx; committed must follow tx's
-// commit.
+// pay records the owed successes in tx, then runs the owed last
+// transactions of children; committed must follow tx's commit.
 func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 	for _, o := range l.owed {
 		if err := tx.CompleteEffect(ctx, o.key, o.remoteID, o.status, o.at); err != nil {
 			return fmt.Errorf("engine: complete effect: %w", err)
 		}
 	}
-	l.paid = len(l.owed)
+	for _, fn := range l.later {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+	}
+	l.paid, l.ran = len(l.owed), len(l.later)
 	return nil
 }
 
-// committed forgets the successes paid in a transaction that committed
-// and calls StepAfterCommit for each.
+// committed forgets the successes and the children's transactions paid in
+// a transaction that committed and calls StepAfterCommit for each success.
 func (l *ledger) committed() error {
 	paid := l.owed[:l.paid]
 	l.owed, l.paid = l.owed[l.paid:], 0
+	l.later, l.ran = l.later[l.ran:], 0
 	for _, o := range paid {
 		if err := l.hook(StepAfterCommit, o.key); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// close runs fn, a job's (or a child's) last transaction, in a
+// transaction of its own; while the ledger is deferring, it is owed
+// instead, to run in the ledger's next transaction.
+func (l *ledger) close(ctx context.Context, fn func(context.Context, *state.Tx) error) error {
+	if l.deferring {
+		l.later = append(l.later, fn)
+		return nil
+	}
+	return l.c.db.Tx(ctx, func(tx *state.Tx) error { return fn(ctx, tx) })
 }
 
 // tx runs fn in a transaction after the owed writes.
@@ -379,7 +405,7 @@ func (l *ledger) completing(complete func(context.Context, *state.Tx) error) fun
 // a made effect inflight, looked up again, or, for one without a marker,
 // parked as unknown and perhaps sent twice. settleWait bounds it.
 func (l *ledger) settle(ctx context.Context) error {
-	if len(l.owed) == 0 || l.stopped {
+	if len(l.owed) == 0 && len(l.later) == 0 || l.stopped {
 		return nil
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleWait)

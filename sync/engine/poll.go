@@ -95,9 +95,11 @@ func (Reconcile) Kind() string { return KindReconcile }
 // Unique is true: a reconcile waiting to run absorbs the next.
 func (Reconcile) Unique() bool { return true }
 
-// Enqueuer enqueues a job in a transaction (Queue does).
+// Enqueuer enqueues jobs in a transaction (River does): EnqueueMany
+// enqueues each of jobs as Enqueue would, at once.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued, error)
+	EnqueueMany(ctx context.Context, tx *state.Tx, jobs []Args) error
 }
 
 // Stream is one list of changes of one tenant, read page by page from a
@@ -603,6 +605,7 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 		// (children lists them record after record), or one for each
 		// ChildrenPerJob of them.
 		var families []ConvergeChildren
+		var jobs []Args
 		for i, c := range slices.Concat(pg.changes, kids, gone) {
 			fresh, err := p.record(ctx, tx, s, w.source, c, now)
 			if err != nil {
@@ -620,14 +623,13 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 				f.Children = append(f.Children, Child{Kind: c.kindIn(s), ID: c.id})
 				continue
 			}
-			if _, err := p.cfg.Queue.Enqueue(ctx, tx, Converge{Side: s.Side, EntityKind: c.kindIn(s), Tenant: s.Tenant, ID: c.id, Parent: c.parent}); err != nil {
-				return err
-			}
+			jobs = append(jobs, Converge{Side: s.Side, EntityKind: c.kindIn(s), Tenant: s.Tenant, ID: c.id, Parent: c.parent})
 		}
 		for _, f := range families {
-			if _, err := p.cfg.Queue.Enqueue(ctx, tx, f); err != nil {
-				return err
-			}
+			jobs = append(jobs, f)
+		}
+		if err := p.cfg.Queue.EnqueueMany(ctx, tx, jobs); err != nil {
+			return err
 		}
 		next := pg.next
 		if w.source == state.SourceBackfill && pg.end {

@@ -35,6 +35,16 @@ func (q *fakeQueue) Enqueue(_ context.Context, _ *state.Tx, args engine.Args) (e
 	return engine.Enqueued{JobID: int64(len(q.jobs))}, nil
 }
 
+// EnqueueMany is Enqueue of each of jobs.
+func (q *fakeQueue) EnqueueMany(ctx context.Context, tx *state.Tx, jobs []engine.Args) error {
+	for _, args := range jobs {
+		if _, err := q.Enqueue(ctx, tx, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ids are the entity ids of the Converge jobs enqueued, sorted.
 func (q *fakeQueue) ids() []string { return q.list(func(c engine.Converge) string { return c.ID }) }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"time"
 
@@ -196,22 +197,23 @@ func (r *River) Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued,
 	if err != nil {
 		return Enqueued{}, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
 	}
-	insert := func(slot int, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-		res, err := r.client.InsertTx(ctx, tx.SQL(), jobArgs{kind: args.Kind(), env: envelope{Args: raw, Slot: slot}}, opts)
+	insert := func(slot int) (*rivertype.JobInsertResult, error) {
+		p := insertParams(args, raw, slot)
+		res, err := r.client.InsertTx(ctx, tx.SQL(), p.Args, p.InsertOpts)
 		if err != nil {
 			return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
 		}
 		return res, nil
 	}
 	if !args.Unique() {
-		res, err := insert(-1, nil)
+		res, err := insert(-1)
 		if err != nil {
 			return Enqueued{}, err
 		}
 		return Enqueued{JobID: res.Job.ID}, nil
 	}
 	for slot := range uniqueSlots {
-		res, err := insert(slot, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}})
+		res, err := insert(slot)
 		if err != nil {
 			return Enqueued{}, err
 		}
@@ -220,11 +222,92 @@ func (r *River) Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued,
 		}
 	}
 	r.log.InfoContext(ctx, "every unique slot of a job is running; enqueued one more", "kind", args.Kind(), "args", string(raw))
-	res, err := insert(-1, nil)
+	res, err := insert(-1)
 	if err != nil {
 		return Enqueued{}, err
 	}
 	return Enqueued{JobID: res.Job.ID}, nil
+}
+
+// insertParams are River's insert of args (raw, their JSON) in slot: -1
+// without uniqueness.
+func insertParams(args Args, raw json.RawMessage, slot int) river.InsertManyParams {
+	p := river.InsertManyParams{Args: jobArgs{kind: args.Kind(), env: envelope{Args: raw, Slot: slot}}}
+	if slot >= 0 {
+		p.InsertOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+	}
+	return p
+}
+
+// EnqueueMany adds jobs in tx as Enqueue adds each, in one insert (a
+// backfill's page of jobs): a unique job coalesces with an equal one that
+// waits (equal ones among jobs are one); one whose equal is running is
+// enqueued again as Enqueue does, behind it.
+func (r *River) EnqueueMany(ctx context.Context, tx *state.Tx, jobs []Args) error {
+	params := make([]river.InsertManyParams, 0, len(jobs))
+	seen := map[string]bool{} // unique jobs, by kind and JSON
+	for _, args := range jobs {
+		raw, err := json.Marshal(args)
+		if err != nil {
+			return fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
+		}
+		slot := -1
+		if args.Unique() {
+			key := args.Kind() + "\x00" + string(raw)
+			if seen[key] {
+				continue
+			}
+			seen[key], slot = true, 0
+		}
+		params = append(params, insertParams(args, raw, slot))
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	res, err := r.client.InsertManyTx(ctx, tx.SQL(), params)
+	if err != nil {
+		return fmt.Errorf("engine: enqueue %d jobs: %w", len(params), err)
+	}
+	for _, j := range res {
+		if !j.UniqueSkippedAsDuplicate || j.Job.State != rivertype.JobStateRunning {
+			continue
+		}
+		args, err := enqueuedAs(j.Job, jobs)
+		if err != nil {
+			return err
+		}
+		if _, err := r.Enqueue(ctx, tx, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueuedAs is the one of jobs that job, stored, is (its kind and its
+// args' JSON, compared as values: the database keeps its own text).
+func enqueuedAs(job *rivertype.JobRow, jobs []Args) (Args, error) {
+	var env envelope
+	var stored any
+	if err := json.Unmarshal(job.EncodedArgs, &env); err != nil {
+		return nil, fmt.Errorf("engine: job %d args: %w", job.ID, err)
+	}
+	if err := json.Unmarshal(env.Args, &stored); err != nil {
+		return nil, fmt.Errorf("engine: job %d args: %w", job.ID, err)
+	}
+	for _, args := range jobs {
+		raw, err := json.Marshal(args)
+		if err != nil {
+			return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
+		}
+		if args.Kind() == job.Kind && reflect.DeepEqual(v, stored) {
+			return args, nil
+		}
+	}
+	return nil, fmt.Errorf("engine: enqueue: job %d (%s) is none of those enqueued", job.ID, job.Kind)
 }
 
 // Start starts working jobs; ErrNoWorkers for a queue that only enqueues.

@@ -196,6 +196,78 @@ func TestRiver_ConvergeCoalescesWhilePending(t *testing.T) {
 	}
 }
 
+// TestRiver_EnqueueManyCoalescesAsEnqueueDoes: jobs enqueued together
+// coalesce as Enqueue's do: equal ones among them are one job, one equal
+// to a job that waits is that job, and one equal to a running job (a
+// children job's with a '<' in its id, which the database keeps as it is
+// and Go's JSON escapes) makes one job behind it, which the next equal one
+// joins.
+func TestRiver_EnqueueManyCoalescesAsEnqueueDoes(t *testing.T) {
+	t.Parallel()
+	db, _ := mustDB(t)
+	started, release := make(chan string, 10), make(chan struct{})
+	q := mustRiver(t, db, engine.Config{MaxWorkers: 3, Workers: []engine.Worker{{Kind: engine.KindConverge,
+		Work: func(ctx context.Context, job *engine.Job) error {
+			var c engine.Converge
+			if err := job.Decode(&c); err != nil {
+				return err
+			}
+			started <- c.ID
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
+		}}}})
+	many := func(args ...engine.Args) {
+		t.Helper()
+		if err := db.Tx(context.Background(), func(tx *state.Tx) error { return q.EnqueueMany(context.Background(), tx, args) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(want int) {
+		t.Helper()
+		if n := len(jobs(t, q, engine.KindConverge)); n != want {
+			t.Fatalf("%d converge jobs, want %d", n, want)
+		}
+	}
+	a := engine.Converge{Side: "hl", EntityKind: "contact", Tenant: "loc", ID: "c1"}
+	b := engine.ConvergeChildren{Converge: engine.Converge{Side: "hl", EntityKind: engine.EntityChildren, Tenant: "loc", ID: "c<2>"},
+		Children: []engine.Child{{Kind: "task", ID: "t1"}, {Kind: "note", ID: "n1"}}}
+	c := a
+	c.ID = "c3"
+	many(a, b, a)
+	count(2)
+	many(a, c)
+	count(3)
+	startRiver(t, q)
+	for range 3 {
+		select {
+		case <-started:
+		case <-time.After(wait):
+			t.Fatal("the jobs did not start")
+		}
+	}
+	many(a, b)
+	count(5)
+	many(b, a)
+	count(5)
+	close(release)
+	ran := map[string]int{}
+	for range 2 {
+		select {
+		case id := <-started:
+			ran[id]++
+		case <-time.After(wait):
+			t.Fatal("the jobs behind the running ones did not run")
+		}
+	}
+	if ran[a.ID] != 1 || ran[b.ID] != 1 {
+		t.Errorf("the jobs behind ran %v, want one of %s and one of %s", ran, a.ID, b.ID)
+	}
+}
+
 func TestRiver_CompletionCommitsWithTheWorkersWrites(t *testing.T) {
 	t.Parallel()
 	db, _ := mustDB(t)

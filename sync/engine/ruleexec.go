@@ -109,7 +109,7 @@ func (c *Converger) applyRules(ctx context.Context, log *slog.Logger, l *ledger,
 	if !addressable(a.Side, a.EntityKind, a.ID, a.Parent) {
 		// A kind the rules have no trigger for, or a child whose event did
 		// not name its parent (the flow logged it; the poll names it).
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	ch, err := c.ruleChangeOf(ctx, a)
 	if err != nil {

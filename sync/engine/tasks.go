@@ -66,7 +66,7 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	contact, err := parseM360ID(a.Parent)
 	if err != nil {
 		log.WarnContext(ctx, "a Marketing 360 task event without its contact: the task cannot be read; reconcile finds it", logkey.Err, err)
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	id, err := parseM360ID(a.ID)
 	if err != nil {
@@ -75,7 +75,7 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	t, err := c.m360.Task(ctx, contact, id)
 	switch {
 	case m360api.IsNotFound(err):
-		return c.m360TaskGone(ctx, log, a, complete)
+		return c.m360TaskGone(ctx, log, l, a, complete)
 	case err != nil:
 		return err
 	}
@@ -89,14 +89,14 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 		}
 		if m.HLID == "" {
 			log.DebugContext(ctx, "a task the sync made from HighLevel; not mirrored back")
-			return c.done(ctx, complete)
+			return c.done(ctx, l, complete)
 		}
 	}
 	hlContact, tenant, err := c.highLevelContactOf(ctx, contact)
 	switch {
 	case highlevelapi.IsNotFound(err):
 		log.WarnContext(ctx, "the task's HighLevel contact is deleted; the task is not mirrored", logkey.Err, err)
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	case err != nil:
 		return err
 	}
@@ -106,7 +106,7 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	}
 	if fromHL && m.HLID == "" {
 		log.DebugContext(ctx, "a task the sync made from HighLevel; not mirrored back")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	have := m360TaskContent(t)
 	hash, err := hashOf(have)
@@ -115,7 +115,7 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 	}
 	if m.HLID != "" && (m.M360Hash == hash || m.HLHash == hashDeleted) {
 		log.DebugContext(ctx, "the task is as last written or seen, or its HighLevel task is deleted; nothing to do")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	key := "f3:hl-task:" + a.ID
 	next := m
@@ -144,20 +144,20 @@ func (c *Converger) m360Task(ctx context.Context, log *slog.Logger, l *ledger, a
 		}
 	}
 	next.M360Hash = hash
-	return c.saveMapping(ctx, m, next, complete)
+	return c.saveMapping(ctx, l, m, next, complete)
 }
 
 // m360TaskGone is flow 3 for a Marketing 360 task that is gone: the
 // HighLevel task made from it is deleted, once. The mapping is looked up
 // under the converger's Location (the task's contact cannot be read).
-func (c *Converger) m360TaskGone(ctx context.Context, log *slog.Logger, a Converge, complete func(context.Context, *state.Tx) error) error {
+func (c *Converger) m360TaskGone(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	m, err := c.mapping(ctx, EntityTask, c.location, "", a.ID)
 	if err != nil {
 		return err
 	}
 	if m.HLID == "" || m.HLHash == hashDeleted || m.M360Hash == hashDeleted {
 		log.InfoContext(ctx, "Marketing 360 task is gone; nothing to sync")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	next := m
 	next.M360Hash = hashDeleted
@@ -175,7 +175,7 @@ func (c *Converger) m360TaskGone(ctx context.Context, log *slog.Logger, a Conver
 		log.InfoContext(ctx, "Marketing 360 task is gone; its HighLevel task is deleted", logkey.Entity, m.HLID)
 		next.HLHash = hashDeleted
 	}
-	return c.saveMapping(ctx, m, next, complete)
+	return c.saveMapping(ctx, l, m, next, complete)
 }
 
 // taskChange is how a task's content moves: from what it is to what a
@@ -298,22 +298,22 @@ func (c *Converger) highLevelTaskCall(hlContact, key string, t m360api.Task) eff
 func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	if a.Parent == "" {
 		log.WarnContext(ctx, "a HighLevel task event without its contactId (live payloads may lack it): the task cannot be read; reconcile finds it")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
-	m, err := c.mapping(ctx, EntityTask, a.Tenant, a.ID, "")
+	m, err := c.kinMapping(ctx, l, EntityTask, a.Tenant, a.ID)
 	if err != nil {
 		return err
 	}
 	t, err := c.hl.Task(ctx, a.Parent, a.ID)
 	switch {
 	case highlevelapi.IsNotFound(err):
-		return c.highLevelTaskGone(ctx, log, a, m, complete)
+		return c.highLevelTaskGone(ctx, log, l, a, m, complete)
 	case err != nil:
 		return err
 	}
 	if markerInText.MatchString(deref(t.Body)) && m.M360ID == "" {
 		log.DebugContext(ctx, "a task the sync made from Marketing 360; not mirrored back")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	have := hlTaskContent(t)
 	hash, err := hashOf(have)
@@ -322,9 +322,9 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 	}
 	if m.M360ID != "" && (m.HLHash == hash || m.M360Hash == hashDeleted) {
 		log.DebugContext(ctx, "the task is as last written or seen, or its Marketing 360 task is deleted; nothing to do")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
-	contact, err := c.m360ContactOf(ctx, a.Tenant, t.ContactId)
+	contact, err := c.kinContact(ctx, l, a.Tenant, t.ContactId)
 	if err != nil {
 		return err
 	}
@@ -357,25 +357,25 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 		}
 	}
 	next.HLHash = hash
-	return c.saveMapping(ctx, m, next, complete)
+	return c.saveMapping(ctx, l, m, next, complete)
 }
 
 // highLevelTaskGone is flow 6 for a HighLevel task that is gone: its
 // Marketing 360 task is deleted, once. Flow 3's task deleted in HighLevel
 // leaves its Marketing 360 task, the original, alone.
-func (c *Converger) highLevelTaskGone(ctx context.Context, log *slog.Logger, a Converge, m state.Mapping,
+func (c *Converger) highLevelTaskGone(ctx context.Context, log *slog.Logger, l *ledger, a Converge, m state.Mapping,
 	complete func(context.Context, *state.Tx) error) error {
 	if m.Origin != state.OriginHighLevel {
 		if m.M360ID == "" || m.HLHash == hashDeleted {
 			log.InfoContext(ctx, "HighLevel task is gone; nothing to sync")
-			return c.done(ctx, complete)
+			return c.done(ctx, l, complete)
 		}
 		next := m
 		next.HLHash = hashDeleted
 		log.InfoContext(ctx, "HighLevel task made from Marketing 360 is gone; the Marketing 360 task stays", logkey.Entity, m.M360ID)
-		return c.saveMapping(ctx, m, next, complete)
+		return c.saveMapping(ctx, l, m, next, complete)
 	}
-	return c.deleteCounterpart(ctx, log, m, func(ctx context.Context, id int64) error {
+	return c.deleteCounterpart(ctx, log, l, m, func(ctx context.Context, id int64) error {
 		contact, err := c.m360ContactOf(ctx, a.Tenant, a.Parent)
 		if err != nil {
 			return err
@@ -430,26 +430,34 @@ func (c *Converger) mapping(ctx context.Context, kind, tenant, hlID, m360ID stri
 
 // saveMapping stores next (a new mapping when old has no ID, else old
 // rewritten), unless it equals old, and completes the job in the same
-// transaction. A mapping another job of the same entity stored meanwhile
-// (a second job runs beside a running one) is rewritten, not duplicated.
-func (c *Converger) saveMapping(ctx context.Context, old, next state.Mapping, complete func(context.Context, *state.Tx) error) error {
+// transaction, through l (see ledger.close). A mapping another job of the
+// same entity stored meanwhile (a second job runs beside a running one) is
+// rewritten, not duplicated: the new mapping is inserted first, and read
+// only when the insert conflicts, which is rare (one statement, not two,
+// for a new record).
+func (c *Converger) saveMapping(ctx context.Context, l *ledger, old, next state.Mapping, complete func(context.Context, *state.Tx) error) error {
 	next.ID, next.UpdatedAt = old.ID, old.UpdatedAt
 	changed := next != old
 	next.UpdatedAt = c.now()
-	return c.db.Tx(ctx, func(tx *state.Tx) error {
+	return l.close(ctx, func(ctx context.Context, tx *state.Tx) error {
 		if old.ID == 0 {
-			cur, err := tx.MappingByHighLevel(ctx, next.Kind, next.Tenant, next.HLID)
+			_, err := tx.CreateMapping(ctx, next)
+			switch {
+			case err == nil:
+				return complete(ctx, tx)
+			case !errors.Is(err, state.ErrConflict):
+				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+			}
+			cur, rerr := tx.MappingByHighLevel(ctx, next.Kind, next.Tenant, next.HLID)
 			if next.HLID == "" {
-				cur, err = tx.MappingByM360(ctx, next.Kind, next.Tenant, next.M360ID)
+				cur, rerr = tx.MappingByM360(ctx, next.Kind, next.Tenant, next.M360ID)
 			}
 			switch {
-			case errors.Is(err, state.ErrNotFound):
-				if _, err := tx.CreateMapping(ctx, next); err != nil {
-					return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
-				}
-				return complete(ctx, tx)
-			case err != nil:
+			case errors.Is(rerr, state.ErrNotFound):
+				// The other side's id is mapped elsewhere.
 				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
+			case rerr != nil:
+				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, rerr)
 			}
 			next.ID = cur.ID
 		}
@@ -472,7 +480,7 @@ func (c *Converger) create(ctx context.Context, l *ledger, r effectRun, complete
 	case err != nil:
 		return "", false, err
 	case made.id == "":
-		return "", false, c.done(ctx, complete)
+		return "", false, c.done(ctx, l, complete)
 	}
 	return made.id, true, nil
 }
@@ -488,6 +496,36 @@ func (c *Converger) m360ContactOf(ctx context.Context, tenant, hlID string) (int
 		return 0, fmt.Errorf("engine: HighLevel contact %s: %w", hlID, ErrNoCounterpart)
 	}
 	return parseM360ID(m.M360ID)
+}
+
+// kinMapping is mapping of a HighLevel record, read once in a children
+// job's statement of its children's mappings (l.kin) when it is one of
+// them and its flow has not read it yet.
+func (c *Converger) kinMapping(ctx context.Context, l *ledger, kind, tenant, hlID string) (state.Mapping, error) {
+	r := state.Record{Kind: kind, ID: hlID}
+	if k := l.kin; k != nil && k.tenant == tenant && k.unread[r] {
+		delete(k.unread, r)
+		return k.mapped[r], nil
+	}
+	return c.mapping(ctx, kind, tenant, hlID, "")
+}
+
+// kinContact is m360ContactOf, read once for the children of a
+// children job that share l.kin: a contact's counterpart, once mapped,
+// stays.
+func (c *Converger) kinContact(ctx context.Context, l *ledger, tenant, hlID string) (int64, error) {
+	k := l.kin
+	if k == nil || k.tenant != tenant || k.contact != hlID {
+		return c.m360ContactOf(ctx, tenant, hlID)
+	}
+	if k.m360 == 0 {
+		id, err := c.m360ContactOf(ctx, tenant, hlID)
+		if err != nil {
+			return 0, err
+		}
+		k.m360 = id
+	}
+	return k.m360, nil
 }
 
 // highLevelContactOf is the HighLevel counterpart of Marketing 360 contact

@@ -22,15 +22,15 @@ import (
 func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
 	if a.Parent == "" {
 		log.WarnContext(ctx, "a HighLevel note event without its contactId: the note cannot be read; reconcile finds it")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
-	m, err := c.mapping(ctx, EntityNote, a.Tenant, a.ID, "")
+	m, err := c.kinMapping(ctx, l, EntityNote, a.Tenant, a.ID)
 	if err != nil {
 		return err
 	}
 	n, err := c.hl.Note(ctx, a.Parent, a.ID)
 	if highlevelapi.IsNotFound(err) {
-		return c.deleteCounterpart(ctx, log, m, func(ctx context.Context, id int64) error {
+		return c.deleteCounterpart(ctx, log, l, m, func(ctx context.Context, id int64) error {
 			contact, err := c.m360ContactOf(ctx, a.Tenant, a.Parent)
 			if err != nil {
 				return err
@@ -41,7 +41,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledg
 	if err != nil {
 		return err
 	}
-	contact, err := c.m360ContactOf(ctx, a.Tenant, n.ContactId)
+	contact, err := c.kinContact(ctx, l, a.Tenant, n.ContactId)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (c *Converger) highLevelAppointment(ctx context.Context, log *slog.Logger, 
 	}
 	ap, err := c.hl.Appointment(ctx, a.ID)
 	if highlevelapi.IsNotFound(err) {
-		return c.deleteCounterpart(ctx, log, m, c.m360.DeleteEvent, complete)
+		return c.deleteCounterpart(ctx, log, l, m, c.m360.DeleteEvent, complete)
 	}
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func (c *Converger) highLevelAppointment(ctx context.Context, log *slog.Logger, 
 	want, err := desiredEvent(ap, contact)
 	if err != nil {
 		log.WarnContext(ctx, "HighLevel appointment has times that cannot be read; not mirrored", logkey.Err, err)
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	hash, err := hashOf(want)
 	if err != nil {
@@ -116,7 +116,7 @@ func (c *Converger) mirror(ctx context.Context, log *slog.Logger, l *ledger, a C
 	switch {
 	case m.M360Hash == hashDeleted:
 		log.InfoContext(ctx, "the record was deleted; its counterpart is not made again")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	case m.M360ID == "":
 		created, ok, err := c.create(ctx, l, effectRun{key: calls.plan.key, call: calls.create(calls.plan.key),
 			plan: c.planned(a.Tenant, contactLane(a.Parent), calls.plan)}, complete)
@@ -139,17 +139,17 @@ func (c *Converger) mirror(ctx context.Context, log *slog.Logger, l *ledger, a C
 		}
 	}
 	next.HLHash, next.M360Hash = hash, hash
-	return c.saveMapping(ctx, m, next, complete)
+	return c.saveMapping(ctx, l, m, next, complete)
 }
 
 // deleteCounterpart deletes, once, the Marketing 360 counterpart of a
 // HighLevel record that is gone (del deletes it by id), and records it in
 // the mapping with the job's completion.
-func (c *Converger) deleteCounterpart(ctx context.Context, log *slog.Logger, m state.Mapping,
+func (c *Converger) deleteCounterpart(ctx context.Context, log *slog.Logger, l *ledger, m state.Mapping,
 	del func(ctx context.Context, id int64) error, complete func(context.Context, *state.Tx) error) error {
 	if m.M360ID == "" || m.M360Hash == hashDeleted {
 		log.InfoContext(ctx, "HighLevel record is gone and has no counterpart to delete")
-		return c.done(ctx, complete)
+		return c.done(ctx, l, complete)
 	}
 	id, err := parseM360ID(m.M360ID)
 	if err != nil {
@@ -161,7 +161,7 @@ func (c *Converger) deleteCounterpart(ctx context.Context, log *slog.Logger, m s
 	log.InfoContext(ctx, "HighLevel record is gone; its counterpart is deleted", logkey.Entity, m.M360ID)
 	next := m
 	next.HLHash, next.M360Hash = hashDeleted, hashDeleted
-	return c.saveMapping(ctx, m, next, complete)
+	return c.saveMapping(ctx, l, m, next, complete)
 }
 
 // desiredEvent is the Marketing 360 calendar event of HighLevel

@@ -302,6 +302,10 @@ func (l *laterQueue) Enqueue(ctx context.Context, tx *state.Tx, args engine.Args
 	return l.q.Enqueue(ctx, tx, args)
 }
 
+func (l *laterQueue) EnqueueMany(ctx context.Context, tx *state.Tx, jobs []engine.Args) error {
+	return l.q.EnqueueMany(ctx, tx, jobs)
+}
+
 // serve subscribes the Marketing 360 webhooks when asked, starts the
 // queue and serves the receiver and the metrics on s.ln.
 func (s *Sync) serve(ctx context.Context, cfg Config, m *m360api.ClientWithResponses, hlKey ed25519.PublicKey) error {

@@ -3,7 +3,10 @@ package state
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -33,15 +36,21 @@ type Mapping struct {
 }
 
 // CreateMapping stores a new mapping and returns its id; ErrConflict when
-// either id is mapped already.
+// either id is mapped already. The conflict is not a failed statement
+// (ON CONFLICT DO NOTHING), so a transaction goes on after it on Postgres
+// too, which aborts a transaction at its first error: a caller may insert
+// first and read the mapping only on a conflict.
 func (q Queries) CreateMapping(ctx context.Context, m Mapping) (int64, error) {
 	var id int64
 	err := q.q.QueryRowContext(ctx, `INSERT INTO mappings
 		(kind, tenant, hl_id, m360_id, origin, hl_hash, m360_hash, hl_ver, m360_ver, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
 		m.Kind, m.Tenant, nullString(m.HLID), nullString(m.M360ID), m.Origin, m.HLHash, m.M360Hash,
 		m.HLVersion, m.M360Version, millis(m.UpdatedAt)).Scan(&id)
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("state: create %s mapping %s/%s: %w", m.Kind, m.HLID, m.M360ID, ErrConflict)
+	case err != nil:
 		return 0, fmt.Errorf("state: create %s mapping %s/%s: %w", m.Kind, m.HLID, m.M360ID, classify(err))
 	}
 	return id, nil
@@ -90,6 +99,45 @@ func (q Queries) mappingBy(ctx context.Context, column, kind, tenant, id string)
 		return Mapping{}, scanErr(err, fmt.Sprintf("%s mapping %s=%s", kind, column, id))
 	}
 	return m, nil
+}
+
+// Record names a record of one side: its entity kind and id.
+type Record struct{ Kind, ID string }
+
+// MappingsByHighLevel returns the mappings of the HighLevel records of
+// tenant that have one, keyed by record: one statement for many
+// MappingByHighLevel.
+func (q Queries) MappingsByHighLevel(ctx context.Context, tenant string, records []Record) (map[Record]Mapping, error) {
+	if len(records) == 0 {
+		return map[Record]Mapping{}, nil
+	}
+	kinds, ids := map[string]bool{}, map[string]bool{}
+	kindArgs, idArgs := []any{}, []any{}
+	for _, r := range records {
+		if !kinds[r.Kind] {
+			kinds[r.Kind], kindArgs = true, append(kindArgs, r.Kind)
+		}
+		if !ids[r.ID] {
+			ids[r.ID], idArgs = true, append(idArgs, r.ID)
+		}
+	}
+	found, err := list(ctx, q, "list mappings by HighLevel id", scanMapping, `SELECT `+mappingColumns+` FROM mappings
+		WHERE kind IN (?`+strings.Repeat(", ?", len(kindArgs)-1)+`) AND tenant = ? AND hl_id IN (?`+strings.Repeat(", ?", len(idArgs)-1)+`)`,
+		slices.Concat(kindArgs, []any{tenant}, idArgs)...)
+	if err != nil {
+		return nil, err
+	}
+	asked := make(map[Record]bool, len(records))
+	for _, r := range records {
+		asked[r] = true
+	}
+	out := make(map[Record]Mapping, len(found))
+	for _, m := range found {
+		if r := (Record{Kind: m.Kind, ID: m.HLID}); asked[r] {
+			out[r] = m
+		}
+	}
+	return out, nil
 }
 
 // nullString stores "" as NULL, so that unmapped sides do not collide in

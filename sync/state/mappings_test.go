@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 
@@ -62,5 +63,41 @@ func TestMappingsOfLaneAndKind(t *testing.T) {
 	got, err = db.MappingsOfKind(ctx, "task", "loc", "gone")
 	if err != nil || !slices.Equal(hlIDs(got), []string{"t1", "t2", "t4", "t5"}) {
 		t.Fatalf("MappingsOfKind: %q, %v; want t1, t2, t4, t5", hlIDs(got), err)
+	}
+}
+
+// TestMappingsByHighLevel: the mappings of the records asked for, of
+// their kind and tenant, keyed by record; none for a record unmapped, or
+// mapped under another kind or tenant only.
+func TestMappingsByHighLevel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	for _, m := range []state.Mapping{
+		{Kind: "task", Tenant: "loc", HLID: "t1", M360ID: "1"},
+		{Kind: "note", Tenant: "loc", HLID: "n1", M360ID: "2"},
+		{Kind: "note", Tenant: "loc", HLID: "t2", M360ID: "3"}, // t2 is asked for as a task
+		{Kind: "task", Tenant: "other", HLID: "t3", M360ID: "4"},
+		{Kind: "task", Tenant: "loc", HLID: "t4", M360ID: "5"}, // not asked for
+	} {
+		m.Origin, m.UpdatedAt = state.OriginHighLevel, t0
+		if _, err := db.CreateMapping(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.MappingsByHighLevel(ctx, "loc", []state.Record{{Kind: "task", ID: "t1"}, {Kind: "note", ID: "n1"},
+		{Kind: "task", ID: "t2"}, {Kind: "task", ID: "t3"}, {Kind: "note", ID: "n9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[state.Record]string{}
+	for r, m := range got {
+		ids[r] = m.M360ID
+	}
+	if want := map[state.Record]string{{Kind: "task", ID: "t1"}: "1", {Kind: "note", ID: "n1"}: "2"}; !maps.Equal(ids, want) {
+		t.Errorf("MappingsByHighLevel: %v, want %v", ids, want)
+	}
+	if got, err := db.MappingsByHighLevel(ctx, "loc", nil); err != nil || len(got) != 0 {
+		t.Errorf("MappingsByHighLevel of none: %v, %v", got, err)
 	}
 }
