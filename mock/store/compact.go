@@ -75,12 +75,53 @@ func (p *packer) pack(own ...*string) {
 	for _, f := range own {
 		p.chunk.WriteString(*f)
 	}
-	block := p.chunk.String() // no copy: the chunk never moves, it only fills
+	sliceOf(p.chunk.String(), at, own) // no copy: the chunk never moves, it only fills
+}
+
+// sliceOf makes the strings of own, copied into block one after the other
+// from at, slices of it.
+func sliceOf(block string, at int, own []*string) {
 	for _, f := range own {
 		if len(*f) > 0 {
 			*f, at = block[at:at+len(*f)], at+len(*f)
 		}
 	}
+}
+
+// packOwn copies the strings of own into one block of their size, each then
+// a slice of it: one allocation for all the strings of a record the API
+// makes, where its decoding gave each its own. Unlike a packer's chunk, the
+// block is the record's alone, so that it goes with the record's version.
+func packOwn(own ...*string) {
+	n := 0
+	for _, f := range own {
+		n += len(*f)
+	}
+	if n == 0 {
+		return
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range own {
+		b.WriteString(*f)
+	}
+	sliceOf(b.String(), 0, own)
+}
+
+// packStrings lays out the strings of c, a contact the API writes, in one
+// block (packOwn).
+func (c *Contact) packStrings() {
+	var buf [32]*string
+	own := append(buf[:0], &c.FirstName, &c.LastName, &c.Name, &c.Email, &c.Phone, &c.CompanyName,
+		&c.Address1, &c.City, &c.State, &c.Country, &c.PostalCode, &c.Website, &c.Timezone, &c.Source,
+		&c.Type, &c.Gender, &c.AssignedTo, &c.BusinessID)
+	for i := range c.Tags {
+		own = append(own, &c.Tags[i])
+	}
+	for i := range c.CustomFields {
+		own = append(own, &c.CustomFields[i].ID, &c.CustomFields[i].Value)
+	}
+	packOwn(own...)
 }
 
 // compactRecord lays out the strings of v, a record just decoded, when its

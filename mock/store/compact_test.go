@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,36 @@ func TestRestore_RecordsShareTheirOwnersID(t *testing.T) {
 	}
 	if !sameBytes(s.hl.tasks.ref("t1").ContactID, c.ID) || !sameBytes(s.hl.notes.ref("n1").ContactID, c.ID) {
 		t.Error("a record's contact id is not its contact's")
+	}
+}
+
+// TestCreateContact_PacksItsStrings: a contact the API creates keeps its
+// values, with its strings in one block of its own (packOwn) and its
+// location's id the location's string.
+func TestCreateContact_PacksItsStrings(t *testing.T) {
+	t.Parallel()
+	s := New(clock.NewManual(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)), NewIDs(1))
+	s.PutLocation(Location{ID: "loc", Name: "Test", AllowDuplicateContact: true})
+	in := Contact{LocationID: fresh("loc"), FirstName: fresh("Ada"), LastName: fresh("Lovelace"),
+		Email: fresh("ada@example.com"), City: fresh("London"), Tags: []string{fresh("vip"), fresh("new")},
+		CustomFields: []CustomFieldValue{{ID: fresh("cf1"), Value: fresh("gold")}}}
+	want := in
+	want.Tags, want.CustomFields = slices.Clone(in.Tags), slices.Clone(in.CustomFields)
+	got, err := s.CreateContact(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.ID, want.DateAdded, want.DateUpdated = got.ID, got.DateAdded, got.DateUpdated
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("created %+v, want %+v", got, want)
+	}
+	if !inBlock(got.FirstName, got.LastName, got.Email, got.City) || !inBlock(got.City, got.Tags[0], got.Tags[1], got.CustomFields[0].ID, got.CustomFields[0].Value) {
+		t.Errorf("the created contact's strings are not in one block")
+	}
+	if sameBytes(got.FirstName, in.FirstName) || sameBytes(got.Tags[0], in.Tags[0]) {
+		t.Errorf("the created contact holds the caller's strings")
+	}
+	if !sameBytes(got.LocationID, s.hl.locations["loc"].ID) {
+		t.Errorf("the contact's location id is not the location's own string")
 	}
 }

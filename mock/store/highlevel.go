@@ -117,8 +117,10 @@ func (s *Store) CreateContact(c Contact) (Contact, error) {
 	// The copies are made outside the lock, which an allocation may hold
 	// while it helps the collector. The one returned is of the stored
 	// version, whose lists and maps never change in place (a change stores
-	// new ones), so it can be made after the lock is let go.
+	// new ones), so it can be made after the lock is let go. Its strings
+	// are laid out in one block (packStrings): fewer objects to mark.
 	c = cloneContact(c)
+	c.packStrings()
 	s.mu.Lock()
 	stored, err := s.createContact(c)
 	s.mu.Unlock()
@@ -138,6 +140,7 @@ func (s *Store) createContact(c Contact) (Contact, error) {
 	if err := s.checkDuplicate(loc, &c, ""); err != nil {
 		return Contact{}, err
 	}
+	c.LocationID = loc.ID // the location's own string, not one more copy
 	c.ID = s.ids.New()
 	c.DateAdded = s.stamp()
 	c.DateUpdated = c.DateAdded
@@ -349,7 +352,9 @@ func (s *Store) UpsertContact(location, email, phone string, createNew bool, fn 
 		return Contact{}, false, err
 	}
 	c.LocationID = location
-	created, err := s.createContact(cloneContact(c))
+	c = cloneContact(c)
+	c.packStrings()
+	created, err := s.createContact(c)
 	if err != nil {
 		return Contact{}, true, err
 	}
