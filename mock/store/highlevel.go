@@ -75,13 +75,11 @@ func (s *Store) putLocation(l Location) {
 
 // Location returns a location.
 func (s *Store) Location(id string) (Location, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	l, ok := s.hl.locations[id]
-	if !ok {
-		return Location{}, &NotFoundError{Kind: "Location", ID: id}
+	l, err := s.LocationShared(id)
+	if err != nil {
+		return Location{}, err
 	}
-	return cloneLocation(*l), nil
+	return cloneLocation(l), nil // out of the lock: the lists never change in place
 }
 
 // LocationShared returns a location as Location does, but its lists are the
