@@ -25,36 +25,27 @@ func (o owner) kind() string {
 	return "Contact"
 }
 
-// storedOwner returns the id of the stored owner with id, the copy the
-// store keeps; false when there is none. Callers hold mu.
-func (s *Store) storedOwner(o owner, id string) (string, bool) {
+// storedOwner returns the stored owner with id: its id as the store keeps
+// it (one string for all its records) and its location; false when there
+// is none. Callers hold mu.
+func (s *Store) storedOwner(o owner, id string) (stored, location string, ok bool) {
 	if o == byAppointment {
 		if ap := s.hl.appointments.ref(id); ap != nil {
-			return ap.ID, true
+			return ap.ID, ap.LocationID, true
 		}
-		return "", false
+		return "", "", false
 	}
 	if c := s.hl.contacts.ref(id); c != nil {
-		return c.ID, true
+		return c.ID, c.LocationID, true
 	}
-	return "", false
+	return "", "", false
 }
 
 // ownerLocation returns the location of the owner with id; false when there
 // is none. Callers hold mu.
 func (s *Store) ownerLocation(o owner, id string) (string, bool) {
-	if o == byAppointment {
-		ap := s.hl.appointments.ref(id)
-		if ap == nil {
-			return "", false
-		}
-		return ap.LocationID, true
-	}
-	c := s.hl.contacts.ref(id)
-	if c == nil {
-		return "", false
-	}
-	return c.LocationID, true
+	_, loc, ok := s.storedOwner(o, id)
+	return loc, ok
 }
 
 // hlRecord is what the generic operations need of a record type.
@@ -268,7 +259,7 @@ func restoreRecords[T any, P hlRecord[T]](s *Store, p *problems, table string, t
 	tbl.reserve(len(records), owners)
 	for i, v := range records {
 		id, owner := P(&v).key()
-		owner, ok := s.storedOwner(P(nil).owner(), owner)
+		owner, _, ok := s.storedOwner(P(nil).owner(), owner)
 		if !ok {
 			o := P(nil).owner()
 			field := strings.ToLower(o.kind()[:1]) + o.kind()[1:] + "Id"
