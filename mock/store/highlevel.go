@@ -115,10 +115,8 @@ func (s *Store) CreateContact(c Contact) (Contact, error) {
 	// The copies are made outside the lock, which an allocation may hold
 	// while it helps the collector. The one returned is of the stored
 	// version, whose lists and maps never change in place (a change stores
-	// new ones), so it can be made after the lock is let go. Its strings
-	// are laid out in one block (packStrings): fewer objects to mark.
-	c = cloneContact(c)
-	c.packStrings()
+	// new ones), so it can be made after the lock is let go.
+	c = storable(c)
 	s.mu.Lock()
 	stored, err := s.createContact(c)
 	s.mu.Unlock()
@@ -138,21 +136,34 @@ func (s *Store) createContact(c Contact) (Contact, error) {
 	if err := s.checkDuplicate(loc, &c, ""); err != nil {
 		return Contact{}, err
 	}
-	c.LocationID = loc.ID // the location's own string, not one more copy
 	c.ID = s.ids.New()
 	c.DateAdded = s.stamp()
 	c.DateUpdated = c.DateAdded
-	s.insertContact(c)
+	c = s.insertContact(loc, c)
 	if s.observed() {
 		s.tell(Created, c.LocationID, nil, c) // the stored version, which never changes
 	}
 	return c, nil
 }
 
-func (s *Store) insertContact(c Contact) {
-	c.memo = s.hl.memos.newMemo()
-	s.hl.contacts.add(c.ID, c.LocationID, c)
+// storable is a copy of c the store may keep: its lists and maps its own,
+// its strings in one block (packStrings: fewer objects to mark).
+func storable(c Contact) Contact {
+	c = cloneContact(c)
+	c.packStrings()
+	return c
+}
+
+// insertContact stores c, with a new memo, in loc, its location, and
+// returns it as stored but for the memo: its location's id is the
+// location's own string (one for all its contacts). Callers hold mu.
+func (s *Store) insertContact(loc *Location, c Contact) Contact {
+	c.LocationID = loc.ID
+	stored := c
+	stored.memo = s.hl.memos.newMemo()
+	s.hl.contacts.add(c.ID, c.LocationID, stored)
 	s.index(s.hl.contacts.ref(c.ID))
+	return c
 }
 
 func compareContacts(a, b *Contact) int {
@@ -350,9 +361,7 @@ func (s *Store) UpsertContact(location, email, phone string, createNew bool, fn 
 		return Contact{}, false, err
 	}
 	c.LocationID = location
-	c = cloneContact(c)
-	c.packStrings()
-	created, err := s.createContact(c)
+	created, err := s.createContact(storable(c))
 	if err != nil {
 		return Contact{}, true, err
 	}
@@ -607,9 +616,7 @@ func (s *Store) restoreHL(st State, p *problems) {
 			p.add("contacts", i, c.ID, invalid.Field, invalid.Reason)
 			continue
 		}
-		stored := cloneContact(c)
-		stored.LocationID = loc.ID // one string for the location's contacts
-		s.insertContact(stored)
+		s.insertContact(loc, cloneContact(c))
 		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
 	}
 	// The contacts' records fill a table each, checked against the
