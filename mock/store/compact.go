@@ -111,17 +111,32 @@ func packOwn(own ...*string) {
 // packStrings lays out the strings of c, a contact the API writes, in one
 // block (packOwn).
 func (c *Contact) packStrings() {
-	var buf [32]*string
-	own := append(buf[:0], &c.FirstName, &c.LastName, &c.Name, &c.Email, &c.Phone, &c.CompanyName,
-		&c.Address1, &c.City, &c.State, &c.Country, &c.PostalCode, &c.Website, &c.Timezone, &c.Source,
-		&c.Type, &c.Gender, &c.AssignedTo, &c.BusinessID)
+	var buf [40]*string
+	shared, own := c.textFields(buf[:0], nil)
+	packOwn(append(shared, own...)...)
+}
+
+// textFields appends c's strings to shared and own: those many contacts
+// have alike (a location, a user, a place, a tag, a custom field's id and
+// short value), and the contact's own.
+func (c *Contact) textFields(shared, own []*string) ([]*string, []*string) {
+	shared = append(shared, &c.LocationID, &c.AssignedTo, &c.City, &c.State, &c.Country, &c.Timezone,
+		&c.Source, &c.Type, &c.Gender)
 	for i := range c.Tags {
-		own = append(own, &c.Tags[i])
+		shared = append(shared, &c.Tags[i])
 	}
 	for i := range c.CustomFields {
-		own = append(own, &c.CustomFields[i].ID, &c.CustomFields[i].Value)
+		f := &c.CustomFields[i]
+		shared = append(shared, &f.ID)
+		if len(f.Value) <= maxSharedValue {
+			shared = append(shared, &f.Value)
+		} else {
+			own = append(own, &f.Value)
+		}
 	}
-	packOwn(own...)
+	own = append(own, &c.ID, &c.FirstName, &c.LastName, &c.Name, &c.Email, &c.Phone, &c.CompanyName,
+		&c.Address1, &c.PostalCode, &c.Website, &c.BusinessID)
+	return shared, own
 }
 
 // compactRecord lays out the strings of v, a record just decoded, when its
@@ -133,23 +148,9 @@ func compactRecord[T any](v *T, p *packer) {
 }
 
 func (c *Contact) compact(p *packer) {
-	var buf [24]*string
-	own := p.shareAll(buf[:0], &c.LocationID, &c.AssignedTo, &c.City, &c.State, &c.Country, &c.Timezone,
-		&c.Source, &c.Type, &c.Gender)
-	for i := range c.Tags {
-		own = p.shareAll(own, &c.Tags[i])
-	}
-	for i := range c.CustomFields {
-		f := &c.CustomFields[i]
-		own = p.shareAll(own, &f.ID)
-		if len(f.Value) <= maxSharedValue {
-			own = p.shareAll(own, &f.Value)
-		} else {
-			own = append(own, &f.Value)
-		}
-	}
-	p.pack(append(own, &c.ID, &c.FirstName, &c.LastName, &c.Name, &c.Email, &c.Phone, &c.CompanyName,
-		&c.Address1, &c.PostalCode, &c.Website, &c.BusinessID)...)
+	var sharedBuf, ownBuf [24]*string
+	shared, own := c.textFields(sharedBuf[:0], ownBuf[:0])
+	p.pack(p.shareAll(own, shared...)...)
 }
 
 // maxSharedValue is the longest custom field value shared: a choice, a
