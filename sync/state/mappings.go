@@ -36,7 +36,8 @@ type Mapping struct {
 }
 
 // CreateMapping stores a new mapping and returns its id; ErrConflict when
-// either id is mapped already. The conflict is not a failed statement
+// either id is mapped already (two unique keys: hence no conflict target,
+// which would name one of them). The conflict is not a failed statement
 // (ON CONFLICT DO NOTHING), so a transaction goes on after it on Postgres
 // too, which aborts a transaction at its first error: a caller may insert
 // first and read the mapping only on a conflict.
