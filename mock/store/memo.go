@@ -6,7 +6,7 @@ import (
 )
 
 // defaultMemoBudget is the bytes the renderings of a store's contacts may
-// hold at once (Memo): at the default data set's 1,000 contacts every
+// hold at once (Memo): at the bench's 1,000 contacts (the twin's default 250) every
 // rendering fits (~870 bytes each, two per contact: ~1.7 MB), at 100,000
 // about 4,800 do, where without a budget a twin under load came to hold a
 // rendering of every contact it had served (~170 MB at 100,000, nearly
