@@ -73,8 +73,7 @@ func (t *table[K, G, T]) searchEntry(g G, key K, probe *entry[G, T]) (int, bool)
 }
 
 // insert stores v under key, which must be new, in group g (v's) with
-// sequence number seq, moving the sequence past it. The entry made for v
-// is its own probe of the group's order: v is copied once.
+// sequence number seq, moving the sequence past it.
 func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 	var e *entry[G, T]
 	if len(t.slab) > 0 {
@@ -83,14 +82,21 @@ func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 		e = new(entry[G, T])
 	}
 	*e = entry[G, T]{v: v, seq: seq}
+	t.insertEntry(key, g, e)
+}
+
+// insertEntry stores e, made for the table and its sequence number set,
+// under key, which must be new, in group g (its record's), moving the
+// sequence past it. The entry is its own probe of the group's order.
+func (t *table[K, G, T]) insertEntry(key K, g G, e *entry[G, T]) {
 	keys := t.groups[g]
 	i := len(keys) // past every stored sequence number, by sequence: last
-	if t.order != nil || seq < t.next {
+	if t.order != nil || e.seq < t.next {
 		i, _ = t.searchEntry(g, key, e)
 	}
 	t.rows[key] = e
 	t.groups[g] = slices.Insert(keys, i, key)
-	t.next = max(t.next, seq+1)
+	t.next = max(t.next, e.seq+1)
 }
 
 // reserve makes room for n more records in an empty table, in groups
@@ -110,6 +116,13 @@ func (t *table[K, G, T]) reserve(n, groups int) {
 // add stores v under key, which must be new, in group g (v's), after every
 // record added before it.
 func (t *table[K, G, T]) add(key K, g G, v T) { t.insert(key, g, t.next, v) }
+
+// addEntry is add for an entry made outside the table (so that a record is
+// copied into its place before the store's lock is taken).
+func (t *table[K, G, T]) addEntry(key K, g G, e *entry[G, T]) {
+	e.seq = t.next
+	t.insertEntry(key, g, e)
+}
 
 // get returns the record with key and its group.
 func (t *table[K, G, T]) get(key K) (T, G, bool) {
