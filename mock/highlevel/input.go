@@ -262,8 +262,10 @@ func (in *contactInput) apply(c *store.Contact, loc store.Location) error {
 	// analysis move c to the heap.
 	dsts := [...]*string{&c.FirstName, &c.LastName, &c.Address1, &c.City, &c.State, &c.PostalCode, &c.Website,
 		&c.Timezone, &c.Source, &c.Country, &c.AssignedTo, &c.BusinessID, &c.CompanyName, &c.Gender}
-	opts := [len(dsts)]opt{in.FirstName, in.LastName, in.Address1, in.City, in.State, in.PostalCode, in.Website,
+	opts := [...]opt{in.FirstName, in.LastName, in.Address1, in.City, in.State, in.PostalCode, in.Website,
 		in.Timezone, in.Source, in.Country, in.AssignedTo, in.BusinessID, in.CompanyName, in.Gender}
+	var _ [len(dsts) - len(opts)]struct{} // as many of each: neither compiles
+	var _ [len(opts) - len(dsts)]struct{} // with one more than the other
 	for i, o := range opts {
 		o.to(dsts[i])
 	}

@@ -3,7 +3,6 @@ package journal
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -132,20 +131,26 @@ func captureBody(r *http.Request) func() ([]byte, bool) {
 	return func() ([]byte, bool) { return data, false }
 }
 
+// exactBody is the largest declared length readBody reads into a slice
+// made at once: past it, the slice grows with what arrives, so that a
+// client that declares a large body and sends nothing holds no more memory
+// than it sent.
+const exactBody = 64 << 10
+
 // readBody reads r's body as io.ReadAll reads it, up to
-// pipeline.MaxBodyBytes and one byte more. A body of a declared length that
-// fits is read into a slice of its size (with room for the byte that shows
-// it ended), not one io.ReadAll grows.
+// pipeline.MaxBodyBytes and one byte more. A body of a declared length up to
+// exactBody is read into a slice of its size (with room for the byte that
+// shows it ended), not one io.ReadAll grows.
 func readBody(r *http.Request) ([]byte, error) {
 	n := int(r.ContentLength)
-	if r.ContentLength < 0 || r.ContentLength > pipeline.MaxBodyBytes {
+	if r.ContentLength < 0 || r.ContentLength > exactBody {
 		return io.ReadAll(io.LimitReader(r.Body, pipeline.MaxBodyBytes+1))
 	}
 	data := make([]byte, 0, n+1)
 	for len(data) <= n {
 		k, err := r.Body.Read(data[len(data) : n+1])
 		data = data[:len(data)+k]
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF { // as io.ReadAll: a wrapped one is an error
 			return data, nil
 		}
 		if err != nil {

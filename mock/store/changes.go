@@ -66,7 +66,10 @@ func (s *Store) Observe(fn func(Change)) { s.observe(fn, false) }
 // holds a webhook subscription of either API (an Import, when the state
 // before it or after it holds one). A change with no subscriber is not
 // copied and queued for nobody, which is most of what a write load costs
-// the observer of a twin nobody listens to.
+// the observer of a twin nobody listens to. Whether a change is told is
+// decided when it is written: a subscription made between a write and
+// the observer's routing of it does not receive it (as the vendors send a
+// subscription only what happens after it).
 func (s *Store) ObserveSubscribed(fn func(Change)) { s.observe(fn, true) }
 
 func (s *Store) observe(fn func(Change), subscribedOnly bool) {
