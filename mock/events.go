@@ -61,7 +61,7 @@ const maxSpareQueue = 1024
 // stops it.
 func (e *emitter) start() {
 	e.done, e.stopped, e.wake = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
-	e.store.Observe(e.observe)
+	e.store.ObserveSubscribed(e.observe)
 	go e.run()
 }
 

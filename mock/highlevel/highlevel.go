@@ -261,16 +261,19 @@ func (a *API) baseURL() string {
 	return a.BaseURL()
 }
 
-func (a *API) decodeContact(r *pipeline.Request) (*contactInput, error) {
+// decodeContact is the body of a contact's write. It is returned by value:
+// the create's stays on its stack (only the guarded decoder's own, which
+// goes through an interface, is made on the heap).
+func (a *API) decodeContact(r *pipeline.Request) (contactInput, error) {
 	var in contactInput
 	if in.fromValue(r.Value) {
-		return &in, nil
+		return in, nil
 	}
-	in = contactInput{}
-	if err := r.Decode(&in); err != nil {
-		return nil, err
+	decoded := new(contactInput)
+	if err := r.Decode(decoded); err != nil {
+		return contactInput{}, err
 	}
-	return &in, nil
+	return *decoded, nil
 }
 
 func (a *API) createContact(r *pipeline.Request) (pipeline.Response, error) {

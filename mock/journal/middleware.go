@@ -114,7 +114,7 @@ func captureBody(r *http.Request) func() ([]byte, bool) {
 		r.Body = tee
 		return func() ([]byte, bool) { return tee.kept.Bytes(), tee.over }
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, pipeline.MaxBodyBytes+1))
+	data, err := readBody(r)
 	if err == nil && len(data) <= pipeline.MaxBodyBytes {
 		// All of it: the later stages take these bytes.
 		r.Body = pipeline.NewBody(data, r.Body)
@@ -129,6 +129,38 @@ func captureBody(r *http.Request) func() ([]byte, bool) {
 		return func() ([]byte, bool) { return data[:pipeline.MaxBodyBytes], true }
 	}
 	return func() ([]byte, bool) { return data, false }
+}
+
+// exactBody is the largest declared length readBody reads into a slice
+// made at once: past it, the slice grows with what arrives, so that a
+// client that declares a large body and sends nothing holds no more memory
+// than it sent.
+const exactBody = 64 << 10
+
+// readBody reads r's body as io.ReadAll reads it, up to
+// pipeline.MaxBodyBytes and one byte more. A body of a declared length up to
+// exactBody is read into a slice of its size (with room for the byte that
+// shows it ended), not one io.ReadAll grows.
+func readBody(r *http.Request) ([]byte, error) {
+	n := int(r.ContentLength)
+	if r.ContentLength < 0 || r.ContentLength > exactBody {
+		return io.ReadAll(io.LimitReader(r.Body, pipeline.MaxBodyBytes+1))
+	}
+	data := make([]byte, 0, n+1)
+	for len(data) <= n {
+		k, err := r.Body.Read(data[len(data) : n+1])
+		data = data[:len(data)+k]
+		if err == io.EOF { // as io.ReadAll: a wrapped one is an error
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+	}
+	// More than it declared (a body of this process's own making): the rest
+	// as a body of unknown length.
+	rest, err := io.ReadAll(io.LimitReader(r.Body, pipeline.MaxBodyBytes-int64(n)))
+	return append(data, rest...), err
 }
 
 // teeBody keeps up to pipeline.MaxBodyBytes of what is read through it.

@@ -306,9 +306,13 @@ type Exchange struct {
 
 	p        *Pipeline
 	routeErr error
-	validate *openapi3filter.RequestValidationInput
-	query    url.Values // the request's query, once validateRequest has parsed it
-	value    any        // the body as validateRequest decoded and checked it (Request.Value)
+	validate *openapi3filter.RequestValidationInput // &validation once made
+	// validation and validationOptions are validate's, made with the
+	// exchange rather than each on its own.
+	validation        openapi3filter.RequestValidationInput
+	validationOptions openapi3filter.Options
+	query             url.Values // the request's query, once validateRequest has parsed it
+	value             any        // the body as validateRequest decoded and checked it (Request.Value)
 	// parts and joined are, while Write writes a JSONParts body, the parts
 	// and the buffer it joined them in (see PartsOf).
 	parts  JSONParts
@@ -485,16 +489,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 func (x *Exchange) validationInput(r *http.Request) *openapi3filter.RequestValidationInput {
 	if x.validate == nil {
-		x.validate = &openapi3filter.RequestValidationInput{
+		x.validationOptions = openapi3filter.Options{MultiError: true, SkipSettingDefaults: true}
+		x.validation = openapi3filter.RequestValidationInput{
 			Request:     r,
 			QueryParams: x.query,
 			PathParams:  x.Route.PathParams,
 			Route:       x.p.validated[x.Route.Operation.ID],
-			Options: &openapi3filter.Options{
-				MultiError:          true,
-				SkipSettingDefaults: true,
-			},
+			Options:     &x.validationOptions,
 		}
+		x.validate = &x.validation
 	}
 	return x.validate
 }

@@ -59,14 +59,35 @@ func (c Change) Record() any {
 // events, in the order they are written; nil stops it. fn runs under the
 // store's lock: it must not call the store, and must return quickly.
 // Restore (start-up, reset) tells nothing; Import tells what it changed.
-func (s *Store) Observe(fn func(Change)) {
+func (s *Store) Observe(fn func(Change)) { s.observe(fn, false) }
+
+// ObserveSubscribed is Observe for an observer that turns changes into
+// webhook deliveries: fn receives only the changes made while the store
+// holds a webhook subscription of either API (an Import, when the state
+// before it or after it holds one). A change with no subscriber is not
+// copied and queued for nobody, which is most of what a write load costs
+// the observer of a twin nobody listens to. Whether a change is told is
+// decided when it is written: a subscription made between a write and
+// the observer's routing of it does not receive it (as the vendors send a
+// subscription only what happens after it).
+func (s *Store) ObserveSubscribed(fn func(Change)) { s.observe(fn, true) }
+
+func (s *Store) observe(fn func(Change), subscribedOnly bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.observer = fn
+	s.observer, s.subscribedOnly = fn, subscribedOnly
 }
 
-// observed tells whether changes are observed. Callers hold mu.
-func (s *Store) observed() bool { return s.observer != nil }
+// observed tells whether changes are observed now. Callers hold mu.
+func (s *Store) observed() bool {
+	return s.observer != nil && (!s.subscribedOnly || s.subscribed())
+}
+
+// subscribed tells whether the store holds a webhook subscription of
+// either API. Callers hold mu.
+func (s *Store) subscribed() bool {
+	return len(s.hl.webhooks) > 0 || len(s.m360.webhooks.t.rows) > 0
+}
 
 // tell passes a change to the observer. Callers hold mu and have checked
 // observed, so that no copy is made for nobody.
@@ -87,14 +108,17 @@ func (s *Store) tell(op Op, location string, before, after any) {
 func (s *Store) Import(st State) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.observed() {
+	if s.observer == nil {
 		return s.replace(st)
 	}
+	before := s.observed()
 	oldHL, oldM360 := s.hl, s.m360
 	if err := s.replace(st); err != nil {
 		return err
 	}
-	s.diff(&oldHL, &oldM360)
+	if before || s.observed() {
+		s.diff(&oldHL, &oldM360)
+	}
 	return nil
 }
 

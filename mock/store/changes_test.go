@@ -201,3 +201,57 @@ func TestStore_ImportTellsTheDifferenceRestoreNothing(t *testing.T) {
 	}
 	wantLines(t, "refused import", log.take())
 }
+
+func TestStore_ObserveSubscribedTellsOnlyWhileSomeoneIsSubscribed(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, 1)
+	s.PutM360Account(store.M360Account{ID: acct1, Name: "One"})
+	log := &changeLog{}
+	s.ObserveSubscribed(func(c store.Change) { log.lines = append(log.lines, describe(c)) })
+
+	mustCreate(t, s, store.Contact{Email: "unheard@example.com"})
+	mustM360Contact(t, s, store.M360Contact{AccountID: acct1, Email: "unheard@example.com"})
+	wantLines(t, "no subscription", log.take())
+
+	// A HighLevel app's subscription: changes of both APIs are told.
+	s.SetWebhook(store.Webhook{ClientID: "app", URL: "http://127.0.0.1:1/hook"})
+	c := mustCreate(t, s, store.Contact{Email: "heard@example.com"})
+	m := mustM360Contact(t, s, store.M360Contact{AccountID: acct1, Email: "heard@example.com"})
+	wantLines(t, "app subscribed", log.take(), "created contact "+c.ID+" @"+loc, fmt.Sprintf("created m360contact %d @", m.ID))
+	s.SetWebhook(store.Webhook{ClientID: "app"}) // no URL: dropped
+	mustCreate(t, s, store.Contact{Email: "unheard-again@example.com"})
+	wantLines(t, "app unsubscribed", log.take())
+
+	// A Marketing 360 account's subscription.
+	w, err := s.CreateM360Webhook(store.M360Webhook{AccountID: acct1, URL: "http://127.0.0.1:1/hook", Events: []string{"contact.created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = mustCreate(t, s, store.Contact{Email: "heard-again@example.com"})
+	wantLines(t, "account subscribed", log.take(), "created contact "+c.ID+" @"+loc)
+
+	// An import tells what it changed when the state before or after it
+	// holds a subscription.
+	subscribed := s.Snapshot()
+	if err := s.DeleteM360Webhook(acct1, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	quiet := s.Snapshot()
+	quiet.Contacts = quiet.Contacts[:1]
+	if err := s.Import(quiet); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, "import with no subscription before or after", log.take())
+	if err := s.Import(subscribed); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(log.take()); got != len(subscribed.Contacts)-1 {
+		t.Errorf("import that brings a subscription told %d changes, want %d (the contacts it brought back)", got, len(subscribed.Contacts)-1)
+	}
+	if err := s.Import(quiet); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(log.take()); got != len(subscribed.Contacts)-1 {
+		t.Errorf("import that drops the subscription told %d changes, want %d (the contacts it deleted)", got, len(subscribed.Contacts)-1)
+	}
+}

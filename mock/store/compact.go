@@ -111,8 +111,8 @@ func packOwn(own ...*string) {
 // packStrings lays out the strings of c, a contact the API writes, in one
 // block (packOwn).
 func (c *Contact) packStrings() {
-	var buf [40]*string
-	shared, own := c.textFields(buf[:0], nil)
+	var sharedBuf, ownBuf [24]*string
+	shared, own := c.textFields(sharedBuf[:0], ownBuf[:0])
 	packOwn(append(shared, own...)...)
 }
 

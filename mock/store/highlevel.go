@@ -113,12 +113,12 @@ func (s *Store) locationsByID() []Location {
 // the email or phone is taken.
 func (s *Store) CreateContact(c Contact) (Contact, error) {
 	// The copies are made outside the lock, which an allocation may hold
-	// while it helps the collector. The one returned is of the stored
-	// version, whose lists and maps never change in place (a change stores
-	// new ones), so it can be made after the lock is let go.
-	c = storable(c)
+	// while it helps the collector: the entry the table will keep, and the
+	// one returned, of the stored version, whose lists and maps never
+	// change in place (a change stores new ones).
+	e := storable(c)
 	s.mu.Lock()
-	stored, err := s.createContact(c)
+	stored, err := s.createContact(e)
 	s.mu.Unlock()
 	if err != nil {
 		return Contact{}, err
@@ -126,32 +126,40 @@ func (s *Store) CreateContact(c Contact) (Contact, error) {
 	return cloneContact(stored), nil
 }
 
-// createContact stores c, whose lists and maps become the store's, and
-// returns it as stored (sharing them: to read, or to copy). Callers hold mu.
-func (s *Store) createContact(c Contact) (Contact, error) {
+// contactEntry is a stored contact, in its table's entry.
+type contactEntry = entry[string, Contact]
+
+// createContact stores e's contact, whose lists and maps become the
+// store's, and returns it as stored but for the memo (sharing them: to
+// read, or to copy). Callers hold mu.
+func (s *Store) createContact(e *contactEntry) (Contact, error) {
+	c := &e.v
 	loc, ok := s.hl.locations[c.LocationID]
 	if !ok {
 		return Contact{}, &NotFoundError{Kind: "Location", ID: c.LocationID}
 	}
-	if err := s.checkDuplicate(loc, &c, ""); err != nil {
+	if err := s.checkDuplicate(loc, c, ""); err != nil {
 		return Contact{}, err
 	}
 	c.ID = s.ids.New()
 	c.DateAdded = s.stamp()
 	c.DateUpdated = c.DateAdded
-	c = s.insertContact(loc, c)
+	s.placeContact(loc, e)
+	stored := *c
+	stored.memo = nil
 	if s.observed() {
-		s.tell(Created, c.LocationID, nil, c) // the stored version, which never changes
+		s.tell(Created, stored.LocationID, nil, stored) // the stored version, which never changes
 	}
-	return c, nil
+	return stored, nil
 }
 
-// storable is a copy of c the store may keep: its lists and maps its own,
-// its strings in one block (packStrings: fewer objects to mark).
-func storable(c Contact) Contact {
-	c = cloneContact(c)
-	c.packStrings()
-	return c
+// storable is the entry of a copy of c the store may keep: its lists and
+// maps its own, its strings in one block (packStrings: fewer objects to
+// mark).
+func storable(c Contact) *contactEntry {
+	e := &contactEntry{v: cloneContact(c)}
+	e.v.packStrings()
+	return e
 }
 
 // insertContact stores c, with a new memo, in loc, its location, and
@@ -159,11 +167,23 @@ func storable(c Contact) Contact {
 // location's own string (one for all its contacts). Callers hold mu.
 func (s *Store) insertContact(loc *Location, c Contact) Contact {
 	c.LocationID = loc.ID
-	stored := c
-	stored.memo = s.hl.memos.newMemo()
-	s.hl.contacts.add(c.ID, c.LocationID, stored)
-	s.index(s.hl.contacts.ref(c.ID))
+	s.hl.contacts.add(c.ID, c.LocationID, c)
+	s.memoAndIndex(s.hl.contacts.ref(c.ID))
 	return c
+}
+
+// placeContact is insertContact for an entry made outside the lock.
+func (s *Store) placeContact(loc *Location, e *contactEntry) {
+	e.v.LocationID = loc.ID
+	s.hl.contacts.addEntry(e.v.ID, e.v.LocationID, e)
+	s.memoAndIndex(&e.v)
+}
+
+// memoAndIndex gives a contact just stored its memo and indexes it.
+// Callers hold mu.
+func (s *Store) memoAndIndex(c *Contact) {
+	c.memo = s.hl.memos.newMemo()
+	s.index(c)
 }
 
 func compareContacts(a, b *Contact) int {

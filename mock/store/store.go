@@ -29,6 +29,9 @@ type Store struct {
 	hl        hlTables
 	m360      m360Tables
 	observer  func(Change) // see Observe
+	// subscribedOnly: the observer is told only while a webhook
+	// subscription exists (ObserveSubscribed).
+	subscribedOnly bool
 }
 
 // New returns an empty store that stamps records with clk and names them with ids.

@@ -53,11 +53,16 @@ func (t *table[K, G, T]) compare(a *entry[G, T], ka K, b *entry[G, T], kb K) int
 }
 
 // search returns where a record v with key and sequence seq would sit in
-// group g, and whether key is there. A record after the group's last, as
+// group g, and whether key is there.
+func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
+	return t.searchEntry(g, key, &entry[G, T]{v: v, seq: seq})
+}
+
+// searchEntry is search for the record and sequence number of probe (a
+// stored entry, or one about to be). A record after the group's last, as
 // every new record and every restored one in order is, is found by one
 // comparison.
-func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
-	probe := &entry[G, T]{v: v, seq: seq}
+func (t *table[K, G, T]) searchEntry(g G, key K, probe *entry[G, T]) (int, bool) {
 	keys := t.groups[g]
 	if n := len(keys); n == 0 || t.compare(t.rows[keys[n-1]], keys[n-1], probe, key) < 0 {
 		return n, false
@@ -70,11 +75,6 @@ func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
 // insert stores v under key, which must be new, in group g (v's) with
 // sequence number seq, moving the sequence past it.
 func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
-	keys := t.groups[g]
-	i := len(keys) // past every stored sequence number, by sequence: last
-	if t.order != nil || seq < t.next {
-		i, _ = t.search(g, key, seq, v)
-	}
 	var e *entry[G, T]
 	if len(t.slab) > 0 {
 		e, t.slab = &t.slab[0], t.slab[1:]
@@ -82,9 +82,21 @@ func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 		e = new(entry[G, T])
 	}
 	*e = entry[G, T]{v: v, seq: seq}
+	t.insertEntry(key, g, e)
+}
+
+// insertEntry stores e, made for the table and its sequence number set,
+// under key, which must be new, in group g (its record's), moving the
+// sequence past it. The entry is its own probe of the group's order.
+func (t *table[K, G, T]) insertEntry(key K, g G, e *entry[G, T]) {
+	keys := t.groups[g]
+	i := len(keys) // past every stored sequence number, by sequence: last
+	if t.order != nil || e.seq < t.next {
+		i, _ = t.searchEntry(g, key, e)
+	}
 	t.rows[key] = e
 	t.groups[g] = slices.Insert(keys, i, key)
-	t.next = max(t.next, seq+1)
+	t.next = max(t.next, e.seq+1)
 }
 
 // reserve makes room for n more records in an empty table, in groups
@@ -104,6 +116,13 @@ func (t *table[K, G, T]) reserve(n, groups int) {
 // add stores v under key, which must be new, in group g (v's), after every
 // record added before it.
 func (t *table[K, G, T]) add(key K, g G, v T) { t.insert(key, g, t.next, v) }
+
+// addEntry is add for an entry made outside the table (so that a record is
+// copied into its place before the store's lock is taken).
+func (t *table[K, G, T]) addEntry(key K, g G, e *entry[G, T]) {
+	e.seq = t.next
+	t.insertEntry(key, g, e)
+}
 
 // get returns the record with key and its group.
 func (t *table[K, G, T]) get(key K) (T, G, bool) {
@@ -146,7 +165,7 @@ func (t *table[K, G, T]) remove(key K) {
 		return
 	}
 	g := t.groupOf(&e.v)
-	if i, found := t.search(g, key, e.seq, e.v); found {
+	if i, found := t.searchEntry(g, key, e); found {
 		t.setGroup(g, slices.Delete(t.groups[g], i, i+1))
 	}
 	delete(t.rows, key)
