@@ -37,6 +37,17 @@ type RecordCheck func(table string, record json.RawMessage) error
 // listing it; malformed JSON is another error. The references between
 // records are checked when the state is restored (Restore, Import).
 func DecodeState(r io.Reader, check RecordCheck) (State, error) {
+	return DecodeStateThen(r, check, nil)
+}
+
+// DecodeStateThen is DecodeState, handing ready (when not nil) the state
+// decoded so far once it holds the locations and the contacts, unless a
+// record is at fault by then: a restore can begin with them (BeginRestore)
+// while the other tables decode. It calls ready at most once, from its own
+// goroutine, and never changes what it handed over; but a state may name a
+// table twice, whose records then add up: the locations and contacts ready
+// was given are the decoded state's only when those are as many.
+func DecodeStateThen(r io.Reader, check RecordCheck, ready func(State)) (State, error) {
 	var st State
 	var p problems
 	// The stream itself takes what a record may hold and v1 takes (a name
@@ -103,6 +114,10 @@ func DecodeState(r io.Reader, check RecordCheck) (State, error) {
 			p.add(key, -1, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
 		case err != nil:
 			return st, fmt.Errorf("store: decode state: %s: %w", key, err)
+		}
+		if ready != nil && (key == "locations" || key == "contacts") && seen["locations"] && seen["contacts"] && len(p.list) == 0 {
+			ready(st)
+			ready = nil
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {

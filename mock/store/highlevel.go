@@ -601,13 +601,16 @@ func (s *Store) snapshotHL(st *State) {
 	st.Webhooks = nilIfEmpty(byKey(s.hl.webhooks, cloneWebhook))
 }
 
-// restoreHL loads the HighLevel tables of st into a reset store, adding to p
-// what is wrong: an id used twice in its table, a contact of a location the
-// state lacks, an email or phone used twice in a location that forbids
-// duplicates, a record of a contact the state lacks, an appointment in
-// another location than its contact's.
-// A record with a problem is left out. Callers hold mu.
-func (s *Store) restoreHL(st State, p *problems) {
+// The HighLevel tables of a state restore into a reset store in two steps,
+// restoreHLContacts then restoreHLRecords, each adding to p what is wrong:
+// an id used twice in its table, a contact of a location the state lacks,
+// an email or phone used twice in a location that forbids duplicates, a
+// record of a contact the state lacks, an appointment in another location
+// than its contact's. A record with a problem is left out. Callers hold mu
+// (or own the store alone).
+
+// restoreHLContacts restores the locations and contacts of st.
+func (s *Store) restoreHLContacts(st State, p *problems) {
 	for i, l := range st.Locations {
 		if _, dup := s.hl.locations[l.ID]; dup {
 			p.add("locations", i, l.ID, "id", "is used twice")
@@ -647,6 +650,11 @@ func (s *Store) restoreHL(st State, p *problems) {
 		s.insertContact(loc, cloneContact(c))
 		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
 	}
+}
+
+// restoreHLRecords restores the other HighLevel tables of st, once its
+// contacts are restored.
+func (s *Store) restoreHLRecords(st State, p *problems) {
 	// The contacts' records fill a table each, checked against the
 	// contacts, which no longer change, and the appointments' notes against
 	// the appointments: the tables restore at once, each with problems of
