@@ -162,8 +162,7 @@ func (s *Store) insertContact(loc *Location, c Contact) Contact {
 	c.LocationID = loc.ID
 	stored := c
 	stored.memo = s.hl.memos.newMemo()
-	s.hl.contacts.add(c.ID, c.LocationID, stored)
-	s.index(s.hl.contacts.ref(c.ID))
+	s.index(s.hl.contacts.add(c.ID, c.LocationID, stored))
 	return c
 }
 
@@ -488,15 +487,8 @@ func (s *Store) CountContacts(location string) int {
 func CloneContact(c *Contact) Contact { return cloneContact(*c) }
 
 func cloneContact(c Contact) Contact {
-	c.memo = nil
 	c.Tags = slices.Clone(c.Tags)
-	if c.Tags == nil {
-		c.Tags = []string{}
-	}
 	c.CustomFields = slices.Clone(c.CustomFields)
-	if c.CustomFields == nil {
-		c.CustomFields = []CustomFieldValue{}
-	}
 	c.Followers = slices.Clone(c.Followers)
 	c.Campaigns = slices.Clone(c.Campaigns)
 	c.Workflows = slices.Clone(c.Workflows)
@@ -505,6 +497,21 @@ func cloneContact(c Contact) Contact {
 	if c.DateOfBirth != nil {
 		d := *c.DateOfBirth
 		c.DateOfBirth = &d
+	}
+	return ownContact(c)
+}
+
+// ownContact is c as the store keeps and returns a contact, without its
+// memo and with its tags and custom fields never nil, when what c refers to
+// is the store's to keep (a contact decoded for it): cloneContact without
+// the copies.
+func ownContact(c Contact) Contact {
+	c.memo = nil
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	if c.CustomFields == nil {
+		c.CustomFields = []CustomFieldValue{}
 	}
 	return c
 }
@@ -609,8 +616,10 @@ func (s *Store) snapshotHL(st *State) {
 // than its contact's. A record with a problem is left out. Callers hold mu
 // (or own the store alone).
 
-// restoreHLContacts restores the locations and contacts of st.
-func (s *Store) restoreHLContacts(st State, p *problems) {
+// restoreHLContacts restores the locations and contacts of st, each contact
+// as keep has it (cloneContact; ownContact when st's contacts are the
+// store's to keep).
+func (s *Store) restoreHLContacts(st State, keep func(Contact) Contact, p *problems) {
 	for i, l := range st.Locations {
 		if _, dup := s.hl.locations[l.ID]; dup {
 			p.add("locations", i, l.ID, "id", "is used twice")
@@ -647,7 +656,7 @@ func (s *Store) restoreHLContacts(st State, p *problems) {
 			p.add("contacts", i, c.ID, invalid.Field, invalid.Reason)
 			continue
 		}
-		s.insertContact(loc, cloneContact(c))
+		s.insertContact(loc, keep(c))
 		s.lastStamp = maxTime(s.lastStamp, c.DateAdded, c.DateUpdated)
 	}
 }

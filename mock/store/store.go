@@ -85,7 +85,7 @@ func (s *Store) restoreInto(next *Store, st State, begun *problems) error {
 	if begun != nil {
 		p = *begun
 	} else {
-		next.restoreHLContacts(st, &p)
+		next.restoreHLContacts(st, cloneContact, &p)
 	}
 	next.restoreHLRecords(st, &p)
 	wg.Wait()
@@ -112,13 +112,15 @@ type Restoring struct {
 }
 
 // BeginRestore starts restoring st's locations and contacts, in a goroutine
-// of its own, and returns the restore; its other tables are Finish's.
+// of its own, and returns the restore; its other tables are Finish's. It
+// takes st's contacts, with what they refer to (tags, custom fields), to
+// keep as they are rather than copy them: the caller must not change them.
 func (s *Store) BeginRestore(st State) *Restoring {
 	r := &Restoring{s: s, next: New(s.clock, s.ids), begun: State{Locations: st.Locations, Contacts: st.Contacts},
 		done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.next.restoreHLContacts(r.begun, &r.p)
+		r.next.restoreHLContacts(r.begun, ownContact, &r.p)
 	}()
 	return r
 }

@@ -68,8 +68,9 @@ func (t *table[K, G, T]) search(g G, key K, seq int64, v T) (int, bool) {
 }
 
 // insert stores v under key, which must be new, in group g (v's) with
-// sequence number seq, moving the sequence past it.
-func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
+// sequence number seq, moving the sequence past it, and returns the stored
+// record (ref's).
+func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) *T {
 	keys := t.groups[g]
 	i := len(keys) // past every stored sequence number, by sequence: last
 	if t.order != nil || seq < t.next {
@@ -85,6 +86,7 @@ func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 	t.rows[key] = e
 	t.groups[g] = slices.Insert(keys, i, key)
 	t.next = max(t.next, seq+1)
+	return &e.v
 }
 
 // reserve makes room for n more records in an empty table, in groups
@@ -102,8 +104,8 @@ func (t *table[K, G, T]) reserve(n, groups int) {
 }
 
 // add stores v under key, which must be new, in group g (v's), after every
-// record added before it.
-func (t *table[K, G, T]) add(key K, g G, v T) { t.insert(key, g, t.next, v) }
+// record added before it, and returns the stored record (ref's).
+func (t *table[K, G, T]) add(key K, g G, v T) *T { return t.insert(key, g, t.next, v) }
 
 // get returns the record with key and its group.
 func (t *table[K, G, T]) get(key K) (T, G, bool) {
