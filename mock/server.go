@@ -93,8 +93,7 @@ func NewServer(opts Options) (*Server, error) {
 		seed = binary.LittleEndian.Uint64(b[:])
 	}
 	// The state file decodes while the three specs load: together they are
-	// most of start-up. The goroutine ends on its own: its channel holds the
-	// one result.
+	// most of start-up. The goroutine ends on its own (decodeEarly).
 	var early *earlyState
 	if opts.StateFile != "" {
 		defer paceLargeLoad(opts.StateFile)()
