@@ -11,6 +11,19 @@ import (
 	"github.com/contactbridge/contactbridge/mock"
 )
 
+// exportThreeContacts starts a twin (seed 3), creates three contacts in
+// its default location, and returns the twin, the location and the state
+// the twin exports.
+func exportThreeContacts(t *testing.T) (src *admEnv, loc string, exported admResp) {
+	t.Helper()
+	src = newAdmTwin(t, mock.Options{Seed: 3})
+	loc = src.srv.Defaults().HighLevel.Location.ID
+	for i := range 3 {
+		src.want(t, src.do(t, "POST", "/contacts/", src.token, map[string]any{"locationId": loc, "email": "s" + strconv.Itoa(i) + "@example.com"}), 201)
+	}
+	return src, loc, src.do(t, "GET", "/__admin/state", "", nil)
+}
+
 // TestServer_StateFileTablesTwiceOrAtFault: a state file whose contacts
 // come in two parts, the second after another table, starts the twin with
 // all of them (its locations and contacts restore while its other tables
@@ -18,13 +31,9 @@ import (
 // contact of the file, found after its contacts restored, starts no twin.
 func TestServer_StateFileTablesTwiceOrAtFault(t *testing.T) {
 	t.Parallel()
-	src := newAdmTwin(t, mock.Options{Seed: 3})
-	loc := src.srv.Defaults().HighLevel.Location.ID
-	for i := range 3 {
-		src.want(t, src.do(t, "POST", "/contacts/", src.token, map[string]any{"locationId": loc, "email": "s" + strconv.Itoa(i) + "@example.com"}), 201)
-	}
+	_, _, exported := exportThreeContacts(t)
 	var tables map[string]json.RawMessage
-	if err := json.Unmarshal(src.do(t, "GET", "/__admin/state", "", nil).raw, &tables); err != nil {
+	if err := json.Unmarshal(exported.raw, &tables); err != nil {
 		t.Fatal(err)
 	}
 	var contacts []json.RawMessage
