@@ -245,6 +245,8 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 			parts = append(parts, db.records)
 			d.p.merge(&db.p)
 		}
+		// A new slice, even for a table named twice: the records
+		// DecodeStateThen handed over are never written again.
 		*out = slices.Concat(parts...)
 	}()
 	b, n, seq := <-free, 0, 0
