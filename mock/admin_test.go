@@ -414,12 +414,7 @@ func TestOAuth_RefusesUnknownLocations(t *testing.T) {
 
 func TestServer_LoadsAStateFileAndResetsToIt(t *testing.T) {
 	t.Parallel()
-	src := newAdmTwin(t, mock.Options{Seed: 3})
-	loc := src.srv.Defaults().HighLevel.Location.ID
-	for i := range 3 {
-		src.want(t, src.do(t, "POST", "/contacts/", src.token, map[string]any{"locationId": loc, "email": "s" + strconv.Itoa(i) + "@example.com"}), 201)
-	}
-	exported := src.do(t, "GET", "/__admin/state", "", nil)
+	src, loc, exported := exportThreeContacts(t)
 	path := t.TempDir() + "/state.json"
 	if err := os.WriteFile(path, exported.raw, 0o600); err != nil {
 		t.Fatal(err)

@@ -54,8 +54,8 @@ type Server struct {
 
 	keys     *auth.KeyRing
 	leaky    *limits.Leaky
-	early    <-chan decodedState // the state file, decoding since start
-	resetMu  sync.Mutex          // one reset at a time
+	early    *earlyState // the state file, decoding since start (seedData takes it)
+	resetMu  sync.Mutex  // one reset at a time
 	webhooks *webhooks.Dispatcher
 	emitter  *emitter
 	admin    *admin.API
@@ -93,13 +93,11 @@ func NewServer(opts Options) (*Server, error) {
 		seed = binary.LittleEndian.Uint64(b[:])
 	}
 	// The state file decodes while the three specs load: together they are
-	// most of start-up. The goroutine ends on its own: its channel holds the
-	// one result.
-	var early chan decodedState
+	// most of start-up. The goroutine ends on its own (decodeEarly).
+	var early *earlyState
 	if opts.StateFile != "" {
 		defer paceLargeLoad(opts.StateFile)()
-		early = make(chan decodedState, 1)
-		go func() { early <- decodeStateFile(opts.StateFile) }()
+		early = decodeEarly(opts.StateFile)
 	}
 	// The three specs load at once.
 	var spec, adminSpec, m360Spec *openapi.Spec

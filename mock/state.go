@@ -20,17 +20,35 @@ import (
 // and app are for its busiest location instead (as for accounts: seedM360).
 // It reports whether the state file was large.
 func (s *Server) seedData(ids *store.IDs) (large bool, err error) {
-	file := s.readStateFile()
-	if file.err != nil {
-		return false, file.err
+	// The state file decoding since start hands over its locations and
+	// contacts as soon as they are decoded: they restore (BeginRestore)
+	// while its other tables decode. Without them (a file that is at fault
+	// by then), or when there is no decoding under way, the whole file is
+	// read first.
+	var file decodedState
+	part, early := store.State{}, s.early
+	s.early = nil
+	if early != nil {
+		var ok bool
+		if part, ok = <-early.part; !ok {
+			file, early = <-early.done, nil
+		}
+	} else {
+		file = s.readStateFile()
+	}
+	if early == nil {
+		if file.err != nil {
+			return false, file.err
+		}
+		part = file.st
 	}
 	hl := &s.defaults.HighLevel
 	hl.Location = defaultLocation(ids)
-	owners := make([]string, len(file.st.Contacts))
-	for i, c := range file.st.Contacts {
+	owners := make([]string, len(part.Contacts))
+	for i, c := range part.Contacts {
 		owners[i] = c.LocationID
 	}
-	if l, ok := busiest(file.st.Locations, func(l store.Location) string { return l.ID }, owners, hl.Location.ID); ok {
+	if l, ok := busiest(part.Locations, func(l store.Location) string { return l.ID }, owners, hl.Location.ID); ok {
 		hl.Location = l
 	}
 	s.store.PutLocation(hl.Location)
@@ -76,13 +94,31 @@ func (s *Server) seedData(ids *store.IDs) (large bool, err error) {
 	}
 	life.RefreshGrace = ao.RefreshGrace.Std()
 	s.tokens.SetLifetimes(life)
+	var restoring *store.Restoring
+	if early != nil {
+		// The store holds the start-up state's locations already (the
+		// Marketing 360 ones are seedM360's), and no contacts: with the
+		// file's, they are the start-up state's (startState) unless
+		// generated data adds to them, or the file names them again.
+		if s.opts.Data == nil {
+			restoring = s.store.BeginRestore(overlay(s.store.Snapshot(), part))
+			defer restoring.Abandon()
+		}
+		if file = <-early.done; file.err != nil {
+			return false, file.err
+		}
+		if restoring != nil && (len(file.st.Locations) != len(part.Locations) || len(file.st.Contacts) != len(part.Contacts)) {
+			restoring.Abandon()
+			restoring = nil
+		}
+	}
 	if err := s.seedM360(ids, file.st); err != nil {
 		return false, err
 	}
 	// The start-up state without the state file: reset reads the file again
 	// rather than keep a second copy of a large state in memory.
 	s.initial = s.store.Snapshot()
-	if large, err = s.loadStart(file); err != nil {
+	if large, err = s.loadStart(file, restoring); err != nil {
 		return false, err
 	}
 	keys, err := s.staticKeys()
@@ -167,12 +203,19 @@ func (s *Server) startState(file decodedState) (store.State, bool, error) {
 
 // loadStart makes the store hold the start-up state, in one step, with the
 // state file read by readStateFile, and reports whether the file was large.
-func (s *Server) loadStart(file decodedState) (large bool, err error) {
+// restoring, when not nil, is the start-up state's restore, its locations
+// and contacts begun (seedData); it finishes it.
+func (s *Server) loadStart(file decodedState, restoring *store.Restoring) (large bool, err error) {
 	st, large, err := s.startState(file)
 	if err != nil {
 		return false, err
 	}
-	if err := s.store.Restore(st); err != nil {
+	if restoring != nil {
+		err = restoring.Finish(st)
+	} else {
+		err = s.store.Restore(st)
+	}
+	if err != nil {
 		return false, fmt.Errorf("mock: start-up state: %w", err)
 	}
 	return large, nil
@@ -198,18 +241,13 @@ func paceLargeLoad(path string) (done func()) {
 	return gctune.LoadLarge()
 }
 
-// readStateFile is the state file, decoded (zero without one): at start,
-// the decoding NewServer began; later, the file read again.
+// readStateFile is the state file, read again and decoded (zero without
+// one).
 func (s *Server) readStateFile() decodedState {
-	switch {
-	case s.opts.StateFile == "":
+	if s.opts.StateFile == "" {
 		return decodedState{}
-	case s.early != nil:
-		d := <-s.early
-		s.early = nil
-		return d
 	}
-	return decodeStateFile(s.opts.StateFile)
+	return decodeStateFile(s.opts.StateFile, nil)
 }
 
 // busiest is the item with the most contacts (owners holds each contact's
@@ -240,13 +278,36 @@ type decodedState struct {
 	err  error
 }
 
-func decodeStateFile(path string) decodedState {
+// earlyState is the state file decoding since start-up, in a goroutine of
+// its own that ends on its own (the channels hold what it sends): part has
+// the file's locations and contacts once they are decoded, unless the file
+// is at fault by then (store.DecodeStateThen), and is closed when the
+// decoding ends, whose result done then has.
+type earlyState struct {
+	part chan store.State
+	done chan decodedState
+}
+
+// decodeEarly starts decoding the state file at path.
+func decodeEarly(path string) *earlyState {
+	e := &earlyState{part: make(chan store.State, 1), done: make(chan decodedState, 1)}
+	go func() {
+		d := decodeStateFile(path, func(st store.State) { e.part <- st })
+		close(e.part)
+		e.done <- d
+	}()
+	return e
+}
+
+// decodeStateFile decodes the state file at path, handing ready (when not
+// nil) its locations and contacts as store.DecodeStateThen does.
+func decodeStateFile(path string, ready func(store.State)) decodedState {
 	f, err := os.Open(path)
 	if err != nil {
 		return decodedState{err: fmt.Errorf("mock: state: %w", err)}
 	}
 	defer f.Close()
-	st, err := store.DecodeState(bufio.NewReaderSize(f, 1<<20), nil)
+	st, err := store.DecodeStateThen(bufio.NewReaderSize(f, 1<<20), nil, ready)
 	if err != nil {
 		return decodedState{err: fmt.Errorf("mock: state %s: %w", path, err)}
 	}
@@ -350,7 +411,7 @@ func (s *Server) reset() error {
 	if file.err != nil {
 		return fmt.Errorf("reset: %w", file.err)
 	}
-	large, err := s.loadStart(file)
+	large, err := s.loadStart(file, nil)
 	if err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}

@@ -37,6 +37,17 @@ type RecordCheck func(table string, record json.RawMessage) error
 // listing it; malformed JSON is another error. The references between
 // records are checked when the state is restored (Restore, Import).
 func DecodeState(r io.Reader, check RecordCheck) (State, error) {
+	return DecodeStateThen(r, check, nil)
+}
+
+// DecodeStateThen is DecodeState, handing ready (when not nil) the state
+// decoded so far once it holds the locations and the contacts, unless a
+// record is at fault by then: a restore can begin with them (BeginRestore)
+// while the other tables decode. It calls ready at most once, from its own
+// goroutine, and never changes what it handed over; but a state may name a
+// table twice, whose records then add up: the locations and contacts ready
+// was given are the decoded state's only when those are as many.
+func DecodeStateThen(r io.Reader, check RecordCheck, ready func(State)) (State, error) {
 	var st State
 	var p problems
 	// The stream itself takes what a record may hold and v1 takes (a name
@@ -103,6 +114,10 @@ func DecodeState(r io.Reader, check RecordCheck) (State, error) {
 			p.add(key, -1, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
 		case err != nil:
 			return st, fmt.Errorf("store: decode state: %s: %w", key, err)
+		}
+		if ready != nil && (key == "locations" || key == "contacts") && seen["locations"] && seen["contacts"] && len(p.list) == 0 {
+			ready(st)
+			ready = nil
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {
@@ -230,6 +245,8 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 			parts = append(parts, db.records)
 			d.p.merge(&db.p)
 		}
+		// A new slice, even for a table named twice: the records
+		// DecodeStateThen handed over are never written again.
 		*out = slices.Concat(parts...)
 	}()
 	b, n, seq := <-free, 0, 0
@@ -302,32 +319,44 @@ func (b *rawBatch) records() iter.Seq2[int, int] {
 func (b *rawBatch) reset() { b.text, b.ends = b.text[:0], b.ends[:0] }
 
 // decodeInto decodes and checks record i of a table, whose text is raw, and
-// appends it to *out, or adds its problem to d.p.
+// appends it to *out, or adds its problem to d.p. The record decodes in
+// place, at the end of *out, rather than on the heap of its own to be
+// copied in (at 100,000 contacts with 400,000 tasks and notes, 500,000
+// allocations and 120 MB of garbage).
 func decodeInto[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string, i int, raw []byte) {
-	var v T
-	err := decodeRecord(raw, &v)
+	*out = append(*out, *new(T))
+	if !decodeChecked(d, &(*out)[len(*out)-1], id, missing, i, raw) {
+		*out = (*out)[:len(*out)-1]
+	}
+}
+
+// decodeChecked decodes and checks record i of a table, whose text is raw,
+// into *v, which is zero, and reports whether it is to keep; if not, it adds
+// its problem to d.p.
+func decodeChecked[T any](d tableDecoder, v *T, id func(*T) string, missing func(*T) string, i int, raw []byte) bool {
+	err := decodeRecord(raw, v)
 	var typeErr *json.UnmarshalTypeError
 	var keyErr *jsonguard.KeyError
 	switch {
 	case errors.As(err, &keyErr):
 		d.p.add(d.table, i, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
-		return
+		return false
 	case errors.As(err, &typeErr):
 		d.p.add(d.table, i, "", typeErr.Field, "must be "+typeErr.Type.String()+", not "+typeErr.Value)
-		return
+		return false
 	case err != nil:
 		d.p.add(d.table, i, "", "", err.Error())
-		return
+		return false
 	}
-	key := id(&v)
+	key := id(v)
 	if key == "" {
 		d.p.add(d.table, i, "", "id", "is required")
-		return
+		return false
 	}
 	if missing != nil {
-		if field := missing(&v); field != "" {
+		if field := missing(v); field != "" {
 			d.p.add(d.table, i, key, field, "is required")
-			return
+			return false
 		}
 	}
 	if d.check != nil {
@@ -338,11 +367,11 @@ func decodeInto[T any](d tableDecoder, out *[]T, id func(*T) string, missing fun
 			} else {
 				d.p.add(d.table, i, key, "", err.Error())
 			}
-			return
+			return false
 		}
 	}
-	compactRecord(&v, d.packer)
-	*out = append(*out, v)
+	compactRecord(v, d.packer)
+	return true
 }
 
 // strictRecord is how decodeRecord first reads a record: names by their

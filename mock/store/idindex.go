@@ -13,7 +13,10 @@ type idIndex struct {
 	more  map[string][]string // the contacts after it, oldest first
 }
 
-func newIDIndex() idIndex { return idIndex{first: map[string]string{}, more: map[string][]string{}} }
+// newIDIndex returns an empty index with room for n values.
+func newIDIndex(n int) idIndex {
+	return idIndex{first: make(map[string]string, n), more: map[string][]string{}}
+}
 
 // ids returns the ids of the contacts with value key, oldest first, in a
 // slice of its own.

@@ -71,22 +71,79 @@ func (s *Store) Restore(st State) error {
 
 // replace is Restore. Callers hold mu.
 func (s *Store) replace(st State) error {
-	hl, m360, lastStamp := s.hl, s.m360, s.lastStamp
-	s.reset()
-	// The two APIs' tables share nothing: they restore at once, and the
-	// Marketing 360 problems are listed after the HighLevel ones.
+	next := New(s.clock, s.ids)
+	return s.restoreInto(next, st, nil)
+}
+
+// restoreInto restores st into next, an empty store of its own, and makes
+// its tables s's; or leaves s as it was, returning what is wrong (an
+// *ImportError). begun, when not nil, holds the problems of st's locations
+// and contacts, which are restored into next already (BeginRestore). The
+// two APIs' tables share nothing: they restore at once, and the Marketing
+// 360 problems are listed after the HighLevel ones. Callers hold mu.
+func (s *Store) restoreInto(next *Store, st State, begun *problems) error {
 	var p, m360Problems problems
 	var wg sync.WaitGroup
-	wg.Go(func() { s.restoreM360(st, &m360Problems) })
-	s.restoreHL(st, &p)
+	wg.Go(func() { next.restoreM360(st, &m360Problems) })
+	if begun != nil {
+		p = *begun
+	} else {
+		next.restoreHLContacts(st, cloneContact, &p)
+	}
+	next.restoreHLRecords(st, &p)
 	wg.Wait()
 	p.merge(&m360Problems)
 	if err := p.err(); err != nil {
-		s.hl, s.m360, s.lastStamp = hl, m360, lastStamp
 		return err
 	}
+	s.hl, s.m360 = next.hl, next.m360
+	s.lastStamp = maxTime(s.lastStamp, next.lastStamp)
 	return nil
 }
+
+// Restoring is a restore of a state that decodes table by table
+// (DecodeStateThen): its locations and contacts restore while its other
+// tables still decode, in tables apart from the store's, which nothing sees
+// until Finish makes them the store's in one step, as Restore does.
+// Finish or Abandon ends it.
+type Restoring struct {
+	s     *Store
+	next  *Store        // the tables being built
+	begun State         // the locations and contacts restored
+	p     problems      // their problems
+	done  chan struct{} // closed once they are restored
+}
+
+// BeginRestore starts restoring st's locations and contacts, in a goroutine
+// of its own, and returns the restore; its other tables are Finish's. It
+// takes st's contacts, with what they refer to (tags, custom fields), to
+// keep as they are rather than copy them: the caller must not change them.
+func (s *Store) BeginRestore(st State) *Restoring {
+	r := &Restoring{s: s, next: New(s.clock, s.ids), begun: State{Locations: st.Locations, Contacts: st.Contacts},
+		done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.next.restoreHLContacts(r.begun, ownContact, &r.p)
+	}()
+	return r
+}
+
+// Finish restores the other tables of st, whose locations and contacts must
+// be the ones BeginRestore was given (Finish restores those it was given,
+// not st's), and replaces the store's state with the whole, as Restore
+// does: it fails with an *ImportError, changing nothing, when a record of
+// st is at fault as Restore says. A restore finishes once.
+func (r *Restoring) Finish(st State) error {
+	<-r.done
+	st.Locations, st.Contacts = r.begun.Locations, r.begun.Contacts
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	return r.s.restoreInto(r.next, st, &r.p)
+}
+
+// Abandon ends the restore, once its goroutine has, changing nothing; after
+// Finish, it does nothing.
+func (r *Restoring) Abandon() { <-r.done }
 
 // Stats counts what the store holds.
 type Stats struct {

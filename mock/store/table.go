@@ -73,8 +73,9 @@ func (t *table[K, G, T]) searchEntry(g G, key K, probe *entry[G, T]) (int, bool)
 }
 
 // insert stores v under key, which must be new, in group g (v's) with
-// sequence number seq, moving the sequence past it.
-func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
+// sequence number seq, moving the sequence past it, and returns the stored
+// record (ref's).
+func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) *T {
 	var e *entry[G, T]
 	if len(t.slab) > 0 {
 		e, t.slab = &t.slab[0], t.slab[1:]
@@ -82,13 +83,14 @@ func (t *table[K, G, T]) insert(key K, g G, seq int64, v T) {
 		e = new(entry[G, T])
 	}
 	*e = entry[G, T]{v: v, seq: seq}
-	t.insertEntry(key, g, e)
+	return t.insertEntry(key, g, e)
 }
 
 // insertEntry stores e, made for the table and its sequence number set,
 // under key, which must be new, in group g (its record's), moving the
-// sequence past it. The entry is its own probe of the group's order.
-func (t *table[K, G, T]) insertEntry(key K, g G, e *entry[G, T]) {
+// sequence past it, and returns the stored record (ref's). The entry is
+// its own probe of the group's order.
+func (t *table[K, G, T]) insertEntry(key K, g G, e *entry[G, T]) *T {
 	keys := t.groups[g]
 	i := len(keys) // past every stored sequence number, by sequence: last
 	if t.order != nil || e.seq < t.next {
@@ -97,6 +99,7 @@ func (t *table[K, G, T]) insertEntry(key K, g G, e *entry[G, T]) {
 	t.rows[key] = e
 	t.groups[g] = slices.Insert(keys, i, key)
 	t.next = max(t.next, e.seq+1)
+	return &e.v
 }
 
 // reserve makes room for n more records in an empty table, in groups
@@ -114,14 +117,14 @@ func (t *table[K, G, T]) reserve(n, groups int) {
 }
 
 // add stores v under key, which must be new, in group g (v's), after every
-// record added before it.
-func (t *table[K, G, T]) add(key K, g G, v T) { t.insert(key, g, t.next, v) }
+// record added before it, and returns the stored record (ref's).
+func (t *table[K, G, T]) add(key K, g G, v T) *T { return t.insert(key, g, t.next, v) }
 
 // addEntry is add for an entry made outside the table (so that a record is
 // copied into its place before the store's lock is taken).
-func (t *table[K, G, T]) addEntry(key K, g G, e *entry[G, T]) {
+func (t *table[K, G, T]) addEntry(key K, g G, e *entry[G, T]) *T {
 	e.seq = t.next
-	t.insertEntry(key, g, e)
+	return t.insertEntry(key, g, e)
 }
 
 // get returns the record with key and its group.
