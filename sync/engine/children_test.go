@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -329,6 +330,62 @@ func TestConverger_AChildsJobWaitsForItsChildrenJobsCommit(t *testing.T) {
 	hl.secondWaited(t, waits, errs, "the note's own job")
 	if n := h.counts(t, []string{"m360-create-note"})["m360-create-note"]; n != 1+2 {
 		t.Errorf("%d Marketing 360 notes created; want 3 (the welcome note, Likes tea and Likes coffee once each)", n)
+	}
+	h.wantChildren(t, f)
+}
+
+// TestConverger_AChildWhoseLastTransactionFailsHoldsBackNoOtherChild: the
+// second of a children job's four children has its last transaction (its
+// mapping, left to the next child's transaction) refused by the database:
+// that transaction is dropped, not run again with each later one, so the
+// third and fourth child and the second's own success (its create was
+// made) commit all the same, and the job fails with the second child's
+// failure, uncompleted. Its retry maps the second child to the record
+// made, creates nothing, and completes the job once.
+func TestConverger_AChildWhoseLastTransactionFailsHoldsBackNoOtherChild(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	bad := f.job.Children[1]
+	if _, err := h.db.SQL().ExecContext(ctx, `CREATE TRIGGER refuse_child BEFORE INSERT ON mappings WHEN NEW.hl_id = '`+bad.ID+`'
+		BEGIN SELECT RAISE(ABORT, 'the mapping is refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	done := 0
+	complete := func(context.Context, *state.Tx) error { done++; return nil }
+	c := h.converger(t, nil, nil, 0)
+	err := c.ConvergeChildren(ctx, f.job, complete)
+	if err == nil || !strings.Contains(err.Error(), bad.ID) || done != 0 {
+		t.Fatalf("converge the children, the second's mapping refused: %v, done %d; want the second child's failure, not done", err, done)
+	}
+	for i, child := range f.job.Children {
+		e, err := h.db.Effect(ctx, f.keys[i])
+		if err != nil || e.State != state.EffectDone || e.RemoteID == "" {
+			t.Errorf("child %d: effect %+v, %v; want done with its record", i, e, err)
+			continue
+		}
+		m, err := h.db.MappingByHighLevel(ctx, child.Kind, h.tw.Location(), child.ID)
+		switch {
+		case i == 1 && !errors.Is(err, state.ErrNotFound):
+			t.Errorf("child %d, its mapping refused: mapping %+v, %v; want none", i, m, err)
+		case i != 1 && (err != nil || m.M360ID != e.RemoteID):
+			t.Errorf("child %d: mapping %+v, %v; want mapped to %s", i, m, err, e.RemoteID)
+		}
+	}
+	if _, err := h.db.SQL().ExecContext(ctx, `DROP TRIGGER refuse_child`); err != nil {
+		t.Fatal(err)
+	}
+	ops := []string{"m360-create-task", "m360-create-note"}
+	before := h.counts(t, ops)
+	if err := c.ConvergeChildren(ctx, f.job, complete); err != nil || done != 1 {
+		t.Fatalf("the retry: %v, done %d", err, done)
+	}
+	if after := h.counts(t, ops); !maps.Equal(after, before) {
+		t.Errorf("the retry created %v (before %v); want nothing", after, before)
+	}
+	if m, err := h.db.MappingByHighLevel(ctx, bad.Kind, h.tw.Location(), bad.ID); err != nil || m.M360ID == "" {
+		t.Errorf("the second child after the retry: mapping %+v, %v; want mapped", m, err)
 	}
 	h.wantChildren(t, f)
 }

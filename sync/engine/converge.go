@@ -153,8 +153,10 @@ func (c *Converger) Worker() Worker {
 // 2n. A child that fails does not hold back those after it (the job's
 // retry would stop at it again, and its last attempt would drop them): the
 // job fails with its error once the others converged, and its retry finds
-// those converged already; what the children made is committed when the
-// job ends (settle). A failure every child would share stops the job at
+// those converged already; so does a child whose last transaction, left
+// to the next one, fails there (it is dropped from it: see
+// ledger.commit); what the children made is committed when the job ends
+// (settle). A failure every child would share stops the job at
 // once: the contact has no counterpart yet, the job's context ended, its
 // tenant is out of quota (a snooze), a Hook crashed it.
 func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) (err error) {
@@ -190,19 +192,29 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 	for _, r := range records {
 		l.kin.unread[r] = true
 	}
-	defer func() { err = errors.Join(err, l.settle(ctx)) }()
+	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
 	var failed error
 	for i, one := range children {
 		last := complete
 		if i < len(children)-1 || failed != nil {
 			last = func(context.Context, *state.Tx) error { return nil }
+		} else {
+			// A child's last transaction paid with the job's is dropped
+			// when it fails (see ledger.commit): the job is not complete.
+			last = func(ctx context.Context, tx *state.Tx) error {
+				if len(l.dropped) > 0 {
+					return nil
+				}
+				return complete(ctx, tx)
+			}
 		}
 		l.deferring = c.rules == nil && i < len(children)-1
+		l.child = fmt.Sprintf("%s %s, child %d of %d of HighLevel contact %s", one.EntityKind, one.ID, i+1, len(children), a.ID)
 		err := c.converge(ctx, one, last, l)
 		if err == nil {
 			continue
 		}
-		err = fmt.Errorf("engine: %s %s, child %d of %d of HighLevel contact %s: %w", one.EntityKind, one.ID, i+1, len(children), a.ID, err)
+		err = fmt.Errorf("engine: %s: %w", l.child, err)
 		if sharedFailure(ctx, err) {
 			return errors.Join(failed, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
@@ -307,9 +308,14 @@ type ledger struct {
 	owed []owed
 	// later are the last transactions of children closed while deferring,
 	// owed as the successes are.
-	later []func(context.Context, *state.Tx) error
+	later []deferred
 	// paid and ran are how many of owed and later the last pay recorded.
 	paid, ran int
+	// child names the child of a children job whose flow runs (its
+	// deferred last transaction is blamed on it); dropped are the failures
+	// of those dropped from later (see commit).
+	child   string
+	dropped []error
 	// stopped: a Hook stopped the job, as a crash would; nothing more is
 	// written.
 	stopped bool
@@ -327,6 +333,23 @@ type owed struct {
 	at            time.Time
 }
 
+// deferred is a child's last transaction, owed to the ledger; child names
+// the child.
+type deferred struct {
+	fn    func(context.Context, *state.Tx) error
+	child string
+}
+
+// deferredError is the failure of l.later[i] in a transaction that pays it.
+type deferredError struct {
+	l   *ledger
+	i   int
+	err error
+}
+
+func (e *deferredError) Error() string { return e.err.Error() }
+func (e *deferredError) Unwrap() error { return e.err }
+
 // ledger starts a job's ledger.
 func (c *Converger) ledger() *ledger { return &ledger{c: c} }
 
@@ -338,9 +361,9 @@ func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 			return fmt.Errorf("engine: complete effect: %w", err)
 		}
 	}
-	for _, fn := range l.later {
-		if err := fn(ctx, tx); err != nil {
-			return err
+	for i, d := range l.later {
+		if err := d.fn(ctx, tx); err != nil {
+			return &deferredError{l: l, i: i, err: err}
 		}
 	}
 	l.paid, l.ran = len(l.owed), len(l.later)
@@ -366,15 +389,15 @@ func (l *ledger) committed() error {
 // instead, to run in the ledger's next transaction.
 func (l *ledger) close(ctx context.Context, fn func(context.Context, *state.Tx) error) error {
 	if l.deferring {
-		l.later = append(l.later, fn)
+		l.later = append(l.later, deferred{fn: fn, child: l.child})
 		return nil
 	}
-	return l.c.db.Tx(ctx, func(tx *state.Tx) error { return fn(ctx, tx) })
+	return l.commit(ctx, func(tx *state.Tx) error { return fn(ctx, tx) })
 }
 
 // tx runs fn in a transaction after the owed writes.
 func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
-	if err := l.c.db.Tx(ctx, func(tx *state.Tx) error {
+	if err := l.commit(ctx, func(tx *state.Tx) error {
 		if err := l.pay(ctx, tx); err != nil {
 			return err
 		}
@@ -383,6 +406,28 @@ func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
 		return err
 	}
 	return l.committed()
+}
+
+// commit runs fn in a transaction. When a child's last transaction owed
+// to l fails in it (it rolls back), that one is dropped from later, its
+// failure kept in dropped (the children job fails with it: its child is
+// tried again), and fn runs again without it, so that the successes owed
+// and the other children's transactions commit: one child's failure is
+// not run again with each later transaction of the job. Once ctx has
+// ended, the failure is returned instead (settle commits what is owed).
+func (l *ledger) commit(ctx context.Context, fn func(*state.Tx) error) error {
+	for {
+		err := l.c.db.Tx(ctx, fn)
+		de, ok := errors.AsType[*deferredError](err)
+		if !ok || de.l != l || ctx.Err() != nil {
+			return err
+		}
+		d := l.later[de.i]
+		l.later = slices.Delete(l.later, de.i, de.i+1)
+		l.dropped = append(l.dropped, fmt.Errorf("engine: %s: its last transaction: %w", d.child, de.err))
+		l.c.log.WarnContext(ctx, "a child's last transaction failed; dropped, its child tried again with the job's retry",
+			logkey.Entity, d.child, logkey.Err, de.err)
+	}
 }
 
 // completing is complete with what the job owes the ledger paid first in
