@@ -389,3 +389,56 @@ func TestConverger_AChildWhoseLastTransactionFailsHoldsBackNoOtherChild(t *testi
 	}
 	h.wantChildren(t, f)
 }
+
+// TestConverger_AChildrenJobWithRulesHoldsOneChildsLockAtATime: with
+// rules a children job defers nothing (each child commits on its own), so
+// it holds the lock of the child it converges only: a converged child's
+// own job, which comes while the children job works a later one, runs at
+// once instead of waiting for the whole job; each task and note exists
+// once.
+func TestConverger_AChildrenJobWithRulesHoldsOneChildsLockAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, _ := newRuleHarness(t)
+	f := h.newFamily(t, 0)
+	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: f.job.Children[2].ID, entered: make(chan struct{}),
+		release: make(chan struct{}), beside: make(chan struct{}, 2)}
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: h.tw.Location(), Flows: h.flows, Rules: h.rules, HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP,
+		Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	children := make(chan error, 1)
+	go func() { children <- c.ConvergeChildren(ctx, f.job, nothing) }()
+	<-hl.entered
+	waits := make(chan struct{}, 2)
+	c.SetEntityWait(func() { waits <- struct{}{} })
+	note := f.job.Children[1]
+	own := make(chan error, 1)
+	go func() {
+		own <- c.Converge(ctx, engine.Converge{Side: engine.SideHighLevel, EntityKind: note.Kind, Tenant: h.tw.Location(),
+			ID: note.ID, Parent: f.contact}, nothing)
+	}()
+	select {
+	case err := <-own:
+		if err != nil {
+			t.Errorf("the note's own job: %v", err)
+		}
+	case <-waits:
+		t.Errorf("the note's own job waited for the children job, which had converged the note")
+		close(hl.release)
+		<-own
+		<-children
+		return
+	case <-time.After(wait):
+		t.Fatal("the note's own job neither ran nor waited")
+	}
+	close(hl.release)
+	if err := <-children; err != nil {
+		t.Fatal(err)
+	}
+	h.wantChildren(t, f)
+}
+
