@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -442,3 +443,56 @@ func TestConverger_AChildrenJobWithRulesHoldsOneChildsLockAtATime(t *testing.T) 
 	h.wantChildren(t, f)
 }
 
+// TestConverger_AChildrenJobDoesNotUndoAMappingChangedSinceItsRead: a
+// children job reads its children's mappings before the first child,
+// under the children's locks; a Marketing 360 job (flow 3's, another
+// entity's lock) that rewrites one of them in between (the Marketing 360
+// task edited: its HighLevel copy rewritten, both hashes stored) is not
+// undone by the children job's save of what it read (a lost update: the
+// Marketing 360 hash of the old content stored again). The mapping is
+// rewritten only as it was read; a child that finds it changed fails and
+// is converged again by the job's retry, which reads it anew.
+func TestConverger_AChildrenJobDoesNotUndoAMappingChangedSinceItsRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	id, m360 := h.synced(t, 0)
+	loc := h.tw.Location()
+	quote := h.createM360Task(t, m360, "Quote")
+	flow3 := engine.Converge{Side: engine.SideM360, EntityKind: engine.EntityTask, Tenant: "m360", ID: strconv.FormatInt(quote, 10),
+		Parent: strconv.FormatInt(m360, 10)}
+	work(t, h.converger(t, nil, nil, 0), flow3)
+	copied := h.hlTaskID(t, id, "Quote")
+	call := h.createHLTask(t, id, "Call")
+	job := engine.ConvergeChildren{Converge: engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityChildren, Tenant: loc, ID: id},
+		Children: []engine.Child{{Kind: engine.EntityTask, ID: call}, {Kind: engine.EntityTask, ID: copied}}}
+	// The children job stops at its first child, the mappings read.
+	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: call, entered: make(chan struct{}), release: make(chan struct{}),
+		beside: make(chan struct{}, 2)}
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: loc, Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	children := make(chan error, 1)
+	go func() { children <- c.ConvergeChildren(ctx, job, nothing) }()
+	<-hl.entered
+	h.updateM360Task(t, m360, quote, "Quote, revised")
+	work(t, c, flow3)
+	want, err := h.db.MappingByHighLevel(ctx, engine.EntityTask, loc, copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(hl.release)
+	if err := <-children; err != nil {
+		// The copy's mapping changed since it was read: tried again.
+		if err := c.ConvergeChildren(ctx, job, nothing); err != nil {
+			t.Fatalf("the children job's retry: %v", err)
+		}
+	}
+	got, err := h.db.MappingByHighLevel(ctx, engine.EntityTask, loc, copied)
+	if err != nil || got.M360Hash != want.M360Hash || got.HLHash != want.HLHash {
+		t.Errorf("the copy's mapping after the children job: %+v, %v; want the hashes flow 3 stored: %+v", got, err, want)
+	}
+}

@@ -57,17 +57,31 @@ func (q Queries) CreateMapping(ctx context.Context, m Mapping) (int64, error) {
 	return id, nil
 }
 
-// UpdateMapping rewrites a stored mapping (by ID): ErrNotFound when there
-// is none, ErrConflict when a new id is mapped elsewhere.
-func (q Queries) UpdateMapping(ctx context.Context, m Mapping) error {
+// UpdateMapping rewrites stored mapping was (by its ID) as m, if it is
+// still as was (its hashes, versions and update time): ErrConflict when
+// another write changed it since it was read (the caller reads it anew),
+// or when a new id is mapped elsewhere; ErrNotFound when there is none.
+func (q Queries) UpdateMapping(ctx context.Context, was, m Mapping) error {
 	res, err := q.exec(ctx, "update mapping", `UPDATE mappings SET hl_id = ?, m360_id = ?, hl_hash = ?, m360_hash = ?,
-		hl_ver = ?, m360_ver = ?, updated_at = ? WHERE id = ?`,
+		hl_ver = ?, m360_ver = ?, updated_at = ?
+		WHERE id = ? AND hl_hash = ? AND m360_hash = ? AND hl_ver = ? AND m360_ver = ? AND updated_at = ?`,
 		nullString(m.HLID), nullString(m.M360ID), m.HLHash, m.M360Hash, m.HLVersion, m.M360Version,
-		millis(m.UpdatedAt), m.ID)
+		millis(m.UpdatedAt), was.ID, was.HLHash, was.M360Hash, was.HLVersion, was.M360Version, millis(was.UpdatedAt))
 	if err != nil {
 		return err
 	}
-	return one(res, fmt.Sprintf("update mapping %d", m.ID))
+	err = one(res, fmt.Sprintf("update mapping %d", was.ID))
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var n int
+	switch err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM mappings WHERE id = ?`, was.ID).Scan(&n); {
+	case err != nil:
+		return fmt.Errorf("state: update mapping %d: %w", was.ID, classify(err))
+	case n == 0:
+		return fmt.Errorf("state: update mapping %d: %w", was.ID, ErrNotFound)
+	}
+	return fmt.Errorf("state: update mapping %d: changed since it was read: %w", was.ID, ErrConflict)
 }
 
 const mappingColumns = `id, kind, tenant, hl_id, m360_id, origin, hl_hash, m360_hash, hl_ver, m360_ver, updated_at`

@@ -214,9 +214,14 @@ func TestMappings_UniquePerSide(t *testing.T) {
 	if _, err := db.CreateMapping(ctx, state.Mapping{Kind: "task", Tenant: "t", HLID: "hl1", Origin: state.OriginHighLevel}); err != nil {
 		t.Errorf("same id, another kind: %v", err)
 	}
+	was := m
+	was.ID = id
 	m.ID, m.M360ID, m.M360Hash, m.M360Version = id, "42", "h2", "1767258000"
-	if err := db.UpdateMapping(ctx, m); err != nil {
+	if err := db.UpdateMapping(ctx, was, m); err != nil {
 		t.Fatal(err)
+	}
+	if err := db.UpdateMapping(ctx, was, m); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("update of a mapping changed since it was read: %v, want ErrConflict", err)
 	}
 	got, err := db.MappingByM360(ctx, "contact", "t", "42")
 	if err != nil || got.HLID != "hl1" || got.HLHash != "h1" || got.M360Hash != "h2" || got.ID != id || !got.UpdatedAt.Equal(t0) {
@@ -229,7 +234,7 @@ func TestMappings_UniquePerSide(t *testing.T) {
 		t.Errorf("another tenant: %v", err)
 	}
 	m.ID = 999
-	if err := db.UpdateMapping(ctx, m); !errors.Is(err, state.ErrNotFound) {
+	if err := db.UpdateMapping(ctx, m, m); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("update missing: %v", err)
 	}
 }
