@@ -376,7 +376,7 @@ func (c *Converger) highLevelTaskGone(ctx context.Context, log *slog.Logger, l *
 		return c.saveMapping(ctx, l, m, next, complete)
 	}
 	return c.deleteCounterpart(ctx, log, l, m, func(ctx context.Context, id int64) error {
-		contact, err := c.m360ContactOf(ctx, a.Tenant, a.Parent)
+		contact, err := c.kinContact(ctx, l, a.Tenant, a.Parent)
 		if err != nil {
 			return err
 		}

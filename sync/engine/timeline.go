@@ -31,7 +31,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledg
 	n, err := c.hl.Note(ctx, a.Parent, a.ID)
 	if highlevelapi.IsNotFound(err) {
 		return c.deleteCounterpart(ctx, log, l, m, func(ctx context.Context, id int64) error {
-			contact, err := c.m360ContactOf(ctx, a.Tenant, a.Parent)
+			contact, err := c.kinContact(ctx, l, a.Tenant, a.Parent)
 			if err != nil {
 				return err
 			}

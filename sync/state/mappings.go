@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -121,36 +120,24 @@ type Record struct{ Kind, ID string }
 
 // MappingsByHighLevel returns the mappings of the HighLevel records of
 // tenant that have one, keyed by record: one statement for many
-// MappingByHighLevel.
+// MappingByHighLevel, which looks each record up by its kind and id.
 func (q Queries) MappingsByHighLevel(ctx context.Context, tenant string, records []Record) (map[Record]Mapping, error) {
 	if len(records) == 0 {
 		return map[Record]Mapping{}, nil
 	}
-	kinds, ids := map[string]bool{}, map[string]bool{}
-	kindArgs, idArgs := []any{}, []any{}
+	args := make([]any, 0, 3*len(records))
 	for _, r := range records {
-		if !kinds[r.Kind] {
-			kinds[r.Kind], kindArgs = true, append(kindArgs, r.Kind)
-		}
-		if !ids[r.ID] {
-			ids[r.ID], idArgs = true, append(idArgs, r.ID)
-		}
+		args = append(args, r.Kind, tenant, r.ID)
 	}
+	// Each term is a lookup by the unique key (kind, tenant, hl_id).
 	found, err := list(ctx, q, "list mappings by HighLevel id", scanMapping, `SELECT `+mappingColumns+` FROM mappings
-		WHERE kind IN (?`+strings.Repeat(", ?", len(kindArgs)-1)+`) AND tenant = ? AND hl_id IN (?`+strings.Repeat(", ?", len(idArgs)-1)+`)`,
-		slices.Concat(kindArgs, []any{tenant}, idArgs)...)
+		WHERE (kind = ? AND tenant = ? AND hl_id = ?)`+strings.Repeat(" OR (kind = ? AND tenant = ? AND hl_id = ?)", len(records)-1), args...)
 	if err != nil {
 		return nil, err
 	}
-	asked := make(map[Record]bool, len(records))
-	for _, r := range records {
-		asked[r] = true
-	}
 	out := make(map[Record]Mapping, len(found))
 	for _, m := range found {
-		if r := (Record{Kind: m.Kind, ID: m.HLID}); asked[r] {
-			out[r] = m
-		}
+		out[Record{Kind: m.Kind, ID: m.HLID}] = m
 	}
 	return out, nil
 }
