@@ -135,12 +135,11 @@ func TestConverger_AChildsOwnJobAndItsChildrenJobCreateItOnce(t *testing.T) {
 	h.wantChildren(t, f)
 }
 
-// TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore: a children job
-// of four new tasks and notes commits once for each, its effect's plan
-// and intent, with the success and the mapping of the child before it,
-// and once more: the last child's success and mapping with the job's
+// TestConverger_ChildrenJobCommitsTwice: a children job of four new tasks
+// and notes commits twice: the plans and intents of the four creates with
+// the first child's, then their successes and mappings with the job's
 // completion.
-func TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore(t *testing.T) {
+func TestConverger_ChildrenJobCommitsTwice(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	f := h.newFamily(t, 0)
@@ -149,8 +148,8 @@ func TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore(t *testing.T) {
 		func(context.Context, *state.Tx) error { done++; return nil }); err != nil || done != 1 {
 		t.Fatalf("converge the children: %v, done %d", err, done)
 	}
-	if n := h.db.Commits() - before; n != uint64(len(f.job.Children)+1) {
-		t.Errorf("%d transactions for %d new children, want %d", n, len(f.job.Children), len(f.job.Children)+1)
+	if n := h.db.Commits() - before; n != 2 {
+		t.Errorf("%d transactions for %d new children, want 2", n, len(f.job.Children))
 	}
 	h.wantChildren(t, f)
 }
@@ -218,7 +217,9 @@ func TestConverger_AChildThatFailsHoldsBackNoOtherChild(t *testing.T) {
 // TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds: the
 // children job's context ends just after its second child's create: that
 // success, owed to be committed with the child's mapping, is committed all
-// the same (on a context of its own), and the job stops there.
+// the same (on a context of its own), and the job stops there: the
+// creates of the children after it, started with the first's and never
+// sent, are failed, their outcome known (tried again with no lookup).
 func TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -239,61 +240,77 @@ func TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds(t *testing
 		switch {
 		case i < 2 && (err != nil || e.State != state.EffectDone || e.RemoteID == ""):
 			t.Errorf("effect %s: %+v, %v; want done with its record", key, e, err)
-		case i >= 2 && !errors.Is(err, state.ErrNotFound):
-			t.Errorf("effect %s after the context ended: %+v, %v; want none", key, e, err)
+		case i >= 2 && (err != nil || e.State != state.EffectFailed || e.OutcomeUnknown || e.RemoteID != ""):
+			t.Errorf("effect %s after the context ended: %+v, %v; want failed, not sent", key, e, err)
 		}
 	}
 }
 
-// TestConverger_ChildrenJobCrashedBetweenChildrenLosesAndDuplicatesNothing:
-// a children job's child's success and mapping commit with the next
-// child's intent. Stopped abruptly just after that commit (the success
-// of child k recorded, child k+1's create not sent), the database holds
-// child k done and mapped and child k+1 inflight, unmapped, both or
-// neither: after a restart each task and note exists once in Marketing
-// 360, and working the job again creates nothing.
-func TestConverger_ChildrenJobCrashedBetweenChildrenLosesAndDuplicatesNothing(t *testing.T) {
+// TestConverger_ChildrenJobCrashedAtItsCommitsLosesAndDuplicatesNothing:
+// a children job commits the intents of its four creates together, makes
+// the four calls, and commits their successes and mappings with its
+// completion. Stopped abruptly just after the first commit (no call
+// made), the database holds the four inflight, unmapped; just after the
+// last, the four done and mapped, the job complete. After a restart each
+// task and note exists once in Marketing 360, and working the job again
+// creates nothing.
+func TestConverger_ChildrenJobCrashedAtItsCommitsLosesAndDuplicatesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t)
 	ops := []string{"m360-create-task", "m360-create-note"}
-	for k := range 3 {
-		f := h.newFamily(t, k)
+	for n, at := range []struct {
+		step engine.Step
+		key  int // the child whose effect's step it is
+		want string
+	}{{engine.StepBeforeCall, 0, state.EffectInflight}, {engine.StepAfterCommit, 3, state.EffectDone}} {
+		f := h.newFamily(t, n)
 		hook := func(s engine.Step, key string) error {
-			if s == engine.StepAfterCommit && key == f.keys[k] {
+			if s == at.step && key == f.keys[at.key] {
 				return engine.ErrCrash
 			}
 			return nil
 		}
-		nothing := func(context.Context, *state.Tx) error { return nil }
-		if err := h.converger(t, nil, hook, 0).ConvergeChildren(ctx, f.job, nothing); !errors.Is(err, engine.ErrCrash) {
-			t.Fatalf("child %d: %v, want the crash", k, err)
+		done := 0
+		complete := func(context.Context, *state.Tx) error { done++; return nil }
+		before := h.counts(t, ops)
+		if err := h.converger(t, nil, hook, 0).ConvergeChildren(ctx, f.job, complete); !errors.Is(err, engine.ErrCrash) {
+			t.Fatalf("%s: %v, want the crash", at.step, err)
 		}
-		for i, child := range f.job.Children[k : k+2] {
-			e, err := h.db.Effect(ctx, f.keys[k+i])
-			if err != nil {
-				t.Fatalf("child %d: effect %s: %v", k+i, f.keys[k+i], err)
+		calls := 0
+		if at.want == state.EffectDone {
+			calls = len(f.keys)
+		}
+		if after := h.counts(t, ops); after["m360-create-task"]+after["m360-create-note"]-before["m360-create-task"]-before["m360-create-note"] != calls {
+			t.Errorf("%s: created %v (before %v), want %d", at.step, after, before, calls)
+		}
+		for i, child := range f.job.Children {
+			e, err := h.db.Effect(ctx, f.keys[i])
+			if err != nil || e.State != at.want {
+				t.Errorf("%s: child %d after the crash: effect %+v, %v; want %s", at.step, i, e, err, at.want)
 			}
 			m, merr := h.db.MappingByHighLevel(ctx, child.Kind, h.tw.Location(), child.ID)
 			switch {
-			case i == 0 && (e.State != state.EffectDone || merr != nil || m.M360ID != e.RemoteID):
-				t.Errorf("child %d after the crash: effect %+v, mapping %+v (%v); want done and mapped to its record", k, e, m, merr)
-			case i == 1 && (e.State != state.EffectInflight || !errors.Is(merr, state.ErrNotFound)):
-				t.Errorf("child %d after the crash: effect %+v, mapping %+v (%v); want inflight, unmapped", k+1, e, m, merr)
+			case at.want == state.EffectInflight && !errors.Is(merr, state.ErrNotFound):
+				t.Errorf("%s: child %d after the crash: mapping %+v (%v); want none", at.step, i, m, merr)
+			case at.want == state.EffectDone && (merr != nil || m.M360ID != e.RemoteID):
+				t.Errorf("%s: child %d after the crash: mapping %+v (%v); want mapped to %s", at.step, i, m, merr, e.RemoteID)
 			}
 		}
-		done := 0
-		complete := func(context.Context, *state.Tx) error { done++; return nil }
-		if err := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second).ConvergeChildren(ctx, f.job, complete); err != nil || done != 1 {
-			t.Fatalf("child %d: after the restart: %v, done %d", k, err, done)
+		if want := map[string]int{state.EffectInflight: 0, state.EffectDone: 1}[at.want]; done != want {
+			t.Errorf("%s: the job completed %d times before the restart, want %d", at.step, done, want)
+		}
+		restarted := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second)
+		if err := restarted.ConvergeChildren(ctx, f.job, complete); err != nil {
+			t.Fatalf("%s: after the restart: %v", at.step, err)
 		}
 		h.wantChildren(t, f)
-		before := h.counts(t, ops)
-		if err := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second).ConvergeChildren(ctx, f.job, complete); err != nil || done != 2 {
-			t.Fatalf("child %d: work again: %v, done %d", k, err, done)
+		again := h.counts(t, ops)
+		if err := restarted.ConvergeChildren(ctx, f.job, complete); err != nil {
+			t.Fatalf("%s: work again: %v", at.step, err)
 		}
-		if after := h.counts(t, ops); !maps.Equal(after, before) {
-			t.Errorf("child %d: working the job again created %v (before %v)", k, after, before)
+		if after := h.counts(t, ops); !maps.Equal(after, again) {
+			t.Errorf("%s: working the job again created %v (before %v)", at.step, after, again)
 		}
 	}
 }

@@ -197,6 +197,13 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 		l.kin.mapped = mapped
 		for _, r := range records {
 			l.kin.unread[r] = true
+			// An unmapped child is probably new: its create's intent is
+			// committed with the first child's (see ledger.ahead).
+			if p, ok := childPlan(r.Kind, r.ID); ok && (r.Kind == EntityTask && c.flows.Tasks || r.Kind == EntityNote && c.flows.Notes) {
+				if _, ok := mapped[r]; !ok {
+					l.ahead = append(l.ahead, c.planned(a.Tenant, contactLane(a.ID), p))
+				}
+			}
 		}
 	}
 	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
@@ -385,6 +392,13 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	}
 	lane := contactLane(hl.Id)
 	m360ID := m.M360ID
+	if m360ID == "" {
+		// A new contact: its children's intents are committed with its own
+		// (see ledger.ahead).
+		for _, p := range children {
+			l.ahead = append(l.ahead, c.planned(a.Tenant, lane, p))
+		}
+	}
 	if m360ID == "" || m.M360Hash != hash {
 		run := effectRun{key: contact.key, call: c.createContactCall(want), plan: c.planned(a.Tenant, lane, contact)}
 		if m360ID, err = c.upsertM360Contact(ctx, log, l, m.M360ID, run, want); err != nil {

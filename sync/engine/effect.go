@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -142,7 +143,56 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 	}
 	started := make([]int, 0, len(pending))
 	tries := make([]state.Effect, len(runs)) // as each started
+	// Those started ahead (see ledger.ahead) need no transaction; their
+	// order in the batch is kept.
+	var order []int
+	if len(l.taken) > 0 {
+		order = make([]int, 0, len(pending))
+		rest := pending[:0:0]
+		for _, i := range pending {
+			if e, ok := l.taken[runs[i].key]; ok {
+				delete(l.taken, runs[i].key)
+				tries[i] = e
+				order = append(order, i)
+				continue
+			}
+			rest = append(rest, i)
+		}
+		pending = rest
+	}
+	if len(pending) > 0 {
+		took, err := l.start(ctx, runs, pending, tries, out)
+		if err != nil {
+			return nil, err
+		}
+		order = append(order, took...)
+		slices.Sort(order)
+	}
+	started = append(started, order...)
+	for n, i := range started {
+		rest := make([]string, 0, len(started)-n-1)
+		for _, j := range started[n+1:] {
+			rest = append(rest, runs[j].key)
+		}
+		id, status, err := c.callEffect(ctx, l, runs[i], tries[i], rest)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ran{id: id, made: status != 0}
+	}
+	return out, nil
+}
+
+// start starts the effects pending of runs in one transaction with what l
+// owes and the effects l plans ahead (see ledger.ahead), and returns those
+// it started, in order, each as tries has it; out has the id of each found
+// done. See runEffects.
+func (l *ledger) start(ctx context.Context, runs []effectRun, pending []int, tries []state.Effect, out []ran) ([]int, error) {
+	c := l.c
+	var started []int
+	var ahead map[string]state.Effect
 	if err := l.tx(ctx, func(tx *state.Tx) error {
+		started, ahead = started[:0], nil
 		for _, i := range pending {
 			key := runs[i].key
 			var e state.Effect
@@ -179,22 +229,30 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 			}
 			started, tries[i] = append(started, i), e
 		}
+		for _, p := range l.ahead {
+			e, took, err := tx.PlanAndTakeEffect(ctx, *p, c.now())
+			if err != nil {
+				return fmt.Errorf("engine: start effect: %w", err)
+			}
+			if took {
+				if ahead == nil {
+					ahead = map[string]state.Effect{}
+				}
+				ahead[p.Key] = e
+			}
+		}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	for n, i := range started {
-		rest := make([]string, 0, len(started)-n-1)
-		for _, j := range started[n+1:] {
-			rest = append(rest, runs[j].key)
+	if len(l.ahead) > 0 {
+		if l.taken == nil {
+			l.taken = map[string]state.Effect{}
 		}
-		id, status, err := c.callEffect(ctx, l, runs[i], tries[i], rest)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = ran{id: id, made: status != 0}
+		maps.Copy(l.taken, ahead)
+		l.ahead = nil
 	}
-	return out, nil
+	return started, nil
 }
 
 // callEffect makes r's call, its effect started as e; rest are the keys of
@@ -323,6 +381,17 @@ type ledger struct {
 	deferring bool
 	// kin is shared by the children of a children job (nil for another).
 	kin *kin
+	// ahead are the plans of effects the job will probably make later
+	// (those of a new contact's children, of a children job's unmapped
+	// children): their intents are committed with the next effects' to
+	// start, so that starting them later takes no transaction of its own.
+	// taken are those started so, by key, until their effects run; those
+	// the job did not run are failed as never sent (tried again with no
+	// lookup) with its last transaction (completing, settle).
+	ahead []*state.Effect
+	taken map[string]state.Effect
+	// untaking: the transaction being paid fails what is left of taken.
+	untaking bool
 }
 
 // owed is a success owed to the ledger: effect key's call made (or found)
@@ -366,6 +435,14 @@ func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 			return &deferredError{l: l, i: i, err: err}
 		}
 	}
+	if l.untaking {
+		for key := range l.taken {
+			if err := tx.FailEffect(ctx, key, state.Failure{Err: "not sent: started ahead, not needed by its job", NextAt: l.c.now()},
+				l.c.now()); err != nil {
+				return fmt.Errorf("engine: effect %s started ahead: %w", key, err)
+			}
+		}
+	}
 	l.paid, l.ran = len(l.owed), len(l.later)
 	return nil
 }
@@ -376,6 +453,9 @@ func (l *ledger) committed() error {
 	paid := l.owed[:l.paid]
 	l.owed, l.paid = l.owed[l.paid:], 0
 	l.later, l.ran = l.later[l.ran:], 0
+	if l.untaking {
+		l.taken, l.untaking = nil, false
+	}
 	for _, o := range paid {
 		if err := l.hook(StepAfterCommit, o.key); err != nil {
 			return err
@@ -437,6 +517,7 @@ func (l *ledger) commit(ctx context.Context, fn func(*state.Tx) error) error {
 // rolled back, settle pays them.
 func (l *ledger) completing(complete func(context.Context, *state.Tx) error) func(context.Context, *state.Tx) error {
 	return func(ctx context.Context, tx *state.Tx) error {
+		l.untaking = true
 		if err := l.pay(ctx, tx); err != nil {
 			return err
 		}
@@ -450,9 +531,10 @@ func (l *ledger) completing(complete func(context.Context, *state.Tx) error) fun
 // a made effect inflight, looked up again, or, for one without a marker,
 // parked as unknown and perhaps sent twice. settleWait bounds it.
 func (l *ledger) settle(ctx context.Context) error {
-	if len(l.owed) == 0 && len(l.later) == 0 || l.stopped {
+	if len(l.owed) == 0 && len(l.later) == 0 && len(l.taken) == 0 || l.stopped {
 		return nil
 	}
+	l.untaking = true
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleWait)
 	defer cancel()
 	return l.tx(sctx, func(*state.Tx) error { return nil })

@@ -331,8 +331,8 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 	next := m
 	switch {
 	case m.M360ID == "":
-		key := keyM360Task + a.ID
-		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
+		p, _ := childPlan(EntityTask, a.ID)
+		key := p.key
 		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}
 		if have.Due != 0 {
 			in.DueAt = &have.Due
