@@ -230,6 +230,9 @@ func (l *ledger) start(ctx context.Context, runs []effectRun, pending []int, tri
 			started, tries[i] = append(started, i), e
 		}
 		for _, p := range l.ahead {
+			if slices.ContainsFunc(pending, func(i int) bool { return runs[i].key == p.Key }) {
+				continue // started just now
+			}
 			e, took, err := tx.PlanAndTakeEffect(ctx, *p, c.now())
 			if err != nil {
 				return fmt.Errorf("engine: start effect: %w", err)
