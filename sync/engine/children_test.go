@@ -419,14 +419,7 @@ func TestConverger_AChildrenJobWithRulesHoldsOneChildsLockAtATime(t *testing.T) 
 	ctx := context.Background()
 	h, _ := newRuleHarness(t)
 	f := h.newFamily(t, 0)
-	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: f.job.Children[2].ID, entered: make(chan struct{}),
-		release: make(chan struct{}), beside: make(chan struct{}, 2)}
-	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
-		Location: h.tw.Location(), Flows: h.flows, Rules: h.rules, HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP,
-		Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, hl := h.blocking(t, f.job.Children[2].ID)
 	nothing := func(context.Context, *state.Tx) error { return nil }
 	children := make(chan error, 1)
 	go func() { children <- c.ConvergeChildren(ctx, f.job, nothing) }()
@@ -484,13 +477,7 @@ func TestConverger_AChildrenJobDoesNotUndoAMappingChangedSinceItsRead(t *testing
 	job := engine.ConvergeChildren{Converge: engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityChildren, Tenant: loc, ID: id},
 		Children: []engine.Child{{Kind: engine.EntityTask, ID: call}, {Kind: engine.EntityTask, ID: copied}}}
 	// The children job stops at its first child, the mappings read.
-	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: call, entered: make(chan struct{}), release: make(chan struct{}),
-		beside: make(chan struct{}, 2)}
-	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
-		Location: loc, Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, hl := h.blocking(t, call)
 	nothing := func(context.Context, *state.Tx) error { return nil }
 	children := make(chan error, 1)
 	go func() { children <- c.ConvergeChildren(ctx, job, nothing) }()
