@@ -389,8 +389,9 @@ type ledger struct {
 	// children): their intents are committed with the next effects' to
 	// start, so that starting them later takes no transaction of its own.
 	// taken are those started so, by key, until their effects run; those
-	// the job did not run are failed as never sent (tried again with no
-	// lookup) with its last transaction (completing, settle).
+	// the job did not run are given back with its last transaction
+	// (completing, settle): removed when planned so, else failed as never
+	// sent (tried again with no lookup).
 	ahead []*state.Effect
 	taken map[string]state.Effect
 	// untaking: the transaction being paid fails what is left of taken.
@@ -440,7 +441,7 @@ func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 	}
 	if l.untaking {
 		for key := range l.taken {
-			if err := tx.FailEffect(ctx, key, state.Failure{Err: "not sent: started ahead, not needed by its job", NextAt: l.c.now()},
+			if err := tx.ReleaseEffect(ctx, key, state.Failure{Err: "not sent: started ahead, not needed by its job", NextAt: l.c.now()},
 				l.c.now()); err != nil {
 				return fmt.Errorf("engine: effect %s started ahead: %w", key, err)
 			}

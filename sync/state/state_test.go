@@ -581,3 +581,45 @@ func TestEffects_ReadsThePlannedOnesOfKeys(t *testing.T) {
 		t.Errorf("Effects of no key: %+v, %v; want none", got, err)
 	}
 }
+
+// TestEffects_ReleaseGivesBackAStartNotSent: an effect planned and started
+// at once, then released, is gone, as if never planned; one started again
+// after a failed try is failed again, its outcome known; one not inflight
+// is a conflict.
+func TestEffects_ReleaseGivesBackAStartNotSent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	plan := func(key string) state.Effect {
+		return state.Effect{Key: key, Flow: "f6", Target: state.OriginM360, Tenant: "loc", Lane: "l", Op: "create-task",
+			Request: []byte{}, Marker: "cb:" + key}
+	}
+	notSent := state.Failure{Err: "not sent", NextAt: t0}
+	if _, took, err := db.PlanAndTakeEffect(ctx, plan("new"), t0); err != nil || !took {
+		t.Fatalf("plan and take: %v, %v", took, err)
+	}
+	if err := db.ReleaseEffect(ctx, "new", notSent, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := db.Effect(ctx, "new"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("released effect planned by its start: %+v, %v; want none", e, err)
+	}
+	if _, _, err := db.PlanAndTakeEffect(ctx, plan("tried"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FailEffect(ctx, "tried", state.Failure{Err: "503", NextAt: t0}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, took, err := db.TakeEffect(ctx, "tried", t0.Add(time.Second)); err != nil || !took {
+		t.Fatalf("take again: %v, %v", took, err)
+	}
+	if err := db.ReleaseEffect(ctx, "tried", notSent, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := db.Effect(ctx, "tried"); err != nil || e.State != state.EffectFailed || e.OutcomeUnknown || e.LastError != "not sent" {
+		t.Errorf("released effect tried before: %+v, %v; want failed, not sent", e, err)
+	}
+	if err := db.ReleaseEffect(ctx, "tried", notSent, t0); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("release of an effect not inflight: %v, want ErrConflict", err)
+	}
+}
