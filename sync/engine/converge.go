@@ -145,23 +145,26 @@ func (c *Converger) Worker() Worker {
 // the last when every child converged. Without rules (and with more than
 // one child) it defers: a child's last transaction (its mapping and its
 // events planned, after its success) is not committed on its own but with
-// the job's next one (the next child's intent, or the job's completion),
-// so a children job of n new tasks and notes commits n+1 times, not 2n.
+// the job's next one (the job's completion, or a transaction a later
+// child needs), and the intents of the creates of its unmapped children,
+// probably new, commit with the first child's (see ledger.ahead), so a
+// children job of n new tasks and notes commits twice, not 2n times.
 // Deferring, it takes every child's entity lock first (in the order of
 // their keys, so that two children jobs of one contact cannot each hold
 // what the other waits for) and holds them to its end, so that no other
 // job of a child reads its mapping before it commits, and reads the
 // children's mappings in one statement under them. Otherwise it takes
-// each child's lock while it converges that child, as the child's own
-// job would, and each child reads its own mapping. A child that fails does not hold back those after it (the job's
-// retry would stop at it again, and its last attempt would drop them): the
-// job fails with its error once the others converged, and its retry finds
-// those converged already; so does a child whose last transaction, left
-// to the next one, fails there (it is dropped from it: see
-// ledger.commit); what the children made is committed when the job ends
-// (settle). A failure every child would share stops the job at
-// once: the contact has no counterpart yet, the job's context ended, its
-// tenant is out of quota (a snooze), a Hook crashed it.
+// each child's lock while it converges that child, as the child's own job
+// would, and each child reads its own mapping. A child that fails does
+// not hold back those after it (the job's retry would stop at it again,
+// and its last attempt would drop them): the job fails with its error
+// once the others converged, and its retry finds those converged already;
+// so does a child whose last transaction, left to the next one, fails
+// there (it is dropped from it: see ledger.commit); what the children
+// made is committed when the job ends (settle). A failure every child
+// would share stops the job at once: the contact has no counterpart yet,
+// the job's context ended, its tenant is out of quota (a snooze), a Hook
+// crashed it.
 func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) (err error) {
 	if a.Side != SideHighLevel || a.EntityKind != EntityChildren || len(a.Children) == 0 {
 		c.log.WarnContext(ctx, "a children job of no HighLevel children; nothing to do", logkey.API, a.Side, logkey.Kind, a.EntityKind,
