@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,12 +135,11 @@ func TestConverger_AChildsOwnJobAndItsChildrenJobCreateItOnce(t *testing.T) {
 	h.wantChildren(t, f)
 }
 
-// TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore: a children job
-// of four new tasks and notes commits once for each, its effect's plan
-// and intent, with the success and the mapping of the child before it,
-// and once more: the last child's success and mapping with the job's
+// TestConverger_ChildrenJobCommitsTwice: a children job of four new tasks
+// and notes commits twice: the plans and intents of the four creates with
+// the first child's, then their successes and mappings with the job's
 // completion.
-func TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore(t *testing.T) {
+func TestConverger_ChildrenJobCommitsTwice(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	f := h.newFamily(t, 0)
@@ -147,8 +148,8 @@ func TestConverger_ChildrenJobCommitsOnceAChildAndOnceMore(t *testing.T) {
 		func(context.Context, *state.Tx) error { done++; return nil }); err != nil || done != 1 {
 		t.Fatalf("converge the children: %v, done %d", err, done)
 	}
-	if n := h.db.Commits() - before; n != uint64(len(f.job.Children)+1) {
-		t.Errorf("%d transactions for %d new children, want %d", n, len(f.job.Children), len(f.job.Children)+1)
+	if n := h.db.Commits() - before; n != 2 {
+		t.Errorf("%d transactions for %d new children, want 2", n, len(f.job.Children))
 	}
 	h.wantChildren(t, f)
 }
@@ -216,7 +217,9 @@ func TestConverger_AChildThatFailsHoldsBackNoOtherChild(t *testing.T) {
 // TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds: the
 // children job's context ends just after its second child's create: that
 // success, owed to be committed with the child's mapping, is committed all
-// the same (on a context of its own), and the job stops there.
+// the same (on a context of its own), and the job stops there: the
+// creates of the children after it, started with the first's and never
+// sent, are given back (as if never planned).
 func TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -243,55 +246,71 @@ func TestConverger_AChildMadeIsRecordedWhenTheChildrenJobsContextEnds(t *testing
 	}
 }
 
-// TestConverger_ChildrenJobCrashedBetweenChildrenLosesAndDuplicatesNothing:
-// a children job's child's success and mapping commit with the next
-// child's intent. Stopped abruptly just after that commit (the success
-// of child k recorded, child k+1's create not sent), the database holds
-// child k done and mapped and child k+1 inflight, unmapped, both or
-// neither: after a restart each task and note exists once in Marketing
-// 360, and working the job again creates nothing.
-func TestConverger_ChildrenJobCrashedBetweenChildrenLosesAndDuplicatesNothing(t *testing.T) {
+// TestConverger_ChildrenJobCrashedAtItsCommitsLosesAndDuplicatesNothing:
+// a children job commits the intents of its four creates together, makes
+// the four calls, and commits their successes and mappings with its
+// completion. Stopped abruptly just after the first commit (no call
+// made), the database holds the four inflight, unmapped; just after the
+// last, the four done and mapped, the job complete. After a restart each
+// task and note exists once in Marketing 360, and working the job again
+// creates nothing.
+func TestConverger_ChildrenJobCrashedAtItsCommitsLosesAndDuplicatesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t)
 	ops := []string{"m360-create-task", "m360-create-note"}
-	for k := range 3 {
-		f := h.newFamily(t, k)
+	for n, at := range []struct {
+		step engine.Step
+		key  int // the child whose effect's step it is
+		want string
+	}{{engine.StepBeforeCall, 0, state.EffectInflight}, {engine.StepAfterCommit, 3, state.EffectDone}} {
+		f := h.newFamily(t, n)
 		hook := func(s engine.Step, key string) error {
-			if s == engine.StepAfterCommit && key == f.keys[k] {
+			if s == at.step && key == f.keys[at.key] {
 				return engine.ErrCrash
 			}
 			return nil
 		}
-		nothing := func(context.Context, *state.Tx) error { return nil }
-		if err := h.converger(t, nil, hook, 0).ConvergeChildren(ctx, f.job, nothing); !errors.Is(err, engine.ErrCrash) {
-			t.Fatalf("child %d: %v, want the crash", k, err)
+		done := 0
+		complete := func(context.Context, *state.Tx) error { done++; return nil }
+		before := h.counts(t, ops)
+		if err := h.converger(t, nil, hook, 0).ConvergeChildren(ctx, f.job, complete); !errors.Is(err, engine.ErrCrash) {
+			t.Fatalf("%s: %v, want the crash", at.step, err)
 		}
-		for i, child := range f.job.Children[k : k+2] {
-			e, err := h.db.Effect(ctx, f.keys[k+i])
-			if err != nil {
-				t.Fatalf("child %d: effect %s: %v", k+i, f.keys[k+i], err)
+		calls := 0
+		if at.want == state.EffectDone {
+			calls = len(f.keys)
+		}
+		if after := h.counts(t, ops); after["m360-create-task"]+after["m360-create-note"]-before["m360-create-task"]-before["m360-create-note"] != calls {
+			t.Errorf("%s: created %v (before %v), want %d", at.step, after, before, calls)
+		}
+		for i, child := range f.job.Children {
+			e, err := h.db.Effect(ctx, f.keys[i])
+			if err != nil || e.State != at.want {
+				t.Errorf("%s: child %d after the crash: effect %+v, %v; want %s", at.step, i, e, err, at.want)
 			}
 			m, merr := h.db.MappingByHighLevel(ctx, child.Kind, h.tw.Location(), child.ID)
 			switch {
-			case i == 0 && (e.State != state.EffectDone || merr != nil || m.M360ID != e.RemoteID):
-				t.Errorf("child %d after the crash: effect %+v, mapping %+v (%v); want done and mapped to its record", k, e, m, merr)
-			case i == 1 && (e.State != state.EffectInflight || !errors.Is(merr, state.ErrNotFound)):
-				t.Errorf("child %d after the crash: effect %+v, mapping %+v (%v); want inflight, unmapped", k+1, e, m, merr)
+			case at.want == state.EffectInflight && !errors.Is(merr, state.ErrNotFound):
+				t.Errorf("%s: child %d after the crash: mapping %+v (%v); want none", at.step, i, m, merr)
+			case at.want == state.EffectDone && (merr != nil || m.M360ID != e.RemoteID):
+				t.Errorf("%s: child %d after the crash: mapping %+v (%v); want mapped to %s", at.step, i, m, merr, e.RemoteID)
 			}
 		}
-		done := 0
-		complete := func(context.Context, *state.Tx) error { done++; return nil }
-		if err := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second).ConvergeChildren(ctx, f.job, complete); err != nil || done != 1 {
-			t.Fatalf("child %d: after the restart: %v, done %d", k, err, done)
+		if want := map[string]int{state.EffectInflight: 0, state.EffectDone: 1}[at.want]; done != want {
+			t.Errorf("%s: the job completed %d times before the restart, want %d", at.step, done, want)
+		}
+		restarted := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second)
+		if err := restarted.ConvergeChildren(ctx, f.job, complete); err != nil {
+			t.Fatalf("%s: after the restart: %v", at.step, err)
 		}
 		h.wantChildren(t, f)
-		before := h.counts(t, ops)
-		if err := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second).ConvergeChildren(ctx, f.job, complete); err != nil || done != 2 {
-			t.Fatalf("child %d: work again: %v, done %d", k, err, done)
+		again := h.counts(t, ops)
+		if err := restarted.ConvergeChildren(ctx, f.job, complete); err != nil {
+			t.Fatalf("%s: work again: %v", at.step, err)
 		}
-		if after := h.counts(t, ops); !maps.Equal(after, before) {
-			t.Errorf("child %d: working the job again created %v (before %v)", k, after, before)
+		if after := h.counts(t, ops); !maps.Equal(after, again) {
+			t.Errorf("%s: working the job again created %v (before %v)", at.step, after, again)
 		}
 	}
 }
@@ -331,4 +350,153 @@ func TestConverger_AChildsJobWaitsForItsChildrenJobsCommit(t *testing.T) {
 		t.Errorf("%d Marketing 360 notes created; want 3 (the welcome note, Likes tea and Likes coffee once each)", n)
 	}
 	h.wantChildren(t, f)
+}
+
+// TestConverger_AChildWhoseLastTransactionFailsHoldsBackNoOtherChild: the
+// second of a children job's four children has its last transaction (its
+// mapping, left to the next child's transaction) refused by the database:
+// that transaction is dropped, not run again with each later one, so the
+// third and fourth child and the second's own success (its create was
+// made) commit all the same, and the job fails with the second child's
+// failure, uncompleted. Its retry maps the second child to the record
+// made, creates nothing, and completes the job once.
+func TestConverger_AChildWhoseLastTransactionFailsHoldsBackNoOtherChild(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	f := h.newFamily(t, 0)
+	bad := f.job.Children[1]
+	if _, err := h.db.SQL().ExecContext(ctx, `CREATE TRIGGER refuse_child BEFORE INSERT ON mappings WHEN NEW.hl_id = '`+bad.ID+`'
+		BEGIN SELECT RAISE(ABORT, 'the mapping is refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	done := 0
+	complete := func(context.Context, *state.Tx) error { done++; return nil }
+	c := h.converger(t, nil, nil, 0)
+	err := c.ConvergeChildren(ctx, f.job, complete)
+	if err == nil || !strings.Contains(err.Error(), bad.ID) || done != 0 {
+		t.Fatalf("converge the children, the second's mapping refused: %v, done %d; want the second child's failure, not done", err, done)
+	}
+	for i, child := range f.job.Children {
+		e, err := h.db.Effect(ctx, f.keys[i])
+		if err != nil || e.State != state.EffectDone || e.RemoteID == "" {
+			t.Errorf("child %d: effect %+v, %v; want done with its record", i, e, err)
+			continue
+		}
+		m, err := h.db.MappingByHighLevel(ctx, child.Kind, h.tw.Location(), child.ID)
+		switch {
+		case i == 1 && !errors.Is(err, state.ErrNotFound):
+			t.Errorf("child %d, its mapping refused: mapping %+v, %v; want none", i, m, err)
+		case i != 1 && (err != nil || m.M360ID != e.RemoteID):
+			t.Errorf("child %d: mapping %+v, %v; want mapped to %s", i, m, err, e.RemoteID)
+		}
+	}
+	if _, err := h.db.SQL().ExecContext(ctx, `DROP TRIGGER refuse_child`); err != nil {
+		t.Fatal(err)
+	}
+	ops := []string{"m360-create-task", "m360-create-note"}
+	before := h.counts(t, ops)
+	if err := c.ConvergeChildren(ctx, f.job, complete); err != nil || done != 1 {
+		t.Fatalf("the retry: %v, done %d", err, done)
+	}
+	if after := h.counts(t, ops); !maps.Equal(after, before) {
+		t.Errorf("the retry created %v (before %v); want nothing", after, before)
+	}
+	if m, err := h.db.MappingByHighLevel(ctx, bad.Kind, h.tw.Location(), bad.ID); err != nil || m.M360ID == "" {
+		t.Errorf("the second child after the retry: mapping %+v, %v; want mapped", m, err)
+	}
+	h.wantChildren(t, f)
+}
+
+// TestConverger_AChildrenJobWithRulesHoldsOneChildsLockAtATime: with
+// rules a children job defers nothing (each child commits on its own), so
+// it holds the lock of the child it converges only: a converged child's
+// own job, which comes while the children job works a later one, runs at
+// once instead of waiting for the whole job; each task and note exists
+// once.
+func TestConverger_AChildrenJobWithRulesHoldsOneChildsLockAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, _ := newRuleHarness(t)
+	f := h.newFamily(t, 0)
+	c, hl := h.blocking(t, f.job.Children[2].ID)
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	children := make(chan error, 1)
+	go func() { children <- c.ConvergeChildren(ctx, f.job, nothing) }()
+	<-hl.entered
+	waits := make(chan struct{}, 2)
+	c.SetEntityWait(func() { waits <- struct{}{} })
+	note := f.job.Children[1]
+	own := make(chan error, 1)
+	go func() {
+		own <- c.Converge(ctx, engine.Converge{Side: engine.SideHighLevel, EntityKind: note.Kind, Tenant: h.tw.Location(),
+			ID: note.ID, Parent: f.contact}, nothing)
+	}()
+	select {
+	case err := <-own:
+		if err != nil {
+			t.Errorf("the note's own job: %v", err)
+		}
+	case <-waits:
+		t.Errorf("the note's own job waited for the children job, which had converged the note")
+		close(hl.release)
+		<-own
+		<-children
+		return
+	case <-time.After(wait):
+		t.Fatal("the note's own job neither ran nor waited")
+	}
+	close(hl.release)
+	if err := <-children; err != nil {
+		t.Fatal(err)
+	}
+	h.wantChildren(t, f)
+}
+
+// TestConverger_AChildrenJobDoesNotUndoAMappingChangedSinceItsRead: a
+// children job reads its children's mappings before the first child,
+// under the children's locks; a Marketing 360 job (flow 3's, another
+// entity's lock) that rewrites one of them in between (the Marketing 360
+// task edited: its HighLevel copy rewritten, both hashes stored) is not
+// undone by the children job's save of what it read (a lost update: the
+// Marketing 360 hash of the old content stored again). The mapping is
+// rewritten only as it was read; a child that finds it changed fails and
+// is converged again by the job's retry, which reads it anew.
+func TestConverger_AChildrenJobDoesNotUndoAMappingChangedSinceItsRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	id, m360 := h.synced(t, 0)
+	loc := h.tw.Location()
+	quote := h.createM360Task(t, m360, "Quote")
+	flow3 := engine.Converge{Side: engine.SideM360, EntityKind: engine.EntityTask, Tenant: "m360", ID: strconv.FormatInt(quote, 10),
+		Parent: strconv.FormatInt(m360, 10)}
+	work(t, h.converger(t, nil, nil, 0), flow3)
+	copied := h.hlTaskID(t, id, "Quote")
+	call := h.createHLTask(t, id, "Call")
+	job := engine.ConvergeChildren{Converge: engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityChildren, Tenant: loc, ID: id},
+		Children: []engine.Child{{Kind: engine.EntityTask, ID: call}, {Kind: engine.EntityTask, ID: copied}}}
+	// The children job stops at its first child, the mappings read.
+	c, hl := h.blocking(t, call)
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	children := make(chan error, 1)
+	go func() { children <- c.ConvergeChildren(ctx, job, nothing) }()
+	<-hl.entered
+	h.updateM360Task(t, m360, quote, "Quote, revised")
+	work(t, c, flow3)
+	want, err := h.db.MappingByHighLevel(ctx, engine.EntityTask, loc, copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(hl.release)
+	if err := <-children; err != nil {
+		// The copy's mapping changed since it was read: tried again.
+		if err := c.ConvergeChildren(ctx, job, nothing); err != nil {
+			t.Fatalf("the children job's retry: %v", err)
+		}
+	}
+	got, err := h.db.MappingByHighLevel(ctx, engine.EntityTask, loc, copied)
+	if err != nil || got.M360Hash != want.M360Hash || got.HLHash != want.HLHash {
+		t.Errorf("the copy's mapping after the children job: %+v, %v; want the hashes flow 3 stored: %+v", got, err, want)
+	}
 }

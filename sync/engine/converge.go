@@ -142,21 +142,29 @@ func (c *Converger) Worker() Worker {
 
 // ConvergeChildren works a children job: it converges each of a's
 // children in turn, as the child's own job would, and calls complete with
-// the last when every child converged. It takes every child's entity lock
-// first (in the order of their keys, so that two children jobs of one
-// contact cannot each hold what the other waits for) and holds them to its
-// end: a child's last transaction (its mapping and its events planned,
-// after its success) is then not committed on its own but with the job's
-// next one (the next child's intent, or the job's completion), and no
-// other job of the child reads its mapping before it commits. Without
-// rules, a children job of n new tasks and notes commits n+1 times, not
-// 2n. A child that fails does not hold back those after it (the job's
-// retry would stop at it again, and its last attempt would drop them): the
-// job fails with its error once the others converged, and its retry finds
-// those converged already; what the children made is committed when the
-// job ends (settle). A failure every child would share stops the job at
-// once: the contact has no counterpart yet, the job's context ended, its
-// tenant is out of quota (a snooze), a Hook crashed it.
+// the last when every child converged. Without rules (and with more than
+// one child) it defers: a child's last transaction (its mapping and its
+// events planned, after its success) is not committed on its own but with
+// the job's next one (the job's completion, or a transaction a later
+// child needs), and the intents of the creates of its unmapped children,
+// probably new, commit with the first child's (see ledger.ahead), so a
+// children job of n new tasks and notes commits twice, not 2n times.
+// Deferring, it takes every child's entity lock first (in the order of
+// their keys, so that two children jobs of one contact cannot each hold
+// what the other waits for) and holds them to its end, so that no other
+// job of a child reads its mapping before it commits, and reads the
+// children's mappings in one statement under them. Otherwise it takes
+// each child's lock while it converges that child, as the child's own job
+// would, and each child reads its own mapping. A child that fails does
+// not hold back those after it (the job's retry would stop at it again,
+// and its last attempt would drop them): the job fails with its error
+// once the others converged, and its retry finds those converged already;
+// so does a child whose last transaction, left to the next one, fails
+// there (it is dropped from it: see ledger.commit); what the children
+// made is committed when the job ends (settle). A failure every child
+// would share stops the job at once: the contact has no counterpart yet,
+// the job's context ended, its tenant is out of quota (a snooze), a Hook
+// crashed it.
 func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) (err error) {
 	if a.Side != SideHighLevel || a.EntityKind != EntityChildren || len(a.Children) == 0 {
 		c.log.WarnContext(ctx, "a children job of no HighLevel children; nothing to do", logkey.API, a.Side, logkey.Kind, a.EntityKind,
@@ -169,40 +177,66 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 		children[i] = Converge{Side: a.Side, EntityKind: k.Kind, Tenant: a.Tenant, ID: k.ID, Parent: a.ID}
 		keys = append(keys, entityKey(children[i]))
 	}
-	slices.Sort(keys)
-	for _, key := range slices.Compact(keys) {
-		unlock, err := c.entities.lock(ctx, key)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	records := make([]state.Record, len(children))
-	for i, one := range children {
-		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
-	}
-	mapped, err := c.db.MappingsByHighLevel(ctx, a.Tenant, records)
-	if err != nil {
-		return fmt.Errorf("engine: the mappings of the children of HighLevel contact %s: %w", a.ID, err)
-	}
 	l := c.ledger()
-	l.kin = &kin{tenant: a.Tenant, contact: a.ID, mapped: mapped, unread: map[state.Record]bool{}}
-	for _, r := range records {
-		l.kin.unread[r] = true
+	l.kin = &kin{tenant: a.Tenant, contact: a.ID, unread: map[state.Record]bool{}}
+	deferring := c.rules == nil && len(children) > 1
+	if deferring {
+		slices.Sort(keys)
+		for _, key := range slices.Compact(keys) {
+			unlock, err := c.entities.lock(ctx, key)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+		}
+		records := make([]state.Record, len(children))
+		for i, one := range children {
+			records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
+		}
+		mapped, err := c.db.MappingsByHighLevel(ctx, a.Tenant, records)
+		if err != nil {
+			return fmt.Errorf("engine: the mappings of the children of HighLevel contact %s: %w", a.ID, err)
+		}
+		l.kin.mapped = mapped
+		for _, r := range records {
+			l.kin.unread[r] = true
+			// An unmapped child is probably new: its create's intent is
+			// committed with the first child's (see ledger.ahead).
+			if p, ok := childPlan(r.Kind, r.ID); ok && (r.Kind == EntityTask && c.flows.Tasks || r.Kind == EntityNote && c.flows.Notes) {
+				if _, ok := mapped[r]; !ok {
+					l.ahead = append(l.ahead, c.planned(a.Tenant, contactLane(a.ID), p))
+				}
+			}
+		}
 	}
-	defer func() { err = errors.Join(err, l.settle(ctx)) }()
+	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
 	var failed error
 	for i, one := range children {
 		last := complete
 		if i < len(children)-1 || failed != nil {
 			last = func(context.Context, *state.Tx) error { return nil }
+		} else {
+			// A child's last transaction paid with the job's is dropped
+			// when it fails (see ledger.commit): the job is not complete.
+			last = func(ctx context.Context, tx *state.Tx) error {
+				if len(l.dropped) > 0 {
+					return nil
+				}
+				return complete(ctx, tx)
+			}
 		}
-		l.deferring = c.rules == nil && i < len(children)-1
-		err := c.converge(ctx, one, last, l)
+		l.deferring = deferring && i < len(children)-1
+		l.child = fmt.Sprintf("%s %s, child %d of %d of HighLevel contact %s", one.EntityKind, one.ID, i+1, len(children), a.ID)
+		var err error
+		if deferring {
+			err = c.converge(ctx, one, last, l)
+		} else {
+			err = c.convergeLocked(ctx, one, last, l)
+		}
 		if err == nil {
 			continue
 		}
-		err = fmt.Errorf("engine: %s %s, child %d of %d of HighLevel contact %s: %w", one.EntityKind, one.ID, i+1, len(children), a.ID, err)
+		err = fmt.Errorf("engine: %s: %w", l.child, err)
 		if sharedFailure(ctx, err) {
 			return errors.Join(failed, err)
 		}
@@ -230,21 +264,26 @@ func sharedFailure(ctx context.Context, err error) bool {
 // job's effects go through one ledger: what the job still owes it when it
 // fails (an effect's success) is committed then.
 func (c *Converger) Converge(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) (err error) {
+	l := c.ledger()
+	defer func() { err = errors.Join(err, l.settle(ctx)) }()
+	return c.convergeLocked(ctx, a, complete, l)
+}
+
+// convergeLocked is converge with the entity's lock taken for it.
+func (c *Converger) convergeLocked(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error, l *ledger) error {
 	unlock, err := c.entities.lock(ctx, entityKey(a))
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	l := c.ledger()
-	defer func() { err = errors.Join(err, l.settle(ctx)) }()
 	return c.converge(ctx, a, complete, l)
 }
 
 // kin is what the children of one children job share: their contact and
 // its Marketing 360 counterpart, read once for them all (0 until read),
-// and their mappings, read in one statement (under their entity locks)
-// before the first child: mapped has those that exist, unread the
-// children whose flow has not read theirs yet.
+// and, when the job defers, their mappings, read in one statement (under
+// their entity locks) before the first child: mapped has those that
+// exist, unread the children whose flow has not read theirs yet.
 type kin struct {
 	tenant, contact string
 	m360            int64
@@ -356,6 +395,13 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	}
 	lane := contactLane(hl.Id)
 	m360ID := m.M360ID
+	if m360ID == "" {
+		// A new contact: its children's intents are committed with its own
+		// (see ledger.ahead).
+		for _, p := range children {
+			l.ahead = append(l.ahead, c.planned(a.Tenant, lane, p))
+		}
+	}
 	if m360ID == "" || m.M360Hash != hash {
 		run := effectRun{key: contact.key, call: c.createContactCall(want), plan: c.planned(a.Tenant, lane, contact)}
 		if m360ID, err = c.upsertM360Contact(ctx, log, l, m.M360ID, run, want); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -258,14 +259,13 @@ func (h *harness) crashAndRestartJob(t *testing.T, step engine.Step, key string,
 	}
 }
 
-// TestConverger_NewContactCommitsOnceAnEffect: a new contact's five
-// effects (its Marketing 360 contact, then the follow-up task, the
-// onboarding tasks and the welcome note) and its mapping take three
-// transactions: the contact's plan and intent; its success with the plans
-// and intents of the other four; their successes with the mapping and the
-// job's completion. The contact just made from the mapped fields is not
-// read back; converging again writes nothing but the completion.
-func TestConverger_NewContactCommitsOnceAnEffect(t *testing.T) {
+// TestConverger_NewContactCommitsTwice: a new contact's five effects (its
+// Marketing 360 contact, then the follow-up task, the onboarding tasks and
+// the welcome note) and its mapping take two transactions: the plans and
+// intents of all five; their successes with the mapping and the job's
+// completion. The contact just made from the mapped fields is not read
+// back; converging again writes nothing but the completion.
+func TestConverger_NewContactCommitsTwice(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	id := h.createContact(t, 0)
@@ -274,8 +274,8 @@ func TestConverger_NewContactCommitsOnceAnEffect(t *testing.T) {
 	if err := converge(t, c, h.tw.Location(), id, &done); err != nil || done != 1 {
 		t.Fatalf("converge: %v, done %d", err, done)
 	}
-	if n := h.db.Commits() - before; n != 3 {
-		t.Errorf("%d transactions for a new contact, want 3", n)
+	if n := h.db.Commits() - before; n != 2 {
+		t.Errorf("%d transactions for a new contact, want 2", n)
 	}
 	if n := h.tw.Count("m360-get-contact"); n != 0 {
 		t.Errorf("%d reads of the Marketing 360 contact just made, want none", n)
@@ -411,5 +411,50 @@ func TestConverger_AMadeEffectIsRecordedWhenTheJobsContextEnds(t *testing.T) {
 	}
 	if e.State != state.EffectDone || e.RemoteID == "" {
 		t.Fatalf("effect %s: %s (remote %q); want done with the task made", key, e.State, e.RemoteID)
+	}
+}
+
+// TestConverger_NewContactCrashedAfterItsIntentsLosesAndDuplicatesNothing:
+// a new contact's five creates start together (their intents in one
+// transaction). Stopped abruptly just after it, before the first call,
+// the database holds the five inflight and the contact unmapped, nothing
+// made; after a restart each record exists once, and converging again
+// creates nothing.
+func TestConverger_NewContactCrashedAfterItsIntentsLosesAndDuplicatesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHarness(t)
+	id := h.createContact(t, 0)
+	keys := []string{"f1:m360-contact:" + id, "f1:follow-up:" + id, "f2:onboarding:" + id + ":1", "f2:onboarding:" + id + ":2",
+		"f2:welcome-note:" + id}
+	hook := func(s engine.Step, k string) error {
+		if s == engine.StepBeforeCall && k == keys[0] {
+			return engine.ErrCrash
+		}
+		return nil
+	}
+	done, made := 0, h.createCounts(t)
+	if err := converge(t, h.converger(t, nil, hook, 0), h.tw.Location(), id, &done); !errors.Is(err, engine.ErrCrash) || done != 0 {
+		t.Fatalf("converge: %v, done %d; want the crash", err, done)
+	}
+	for _, k := range keys {
+		if e, err := h.db.Effect(ctx, k); err != nil || e.State != state.EffectInflight {
+			t.Errorf("effect %s after the crash: %+v, %v; want inflight", k, e, err)
+		}
+	}
+	if n := h.createCounts(t); !maps.Equal(n, made) {
+		t.Errorf("created before the first call: %v (before %v)", n, made)
+	}
+	restarted := h.converger(t, nil, nil, engine.DefaultStaleAfter+time.Second)
+	if err := converge(t, restarted, h.tw.Location(), id, &done); err != nil || done != 1 {
+		t.Fatalf("after the restart: %v, done %d", err, done)
+	}
+	wantFlows(t, h.tw.Counterpart(id))
+	before := h.createCounts(t)
+	if err := converge(t, restarted, h.tw.Location(), id, &done); err != nil || done != 2 {
+		t.Fatalf("converge again: %v, done %d", err, done)
+	}
+	if after := h.createCounts(t); !maps.Equal(after, before) {
+		t.Errorf("converging again created %v (before %v)", after, before)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/contactbridge/contactbridge/internal/logkey"
@@ -141,7 +143,56 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 	}
 	started := make([]int, 0, len(pending))
 	tries := make([]state.Effect, len(runs)) // as each started
+	// Those started ahead (see ledger.ahead) need no transaction; their
+	// order in the batch is kept.
+	var order []int
+	if len(l.taken) > 0 {
+		order = make([]int, 0, len(pending))
+		rest := pending[:0:0]
+		for _, i := range pending {
+			if e, ok := l.taken[runs[i].key]; ok {
+				delete(l.taken, runs[i].key)
+				tries[i] = e
+				order = append(order, i)
+				continue
+			}
+			rest = append(rest, i)
+		}
+		pending = rest
+	}
+	if len(pending) > 0 {
+		took, err := l.start(ctx, runs, pending, tries, out)
+		if err != nil {
+			return nil, err
+		}
+		order = append(order, took...)
+		slices.Sort(order)
+	}
+	started = append(started, order...)
+	for n, i := range started {
+		rest := make([]string, 0, len(started)-n-1)
+		for _, j := range started[n+1:] {
+			rest = append(rest, runs[j].key)
+		}
+		id, status, err := c.callEffect(ctx, l, runs[i], tries[i], rest)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ran{id: id, made: status != 0}
+	}
+	return out, nil
+}
+
+// start starts the effects pending of runs in one transaction with what l
+// owes and the effects l plans ahead (see ledger.ahead), and returns those
+// it started, in order, each as tries has it; out has the id of each found
+// done. See runEffects.
+func (l *ledger) start(ctx context.Context, runs []effectRun, pending []int, tries []state.Effect, out []ran) ([]int, error) {
+	c := l.c
+	var started []int
+	var ahead map[string]state.Effect
 	if err := l.tx(ctx, func(tx *state.Tx) error {
+		started, ahead = started[:0], nil
 		for _, i := range pending {
 			key := runs[i].key
 			var e state.Effect
@@ -178,22 +229,33 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 			}
 			started, tries[i] = append(started, i), e
 		}
+		for _, p := range l.ahead {
+			if slices.ContainsFunc(pending, func(i int) bool { return runs[i].key == p.Key }) {
+				continue // started just now
+			}
+			e, took, err := tx.PlanAndTakeEffect(ctx, *p, c.now())
+			if err != nil {
+				return fmt.Errorf("engine: start effect: %w", err)
+			}
+			if took {
+				if ahead == nil {
+					ahead = map[string]state.Effect{}
+				}
+				ahead[p.Key] = e
+			}
+		}
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	for n, i := range started {
-		rest := make([]string, 0, len(started)-n-1)
-		for _, j := range started[n+1:] {
-			rest = append(rest, runs[j].key)
+	if len(l.ahead) > 0 {
+		if l.taken == nil {
+			l.taken = map[string]state.Effect{}
 		}
-		id, status, err := c.callEffect(ctx, l, runs[i], tries[i], rest)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = ran{id: id, made: status != 0}
+		maps.Copy(l.taken, ahead)
+		l.ahead = nil
 	}
-	return out, nil
+	return started, nil
 }
 
 // callEffect makes r's call, its effect started as e; rest are the keys of
@@ -307,9 +369,14 @@ type ledger struct {
 	owed []owed
 	// later are the last transactions of children closed while deferring,
 	// owed as the successes are.
-	later []func(context.Context, *state.Tx) error
+	later []deferred
 	// paid and ran are how many of owed and later the last pay recorded.
 	paid, ran int
+	// child names the child of a children job whose flow runs (its
+	// deferred last transaction is blamed on it); dropped are the failures
+	// of those dropped from later (see commit).
+	child   string
+	dropped []error
 	// stopped: a Hook stopped the job, as a crash would; nothing more is
 	// written.
 	stopped bool
@@ -317,6 +384,18 @@ type ledger struct {
 	deferring bool
 	// kin is shared by the children of a children job (nil for another).
 	kin *kin
+	// ahead are the plans of effects the job will probably make later
+	// (those of a new contact's children, of a children job's unmapped
+	// children): their intents are committed with the next effects' to
+	// start, so that starting them later takes no transaction of its own.
+	// taken are those started so, by key, until their effects run; those
+	// the job did not run are given back with its last transaction
+	// (completing, settle): removed when planned so, else failed as never
+	// sent (tried again with no lookup).
+	ahead []*state.Effect
+	taken map[string]state.Effect
+	// untaking: the transaction being paid fails what is left of taken.
+	untaking bool
 }
 
 // owed is a success owed to the ledger: effect key's call made (or found)
@@ -326,6 +405,23 @@ type owed struct {
 	status        int
 	at            time.Time
 }
+
+// deferred is a child's last transaction, owed to the ledger; child names
+// the child.
+type deferred struct {
+	fn    func(context.Context, *state.Tx) error
+	child string
+}
+
+// deferredError is the failure of l.later[i] in a transaction that pays it.
+type deferredError struct {
+	l   *ledger
+	i   int
+	err error
+}
+
+func (e *deferredError) Error() string { return e.err.Error() }
+func (e *deferredError) Unwrap() error { return e.err }
 
 // ledger starts a job's ledger.
 func (c *Converger) ledger() *ledger { return &ledger{c: c} }
@@ -338,9 +434,17 @@ func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 			return fmt.Errorf("engine: complete effect: %w", err)
 		}
 	}
-	for _, fn := range l.later {
-		if err := fn(ctx, tx); err != nil {
-			return err
+	for i, d := range l.later {
+		if err := d.fn(ctx, tx); err != nil {
+			return &deferredError{l: l, i: i, err: err}
+		}
+	}
+	if l.untaking {
+		for key := range l.taken {
+			if err := tx.ReleaseEffect(ctx, key, state.Failure{Err: "not sent: started ahead, not needed by its job", NextAt: l.c.now()},
+				l.c.now()); err != nil {
+				return fmt.Errorf("engine: effect %s started ahead: %w", key, err)
+			}
 		}
 	}
 	l.paid, l.ran = len(l.owed), len(l.later)
@@ -353,6 +457,9 @@ func (l *ledger) committed() error {
 	paid := l.owed[:l.paid]
 	l.owed, l.paid = l.owed[l.paid:], 0
 	l.later, l.ran = l.later[l.ran:], 0
+	if l.untaking {
+		l.taken, l.untaking = nil, false
+	}
 	for _, o := range paid {
 		if err := l.hook(StepAfterCommit, o.key); err != nil {
 			return err
@@ -366,15 +473,15 @@ func (l *ledger) committed() error {
 // instead, to run in the ledger's next transaction.
 func (l *ledger) close(ctx context.Context, fn func(context.Context, *state.Tx) error) error {
 	if l.deferring {
-		l.later = append(l.later, fn)
+		l.later = append(l.later, deferred{fn: fn, child: l.child})
 		return nil
 	}
-	return l.c.db.Tx(ctx, func(tx *state.Tx) error { return fn(ctx, tx) })
+	return l.commit(ctx, func(tx *state.Tx) error { return fn(ctx, tx) })
 }
 
 // tx runs fn in a transaction after the owed writes.
 func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
-	if err := l.c.db.Tx(ctx, func(tx *state.Tx) error {
+	if err := l.commit(ctx, func(tx *state.Tx) error {
 		if err := l.pay(ctx, tx); err != nil {
 			return err
 		}
@@ -385,6 +492,28 @@ func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
 	return l.committed()
 }
 
+// commit runs fn in a transaction. When a child's last transaction owed
+// to l fails in it (it rolls back), that one is dropped from later, its
+// failure kept in dropped (the children job fails with it: its child is
+// tried again), and fn runs again without it, so that the successes owed
+// and the other children's transactions commit: one child's failure is
+// not run again with each later transaction of the job. Once ctx has
+// ended, the failure is returned instead (settle commits what is owed).
+func (l *ledger) commit(ctx context.Context, fn func(*state.Tx) error) error {
+	for {
+		err := l.c.db.Tx(ctx, fn)
+		de, ok := errors.AsType[*deferredError](err)
+		if !ok || de.l != l || ctx.Err() != nil {
+			return err
+		}
+		d := l.later[de.i]
+		l.later = slices.Delete(l.later, de.i, de.i+1)
+		l.dropped = append(l.dropped, fmt.Errorf("engine: %s: its last transaction: %w", d.child, de.err))
+		l.c.log.WarnContext(ctx, "a child's last transaction failed; dropped, its child tried again with the job's retry",
+			logkey.Entity, d.child, logkey.Err, de.err)
+	}
+}
+
 // completing is complete with what the job owes the ledger paid first in
 // its transaction: the successes of the effects a job made commit with the
 // mapping they made and the job's completion, not in a transaction of
@@ -392,6 +521,7 @@ func (l *ledger) tx(ctx context.Context, fn func(*state.Tx) error) error {
 // rolled back, settle pays them.
 func (l *ledger) completing(complete func(context.Context, *state.Tx) error) func(context.Context, *state.Tx) error {
 	return func(ctx context.Context, tx *state.Tx) error {
+		l.untaking = true
 		if err := l.pay(ctx, tx); err != nil {
 			return err
 		}
@@ -405,9 +535,10 @@ func (l *ledger) completing(complete func(context.Context, *state.Tx) error) fun
 // a made effect inflight, looked up again, or, for one without a marker,
 // parked as unknown and perhaps sent twice. settleWait bounds it.
 func (l *ledger) settle(ctx context.Context) error {
-	if len(l.owed) == 0 && len(l.later) == 0 || l.stopped {
+	if len(l.owed) == 0 && len(l.later) == 0 && len(l.taken) == 0 || l.stopped {
 		return nil
 	}
+	l.untaking = true
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleWait)
 	defer cancel()
 	return l.tx(sctx, func(*state.Tx) error { return nil })

@@ -67,6 +67,18 @@ const (
 // effects and its children's run one at a time.
 func contactLane(id string) string { return "hl-contact:" + id }
 
+// childPlan is the plan of the create of the Marketing 360 counterpart of
+// HighLevel task or note id (flows 6 and 4); false for another kind.
+func childPlan(kind, id string) (plan, bool) {
+	switch kind {
+	case EntityTask:
+		return plan{key: keyM360Task + id, flow: flowTasks, op: opCreateTask}, true
+	case EntityNote:
+		return plan{key: keyM360Note + id, flow: flowTimeline, op: opCreateNote}, true
+	}
+	return plan{}, false
+}
+
 // goneVersion is the version of a change that tells a mapped record is no
 // longer listed, seen so at version at (its contact's version, or its
 // mapping's last write): one job per such sighting.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"slices"
 	"time"
 
@@ -197,23 +196,33 @@ func (r *River) Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued,
 	if err != nil {
 		return Enqueued{}, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
 	}
-	insert := func(slot int) (*rivertype.JobInsertResult, error) {
-		p := insertParams(args, raw, slot)
-		res, err := r.client.InsertTx(ctx, tx.SQL(), p.Args, p.InsertOpts)
-		if err != nil {
-			return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
-		}
-		return res, nil
-	}
 	if !args.Unique() {
-		res, err := insert(-1)
+		res, err := r.insert(ctx, tx, args, raw, -1)
 		if err != nil {
 			return Enqueued{}, err
 		}
 		return Enqueued{JobID: res.Job.ID}, nil
 	}
-	for slot := range uniqueSlots {
-		res, err := insert(slot)
+	return r.enqueueUnique(ctx, tx, args, raw, 0)
+}
+
+// insert inserts args (raw, their JSON) in slot: -1 without uniqueness.
+func (r *River) insert(ctx context.Context, tx *state.Tx, args Args, raw json.RawMessage, slot int) (*rivertype.JobInsertResult, error) {
+	p := insertParams(args, raw, slot)
+	res, err := r.client.InsertTx(ctx, tx.SQL(), p.Args, p.InsertOpts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// enqueueUnique inserts unique args (raw, their JSON) in the slots from
+// from on: it coalesces with the first one's job that waits, or takes the
+// first free one; when each is taken by a running job, it is enqueued
+// without uniqueness (see uniqueSlots).
+func (r *River) enqueueUnique(ctx context.Context, tx *state.Tx, args Args, raw json.RawMessage, from int) (Enqueued, error) {
+	for slot := from; slot < uniqueSlots; slot++ {
+		res, err := r.insert(ctx, tx, args, raw, slot)
 		if err != nil {
 			return Enqueued{}, err
 		}
@@ -222,7 +231,7 @@ func (r *River) Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued,
 		}
 	}
 	r.log.InfoContext(ctx, "every unique slot of a job is running; enqueued one more", "kind", args.Kind(), "args", string(raw))
-	res, err := insert(-1)
+	res, err := r.insert(ctx, tx, args, raw, -1)
 	if err != nil {
 		return Enqueued{}, err
 	}
@@ -241,23 +250,25 @@ func insertParams(args Args, raw json.RawMessage, slot int) river.InsertManyPara
 
 // EnqueueMany adds jobs in tx as Enqueue adds each, in one insert (a
 // backfill's page of jobs): a unique job coalesces with an equal one that
-// waits (equal ones among jobs are one); one whose equal is running is
-// enqueued again as Enqueue does, behind it.
+// waits (equal ones among jobs are one); one whose equal is running in
+// the first slot goes on to the next slots as Enqueue does, behind it.
 func (r *River) EnqueueMany(ctx context.Context, tx *state.Tx, jobs []Args) error {
 	params := make([]river.InsertManyParams, 0, len(jobs))
-	seen := map[string]bool{} // unique jobs, by kind and JSON
-	for _, args := range jobs {
+	unique := map[string]int{} // unique jobs, by kind and JSON: their index in jobs
+	raws := make([]json.RawMessage, len(jobs))
+	for i, args := range jobs {
 		raw, err := json.Marshal(args)
 		if err != nil {
 			return fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
 		}
+		raws[i] = raw
 		slot := -1
 		if args.Unique() {
 			key := args.Kind() + "\x00" + string(raw)
-			if seen[key] {
+			if _, ok := unique[key]; ok {
 				continue
 			}
-			seen[key], slot = true, 0
+			unique[key], slot = i, 0
 		}
 		params = append(params, insertParams(args, raw, slot))
 	}
@@ -268,46 +279,53 @@ func (r *River) EnqueueMany(ctx context.Context, tx *state.Tx, jobs []Args) erro
 	if err != nil {
 		return fmt.Errorf("engine: enqueue %d jobs: %w", len(params), err)
 	}
+	var stored map[string]int // unique jobs by kind and canonical JSON, made at the first running one
 	for _, j := range res {
 		if !j.UniqueSkippedAsDuplicate || j.Job.State != rivertype.JobStateRunning {
 			continue
 		}
-		args, err := enqueuedAs(j.Job, jobs)
-		if err != nil {
-			return err
+		if stored == nil {
+			stored = make(map[string]int, len(unique))
+			for _, i := range unique {
+				key, err := canonical(jobs[i].Kind(), raws[i])
+				if err != nil {
+					return fmt.Errorf("engine: enqueue %s: %w", jobs[i].Kind(), err)
+				}
+				stored[key] = i
+			}
 		}
-		if _, err := r.Enqueue(ctx, tx, args); err != nil {
+		var env envelope
+		if err := json.Unmarshal(j.Job.EncodedArgs, &env); err != nil {
+			return fmt.Errorf("engine: job %d args: %w", j.Job.ID, err)
+		}
+		key, err := canonical(j.Job.Kind, env.Args)
+		if err != nil {
+			return fmt.Errorf("engine: job %d args: %w", j.Job.ID, err)
+		}
+		i, ok := stored[key]
+		if !ok {
+			return fmt.Errorf("engine: enqueue: job %d (%s) is none of those enqueued", j.Job.ID, j.Job.Kind)
+		}
+		if _, err := r.enqueueUnique(ctx, tx, jobs[i], raws[i], 1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// enqueuedAs is the one of jobs that job, stored, is (its kind and its
-// args' JSON, compared as values: the database keeps its own text).
-func enqueuedAs(job *rivertype.JobRow, jobs []Args) (Args, error) {
-	var env envelope
-	var stored any
-	if err := json.Unmarshal(job.EncodedArgs, &env); err != nil {
-		return nil, fmt.Errorf("engine: job %d args: %w", job.ID, err)
+// canonical is kind and raw, a job's args' JSON, in one form for equal
+// values: the database keeps its own text of the args, and Go's JSON
+// escapes what it does not ('<', for one).
+func canonical(kind string, raw json.RawMessage) (string, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
 	}
-	if err := json.Unmarshal(env.Args, &stored); err != nil {
-		return nil, fmt.Errorf("engine: job %d args: %w", job.ID, err)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return "", err
 	}
-	for _, args := range jobs {
-		raw, err := json.Marshal(args)
-		if err != nil {
-			return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
-		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
-		}
-		if args.Kind() == job.Kind && reflect.DeepEqual(v, stored) {
-			return args, nil
-		}
-	}
-	return nil, fmt.Errorf("engine: enqueue: job %d (%s) is none of those enqueued", job.ID, job.Kind)
+	return kind + "\x00" + string(out), nil
 }
 
 // Start starts working jobs; ErrNoWorkers for a queue that only enqueues.

@@ -119,12 +119,13 @@ func TestRiver_EnqueueInRolledBackTxLeavesNothing(t *testing.T) {
 	}
 }
 
-func TestRiver_ConvergeCoalescesWhilePending(t *testing.T) {
-	t.Parallel()
-	db, _ := mustDB(t)
-	started, release := make(chan engine.Converge, 10), make(chan struct{})
-	// Two workers: both jobs run, and the one enqueued behind waits.
-	q := mustRiver(t, db, engine.Config{MaxWorkers: 2, Workers: []engine.Worker{{Kind: engine.KindConverge,
+// holdingRiver is a queue on db with workers converge jobs that tell
+// started of each job they start and return once release is closed (or
+// their context ends).
+func holdingRiver(t *testing.T, db *state.DB, workers int) (q *engine.River, started chan engine.Converge, release chan struct{}) {
+	t.Helper()
+	started, release = make(chan engine.Converge, 10), make(chan struct{})
+	q = mustRiver(t, db, engine.Config{MaxWorkers: workers, Workers: []engine.Worker{{Kind: engine.KindConverge,
 		Work: func(ctx context.Context, job *engine.Job) error {
 			var c engine.Converge
 			if err := job.Decode(&c); err != nil {
@@ -138,6 +139,14 @@ func TestRiver_ConvergeCoalescesWhilePending(t *testing.T) {
 			}
 			return nil
 		}}}})
+	return q, started, release
+}
+
+func TestRiver_ConvergeCoalescesWhilePending(t *testing.T) {
+	t.Parallel()
+	db, _ := mustDB(t)
+	// Two workers: both jobs run, and the one enqueued behind waits.
+	q, started, release := holdingRiver(t, db, 2)
 	a := engine.Converge{Side: "hl", EntityKind: "contact", Tenant: "loc", ID: "c1"}
 	b := a
 	b.ID = "c2"
@@ -205,21 +214,7 @@ func TestRiver_ConvergeCoalescesWhilePending(t *testing.T) {
 func TestRiver_EnqueueManyCoalescesAsEnqueueDoes(t *testing.T) {
 	t.Parallel()
 	db, _ := mustDB(t)
-	started, release := make(chan string, 10), make(chan struct{})
-	q := mustRiver(t, db, engine.Config{MaxWorkers: 3, Workers: []engine.Worker{{Kind: engine.KindConverge,
-		Work: func(ctx context.Context, job *engine.Job) error {
-			var c engine.Converge
-			if err := job.Decode(&c); err != nil {
-				return err
-			}
-			started <- c.ID
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			return nil
-		}}}})
+	q, started, release := holdingRiver(t, db, 3)
 	many := func(args ...engine.Args) {
 		t.Helper()
 		if err := db.Tx(context.Background(), func(tx *state.Tx) error { return q.EnqueueMany(context.Background(), tx, args) }); err != nil {
@@ -257,8 +252,8 @@ func TestRiver_EnqueueManyCoalescesAsEnqueueDoes(t *testing.T) {
 	ran := map[string]int{}
 	for range 2 {
 		select {
-		case id := <-started:
-			ran[id]++
+		case c := <-started:
+			ran[c.ID]++
 		case <-time.After(wait):
 			t.Fatal("the jobs behind the running ones did not run")
 		}
@@ -384,5 +379,54 @@ func TestWaiting_TellsAKindWithAnUnfinishedJob(t *testing.T) {
 	complete("test-effect")
 	if got, err := engine.Waiting(ctx, db, "test-effect"); err != nil || got {
 		t.Errorf("Waiting(test-effect) once completed: %v, %v; want false", got, err)
+	}
+}
+
+// TestRiver_EnqueueManyBehindRunningSlotsAsEnqueue: an entity whose jobs
+// run in both unique slots gets one job more, without uniqueness, for
+// each change, from EnqueueMany as from Enqueue (so that no change waits
+// on a running job that read the entity before it); a job equal to the
+// running one in the first slot takes the second slot, free.
+func TestRiver_EnqueueManyBehindRunningSlotsAsEnqueue(t *testing.T) {
+	t.Parallel()
+	for _, viaMany := range []bool{false, true} {
+		db, _ := mustDB(t)
+		q, started, release := holdingRiver(t, db, 2)
+		a := engine.Converge{Side: "hl", EntityKind: "contact", Tenant: "loc", ID: "c1"}
+		add := func() {
+			t.Helper()
+			if !viaMany {
+				enqueue(t, db, q, a)
+				return
+			}
+			if err := db.Tx(context.Background(), func(tx *state.Tx) error { return q.EnqueueMany(context.Background(), tx, []engine.Args{a}) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		running := func() {
+			t.Helper()
+			select {
+			case <-started:
+			case <-time.After(wait):
+				t.Fatal("the job did not start")
+			}
+		}
+		count := func(want int) {
+			t.Helper()
+			if n := len(jobs(t, q, engine.KindConverge)); n != want {
+				t.Fatalf("EnqueueMany %v: %d jobs, want %d", viaMany, n, want)
+			}
+		}
+		add()
+		startRiver(t, q)
+		running()
+		add() // the second slot, behind the first
+		count(2)
+		running()
+		add() // both slots run: one more
+		count(3)
+		add() // and one more again: the one before is not unique
+		count(4)
+		close(release)
 	}
 }

@@ -331,8 +331,8 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 	next := m
 	switch {
 	case m.M360ID == "":
-		key := keyM360Task + a.ID
-		p := plan{key: key, flow: flowTasks, op: opCreateTask, text: t.Title}
+		p, _ := childPlan(EntityTask, a.ID)
+		key := p.key
 		in := m360api.TaskCreate{Title: t.Title, Description: t.Body, Completed: &t.Completed}
 		if have.Due != 0 {
 			in.DueAt = &have.Due
@@ -376,7 +376,7 @@ func (c *Converger) highLevelTaskGone(ctx context.Context, log *slog.Logger, l *
 		return c.saveMapping(ctx, l, m, next, complete)
 	}
 	return c.deleteCounterpart(ctx, log, l, m, func(ctx context.Context, id int64) error {
-		contact, err := c.m360ContactOf(ctx, a.Tenant, a.Parent)
+		contact, err := c.kinContact(ctx, l, a.Tenant, a.Parent)
 		if err != nil {
 			return err
 		}
@@ -434,12 +434,16 @@ func (c *Converger) mapping(ctx context.Context, kind, tenant, hlID, m360ID stri
 // same entity stored meanwhile (a second job runs beside a running one) is
 // rewritten, not duplicated: the new mapping is inserted first, and read
 // only when the insert conflicts, which is rare (one statement, not two,
-// for a new record).
+// for a new record). A mapping is rewritten only as old was read: one
+// another job changed since (a job of the other side's record, whose lock
+// is another) fails the job with state.ErrConflict, and its retry reads
+// it anew, so that what that job stored is not undone.
 func (c *Converger) saveMapping(ctx context.Context, l *ledger, old, next state.Mapping, complete func(context.Context, *state.Tx) error) error {
 	next.ID, next.UpdatedAt = old.ID, old.UpdatedAt
 	changed := next != old
 	next.UpdatedAt = c.now()
 	return l.close(ctx, func(ctx context.Context, tx *state.Tx) error {
+		was := old
 		if old.ID == 0 {
 			_, err := tx.CreateMapping(ctx, next)
 			switch {
@@ -459,10 +463,10 @@ func (c *Converger) saveMapping(ctx context.Context, l *ledger, old, next state.
 			case rerr != nil:
 				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, rerr)
 			}
-			next.ID = cur.ID
+			next.ID, was = cur.ID, cur
 		}
 		if changed {
-			if err := tx.UpdateMapping(ctx, next); err != nil {
+			if err := tx.UpdateMapping(ctx, was, next); err != nil {
 				return fmt.Errorf("engine: %s %s: %w", next.Kind, next.HLID, err)
 			}
 		}

@@ -100,6 +100,22 @@ func (b *blockingTasks) Task(ctx context.Context, contactID, id string) (highlev
 	return b.HighLevel.Task(ctx, contactID, id)
 }
 
+// blocking is a blockingTasks on the harness's HighLevel client, holding
+// the first read of task id, and a converger (the harness's flows and
+// rules, its clock) that reads through it.
+func (h *harness) blocking(t *testing.T, id string) (*engine.Converger, *blockingTasks) {
+	t.Helper()
+	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: id, entered: make(chan struct{}), release: make(chan struct{}),
+		beside: make(chan struct{}, 2)}
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: h.tw.Location(), Flows: h.flows, Rules: h.rules, HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP,
+		Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, hl
+}
+
 // secondWaited fails t unless the second of two jobs reading b's task
 // (called second) waited for the first, which holds the read until
 // release, instead of reading beside it; it then lets the first go on and
@@ -140,13 +156,7 @@ func TestConverger_AnEntitysJobsRunOneAtATime(t *testing.T) {
 	h.deleteHLTask(t, id, call)
 	before := h.counts(t, []string{"m360-delete-task"})["m360-delete-task"]
 
-	hl := &blockingTasks{HighLevel: engine.HighLevelClient(h.hl), id: call, entered: make(chan struct{}), release: make(chan struct{}),
-		beside: make(chan struct{}, 2)}
-	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
-		Location: loc, Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, hl := h.blocking(t, call)
 	waits := make(chan struct{}, 2)
 	c.SetEntityWait(func() { waits <- struct{}{} })
 	errs := make(chan error, 2)

@@ -31,7 +31,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledg
 	n, err := c.hl.Note(ctx, a.Parent, a.ID)
 	if highlevelapi.IsNotFound(err) {
 		return c.deleteCounterpart(ctx, log, l, m, func(ctx context.Context, id int64) error {
-			contact, err := c.m360ContactOf(ctx, a.Tenant, a.Parent)
+			contact, err := c.kinContact(ctx, l, a.Tenant, a.Parent)
 			if err != nil {
 				return err
 			}
@@ -49,8 +49,9 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledg
 	if err != nil {
 		return err
 	}
+	p, _ := childPlan(EntityNote, a.ID)
 	return c.mirror(ctx, log, l, a, m, hash, mirrorCalls{
-		plan:   plan{key: keyM360Note + a.ID, flow: flowTimeline, op: opCreateNote},
+		plan:   p,
 		create: func(key string) effectCall { return c.m360NoteCall(contact, key, n.Body) },
 		update: func(ctx context.Context, id int64) error {
 			return c.m360.UpdateNote(ctx, contact, id, m360api.NoteUpdate{Body: &n.Body})

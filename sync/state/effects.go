@@ -203,6 +203,25 @@ func (q Queries) CompleteEffect(ctx context.Context, key, remoteID string, statu
 	return q.changedOrWhy(ctx, res, key, "complete")
 }
 
+// ReleaseEffect gives back inflight effect key, started and not sent:
+// removed when the start that made it inflight also planned it (its one
+// attempt, planned and started at once by PlanAndTakeEffect: as if never
+// planned), else failed as f says. ErrConflict when it is not inflight.
+func (q Queries) ReleaseEffect(ctx context.Context, key string, f Failure, now time.Time) error {
+	res, err := q.exec(ctx, "release effect "+key, `DELETE FROM effects
+		WHERE effect_key = ? AND state = ? AND attempts = 1 AND created_at = inflight_since`, key, EffectInflight)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err != nil {
+			return fmt.Errorf("state: release effect %s: %w", key, err)
+		}
+		return nil
+	}
+	return q.FailEffect(ctx, key, f, now)
+}
+
 // Failure is how a try of an effect ended without success.
 type Failure struct {
 	Status int    // the answer's HTTP status; 0 when none came

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -57,17 +56,31 @@ func (q Queries) CreateMapping(ctx context.Context, m Mapping) (int64, error) {
 	return id, nil
 }
 
-// UpdateMapping rewrites a stored mapping (by ID): ErrNotFound when there
-// is none, ErrConflict when a new id is mapped elsewhere.
-func (q Queries) UpdateMapping(ctx context.Context, m Mapping) error {
+// UpdateMapping rewrites stored mapping was (by its ID) as m, if it is
+// still as was (its hashes, versions and update time): ErrConflict when
+// another write changed it since it was read (the caller reads it anew),
+// or when a new id is mapped elsewhere; ErrNotFound when there is none.
+func (q Queries) UpdateMapping(ctx context.Context, was, m Mapping) error {
 	res, err := q.exec(ctx, "update mapping", `UPDATE mappings SET hl_id = ?, m360_id = ?, hl_hash = ?, m360_hash = ?,
-		hl_ver = ?, m360_ver = ?, updated_at = ? WHERE id = ?`,
+		hl_ver = ?, m360_ver = ?, updated_at = ?
+		WHERE id = ? AND hl_hash = ? AND m360_hash = ? AND hl_ver = ? AND m360_ver = ? AND updated_at = ?`,
 		nullString(m.HLID), nullString(m.M360ID), m.HLHash, m.M360Hash, m.HLVersion, m.M360Version,
-		millis(m.UpdatedAt), m.ID)
+		millis(m.UpdatedAt), was.ID, was.HLHash, was.M360Hash, was.HLVersion, was.M360Version, millis(was.UpdatedAt))
 	if err != nil {
 		return err
 	}
-	return one(res, fmt.Sprintf("update mapping %d", m.ID))
+	err = one(res, fmt.Sprintf("update mapping %d", was.ID))
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var n int
+	switch err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM mappings WHERE id = ?`, was.ID).Scan(&n); {
+	case err != nil:
+		return fmt.Errorf("state: update mapping %d: %w", was.ID, classify(err))
+	case n == 0:
+		return fmt.Errorf("state: update mapping %d: %w", was.ID, ErrNotFound)
+	}
+	return fmt.Errorf("state: update mapping %d: changed since it was read: %w", was.ID, ErrConflict)
 }
 
 const mappingColumns = `id, kind, tenant, hl_id, m360_id, origin, hl_hash, m360_hash, hl_ver, m360_ver, updated_at`
@@ -107,36 +120,24 @@ type Record struct{ Kind, ID string }
 
 // MappingsByHighLevel returns the mappings of the HighLevel records of
 // tenant that have one, keyed by record: one statement for many
-// MappingByHighLevel.
+// MappingByHighLevel, which looks each record up by its kind and id.
 func (q Queries) MappingsByHighLevel(ctx context.Context, tenant string, records []Record) (map[Record]Mapping, error) {
 	if len(records) == 0 {
 		return map[Record]Mapping{}, nil
 	}
-	kinds, ids := map[string]bool{}, map[string]bool{}
-	kindArgs, idArgs := []any{}, []any{}
+	args := make([]any, 0, 3*len(records))
 	for _, r := range records {
-		if !kinds[r.Kind] {
-			kinds[r.Kind], kindArgs = true, append(kindArgs, r.Kind)
-		}
-		if !ids[r.ID] {
-			ids[r.ID], idArgs = true, append(idArgs, r.ID)
-		}
+		args = append(args, r.Kind, tenant, r.ID)
 	}
+	// Each term is a lookup by the unique key (kind, tenant, hl_id).
 	found, err := list(ctx, q, "list mappings by HighLevel id", scanMapping, `SELECT `+mappingColumns+` FROM mappings
-		WHERE kind IN (?`+strings.Repeat(", ?", len(kindArgs)-1)+`) AND tenant = ? AND hl_id IN (?`+strings.Repeat(", ?", len(idArgs)-1)+`)`,
-		slices.Concat(kindArgs, []any{tenant}, idArgs)...)
+		WHERE (kind = ? AND tenant = ? AND hl_id = ?)`+strings.Repeat(" OR (kind = ? AND tenant = ? AND hl_id = ?)", len(records)-1), args...)
 	if err != nil {
 		return nil, err
 	}
-	asked := make(map[Record]bool, len(records))
-	for _, r := range records {
-		asked[r] = true
-	}
 	out := make(map[Record]Mapping, len(found))
 	for _, m := range found {
-		if r := (Record{Kind: m.Kind, ID: m.HLID}); asked[r] {
-			out[r] = m
-		}
+		out[Record{Kind: m.Kind, ID: m.HLID}] = m
 	}
 	return out, nil
 }

@@ -214,9 +214,14 @@ func TestMappings_UniquePerSide(t *testing.T) {
 	if _, err := db.CreateMapping(ctx, state.Mapping{Kind: "task", Tenant: "t", HLID: "hl1", Origin: state.OriginHighLevel}); err != nil {
 		t.Errorf("same id, another kind: %v", err)
 	}
+	was := m
+	was.ID = id
 	m.ID, m.M360ID, m.M360Hash, m.M360Version = id, "42", "h2", "1767258000"
-	if err := db.UpdateMapping(ctx, m); err != nil {
+	if err := db.UpdateMapping(ctx, was, m); err != nil {
 		t.Fatal(err)
+	}
+	if err := db.UpdateMapping(ctx, was, m); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("update of a mapping changed since it was read: %v, want ErrConflict", err)
 	}
 	got, err := db.MappingByM360(ctx, "contact", "t", "42")
 	if err != nil || got.HLID != "hl1" || got.HLHash != "h1" || got.M360Hash != "h2" || got.ID != id || !got.UpdatedAt.Equal(t0) {
@@ -229,7 +234,7 @@ func TestMappings_UniquePerSide(t *testing.T) {
 		t.Errorf("another tenant: %v", err)
 	}
 	m.ID = 999
-	if err := db.UpdateMapping(ctx, m); !errors.Is(err, state.ErrNotFound) {
+	if err := db.UpdateMapping(ctx, m, m); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("update missing: %v", err)
 	}
 }
@@ -574,5 +579,47 @@ func TestEffects_ReadsThePlannedOnesOfKeys(t *testing.T) {
 	}
 	if got, err := db.Effects(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("Effects of no key: %+v, %v; want none", got, err)
+	}
+}
+
+// TestEffects_ReleaseGivesBackAStartNotSent: an effect planned and started
+// at once, then released, is gone, as if never planned; one started again
+// after a failed try is failed again, its outcome known; one not inflight
+// is a conflict.
+func TestEffects_ReleaseGivesBackAStartNotSent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	plan := func(key string) state.Effect {
+		return state.Effect{Key: key, Flow: "f6", Target: state.OriginM360, Tenant: "loc", Lane: "l", Op: "create-task",
+			Request: []byte{}, Marker: "cb:" + key}
+	}
+	notSent := state.Failure{Err: "not sent", NextAt: t0}
+	if _, took, err := db.PlanAndTakeEffect(ctx, plan("new"), t0); err != nil || !took {
+		t.Fatalf("plan and take: %v, %v", took, err)
+	}
+	if err := db.ReleaseEffect(ctx, "new", notSent, t0); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := db.Effect(ctx, "new"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("released effect planned by its start: %+v, %v; want none", e, err)
+	}
+	if _, _, err := db.PlanAndTakeEffect(ctx, plan("tried"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FailEffect(ctx, "tried", state.Failure{Err: "503", NextAt: t0}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, took, err := db.TakeEffect(ctx, "tried", t0.Add(time.Second)); err != nil || !took {
+		t.Fatalf("take again: %v, %v", took, err)
+	}
+	if err := db.ReleaseEffect(ctx, "tried", notSent, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := db.Effect(ctx, "tried"); err != nil || e.State != state.EffectFailed || e.OutcomeUnknown || e.LastError != "not sent" {
+		t.Errorf("released effect tried before: %+v, %v; want failed, not sent", e, err)
+	}
+	if err := db.ReleaseEffect(ctx, "tried", notSent, t0); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("release of an effect not inflight: %v, want ErrConflict", err)
 	}
 }
