@@ -92,7 +92,10 @@ func Read(dec *jsontext.Decoder, names map[string]string, numbers Numbers) (any,
 		_, err := dec.ReadToken()
 		return xs, err
 	case '{':
-		m := map[string]any{}
+		// The members first, then the map at its size: one allocation,
+		// where a map filled as read grows (and rehashes) past 8.
+		var buf [16]member
+		members := buf[:0]
 		for dec.PeekKind() != '}' {
 			quoted, err := dec.ReadValue() // dec's, until its next read
 			if err != nil {
@@ -103,12 +106,22 @@ func Read(dec *jsontext.Decoder, names map[string]string, numbers Numbers) (any,
 			if err != nil {
 				return nil, err
 			}
-			m[key] = v
+			members = append(members, member{key, v})
+		}
+		m := make(map[string]any, len(members))
+		for _, mb := range members {
+			m[mb.name] = mb.value // in order: a name given twice keeps its last value
 		}
 		_, err := dec.ReadToken()
 		return m, err
 	}
 	return nil, errors.New("jsonvalue: unexpected JSON token") // the decoder reports syntax errors itself
+}
+
+// member is an object's member as Read reads it.
+type member struct {
+	name  string
+	value any
 }
 
 // Name is an object member's name from its JSON string, quoted: one of

@@ -2,6 +2,7 @@ package jsonvalue_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -68,5 +69,33 @@ func TestRead_Number(t *testing.T) {
 		if k == "name" && unsafe.StringData(k) != unsafe.StringData(name) {
 			t.Errorf("the key %q is not the string names holds", k)
 		}
+	}
+}
+
+// TestRead_ManyMembers: an object of more members than Read holds on its
+// stack, some given twice, is what encoding/json makes of it.
+func TestRead_ManyMembers(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(`{`)
+	for i := range 40 {
+		fmt.Fprintf(&b, `"k%d":{"v":%d,"w":[%d]},`, i%33, i, i)
+	}
+	b.WriteString(`"last":true}`)
+	raw := b.String()
+	d := json.NewDecoder(strings.NewReader(raw))
+	d.UseNumber()
+	var want any
+	if err := d.Decode(&want); err != nil {
+		t.Fatal(err)
+	}
+	dec, release := jsonvalue.Decoder([]byte(raw))
+	defer release()
+	got, err := jsonvalue.Read(dec, nil, jsonvalue.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Read %#v, encoding/json %#v", got, want)
 	}
 }
