@@ -163,6 +163,11 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 	if len(pending) > 0 {
 		took, err := l.start(ctx, runs, pending, tries, out)
 		if err != nil {
+			// Those started ahead were not called: still the job's, to
+			// give back when it ends.
+			for _, i := range order {
+				l.taken[runs[i].key] = tries[i]
+			}
 			return nil, err
 		}
 		order = append(order, took...)
@@ -170,6 +175,9 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 	}
 	started = append(started, order...)
 	for n, i := range started {
+		if err := l.renew(ctx, runs, tries, started[n:]); err != nil {
+			return nil, err
+		}
 		rest := make([]string, 0, len(started)-n-1)
 		for _, j := range started[n+1:] {
 			rest = append(rest, runs[j].key)
@@ -181,6 +189,75 @@ func (c *Converger) runEffects(ctx context.Context, l *ledger, runs []effectRun,
 		out[i] = ran{id: id, made: status != 0}
 	}
 	return out, nil
+}
+
+// renew keeps the effects this job started its own while their calls wait
+// for the calls before them. When next[0], the next to call, was started
+// StaleAfter/4 ago or more (with the others of its batch, or ahead of its
+// batch), it and the others the job started and has not called (the rest
+// of next, and l.taken) are stamped anew in one transaction: otherwise
+// another worker (a second process, this one's retry) would take them for
+// ones a crash left, look them up, find nothing yet and create them, and
+// this job's calls would make them twice. One another worker has taken
+// over is this job's no more: it is dropped from l.taken, and the job fails
+// with ErrEffectBusy.
+func (l *ledger) renew(ctx context.Context, runs []effectRun, tries []state.Effect, next []int) error {
+	c := l.c
+	now := c.now()
+	if now.Sub(tries[next[0]].InflightSince) < c.staleAfter/4 {
+		return nil
+	}
+	stamps := map[string]time.Time{}
+	var lost []string
+	if err := l.tx(ctx, func(tx *state.Tx) error {
+		clear(stamps)
+		lost = lost[:0]
+		one := func(key string, e state.Effect) error {
+			at, ok, err := tx.RenewEffect(ctx, key, e.InflightSince, e.Attempts, now)
+			switch {
+			case err != nil:
+				return fmt.Errorf("engine: renew effect: %w", err)
+			case ok:
+				stamps[key] = at
+			default:
+				lost = append(lost, key)
+			}
+			return nil
+		}
+		for _, i := range next {
+			if err := one(runs[i].key, tries[i]); err != nil {
+				return err
+			}
+		}
+		for key, e := range l.taken {
+			if err := one(key, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, i := range next {
+		if at, ok := stamps[runs[i].key]; ok {
+			tries[i].InflightSince = at
+		}
+	}
+	for key, e := range l.taken {
+		if at, ok := stamps[key]; ok {
+			e.InflightSince = at
+			l.taken[key] = e
+		}
+	}
+	for _, key := range lost {
+		delete(l.taken, key)
+	}
+	if len(lost) > 0 {
+		c.log.WarnContext(ctx, "an effect this job started was taken over by another worker before its call; not sent",
+			logkey.Effect, lost[0])
+		return fmt.Errorf("engine: effect %s taken over before its call: %w", lost[0], ErrEffectBusy)
+	}
+	return nil
 }
 
 // start starts the effects pending of runs in one transaction with what l
@@ -217,13 +294,15 @@ func (l *ledger) start(ctx context.Context, runs []effectRun, pending []int, tri
 					return fmt.Errorf("engine: effect %s inflight since %s: %w", key, e.InflightSince.Format(time.RFC3339), ErrEffectBusy)
 				}
 				c.log.WarnContext(ctx, "effect found inflight after a crash or a lost answer; looking it up before any new create", logkey.Effect, key)
-				if err := tx.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: c.now()}, c.now()); err != nil {
+				now := c.now()
+				if err := tx.FailEffect(ctx, key, state.Failure{Err: "found inflight", OutcomeUnknown: true, NextAt: now}, now); err != nil {
 					return fmt.Errorf("engine: resolve inflight effect: %w", err)
 				}
-				if err := tx.StartEffect(ctx, key, c.now()); err != nil {
+				if err := tx.StartEffect(ctx, key, now); err != nil {
 					return fmt.Errorf("engine: start effect: %w", err)
 				}
-				e.OutcomeUnknown = true
+				// As the start left it (renew compares it with the row).
+				e.OutcomeUnknown, e.InflightSince, e.Attempts = true, now, e.Attempts+1
 			default: // dead
 				continue
 			}
@@ -440,8 +519,9 @@ func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
 		}
 	}
 	if l.untaking {
-		for key := range l.taken {
-			if err := tx.ReleaseEffect(ctx, key, state.Failure{Err: "not sent: started ahead, not needed by its job", NextAt: l.c.now()},
+		for key, e := range l.taken {
+			// One another worker took over is left to it.
+			if _, err := tx.ReleaseEffect(ctx, e, state.Failure{Err: "not sent: started ahead, not needed by its job", NextAt: l.c.now()},
 				l.c.now()); err != nil {
 				return fmt.Errorf("engine: effect %s started ahead: %w", key, err)
 			}

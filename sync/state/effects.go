@@ -203,23 +203,56 @@ func (q Queries) CompleteEffect(ctx context.Context, key, remoteID string, statu
 	return q.changedOrWhy(ctx, res, key, "complete")
 }
 
-// ReleaseEffect gives back inflight effect key, started and not sent:
-// removed when the start that made it inflight also planned it (its one
-// attempt, planned and started at once by PlanAndTakeEffect: as if never
-// planned), else failed as f says. ErrConflict when it is not inflight.
-func (q Queries) ReleaseEffect(ctx context.Context, key string, f Failure, now time.Time) error {
-	res, err := q.exec(ctx, "release effect "+key, `DELETE FROM effects
-		WHERE effect_key = ? AND state = ? AND attempts = 1 AND created_at = inflight_since`, key, EffectInflight)
+// RenewEffect stamps inflight effect key as started at now when it is still
+// the start its caller made (inflight since since, after attempts tries),
+// and reports whether it was, with the stamp as stored: a start whose call
+// comes a while after its intent committed (started with others, or ahead
+// of its batch) is then not taken for one a crash left.
+func (q Queries) RenewEffect(ctx context.Context, key string, since time.Time, attempts int, now time.Time) (time.Time, bool, error) {
+	res, err := q.exec(ctx, "renew effect "+key, `UPDATE effects SET inflight_since = ?, updated_at = ?
+		WHERE effect_key = ? AND state = ? AND inflight_since = ? AND attempts = ?`,
+		millis(now), millis(now), key, EffectInflight, millis(since), attempts)
 	if err != nil {
-		return err
+		return time.Time{}, false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("state: renew effect %s: %w", key, err)
+	}
+	return fromMillis(millis(now)), n == 1, nil
+}
+
+// ReleaseEffect gives back effect e, inflight as its caller started it
+// (since e.InflightSince, after e.Attempts tries) and not sent: removed
+// when that start also planned it (its one attempt, planned and started at
+// once by PlanAndTakeEffect: as if never planned), else failed as f says.
+// It reports whether it did: an effect no longer as that start left it
+// (another worker took it over, or it is not inflight) is left as it is.
+func (q Queries) ReleaseEffect(ctx context.Context, e Effect, f Failure, now time.Time) (bool, error) {
+	res, err := q.exec(ctx, "release effect "+e.Key, `DELETE FROM effects
+		WHERE effect_key = ? AND state = ? AND attempts = 1 AND created_at = inflight_since
+		  AND inflight_since = ? AND attempts = ?`, e.Key, EffectInflight, millis(e.InflightSince), e.Attempts)
+	if err != nil {
+		return false, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		if err != nil {
-			return fmt.Errorf("state: release effect %s: %w", key, err)
+			return false, fmt.Errorf("state: release effect %s: %w", e.Key, err)
 		}
-		return nil
+		return true, nil
 	}
-	return q.FailEffect(ctx, key, f, now)
+	res, err = q.exec(ctx, "release effect "+e.Key, `UPDATE effects
+		SET state = ?, last_status = ?, last_error = ?, next_at = ?, updated_at = ?
+		WHERE effect_key = ? AND state = ? AND inflight_since = ? AND attempts = ?`,
+		EffectFailed, f.Status, f.Err, millis(f.NextAt), millis(now), e.Key, EffectInflight, millis(e.InflightSince), e.Attempts)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("state: release effect %s: %w", e.Key, err)
+	}
+	return n == 1, nil
 }
 
 // Failure is how a try of an effect ended without success.

@@ -584,8 +584,8 @@ func TestEffects_ReadsThePlannedOnesOfKeys(t *testing.T) {
 
 // TestEffects_ReleaseGivesBackAStartNotSent: an effect planned and started
 // at once, then released, is gone, as if never planned; one started again
-// after a failed try is failed again, its outcome known; one not inflight
-// is a conflict.
+// after a failed try is failed again, its outcome known; one renewed by
+// another worker since, or not inflight, is left as it is.
 func TestEffects_ReleaseGivesBackAStartNotSent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -595,11 +595,12 @@ func TestEffects_ReleaseGivesBackAStartNotSent(t *testing.T) {
 			Request: []byte{}, Marker: "cb:" + key}
 	}
 	notSent := state.Failure{Err: "not sent", NextAt: t0}
-	if _, took, err := db.PlanAndTakeEffect(ctx, plan("new"), t0); err != nil || !took {
+	started, took, err := db.PlanAndTakeEffect(ctx, plan("new"), t0)
+	if err != nil || !took {
 		t.Fatalf("plan and take: %v, %v", took, err)
 	}
-	if err := db.ReleaseEffect(ctx, "new", notSent, t0); err != nil {
-		t.Fatal(err)
+	if released, err := db.ReleaseEffect(ctx, started, notSent, t0); err != nil || !released {
+		t.Fatalf("release: %v, %v", released, err)
 	}
 	if e, err := db.Effect(ctx, "new"); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("released effect planned by its start: %+v, %v; want none", e, err)
@@ -610,16 +611,31 @@ func TestEffects_ReleaseGivesBackAStartNotSent(t *testing.T) {
 	if err := db.FailEffect(ctx, "tried", state.Failure{Err: "503", NextAt: t0}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, took, err := db.TakeEffect(ctx, "tried", t0.Add(time.Second)); err != nil || !took {
+	again, took, err := db.TakeEffect(ctx, "tried", t0.Add(time.Second))
+	if err != nil || !took {
 		t.Fatalf("take again: %v, %v", took, err)
 	}
-	if err := db.ReleaseEffect(ctx, "tried", notSent, t0.Add(time.Second)); err != nil {
+	// A start another worker has since renewed is its, not the caller's.
+	if _, ok, err := db.RenewEffect(ctx, "tried", again.InflightSince, again.Attempts, t0.Add(2*time.Second)); err != nil || !ok {
+		t.Fatalf("renew: %v, %v", ok, err)
+	}
+	if released, err := db.ReleaseEffect(ctx, again, notSent, t0.Add(3*time.Second)); err != nil || released {
+		t.Errorf("release of a start renewed since: %v, %v; want left as it is", released, err)
+	}
+	if e, err := db.Effect(ctx, "tried"); err != nil || e.State != state.EffectInflight {
+		t.Errorf("effect renewed by another: %+v, %v; want still inflight", e, err)
+	}
+	again, err = db.Effect(ctx, "tried")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if released, err := db.ReleaseEffect(ctx, again, notSent, t0.Add(time.Second)); err != nil || !released {
+		t.Fatalf("release: %v, %v", released, err)
 	}
 	if e, err := db.Effect(ctx, "tried"); err != nil || e.State != state.EffectFailed || e.OutcomeUnknown || e.LastError != "not sent" {
 		t.Errorf("released effect tried before: %+v, %v; want failed, not sent", e, err)
 	}
-	if err := db.ReleaseEffect(ctx, "tried", notSent, t0); !errors.Is(err, state.ErrConflict) {
-		t.Errorf("release of an effect not inflight: %v, want ErrConflict", err)
+	if released, err := db.ReleaseEffect(ctx, again, notSent, t0); err != nil || released {
+		t.Errorf("release of an effect not inflight: %v, %v; want left as it is", released, err)
 	}
 }
