@@ -1,12 +1,15 @@
 package mock_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +127,10 @@ func TestFaults_AfterTheWrite(t *testing.T) {
 		id := addFault(t, srv, map[string]any{"match": map[string]any{"operation": "create-contact"}, "effect": tt.effect, "times": 1})
 		status, _, err := send(t, 300*time.Millisecond, "POST", hl+"/contacts/", auth, map[string]any{"locationId": loc, "email": email})
 		tt.check(t, status, err)
+		// The twin journals the exchange when its handler returns, which,
+		// for a client that gave up (reset, hang), is once the twin sees the
+		// connection gone: it may come after the client's error.
+		awaitJournaled(t, hl, id)
 
 		// The handler's change is in the state: the export and the API show it.
 		var created *store.Contact
@@ -172,6 +179,37 @@ func TestFaults_AfterTheWrite(t *testing.T) {
 	if err := json.Unmarshal(raw, &list); err != nil || len(list.Result) != 1 {
 		t.Fatalf("Marketing 360 lookup: %s %v", raw, err)
 	}
+}
+
+// awaitJournaled waits, for up to 10 s, until the journal of the twin at
+// base holds the create-contact exchange that fault rule id fired on,
+// reading the journal's stream (its newest entry, then each new one).
+func awaitJournaled(t *testing.T, base, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/__admin/requests/stream?operation=create-contact&limit=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("journal stream: %v", err)
+	}
+	defer res.Body.Close()
+	lines := bufio.NewScanner(res.Body)
+	lines.Buffer(nil, 1<<20)
+	for lines.Scan() {
+		data, ok := strings.CutPrefix(lines.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var e journal.Entry
+		if err := json.Unmarshal([]byte(data), &e); err == nil && e.Fault == id {
+			return
+		}
+	}
+	t.Fatalf("the exchange of fault rule %s was not journaled within 10 s: %v", id, lines.Err())
 }
 
 // TestFaults_AfterRefused: after is refused on a latency and when not a
