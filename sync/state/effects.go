@@ -64,11 +64,7 @@ func (q Queries) PlanEffect(ctx context.Context, e Effect, now time.Time) (plann
 	if err != nil {
 		return false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("state: plan effect %s: %w", e.Key, err)
-	}
-	return n == 1, nil
+	return changed(res, "plan effect "+e.Key)
 }
 
 const effectColumns = `id, effect_key, flow, target, tenant, lane, op, request, marker, state, attempts, next_at,
@@ -215,11 +211,8 @@ func (q Queries) RenewEffect(ctx context.Context, key string, since time.Time, a
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("state: renew effect %s: %w", key, err)
-	}
-	return fromMillis(millis(now)), n == 1, nil
+	ok, err := changed(res, "renew effect "+key)
+	return fromMillis(millis(now)), ok, err
 }
 
 // ReleaseEffect gives back effect e, inflight as its caller started it
@@ -230,16 +223,13 @@ func (q Queries) RenewEffect(ctx context.Context, key string, since time.Time, a
 // (another worker took it over, or it is not inflight) is left as it is.
 func (q Queries) ReleaseEffect(ctx context.Context, e Effect, f Failure, now time.Time) (bool, error) {
 	res, err := q.exec(ctx, "release effect "+e.Key, `DELETE FROM effects
-		WHERE effect_key = ? AND state = ? AND attempts = 1 AND created_at = inflight_since
-		  AND inflight_since = ? AND attempts = ?`, e.Key, EffectInflight, millis(e.InflightSince), e.Attempts)
+		WHERE effect_key = ? AND state = ? AND attempts = 1 AND created_at = inflight_since AND inflight_since = ?`,
+		e.Key, EffectInflight, millis(e.InflightSince))
 	if err != nil {
 		return false, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		if err != nil {
-			return false, fmt.Errorf("state: release effect %s: %w", e.Key, err)
-		}
-		return true, nil
+	if removed, err := changed(res, "release effect "+e.Key); err != nil || removed {
+		return removed, err
 	}
 	res, err = q.exec(ctx, "release effect "+e.Key, `UPDATE effects
 		SET state = ?, last_status = ?, last_error = ?, next_at = ?, updated_at = ?
@@ -248,11 +238,7 @@ func (q Queries) ReleaseEffect(ctx context.Context, e Effect, f Failure, now tim
 	if err != nil {
 		return false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("state: release effect %s: %w", e.Key, err)
-	}
-	return n == 1, nil
+	return changed(res, "release effect "+e.Key)
 }
 
 // Failure is how a try of an effect ended without success.

@@ -50,11 +50,7 @@ func (q Queries) InsertInbox(ctx context.Context, e InboxEvent) (inserted bool, 
 	if err != nil {
 		return false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("state: insert inbox event: %w", err)
-	}
-	return n == 1, nil
+	return changed(res, "insert inbox event")
 }
 
 const inboxColumns = `source, event_id, tenant, type, entity_kind, entity_id, entity_ver, received_at, body, state`

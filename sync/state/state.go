@@ -198,14 +198,20 @@ func (q Queries) exec(ctx context.Context, what, query string, args ...any) (sql
 
 // one checks that a statement changed a row; ErrNotFound when none.
 func one(res sql.Result, what string) error {
+	ok, err := changed(res, what)
+	if err == nil && !ok {
+		err = fmt.Errorf("state: %s: %w", what, ErrNotFound)
+	}
+	return err
+}
+
+// changed tells whether the statement of res changed a row.
+func changed(res sql.Result, what string) (bool, error) {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("state: %s: %w", what, err)
+		return false, fmt.Errorf("state: %s: %w", what, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("state: %s: %w", what, ErrNotFound)
-	}
-	return nil
+	return n > 0, nil
 }
 
 // scanErr maps sql.ErrNoRows to ErrNotFound.
