@@ -152,6 +152,10 @@ type Queue interface {
 	Stop(ctx context.Context) error
 }
 
+// DefaultJobTimeout is how long a job may run by default before its
+// context ends.
+const DefaultJobTimeout = time.Minute
+
 // DefaultMaxWorkers is how many jobs a queue runs at once by default: a
 // job waits on the APIs most of its time, and the transport's limiter, not
 // the workers, keeps the requests within the quotas.
@@ -163,7 +167,7 @@ type Config struct {
 	Workers []Worker
 	// MaxWorkers is how many jobs run at once (0: DefaultMaxWorkers).
 	MaxWorkers int
-	// JobTimeout ends a job's context (default 1m). It must be finite: a
+	// JobTimeout ends a job's context (DefaultJobTimeout). It must be finite: a
 	// job whose process died is rescued only after RescueAfter, which
 	// must be longer (default JobTimeout + 1m).
 	JobTimeout  time.Duration
@@ -218,7 +222,7 @@ func (c Config) RunsAtOnce() int {
 func (c Config) withDefaults() (Config, error) {
 	c.MaxWorkers = c.RunsAtOnce()
 	if c.JobTimeout == 0 {
-		c.JobTimeout = time.Minute
+		c.JobTimeout = DefaultJobTimeout
 	}
 	if c.RescueAfter == 0 {
 		c.RescueAfter = c.JobTimeout + time.Minute

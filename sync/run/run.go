@@ -92,7 +92,10 @@ type Config struct {
 	// Queue tunes the work queue (its Workers and Periodic are set here).
 	Queue engine.Config
 	// StaleAfter is how long an effect may be inflight before a worker
-	// takes it for a crashed try (0: engine.DefaultStaleAfter).
+	// takes it for a crashed try (0: engine.DefaultStaleAfter). It may not
+	// be shorter than the queue's JobTimeout, which bounds a job's calls:
+	// a call could otherwise still be in flight when another worker takes
+	// its effect over, and create the record a second time.
 	StaleAfter time.Duration
 	// ReconcileEvery is how often each stream is polled (0:
 	// DefaultReconcileEvery; negative: never).
@@ -137,6 +140,11 @@ func (cfg Config) clients() (Config, *highlevelapi.ClientWithResponses, *m360api
 	hlAuth := cfg.HighLevel.auth(cfg.Base, cfg.Clock)
 	if cfg.DB == "" || hlAuth == nil || cfg.HighLevel.Location == "" || cfg.M360.ClientID == "" {
 		return cfg, nil, nil, nil, fmt.Errorf("%w: the database, a HighLevel token (or OAuth app and tokens) and location and a Marketing 360 key are needed", ErrInvalidConfig)
+	}
+	stale, job := cmp.Or(cfg.StaleAfter, engine.DefaultStaleAfter), cmp.Or(cfg.Queue.JobTimeout, engine.DefaultJobTimeout)
+	if cfg.StaleAfter < 0 || stale < job {
+		return cfg, nil, nil, nil, fmt.Errorf("%w: StaleAfter (%s) must be positive and at least the queue's JobTimeout (%s): an effect's call may last as long as its job, and one taken over while still in flight could be made twice",
+			ErrInvalidConfig, stale, job)
 	}
 	var hlKey ed25519.PublicKey
 	if cfg.HighLevel.WebhookKey != "" {
