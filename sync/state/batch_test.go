@@ -170,3 +170,78 @@ func TestCompleteEffects_OneNotInflightFailsTheBatch(t *testing.T) {
 func errorsMention(err error, s string) bool {
 	return err != nil && strings.Contains(err.Error(), s)
 }
+
+// event is an inbox event of source and id.
+func event(source, id string) state.InboxEvent {
+	return state.InboxEvent{Source: source, EventID: id, Tenant: "loc", Type: "contact.changed", EntityKind: "contact",
+		EntityID: id, ReceivedAt: t0, Body: []byte(`{}`), State: state.InboxNew}
+}
+
+// TestInsertInboxes_BatchOverTheCapWithDuplicates: BatchRows+1 events,
+// one stored before, one twice (across the cap's boundary) and one of the
+// same id from another source, are stored once each; inserted is true for
+// the first of each new one only.
+func TestInsertInboxes_BatchOverTheCapWithDuplicates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	if _, err := db.InsertInbox(ctx, event("poll", "e0001")); err != nil {
+		t.Fatal(err)
+	}
+	es := make([]state.InboxEvent, 0, state.BatchRows+3)
+	for i := range state.BatchRows {
+		es = append(es, event("poll", fmt.Sprintf("e%04d", i)))
+	}
+	es = append(es, event("poll", "e0002"), event("webhook", "e0002")) // e0002 again, across the boundary; another source's
+	inserted, err := db.InsertInboxes(ctx, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ok := range inserted {
+		want := i != 1 && i != state.BatchRows // e0001 stored before; e0002's second
+		if ok != want {
+			t.Errorf("event %d (%s/%s): inserted %v, want %v", i, es[i].Source, es[i].EventID, ok, want)
+		}
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM inbox`).Scan(&n); err != nil || n != state.BatchRows+1 {
+		t.Errorf("inbox holds %d (%v), want %d: each event once", n, err, state.BatchRows+1)
+	}
+	ids := []string{"e0000", "e0499", "missing"}
+	stored, err := db.InboxStored(ctx, "poll", ids)
+	if err != nil || !stored["e0000"] || !stored["e0499"] || stored["missing"] || len(stored) != 2 {
+		t.Errorf("InboxStored(%v): %v %v; want e0000 and e0499", ids, stored, err)
+	}
+	many := make([]string, state.BatchRows+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("e%04d", i+state.BatchRows-1)
+	}
+	if stored, err := db.InboxStored(ctx, "poll", many); err != nil || len(stored) != 1 || !stored[fmt.Sprintf("e%04d", state.BatchRows-1)] {
+		t.Errorf("InboxStored of %d ids, one stored: %d found, %v", len(many), len(stored), err)
+	}
+}
+
+// TestMappingsByHighLevel_OverTheCap: the mappings of BatchRows+1 records
+// are read whole, the last one past the cap included.
+func TestMappingsByHighLevel_OverTheCap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpen(t)
+	records := make([]state.Record, state.BatchRows+1)
+	for i := range records {
+		records[i] = state.Record{Kind: "contact", ID: fmt.Sprintf("c%04d", i)}
+	}
+	for _, i := range []int{0, state.BatchRows - 1, state.BatchRows} {
+		if _, err := db.CreateMapping(ctx, state.Mapping{Kind: "contact", Tenant: "loc", HLID: records[i].ID, M360ID: fmt.Sprint(i),
+			Origin: state.OriginHighLevel, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.MappingsByHighLevel(ctx, "loc", records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[records[state.BatchRows]].M360ID != fmt.Sprint(state.BatchRows) || got[records[0]].M360ID != "0" {
+		t.Errorf("MappingsByHighLevel of %d records: %v; want the 3 mapped, the last one's included", len(records), got)
+	}
+}
