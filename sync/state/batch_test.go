@@ -245,3 +245,56 @@ func TestMappingsByHighLevel_OverTheCap(t *testing.T) {
 		t.Errorf("MappingsByHighLevel of %d records: %v; want the 3 mapped, the last one's included", len(records), got)
 	}
 }
+
+// BenchmarkEffects_FiveIntentsAndCompletions is a new contact's ledger
+// work (5 intents committed, then their 5 completions), row by row and
+// in batches, each in its transaction.
+func BenchmarkEffects_FiveIntentsAndCompletions(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		plan     func(context.Context, *state.Tx, []state.Effect) error
+		complete func(context.Context, *state.Tx, []state.Completion) error
+	}{
+		{name: "row-by-row", plan: func(ctx context.Context, tx *state.Tx, es []state.Effect) error {
+			for _, e := range es {
+				if _, _, err := tx.PlanAndTakeEffect(ctx, e, t0); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, complete: func(ctx context.Context, tx *state.Tx, cs []state.Completion) error {
+			for _, c := range cs {
+				if err := tx.CompleteEffect(ctx, c.Key, c.RemoteID, c.Status, c.At); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{name: "batched", plan: func(ctx context.Context, tx *state.Tx, es []state.Effect) error {
+			_, _, err := tx.PlanAndTakeEffects(ctx, es, t0)
+			return err
+		}, complete: func(ctx context.Context, tx *state.Tx, cs []state.Completion) error {
+			return tx.CompleteEffects(ctx, cs)
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			db := MustOpen(b)
+			n := 0
+			for b.Loop() {
+				es, cs := make([]state.Effect, 5), make([]state.Completion, 5)
+				for i := range es {
+					n++
+					es[i] = intent(fmt.Sprintf("k%08d", n))
+					cs[i] = state.Completion{Key: es[i].Key, RemoteID: "r", Status: 201, At: t0}
+				}
+				if err := db.Tx(ctx, func(tx *state.Tx) error { return bc.plan(ctx, tx, es) }); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.Tx(ctx, func(tx *state.Tx) error { return bc.complete(ctx, tx, cs) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
