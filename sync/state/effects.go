@@ -283,11 +283,11 @@ func (q Queries) CompleteEffects(ctx context.Context, cs []Completion) error {
 			args = append(args, c.Key, c.RemoteID, c.Status, millis(c.At))
 		}
 		args = append(args, EffectInflight)
-		// Postgres types the VALUES' parameters as text: hence the casts.
+		// Postgres would type the VALUES' parameters as text but for the
+		// casts; its VALUES name their columns column1, … as SQLite's do.
 		if err := keyedIDs(ctx, q, "complete effects", done, `UPDATE effects
-			SET state = ?, remote_id = v.column2, last_status = CAST(v.column3 AS INTEGER), last_error = '',
-			    done_at = CAST(v.column4 AS BIGINT), updated_at = CAST(v.column4 AS BIGINT)
-			FROM (VALUES `+rowsOf(len(batch), "(?, ?, ?, ?)")+`) AS v
+			SET state = ?, remote_id = v.column2, last_status = v.column3, last_error = '', done_at = v.column4, updated_at = v.column4
+			FROM (VALUES `+rowsOf(len(batch), "(?, ?, CAST(? AS INTEGER), CAST(? AS BIGINT))")+`) AS v
 			WHERE effects.effect_key = v.column1 AND effects.state = ?
 			RETURNING effects.effect_key, effects.id`, args...); err != nil {
 			return err
