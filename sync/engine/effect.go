@@ -270,21 +270,39 @@ func (l *ledger) start(ctx context.Context, runs []effectRun, pending []int, tri
 	var ahead map[string]state.Effect
 	if err := l.tx(ctx, func(tx *state.Tx) error {
 		started, ahead = started[:0], nil
-		for _, i := range pending {
+		// The plans (those of pending, then those ahead) are stored in one
+		// statement.
+		var plans []state.Effect
+		planOf := make([]int, len(pending)) // of each of pending, its place in plans (-1: none)
+		for n, i := range pending {
+			planOf[n] = -1
+			if p := runs[i].plan; p != nil {
+				planOf[n] = len(plans)
+				plans = append(plans, *p)
+			}
+		}
+		aheadFrom := len(plans)
+		for _, p := range l.ahead {
+			if slices.ContainsFunc(pending, func(i int) bool { return runs[i].key == p.Key }) {
+				continue // started just now
+			}
+			plans = append(plans, *p)
+		}
+		planned, took, err := tx.PlanAndTakeEffects(ctx, plans, c.now())
+		if err != nil {
+			return fmt.Errorf("engine: start effects: %w", err)
+		}
+		for n, i := range pending {
 			key := runs[i].key
 			var e state.Effect
-			var took bool
-			var err error
-			if p := runs[i].plan; p != nil {
-				e, took, err = tx.PlanAndTakeEffect(ctx, *p, c.now())
-			} else {
-				e, took, err = tx.TakeEffect(ctx, key, c.now())
-			}
-			if err != nil {
+			var took1 bool
+			if j := planOf[n]; j >= 0 {
+				e, took1 = planned[j], took[j]
+			} else if e, took1, err = tx.TakeEffect(ctx, key, c.now()); err != nil {
 				return fmt.Errorf("engine: start effect: %w", err)
 			}
 			switch {
-			case took:
+			case took1:
 			case e.State == state.EffectDone:
 				out[i].id = e.RemoteID
 				continue
@@ -308,19 +326,12 @@ func (l *ledger) start(ctx context.Context, runs []effectRun, pending []int, tri
 			}
 			started, tries[i] = append(started, i), e
 		}
-		for _, p := range l.ahead {
-			if slices.ContainsFunc(pending, func(i int) bool { return runs[i].key == p.Key }) {
-				continue // started just now
-			}
-			e, took, err := tx.PlanAndTakeEffect(ctx, *p, c.now())
-			if err != nil {
-				return fmt.Errorf("engine: start effect: %w", err)
-			}
-			if took {
+		for j := aheadFrom; j < len(plans); j++ {
+			if took[j] {
 				if ahead == nil {
 					ahead = map[string]state.Effect{}
 				}
-				ahead[p.Key] = e
+				ahead[plans[j].Key] = planned[j]
 			}
 		}
 		return nil
@@ -508,9 +519,13 @@ func (c *Converger) ledger() *ledger { return &ledger{c: c} }
 // pay records the owed successes in tx, then runs the owed last
 // transactions of children; committed must follow tx's commit.
 func (l *ledger) pay(ctx context.Context, tx *state.Tx) error {
-	for _, o := range l.owed {
-		if err := tx.CompleteEffect(ctx, o.key, o.remoteID, o.status, o.at); err != nil {
-			return fmt.Errorf("engine: complete effect: %w", err)
+	if len(l.owed) > 0 {
+		done := make([]state.Completion, len(l.owed))
+		for i, o := range l.owed {
+			done[i] = state.Completion{Key: o.key, RemoteID: o.remoteID, Status: o.status, At: o.at}
+		}
+		if err := tx.CompleteEffects(ctx, done); err != nil {
+			return fmt.Errorf("engine: complete effects: %w", err)
 		}
 	}
 	for i, d := range l.later {

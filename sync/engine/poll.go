@@ -618,12 +618,13 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 		// ChildrenPerJob of them.
 		var families []ConvergeChildren
 		var jobs []Args
-		for i, c := range slices.Concat(pg.changes, kids, gone) {
-			fresh, err := p.record(ctx, tx, s, w.source, c, now)
-			if err != nil {
-				return err
-			}
-			if !fresh || (s.children != nil && i < len(pg.changes)) {
+		changes := slices.Concat(pg.changes, kids, gone)
+		fresh, err := p.record(ctx, tx, s, w.source, changes, now)
+		if err != nil {
+			return err
+		}
+		for i, c := range changes {
+			if !fresh[i] || (s.children != nil && i < len(pg.changes)) {
 				continue
 			}
 			enqueued++
@@ -678,14 +679,18 @@ func (p *Poller) children(ctx context.Context, s Stream, w walk, pos position, p
 	if s.children == nil {
 		return nil, nil
 	}
+	ids := make([]string, len(pg.changes))
+	for i, c := range pg.changes {
+		ids[i] = inboxID(s, c)
+	}
+	listed, err := p.cfg.DB.InboxStored(ctx, w.source, ids)
+	if err != nil {
+		return nil, fmt.Errorf("engine: inbox: %w", err)
+	}
 	var out []change
 	for i, c := range pg.changes {
-		_, err := p.cfg.DB.InboxEvent(ctx, w.source, inboxID(s, c))
-		switch {
-		case err == nil:
+		if listed[ids[i]] {
 			continue
-		case !errors.Is(err, state.ErrNotFound):
-			return nil, fmt.Errorf("engine: inbox: %w", err)
 		}
 		if pg.requests+len(out)+s.recordCost > w.left {
 			pg.cut(i, pos)
@@ -772,26 +777,47 @@ func inboxID(s Stream, c change) string {
 	return s.Side + ":" + c.kindIn(s) + ":" + c.id + ":" + c.version
 }
 
-// record stores a change in the inbox; fresh is false for a version seen
-// already (or converged already: a HighLevel contact's mapping has it).
-func (p *Poller) record(ctx context.Context, tx *state.Tx, s Stream, source string, c change, now time.Time) (fresh bool, err error) {
-	kind := c.kindIn(s)
-	if s.Side == SideHighLevel && kind == EntityContact && c.version != "" {
-		m, err := tx.MappingByHighLevel(ctx, EntityContact, s.Tenant, c.id)
-		switch {
-		case err == nil && m.HLVersion == c.version:
-			return false, nil
-		case err != nil && !errors.Is(err, state.ErrNotFound):
-			return false, err
+// record stores changes cs of s in the inbox, in one statement or a few,
+// and tells of each whether it is fresh: false for a version seen already
+// (or converged already: a HighLevel contact's mapping has it).
+func (p *Poller) record(ctx context.Context, tx *state.Tx, s Stream, source string, cs []change, now time.Time) (fresh []bool, err error) {
+	// The mappings of the HighLevel contacts among cs, read in one statement.
+	versioned := func(c change) bool { return s.Side == SideHighLevel && c.kindIn(s) == EntityContact && c.version != "" }
+	var contacts []state.Record
+	for _, c := range cs {
+		if versioned(c) {
+			contacts = append(contacts, state.Record{Kind: EntityContact, ID: c.id})
 		}
 	}
-	body, err := json.Marshal(map[string]string{"id": c.id, "version": c.version})
+	mapped, err := tx.MappingsByHighLevel(ctx, s.Tenant, contacts)
 	if err != nil {
-		return false, fmt.Errorf("engine: inbox body: %w", err)
+		return nil, err
 	}
-	return tx.InsertInbox(ctx, state.InboxEvent{Source: source, EventID: inboxID(s, c),
-		Tenant: s.Tenant, Type: kind + ".changed", EntityKind: kind, EntityID: c.id, EntityVersion: c.version,
-		ReceivedAt: now, Body: body, State: state.InboxNew})
+	rows := make([]state.InboxEvent, 0, len(cs))
+	at := make([]int, 0, len(cs)) // the place in cs of each of rows
+	for i, c := range cs {
+		if m, ok := mapped[state.Record{Kind: EntityContact, ID: c.id}]; ok && versioned(c) && m.HLVersion == c.version {
+			continue
+		}
+		body, err := json.Marshal(map[string]string{"id": c.id, "version": c.version})
+		if err != nil {
+			return nil, fmt.Errorf("engine: inbox body: %w", err)
+		}
+		kind := c.kindIn(s)
+		rows = append(rows, state.InboxEvent{Source: source, EventID: inboxID(s, c),
+			Tenant: s.Tenant, Type: kind + ".changed", EntityKind: kind, EntityID: c.id, EntityVersion: c.version,
+			ReceivedAt: now, Body: body, State: state.InboxNew})
+		at = append(at, i)
+	}
+	inserted, err := tx.InsertInboxes(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	fresh = make([]bool, len(cs))
+	for n, i := range at {
+		fresh[i] = inserted[n]
+	}
+	return fresh, nil
 }
 
 // Worker is the queue's worker of Reconcile jobs: a poll of the stream,

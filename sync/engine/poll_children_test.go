@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
+	"github.com/contactbridge/contactbridge/sync/state"
 )
 
 // jobsOf are the Converge jobs of q as "<kind> <id> <parent>", sorted.
@@ -118,5 +120,47 @@ func TestPoller_HighLevelChildrenOfABigFamily(t *testing.T) {
 		if c, ok := j.(engine.ConvergeChildren); !ok || c.ID != a || len(c.Children) > engine.ChildrenPerJob {
 			t.Errorf("job %+v, want a children job of contact %s of at most %d", j, a, engine.ChildrenPerJob)
 		}
+	}
+}
+
+// TestPoller_PageFailingAtItsEnqueueLosesNothing: a children page whose
+// jobs fail to enqueue rolls back its inbox rows (stored in one batch
+// with the page's) and leaves its cursor: the next poll enqueues each
+// child once, none lost, none twice, and stores each in the inbox once.
+func TestPoller_PageFailingAtItsEnqueueLosesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	var want []string
+	for n := range 3 {
+		c := h.createContact(t, n+1)
+		want = append(want, "task "+h.createHLTask(t, c, "Call")+" "+c, "note "+h.createHLNote(t, c, "Likes tea")+" "+c)
+	}
+	slices.Sort(want)
+	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	down := errors.New("queue down")
+	q := &fakeQueue{EnqueueFunc: func(engine.Args) error { return down }}
+	p := h.poller(t, q, s)
+	if _, err := p.Poll(ctx, s.Name); !errors.Is(err, down) {
+		t.Fatalf("poll with the queue down: %v, want %v", err, down)
+	}
+	if rows, err := h.db.InboxEvents(ctx, state.InboxFilter{Source: state.SourceHighLevelPoll}); err != nil || len(rows) != 0 {
+		t.Fatalf("inbox after the failed page: %d rows, %v; want none (rolled back)", len(rows), err)
+	}
+	q.EnqueueFunc, q.jobs = nil, nil
+	if st := mustPoll(t, p, s.Name); !slices.Equal(q.jobsOf(), want) || st.Enqueued != len(want) {
+		t.Fatalf("poll after the failure: %+v, jobs %q; want %q, each once", st, q.jobsOf(), want)
+	}
+	rows, err := h.db.InboxEvents(ctx, state.InboxFilter{Source: state.SourceHighLevelPoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r.EventID]++
+	}
+	// Each child and each contact listed: 3 contacts, 6 children.
+	if len(rows) != 9 || len(seen) != 9 {
+		t.Errorf("inbox holds %d rows of %d events, want 9 of 9: %v", len(rows), len(seen), seen)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -153,22 +154,78 @@ func (q Queries) TakeEffect(ctx context.Context, key string, now time.Time) (e E
 // returned with started true, in one statement; one planned already is
 // taken as TakeEffect takes it.
 func (q Queries) PlanAndTakeEffect(ctx context.Context, e Effect, now time.Time) (_ Effect, started bool, err error) {
-	at := fromMillis(millis(now))
-	err = q.q.QueryRowContext(ctx, `INSERT INTO effects
-		(effect_key, flow, target, tenant, lane, op, request, marker, state, attempts, next_at, inflight_since, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
-		ON CONFLICT (effect_key) DO NOTHING
-		RETURNING id`,
-		e.Key, e.Flow, e.Target, e.Tenant, e.Lane, e.Op, e.Request, e.Marker, EffectInflight, millis(at), millis(at),
-		millis(at), millis(at)).Scan(&e.ID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return q.TakeEffect(ctx, e.Key, now)
-	case err != nil:
-		return Effect{}, false, fmt.Errorf("state: plan effect %s: %w", e.Key, classify(err))
+	es, took, err := q.PlanAndTakeEffects(ctx, []Effect{e}, now)
+	if err != nil {
+		return Effect{}, false, err
 	}
-	e.State, e.Attempts, e.NextAt, e.InflightSince, e.CreatedAt, e.UpdatedAt = EffectInflight, 1, at, at, at, at
-	return e, true, nil
+	return es[0], took[0], nil
+}
+
+// PlanAndTakeEffects is PlanAndTakeEffect of each of es, in order: the new
+// keys are stored started in one statement for each batchRows of them, and
+// each key planned already is taken as TakeEffect takes it. It returns each
+// effect as it then is and whether it started. A key twice in es starts
+// once, with its first: its second finds it inflight (not started), as
+// PlanAndTakeEffect run twice would.
+func (q Queries) PlanAndTakeEffects(ctx context.Context, es []Effect, now time.Time) (_ []Effect, started []bool, err error) {
+	at := millis(now)
+	first := make(map[string]int, len(es)) // each key's first place in es
+	distinct := make([]int, 0, len(es))
+	for i, e := range es {
+		if _, ok := first[e.Key]; !ok {
+			first[e.Key] = i
+			distinct = append(distinct, i)
+		}
+	}
+	ids := make(map[string]int64, len(es)) // of the keys stored new
+	for batch := range slices.Chunk(distinct, batchRows) {
+		args := make([]any, 0, 13*len(batch))
+		for _, i := range batch {
+			e := es[i]
+			args = append(args, e.Key, e.Flow, e.Target, e.Tenant, e.Lane, e.Op, e.Request, e.Marker, EffectInflight, at, at, at, at)
+		}
+		if err := keyedIDs(ctx, q, "plan effects", ids, `INSERT INTO effects
+			(effect_key, flow, target, tenant, lane, op, request, marker, state, attempts, next_at, inflight_since, created_at, updated_at)
+			VALUES `+rowsOf(len(batch), "(?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)")+`
+			ON CONFLICT (effect_key) DO NOTHING
+			RETURNING effect_key, id`, args...); err != nil {
+			return nil, nil, err
+		}
+	}
+	out, started := make([]Effect, len(es)), make([]bool, len(es))
+	stamp := fromMillis(at)
+	for i, e := range es {
+		if id, ok := ids[e.Key]; ok && first[e.Key] == i {
+			e.ID, e.State, e.Attempts, e.NextAt, e.InflightSince, e.CreatedAt, e.UpdatedAt = id, EffectInflight, 1, stamp, stamp, stamp, stamp
+			out[i], started[i] = e, true
+			continue
+		}
+		if out[i], started[i], err = q.TakeEffect(ctx, e.Key, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, started, nil
+}
+
+// keyedIDs runs query, which returns rows of a key and an id, and adds
+// them to ids.
+func keyedIDs(ctx context.Context, q Queries, what string, ids map[string]int64, query string, args ...any) error {
+	type keyed struct {
+		key string
+		id  int64
+	}
+	found, err := list(ctx, q, what, func(s scanner) (keyed, error) {
+		var k keyed
+		err := s.Scan(&k.key, &k.id)
+		return k, err
+	}, query, args...)
+	if err != nil {
+		return err
+	}
+	for _, k := range found {
+		ids[k.key] = k.id
+	}
+	return nil
 }
 
 // changedOrWhy tells, after an update guarded by state, why it changed
@@ -178,6 +235,12 @@ func (q Queries) changedOrWhy(ctx context.Context, res sql.Result, key, what str
 	if !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	return q.whyNot(ctx, key, what)
+}
+
+// whyNot is why an update guarded by state changed nothing of effect key:
+// ErrNotFound, or ErrConflict (it is in another state).
+func (q Queries) whyNot(ctx context.Context, key, what string) error {
 	e, err := q.Effect(ctx, key)
 	if err != nil {
 		return err
@@ -189,14 +252,53 @@ func (q Queries) changedOrWhy(ctx context.Context, res sql.Result, key, what str
 // remoteID (status is the answer's HTTP status; 0 when the record was
 // found by its marker). ErrConflict when the effect is not inflight.
 func (q Queries) CompleteEffect(ctx context.Context, key, remoteID string, status int, now time.Time) error {
-	res, err := q.exec(ctx, "complete effect "+key, `UPDATE effects
-		SET state = ?, remote_id = ?, last_status = ?, last_error = '', done_at = ?, updated_at = ?
-		WHERE effect_key = ? AND state = ?`,
-		EffectDone, remoteID, status, millis(now), millis(now), key, EffectInflight)
-	if err != nil {
-		return err
+	return q.CompleteEffects(ctx, []Completion{{Key: key, RemoteID: remoteID, Status: status, At: now}})
+}
+
+// Completion is a write of an inflight effect that happened: see
+// CompleteEffect.
+type Completion struct {
+	Key, RemoteID string
+	Status        int
+	At            time.Time
+}
+
+// CompleteEffects is CompleteEffect of each of cs, in one statement for
+// each batchRows of them. ErrConflict for the first of cs that is not
+// inflight, and for a key twice in cs (the second would find it done),
+// which is refused before any is written.
+func (q Queries) CompleteEffects(ctx context.Context, cs []Completion) error {
+	seen := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		if seen[c.Key] {
+			return fmt.Errorf("state: complete effect %s: twice in one batch: %w", c.Key, ErrConflict)
+		}
+		seen[c.Key] = true
 	}
-	return q.changedOrWhy(ctx, res, key, "complete")
+	done := make(map[string]int64, len(cs))
+	for batch := range slices.Chunk(cs, batchRows) {
+		args := make([]any, 0, 4*len(batch)+2)
+		args = append(args, EffectDone)
+		for _, c := range batch {
+			args = append(args, c.Key, c.RemoteID, c.Status, millis(c.At))
+		}
+		args = append(args, EffectInflight)
+		// Postgres would type the VALUES' parameters as text but for the
+		// casts; its VALUES name their columns column1, … as SQLite's do.
+		if err := keyedIDs(ctx, q, "complete effects", done, `UPDATE effects
+			SET state = ?, remote_id = v.column2, last_status = v.column3, last_error = '', done_at = v.column4, updated_at = v.column4
+			FROM (VALUES `+rowsOf(len(batch), "(?, ?, CAST(? AS INTEGER), CAST(? AS BIGINT))")+`) AS v
+			WHERE effects.effect_key = v.column1 AND effects.state = ?
+			RETURNING effects.effect_key, effects.id`, args...); err != nil {
+			return err
+		}
+		for _, c := range batch {
+			if _, ok := done[c.Key]; !ok {
+				return q.whyNot(ctx, c.Key, "complete")
+			}
+		}
+	}
+	return nil
 }
 
 // RenewEffect stamps inflight effect key as started at now when it is still

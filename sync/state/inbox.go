@@ -3,6 +3,8 @@ package state
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -41,16 +43,48 @@ type InboxEvent struct {
 // InsertInbox stores an event unless its (source, event id) is stored
 // already: inserted is false for such a duplicate, which is left as it was.
 func (q Queries) InsertInbox(ctx context.Context, e InboxEvent) (inserted bool, err error) {
-	res, err := q.exec(ctx, "insert inbox event",
-		`INSERT INTO inbox (source, event_id, tenant, type, entity_kind, entity_id, entity_ver, received_at, body, state)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (source, event_id) DO NOTHING`,
-		e.Source, e.EventID, e.Tenant, e.Type, e.EntityKind, e.EntityID, e.EntityVersion, millis(e.ReceivedAt),
-		e.Body, e.State)
+	ok, err := q.InsertInboxes(ctx, []InboxEvent{e})
 	if err != nil {
 		return false, err
 	}
-	return changed(res, "insert inbox event")
+	return ok[0], nil
+}
+
+// InsertInboxes is InsertInbox of each of es, in one statement for each
+// batchRows of them: inserted tells of each whether it was stored (false
+// for a duplicate of one stored before, or of one before it in es).
+func (q Queries) InsertInboxes(ctx context.Context, es []InboxEvent) (inserted []bool, err error) {
+	type id struct{ source, event string }
+	stored := make(map[id]bool, len(es))
+	for batch := range slices.Chunk(es, batchRows) {
+		args := make([]any, 0, 10*len(batch))
+		for _, e := range batch {
+			args = append(args, e.Source, e.EventID, e.Tenant, e.Type, e.EntityKind, e.EntityID, e.EntityVersion,
+				millis(e.ReceivedAt), e.Body, e.State)
+		}
+		ids, err := list(ctx, q, "insert inbox events", func(s scanner) (id, error) {
+			var i id
+			err := s.Scan(&i.source, &i.event)
+			return i, err
+		}, `INSERT INTO inbox (source, event_id, tenant, type, entity_kind, entity_id, entity_ver, received_at, body, state)
+			VALUES `+rowsOf(len(batch), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")+`
+			ON CONFLICT (source, event_id) DO NOTHING
+			RETURNING source, event_id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range ids {
+			stored[i] = true
+		}
+	}
+	inserted = make([]bool, len(es))
+	for n, e := range es {
+		i := id{e.Source, e.EventID}
+		// A duplicate in es is the first's.
+		inserted[n] = stored[i]
+		delete(stored, i)
+	}
+	return inserted, nil
 }
 
 const inboxColumns = `source, event_id, tenant, type, entity_kind, entity_id, entity_ver, received_at, body, state`
@@ -72,6 +106,30 @@ func (q Queries) InboxEvent(ctx context.Context, source, eventID string) (InboxE
 		return InboxEvent{}, scanErr(err, "inbox event "+source+"/"+eventID)
 	}
 	return e, nil
+}
+
+// InboxStored tells which of eventIDs of source are stored: one
+// statement for each batchRows of them.
+func (q Queries) InboxStored(ctx context.Context, source string, eventIDs []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(eventIDs))
+	for batch := range slices.Chunk(eventIDs, batchRows) {
+		args := make([]any, 0, 1+len(batch))
+		args = append(args, source)
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		ids, err := list(ctx, q, "inbox events stored", func(s scanner) (string, error) {
+			var id string
+			return id, s.Scan(&id)
+		}, `SELECT event_id FROM inbox WHERE source = ? AND event_id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			out[id] = true
+		}
+	}
+	return out, nil
 }
 
 // SetInboxState moves a stored event to state.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -119,25 +120,24 @@ func (q Queries) mappingBy(ctx context.Context, column, kind, tenant, id string)
 type Record struct{ Kind, ID string }
 
 // MappingsByHighLevel returns the mappings of the HighLevel records of
-// tenant that have one, keyed by record: one statement for many
-// MappingByHighLevel, which looks each record up by its kind and id.
+// tenant that have one, keyed by record: one statement for each batchRows
+// records, where MappingByHighLevel looks each up by its kind and id.
 func (q Queries) MappingsByHighLevel(ctx context.Context, tenant string, records []Record) (map[Record]Mapping, error) {
-	if len(records) == 0 {
-		return map[Record]Mapping{}, nil
-	}
-	args := make([]any, 0, 3*len(records))
-	for _, r := range records {
-		args = append(args, r.Kind, tenant, r.ID)
-	}
-	// Each term is a lookup by the unique key (kind, tenant, hl_id).
-	found, err := list(ctx, q, "list mappings by HighLevel id", scanMapping, `SELECT `+mappingColumns+` FROM mappings
-		WHERE (kind = ? AND tenant = ? AND hl_id = ?)`+strings.Repeat(" OR (kind = ? AND tenant = ? AND hl_id = ?)", len(records)-1), args...)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[Record]Mapping, len(found))
-	for _, m := range found {
-		out[Record{Kind: m.Kind, ID: m.HLID}] = m
+	out := make(map[Record]Mapping, len(records))
+	for batch := range slices.Chunk(records, batchRows) {
+		args := make([]any, 0, 3*len(batch))
+		for _, r := range batch {
+			args = append(args, r.Kind, tenant, r.ID)
+		}
+		// Each term is a lookup by the unique key (kind, tenant, hl_id).
+		found, err := list(ctx, q, "list mappings by HighLevel id", scanMapping, `SELECT `+mappingColumns+` FROM mappings
+			WHERE (kind = ? AND tenant = ? AND hl_id = ?)`+strings.Repeat(" OR (kind = ? AND tenant = ? AND hl_id = ?)", len(batch)-1), args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range found {
+			out[Record{Kind: m.Kind, ID: m.HLID}] = m
+		}
 	}
 	return out, nil
 }
