@@ -103,6 +103,9 @@ func (m *acceptedMemo) paramsKey(id string, r *http.Request) (string, bool) {
 // parameters in are.
 func (in *inputParams) key(kind byte, id string, r *http.Request) (string, bool) {
 	var b strings.Builder
+	// Room for the key's common inputs, their lengths and the headers'
+	// ends, in one allocation.
+	b.Grow(1 + len(id) + len(r.URL.Path) + len(r.URL.RawPath) + len(r.URL.RawQuery) + 32 + 16*len(in.headers))
 	add := func(s string) { // length first: no two inputs make one key
 		b.WriteString(strconv.Itoa(len(s)))
 		b.WriteByte(':')
