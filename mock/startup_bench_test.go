@@ -66,18 +66,12 @@ func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options))
 	b.ReportAllocs()
 	runtime.GC() // the data set's garbage is not the start-ups' to collect
 	cpu0 := processCPU(b)
-	var ready time.Duration
 	for b.Loop() {
 		untune := gctune.Start(gctune.Default) // each start tuned as a process's
-		t0 := time.Now()
 		srv, err := mock.NewServer(mock.Options{NoListener: true, Seed: 1, StateFile: path, Logger: slog.New(slog.DiscardHandler)})
-		ready += time.Since(t0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		// Close waits for the start-up's release (gctune.Serving), which
-		// the twin runs once it serves: it counts in the time and CPU of
-		// an op, not in ready-ms.
 		if err := srv.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -86,6 +80,4 @@ func benchNewServer(b *testing.B, scenario string, tune func(*fixtures.Options))
 	// CPU time over all threads: steadier than the wall time on a loaded
 	// machine (0 where the process's is not known).
 	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
-	// The time until the twin serves, as contactbridge bench's start-up.
-	b.ReportMetric(float64(ready)/float64(time.Millisecond)/float64(b.N), "ready-ms/op")
 }

@@ -3,12 +3,12 @@ package mock
 import (
 	"log/slog"
 	"math"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/contactbridge/contactbridge/mock/gctune"
 )
@@ -54,51 +54,36 @@ func TestPaceLargeLoad(t *testing.T) {
 	}
 }
 
-// NewServer returns, and the twin serves, while the start-up's release is
-// still under way; Close waits for it to end.
-func TestNewServer_ReleasesOffTheStartupPath(t *testing.T) {
+// The twins answer while the start-up's release runs: it comes once their
+// listeners serve.
+func TestNewServer_ReleasesOnceServing(t *testing.T) {
 	// Not parallel: it swaps releaseStartup.
-	entered, proceed := make(chan struct{}), make(chan struct{})
-	var finished atomic.Bool
+	reserved, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := reserved.Addr().String()
+	if err := reserved.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var answered error
 	prev := releaseStartup
 	releaseStartup = func(bool) {
-		close(entered)
-		<-proceed
-		finished.Store(true)
+		// A contact that does not exist: any answer is the twin's.
+		resp, err := http.Get("http://" + addr + "/contacts/none")
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered = err
 	}
 	t.Cleanup(func() { releaseStartup = prev })
-	started := make(chan *Server, 1)
-	go func() {
-		srv, err := NewServer(Options{NoListener: true, Seed: 1, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Error(err)
-		}
-		started <- srv
-	}()
-	<-entered
-	var srv *Server
-	select {
-	case srv = <-started:
-	case <-time.After(30 * time.Second): // a bound on failure, never waited on success
-		close(proceed)
-		t.Fatal("NewServer waits for the start-up's release")
-	}
-	if srv == nil {
-		close(proceed)
-		t.FailNow()
-	}
-	// It answers (here, that the contact does not exist) meanwhile.
-	resp, err := srv.HighLevel.Client().Get(srv.HighLevel.URL() + "/contacts/none")
+	srv, err := NewServer(Options{Seed: 1, Logger: slog.New(slog.DiscardHandler),
+		HighLevel: HighLevelOptions{Addr: addr}, M360: M360Options{Addr: "127.0.0.1:0"}})
 	if err != nil {
-		close(proceed)
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	close(proceed)
-	if err := srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !finished.Load() {
-		t.Error("Close returned before the start-up's release ended")
+	t.Cleanup(func() { _ = srv.Close() })
+	if answered != nil {
+		t.Errorf("the twin did not answer during the start-up's release: %v", answered)
 	}
 }
