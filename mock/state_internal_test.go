@@ -1,7 +1,10 @@
 package mock
 
 import (
+	"log/slog"
 	"math"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -48,5 +51,39 @@ func TestPaceLargeLoad(t *testing.T) {
 	done()
 	if l := limit(); l == math.MaxInt64 {
 		t.Fatal("the memory limit stayed lifted after the large state loaded")
+	}
+}
+
+// The twins answer while the start-up's release runs: it comes once their
+// listeners serve.
+func TestNewServer_ReleasesOnceServing(t *testing.T) {
+	// Not parallel: it swaps releaseStartup.
+	reserved, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := reserved.Addr().String()
+	if err := reserved.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var answered error
+	prev := releaseStartup
+	releaseStartup = func(bool) {
+		// A contact that does not exist: any answer is the twin's.
+		resp, err := http.Get("http://" + addr + "/contacts/none")
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered = err
+	}
+	t.Cleanup(func() { releaseStartup = prev })
+	srv, err := NewServer(Options{Seed: 1, Logger: slog.New(slog.DiscardHandler),
+		HighLevel: HighLevelOptions{Addr: addr}, M360: M360Options{Addr: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	if answered != nil {
+		t.Errorf("the twin did not answer during the start-up's release: %v", answered)
 	}
 }

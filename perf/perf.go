@@ -98,6 +98,13 @@ const (
 	readyTimeout        = 30 * time.Second
 	atScaleReadyTimeout = 3 * time.Minute
 	idleSettle          = 300 * time.Millisecond
+	// A twin is idle once it has used at most idleCPU of CPU time over
+	// idleWindow (one clock tick of /proc's; it gives the start-up's
+	// garbage back to the OS after its first answer), or after
+	// idleTimeout whatever it does.
+	idleWindow  = 100 * time.Millisecond
+	idleCPU     = 10 * time.Millisecond
+	idleTimeout = 5 * time.Second
 )
 
 // DefaultOptions returns the options of a full run, without Binary.
@@ -448,21 +455,21 @@ type atScaleLoad struct {
 const rssSampleEvery = 100 * time.Millisecond
 
 // measureTwin starts a twin on state, waits for its first 200 on the list,
-// reads the CPU time it took to get there (0 without /proc), lets it settle
-// and reads its resident memory; then it reads the list once more, runs
-// load when there is one, and returns the answer.
+// lets it settle until it is idle (waitIdle), reads the CPU time it took
+// to get there (0 without /proc: its start-up and the release of its
+// start-up's garbage, which the twin does once it serves) and its resident
+// memory; then it reads the list once more, runs load when there is one,
+// and returns the answer.
 func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Duration, load *atScaleLoad) (startup, cpu time.Duration, rss int64, list []byte, err error) {
 	c, startup, err := startReady(ctx, h.twinProc(state), h.listPath(), h.authHeader(), timeout)
 	if err != nil {
 		return 0, 0, 0, nil, err
 	}
 	defer c.stop()
-	cpu, _ = readCPU(c.pid()) // like the workloads' CPU, left out where /proc is not
-	select {
-	case <-ctx.Done():
-		return 0, 0, 0, nil, ctx.Err()
-	case <-time.After(idleSettle):
+	if err := waitIdle(ctx, c.pid()); err != nil {
+		return 0, 0, 0, nil, err
 	}
+	cpu, _ = readCPU(c.pid()) // like the workloads' CPU, left out where /proc is not
 	rss, err = readRSS(c.pid())
 	if errors.Is(err, errNoRSS) {
 		h.logf("%v", err)
@@ -478,6 +485,36 @@ func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Du
 		return 0, 0, 0, nil, err
 	}
 	return startup, cpu, rss, list, nil
+}
+
+// waitIdle waits idleSettle, then until process pid is idle: it used at
+// most idleCPU over the last idleWindow, or idleTimeout has passed (or its
+// CPU time cannot be read: without /proc).
+func waitIdle(ctx context.Context, pid int) error {
+	wait := func(d time.Duration) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+			return nil
+		}
+	}
+	if err := wait(idleSettle); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(idleTimeout)
+	prev, err := readCPU(pid)
+	for err == nil && time.Now().Before(deadline) {
+		if err := wait(idleWindow); err != nil {
+			return err
+		}
+		var cpu time.Duration
+		if cpu, err = readCPU(pid); err == nil && cpu-prev <= idleCPU {
+			return nil
+		}
+		prev = cpu
+	}
+	return nil
 }
 
 // runAtScaleLoad runs load on the twin c, reading its memory as it goes.

@@ -87,7 +87,9 @@ type StartupReport struct {
 	TargetMs      float64   `json:"targetMs"`
 }
 
-// MemoryReport is the twin's resident memory (VmRSS) after its first answer.
+// MemoryReport is the twin's resident memory (VmRSS) once idle after its
+// first answer (it gives its start-up's garbage back to the OS once it
+// serves).
 type MemoryReport struct {
 	IdleContacts     int     `json:"idleContacts"`
 	IdleRSSMB        float64 `json:"idleRssMB"`
@@ -96,8 +98,8 @@ type MemoryReport struct {
 	AtScaleRSSMB     float64 `json:"atScaleRssMB,omitempty"`
 	AtScaleStartupMs float64 `json:"atScaleStartupMs,omitempty"`
 	// AtScaleStartupCPUMs is the CPU time (every thread) the at-scale twin
-	// used up to its first 200: steadier than the wall time on a shared
-	// machine.
+	// used up to its first 200 and the release of its start-up's garbage
+	// that follows it: steadier than the wall time on a shared machine.
 	AtScaleStartupCPUMs float64 `json:"atScaleStartupCpuMs,omitempty"`
 	AtScaleStateMB      float64 `json:"atScaleStateMB,omitempty"`
 	TargetAtScaleMB     float64 `json:"targetAtScaleMB"`
@@ -198,14 +200,14 @@ func (r Report) Markdown() string {
 			thousands(float64(mem.AtScaleContacts)), mem.AtScaleStateMB, thousands(mem.AtScaleStartupMs),
 			thousands(TargetAtScaleStartupMs), metMark(mem.AtScaleStartupMs < TargetAtScaleStartupMs))
 		if mem.AtScaleStartupCPUMs > 0 {
-			fmt.Fprintf(&b, "| CPU time of that start-up (every thread) | %s ms | |\n", thousands(mem.AtScaleStartupCPUMs))
+			fmt.Fprintf(&b, "| CPU time of that start-up and of its release of the load's memory (every thread) | %s ms | |\n", thousands(mem.AtScaleStartupCPUMs))
 		}
 		fmt.Fprintf(&b, "| resident memory under the mixed load, %s HighLevel contacts (most of readings every 100 ms; %s requests, %s errors) | %.1f MB | < %.0f MB %s |\n",
 			thousands(float64(mem.AtScaleContacts)), thousands(float64(mem.AtScaleLoadRequests)), thousands(float64(mem.AtScaleLoadErrors)),
 			mem.AtScaleLoadRSSMB, mem.TargetAtScaleLoadMB,
 			metMark(mem.AtScaleLoadRSSMB > 0 && mem.AtScaleLoadRSSMB < mem.TargetAtScaleLoadMB && mem.AtScaleLoadErrors == 0))
 	}
-	b.WriteString("\nMB are MiB (VmRSS of the twin process after its first answer).\n")
+	b.WriteString("\nMB are MiB (VmRSS of the twin process once idle after its first answer).\n")
 	return b.String()
 }
 

@@ -221,7 +221,7 @@ func startTwins(cfg mockConfig, logger *slog.Logger) (_ *mock.Server, _ mock.Opt
 	// The collector's one owner (unless GOGC or GOMEMLIMIT says otherwise)
 	// from before the state loads: at gctune's pace, with no memory limit
 	// while a state file over 32 MB loads (the mock tells it, at a reset
-	// too), and the load's garbage returned to the OS before the twins
+	// too), and the load's garbage returned to the OS once the twins
 	// serve (the mock calls gctune.Serving).
 	untune := gctune.Start(gctune.Default)
 	srv, err := mock.NewServer(opts)

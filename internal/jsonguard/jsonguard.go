@@ -5,6 +5,7 @@
 package jsonguard
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -43,35 +44,51 @@ func (e *KeyError) Error() string {
 func (e *KeyError) Unwrap() error { return ErrKeyCase }
 
 // CheckDepth reports ErrTooDeep when data nests objects and arrays deeper
-// than max. It reads each byte once and allocates nothing, so it bounds the
-// work before any decoder or validator runs; it does not check that data is
-// valid JSON.
+// than max. It reads the text about once (a string's a run at a time, to its
+// next quote) and allocates nothing, so it bounds the work before any
+// decoder or validator runs; it does not check that data is valid JSON.
 func CheckDepth(data []byte, max int) error {
 	depth := 0
-	inString, escaped := false, false
-	for i, c := range data {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			end, ok := stringEnd(data, i+1)
+			if !ok {
+				return nil // the rest is a string: nothing nests in it
 			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
+			i = end
+		case '{', '[':
 			depth++
 			if depth > max {
 				return fmt.Errorf("%w: past %d levels at byte %d", ErrTooDeep, max, i)
 			}
-		case c == '}' || c == ']':
+		case '}', ']':
 			depth--
 		}
 	}
 	return nil
+}
+
+// stringEnd returns where the quote is that ends the string whose text
+// starts at data[i:] (a backslash escapes the byte after it), found a run
+// of text at a time; false when none does.
+func stringEnd(data []byte, i int) (int, bool) {
+	for {
+		j := bytes.IndexByte(data[i:], '"')
+		if j < 0 {
+			return 0, false
+		}
+		j += i
+		// Escaped when an odd number of backslashes comes before it.
+		k := j
+		for k > i && data[k-1] == '\\' {
+			k--
+		}
+		if (j-k)%2 == 0 {
+			return j, true
+		}
+		i = j + 1
+	}
 }
 
 // Unmarshal decodes data into v as json.Unmarshal does, except that a key
@@ -331,11 +348,14 @@ var ErrInvalidUTF8 = errors.New("jsonguard: text is not valid UTF-8")
 // CheckUTF8 reports ErrInvalidUTF8 when data holds bytes that are not UTF-8,
 // or a JSON string escape of half a surrogate pair ("\ud800" alone):
 // encoding/json would replace either with U+FFFD, storing what the client
-// did not send. Like CheckDepth it reads each byte once and allocates
+// did not send. Like CheckDepth it reads the text about once and allocates
 // nothing; it does not check that data is valid JSON.
 func CheckUTF8(data []byte) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: at byte %d", ErrInvalidUTF8, invalidAt(data))
+	}
+	if !bytes.Contains(data, []byte(`\u`)) {
+		return nil // no escape of a code point, let alone of half a pair
 	}
 	inString := false
 	for i := 0; i < len(data); i++ {

@@ -130,10 +130,62 @@ func TestCheckUTF8(t *testing.T) {
 		{"high then not low", `{"a":"\ud800\u0041"}`, false},
 		{"lone low surrogate", `{"a":"\udc00x"}`, false},
 		{"a surrogate key", `{"\udfff":1}`, false},
+		{"a lone surrogate after text", `{"a":"some text before \ud800"}`, false},
+		{"a lone surrogate in the next string", `{"a":"text \\","b":"\ud800"}`, false},
+		{"a pair after text and escapes", `{"a":"x\"y\\z \ud83d\ude00 end"}`, true},
+		{"a string that does not end", `{"a":"text without its quote`, true},
 	} {
 		err := jsonguard.CheckUTF8([]byte(tc.in))
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, jsonguard.ErrInvalidUTF8)) {
 			t.Errorf("%s: %v, want ok %v", tc.name, err, tc.ok)
 		}
 	}
+}
+
+// depthByByte is CheckDepth's rule read one byte at a time: a string (a
+// backslash escapes the byte after it) holds nothing that nests.
+func depthByByte(data []byte, max int) bool {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > max {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
+}
+
+// FuzzCheckDepth: CheckDepth, which skips a string's text a run at a time,
+// says what the byte-by-byte rule says, backslashes and quotes in any order.
+func FuzzCheckDepth(f *testing.F) {
+	for _, s := range []string{`{"a":"\\"}`, `{"a":"\\\"[[["}`, `["\\\\\\\"",[[]]]`, `"[`, `"\`, `{"a":"x\"}`,
+		`[["\\\\"]]`, `{"\\\\\\":[{"b":"]"}]}`, strings.Repeat(`["\"`, 5)} {
+		f.Add(s, 2)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max = max%8 + 1
+		if max < 1 {
+			max += 8
+		}
+		got := errors.Is(jsonguard.CheckDepth([]byte(s), max), jsonguard.ErrTooDeep)
+		if want := depthByByte([]byte(s), max); got != want {
+			t.Fatalf("CheckDepth(%q, %d): too deep %v, want %v", s, max, got, want)
+		}
+	})
 }

@@ -22,19 +22,37 @@ import (
 var Lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
 // decoders are the decoders of Decoder, reused (each holds buffers of a few
-// kilobytes).
-var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
+// kilobytes), with the reader of their text and the function that hands
+// them back: a use allocates nothing of its own.
+var decoders sync.Pool
+
+func init() {
+	decoders.New = func() any {
+		d := &pooledDecoder{}
+		d.dec = jsontext.NewDecoder(&d.text)
+		d.release = func() {
+			d.text.Reset(nil) // not holding the text until its next use
+			d.dec.Reset(&d.text)
+			decoders.Put(d)
+		}
+		return d
+	}
+}
+
+type pooledDecoder struct {
+	dec     *jsontext.Decoder
+	text    bytes.Reader
+	release func()
+}
 
 // Decoder returns a decoder of data with the Lenient options, and release,
 // which hands it back for reuse: call it once done with the decoder (and
 // with any value it returned, which may be its own buffer).
 func Decoder(data []byte) (dec *jsontext.Decoder, release func()) {
-	dec = decoders.Get().(*jsontext.Decoder)
-	dec.Reset(bytes.NewReader(data), Lenient...)
-	return dec, func() {
-		dec.Reset(bytes.NewReader(nil)) // not holding data until its next use
-		decoders.Put(dec)
-	}
+	d := decoders.Get().(*pooledDecoder)
+	d.text.Reset(data)
+	d.dec.Reset(&d.text, Lenient...)
+	return d.dec, d.release
 }
 
 // Numbers says how Read makes a JSON number.

@@ -24,8 +24,8 @@
 // The tuner is the one owner of the collector's settings in the process,
 // from before the state loads to the end, at Percent throughout: the
 // start-up's garbage may pile up while the state loads, since Serving,
-// which the twin's start-up (mock.NewServer) calls before it serves,
-// returns what the load left to the OS (the bench's idle twin, 1,000
+// which the twin (mock.NewServer) calls as it begins to serve, returns
+// what the load left to the OS (the bench's idle twin, 1,000
 // contacts: 54 -> 45 MiB resident, and 84 -> 70 ms of CPU to its first
 // answer, as the load collects less often than at GOGC=100); while a large
 // state loads (LoadLarge, at start or at a reset while serving) there is no

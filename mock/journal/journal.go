@@ -47,6 +47,10 @@ type Entry struct {
 	// responseParts, when not nil, is the response body, up to MaxBody,
 	// as the parts it was written from, joined when the entry settles.
 	responseParts pipeline.JSONParts
+	// requestBody, when not nil, is the request body, up to MaxBody, as
+	// the middleware captured it (bytes that never change), made a string
+	// when the entry settles: the redaction copies it then anyway.
+	requestBody []byte
 }
 
 // settle redacts a pending entry in place and cuts its bodies at MaxBody.
@@ -59,7 +63,11 @@ func (e *Entry) settle() {
 	e.ResponseHeaders = redactHeaders(e.ResponseHeaders)
 	e.Query = RedactURLPasswords(redactForm(e.Query))
 	var cut bool
-	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), []byte(e.RequestBody))
+	req := []byte(e.RequestBody)
+	if e.requestBody != nil {
+		req, e.requestBody = e.requestBody, nil
+	}
+	e.RequestBody, cut = redactBody(contentType(e.RequestHeaders), req)
 	e.Truncated = e.Truncated || cut
 	resp := []byte(e.ResponseBody)
 	if e.responseParts != nil {
@@ -72,7 +80,7 @@ func (e *Entry) settle() {
 // brief returns e without its headers and bodies, its query redacted.
 func (e *Entry) brief() Entry {
 	b := *e
-	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody, b.responseParts = nil, nil, "", "", nil
+	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody, b.responseParts, b.requestBody = nil, nil, "", "", nil, nil
 	if b.pending {
 		b.Query = RedactURLPasswords(redactForm(b.Query))
 		b.pending = false

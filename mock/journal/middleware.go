@@ -83,10 +83,14 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 	if e.ResponseHeaders == nil {
 		e.ResponseHeaders = rec.rw.Header().Clone() // nothing written: what the handler had set
 	}
-	if len(reqBody) > MaxBody {
-		reqBody, e.Truncated = reqBody[:MaxBody], true
+	switch {
+	case len(reqBody) > MaxBody:
+		// A copy of what is kept, not a part of the whole body.
+		e.requestBody, e.Truncated = slices.Clone(reqBody[:MaxBody]), true
+	case len(reqBody) > 0:
+		// The body as read (captureBody): its bytes never change.
+		e.requestBody = reqBody
 	}
-	e.RequestBody = string(reqBody)
 	if rec.parts != nil {
 		e.responseParts = rec.parts
 	} else {

@@ -16,17 +16,21 @@ const (
 	maxAcceptedKey = 2048
 )
 
-// acceptedMemo remembers the bodiless requests kin-openapi has accepted, by
-// all that its verdict on them depends on (acceptedKey): the operation, the
-// path, the query and the operation's header and cookie parameters. The
-// spec does not change and the validation sets no defaults, so the same
-// request again gets the same verdict: it is accepted without validating it
-// once more (a client polling the same page, say). Refusals are not
-// remembered: kin-openapi words each one. Full, it starts again empty.
+// acceptedMemo remembers the requests kin-openapi has accepted, by all that
+// its verdict on them depends on (key): the operation, the path, the query
+// and the operation's header and cookie parameters. The spec does not
+// change and the validation sets no defaults, so the same request again
+// gets the same verdict: it is accepted without validating it once more (a
+// client polling the same page, say). It remembers two kinds of verdict,
+// whose keys differ from their first byte: the whole verdict on a
+// bodiless request (key), and the verdict on the parameters alone of a
+// request whose body the pipeline judges itself (paramsKey: the same
+// parameters again with another body, as a client creating contacts
+// sends). Refusals are not remembered: kin-openapi words each one. Full,
+// it starts again empty.
 type acceptedMemo struct {
 	// params are, by operationId, the header and cookie parameters of the
-	// operations whose verdicts are remembered: those without a request
-	// body (whose absence kin-openapi would judge).
+	// operations.
 	params map[string]*inputParams
 	mu     sync.RWMutex
 	seen   map[string]struct{}
@@ -37,7 +41,16 @@ type acceptedMemo struct {
 type inputParams struct {
 	headers []string // canonical header names
 	cookies bool     // a cookie parameter: the Cookie header counts
+	// bodiless is an operation without a request body: its whole verdict
+	// may be remembered (with one, kin-openapi would judge its absence).
+	bodiless bool
 }
+
+// The first bytes of the two kinds of key (see acceptedMemo).
+const (
+	wholeVerdict  = 'W'
+	paramsVerdict = 'P'
+)
 
 func newAcceptedMemo() *acceptedMemo {
 	return &acceptedMemo{params: map[string]*inputParams{}, seen: map[string]struct{}{}}
@@ -46,10 +59,10 @@ func newAcceptedMemo() *acceptedMemo {
 // prepare notes the parameters of the operation op (on the path item
 // item), when its verdicts may be remembered.
 func (m *acceptedMemo) prepare(id string, item *openapi3.PathItem, op *openapi3.Operation) {
-	if item == nil || op.RequestBody != nil {
+	if item == nil {
 		return
 	}
-	in := &inputParams{}
+	in := &inputParams{bodiless: op.RequestBody == nil}
 	for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
 		for _, ref := range ps {
 			switch p := ref.Value; {
@@ -65,19 +78,40 @@ func (m *acceptedMemo) prepare(id string, item *openapi3.PathItem, op *openapi3.
 	m.params[id] = in
 }
 
-// key is the key of r's verdict on the operation id; false when r's verdict
+// key is the key of r's whole verdict on the operation id; false when it
 // is not remembered (a body, an operation that takes one, a long key).
 func (m *acceptedMemo) key(id string, r *http.Request) (string, bool) {
 	in := m.params[id]
-	if in == nil || (r.Body != nil && r.Body != http.NoBody) {
+	if in == nil || !in.bodiless || (r.Body != nil && r.Body != http.NoBody) {
 		return "", false
 	}
+	return in.key(wholeVerdict, id, r)
+}
+
+// paramsKey is the key of the verdict on r's parameters alone (its body
+// left out of the validation) on the operation id; false when it is not
+// remembered (a long key).
+func (m *acceptedMemo) paramsKey(id string, r *http.Request) (string, bool) {
+	in := m.params[id]
+	if in == nil {
+		return "", false
+	}
+	return in.key(paramsVerdict, id, r)
+}
+
+// key is the key of kind of r's verdict on the operation id, whose
+// parameters in are.
+func (in *inputParams) key(kind byte, id string, r *http.Request) (string, bool) {
 	var b strings.Builder
+	// Room for the key's common inputs, their lengths and the headers'
+	// ends, in one allocation.
+	b.Grow(1 + len(id) + len(r.URL.Path) + len(r.URL.RawPath) + len(r.URL.RawQuery) + 32 + 16*len(in.headers))
 	add := func(s string) { // length first: no two inputs make one key
 		b.WriteString(strconv.Itoa(len(s)))
 		b.WriteByte(':')
 		b.WriteString(s)
 	}
+	b.WriteByte(kind)
 	add(id)
 	add(r.URL.Path)
 	add(r.URL.RawPath)

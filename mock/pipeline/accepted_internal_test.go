@@ -1,8 +1,12 @@
 package pipeline
 
 import (
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 func TestAcceptedMemo_IsBounded(t *testing.T) {
@@ -13,5 +17,36 @@ func TestAcceptedMemo_IsBounded(t *testing.T) {
 	}
 	if n := len(m.seen); n > maxAccepted || !m.accepted(strconv.Itoa(maxAccepted)) {
 		t.Errorf("%d remembered (at most %d), the last one among them: %v", n, maxAccepted, m.accepted(strconv.Itoa(maxAccepted)))
+	}
+}
+
+// The verdict on a request's parameters alone and the whole verdict on a
+// bodiless request are remembered apart: neither stands for the other, and
+// only a bodiless operation's whole verdict is remembered.
+func TestAcceptedMemo_KindsOfVerdictApart(t *testing.T) {
+	t.Parallel()
+	m := newAcceptedMemo()
+	item := &openapi3.PathItem{}
+	m.prepare("get", item, &openapi3.Operation{})
+	m.prepare("post", item, &openapi3.Operation{RequestBody: &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{}}})
+	get := httptest.NewRequest("GET", "/items/1?x=2", nil)
+	whole, ok := m.key("get", get)
+	if !ok {
+		t.Fatal("a bodiless request's whole verdict is not remembered")
+	}
+	params, ok := m.paramsKey("get", get)
+	if !ok || params == whole {
+		t.Fatalf("the parameters' key %q (remembered: %v), the whole verdict's %q: want two keys", params, ok, whole)
+	}
+	m.accept(params)
+	if m.accepted(whole) {
+		t.Error("accepted parameters stand for the whole verdict")
+	}
+	post := httptest.NewRequest("POST", "/items/1?x=2", strings.NewReader("{}"))
+	if _, ok := m.key("post", post); ok {
+		t.Error("the whole verdict on a request with a body is remembered")
+	}
+	if _, ok := m.paramsKey("post", post); !ok {
+		t.Error("the verdict on the parameters of a request with a body is not remembered")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock/pipeline"
@@ -81,5 +82,71 @@ func TestPipeline_RemembersOnlyTheRequestsItAccepted(t *testing.T) {
 	}
 	if got := get("/items/1?limit=11", "1", ""); got < 400 || got >= 500 {
 		t.Errorf("after many: %d, want 4xx", got)
+	}
+}
+
+// notesSpec has an operation with a body whose every kind of parameter can
+// be refused.
+const notesSpec = `openapi: 3.0.3
+info: {title: notes, version: '1'}
+paths:
+  /notes/{id}:
+    post:
+      operationId: add-note
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, maxLength: 3}}
+        - {name: draft, in: query, schema: {type: boolean}}
+        - {name: Version, in: header, required: true, schema: {type: string, enum: ['1']}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [body]
+              properties: {body: {type: string, maxLength: 5}}
+      responses:
+        '201': {description: ok, content: {application/json: {schema: {type: object}}}}
+`
+
+// The parameters of a request with a body that were accepted once are
+// accepted again without kin-openapi, but its body is judged every time,
+// and other parameters are judged as before.
+func TestPipeline_RemembersOnlyTheParametersItAccepted(t *testing.T) {
+	t.Parallel()
+	spec, err := openapi.Load(context.Background(), "notes.yaml", []byte(notesSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pipeline.New(pipeline.Config{Spec: spec, RenderError: pipelinetest.Render,
+		Logger: slog.New(slog.DiscardHandler), Handlers: map[string]pipeline.HandlerFunc{
+			"add-note": func(*pipeline.Request) (pipeline.Response, error) {
+				return pipeline.JSON(http.StatusCreated, map[string]any{}), nil
+			},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(target, version, body string) int {
+		req := httptest.NewRequest("POST", target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Version", version)
+		return pipelinetest.Serve(h, req).Code
+	}
+	for _, tc := range []struct{ name, target, version, body string }{
+		{"body", "/notes/abc?draft=true", "1", `{"body":"too long"}`},
+		{"body missing a property", "/notes/abc?draft=true", "1", `{}`},
+		{"path", "/notes/abcd?draft=true", "1", `{"body":"hi"}`},
+		{"query", "/notes/abc?draft=maybe", "1", `{"body":"hi"}`},
+		{"header", "/notes/abc?draft=true", "2", `{"body":"hi"}`},
+	} {
+		for i := range 2 {
+			if got := post("/notes/abc?draft=true", "1", fmt.Sprintf(`{"body":"n%d"}`, i)); got != http.StatusCreated {
+				t.Fatalf("the valid request: %d", got)
+			}
+			if got := post(tc.target, tc.version, tc.body); got < 400 || got >= 500 {
+				t.Errorf("%s refused: %d, want 4xx", tc.name, got)
+			}
+		}
 	}
 }

@@ -448,19 +448,15 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 			x.Body = body
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			if jb := p.bodies[x.Route.Operation.ID]; jb != nil {
-				// Parameters by kin-openapi, the body here; when either
-				// fails, kin-openapi's whole pass below words the errors.
-				in := x.validationInput(r)
-				in.Options.ExcludeRequestBody = true
-				err := openapi3filter.ValidateRequest(r.Context(), in)
-				in.Options.ExcludeRequestBody = false
-				ok := false
-				if err == nil {
-					x.value, ok = jb.decode(r, body)
-				}
-				if ok {
-					next.ServeHTTP(w, r)
-					return
+				// Parameters by kin-openapi (or as it accepted them
+				// before), the body here; when either fails, kin-openapi's
+				// whole pass below words the errors.
+				if p.paramsAccepted(x, r) {
+					var ok bool
+					if x.value, ok = jb.decode(r, body); ok {
+						next.ServeHTTP(w, r)
+						return
+					}
 				}
 			}
 		}
@@ -476,6 +472,26 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// paramsAccepted tells whether kin-openapi accepts the parameters of x's
+// request r, its body left out, remembering its yes (acceptedMemo).
+func (p *Pipeline) paramsAccepted(x *Exchange, r *http.Request) bool {
+	key, memo := p.accepted.paramsKey(x.Route.Operation.ID, r)
+	if memo && p.accepted.accepted(key) {
+		return true
+	}
+	in := x.validationInput(r)
+	in.Options.ExcludeRequestBody = true
+	err := openapi3filter.ValidateRequest(r.Context(), in)
+	in.Options.ExcludeRequestBody = false
+	if err != nil {
+		return false
+	}
+	if memo {
+		p.accepted.accept(key)
+	}
+	return true
 }
 
 // readBody returns r's body, up to MaxBodyBytes: the bytes of a Body an
