@@ -1,9 +1,9 @@
 package mock
 
 import (
+	"errors"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -58,27 +58,19 @@ func TestPaceLargeLoad(t *testing.T) {
 // listeners serve.
 func TestNewServer_ReleasesOnceServing(t *testing.T) {
 	// Not parallel: it swaps releaseStartup.
-	reserved, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := reserved.Addr().String()
-	if err := reserved.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var answered error
+	answered := errors.New("no release")
 	prev := releaseStartup
-	releaseStartup = func(bool) {
+	releaseStartup = func(s *Server, _ bool) {
 		// A contact that does not exist: any answer is the twin's.
-		resp, err := http.Get("http://" + addr + "/contacts/none")
+		resp, err := http.Get(s.HighLevel.URL() + "/contacts/none")
 		if err == nil {
-			resp.Body.Close()
+			err = resp.Body.Close()
 		}
 		answered = err
 	}
 	t.Cleanup(func() { releaseStartup = prev })
 	srv, err := NewServer(Options{Seed: 1, Logger: slog.New(slog.DiscardHandler),
-		HighLevel: HighLevelOptions{Addr: addr}, M360: M360Options{Addr: "127.0.0.1:0"}})
+		HighLevel: HighLevelOptions{Addr: "127.0.0.1:0"}, M360: M360Options{Addr: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
