@@ -14,6 +14,26 @@ import (
 	"github.com/contactbridge/contactbridge/openapi"
 )
 
+// oneOperation is a pipeline on the spec named name (its YAML), whose
+// operation op answers an empty object with status.
+func oneOperation(t *testing.T, name, yaml, op string, status int) *pipeline.Pipeline {
+	t.Helper()
+	spec, err := openapi.Load(context.Background(), name, []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pipeline.New(pipeline.Config{Spec: spec, RenderError: pipelinetest.Render,
+		Logger: slog.New(slog.DiscardHandler), Handlers: map[string]pipeline.HandlerFunc{
+			op: func(*pipeline.Request) (pipeline.Response, error) {
+				return pipeline.JSON(status, map[string]any{}), nil
+			},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // itemsSpec has an operation whose every kind of parameter can be refused.
 const itemsSpec = `openapi: 3.0.3
 info: {title: items, version: '1'}
@@ -33,19 +53,7 @@ paths:
 
 func TestPipeline_RemembersOnlyTheRequestsItAccepted(t *testing.T) {
 	t.Parallel()
-	spec, err := openapi.Load(context.Background(), "items.yaml", []byte(itemsSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := pipeline.New(pipeline.Config{Spec: spec, RenderError: pipelinetest.Render,
-		Logger: slog.New(slog.DiscardHandler), Handlers: map[string]pipeline.HandlerFunc{
-			"get-item": func(*pipeline.Request) (pipeline.Response, error) {
-				return pipeline.JSON(http.StatusOK, map[string]any{}), nil
-			},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := oneOperation(t, "items.yaml", itemsSpec, "get-item", http.StatusOK)
 	get := func(target, version, cookie string) int {
 		req := httptest.NewRequest("GET", target, nil) // no body, as net/http serves a GET
 		req.Header.Set("Version", version)
@@ -114,19 +122,7 @@ paths:
 // and other parameters are judged as before.
 func TestPipeline_RemembersOnlyTheParametersItAccepted(t *testing.T) {
 	t.Parallel()
-	spec, err := openapi.Load(context.Background(), "notes.yaml", []byte(notesSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := pipeline.New(pipeline.Config{Spec: spec, RenderError: pipelinetest.Render,
-		Logger: slog.New(slog.DiscardHandler), Handlers: map[string]pipeline.HandlerFunc{
-			"add-note": func(*pipeline.Request) (pipeline.Response, error) {
-				return pipeline.JSON(http.StatusCreated, map[string]any{}), nil
-			},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := oneOperation(t, "notes.yaml", notesSpec, "add-note", http.StatusCreated)
 	post := func(target, version, body string) int {
 		req := httptest.NewRequest("POST", target, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
