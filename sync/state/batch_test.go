@@ -247,15 +247,15 @@ func TestMappingsByHighLevel_OverTheCap(t *testing.T) {
 }
 
 // BenchmarkEffects_FiveIntentsAndCompletions is a new contact's ledger
-// work (5 intents committed, then their 5 completions), row by row and
-// in batches, each in its transaction.
+// work (5 intents committed, then their 5 completions), as batches of
+// one and as one batch, each in its transaction.
 func BenchmarkEffects_FiveIntentsAndCompletions(b *testing.B) {
 	for _, bc := range []struct {
 		name     string
 		plan     func(context.Context, *state.Tx, []state.Effect) error
 		complete func(context.Context, *state.Tx, []state.Completion) error
 	}{
-		{name: "row-by-row", plan: func(ctx context.Context, tx *state.Tx, es []state.Effect) error {
+		{name: "batch-of-one", plan: func(ctx context.Context, tx *state.Tx, es []state.Effect) error {
 			for _, e := range es {
 				if _, _, err := tx.PlanAndTakeEffect(ctx, e, t0); err != nil {
 					return err

@@ -166,7 +166,8 @@ func (q Queries) PlanAndTakeEffect(ctx context.Context, e Effect, now time.Time)
 // each key planned already is taken as TakeEffect takes it. It returns each
 // effect as it then is and whether it started. A key twice in es starts
 // once, with its first: its second finds it inflight (not started), as
-// PlanAndTakeEffect run twice would.
+// PlanAndTakeEffect run twice would. All or nothing only in a transaction
+// (a Tx's): on the DB, each statement commits on its own.
 func (q Queries) PlanAndTakeEffects(ctx context.Context, es []Effect, now time.Time) (_ []Effect, started []bool, err error) {
 	at := millis(now)
 	first := make(map[string]int, len(es)) // each key's first place in es
@@ -266,7 +267,9 @@ type Completion struct {
 // CompleteEffects is CompleteEffect of each of cs, in one statement for
 // each batchRows of them. ErrConflict for the first of cs that is not
 // inflight, and for a key twice in cs (the second would find it done),
-// which is refused before any is written.
+// which is refused before any is written. All or nothing only in a
+// transaction (a Tx's): on the DB, the statements before the one that
+// finds a conflict stay committed.
 func (q Queries) CompleteEffects(ctx context.Context, cs []Completion) error {
 	seen := make(map[string]bool, len(cs))
 	for _, c := range cs {

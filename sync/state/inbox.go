@@ -52,7 +52,9 @@ func (q Queries) InsertInbox(ctx context.Context, e InboxEvent) (inserted bool, 
 
 // InsertInboxes is InsertInbox of each of es, in one statement for each
 // batchRows of them: inserted tells of each whether it was stored (false
-// for a duplicate of one stored before, or of one before it in es).
+// for a duplicate of one stored before, or of one before it in es). All
+// or nothing only in a transaction (a Tx's): on the DB, each statement
+// commits on its own.
 func (q Queries) InsertInboxes(ctx context.Context, es []InboxEvent) (inserted []bool, err error) {
 	type id struct{ source, event string }
 	stored := make(map[id]bool, len(es))
