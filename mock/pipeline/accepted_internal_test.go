@@ -9,14 +9,29 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
+// Each kind of verdict is bounded, and apart: parameters' verdicts beyond
+// the bound (a PUT to each of many contacts) keep the whole verdicts (the
+// reads').
 func TestAcceptedMemo_IsBounded(t *testing.T) {
 	t.Parallel()
 	m := newAcceptedMemo()
+	read := string(wholeVerdict) + "read"
+	m.accept(read)
 	for i := range maxAccepted + 1 {
-		m.accept(strconv.Itoa(i))
+		m.accept(string(paramsVerdict) + strconv.Itoa(i))
 	}
-	if n := len(m.seen); n > maxAccepted || !m.accepted(strconv.Itoa(maxAccepted)) {
-		t.Errorf("%d remembered (at most %d), the last one among them: %v", n, maxAccepted, m.accepted(strconv.Itoa(maxAccepted)))
+	last := string(paramsVerdict) + strconv.Itoa(maxAccepted)
+	if n := len(m.seen[1]); n > maxAccepted || !m.accepted(last) {
+		t.Errorf("%d parameters' verdicts remembered (at most %d), the last one among them: %v", n, maxAccepted, m.accepted(last))
+	}
+	if !m.accepted(read) {
+		t.Error("the parameters' verdicts wiped a whole verdict")
+	}
+	for i := range maxAccepted + 1 {
+		m.accept(string(wholeVerdict) + strconv.Itoa(i))
+	}
+	if n := len(m.seen[0]); n > maxAccepted {
+		t.Errorf("%d whole verdicts remembered (at most %d)", n, maxAccepted)
 	}
 }
 
