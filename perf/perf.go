@@ -466,8 +466,12 @@ func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Du
 		return 0, 0, 0, nil, err
 	}
 	defer c.stop()
-	if err := waitIdle(ctx, c.pid()); err != nil {
+	idle, err := waitIdle(ctx, c.pid())
+	if err != nil {
 		return 0, 0, 0, nil, err
+	}
+	if !idle {
+		h.logf("the twin was still busy %s after its first answer: its start-up CPU and memory are read as they are", idleSettle+idleTimeout)
 	}
 	cpu, _ = readCPU(c.pid()) // like the workloads' CPU, left out where /proc is not
 	rss, err = readRSS(c.pid())
@@ -489,8 +493,9 @@ func (h *harness) measureTwin(ctx context.Context, state string, timeout time.Du
 
 // waitIdle waits idleSettle, then until process pid is idle: it used at
 // most idleCPU over the last idleWindow, or idleTimeout has passed (or its
-// CPU time cannot be read: without /proc).
-func waitIdle(ctx context.Context, pid int) error {
+// CPU time cannot be read: without /proc). idle is false when the timeout
+// passed first.
+func waitIdle(ctx context.Context, pid int) (idle bool, err error) {
 	wait := func(d time.Duration) error {
 		select {
 		case <-ctx.Done():
@@ -500,21 +505,24 @@ func waitIdle(ctx context.Context, pid int) error {
 		}
 	}
 	if err := wait(idleSettle); err != nil {
-		return err
+		return false, err
 	}
 	deadline := time.Now().Add(idleTimeout)
 	prev, err := readCPU(pid)
-	for err == nil && time.Now().Before(deadline) {
+	if err != nil {
+		return true, nil // nothing to wait on
+	}
+	for time.Now().Before(deadline) {
 		if err := wait(idleWindow); err != nil {
-			return err
+			return false, err
 		}
-		var cpu time.Duration
-		if cpu, err = readCPU(pid); err == nil && cpu-prev <= idleCPU {
-			return nil
+		cpu, err := readCPU(pid)
+		if err != nil || cpu-prev <= idleCPU {
+			return true, nil
 		}
 		prev = cpu
 	}
-	return nil
+	return false, nil
 }
 
 // runAtScaleLoad runs load on the twin c, reading its memory as it goes.

@@ -562,3 +562,32 @@ func childrenOf(t *testing.T, pid int) []string {
 type atomicCounter = atomic.Uint64
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// waitIdle tells a process that sleeps idle, and one that spins until the
+// wait's deadline not.
+func TestWaitIdle(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	t.Parallel()
+	for _, c := range []struct {
+		script string
+		idle   bool
+	}{{"sleep 30", true}, {"while :; do :; done", false}} {
+		cmd := exec.Command("sh", "-c", c.script)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		idle, err := waitIdle(context.Background(), cmd.Process.Pid)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if err != nil || idle != c.idle {
+			t.Errorf("%q: idle %v, %v; want %v", c.script, idle, err, c.idle)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := waitIdle(ctx, os.Getpid()); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
