@@ -6,20 +6,21 @@
 // its CPU under load. Start lets the heap grow to five times its live size
 // (GOGC=400) while that stays under a floor (384 MiB by default), and keeps a
 // soft memory limit past it: after every collection the limit is set to the
-// larger of the floor and 1.75 times the live heap plus the runtime's other
-// memory (as GOGC=75 would). So a small twin collects up to five times less
-// often, and a large one (100,000 contacts) a third more often than by
-// default, for a quarter less room above its live heap: at 100,000 contacts
-// under the bench's mixed load, 488 -> 440 MB resident at the most (issue
-// 19: < 500 MB), with the requests served within the noise (46,821 and
-// 48,145 in 5 s). (1.5 times held less still but cost a fifth of the
-// requests, when the heap held twice the objects it holds now.) The floor
+// larger of the floor and 1.6 times the live heap plus the runtime's other
+// memory (as GOGC=60 would). So a small twin collects up to five times less
+// often, and a large one (100,000 contacts) more often than by default, for
+// less room above its live heap: at 100,000 contacts under the bench's
+// mixed load, 1.75 times (the setting before) held 477.0 and 492.9 MB at
+// the most, 1.6 times 447.6 and 447.4 (interleaved, 180k-211k requests in
+// 10 s either way; issue 19: < 500 MB). (1.5 times held less still but
+// cost a fifth of the requests, when the heap held twice the objects it
+// holds now.) The floor
 // is the room a twin with little data has while a write load grows its
 // store (the bench's POST workload adds ~14,000 contacts a second): 384
 // MiB against 256 took the twin's CPU per create from 93 and 99 µs to 86
 // and 79 (default runs, two rounds interleaved), with the 100,000-contact
 // twin's peak unchanged (469 and 469 against 479 and 474 MB), its limit
-// being 1.75 times its live heap.
+// being a multiple of its live heap.
 //
 // The tuner is the one owner of the collector's settings in the process,
 // from before the state loads to the end, at Percent throughout: the
@@ -55,13 +56,13 @@ var Default = Settings{Percent: 400, Floor: 384 << 20}
 
 // Limit is the memory limit after a collection that found live bytes of
 // live heap, with other bytes of the runtime's memory besides the heap: the
-// larger of floor and the most GOGC=75 would let the process use, 1.75
+// larger of floor and the most GOGC=60 would let the process use, 1.6
 // times live plus other.
 func Limit(floor int64, live, other uint64) int64 {
 	if live > math.MaxInt64/4 || other > math.MaxInt64/4 {
 		return math.MaxInt64
 	}
-	return max(floor, int64(live+live*3/4+other))
+	return max(floor, int64(live+live*3/5+other))
 }
 
 // tuner keeps the memory limit after every collection: a cleanup on a
@@ -153,7 +154,7 @@ func Serving() bool {
 
 // LoadLarge lifts the memory limit for loading a large state until done is
 // called (the load's peak is the process's, as the live heap grows from
-// nothing: under the limit, which follows 1.75 times the live heap, it would
+// nothing: under the limit, which follows 1.6 times the live heap, it would
 // collect more often than GOGC=100's ~17 collections, each marking all that
 // is live so far; at Percent=400 alone, six). Overlapping loads keep
 // it lifted until the last ends. Nothing without a tuning.

@@ -19,8 +19,8 @@ func TestLimit(t *testing.T) {
 		want        int64
 	}{
 		{"small heap: the floor", 256 << 20, 20 << 20, 10 << 20, 256 << 20},
-		{"large heap: 1.75 times live plus the rest", 256 << 20, 200 << 20, 10 << 20, 360 << 20},
-		{"no floor", 0, 4 << 20, 0, 7 << 20},
+		{"large heap: 1.6 times live plus the rest", 256 << 20, 200 << 20, 10 << 20, 330 << 20},
+		{"no floor", 0, 5 << 20, 0, 8 << 20},
 		{"overflow: no limit", 0, math.MaxUint64 / 2, 10, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,8 +42,8 @@ func read(t *testing.T) (percent uint64, limit uint64) {
 var keep [][]byte // the test's live heap, out of the compiler's sight
 
 // TestStart_LimitFollowsTheLiveHeap: with no floor, the limit set after a
-// collection is at least 1.75 times the live heap (never less room than
-// GOGC=75 gives), it follows the heap as it grows, and stop puts the
+// collection is at least 1.6 times the live heap (never less room than
+// GOGC=60 gives), it follows the heap as it grows, and stop puts the
 // settings back.
 func TestStart_LimitFollowsTheLiveHeap(t *testing.T) {
 	t.Setenv("GOGC", "")
@@ -63,7 +63,7 @@ func TestStart_LimitFollowsTheLiveHeap(t *testing.T) {
 		// heap that collection found (until then it is the one of an
 		// earlier heap): wait for it, within a deadline, collecting again
 		// meanwhile.
-		low, high := live+live*3/4, 4*live+64<<20 // 1.75 times the heap, and the rest
+		low, high := live+live*3/5, 4*live+64<<20 // 1.6 times the heap, and the rest
 		deadline := time.Now().Add(10 * time.Second)
 		var limit uint64
 		for {
