@@ -108,7 +108,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
-	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(conn, cmp.Or(opts.Logger, slog.Default()))}, nil
+	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(&connector{dsn: conn.dsn, drv: conn.drv}, cmp.Or(opts.Logger, slog.Default()))}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -171,8 +171,9 @@ func (d *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 // statements of the DB's own methods, not the work queue's).
 func (d *DB) Commits() uint64 { return d.commits.Load() }
 
-// Statements is how many SQL statements the database's connections have
-// run: the sync's, the work queue's and the WAL checkpoints'.
+// Statements is how many SQL statements the database's connection has
+// run: the sync's and the work queue's (not the WAL checkpoints', which run
+// on a connection of their own, at their own pace).
 func (d *DB) Statements() uint64 { return d.conn.statements.Load() }
 
 // querier is what *sql.DB and *sql.Tx have in common.
