@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -123,7 +122,7 @@ func (q Queries) InboxStored(ctx context.Context, source string, eventIDs []stri
 		ids, err := list(ctx, q, "inbox events stored", func(s scanner) (string, error) {
 			var id string
 			return id, s.Scan(&id)
-		}, `SELECT event_id FROM inbox WHERE source = ? AND event_id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+		}, `SELECT event_id FROM inbox WHERE source = ? AND event_id IN (`+rowsOf(len(batch), "?")+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
