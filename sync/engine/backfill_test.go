@@ -22,9 +22,10 @@ var errStopped = errors.New("stopped instead of waiting")
 
 func (stopClock) SleepUntil(context.Context, time.Time) error { return errStopped }
 
-// TestBackfill_SpendsItsShareADayAndResumes: with a daily quota of 10 and
-// a share of 0.5, each day's walk spends at most 5 requests (a search and
-// the read of each contact enqueued); a backfill stopped when the day's
+// TestBackfill_SpendsItsShareADayAndResumes: with a daily quota of 30 and
+// a share of 0.5, each day's walk spends at most 15 requests (a search and
+// the reads of each contact enqueued: its own and its lists of tasks and
+// notes); a backfill stopped when the day's
 // share is spent goes on where it stopped, the next day, and each contact
 // is enqueued once.
 func TestBackfill_SpendsItsShareADayAndResumes(t *testing.T) {
@@ -38,11 +39,11 @@ func TestBackfill_SpendsItsShareADayAndResumes(t *testing.T) {
 	q := &fakeQueue{}
 	s := engine.HighLevelContacts(h.hl, h.tw.Location())
 	var progress []engine.BackfillProgress
-	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 10, Clock: stopClock{h.tw.Clock()},
+	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 30, Clock: stopClock{h.tw.Clock()},
 		Progress: func(p engine.BackfillProgress) { progress = append(progress, p) }}
 	_, err := h.poller(t, q, s).Backfill(context.Background(), cfg)
 	if !errors.Is(err, errStopped) || len(q.jobs) != 4 {
-		t.Fatalf("first day: %v, %d jobs; want 4 (a search and 4 reads) and a stop to wait", err, len(q.jobs))
+		t.Fatalf("first day: %v, %d jobs; want 4 (a search and 4 times 3 reads) and a stop to wait", err, len(q.jobs))
 	}
 	if last := progress[len(progress)-1]; !last.Until.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) || last.Read != 4 {
 		t.Fatalf("progress %+v; want a wait until the next midnight after 4 read", last)

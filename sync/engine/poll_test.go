@@ -87,9 +87,10 @@ func mustPoll(t *testing.T, p *engine.Poller, stream string) engine.PollStats {
 }
 
 // TestPoller_HighLevelChangesAreEnqueuedOnce: a poll enqueues a job per
-// contact; the next one re-reads its overlap and enqueues nothing; an
-// update enqueues that contact again, and a contact converged at its
-// version is not enqueued.
+// contact, which converges its children too; the next one re-reads its
+// overlap and enqueues nothing; an update enqueues that contact again, and
+// so does a contact a job without its children (a webhook's) converged at
+// its version: its children were not.
 func TestPoller_HighLevelChangesAreEnqueuedOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -115,15 +116,22 @@ func TestPoller_HighLevelChangesAreEnqueuedOnce(t *testing.T) {
 		highlevelapi.UpdateContactDto{FirstName: &first})); err != nil {
 		t.Fatal(err)
 	}
-	// b converged at its version: its mapping says so.
+	// d converged at its version by its webhook's job, without its
+	// children.
+	d := h.createContact(t, 4)
 	c := h.converger(t, nil, nil, 0)
 	done := 0
-	if err := converge(t, c, h.tw.Location(), b, &done); err != nil {
+	if err := converge(t, c, h.tw.Location(), d, &done); err != nil {
 		t.Fatal(err)
 	}
 	h.tw.AdvanceClock(time.Second)
-	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.ids(), []string{a}) {
-		t.Fatalf("poll after an update: %+v, jobs %v; want %s alone", st, q.ids(), a)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 2 || !slices.Equal(q.ids(), sorted(a, d)) {
+		t.Fatalf("poll after an update: %+v, jobs %v; want %s and %s", st, q.ids(), a, d)
+	}
+	for _, j := range q.jobs {
+		if c := j.(engine.Converge); !c.WithChildren || c.EntityKind != engine.EntityContact {
+			t.Errorf("job %+v, want a contact's with its children", c)
+		}
 	}
 	cur, err := h.db.Cursor(context.Background(), s.Name)
 	if err != nil || cur.Tenant != h.tw.Location() {

@@ -514,6 +514,14 @@ func (c *Converger) kinMapping(ctx context.Context, l *ledger, kind, tenant, hlI
 	return c.mapping(ctx, kind, tenant, hlID, "")
 }
 
+// kinRead is HighLevel contact id as its job read it (l.kin), else read.
+func (c *Converger) kinRead(ctx context.Context, l *ledger, id string) (highlevelapi.Contact, error) {
+	if k := l.kin; k != nil && k.read != nil && k.read.Id == id {
+		return *k.read, nil
+	}
+	return c.hl.Contact(ctx, id)
+}
+
 // kinContact is m360ContactOf, read once for the children of a
 // children job that share l.kin: a contact's counterpart, once mapped,
 // stays.
