@@ -198,9 +198,10 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 // then its tasks and notes, read from the contact's lists after the
 // contact (a child's change moves the contact's dateUpdated, so a change
 // made after the contact's read is a later version's), each as its own
-// job would: a listed child whose mapping has its listed content's hash is
-// left alone, and a mirrored child the lists no longer hold converges too
-// (and is found gone). So the contact's counterpart exists before its children converge:
+// job would but from the list's content (the list is a current read of
+// each child: no read of its own): a listed child whose mapping has its
+// content's hash is left alone, and a mirrored child the lists no longer
+// hold converges as gone (it is read first: the lists are a moment old). So the contact's counterpart exists before its children converge:
 // they never wait for it. Without rules it defers, as ConvergeChildren
 // does: it takes the contact's entity lock, then its children's, reads
 // their mappings in one statement, commits every create's intent in one
@@ -550,7 +551,7 @@ type kin struct {
 	unread          map[state.Record]bool
 	// read is the contact as its job read it, for its flow (nil: the flow
 	// reads it); tasks and notes are its lists, by id, when its job read
-	// them.
+	// them: its children's flows take their content from them.
 	read  *highlevelapi.Contact
 	tasks map[string]highlevelapi.Task
 	notes map[string]highlevelapi.Note
