@@ -179,7 +179,6 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 	l := c.ledger()
 	l.kin = &kin{tenant: a.Tenant, contact: a.ID, unread: map[state.Record]bool{}}
 	deferring := c.rules == nil && len(children) > 1
-	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
 	if deferring {
 		unlock, err := c.lockAll(ctx, children)
 		if err != nil {
@@ -190,6 +189,8 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 			return err
 		}
 	}
+	// What the children owe commits before their locks are let go.
+	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
 	return c.convergeEach(ctx, l, children, deferring, complete)
 }
 
@@ -218,16 +219,21 @@ func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, comple
 		return c.Converge(ctx, a, complete)
 	}
 	l := c.ledger()
-	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
 	l.kin = &kin{tenant: a.Tenant, contact: a.ID, unread: map[state.Record]bool{}}
+	// What the job owes commits before its locks are let go.
+	unlockContact, unlock := func() {}, func() {}
+	defer func() {
+		err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...))
+		unlock()
+		unlockContact()
+	}()
 	deferring := c.rules == nil
 	nothing := func(context.Context, *state.Tx) error { return nil }
 	if deferring {
-		unlock, err := c.entities.lock(ctx, entityKey(a))
-		if err != nil {
+		if unlockContact, err = c.entities.lock(ctx, entityKey(a)); err != nil {
+			unlockContact = func() {}
 			return err
 		}
-		defer unlock()
 		hl, err := c.hl.Contact(ctx, a.ID)
 		switch {
 		case highlevelapi.IsNotFound(err) || err == nil && hl.Deleted != nil && *hl.Deleted:
@@ -253,8 +259,6 @@ func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, comple
 	case err != nil:
 		return err
 	}
-	unlock := func() {}
-	defer func() { unlock() }()
 	if deferring {
 		if unlock, err = c.lockAll(ctx, kids); err != nil {
 			return err
@@ -282,10 +286,23 @@ func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, comple
 		}
 	}
 	kids = c.changedChildren(l.kin, kids)
+	if len(kids) > ChildrenPerJob {
+		if kids, err = c.withoutDead(ctx, l.kin, kids); err != nil {
+			return err
+		}
+	}
 	last, more := complete, len(kids) > ChildrenPerJob
 	if more {
 		kids, last = kids[:ChildrenPerJob], nothing
 	}
+	// The creates planned ahead are those of the children that converge.
+	run := map[string]bool{}
+	for _, one := range kids {
+		if p, ok := childPlan(one.EntityKind, one.ID); ok {
+			run[p.key] = true
+		}
+	}
+	l.ahead = slices.DeleteFunc(l.ahead, func(e *state.Effect) bool { return !run[e.Key] })
 	family := kids
 	if deferring {
 		family = append([]Converge{a}, kids...)
@@ -419,7 +436,8 @@ func (c *Converger) goneChildren(ctx context.Context, k *kin) ([]Converge, error
 
 // changedChildren are those of kids that need their flow: all of them
 // but the listed children mapped at their listed content (or whose
-// counterpart was deleted), when k has their mappings.
+// counterpart was deleted) and the unmapped tasks flow 3 made, when k has
+// their mappings.
 func (c *Converger) changedChildren(k *kin, kids []Converge) []Converge {
 	if k.mapped == nil {
 		return kids
@@ -427,16 +445,44 @@ func (c *Converger) changedChildren(k *kin, kids []Converge) []Converge {
 	out := kids[:0:0]
 	for _, one := range kids {
 		r := state.Record{Kind: one.EntityKind, ID: one.ID}
-		if m, ok := k.mapped[r]; ok {
+		m, ok := k.mapped[r]
+		if ok {
 			if hash, listed, err := k.listedHash(one); err == nil && listed && (m.HLHash == hash || m.M360Hash == hashDeleted) {
 				// As last written or seen: its flow would find nothing to do.
 				delete(k.unread, r)
 				continue
 			}
+		} else if t, listed := k.tasks[one.ID]; listed && one.EntityKind == EntityTask && markerInText.MatchString(deref(t.Body)) {
+			// Flow 3's, not mapped yet: never mirrored back.
+			delete(k.unread, r)
+			continue
 		}
 		out = append(out, one)
 	}
 	return out
+}
+
+// withoutDead are kids but the unmapped ones whose create was given up on
+// (refused as invalid): their flows write nothing, so a job that goes on
+// from what it committed (ErrMoreChildren) would find them again each
+// time, and never get past them.
+func (c *Converger) withoutDead(ctx context.Context, k *kin, kids []Converge) ([]Converge, error) {
+	var keys []string
+	for _, one := range kids {
+		if _, ok := k.mapped[state.Record{Kind: one.EntityKind, ID: one.ID}]; !ok {
+			if p, ok := childPlan(one.EntityKind, one.ID); ok {
+				keys = append(keys, p.key)
+			}
+		}
+	}
+	known, err := c.db.Effects(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the effects of the children of HighLevel contact %s: %w", k.contact, err)
+	}
+	return slices.DeleteFunc(kids, func(one Converge) bool {
+		p, ok := childPlan(one.EntityKind, one.ID)
+		return ok && known[p.key].State == state.EffectDead
+	}), nil
 }
 
 // listedHash is the hash of the content of child one as k's lists hold

@@ -3,9 +3,12 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -137,19 +140,30 @@ func TestConverger_AContactsJobCrashedAtEachStepLosesAndDuplicatesNothing(t *tes
 // errNoteRefused is the failure of failingCreates' creates.
 var errNoteRefused = errors.New("the note cannot be created")
 
-// failingCreates is a Marketing 360 client whose creates of notes of body
-// fail while down is set.
+// failingCreates is a Marketing 360 client whose creates of notes fail
+// with refuse's error (nil: made).
 type failingCreates struct {
 	engine.M360
-	body string
-	down atomic.Bool
+	refuse func(in m360api.NoteCreate) error
 }
 
 func (f *failingCreates) CreateNote(ctx context.Context, contactID int64, in m360api.NoteCreate) (m360api.Note, error) {
-	if in.Body == f.body && f.down.Load() {
-		return m360api.Note{}, errNoteRefused
+	if err := f.refuse(in); err != nil {
+		return m360api.Note{}, err
 	}
 	return f.M360.CreateNote(ctx, contactID, in)
+}
+
+// convergerOn is a converger on the harness's database, HighLevel client,
+// flows and clock, with m360 for Marketing 360.
+func (h *harness) convergerOn(t *testing.T, m360 engine.M360) *engine.Converger {
+	t.Helper()
+	c, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: engine.HighLevelClient(h.hl), M360: m360,
+		Location: h.tw.Location(), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // TestConverger_AChildThatFailsHoldsBackNeitherItsContactNorTheOtherChildren:
@@ -161,13 +175,14 @@ func TestConverger_AChildThatFailsHoldsBackNeitherItsContactNorTheOtherChildren(
 	t.Parallel()
 	h := newHarness(t)
 	c := h.newContact(t, 0)
-	m360 := &failingCreates{M360: engine.M360Client(h.m360), body: "Likes tea"}
-	m360.down.Store(true)
-	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: engine.HighLevelClient(h.hl), M360: m360,
-		Location: h.tw.Location(), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var down atomic.Bool
+	down.Store(true)
+	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(in m360api.NoteCreate) error {
+		if in.Body == "Likes tea" && down.Load() {
+			return errNoteRefused
+		}
+		return nil
+	}})
 	done := 0
 	complete := func(context.Context, *state.Tx) error { done++; return nil }
 	if err := conv.ConvergeWithChildren(context.Background(), c.job, complete); !errors.Is(err, errNoteRefused) || done != 0 {
@@ -178,7 +193,7 @@ func TestConverger_AChildThatFailsHoldsBackNeitherItsContactNorTheOtherChildren(
 		!slices.Contains(got.Notes, "Likes coffee") || slices.Contains(got.Notes, "Likes tea") {
 		t.Errorf("after the note failed: %+v; want the contact, Call, Write and Likes coffee, not Likes tea", got)
 	}
-	m360.down.Store(false)
+	down.Store(false)
 	before := h.counts(t, m360Creates)
 	if err := conv.ConvergeWithChildren(context.Background(), c.job, complete); err != nil || done != 1 {
 		t.Fatalf("the retry: %v, done %d", err, done)
@@ -253,4 +268,41 @@ func TestConverger_TwoJobsOfAContactWithItsChildrenCreateEachOnce(t *testing.T) 
 		t.Errorf("creates %v; want 1 contact, 5 tasks, 3 notes", got)
 	}
 	h.wantMirrored(t, c)
+}
+
+// TestConverger_ABigFamilyGetsPastChildrenGivenUp: a contact with more
+// new notes than ChildrenPerJob, all but the last refused as invalid
+// (given up on: their flows write no mapping): its job's first run gives
+// up on ChildrenPerJob of them and snoozes; the next leaves those out and
+// converges the rest, the last note made, and completes, rather than
+// find the same children first at each run and snooze for ever.
+func TestConverger_ABigFamilyGetsPastChildrenGivenUp(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.createContact(t, 1)
+	for i := range engine.ChildrenPerJob + 1 {
+		h.createHLNote(t, a, fmt.Sprintf("Bad note %d", i))
+	}
+	h.createHLNote(t, a, "Good note")
+	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(in m360api.NoteCreate) error {
+		if strings.HasPrefix(in.Body, "Bad") {
+			return &m360api.Error{StatusCode: http.StatusUnprocessableEntity, Code: m360api.ErrorErrorCodeValidationError, Message: "refused"}
+		}
+		return nil
+	}})
+	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+	done, runs := 0, 0
+	for done == 0 && runs < 3 {
+		runs++
+		err := conv.ConvergeWithChildren(context.Background(), job, func(context.Context, *state.Tx) error { done++; return nil })
+		if err != nil && !errors.Is(err, engine.ErrMoreChildren) {
+			t.Fatalf("run %d: %v", runs, err)
+		}
+	}
+	if done != 1 || runs != 2 {
+		t.Errorf("done %d after %d runs; want done after 2", done, runs)
+	}
+	if notes := h.tw.Counterpart(a).Notes; !slices.Contains(notes, "Good note") {
+		t.Errorf("Marketing 360 notes %q; want the good one", notes)
+	}
 }
