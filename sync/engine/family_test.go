@@ -137,18 +137,25 @@ func TestConverger_AContactsJobCrashedAtEachStepLosesAndDuplicatesNothing(t *tes
 	}
 }
 
-// errNoteRefused is the failure of failingCreates' creates.
-var errNoteRefused = errors.New("the note cannot be created")
+// errRefused is the failure of failingCreates' creates.
+var errRefused = errors.New("the record cannot be created")
 
-// failingCreates is a Marketing 360 client whose creates of notes fail
-// with refuse's error (nil: made).
+// failingCreates is a Marketing 360 client whose creates of tasks and
+// notes fail with refuse's error for their title or body (nil: made).
 type failingCreates struct {
 	engine.M360
-	refuse func(in m360api.NoteCreate) error
+	refuse func(text string) error
+}
+
+func (f *failingCreates) CreateTask(ctx context.Context, contactID int64, in m360api.TaskCreate) (m360api.Task, error) {
+	if err := f.refuse(in.Title); err != nil {
+		return m360api.Task{}, err
+	}
+	return f.M360.CreateTask(ctx, contactID, in)
 }
 
 func (f *failingCreates) CreateNote(ctx context.Context, contactID int64, in m360api.NoteCreate) (m360api.Note, error) {
-	if err := f.refuse(in); err != nil {
+	if err := f.refuse(in.Body); err != nil {
 		return m360api.Note{}, err
 	}
 	return f.M360.CreateNote(ctx, contactID, in)
@@ -167,31 +174,31 @@ func (h *harness) convergerOn(t *testing.T, m360 engine.M360) *engine.Converger 
 }
 
 // TestConverger_AChildThatFailsHoldsBackNeitherItsContactNorTheOtherChildren:
-// a contact's job whose third child (a note) fails to be created fails
-// with its error, uncompleted, but the contact, its flows' records and
-// the other children are mirrored all the same; once the note can be
-// made, the retry mirrors it, creates nothing else and completes.
+// a contact's job whose first child (task Call, listed first) fails to be
+// created fails with its error, uncompleted, but the contact, its flows'
+// records and the other children are mirrored all the same; once the task
+// can be made, the retry mirrors it, creates nothing else and completes.
 func TestConverger_AChildThatFailsHoldsBackNeitherItsContactNorTheOtherChildren(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	c := h.newContact(t, 0)
 	var down atomic.Bool
 	down.Store(true)
-	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(in m360api.NoteCreate) error {
-		if in.Body == "Likes tea" && down.Load() {
-			return errNoteRefused
+	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(text string) error {
+		if text == "Call" && down.Load() {
+			return errRefused
 		}
 		return nil
 	}})
 	done := 0
 	complete := func(context.Context, *state.Tx) error { done++; return nil }
-	if err := conv.ConvergeWithChildren(context.Background(), c.job, complete); !errors.Is(err, errNoteRefused) || done != 0 {
-		t.Fatalf("with the note refused: %v, done %d; want the note's failure, not done", err, done)
+	if err := conv.ConvergeWithChildren(context.Background(), c.job, complete); !errors.Is(err, errRefused) || done != 0 {
+		t.Fatalf("with the task refused: %v, done %d; want the task's failure, not done", err, done)
 	}
 	got := h.tw.Counterpart(c.id)
-	if got.Contacts != 1 || !slices.Contains(got.Tasks, "Call") || !slices.Contains(got.Tasks, "Write") ||
-		!slices.Contains(got.Notes, "Likes coffee") || slices.Contains(got.Notes, "Likes tea") {
-		t.Errorf("after the note failed: %+v; want the contact, Call, Write and Likes coffee, not Likes tea", got)
+	if got.Contacts != 1 || slices.Contains(got.Tasks, "Call") || !slices.Contains(got.Tasks, "Write") ||
+		!slices.Contains(got.Notes, "Likes coffee") || !slices.Contains(got.Notes, "Likes tea") {
+		t.Errorf("after the task failed: %+v; want the contact, Write, Likes tea and Likes coffee, not Call", got)
 	}
 	down.Store(false)
 	before := h.counts(t, m360Creates)
@@ -199,9 +206,9 @@ func TestConverger_AChildThatFailsHoldsBackNeitherItsContactNorTheOtherChildren(
 		t.Fatalf("the retry: %v, done %d", err, done)
 	}
 	after := h.counts(t, m360Creates)
-	if want := map[string]int{"m360-create-contact": before["m360-create-contact"], "m360-create-task": before["m360-create-task"],
-		"m360-create-note": before["m360-create-note"] + 1}; !maps.Equal(after, want) {
-		t.Errorf("the retry created %v (before %v); want the one note", after, before)
+	if want := map[string]int{"m360-create-contact": before["m360-create-contact"], "m360-create-task": before["m360-create-task"] + 1,
+		"m360-create-note": before["m360-create-note"]}; !maps.Equal(after, want) {
+		t.Errorf("the retry created %v (before %v); want the one task", after, before)
 	}
 	h.wantMirrored(t, c)
 }
@@ -284,8 +291,8 @@ func TestConverger_ABigFamilyGetsPastChildrenGivenUp(t *testing.T) {
 		h.createHLNote(t, a, fmt.Sprintf("Bad note %d", i))
 	}
 	h.createHLNote(t, a, "Good note")
-	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(in m360api.NoteCreate) error {
-		if strings.HasPrefix(in.Body, "Bad") {
+	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(text string) error {
+		if strings.HasPrefix(text, "Bad") {
 			return &m360api.Error{StatusCode: http.StatusUnprocessableEntity, Code: m360api.ErrorErrorCodeValidationError, Message: "refused"}
 		}
 		return nil
