@@ -313,3 +313,28 @@ func TestConverger_ABigFamilyGetsPastChildrenGivenUp(t *testing.T) {
 		t.Errorf("Marketing 360 notes %q; want the good one", notes)
 	}
 }
+
+// TestConverger_AContactsJobWithRulesMirrorsEachChildOnce: with rules
+// (which run after each entity's flow, so the job defers nothing: the
+// contact converges first, then each child with its own lock), a new
+// contact's job with its children completes once and mirrors each record
+// once; worked again, it creates nothing.
+func TestConverger_AContactsJobWithRulesMirrorsEachChildOnce(t *testing.T) {
+	t.Parallel()
+	h, _ := newRuleHarness(t)
+	c := h.newContact(t, 0)
+	conv := h.converger(t, nil, nil, 0)
+	done := 0
+	complete := func(context.Context, *state.Tx) error { done++; return nil }
+	if err := conv.ConvergeWithChildren(context.Background(), c.job, complete); err != nil || done != 1 {
+		t.Fatalf("converge: %v, done %d", err, done)
+	}
+	h.wantMirrored(t, c)
+	before := h.counts(t, m360Creates)
+	if err := conv.ConvergeWithChildren(context.Background(), c.job, complete); err != nil || done != 2 {
+		t.Fatalf("converge again: %v, done %d", err, done)
+	}
+	if after := h.counts(t, m360Creates); !maps.Equal(after, before) {
+		t.Errorf("working the job again created %v (before %v)", after, before)
+	}
+}
