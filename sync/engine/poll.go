@@ -125,8 +125,8 @@ type Stream struct {
 	// withChildren: its jobs converge their records' children too
 	// (Converge.WithChildren), a HighLevel contact's tasks and notes.
 	withChildren bool
-	// legacy names the stream whose backfill walked the children before
-	// this one did (see Poller.backfillStart).
+	// legacy names the stream that walked the children before this one
+	// did (see Poller.pollStart and Poller.backfillStart).
 	legacy string
 }
 
@@ -141,7 +141,7 @@ type position struct {
 	// Done: a backfill walked the whole stream.
 	Done bool `json:"done,omitempty"`
 	// Children: the walk's jobs converge their records' children (see
-	// Poller.backfillStart).
+	// Poller.pollStart and Poller.backfillStart).
 	Children bool `json:"children,omitempty"`
 }
 
@@ -188,7 +188,8 @@ func (pos position) isStart() bool {
 // counterpart deleted, as its lost webhook would have. The changes are
 // stored in the inbox as "contact+children" ones, apart from those of the
 // streams of before, which walked the contacts and their children apart
-// (the latter as hl:<location>:children; see Poller.backfillStart).
+// (the latter as hl:<location>:children; see Poller.pollStart and
+// Poller.backfillStart).
 func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Stream {
 	s := highLevelContacts(c, location)
 	s.recordCost, s.withChildren, s.legacy = 3, true, "hl:"+location+":children"
@@ -480,7 +481,7 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 	if !ok {
 		return PollStats{}, fmt.Errorf("%w: no stream %q", ErrInvalidConfig, stream)
 	}
-	pos, err := p.position(ctx, s.Name)
+	pos, err := p.pollStart(ctx, s)
 	if err != nil {
 		return PollStats{}, err
 	}
@@ -501,6 +502,23 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 		pos = pg.next
 	}
 	return stats, nil
+}
+
+// pollStart is where the polls of s stand: its cursor, or, for the
+// HighLevel contacts with their children (HighLevelContacts) whose cursor
+// the polls of before, of the contacts apart from their children, wrote,
+// where the polls of their children (s.legacy) stood, when they did: the
+// contacts changed since then have their children's jobs to come.
+func (p *Poller) pollStart(ctx context.Context, s Stream) (position, error) {
+	pos, err := p.position(ctx, s.Name)
+	if err != nil || s.legacy == "" || pos.Children {
+		return pos, err
+	}
+	legacy, err := p.position(ctx, s.legacy)
+	if err != nil || legacy.isStart() {
+		return pos, err
+	}
+	return legacy, nil
 }
 
 // pollSource is the inbox source of a side's polls.

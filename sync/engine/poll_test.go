@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -304,4 +305,44 @@ func allCompleted(js []engine.JobInfo) bool {
 		}
 	}
 	return true
+}
+
+// TestPoller_GoesOnFromTheChildrenPollOfBefore: a database whose poll
+// cursors a version of before wrote (the contacts polled apart from their
+// children, hl:<location>:children, whose cursor lagged): the first poll
+// goes on from the children's cursor, so the contacts changed since it
+// get their jobs (with their children); the next goes on from its own.
+func TestPoller_GoesOnFromTheChildrenPollOfBefore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	h.createContact(t, 0)
+	h.tw.AdvanceClock(time.Hour)
+	lagged := h.tw.Clock().Now().UnixMilli()
+	b := h.createContact(t, 1)
+	h.tw.AdvanceClock(30 * time.Minute)
+	c := h.createContact(t, 2)
+	h.tw.AdvanceClock(30 * time.Minute)
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
+	cursors := map[string]int64{s.Name: h.tw.Clock().Now().UnixMilli(), "hl:" + h.tw.Location() + ":children": lagged}
+	if err := h.db.Tx(ctx, func(tx *state.Tx) error {
+		for name, ms := range cursors {
+			if err := tx.SaveCursor(ctx, state.Cursor{Stream: name, Tenant: h.tw.Location(), Value: fmt.Sprintf(`{"after":[%d,""]}`, ms),
+				UpdatedAt: h.tw.Clock().Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q := &fakeQueue{}
+	p := h.poller(t, q, s)
+	if st := mustPoll(t, p, s.Name); !slices.Equal(q.ids(), sorted(b, c)) {
+		t.Fatalf("first poll: %+v, jobs %v; want %s's and %s's (changed after the children's cursor)", st, q.ids(), b, c)
+	}
+	q.jobs = nil
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || st.Seen != 1 {
+		t.Fatalf("second poll: %+v, jobs %v; want the last contact read again (its own cursor's overlap), nothing enqueued", st, q.ids())
+	}
 }
