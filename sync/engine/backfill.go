@@ -26,13 +26,11 @@ const (
 type BackfillConfig struct {
 	// Share is the share of a HighLevel location's DailyQuota the backfill
 	// may spend a day (0: DefaultBackfillShare): each request its walks
-	// make (a search, a contact's lists of tasks and notes, a calendar's
-	// list) and the read of each job it enqueues. Spent, it waits for the
-	// next day (midnight UTC, as the quota resets) and goes on where it
-	// stopped. A contact whose tasks and notes alone outnumber a day's
-	// share is read whole on a day of its own; the appointments of the
-	// calendars are read whole (the API has no pages), their jobs counted
-	// but not bounded.
+	// make (a search, a calendar's list) and the reads of each job it
+	// enqueues (a contact's, and its lists of tasks and notes). Spent, it
+	// waits for the next day (midnight UTC, as the quota resets) and goes
+	// on where it stopped. The appointments of the calendars are read whole
+	// (the API has no pages), their jobs counted but not bounded.
 	Share      float64
 	DailyQuota int
 	// Clock tells the time and waits for the next day (nil: the system
@@ -54,14 +52,10 @@ type BackfillProgress struct {
 	Until time.Time
 }
 
-// budget is a tenant's spending of a day, stored as a cursor. Full: what
-// is left of the day's share cannot hold a stream's next record (a
-// contact with more tasks and notes than that); the walk waits for the
-// next day rather than read it again.
+// budget is a tenant's spending of a day, stored as a cursor.
 type budget struct {
 	Day   string `json:"day"`
 	Spent int    `json:"spent"`
-	Full  bool   `json:"full,omitempty"`
 }
 
 // budgetCursor names the cursor of a tenant's backfill spending.
@@ -71,9 +65,10 @@ func budgetCursor(tenant string) string { return "backfill-budget:" + tenant }
 func backfillCursor(stream string) string { return "backfill:" + stream }
 
 // Backfill walks every stream once from its start: the Marketing 360
-// streams first, then the HighLevel ones in the order given (contacts
-// before their tasks, notes and appointments, whose jobs wait with the
-// queue's backoff for their contact's counterpart), enqueuing a Converge
+// streams first, then the HighLevel ones in the order given (contacts,
+// whose jobs converge their tasks and notes, before their appointments,
+// whose jobs wait with the queue's backoff for their contact's
+// counterpart), enqueuing a Converge
 // job for each record at a version not seen yet, as Poll does. Marketing
 // 360 goes first because the backfill's own jobs write there: walked
 // after, it would list the records the sync has just made, each one more
@@ -120,7 +115,7 @@ func sideOrder(side string) int {
 // backfillStream walks one stream to its end, logging it in the run log.
 func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfig) (stats PollStats, err error) {
 	cursor := backfillCursor(s.Name)
-	pos, err := p.position(ctx, cursor)
+	pos, err := p.backfillStart(ctx, s)
 	if err != nil || pos.Done {
 		return stats, err
 	}
@@ -141,15 +136,14 @@ func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfi
 	// Each page costs a request; each day at least one page can be read,
 	// so the walk ends: it is bounded by the records and the days.
 	for !stats.End {
-		w := walk{cursor: cursor, source: state.SourceBackfill, limit: s.pageLimit, left: math.MaxInt, fresh: true}
+		w := walk{cursor: cursor, source: state.SourceBackfill, limit: s.pageLimit}
 		var spent budget
 		if budgeted {
 			if spent, err = p.spent(ctx, s.Tenant, cfg.Clock.Now()); err != nil {
 				return stats, err
 			}
-			w.left, w.fresh = allowed-spent.Spent, spent.Spent == 0
-			w.limit = min(w.limit, (w.left-1)/s.recordCost)
-			if w.limit < 1 || spent.Full {
+			w.limit = min(w.limit, (allowed-spent.Spent-1)/s.recordCost)
+			if w.limit < 1 {
 				until := nextDay(cfg.Clock.Now())
 				cfg.Progress(BackfillProgress{Stream: s.Name, Read: stats.Seen, Left: -1, Enqueued: stats.Enqueued, Until: until})
 				p.log.InfoContext(ctx, "the backfill's share of the day's quota is spent; going on tomorrow", logkey.Tenant, s.Tenant,
@@ -164,8 +158,7 @@ func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfi
 			if !budgeted {
 				return nil
 			}
-			spent.Spent += pg.requests + enqueued
-			spent.Full = pg.full
+			spent.Spent += pg.requests + enqueued*s.recordCost
 			raw, err := json.Marshal(spent)
 			if err != nil {
 				return fmt.Errorf("engine: backfill budget: %w", err)
@@ -181,6 +174,30 @@ func (p *Poller) backfillStream(ctx context.Context, s Stream, cfg BackfillConfi
 		cfg.Progress(BackfillProgress{Stream: s.Name, Read: stats.Seen, Left: max(pg.total-len(pg.changes), -1), Enqueued: stats.Enqueued, End: pg.end})
 	}
 	return stats, nil
+}
+
+// backfillStart is where the backfill of s stands: its cursor, or, for
+// the HighLevel contacts with their children (HighLevelContacts), whose
+// cursor the walks of before, of the contacts apart from their children,
+// wrote (or none), where their children's walk (s.legacy) stood: done
+// when it ended (the contacts' walk ended before it), else its place (the
+// contacts before it had their children's jobs), or the start when it
+// never began (none of the contacts walked had). Each cursor a walk with
+// children saves says so (Children), so that it is read as its own.
+func (p *Poller) backfillStart(ctx context.Context, s Stream) (position, error) {
+	pos, err := p.position(ctx, backfillCursor(s.Name))
+	if err != nil || s.legacy == "" || pos.Children {
+		return pos, err
+	}
+	pos, err = p.position(ctx, backfillCursor(s.legacy))
+	if err != nil {
+		return position{}, err
+	}
+	if !pos.isStart() {
+		p.log.InfoContext(ctx, "the backfill goes on from where the walk of the contacts' children stood", logkey.Tenant, s.Tenant,
+			"stream", s.legacy, "done", pos.Done)
+	}
+	return pos, nil
 }
 
 // spent is what a tenant's backfill spent on now's day.

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/m360api"
+	"github.com/contactbridge/contactbridge/sync/state"
 	"github.com/contactbridge/contactbridge/sync/transport"
 )
 
@@ -22,9 +24,10 @@ var errStopped = errors.New("stopped instead of waiting")
 
 func (stopClock) SleepUntil(context.Context, time.Time) error { return errStopped }
 
-// TestBackfill_SpendsItsShareADayAndResumes: with a daily quota of 10 and
-// a share of 0.5, each day's walk spends at most 5 requests (a search and
-// the read of each contact enqueued); a backfill stopped when the day's
+// TestBackfill_SpendsItsShareADayAndResumes: with a daily quota of 30 and
+// a share of 0.5, each day's walk spends at most 15 requests (a search and
+// the reads of each contact enqueued: its own and its lists of tasks and
+// notes); a backfill stopped when the day's
 // share is spent goes on where it stopped, the next day, and each contact
 // is enqueued once.
 func TestBackfill_SpendsItsShareADayAndResumes(t *testing.T) {
@@ -38,11 +41,11 @@ func TestBackfill_SpendsItsShareADayAndResumes(t *testing.T) {
 	q := &fakeQueue{}
 	s := engine.HighLevelContacts(h.hl, h.tw.Location())
 	var progress []engine.BackfillProgress
-	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 10, Clock: stopClock{h.tw.Clock()},
+	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 30, Clock: stopClock{h.tw.Clock()},
 		Progress: func(p engine.BackfillProgress) { progress = append(progress, p) }}
 	_, err := h.poller(t, q, s).Backfill(context.Background(), cfg)
 	if !errors.Is(err, errStopped) || len(q.jobs) != 4 {
-		t.Fatalf("first day: %v, %d jobs; want 4 (a search and 4 reads) and a stop to wait", err, len(q.jobs))
+		t.Fatalf("first day: %v, %d jobs; want 4 (a search and 4 times 3 reads) and a stop to wait", err, len(q.jobs))
 	}
 	if last := progress[len(progress)-1]; !last.Until.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) || last.Read != 4 {
 		t.Fatalf("progress %+v; want a wait until the next midnight after 4 read", last)
@@ -120,5 +123,67 @@ func TestBackfill_WalksMarketing360BeforeTheSyncWritesThere(t *testing.T) {
 	}
 	if made != 3 || !slices.Equal(m360Jobs, []string{before}) {
 		t.Fatalf("%d contacts made meanwhile; Marketing 360 jobs %v, want only the one there before (%s)", made, m360Jobs, before)
+	}
+}
+
+// TestBackfill_GoesOnFromTheChildrenWalkOfBefore: a database whose
+// backfill cursors a version of before wrote (the contacts walked apart
+// from their children, as hl:<location>:children): a backfill goes on
+// from where the children's walk stood (the contacts before it had their
+// children's jobs), walks nothing when that walk ended, and walks every
+// contact when it never began (the contacts walked had none).
+func TestBackfill_GoesOnFromTheChildrenWalkOfBefore(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		children string // the children walk's cursor ("": none)
+		want     []int  // the contacts enqueued
+	}{
+		{name: "children walk ended", children: `{"done":true}`},
+		{name: "children walk mid-way", children: `{"after":[%d,""]}`, want: []int{2, 3}},
+		{name: "children walk never began", want: []int{0, 1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			ctx := context.Background()
+			ids := []string{h.createContact(t, 0), h.createContact(t, 1)}
+			h.tw.AdvanceClock(time.Minute)
+			mid := h.tw.Clock().Now().UnixMilli() - 1
+			ids = append(ids, h.createContact(t, 2), h.createContact(t, 3))
+			s := engine.HighLevelContacts(h.hl, h.tw.Location())
+			cursors := map[string]string{"backfill:" + s.Name: fmt.Sprintf(`{"after":[%d,""],"done":true}`, mid+time.Minute.Milliseconds())}
+			if tc.children != "" {
+				cursors["backfill:hl:"+h.tw.Location()+":children"] = strings.ReplaceAll(tc.children, "%d", strconv.FormatInt(mid, 10))
+			}
+			if err := h.db.Tx(ctx, func(tx *state.Tx) error {
+				for name, v := range cursors {
+					if err := tx.SaveCursor(ctx, state.Cursor{Stream: name, Tenant: h.tw.Location(), Value: v, UpdatedAt: h.tw.Clock().Now()}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			q := &fakeQueue{}
+			if _, err := h.poller(t, q, s).Backfill(ctx, engine.BackfillConfig{Clock: h.tw.Clock()}); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, i := range tc.want {
+				want = append(want, ids[i])
+			}
+			slices.Sort(want)
+			if got := q.ids(); !slices.Equal(got, want) {
+				t.Errorf("jobs %v; want %v", got, want)
+			}
+			// Its own cursor, once written, is its own: the next backfill
+			// walks nothing more.
+			q.jobs = nil
+			if stats, err := h.poller(t, q, s).Backfill(ctx, engine.BackfillConfig{Clock: h.tw.Clock()}); err != nil || stats.Pages != 0 {
+				t.Errorf("a second backfill: %+v, %v, jobs %v; want nothing walked", stats, err, q.ids())
+			}
+		})
 	}
 }

@@ -23,6 +23,7 @@ type HighLevel interface {
 	CompleteTask(ctx context.Context, contactID, id string) error
 	DeleteTask(ctx context.Context, contactID, id string) error
 	Note(ctx context.Context, contactID, id string) (highlevelapi.Note, error)
+	Notes(ctx context.Context, contactID string) ([]highlevelapi.Note, error)
 	Appointment(ctx context.Context, id string) (highlevelapi.CalendarEventDTO, error)
 }
 
@@ -87,6 +88,9 @@ func (h hlClient) Task(ctx context.Context, contactID, id string) (highlevelapi.
 func (h hlClient) Tasks(ctx context.Context, contactID string) ([]highlevelapi.Task, error) {
 	res, err := highlevelapi.OK(h.c.GetAllTasksWithResponse(ctx, contactID,
 		&highlevelapi.GetAllTasksParams{Version: highlevelapi.GetAllTasksParamsVersionN20210728}))
+	if err == nil && res.JSON200 == nil {
+		err = highlevelapi.ErrNoBody
+	}
 	if err != nil {
 		return nil, fmt.Errorf("engine: list HighLevel tasks of %s: %w", contactID, err)
 	}
@@ -137,6 +141,18 @@ func (h hlClient) Note(ctx context.Context, contactID, id string) (highlevelapi.
 		return highlevelapi.Note{}, fmt.Errorf("engine: read HighLevel note %s: %w", id, err)
 	}
 	return res.JSON200.Note, nil
+}
+
+func (h hlClient) Notes(ctx context.Context, contactID string) ([]highlevelapi.Note, error) {
+	res, err := highlevelapi.OK(h.c.GetAllNotesWithResponse(ctx, contactID,
+		&highlevelapi.GetAllNotesParams{Version: highlevelapi.GetAllNotesParamsVersionN20210728}))
+	if err == nil && res.JSON200 == nil {
+		err = highlevelapi.ErrNoBody
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: list HighLevel notes of %s: %w", contactID, err)
+	}
+	return res.JSON200.Notes, nil
 }
 
 func (h hlClient) Appointment(ctx context.Context, id string) (highlevelapi.CalendarEventDTO, error) {

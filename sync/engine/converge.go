@@ -117,7 +117,8 @@ func NewConverger(cfg ConvergerConfig) (*Converger, error) {
 }
 
 // Worker is the queue's worker of Converge jobs, children jobs
-// (ConvergeChildren) among them.
+// (ConvergeChildren) and contacts' jobs with their children
+// (ConvergeWithChildren) among them.
 func (c *Converger) Worker() Worker {
 	return Worker{Kind: KindConverge, Work: func(ctx context.Context, job *Job) error {
 		var a ConvergeChildren
@@ -125,9 +126,12 @@ func (c *Converger) Worker() Worker {
 			return err
 		}
 		var err error
-		if a.EntityKind == EntityChildren {
+		switch {
+		case a.EntityKind == EntityChildren:
 			err = c.ConvergeChildren(ctx, a, job.Complete)
-		} else {
+		case a.WithChildren:
+			err = c.ConvergeWithChildren(ctx, a.Converge, job.Complete)
+		default:
 			err = c.Converge(ctx, a.Converge, job.Complete)
 		}
 		// A tenant out of its day's quota is waited for, not failed: the
@@ -139,6 +143,11 @@ func (c *Converger) Worker() Worker {
 		return err
 	}}
 }
+
+// ErrMoreChildren is the cause of the snooze of a contact's job with its
+// children that converged ChildrenPerJob of them and has more to
+// converge: it runs again at once, and goes on from what it committed.
+var ErrMoreChildren = errors.New("engine: more children to converge")
 
 // ConvergeChildren works a children job: it converges each of a's
 // children in turn, as the child's own job would, and calls complete with
@@ -156,15 +165,7 @@ func (c *Converger) Worker() Worker {
 // children's mappings in one statement under them. Otherwise it takes
 // each child's lock while it converges that child, as the child's own job
 // would, and each child reads its own mapping. A child that fails does
-// not hold back those after it (the job's retry would stop at it again,
-// and its last attempt would drop them): the job fails with its error
-// once the others converged, and its retry finds those converged already;
-// so does a child whose last transaction, left to the next one, fails
-// there (it is dropped from it: see ledger.commit); what the children
-// made is committed when the job ends (settle). A failure every child
-// would share stops the job at once: the contact has no counterpart yet,
-// the job's context ended, its tenant is out of quota (a snooze), a Hook
-// crashed it.
+// not hold back those after it (see convergeEach).
 func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, complete func(context.Context, *state.Tx) error) (err error) {
 	if a.Side != SideHighLevel || a.EntityKind != EntityChildren || len(a.Children) == 0 {
 		c.log.WarnContext(ctx, "a children job of no HighLevel children; nothing to do", logkey.API, a.Side, logkey.Kind, a.EntityKind,
@@ -172,48 +173,352 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 		return c.done(ctx, nil, complete)
 	}
 	children := make([]Converge, len(a.Children))
-	keys := make([]string, 0, len(a.Children))
 	for i, k := range a.Children {
 		children[i] = Converge{Side: a.Side, EntityKind: k.Kind, Tenant: a.Tenant, ID: k.ID, Parent: a.ID}
-		keys = append(keys, entityKey(children[i]))
 	}
 	l := c.ledger()
 	l.kin = &kin{tenant: a.Tenant, contact: a.ID, unread: map[state.Record]bool{}}
 	deferring := c.rules == nil && len(children) > 1
 	if deferring {
-		slices.Sort(keys)
-		for _, key := range slices.Compact(keys) {
-			unlock, err := c.entities.lock(ctx, key)
-			if err != nil {
-				return err
-			}
-			defer unlock()
-		}
-		records := make([]state.Record, len(children))
-		for i, one := range children {
-			records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
-		}
-		mapped, err := c.db.MappingsByHighLevel(ctx, a.Tenant, records)
+		unlock, err := c.lockAll(ctx, children)
 		if err != nil {
-			return fmt.Errorf("engine: the mappings of the children of HighLevel contact %s: %w", a.ID, err)
+			return err
 		}
-		l.kin.mapped = mapped
-		for _, r := range records {
-			l.kin.unread[r] = true
-			// An unmapped child is probably new: its create's intent is
-			// committed with the first child's (see ledger.ahead).
-			if p, ok := childPlan(r.Kind, r.ID); ok && (r.Kind == EntityTask && c.flows.Tasks || r.Kind == EntityNote && c.flows.Notes) {
-				if _, ok := mapped[r]; !ok {
-					l.ahead = append(l.ahead, c.planned(a.Tenant, contactLane(a.ID), p))
-				}
+		defer unlock()
+		if err := c.readKin(ctx, l, children); err != nil {
+			return err
+		}
+	}
+	// What the children owe commits before their locks are let go.
+	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
+	return c.convergeEach(ctx, l, children, deferring, complete)
+}
+
+// ConvergeWithChildren works the job of HighLevel contact a that a poll
+// or a backfill enqueued: it converges the contact, as Converge does,
+// then its tasks and notes, read from the contact's lists after the
+// contact (a child's change moves the contact's dateUpdated, so a change
+// made after the contact's read is a later version's), each as its own
+// job would but from the list's content (the list is a current read of
+// each child: no read of its own): a listed child whose mapping has its
+// content's hash is left alone, and a mirrored child the lists no longer
+// hold converges as gone (it is read first: the lists are a moment old). So the contact's counterpart exists before its children converge:
+// they never wait for it. Without rules it defers, as ConvergeChildren
+// does: it takes the contact's entity lock, then its children's, reads
+// their mappings in one statement, commits every create's intent in one
+// transaction (the contact's, its flows' records', its new children's)
+// and the successes, the mappings and the job's completion in one more.
+// With rules, the contact converges first, with its lock, then each child
+// with its own. A child that fails does not hold back the others (see
+// convergeEach). A job converges at most ChildrenPerJob children that need
+// a write; with more, it snoozes (ErrMoreChildren) when those are
+// committed, and its next run goes on from there. A job of another entity
+// is Converge's.
+func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, complete func(context.Context, *state.Tx) error) (err error) {
+	if a.Side != SideHighLevel || a.EntityKind != EntityContact || !c.flows.Tasks && !c.flows.Notes {
+		return c.Converge(ctx, a, complete)
+	}
+	l := c.ledger()
+	l.kin = &kin{tenant: a.Tenant, contact: a.ID, unread: map[state.Record]bool{}}
+	// What the job owes commits before its locks are let go.
+	unlockContact, unlock := func() {}, func() {}
+	defer func() {
+		err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...))
+		unlock()
+		unlockContact()
+	}()
+	deferring := c.rules == nil
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	if deferring {
+		if unlockContact, err = c.entities.lock(ctx, entityKey(a)); err != nil {
+			unlockContact = func() {}
+			return err
+		}
+		hl, err := c.hl.Contact(ctx, a.ID)
+		switch {
+		case highlevelapi.IsNotFound(err) || err == nil && hl.Deleted != nil && *hl.Deleted:
+			return c.converge(ctx, a, complete, l)
+		case err != nil:
+			return err
+		}
+		l.kin.read = &hl
+	} else {
+		// The contact converges first, committed on its own.
+		if err := c.convergeLocked(ctx, a, nothing, l); err != nil {
+			return err
+		}
+	}
+	kids, err := c.listChildren(ctx, l.kin)
+	switch {
+	case highlevelapi.IsNotFound(err):
+		// Gone since its read: the contact's flow finds it so.
+		if deferring {
+			return c.converge(ctx, a, complete, l)
+		}
+		return c.done(ctx, l, complete)
+	case err != nil:
+		return err
+	}
+	if deferring {
+		if unlock, err = c.lockAll(ctx, kids); err != nil {
+			return err
+		}
+		if err := c.readKin(ctx, l, append([]Converge{a}, kids...)); err != nil {
+			return err
+		}
+	}
+	// The mirrored children the lists no longer hold converge too, under
+	// their locks and with their mappings read beside the others'.
+	gone, err := c.goneChildren(ctx, l.kin)
+	if err != nil {
+		return err
+	}
+	kids = append(kids, gone...)
+	if deferring && len(gone) > 0 {
+		unlock()
+		if unlock, err = c.lockAll(ctx, kids); err != nil {
+			return err
+		}
+		clear(l.kin.unread)
+		l.ahead = nil
+		if err := c.readKin(ctx, l, append([]Converge{a}, kids...)); err != nil {
+			return err
+		}
+	}
+	kids = c.changedChildren(l.kin, kids)
+	if len(kids) > ChildrenPerJob {
+		if kids, err = c.withoutDead(ctx, l.kin, kids); err != nil {
+			return err
+		}
+	}
+	last, more := complete, len(kids) > ChildrenPerJob
+	if more {
+		kids, last = kids[:ChildrenPerJob], nothing
+	}
+	// The creates planned ahead are those of the children that converge.
+	run := map[string]bool{}
+	for _, one := range kids {
+		if p, ok := childPlan(one.EntityKind, one.ID); ok {
+			run[p.key] = true
+		}
+	}
+	l.ahead = slices.DeleteFunc(l.ahead, func(e *state.Effect) bool { return !run[e.Key] })
+	family := kids
+	if deferring {
+		family = append([]Converge{a}, kids...)
+	}
+	if len(family) == 0 {
+		if err := c.done(ctx, l, last); err != nil {
+			return err
+		}
+	} else if err := c.convergeEach(ctx, l, family, deferring, last); err != nil {
+		return err
+	}
+	if more {
+		return &SnoozeError{Err: fmt.Errorf("engine: HighLevel contact %s: %w", a.ID, ErrMoreChildren)}
+	}
+	return nil
+}
+
+// lockAll takes the entity locks of jobs in the order of their keys (so
+// that two jobs that lock some of the same cannot each hold what the
+// other waits for), and returns the function that unlocks them all
+// (nothing to unlock when it fails).
+func (c *Converger) lockAll(ctx context.Context, jobs []Converge) (func(), error) {
+	keys := make([]string, len(jobs))
+	for i, one := range jobs {
+		keys[i] = entityKey(one)
+	}
+	slices.Sort(keys)
+	var unlocks []func()
+	unlock := func() {
+		for _, u := range slices.Backward(unlocks) {
+			u()
+		}
+	}
+	for _, key := range slices.Compact(keys) {
+		u, err := c.entities.lock(ctx, key)
+		if err != nil {
+			unlock()
+			return func() {}, err
+		}
+		unlocks = append(unlocks, u)
+	}
+	return unlock, nil
+}
+
+// readKin reads the mappings of jobs, a contact's children (and the
+// contact), in one statement into l.kin, under their locks, and plans
+// ahead the creates of the unmapped children, probably new: their intents
+// are committed with the first effect's (see ledger.ahead).
+func (c *Converger) readKin(ctx context.Context, l *ledger, jobs []Converge) error {
+	k := l.kin
+	records := make([]state.Record, len(jobs))
+	for i, one := range jobs {
+		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
+	}
+	mapped, err := c.db.MappingsByHighLevel(ctx, k.tenant, records)
+	if err != nil {
+		return fmt.Errorf("engine: the mappings of HighLevel contact %s and its children: %w", k.contact, err)
+	}
+	k.mapped = mapped
+	for _, r := range records {
+		k.unread[r] = true
+		if p, ok := childPlan(r.Kind, r.ID); ok && (r.Kind == EntityTask && c.flows.Tasks || r.Kind == EntityNote && c.flows.Notes) {
+			if _, ok := mapped[r]; !ok {
+				l.ahead = append(l.ahead, c.planned(k.tenant, contactLane(k.contact), p))
 			}
 		}
 	}
-	defer func() { err = errors.Join(err, l.settle(ctx), errors.Join(l.dropped...)) }()
+	return nil
+}
+
+// listChildren lists the tasks and notes of k's contact into k (those of
+// the kinds a flow mirrors) and returns their jobs, tasks first.
+func (c *Converger) listChildren(ctx context.Context, k *kin) ([]Converge, error) {
+	k.tasks, k.notes = map[string]highlevelapi.Task{}, map[string]highlevelapi.Note{}
+	var out []Converge
+	if c.flows.Tasks {
+		tasks, err := c.hl.Tasks(ctx, k.contact)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tasks {
+			k.tasks[t.Id] = t
+			out = append(out, Converge{Side: SideHighLevel, EntityKind: EntityTask, Tenant: k.tenant, ID: t.Id, Parent: k.contact})
+		}
+	}
+	if c.flows.Notes {
+		notes, err := c.hl.Notes(ctx, k.contact)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range notes {
+			k.notes[n.Id] = n
+			out = append(out, Converge{Side: SideHighLevel, EntityKind: EntityNote, Tenant: k.tenant, ID: n.Id, Parent: k.contact})
+		}
+	}
+	return out, nil
+}
+
+// goneChildren are the jobs of the tasks and notes of k's contact whose
+// counterparts the sync made (flows 6 and 4) and that its lists (k) no
+// longer hold: deleted, their webhooks lost maybe. A contact without a
+// counterpart has none (read when k has its mapping).
+func (c *Converger) goneChildren(ctx context.Context, k *kin) ([]Converge, error) {
+	if k.mapped != nil {
+		if m := k.mapped[state.Record{Kind: EntityContact, ID: k.contact}]; m.M360ID == "" {
+			return nil, nil
+		}
+	}
+	var out []Converge
+	for _, kind := range []struct {
+		kind, key string
+		on        bool
+		listed    func(id string) bool
+	}{{EntityTask, keyM360Task, c.flows.Tasks, func(id string) bool { _, ok := k.tasks[id]; return ok }},
+		{EntityNote, keyM360Note, c.flows.Notes, func(id string) bool { _, ok := k.notes[id]; return ok }}} {
+		if !kind.on {
+			continue
+		}
+		ms, err := c.db.MappingsOfLane(ctx, kind.kind, k.tenant, contactLane(k.contact), kind.key, hashDeleted)
+		if err != nil {
+			return nil, fmt.Errorf("engine: the mapped %ss of contact %s: %w", kind.kind, k.contact, err)
+		}
+		for _, m := range ms {
+			if !kind.listed(m.HLID) {
+				out = append(out, Converge{Side: SideHighLevel, EntityKind: kind.kind, Tenant: k.tenant, ID: m.HLID, Parent: k.contact})
+			}
+		}
+	}
+	return out, nil
+}
+
+// changedChildren are those of kids that need their flow: all of them
+// but the listed children mapped at their listed content (or whose
+// counterpart was deleted) and the unmapped tasks flow 3 made, when k has
+// their mappings.
+func (c *Converger) changedChildren(k *kin, kids []Converge) []Converge {
+	if k.mapped == nil {
+		return kids
+	}
+	out := kids[:0:0]
+	for _, one := range kids {
+		r := state.Record{Kind: one.EntityKind, ID: one.ID}
+		m, ok := k.mapped[r]
+		if ok {
+			if hash, listed, err := k.listedHash(one); err == nil && listed && (m.HLHash == hash || m.M360Hash == hashDeleted) {
+				// As last written or seen: its flow would find nothing to do.
+				delete(k.unread, r)
+				continue
+			}
+		} else if t, listed := k.tasks[one.ID]; listed && one.EntityKind == EntityTask && markerInText.MatchString(deref(t.Body)) {
+			// Flow 3's, not mapped yet: never mirrored back.
+			delete(k.unread, r)
+			continue
+		}
+		out = append(out, one)
+	}
+	return out
+}
+
+// withoutDead are kids but the unmapped ones whose create was given up on
+// (refused as invalid): their flows write nothing, so a job that goes on
+// from what it committed (ErrMoreChildren) would find them again each
+// time, and never get past them.
+func (c *Converger) withoutDead(ctx context.Context, k *kin, kids []Converge) ([]Converge, error) {
+	var keys []string
+	for _, one := range kids {
+		if _, ok := k.mapped[state.Record{Kind: one.EntityKind, ID: one.ID}]; !ok {
+			if p, ok := childPlan(one.EntityKind, one.ID); ok {
+				keys = append(keys, p.key)
+			}
+		}
+	}
+	known, err := c.db.Effects(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the effects of the children of HighLevel contact %s: %w", k.contact, err)
+	}
+	return slices.DeleteFunc(kids, func(one Converge) bool {
+		p, ok := childPlan(one.EntityKind, one.ID)
+		return ok && known[p.key].State == state.EffectDead
+	}), nil
+}
+
+// listedHash is the hash of the content of child one as k's lists hold
+// it, as its flow hashes it; false when they do not hold it.
+func (k *kin) listedHash(one Converge) (string, bool, error) {
+	if t, ok := k.tasks[one.ID]; ok && one.EntityKind == EntityTask {
+		h, err := hashOf(hlTaskContent(t))
+		return h, true, err
+	}
+	if n, ok := k.notes[one.ID]; ok && one.EntityKind == EntityNote {
+		h, err := hashOf(n.Body)
+		return h, true, err
+	}
+	return "", false, nil
+}
+
+// convergeEach converges each of jobs in turn (a children job's children,
+// or a contact and its children) through l, and calls complete with the
+// last when every one converged. When locked, the caller holds every
+// job's entity lock, and each job's last transaction but the last's is
+// deferred to the next (see ledger.deferring); otherwise each job's lock
+// is taken while it converges. A job
+// that fails does not hold back those after it (the job's retry would stop
+// at it again, and its last attempt would drop them): convergeEach fails
+// with its error once the others converged, and the retry finds those
+// converged already; so does a job whose last transaction, left to the
+// next one, fails there (it is dropped from it: see ledger.commit); what
+// they made is committed when the job ends (settle). A failure every one
+// would share stops it at once: the contact has no counterpart yet, the
+// job's context ended, its tenant is out of quota (a snooze), a Hook
+// crashed it.
+func (c *Converger) convergeEach(ctx context.Context, l *ledger, jobs []Converge, locked bool, complete func(context.Context, *state.Tx) error) error {
 	var failed error
-	for i, one := range children {
+	for i, one := range jobs {
 		last := complete
-		if i < len(children)-1 || failed != nil {
+		if i < len(jobs)-1 || failed != nil {
 			last = func(context.Context, *state.Tx) error { return nil }
 		} else {
 			// A child's last transaction paid with the job's is dropped
@@ -225,10 +530,10 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 				return complete(ctx, tx)
 			}
 		}
-		l.deferring = deferring && i < len(children)-1
-		l.child = fmt.Sprintf("%s %s, child %d of %d of HighLevel contact %s", one.EntityKind, one.ID, i+1, len(children), a.ID)
+		l.deferring = locked && i < len(jobs)-1
+		l.child = fmt.Sprintf("%s %s, %d of %d of HighLevel contact %s", one.EntityKind, one.ID, i+1, len(jobs), l.kin.contact)
 		var err error
-		if deferring {
+		if locked {
 			err = c.converge(ctx, one, last, l)
 		} else {
 			err = c.convergeLocked(ctx, one, last, l)
@@ -240,7 +545,7 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 		if sharedFailure(ctx, err) {
 			return errors.Join(failed, err)
 		}
-		c.log.WarnContext(ctx, "a child of a children job failed; converging the others", logkey.Tenant, a.Tenant, logkey.Parent, a.ID,
+		c.log.WarnContext(ctx, "a child of a children job failed; converging the others", logkey.Tenant, l.kin.tenant, logkey.Parent, l.kin.contact,
 			logkey.Kind, one.EntityKind, logkey.Entity, one.ID, logkey.Err, err)
 		failed = errors.Join(failed, err)
 	}
@@ -279,16 +584,23 @@ func (c *Converger) convergeLocked(ctx context.Context, a Converge, complete fun
 	return c.converge(ctx, a, complete, l)
 }
 
-// kin is what the children of one children job share: their contact and
-// its Marketing 360 counterpart, read once for them all (0 until read),
-// and, when the job defers, their mappings, read in one statement (under
-// their entity locks) before the first child: mapped has those that
-// exist, unread the children whose flow has not read theirs yet.
+// kin is what the children of one children job (or of a contact's job
+// with its children) share: their contact and its Marketing 360
+// counterpart, read once for them all (0 until read), and, when the job
+// defers, their mappings, read in one statement (under their entity
+// locks) before the first child: mapped has those that exist, unread the
+// children whose flow has not read theirs yet.
 type kin struct {
 	tenant, contact string
 	m360            int64
 	mapped          map[state.Record]state.Mapping
 	unread          map[state.Record]bool
+	// read is the contact as its job read it, for its flow (nil: the flow
+	// reads it); tasks and notes are its lists, by id, when its job read
+	// them: its children's flows take their content from them.
+	read  *highlevelapi.Contact
+	tasks map[string]highlevelapi.Task
+	notes map[string]highlevelapi.Note
 }
 
 // converge is Converge through ledger l, the entity's lock held; what l
@@ -368,7 +680,7 @@ func (c *Converger) done(ctx context.Context, l *ledger, complete func(context.C
 // HighLevel contact, created or updated to its mapped fields, its
 // follow-up task, and (once ever) its onboarding tasks and welcome note.
 func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *ledger, a Converge, complete func(context.Context, *state.Tx) error) error {
-	hl, err := c.hl.Contact(ctx, a.ID)
+	hl, err := c.kinRead(ctx, l, a.ID)
 	switch {
 	case highlevelapi.IsNotFound(err):
 		log.InfoContext(ctx, "HighLevel contact is gone; nothing to sync")
@@ -385,8 +697,8 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	if err != nil {
 		return err
 	}
-	m, err := c.db.MappingByHighLevel(ctx, EntityContact, a.Tenant, hl.Id)
-	if err != nil && !errors.Is(err, state.ErrNotFound) {
+	m, err := c.kinMapping(ctx, l, EntityContact, a.Tenant, hl.Id)
+	if err != nil {
 		return fmt.Errorf("engine: contact %s: %w", hl.Id, err)
 	}
 	contact, children := c.flows.contactPlans(hl.Id, contactName(hl))
@@ -414,6 +726,11 @@ func (c *Converger) highLevelContact(ctx context.Context, log *slog.Logger, l *l
 	id, err := parseM360ID(m360ID)
 	if err != nil {
 		return err
+	}
+	if k := l.kin; k != nil && k.tenant == a.Tenant && k.contact == hl.Id {
+		// Its children's flows, in this job, need it before its mapping
+		// commits.
+		k.m360 = id
 	}
 	runs := make([]effectRun, len(children))
 	for i, p := range children {

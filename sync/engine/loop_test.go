@@ -360,11 +360,11 @@ func (h *harness) deleteM360Task(t *testing.T, contact, id int64) {
 	}
 }
 
-// reconcile polls the location's tasks and notes once, as the periodic
+// reconcile polls the location's contacts with their tasks and notes once, as the periodic
 // reconcile does, enqueuing on the loop's queue.
 func (l *loop) reconcile(t *testing.T) {
 	t.Helper()
-	s := engine.HighLevelChildren(l.hl, l.tw.Location())
+	s := engine.HighLevelContacts(l.hl, l.tw.Location())
 	mustPoll(t, l.poller(t, l.q, s), s.Name)
 }
 

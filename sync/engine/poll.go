@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -28,36 +27,30 @@ const (
 	// DefaultMaxPages bounds the pages one poll of a stream reads; the
 	// next poll goes on from its cursor.
 	DefaultMaxPages = 20
-	// ChildrenPageSize is how many changed contacts one page of
-	// HighLevelChildren reads: each costs two requests more (its tasks,
-	// its notes).
-	ChildrenPageSize = 50
 	// AppointmentsBack and AppointmentsAhead are the window of start times
 	// in which HighLevelAppointments looks for changed appointments.
 	AppointmentsBack  = 30 * 24 * time.Hour
 	AppointmentsAhead = 365 * 24 * time.Hour
 )
 
-// EntityChildren is the kind of a HighLevelChildren stream's own changes
-// (a contact whose tasks and notes were listed at a version) and of the
-// one Converge job a listing makes for the contact's tasks and notes found
-// at a content not seen before (Converge.Children).
+// EntityChildren is the kind of the children jobs (ConvergeChildren)
+// that polls enqueued for a contact's tasks and notes before a contact's
+// job converged them itself (Converge.WithChildren).
 const EntityChildren = "children"
 
-// ChildrenPerJob is the most children a children job converges: a
-// contact with more makes a job of each ChildrenPerJob. A job converges
-// its children one after the other within one JobTimeout (1 minute by
-// default), each a read and a create or two, which wait for the quota:
-// the 32 workers of a backfill share a location's 10 requests a second,
-// about 3 s a request each. A job of every child of a contact with dozens
-// would time out before its end, and its retries, which read again the
-// children converged before, would not get further.
+// ChildrenPerJob is the most children that need a write a job converges
+// (a contact's with its children: more make it snooze and go on, see
+// Converger.ConvergeWithChildren). A job converges its children one after
+// the other within one JobTimeout (1 minute by default), each a create or
+// two, which wait for the quota: the 32 workers of a backfill share a
+// location's 10 requests a second, about 3 s a request each. A job of
+// every child of a contact with dozens would time out before its end.
 const ChildrenPerJob = 8
 
 // The effect keys of the Marketing 360 counterparts of a HighLevel task
 // (flow 6) and note (flow 4) are these prefixes and the HighLevel id; the
-// effects run in their contact's lane (contactLane). The poller finds a
-// contact's mapped tasks and notes by them.
+// effects run in their contact's lane (contactLane). A contact's job finds
+// its mapped tasks and notes by them.
 const (
 	keyM360Task = "f6:m360-task:"
 	keyM360Note = "f4:m360-note:"
@@ -125,14 +118,16 @@ type Stream struct {
 	read                     func(ctx context.Context, pos position, limit int) (page, error)
 	// pageLimit is the largest page the API serves.
 	pageLimit int
-	// recordCost is the fewest requests each record of a page costs
-	// beyond the page's read: the read of its job (1), or the lists of its
-	// children (2). A backfill sizes its pages by it.
+	// recordCost is the requests of the stream's API each job it
+	// enqueues makes: the read of its record (1), and the lists of its
+	// children (2 more) with withChildren. A backfill sizes its pages by it.
 	recordCost int
-	// children lists the records of a changed record (a HighLevel
-	// contact's tasks and notes), each a change of its own kind: the
-	// stream's own changes then make no jobs, their children's do.
-	children func(ctx context.Context, parent string) ([]change, error)
+	// withChildren: its jobs converge their records' children too
+	// (Converge.WithChildren), a HighLevel contact's tasks and notes.
+	withChildren bool
+	// legacy names the stream that walked the children before this one
+	// did (see Poller.pollStart and Poller.backfillStart).
+	legacy string
 }
 
 // position is where a stream's walk stands, stored as a cursor's value.
@@ -145,6 +140,9 @@ type position struct {
 	Page  int   `json:"page,omitempty"`
 	// Done: a backfill walked the whole stream.
 	Done bool `json:"done,omitempty"`
+	// Children: the walk's jobs converge their records' children (see
+	// Poller.pollStart and Poller.backfillStart).
+	Children bool `json:"children,omitempty"`
 }
 
 // page is one read of a stream.
@@ -158,9 +156,6 @@ type page struct {
 	total int
 	// requests is how many requests the read made.
 	requests int
-	// full: the page ends before a record whose requests the walk's
-	// budget could not hold (see walk).
-	full bool
 	// listed are the ids of every record the stream holds, when the read
 	// lists them whole (nil: it does not): a mapped record not among them
 	// is looked at again (deleted, or gone out of the list's window).
@@ -169,25 +164,36 @@ type page struct {
 
 // change is a record found changed, at a version; parent is the id of
 // the contact a task, note or event belongs to, which its job needs to read
-// it ("" for a contact); kind is its entity kind when it is not the
-// stream's (a child's); after is where a walk stands past it (a HighLevel
+// it ("" for a contact); after is where a walk stands past it (a HighLevel
 // contact's searchAfter).
 type change struct {
-	id, version, parent, kind string
-	after                     []any
-}
-
-// kindIn is the entity kind of c in stream s.
-func (c change) kindIn(s Stream) string {
-	if c.kind != "" {
-		return c.kind
-	}
-	return s.EntityKind
+	id, version, parent string
+	after               []any
 }
 
 // isStart tells that pos is a stream's beginning.
 func (pos position) isStart() bool {
 	return len(pos.After) == 0 && pos.Since == 0 && pos.Page == 0 && !pos.Done
+}
+
+// HighLevelContacts is the stream of a location's contacts, oldest update
+// first: POST /contacts/search sorted on dateUpdated, then id, walked with
+// searchAfter and filtered to dateUpdated at or after the cursor. Its jobs
+// converge each contact's tasks and notes after it, read from its lists
+// (GET /contacts/{id}/tasks and …/notes: the API has no location-wide
+// "changed since" for them), as a task's or a note's change, a deletion
+// too, moves its contact's dateUpdated (see the search's description in
+// openapi/highlevel.yaml): a task or note the sync mirrored (flows 6 and
+// 4) that its contact's lists no longer hold is found gone and its
+// counterpart deleted, as its lost webhook would have. The changes are
+// stored in the inbox as "contact+children" ones, apart from those of the
+// streams of before, which walked the contacts and their children apart
+// (the latter as hl:<location>:children; see Poller.pollStart and
+// Poller.backfillStart).
+func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Stream {
+	s := highLevelContacts(c, location)
+	s.recordCost, s.withChildren, s.legacy = 3, true, "hl:"+location+":children"
+	return s
 }
 
 // at is the position of s's changes made from t on.
@@ -212,10 +218,8 @@ func (pos position) rewound(overlap time.Duration) position {
 	return pos
 }
 
-// HighLevelContacts is the stream of a location's contacts, oldest update
-// first: POST /contacts/search sorted on dateUpdated, then id, walked with
-// searchAfter and filtered to dateUpdated at or after the cursor.
-func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Stream {
+// highLevelContacts is the read of HighLevelContacts.
+func highLevelContacts(c *highlevelapi.ClientWithResponses, location string) Stream {
 	return Stream{Name: "hl:" + location + ":contacts", Side: SideHighLevel, EntityKind: EntityContact, Tenant: location,
 		pageLimit: highlevelapi.SearchPageSize, recordCost: 1,
 		read: func(ctx context.Context, pos position, limit int) (page, error) {
@@ -250,58 +254,6 @@ func HighLevelContacts(c *highlevelapi.ClientWithResponses, location string) Str
 			}
 			return out, nil
 		}}
-}
-
-// HighLevelChildren is the stream of the tasks and notes of a location's
-// contacts: the contacts found changed as HighLevelContacts finds them (a
-// task's or note's change moves its contact's dateUpdated; see the
-// search's description in openapi/highlevel.yaml), each listed once per
-// version of the contact (GET /contacts/{id}/tasks and …/notes), and one
-// job enqueued for the contact's tasks and notes at a content not seen
-// before (EntityChildren), which converges each in turn. The API
-// has no location-wide "changed since" for tasks and notes. A deletion
-// moves the contact's dateUpdated too: a task or note the sync mirrored
-// (flows 6 and 4) that its contact's lists no longer hold gets a job,
-// which finds it gone and deletes its counterpart, as its lost webhook
-// would have.
-func HighLevelChildren(c *highlevelapi.ClientWithResponses, location string) Stream {
-	s := HighLevelContacts(c, location)
-	s.Name, s.EntityKind, s.pageLimit, s.recordCost = "hl:"+location+":children", EntityChildren, ChildrenPageSize, 2
-	s.children = func(ctx context.Context, contact string) ([]change, error) {
-		tasks, err := highlevelapi.OK(c.GetAllTasksWithResponse(ctx, contact,
-			&highlevelapi.GetAllTasksParams{Version: highlevelapi.GetAllTasksParamsVersionN20210728}))
-		if err == nil && tasks.JSON200 == nil {
-			err = highlevelapi.ErrNoBody
-		}
-		if err != nil {
-			return nil, fmt.Errorf("engine: list the tasks of HighLevel contact %s: %w", contact, err)
-		}
-		notes, err := highlevelapi.OK(c.GetAllNotesWithResponse(ctx, contact,
-			&highlevelapi.GetAllNotesParams{Version: highlevelapi.GetAllNotesParamsVersionN20210728}))
-		if err == nil && notes.JSON200 == nil {
-			err = highlevelapi.ErrNoBody
-		}
-		if err != nil {
-			return nil, fmt.Errorf("engine: list the notes of HighLevel contact %s: %w", contact, err)
-		}
-		out := make([]change, 0, len(tasks.JSON200.Tasks)+len(notes.JSON200.Notes))
-		for _, t := range tasks.JSON200.Tasks {
-			v, err := hashOf(hlTaskContent(t))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, change{id: t.Id, version: v, parent: contact, kind: EntityTask})
-		}
-		for _, n := range notes.JSON200.Notes {
-			v, err := hashOf(n.Body)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, change{id: n.Id, version: v, parent: contact, kind: EntityNote})
-		}
-		return out, nil
-	}
-	return s
 }
 
 // HighLevelAppointments is the stream of a location's appointments on
@@ -506,8 +458,7 @@ func (p *Poller) Periodic(every time.Duration) []Periodic {
 // PollStats count what a poll or a backfill did.
 type PollStats struct {
 	// Pages read, records Seen on them, and the records at a version not
-	// seen before Enqueued in Converge jobs (a children job counts each
-	// of its children: each is read).
+	// seen before Enqueued in Converge jobs.
 	Pages, Seen, Enqueued int
 	// End: the stream was read to its end.
 	End bool
@@ -530,7 +481,7 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 	if !ok {
 		return PollStats{}, fmt.Errorf("%w: no stream %q", ErrInvalidConfig, stream)
 	}
-	pos, err := p.position(ctx, s.Name)
+	pos, err := p.pollStart(ctx, s)
 	if err != nil {
 		return PollStats{}, err
 	}
@@ -540,8 +491,7 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 	pos = pos.rewound(p.cfg.Overlap)
 	var stats PollStats
 	for range p.cfg.MaxPages {
-		pg, enqueued, err := p.step(ctx, s, pos, walk{cursor: s.Name, source: pollSource(s.Side), limit: s.pageLimit,
-			left: math.MaxInt, fresh: true})
+		pg, enqueued, err := p.step(ctx, s, pos, walk{cursor: s.Name, source: pollSource(s.Side), limit: s.pageLimit})
 		if err != nil {
 			return stats, err
 		}
@@ -552,6 +502,23 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 		pos = pg.next
 	}
 	return stats, nil
+}
+
+// pollStart is where the polls of s stand: its cursor, or, for the
+// HighLevel contacts with their children (HighLevelContacts) whose cursor
+// the polls of before, of the contacts apart from their children, wrote,
+// where the polls of their children (s.legacy) stood, when they did: the
+// contacts changed since then have their children's jobs to come.
+func (p *Poller) pollStart(ctx context.Context, s Stream) (position, error) {
+	pos, err := p.position(ctx, s.Name)
+	if err != nil || s.legacy == "" || pos.Children {
+		return pos, err
+	}
+	legacy, err := p.position(ctx, s.legacy)
+	if err != nil || legacy.isStart() {
+		return pos, err
+	}
+	return legacy, nil
 }
 
 // pollSource is the inbox source of a side's polls.
@@ -579,14 +546,10 @@ func (p *Poller) position(ctx context.Context, name string) (position, error) {
 }
 
 // walk is how a step reads a page: its cursor and inbox source, up to
-// limit records, spending at most left requests (the read of each job it
-// enqueues included) but when the page's first record alone costs more on
-// a fresh day's walk: that record is read whole, or the walk would stop
-// there for good.
+// limit records.
 type walk struct {
 	cursor, source string
-	limit, left    int
-	fresh          bool
+	limit          int
 	// also runs in the page's transaction with how many jobs it enqueued
 	// (nil: nothing).
 	also func(tx *state.Tx, pg page, enqueued int) error
@@ -595,14 +558,9 @@ type walk struct {
 // step reads the page of s at pos and, in one transaction, stores its
 // changes in the inbox (w.source), enqueues their jobs, saves the cursor
 // past it (as w.cursor, done when the stream ended in a backfill) and runs
-// w.also; it returns the page and the records enqueued. A page of a stream with children ends before the first record
-// whose children would spend more than w.left.
+// w.also; it returns the page and the records enqueued.
 func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page, int, error) {
 	pg, err := s.read(ctx, pos, w.limit)
-	if err != nil {
-		return page{}, 0, err
-	}
-	kids, err := p.children(ctx, s, w, pos, &pg)
 	if err != nil {
 		return page{}, 0, err
 	}
@@ -613,38 +571,25 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 	enqueued := 0
 	err = p.cfg.DB.Tx(ctx, func(tx *state.Tx) error {
 		now := p.cfg.Now()
-		// A stream with children: one job for each record's fresh children
-		// (children lists them record after record), or one for each
-		// ChildrenPerJob of them.
-		var families []ConvergeChildren
 		var jobs []Args
-		changes := slices.Concat(pg.changes, kids, gone)
+		changes := slices.Concat(pg.changes, gone)
 		fresh, err := p.record(ctx, tx, s, w.source, changes, now)
 		if err != nil {
 			return err
 		}
 		for i, c := range changes {
-			if !fresh[i] || (s.children != nil && i < len(pg.changes)) {
+			if !fresh[i] {
 				continue
 			}
 			enqueued++
-			if s.children != nil {
-				if n := len(families); n == 0 || families[n-1].Converge.ID != c.parent || len(families[n-1].Children) == ChildrenPerJob {
-					families = append(families, ConvergeChildren{Converge: Converge{Side: s.Side, EntityKind: EntityChildren, Tenant: s.Tenant, ID: c.parent}})
-				}
-				f := &families[len(families)-1]
-				f.Children = append(f.Children, Child{Kind: c.kindIn(s), ID: c.id})
-				continue
-			}
-			jobs = append(jobs, Converge{Side: s.Side, EntityKind: c.kindIn(s), Tenant: s.Tenant, ID: c.id, Parent: c.parent})
-		}
-		for _, f := range families {
-			jobs = append(jobs, f)
+			jobs = append(jobs, Converge{Side: s.Side, EntityKind: s.EntityKind, Tenant: s.Tenant, ID: c.id, Parent: c.parent,
+				WithChildren: s.withChildren})
 		}
 		if err := p.cfg.Queue.EnqueueMany(ctx, tx, jobs); err != nil {
 			return err
 		}
 		next := pg.next
+		next.Children = s.withChildren
 		if w.source == state.SourceBackfill && pg.end {
 			next.Done = true
 		}
@@ -666,88 +611,6 @@ func (p *Poller) step(ctx context.Context, s Stream, pos position, w walk) (page
 	p.log.DebugContext(ctx, "polled a page", logkey.Tenant, s.Tenant, logkey.Kind, s.EntityKind, logkey.Count, len(pg.changes),
 		"enqueued", enqueued)
 	return pg, enqueued, nil
-}
-
-// children lists the children of the changes on pg (read at pos) of a
-// stream with children (none for another), skipping the records listed at
-// their version already (the inbox has them) and those gone meanwhile, and
-// adding, for each record listed, a change of each mapped child its lists
-// no longer hold. It counts its lists in pg.requests; when the next
-// record's lists and jobs would spend more than w.left (each job a
-// request), pg ends before that record.
-func (p *Poller) children(ctx context.Context, s Stream, w walk, pos position, pg *page) ([]change, error) {
-	if s.children == nil {
-		return nil, nil
-	}
-	ids := make([]string, len(pg.changes))
-	for i, c := range pg.changes {
-		ids[i] = inboxID(s, c)
-	}
-	listed, err := p.cfg.DB.InboxStored(ctx, w.source, ids)
-	if err != nil {
-		return nil, fmt.Errorf("engine: inbox: %w", err)
-	}
-	var out []change
-	for i, c := range pg.changes {
-		if listed[ids[i]] {
-			continue
-		}
-		if pg.requests+len(out)+s.recordCost > w.left {
-			pg.cut(i, pos)
-			break
-		}
-		pg.requests += s.recordCost
-		kids, err := s.children(ctx, c.id)
-		switch {
-		case highlevelapi.IsNotFound(err):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		gone, err := p.goneChildren(ctx, s.Tenant, c, kids)
-		if err != nil {
-			return nil, err
-		}
-		if pg.requests+len(out)+len(kids)+len(gone) > w.left && (i > 0 || !w.fresh) {
-			pg.cut(i, pos)
-			break
-		}
-		out = append(out, kids...)
-		out = append(out, gone...)
-	}
-	return out, nil
-}
-
-// cut ends pg before its i-th change (read from pos), which the walk's
-// budget cannot hold: the walk goes on from there.
-func (pg *page) cut(i int, pos position) {
-	pg.changes, pg.end, pg.next, pg.full = pg.changes[:i], false, pos, true
-	if i > 0 {
-		pg.next = position{After: pg.changes[i-1].after}
-	}
-}
-
-// goneChildren are the changes of the tasks and notes of HighLevel contact
-// c whose counterparts the sync made (flows 6 and 4) and that kids, its
-// lists, no longer hold: deleted, their webhooks lost maybe.
-func (p *Poller) goneChildren(ctx context.Context, tenant string, c change, kids []change) ([]change, error) {
-	listed := make(map[string]bool, len(kids))
-	for _, k := range kids {
-		listed[k.kind+":"+k.id] = true
-	}
-	var out []change
-	for _, kind := range []struct{ kind, key string }{{EntityTask, keyM360Task}, {EntityNote, keyM360Note}} {
-		ms, err := p.cfg.DB.MappingsOfLane(ctx, kind.kind, tenant, contactLane(c.id), kind.key, hashDeleted)
-		if err != nil {
-			return nil, fmt.Errorf("engine: the mapped %ss of contact %s: %w", kind.kind, c.id, err)
-		}
-		for _, m := range ms {
-			if !listed[kind.kind+":"+m.HLID] {
-				out = append(out, change{id: m.HLID, version: goneVersion(c.version), parent: c.id, kind: kind.kind})
-			}
-		}
-	}
-	return out, nil
 }
 
 // unlisted are the changes of the mapped records of s that pg, a read
@@ -772,52 +635,34 @@ func (p *Poller) unlisted(ctx context.Context, s Stream, pg page) ([]change, err
 	return out, nil
 }
 
-// inboxID is the inbox's event id of change c of stream s.
+// inboxID is the inbox's event id of change c of stream s: a stream's
+// with children has a kind of its own, "contact+children", so that the
+// contacts the streams of before walked apart from their children are
+// not taken for converged with them.
 func inboxID(s Stream, c change) string {
-	return s.Side + ":" + c.kindIn(s) + ":" + c.id + ":" + c.version
+	kind := s.EntityKind
+	if s.withChildren {
+		kind += "+children"
+	}
+	return s.Side + ":" + kind + ":" + c.id + ":" + c.version
 }
 
 // record stores changes cs of s in the inbox, in one statement or a few,
-// and tells of each whether it is fresh: false for a version seen already
-// (or converged already: a HighLevel contact's mapping has it).
+// and tells of each whether it is fresh: false for a version seen already.
+// (A HighLevel contact's mapping written at its version does not make it
+// seen: a webhook's job converged the contact, not its children.)
 func (p *Poller) record(ctx context.Context, tx *state.Tx, s Stream, source string, cs []change, now time.Time) (fresh []bool, err error) {
-	// The mappings of the HighLevel contacts among cs, read in one statement.
-	versioned := func(c change) bool { return s.Side == SideHighLevel && c.kindIn(s) == EntityContact && c.version != "" }
-	var contacts []state.Record
-	for _, c := range cs {
-		if versioned(c) {
-			contacts = append(contacts, state.Record{Kind: EntityContact, ID: c.id})
-		}
-	}
-	mapped, err := tx.MappingsByHighLevel(ctx, s.Tenant, contacts)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]state.InboxEvent, 0, len(cs))
-	at := make([]int, 0, len(cs)) // the place in cs of each of rows
+	rows := make([]state.InboxEvent, len(cs))
 	for i, c := range cs {
-		if m, ok := mapped[state.Record{Kind: EntityContact, ID: c.id}]; ok && versioned(c) && m.HLVersion == c.version {
-			continue
-		}
 		body, err := json.Marshal(map[string]string{"id": c.id, "version": c.version})
 		if err != nil {
 			return nil, fmt.Errorf("engine: inbox body: %w", err)
 		}
-		kind := c.kindIn(s)
-		rows = append(rows, state.InboxEvent{Source: source, EventID: inboxID(s, c),
-			Tenant: s.Tenant, Type: kind + ".changed", EntityKind: kind, EntityID: c.id, EntityVersion: c.version,
-			ReceivedAt: now, Body: body, State: state.InboxNew})
-		at = append(at, i)
+		rows[i] = state.InboxEvent{Source: source, EventID: inboxID(s, c),
+			Tenant: s.Tenant, Type: s.EntityKind + ".changed", EntityKind: s.EntityKind, EntityID: c.id, EntityVersion: c.version,
+			ReceivedAt: now, Body: body, State: state.InboxNew}
 	}
-	inserted, err := tx.InsertInboxes(ctx, rows)
-	if err != nil {
-		return nil, err
-	}
-	fresh = make([]bool, len(cs))
-	for n, i := range at {
-		fresh[i] = inserted[n]
-	}
-	return fresh, nil
+	return tx.InsertInboxes(ctx, rows)
 }
 
 // Worker is the queue's worker of Reconcile jobs: a poll of the stream,

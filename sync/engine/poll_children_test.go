@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,40 +19,38 @@ func (q *fakeQueue) jobsOf() []string {
 	return q.list(func(c engine.Converge) string { return c.EntityKind + " " + c.ID + " " + c.Parent })
 }
 
-// TestPoller_HighLevelChildren: a poll of the children stream enqueues one
-// children job for each contact changed with tasks or notes, listing each
-// of them (their contact named, on the HighLevel side), and none for the
-// contacts themselves; a poll with nothing new lists no contact again and
-// enqueues nothing; a task's edit enqueues that task alone.
-func TestPoller_HighLevelChildren(t *testing.T) {
+// TestPoller_HighLevelContactsListNoChildren: a poll of the contacts
+// stream enqueues one job for each contact changed, with its children
+// (WithChildren) and without listing them (the job does), tasks and notes
+// or none; a poll with nothing new enqueues nothing; a task's edit, which
+// moves its contact's dateUpdated, enqueues the contact's job again.
+func TestPoller_HighLevelContactsListNoChildren(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	a := h.createContact(t, 1)
-	h.createContact(t, 2) // changed too, with neither task nor note: no job
+	b := h.createContact(t, 2)
 	call := h.createHLTask(t, a, "Call")
-	tea := h.createHLNote(t, a, "Likes tea")
-	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	h.createHLNote(t, a, "Likes tea")
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
 	q := &fakeQueue{}
 	p := h.poller(t, q, s)
-	st := mustPoll(t, p, s.Name)
-	if want := sorted("task "+call+" "+a, "note "+tea+" "+a); !slices.Equal(q.jobsOf(), want) || st.Enqueued != 2 {
-		t.Fatalf("first poll: %+v, jobs %q; want %q", st, q.jobsOf(), want)
+	lists := func() int { return h.tw.Count("get-all-tasks") + h.tw.Count("get-all-notes") }
+	before := lists()
+	if st := mustPoll(t, p, s.Name); !slices.Equal(q.jobsOf(), sorted("contact "+a+" ", "contact "+b+" ")) || st.Enqueued != 2 {
+		t.Fatalf("first poll: %+v, jobs %q; want one job of each contact", st, q.jobsOf())
 	}
-	if len(q.jobs) != 1 {
-		t.Fatalf("%d jobs %+v, want one children job of contact %s", len(q.jobs), q.jobs, a)
+	if n := lists() - before; n != 0 {
+		t.Errorf("the poll listed %d tasks and notes; want none (the jobs list them)", n)
 	}
-	if c, ok := q.jobs[0].(engine.ConvergeChildren); !ok || c.Side != engine.SideHighLevel || c.Tenant != h.tw.Location() ||
-		c.EntityKind != engine.EntityChildren || c.ID != a || c.Kind() != engine.KindConverge {
-		t.Errorf("job %+v, want contact %s's children job", q.jobs[0], a)
+	for _, j := range q.jobs {
+		if c, ok := j.(engine.Converge); !ok || !c.WithChildren || c.Side != engine.SideHighLevel || c.Tenant != h.tw.Location() {
+			t.Errorf("job %+v, want a HighLevel contact's with its children", j)
+		}
 	}
 	q.jobs = nil
-	before := h.tw.Count("get-all-tasks")
 	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || st.Seen < 2 {
 		t.Fatalf("poll with nothing new: %+v, jobs %q", st, q.jobsOf())
-	}
-	if n := h.tw.Count("get-all-tasks") - before; n != 0 {
-		t.Errorf("the poll with nothing new listed the tasks of %d contacts; want none (listed at their versions already)", n)
 	}
 
 	h.tw.AdvanceClock(time.Second)
@@ -60,8 +59,8 @@ func TestPoller_HighLevelChildren(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.tw.AdvanceClock(time.Second)
-	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.jobsOf(), []string{"task " + call + " " + a}) {
-		t.Fatalf("poll after a task's edit: %+v, jobs %q; want the task alone", st, q.jobsOf())
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.jobsOf(), []string{"contact " + a + " "}) {
+		t.Fatalf("poll after a task's edit: %+v, jobs %q; want its contact's alone", st, q.jobsOf())
 	}
 }
 
@@ -96,37 +95,48 @@ func TestPoller_HighLevelAppointments(t *testing.T) {
 	}
 }
 
-// TestPoller_HighLevelChildrenOfABigFamily: a contact with more tasks and
-// notes than ChildrenPerJob has them in several children jobs of at most
-// ChildrenPerJob each, every one of them once: a job of them all would
-// run longer than a job's timeout under the live limits.
-func TestPoller_HighLevelChildrenOfABigFamily(t *testing.T) {
+// TestConverger_ABigFamilyConvergesChildrenPerJobAtATime: a contact with
+// more new notes than ChildrenPerJob: its job converges the contact and
+// ChildrenPerJob of them and snoozes (ErrMoreChildren) uncompleted, what it
+// made committed; its next run converges the rest and completes; each
+// note exists once in Marketing 360. A job of them all would run longer
+// than a job's timeout under the live limits.
+func TestConverger_ABigFamilyConvergesChildrenPerJobAtATime(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.createContact(t, 1)
 	var want []string
 	for i := range engine.ChildrenPerJob + 3 {
-		want = append(want, "note "+h.createHLNote(t, a, fmt.Sprintf("Note %d", i))+" "+a)
+		text := fmt.Sprintf("Note %d", i)
+		h.createHLNote(t, a, text)
+		want = append(want, text)
 	}
-	s := engine.HighLevelChildren(h.hl, h.tw.Location())
-	q := &fakeQueue{}
-	if st := mustPoll(t, h.poller(t, q, s), s.Name); st.Enqueued != len(want) || !slices.Equal(q.jobsOf(), sorted(want...)) {
-		t.Fatalf("poll: %+v, jobs %q; want %q", st, q.jobsOf(), sorted(want...))
+	c := h.converger(t, nil, nil, 0)
+	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+	done := 0
+	complete := func(context.Context, *state.Tx) error { done++; return nil }
+	err := c.ConvergeWithChildren(context.Background(), job, complete)
+	if _, ok := errors.AsType[*engine.SnoozeError](err); !ok || !errors.Is(err, engine.ErrMoreChildren) || done != 0 {
+		t.Fatalf("first run: %v, done %d; want a snooze for more children, not done", err, done)
 	}
-	if len(q.jobs) != 2 {
-		t.Errorf("%d jobs for %d children, want 2", len(q.jobs), len(want))
+	if n := h.counts(t, []string{"m360-create-note"})["m360-create-note"]; n != 1+engine.ChildrenPerJob {
+		t.Errorf("first run: %d notes created; want the welcome note and %d", n, engine.ChildrenPerJob)
 	}
-	for _, j := range q.jobs {
-		if c, ok := j.(engine.ConvergeChildren); !ok || c.ID != a || len(c.Children) > engine.ChildrenPerJob {
-			t.Errorf("job %+v, want a children job of contact %s of at most %d", j, a, engine.ChildrenPerJob)
-		}
+	if err := c.ConvergeWithChildren(context.Background(), job, complete); err != nil || done != 1 {
+		t.Fatalf("second run: %v, done %d", err, done)
+	}
+	notes := slices.DeleteFunc(h.timeline(t, a).M360Notes, func(s string) bool { return strings.HasPrefix(s, "Welcome") })
+	slices.Sort(notes)
+	slices.Sort(want)
+	if !slices.Equal(notes, want) {
+		t.Errorf("Marketing 360 notes %q; want each once: %q", notes, want)
 	}
 }
 
-// TestPoller_PageFailingAtItsEnqueueLosesNothing: a children page whose
-// jobs fail to enqueue rolls back its inbox rows (stored in one batch
-// with the page's) and leaves its cursor: the next poll enqueues each
-// child once, none lost, none twice, and stores each in the inbox once.
+// TestPoller_PageFailingAtItsEnqueueLosesNothing: a page whose jobs fail
+// to enqueue rolls back its inbox rows (stored in one batch) and leaves
+// its cursor: the next poll enqueues each contact once, none lost, none
+// twice, and stores each in the inbox once.
 func TestPoller_PageFailingAtItsEnqueueLosesNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -134,10 +144,11 @@ func TestPoller_PageFailingAtItsEnqueueLosesNothing(t *testing.T) {
 	var want []string
 	for n := range 3 {
 		c := h.createContact(t, n+1)
-		want = append(want, "task "+h.createHLTask(t, c, "Call")+" "+c, "note "+h.createHLNote(t, c, "Likes tea")+" "+c)
+		h.createHLTask(t, c, "Call")
+		want = append(want, "contact "+c+" ")
 	}
 	slices.Sort(want)
-	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
 	down := errors.New("queue down")
 	q := &fakeQueue{EnqueueFunc: func(engine.Args) error { return down }}
 	p := h.poller(t, q, s)
@@ -159,8 +170,7 @@ func TestPoller_PageFailingAtItsEnqueueLosesNothing(t *testing.T) {
 	for _, r := range rows {
 		seen[r.EventID]++
 	}
-	// Each child and each contact listed: 3 contacts, 6 children.
-	if len(rows) != 9 || len(seen) != 9 {
-		t.Errorf("inbox holds %d rows of %d events, want 9 of 9: %v", len(rows), len(seen), seen)
+	if len(rows) != 3 || len(seen) != 3 {
+		t.Errorf("inbox holds %d rows of %d events, want 3 of 3: %v", len(rows), len(seen), seen)
 	}
 }

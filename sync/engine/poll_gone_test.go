@@ -11,30 +11,34 @@ import (
 	"github.com/contactbridge/contactbridge/sync/state"
 )
 
-// convergeAll works each Converge job of q (children jobs among them)
-// once with c, then forgets them.
+// convergeAll works each Converge job of q (contacts' with their
+// children among them) once with c, then forgets them.
 func convergeAll(t *testing.T, c *engine.Converger, q *fakeQueue) {
 	t.Helper()
 	for _, a := range q.jobs {
 		switch a := a.(type) {
-		case engine.ConvergeChildren:
-			if err := c.ConvergeChildren(context.Background(), a, func(context.Context, *state.Tx) error { return nil }); err != nil {
-				t.Fatalf("converge the children of %s: %v", a.ID, err)
+		case engine.Converge:
+			if !a.WithChildren {
+				convergeJob(t, c, a)
+				continue
+			}
+			if err := c.ConvergeWithChildren(context.Background(), a, func(context.Context, *state.Tx) error { return nil }); err != nil {
+				t.Fatalf("converge contact %s with its children: %v", a.ID, err)
 			}
 		default:
-			convergeJob(t, c, a.(engine.Converge))
+			t.Fatalf("job %+v: not a converge job", a)
 		}
 	}
 	q.jobs = nil
 }
 
-// TestPoller_HighLevelChildrenSeesDeletions: a task and a note the sync
-// mirrored, deleted in HighLevel with no webhook to tell, get a job at the
-// next poll of the children stream (their contact's lists no longer hold
-// them), which deletes their Marketing 360 counterparts; the contact's
-// other task and note get none and stay; a poll after that enqueues
-// nothing.
-func TestPoller_HighLevelChildrenSeesDeletions(t *testing.T) {
+// TestPoller_HighLevelContactsSeeTheirChildrensDeletions: a task and a
+// note the sync mirrored, deleted in HighLevel with no webhook to tell,
+// move their contact's dateUpdated: the next poll enqueues the contact's
+// job, which finds them gone (its lists no longer hold them) and deletes
+// their Marketing 360 counterparts, and leaves the contact's other task
+// and note as they are; a poll after that enqueues nothing.
+func TestPoller_HighLevelContactsSeeTheirChildrensDeletions(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	a := h.createContact(t, 1)
@@ -46,7 +50,7 @@ func TestPoller_HighLevelChildrenSeesDeletions(t *testing.T) {
 	if err := converge(t, c, h.tw.Location(), a, &done); err != nil {
 		t.Fatal(err)
 	}
-	s := engine.HighLevelChildren(h.hl, h.tw.Location())
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
 	q := &fakeQueue{}
 	p := h.poller(t, q, s)
 	mustPoll(t, p, s.Name)
@@ -65,10 +69,15 @@ func TestPoller_HighLevelChildrenSeesDeletions(t *testing.T) {
 	h.deleteHLTask(t, a, call)
 	h.deleteHLNote(t, a, tea)
 	h.tw.AdvanceClock(time.Second)
-	if st := mustPoll(t, p, s.Name); !slices.Equal(q.jobsOf(), sorted("task "+call+" "+a, "note "+tea+" "+a)) {
-		t.Fatalf("poll after the deletions: %+v, jobs %q; want the deleted task and note alone", st, q.jobsOf())
+	if st := mustPoll(t, p, s.Name); !slices.Equal(q.jobsOf(), []string{"contact " + a + " "}) {
+		t.Fatalf("poll after the deletions: %+v, jobs %q; want their contact's", st, q.jobsOf())
 	}
+	deletes := h.counts(t, []string{"m360-delete-task", "m360-delete-note"})
 	convergeAll(t, c, q)
+	if n := h.counts(t, []string{"m360-delete-task", "m360-delete-note"}); n["m360-delete-task"] != deletes["m360-delete-task"]+1 ||
+		n["m360-delete-note"] != deletes["m360-delete-note"]+1 {
+		t.Errorf("deletes %v (before %v); want one task and one note", n, deletes)
+	}
 	after := h.timeline(t, a)
 	wantTasks := slices.DeleteFunc(slices.Clone(before.M360Tasks), func(s string) bool { return s == "Call" })
 	wantNotes := slices.DeleteFunc(slices.Clone(before.M360Notes), func(s string) bool { return s == "Likes tea" })
@@ -126,27 +135,30 @@ func TestPoller_HighLevelAppointmentsSeesDeletions(t *testing.T) {
 	}
 }
 
-// backfillDay is what one day's backfill did: the tasks and notes it
-// enqueued (in children jobs), and the HighLevel requests it made and the
-// reads of those tasks and notes (spent).
-type backfillDay struct{ jobs, spent int }
-
-// backfillChildrenByDays backfills the children's stream into q with a
-// share of 10 requests a day, a run a day (stopped where it would wait for
-// the next), until a run ends the walk or 5 days pass, and returns what
-// each day did.
-func (h *harness) backfillChildrenByDays(t *testing.T, q *fakeQueue) []backfillDay {
-	t.Helper()
-	s := engine.HighLevelChildren(h.hl, h.tw.Location())
-	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 20, Clock: stopClock{h.tw.Clock()}}
-	requests := func() int {
-		return h.tw.Count("search-contacts-advanced") + h.tw.Count("get-all-tasks") + h.tw.Count("get-all-notes")
+// TestBackfill_ContactsWithChildrenSpendTheirShareADay: the backfill
+// walks the contacts within its share: with 10 requests a day, each
+// day's walk spends a search and, for each contact enqueued, the three
+// reads of its job (the contact, its tasks, its notes), stops before the
+// contact that would spend more, goes on the next day, and enqueues each
+// contact once.
+func TestBackfill_ContactsWithChildrenSpendTheirShareADay(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var want []string
+	for i := range 4 {
+		a := h.createContact(t, i)
+		h.createHLTask(t, a, "Call")
+		want = append(want, a)
 	}
-	var days []backfillDay
+	slices.Sort(want)
+	q := &fakeQueue{}
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
+	cfg := engine.BackfillConfig{Share: 0.5, DailyQuota: 20, Clock: stopClock{h.tw.Clock()}}
+	var days [][2]int // jobs, searches
 	for len(days) < 5 {
-		before, jobs := requests(), len(q.ids())
+		searches, jobs := h.tw.Count("search-contacts-advanced"), len(q.ids())
 		_, err := h.poller(t, q, s).Backfill(context.Background(), cfg)
-		days = append(days, backfillDay{len(q.ids()) - jobs, requests() - before + len(q.ids()) - jobs})
+		days = append(days, [2]int{len(q.ids()) - jobs, h.tw.Count("search-contacts-advanced") - searches})
 		if err == nil {
 			break
 		}
@@ -155,58 +167,11 @@ func (h *harness) backfillChildrenByDays(t *testing.T, q *fakeQueue) []backfillD
 		}
 		h.tw.Clock().Advance(24 * time.Hour)
 	}
-	return days
-}
-
-// TestBackfill_ChildrenSpendTheirShareADay: the backfill walks the
-// children stream within its share: with 10 requests a day, each day's
-// walk of 4 contacts with a task and a note each (a search, two lists a
-// contact, and a read per job) spends 9, stops before the contact that
-// would spend more, goes on the next day, and enqueues each task and note
-// once.
-func TestBackfill_ChildrenSpendTheirShareADay(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	var want []string
-	for i := range 4 {
-		a := h.createContact(t, i)
-		want = append(want, "task "+h.createHLTask(t, a, "Call")+" "+a, "note "+h.createHLNote(t, a, "Tea")+" "+a)
-	}
-	slices.Sort(want)
-	q := &fakeQueue{}
-	if days, wantDays := h.backfillChildrenByDays(t, q), []backfillDay{{4, 9}, {4, 9}}; !slices.Equal(days, wantDays) {
-		t.Errorf("days (jobs, spent) %v; want %v (two contacts a day)", days, wantDays)
-	}
-	if got := q.jobsOf(); !slices.Equal(got, want) {
-		t.Fatalf("jobs %q; want each task and note once: %q", got, want)
-	}
-}
-
-// TestBackfill_AContactTooBigForTheDayWaitsForAFreshOne: with 10 requests
-// a day, a contact whose lists and jobs would pass what is left of the
-// day (B: 2 lists and 5 reads after a search and A's 3) waits for the next
-// day, which reads it at once; a contact whose tasks alone pass a whole
-// day's share (C: 12) is read whole on a fresh day of its own, the one
-// overshoot the walk allows (or it would never be read). Each task is
-// enqueued once.
-func TestBackfill_AContactTooBigForTheDayWaitsForAFreshOne(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	var want []string
-	for i, tasks := range []int{1, 5, 12} {
-		a := h.createContact(t, i)
-		for range tasks {
-			want = append(want, h.createHLTask(t, a, "Call"))
-		}
-	}
-	slices.Sort(want)
-	q := &fakeQueue{}
-	// Day 1: A (1 search, 2 lists, 1 job) and B's lists, B left; day 2: B
-	// (1 + 2 + 5) and C's lists, C left; day 3: C alone (1 + 2 + 12).
-	if days, wantDays := h.backfillChildrenByDays(t, q), []backfillDay{{1, 6}, {5, 10}, {12, 15}}; !slices.Equal(days, wantDays) {
-		t.Errorf("days (jobs, spent) %v; want %v", days, wantDays)
+	// Day 1: a search and 3 contacts (1 + 9); day 2: the last (1 + 3).
+	if want := [][2]int{{3, 1}, {1, 1}}; !slices.Equal(days, want) {
+		t.Errorf("days (jobs, searches) %v; want %v", days, want)
 	}
 	if got := q.ids(); !slices.Equal(got, want) {
-		t.Fatalf("jobs %v; want each task once: %v", got, want)
+		t.Fatalf("jobs %v; want each contact once: %v", got, want)
 	}
 }

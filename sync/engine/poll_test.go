@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -87,9 +88,10 @@ func mustPoll(t *testing.T, p *engine.Poller, stream string) engine.PollStats {
 }
 
 // TestPoller_HighLevelChangesAreEnqueuedOnce: a poll enqueues a job per
-// contact; the next one re-reads its overlap and enqueues nothing; an
-// update enqueues that contact again, and a contact converged at its
-// version is not enqueued.
+// contact, which converges its children too; the next one re-reads its
+// overlap and enqueues nothing; an update enqueues that contact again, and
+// so does a contact a job without its children (a webhook's) converged at
+// its version: its children were not.
 func TestPoller_HighLevelChangesAreEnqueuedOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -115,15 +117,22 @@ func TestPoller_HighLevelChangesAreEnqueuedOnce(t *testing.T) {
 		highlevelapi.UpdateContactDto{FirstName: &first})); err != nil {
 		t.Fatal(err)
 	}
-	// b converged at its version: its mapping says so.
+	// d converged at its version by its webhook's job, without its
+	// children.
+	d := h.createContact(t, 4)
 	c := h.converger(t, nil, nil, 0)
 	done := 0
-	if err := converge(t, c, h.tw.Location(), b, &done); err != nil {
+	if err := converge(t, c, h.tw.Location(), d, &done); err != nil {
 		t.Fatal(err)
 	}
 	h.tw.AdvanceClock(time.Second)
-	if st := mustPoll(t, p, s.Name); st.Enqueued != 1 || !slices.Equal(q.ids(), []string{a}) {
-		t.Fatalf("poll after an update: %+v, jobs %v; want %s alone", st, q.ids(), a)
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 2 || !slices.Equal(q.ids(), sorted(a, d)) {
+		t.Fatalf("poll after an update: %+v, jobs %v; want %s and %s", st, q.ids(), a, d)
+	}
+	for _, j := range q.jobs {
+		if c := j.(engine.Converge); !c.WithChildren || c.EntityKind != engine.EntityContact {
+			t.Errorf("job %+v, want a contact's with its children", c)
+		}
 	}
 	cur, err := h.db.Cursor(context.Background(), s.Name)
 	if err != nil || cur.Tenant != h.tw.Location() {
@@ -296,4 +305,44 @@ func allCompleted(js []engine.JobInfo) bool {
 		}
 	}
 	return true
+}
+
+// TestPoller_GoesOnFromTheChildrenPollOfBefore: a database whose poll
+// cursors a version of before wrote (the contacts polled apart from their
+// children, hl:<location>:children, whose cursor lagged): the first poll
+// goes on from the children's cursor, so the contacts changed since it
+// get their jobs (with their children); the next goes on from its own.
+func TestPoller_GoesOnFromTheChildrenPollOfBefore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	h.createContact(t, 0)
+	h.tw.AdvanceClock(time.Hour)
+	lagged := h.tw.Clock().Now().UnixMilli()
+	b := h.createContact(t, 1)
+	h.tw.AdvanceClock(30 * time.Minute)
+	c := h.createContact(t, 2)
+	h.tw.AdvanceClock(30 * time.Minute)
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
+	cursors := map[string]int64{s.Name: h.tw.Clock().Now().UnixMilli(), "hl:" + h.tw.Location() + ":children": lagged}
+	if err := h.db.Tx(ctx, func(tx *state.Tx) error {
+		for name, ms := range cursors {
+			if err := tx.SaveCursor(ctx, state.Cursor{Stream: name, Tenant: h.tw.Location(), Value: fmt.Sprintf(`{"after":[%d,""]}`, ms),
+				UpdatedAt: h.tw.Clock().Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q := &fakeQueue{}
+	p := h.poller(t, q, s)
+	if st := mustPoll(t, p, s.Name); !slices.Equal(q.ids(), sorted(b, c)) {
+		t.Fatalf("first poll: %+v, jobs %v; want %s's and %s's (changed after the children's cursor)", st, q.ids(), b, c)
+	}
+	q.jobs = nil
+	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || st.Seen != 1 {
+		t.Fatalf("second poll: %+v, jobs %v; want the last contact read again (its own cursor's overlap), nothing enqueued", st, q.ids())
+	}
 }

@@ -51,12 +51,18 @@ type Converge struct {
 	// a task's or a note's contact id, as the event gives it ("" when it
 	// does not).
 	Parent string `json:"parent,omitempty"`
+	// WithChildren (a HighLevel contact's job that a poll or a backfill
+	// enqueued) converges the contact's tasks and notes after it, as
+	// its contact's lists hold them (see Converger.ConvergeWithChildren).
+	WithChildren bool `json:"withChildren,omitempty"`
 }
 
 // ConvergeChildren is a children job: a Converge job (its kind) of
 // EntityKind EntityChildren, ID a HighLevel contact, that converges each
 // of Children, the contact's tasks and notes, in turn as its own job
-// would, its Parent the contact.
+// would, its Parent the contact. Polls enqueued them before a contact's
+// job converged its children itself (WithChildren); those still queued
+// are worked as before.
 type ConvergeChildren struct {
 	Converge
 	Children []Child `json:"children"`

@@ -304,7 +304,7 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 	if err != nil {
 		return err
 	}
-	t, err := c.hl.Task(ctx, a.Parent, a.ID)
+	t, err := c.kinTask(ctx, l, a.Parent, a.ID)
 	switch {
 	case highlevelapi.IsNotFound(err):
 		return c.highLevelTaskGone(ctx, log, l, a, m, complete)
@@ -512,6 +512,38 @@ func (c *Converger) kinMapping(ctx context.Context, l *ledger, kind, tenant, hlI
 		return k.mapped[r], nil
 	}
 	return c.mapping(ctx, kind, tenant, hlID, "")
+}
+
+// kinRead is HighLevel contact id as its job read it (l.kin), else read.
+func (c *Converger) kinRead(ctx context.Context, l *ledger, id string) (highlevelapi.Contact, error) {
+	if k := l.kin; k != nil && k.read != nil && k.read.Id == id {
+		return *k.read, nil
+	}
+	return c.hl.Contact(ctx, id)
+}
+
+// kinTask is HighLevel task id of contact as its contact's list holds it,
+// when the job listed them (l.kin): the list is a current read of each.
+// One the list does not hold, or not listed, is read (the list is a
+// moment old: one found gone is read again before its counterpart is
+// deleted).
+func (c *Converger) kinTask(ctx context.Context, l *ledger, contact, id string) (highlevelapi.Task, error) {
+	if k := l.kin; k != nil && k.contact == contact {
+		if t, ok := k.tasks[id]; ok {
+			return t, nil
+		}
+	}
+	return c.hl.Task(ctx, contact, id)
+}
+
+// kinNote is kinTask for a note.
+func (c *Converger) kinNote(ctx context.Context, l *ledger, contact, id string) (highlevelapi.Note, error) {
+	if k := l.kin; k != nil && k.contact == contact {
+		if n, ok := k.notes[id]; ok {
+			return n, nil
+		}
+	}
+	return c.hl.Note(ctx, contact, id)
 }
 
 // kinContact is m360ContactOf, read once for the children of a

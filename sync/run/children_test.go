@@ -74,7 +74,7 @@ func TestSync_BackfillMirrorsExistingTasksNotesAndAppointmentsOnce(t *testing.T)
 		t.Fatal(err)
 	}
 	loc := tw.Location()
-	for _, want := range []string{"hl:" + loc + ":contacts", "hl:" + loc + ":children", "hl:" + loc + ":appointments"} {
+	for _, want := range []string{"hl:" + loc + ":contacts", "hl:" + loc + ":appointments"} {
 		if !slices.Contains(done, want) {
 			t.Errorf("the progress reported %q done; want %s among them", done, want)
 		}
@@ -170,11 +170,12 @@ func TestSync_ReconcileMirrorsDeletionsWhenWebhooksAreLost(t *testing.T) {
 }
 
 // TestSync_BackfillOfChildrenStoppedMidWayResumesOnce: a backfill within
-// a share too small for a day is stopped (as by Ctrl-C) in the children's
-// stream, waiting for the next day after two contacts (whose jobs are
-// worked); the sync is stopped, and a new one on the same database goes on,
-// day after day: afterwards each contact's task, note and appointment are
-// mirrored once, none lost, none doubled.
+// a share too small for a day is stopped (as by Ctrl-C) in the contacts'
+// stream, waiting for the next day after two contacts (whose jobs, their
+// tasks and notes with them, are worked); the sync is stopped, and a new
+// one on the same database goes on, day after day: afterwards each
+// contact's task, note and appointment are mirrored once, none lost, none
+// doubled.
 func TestSync_BackfillOfChildrenStoppedMidWayResumesOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -182,10 +183,9 @@ func TestSync_BackfillOfChildrenStoppedMidWayResumesOnce(t *testing.T) {
 	const n = 6
 	ids := createContacts(t, tw, n)
 	timelineOf(t, tw, hlClient(t, tw), ids)
-	// The contacts' stream spends a search and a read a contact (7); each
-	// contact's children two lists and two reads: the share of 16 stops
-	// the children's stream after two contacts.
-	bc := engine.BackfillConfig{Share: 1, DailyQuota: 16, Clock: tw.Clock()}
+	// The contacts' stream spends a search and three reads a contact (the
+	// contact, its tasks, its notes): the share of 7 stops it after two.
+	bc := engine.BackfillConfig{Share: 1, DailyQuota: 7, Clock: tw.Clock()}
 
 	// Stopped (as by Ctrl-C) when it starts to wait for the next day.
 	s := startQuiet(t, cfg)
@@ -201,8 +201,8 @@ func TestSync_BackfillOfChildrenStoppedMidWayResumesOnce(t *testing.T) {
 	if _, err := s.Poller().Backfill(first, bc); !errors.Is(err, context.Canceled) {
 		t.Fatalf("the first backfill: %v; want it stopped waiting for the next day", err)
 	}
-	if last := stopped[len(stopped)-1]; last.Stream != "hl:"+tw.Location()+":children" || last.Until.IsZero() {
-		t.Fatalf("stopped at %+v; want in the children's stream, waiting for the next day", last)
+	if last := stopped[len(stopped)-1]; last.Stream != "hl:"+tw.Location()+":contacts" || last.Until.IsZero() {
+		t.Fatalf("stopped at %+v; want in the contacts' stream, waiting for the next day", last)
 	}
 	if err := errors.Join(s.Drain(ctx), s.Close(ctx)); err != nil {
 		t.Fatal(err)

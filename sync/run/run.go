@@ -273,7 +273,7 @@ func (s *Sync) start(ctx context.Context, cfg Config, hl *highlevelapi.ClientWit
 	if pc.Now == nil {
 		pc.Now = cfg.Clock.Now
 	}
-	pc.Streams = []engine.Stream{engine.HighLevelContacts(hl, cfg.HighLevel.Location), engine.HighLevelChildren(hl, cfg.HighLevel.Location)}
+	pc.Streams = []engine.Stream{engine.HighLevelContacts(hl, cfg.HighLevel.Location)}
 	if len(cfg.HighLevel.Calendars) > 0 {
 		pc.Streams = append(pc.Streams, engine.HighLevelAppointments(hl, cfg.HighLevel.Location, cfg.HighLevel.Calendars, pc.Now))
 	}
