@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/contactbridge/contactbridge/fixtures"
+	"github.com/contactbridge/contactbridge/mock/gctune"
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/internal/twintest"
 	"github.com/contactbridge/contactbridge/sync/run"
@@ -304,6 +305,9 @@ var lastBackfill struct{ jobs, commits, statements int }
 // returns the time it took and the CPU time the process spent.
 func backfill(b *testing.B, n int, rule bool) (elapsed, used time.Duration) {
 	b.StopTimer()
+	// The collector as `sync run` and `sync backfill` set it (and as the
+	// twins' own processes do).
+	defer gctune.Start(gctune.Default)()
 	tw := twintest.New(b, twintest.Options{Loose: true})
 	seed(b, tw, n)
 	var rules engine.Rules
