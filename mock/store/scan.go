@@ -30,7 +30,7 @@ type stateScanner struct {
 
 // scanBufSize is the scanner's first buffer: it grows to hold the largest
 // value it is given whole.
-const scanBufSize = 1 << 20
+const scanBufSize = 64 << 10
 
 func newStateScanner(r io.Reader) *stateScanner {
 	return &stateScanner{r: r, buf: make([]byte, 0, scanBufSize)}
