@@ -92,6 +92,7 @@ bench: build
 # The fuzz targets (issue 12), each for FUZZTIME: request bodies of both
 # twins, query parameters of both twins and the admin API, the admin state
 # import, the state's strict record decoding against the guarded one, the
+# state's record scanner against jsontext's stream decoder, the
 # OAuth token endpoint, the journal's redaction, a contact's custom field
 # values (their JSON form), the pipeline's decoding and compiled check of a
 # body against kin-openapi's, the HighLevel contact input built from the
@@ -107,12 +108,12 @@ bench: build
 # coordinator can fail a timed run with a bare "context deadline exceeded"
 # when its deadline passes while a worker is busy (golang/go#75804, fixed
 # in Go 1.27), which failed CI on FuzzQueryParams. A count has no deadline
-# to race. Fifteen targets take about 5 minutes with the builds; it is not
+# to race. Sixteen targets take about 5 minutes with the builds; it is not
 # part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
 FUZZMINIMIZE ?= 60s
 FUZZ_TARGETS := ./mock/:FuzzHighLevelBodies ./mock/:FuzzM360Bodies ./mock/:FuzzQueryParams ./mock/:FuzzAdminImport \
-	./mock/store/:FuzzStrictDecode ./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./mock/store/:FuzzCustomFieldValue \
+	./mock/store/:FuzzStrictDecode ./mock/store/:FuzzStateScanner ./mock/:FuzzOAuthToken ./mock/journal/:FuzzRedaction ./mock/store/:FuzzCustomFieldValue \
 	./mock/pipeline/:FuzzDecodeValue ./mock/pipeline/:FuzzJSONBody ./mock/highlevel/:FuzzContactInputFromValue \
 	./mock/highlevel/:FuzzAppendContactView ./mock/highlevel/:FuzzPlainAddress ./sync/engine/:FuzzRuleAnswers ./sync/rules/:FuzzLoad
 fuzz:

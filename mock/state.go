@@ -235,10 +235,11 @@ func paceLargeLoad(path string) (done func()) {
 	if path == "" {
 		return func() {}
 	}
-	if info, err := os.Stat(path); err != nil || info.Size() <= largeStateBytes {
+	info, err := os.Stat(path)
+	if err != nil || info.Size() <= largeStateBytes {
 		return func() {}
 	}
-	return gctune.LoadLarge()
+	return gctune.LoadLarge(info.Size())
 }
 
 // readStateFile is the state file, read again and decoded (zero without

@@ -8,13 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 
 	"github.com/contactbridge/contactbridge/mock/gctune"
 )
 
-// A large state file lifts the tuner's memory limit while it loads, and the
-// limit comes back once it has loaded; a small file, or none, leaves it.
+// A large state file turns the tuner's pace off while it loads, with a
+// memory limit for its size, and the tuned ones come back once it has
+// loaded; a small file, or none, leaves them.
 func TestPaceLargeLoad(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -44,13 +46,18 @@ func TestPaceLargeLoad(t *testing.T) {
 	if l := limit(); l == math.MaxInt64 {
 		t.Fatal("a small state lifted the memory limit")
 	}
+	gogc := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
 	done := paceLargeLoad(large)
-	if l := limit(); l != math.MaxInt64 {
-		t.Fatalf("while a large state loads: limit %d, want none", l)
+	if want := gctune.Default.Floor + 4*(largeStateBytes+1); limit() != want || gogc() != math.MaxUint64 {
+		t.Fatalf("while a large state loads: limit %d, GOGC %d; want %d, off", limit(), gogc(), want)
 	}
 	done()
-	if l := limit(); l == math.MaxInt64 {
-		t.Fatal("the memory limit stayed lifted after the large state loaded")
+	if l := limit(); l == math.MaxInt64 || gogc() != uint64(gctune.Default.Percent) {
+		t.Fatalf("after the large state loaded: limit %d, GOGC %d; want the tuned ones", l, gogc())
 	}
 }
 

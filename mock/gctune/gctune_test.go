@@ -112,8 +112,9 @@ func gogc(t *testing.T) uint64 {
 	return p
 }
 
-// TestPhases: the tuned pace from Start on; a large load lifts the memory
-// limit until the last of overlapping loads ends, at start as at a reset
+// TestPhases: the tuned pace from Start on; a large load turns the pace
+// off, with a memory limit of the floor plus four times the sizes of the
+// loads, until the last of overlapping loads ends, at start as at a reset
 // while serving; a second Start while one runs changes nothing.
 func TestPhases(t *testing.T) {
 	t.Setenv("GOGC", "")
@@ -125,34 +126,37 @@ func TestPhases(t *testing.T) {
 	if p, l := read(t); p != 300 || l < 64<<20 || l == math.MaxInt64 {
 		t.Fatalf("after Start: GOGC %d, limit %d; want 300 and at least the floor", p, l)
 	}
-	first, second := gctune.LoadLarge(), gctune.LoadLarge()
-	if p, l := read(t); p != 300 || l != math.MaxInt64 {
-		t.Fatalf("while a large state loads: GOGC %d, limit %d; want 300, none", p, l)
+	const off = math.MaxUint64 // /gc/gogc:percent of GOGC=off
+	first, second := gctune.LoadLarge(100<<20), gctune.LoadLarge(50<<20)
+	if p, l := read(t); p != off || l != (64+600)<<20 {
+		t.Fatalf("while two large states load: GOGC %d, limit %d; want off, %d", p, l, (64+600)<<20)
 	}
 	first()
 	first() // a second call changes nothing
-	if p, l := read(t); p != 300 || l != math.MaxInt64 {
-		t.Fatalf("while the second load goes on: GOGC %d, limit %d; want 300, none", p, l)
+	if p, l := read(t); p != off || l != (64+200)<<20 {
+		t.Fatalf("while the second load goes on: GOGC %d, limit %d; want off, %d", p, l, (64+200)<<20)
 	}
 	second()
-	if p, l := read(t); p != 300 || l == math.MaxInt64 {
-		t.Fatalf("after the loads: GOGC %d, limit %d; want 300, a limit", p, l)
+	if p, l := read(t); p != 300 || l < 64<<20 || l == math.MaxInt64 {
+		t.Fatalf("after the loads: GOGC %d, limit %d; want 300, the tuned limit", p, l)
 	}
 	gctune.Serving()
-	done := gctune.LoadLarge() // a reset while serving
-	if _, l := read(t); l != math.MaxInt64 {
-		t.Fatalf("a large load while serving: limit %d, want none", l)
+	done := gctune.LoadLarge(1 << 62) // a reset while serving, of a state too large to limit
+	if p, l := read(t); p != off || l != math.MaxInt64 {
+		t.Fatalf("a large load while serving: GOGC %d, limit %d; want off, none", p, l)
 	}
 	done()
 	if p, l := read(t); p != 300 || l == math.MaxInt64 {
 		t.Fatalf("after a reset's load: GOGC %d, limit %d; want 300, a limit", p, l)
 	}
+	during := gctune.LoadLarge(100 << 20)
 	stop()
-	if p := gogc(t); p == 300 {
-		t.Fatal("stop left the tuned pace")
+	during() // after stop: changes nothing
+	if p := gogc(t); p == 300 || p == off {
+		t.Fatalf("stop during a load left GOGC %d, want the one before Start", p)
 	}
-	gctune.LoadLarge()()
-	if p := gogc(t); p == 300 {
+	gctune.LoadLarge(1)()
+	if p := gogc(t); p == 300 || p == off {
 		t.Fatal("LoadLarge after stop tuned the process")
 	}
 }

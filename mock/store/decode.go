@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/contactbridge/contactbridge/internal/jsonguard"
 )
@@ -50,22 +49,25 @@ func DecodeState(r io.Reader, check RecordCheck) (State, error) {
 func DecodeStateThen(r io.Reader, check RecordCheck, ready func(State)) (State, error) {
 	var st State
 	var p problems
-	// The stream itself takes what a record may hold and v1 takes (a name
-	// twice, invalid UTF-8): such a record is a problem of its own, not
-	// malformed JSON.
-	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	if err := expectDelim(dec, '{'); err != nil {
+	sc := newStateScanner(r)
+	if err := sc.expect('{', "'{'"); err != nil {
 		return st, err
 	}
 	seen := map[string]bool{}
-	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
+	c, err := sc.peek()
+	if err != nil {
+		return st, err
+	}
+	if c == '}' {
+		sc.pos++
+	}
+	for more := c != '}'; more; {
+		key, err := sc.name()
 		if err != nil {
-			return st, fmt.Errorf("store: decode state: %w", err)
+			return st, err
 		}
-		key := tok.String()
 		seen[key] = true
-		d := tableDecoder{dec: dec, table: key, check: check, p: &p}
+		d := tableDecoder{sc: sc, table: key, check: check, p: &p}
 		switch key {
 		case "locations":
 			err = decodeTable(d, &st.Locations, func(l *Location) string { return l.ID }, nil)
@@ -106,7 +108,7 @@ func DecodeStateThen(r io.Reader, check RecordCheck, ready func(State)) (State, 
 		default:
 			// Other keys decode through State's own JSON mapping, which
 			// refuses a table's name in another case.
-			err = decodeOther(dec, &st, key)
+			err = decodeOther(sc, &st, key)
 		}
 		var keyErr *jsonguard.KeyError
 		switch {
@@ -119,9 +121,11 @@ func DecodeStateThen(r io.Reader, check RecordCheck, ready func(State)) (State, 
 			ready(st)
 			ready = nil
 		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return st, err
+		closed, err := sc.next('}')
+		if err != nil {
+			return st, err
+		}
+		more = !closed
 	}
 	for _, table := range stateTables {
 		if !seen[table] {
@@ -141,7 +145,7 @@ func m360ID(id int64) string {
 
 // tableDecoder reads one table of a state.
 type tableDecoder struct {
-	dec    *jsontext.Decoder
+	sc     *stateScanner
 	table  string
 	check  RecordCheck
 	p      *problems
@@ -165,29 +169,38 @@ func decodeRecords[T any, P hlRecord[T]](d tableDecoder, out *[]T) error {
 //
 // The caller's goroutine reads the records' text, a batch at a time, and
 // decoders decode and check the batches meanwhile: one per CPU up to
-// maxDecoders (reading costs about a third of decoding, so one reader
-// keeps about three busy), or one when there is a check, which
-// need not be safe for concurrent use. Each batch decodes into records and
+// maxDecoders, or one when there is a check, which need not be safe for
+// concurrent use. The reader finds each record's end by its structure
+// (stateScanner: about a tenth of decoding the record), and the record's
+// decoder tells whether its text is valid JSON: the first record that is
+// not ends the table with its error. Each batch decodes into records and
 // problems of its own, put together in the batches' order at the end, as
 // one decoder taking the records in turn would have; the records are moved
 // once, rather than each time a growing slice of a large table would move
 // them. decodeTable returns once the decoders have ended; a panic in one (a
 // check's) is raised again in the caller's.
 func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string) (err error) {
-	switch d.dec.PeekKind() {
-	case 'n':
-		_, err := d.dec.ReadToken()
+	c, err := d.sc.peek()
+	if err != nil {
 		return err
-	case '[':
-		if _, err := d.dec.ReadToken(); err != nil {
+	}
+	if c != '[' {
+		raw, err := d.sc.value()
+		switch {
+		case err != nil:
 			return err
+		case string(raw) == "null":
+			return nil
 		}
-	default:
-		tok, err := d.dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("want an array, got %v", tok)
+		return fmt.Errorf("want an array, got %.40s", raw)
+	}
+	d.sc.pos++
+	if c, err = d.sc.peek(); err != nil {
+		return err
+	}
+	if c == ']' {
+		d.sc.pos++
+		return nil
 	}
 	decoders := 1
 	if d.check == nil {
@@ -217,7 +230,9 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 				bd.p, bd.packer = &db.p, pk
 				i := b.first
 				for start, end := range b.records() {
-					decodeInto(bd, &db.records, id, missing, i, b.text[start:end])
+					if db.err = decodeInto(bd, &db.records, id, missing, i, b.text[start:end]); db.err != nil {
+						break
+					}
 					i++
 				}
 				b.reset()
@@ -242,6 +257,10 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 		slices.SortFunc(decoded, func(a, b decodedBatch[T]) int { return cmp.Compare(a.seq, b.seq) })
 		parts := [][]T{*out}
 		for _, db := range decoded {
+			if db.err != nil { // before where the reader stopped, if it did
+				err = db.err
+				return
+			}
 			parts = append(parts, db.records)
 			d.p.merge(&db.p)
 		}
@@ -251,9 +270,10 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 	}()
 	b, n, seq := <-free, 0, 0
 	b.first, b.seq = n, seq
-	for d.dec.PeekKind() != ']' {
-		raw, err := d.dec.ReadValue()
+	for {
+		raw, err := d.sc.value()
 		if err != nil {
+			full <- b
 			return err
 		}
 		n++
@@ -263,10 +283,12 @@ func decodeTable[T any](d tableDecoder, out *[]T, id func(*T) string, missing fu
 			b = <-free
 			b.first, b.seq = n, seq
 		}
+		closed, err := d.sc.next(']')
+		if err != nil || closed {
+			full <- b
+			return err
+		}
 	}
-	full <- b
-	_, err = d.dec.ReadToken() // ]
-	return err
 }
 
 // decodedBatch is a batch of records decoded: the ones kept, and the
@@ -275,6 +297,7 @@ type decodedBatch[T any] struct {
 	seq     int // the batch's place in its table
 	records []T
 	p       problems
+	err     error // the first record that is not valid JSON, which ends the table
 }
 
 // maxDecoders bounds the decoders of a table: past it they would wait on
@@ -319,44 +342,52 @@ func (b *rawBatch) records() iter.Seq2[int, int] {
 func (b *rawBatch) reset() { b.text, b.ends = b.text[:0], b.ends[:0] }
 
 // decodeInto decodes and checks record i of a table, whose text is raw, and
-// appends it to *out, or adds its problem to d.p. The record decodes in
+// appends it to *out, or adds its problem to d.p; it returns an error when
+// raw is not valid JSON (syntaxError). The record decodes in
 // place, at the end of *out, rather than on the heap of its own to be
 // copied in (at 100,000 contacts with 400,000 tasks and notes, 500,000
 // allocations and 120 MB of garbage).
-func decodeInto[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string, i int, raw []byte) {
+func decodeInto[T any](d tableDecoder, out *[]T, id func(*T) string, missing func(*T) string, i int, raw []byte) error {
 	*out = append(*out, *new(T))
-	if !decodeChecked(d, &(*out)[len(*out)-1], id, missing, i, raw) {
+	keep, err := decodeChecked(d, &(*out)[len(*out)-1], id, missing, i, raw)
+	if !keep {
 		*out = (*out)[:len(*out)-1]
 	}
+	return err
 }
 
 // decodeChecked decodes and checks record i of a table, whose text is raw,
 // into *v, which is zero, and reports whether it is to keep; if not, it adds
-// its problem to d.p.
-func decodeChecked[T any](d tableDecoder, v *T, id func(*T) string, missing func(*T) string, i int, raw []byte) bool {
+// its problem to d.p, or returns an error when raw is not valid JSON.
+func decodeChecked[T any](d tableDecoder, v *T, id func(*T) string, missing func(*T) string, i int, raw []byte) (bool, error) {
 	err := decodeRecord(raw, v)
+	if err != nil {
+		if syntax := syntaxError(raw); syntax != nil {
+			return false, fmt.Errorf("record %d: %w", i, syntax)
+		}
+	}
 	var typeErr *json.UnmarshalTypeError
 	var keyErr *jsonguard.KeyError
 	switch {
 	case errors.As(err, &keyErr):
 		d.p.add(d.table, i, "", keyErr.Key, "is not a field (fields are named by their exact case: "+keyErr.Field+")")
-		return false
+		return false, nil
 	case errors.As(err, &typeErr):
 		d.p.add(d.table, i, "", typeErr.Field, "must be "+typeErr.Type.String()+", not "+typeErr.Value)
-		return false
+		return false, nil
 	case err != nil:
 		d.p.add(d.table, i, "", "", err.Error())
-		return false
+		return false, nil
 	}
 	key := id(v)
 	if key == "" {
 		d.p.add(d.table, i, "", "id", "is required")
-		return false
+		return false, nil
 	}
 	if missing != nil {
 		if field := missing(v); field != "" {
 			d.p.add(d.table, i, key, field, "is required")
-			return false
+			return false, nil
 		}
 	}
 	if d.check != nil {
@@ -367,11 +398,11 @@ func decodeChecked[T any](d tableDecoder, v *T, id func(*T) string, missing func
 			} else {
 				d.p.add(d.table, i, key, "", err.Error())
 			}
-			return false
+			return false, nil
 		}
 	}
 	compactRecord(v, d.packer)
-	return true
+	return true, nil
 }
 
 // strictRecord is how decodeRecord first reads a record: names by their
@@ -412,22 +443,14 @@ func guardedDecode[T any](raw []byte, v *T) error {
 	return jsonguard.Unmarshal(raw, v)
 }
 
-func expectDelim(dec *jsontext.Decoder, want jsontext.Kind) error {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return fmt.Errorf("store: decode state: %w", err)
-	}
-	if tok.Kind() != want {
-		return fmt.Errorf("store: decode state: want %q, got %v", want, tok)
-	}
-	return nil
-}
-
 // decodeOther decodes one more field of the state through State's own JSON
 // mapping, so every table State declares is read.
-func decodeOther(dec *jsontext.Decoder, st *State, key string) error {
-	raw, err := dec.ReadValue()
+func decodeOther(sc *stateScanner, st *State, key string) error {
+	raw, err := sc.value()
 	if err != nil {
+		return err
+	}
+	if err := syntaxError(raw); err != nil {
 		return err
 	}
 	field, err := json.Marshal(map[string]json.RawMessage{key: json.RawMessage(raw)})
