@@ -1,4 +1,6 @@
-// Package gctune sets the garbage collector of a process that serves a twin.
+// Package gctune sets the garbage collector of a process that serves a twin
+// (and of one that runs the sync, whose work allocates as much next to its
+// live heap: cmd/contactbridge's sync run and sync backfill start it too).
 //
 // Go's default (GOGC=100) collects each time the heap has doubled. A twin's
 // live heap is small next to what its requests allocate (decoded bodies,
