@@ -76,8 +76,8 @@ type DB struct {
 
 // Open opens (creating it when missing) the database at path and migrates
 // it to the latest version of the sync's tables. It sets WAL, synchronous
-// writes as Options.FullSync says, foreign keys and a busy
-// timeout, and takes write locks at BEGIN (IMMEDIATE), so two processes on
+// writes as Options.FullSync says, foreign keys, a busy timeout and
+// statement journals in memory, and takes write locks at BEGIN (IMMEDIATE), so two processes on
 // one file never deadlock on a lock upgrade.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if strings.ContainsAny(path, "?#") {
