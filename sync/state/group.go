@@ -80,7 +80,7 @@ func (c *committer) loop() {
 	for {
 		select {
 		case m := <-c.queue:
-			c.group(m)
+			c.group(m, c.next)
 		case <-c.stop:
 			return
 		}
@@ -89,7 +89,7 @@ func (c *committer) loop() {
 
 // tx runs fn as a member of a group (see DB.Tx).
 func (c *committer) tx(ctx context.Context, fn func(*Tx) error) error {
-	m := &member{ctx: ctx, fn: fn, turn: make(chan turn), ran: make(chan error, 1), done: make(chan error, 1)}
+	m := newMember(ctx, fn)
 	select {
 	case c.queue <- m:
 	case <-ctx.Done():
@@ -97,11 +97,21 @@ func (c *committer) tx(ctx context.Context, fn func(*Tx) error) error {
 	case <-c.stop:
 		return fmt.Errorf("state: begin: %w", ErrClosed)
 	}
+	return m.await()
+}
+
+func newMember(ctx context.Context, fn func(*Tx) error) *member {
+	return &member{ctx: ctx, fn: fn, turn: make(chan turn), ran: make(chan error, 1), done: make(chan error, 1)}
+}
+
+// await runs fn when the committer gives m its turn, and waits for the
+// commit when fn succeeded.
+func (m *member) await() error {
 	var t turn
 	select {
 	case t = <-m.turn:
-	case <-ctx.Done():
-		return fmt.Errorf("state: begin: %w", ctx.Err())
+	case <-m.ctx.Done():
+		return fmt.Errorf("state: begin: %w", m.ctx.Err())
 	}
 	if t.err != nil {
 		return t.err
@@ -151,18 +161,18 @@ func (c *committer) next(n int) *member {
 	}
 }
 
-// group runs first and the members that join while it runs in one
-// transaction. The first member to run in a transaction runs without a
+// group runs first and the members that join while it runs (next, given
+// how many have) in one transaction. The first member to run in a transaction runs without a
 // savepoint (its failure rolls the transaction back, there is nothing else
 // in it yet): alone, as most are when the sync is idle, a member costs the
 // statements it did before groups.
-func (c *committer) group(first *member) {
+func (c *committer) group(first *member, next func(n int) *member) {
 	var (
 		tx  *sql.Tx
 		ok  []*member
 		err error
 	)
-	for m, n := first, 1; m != nil; m, n = c.next(n), n+1 {
+	for m, n := first, 1; m != nil; m, n = next(n), n+1 {
 		if tx == nil {
 			// The committer's own context, which never ends: database/sql
 			// rolls a transaction back when its BeginTx's context ends.
