@@ -162,10 +162,10 @@ func (c *committer) next(n int) *member {
 }
 
 // group runs first and the members that join while it runs (next, given
-// how many have) in one transaction. The first member to run in a transaction runs without a
-// savepoint (its failure rolls the transaction back, there is nothing else
-// in it yet): alone, as most are when the sync is idle, a member costs the
-// statements it did before groups.
+// how many have) in one transaction. The first member to run in a
+// transaction runs without a savepoint (its failure rolls the transaction
+// back, there is nothing else in it yet): alone, as most are when the sync
+// is idle, a member costs the statements it did before groups.
 func (c *committer) group(first *member, next func(n int) *member) {
 	var (
 		tx  *sql.Tx
@@ -219,7 +219,11 @@ func (c *committer) group(first *member, next func(n int) *member) {
 			}
 		}
 	}
-	if tx == nil {
+	switch {
+	case tx == nil:
+		return
+	case len(ok) == 0: // the members' contexts ended before their turns
+		_ = tx.Rollback()
 		return
 	}
 	err = tx.Commit()

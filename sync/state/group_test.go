@@ -214,3 +214,24 @@ func TestDB_TxAfterClose(t *testing.T) {
 		t.Errorf("Tx after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestDB_GroupOfMembersThatAllLeftCommitsNothing: when every member's
+// context ended before its turn, no member runs and no group is counted.
+func TestDB_GroupOfMembersThatAllLeftCommitsNothing(t *testing.T) {
+	t.Parallel()
+	db := MustOpen(t)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	errs := db.Group([]context.Context{gone, gone}, []func(*state.Tx) error{save("a"), save("b")})
+	for i, err := range errs {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("member %d: %v, want context.Canceled", i, err)
+		}
+	}
+	if got := saved(t, db, "a", "b"); fmt.Sprint(got) != "[false false]" {
+		t.Errorf("saved %v, want neither", got)
+	}
+	if c, g := db.Commits(), db.Groups(); c != 0 || g != 0 {
+		t.Errorf("%d commits in %d groups, want none", c, g)
+	}
+}
