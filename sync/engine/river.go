@@ -180,7 +180,7 @@ type riverWorker struct {
 func (w *riverWorker) Work(ctx context.Context, rj *river.Job[jobArgs]) error {
 	j := &Job{ID: rj.ID, Kind: rj.Kind, Attempt: rj.Attempt, Args: rj.Args.env.Args, CreatedAt: rj.CreatedAt,
 		complete: func(ctx context.Context, tx *state.Tx) error {
-			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQL(), rj)
+			_, err := river.JobCompleteTx[*riversqlite.Driver](context.WithoutCancel(ctx), tx.SQL(), rj)
 			return err
 		}}
 	err := w.work(ctx, j)
@@ -209,7 +209,7 @@ func (r *River) Enqueue(ctx context.Context, tx *state.Tx, args Args) (Enqueued,
 // insert inserts args (raw, their JSON) in slot: -1 without uniqueness.
 func (r *River) insert(ctx context.Context, tx *state.Tx, args Args, raw json.RawMessage, slot int) (*rivertype.JobInsertResult, error) {
 	p := insertParams(args, raw, slot)
-	res, err := r.client.InsertTx(ctx, tx.SQL(), p.Args, p.InsertOpts)
+	res, err := r.client.InsertTx(context.WithoutCancel(ctx), tx.SQL(), p.Args, p.InsertOpts)
 	if err != nil {
 		return nil, fmt.Errorf("engine: enqueue %s: %w", args.Kind(), err)
 	}
@@ -275,7 +275,7 @@ func (r *River) EnqueueMany(ctx context.Context, tx *state.Tx, jobs []Args) erro
 	if len(params) == 0 {
 		return nil
 	}
-	res, err := r.client.InsertManyTx(ctx, tx.SQL(), params)
+	res, err := r.client.InsertManyTx(context.WithoutCancel(ctx), tx.SQL(), params)
 	if err != nil {
 		return fmt.Errorf("engine: enqueue %d jobs: %w", len(params), err)
 	}

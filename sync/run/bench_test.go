@@ -83,12 +83,12 @@ func BenchmarkBackfill(b *testing.B) {
 			b.ReportMetric(float64(used.Microseconds())/1000/float64(n), "cpu-ms/contact")
 		}
 	}
-	// Of the last run: the converge jobs, the sync's transactions and the
-	// statements of the database (the queue's included) a contact took.
+	// Of the last run: the converge jobs, the sync's transactions, the
+	// SQLite transactions that committed them (groups) and the statements of the database (the queue's included) a contact took.
 	for _, m := range []struct {
 		unit string
 		v    int
-	}{{"jobs/contact", lastBackfill.jobs}, {"commits/contact", lastBackfill.commits}, {"stmts/contact", lastBackfill.statements}} {
+	}{{"jobs/contact", lastBackfill.jobs}, {"commits/contact", lastBackfill.commits}, {"groups/contact", lastBackfill.groups}, {"stmts/contact", lastBackfill.statements}} {
 		b.ReportMetric(float64(m.v)/float64(n), m.unit)
 	}
 }
@@ -297,8 +297,9 @@ func BenchmarkBackfillRules(b *testing.B) {
 
 // lastBackfill is what the last backfill's run counted: its converge
 // jobs (counted in the queue's table, whatever their number), the sync's
-// transactions and the database's statements.
-var lastBackfill struct{ jobs, commits, statements int }
+// transactions, the SQLite transactions that committed them and the
+// database's statements.
+var lastBackfill struct{ jobs, commits, groups, statements int }
 
 // backfill backfills n contacts as BenchmarkBackfill says (with
 // newLeadRule on the twin's first active campaign when rule is true) and
@@ -323,7 +324,7 @@ func backfill(b *testing.B, n int, rule bool) (elapsed, used time.Duration) {
 		b.Fatal(err)
 	}
 	b.StartTimer()
-	commits, statements := s.DB().Commits(), s.DB().Statements()
+	commits, groups, statements := s.DB().Commits(), s.DB().Groups(), s.DB().Statements()
 	start, cpu := time.Now(), cpuTime()
 	stats, err := s.Poller().Backfill(context.Background(), engine.BackfillConfig{DailyQuota: 1 << 30, Clock: tw.Clock()})
 	if err == nil {
@@ -334,7 +335,7 @@ func backfill(b *testing.B, n int, rule bool) (elapsed, used time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lastBackfill.commits, lastBackfill.statements = int(s.DB().Commits()-commits), int(s.DB().Statements()-statements)
+	lastBackfill.commits, lastBackfill.groups, lastBackfill.statements = int(s.DB().Commits()-commits), int(s.DB().Groups()-groups), int(s.DB().Statements()-statements)
 	counts, err := engine.JobCounts(context.Background(), s.DB())
 	if err != nil {
 		b.Fatal(err)

@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -37,6 +36,8 @@ var (
 	// ErrConflict: a unique key is taken, or a compare-and-swap found
 	// another value than the one expected.
 	ErrConflict = errors.New("state: conflict")
+	// ErrClosed: Tx after Close.
+	ErrClosed = errors.New("state: closed")
 )
 
 //go:embed migrations/*.sql
@@ -68,10 +69,10 @@ type Options struct {
 // only checkpoints the WAL, every 100 ms, off the first one's way.
 type DB struct {
 	Queries
-	db      *sql.DB
-	conn    *connector
-	ckpt    *checkpointer
-	commits atomic.Uint64
+	db   *sql.DB
+	conn *connector
+	ckpt *checkpointer
+	cm   *committer
 }
 
 // Open opens (creating it when missing) the database at path and migrates
@@ -114,7 +115,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
-	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(&connector{dsn: conn.dsn, drv: conn.drv}, cmp.Or(opts.Logger, slog.Default()))}, nil
+	log := cmp.Or(opts.Logger, slog.Default())
+	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(&connector{dsn: conn.dsn, drv: conn.drv}, log), cm: startCommitter(db, log)}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -136,9 +138,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // SQL returns the database handle, for the work queue that shares it.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Close stops the checkpoints and closes the database (the last
-// connection to close checkpoints what is left of the WAL).
+// Close stops the committer (once its group is done: a Tx that waits for
+// the next fails with ErrClosed) and the checkpoints, and closes the
+// database (the last connection to close checkpoints what is left of the
+// WAL).
 func (d *DB) Close() error {
+	d.cm.close()
 	if err := errors.Join(d.ckpt.close(), d.db.Close()); err != nil {
 		return fmt.Errorf("state: close: %w", err)
 	}
@@ -152,30 +157,34 @@ type Tx struct {
 	tx *sql.Tx
 }
 
-// SQL returns the transaction, for the work queue's writes in it.
+// SQL returns the transaction, for the work queue's writes in it. Its
+// statements must run on a context that cannot end
+// (context.WithoutCancel): a statement interrupted by its context's end
+// makes SQLite roll back the whole transaction, which may hold other
+// callers' transactions (see DB.Tx).
 func (t *Tx) SQL() *sql.Tx { return t.tx }
 
 // Tx runs fn in a transaction, committed when fn returns nil and rolled
-// back otherwise (fn's error is returned as it is).
+// back otherwise (fn's error is returned as it is, at once). nil comes
+// once the transaction committed.
+//
+// Transactions that arrive while one runs commit together, each in a
+// savepoint of one SQLite transaction (at most 32): fn's error rolls back
+// fn's writes only, and a failed commit fails each of them. fn runs in the
+// caller's goroutine. It runs once it starts, its statements on ctx
+// without its end (see Tx.SQL); a ctx that ends before fn starts is
+// returned as the error, fn not run.
 func (d *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("state: begin: %w", err)
-	}
-	if err := fn(&Tx{Queries: Queries{q: tx}, tx: tx}); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("state: commit: %w", err)
-	}
-	d.commits.Add(1)
-	return nil
+	return d.cm.tx(ctx, fn)
 }
 
 // Commits is how many transactions Tx has committed (not the single
 // statements of the DB's own methods, not the work queue's).
-func (d *DB) Commits() uint64 { return d.commits.Load() }
+func (d *DB) Commits() uint64 { return d.cm.commits.Load() }
+
+// Groups is how many SQLite transactions committed the transactions of
+// Tx (at most Commits).
+func (d *DB) Groups() uint64 { return d.cm.groups.Load() }
 
 // Statements is how many SQL statements the database's connection has
 // run: the sync's and the work queue's (not the WAL checkpoints', which run
