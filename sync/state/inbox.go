@@ -109,30 +109,6 @@ func (q Queries) InboxEvent(ctx context.Context, source, eventID string) (InboxE
 	return e, nil
 }
 
-// InboxStored tells which of eventIDs of source are stored: one
-// statement for each batchRows of them.
-func (q Queries) InboxStored(ctx context.Context, source string, eventIDs []string) (map[string]bool, error) {
-	out := make(map[string]bool, len(eventIDs))
-	for batch := range slices.Chunk(eventIDs, batchRows) {
-		args := make([]any, 0, 1+len(batch))
-		args = append(args, source)
-		for _, id := range batch {
-			args = append(args, id)
-		}
-		ids, err := list(ctx, q, "inbox events stored", func(s scanner) (string, error) {
-			var id string
-			return id, s.Scan(&id)
-		}, `SELECT event_id FROM inbox WHERE source = ? AND event_id IN (`+rowsOf(len(batch), "?")+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			out[id] = true
-		}
-	}
-	return out, nil
-}
-
 // SetInboxState moves a stored event to state.
 func (q Queries) SetInboxState(ctx context.Context, source, eventID, state string) error {
 	res, err := q.exec(ctx, "set inbox state", `UPDATE inbox SET state = ? WHERE source = ? AND event_id = ?`,
