@@ -99,6 +99,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// The checkpointer copies the WAL, off the connection the statements
 	// share (see checkpointEvery).
 	q.Add("_pragma", "wal_autocheckpoint(0)")
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	// Statement journals in memory: a multi-row write in a transaction
 	// (the effects' intents of a contact, a page's inbox rows) journals the
 	// pages it touches so that it can be undone alone, and past 64 KiB
