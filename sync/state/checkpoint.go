@@ -99,6 +99,13 @@ func (k *checkpointer) checkpoint() error {
 // longer file back to 64 MiB when the WAL restarts.
 const restartFrames = 4096
 
+// checkpointBusy is the checkpoints' busy timeout. A RESTART holds the
+// writers back while it waits for the writer's transaction and the readers
+// (another process's `sync status`, say) to end: it gives up after this
+// long, to try again at a later tick, rather than keep the sync's writes
+// waiting for the 5 s of theirs.
+const checkpointBusy = 250 * time.Millisecond
+
 // run1 runs one checkpoint of mode, returning the WAL's length in frames;
 // another connection's lock held past the busy timeout (SQLITE_BUSY) is not
 // a failure.

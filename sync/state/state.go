@@ -20,7 +20,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,7 +97,6 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		q.Add("_pragma", "synchronous(NORMAL)")
 	}
 	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 	// The checkpointer copies the WAL, off the connection the statements
 	// share (see checkpointEvery).
 	q.Add("_pragma", "wal_autocheckpoint(0)")
@@ -107,7 +108,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// closes each time: 10% of a backfill's CPU went to those system calls.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
-	conn := &connector{dsn: "file:" + path + "?" + q.Encode(), drv: &sqlite.Driver{}}
+	dsn := func(busy time.Duration) string {
+		q := maps.Clone(q)
+		q["_pragma"] = append(slices.Clone(q["_pragma"]), fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+		return "file:" + path + "?" + q.Encode()
+	}
+	conn := &connector{dsn: dsn(opts.BusyTimeout), drv: &sqlite.Driver{}}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
@@ -117,7 +123,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("state: %s: %w", path, err)
 	}
 	log := cmp.Or(opts.Logger, slog.Default())
-	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(&connector{dsn: conn.dsn, drv: conn.drv}, log), cm: startCommitter(db, log)}, nil
+	return &DB{Queries: Queries{q: db}, db: db, conn: conn, ckpt: startCheckpointer(&connector{dsn: dsn(checkpointBusy), drv: conn.drv}, log), cm: startCommitter(db, log)}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
