@@ -108,7 +108,7 @@ bench: build
 # coordinator can fail a timed run with a bare "context deadline exceeded"
 # when its deadline passes while a worker is busy (golang/go#75804, fixed
 # in Go 1.27), which failed CI on FuzzQueryParams. A count has no deadline
-# to race. Sixteen targets take about 5 minutes with the builds; it is not
+# to race. Sixteen targets take about 3 minutes with the builds; it is not
 # part of make test, which it would lengthen by as much.
 FUZZTIME ?= 5m
 FUZZMINIMIZE ?= 60s
