@@ -200,7 +200,9 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 // contact (a child's change moves the contact's dateUpdated, so a change
 // made after the contact's read is a later version's), each as its own
 // job would but from the list's content (the list is a current read of
-// each child: no read of its own): a listed child whose mapping has its
+// each child: no read of its own; but a child whose mapping was written
+// since the lists were read, converged by its own job meanwhile, is read
+// anew under its lock, see kinTask): a listed child whose mapping has its
 // content's hash is left alone, and a mirrored child the lists no longer
 // hold converges as gone (it is read first: the lists are a moment old). So the contact's counterpart exists before its children converge:
 // they never wait for it. Without rules it defers, as ConvergeChildren
@@ -377,6 +379,7 @@ func (c *Converger) readKin(ctx context.Context, l *ledger, jobs []Converge) err
 // the kinds a flow mirrors) and returns their jobs, tasks first.
 func (c *Converger) listChildren(ctx context.Context, k *kin) ([]Converge, error) {
 	k.tasks, k.notes = map[string]highlevelapi.Task{}, map[string]highlevelapi.Note{}
+	k.listedAt = c.now().Truncate(time.Millisecond)
 	var out []Converge
 	if c.flows.Tasks {
 		tasks, err := c.hl.Tasks(ctx, k.contact)
@@ -601,6 +604,10 @@ type kin struct {
 	read  *highlevelapi.Contact
 	tasks map[string]highlevelapi.Task
 	notes map[string]highlevelapi.Note
+	// listedAt is when the lists were read (to the millisecond, as
+	// mappings store their update times): a child whose mapping was
+	// written since is read anew (see kinTask).
+	listedAt time.Time
 }
 
 // converge is Converge through ledger l, the entity's lock held; what l

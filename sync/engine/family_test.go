@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
@@ -336,5 +337,63 @@ func TestConverger_AContactsJobWithRulesMirrorsEachChildOnce(t *testing.T) {
 	}
 	if after := h.counts(t, m360Creates); !maps.Equal(after, before) {
 		t.Errorf("working the job again created %v (before %v)", after, before)
+	}
+}
+
+// racingNotes lists a contact's notes, then runs after once (when set):
+// what lands between a contact's job's read of its lists and its lock of
+// its children.
+type racingNotes struct {
+	engine.HighLevel
+	after func()
+}
+
+func (r *racingNotes) Notes(ctx context.Context, contactID string) ([]highlevelapi.Note, error) {
+	out, err := r.HighLevel.Notes(ctx, contactID)
+	if f := r.after; f != nil {
+		r.after = nil
+		f()
+	}
+	return out, err
+}
+
+// TestConverger_AContactsJobRereadsAChildConvergedSinceItsList: a note
+// edited to v2, and its own job converging it, after a contact's job
+// listed it at v1 but before that job locked it: the contact's job reads
+// it again (its mapping was written since the list), and Marketing 360
+// keeps v2 rather than the list's v1.
+func TestConverger_AContactsJobRereadsAChildConvergedSinceItsList(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.createContact(t, 1)
+	note := h.createHLNote(t, a, "v1")
+	hl := &racingNotes{HighLevel: engine.HighLevelClient(h.hl)}
+	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+		Location: h.tw.Location(), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+	nothing := func(context.Context, *state.Tx) error { return nil }
+	if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
+		t.Fatal(err)
+	}
+	h.tw.AdvanceClock(time.Second)
+	hl.after = func() {
+		h.updateHLNote(t, a, note, "v2")
+		if err := conv.Converge(ctx, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityNote,
+			Tenant: h.tw.Location(), ID: note, Parent: a}, nothing); err != nil {
+			t.Errorf("the note's own job: %v", err)
+		}
+	}
+	if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
+		t.Fatal(err)
+	}
+	if hl.after != nil {
+		t.Fatal("the contact's job did not list its notes")
+	}
+	if notes := h.timeline(t, a).M360Notes; !slices.Contains(notes, "v2") || slices.Contains(notes, "v1") {
+		t.Errorf("Marketing 360 notes %q; want v2 (HighLevel's), not the list's stale v1", notes)
 	}
 }
