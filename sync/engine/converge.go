@@ -211,7 +211,8 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 // transaction (the contact's, its flows' records', its new children's)
 // and the successes, the mappings and the job's completion in one more.
 // With rules, the contact converges first, with its lock, then each child
-// with its own. A child that fails does not hold back the others (see
+// with its own (their mappings read in one statement before, without the
+// locks, only to leave out those as last written). A child that fails does not hold back the others (see
 // convergeEach). A job converges at most ChildrenPerJob children that need
 // a write; with more, it snoozes (ErrMoreChildren) when those are
 // committed, and its next run goes on from there. A job of another entity
@@ -268,6 +269,11 @@ func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, comple
 		if err := c.readKin(ctx, l, append([]Converge{a}, kids...)); err != nil {
 			return err
 		}
+	} else if _, err := c.readMappings(ctx, l.kin, append([]Converge{a}, kids...)); err != nil {
+		// Read without their locks, only to leave out the children as
+		// last written (each child's flow reads its own under its lock),
+		// so that each run goes on past those the last one converged.
+		return err
 	}
 	// The mirrored children the lists no longer hold converge too, under
 	// their locks and with their mappings read beside the others'.
@@ -355,15 +361,11 @@ func (c *Converger) lockAll(ctx context.Context, jobs []Converge) (func(), error
 // are committed with the first effect's (see ledger.ahead).
 func (c *Converger) readKin(ctx context.Context, l *ledger, jobs []Converge) error {
 	k := l.kin
-	records := make([]state.Record, len(jobs))
-	for i, one := range jobs {
-		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
-	}
-	mapped, err := c.db.MappingsByHighLevel(ctx, k.tenant, records)
+	records, err := c.readMappings(ctx, k, jobs)
 	if err != nil {
-		return fmt.Errorf("engine: the mappings of HighLevel contact %s and its children: %w", k.contact, err)
+		return err
 	}
-	k.mapped = mapped
+	mapped := k.mapped
 	for _, r := range records {
 		k.unread[r] = true
 		if p, ok := childPlan(r.Kind, r.ID); ok && (r.Kind == EntityTask && c.flows.Tasks || r.Kind == EntityNote && c.flows.Notes) {
@@ -373,6 +375,21 @@ func (c *Converger) readKin(ctx context.Context, l *ledger, jobs []Converge) err
 		}
 	}
 	return nil
+}
+
+// readMappings reads the mappings of jobs, a contact's children (and the
+// contact), in one statement into k.mapped, and returns their records.
+func (c *Converger) readMappings(ctx context.Context, k *kin, jobs []Converge) ([]state.Record, error) {
+	records := make([]state.Record, len(jobs))
+	for i, one := range jobs {
+		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
+	}
+	mapped, err := c.db.MappingsByHighLevel(ctx, k.tenant, records)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the mappings of HighLevel contact %s and its children: %w", k.contact, err)
+	}
+	k.mapped = mapped
+	return records, nil
 }
 
 // listChildren lists the tasks and notes of k's contact into k (those of

@@ -397,3 +397,38 @@ func TestConverger_AContactsJobRereadsAChildConvergedSinceItsList(t *testing.T) 
 		t.Errorf("Marketing 360 notes %q; want v2 (HighLevel's), not the list's stale v1", notes)
 	}
 }
+
+// TestConverger_ABigFamilyWithRulesGoesOnFromItsLastRun: with rules (the
+// job's children converge each with its own lock), a contact with more
+// notes than ChildrenPerJob: its job's first run converges ChildrenPerJob
+// of them and snoozes, the next leaves those out and converges the rest,
+// and completes, rather than take the same ones first at each run and
+// snooze for ever.
+func TestConverger_ABigFamilyWithRulesGoesOnFromItsLastRun(t *testing.T) {
+	t.Parallel()
+	h, _ := newRuleHarness(t)
+	a := h.createContact(t, 1)
+	for i := range engine.ChildrenPerJob + 3 {
+		h.createHLNote(t, a, fmt.Sprintf("Note %d", i))
+	}
+	conv := h.converger(t, nil, nil, 0)
+	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+	done, runs := 0, 0
+	for done == 0 && runs < 3 {
+		runs++
+		err := conv.ConvergeWithChildren(context.Background(), job, func(context.Context, *state.Tx) error { done++; return nil })
+		if err != nil && !errors.Is(err, engine.ErrMoreChildren) {
+			t.Fatalf("run %d: %v", runs, err)
+		}
+	}
+	if done != 1 || runs != 2 {
+		t.Errorf("done %d after %d runs; want done after 2", done, runs)
+	}
+	notes := h.timeline(t, a).M360Notes
+	for i := range engine.ChildrenPerJob + 3 {
+		n := fmt.Sprintf("Note %d", i)
+		if got := len(slices.DeleteFunc(slices.Clone(notes), func(s string) bool { return s != n })); got != 1 {
+			t.Errorf("Marketing 360 notes %q: %s %d times; want once", notes, n, got)
+		}
+	}
+}
