@@ -295,7 +295,7 @@ func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, comple
 	}
 	kids = c.changedChildren(l.kin, kids)
 	if len(kids) > ChildrenPerJob {
-		if kids, err = c.withoutDead(ctx, l.kin, kids); err != nil {
+		if kids, err = c.inTurn(ctx, l.kin, kids); err != nil {
 			return err
 		}
 	}
@@ -482,11 +482,13 @@ func (c *Converger) changedChildren(k *kin, kids []Converge) []Converge {
 	return out
 }
 
-// withoutDead are kids but the unmapped ones whose create was given up on
-// (refused as invalid): their flows write nothing, so a job that goes on
-// from what it committed (ErrMoreChildren) would find them again each
-// time, and never get past them.
-func (c *Converger) withoutDead(ctx context.Context, k *kin, kids []Converge) ([]Converge, error) {
+// inTurn are kids in the order a job that goes on from what it committed
+// (ErrMoreChildren) takes them, so that each run gets past the children
+// the last ones could not converge, which it would find again each time:
+// without the unmapped ones whose create was given up on (refused as
+// invalid: their flows write nothing), and those whose create last failed
+// (to be tried again) after the others, each part in its order.
+func (c *Converger) inTurn(ctx context.Context, k *kin, kids []Converge) ([]Converge, error) {
 	var keys []string
 	for _, one := range kids {
 		if _, ok := k.mapped[state.Record{Kind: one.EntityKind, ID: one.ID}]; !ok {
@@ -499,10 +501,19 @@ func (c *Converger) withoutDead(ctx context.Context, k *kin, kids []Converge) ([
 	if err != nil {
 		return nil, fmt.Errorf("engine: the effects of the children of HighLevel contact %s: %w", k.contact, err)
 	}
-	return slices.DeleteFunc(kids, func(one Converge) bool {
-		p, ok := childPlan(one.EntityKind, one.ID)
-		return ok && known[p.key].State == state.EffectDead
-	}), nil
+	var first, failed []Converge
+	for _, one := range kids {
+		p, _ := childPlan(one.EntityKind, one.ID)
+		switch known[p.key].State {
+		case state.EffectDead:
+			// Left out.
+		case state.EffectFailed:
+			failed = append(failed, one)
+		default:
+			first = append(first, one)
+		}
+	}
+	return append(first, failed...), nil
 }
 
 // listedHash is the hash of the content of child one as k's lists hold

@@ -432,3 +432,44 @@ func TestConverger_ABigFamilyWithRulesGoesOnFromItsLastRun(t *testing.T) {
 		}
 	}
 }
+
+// TestConverger_ABigFamilyGetsPastChildrenThatKeepFailing: a contact with
+// a good note, then ChildrenPerJob notes whose creates keep failing (500s:
+// tried again, not given up on), then another good note: its job's first
+// attempt makes the good note its lists hold first, and its retry takes
+// the children that failed after the others, so it makes the other good
+// one, rather than try the same failing ones first at each attempt and
+// never reach it.
+func TestConverger_ABigFamilyGetsPastChildrenThatKeepFailing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.createContact(t, 1)
+	h.createHLNote(t, a, "Good note")
+	for i := range engine.ChildrenPerJob {
+		h.createHLNote(t, a, fmt.Sprintf("Bad note %d", i))
+	}
+	h.createHLNote(t, a, "Last good note")
+	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(text string) error {
+		if strings.HasPrefix(text, "Bad") {
+			return &m360api.Error{StatusCode: http.StatusInternalServerError, Message: "down"}
+		}
+		return nil
+	}})
+	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+	for attempt := range 2 {
+		h.tw.AdvanceClock(time.Hour)
+		err := conv.ConvergeWithChildren(context.Background(), job, func(context.Context, *state.Tx) error {
+			t.Errorf("attempt %d completed the job; its bad notes are not made", attempt)
+			return nil
+		})
+		if err == nil {
+			t.Fatalf("attempt %d: no error; want the bad notes' failures", attempt)
+		}
+	}
+	notes := h.timeline(t, a).M360Notes
+	for _, want := range []string{"Good note", "Last good note"} {
+		if !slices.Contains(notes, want) {
+			t.Errorf("after 2 attempts, Marketing 360 notes %q; want %q", notes, want)
+		}
+	}
+}
