@@ -361,40 +361,55 @@ func (r *racingNotes) Notes(ctx context.Context, contactID string) ([]highlevela
 // edited to v2, and its own job converging it, after a contact's job
 // listed it at v1 but before that job locked it: the contact's job reads
 // it again (its mapping was written since the list), and Marketing 360
-// keeps v2 rather than the list's v1.
+// keeps v2 rather than the list's v1; without rules (the job locks its
+// children together) and with (each in turn).
 func TestConverger_AContactsJobRereadsAChildConvergedSinceItsList(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	a := h.createContact(t, 1)
-	note := h.createHLNote(t, a, "v1")
-	hl := &racingNotes{HighLevel: engine.HighLevelClient(h.hl)}
-	conv, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
-		Location: h.tw.Location(), Flows: h.flows, Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
-	nothing := func(context.Context, *state.Tx) error { return nil }
-	if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
-		t.Fatal(err)
-	}
-	h.tw.AdvanceClock(time.Second)
-	hl.after = func() {
-		h.updateHLNote(t, a, note, "v2")
-		if err := conv.Converge(ctx, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityNote,
-			Tenant: h.tw.Location(), ID: note, Parent: a}, nothing); err != nil {
-			t.Errorf("the note's own job: %v", err)
-		}
-	}
-	if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
-		t.Fatal(err)
-	}
-	if hl.after != nil {
-		t.Fatal("the contact's job did not list its notes")
-	}
-	if notes := h.timeline(t, a).M360Notes; !slices.Contains(notes, "v2") || slices.Contains(notes, "v1") {
-		t.Errorf("Marketing 360 notes %q; want v2 (HighLevel's), not the list's stale v1", notes)
+	for _, tc := range []struct {
+		name  string
+		rules bool
+	}{{"without rules", false}, {"with rules", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var h *harness
+			if tc.rules {
+				h, _ = newRuleHarness(t)
+			} else {
+				h = newHarness(t)
+			}
+			a := h.createContact(t, 1)
+			note := h.createHLNote(t, a, "v1")
+			hl := &racingNotes{HighLevel: engine.HighLevelClient(h.hl)}
+			conv, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+				Location: h.tw.Location(), Flows: h.flows, Rules: h.rules, HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP,
+				Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+			nothing := func(context.Context, *state.Tx) error { return nil }
+			if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
+				t.Fatal(err)
+			}
+			h.tw.AdvanceClock(time.Second)
+			hl.after = func() {
+				h.updateHLNote(t, a, note, "v2")
+				if err := conv.Converge(ctx, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityNote,
+					Tenant: h.tw.Location(), ID: note, Parent: a}, nothing); err != nil {
+					t.Errorf("the note's own job: %v", err)
+				}
+			}
+			if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
+				t.Fatal(err)
+			}
+			if hl.after != nil {
+				t.Fatal("the contact's job did not list its notes")
+			}
+			if notes := h.timeline(t, a).M360Notes; !slices.Contains(notes, "v2") || slices.Contains(notes, "v1") {
+				t.Errorf("Marketing 360 notes %q; want v2 (HighLevel's), not the list's stale v1", notes)
+			}
+		})
 	}
 }
 
