@@ -200,7 +200,9 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 // contact (a child's change moves the contact's dateUpdated, so a change
 // made after the contact's read is a later version's), each as its own
 // job would but from the list's content (the list is a current read of
-// each child: no read of its own): a listed child whose mapping has its
+// each child: no read of its own; but a child whose mapping was written
+// since the lists were read, converged by its own job meanwhile, is read
+// anew under its lock, see kinTask): a listed child whose mapping has its
 // content's hash is left alone, and a mirrored child the lists no longer
 // hold converges as gone (it is read first: the lists are a moment old). So the contact's counterpart exists before its children converge:
 // they never wait for it. Without rules it defers, as ConvergeChildren
@@ -209,7 +211,8 @@ func (c *Converger) ConvergeChildren(ctx context.Context, a ConvergeChildren, co
 // transaction (the contact's, its flows' records', its new children's)
 // and the successes, the mappings and the job's completion in one more.
 // With rules, the contact converges first, with its lock, then each child
-// with its own. A child that fails does not hold back the others (see
+// with its own (their mappings read in one statement before, without the
+// locks, only to leave out those as last written). A child that fails does not hold back the others (see
 // convergeEach). A job converges at most ChildrenPerJob children that need
 // a write; with more, it snoozes (ErrMoreChildren) when those are
 // committed, and its next run goes on from there. A job of another entity
@@ -266,6 +269,11 @@ func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, comple
 		if err := c.readKin(ctx, l, append([]Converge{a}, kids...)); err != nil {
 			return err
 		}
+	} else if _, err := c.readMappings(ctx, l.kin, append([]Converge{a}, kids...)); err != nil {
+		// Read without their locks, only to leave out the children as
+		// last written (each child's flow reads its own under its lock),
+		// so that each run goes on past those the last one converged.
+		return err
 	}
 	// The mirrored children the lists no longer hold converge too, under
 	// their locks and with their mappings read beside the others'.
@@ -287,7 +295,7 @@ func (c *Converger) ConvergeWithChildren(ctx context.Context, a Converge, comple
 	}
 	kids = c.changedChildren(l.kin, kids)
 	if len(kids) > ChildrenPerJob {
-		if kids, err = c.withoutDead(ctx, l.kin, kids); err != nil {
+		if kids, err = c.inTurn(ctx, l.kin, kids); err != nil {
 			return err
 		}
 	}
@@ -353,15 +361,11 @@ func (c *Converger) lockAll(ctx context.Context, jobs []Converge) (func(), error
 // are committed with the first effect's (see ledger.ahead).
 func (c *Converger) readKin(ctx context.Context, l *ledger, jobs []Converge) error {
 	k := l.kin
-	records := make([]state.Record, len(jobs))
-	for i, one := range jobs {
-		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
-	}
-	mapped, err := c.db.MappingsByHighLevel(ctx, k.tenant, records)
+	records, err := c.readMappings(ctx, k, jobs)
 	if err != nil {
-		return fmt.Errorf("engine: the mappings of HighLevel contact %s and its children: %w", k.contact, err)
+		return err
 	}
-	k.mapped = mapped
+	mapped := k.mapped
 	for _, r := range records {
 		k.unread[r] = true
 		if p, ok := childPlan(r.Kind, r.ID); ok && (r.Kind == EntityTask && c.flows.Tasks || r.Kind == EntityNote && c.flows.Notes) {
@@ -373,10 +377,26 @@ func (c *Converger) readKin(ctx context.Context, l *ledger, jobs []Converge) err
 	return nil
 }
 
+// readMappings reads the mappings of jobs, a contact's children (and the
+// contact), in one statement into k.mapped, and returns their records.
+func (c *Converger) readMappings(ctx context.Context, k *kin, jobs []Converge) ([]state.Record, error) {
+	records := make([]state.Record, len(jobs))
+	for i, one := range jobs {
+		records[i] = state.Record{Kind: one.EntityKind, ID: one.ID}
+	}
+	mapped, err := c.db.MappingsByHighLevel(ctx, k.tenant, records)
+	if err != nil {
+		return nil, fmt.Errorf("engine: the mappings of HighLevel contact %s and its children: %w", k.contact, err)
+	}
+	k.mapped = mapped
+	return records, nil
+}
+
 // listChildren lists the tasks and notes of k's contact into k (those of
 // the kinds a flow mirrors) and returns their jobs, tasks first.
 func (c *Converger) listChildren(ctx context.Context, k *kin) ([]Converge, error) {
 	k.tasks, k.notes = map[string]highlevelapi.Task{}, map[string]highlevelapi.Note{}
+	k.listedAt = c.now().Truncate(time.Millisecond)
 	var out []Converge
 	if c.flows.Tasks {
 		tasks, err := c.hl.Tasks(ctx, k.contact)
@@ -462,11 +482,13 @@ func (c *Converger) changedChildren(k *kin, kids []Converge) []Converge {
 	return out
 }
 
-// withoutDead are kids but the unmapped ones whose create was given up on
-// (refused as invalid): their flows write nothing, so a job that goes on
-// from what it committed (ErrMoreChildren) would find them again each
-// time, and never get past them.
-func (c *Converger) withoutDead(ctx context.Context, k *kin, kids []Converge) ([]Converge, error) {
+// inTurn are kids in the order a job that goes on from what it committed
+// (ErrMoreChildren) takes them, so that each run gets past the children
+// the last ones could not converge, which it would find again each time:
+// without the unmapped ones whose create was given up on (refused as
+// invalid: their flows write nothing), and those whose create last failed
+// (to be tried again) after the others, each part in its order.
+func (c *Converger) inTurn(ctx context.Context, k *kin, kids []Converge) ([]Converge, error) {
 	var keys []string
 	for _, one := range kids {
 		if _, ok := k.mapped[state.Record{Kind: one.EntityKind, ID: one.ID}]; !ok {
@@ -479,10 +501,19 @@ func (c *Converger) withoutDead(ctx context.Context, k *kin, kids []Converge) ([
 	if err != nil {
 		return nil, fmt.Errorf("engine: the effects of the children of HighLevel contact %s: %w", k.contact, err)
 	}
-	return slices.DeleteFunc(kids, func(one Converge) bool {
-		p, ok := childPlan(one.EntityKind, one.ID)
-		return ok && known[p.key].State == state.EffectDead
-	}), nil
+	var first, failed []Converge
+	for _, one := range kids {
+		p, _ := childPlan(one.EntityKind, one.ID)
+		switch known[p.key].State {
+		case state.EffectDead:
+			// Left out.
+		case state.EffectFailed:
+			failed = append(failed, one)
+		default:
+			first = append(first, one)
+		}
+	}
+	return append(first, failed...), nil
 }
 
 // listedHash is the hash of the content of child one as k's lists hold
@@ -601,6 +632,10 @@ type kin struct {
 	read  *highlevelapi.Contact
 	tasks map[string]highlevelapi.Task
 	notes map[string]highlevelapi.Note
+	// listedAt is when the lists were read (to the millisecond, as
+	// mappings store their update times): a child whose mapping was
+	// written since is read anew (see kinTask).
+	listedAt time.Time
 }
 
 // converge is Converge through ledger l, the entity's lock held; what l

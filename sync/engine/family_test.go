@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/contactbridge/contactbridge/sync/engine"
 	"github.com/contactbridge/contactbridge/sync/highlevelapi"
@@ -336,5 +337,154 @@ func TestConverger_AContactsJobWithRulesMirrorsEachChildOnce(t *testing.T) {
 	}
 	if after := h.counts(t, m360Creates); !maps.Equal(after, before) {
 		t.Errorf("working the job again created %v (before %v)", after, before)
+	}
+}
+
+// racingNotes lists a contact's notes, then runs after once (when set):
+// what lands between a contact's job's read of its lists and its lock of
+// its children.
+type racingNotes struct {
+	engine.HighLevel
+	after func()
+}
+
+func (r *racingNotes) Notes(ctx context.Context, contactID string) ([]highlevelapi.Note, error) {
+	out, err := r.HighLevel.Notes(ctx, contactID)
+	if f := r.after; f != nil {
+		r.after = nil
+		f()
+	}
+	return out, err
+}
+
+// TestConverger_AContactsJobRereadsAChildConvergedSinceItsList: a note
+// edited to v2, and its own job converging it, after a contact's job
+// listed it at v1 but before that job locked it: the contact's job reads
+// it again (its mapping was written since the list), and Marketing 360
+// keeps v2 rather than the list's v1; without rules (the job locks its
+// children together) and with (each in turn).
+func TestConverger_AContactsJobRereadsAChildConvergedSinceItsList(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		rules bool
+	}{{"without rules", false}, {"with rules", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var h *harness
+			if tc.rules {
+				h, _ = newRuleHarness(t)
+			} else {
+				h = newHarness(t)
+			}
+			a := h.createContact(t, 1)
+			note := h.createHLNote(t, a, "v1")
+			hl := &racingNotes{HighLevel: engine.HighLevelClient(h.hl)}
+			conv, err := engine.NewConverger(engine.ConvergerConfig{DB: h.db, HighLevel: hl, M360: engine.M360Client(h.m360),
+				Location: h.tw.Location(), Flows: h.flows, Rules: h.rules, HighLevelHTTP: h.hlHTTP, M360HTTP: h.m360HTTP,
+				Now: h.tw.Clock().Now, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+			nothing := func(context.Context, *state.Tx) error { return nil }
+			if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
+				t.Fatal(err)
+			}
+			h.tw.AdvanceClock(time.Second)
+			hl.after = func() {
+				h.updateHLNote(t, a, note, "v2")
+				if err := conv.Converge(ctx, engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityNote,
+					Tenant: h.tw.Location(), ID: note, Parent: a}, nothing); err != nil {
+					t.Errorf("the note's own job: %v", err)
+				}
+			}
+			if err := conv.ConvergeWithChildren(ctx, job, nothing); err != nil {
+				t.Fatal(err)
+			}
+			if hl.after != nil {
+				t.Fatal("the contact's job did not list its notes")
+			}
+			if notes := h.timeline(t, a).M360Notes; !slices.Contains(notes, "v2") || slices.Contains(notes, "v1") {
+				t.Errorf("Marketing 360 notes %q; want v2 (HighLevel's), not the list's stale v1", notes)
+			}
+		})
+	}
+}
+
+// TestConverger_ABigFamilyWithRulesGoesOnFromItsLastRun: with rules (the
+// job's children converge each with its own lock), a contact with more
+// notes than ChildrenPerJob: its job's first run converges ChildrenPerJob
+// of them and snoozes, the next leaves those out and converges the rest,
+// and completes, rather than take the same ones first at each run and
+// snooze for ever.
+func TestConverger_ABigFamilyWithRulesGoesOnFromItsLastRun(t *testing.T) {
+	t.Parallel()
+	h, _ := newRuleHarness(t)
+	a := h.createContact(t, 1)
+	for i := range engine.ChildrenPerJob + 3 {
+		h.createHLNote(t, a, fmt.Sprintf("Note %d", i))
+	}
+	conv := h.converger(t, nil, nil, 0)
+	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+	done, runs := 0, 0
+	for done == 0 && runs < 3 {
+		runs++
+		err := conv.ConvergeWithChildren(context.Background(), job, func(context.Context, *state.Tx) error { done++; return nil })
+		if err != nil && !errors.Is(err, engine.ErrMoreChildren) {
+			t.Fatalf("run %d: %v", runs, err)
+		}
+	}
+	if done != 1 || runs != 2 {
+		t.Errorf("done %d after %d runs; want done after 2", done, runs)
+	}
+	notes := h.timeline(t, a).M360Notes
+	for i := range engine.ChildrenPerJob + 3 {
+		n := fmt.Sprintf("Note %d", i)
+		if got := len(slices.DeleteFunc(slices.Clone(notes), func(s string) bool { return s != n })); got != 1 {
+			t.Errorf("Marketing 360 notes %q: %s %d times; want once", notes, n, got)
+		}
+	}
+}
+
+// TestConverger_ABigFamilyGetsPastChildrenThatKeepFailing: a contact with
+// a good note, then ChildrenPerJob notes whose creates keep failing (500s:
+// tried again, not given up on), then another good note: its job's first
+// attempt makes the good note its lists hold first, and its retry takes
+// the children that failed after the others, so it makes the other good
+// one, rather than try the same failing ones first at each attempt and
+// never reach it.
+func TestConverger_ABigFamilyGetsPastChildrenThatKeepFailing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.createContact(t, 1)
+	h.createHLNote(t, a, "Good note")
+	for i := range engine.ChildrenPerJob {
+		h.createHLNote(t, a, fmt.Sprintf("Bad note %d", i))
+	}
+	h.createHLNote(t, a, "Last good note")
+	conv := h.convergerOn(t, &failingCreates{M360: engine.M360Client(h.m360), refuse: func(text string) error {
+		if strings.HasPrefix(text, "Bad") {
+			return &m360api.Error{StatusCode: http.StatusInternalServerError, Message: "down"}
+		}
+		return nil
+	}})
+	job := engine.Converge{Side: engine.SideHighLevel, EntityKind: engine.EntityContact, Tenant: h.tw.Location(), ID: a, WithChildren: true}
+	for attempt := range 2 {
+		h.tw.AdvanceClock(time.Hour)
+		err := conv.ConvergeWithChildren(context.Background(), job, func(context.Context, *state.Tx) error {
+			t.Errorf("attempt %d completed the job; its bad notes are not made", attempt)
+			return nil
+		})
+		if err == nil {
+			t.Fatalf("attempt %d: no error; want the bad notes' failures", attempt)
+		}
+	}
+	notes := h.timeline(t, a).M360Notes
+	for _, want := range []string{"Good note", "Last good note"} {
+		if !slices.Contains(notes, want) {
+			t.Errorf("after 2 attempts, Marketing 360 notes %q; want %q", notes, want)
+		}
 	}
 }

@@ -208,7 +208,7 @@ func (s Stream) at(t time.Time) position {
 func (pos position) rewound(overlap time.Duration) position {
 	switch {
 	case len(pos.After) > 0:
-		if ms, ok := pos.After[0].(float64); ok {
+		if ms, ok := pos.updatedMillis(); ok {
 			return position{After: []any{ms - float64(overlap.Milliseconds()), ""}}
 		}
 		return position{}
@@ -508,7 +508,9 @@ func (p *Poller) Poll(ctx context.Context, stream string) (PollStats, error) {
 // HighLevel contacts with their children (HighLevelContacts) whose cursor
 // the polls of before, of the contacts apart from their children, wrote,
 // where the polls of their children (s.legacy) stood, when they did: the
-// contacts changed since then have their children's jobs to come.
+// contacts changed since then have their children's jobs to come; the
+// earlier of the two, so that the contacts changed since the contacts'
+// cursor have theirs too when it is the one behind.
 func (p *Poller) pollStart(ctx context.Context, s Stream) (position, error) {
 	pos, err := p.position(ctx, s.Name)
 	if err != nil || s.legacy == "" || pos.Children {
@@ -518,7 +520,22 @@ func (p *Poller) pollStart(ctx context.Context, s Stream) (position, error) {
 	if err != nil || legacy.isStart() {
 		return pos, err
 	}
+	if own, ok := pos.updatedMillis(); ok {
+		if theirs, ok := legacy.updatedMillis(); ok && own < theirs {
+			return pos, nil
+		}
+	}
 	return legacy, nil
+}
+
+// updatedMillis is the dateUpdated (epoch milliseconds) a HighLevel
+// contacts' position stands at; false for another.
+func (pos position) updatedMillis() (float64, bool) {
+	if len(pos.After) == 0 {
+		return 0, false
+	}
+	ms, ok := pos.After[0].(float64)
+	return ms, ok
 }
 
 // pollSource is the inbox source of a side's polls.

@@ -346,3 +346,33 @@ func TestPoller_GoesOnFromTheChildrenPollOfBefore(t *testing.T) {
 		t.Fatalf("second poll: %+v, jobs %v; want the last contact read again (its own cursor's overlap), nothing enqueued", st, q.ids())
 	}
 }
+
+// TestPoller_GoesOnFromTheContactsPollOfBeforeWhenItLags: a database of
+// before whose contacts' poll cursor lags its children's: the first poll
+// goes on from the earlier, the contacts', so a contact changed between
+// the two gets its job.
+func TestPoller_GoesOnFromTheContactsPollOfBeforeWhenItLags(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	h.createContact(t, 0)
+	h.tw.AdvanceClock(time.Hour)
+	lagged := h.tw.Clock().Now().UnixMilli()
+	b := h.createContact(t, 1)
+	h.tw.AdvanceClock(30 * time.Minute)
+	ahead := h.tw.Clock().Now().UnixMilli()
+	h.tw.AdvanceClock(30 * time.Minute)
+	c := h.createContact(t, 2)
+	s := engine.HighLevelContacts(h.hl, h.tw.Location())
+	cursors := map[string]int64{s.Name: lagged, "hl:" + h.tw.Location() + ":children": ahead}
+	for name, ms := range cursors {
+		if err := h.db.SaveCursor(ctx, state.Cursor{Stream: name, Tenant: h.tw.Location(), Value: fmt.Sprintf(`{"after":[%d,""]}`, ms),
+			UpdatedAt: h.tw.Clock().Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := &fakeQueue{}
+	if st := mustPoll(t, h.poller(t, q, s), s.Name); !slices.Equal(q.ids(), sorted(b, c)) {
+		t.Fatalf("poll: %+v, jobs %v; want %s's (changed between the two cursors) and %s's", st, q.ids(), b, c)
+	}
+}

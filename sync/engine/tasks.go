@@ -304,7 +304,7 @@ func (c *Converger) highLevelTask(ctx context.Context, log *slog.Logger, l *ledg
 	if err != nil {
 		return err
 	}
-	t, err := c.kinTask(ctx, l, a.Parent, a.ID)
+	t, err := c.kinTask(ctx, l, m, a.Parent, a.ID)
 	switch {
 	case highlevelapi.IsNotFound(err):
 		return c.highLevelTaskGone(ctx, log, l, a, m, complete)
@@ -526,9 +526,11 @@ func (c *Converger) kinRead(ctx context.Context, l *ledger, id string) (highleve
 // when the job listed them (l.kin): the list is a current read of each.
 // One the list does not hold, or not listed, is read (the list is a
 // moment old: one found gone is read again before its counterpart is
-// deleted).
-func (c *Converger) kinTask(ctx context.Context, l *ledger, contact, id string) (highlevelapi.Task, error) {
-	if k := l.kin; k != nil && k.contact == contact {
+// deleted); so is one whose mapping m (read under its lock) was written
+// since the list was read: another job converged a later version, which
+// the list's would undo.
+func (c *Converger) kinTask(ctx context.Context, l *ledger, m state.Mapping, contact, id string) (highlevelapi.Task, error) {
+	if k := l.kin; k != nil && k.contact == contact && m.UpdatedAt.Before(k.listedAt) {
 		if t, ok := k.tasks[id]; ok {
 			return t, nil
 		}
@@ -537,8 +539,8 @@ func (c *Converger) kinTask(ctx context.Context, l *ledger, contact, id string) 
 }
 
 // kinNote is kinTask for a note.
-func (c *Converger) kinNote(ctx context.Context, l *ledger, contact, id string) (highlevelapi.Note, error) {
-	if k := l.kin; k != nil && k.contact == contact {
+func (c *Converger) kinNote(ctx context.Context, l *ledger, m state.Mapping, contact, id string) (highlevelapi.Note, error) {
+	if k := l.kin; k != nil && k.contact == contact && m.UpdatedAt.Before(k.listedAt) {
 		if n, ok := k.notes[id]; ok {
 			return n, nil
 		}

@@ -28,7 +28,7 @@ func (c *Converger) highLevelNote(ctx context.Context, log *slog.Logger, l *ledg
 	if err != nil {
 		return err
 	}
-	n, err := c.kinNote(ctx, l, a.Parent, a.ID)
+	n, err := c.kinNote(ctx, l, m, a.Parent, a.ID)
 	if highlevelapi.IsNotFound(err) {
 		return c.deleteCounterpart(ctx, log, l, m, func(ctx context.Context, id int64) error {
 			contact, err := c.kinContact(ctx, l, a.Tenant, a.Parent)
