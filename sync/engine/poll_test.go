@@ -309,70 +309,54 @@ func allCompleted(js []engine.JobInfo) bool {
 
 // TestPoller_GoesOnFromTheChildrenPollOfBefore: a database whose poll
 // cursors a version of before wrote (the contacts polled apart from their
-// children, hl:<location>:children, whose cursor lagged): the first poll
-// goes on from the children's cursor, so the contacts changed since it
-// get their jobs (with their children); the next goes on from its own.
+// children, hl:<location>:children): the first poll goes on from the
+// earlier of the two cursors, the children's when it lagged (so the
+// contacts changed since it get their jobs, with their children), the
+// contacts' when that one did (so the contacts changed between the two
+// get theirs); the next goes on from its own.
 func TestPoller_GoesOnFromTheChildrenPollOfBefore(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	ctx := context.Background()
-	h.createContact(t, 0)
-	h.tw.AdvanceClock(time.Hour)
-	lagged := h.tw.Clock().Now().UnixMilli()
-	b := h.createContact(t, 1)
-	h.tw.AdvanceClock(30 * time.Minute)
-	c := h.createContact(t, 2)
-	h.tw.AdvanceClock(30 * time.Minute)
-	s := engine.HighLevelContacts(h.hl, h.tw.Location())
-	cursors := map[string]int64{s.Name: h.tw.Clock().Now().UnixMilli(), "hl:" + h.tw.Location() + ":children": lagged}
-	if err := h.db.Tx(ctx, func(tx *state.Tx) error {
-		for name, ms := range cursors {
-			if err := tx.SaveCursor(ctx, state.Cursor{Stream: name, Tenant: h.tw.Location(), Value: fmt.Sprintf(`{"after":[%d,""]}`, ms),
-				UpdatedAt: h.tw.Clock().Now()}); err != nil {
-				return err
+	for _, tc := range []struct {
+		name string
+		// contacts and children are the cursors at the lagging one (0),
+		// between the two contacts changed after it (1) or at the end (2).
+		contacts, children int
+	}{{"the children's cursor lagging", 2, 0}, {"the contacts' cursor lagging", 0, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			ctx := context.Background()
+			h.createContact(t, 0)
+			h.tw.AdvanceClock(time.Hour)
+			at := []int64{h.tw.Clock().Now().UnixMilli()}
+			b := h.createContact(t, 1)
+			h.tw.AdvanceClock(30 * time.Minute)
+			at = append(at, h.tw.Clock().Now().UnixMilli())
+			c := h.createContact(t, 2)
+			h.tw.AdvanceClock(30 * time.Minute)
+			at = append(at, h.tw.Clock().Now().UnixMilli())
+			s := engine.HighLevelContacts(h.hl, h.tw.Location())
+			cursors := map[string]int64{s.Name: at[tc.contacts], "hl:" + h.tw.Location() + ":children": at[tc.children]}
+			if err := h.db.Tx(ctx, func(tx *state.Tx) error {
+				for name, ms := range cursors {
+					if err := tx.SaveCursor(ctx, state.Cursor{Stream: name, Tenant: h.tw.Location(), Value: fmt.Sprintf(`{"after":[%d,""]}`, ms),
+						UpdatedAt: h.tw.Clock().Now()}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
 			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	q := &fakeQueue{}
-	p := h.poller(t, q, s)
-	if st := mustPoll(t, p, s.Name); !slices.Equal(q.ids(), sorted(b, c)) {
-		t.Fatalf("first poll: %+v, jobs %v; want %s's and %s's (changed after the children's cursor)", st, q.ids(), b, c)
-	}
-	q.jobs = nil
-	if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || st.Seen != 1 {
-		t.Fatalf("second poll: %+v, jobs %v; want the last contact read again (its own cursor's overlap), nothing enqueued", st, q.ids())
-	}
-}
-
-// TestPoller_GoesOnFromTheContactsPollOfBeforeWhenItLags: a database of
-// before whose contacts' poll cursor lags its children's: the first poll
-// goes on from the earlier, the contacts', so a contact changed between
-// the two gets its job.
-func TestPoller_GoesOnFromTheContactsPollOfBeforeWhenItLags(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	ctx := context.Background()
-	h.createContact(t, 0)
-	h.tw.AdvanceClock(time.Hour)
-	lagged := h.tw.Clock().Now().UnixMilli()
-	b := h.createContact(t, 1)
-	h.tw.AdvanceClock(30 * time.Minute)
-	ahead := h.tw.Clock().Now().UnixMilli()
-	h.tw.AdvanceClock(30 * time.Minute)
-	c := h.createContact(t, 2)
-	s := engine.HighLevelContacts(h.hl, h.tw.Location())
-	cursors := map[string]int64{s.Name: lagged, "hl:" + h.tw.Location() + ":children": ahead}
-	for name, ms := range cursors {
-		if err := h.db.SaveCursor(ctx, state.Cursor{Stream: name, Tenant: h.tw.Location(), Value: fmt.Sprintf(`{"after":[%d,""]}`, ms),
-			UpdatedAt: h.tw.Clock().Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	q := &fakeQueue{}
-	if st := mustPoll(t, h.poller(t, q, s), s.Name); !slices.Equal(q.ids(), sorted(b, c)) {
-		t.Fatalf("poll: %+v, jobs %v; want %s's (changed between the two cursors) and %s's", st, q.ids(), b, c)
+			q := &fakeQueue{}
+			p := h.poller(t, q, s)
+			if st := mustPoll(t, p, s.Name); !slices.Equal(q.ids(), sorted(b, c)) {
+				t.Fatalf("first poll: %+v, jobs %v; want %s's and %s's (changed after the earlier cursor)", st, q.ids(), b, c)
+			}
+			q.jobs = nil
+			if st := mustPoll(t, p, s.Name); st.Enqueued != 0 || st.Seen != 1 {
+				t.Fatalf("second poll: %+v, jobs %v; want the last contact read again (its own cursor's overlap), nothing enqueued", st, q.ids())
+			}
+		})
 	}
 }
