@@ -201,8 +201,9 @@ the read of each record it enqueues); spent, it waits for the next day
 	return cmd
 }
 
-// runBackfill starts the sync (the collector tuned as runSync tunes it), backfills, waits until no job of the
-// backfill waits to run, and stops the sync.
+// runBackfill starts the sync (the collector tuned as runSync tunes it),
+// backfills, waits until no job of the backfill waits to run, and stops
+// the sync.
 func runBackfill(ctx context.Context, rc syncrun.Config, bc engine.BackfillConfig, stdout, stderr io.Writer) error {
 	defer gctune.Start(gctune.Default)()
 	s, err := syncrun.Start(ctx, rc)

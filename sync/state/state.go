@@ -68,7 +68,8 @@ type Options struct {
 // The database has a single connection, as River's SQLite driver asks: a
 // transaction holds it until it ends, so code inside a transaction must use
 // the Tx, never the DB (it would wait for itself). A second connection
-// only checkpoints the WAL, every 100 ms, off the first one's way.
+// only checkpoints the WAL, every 100 ms, off the first one's way, and
+// restarts it once it is long (see restartFrames).
 type DB struct {
 	Queries
 	db   *sql.DB
@@ -80,8 +81,9 @@ type DB struct {
 // Open opens (creating it when missing) the database at path and migrates
 // it to the latest version of the sync's tables. It sets WAL, synchronous
 // writes as Options.FullSync says, foreign keys, a busy timeout and
-// statement journals in memory, and takes write locks at BEGIN (IMMEDIATE), so two processes on
-// one file never deadlock on a lock upgrade.
+// statement journals in memory, and takes write locks at BEGIN
+// (IMMEDIATE), so two processes on one file never deadlock on a lock
+// upgrade.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("state: open %q: a database path may not hold ? or #", path)
