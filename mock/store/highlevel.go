@@ -114,12 +114,12 @@ func (s *Store) locationsByID() []Location {
 // the email or phone is taken.
 func (s *Store) CreateContact(c Contact) (Contact, error) {
 	// The copies are made outside the lock, which an allocation may hold
-	// while it helps the collector: the entry the table will keep, and the
-	// one returned, of the stored version, whose lists and maps never
+	// while it helps the collector: the contact the table will keep, and
+	// the one returned, of the stored version, whose lists and maps never
 	// change in place (a change stores new ones).
-	e := storable(c)
+	c = storable(c)
 	s.mu.Lock()
-	stored, err := s.createContact(e)
+	stored, err := s.createContact(c)
 	s.mu.Unlock()
 	if err != nil {
 		return Contact{}, err
@@ -127,40 +127,33 @@ func (s *Store) CreateContact(c Contact) (Contact, error) {
 	return cloneContact(stored), nil
 }
 
-// contactEntry is a stored contact, in its table's entry.
-type contactEntry = entry[string, Contact]
-
-// createContact stores e's contact, whose lists and maps become the
+// createContact stores c (storable's), whose lists and maps become the
 // store's, and returns it as stored but for the memo (sharing them: to
 // read, or to copy). Callers hold mu.
-func (s *Store) createContact(e *contactEntry) (Contact, error) {
-	c := &e.v
+func (s *Store) createContact(c Contact) (Contact, error) {
 	loc, ok := s.hl.locations[c.LocationID]
 	if !ok {
 		return Contact{}, &NotFoundError{Kind: "Location", ID: c.LocationID}
 	}
-	if err := s.checkDuplicate(loc, c, ""); err != nil {
+	if err := s.checkDuplicate(loc, &c, ""); err != nil {
 		return Contact{}, err
 	}
 	c.ID = s.ids.New()
 	c.DateAdded = s.stamp()
 	c.DateUpdated = c.DateAdded
-	s.placeContact(loc, e)
-	stored := *c
-	stored.memo = nil
+	stored := s.insertContact(loc, c)
 	if s.observed() {
 		s.tell(Created, stored.LocationID, nil, stored) // the stored version, which never changes
 	}
 	return stored, nil
 }
 
-// storable is the entry of a copy of c the store may keep: its lists and
-// maps its own, its strings in one block (packStrings: fewer objects to
-// mark).
-func storable(c Contact) *contactEntry {
-	e := &contactEntry{v: cloneContact(c)}
-	e.v.packStrings()
-	return e
+// storable is a copy of c the store may keep: its lists and maps its own,
+// its strings in one block (packStrings: fewer objects to mark).
+func storable(c Contact) Contact {
+	c = cloneContact(c)
+	c.packStrings()
+	return c
 }
 
 // insertContact stores c, with a new memo, in loc, its location, and
@@ -170,12 +163,6 @@ func (s *Store) insertContact(loc *Location, c Contact) Contact {
 	c.LocationID = loc.ID
 	s.memoAndIndex(s.hl.contacts.add(c.ID, c.LocationID, c))
 	return c
-}
-
-// placeContact is insertContact for an entry made outside the lock.
-func (s *Store) placeContact(loc *Location, e *contactEntry) {
-	e.v.LocationID = loc.ID
-	s.memoAndIndex(s.hl.contacts.addEntry(e.v.ID, e.v.LocationID, e))
 }
 
 // memoAndIndex gives a contact just stored its memo and indexes it.
