@@ -18,8 +18,8 @@ type hlTables struct {
 	// contacts are grouped by location, each ordered by (DateAdded, ID):
 	// lists walk a group from the end, newest first.
 	contacts     table[string, string, Contact]
-	emails       map[string]idIndex          // location -> lower-case email -> contact ids
-	phones       map[string]idIndex          // location -> phone -> contact ids
+	emails       map[string]*idIndex         // location -> lower-case email -> contact ids
+	phones       map[string]*idIndex         // location -> phone -> contact ids
 	tasks        table[string, string, Task] // grouped by contact, in creation order
 	notes        table[string, string, Note]
 	appointments table[string, string, Appointment]
@@ -36,8 +36,8 @@ func newHLTables() hlTables {
 		locations: map[string]*Location{},
 		contacts: newTable[string](0, func(a, b *Contact) int { return a.DateAdded.Compare(b.DateAdded) },
 			func(c *Contact) string { return c.LocationID }),
-		emails:           map[string]idIndex{},
-		phones:           map[string]idIndex{},
+		emails:           map[string]*idIndex{},
+		phones:           map[string]*idIndex{},
 		tasks:            newTable[string](0, nil, ownerOf[Task]),
 		notes:            newTable[string](0, nil, ownerOf[Note]),
 		appointments:     newTable[string](0, nil, ownerOf[Appointment]),
@@ -69,10 +69,20 @@ func (s *Store) putLocation(l Location) {
 	c := cloneLocation(l)
 	s.hl.locations[l.ID] = &c
 	if _, ok := s.hl.emails[l.ID]; !ok {
-		s.hl.emails[l.ID] = newIDIndex(0)
-		s.hl.phones[l.ID] = newIDIndex(0)
+		s.newIndexes(l.ID, 0)
 	}
 }
+
+// newIndexes gives location new, empty email and phone indexes, with room
+// for n contacts. Callers hold mu.
+func (s *Store) newIndexes(location string, n int) {
+	s.hl.emails[location], s.hl.phones[location] = newIDIndex(n), newIDIndex(n)
+}
+
+// emailOf and phoneOf are the values of a stored contact that its location's
+// email and phone indexes hold. Callers hold mu.
+func (s *Store) emailOf(id string) string { return EmailKey(s.hl.contacts.ref(id).Email) }
+func (s *Store) phoneOf(id string) string { return s.hl.contacts.ref(id).Phone }
 
 // Location returns a location.
 func (s *Store) Location(id string) (Location, error) {
@@ -114,12 +124,12 @@ func (s *Store) locationsByID() []Location {
 // the email or phone is taken.
 func (s *Store) CreateContact(c Contact) (Contact, error) {
 	// The copies are made outside the lock, which an allocation may hold
-	// while it helps the collector: the entry the table will keep, and the
-	// one returned, of the stored version, whose lists and maps never
+	// while it helps the collector: the contact the table will keep, and
+	// the one returned, of the stored version, whose lists and maps never
 	// change in place (a change stores new ones).
-	e := storable(c)
+	c = storable(c)
 	s.mu.Lock()
-	stored, err := s.createContact(e)
+	stored, err := s.createContact(c)
 	s.mu.Unlock()
 	if err != nil {
 		return Contact{}, err
@@ -127,40 +137,33 @@ func (s *Store) CreateContact(c Contact) (Contact, error) {
 	return cloneContact(stored), nil
 }
 
-// contactEntry is a stored contact, in its table's entry.
-type contactEntry = entry[string, Contact]
-
-// createContact stores e's contact, whose lists and maps become the
+// createContact stores c (storable's), whose lists and maps become the
 // store's, and returns it as stored but for the memo (sharing them: to
 // read, or to copy). Callers hold mu.
-func (s *Store) createContact(e *contactEntry) (Contact, error) {
-	c := &e.v
+func (s *Store) createContact(c Contact) (Contact, error) {
 	loc, ok := s.hl.locations[c.LocationID]
 	if !ok {
 		return Contact{}, &NotFoundError{Kind: "Location", ID: c.LocationID}
 	}
-	if err := s.checkDuplicate(loc, c, ""); err != nil {
+	if err := s.checkDuplicate(loc, &c, ""); err != nil {
 		return Contact{}, err
 	}
 	c.ID = s.ids.New()
 	c.DateAdded = s.stamp()
 	c.DateUpdated = c.DateAdded
-	s.placeContact(loc, e)
-	stored := *c
-	stored.memo = nil
+	stored := s.insertContact(loc, c)
 	if s.observed() {
 		s.tell(Created, stored.LocationID, nil, stored) // the stored version, which never changes
 	}
 	return stored, nil
 }
 
-// storable is the entry of a copy of c the store may keep: its lists and
-// maps its own, its strings in one block (packStrings: fewer objects to
-// mark).
-func storable(c Contact) *contactEntry {
-	e := &contactEntry{v: cloneContact(c)}
-	e.v.packStrings()
-	return e
+// storable is a copy of c the store may keep: its lists and maps its own,
+// its strings in one block (packStrings: fewer objects to mark).
+func storable(c Contact) Contact {
+	c = cloneContact(c)
+	c.packStrings()
+	return c
 }
 
 // insertContact stores c, with a new memo, in loc, its location, and
@@ -170,12 +173,6 @@ func (s *Store) insertContact(loc *Location, c Contact) Contact {
 	c.LocationID = loc.ID
 	s.memoAndIndex(s.hl.contacts.add(c.ID, c.LocationID, c))
 	return c
-}
-
-// placeContact is insertContact for an entry made outside the lock.
-func (s *Store) placeContact(loc *Location, e *contactEntry) {
-	e.v.LocationID = loc.ID
-	s.memoAndIndex(s.hl.contacts.addEntry(e.v.ID, e.v.LocationID, e))
 }
 
 // memoAndIndex gives a contact just stored its memo and indexes it.
@@ -231,38 +228,22 @@ func compareContacts(a, b *Contact) int {
 // so that match finds the oldest contact even after an update re-indexes one.
 // c must be stored.
 func (s *Store) index(c *Contact) {
-	add := func(x idIndex, key string) {
-		if _, taken := x.first[key]; !taken {
-			x.first[key] = c.ID
-			return
-		}
-		ids := x.ids(key)
-		i, _ := slices.BinarySearchFunc(ids, c, func(id string, c *Contact) int {
-			return compareContacts(s.hl.contacts.ref(id), c)
-		})
-		x.set(key, slices.Insert(ids, i, c.ID))
-	}
+	compare := func(id string) int { return compareContacts(s.hl.contacts.ref(id), c) }
 	if e := EmailKey(c.Email); e != "" {
-		add(s.hl.emails[c.LocationID], e)
+		s.hl.emails[c.LocationID].add(e, c.ID, compare, s.emailOf)
 	}
 	if c.Phone != "" {
-		add(s.hl.phones[c.LocationID], c.Phone)
+		s.hl.phones[c.LocationID].add(c.Phone, c.ID, compare, s.phoneOf)
 	}
 }
 
 func (s *Store) unindex(c *Contact) {
-	drop := func(x idIndex, key string) {
-		if key == "" {
-			return
-		}
-		if x.first[key] == c.ID && len(x.more[key]) == 0 {
-			delete(x.first, key)
-			return
-		}
-		x.set(key, slices.DeleteFunc(x.ids(key), func(id string) bool { return id == c.ID }))
+	if e := EmailKey(c.Email); e != "" {
+		s.hl.emails[c.LocationID].remove(e, c.ID, s.emailOf)
 	}
-	drop(s.hl.emails[c.LocationID], EmailKey(c.Email))
-	drop(s.hl.phones[c.LocationID], c.Phone)
+	if c.Phone != "" {
+		s.hl.phones[c.LocationID].remove(c.Phone, c.ID, s.phoneOf)
+	}
 }
 
 // checkDuplicate fails when c's email is not in NFC (an *InvalidError), or
@@ -289,11 +270,11 @@ func (s *Store) match(location, field string, c *Contact, self string) string {
 	switch field {
 	case "email":
 		if e := EmailKey(c.Email); e != "" {
-			return s.hl.emails[location].firstOther(e, self)
+			return s.hl.emails[location].firstOther(e, self, s.emailOf)
 		}
 	case "phone":
 		if c.Phone != "" {
-			return s.hl.phones[location].firstOther(c.Phone, self)
+			return s.hl.phones[location].firstOther(c.Phone, self, s.phoneOf)
 		}
 	}
 	return ""
@@ -691,11 +672,8 @@ func (s *Store) reserveIndexes(contacts []Contact) {
 		per[contacts[i].LocationID]++
 	}
 	for id, n := range per {
-		if x, ok := s.hl.emails[id]; ok && len(x.first) == 0 {
-			s.hl.emails[id] = newIDIndex(n)
-		}
-		if x, ok := s.hl.phones[id]; ok && len(x.first) == 0 {
-			s.hl.phones[id] = newIDIndex(n)
+		if x, ok := s.hl.emails[id]; ok && x.empty() && s.hl.phones[id].empty() {
+			s.newIndexes(id, n)
 		}
 	}
 }

@@ -110,3 +110,30 @@ func TestTable_Removal(t *testing.T) {
 		t.Errorf("emptied table holds %d records in %d groups", tbl.size(), len(tbl.groups))
 	}
 }
+
+// A table's entries share slabs, which stay allocated while one of their
+// entries is stored: a removed entry must keep nothing of its record (its
+// strings and lists), whichever way it goes.
+func TestTable_RemovedEntriesKeepNothing(t *testing.T) {
+	t.Parallel()
+	tbl := newTable[string](0, nil, groupOf)
+	for _, r := range []row{{"a", "g1", 1}, {"b", "g1", 2}, {"c", "g2", 3}, {"d", "g3", 4}, {"e", "g3", 5}} {
+		tbl.add(r.key, r.group, r)
+	}
+	entries := map[string]*entry[string, row]{}
+	for k, e := range tbl.rows {
+		entries[k] = e
+	}
+	tbl.remove("a")
+	tbl.removeGroup("g2")
+	tbl.removeWhere("g3", func(r row) bool { return r.rank == 5 })
+	for k, e := range entries {
+		kept := k == "b" || k == "d"
+		if zero := *e == (entry[string, row]{}); zero == kept {
+			t.Errorf("entry %q = %+v after the removals (kept: %v)", k, *e, kept)
+		}
+	}
+	if got := tbl.keys(); !slices.Equal(got, []string{"b", "d"}) {
+		t.Errorf("keys = %v, want [b d]", got)
+	}
+}
