@@ -78,10 +78,11 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 			e.Location = x.Principal.LocationID
 		}
 	}
-	// The snapshot taken when the header was written is the entry's own.
-	e.ResponseHeaders = rec.header
-	if e.ResponseHeaders == nil {
-		e.ResponseHeaders = rec.rw.Header().Clone() // nothing written: what the handler had set
+	// The snapshot taken when the header was written is the entry's own,
+	// made a map when the entry settles.
+	e.responseHeader = rec.header
+	if !rec.sent {
+		e.responseHeader = snapshot(rec.rw.Header()) // nothing written: what the handler had set
 	}
 	switch {
 	case len(reqBody) > MaxBody:
@@ -202,7 +203,8 @@ type recorder struct {
 	rw        http.ResponseWriter
 	x         *pipeline.Exchange // nil outside a pipeline
 	status    int
-	header    http.Header     // snapshot taken when the header was written
+	header    headerSnapshot  // taken when the header was written (sent)
+	sent      bool            // header holds the snapshot
 	body      strings.Builder // its String does not copy
 	parts     pipeline.JSONParts
 	truncated bool
@@ -214,7 +216,7 @@ func (rec *recorder) Header() http.Header { return rec.rw.Header() }
 func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rec.status = code
-		rec.header = rec.rw.Header().Clone()
+		rec.header, rec.sent = snapshot(rec.rw.Header()), true
 	}
 	rec.rw.WriteHeader(code)
 }
@@ -222,7 +224,7 @@ func (rec *recorder) WriteHeader(code int) {
 func (rec *recorder) Write(p []byte) (int, error) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
-		rec.header = rec.rw.Header().Clone()
+		rec.header, rec.sent = snapshot(rec.rw.Header()), true
 	}
 	rec.keep(p)
 	return rec.rw.Write(p)
@@ -280,15 +282,55 @@ func partsPrefix(parts pipeline.JSONParts, n int) pipeline.JSONParts {
 	return out
 }
 
+// headerSnapshot is a header as it was at one moment, flat: one
+// allocation where a copy of the map (http.Header.Clone) is a map and a
+// slice, several times the size. The entry makes the map when it settles,
+// off the request path.
+type headerSnapshot struct {
+	pairs []string // each value after its key, the key given again for each
+	bare  []string // the keys without values, which a map shows too
+}
+
+// snapshot returns h's keys and values as they are now.
+func snapshot(h http.Header) headerSnapshot {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	s := headerSnapshot{pairs: make([]string, 0, 2*n)}
+	for k, vs := range h {
+		if len(vs) == 0 {
+			s.bare = append(s.bare, k)
+		}
+		for _, v := range vs {
+			s.pairs = append(s.pairs, k, v)
+		}
+	}
+	return s
+}
+
+// header returns the header s holds; never nil, as a response's header is
+// never nil.
+func (s headerSnapshot) header() map[string][]string {
+	h := make(map[string][]string, len(s.pairs)/2+len(s.bare))
+	for i := 0; i < len(s.pairs); i += 2 {
+		h[s.pairs[i]] = append(h[s.pairs[i]], s.pairs[i+1])
+	}
+	for _, k := range s.bare {
+		h[k] = nil
+	}
+	return h
+}
+
 // Unwrap lets http.ResponseController reach the client's writer.
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.rw }
 
 // FlushError flushes the client's writer, as http.ResponseController does.
 func (rec *recorder) FlushError() error {
-	header := rec.rw.Header().Clone() // before the flush sends it
+	header := snapshot(rec.rw.Header()) // before the flush sends it
 	err := http.NewResponseController(rec.rw).Flush()
 	if err == nil && rec.status == 0 {
-		rec.status, rec.header = http.StatusOK, header
+		rec.status, rec.header, rec.sent = http.StatusOK, header, true
 	}
 	return err
 }
