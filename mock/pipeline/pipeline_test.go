@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,5 +278,42 @@ func TestPipeline_CallsDoneOnceTheBodyIsWritten(t *testing.T) {
 		if rec.Code != http.StatusOK || len(written) != 1 || written[0] != `{"a":1}` {
 			t.Errorf("strict %v: %d %s; Done called %d times, after %q", strict, rec.Code, rec.Body, len(written), written)
 		}
+	}
+}
+
+type parentKey struct{}
+
+// TestPipeline_ContextCarriesTheExchange: a request's context inside the
+// pipeline is its parent's, with the exchange: it keeps the parent's values
+// and cancellation, and a context derived from it still holds the exchange
+// and is cancelled with the parent, at once.
+func TestPipeline_ContextCarriesTheExchange(t *testing.T) {
+	t.Parallel()
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), parentKey{}, "parent's"))
+	defer cancel()
+	var problems []string
+	h := fixture{handlers: map[string]pipeline.HandlerFunc{"get-thing": func(r *pipeline.Request) (pipeline.Response, error) {
+		ctx := r.HTTP.Context()
+		derived, stop := context.WithCancel(context.WithValue(ctx, parentKey{}, "derived"))
+		defer stop()
+		x := pipeline.ExchangeFrom(ctx)
+		if x == nil || x.OperationID() != "get-thing" || x.Principal != r.Principal {
+			problems = append(problems, fmt.Sprintf("the request's exchange is %+v", x))
+		}
+		if got := pipeline.ExchangeFrom(derived); got != x {
+			problems = append(problems, "a derived context holds another exchange")
+		}
+		if got := ctx.Value(parentKey{}); got != "parent's" {
+			problems = append(problems, fmt.Sprintf("the parent's value is %v", got))
+		}
+		cancel()
+		if ctx.Err() == nil || derived.Err() == nil {
+			problems = append(problems, fmt.Sprintf("after the parent's cancel: %v and derived %v", ctx.Err(), derived.Err()))
+		}
+		return pipeline.JSON(http.StatusOK, map[string]any{"name": "a"}), nil
+	}}}.build(t)
+	rec := pipelinetest.Serve(h, pipelinetest.NewRequest("GET", "/things/a", "good", "").WithContext(parent))
+	if rec.Code != http.StatusOK || len(problems) > 0 {
+		t.Errorf("%d %s: %s", rec.Code, rec.Body, strings.Join(problems, "; "))
 	}
 }
