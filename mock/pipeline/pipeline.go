@@ -482,7 +482,8 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 				}
 			}
 		}
-		key, memo := p.accepted.key(x.Route.Operation.ID, r)
+		var room [keyRoom]byte
+		key, memo := p.accepted.key(room[:0], x.Route.Operation.ID, r)
 		if !memo || !p.accepted.accepted(key) {
 			if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
 				x.Fail(w, r, requestError(err))
@@ -499,7 +500,8 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 // paramsAccepted tells whether kin-openapi accepts the parameters of x's
 // request r, its body left out, remembering its yes (acceptedMemo).
 func (p *Pipeline) paramsAccepted(x *Exchange, r *http.Request) bool {
-	key, memo := p.accepted.paramsKey(x.Route.Operation.ID, r)
+	var room [keyRoom]byte
+	key, memo := p.accepted.paramsKey(room[:0], x.Route.Operation.ID, r)
 	if memo && p.accepted.accepted(key) {
 		return true
 	}
