@@ -468,7 +468,11 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 				return
 			}
 			x.Body = body
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			// The later stages read the body again from its start: a Body
+			// no stage has read yet (the journal's) replays it as it is.
+			if b, ok := r.Body.(*Body); !ok || b.r.Len() < len(b.data) {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
 			if jb := p.bodies[x.Route.Operation.ID]; jb != nil {
 				// Parameters by kin-openapi (or as it accepted them
 				// before), the body here; when either fails, kin-openapi's

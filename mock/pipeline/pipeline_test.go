@@ -204,6 +204,48 @@ func TestPipeline_TakesABodyReadBeforeWithoutReadingAgain(t *testing.T) {
 	}
 }
 
+// TestPipeline_ReplaysABodyReadBefore: the handler reads the whole body
+// from its start, and so does kin-openapi, whether the stage that read it
+// first left its Body unread or read part of it.
+func TestPipeline_ReplaysABodyReadBefore(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, body string
+		read       int // of the Body, by the first stage
+		wantStatus int
+	}{
+		{"unread", `{"name":"x"}`, 0, http.StatusCreated},
+		{"read in part", `{"name":"x"}`, 3, http.StatusCreated},
+		{"unread, refused by kin-openapi", `{"name":1}`, 0, http.StatusUnprocessableEntity},
+		{"read in part, refused by kin-openapi", `{"name":1}`, 3, http.StatusUnprocessableEntity},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			readFirst := func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					b := pipeline.NewBody([]byte(tc.body), io.NopCloser(errorReader{}))
+					if _, err := io.ReadFull(b, make([]byte, tc.read)); err != nil {
+						t.Error(err)
+					}
+					r.Body = b
+					next.ServeHTTP(w, r)
+				})
+			}
+			var got string
+			h := pipelinetest.New(t, pipeline.Config{Outer: []pipeline.Middleware{readFirst}, Handlers: map[string]pipeline.HandlerFunc{
+				"create-thing": func(r *pipeline.Request) (pipeline.Response, error) {
+					all, err := io.ReadAll(r.HTTP.Body)
+					got = string(all)
+					return pipeline.JSON(http.StatusCreated, map[string]any{}), err
+				}}})
+			rec := pipelinetest.Serve(h, pipelinetest.NewRequest("POST", "/things", "", tc.body))
+			if rec.Code != tc.wantStatus || (tc.wantStatus == http.StatusCreated && got != tc.body) {
+				t.Errorf("status %d %s, the handler read %q; want %d and %q", rec.Code, rec.Body, got, tc.wantStatus, tc.body)
+			}
+		})
+	}
+}
+
 func TestBody_ReadsItsBytes(t *testing.T) {
 	t.Parallel()
 	closed := false
