@@ -99,3 +99,35 @@ func TestRead_ManyMembers(t *testing.T) {
 		t.Errorf("Read %#v, encoding/json %#v", got, want)
 	}
 }
+
+// TestRead_Arrays: arrays empty, within what Read holds on its stack and
+// past it, nested, are what encoding/json makes of them (an empty one is
+// an empty slice, not nil).
+func TestRead_Arrays(t *testing.T) {
+	t.Parallel()
+	array := func(n int) string {
+		elems := make([]string, n)
+		for i := range elems {
+			elems[i] = fmt.Sprintf(`[%d,"s%d",[]]`, i, i)
+		}
+		return "[" + strings.Join(elems, ",") + "]"
+	}
+	for _, n := range []int{0, 1, 2, 16, 17, 40} {
+		raw := `{"a":` + array(n) + `,"b":[` + array(n) + `,` + array(n/2) + `]}`
+		d := json.NewDecoder(strings.NewReader(raw))
+		d.UseNumber()
+		var want any
+		if err := d.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		dec, release := jsonvalue.Decoder([]byte(raw))
+		got, err := jsonvalue.Read(dec, nil, jsonvalue.Number)
+		release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d elements: Read %#v, encoding/json %#v", n, got, want)
+		}
+	}
+}
