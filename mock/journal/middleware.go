@@ -43,7 +43,7 @@ func (j *Journal) Middleware() pipeline.Middleware {
 				case v != nil && v != http.ErrAbortHandler && status == 0:
 					status = http.StatusInternalServerError
 				}
-				reqBody, reqPartial := body()
+				reqBody, reqPartial := body.kept()
 				j.add(j.entry(r, start, status, rec, reqBody, reqPartial))
 				if v != nil {
 					panic(v)
@@ -101,7 +101,7 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 }
 
 // captureBody arranges for r's body, up to pipeline.MaxBodyBytes, to be
-// kept, and returns what was kept and whether the body went on past it.
+// kept, and returns the capture, which tells what was kept.
 //
 // Mostly it reads the body at once and replaces it with one that replays
 // what was read (a pipeline.Body when that is the whole body), then the rest
@@ -110,20 +110,20 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 // gives at the first read of the body: that body is kept as the later
 // stages read it, so a request refused before (a bad token, say) is answered
 // without its body ever being asked for.
-func captureBody(r *http.Request) func() ([]byte, bool) {
+func captureBody(r *http.Request) capture {
 	if r.Body == nil || r.Body == http.NoBody {
-		return func() ([]byte, bool) { return nil, false }
+		return capture{}
 	}
 	if strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
 		tee := &teeBody{ReadCloser: r.Body}
 		r.Body = tee
-		return func() ([]byte, bool) { return tee.kept.Bytes(), tee.over }
+		return capture{tee: tee}
 	}
 	data, err := readBody(r)
 	if err == nil && len(data) <= pipeline.MaxBodyBytes {
 		// All of it: the later stages take these bytes.
 		r.Body = pipeline.NewBody(data, r.Body)
-		return func() ([]byte, bool) { return data, false }
+		return capture{data: data}
 	}
 	rest := io.Reader(r.Body)
 	if err != nil {
@@ -131,9 +131,26 @@ func captureBody(r *http.Request) func() ([]byte, bool) {
 	}
 	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(data), rest), Closer: r.Body}
 	if len(data) > pipeline.MaxBodyBytes {
-		return func() ([]byte, bool) { return data[:pipeline.MaxBodyBytes], true }
+		return capture{data: data[:pipeline.MaxBodyBytes], over: true}
 	}
-	return func() ([]byte, bool) { return data, false }
+	return capture{data: data}
+}
+
+// capture is what captureBody keeps of a body: data, read at once, or what
+// tee keeps as the later stages read it. A value, not a closure over them,
+// which would be made on the heap.
+type capture struct {
+	data []byte
+	over bool // the body went on past data
+	tee  *teeBody
+}
+
+// kept returns what was kept of the body and whether it went on past it.
+func (c capture) kept() ([]byte, bool) {
+	if c.tee != nil {
+		return c.tee.kept.Bytes(), c.tee.over
+	}
+	return c.data, c.over
 }
 
 // exactBody is the largest declared length readBody reads into a slice
