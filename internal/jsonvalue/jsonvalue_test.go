@@ -82,7 +82,13 @@ func TestRead_ManyMembers(t *testing.T) {
 		fmt.Fprintf(&b, `"k%d":{"v":%d,"w":[%d]},`, i%33, i, i)
 	}
 	b.WriteString(`"last":true}`)
-	raw := b.String()
+	checkReadsAsEncodingJSON(t, b.String())
+}
+
+// checkReadsAsEncodingJSON fails t unless Read, with Number, makes of raw
+// what encoding/json's Decoder with UseNumber makes of it.
+func checkReadsAsEncodingJSON(t *testing.T, raw string) {
+	t.Helper()
 	d := json.NewDecoder(strings.NewReader(raw))
 	d.UseNumber()
 	var want any
@@ -113,21 +119,6 @@ func TestRead_Arrays(t *testing.T) {
 		return "[" + strings.Join(elems, ",") + "]"
 	}
 	for _, n := range []int{0, 1, 2, 16, 17, 40} {
-		raw := `{"a":` + array(n) + `,"b":[` + array(n) + `,` + array(n/2) + `]}`
-		d := json.NewDecoder(strings.NewReader(raw))
-		d.UseNumber()
-		var want any
-		if err := d.Decode(&want); err != nil {
-			t.Fatal(err)
-		}
-		dec, release := jsonvalue.Decoder([]byte(raw))
-		got, err := jsonvalue.Read(dec, nil, jsonvalue.Number)
-		release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%d elements: Read %#v, encoding/json %#v", n, got, want)
-		}
+		checkReadsAsEncodingJSON(t, `{"a":`+array(n)+`,"b":[`+array(n)+`,`+array(n/2)+`]}`)
 	}
 }
