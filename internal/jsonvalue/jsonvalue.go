@@ -99,7 +99,10 @@ func Read(dec *jsontext.Decoder, names map[string]string, numbers Numbers) (any,
 	case 'n':
 		return nil, nil
 	case '[':
-		xs := []any{}
+		// The elements first, then the slice at its size, as an object's
+		// members: one allocation, where one appended to grows from one.
+		var buf [16]any
+		xs := buf[:0]
 		for dec.PeekKind() != ']' {
 			x, err := Read(dec, names, numbers)
 			if err != nil {
@@ -108,7 +111,7 @@ func Read(dec *jsontext.Decoder, names map[string]string, numbers Numbers) (any,
 			xs = append(xs, x)
 		}
 		_, err := dec.ReadToken()
-		return xs, err
+		return append([]any{}, xs...), err
 	case '{':
 		// The members first, then the map at its size: one allocation,
 		// where a map filled as read grows (and rehashes) past 8.

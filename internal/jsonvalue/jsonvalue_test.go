@@ -82,7 +82,13 @@ func TestRead_ManyMembers(t *testing.T) {
 		fmt.Fprintf(&b, `"k%d":{"v":%d,"w":[%d]},`, i%33, i, i)
 	}
 	b.WriteString(`"last":true}`)
-	raw := b.String()
+	checkReadsAsEncodingJSON(t, b.String())
+}
+
+// checkReadsAsEncodingJSON fails t unless Read, with Number, makes of raw
+// what encoding/json's Decoder with UseNumber makes of it.
+func checkReadsAsEncodingJSON(t *testing.T, raw string) {
+	t.Helper()
 	d := json.NewDecoder(strings.NewReader(raw))
 	d.UseNumber()
 	var want any
@@ -97,5 +103,22 @@ func TestRead_ManyMembers(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Read %#v, encoding/json %#v", got, want)
+	}
+}
+
+// TestRead_Arrays: arrays empty, within what Read holds on its stack and
+// past it, nested, are what encoding/json makes of them (an empty one is
+// an empty slice, not nil).
+func TestRead_Arrays(t *testing.T) {
+	t.Parallel()
+	array := func(n int) string {
+		elems := make([]string, n)
+		for i := range elems {
+			elems[i] = fmt.Sprintf(`[%d,"s%d",[]]`, i, i)
+		}
+		return "[" + strings.Join(elems, ",") + "]"
+	}
+	for _, n := range []int{0, 1, 2, 16, 17, 40} {
+		checkReadsAsEncodingJSON(t, `{"a":`+array(n)+`,"b":[`+array(n)+`,`+array(n/2)+`]}`)
 	}
 }

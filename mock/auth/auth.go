@@ -72,8 +72,8 @@ type Registry struct {
 	// refuses to issue tokens for others; nil accepts any.
 	KnownLocation func(id string) bool
 
-	mu      sync.RWMutex // guards everything below
-	tokens  map[string]Principal
+	mu      sync.RWMutex          // guards everything below
+	tokens  map[string]*Principal // each never changed once stored: Authenticate hands it out
 	apps    map[string]App
 	codes   map[string]*codeGrant
 	refresh map[string]*refreshGrant
@@ -88,7 +88,7 @@ type Registry struct {
 
 // NewRegistry returns an empty registry that judges expiry by clk.
 func NewRegistry(clk clock.Clock) *Registry {
-	return &Registry{clock: clk, tokens: map[string]Principal{}, apps: map[string]App{},
+	return &Registry{clock: clk, tokens: map[string]*Principal{}, apps: map[string]App{},
 		codes: map[string]*codeGrant{}, refresh: map[string]*refreshGrant{}, installs: map[string]map[string]bool{},
 		life:    DefaultLifetimes(),
 		company: "twin-company", user: "twin-user"}
@@ -112,10 +112,10 @@ func (r *Registry) Company() string {
 // given, in one step: no request sees the registry without them. Apps stay,
 // installed where they are.
 func (r *Registry) Reset(static map[string]Principal) {
-	tokens := make(map[string]Principal, len(static))
+	tokens := make(map[string]*Principal, len(static))
 	for k, p := range static {
 		p.Scopes = slices.Clone(p.Scopes)
-		tokens[k] = p
+		tokens[k] = &p
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -129,10 +129,12 @@ func (r *Registry) Add(token string, p Principal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p.Scopes = slices.Clone(p.Scopes)
-	r.tokens[token] = p
+	r.tokens[token] = &p
 }
 
-// Authenticate returns the principal of an Authorization header value.
+// Authenticate returns the principal of an Authorization header value: the
+// registry's own, which its callers only read (a copy would be made on
+// every request).
 func (r *Registry) Authenticate(header string) (*Principal, error) {
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
@@ -147,5 +149,5 @@ func (r *Registry) Authenticate(header string) (*Principal, error) {
 	if !p.ExpiresAt.IsZero() && !r.clock.Now().Before(p.ExpiresAt) {
 		return nil, ErrExpiredToken
 	}
-	return &p, nil
+	return p, nil
 }

@@ -71,6 +71,33 @@ func TestRegistry_AddAndAuthenticateCopyScopes(t *testing.T) {
 	}
 }
 
+// TestRegistry_PrincipalsHandedOutDoNotChange: Authenticate hands out the
+// registry's own principal, which a later Add or Reset for the token
+// replaces rather than changes: one already handed out keeps what it said.
+func TestRegistry_PrincipalsHandedOutDoNotChange(t *testing.T) {
+	t.Parallel()
+	r, _ := newRegistry(t)
+	r.Add("tok", auth.Principal{LocationID: "L1", Scopes: []string{"a"}})
+	first, err := r.Authenticate("Bearer tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Add("tok", auth.Principal{LocationID: "L2", Scopes: []string{"b"}})
+	second, err := r.Authenticate("Bearer tok")
+	if err != nil || second.LocationID != "L2" {
+		t.Fatalf("after the second Add: %+v, %v", second, err)
+	}
+	r.Reset(map[string]auth.Principal{"tok": {LocationID: "L3", Scopes: []string{"c"}}})
+	third, err := r.Authenticate("Bearer tok")
+	if err != nil || third.LocationID != "L3" {
+		t.Fatalf("after the Reset: %+v, %v", third, err)
+	}
+	if first.LocationID != "L1" || !slices.Equal(first.Scopes, []string{"a"}) ||
+		second.LocationID != "L2" || !slices.Equal(second.Scopes, []string{"b"}) {
+		t.Errorf("principals handed out changed: %+v then %+v", first, second)
+	}
+}
+
 func TestRegistry_TokensExpireOnTheClock(t *testing.T) {
 	t.Parallel()
 	r, clk := newRegistry(t)

@@ -396,7 +396,7 @@ func (r *Registry) checkLocation(location string) error {
 func (r *Registry) issue(clientID, location string, scopes []string, withRefresh bool) TokenResponse {
 	now := r.clock.Now()
 	access := r.secret(40)
-	r.tokens[access] = Principal{Kind: OAuthAccess, AppID: clientID, LocationID: location,
+	r.tokens[access] = &Principal{Kind: OAuthAccess, AppID: clientID, LocationID: location,
 		Scopes: slices.Clone(scopes), ExpiresAt: now.Add(r.life.Access)}
 	resp := TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(r.life.Access / time.Second),
 		Scope: strings.Join(scopes, " "), UserType: "Location", LocationID: location, CompanyID: r.company,
@@ -429,7 +429,7 @@ func (r *Registry) Mint(location string, scopes []string, ttl time.Duration, pit
 	case ttl > 0:
 		p.ExpiresAt = now.Add(ttl)
 	}
-	r.tokens[token] = p
+	r.tokens[token] = &p
 	return token, p
 }
 

@@ -47,6 +47,9 @@ type Entry struct {
 	// responseParts, when not nil, is the response body, up to MaxBody,
 	// as the parts it was written from, joined when the entry settles.
 	responseParts pipeline.JSONParts
+	// responseHeader is, in a pending entry of the middleware's, the
+	// response header as sent; ResponseHeaders is nil until it settles.
+	responseHeader headerSnapshot
 	// requestBody, when not nil, is the request body, up to MaxBody, as
 	// the middleware captured it (bytes that never change), made a string
 	// when the entry settles: the redaction copies it then anyway.
@@ -60,6 +63,9 @@ func (e *Entry) settle() {
 	}
 	e.pending = false
 	e.RequestHeaders = redactHeaders(e.RequestHeaders)
+	if e.ResponseHeaders == nil { // the middleware's (Record's is never nil)
+		e.ResponseHeaders, e.responseHeader = e.responseHeader.header(), headerSnapshot{}
+	}
 	e.ResponseHeaders = redactHeaders(e.ResponseHeaders)
 	e.Query = RedactURLPasswords(redactForm(e.Query))
 	var cut bool
@@ -81,6 +87,7 @@ func (e *Entry) settle() {
 func (e *Entry) brief() Entry {
 	b := *e
 	b.RequestHeaders, b.ResponseHeaders, b.RequestBody, b.ResponseBody, b.responseParts, b.requestBody = nil, nil, "", "", nil, nil
+	b.responseHeader = headerSnapshot{}
 	if b.pending {
 		b.Query = RedactURLPasswords(redactForm(b.Query))
 		b.pending = false

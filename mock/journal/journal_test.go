@@ -651,6 +651,76 @@ func TestMiddleware_PassesFlushAndHijack(t *testing.T) {
 	}
 }
 
+// TestMiddleware_ResponseHeadersAsSent: an entry shows the response header
+// as it was when the header was written (or flushed), not as the handler
+// changed it afterwards; with nothing written, as it was when the handler
+// returned. Keys of several values or none, and a secret, are kept as they
+// were (the secret redacted).
+func TestMiddleware_ResponseHeadersAsSent(t *testing.T) {
+	t.Parallel()
+	set := func(h http.Header) {
+		h.Set("Content-Type", "application/json")
+		h["Vary"] = []string{"Accept", "Origin"}
+		h["X-Empty"] = nil
+		h.Set("Set-Cookie", "sid="+secret)
+	}
+	change := func(h http.Header) {
+		h.Set("Content-Type", "text/plain")
+		h["Vary"][0] = "Changed" // in place: the snapshot must hold its own copy
+		h.Add("Vary", "Later")
+		h.Set("X-Later", "1")
+		h.Del("X-Empty")
+	}
+	want := map[string][]string{"Content-Type": {"application/json"}, "Vary": {"Accept", "Origin"},
+		"X-Empty": nil, "Set-Cookie": {"[redacted]"}}
+	tests := []struct {
+		name    string
+		handler func(w http.ResponseWriter)
+		want    map[string][]string
+	}{
+		{"changed after WriteHeader", func(w http.ResponseWriter) {
+			set(w.Header())
+			w.WriteHeader(http.StatusCreated)
+			change(w.Header())
+			io.WriteString(w, "{}")
+		}, want},
+		{"changed after Write", func(w http.ResponseWriter) {
+			set(w.Header())
+			io.WriteString(w, "{}")
+			change(w.Header())
+		}, want},
+		{"changed after Flush", func(w http.ResponseWriter) {
+			set(w.Header())
+			w.(http.Flusher).Flush()
+			change(w.Header())
+		}, want},
+		{"nothing written", func(w http.ResponseWriter) {
+			set(w.Header())
+			change(w.Header())
+		}, map[string][]string{"Content-Type": {"text/plain"}, "Vary": {"Changed", "Origin", "Later"},
+			"X-Later": {"1"}, "Set-Cookie": {"[redacted]"}}},
+		{"no header", func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }, map[string][]string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			j := journal.New(2, clock.NewManual(epoch))
+			j.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				tc.handler(w)
+			})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/things/1", nil))
+			es := j.Entries(journal.Filter{})
+			if len(es) != 1 {
+				t.Fatalf("%d entries, want 1", len(es))
+			}
+			got, _ := json.Marshal(es[0].ResponseHeaders)
+			wantJSON, _ := json.Marshal(tc.want)
+			if string(got) != string(wantJSON) {
+				t.Errorf("response headers %s, want %s", got, wantJSON)
+			}
+		})
+	}
+}
+
 func TestMiddleware_Concurrent(t *testing.T) {
 	t.Parallel()
 	const size, workers, perWorker = 16, 20, 40

@@ -43,7 +43,7 @@ func (j *Journal) Middleware() pipeline.Middleware {
 				case v != nil && v != http.ErrAbortHandler && status == 0:
 					status = http.StatusInternalServerError
 				}
-				reqBody, reqPartial := body()
+				reqBody, reqPartial := body.kept()
 				j.add(j.entry(r, start, status, rec, reqBody, reqPartial))
 				if v != nil {
 					panic(v)
@@ -78,10 +78,11 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 			e.Location = x.Principal.LocationID
 		}
 	}
-	// The snapshot taken when the header was written is the entry's own.
-	e.ResponseHeaders = rec.header
-	if e.ResponseHeaders == nil {
-		e.ResponseHeaders = rec.rw.Header().Clone() // nothing written: what the handler had set
+	// The snapshot taken when the header was written is the entry's own,
+	// made a map when the entry settles.
+	e.responseHeader = rec.header
+	if !rec.sent {
+		e.responseHeader = snapshot(rec.rw.Header()) // nothing written: what the handler had set
 	}
 	switch {
 	case len(reqBody) > MaxBody:
@@ -100,7 +101,7 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 }
 
 // captureBody arranges for r's body, up to pipeline.MaxBodyBytes, to be
-// kept, and returns what was kept and whether the body went on past it.
+// kept, and returns the capture, which tells what was kept.
 //
 // Mostly it reads the body at once and replaces it with one that replays
 // what was read (a pipeline.Body when that is the whole body), then the rest
@@ -109,20 +110,20 @@ func (j *Journal) entry(r *http.Request, start time.Time, status int, rec *recor
 // gives at the first read of the body: that body is kept as the later
 // stages read it, so a request refused before (a bad token, say) is answered
 // without its body ever being asked for.
-func captureBody(r *http.Request) func() ([]byte, bool) {
+func captureBody(r *http.Request) capture {
 	if r.Body == nil || r.Body == http.NoBody {
-		return func() ([]byte, bool) { return nil, false }
+		return capture{}
 	}
 	if strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
 		tee := &teeBody{ReadCloser: r.Body}
 		r.Body = tee
-		return func() ([]byte, bool) { return tee.kept.Bytes(), tee.over }
+		return capture{tee: tee}
 	}
 	data, err := readBody(r)
 	if err == nil && len(data) <= pipeline.MaxBodyBytes {
 		// All of it: the later stages take these bytes.
 		r.Body = pipeline.NewBody(data, r.Body)
-		return func() ([]byte, bool) { return data, false }
+		return capture{data: data}
 	}
 	rest := io.Reader(r.Body)
 	if err != nil {
@@ -130,9 +131,26 @@ func captureBody(r *http.Request) func() ([]byte, bool) {
 	}
 	r.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(data), rest), Closer: r.Body}
 	if len(data) > pipeline.MaxBodyBytes {
-		return func() ([]byte, bool) { return data[:pipeline.MaxBodyBytes], true }
+		return capture{data: data[:pipeline.MaxBodyBytes], over: true}
 	}
-	return func() ([]byte, bool) { return data, false }
+	return capture{data: data}
+}
+
+// capture is what captureBody keeps of a body: data, read at once, or what
+// tee keeps as the later stages read it. A value, not a closure over them,
+// which would be made on the heap.
+type capture struct {
+	data []byte
+	over bool // the body went on past data
+	tee  *teeBody
+}
+
+// kept returns what was kept of the body and whether it went on past it.
+func (c capture) kept() ([]byte, bool) {
+	if c.tee != nil {
+		return c.tee.kept.Bytes(), c.tee.over
+	}
+	return c.data, c.over
 }
 
 // exactBody is the largest declared length readBody reads into a slice
@@ -202,7 +220,8 @@ type recorder struct {
 	rw        http.ResponseWriter
 	x         *pipeline.Exchange // nil outside a pipeline
 	status    int
-	header    http.Header     // snapshot taken when the header was written
+	header    headerSnapshot  // taken when the header was written (sent)
+	sent      bool            // header holds the snapshot
 	body      strings.Builder // its String does not copy
 	parts     pipeline.JSONParts
 	truncated bool
@@ -214,7 +233,7 @@ func (rec *recorder) Header() http.Header { return rec.rw.Header() }
 func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		rec.status = code
-		rec.header = rec.rw.Header().Clone()
+		rec.header, rec.sent = snapshot(rec.rw.Header()), true
 	}
 	rec.rw.WriteHeader(code)
 }
@@ -222,7 +241,7 @@ func (rec *recorder) WriteHeader(code int) {
 func (rec *recorder) Write(p []byte) (int, error) {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
-		rec.header = rec.rw.Header().Clone()
+		rec.header, rec.sent = snapshot(rec.rw.Header()), true
 	}
 	rec.keep(p)
 	return rec.rw.Write(p)
@@ -280,15 +299,55 @@ func partsPrefix(parts pipeline.JSONParts, n int) pipeline.JSONParts {
 	return out
 }
 
+// headerSnapshot is a header as it was at one moment, flat: one
+// allocation where a copy of the map (http.Header.Clone) is a map and a
+// slice, several times the size. The entry makes the map when it settles,
+// off the request path.
+type headerSnapshot struct {
+	pairs []string // each value after its key, the key given again for each
+	bare  []string // the keys without values, which a map shows too
+}
+
+// snapshot returns h's keys and values as they are now.
+func snapshot(h http.Header) headerSnapshot {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	s := headerSnapshot{pairs: make([]string, 0, 2*n)}
+	for k, vs := range h {
+		if len(vs) == 0 {
+			s.bare = append(s.bare, k)
+		}
+		for _, v := range vs {
+			s.pairs = append(s.pairs, k, v)
+		}
+	}
+	return s
+}
+
+// header returns the header s holds; never nil, as a response's header is
+// never nil.
+func (s headerSnapshot) header() map[string][]string {
+	h := make(map[string][]string, len(s.pairs)/2+len(s.bare))
+	for i := 0; i < len(s.pairs); i += 2 {
+		h[s.pairs[i]] = append(h[s.pairs[i]], s.pairs[i+1])
+	}
+	for _, k := range s.bare {
+		h[k] = nil
+	}
+	return h
+}
+
 // Unwrap lets http.ResponseController reach the client's writer.
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.rw }
 
 // FlushError flushes the client's writer, as http.ResponseController does.
 func (rec *recorder) FlushError() error {
-	header := rec.rw.Header().Clone() // before the flush sends it
+	header := snapshot(rec.rw.Header()) // before the flush sends it
 	err := http.NewResponseController(rec.rw).Flush()
 	if err == nil && rec.status == 0 {
-		rec.status, rec.header = http.StatusOK, header
+		rec.status, rec.header, rec.sent = http.StatusOK, header, true
 	}
 	return err
 }

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -60,8 +59,8 @@ func newAcceptedMemo() *acceptedMemo {
 }
 
 // set is the set of seen that key (of a kind of verdict) belongs to.
-func (m *acceptedMemo) set(key string) map[string]struct{} {
-	if strings.HasPrefix(key, string(paramsVerdict)) {
+func (m *acceptedMemo) set(key []byte) map[string]struct{} {
+	if len(key) > 0 && key[0] == paramsVerdict {
 		return m.seen[1]
 	}
 	return m.seen[0]
@@ -89,40 +88,46 @@ func (m *acceptedMemo) prepare(id string, item *openapi3.PathItem, op *openapi3.
 	m.params[id] = in
 }
 
-// key is the key of r's whole verdict on the operation id; false when it
-// is not remembered (a body, an operation that takes one, a long key).
-func (m *acceptedMemo) key(id string, r *http.Request) (string, bool) {
+// The keys are built in a buffer of the caller's (keyRoom bytes on its
+// stack takes a common one) and made strings only when remembered: a
+// lookup of string(key) in a map copies nothing.
+
+// keyRoom is room enough for the key of a request without long headers or
+// query.
+const keyRoom = 256
+
+// key appends to buf the key of r's whole verdict on the operation id;
+// false when it is not remembered (a body, an operation that takes one, a
+// long key).
+func (m *acceptedMemo) key(buf []byte, id string, r *http.Request) ([]byte, bool) {
 	in := m.params[id]
 	if in == nil || !in.bodiless || (r.Body != nil && r.Body != http.NoBody) {
-		return "", false
+		return buf, false
 	}
-	return in.key(wholeVerdict, id, r)
+	return in.appendKey(buf, wholeVerdict, id, r)
 }
 
-// paramsKey is the key of the verdict on r's parameters alone (its body
-// left out of the validation) on the operation id; false when it is not
-// remembered (a long key).
-func (m *acceptedMemo) paramsKey(id string, r *http.Request) (string, bool) {
+// paramsKey appends to buf the key of the verdict on r's parameters alone
+// (its body left out of the validation) on the operation id; false when it
+// is not remembered (a long key).
+func (m *acceptedMemo) paramsKey(buf []byte, id string, r *http.Request) ([]byte, bool) {
 	in := m.params[id]
 	if in == nil {
-		return "", false
+		return buf, false
 	}
-	return in.key(paramsVerdict, id, r)
+	return in.appendKey(buf, paramsVerdict, id, r)
 }
 
-// key is the key of kind of r's verdict on the operation id, whose
-// parameters in are.
-func (in *inputParams) key(kind byte, id string, r *http.Request) (string, bool) {
-	var b strings.Builder
-	// Room for the key's common inputs, their lengths and the headers'
-	// ends, in one allocation.
-	b.Grow(1 + len(id) + len(r.URL.Path) + len(r.URL.RawPath) + len(r.URL.RawQuery) + 32 + 16*len(in.headers))
+// appendKey appends to b the key of kind of r's verdict on the operation
+// id, whose parameters in are.
+func (in *inputParams) appendKey(b []byte, kind byte, id string, r *http.Request) ([]byte, bool) {
+	start := len(b)
 	add := func(s string) { // length first: no two inputs make one key
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
 	}
-	b.WriteByte(kind)
+	b = append(b, kind)
 	add(id)
 	add(r.URL.Path)
 	add(r.URL.RawPath)
@@ -131,34 +136,34 @@ func (in *inputParams) key(kind byte, id string, r *http.Request) (string, bool)
 		for _, v := range r.Header[h] {
 			add(v)
 		}
-		b.WriteByte(';') // the end of the header's values
+		b = append(b, ';') // the end of the header's values
 	}
 	if in.cookies {
 		for _, v := range r.Header["Cookie"] {
 			add(v)
 		}
 	}
-	if b.Len() > maxAcceptedKey {
-		return "", false
+	if len(b)-start > maxAcceptedKey {
+		return b, false
 	}
-	return b.String(), true
+	return b, true
 }
 
 // accepted tells whether the request of key was accepted before.
-func (m *acceptedMemo) accepted(key string) bool {
+func (m *acceptedMemo) accepted(key []byte) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	_, ok := m.set(key)[key]
+	_, ok := m.set(key)[string(key)]
 	return ok
 }
 
 // accept remembers that the request of key was accepted.
-func (m *acceptedMemo) accept(key string) {
+func (m *acceptedMemo) accept(key []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	seen := m.set(key)
 	if len(seen) >= maxAccepted {
 		clear(seen)
 	}
-	seen[key] = struct{}{}
+	seen[string(key)] = struct{}{}
 }

@@ -16,19 +16,19 @@ func TestAcceptedMemo_IsBounded(t *testing.T) {
 	t.Parallel()
 	m := newAcceptedMemo()
 	read := string(wholeVerdict) + "read"
-	m.accept(read)
+	m.accept([]byte(read))
 	for i := range maxAccepted + 1 {
-		m.accept(string(paramsVerdict) + strconv.Itoa(i))
+		m.accept([]byte(string(paramsVerdict) + strconv.Itoa(i)))
 	}
 	last := string(paramsVerdict) + strconv.Itoa(maxAccepted)
-	if n := len(m.seen[1]); n > maxAccepted || !m.accepted(last) {
-		t.Errorf("%d parameters' verdicts remembered (at most %d), the last one among them: %v", n, maxAccepted, m.accepted(last))
+	if n := len(m.seen[1]); n > maxAccepted || !m.accepted([]byte(last)) {
+		t.Errorf("%d parameters' verdicts remembered (at most %d), the last one among them: %v", n, maxAccepted, m.accepted([]byte(last)))
 	}
-	if !m.accepted(read) {
+	if !m.accepted([]byte(read)) {
 		t.Error("the parameters' verdicts wiped a whole verdict")
 	}
 	for i := range maxAccepted + 1 {
-		m.accept(string(wholeVerdict) + strconv.Itoa(i))
+		m.accept([]byte(string(wholeVerdict) + strconv.Itoa(i)))
 	}
 	if n := len(m.seen[0]); n > maxAccepted {
 		t.Errorf("%d whole verdicts remembered (at most %d)", n, maxAccepted)
@@ -45,12 +45,12 @@ func TestAcceptedMemo_KindsOfVerdictApart(t *testing.T) {
 	m.prepare("get", item, &openapi3.Operation{})
 	m.prepare("post", item, &openapi3.Operation{RequestBody: &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{}}})
 	get := httptest.NewRequest("GET", "/items/1?x=2", nil)
-	whole, ok := m.key("get", get)
+	whole, ok := m.key(nil, "get", get)
 	if !ok {
 		t.Fatal("a bodiless request's whole verdict is not remembered")
 	}
-	params, ok := m.paramsKey("get", get)
-	if !ok || params == whole {
+	params, ok := m.paramsKey(nil, "get", get)
+	if !ok || string(params) == string(whole) {
 		t.Fatalf("the parameters' key %q (remembered: %v), the whole verdict's %q: want two keys", params, ok, whole)
 	}
 	m.accept(params)
@@ -58,10 +58,10 @@ func TestAcceptedMemo_KindsOfVerdictApart(t *testing.T) {
 		t.Error("accepted parameters stand for the whole verdict")
 	}
 	post := httptest.NewRequest("POST", "/items/1?x=2", strings.NewReader("{}"))
-	if _, ok := m.key("post", post); ok {
+	if _, ok := m.key(nil, "post", post); ok {
 		t.Error("the whole verdict on a request with a body is remembered")
 	}
-	if _, ok := m.paramsKey("post", post); !ok {
+	if _, ok := m.paramsKey(nil, "post", post); !ok {
 		t.Error("the verdict on the parameters of a request with a body is not remembered")
 	}
 }

@@ -306,13 +306,12 @@ type Exchange struct {
 
 	p        *Pipeline
 	routeErr error
-	validate *openapi3filter.RequestValidationInput // &validation once made
-	// validation and validationOptions are validate's, made with the
-	// exchange rather than each on its own.
-	validation        openapi3filter.RequestValidationInput
-	validationOptions openapi3filter.Options
-	query             url.Values // the request's query, once validateRequest has parsed it
-	value             any        // the body as validateRequest decoded and checked it (Request.Value)
+	// validate is made the first time kin-openapi validates the exchange,
+	// which most requests never need (acceptedMemo, the bodies decoded
+	// here): kept apart, its 120 bytes are not made with every exchange.
+	validate *validation
+	query    url.Values // the request's query, once validateRequest has parsed it
+	value    any        // the body as validateRequest decoded and checked it (Request.Value)
 	// parts and joined are, while Write writes a JSONParts body, the parts
 	// and the buffer it joined them in (see PartsOf).
 	parts  JSONParts
@@ -339,7 +338,29 @@ func (x *Exchange) OperationID() string {
 	return x.Route.Operation.ID
 }
 
+// validation is an exchange's input to kin-openapi's request validation,
+// made with its options rather than each on its own.
+type validation struct {
+	input   openapi3filter.RequestValidationInput
+	options openapi3filter.Options
+}
+
 type exchangeKey struct{}
+
+// exchangeContext is the context of a request inside the pipeline: its
+// parent's, carrying the exchange. It is one allocation where an exchange
+// and context.WithValue's context are two.
+type exchangeContext struct {
+	context.Context
+	x Exchange
+}
+
+func (c *exchangeContext) Value(key any) any {
+	if key == (exchangeKey{}) {
+		return &c.x
+	}
+	return c.Context.Value(key)
+}
 
 // ExchangeFrom returns the exchange of a request inside the pipeline.
 func ExchangeFrom(ctx context.Context) *Exchange {
@@ -349,7 +370,8 @@ func ExchangeFrom(ctx context.Context) *Exchange {
 
 // ServeHTTP routes the request and runs the chain.
 func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &Exchange{p: p}
+	ctx := &exchangeContext{Context: r.Context(), x: Exchange{p: p}}
+	x := &ctx.x
 	x.Route, x.routeErr = p.cfg.Spec.FindRoute(r)
 	defer func() {
 		if v := recover(); v != nil {
@@ -363,7 +385,7 @@ func (p *Pipeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+	p.handler.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func (p *Pipeline) authenticate(next http.Handler) http.Handler {
@@ -446,7 +468,11 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 				return
 			}
 			x.Body = body
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			// The later stages read the body again from its start: a Body
+			// no stage has read yet (the journal's) replays it as it is.
+			if b, ok := r.Body.(*Body); !ok || b.r.Len() < len(b.data) {
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
 			if jb := p.bodies[x.Route.Operation.ID]; jb != nil {
 				// Parameters by kin-openapi (or as it accepted them
 				// before), the body here; when either fails, kin-openapi's
@@ -460,7 +486,8 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 				}
 			}
 		}
-		key, memo := p.accepted.key(x.Route.Operation.ID, r)
+		var room [keyRoom]byte
+		key, memo := p.accepted.key(room[:0], x.Route.Operation.ID, r)
 		if !memo || !p.accepted.accepted(key) {
 			if err := openapi3filter.ValidateRequest(r.Context(), x.validationInput(r)); err != nil {
 				x.Fail(w, r, requestError(err))
@@ -477,7 +504,8 @@ func (p *Pipeline) validateRequest(next http.Handler) http.Handler {
 // paramsAccepted tells whether kin-openapi accepts the parameters of x's
 // request r, its body left out, remembering its yes (acceptedMemo).
 func (p *Pipeline) paramsAccepted(x *Exchange, r *http.Request) bool {
-	key, memo := p.accepted.paramsKey(x.Route.Operation.ID, r)
+	var room [keyRoom]byte
+	key, memo := p.accepted.paramsKey(room[:0], x.Route.Operation.ID, r)
 	if memo && p.accepted.accepted(key) {
 		return true
 	}
@@ -505,17 +533,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 func (x *Exchange) validationInput(r *http.Request) *openapi3filter.RequestValidationInput {
 	if x.validate == nil {
-		x.validationOptions = openapi3filter.Options{MultiError: true, SkipSettingDefaults: true}
-		x.validation = openapi3filter.RequestValidationInput{
+		v := &validation{options: openapi3filter.Options{MultiError: true, SkipSettingDefaults: true}}
+		v.input = openapi3filter.RequestValidationInput{
 			Request:     r,
 			QueryParams: x.query,
 			PathParams:  x.Route.PathParams,
 			Route:       x.p.validated[x.Route.Operation.ID],
-			Options:     &x.validationOptions,
+			Options:     &v.options,
 		}
-		x.validate = &x.validation
+		x.validate = v
 	}
-	return x.validate
+	return &x.validate.input
 }
 
 func (p *Pipeline) dispatch(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,6 +204,48 @@ func TestPipeline_TakesABodyReadBeforeWithoutReadingAgain(t *testing.T) {
 	}
 }
 
+// TestPipeline_ReplaysABodyReadBefore: the handler reads the whole body
+// from its start, and so does kin-openapi, whether the stage that read it
+// first left its Body unread or read part of it.
+func TestPipeline_ReplaysABodyReadBefore(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, body string
+		read       int // of the Body, by the first stage
+		wantStatus int
+	}{
+		{"unread", `{"name":"x"}`, 0, http.StatusCreated},
+		{"read in part", `{"name":"x"}`, 3, http.StatusCreated},
+		{"unread, refused by kin-openapi", `{"name":1}`, 0, http.StatusUnprocessableEntity},
+		{"read in part, refused by kin-openapi", `{"name":1}`, 3, http.StatusUnprocessableEntity},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			readFirst := func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					b := pipeline.NewBody([]byte(tc.body), io.NopCloser(errorReader{}))
+					if _, err := io.ReadFull(b, make([]byte, tc.read)); err != nil {
+						t.Error(err)
+					}
+					r.Body = b
+					next.ServeHTTP(w, r)
+				})
+			}
+			var got string
+			h := pipelinetest.New(t, pipeline.Config{Outer: []pipeline.Middleware{readFirst}, Handlers: map[string]pipeline.HandlerFunc{
+				"create-thing": func(r *pipeline.Request) (pipeline.Response, error) {
+					all, err := io.ReadAll(r.HTTP.Body)
+					got = string(all)
+					return pipeline.JSON(http.StatusCreated, map[string]any{}), err
+				}}})
+			rec := pipelinetest.Serve(h, pipelinetest.NewRequest("POST", "/things", "", tc.body))
+			if rec.Code != tc.wantStatus || (tc.wantStatus == http.StatusCreated && got != tc.body) {
+				t.Errorf("status %d %s, the handler read %q; want %d and %q", rec.Code, rec.Body, got, tc.wantStatus, tc.body)
+			}
+		})
+	}
+}
+
 func TestBody_ReadsItsBytes(t *testing.T) {
 	t.Parallel()
 	closed := false
@@ -277,5 +320,42 @@ func TestPipeline_CallsDoneOnceTheBodyIsWritten(t *testing.T) {
 		if rec.Code != http.StatusOK || len(written) != 1 || written[0] != `{"a":1}` {
 			t.Errorf("strict %v: %d %s; Done called %d times, after %q", strict, rec.Code, rec.Body, len(written), written)
 		}
+	}
+}
+
+type parentKey struct{}
+
+// TestPipeline_ContextCarriesTheExchange: a request's context inside the
+// pipeline is its parent's, with the exchange: it keeps the parent's values
+// and cancellation, and a context derived from it still holds the exchange
+// and is cancelled with the parent, at once.
+func TestPipeline_ContextCarriesTheExchange(t *testing.T) {
+	t.Parallel()
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), parentKey{}, "parent's"))
+	defer cancel()
+	var problems []string
+	h := fixture{handlers: map[string]pipeline.HandlerFunc{"get-thing": func(r *pipeline.Request) (pipeline.Response, error) {
+		ctx := r.HTTP.Context()
+		derived, stop := context.WithCancel(context.WithValue(ctx, parentKey{}, "derived"))
+		defer stop()
+		x := pipeline.ExchangeFrom(ctx)
+		if x == nil || x.OperationID() != "get-thing" || x.Principal != r.Principal {
+			problems = append(problems, fmt.Sprintf("the request's exchange is %+v", x))
+		}
+		if got := pipeline.ExchangeFrom(derived); got != x {
+			problems = append(problems, "a derived context holds another exchange")
+		}
+		if got := ctx.Value(parentKey{}); got != "parent's" {
+			problems = append(problems, fmt.Sprintf("the parent's value is %v", got))
+		}
+		cancel()
+		if ctx.Err() == nil || derived.Err() == nil {
+			problems = append(problems, fmt.Sprintf("after the parent's cancel: %v and derived %v", ctx.Err(), derived.Err()))
+		}
+		return pipeline.JSON(http.StatusOK, map[string]any{"name": "a"}), nil
+	}}}.build(t)
+	rec := pipelinetest.Serve(h, pipelinetest.NewRequest("GET", "/things/a", "good", "").WithContext(parent))
+	if rec.Code != http.StatusOK || len(problems) > 0 {
+		t.Errorf("%d %s: %s", rec.Code, rec.Body, strings.Join(problems, "; "))
 	}
 }
