@@ -79,13 +79,14 @@ func (p *packer) pack(own ...*string) {
 }
 
 // sliceOf makes the strings of own, copied into block one after the other
-// from at, slices of it.
-func sliceOf(block string, at int, own []*string) {
+// from at, slices of it, and returns where they end.
+func sliceOf(block string, at int, own []*string) int {
 	for _, f := range own {
 		if len(*f) > 0 {
 			*f, at = block[at:at+len(*f)], at+len(*f)
 		}
 	}
+	return at
 }
 
 // packOwn copies the strings of own into one block of their size, each then
@@ -109,19 +110,67 @@ func packOwn(own ...*string) {
 }
 
 // packStrings lays out the strings of c, a contact the API writes, in one
-// block (packOwn).
+// block, as packOwn does. It takes c's fields as a fixed array and its
+// lists' strings one by one, with no list of pointers that could grow: the
+// contact a create copies (storable) stays on the stack rather than being
+// allocated only to be copied into the table's slab.
 func (c *Contact) packStrings() {
-	var sharedBuf, ownBuf [24]*string
-	shared, own := c.textFields(sharedBuf[:0], ownBuf[:0])
-	packOwn(append(shared, own...)...)
+	fields := c.fields()
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	for _, t := range c.Tags {
+		n += len(t)
+	}
+	for _, f := range c.CustomFields {
+		n += len(f.ID) + len(f.Value)
+	}
+	if n == 0 {
+		return
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.WriteString(*f)
+	}
+	for _, t := range c.Tags {
+		b.WriteString(t)
+	}
+	for _, f := range c.CustomFields {
+		b.WriteString(f.ID)
+		b.WriteString(f.Value)
+	}
+	block := b.String()
+	at := sliceOf(block, 0, fields[:])
+	for i := range c.Tags {
+		at = sliceOf(block, at, []*string{&c.Tags[i]})
+	}
+	for i := range c.CustomFields {
+		f := &c.CustomFields[i]
+		at = sliceOf(block, at, []*string{&f.ID, &f.Value})
+	}
+}
+
+// sharedFields is how many of a contact's fields (Contact.fields) come
+// first as values many contacts have alike.
+const sharedFields = 9
+
+// fields are c's string fields: first those many contacts have alike (a
+// location, a user, a place), then the contact's own.
+func (c *Contact) fields() [20]*string {
+	return [...]*string{&c.LocationID, &c.AssignedTo, &c.City, &c.State, &c.Country, &c.Timezone,
+		&c.Source, &c.Type, &c.Gender,
+		&c.ID, &c.FirstName, &c.LastName, &c.Name, &c.Email, &c.Phone, &c.CompanyName,
+		&c.Address1, &c.PostalCode, &c.Website, &c.BusinessID}
 }
 
 // textFields appends c's strings to shared and own: those many contacts
 // have alike (a location, a user, a place, a tag, a custom field's id and
 // short value), and the contact's own.
 func (c *Contact) textFields(shared, own []*string) ([]*string, []*string) {
-	shared = append(shared, &c.LocationID, &c.AssignedTo, &c.City, &c.State, &c.Country, &c.Timezone,
-		&c.Source, &c.Type, &c.Gender)
+	fields := c.fields()
+	shared = append(shared, fields[:sharedFields]...)
 	for i := range c.Tags {
 		shared = append(shared, &c.Tags[i])
 	}
@@ -134,8 +183,7 @@ func (c *Contact) textFields(shared, own []*string) ([]*string, []*string) {
 			own = append(own, &f.Value)
 		}
 	}
-	own = append(own, &c.ID, &c.FirstName, &c.LastName, &c.Name, &c.Email, &c.Phone, &c.CompanyName,
-		&c.Address1, &c.PostalCode, &c.Website, &c.BusinessID)
+	own = append(own, fields[sharedFields:]...)
 	return shared, own
 }
 

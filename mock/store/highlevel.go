@@ -18,7 +18,7 @@ type hlTables struct {
 	// contacts are grouped by location, each ordered by (DateAdded, ID):
 	// lists walk a group from the end, newest first.
 	contacts     table[string, string, Contact]
-	emails       map[string]*idIndex         // location -> lower-case email -> contact ids
+	emails       map[string]*idIndex         // location -> email's key (EmailKey) -> contact ids
 	phones       map[string]*idIndex         // location -> phone -> contact ids
 	tasks        table[string, string, Task] // grouped by contact, in creation order
 	notes        table[string, string, Note]
@@ -81,8 +81,19 @@ func (s *Store) newIndexes(location string, n int) {
 
 // emailOf and phoneOf are the values of a stored contact that its location's
 // email and phone indexes hold. Callers hold mu.
-func (s *Store) emailOf(id string) string { return EmailKey(s.hl.contacts.ref(id).Email) }
-func (s *Store) phoneOf(id string) string { return s.hl.contacts.ref(id).Phone }
+func (s *Store) emailOf(id string) string {
+	if c := s.hl.contacts.ref(id); c != nil {
+		return EmailKey(c.Email)
+	}
+	return ""
+}
+
+func (s *Store) phoneOf(id string) string {
+	if c := s.hl.contacts.ref(id); c != nil {
+		return c.Phone
+	}
+	return ""
+}
 
 // Location returns a location.
 func (s *Store) Location(id string) (Location, error) {
@@ -124,9 +135,11 @@ func (s *Store) locationsByID() []Location {
 // the email or phone is taken.
 func (s *Store) CreateContact(c Contact) (Contact, error) {
 	// The copies are made outside the lock, which an allocation may hold
-	// while it helps the collector: the contact the table will keep, and
-	// the one returned, of the stored version, whose lists and maps never
-	// change in place (a change stores new ones).
+	// while it helps the collector: the contact the table will keep (on the
+	// stack until its entry takes it, with the table's one allocation under
+	// the lock, a slab every 16th create), and the one returned, of the
+	// stored version, whose lists and maps never change in place (a change
+	// stores new ones).
 	c = storable(c)
 	s.mu.Lock()
 	stored, err := s.createContact(c)

@@ -100,7 +100,19 @@ func TestIDIndex_ValuesThatShareAHash(t *testing.T) {
 			pick := func(values []string) string { return values[rng.IntN(len(values))] }
 			var live []string
 			for step := range 300 {
-				switch op := rng.IntN(4); {
+				switch op := rng.IntN(5); {
+				case op == 4:
+					email, phone := pick(emails), pick(phones)
+					c, created, err := s.UpsertContact("loc", email, phone, rng.IntN(2) == 0, func(c *Contact) error {
+						c.Email, c.Phone = email, phone
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if created {
+						live = append(live, c.ID)
+					}
 				case op < 2 || len(live) == 0:
 					c, err := s.CreateContact(Contact{LocationID: "loc", Email: pick(emails), Phone: pick(phones)})
 					if err != nil {
@@ -160,6 +172,16 @@ func checkIndex(t *testing.T, step int, s *Store, field string, x *idIndex, valu
 		if got := x.firstOther(key, "", valueOf); got != first {
 			t.Fatalf("step %d: %s %q: the oldest is %q, want %q", step, field, key, got, first)
 		}
+	}
+	// Every slot is a hash's or free, none both.
+	used := 0
+	for _, id := range x.slots {
+		if id != "" {
+			used++
+		}
+	}
+	if used != len(x.first) || len(x.slots)-len(x.free) != used {
+		t.Fatalf("step %d: %s: %d slots, %d free, %d used, for %d hashes", step, field, len(x.slots), len(x.free), used, len(x.first))
 	}
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -135,5 +136,28 @@ func TestTable_RemovedEntriesKeepNothing(t *testing.T) {
 	}
 	if got := tbl.keys(); !slices.Equal(got, []string{"b", "d"}) {
 		t.Errorf("keys = %v, want [b d]", got)
+	}
+	// The next records take the removed entries, before the slab's.
+	removed := map[*entry[string, row]]bool{entries["a"]: true, entries["c"]: true, entries["e"]: true}
+	for _, k := range []string{"f", "g", "h"} {
+		tbl.add(k, "g1", row{k, "g1", 0})
+		if e := tbl.rows[k]; !removed[e] {
+			t.Errorf("record %q is in a new entry, with removed ones free", k)
+		}
+		delete(removed, tbl.rows[k])
+	}
+}
+
+// A slab fully taken is let go: the table's empty slice of it would keep
+// every entry of it allocated after their records are removed.
+func TestTable_LetsGoOfASlabTaken(t *testing.T) {
+	t.Parallel()
+	tbl := newTable[string](0, nil, groupOf)
+	for i := range slabEntries {
+		k := strconv.Itoa(i)
+		tbl.add(k, "g", row{k, "g", i})
+		if full := i == slabEntries-1; (tbl.slab == nil) != full {
+			t.Fatalf("after %d records, the slab is %d entries long", i+1, len(tbl.slab))
+		}
 	}
 }
