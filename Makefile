@@ -84,6 +84,7 @@ BENCHFLAGS ?=
 BENCH_CONTACTS ?= 1000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
+	$(GO) test -run '^$$' -bench Collect -benchtime 20x -count 1 ./mock/store/
 	$(GO) test -run '^$$' -bench . -count 1 ./sync/transport/
 	$(GO) test -run '^$$' -bench Plan -benchmem -count 1 ./sync/rules/
 	CONTACTBRIDGE_BENCH_CONTACTS=$(BENCH_CONTACTS) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./sync/run/
