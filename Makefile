@@ -69,7 +69,8 @@ check-pacts:
 test-crash:
 	$(GO) test -race -count=1 -run 'SIGKILL' -v ./sync/engine/
 
-# bench: the in-process pipeline benchmarks, the transport's (stack vs bare
+# bench: the in-process pipeline benchmarks, a collection of a store of
+# 100,000 created contacts beside one of the records alone, the transport's (stack vs bare
 # client, quota utilisation of both APIs' limits), the rules' (one event
 # planned with 1 rule and with 100 loaded), the sync's (./sync/run/:
 # backfill of BENCH_CONTACTS contacts with 2 tasks and 2 notes each, limits
@@ -84,6 +85,7 @@ BENCHFLAGS ?=
 BENCH_CONTACTS ?= 1000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./mock/ ./mock/webhooks/ ./sync/receiver/
+	$(GO) test -run '^$$' -bench Collect -benchtime 20x -count 1 ./mock/store/
 	$(GO) test -run '^$$' -bench . -count 1 ./sync/transport/
 	$(GO) test -run '^$$' -bench Plan -benchmem -count 1 ./sync/rules/
 	CONTACTBRIDGE_BENCH_CONTACTS=$(BENCH_CONTACTS) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./sync/run/
