@@ -89,31 +89,14 @@ func sliceOf(block string, at int, own []*string) int {
 	return at
 }
 
-// packOwn copies the strings of own into one block of their size, each then
-// a slice of it: one allocation for all the strings of a record the API
-// makes, where its decoding gave each its own. Unlike a packer's chunk, the
-// block is the record's alone, so that it goes with the record's version.
-func packOwn(own ...*string) {
-	n := 0
-	for _, f := range own {
-		n += len(*f)
-	}
-	if n == 0 {
-		return
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, f := range own {
-		b.WriteString(*f)
-	}
-	sliceOf(b.String(), 0, own)
-}
-
-// packStrings lays out the strings of c, a contact the API writes, in one
-// block, as packOwn does. It takes c's fields as a fixed array and its
-// lists' strings one by one, with no list of pointers that could grow: the
-// contact a create copies (storable) stays on the stack rather than being
-// allocated only to be copied into the table's slab.
+// packStrings copies the strings of c, a contact the API writes, into one
+// block of their size, each then a slice of it: one allocation for all of
+// them, where its decoding gave each its own. Unlike a packer's chunk, the
+// block is the contact's alone, so that it goes with the contact's version.
+// It takes c's fields as a fixed array and its lists' strings one by one,
+// with no list of pointers that could grow: the contact a create copies
+// (storable) stays on the stack rather than being allocated only to be
+// copied into the table's slab.
 func (c *Contact) packStrings() {
 	fields := c.fields()
 	n := 0
