@@ -114,7 +114,7 @@ func TestRestore_RecordsShareTheirOwnersID(t *testing.T) {
 }
 
 // TestCreateContact_PacksItsStrings: a contact the API creates keeps its
-// values, with its strings in one block of its own (packOwn) and its
+// values, with its strings in one block of its own (packStrings) and its
 // location's id the location's string.
 func TestCreateContact_PacksItsStrings(t *testing.T) {
 	t.Parallel()
