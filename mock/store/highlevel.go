@@ -136,10 +136,11 @@ func (s *Store) locationsByID() []Location {
 func (s *Store) CreateContact(c Contact) (Contact, error) {
 	// The copies are made outside the lock, which an allocation may hold
 	// while it helps the collector: the contact the table will keep (on the
-	// stack until its entry takes it, with the table's one allocation under
-	// the lock, a slab every 16th create), and the one returned, of the
-	// stored version, whose lists and maps never change in place (a change
-	// stores new ones).
+	// stack until its entry takes it), and the one returned, of the stored
+	// version, whose lists and maps never change in place (a change stores
+	// new ones). What is still made under the lock is small or rare: the
+	// memo, the ID, the indexes' and the tables' growth, a slab of entries
+	// every 16th create.
 	c = storable(c)
 	s.mu.Lock()
 	stored, err := s.createContact(c)
